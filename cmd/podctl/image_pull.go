@@ -1,0 +1,26 @@
+package main
+
+import (
+	"github.com/podd-dev/podd/cmd/podctl/internal/verb"
+	"github.com/spf13/cobra"
+)
+
+func newPullCommand(a *app) *cobra.Command {
+	opts := verb.PullOptions{Streams: a.streams}
+	cmd := &cobra.Command{
+		Use:     "pull REF",
+		Short:   "Pull an image from a registry",
+		Example: "  podctl pull docker.io/library/busybox:latest\n  podctl pull --insecure localhost:5000/app:1",
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			c, err := a.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			opts.Ref = args[0]
+			return verb.Pull(cmd.Context(), c, opts)
+		},
+	}
+	cmd.Flags().BoolVar(&opts.Insecure, "insecure", false, "allow a plain-HTTP registry")
+	return cmd
+}

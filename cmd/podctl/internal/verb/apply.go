@@ -1,0 +1,55 @@
+package verb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+)
+
+// ApplyOptions are the inputs of `podctl apply`.
+type ApplyOptions struct {
+	Streams
+	// Files are the -f arguments: files, directories or "-".
+	Files []string
+}
+
+// Apply sends each manifest to the daemon and prints, like kubectl, one
+// "pod/<name> created|configured|unchanged" line per pod and the daemon's
+// warnings as "Warning: ..." on stderr. A manifest the daemon rejects is
+// reported and the others are still applied.
+func Apply(ctx context.Context, c poddv1.PodServiceClient, opts ApplyOptions) error {
+	if len(opts.Files) == 0 {
+		return fmt.Errorf("must specify one of -f")
+	}
+	files, err := readManifests(opts.Files, opts.In)
+	if err != nil {
+		return err
+	}
+	if len(files) == 0 {
+		return fmt.Errorf("no objects passed to apply")
+	}
+	failed := false
+	for _, f := range files {
+		resp, err := c.Apply(ctx, &poddv1.ApplyRequest{Manifest: f.Data, Source: f.Source})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed = true
+			fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
+			continue
+		}
+		for _, w := range resp.GetWarnings() {
+			fmt.Fprintf(opts.ErrOut, "Warning: %s\n", w)
+		}
+		for _, r := range resp.GetResults() {
+			fmt.Fprintf(opts.Out, "pod/%s %s\n", r.GetName(), r.GetAction())
+		}
+	}
+	if failed {
+		return errReported
+	}
+	return nil
+}

@@ -1,0 +1,113 @@
+package verb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+)
+
+// forceWarning is kubectl's warning for an immediate (forced) deletion.
+const forceWarning = "Warning: Immediate deletion does not wait for confirmation that the running resource has been terminated. The resource may continue to run on the cluster indefinitely."
+
+// DeleteOptions are the inputs of `podctl delete`.
+type DeleteOptions struct {
+	Streams
+	Namespace string
+	// Names are the pods to delete.
+	Names []string
+	// Files name manifests whose pods are deleted (-f).
+	Files []string
+	// GracePeriod overrides the pod's grace period when >= 0.
+	GracePeriod int64
+	// Force deletes at once (grace 0 unless given) and also removes a
+	// static pod's manifest.
+	Force bool
+	// Wait returns only once each pod is gone.
+	Wait bool
+	// IgnoreNotFound treats a missing pod as deleted.
+	IgnoreNotFound bool
+}
+
+// Delete deletes pods and prints `pod "x" deleted` for each, going on past
+// pods that cannot be deleted (each reported) as kubectl does.
+func Delete(ctx context.Context, c poddv1.PodServiceClient, opts DeleteOptions) error {
+	targets, err := deleteTargets(opts)
+	if err != nil {
+		return err
+	}
+	if len(targets) == 0 {
+		return fmt.Errorf("resource(s) were provided, but no name was specified")
+	}
+	grace := opts.GracePeriod
+	if opts.Force && grace < 0 {
+		grace = 0
+	}
+	verb := "deleted"
+	if opts.Force && grace == 0 {
+		verb = "force deleted"
+		fmt.Fprintln(opts.ErrOut, forceWarning)
+	}
+	failed := false
+	for _, t := range targets {
+		req := &poddv1.DeletePodRequest{Namespace: t.Namespace, Name: t.Name, Wait: opts.Wait, Force: opts.Force}
+		if grace >= 0 {
+			req.GracePeriodSeconds = &grace
+		}
+		if _, err := c.DeletePod(ctx, req); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if opts.IgnoreNotFound && status.Code(err) == codes.NotFound {
+				continue
+			}
+			failed = true
+			fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
+			continue
+		}
+		fmt.Fprintf(opts.Out, "pod %q %s\n", t.Name, verb)
+	}
+	if failed {
+		return errReported
+	}
+	return nil
+}
+
+// deleteTargets lists the pods to delete: the names given, then those of
+// the -f manifests (their own namespace, else opts.Namespace).
+func deleteTargets(opts DeleteOptions) ([]objectRef, error) {
+	ns := namespaceOrDefault(opts.Namespace)
+	var targets []objectRef
+	for _, n := range opts.Names {
+		targets = append(targets, objectRef{Kind: "Pod", Namespace: ns, Name: n})
+	}
+	if len(opts.Files) == 0 {
+		return targets, nil
+	}
+	files, err := readManifests(opts.Files, opts.In)
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range files {
+		refs, err := objectRefs(f.Data)
+		if err != nil {
+			return nil, fmt.Errorf("read pods from %s: %w", f.Source, err)
+		}
+		for _, r := range refs {
+			if r.Kind != "Pod" {
+				return nil, fmt.Errorf("%s: kind %q is not supported: podd runs Pods only", f.Source, r.Kind)
+			}
+			if r.Name == "" {
+				return nil, fmt.Errorf("%s: a Pod has no metadata.name", f.Source)
+			}
+			if r.Namespace == "" {
+				r.Namespace = ns
+			}
+			targets = append(targets, r)
+		}
+	}
+	return targets, nil
+}

@@ -1,0 +1,41 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/podd-dev/podd/cmd/podctl/internal/verb"
+	"github.com/spf13/cobra"
+)
+
+func newExecCommand(a *app) *cobra.Command {
+	opts := verb.ExecOptions{Streams: a.streams}
+	cmd := &cobra.Command{
+		Use:   "exec POD [-c CONTAINER] [-i] [-t] -- COMMAND [ARG...]",
+		Short: "Run a command in a container",
+		Long: "Run a command in a running container. podctl exits with the command's exit code.\n" +
+			"-i forwards standard input; -t allocates a terminal (raw mode, window size follows).",
+		Example: "  podctl exec web -- cat /etc/hostname\n  podctl exec -it web -- sh",
+		Args:    cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if dash := cmd.ArgsLenAtDash(); dash > 1 {
+				return fmt.Errorf("exec takes one pod before --: podctl exec POD -- COMMAND [ARG...]")
+			}
+			pod, err := verb.PodName(args[0])
+			if err != nil {
+				return err
+			}
+			c, err := a.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			opts.Pod = pod
+			opts.Command = args[1:]
+			opts.Namespace = a.namespace
+			return verb.Exec(cmd.Context(), c, opts)
+		},
+	}
+	cmd.Flags().StringVarP(&opts.Container, "container", "c", "", "the container (default: the only or first one)")
+	cmd.Flags().BoolVarP(&opts.Stdin, "stdin", "i", false, "forward standard input to the command")
+	cmd.Flags().BoolVarP(&opts.TTY, "tty", "t", false, "allocate a terminal")
+	return cmd
+}

@@ -1,0 +1,35 @@
+package main
+
+import (
+	"github.com/podd-dev/podd/cmd/podctl/internal/verb"
+	"github.com/spf13/cobra"
+)
+
+func newGetCommand(a *app) *cobra.Command {
+	opts := verb.GetOptions{Streams: a.streams}
+	cmd := &cobra.Command{
+		Use:   "get pods [NAME...] | pod/NAME...",
+		Short: "List pods",
+		Long:  "List pods as a table (NAME READY STATUS RESTARTS AGE), or print them as YAML, JSON or names.",
+		Example: "  podctl get pods\n  podctl get pods -A -o wide\n  podctl get pod web -o yaml\n" +
+			"  podctl get pods -w",
+		Args: cobra.MinimumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			names, err := verb.ParseResourceArgs(args)
+			if err != nil {
+				return err
+			}
+			c, err := a.client(cmd.Context())
+			if err != nil {
+				return err
+			}
+			opts.Names = names
+			opts.Namespace = a.namespace
+			return verb.Get(cmd.Context(), c, opts)
+		},
+	}
+	cmd.Flags().BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "list pods of every namespace")
+	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output format: wide, yaml, json or name")
+	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "after listing, print a line for each change")
+	return cmd
+}

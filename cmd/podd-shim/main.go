@@ -1,0 +1,35 @@
+// Command podd-shim is the per-pod shim: the parent of the pod's containers.
+// It serves the shim API on <state-dir>/shim.sock, runs containers through
+// libcontainer, writes their CRI logs and exit records, and survives daemon
+// restarts. libcontainer re-executes it as "init" for every container start
+// and exec.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/podd-dev/podd/runtime/shim/server"
+)
+
+func init() {
+	// Runs after package initialisation (keep that light) and before main:
+	// a re-executed container init must not get any further.
+	if server.IsInit() {
+		server.Init()
+	}
+}
+
+func main() {
+	var opts server.Options
+	flag.StringVar(&opts.PodUID, "pod-uid", "", "uid of the pod this shim runs")
+	flag.StringVar(&opts.StateDir, "state-dir", "", "the pod's run directory, <run-root>/pods/<uid>")
+	flag.StringVar(&opts.CgroupParent, "cgroup-parent", "", "the pod cgroup, e.g. /podd/pod<uid>")
+	flag.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	flag.Parse()
+	if err := server.Main(opts); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,160 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/podd-dev/podd/daemon"
+)
+
+func baseConfig() daemon.Config {
+	return daemon.Config{
+		Root: "/var/lib/podd", RunRoot: "/run/podd", Socket: "/run/podd/podd.sock",
+		Manifests: "/etc/podd/manifests", CNIConfDir: "/etc/cni/net.d",
+		CNIBinDirs: []string{"/usr/lib/cni"}, CgroupParent: "/podd", BinDir: "/usr/local/bin",
+		BackoffBase: 10 * time.Second, BackoffMax: 300 * time.Second, NodeName: "host",
+	}
+}
+
+func TestLoadConfigFile(t *testing.T) {
+	tests := []struct {
+		name      string
+		yaml      string
+		edit      func(*daemon.Config) // expected change from baseConfig
+		wantLevel string
+		wantErr   string
+	}{
+		{name: "empty file changes nothing", yaml: ""},
+		{name: "comments only", yaml: "# nothing here\n"},
+		{
+			name: "every key",
+			yaml: `root: /data/podd
+runRoot: /run/p
+socket: /run/p/api.sock
+manifests: /srv/manifests
+cniConfDir: /srv/cni
+cniBinDirs: [/opt/a, /opt/b]
+cgroupParent: /custom
+binDir: /opt/podd/bin
+backoffBase: 1s
+backoffMax: 2m
+nodeName: node-7
+logLevel: debug
+`,
+			edit: func(c *daemon.Config) {
+				c.Root, c.RunRoot, c.Socket = "/data/podd", "/run/p", "/run/p/api.sock"
+				c.Manifests, c.CNIConfDir = "/srv/manifests", "/srv/cni"
+				c.CNIBinDirs = []string{"/opt/a", "/opt/b"}
+				c.CgroupParent, c.BinDir = "/custom", "/opt/podd/bin"
+				c.BackoffBase, c.BackoffMax = time.Second, 2*time.Minute
+				c.NodeName = "node-7"
+			},
+			wantLevel: "debug",
+		},
+		{name: "some keys", yaml: "nodeName: n1\nbackoffMax: 90s\n", edit: func(c *daemon.Config) {
+			c.NodeName, c.BackoffMax = "n1", 90*time.Second
+		}},
+		{name: "empty manifests disables static pods", yaml: `manifests: ""`, edit: func(c *daemon.Config) { c.Manifests = "" }},
+		{name: "json is yaml", yaml: `{"root": "/x"}`, edit: func(c *daemon.Config) { c.Root = "/x" }},
+		{name: "unknown key", yaml: "root: /x\nimageDir: /y\n", wantErr: `unknown key "imageDir"`},
+		{name: "key in wrong case", yaml: "RunRoot: /x\n", wantErr: `unknown key "RunRoot"`},
+		{name: "duplicate key", yaml: "root: /x\nroot: /y\n", wantErr: `"root" already set`},
+		{name: "not a mapping", yaml: "- root\n", wantErr: "want a mapping"},
+		{name: "wrong type", yaml: "cniBinDirs: /opt/a\n", wantErr: "cniBinDirs"},
+		{name: "bad duration", yaml: "backoffBase: ten\n", wantErr: "backoffBase"},
+		{name: "negative duration", yaml: "backoffMax: -1s\n", wantErr: "backoffMax"},
+		{name: "bare number is not a duration", yaml: "backoffBase: 10\n", wantErr: "backoffBase"},
+		{name: "relative path", yaml: "root: var/lib/podd\n", wantErr: `root: "var/lib/podd" is not an absolute path`},
+		{name: "relative cni bin dir", yaml: "cniBinDirs: [/ok, rel]\n", wantErr: "cniBinDirs[1]"},
+		{name: "empty socket", yaml: `socket: ""`, wantErr: "socket: must not be empty"},
+		{name: "empty node name", yaml: `nodeName: ""`, wantErr: "nodeName"},
+		{name: "bad log level", yaml: "logLevel: loud\n", wantErr: "logLevel"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := filepath.Join(t.TempDir(), "config.yaml")
+			if err := os.WriteFile(path, []byte(tt.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			got, want := baseConfig(), baseConfig()
+			if tt.edit != nil {
+				tt.edit(&want)
+			}
+			level := "info"
+			err := loadConfigFile(path, &got, &level)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, tt.wantErr)
+				}
+				if !strings.Contains(err.Error(), path) {
+					t.Errorf("err = %v, want it to name the file", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("loadConfigFile: %v", err)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("config\n got %+v\nwant %+v", got, want)
+			}
+			wantLevel := tt.wantLevel
+			if wantLevel == "" {
+				wantLevel = "info"
+			}
+			if level != wantLevel {
+				t.Errorf("log level = %q, want %q", level, wantLevel)
+			}
+		})
+	}
+}
+
+func TestLoadConfigFileMissing(t *testing.T) {
+	dir := t.TempDir()
+	old := defaultConfigFile
+	t.Cleanup(func() { defaultConfigFile = old })
+	defaultConfigFile = filepath.Join(dir, "config.yaml")
+
+	cfg := baseConfig()
+	if err := loadConfigFile("", &cfg, nil); err != nil {
+		t.Errorf("missing default file: %v, want no error", err)
+	}
+	if !reflect.DeepEqual(cfg, baseConfig()) {
+		t.Errorf("missing default file changed the config: %+v", cfg)
+	}
+	if err := loadConfigFile(defaultConfigFile, &cfg, nil); err == nil {
+		t.Error("missing file named explicitly: no error")
+	}
+
+	// The default file is read when it exists; a nil logLevel is allowed.
+	if err := os.WriteFile(defaultConfigFile, []byte("nodeName: from-default\nlogLevel: warn\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := loadConfigFile("", &cfg, nil); err != nil || cfg.NodeName != "from-default" {
+		t.Errorf("default file: err %v, nodeName %q", err, cfg.NodeName)
+	}
+}
+
+func TestConfigFileArg(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{nil, ""},
+		{[]string{"--root", "/x"}, ""},
+		{[]string{"--config", "/etc/c.yaml"}, "/etc/c.yaml"},
+		{[]string{"-config=/c.yaml"}, "/c.yaml"},
+		{[]string{"--root", "/x", "--config=/c.yaml", "--node-name", "n"}, "/c.yaml"},
+		{[]string{"--config"}, ""},
+		{[]string{"--", "--config", "/c.yaml"}, ""},
+		{[]string{"--configure=x"}, ""},
+	}
+	for _, tt := range tests {
+		if got := configFileArg(tt.args); got != tt.want {
+			t.Errorf("configFileArg(%q) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}

@@ -1,0 +1,56 @@
+// The podd program is the pod runtime daemon: it serves the pod API on a
+// unix socket and runs the accepted pods until it is told to stop. Stopping
+// podd leaves the pods running (their shims own them); `--drain` stops them.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/podd-dev/podd/daemon"
+	"github.com/podd-dev/podd/internal/version"
+)
+
+func main() {
+	cfg := daemon.DefaultConfig()
+	fs := flag.NewFlagSet("podd", flag.ExitOnError)
+	fs.StringVar(&cfg.Root, "root", cfg.Root, "persistent state root")
+	fs.StringVar(&cfg.RunRoot, "run-root", cfg.RunRoot, "run state root (tmpfs)")
+	fs.StringVar(&cfg.Socket, "socket", cfg.Socket, "pod API unix socket")
+	fs.StringVar(&cfg.Manifests, "manifests", cfg.Manifests, "static pod manifest directory (empty: none)")
+	fs.StringVar(&cfg.CNIConfDir, "cni-conf-dir", cfg.CNIConfDir, "CNI network configuration directory")
+	binDirs := fs.String("cni-bin-dir", strings.Join(cfg.CNIBinDirs, ":"), "CNI plugin directories, colon separated")
+	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", cfg.CgroupParent, "cgroup under which pod cgroups are created")
+	fs.StringVar(&cfg.BinDir, "bin-dir", cfg.BinDir, "directory holding podd-shim and podd-pause")
+	fs.DurationVar(&cfg.BackoffBase, "backoff-base", cfg.BackoffBase, "first crash-loop back-off delay")
+	fs.DurationVar(&cfg.BackoffMax, "backoff-max", cfg.BackoffMax, "crash-loop back-off cap")
+	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "node name (spec.nodeName, static pod suffix)")
+	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	showVersion := fs.Bool("version", false, "print the version and exit")
+	fs.Parse(os.Args[1:])
+	if *showVersion {
+		fmt.Println("podd", version.Version)
+		return
+	}
+	cfg.CNIBinDirs = strings.Split(*binDirs, ":")
+
+	var level slog.Level
+	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+		fmt.Fprintf(os.Stderr, "podd: --log-level: %v\n", err)
+		os.Exit(2)
+	}
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})))
+
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	if err := daemon.Run(ctx, cfg); err != nil {
+		slog.Error("podd stopped", "err", err)
+		os.Exit(1)
+	}
+}

@@ -1,0 +1,134 @@
+package daemon
+
+import (
+	"context"
+	"encoding/json"
+	"runtime"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/daemon/podworker"
+	"github.com/podd-dev/podd/internal/version"
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+)
+
+// api serves poddv1.PodService; it is the only place errors become codes.
+type api struct {
+	poddv1.UnimplementedPodServiceServer
+	d *Daemon
+}
+
+func podMessage(pod *corev1.Pod) (*poddv1.Pod, error) {
+	data, err := json.Marshal(pod)
+	if err != nil {
+		return nil, err
+	}
+	return &poddv1.Pod{Json: data, StaticSource: pod.Annotations[podworker.AnnotationStaticSource]}, nil
+}
+
+func (a *api) Apply(ctx context.Context, req *poddv1.ApplyRequest) (*poddv1.ApplyResponse, error) {
+	source := req.GetSource()
+	if source == "" {
+		source = "<request>"
+	}
+	results, warnings, err := a.d.apply(ctx, req.GetManifest(), source, "")
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	resp := &poddv1.ApplyResponse{Warnings: warnings}
+	for _, r := range results {
+		resp.Results = append(resp.Results, &poddv1.ApplyResult{Namespace: r.Namespace, Name: r.Name, Uid: r.UID, Action: r.Action})
+	}
+	return resp, nil
+}
+
+func namespaceOr(ns string) string {
+	if ns == "" {
+		return "default"
+	}
+	return ns
+}
+
+func (a *api) GetPod(ctx context.Context, req *poddv1.GetPodRequest) (*poddv1.Pod, error) {
+	e, ok := a.d.pods.get(namespaceOr(req.GetNamespace()), req.GetName())
+	if !ok {
+		return nil, toGRPC(classed(ErrNotFound, "pods %q not found", req.GetName()))
+	}
+	m, err := podMessage(e.worker.Snapshot())
+	return m, toGRPC(err)
+}
+
+func (a *api) ListPods(ctx context.Context, req *poddv1.ListPodsRequest) (*poddv1.ListPodsResponse, error) {
+	resp := &poddv1.ListPodsResponse{}
+	for _, e := range a.d.pods.list() {
+		pod := e.worker.Snapshot()
+		if !matches(pod, req.GetNamespace(), req.GetName()) {
+			continue
+		}
+		m, err := podMessage(pod)
+		if err != nil {
+			return nil, toGRPC(err)
+		}
+		resp.Pods = append(resp.Pods, m)
+	}
+	return resp, nil
+}
+
+func matches(pod *corev1.Pod, ns, name string) bool {
+	return (ns == "" || pod.Namespace == ns) && (name == "" || pod.Name == name)
+}
+
+func (a *api) WatchPods(req *poddv1.ListPodsRequest, stream poddv1.PodService_WatchPodsServer) error {
+	ch, stop := a.d.pods.watch()
+	defer stop()
+	for _, e := range a.d.pods.list() {
+		pod := e.worker.Snapshot()
+		if !matches(pod, req.GetNamespace(), req.GetName()) {
+			continue
+		}
+		m, err := podMessage(pod)
+		if err != nil {
+			return toGRPC(err)
+		}
+		if err := stream.Send(&poddv1.PodEvent{Type: "ADDED", Pod: m}); err != nil {
+			return err
+		}
+	}
+	for {
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case c := <-ch:
+			if !matches(c.pod, req.GetNamespace(), req.GetName()) {
+				continue
+			}
+			m, err := podMessage(c.pod)
+			if err != nil {
+				return toGRPC(err)
+			}
+			if err := stream.Send(&poddv1.PodEvent{Type: c.typ, Pod: m}); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+func (a *api) DeletePod(ctx context.Context, req *poddv1.DeletePodRequest) (*poddv1.DeletePodResponse, error) {
+	uid, err := a.d.deletePod(ctx, namespaceOr(req.GetNamespace()), req.GetName(), req.GracePeriodSeconds, req.GetWait(), req.GetForce())
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	return &poddv1.DeletePodResponse{Uid: uid}, nil
+}
+
+func (a *api) Version(ctx context.Context, _ *poddv1.VersionRequest) (*poddv1.VersionResponse, error) {
+	return &poddv1.VersionResponse{Version: version.Version, ApiVersion: version.APIVersion, GoVersion: runtime.Version()}, nil
+}
+
+func containerNames(cs []corev1.Container) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
+}

@@ -1,0 +1,59 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+	"github.com/podd-dev/podd/runtime/image"
+)
+
+func imageMessage(img image.Image) *poddv1.Image {
+	return &poddv1.Image{Refs: img.Refs, Digest: img.Digest, Id: img.ID, Size: img.Size, CreatedUnix: img.Created.Unix()}
+}
+
+func imageError(err error) error {
+	if errors.Is(err, image.ErrNotFound) {
+		return classed(ErrNotFound, "%v", err)
+	}
+	return err
+}
+
+func (a *api) ImportImage(ctx context.Context, req *poddv1.ImportImageRequest) (*poddv1.ImportImageResponse, error) {
+	if !filepath.IsAbs(req.GetPath()) {
+		return nil, toGRPC(classed(ErrInvalidArgument, "path: Invalid value: %q: must be absolute", req.GetPath()))
+	}
+	imgs, err := a.d.images.Import(ctx, req.GetPath(), req.GetName())
+	if err != nil {
+		return nil, toGRPC(classed(ErrInvalidArgument, "import image from %s: %v", req.GetPath(), err))
+	}
+	resp := &poddv1.ImportImageResponse{}
+	for _, img := range imgs {
+		resp.Images = append(resp.Images, imageMessage(img))
+	}
+	return resp, nil
+}
+
+func (a *api) ListImages(ctx context.Context, _ *poddv1.ListImagesRequest) (*poddv1.ListImagesResponse, error) {
+	imgs, err := a.d.images.List(ctx)
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	resp := &poddv1.ListImagesResponse{}
+	for _, img := range imgs {
+		resp.Images = append(resp.Images, imageMessage(img))
+	}
+	return resp, nil
+}
+
+func (a *api) PullImage(ctx context.Context, req *poddv1.PullImageRequest) (*poddv1.PullImageResponse, error) {
+	if req.GetRef() == "" {
+		return nil, toGRPC(classed(ErrInvalidArgument, "ref: Required value"))
+	}
+	img, err := a.d.images.Pull(ctx, req.GetRef(), image.PullOptions{Insecure: req.GetInsecure()})
+	if err != nil {
+		return nil, toGRPC(imageError(err))
+	}
+	return &poddv1.PullImageResponse{Image: imageMessage(img)}, nil
+}

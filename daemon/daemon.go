@@ -1,0 +1,187 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"google.golang.org/grpc"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/daemon/events"
+	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/daemon/podworker"
+	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/network"
+	"github.com/podd-dev/podd/probes"
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+	"github.com/podd-dev/podd/runtime/image"
+)
+
+// Daemon is one running podd.
+type Daemon struct {
+	cfg    Config
+	ctx    context.Context
+	store  *store.Store
+	images *image.Store
+	events *events.Log
+	probes *probes.Manager
+	deps   *podworker.Deps
+	pods   *pods
+	wg     sync.WaitGroup
+}
+
+// Run starts the daemon, serves until ctx ends, then stops serving and
+// returns. Pods keep running: their shims own the containers.
+func Run(ctx context.Context, cfg Config) error {
+	d, err := newDaemon(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	defer d.probes.Close()
+	lis, err := listen(cfg.Socket)
+	if err != nil {
+		return err
+	}
+	srv := grpc.NewServer()
+	poddv1.RegisterPodServiceServer(srv, &api{d: d})
+	if err := d.restore(); err != nil {
+		return err
+	}
+	go d.routeProbeUpdates(ctx)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(lis) }()
+	slog.Info("podd serving", "socket", cfg.Socket, "root", cfg.Root, "run-root", cfg.RunRoot)
+	select {
+	case <-ctx.Done():
+	case err := <-errc:
+		return fmt.Errorf("serve %s: %w", cfg.Socket, err)
+	}
+	stopped := make(chan struct{})
+	go func() { srv.GracefulStop(); close(stopped) }()
+	select {
+	case <-stopped:
+	case <-time.After(2 * time.Second):
+		srv.Stop()
+	}
+	d.wg.Wait()
+	slog.Info("podd stopped; pods keep running")
+	return nil
+}
+
+func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
+	layout := store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot}
+	st, err := store.Open(layout)
+	if err != nil {
+		return nil, err
+	}
+	images, err := image.Open(layout.ImagesDir())
+	if err != nil {
+		return nil, err
+	}
+	netw, err := network.New(network.Config{RunRoot: cfg.RunRoot, Root: cfg.Root, ConfDir: cfg.CNIConfDir, BinDirs: cfg.CNIBinDirs})
+	if err != nil {
+		return nil, err
+	}
+	for _, b := range []string{"podd-shim", "podd-pause"} {
+		if _, err := os.Stat(filepath.Join(cfg.BinDir, b)); err != nil {
+			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
+		}
+	}
+	d := &Daemon{
+		cfg: cfg, ctx: ctx, store: st, images: images,
+		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
+	}
+	d.deps = &podworker.Deps{
+		Layout: layout, Store: st, Images: images, Network: netw, Probes: d.probes, Events: d.events,
+		OnChange: func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
+		Planner:  planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
+		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
+		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent,
+		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
+	}
+	return d, nil
+}
+
+// restore starts a worker for every accepted pod found on disk.
+func (d *Daemon) restore() error {
+	pods, err := d.store.LoadPods()
+	if err != nil {
+		return err
+	}
+	for _, pod := range pods {
+		st := &podworker.State{}
+		if err := d.store.LoadState(string(pod.UID), st); err != nil {
+			return err
+		}
+		w := podworker.New(d.deps, pod, st)
+		key := podKey(pod.Namespace, pod.Name)
+		d.pods.mu.Lock()
+		d.pods.byKey[key] = &podEntry{worker: w, hash: pod.Annotations[podworker.AnnotationSpecHash], static: pod.Annotations[podworker.AnnotationStaticSource]}
+		d.pods.mu.Unlock()
+		d.startWorker(w, key, nil)
+	}
+	if len(pods) > 0 {
+		slog.Info("Pods restored", "count", len(pods))
+	}
+	return nil
+}
+
+// routeProbeUpdates hands each probe update to its pod's worker.
+func (d *Daemon) routeProbeUpdates(ctx context.Context) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case u, ok := <-d.probes.Updates():
+			if !ok {
+				return
+			}
+			for _, e := range d.pods.list() {
+				if e.worker.UID() == u.Key.PodUID {
+					e.worker.ProbeUpdate(u)
+				}
+			}
+		}
+	}
+}
+
+// listen opens the API socket, root-only (0600), replacing a stale one.
+func listen(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("listen on %s: another podd is serving it", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	lis, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	return lis, nil
+}
+
+// nodeIP is the host's first global unicast IPv4 address.
+func nodeIP() string {
+	addrs, _ := net.InterfaceAddrs()
+	for _, a := range addrs {
+		if n, ok := a.(*net.IPNet); ok && n.IP.IsGlobalUnicast() && n.IP.To4() != nil {
+			return n.IP.String()
+		}
+	}
+	return "127.0.0.1"
+}

@@ -1,0 +1,222 @@
+package daemon
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/google/uuid"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/podd-dev/podd/daemon/events"
+	"github.com/podd-dev/podd/daemon/manifest"
+	"github.com/podd-dev/podd/daemon/podworker"
+)
+
+// podEntry is one accepted pod under its namespace/name.
+type podEntry struct {
+	worker *podworker.Worker
+	hash   string
+	// static is the manifest file of a static pod.
+	static string
+}
+
+// podKey is "namespace/name".
+func podKey(ns, name string) string { return ns + "/" + name }
+
+// pods is the daemon's table of accepted pods and the fan-out of changes.
+type pods struct {
+	mu       sync.Mutex
+	byKey    map[string]*podEntry
+	watchers map[chan podChange]struct{}
+}
+
+type podChange struct {
+	typ string // ADDED, MODIFIED, DELETED
+	pod *corev1.Pod
+}
+
+func newPods() *pods {
+	return &pods{byKey: map[string]*podEntry{}, watchers: map[chan podChange]struct{}{}}
+}
+
+func (p *pods) notify(typ string, pod *corev1.Pod) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for w := range p.watchers {
+		select {
+		case w <- podChange{typ: typ, pod: pod}:
+		default:
+		}
+	}
+}
+
+func (p *pods) watch() (<-chan podChange, func()) {
+	ch := make(chan podChange, 256)
+	p.mu.Lock()
+	p.watchers[ch] = struct{}{}
+	p.mu.Unlock()
+	return ch, func() {
+		p.mu.Lock()
+		delete(p.watchers, ch)
+		p.mu.Unlock()
+	}
+}
+
+func (p *pods) get(ns, name string) (*podEntry, bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	e, ok := p.byKey[podKey(ns, name)]
+	return e, ok
+}
+
+// list returns the entries sorted by namespace and name.
+func (p *pods) list() []*podEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	keys := make([]string, 0, len(p.byKey))
+	for k := range p.byKey {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]*podEntry, 0, len(keys))
+	for _, k := range keys {
+		out = append(out, p.byKey[k])
+	}
+	return out
+}
+
+// ApplyResult says what Apply did with one pod.
+type ApplyResult struct {
+	Namespace, Name, UID, Action string
+}
+
+// apply accepts the pods of a manifest: all are validated before any
+// changes (R1); identical ones are left alone (R3), changed ones replaced.
+func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) ([]ApplyResult, []string, error) {
+	parsed, warnings, err := manifest.Parse(data, source)
+	if err != nil {
+		return nil, warnings, classed(ErrInvalidArgument, "%v", err)
+	}
+	// Refuse the whole manifest before changing anything if it would touch a
+	// static pod through the API, or a pod of another static file.
+	for _, pod := range parsed {
+		if e, ok := d.pods.get(pod.Namespace, pod.Name); ok && e.static != static {
+			if e.static != "" {
+				return nil, warnings, classed(ErrFailedPrecondition, "pod %q is a static pod from %s: edit that file instead", pod.Name, e.static)
+			}
+			return nil, warnings, classed(ErrAlreadyExists, "pod %q exists and is not from %s", pod.Name, static)
+		}
+	}
+	var results []ApplyResult
+	for _, pod := range parsed {
+		res, err := d.applyOne(ctx, pod, static)
+		if err != nil {
+			return results, warnings, err
+		}
+		results = append(results, res)
+	}
+	return results, warnings, nil
+}
+
+func (d *Daemon) applyOne(ctx context.Context, pod *corev1.Pod, static string) (ApplyResult, error) {
+	hash := manifest.SpecHash(pod)
+	key := podKey(pod.Namespace, pod.Name)
+	d.pods.mu.Lock()
+	defer d.pods.mu.Unlock()
+	old := d.pods.byKey[key]
+	if old != nil && old.hash == hash && !old.worker.Deleting() {
+		snap := old.worker.Snapshot()
+		return ApplyResult{pod.Namespace, pod.Name, string(snap.UID), "unchanged"}, nil
+	}
+	pod.UID = types.UID(uuid.NewString())
+	pod.CreationTimestamp = metav1.NewTime(time.Now().Truncate(time.Second))
+	if pod.Spec.NodeName == "" {
+		pod.Spec.NodeName = d.cfg.NodeName
+	}
+	if pod.Annotations == nil {
+		pod.Annotations = map[string]string{}
+	}
+	pod.Annotations[podworker.AnnotationSpecHash] = hash
+	if static != "" {
+		pod.Annotations[podworker.AnnotationStaticSource] = static
+	}
+	if err := d.store.SavePod(pod); err != nil {
+		return ApplyResult{}, err
+	}
+	action := "created"
+	var after <-chan struct{}
+	if old != nil {
+		// R3: the old pod terminates with its grace period, then the new one starts.
+		action = "configured"
+		old.worker.Delete(nil)
+		after = old.worker.Done()
+	}
+	w := podworker.New(d.deps, pod, nil)
+	d.pods.byKey[key] = &podEntry{worker: w, hash: hash, static: static}
+	d.startWorker(w, key, after)
+	slog.Info("Pod accepted", "pod", key, "uid", pod.UID, "action", action)
+	return ApplyResult{pod.Namespace, pod.Name, string(pod.UID), action}, nil
+}
+
+// startWorker runs a pod's worker (after `after` closes, if set) and drops
+// the entry once the pod is removed.
+func (d *Daemon) startWorker(w *podworker.Worker, key string, after <-chan struct{}) {
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		if after != nil {
+			select {
+			case <-after:
+			case <-d.ctx.Done():
+				return
+			}
+		}
+		w.Run(d.ctx)
+		select {
+		case <-w.Done():
+		default:
+			return // daemon shutting down: the pod lives on
+		}
+		d.pods.mu.Lock()
+		if e, ok := d.pods.byKey[key]; ok && e.worker == w {
+			delete(d.pods.byKey, key)
+		}
+		d.pods.mu.Unlock()
+		d.events.Forget(w.UID())
+		d.pods.notify("DELETED", w.Snapshot())
+	}()
+}
+
+// deletePod starts a graceful delete; with wait it returns once the pod is gone.
+func (d *Daemon) deletePod(ctx context.Context, ns, name string, grace *int64, wait, force bool) (string, error) {
+	e, ok := d.pods.get(ns, name)
+	if !ok {
+		return "", classed(ErrNotFound, "pods %q not found", name)
+	}
+	if e.static != "" && !force {
+		return "", classed(ErrFailedPrecondition, "pod %q is a static pod from %s: remove that file to delete it", name, e.static)
+	}
+	if grace != nil && *grace < 0 {
+		return "", classed(ErrInvalidArgument, "gracePeriodSeconds: Invalid value: %d: must be >= 0", *grace)
+	}
+	e.worker.Delete(grace)
+	uid := e.worker.UID()
+	if !wait {
+		return uid, nil
+	}
+	select {
+	case <-e.worker.Done():
+		return uid, nil
+	case <-ctx.Done():
+		return uid, fmt.Errorf("wait for pod %q to be deleted: %w", name, ctx.Err())
+	}
+}
+
+// recordEvent is the one way the daemon records a pod event.
+func (d *Daemon) recordEvent(e events.Event) { d.events.Record(e) }

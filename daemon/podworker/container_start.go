@@ -1,0 +1,251 @@
+package podworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/hooks"
+	"github.com/podd-dev/podd/probes"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/image"
+	"github.com/podd-dev/podd/runtime/rootfs"
+	"github.com/podd-dev/podd/runtime/spec"
+	"github.com/podd-dev/podd/runtime/volume"
+)
+
+// startFailed is a start attempt that made no instance: it carries the
+// waiting reason the planner shows (R21).
+type startFailed struct {
+	reason string
+	err    error
+}
+
+func (e *startFailed) Error() string { return e.err.Error() }
+
+func failStart(reason string, format string, args ...any) error {
+	return &startFailed{reason: reason, err: fmt.Errorf(format, args...)}
+}
+
+// containerSpec returns the spec of the action's container.
+func (w *Worker) containerSpec(a planner.Action) *corev1.Container {
+	if a.Init {
+		return &w.pod.Spec.InitContainers[a.Index]
+	}
+	return &w.pod.Spec.Containers[a.Index]
+}
+
+func fieldPath(c *corev1.Container, init bool) string {
+	if init {
+		return "spec.initContainers{" + c.Name + "}"
+	}
+	return "spec.containers{" + c.Name + "}"
+}
+
+// startContainer makes instance a.ID of a container and starts it. A failure
+// that made no instance is recorded as the container's StartFailure; it
+// reports whether the instance runs.
+func (w *Worker) startContainer(ctx context.Context, a planner.Action) bool {
+	c := w.containerSpec(a)
+	fp := fieldPath(c, a.Init)
+	err := w.createInstance(ctx, a, c, fp)
+	w.mu.Lock()
+	if err != nil {
+		var sf *startFailed
+		reason := "RunContainerError"
+		if errors.As(err, &sf) {
+			reason = sf.reason
+		}
+		w.state.StartFailures[c.Name] = &planner.StartFailure{Reason: reason, Message: err.Error(), At: time.Now()}
+		w.mu.Unlock()
+		w.event(corev1.EventTypeWarning, "Failed", fp, "Error: "+err.Error())
+		return false
+	}
+	delete(w.state.StartFailures, c.Name)
+	w.mu.Unlock()
+	return true
+}
+
+func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1.Container, fp string) error {
+	cl := w.currentShim()
+	if cl == nil {
+		return failStart("CreateContainerError", "container %q of pod %q: no sandbox", c.Name, w.key)
+	}
+	img, err := w.ensureImage(ctx, c, fp)
+	if err != nil {
+		return err
+	}
+	w.removeOldInstances(ctx, c.Name, a.ID)
+	layers, err := w.deps.Images.Layers(ctx, img)
+	if err != nil {
+		return failStart("CreateContainerError", "unpack image %q: %v", c.Image, err)
+	}
+	dir := w.deps.Layout.ContainerDir(w.uid, a.ID)
+	root, err := rootfs.Mount(layers, dir)
+	if err != nil {
+		return failStart("CreateContainerError", "mount rootfs of container %q: %v", c.Name, err)
+	}
+	ok := false
+	defer func() {
+		if !ok {
+			cl.Remove(context.WithoutCancel(ctx), &shimv1.RemoveRequest{Id: a.ID})
+			rootfs.Unmount(dir)
+		}
+	}()
+	restart := instanceNumber(a.ID)
+	logPath := w.deps.Layout.LogPath(w.uid, c.Name, restart)
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return failStart("CreateContainerError", "create log dir of container %q: %v", c.Name, err)
+	}
+	if err := w.ensureVolumes(ctx); err != nil {
+		return failStart("CreateContainerConfigError", "%v", err)
+	}
+	sig, err := spec.ContainerStopSignal(c, img.StopSignal)
+	if err != nil {
+		return failStart("CreateContainerConfigError", "container %q: %v", c.Name, err)
+	}
+	w.mu.Lock()
+	sb := *w.state.Sandbox
+	vols := w.volumes
+	w.mu.Unlock()
+	files := w.deps.Layout.PodFilesDir(w.uid)
+	cfg, err := spec.Build(spec.Input{
+		Pod: w.pod, Container: c, ContainerID: a.ID,
+		Image: spec.ImageConfig{Entrypoint: img.Entrypoint, Cmd: img.Cmd, Env: img.Env,
+			WorkingDir: img.WorkingDir, User: img.User, StopSignal: img.StopSignal},
+		Rootfs: root, Volumes: vols,
+		Sandbox: spec.SandboxFor(w.pod, sb.NetnsPath),
+		Files: spec.PodFiles{Hosts: filepath.Join(files, "hosts"), ResolvConf: filepath.Join(files, "resolv.conf"),
+			Hostname: filepath.Join(files, "hostname")},
+		PodIPs: sb.IPs, HostIPs: []string{w.deps.NodeIP},
+		CgroupParent: w.podCgroup(), LogPath: logPath,
+		Labels: map[string]string{
+			labelContainer: c.Name, labelStopSignal: strconv.Itoa(int(sig)), labelImageID: img.ID,
+		},
+	})
+	if err != nil {
+		return failStart("CreateContainerConfigError", "%v", err)
+	}
+	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
+	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
+	if err != nil {
+		return failStart("RunContainerError", "start container %q: %v", c.Name, err)
+	}
+	ok = true
+	st := resp.GetState()
+	if st.GetStatus() == shimv1.Status_STATUS_STOPPED && st.GetReason() != "" {
+		// The instance exists with ContainerCannotRun; the planner takes it from here.
+		w.event(corev1.EventTypeWarning, "Failed", fp, "Error: "+st.GetMessage())
+		return nil
+	}
+	w.event(corev1.EventTypeNormal, "Started", fp, "Started container "+c.Name)
+	w.afterStart(ctx, c, a.ID, sb, fp)
+	return nil
+}
+
+// ensureImage finds the container's image, pulling it when the policy
+// allows and it is missing.
+func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container, fp string) (image.Image, error) {
+	if _, err := image.Normalize(c.Image); err != nil {
+		return image.Image{}, failStart("InvalidImageName", "Failed to apply default image tag %q: %v", c.Image, err)
+	}
+	img, err := w.deps.Images.Get(ctx, c.Image)
+	if err == nil {
+		w.event(corev1.EventTypeNormal, "Pulled", fp, fmt.Sprintf("Container image %q already present on machine", c.Image))
+		return img, nil
+	}
+	if !errors.Is(err, image.ErrNotFound) {
+		return image.Image{}, failStart("CreateContainerError", "look up image %q: %v", c.Image, err)
+	}
+	if c.ImagePullPolicy == corev1.PullNever {
+		return image.Image{}, failStart("ErrImageNeverPull", "Container image %q is not present with pull policy of Never", c.Image)
+	}
+	w.event(corev1.EventTypeNormal, "Pulling", fp, fmt.Sprintf("Pulling image %q", c.Image))
+	start := time.Now()
+	img, err = w.deps.Images.Pull(ctx, c.Image, image.PullOptions{})
+	if err != nil {
+		return image.Image{}, failStart("ErrImagePull", "pull image %q: %v", c.Image, err)
+	}
+	w.event(corev1.EventTypeNormal, "Pulled", fp, fmt.Sprintf("Successfully pulled image %q in %s", c.Image, time.Since(start).Round(time.Millisecond)))
+	return img, nil
+}
+
+// ensureVolumes prepares the pod's volumes once (idempotent after a restart).
+func (w *Worker) ensureVolumes(ctx context.Context) error {
+	w.mu.Lock()
+	have := w.volumes != nil
+	w.mu.Unlock()
+	if have {
+		return nil
+	}
+	vols, err := volume.Prepare(ctx, w.pod, w.deps.Layout.PodDir(w.uid))
+	if err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.volumes = vols
+	w.mu.Unlock()
+	return nil
+}
+
+// removeOldInstances forgets the container's earlier stopped instances in
+// the shim and unmounts their root filesystems; their logs stay.
+func (w *Worker) removeOldInstances(ctx context.Context, name, keep string) {
+	cl := w.currentShim()
+	states, err := w.shimState(ctx, cl)
+	if err != nil {
+		return
+	}
+	for _, st := range states {
+		if st.GetLabels()[labelContainer] != name || st.GetId() == keep || st.GetStatus() != shimv1.Status_STATUS_STOPPED {
+			continue
+		}
+		if _, err := cl.Remove(ctx, &shimv1.RemoveRequest{Id: st.GetId()}); err == nil {
+			rootfs.Unmount(w.deps.Layout.ContainerDir(w.uid, st.GetId()))
+			w.mu.Lock()
+			delete(w.probeResults, st.GetId())
+			delete(w.postStart, st.GetId())
+			w.mu.Unlock()
+			w.deps.Probes.RemoveContainer(probes.ContainerKey{PodUID: w.uid, Container: name, InstanceID: st.GetId()})
+		}
+	}
+}
+
+// afterStart starts the instance's probes and its postStart hook (R51).
+func (w *Worker) afterStart(ctx context.Context, c *corev1.Container, id string, sb Sandbox, fp string) {
+	w.addProbes(c, id, sb)
+	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
+		return
+	}
+	w.mu.Lock()
+	w.postStart[id] = nil
+	w.mu.Unlock()
+	go func() {
+		grace := gracePeriod(w.pod, nil)
+		deadline := time.Now().Add(time.Duration(grace) * time.Second)
+		hctx, cancel := context.WithDeadline(ctx, deadline)
+		defer cancel()
+		out, err := hooks.Run(hctx, c.Lifecycle.PostStart, hooks.Target{
+			PodIP: sb.IP, HostNetwork: w.pod.Spec.HostNetwork, ContainerPorts: c.Ports, ContainerID: id,
+		}, w.execer(), deadline)
+		w.mu.Lock()
+		if err != nil {
+			msg := fmt.Sprintf("PostStartHook failed: %v", err)
+			if out != "" {
+				msg += ": " + out
+			}
+			w.postStart[id] = &msg
+		} else {
+			delete(w.postStart, id)
+		}
+		w.mu.Unlock()
+		w.poke()
+	}()
+}

@@ -1,0 +1,84 @@
+package podworker
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/podd-dev/podd/daemon/planner"
+)
+
+// execute runs the planner's actions in its order: kills in the background
+// (each with its own grace), sandbox changes, init containers one by one,
+// app containers all together. It reports whether the pod was removed.
+func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed bool) {
+	var apps []planner.Action
+	for _, a := range actions {
+		slog.Debug("Pod action", "pod", w.key, "uid", w.uid, "action", a.String())
+		switch a.Kind {
+		case planner.ActionKillContainer:
+			w.startKill(ctx, a)
+		case planner.ActionKillSandbox:
+			w.killSandbox(ctx)
+		case planner.ActionCreateSandbox:
+			if !w.makeSandbox(ctx, a.Attempt) {
+				return false
+			}
+		case planner.ActionStartInitContainer:
+			if !w.startContainer(ctx, a) {
+				return false // R30: the next init container waits for this one
+			}
+		case planner.ActionStartContainer:
+			apps = append(apps, a)
+		case planner.ActionRemovePod:
+			if err := w.removePod(ctx); err != nil {
+				slog.Error("Remove pod", "pod", w.key, "uid", w.uid, "err", err)
+				return false // retried on the next round
+			}
+			slog.Info("Pod removed", "pod", w.key, "uid", w.uid)
+			return true
+		}
+	}
+	// R30: app containers start in parallel.
+	var wg sync.WaitGroup
+	for _, a := range apps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			w.startContainer(ctx, a)
+		}()
+	}
+	wg.Wait()
+	return false
+}
+
+// makeSandbox creates sandbox number attempt and records the outcome.
+func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
+	sb, cl, err := w.createSandbox(ctx, attempt)
+	w.mu.Lock()
+	if err != nil {
+		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now()}
+		w.mu.Unlock()
+		w.persist()
+		slog.Warn("Create sandbox", "pod", w.key, "uid", w.uid, "err", err)
+		return false
+	}
+	w.state.Sandbox = sb
+	w.state.SandboxFailure = nil
+	w.mu.Unlock()
+	w.setShim(ctx, cl)
+	w.persist()
+	return true
+}
+
+// killSandbox tears down the sandbox after its containers stopped.
+func (w *Worker) killSandbox(ctx context.Context) {
+	if err := w.teardownSandbox(ctx); err != nil {
+		slog.Warn("Tear down sandbox", "pod", w.key, "uid", w.uid, "err", err)
+	}
+	w.mu.Lock()
+	w.state.Sandbox = nil
+	w.mu.Unlock()
+	w.persist()
+}

@@ -1,0 +1,52 @@
+package podworker
+
+import (
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/daemon/events"
+	"github.com/podd-dev/podd/daemon/planner"
+)
+
+// AnnotationStaticSource marks a static pod with the manifest file it came from.
+const AnnotationStaticSource = "podd.dev/static-source"
+
+// AnnotationSpecHash records the hash of the spec as applied, so that an
+// identical apply after a daemon restart is still a no-op (R3).
+const AnnotationSpecHash = "podd.dev/spec-hash"
+
+// Shim container labels the worker sets and reads back after a restart.
+const (
+	labelContainer  = "podd.container"
+	labelStopSignal = "podd.stop-signal"
+	labelImageID    = "podd.image-id"
+)
+
+// State is what the worker persists for its pod (state.json): enough for a
+// restarted daemon to carry on where it left off.
+type State struct {
+	// Sandbox is the current sandbox instance, nil when none exists.
+	Sandbox *Sandbox `json:"sandbox,omitempty"`
+	// SandboxFailure is the last failed sandbox creation, until one succeeds.
+	SandboxFailure *SandboxFailure `json:"sandboxFailure,omitempty"`
+	// SandboxAttempts counts the sandboxes made, for the next Attempt number.
+	SandboxAttempts uint32 `json:"sandboxAttempts,omitempty"`
+	// Deletion is the pending delete request.
+	Deletion *planner.Deletion `json:"deletion,omitempty"`
+	// History is the planner's memory.
+	History planner.History `json:"history"`
+	// Status is the pod status last computed.
+	Status corev1.PodStatus `json:"status"`
+	// StartFailures holds each container's failed start attempt that made no
+	// instance, until a start succeeds.
+	StartFailures map[string]*planner.StartFailure `json:"startFailures,omitempty"`
+	// Events are the pod's events, restored after a daemon restart.
+	Events []events.Event `json:"events,omitempty"`
+}
+
+// SandboxFailure is a failed sandbox creation.
+type SandboxFailure struct {
+	Message string    `json:"message"`
+	At      time.Time `json:"at"`
+}

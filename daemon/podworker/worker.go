@@ -1,0 +1,274 @@
+package podworker
+
+import (
+	"context"
+	"encoding/json"
+	"log/slog"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podd-dev/podd/daemon/events"
+	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/network"
+	"github.com/podd-dev/podd/probes"
+	"github.com/podd-dev/podd/runtime/image"
+	"github.com/podd-dev/podd/runtime/shim"
+)
+
+// resync bounds how long the worker waits without any wake-up: a safety net
+// under the shim's exit events and the probe updates.
+const resync = 5 * time.Second
+
+// Deps are the daemon-wide services a worker uses.
+type Deps struct {
+	Layout  store.Layout
+	Store   *store.Store
+	Images  *image.Store
+	Network *network.Manager
+	Probes  *probes.Manager
+	Events  *events.Log
+	// OnChange is called with a snapshot whenever the pod's status changes.
+	OnChange func(*corev1.Pod)
+	// Planner holds the back-off settings.
+	Planner planner.Config
+	// ShimBinary and PauseBinary are the helper executables.
+	ShimBinary   string
+	PauseBinary  string
+	ShimLogLevel string
+	// CgroupParent is the cgroup under which pod cgroups go.
+	CgroupParent string
+	// ResolvConf is the host resolver file for dnsPolicy Default.
+	ResolvConf string
+	// NodeIP is the host's address (status.hostIP).
+	NodeIP string
+}
+
+// Worker drives one pod until it is removed or the daemon stops.
+type Worker struct {
+	deps *Deps
+	uid  string
+	key  string
+	// pod is the accepted pod; its spec never changes.
+	pod *corev1.Pod
+
+	mu       sync.Mutex
+	state    State
+	snapshot *corev1.Pod
+	shim     *shim.Client
+	// killing holds the instance ids being stopped.
+	killing map[string]bool
+	// postStart holds the instance ids whose postStart hook is running ("")
+	// or failed (the error text).
+	postStart map[string]*string
+	// probeResults holds each instance's probe conclusions.
+	probeResults map[string]planner.ProbeResults
+
+	// volumes maps volume names to host paths once prepared.
+	volumes map[string]string
+	wake    chan struct{}
+	done    chan struct{}
+}
+
+// New returns a worker for an accepted pod. st is its persisted state after a
+// daemon restart, nil for a new pod.
+func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
+	w := &Worker{
+		deps: deps, uid: string(pod.UID), key: pod.Namespace + "/" + pod.Name, pod: pod,
+		killing: map[string]bool{}, postStart: map[string]*string{},
+		probeResults: map[string]planner.ProbeResults{},
+		wake:         make(chan struct{}, 1), done: make(chan struct{}),
+	}
+	if st != nil {
+		w.state = *st
+		deps.Events.Restore(w.uid, st.Events)
+	} else {
+		w.event(corev1.EventTypeNormal, "Scheduled", "", "Successfully assigned "+w.key+" to "+pod.Spec.NodeName)
+	}
+	if w.state.StartFailures == nil {
+		w.state.StartFailures = map[string]*planner.StartFailure{}
+	}
+	w.snapshot = w.buildSnapshot()
+	return w
+}
+
+// UID is the pod's UID.
+func (w *Worker) UID() string { return w.uid }
+
+// Done is closed once the pod has been removed (deleted and torn down).
+func (w *Worker) Done() <-chan struct{} { return w.done }
+
+// Deleting reports whether a delete was requested.
+func (w *Worker) Deleting() bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.state.Deletion != nil
+}
+
+// Snapshot returns a copy of the pod with its current status.
+func (w *Worker) Snapshot() *corev1.Pod {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.snapshot.DeepCopy()
+}
+
+// Delete asks for a graceful delete; grace overrides the pod's grace period
+// when set. A second call may only shorten the grace (as the kubelet does).
+func (w *Worker) Delete(grace *int64) {
+	w.mu.Lock()
+	d := w.state.Deletion
+	switch {
+	case d == nil:
+		w.state.Deletion = &planner.Deletion{RequestedAt: time.Now(), GracePeriodSeconds: grace}
+	case grace != nil && (d.GracePeriodSeconds == nil || *grace < *d.GracePeriodSeconds):
+		// A shorter grace counts from now, never later than the first deadline.
+		d.GracePeriodSeconds = grace
+		d.RequestedAt = time.Now()
+	}
+	w.snapshot = w.buildSnapshot()
+	w.mu.Unlock()
+	w.persist()
+	w.poke()
+}
+
+// poke wakes the loop.
+func (w *Worker) poke() {
+	select {
+	case w.wake <- struct{}{}:
+	default:
+	}
+}
+
+// event records a pod event from the worker.
+func (w *Worker) event(typ, reason, fieldPath, msg string) {
+	w.deps.Events.Record(events.Event{
+		Namespace: w.pod.Namespace, Pod: w.pod.Name, UID: w.uid,
+		Type: typ, Reason: reason, Object: fieldPath, Message: msg,
+	})
+}
+
+// buildSnapshot renders the pod as clients see it. Callers hold mu.
+func (w *Worker) buildSnapshot() *corev1.Pod {
+	p := w.pod.DeepCopy()
+	p.Status = *w.state.Status.DeepCopy()
+	if p.Status.Phase == "" {
+		p.Status.Phase = corev1.PodPending
+	}
+	if d := w.state.Deletion; d != nil {
+		t := metav1.NewTime(d.RequestedAt)
+		p.DeletionTimestamp = &t
+		g := gracePeriod(w.pod, d)
+		p.DeletionGracePeriodSeconds = &g
+	}
+	return p
+}
+
+func gracePeriod(pod *corev1.Pod, d *planner.Deletion) int64 {
+	if d != nil && d.GracePeriodSeconds != nil {
+		return *d.GracePeriodSeconds
+	}
+	if pod.Spec.TerminationGracePeriodSeconds != nil {
+		return *pod.Spec.TerminationGracePeriodSeconds
+	}
+	return 30
+}
+
+// persist writes the state file.
+func (w *Worker) persist() {
+	w.mu.Lock()
+	w.state.Events = w.deps.Events.Pod(w.uid)
+	st := w.state
+	data, err := json.Marshal(st)
+	w.mu.Unlock()
+	if err != nil {
+		slog.Error("Encode pod state", "pod", w.key, "uid", w.uid, "err", err)
+		return
+	}
+	var raw json.RawMessage = data
+	if err := w.deps.Store.SaveState(w.uid, raw); err != nil {
+		slog.Error("Save pod state", "pod", w.key, "uid", w.uid, "err", err)
+	}
+}
+
+// Run drives the pod until it is removed (Done is then closed) or ctx ends
+// (daemon shutdown: containers keep running under their shim).
+func (w *Worker) Run(ctx context.Context) {
+	w.reconnect(ctx)
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		in := w.observe(ctx)
+		out := planner.Plan(in)
+		w.commit(out)
+		if removed := w.execute(ctx, out.Actions); removed {
+			w.deps.Probes.Remove(w.uid)
+			close(w.done)
+			return
+		}
+		if len(out.Actions) > 0 && !onlyKills(out.Actions) {
+			continue // level-triggered: look again right after acting
+		}
+		wait := resync
+		if !out.NextWake.IsZero() {
+			if d := time.Until(out.NextWake); d < wait {
+				wait = max(d, 10*time.Millisecond)
+			}
+		}
+		timer.Reset(wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-w.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+func onlyKills(actions []planner.Action) bool {
+	for _, a := range actions {
+		if a.Kind != planner.ActionKillContainer {
+			return false
+		}
+	}
+	return true
+}
+
+// commit takes the planner's output: history and status into the state,
+// events into the log, the state onto disk, the change to watchers.
+func (w *Worker) commit(out planner.Output) {
+	for _, e := range out.Events {
+		w.event(e.Type, e.Reason, e.FieldPath, e.Message)
+	}
+	w.mu.Lock()
+	before, _ := json.Marshal(struct {
+		H planner.History
+		S corev1.PodStatus
+	}{w.state.History, w.state.Status})
+	w.state.History = out.History
+	w.state.Status = out.Status
+	after, _ := json.Marshal(struct {
+		H planner.History
+		S corev1.PodStatus
+	}{w.state.History, w.state.Status})
+	changed := string(before) != string(after)
+	if changed {
+		w.snapshot = w.buildSnapshot()
+	}
+	snap := w.snapshot.DeepCopy()
+	w.mu.Unlock()
+	if changed || len(out.Events) > 0 {
+		w.persist()
+	}
+	if changed && w.deps.OnChange != nil {
+		w.deps.OnChange(snap)
+	}
+}

@@ -1,0 +1,65 @@
+// Package store is the sole owner of podd's on-disk layout: where each pod's
+// spec, state, volumes, logs and container root filesystems live under the
+// state root, and where its shim lives under the run root. Writes that matter
+// are atomic (runtime/atomicfile).
+package store
+
+import (
+	"fmt"
+	"path/filepath"
+	"strconv"
+)
+
+// Layout names every path podd uses. Root survives reboots (/var/lib/podd);
+// RunRoot is tmpfs (/run/podd).
+type Layout struct {
+	Root    string
+	RunRoot string
+}
+
+// PodsDir holds one directory per accepted pod, named by UID.
+func (l Layout) PodsDir() string { return filepath.Join(l.Root, "pods") }
+
+// PodDir is the persistent directory of one pod.
+func (l Layout) PodDir(uid string) string { return filepath.Join(l.PodsDir(), uid) }
+
+// PodFile is the accepted pod (spec and metadata).
+func (l Layout) PodFile(uid string) string { return filepath.Join(l.PodDir(uid), "pod.json") }
+
+// StateFile is the pod's worker state (sandbox, history, status, events).
+func (l Layout) StateFile(uid string) string { return filepath.Join(l.PodDir(uid), "state.json") }
+
+// LogPath is the CRI log of one run of a container: one file per restart, so
+// that --previous is the file of restart-1.
+func (l Layout) LogPath(uid, container string, restart int) string {
+	return filepath.Join(l.PodDir(uid), "logs", container, strconv.Itoa(restart)+".log")
+}
+
+// ContainerDir holds a container instance's overlay (upper, work, merged).
+func (l Layout) ContainerDir(uid, id string) string {
+	return filepath.Join(l.PodDir(uid), "containers", id)
+}
+
+// ContainersDir holds every container instance dir of a pod.
+func (l Layout) ContainersDir(uid string) string { return filepath.Join(l.PodDir(uid), "containers") }
+
+// PodFilesDir holds the generated hosts, resolv.conf and hostname files.
+func (l Layout) PodFilesDir(uid string) string { return filepath.Join(l.PodDir(uid), "etc") }
+
+// ImagesDir is the image content store.
+func (l Layout) ImagesDir() string { return filepath.Join(l.Root, "images") }
+
+// CNICacheDir is libcni's result cache for this daemon.
+func (l Layout) CNICacheDir() string { return filepath.Join(l.Root, "cni", "cache") }
+
+// ShimDir is the run directory of a pod's shim (socket, libcontainer state).
+func (l Layout) ShimDir(uid string) string { return filepath.Join(l.RunRoot, "pods", uid) }
+
+// PauseRootfs is the empty root the pause holder runs in.
+func (l Layout) PauseRootfs(uid string) string { return filepath.Join(l.ShimDir(uid), "pause-rootfs") }
+
+// ContainerID is a container instance's id inside its pod's shim.
+func ContainerID(name string, restart int) string { return fmt.Sprintf("%s-%d", name, restart) }
+
+// PauseID is the shim id of the pod's namespace holder.
+const PauseID = "pause"

@@ -1,0 +1,307 @@
+package network
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/containernetworking/cni/pkg/utils"
+
+	"github.com/podd-dev/podd/network/cni"
+	"github.com/podd-dev/podd/network/netns"
+)
+
+// DefaultConfDir is where CNI configuration is read when Config.ConfDir is empty.
+const DefaultConfDir = "/etc/cni/net.d"
+
+// undoTimeout bounds the rollback of a failed Setup, which runs even when
+// the caller's context is cancelled.
+const undoTimeout = time.Minute
+
+// Config places the manager's state.
+type Config struct {
+	// RunRoot holds the netns pins (<run-root>/netns); tmpfs in production.
+	RunRoot string
+	// Root holds the CNI result cache (<root>/cni/cache) and the host-local
+	// data of podd's default network (<root>/cni/ipam).
+	Root string
+	// ConfDir is the CNI configuration dir (DefaultConfDir if empty). When it
+	// holds no configuration, podd's default network is written there.
+	ConfDir string
+	// BinDirs are searched for plugins (cni.DefaultBinDirs if empty).
+	BinDirs []string
+}
+
+// PortMapping forwards a host port to the sandbox (a container's hostPort).
+type PortMapping struct {
+	HostPort      int32
+	ContainerPort int32
+	// Protocol is TCP, UDP or SCTP (any case); empty means TCP.
+	Protocol string
+	// HostIP limits the forward to one host address; empty means all.
+	HostIP string
+}
+
+// SetupRequest asks for the network of one sandbox instance.
+type SetupRequest struct {
+	PodUID    string
+	Namespace string
+	Name      string
+	// SandboxID is fresh per sandbox instance; it names the pin and is the
+	// CNI container ID.
+	SandboxID    string
+	PortMappings []PortMapping
+}
+
+// Attachment is a sandbox's network once set up.
+type Attachment struct {
+	SandboxID string
+	NetnsPath string
+	IPs       []net.IP
+	Interface string
+	// Network is the CNI configuration list name.
+	Network string
+	// ConfigBytes is the configuration list used, to keep with the pod.
+	ConfigBytes []byte
+}
+
+// Manager sets up and tears down sandbox networks. Its methods are safe to
+// call from several goroutines; calls for one sandbox are serialised.
+type Manager struct {
+	netnsDir string
+	confDir  string
+	defaults cni.DefaultOptions
+	cni      *cni.Client
+	// lastNet is the network last loaded; Teardown falls back to it for a
+	// sandbox with no cached CNI result.
+	lastNet atomic.Pointer[cni.Network]
+	locks   keyedMutex
+}
+
+// New prepares the dirs (the netns dir as a shared mount of itself), and
+// loads the CNI configuration, writing podd's default network when the conf
+// dir holds none.
+func New(cfg Config) (*Manager, error) {
+	if !filepath.IsAbs(cfg.RunRoot) || !filepath.IsAbs(cfg.Root) {
+		return nil, fmt.Errorf("network: run root %q and root %q must be absolute", cfg.RunRoot, cfg.Root)
+	}
+	if cfg.ConfDir == "" {
+		cfg.ConfDir = DefaultConfDir
+	}
+	m := &Manager{
+		netnsDir: filepath.Join(cfg.RunRoot, "netns"),
+		confDir:  cfg.ConfDir,
+		defaults: cni.DefaultOptions{IPAMDataDir: filepath.Join(cfg.Root, "cni", "ipam")},
+	}
+	if err := netns.EnsureSharedDir(m.netnsDir); err != nil {
+		return nil, err
+	}
+	client, err := cni.NewClient(cfg.BinDirs, filepath.Join(cfg.Root, "cni", "cache"))
+	if err != nil {
+		return nil, err
+	}
+	m.cni = client
+	if _, err := m.loadNetwork(); err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+func (m *Manager) loadNetwork() (*cni.Network, error) {
+	n, err := cni.LoadNetwork(m.confDir, m.defaults)
+	if err != nil {
+		return nil, err
+	}
+	m.lastNet.Store(n)
+	return n, nil
+}
+
+// NetnsPath is where the netns of sandboxID is pinned.
+func (m *Manager) NetnsPath(sandboxID string) string {
+	return filepath.Join(m.netnsDir, sandboxID)
+}
+
+// Setup pins a new netns for the sandbox and runs CNI ADD in it, with the
+// configuration currently in the conf dir. On failure it undoes what it made
+// (CNI DEL, then unpin) and returns the error.
+func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, err error) {
+	if err := utils.ValidateContainerID(req.SandboxID); err != nil {
+		return nil, fmt.Errorf("set up network of pod %s/%s: %w", req.Namespace, req.Name, err)
+	}
+	id := req.SandboxID
+	unlock := m.locks.lock(id)
+	defer unlock()
+
+	var undo undoStack
+	defer func() {
+		if err != nil {
+			if uerr := undo.run(ctx); uerr != nil {
+				err = errors.Join(err, fmt.Errorf("roll back network of sandbox %q: %w", id, uerr))
+			}
+		}
+	}()
+
+	n, err := m.loadNetwork()
+	if err != nil {
+		return nil, fmt.Errorf("set up network of sandbox %q: %w", id, err)
+	}
+	path, err := netns.Create(m.netnsDir, id)
+	if err != nil {
+		return nil, fmt.Errorf("set up network of sandbox %q: %w", id, err)
+	}
+	undo.push(func(context.Context) error { return netns.Remove(path) })
+
+	att := cni.Attachment{
+		ContainerID:  id,
+		NetNS:        path,
+		IfName:       cni.DefaultIfName,
+		Args:         cniArgs(req),
+		PortMappings: cniPortMappings(req.PortMappings),
+	}
+	// Registered before ADD: a chain can fail half-way, after a plugin
+	// already allocated.
+	undo.push(func(ctx context.Context) error { return m.cni.Del(ctx, n, att) })
+	res, err := m.cni.Add(ctx, n, att)
+	if err != nil {
+		return nil, err
+	}
+	slog.Info("sandbox network up", "sandbox", id, "pod", req.Namespace+"/"+req.Name, "uid", req.PodUID, "network", res.Network, "ips", res.IPs)
+	return &Attachment{
+		SandboxID:   id,
+		NetnsPath:   path,
+		IPs:         res.IPs,
+		Interface:   res.Interface,
+		Network:     res.Network,
+		ConfigBytes: res.ConfigBytes,
+	}, nil
+}
+
+// Teardown runs CNI DEL for the sandbox (with an empty netns path when the
+// pin is gone) and removes the pin. Whatever is already gone counts as done,
+// so calling it again, or for a sandbox whose Setup failed, succeeds.
+func (m *Manager) Teardown(ctx context.Context, sandboxID string) error {
+	if err := utils.ValidateContainerID(sandboxID); err != nil {
+		return fmt.Errorf("tear down network: %w", err)
+	}
+	unlock := m.locks.lock(sandboxID)
+	defer unlock()
+	path := m.NetnsPath(sandboxID)
+	err := m.cni.Del(ctx, m.lastNet.Load(), cni.Attachment{ContainerID: sandboxID, NetNS: path, IfName: cni.DefaultIfName})
+	if errors.Is(err, cni.ErrNoCachedResult) {
+		// No ADD of this sandbox completed, and Setup's rollback already
+		// ran DEL; like containerd, do not wedge the teardown on it.
+		slog.Warn("cni del without cached result failed; ignored", "sandbox", sandboxID, "err", err)
+		err = nil
+	}
+	if err != nil {
+		return fmt.Errorf("tear down network of sandbox %q: %w", sandboxID, err)
+	}
+	if err := netns.Remove(path); err != nil {
+		return fmt.Errorf("tear down network of sandbox %q: %w", sandboxID, err)
+	}
+	slog.Info("sandbox network down", "sandbox", sandboxID)
+	return nil
+}
+
+// Check runs CNI CHECK for the sandbox against its cached ADD.
+func (m *Manager) Check(ctx context.Context, sandboxID string) error {
+	return m.cni.Check(ctx, cni.Attachment{ContainerID: sandboxID, NetNS: m.NetnsPath(sandboxID), IfName: cni.DefaultIfName})
+}
+
+// GC tears down every cached CNI attachment and every pin whose sandbox id
+// is not in liveSandboxIDs: what a crash or a reboot left behind.
+func (m *Manager) GC(ctx context.Context, liveSandboxIDs []string) error {
+	errs := []error{m.cni.GC(ctx, liveSandboxIDs)}
+	live := make(map[string]bool, len(liveSandboxIDs))
+	for _, id := range liveSandboxIDs {
+		live[id] = true
+	}
+	pins, err := netns.List(m.netnsDir)
+	errs = append(errs, err)
+	for _, id := range pins {
+		if live[id] {
+			continue
+		}
+		unlock := m.locks.lock(id)
+		errs = append(errs, netns.Remove(m.NetnsPath(id)))
+		unlock()
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("network gc: %w", err)
+	}
+	return nil
+}
+
+func cniArgs(req SetupRequest) [][2]string {
+	return [][2]string{
+		{"IgnoreUnknown", "1"},
+		{"K8S_POD_NAMESPACE", req.Namespace},
+		{"K8S_POD_NAME", req.Name},
+		{"K8S_POD_INFRA_CONTAINER_ID", req.SandboxID},
+		{"K8S_POD_UID", req.PodUID},
+	}
+}
+
+func cniPortMappings(in []PortMapping) []cni.PortMapping {
+	var out []cni.PortMapping
+	for _, p := range in {
+		out = append(out, cni.PortMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol, HostIP: p.HostIP})
+	}
+	return out
+}
+
+// undoStack runs registered steps in reverse, detached from the caller's
+// cancellation but bounded by undoTimeout.
+type undoStack []func(context.Context) error
+
+func (u *undoStack) push(f func(context.Context) error) { *u = append(*u, f) }
+
+func (u undoStack) run(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
+	defer cancel()
+	var errs []error
+	for i := len(u) - 1; i >= 0; i-- {
+		errs = append(errs, u[i](ctx))
+	}
+	return errors.Join(errs...)
+}
+
+// keyedMutex serialises work per key and forgets keys nobody holds.
+type keyedMutex struct {
+	mu    sync.Mutex
+	locks map[string]*refMutex
+}
+
+type refMutex struct {
+	sync.Mutex
+	refs int
+}
+
+func (k *keyedMutex) lock(key string) (unlock func()) {
+	k.mu.Lock()
+	if k.locks == nil {
+		k.locks = make(map[string]*refMutex)
+	}
+	l := k.locks[key]
+	if l == nil {
+		l = &refMutex{}
+		k.locks[key] = l
+	}
+	l.refs++
+	k.mu.Unlock()
+	l.Lock()
+	return func() {
+		l.Unlock()
+		k.mu.Lock()
+		if l.refs--; l.refs == 0 {
+			delete(k.locks, key)
+		}
+		k.mu.Unlock()
+	}
+}

@@ -1,0 +1,203 @@
+package podfiles
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"slices"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Kubelet limits on resolv.conf (pkg/apis/core/validation).
+const (
+	MaxNameservers    = 3
+	MaxSearches       = 32
+	MaxSearchLineSize = 2048
+)
+
+// Host resolver files.
+const (
+	HostResolvConfPath     = "/etc/resolv.conf"
+	SystemdResolvConfPath  = "/run/systemd/resolve/resolv.conf"
+	systemdResolvedStubIP4 = "127.0.0.53"
+)
+
+// NoClusterDNSWarning is the warning for ClusterFirst pods: podd runs no
+// cluster DNS, so they get the host's resolver configuration.
+const NoClusterDNSWarning = "podd has no cluster DNS; pod with dnsPolicy ClusterFirst falls back to the Default policy (the host's resolv.conf)"
+
+// dnsConfig is a parsed or composed resolver configuration.
+type dnsConfig struct {
+	nameservers []string
+	searches    []string
+	options     []string // "name" or "name:value"
+}
+
+// ResolvConf renders the pod's /etc/resolv.conf (R91) from the host's
+// resolver file and the pod's dnsPolicy and dnsConfig. Default uses the host
+// file; ClusterFirst (unless hostNetwork) and ClusterFirstWithHostNet do the
+// same and return a warning, since there is no cluster DNS; None uses
+// dnsConfig alone. dnsConfig is merged in with duplicates removed, then the
+// kubelet limits apply (a warning says what was cut).
+func ResolvConf(pod *corev1.Pod, hostResolvConf []byte) ([]byte, string, error) {
+	var cfg dnsConfig
+	var warnings []string
+	switch pod.Spec.DNSPolicy {
+	case corev1.DNSNone:
+		if pod.Spec.DNSConfig == nil || len(pod.Spec.DNSConfig.Nameservers) == 0 {
+			return nil, "", errors.New("dnsPolicy None needs dnsConfig.nameservers")
+		}
+	case corev1.DNSDefault:
+		cfg = parseResolvConf(hostResolvConf)
+	case corev1.DNSClusterFirst, "":
+		cfg = parseResolvConf(hostResolvConf)
+		if !pod.Spec.HostNetwork {
+			warnings = append(warnings, NoClusterDNSWarning)
+		}
+	case corev1.DNSClusterFirstWithHostNet:
+		cfg = parseResolvConf(hostResolvConf)
+		warnings = append(warnings, NoClusterDNSWarning)
+	default:
+		return nil, "", fmt.Errorf("unknown dnsPolicy %q", pod.Spec.DNSPolicy)
+	}
+	if dc := pod.Spec.DNSConfig; dc != nil {
+		cfg.nameservers = append(cfg.nameservers, dc.Nameservers...)
+		cfg.searches = append(cfg.searches, trimSearches(dc.Searches)...)
+		for _, o := range dc.Options {
+			opt := o.Name
+			if o.Value != nil {
+				opt += ":" + *o.Value
+			}
+			cfg.options = mergeOptions(cfg.options, opt)
+		}
+	}
+	cfg.nameservers = dedupe(cfg.nameservers)
+	cfg.searches = dedupe(cfg.searches)
+	warnings = append(warnings, cfg.applyLimits()...)
+	return cfg.render(), strings.Join(warnings, "; "), nil
+}
+
+// parseResolvConf reads nameserver, search/domain (the last one wins, as in
+// glibc) and options lines; later options override earlier ones by name.
+func parseResolvConf(data []byte) dnsConfig {
+	var cfg dnsConfig
+	for _, line := range strings.Split(string(data), "\n") {
+		if i := strings.IndexAny(line, "#;"); i >= 0 {
+			line = line[:i]
+		}
+		f := strings.Fields(line)
+		if len(f) == 0 {
+			continue
+		}
+		switch f[0] {
+		case "nameserver":
+			if len(f) > 1 {
+				cfg.nameservers = append(cfg.nameservers, f[1])
+			}
+		case "search", "domain":
+			cfg.searches = trimSearches(f[1:])
+		case "options":
+			for _, o := range f[1:] {
+				cfg.options = mergeOptions(cfg.options, o)
+			}
+		}
+	}
+	return cfg
+}
+
+// trimSearches drops "." and trailing dots so a domain counts once.
+func trimSearches(in []string) []string {
+	out := []string{}
+	for _, s := range in {
+		if s == "." || s == "" {
+			continue
+		}
+		out = append(out, strings.TrimSuffix(s, "."))
+	}
+	return out
+}
+
+// mergeOptions sets opt in opts, replacing an option of the same name in place.
+func mergeOptions(opts []string, opt string) []string {
+	name, _, _ := strings.Cut(opt, ":")
+	for i, o := range opts {
+		if n, _, _ := strings.Cut(o, ":"); n == name {
+			opts[i] = opt
+			return opts
+		}
+	}
+	return append(opts, opt)
+}
+
+func dedupe(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// applyLimits cuts nameservers and searches to the kubelet's limits and
+// returns warnings naming what was applied.
+func (c *dnsConfig) applyLimits() []string {
+	var warnings []string
+	if len(c.nameservers) > MaxNameservers {
+		c.nameservers = c.nameservers[:MaxNameservers]
+		warnings = append(warnings, "nameserver limits were exceeded, some nameservers have been omitted, the applied nameserver line is: "+strings.Join(c.nameservers, " "))
+	}
+	cut := false
+	if len(c.searches) > MaxSearches {
+		c.searches, cut = c.searches[:MaxSearches], true
+	}
+	for len(c.searches) > 0 && len(strings.Join(c.searches, " ")) > MaxSearchLineSize {
+		c.searches, cut = c.searches[:len(c.searches)-1], true
+	}
+	if cut {
+		warnings = append(warnings, "search line limits were exceeded, some search paths have been omitted, the applied search line is: "+strings.Join(c.searches, " "))
+	}
+	return warnings
+}
+
+func (c dnsConfig) render() []byte {
+	var b strings.Builder
+	if len(c.searches) > 0 {
+		b.WriteString("search " + strings.Join(c.searches, " ") + "\n")
+	}
+	for _, ns := range c.nameservers {
+		b.WriteString("nameserver " + ns + "\n")
+	}
+	if len(c.options) > 0 {
+		b.WriteString("options " + strings.Join(c.options, " ") + "\n")
+	}
+	return []byte(b.String())
+}
+
+// ReadHostResolvConf reads the host resolver file at path. When it names
+// systemd-resolved's stub (127.0.0.53, unreachable from a pod netns) and
+// SystemdResolvConfPath exists, it reads that file instead, as the kubelet
+// is told to on such hosts.
+func ReadHostResolvConf(path string) ([]byte, error) {
+	return readHostResolvConf(path, SystemdResolvConfPath)
+}
+
+func readHostResolvConf(path, systemdPath string) ([]byte, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read host resolv.conf: %w", err)
+	}
+	if !slices.Contains(parseResolvConf(data).nameservers, systemdResolvedStubIP4) {
+		return data, nil
+	}
+	real, err := os.ReadFile(systemdPath)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return data, nil
+		}
+		return nil, fmt.Errorf("read systemd-resolved resolv.conf: %w", err)
+	}
+	return real, nil
+}

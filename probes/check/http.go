@@ -1,0 +1,144 @@
+package check
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/podd-dev/podd/internal/version"
+)
+
+// maxRedirects is how many same-host redirects an httpGet check follows.
+const maxRedirects = 10
+
+// HTTPGetRequest is one httpGet check, already resolved to a host and port.
+type HTTPGetRequest struct {
+	// Scheme is "HTTP" or "HTTPS" in any case; empty means HTTP. HTTPS
+	// certificates are not verified.
+	Scheme string
+	// Host is the IP or name to connect to.
+	Host string
+	// Port is the TCP port, 1..65535.
+	Port int
+	// Path is the request path, optionally with a query ("/healthz?full=1").
+	Path string
+	// Headers are sent as given. User-Agent defaults to
+	// "kube-probe/<podd version>" and Accept to "*/*" unless present; an
+	// Accept present but empty is dropped; Host sets the request's host.
+	Headers http.Header
+	// Timeout bounds the whole request including reading the body; zero or
+	// less means no limit beyond ctx.
+	Timeout time.Duration
+}
+
+// URL returns the URL the request goes to.
+func (r HTTPGetRequest) URL() *url.URL {
+	u, err := url.Parse(r.Path)
+	if err != nil {
+		// A path the parser rejects is passed along as is, as the kubelet does.
+		u = &url.URL{Path: r.Path}
+	}
+	u.Scheme = strings.ToLower(r.Scheme)
+	if u.Scheme == "" {
+		u.Scheme = "http"
+	}
+	u.Host = net.JoinHostPort(r.Host, strconv.Itoa(r.Port))
+	return u
+}
+
+// HTTPGet sends one GET and judges the final response: status 200–399 is
+// Success and output is the body (at most MaxOutput bytes read); any other
+// status, a connection error or a timeout is Failure with the reason as output.
+//
+// Redirects are followed up to 10 times while they stay on the same host. A
+// redirect to another host is not followed: the check is a Success and warning
+// says so (the caller records a ProbeWarning event). warning is empty
+// otherwise. Keep-alives are off, so each check opens its own connection.
+func HTTPGet(ctx context.Context, r HTTPGetRequest) (result Result, output, warning string, err error) {
+	u := r.URL()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return Unknown, "", "", fmt.Errorf("http check %s: %w", u, err)
+	}
+	req.Header = probeHeaders(r.Headers, "kube-probe/"+version.Version)
+	req.Host = req.Header.Get("Host")
+
+	client := &http.Client{
+		Transport:     newTransport(),
+		Timeout:       max(r.Timeout, 0),
+		CheckRedirect: sameHostRedirects,
+	}
+	defer client.CloseIdleConnections()
+	res, err := client.Do(req)
+	if err != nil {
+		if ctx.Err() != nil {
+			return Unknown, "", "", fmt.Errorf("http check %s: %w", u, ctx.Err())
+		}
+		return Failure, err.Error(), "", nil
+	}
+	defer res.Body.Close()
+	b, err := io.ReadAll(io.LimitReader(res.Body, MaxOutput))
+	if err != nil {
+		return Failure, fmt.Sprintf("read body of %s: %v", u, err), "", nil
+	}
+	body := string(b)
+	switch {
+	case res.StatusCode >= 300 && res.StatusCode < 400:
+		return Success, body, "Probe terminated redirects, Response body: " + body, nil
+	case res.StatusCode >= 200 && res.StatusCode < 300:
+		return Success, body, "", nil
+	default:
+		return Failure, fmt.Sprintf("HTTP probe failed with statuscode: %d", res.StatusCode), "", nil
+	}
+}
+
+// probeHeaders copies h and fills in the default User-Agent and Accept.
+func probeHeaders(h http.Header, userAgent string) http.Header {
+	out := h.Clone()
+	if out == nil {
+		out = http.Header{}
+	}
+	if _, ok := out["User-Agent"]; !ok {
+		out.Set("User-Agent", userAgent)
+	}
+	if _, ok := out["Accept"]; !ok {
+		out.Set("Accept", "*/*")
+	} else if out.Get("Accept") == "" {
+		out.Del("Accept")
+	}
+	return out
+}
+
+// sameHostRedirects follows a redirect only to the host of the first request,
+// and at most maxRedirects times. A redirect elsewhere ends the chain with the
+// redirect response itself.
+func sameHostRedirects(req *http.Request, via []*http.Request) error {
+	if req.URL.Hostname() != via[0].URL.Hostname() {
+		return http.ErrUseLastResponse
+	}
+	if len(via) >= maxRedirects {
+		return errors.New("stopped after 10 redirects")
+	}
+	return nil
+}
+
+// newTransport returns a transport for one check: no proxy (pod IPs are
+// reached directly), no keep-alive, no transparent gzip, TLS unverified.
+func newTransport() *http.Transport {
+	return &http.Transport{
+		Proxy:               nil,
+		DialContext:         dialer().DialContext,
+		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // probes never verify, as the kubelet
+		DisableKeepAlives:   true,
+		DisableCompression:  true,
+		TLSHandshakeTimeout: 10 * time.Second,
+	}
+}

@@ -1,0 +1,97 @@
+package probes
+
+import (
+	"context"
+	"time"
+)
+
+// worker probes one container instance with one probe. Its goroutine ends
+// when its context is cancelled, when a startup probe succeeds, or when a
+// startup or liveness probe reaches its failure threshold (the kubelet's
+// "on hold": the container is about to be restarted as a new instance).
+type worker struct {
+	m      *Manager
+	key    ContainerKey
+	kind   Kind
+	timing timing
+	prober prober
+	// gate, when not nil, is closed once the instance's startup probe has
+	// succeeded; liveness and readiness wait for it.
+	gate <-chan struct{}
+
+	cancel context.CancelFunc
+	done   chan struct{} // closed when run returns
+
+	// Guarded by m.mu.
+	state Result
+}
+
+func (w *worker) run(ctx context.Context) {
+	defer close(w.done)
+	if w.timing.initialDelay > 0 && !w.wait(ctx, w.timing.initialDelay) {
+		return
+	}
+	if w.gate != nil {
+		select {
+		case <-w.gate:
+		case <-ctx.Done():
+			return
+		}
+	}
+	var s streak
+	for {
+		// The period counts from the start of a run, as a ticker would.
+		next := w.m.clock.NewTimer(w.timing.period)
+		res, out, warning, err := w.prober.probe(ctx, w.timing.timeout)
+		if ctx.Err() != nil {
+			next.Stop()
+			return
+		}
+		w.log(res, out, err)
+		if w.record(&s, res, out, warning) {
+			next.Stop()
+			return
+		}
+		select {
+		case <-next.C():
+		case <-ctx.Done():
+			next.Stop()
+			return
+		}
+	}
+}
+
+// record applies one result and reports whether the worker is finished.
+func (w *worker) record(s *streak, res Result, out, warning string) (finished bool) {
+	reached := s.observe(res, w.timing)
+	w.m.report(w, res, reached, out, warning)
+	if !reached {
+		return false
+	}
+	switch {
+	case w.kind == Startup && res == Success:
+		w.m.openGate(w.key)
+		return true
+	case w.kind != Readiness && res == Failure:
+		return true
+	}
+	return false
+}
+
+// wait sleeps d on the manager's clock; false means ctx was cancelled.
+func (w *worker) wait(ctx context.Context, d time.Duration) bool {
+	t := w.m.clock.NewTimer(d)
+	select {
+	case <-t.C():
+		return true
+	case <-ctx.Done():
+		t.Stop()
+		return false
+	}
+}
+
+func (w *worker) log(res Result, out string, err error) {
+	w.m.log.Debug("Probe ran", "uid", w.key.PodUID, "container", w.key.Container,
+		"instance", w.key.InstanceID, "probe", w.kind.String(), "result", res.String(),
+		"output", out, "err", err)
+}

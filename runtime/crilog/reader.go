@@ -1,0 +1,221 @@
+package crilog
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+)
+
+// Entry is one parsed record.
+type Entry struct {
+	Time    time.Time
+	Stream  Stream
+	Partial bool
+	Content []byte
+}
+
+// ParseLine parses one record, with or without its trailing newline. Content
+// aliases line.
+func ParseLine(line []byte) (Entry, error) {
+	line = bytes.TrimSuffix(line, []byte("\n"))
+	ts, rest, ok := bytes.Cut(line, []byte(" "))
+	if !ok {
+		return Entry{}, fmt.Errorf("parse log record %q: no stream", line)
+	}
+	t, err := time.Parse(time.RFC3339Nano, string(ts))
+	if err != nil {
+		return Entry{}, fmt.Errorf("parse log record time %q: %w", ts, err)
+	}
+	stream, rest, ok := bytes.Cut(rest, []byte(" "))
+	if !ok || (Stream(stream) != Stdout && Stream(stream) != Stderr) {
+		return Entry{}, fmt.Errorf("parse log record %q: bad stream", line)
+	}
+	tag, content, ok := bytes.Cut(rest, []byte(" "))
+	if !ok || (string(tag) != tagFull && string(tag) != tagPartial) {
+		return Entry{}, fmt.Errorf("parse log record %q: bad tag", line)
+	}
+	return Entry{Time: t, Stream: Stream(stream), Partial: string(tag) == tagPartial, Content: content}, nil
+}
+
+// ReadOptions say which part of a log Read prints and how.
+type ReadOptions struct {
+	// Tail prints only the last Tail lines; a negative Tail prints all.
+	Tail int64
+	// Timestamps prefixes each record with its time and prints every
+	// record on its own line; without it partial records are joined back
+	// into the line the container wrote.
+	Timestamps bool
+	// Follow keeps reading as the file grows until Done is closed (then the
+	// rest of the file is printed) or ctx ends.
+	Follow bool
+	// Done is closed once the container has stopped and its log is
+	// complete. Nil means follow until ctx ends.
+	Done <-chan struct{}
+	// PollInterval is how often a follower looks for new records; 0 means
+	// 200ms.
+	PollInterval time.Duration
+}
+
+// Read prints the log at path to w as ReadOptions say. Records that do not
+// parse are skipped.
+func Read(ctx context.Context, path string, opts ReadOptions, w io.Writer) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
+	defer f.Close()
+	if opts.Tail >= 0 {
+		off, err := tailOffset(f, opts.Tail)
+		if err != nil {
+			return fmt.Errorf("read log %s: %w", path, err)
+		}
+		if _, err := f.Seek(off, io.SeekStart); err != nil {
+			return fmt.Errorf("read log %s: %w", path, err)
+		}
+	}
+	out := bufio.NewWriter(w)
+	p := printer{w: out, timestamps: opts.Timestamps}
+	br := bufio.NewReaderSize(f, MaxLineSize+128)
+	if !opts.Follow {
+		if err := p.drain(br, true); err != nil {
+			return fmt.Errorf("read log %s: %w", path, err)
+		}
+		return out.Flush()
+	}
+	return follow(ctx, br, &p, out, opts)
+}
+
+func follow(ctx context.Context, br *bufio.Reader, p *printer, out *bufio.Writer, opts ReadOptions) error {
+	interval := opts.PollInterval
+	if interval <= 0 {
+		interval = 200 * time.Millisecond
+	}
+	tick := time.NewTicker(interval)
+	defer tick.Stop()
+	done := opts.Done
+	for {
+		if err := p.drain(br, false); err != nil {
+			return err
+		}
+		if err := out.Flush(); err != nil {
+			return err
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-done:
+			if err := p.drain(br, true); err != nil {
+				return err
+			}
+			return out.Flush()
+		case <-tick.C:
+		}
+	}
+}
+
+// printer turns records back into output. It keeps a record read without
+// its newline (a write in progress) until the rest arrives.
+type printer struct {
+	w          io.Writer
+	timestamps bool
+	pending    []byte
+}
+
+// drain prints every complete record up to EOF; final also prints a last
+// record that has no newline.
+func (p *printer) drain(br *bufio.Reader, final bool) error {
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if errors.Is(err, bufio.ErrBufferFull) {
+			p.pending = append(p.pending, chunk...)
+			continue
+		}
+		if err != nil && !errors.Is(err, io.EOF) {
+			return err
+		}
+		if err != nil {
+			p.pending = append(p.pending, chunk...)
+			if final && len(p.pending) > 0 {
+				perr := p.print(p.pending)
+				p.pending = p.pending[:0]
+				return perr
+			}
+			return nil
+		}
+		line := chunk
+		if len(p.pending) > 0 {
+			line = append(p.pending, chunk...)
+			p.pending = p.pending[:0]
+		}
+		if err := p.print(line); err != nil {
+			return err
+		}
+	}
+}
+
+func (p *printer) print(line []byte) error {
+	e, err := ParseLine(line)
+	if err != nil {
+		return nil
+	}
+	var b []byte
+	if p.timestamps {
+		b = e.Time.AppendFormat(b, time.RFC3339Nano)
+		b = append(b, ' ')
+		b = append(b, e.Content...)
+		b = append(b, '\n')
+	} else {
+		b = append(b, e.Content...)
+		if !e.Partial {
+			b = append(b, '\n')
+		}
+	}
+	_, err = p.w.Write(b)
+	return err
+}
+
+// tailOffset returns where the last n lines of f start. A line is a run of
+// records ending with a full record (or the file's end).
+func tailOffset(f *os.File, n int64) (int64, error) {
+	if n == 0 {
+		return f.Seek(0, io.SeekEnd)
+	}
+	starts := make([]int64, 0, min(n, 1024))
+	var head int // index of the oldest start once the ring is full
+	var off int64
+	atStart := true
+	br := bufio.NewReaderSize(f, MaxLineSize+128)
+	for {
+		rec, err := br.ReadBytes('\n')
+		if len(rec) > 0 && err == nil {
+			e, perr := ParseLine(rec)
+			if perr == nil {
+				if atStart {
+					if int64(len(starts)) < n {
+						starts = append(starts, off)
+					} else {
+						starts[head] = off
+						head = (head + 1) % len(starts)
+					}
+				}
+				atStart = !e.Partial
+			}
+		}
+		off += int64(len(rec))
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				break
+			}
+			return 0, err
+		}
+	}
+	if len(starts) == 0 {
+		return 0, nil
+	}
+	return starts[head], nil
+}

@@ -1,0 +1,94 @@
+package crilog
+
+import (
+	"bufio"
+	"errors"
+	"io"
+	"sync"
+	"time"
+)
+
+// Stream names the output stream a record came from.
+type Stream string
+
+// The two streams of a container.
+const (
+	Stdout Stream = "stdout"
+	Stderr Stream = "stderr"
+)
+
+// MaxLineSize is the most content one record carries; a longer line is split
+// into partial (P) records of this size followed by a full (F) one.
+const MaxLineSize = 16 * 1024
+
+const (
+	tagFull    = "F"
+	tagPartial = "P"
+)
+
+// Writer writes CRI log records to one destination shared by a container's
+// streams. Each record is a single Write, so records of different streams
+// never interleave within a line.
+type Writer struct {
+	mu  sync.Mutex
+	dst io.Writer
+	now func() time.Time
+	buf []byte
+	err error
+}
+
+// NewWriter returns a Writer that appends records to dst.
+func NewWriter(dst io.Writer) *Writer {
+	return &Writer{dst: dst, now: time.Now}
+}
+
+// Copy reads src until it ends and writes every line to the destination as
+// records of stream. A line longer than MaxLineSize becomes several P records
+// and an F record; bytes left without a newline when src ends become one P
+// record. A write error never stops the copy: the rest is read and dropped so
+// that the container writing into src never blocks (see Err). Copy returns
+// nil at EOF, else the read error that ended it.
+func (w *Writer) Copy(stream Stream, src io.Reader) error {
+	br := bufio.NewReaderSize(src, MaxLineSize)
+	for {
+		line, err := br.ReadSlice('\n')
+		switch {
+		case err == nil:
+			w.write(stream, tagFull, line[:len(line)-1])
+		case errors.Is(err, bufio.ErrBufferFull):
+			w.write(stream, tagPartial, line)
+		default:
+			if len(line) > 0 {
+				w.write(stream, tagPartial, line)
+			}
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return err
+		}
+	}
+}
+
+// Err returns the first error the destination returned, if any.
+func (w *Writer) Err() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.err
+}
+
+func (w *Writer) write(stream Stream, tag string, content []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := w.now().UTC().AppendFormat(w.buf[:0], time.RFC3339Nano)
+	b = append(b, ' ')
+	b = append(b, stream...)
+	b = append(b, ' ')
+	b = append(b, tag...)
+	b = append(b, ' ')
+	b = append(b, content...)
+	b = append(b, '\n')
+	w.buf = b
+	if _, err := w.dst.Write(b); err != nil && w.err == nil {
+		w.err = err
+	}
+}

@@ -1,0 +1,60 @@
+package image
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// PullOptions tune Pull.
+type PullOptions struct {
+	// Insecure allows plain HTTP to the registry. Loopback and RFC 1918
+	// registries use HTTP anyway.
+	Insecure bool
+	// Platform is "os/arch[/variant]"; empty means linux on the host's
+	// architecture.
+	Platform string
+}
+
+// Pull fetches ref from its registry and stores it under ref's canonical
+// name and, for a tag, also under "repo@<digest>" (the digest the registry
+// served, an index digest for multi-platform images). Credentials come from
+// the docker config of the user running podd, if any.
+func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (Image, error) {
+	r, err := parseRef(ref, opts.Insecure)
+	if err != nil {
+		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	plat := hostPlatform()
+	if opts.Platform != "" {
+		p, err := v1.ParsePlatform(opts.Platform)
+		if err != nil {
+			return Image{}, fmt.Errorf("pull %s: platform %q: %w", ref, opts.Platform, err)
+		}
+		plat = *p
+	}
+	desc, err := remote.Get(r,
+		remote.WithContext(ctx),
+		remote.WithPlatform(plat),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain))
+	if err != nil {
+		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	names := []string{refString(r)}
+	if _, isTag := r.(name.Tag); isTag {
+		names = append(names, repoString(r)+"@"+desc.Digest.String())
+	}
+	out, err := s.store(ctx, img, names)
+	if err != nil {
+		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
+	}
+	return out, nil
+}

@@ -1,0 +1,148 @@
+// Package rootfs mounts and unmounts a container's root filesystem: an
+// overlay of the image's unpacked layer directories (read-only lower dirs)
+// with a per-container upper and work directory. Root only.
+package rootfs
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+
+	"github.com/moby/sys/mountinfo"
+	"golang.org/x/sys/unix"
+)
+
+// Mount mounts the overlay rootfs of one container under dir and returns
+// the merged directory, dir/merged. lowerDirs are the image's layer
+// directories in image order, OLDEST (base) layer first, exactly as
+// image.Store.Layers returns them; Mount puts them in overlayfs order
+// itself. dir/upper and dir/work, created if missing, take the
+// container's writes. If dir/merged is already an overlay mount, Mount
+// returns it unchanged.
+func Mount(lowerDirs []string, dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
+	}
+	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
+	for _, d := range []string{dir, upper, work, merged} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
+		}
+	}
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
+	}
+	upper, work, merged = filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
+	if ok, err := isOverlay(merged); err != nil || ok {
+		if err != nil {
+			return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
+		}
+		return merged, nil
+	}
+	data, chdir, err := overlayOptions(lowerDirs, upper, work, unix.Getpagesize()-1)
+	if err != nil {
+		return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
+	}
+	if err := mountOverlay(chdir, merged, data); err != nil {
+		return "", fmt.Errorf("mount rootfs at %s: mount overlay (%d lower dirs): %w", dir, len(lowerDirs), err)
+	}
+	return merged, nil
+}
+
+func isOverlay(path string) (bool, error) {
+	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(path))
+	if err != nil {
+		return false, err
+	}
+	for _, m := range ms {
+		if m.FSType == "overlay" {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// mountOverlay mounts at target; with chdir set, from a thread whose
+// working directory is chdir, so relative lower dirs resolve there.
+func mountOverlay(chdir, target, data string) error {
+	if chdir == "" {
+		return unix.Mount("overlay", target, "overlay", 0, data)
+	}
+	errc := make(chan error, 1)
+	go func() {
+		// Unsharing CLONE_FS gives this thread its own working directory, so
+		// the chdir touches no other goroutine. The thread stays locked and
+		// so exits with this goroutine instead of returning to the pool.
+		runtime.LockOSThread()
+		if err := unix.Unshare(unix.CLONE_FS); err != nil {
+			errc <- fmt.Errorf("unshare fs: %w", err)
+			return
+		}
+		if err := unix.Chdir(chdir); err != nil {
+			errc <- fmt.Errorf("chdir %s: %w", chdir, err)
+			return
+		}
+		errc <- unix.Mount("overlay", target, "overlay", 0, data)
+	}()
+	return <-errc
+}
+
+// Unmount unmounts everything mounted at or under dir (lazily if busy)
+// and removes dir. A dir that is already gone is success. dir is removed
+// only once nothing is mounted under it, so a failure never deletes
+// through a mount.
+func Unmount(dir string) error {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return fmt.Errorf("unmount rootfs %s: %w", dir, err)
+	}
+	real, err := filepath.EvalSymlinks(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("unmount rootfs %s: %w", dir, err)
+	}
+	if real == "/" {
+		return fmt.Errorf("unmount rootfs %s: refusing to remove /", dir)
+	}
+	// Stacked mounts reveal the one below when unmounted: repeat a few times.
+	for round := 0; ; round++ {
+		ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(real))
+		if err != nil {
+			return fmt.Errorf("unmount rootfs %s: %w", dir, err)
+		}
+		if len(ms) == 0 {
+			break
+		}
+		if round == 8 {
+			return fmt.Errorf("unmount rootfs %s: %s still mounted", dir, ms[0].Mountpoint)
+		}
+		sort.Slice(ms, func(i, j int) bool { return len(ms[i].Mountpoint) > len(ms[j].Mountpoint) })
+		for _, m := range ms {
+			if err := unmount(m.Mountpoint); err != nil {
+				return fmt.Errorf("unmount rootfs %s: %w", dir, err)
+			}
+		}
+	}
+	if err := os.RemoveAll(real); err != nil {
+		return fmt.Errorf("unmount rootfs %s: %w", dir, err)
+	}
+	return nil
+}
+
+// unmount unmounts target, detaching it if it is busy; not mounted is fine.
+func unmount(target string) error {
+	err := unix.Unmount(target, 0)
+	if errors.Is(err, unix.EBUSY) {
+		err = unix.Unmount(target, unix.MNT_DETACH)
+	}
+	if err == nil || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
+		return nil
+	}
+	return fmt.Errorf("unmount %s: %w", target, err)
+}

@@ -1,0 +1,221 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+)
+
+// DefaultStartTimeout bounds how long Launch waits for a new shim to answer
+// when ctx has no deadline.
+const DefaultStartTimeout = 10 * time.Second
+
+// LaunchConfig says which shim to start for which pod.
+type LaunchConfig struct {
+	// ShimBinary is the podd-shim executable.
+	ShimBinary string
+	PodUID     string
+	// StateDir is the pod's run directory, <run-root>/pods/<uid>.
+	StateDir string
+	// CgroupParent is the pod cgroup, e.g. /podd/pod<uid>.
+	CgroupParent string
+	// LogLevel is debug, info, warn or error; empty means info.
+	LogLevel string
+}
+
+// Client talks to one pod's shim. The embedded ShimClient is the full API.
+type Client struct {
+	shimv1.ShimClient
+	conn     *grpc.ClientConn
+	stateDir string
+	pid      int
+	// exited is closed when a shim this process launched has been reaped;
+	// nil for a shim found with Connect.
+	exited chan struct{}
+}
+
+// Launch starts podd-shim for a pod and returns once its socket answers. The
+// shim runs in its own session with stdin from /dev/null and stdout/stderr
+// appended to its log file, so the daemon dying never kills or blocks it.
+// Launch reaps the shim when it exits.
+func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
+	if cfg.ShimBinary == "" || cfg.PodUID == "" || cfg.StateDir == "" || cfg.CgroupParent == "" {
+		return nil, fmt.Errorf("launch shim: binary, pod uid, state dir and cgroup parent are required")
+	}
+	sock := SocketPath(cfg.StateDir)
+	if len(sock) > MaxSocketPath {
+		return nil, fmt.Errorf("launch shim for pod %s: socket path %s is %d bytes, longer than the %d a unix socket allows", cfg.PodUID, sock, len(sock), MaxSocketPath)
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
+	}
+	logf, err := os.OpenFile(LogFile(cfg.StateDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
+	}
+	defer logf.Close()
+	level := cfg.LogLevel
+	if level == "" {
+		level = "info"
+	}
+	cmd := exec.Command(cfg.ShimBinary,
+		"--pod-uid", cfg.PodUID,
+		"--state-dir", cfg.StateDir,
+		"--cgroup-parent", cfg.CgroupParent,
+		"--log-level", level)
+	cmd.Dir = "/"
+	cmd.Stdout = logf
+	cmd.Stderr = logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
+	}
+	exited := make(chan struct{})
+	var waitErr error
+	go func() {
+		waitErr = cmd.Wait()
+		close(exited)
+	}()
+
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, DefaultStartTimeout)
+		defer cancel()
+	}
+	c, err := waitReady(ctx, cfg.StateDir, exited)
+	if err != nil {
+		_ = cmd.Process.Kill()
+		<-exited
+		if waitErr != nil {
+			err = fmt.Errorf("%w (shim %v)", err, waitErr)
+		}
+		return nil, fmt.Errorf("launch shim for pod %s: %w%s", cfg.PodUID, err, logTail(cfg.StateDir))
+	}
+	c.exited = exited
+	return c, nil
+}
+
+// waitReady dials the shim's socket until Info answers, the shim exits or
+// ctx ends.
+func waitReady(ctx context.Context, stateDir string, exited <-chan struct{}) (*Client, error) {
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var last error
+	for {
+		if _, err := os.Stat(SocketPath(stateDir)); err == nil {
+			c, err := dial(ctx, stateDir)
+			if err == nil {
+				return c, nil
+			}
+			last = err
+		}
+		select {
+		case <-exited:
+			return nil, errors.New("shim exited before it served its socket")
+		case <-ctx.Done():
+			if last != nil {
+				return nil, fmt.Errorf("shim not ready: %w", last)
+			}
+			return nil, fmt.Errorf("shim not ready: %w", ctx.Err())
+		case <-tick.C:
+		}
+	}
+}
+
+// Connect attaches to the running shim of stateDir, e.g. after a daemon
+// restart.
+func Connect(ctx context.Context, stateDir string) (*Client, error) {
+	if _, err := os.Stat(SocketPath(stateDir)); err != nil {
+		return nil, fmt.Errorf("connect to shim: %w", err)
+	}
+	c, err := dial(ctx, stateDir)
+	if err != nil {
+		return nil, fmt.Errorf("connect to shim in %s: %w", stateDir, err)
+	}
+	return c, nil
+}
+
+func dial(ctx context.Context, stateDir string) (*Client, error) {
+	conn, err := grpc.NewClient("unix://"+SocketPath(stateDir),
+		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, err
+	}
+	api := shimv1.NewShimClient(conn)
+	ictx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	info, err := api.Info(ictx, &shimv1.InfoRequest{}, grpc.WaitForReady(true))
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return &Client{ShimClient: api, conn: conn, stateDir: stateDir, pid: int(info.GetPid())}, nil
+}
+
+// Pid is the shim's process id.
+func (c *Client) Pid() int { return c.pid }
+
+// StateDir is the shim's state directory.
+func (c *Client) StateDir() string { return c.stateDir }
+
+// Stop asks the shim to shut down (force: kill what still runs first) and
+// waits until its process is gone or ctx ends. Without force a shim with
+// running containers stays until they stop. Stopping a shim that is already
+// gone succeeds.
+func (c *Client) Stop(ctx context.Context, force bool) error {
+	if c.gone() {
+		return nil
+	}
+	if _, err := c.Shutdown(ctx, &shimv1.ShutdownRequest{Force: force}); err != nil && !c.gone() {
+		return fmt.Errorf("shut down shim %d: %w", c.pid, err)
+	}
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for !c.gone() {
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("wait for shim %d to exit: %w", c.pid, ctx.Err())
+		case <-tick.C:
+		}
+	}
+	return nil
+}
+
+// gone reports whether the shim process has exited.
+func (c *Client) gone() bool {
+	if c.exited != nil {
+		select {
+		case <-c.exited:
+			return true
+		default:
+			return false
+		}
+	}
+	return errors.Is(syscall.Kill(c.pid, 0), syscall.ESRCH)
+}
+
+// Close closes the connection; the shim keeps running.
+func (c *Client) Close() error { return c.conn.Close() }
+
+// logTail returns the end of the shim's log, to explain a failed launch.
+func logTail(stateDir string) string {
+	b, err := os.ReadFile(LogFile(stateDir))
+	if err != nil || len(b) == 0 {
+		return ""
+	}
+	const max = 2048
+	if len(b) > max {
+		b = b[len(b)-max:]
+	}
+	return "; shim log: " + strings.TrimSpace(string(b))
+}

@@ -1,0 +1,6 @@
+// Package shim is the daemon's side of podd-shim: it launches one shim per pod
+// in its own session, reconnects to a running shim after a daemon restart, and
+// reads the exit records a shim leaves on disk. It also owns the layout of a
+// shim's state directory, which the shim itself uses too. It never links
+// libcontainer.
+package shim

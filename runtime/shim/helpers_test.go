@@ -1,0 +1,263 @@
+package shim_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/test/testutil"
+)
+
+// binDir holds podd-shim and podd-pause built for this test run.
+var binDir string
+
+func TestMain(m *testing.M) {
+	code := func() int {
+		if os.Getenv(testutil.RootEnv) == "1" && os.Geteuid() == 0 {
+			dir, err := os.MkdirTemp("/tmp", "psbin")
+			if err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			defer os.RemoveAll(dir)
+			if err := buildBinaries(dir); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 1
+			}
+			binDir = dir
+		}
+		return m.Run()
+	}()
+	os.Exit(code)
+}
+
+func buildBinaries(dir string) error {
+	for _, b := range []struct {
+		name string
+		env  []string
+	}{
+		{"podd-shim", nil},
+		{"podd-pause", []string{"CGO_ENABLED=0"}},
+	} {
+		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.name), "github.com/podd-dev/podd/cmd/"+b.name)
+		cmd.Env = append(os.Environ(), b.env...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("build %s: %v\n%s", b.name, err, out)
+		}
+	}
+	return nil
+}
+
+// testPod is one shim with its own short temp dir and pod cgroup.
+type testPod struct {
+	t        *testing.T
+	dir      string
+	stateDir string
+	cgroup   string
+	c        *shim.Client
+}
+
+func startPod(t *testing.T) *testPod {
+	t.Helper()
+	testutil.RequireRoot(t)
+	dir, err := os.MkdirTemp("/tmp", "ps")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &testPod{t: t, dir: dir, stateDir: filepath.Join(dir, "run"), cgroup: fmt.Sprintf("/pstest%d", rand.Uint32())}
+	t.Cleanup(func() {
+		removeCgroupDirs(p.cgroup)
+		os.RemoveAll(dir)
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := shim.Launch(ctx, shim.LaunchConfig{
+		ShimBinary: filepath.Join(binDir, "podd-shim"), PodUID: "uid-" + filepath.Base(dir),
+		StateDir: p.stateDir, CgroupParent: p.cgroup, LogLevel: "debug",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.c = c
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := c.Stop(ctx, true); err != nil {
+			t.Errorf("stop shim: %v", err)
+			_ = exec.Command("kill", "-9", fmt.Sprint(c.Pid())).Run()
+		}
+		c.Close()
+		if t.Failed() {
+			if b, err := os.ReadFile(shim.LogFile(p.stateDir)); err == nil {
+				t.Logf("shim log:\n%s", b)
+			}
+		}
+	})
+	return p
+}
+
+// removeCgroupDirs removes a test cgroup from every hierarchy, deepest
+// first, in case the shim did not.
+func removeCgroupDirs(cgroup string) {
+	dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroup)
+	more, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroup + "/*")
+	for _, d := range append(more, dirs...) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			_ = os.Remove(d)
+		}
+	}
+}
+
+// rootfs makes a busybox root filesystem named name in the pod's dir.
+func (p *testPod) rootfs(name string) string {
+	p.t.Helper()
+	root := filepath.Join(p.dir, name)
+	if err := os.MkdirAll(filepath.Join(root, "bin"), 0o755); err != nil {
+		p.t.Fatal(err)
+	}
+	if err := copyFile("/bin/busybox", filepath.Join(root, "bin", "busybox")); err != nil {
+		p.t.Fatal(err)
+	}
+	for _, applet := range []string{"sh", "sleep", "echo", "cat", "ls", "ps", "hostname", "wget", "httpd", "true", "tty", "readlink", "test", "tail"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	if err := copyFile(filepath.Join(binDir, "podd-pause"), filepath.Join(root, "pause")); err != nil {
+		p.t.Fatal(err)
+	}
+	return root
+}
+
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+// config is a container with new namespaces, logging to the pod's logs dir.
+func (p *testPod) config(id, rootfs string, args ...string) *shimv1.ContainerConfig {
+	return &shimv1.ContainerConfig{
+		Id:         id,
+		Rootfs:     rootfs,
+		Args:       args,
+		Env:        []string{"PATH=/bin"},
+		CgroupPath: p.cgroup + "/" + id,
+		LogPath:    filepath.Join(p.dir, "logs", id+".log"),
+		Namespaces: []*shimv1.Namespace{{Type: "pid"}, {Type: "ipc"}, {Type: "uts"}, {Type: "net"}},
+		Labels:     map[string]string{"test": p.t.Name()},
+	}
+}
+
+func (p *testPod) create(cfg *shimv1.ContainerConfig) *shimv1.ContainerState {
+	p.t.Helper()
+	resp, err := p.c.CreateContainer(context.Background(), &shimv1.CreateContainerRequest{Config: cfg})
+	if err != nil {
+		p.t.Fatalf("create %s: %v", cfg.GetId(), err)
+	}
+	if resp.GetState().GetStatus() != shimv1.Status_STATUS_RUNNING || resp.GetState().GetStartedUnixNano() == 0 {
+		p.t.Fatalf("create %s returned %v, want running with a start time", cfg.GetId(), resp.GetState())
+	}
+	return resp.GetState()
+}
+
+func (p *testPod) state(id string) *shimv1.ContainerState {
+	p.t.Helper()
+	resp, err := p.c.State(context.Background(), &shimv1.StateRequest{})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	for _, c := range resp.GetContainers() {
+		if c.GetId() == id {
+			return c
+		}
+	}
+	return nil
+}
+
+func (p *testPod) waitStopped(id string, timeout time.Duration) *shimv1.ContainerState {
+	p.t.Helper()
+	var st *shimv1.ContainerState
+	testutil.WaitFor(p.t, timeout, id+" stopped", func() (bool, error) {
+		st = p.state(id)
+		return st.GetStatus() == shimv1.Status_STATUS_STOPPED, nil
+	})
+	return st
+}
+
+func (p *testPod) signal(id string, sig int32) {
+	p.t.Helper()
+	if _, err := p.c.Signal(context.Background(), &shimv1.SignalRequest{Id: id, Signal: sig}); err != nil {
+		p.t.Fatalf("signal %s: %v", id, err)
+	}
+}
+
+// logLines returns the container's log records.
+func (p *testPod) logLines(cfg *shimv1.ContainerConfig) []string {
+	p.t.Helper()
+	b, err := os.ReadFile(cfg.GetLogPath())
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	return strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
+}
+
+// execResult is what an exec stream returned.
+type execResult struct {
+	stdout, stderr string
+	exit           *shimv1.ExecExit
+}
+
+func (p *testPod) exec(proc *shimv1.ExecProcess, stdin ...[]byte) execResult {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := p.c.Exec(ctx)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	if err := stream.Send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Start{Start: proc}}); err != nil {
+		p.t.Fatal(err)
+	}
+	for _, b := range stdin {
+		if err := stream.Send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Stdin{Stdin: b}}); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	if len(stdin) > 0 {
+		if err := stream.Send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_CloseStdin{CloseStdin: true}}); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	var r execResult
+	for r.exit == nil {
+		resp, err := stream.Recv()
+		if err != nil {
+			p.t.Fatalf("exec %v: %v (stdout %q, stderr %q)", proc.GetArgs(), err, r.stdout, r.stderr)
+		}
+		r.stdout += string(resp.GetStdout())
+		r.stderr += string(resp.GetStderr())
+		r.exit = resp.GetExit()
+	}
+	return r
+}

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/crilog"
+	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+)
+
+// drainTimeout bounds how long output is still read after a process ended,
+// for a descendant that keeps its stdout open.
+const drainTimeout = 2 * time.Second
+
+// container is one entry of the shim's table.
+type container struct {
+	id      string
+	cfg     *shimv1.ContainerConfig
+	created time.Time
+
+	mu sync.Mutex
+	st state
+
+	// Set during start, used by the exit flow, Signal, Exec and Remove.
+	lc      *libct.Container
+	proc    *libct.Process
+	oomBase uint64
+	out     *output
+	stdin   *os.File // kept open so that a stdin:true container never sees EOF
+	// stopped is closed once the exit record is written and the state is
+	// stopped.
+	stopped chan struct{}
+}
+
+func newContainer(cfg *shimv1.ContainerConfig, now time.Time) *container {
+	return &container{id: cfg.GetId(), cfg: cfg, created: now, st: createdState{}, stopped: make(chan struct{})}
+}
+
+// snapshot returns the container's ContainerState.
+func (c *container) snapshot() *shimv1.ContainerState {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.snapshotLocked()
+}
+
+func (c *container) snapshotLocked() *shimv1.ContainerState {
+	if s, ok := c.st.(stoppedState); ok {
+		return s.rec.State()
+	}
+	st := &shimv1.ContainerState{
+		Id:              c.id,
+		Status:          c.st.status(),
+		CreatedUnixNano: c.created.UnixNano(),
+		LogPath:         c.cfg.GetLogPath(),
+		Labels:          c.cfg.GetLabels(),
+	}
+	if r, ok := c.st.(runningState); ok {
+		st.Pid = int32(r.pid)
+		st.StartedUnixNano = r.started.UnixNano()
+	}
+	return st
+}
+
+// transition applies move to the state under the lock.
+func (c *container) transition(move func(state) (state, error)) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	next, err := move(c.st)
+	if err != nil {
+		return fmt.Errorf("container %q: %w", c.id, err)
+	}
+	c.st = next
+	return nil
+}
+
+// runningPid returns the init pid if the container runs.
+func (c *container) runningPid() (int, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r, ok := c.st.(runningState)
+	return r.pid, ok
+}
+
+// output copies a process's stdout and stderr (or its terminal) into a CRI
+// log file.
+type output struct {
+	file    *os.File // nil when the container has no log path
+	w       *crilog.Writer
+	readers []*os.File
+	wg      sync.WaitGroup
+}
+
+func openOutput(path string) (*output, error) {
+	if path == "" {
+		return &output{w: crilog.NewWriter(io.Discard)}, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("open log %s: %w", path, err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	if err != nil {
+		return nil, fmt.Errorf("open log: %w", err)
+	}
+	return &output{file: f, w: crilog.NewWriter(f)}, nil
+}
+
+// copy starts copying r into the log as stream.
+func (o *output) copy(stream crilog.Stream, r *os.File) {
+	o.readers = append(o.readers, r)
+	o.wg.Add(1)
+	go func() {
+		defer o.wg.Done()
+		_ = o.w.Copy(stream, r)
+	}()
+}
+
+// finish reads what is left (until EOF or drainTimeout), fsyncs and closes
+// the log.
+func (o *output) finish() error {
+	deadline := time.Now().Add(drainTimeout)
+	for _, r := range o.readers {
+		_ = r.SetReadDeadline(deadline)
+	}
+	o.wg.Wait()
+	for _, r := range o.readers {
+		r.Close()
+	}
+	if o.file == nil {
+		return nil
+	}
+	err := errors.Join(o.w.Err(), o.file.Sync())
+	return errors.Join(err, o.file.Close())
+}
+
+// stdio creates the pipes of a container or exec process. The returned
+// child files go to the process and must be closed once it started.
+type pipes struct {
+	child             libct.Stdio
+	stdinW            *os.File
+	stdoutR, stderrR  *os.File
+	closeChildrenOnce sync.Once
+}
+
+func newPipes(withStdin bool) (*pipes, error) {
+	p := &pipes{}
+	ok := false
+	defer func() {
+		if !ok {
+			p.closeAll()
+		}
+	}()
+	var err error
+	if p.stdoutR, p.child.Stdout, err = os.Pipe(); err != nil {
+		return nil, fmt.Errorf("stdout pipe: %w", err)
+	}
+	if p.stderrR, p.child.Stderr, err = os.Pipe(); err != nil {
+		return nil, fmt.Errorf("stderr pipe: %w", err)
+	}
+	if withStdin {
+		if p.child.Stdin, p.stdinW, err = os.Pipe(); err != nil {
+			return nil, fmt.Errorf("stdin pipe: %w", err)
+		}
+	}
+	ok = true
+	return p, nil
+}
+
+// closeChildren closes the process's ends in the shim.
+func (p *pipes) closeChildren() {
+	p.closeChildrenOnce.Do(func() {
+		for _, f := range []*os.File{p.child.Stdin, p.child.Stdout, p.child.Stderr} {
+			if f != nil {
+				f.Close()
+			}
+		}
+	})
+}
+
+func (p *pipes) closeAll() {
+	p.closeChildren()
+	for _, f := range []*os.File{p.stdinW, p.stdoutR, p.stderrR} {
+		if f != nil {
+			f.Close()
+		}
+	}
+}

@@ -1,0 +1,241 @@
+package server
+
+import (
+	"errors"
+	"io"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+)
+
+// execDrainTimeout bounds reading an exec's output after it ended.
+const execDrainTimeout = time.Second
+
+// Exec runs a process in a running container and streams its I/O.
+func (s *Server) Exec(stream shimv1.Shim_ExecServer) error {
+	first, err := stream.Recv()
+	if err != nil {
+		return err
+	}
+	spec := first.GetStart()
+	if spec == nil || len(spec.GetArgs()) == 0 {
+		return status.Error(codes.InvalidArgument, "exec: the first message must be start with args")
+	}
+	c := s.lookup(spec.GetContainer())
+	if c == nil {
+		return status.Errorf(codes.NotFound, "exec in container %q: no such container", spec.GetContainer())
+	}
+	c.mu.Lock()
+	lc := c.lc
+	_, running := c.st.(runningState)
+	c.mu.Unlock()
+	if !running {
+		return status.Errorf(codes.FailedPrecondition, "exec in container %q: it is not running", c.id)
+	}
+
+	stdio := libct.Stdio{Console: spec.GetTty(), Width: uint16(spec.GetWidth()), Height: uint16(spec.GetHeight())}
+	var p *pipes
+	if !spec.GetTty() {
+		if p, err = newPipes(spec.GetStdin()); err != nil {
+			return status.Errorf(codes.Internal, "exec in container %q: %v", c.id, err)
+		}
+		stdio = p.child
+	}
+	var proc *libct.Process
+	err = s.reaper.start(func() (int, error) {
+		var err error
+		proc, err = lc.Exec(libct.ProcessSpec{Args: spec.GetArgs(), Env: spec.GetEnv(), Cwd: spec.GetCwd(), Stdio: stdio})
+		if err != nil {
+			return 0, err
+		}
+		return proc.Pid(), nil
+	})
+	if p != nil {
+		p.closeChildren()
+	}
+	out := &execOutput{stream: stream, limit: spec.GetOutputLimit()}
+	if err != nil {
+		if p != nil {
+			p.closeAll()
+		}
+		if errors.Is(err, libct.ErrCannotRun) {
+			// Like a shell: 127 when the command is not found, else 126.
+			code := int32(126)
+			if strings.Contains(err.Error(), "not found") || strings.Contains(err.Error(), "no such file") {
+				code = 127
+			}
+			out.send(&shimv1.ExecResponse{Msg: &shimv1.ExecResponse_Stderr{Stderr: []byte(err.Error() + "\n")}})
+			return out.send(&shimv1.ExecResponse{Msg: &shimv1.ExecResponse_Exit{Exit: &shimv1.ExecExit{ExitCode: code}}})
+		}
+		return status.Errorf(codes.Internal, "%v", err)
+	}
+	return s.serveExec(stream, spec, proc, p, out)
+}
+
+func (s *Server) serveExec(stream shimv1.Shim_ExecServer, spec *shimv1.ExecProcess, proc *libct.Process, p *pipes, out *execOutput) error {
+	pid := proc.Pid()
+	var readers []*os.File
+	var wg sync.WaitGroup
+	pump := func(r *os.File, stderr bool) {
+		readers = append(readers, r)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			out.pump(r, stderr)
+		}()
+	}
+	var stdin io.WriteCloser
+	if proc.Console != nil {
+		pump(proc.Console, false)
+		stdin = &ttyInput{f: proc.Console}
+	} else {
+		pump(p.stdoutR, false)
+		pump(p.stderrR, true)
+		if p.stdinW != nil {
+			stdin = p.stdinW
+		}
+	}
+
+	exited := make(chan struct{})
+	var timedOut atomic.Bool
+	if ms := spec.GetTimeoutMs(); ms > 0 {
+		t := time.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
+			timedOut.Store(true)
+			killTree(pid)
+		})
+		defer t.Stop()
+	}
+	go func() {
+		select {
+		case <-stream.Context().Done():
+			killTree(pid)
+		case <-exited:
+		}
+	}()
+	go s.execInput(stream, proc, stdin, exited)
+
+	ex, err := proc.Wait()
+	s.reaper.untrack(pid)
+	close(exited)
+	deadline := time.Now().Add(execDrainTimeout)
+	for _, r := range readers {
+		_ = r.SetReadDeadline(deadline)
+	}
+	wg.Wait()
+	for _, r := range readers {
+		r.Close()
+	}
+	if p != nil && p.stdinW != nil {
+		p.stdinW.Close()
+	}
+	if err != nil {
+		return status.Errorf(codes.Internal, "exec in container %q: %v", spec.GetContainer(), err)
+	}
+	code := int32(ex.Code)
+	if timedOut.Load() {
+		code = 137
+	}
+	return out.send(&shimv1.ExecResponse{Msg: &shimv1.ExecResponse_Exit{Exit: &shimv1.ExecExit{ExitCode: code, TimedOut: timedOut.Load()}}})
+}
+
+// execInput forwards stdin, resizes and close_stdin until the client stops
+// sending or the process ends.
+func (s *Server) execInput(stream shimv1.Shim_ExecServer, proc *libct.Process, stdin io.WriteCloser, exited <-chan struct{}) {
+	for {
+		req, err := stream.Recv()
+		if err != nil {
+			return
+		}
+		select {
+		case <-exited:
+			return
+		default:
+		}
+		switch m := req.GetMsg().(type) {
+		case *shimv1.ExecRequest_Stdin:
+			if stdin != nil {
+				_, _ = stdin.Write(m.Stdin)
+			}
+		case *shimv1.ExecRequest_Resize:
+			if err := proc.Resize(uint16(m.Resize.GetWidth()), uint16(m.Resize.GetHeight())); err != nil {
+				s.log.Debug("resize exec terminal", "err", err)
+			}
+		case *shimv1.ExecRequest_CloseStdin:
+			if stdin != nil && m.CloseStdin {
+				_ = stdin.Close()
+			}
+		}
+	}
+}
+
+// ttyInput writes to a terminal; closing it sends end-of-file (^D) instead
+// of hanging the terminal up.
+type ttyInput struct{ f *os.File }
+
+func (t *ttyInput) Write(b []byte) (int, error) { return t.f.Write(b) }
+func (t *ttyInput) Close() error                { _, err := t.f.Write([]byte{4}); return err }
+
+// execOutput sends an exec's output on the stream, capped at limit bytes
+// (0: no cap). Sends are serialised: a gRPC stream allows one sender.
+type execOutput struct {
+	stream shimv1.Shim_ExecServer
+	limit  int64
+	mu     sync.Mutex
+	sent   int64
+}
+
+func (o *execOutput) send(r *shimv1.ExecResponse) error {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.stream.Send(r)
+}
+
+// pump copies r to the stream until EOF, a read error or a deadline; output
+// past the limit is read and dropped so the process never blocks.
+func (o *execOutput) pump(r io.Reader, stderr bool) {
+	buf := make([]byte, 32*1024)
+	for {
+		n, err := r.Read(buf)
+		if n > 0 {
+			if b := o.take(buf[:n]); len(b) > 0 {
+				data := append([]byte(nil), b...)
+				var msg *shimv1.ExecResponse
+				if stderr {
+					msg = &shimv1.ExecResponse{Msg: &shimv1.ExecResponse_Stderr{Stderr: data}}
+				} else {
+					msg = &shimv1.ExecResponse{Msg: &shimv1.ExecResponse_Stdout{Stdout: data}}
+				}
+				_ = o.send(msg)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// take returns the part of b still within the limit and counts it.
+func (o *execOutput) take(b []byte) []byte {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.limit <= 0 {
+		return b
+	}
+	left := o.limit - o.sent
+	if left <= 0 {
+		return nil
+	}
+	if int64(len(b)) > left {
+		b = b[:left]
+	}
+	o.sent += int64(len(b))
+	return b
+}

@@ -1,0 +1,312 @@
+package libct
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"syscall"
+
+	"github.com/opencontainers/cgroups"
+	"github.com/opencontainers/cgroups/manager"
+	"github.com/opencontainers/runc/libcontainer"
+	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/specconv"
+	"github.com/opencontainers/runc/libcontainer/utils"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+)
+
+// Runtime creates containers under one libcontainer state root.
+type Runtime struct {
+	root           string
+	nofile         uint64
+	minOOMScoreAdj int
+}
+
+// NewRuntime returns a Runtime keeping container state under root.
+// minOOMScoreAdj is the lowest oom_score_adj the shim is able to give a
+// process (its own when it cannot lower it); lower requests are raised to it.
+func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
+	var rl unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
+		return nil, fmt.Errorf("read RLIMIT_NOFILE: %w", err)
+	}
+	return &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj}, nil
+}
+
+// Container is one libcontainer container.
+type Container struct {
+	lc        *libcontainer.Container
+	cgroup    cgroups.Manager
+	spec      *specs.Spec
+	sharedPID bool
+}
+
+// Create validates cfg and creates its container (state and config; nothing
+// runs yet). nsPid resolves Namespace.container to that container's init pid.
+func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int, error)) (*Container, error) {
+	spec, err := buildSpec(cfg, specInputs{nsPid: nsPid, nofile: r.nofile, minOOMScoreAdj: r.minOOMScoreAdj})
+	if err != nil {
+		return nil, err
+	}
+	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: cfg.GetId(), Spec: spec})
+	if err != nil {
+		return nil, fmt.Errorf("convert config of container %q: %w", cfg.GetId(), err)
+	}
+	for _, rl := range spec.Process.Rlimits {
+		config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_NOFILE, Hard: rl.Hard, Soft: rl.Soft})
+	}
+	adaptDevicesToHost(config)
+	cm, err := manager.New(config.Cgroups)
+	if err != nil {
+		return nil, fmt.Errorf("cgroup manager of container %q: %w", cfg.GetId(), err)
+	}
+	lc, err := libcontainer.Create(r.root, cfg.GetId(), config)
+	if err != nil {
+		return nil, fmt.Errorf("create container %q: %w", cfg.GetId(), err)
+	}
+	return &Container{lc: lc, cgroup: cm, spec: spec, sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
+}
+
+// Stdio is a process's standard I/O: files handed to it, or a console.
+type Stdio struct {
+	// Stdin, Stdout and Stderr are given to the process; a nil Stdin is
+	// /dev/null. They are ignored with Console.
+	Stdin, Stdout, Stderr *os.File
+	// Console gives the process a new pseudo-terminal of Width x Height.
+	Console       bool
+	Width, Height uint16
+}
+
+// ProcessSpec is a process to exec in a running container. Zero fields take
+// the container's values.
+type ProcessSpec struct {
+	Args []string
+	// Env is added to the container's environment.
+	Env []string
+	Cwd string
+	Stdio
+}
+
+// Process is a started container process.
+type Process struct {
+	lp  *libcontainer.Process
+	pid int
+	// Console is the master side of the process's terminal, if it has one.
+	// It is non-blocking, so read deadlines work on it.
+	Console   *os.File
+	consoleFd int
+}
+
+// Pid is the process id (in the shim's PID namespace).
+func (p *Process) Pid() int { return p.pid }
+
+// Exit is how a process ended.
+type Exit struct {
+	// Code is the exit status, 128+N for a process killed by signal N.
+	Code int
+	// Signal is the killing signal, 0 for a normal exit.
+	Signal int
+}
+
+// Wait waits for the process to end and reaps it.
+func (p *Process) Wait() (Exit, error) {
+	ps, err := p.lp.Wait()
+	if ps == nil {
+		return Exit{}, fmt.Errorf("wait for process %d: %w", p.pid, err)
+	}
+	ws, ok := ps.Sys().(syscall.WaitStatus)
+	if !ok {
+		return Exit{Code: ps.ExitCode()}, nil
+	}
+	if ws.Signaled() {
+		return Exit{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}, nil
+	}
+	return Exit{Code: ws.ExitStatus()}, nil
+}
+
+// Start runs the container's init process. On failure the container is
+// destroyed; the error matches ErrCannotRun when the executable is to blame.
+func (c *Container) Start(stdio Stdio) (*Process, error) {
+	if err := checkExecutable(c.spec); err != nil {
+		c.destroyQuietly()
+		return nil, err
+	}
+	p := newProcess(c.spec.Process, c.spec.Process.Args, c.spec.Process.Env, c.spec.Process.Cwd, true)
+	proc, err := c.run(p, stdio)
+	if err != nil {
+		c.destroyQuietly()
+		return nil, classify(fmt.Errorf("start container %q: %w", c.lc.ID(), err))
+	}
+	return proc, nil
+}
+
+// Exec starts another process in the running container.
+func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
+	base := c.spec.Process
+	env := append(append([]string(nil), base.Env...), ps.Env...)
+	cwd := ps.Cwd
+	if cwd == "" {
+		cwd = base.Cwd
+	}
+	proc, err := c.run(newProcess(base, ps.Args, env, cwd, false), ps.Stdio)
+	if err != nil {
+		return nil, classify(fmt.Errorf("exec in container %q: %w", c.lc.ID(), err))
+	}
+	return proc, nil
+}
+
+func newProcess(base *specs.Process, args, env []string, cwd string, init bool) *libcontainer.Process {
+	groups := make([]int, 0, len(base.User.AdditionalGids))
+	for _, g := range base.User.AdditionalGids {
+		groups = append(groups, int(g))
+	}
+	return &libcontainer.Process{
+		Args: args, Env: env, Cwd: cwd,
+		UID: int(base.User.UID), GID: int(base.User.GID), AdditionalGroups: groups,
+		Init: init,
+	}
+}
+
+func (c *Container) run(p *libcontainer.Process, stdio Stdio) (*Process, error) {
+	var parentSock *os.File
+	if stdio.Console {
+		parent, child, err := utils.NewSockPair("console")
+		if err != nil {
+			return nil, fmt.Errorf("console socket: %w", err)
+		}
+		defer child.Close()
+		defer parent.Close()
+		parentSock = parent
+		p.ConsoleSocket = child
+		p.ConsoleWidth, p.ConsoleHeight = stdio.Width, stdio.Height
+	} else {
+		if stdio.Stdin != nil {
+			p.Stdin = stdio.Stdin
+		}
+		if stdio.Stdout != nil {
+			p.Stdout = stdio.Stdout
+		}
+		if stdio.Stderr != nil {
+			p.Stderr = stdio.Stderr
+		}
+	}
+	if err := c.lc.Run(p); err != nil {
+		return nil, err
+	}
+	pid, err := p.Pid()
+	if err != nil {
+		return nil, err
+	}
+	proc := &Process{lp: p, pid: pid}
+	if parentSock != nil {
+		f, err := utils.RecvFile(parentSock)
+		if err != nil {
+			_ = p.Signal(unix.SIGKILL)
+			_, _ = p.Wait()
+			return nil, fmt.Errorf("receive console: %w", err)
+		}
+		cons, fd, err := pollable(f)
+		if err != nil {
+			_ = p.Signal(unix.SIGKILL)
+			_, _ = p.Wait()
+			return nil, fmt.Errorf("receive console: %w", err)
+		}
+		proc.Console, proc.consoleFd = cons, fd
+	}
+	return proc, nil
+}
+
+// pollable turns a received terminal into a non-blocking *os.File that the
+// runtime poller serves (so reads can time out), closing f.
+func pollable(f *os.File) (*os.File, int, error) {
+	defer f.Close()
+	fd, err := unix.Dup(int(f.Fd()))
+	if err != nil {
+		return nil, -1, err
+	}
+	unix.CloseOnExec(fd)
+	if err := unix.SetNonblock(fd, true); err != nil {
+		unix.Close(fd)
+		return nil, -1, err
+	}
+	return os.NewFile(uintptr(fd), "console"), fd, nil
+}
+
+// Resize sets the size of the process's terminal.
+func (p *Process) Resize(width, height uint16) error {
+	if p.Console == nil {
+		return nil
+	}
+	ws := &unix.Winsize{Col: width, Row: height}
+	if err := unix.IoctlSetWinsize(p.consoleFd, unix.TIOCSWINSZ, ws); err != nil {
+		return fmt.Errorf("resize terminal of process %d: %w", p.pid, err)
+	}
+	return nil
+}
+
+// Signal sends sig to the container's init, or with all to every process in
+// its cgroup. A container that no longer runs is not an error.
+func (c *Container) Signal(sig unix.Signal, all bool) error {
+	if all {
+		return c.signalAll(sig)
+	}
+	if err := c.lc.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
+		return fmt.Errorf("signal container %q: %w", c.lc.ID(), err)
+	}
+	return nil
+}
+
+func (c *Container) signalAll(sig unix.Signal) error {
+	if sig == unix.SIGKILL {
+		if p := c.cgroup.Path(""); p != "" {
+			if err := cgroups.WriteFile(p, "cgroup.kill", "1"); err == nil {
+				return nil
+			}
+		}
+	}
+	pids, err := c.cgroup.GetAllPids()
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil
+		}
+		return fmt.Errorf("signal processes of container %q: %w", c.lc.ID(), err)
+	}
+	for _, pid := range pids {
+		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
+			return fmt.Errorf("signal process %d of container %q: %w", pid, c.lc.ID(), err)
+		}
+	}
+	return nil
+}
+
+// KillLeftovers kills what is left in the container's cgroup after its init
+// ended; only a container sharing another PID namespace can have any.
+func (c *Container) KillLeftovers() error {
+	if !c.sharedPID {
+		return nil
+	}
+	return c.signalAll(unix.SIGKILL)
+}
+
+// OOMKillCount reads the cgroup's OOM-kill counter; a missing cgroup counts 0.
+func (c *Container) OOMKillCount() (uint64, error) {
+	n, err := c.cgroup.OOMKillCount()
+	if err != nil && errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	return n, err
+}
+
+// Destroy removes the container's state and cgroup. Its processes must have
+// ended.
+func (c *Container) Destroy() error {
+	if err := c.lc.Destroy(); err != nil {
+		return fmt.Errorf("destroy container %q: %w", c.lc.ID(), err)
+	}
+	return nil
+}
+
+func (c *Container) destroyQuietly() { _ = c.lc.Destroy() }

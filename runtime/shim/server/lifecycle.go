@@ -1,0 +1,201 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/podd-dev/podd/runtime/atomicfile"
+	"github.com/podd-dev/podd/runtime/crilog"
+	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+)
+
+// startError is a failed start, already recorded as the container's exit.
+type startError struct {
+	reason, message string
+}
+
+func (e *startError) Error() string { return e.reason + ": " + e.message }
+
+// startContainer creates and starts c. It returns once the process has been
+// exec'd, or with a *startError once the failure is recorded.
+func (s *Server) startContainer(c *container) error {
+	cfg := c.cfg
+	out, err := openOutput(cfg.GetLogPath())
+	if err != nil {
+		return s.failStart(c, shim.ReasonRunError, err)
+	}
+	lc, err := s.rt.Create(cfg, s.namespacePid)
+	if err != nil {
+		_ = out.finish()
+		return s.failStart(c, shim.ReasonRunError, err)
+	}
+	// A new cgroup counts from 0; a reused one from what it had.
+	base, err := lc.OOMKillCount()
+	if err != nil {
+		s.log.Warn("read OOM-kill baseline", "container", c.id, "err", err)
+	}
+	stdio := libct.Stdio{Console: cfg.GetTty()}
+	var p *pipes
+	if !cfg.GetTty() {
+		if p, err = newPipes(cfg.GetStdin()); err != nil {
+			_ = lc.Destroy()
+			_ = out.finish()
+			return s.failStart(c, shim.ReasonRunError, err)
+		}
+		stdio = p.child
+	}
+	var proc *libct.Process
+	err = s.reaper.start(func() (int, error) {
+		var err error
+		if proc, err = lc.Start(stdio); err != nil {
+			return 0, err
+		}
+		return proc.Pid(), nil
+	})
+	if p != nil {
+		p.closeChildren()
+	}
+	if err != nil {
+		if p != nil {
+			p.closeAll()
+		}
+		_ = out.finish()
+		reason := shim.ReasonRunError
+		if errors.Is(err, libct.ErrCannotRun) {
+			reason = shim.ReasonCannotRun
+		}
+		return s.failStart(c, reason, err)
+	}
+	if proc.Console != nil {
+		out.copy(crilog.Stdout, proc.Console)
+	} else {
+		out.copy(crilog.Stdout, p.stdoutR)
+		out.copy(crilog.Stderr, p.stderrR)
+	}
+	c.mu.Lock()
+	c.lc, c.proc, c.oomBase, c.out = lc, proc, base, out
+	if p != nil {
+		c.stdin = p.stdinW
+	}
+	c.mu.Unlock()
+	if err := c.transition(func(st state) (state, error) { return st.start(proc.Pid(), time.Now()) }); err != nil {
+		return err // cannot happen: only this goroutine moves a created container
+	}
+	s.log.Info("container started", "container", c.id, "pid", proc.Pid())
+	s.events.publish(c.snapshot())
+	go s.waitExit(c)
+	s.killIfForced(c)
+	return nil
+}
+
+// failStart records a start failure as the container's exit (code 128).
+func (s *Server) failStart(c *container, reason string, cause error) error {
+	msg := cause.Error()
+	rec := &shim.ExitRecord{
+		ID:               c.id,
+		CreatedUnixNano:  c.created.UnixNano(),
+		FinishedUnixNano: time.Now().UnixNano(),
+		ExitCode:         128,
+		Reason:           reason,
+		Message:          msg,
+		LogPath:          c.cfg.GetLogPath(),
+		Labels:           c.cfg.GetLabels(),
+	}
+	s.log.Warn("container start failed", "container", c.id, "reason", reason, "err", cause)
+	s.finishStopped(c, rec)
+	return &startError{reason: reason, message: msg}
+}
+
+// waitExit runs when c's init exits, and in this order drains its output,
+// fsyncs the log, reads the OOM counter, writes the exit record, destroys
+// the container and only then reports the exit.
+func (s *Server) waitExit(c *container) {
+	c.mu.Lock()
+	lc, proc, out, stdin, base := c.lc, c.proc, c.out, c.stdin, c.oomBase
+	started := c.st.(runningState).started
+	c.mu.Unlock()
+
+	ex, err := proc.Wait()
+	s.reaper.untrack(proc.Pid())
+	finished := time.Now()
+	var msg string
+	if err != nil {
+		s.log.Error("wait for container", "container", c.id, "err", err)
+		ex, msg = libct.Exit{Code: 255}, err.Error()
+	}
+	if err := lc.KillLeftovers(); err != nil {
+		s.log.Warn("kill leftover processes", "container", c.id, "err", err)
+	}
+	if stdin != nil {
+		stdin.Close()
+	}
+	if err := out.finish(); err != nil {
+		s.log.Warn("finish container log", "container", c.id, "err", err)
+	}
+	n, err := lc.OOMKillCount()
+	if err != nil {
+		s.log.Warn("read OOM-kill count", "container", c.id, "err", err)
+	}
+	rec := &shim.ExitRecord{
+		ID:               c.id,
+		Pid:              int32(proc.Pid()),
+		CreatedUnixNano:  c.created.UnixNano(),
+		StartedUnixNano:  started.UnixNano(),
+		FinishedUnixNano: finished.UnixNano(),
+		ExitCode:         int32(ex.Code),
+		Signal:           int32(ex.Signal),
+		OOMKilled:        n > base,
+		Message:          msg,
+		LogPath:          c.cfg.GetLogPath(),
+		Labels:           c.cfg.GetLabels(),
+	}
+	s.log.Info("container exited", "container", c.id, "exitCode", ex.Code, "signal", ex.Signal, "oomKilled", rec.OOMKilled)
+	s.finishStopped(c, rec)
+}
+
+// finishStopped writes rec, destroys the libcontainer container, moves c to
+// stopped and publishes the exit.
+func (s *Server) finishStopped(c *container, rec *shim.ExitRecord) {
+	if err := s.writeRecord(rec); err != nil {
+		s.log.Error("write exit record", "container", c.id, "err", err)
+	}
+	c.mu.Lock()
+	lc := c.lc
+	c.mu.Unlock()
+	if lc != nil {
+		if err := lc.Destroy(); err != nil {
+			s.log.Warn("destroy stopped container", "container", c.id, "err", err)
+		}
+	}
+	if err := c.transition(func(st state) (state, error) { return st.stop(rec) }); err != nil {
+		s.log.Error("record exit", "container", c.id, "err", err)
+		return
+	}
+	close(c.stopped)
+	s.events.publish(rec.State())
+}
+
+func (s *Server) writeRecord(rec *shim.ExitRecord) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return fmt.Errorf("encode exit record of %q: %w", rec.ID, err)
+	}
+	return atomicfile.WriteFile(shim.ExitRecordPath(s.stateDir, rec.ID), b, 0o600)
+}
+
+// namespacePid returns the init pid of a running container, for another
+// container joining its namespaces.
+func (s *Server) namespacePid(id string) (int, error) {
+	c := s.lookup(id)
+	if c == nil {
+		return 0, fmt.Errorf("no container %q", id)
+	}
+	pid, ok := c.runningPid()
+	if !ok {
+		return 0, fmt.Errorf("container %q is not running", id)
+	}
+	return pid, nil
+}

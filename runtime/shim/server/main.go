@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"google.golang.org/grpc"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/atomicfile"
+	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+)
+
+// Options are podd-shim's flags.
+type Options struct {
+	PodUID string
+	// StateDir is the pod's run directory: socket, pid file, log,
+	// libcontainer root and exit records live there.
+	StateDir string
+	// CgroupParent is the pod cgroup, removed on shutdown.
+	CgroupParent string
+	// LogLevel is debug, info, warn or error.
+	LogLevel string
+}
+
+// shimOOMScoreAdj is the score the shim asks for so that the OOM killer
+// takes its containers before it.
+const shimOOMScoreAdj = -998
+
+// IsInit reports whether this process is a container init re-executed by
+// libcontainer; podd-shim's main package checks it in init().
+func IsInit() bool { return libct.IsInit() }
+
+// Init runs libcontainer's container init. It never returns.
+func Init() { libct.Init() }
+
+// Main runs the shim until a shutdown has torn it down.
+func Main(opts Options) error {
+	if opts.PodUID == "" || opts.StateDir == "" || opts.CgroupParent == "" {
+		return errors.New("podd-shim: --pod-uid, --state-dir and --cgroup-parent are required")
+	}
+	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
+		return fmt.Errorf("podd-shim: %w", err)
+	}
+	logf, err := os.OpenFile(shim.LogFile(opts.StateDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	if err != nil {
+		return fmt.Errorf("podd-shim: open log: %w", err)
+	}
+	defer logf.Close()
+	log := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: parseLevel(opts.LogLevel)})).
+		With("uid", opts.PodUID)
+
+	tuneRuntime()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		return fmt.Errorf("podd-shim: become child subreaper: %w", err)
+	}
+	minOOM := lowerOOMScore(log)
+
+	srv, err := New(opts, log, minOOM)
+	if err != nil {
+		return fmt.Errorf("podd-shim: %w", err)
+	}
+	lis, err := listen(shim.SocketPath(opts.StateDir))
+	if err != nil {
+		return fmt.Errorf("podd-shim: %w", err)
+	}
+	gs := grpc.NewServer()
+	shimv1.RegisterShimServer(gs, srv)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.reaper.run(ctx)
+	serveErr := make(chan error, 1)
+	go func() { serveErr <- gs.Serve(lis) }()
+	if err := atomicfile.WriteFile(shim.PidFile(opts.StateDir), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		gs.Stop()
+		return fmt.Errorf("podd-shim: %w", err)
+	}
+	log.Info("shim serving", "pid", os.Getpid(), "socket", shim.SocketPath(opts.StateDir), "cgroupParent", opts.CgroupParent)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGTERM)
+	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
+loop:
+	for {
+		select {
+		case <-sigs:
+			srv.beginShutdown(false)
+		case err := <-serveErr:
+			log.Error("serve", "err", err)
+			srv.beginShutdown(true)
+			<-srv.Done()
+			return fmt.Errorf("podd-shim: serve: %w", err)
+		case <-srv.Done():
+			break loop
+		}
+	}
+	stopGracefully(gs, 5*time.Second)
+	log.Info("shim exiting")
+	return nil
+}
+
+// stopGracefully lets running RPCs (the Shutdown answer) finish, for at most
+// timeout.
+func stopGracefully(gs *grpc.Server, timeout time.Duration) {
+	done := make(chan struct{})
+	go func() {
+		gs.GracefulStop()
+		close(done)
+	}()
+	select {
+	case <-done:
+	case <-time.After(timeout):
+		gs.Stop()
+	}
+}
+
+// listen opens the socket (mode 0600), refusing to steal it from a shim
+// that still answers.
+func listen(path string) (net.Listener, error) {
+	if len(path) > shim.MaxSocketPath {
+		return nil, fmt.Errorf("socket path %s is longer than %d bytes", path, shim.MaxSocketPath)
+	}
+	if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		conn.Close()
+		return nil, fmt.Errorf("socket %s: another shim is serving it", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket: %w", err)
+	}
+	old := unix.Umask(0o177)
+	lis, err := net.Listen("unix", path)
+	unix.Umask(old)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o600); err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("chmod socket: %w", err)
+	}
+	return lis, nil
+}
+
+// tuneRuntime keeps the heap small unless GOGC/GOMEMLIMIT say otherwise: a
+// node runs one shim per pod.
+func tuneRuntime() {
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(50)
+	}
+	if os.Getenv("GOMEMLIMIT") == "" {
+		debug.SetMemoryLimit(32 << 20)
+	}
+}
+
+// lowerOOMScore asks for a low OOM score for the shim (best effort: some
+// hosts refuse even root) and returns the lowest score the shim can give a
+// container: anything when lowering works, else its own score.
+func lowerOOMScore(log *slog.Logger) int {
+	const path = "/proc/self/oom_score_adj"
+	err := os.WriteFile(path, []byte(strconv.Itoa(shimOOMScoreAdj)), 0)
+	if err == nil {
+		return -1000
+	}
+	log.Warn("cannot lower the shim's oom_score_adj; containers get at least the shim's score", "want", shimOOMScoreAdj, "err", err)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		return 0
+	}
+	return n
+}
+
+func parseLevel(s string) slog.Level {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(s)); err != nil {
+		return slog.LevelInfo
+	}
+	return l
+}

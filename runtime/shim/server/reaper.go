@@ -1,0 +1,128 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+
+	"golang.org/x/sys/unix"
+)
+
+// reaper keeps orphans from piling up as zombies without ever reaping a
+// process that libcontainer's Process.Wait is going to reap.
+type reaper struct {
+	// startMu is held shared while processes start and exclusively while
+	// orphans are reaped, so a child is tracked before the sweeper sees it.
+	startMu sync.RWMutex
+	mu      sync.Mutex
+	tracked map[int]bool
+	log     *slog.Logger
+}
+
+func newReaper(log *slog.Logger) *reaper {
+	return &reaper{tracked: map[int]bool{}, log: log}
+}
+
+// start runs fn, which starts one process and returns its pid, and tracks
+// that pid.
+func (r *reaper) start(fn func() (int, error)) error {
+	r.startMu.RLock()
+	defer r.startMu.RUnlock()
+	pid, err := fn()
+	if err != nil {
+		return err
+	}
+	r.mu.Lock()
+	r.tracked[pid] = true
+	r.mu.Unlock()
+	return nil
+}
+
+// untrack forgets pid once its waiter has reaped it.
+func (r *reaper) untrack(pid int) {
+	r.mu.Lock()
+	delete(r.tracked, pid)
+	r.mu.Unlock()
+}
+
+// run sweeps orphans on every SIGCHLD until ctx ends.
+func (r *reaper) run(ctx context.Context) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, unix.SIGCHLD)
+	defer signal.Stop(ch)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ch:
+			r.sweep()
+		}
+	}
+}
+
+func (r *reaper) sweep() {
+	r.startMu.Lock()
+	defer r.startMu.Unlock()
+	for _, pid := range childPids(os.Getpid()) {
+		r.mu.Lock()
+		tracked := r.tracked[pid]
+		r.mu.Unlock()
+		if tracked || !isZombie(pid) {
+			continue
+		}
+		var ws unix.WaitStatus
+		if got, err := unix.Wait4(pid, &ws, unix.WNOHANG, nil); err == nil && got == pid {
+			r.log.Debug("reaped orphan", "pid", pid, "status", int(ws))
+		}
+	}
+}
+
+// childPids lists the children of every thread of process pid.
+func childPids(pid int) []int {
+	tasks, _ := filepath.Glob("/proc/" + strconv.Itoa(pid) + "/task/*/children")
+	var out []int
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		for _, f := range strings.Fields(string(b)) {
+			if n, err := strconv.Atoi(f); err == nil {
+				out = append(out, n)
+			}
+		}
+	}
+	return out
+}
+
+func isZombie(pid int) bool {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses and may
+	// itself contain ") ".
+	i := strings.LastIndexByte(string(b), ')')
+	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
+}
+
+// killTree SIGKILLs process pid, its process group and every descendant.
+func killTree(pid int) {
+	var all []int
+	queue := []int{pid}
+	for len(queue) > 0 {
+		p := queue[0]
+		queue = queue[1:]
+		all = append(all, p)
+		queue = append(queue, childPids(p)...)
+	}
+	_ = unix.Kill(-pid, unix.SIGKILL)
+	for _, p := range all {
+		_ = unix.Kill(p, unix.SIGKILL)
+	}
+}

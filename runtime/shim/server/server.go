@@ -1,0 +1,215 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sort"
+	"sync"
+	"time"
+
+	"golang.org/x/sys/unix"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	"github.com/podd-dev/podd/internal/version"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+)
+
+// Server implements the Shim service for one pod.
+type Server struct {
+	shimv1.UnimplementedShimServer
+
+	podUID       string
+	stateDir     string
+	cgroupParent string
+	log          *slog.Logger
+	rt           *libct.Runtime
+	reaper       *reaper
+	events       *broker
+	started      time.Time
+
+	mu           sync.Mutex
+	containers   map[string]*container
+	shuttingDown bool
+	forced       bool
+	// done is closed when the shim has torn everything down and may exit.
+	done chan struct{}
+}
+
+// New returns a Server for the pod; see Options.
+func New(opts Options, log *slog.Logger, minOOMScoreAdj int) (*Server, error) {
+	rt, err := libct.NewRuntime(shim.RuncDir(opts.StateDir), minOOMScoreAdj)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(shim.ExitsDir(opts.StateDir), 0o700); err != nil {
+		return nil, fmt.Errorf("create exits dir: %w", err)
+	}
+	return &Server{
+		podUID:       opts.PodUID,
+		stateDir:     opts.StateDir,
+		cgroupParent: opts.CgroupParent,
+		log:          log,
+		rt:           rt,
+		reaper:       newReaper(log),
+		events:       newBroker(),
+		started:      time.Now(),
+		containers:   map[string]*container{},
+		done:         make(chan struct{}),
+	}, nil
+}
+
+func (s *Server) lookup(id string) *container {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.containers[id]
+}
+
+// Info reports the shim's identity.
+func (s *Server) Info(context.Context, *shimv1.InfoRequest) (*shimv1.InfoResponse, error) {
+	return &shimv1.InfoResponse{
+		PodUid:          s.podUID,
+		Pid:             int32(os.Getpid()),
+		Version:         version.Version,
+		StartedUnixNano: s.started.UnixNano(),
+	}, nil
+}
+
+// CreateContainer creates and starts a container and returns once its
+// process runs or its failure is recorded.
+func (s *Server) CreateContainer(_ context.Context, req *shimv1.CreateContainerRequest) (*shimv1.CreateContainerResponse, error) {
+	cfg := req.GetConfig()
+	if cfg.GetId() == "" {
+		return nil, status.Error(codes.InvalidArgument, "create container: config.id is empty")
+	}
+	s.mu.Lock()
+	if s.shuttingDown {
+		s.mu.Unlock()
+		return nil, status.Errorf(codes.FailedPrecondition, "create container %q: shim is shutting down", cfg.GetId())
+	}
+	if _, ok := s.containers[cfg.GetId()]; ok {
+		s.mu.Unlock()
+		return nil, status.Errorf(codes.AlreadyExists, "container %q exists", cfg.GetId())
+	}
+	c := newContainer(cfg, time.Now())
+	s.containers[c.id] = c
+	s.mu.Unlock()
+
+	if err := s.startContainer(c); err != nil {
+		var se *startError
+		if errors.As(err, &se) && se.reason == shim.ReasonCannotRun {
+			return nil, status.Errorf(codes.FailedPrecondition, "create container %q: %v", c.id, err)
+		}
+		return nil, status.Errorf(codes.Unknown, "create container %q: %v", c.id, err)
+	}
+	return &shimv1.CreateContainerResponse{State: c.snapshot()}, nil
+}
+
+// Signal signals a running container; a stopped one is left alone.
+func (s *Server) Signal(_ context.Context, req *shimv1.SignalRequest) (*shimv1.SignalResponse, error) {
+	c := s.lookup(req.GetId())
+	if c == nil {
+		return nil, status.Errorf(codes.NotFound, "signal container %q: no such container", req.GetId())
+	}
+	sig := unix.Signal(req.GetSignal())
+	if sig <= 0 || sig > 64 {
+		return nil, status.Errorf(codes.InvalidArgument, "signal container %q: bad signal %d", req.GetId(), req.GetSignal())
+	}
+	c.mu.Lock()
+	st, lc := c.st, c.lc
+	c.mu.Unlock()
+	switch st.(type) {
+	case stoppedState, removedState:
+		return &shimv1.SignalResponse{}, nil
+	case createdState:
+		return nil, status.Errorf(codes.FailedPrecondition, "signal container %q: not started", req.GetId())
+	}
+	if err := lc.Signal(sig, req.GetAll()); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &shimv1.SignalResponse{}, nil
+}
+
+// State lists every container.
+func (s *Server) State(context.Context, *shimv1.StateRequest) (*shimv1.StateResponse, error) {
+	s.mu.Lock()
+	list := make([]*container, 0, len(s.containers))
+	for _, c := range s.containers {
+		list = append(list, c)
+	}
+	s.mu.Unlock()
+	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	resp := &shimv1.StateResponse{}
+	for _, c := range list {
+		resp.Containers = append(resp.Containers, c.snapshot())
+	}
+	return resp, nil
+}
+
+// Events streams state changes until the client goes, the shim shuts down
+// or the client falls too far behind (then it should resync with State).
+func (s *Server) Events(_ *shimv1.EventsRequest, stream shimv1.Shim_EventsServer) error {
+	ch, cancel := s.events.subscribe()
+	defer cancel()
+	for {
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case st, ok := <-ch:
+			if !ok {
+				if s.isShuttingDown() {
+					return nil
+				}
+				return status.Error(codes.ResourceExhausted, "events: subscriber fell behind; resync with State")
+			}
+			if err := stream.Send(st); err != nil {
+				return err
+			}
+		}
+	}
+}
+
+// Remove forgets a stopped container and deletes its exit record.
+func (s *Server) Remove(_ context.Context, req *shimv1.RemoveRequest) (*shimv1.RemoveResponse, error) {
+	c := s.lookup(req.GetId())
+	if c == nil {
+		return &shimv1.RemoveResponse{}, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.st.(type) {
+	case removedState:
+		return &shimv1.RemoveResponse{}, nil
+	case stoppedState:
+	default:
+		return nil, status.Errorf(codes.FailedPrecondition, "remove container %q: it is %s", c.id, c.st.name())
+	}
+	if c.lc != nil {
+		if err := c.lc.Destroy(); err != nil {
+			return nil, status.Error(codes.Internal, err.Error())
+		}
+	}
+	if err := os.Remove(shim.ExitRecordPath(s.stateDir, c.id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, status.Errorf(codes.Internal, "remove exit record of %q: %v", c.id, err)
+	}
+	next, err := c.st.remove()
+	if err != nil {
+		return nil, status.Error(codes.FailedPrecondition, err.Error())
+	}
+	c.st = next
+	s.mu.Lock()
+	delete(s.containers, c.id)
+	s.mu.Unlock()
+	return &shimv1.RemoveResponse{}, nil
+}
+
+func (s *Server) isShuttingDown() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.shuttingDown
+}

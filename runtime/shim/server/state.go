@@ -1,0 +1,76 @@
+package server
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/shim"
+)
+
+// errIllegalTransition is returned for a state change a container's current
+// state does not allow.
+var errIllegalTransition = errors.New("illegal container state transition")
+
+// state is a container's lifecycle state: created → running → stopped →
+// removed, or created → stopped when the start fails. Each state accepts
+// only the transitions leaving it.
+type state interface {
+	status() shimv1.Status
+	name() string
+	start(pid int, at time.Time) (state, error)
+	stop(rec *shim.ExitRecord) (state, error)
+	remove() (state, error)
+}
+
+func illegal(from state, to string) error {
+	return fmt.Errorf("%w: %s → %s", errIllegalTransition, from.name(), to)
+}
+
+// createdState: known, its process not started yet (or starting).
+type createdState struct{}
+
+func (createdState) status() shimv1.Status { return shimv1.Status_STATUS_CREATED }
+func (createdState) name() string          { return "created" }
+func (createdState) start(pid int, at time.Time) (state, error) {
+	return runningState{pid: pid, started: at}, nil
+}
+func (createdState) stop(rec *shim.ExitRecord) (state, error) { return stoppedState{rec: rec}, nil }
+func (s createdState) remove() (state, error)                 { return nil, illegal(s, "removed") }
+
+// runningState: its init process runs.
+type runningState struct {
+	pid     int
+	started time.Time
+}
+
+func (runningState) status() shimv1.Status { return shimv1.Status_STATUS_RUNNING }
+func (runningState) name() string          { return "running" }
+func (s runningState) start(int, time.Time) (state, error) {
+	return nil, illegal(s, "running")
+}
+func (runningState) stop(rec *shim.ExitRecord) (state, error) { return stoppedState{rec: rec}, nil }
+func (s runningState) remove() (state, error)                 { return nil, illegal(s, "removed") }
+
+// stoppedState: ended (or never started); rec is on disk.
+type stoppedState struct{ rec *shim.ExitRecord }
+
+func (stoppedState) status() shimv1.Status { return shimv1.Status_STATUS_STOPPED }
+func (stoppedState) name() string          { return "stopped" }
+func (s stoppedState) start(int, time.Time) (state, error) {
+	return nil, illegal(s, "running")
+}
+func (s stoppedState) stop(*shim.ExitRecord) (state, error) { return nil, illegal(s, "stopped") }
+func (stoppedState) remove() (state, error)                 { return removedState{}, nil }
+
+// removedState: forgotten; nothing leaves it.
+type removedState struct{}
+
+func (removedState) status() shimv1.Status { return shimv1.Status_STATUS_UNKNOWN }
+func (removedState) name() string          { return "removed" }
+func (s removedState) start(int, time.Time) (state, error) {
+	return nil, illegal(s, "running")
+}
+func (s removedState) stop(*shim.ExitRecord) (state, error) { return nil, illegal(s, "stopped") }
+func (s removedState) remove() (state, error)               { return nil, illegal(s, "removed") }

@@ -1,0 +1,78 @@
+package spec
+
+import (
+	corev1 "k8s.io/api/core/v1"
+)
+
+// ImageConfig is the part of an image's config that shapes a container.
+type ImageConfig struct {
+	Entrypoint []string
+	Cmd        []string
+	// Env holds "KEY=value" entries.
+	Env        []string
+	WorkingDir string
+	// User is "", "uid", "uid:gid", "name", "name:group" or a mix.
+	User       string
+	StopSignal string
+}
+
+// Sandbox describes the pod's namespaces as the sandbox set them up.
+type Sandbox struct {
+	// NetnsPath is the pinned network namespace; empty with HostNetwork.
+	NetnsPath             string
+	HostNetwork           bool
+	HostPID               bool
+	HostIPC               bool
+	ShareProcessNamespace bool
+}
+
+// SandboxFor derives a pod's Sandbox from its spec and its pinned netns.
+func SandboxFor(pod *corev1.Pod, netnsPath string) Sandbox {
+	s := pod.Spec
+	sb := Sandbox{
+		HostNetwork:           s.HostNetwork,
+		HostPID:               s.HostPID,
+		HostIPC:               s.HostIPC,
+		ShareProcessNamespace: s.ShareProcessNamespace != nil && *s.ShareProcessNamespace,
+	}
+	if !s.HostNetwork {
+		sb.NetnsPath = netnsPath
+	}
+	return sb
+}
+
+// PodFiles are the per-pod files on the host that every container gets
+// bind-mounted at the same path inside (empty: not mounted).
+type PodFiles struct {
+	Hosts      string // -> /etc/hosts
+	ResolvConf string // -> /etc/resolv.conf
+	Hostname   string // -> /etc/hostname
+	Shm        string // -> /dev/shm (a pod-wide tmpfs), optional
+}
+
+// Input is everything Build needs to configure one container.
+type Input struct {
+	Pod       *corev1.Pod
+	Container *corev1.Container
+	// ContainerID is the shim's id for this run, "<name>-<restart>".
+	ContainerID string
+	Image       ImageConfig
+	// Rootfs is the container's mounted root filesystem on the host.
+	Rootfs string
+	// Volumes maps a pod volume name to its host path (runtime/volume.Prepare).
+	Volumes map[string]string
+	Sandbox Sandbox
+	Files   PodFiles
+	// PodIPs are the pod's addresses, the first being status.podIP.
+	PodIPs  []string
+	HostIPs []string
+	// CgroupParent is the pod cgroup, e.g. "/podd/pod<uid>".
+	CgroupParent string
+	LogPath      string
+	// NodeAllocatable holds the node's cpu and memory: resourceFieldRef
+	// falls back to them for unset limits, and the OOM score adjustment of
+	// Burstable pods is relative to the memory. Optional.
+	NodeAllocatable corev1.ResourceList
+	// Labels are added to the container's labels.
+	Labels map[string]string
+}

@@ -1,0 +1,144 @@
+package spec
+
+import (
+	"os"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+)
+
+func TestBuild_R92_VolumeMounts(t *testing.T) {
+	in := testInput(t)
+	data, host := t.TempDir(), t.TempDir()
+	in.Volumes = map[string]string{"data": data, "host": host}
+	hostToContainer := corev1.MountPropagationHostToContainer
+	rro := corev1.RecursiveReadOnlyEnabled
+	in.Container.Env = []corev1.EnvVar{{Name: "POD", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "metadata.name"}}}}
+	in.Container.VolumeMounts = []corev1.VolumeMount{
+		{Name: "data", MountPath: "/data/"},
+		{Name: "host", MountPath: "/host", ReadOnly: true, MountPropagation: &hostToContainer},
+		{Name: "host", MountPath: "/host-rro", ReadOnly: true, RecursiveReadOnly: &rro},
+		{Name: "data", MountPath: "/sub", SubPath: "a/b"},
+		{Name: "data", MountPath: "/expr", SubPathExpr: "logs/$(POD)"},
+	}
+	in.Files = PodFiles{Hosts: "/pods/hosts", ResolvConf: "/pods/resolv.conf", Hostname: "/pods/hostname"}
+	cfg, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*shimv1.Mount{
+		{Source: data, Destination: "/data", Type: "bind", Options: []string{"rbind", "rprivate"}},
+		{Source: host, Destination: "/host", Type: "bind", Options: []string{"rbind", "rslave", "ro"}},
+		{Source: host, Destination: "/host-rro", Type: "bind", Options: []string{"rbind", "rprivate", "ro", "rro"}},
+		{Source: filepath.Join(data, "a/b"), Destination: "/sub", Type: "bind", Options: []string{"rbind", "rprivate"}},
+		{Source: filepath.Join(data, "logs/web"), Destination: "/expr", Type: "bind", Options: []string{"rbind", "rprivate"}},
+		{Source: "/pods/hosts", Destination: "/etc/hosts", Type: "bind", Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}},
+		{Source: "/pods/resolv.conf", Destination: "/etc/resolv.conf", Type: "bind", Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}},
+		{Source: "/pods/hostname", Destination: "/etc/hostname", Type: "bind", Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}},
+	}
+	if !reflect.DeepEqual(cfg.Mounts, want) {
+		t.Errorf("mounts\n got %v\nwant %v", cfg.Mounts, want)
+	}
+	for _, sub := range []string{"a/b", "logs/web"} {
+		if fi, err := os.Stat(filepath.Join(data, sub)); err != nil || !fi.IsDir() {
+			t.Errorf("subPath %s not created as a directory: %v", sub, err)
+		}
+	}
+}
+
+func TestBuild_PodFilesYieldToContainerMounts(t *testing.T) {
+	in := testInput(t)
+	in.Volumes = map[string]string{"etc": t.TempDir()}
+	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "etc", MountPath: "/etc/hosts"}}
+	yes := true
+	in.Container.SecurityContext = &corev1.SecurityContext{ReadOnlyRootFilesystem: &yes}
+	in.Files = PodFiles{Hosts: "/pods/hosts", ResolvConf: "/pods/resolv.conf"}
+	cfg, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Mounts) != 2 || cfg.Mounts[1].Destination != "/etc/resolv.conf" {
+		t.Fatalf("mounts %v, want the volume then resolv.conf only", cfg.Mounts)
+	}
+	if opts := cfg.Mounts[1].Options; opts[len(opts)-1] != "ro" {
+		t.Errorf("resolv.conf of a read-only rootfs mounted with %v", opts)
+	}
+}
+
+func TestBuild_SubPathCannotEscapeTheVolume(t *testing.T) {
+	in := testInput(t)
+	vol := t.TempDir()
+	outside := t.TempDir()
+	if err := os.Symlink(outside, filepath.Join(vol, "escape")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../../..", filepath.Join(vol, "up")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(vol, "real/dir"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("real", filepath.Join(vol, "inside")); err != nil {
+		t.Fatal(err)
+	}
+	in.Volumes = map[string]string{"v": vol}
+	for _, sub := range []string{"escape", "escape/x", "up/etc"} {
+		in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPath: sub}}
+		if _, err := Build(in); err == nil || !strings.Contains(err.Error(), "leads out of the volume") {
+			t.Errorf("subPath %q: err = %v, want an escape error", sub, err)
+		}
+	}
+	// A link that stays inside the volume is followed.
+	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "inside/dir"}}
+	cfg, err := Build(in)
+	if err != nil || cfg.Mounts[0].Source != filepath.Join(vol, "real/dir") {
+		t.Errorf("subPath through an inner link: %v, %v", cfg.GetMounts(), err)
+	}
+	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "../x"}}
+	if _, err := Build(in); err == nil {
+		t.Errorf("subPath with .. accepted")
+	}
+	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPathExpr: "$(NOPE)/../.."}}
+	if _, err := Build(in); err == nil {
+		t.Errorf("subPathExpr expanding to .. accepted")
+	}
+}
+
+func TestBuild_UnpreparedVolumeIsAnError(t *testing.T) {
+	in := testInput(t)
+	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "missing", MountPath: "/m"}}
+	if _, err := Build(in); err == nil || !strings.Contains(err.Error(), `volume "missing" of container "app" is not prepared`) {
+		t.Errorf("err = %v", err)
+	}
+}
+
+func TestBuild_PodShm(t *testing.T) {
+	in := testInput(t)
+	in.Files = PodFiles{Shm: "/run/podd/pods/u/shm"}
+	cfg, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Mounts) != 1 || cfg.Mounts[0].Destination != "/dev/shm" {
+		t.Errorf("mounts %v", cfg.Mounts)
+	}
+}
+
+func TestBuild_DownwardAPIVolumeIsAlwaysReadOnly(t *testing.T) {
+	in := testInput(t)
+	in.Pod.Spec.Volumes = []corev1.Volume{{Name: "info", VolumeSource: corev1.VolumeSource{DownwardAPI: &corev1.DownwardAPIVolumeSource{}}}}
+	in.Volumes = map[string]string{"info": t.TempDir()}
+	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "info", MountPath: "/etc/podinfo"}}
+	cfg, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if opts := cfg.Mounts[0].Options; !reflect.DeepEqual(opts, []string{"rbind", "rprivate", "ro"}) {
+		t.Errorf("downwardAPI mount options %v, want read-only", opts)
+	}
+}

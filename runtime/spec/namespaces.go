@@ -1,0 +1,56 @@
+package spec
+
+import (
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+)
+
+// PauseID is the shim id of the pod's namespace holder.
+const PauseID = "pause"
+
+// Namespace types of shimv1.Namespace.
+const (
+	nsNet   = "net"
+	nsIPC   = "ipc"
+	nsUTS   = "uts"
+	nsPID   = "pid"
+	nsMount = "mount"
+)
+
+// containerNamespaces (R94): the network namespace is the pinned netns;
+// IPC and UTS are the pause's; PID is the pause's with
+// shareProcessNamespace, else the container's own. A host namespace is
+// expressed by leaving its type out.
+func containerNamespaces(sb Sandbox) []*shimv1.Namespace {
+	ns := []*shimv1.Namespace{{Type: nsMount}}
+	if !sb.HostNetwork {
+		ns = append(ns, &shimv1.Namespace{Type: nsNet, Path: sb.NetnsPath},
+			&shimv1.Namespace{Type: nsUTS, Container: PauseID})
+	}
+	if !sb.HostIPC {
+		ns = append(ns, &shimv1.Namespace{Type: nsIPC, Container: PauseID})
+	}
+	switch {
+	case sb.HostPID:
+	case sb.ShareProcessNamespace:
+		ns = append(ns, &shimv1.Namespace{Type: nsPID, Container: PauseID})
+	default:
+		ns = append(ns, &shimv1.Namespace{Type: nsPID})
+	}
+	return ns
+}
+
+// pauseNamespaces: the pause joins the pinned netns and creates the IPC,
+// UTS and PID namespaces the containers will join, except the host ones.
+func pauseNamespaces(sb Sandbox) []*shimv1.Namespace {
+	ns := []*shimv1.Namespace{{Type: nsMount}}
+	if !sb.HostNetwork {
+		ns = append(ns, &shimv1.Namespace{Type: nsNet, Path: sb.NetnsPath}, &shimv1.Namespace{Type: nsUTS})
+	}
+	if !sb.HostIPC {
+		ns = append(ns, &shimv1.Namespace{Type: nsIPC})
+	}
+	if !sb.HostPID {
+		ns = append(ns, &shimv1.Namespace{Type: nsPID})
+	}
+	return ns
+}

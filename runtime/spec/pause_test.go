@@ -1,0 +1,86 @@
+package spec
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+)
+
+func pausePod(spec corev1.PodSpec) *corev1.Pod {
+	return &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "u1"}, Spec: spec}
+}
+
+func TestPauseConfig_R94(t *testing.T) {
+	const netns = "/run/podd/netns/sb1"
+	ns := func(typ, path string) *shimv1.Namespace { return &shimv1.Namespace{Type: typ, Path: path} }
+	share := true
+	cases := []struct {
+		name     string
+		spec     corev1.PodSpec
+		hostname string
+		want     []*shimv1.Namespace
+	}{
+		{"pod network", corev1.PodSpec{}, "web",
+			[]*shimv1.Namespace{ns("mount", ""), ns("net", netns), ns("uts", ""), ns("ipc", ""), ns("pid", "")}},
+		{"R91 spec.hostname", corev1.PodSpec{Hostname: "front"}, "front",
+			[]*shimv1.Namespace{ns("mount", ""), ns("net", netns), ns("uts", ""), ns("ipc", ""), ns("pid", "")}},
+		{"hostNetwork keeps the host's net and uts", corev1.PodSpec{HostNetwork: true}, "",
+			[]*shimv1.Namespace{ns("mount", ""), ns("ipc", ""), ns("pid", "")}},
+		{"hostIPC and hostPID", corev1.PodSpec{HostIPC: true, HostPID: true}, "web",
+			[]*shimv1.Namespace{ns("mount", ""), ns("net", netns), ns("uts", "")}},
+		{"shareProcessNamespace", corev1.PodSpec{ShareProcessNamespace: &share}, "web",
+			[]*shimv1.Namespace{ns("mount", ""), ns("net", netns), ns("uts", ""), ns("ipc", ""), ns("pid", "")}},
+	}
+	for _, tc := range cases {
+		cfg, err := PauseConfig(PauseInput{Pod: pausePod(tc.spec), Rootfs: "/run/podd/pods/u1/pause", Binary: "/usr/bin/podd-pause",
+			NetnsPath: netns, CgroupParent: "/podd/podu1"})
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if !reflect.DeepEqual(cfg.Namespaces, tc.want) {
+			t.Errorf("%s: namespaces %v, want %v", tc.name, cfg.Namespaces, tc.want)
+		}
+		if cfg.Hostname != tc.hostname {
+			t.Errorf("%s: hostname %q, want %q", tc.name, cfg.Hostname, tc.hostname)
+		}
+		if cfg.Id != PauseID || !cfg.ReadonlyRootfs || !reflect.DeepEqual(cfg.Args, []string{"/pause"}) ||
+			cfg.CgroupPath != "/podd/podu1/pause" || cfg.User.Uid != PauseUID {
+			t.Errorf("%s: config %+v", tc.name, cfg)
+		}
+		m := cfg.Mounts[0]
+		if m.Source != "/usr/bin/podd-pause" || m.Destination != "/pause" || !strings.Contains(strings.Join(m.Options, ","), "ro") {
+			t.Errorf("%s: pause binary mount %+v", tc.name, m)
+		}
+	}
+}
+
+func TestPauseConfig_RequiresInputs(t *testing.T) {
+	if _, err := PauseConfig(PauseInput{Pod: pausePod(corev1.PodSpec{}), Rootfs: "/r", Binary: "/b", CgroupParent: "/p"}); err == nil {
+		t.Errorf("missing netns accepted")
+	}
+	if _, err := PauseConfig(PauseInput{Pod: pausePod(corev1.PodSpec{HostNetwork: true}), Rootfs: "/r", Binary: "/b", CgroupParent: "/p"}); err != nil {
+		t.Errorf("hostNetwork without netns: %v", err)
+	}
+}
+
+func TestPodHostname_R91(t *testing.T) {
+	long := strings.Repeat("a", 62) + "-.b"
+	cases := []struct {
+		name, hostname, want string
+	}{
+		{"web", "", "web"},
+		{"web", "front", "front"},
+		{long, "", strings.Repeat("a", 62)},
+	}
+	for _, tc := range cases {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: tc.name}, Spec: corev1.PodSpec{Hostname: tc.hostname}}
+		if got := PodHostname(pod); got != tc.want {
+			t.Errorf("PodHostname(%q, %q) = %q, want %q", tc.name, tc.hostname, got, tc.want)
+		}
+	}
+}

@@ -1,0 +1,66 @@
+package volume
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+)
+
+// prepareEmptyDir makes <podDir>/volumes/<name>, mode 0777 like the
+// kubelet's; medium Memory mounts a tmpfs there sized by sizeLimit. With a
+// pod fsGroup the directory belongs to that group, setgid.
+func prepareEmptyDir(pod *corev1.Pod, v *corev1.Volume, podDir string, undo *undoStack) (string, error) {
+	if err := ensureVolumesDir(podDir); err != nil {
+		return "", err
+	}
+	dir := filepath.Join(VolumesDir(podDir), v.Name)
+	if _, err := mkdirOwned(dir, 0o777, undo); err != nil {
+		return "", fmt.Errorf("create %s: %w", dir, err)
+	}
+	if v.EmptyDir.Medium == corev1.StorageMediumMemory {
+		if err := mountTmpfs(dir, v.EmptyDir, undo); err != nil {
+			return "", err
+		}
+	}
+	if err := applyFSGroup(pod, dir); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+func mountTmpfs(dir string, e *corev1.EmptyDirVolumeSource, undo *undoStack) error {
+	mounted, err := isMountPoint(dir)
+	if err != nil {
+		return err
+	}
+	if mounted {
+		return nil
+	}
+	opts := "mode=0777"
+	if e.SizeLimit != nil && e.SizeLimit.Value() > 0 {
+		opts += ",size=" + strconv.FormatInt(e.SizeLimit.Value(), 10)
+	}
+	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
+		return fmt.Errorf("mount tmpfs (%s) on %s: %w", opts, dir, err)
+	}
+	undo.push(func() error { return unmount(dir) })
+	return nil
+}
+
+func applyFSGroup(pod *corev1.Pod, dir string) error {
+	sc := pod.Spec.SecurityContext
+	if sc == nil || sc.FSGroup == nil {
+		return nil
+	}
+	if err := os.Lchown(dir, -1, int(*sc.FSGroup)); err != nil {
+		return fmt.Errorf("set fsGroup %d on %s: %w", *sc.FSGroup, dir, err)
+	}
+	if err := os.Chmod(dir, 0o777|os.ModeSetgid); err != nil {
+		return fmt.Errorf("set fsGroup %d on %s: %w", *sc.FSGroup, dir, err)
+	}
+	return nil
+}

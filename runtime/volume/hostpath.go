@@ -1,0 +1,119 @@
+package volume
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// prepareHostPath checks (or creates) a hostPath per its type and returns
+// the path itself: a hostPath is used in place, never copied or removed.
+// What this call creates (DirectoryOrCreate, FileOrCreate) is removed again
+// if a later volume fails.
+func prepareHostPath(h *corev1.HostPathVolumeSource, undo *undoStack) (string, error) {
+	p := filepath.Clean(h.Path)
+	typ := corev1.HostPathUnset
+	if h.Type != nil {
+		typ = *h.Type
+	}
+	if err := checkHostPath(p, typ, undo); err != nil {
+		return "", err
+	}
+	return p, nil
+}
+
+// checkHostPath applies a hostPath type to path: "" checks nothing,
+// DirectoryOrCreate and FileOrCreate create what is missing (mode 0755 and
+// 0644; FileOrCreate needs the parent directory), the others require that
+// kind of file. Links are followed, as the kubelet does.
+func checkHostPath(path string, typ corev1.HostPathType, undo *undoStack) error {
+	fi, err := os.Stat(path)
+	missing := errors.Is(err, fs.ErrNotExist)
+	if err != nil && !missing {
+		return fmt.Errorf("path %q: %w", path, err)
+	}
+	switch typ {
+	case corev1.HostPathUnset:
+		return nil
+	case corev1.HostPathDirectoryOrCreate:
+		if missing {
+			return mkdirAllOwned(path, undo)
+		}
+		return want(path, typ, fi.IsDir(), "a directory")
+	case corev1.HostPathFileOrCreate:
+		if missing {
+			return createFile(path, undo)
+		}
+		return want(path, typ, !fi.IsDir(), "a file")
+	}
+	if missing {
+		return fmt.Errorf("path %q does not exist (type %s)", path, typ)
+	}
+	m := fi.Mode()
+	switch typ {
+	case corev1.HostPathDirectory:
+		return want(path, typ, m.IsDir(), "a directory")
+	case corev1.HostPathFile:
+		// As in the kubelet, a "file" is anything but a directory.
+		return want(path, typ, !m.IsDir(), "a file")
+	case corev1.HostPathSocket:
+		return want(path, typ, m&fs.ModeSocket != 0, "a socket")
+	case corev1.HostPathCharDev:
+		return want(path, typ, m&fs.ModeCharDevice != 0, "a character device")
+	case corev1.HostPathBlockDev:
+		return want(path, typ, m&fs.ModeDevice != 0 && m&fs.ModeCharDevice == 0, "a block device")
+	}
+	return fmt.Errorf("unsupported hostPath type %q", typ)
+}
+
+func want(path string, typ corev1.HostPathType, ok bool, what string) error {
+	if ok {
+		return nil
+	}
+	return fmt.Errorf("path %q is not %s (type %s)", path, what, typ)
+}
+
+// mkdirAllOwned creates path and any missing parents (0755); the undo
+// removes the directories it made, deepest first, if they are still empty.
+func mkdirAllOwned(path string, undo *undoStack) error {
+	var created []string
+	for p := path; ; p = filepath.Dir(p) {
+		if _, err := os.Lstat(p); err == nil || p == filepath.Dir(p) {
+			break
+		}
+		created = append(created, p)
+	}
+	if err := os.MkdirAll(path, 0o755); err != nil {
+		return fmt.Errorf("create directory %q (type DirectoryOrCreate): %w", path, err)
+	}
+	undo.push(func() error {
+		for _, d := range created {
+			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("remove created hostPath directory %s: %w", d, err)
+			}
+		}
+		return nil
+	})
+	return nil
+}
+
+func createFile(path string, undo *undoStack) error {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return fmt.Errorf("create file %q (type FileOrCreate): %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("create file %q (type FileOrCreate): %w", path, err)
+	}
+	undo.push(func() error {
+		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove created hostPath file %s: %w", path, err)
+		}
+		return nil
+	})
+	return nil
+}

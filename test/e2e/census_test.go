@@ -1,0 +1,108 @@
+package e2e
+
+import (
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+
+	"github.com/vishvananda/netlink"
+)
+
+// census counts what a daemon holds on the host, so a test can prove that
+// nothing is left behind after delete or a failed create.
+type census struct {
+	NetnsPins []string
+	Mounts    []string
+	Cgroups   []string
+	IPs       []string
+	Veths     []string
+	Shims     []string
+}
+
+func (e *env) census(t *testing.T) census {
+	t.Helper()
+	var c census
+	ents, _ := os.ReadDir(filepath.Join(e.runRoot, "netns"))
+	for _, en := range ents {
+		c.NetnsPins = append(c.NetnsPins, en.Name())
+	}
+	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			// The netns pin dir is a bind of itself by design; count what is inside it.
+			if len(f) > 4 && strings.HasPrefix(f[4], e.dir+"/") && f[4] != filepath.Join(e.runRoot, "netns") {
+				c.Mounts = append(c.Mounts, f[4])
+			}
+		}
+	}
+	for _, d := range cgroupDirs(e.cgroupParent) {
+		filepath.WalkDir(d, func(p string, de os.DirEntry, err error) error {
+			if err == nil && de.IsDir() && p != d {
+				c.Cgroups = append(c.Cgroups, p)
+			}
+			return nil
+		})
+	}
+	ipEnts, _ := os.ReadDir(filepath.Join(e.dir, "ipam", e.bridge))
+	for _, en := range ipEnts {
+		if n := en.Name(); n != "lock" && !strings.HasPrefix(n, "last_reserved_ip") {
+			c.IPs = append(c.IPs, n)
+		}
+	}
+	if br, err := netlink.LinkByName(e.bridge); err == nil {
+		links, _ := netlink.LinkList()
+		for _, l := range links {
+			if l.Attrs().MasterIndex == br.Attrs().Index {
+				c.Veths = append(c.Veths, l.Attrs().Name)
+			}
+		}
+	}
+	procs, _ := os.ReadDir("/proc")
+	for _, p := range procs {
+		cmdline, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), "podd-shim") && strings.Contains(string(cmdline), e.runRoot) {
+			c.Shims = append(c.Shims, p.Name())
+		}
+	}
+	sort.Strings(c.Mounts)
+	return c
+}
+
+func (c census) empty() bool {
+	return len(c.NetnsPins)+len(c.Mounts)+len(c.Cgroups)+len(c.IPs)+len(c.Veths)+len(c.Shims) == 0
+}
+
+// cgroupDirs lists the directories of a cgroup path in every mounted
+// hierarchy (v1 controllers and the unified one).
+func cgroupDirs(parent string) []string {
+	var out []string
+	ents, _ := os.ReadDir("/sys/fs/cgroup")
+	for _, en := range ents {
+		d := filepath.Join("/sys/fs/cgroup", en.Name(), parent)
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			out = append(out, d)
+		}
+	}
+	if st, err := os.Stat(filepath.Join("/sys/fs/cgroup", parent)); err == nil && st.IsDir() {
+		out = append(out, filepath.Join("/sys/fs/cgroup", parent))
+	}
+	return out
+}
+
+// removeCgroupTree removes cgroup directories bottom-up (rmdir only: cgroupfs
+// directories cannot be unlinked recursively).
+func removeCgroupTree(root string) {
+	var dirs []string
+	filepath.WalkDir(root, func(p string, de os.DirEntry, err error) error {
+		if err == nil && de.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	for i := len(dirs) - 1; i >= 0; i-- {
+		syscall.Rmdir(dirs[i])
+	}
+}

@@ -1,0 +1,379 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	corev1 "k8s.io/api/core/v1"
+
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+	"github.com/podd-dev/podd/test/image"
+	"github.com/podd-dev/podd/test/testutil"
+)
+
+var (
+	binOnce sync.Once
+	binDir  string
+	binErr  error
+
+	imgOnce sync.Once
+	imgTar  string
+	imgErr  error
+
+	envSeq atomic.Int32
+)
+
+// binaries returns the directory with podd, podctl, podd-shim, podd-pause:
+// PODD_BIN_DIR (make test sets it), else a fresh build.
+func binaries(t *testing.T) string {
+	t.Helper()
+	binOnce.Do(func() {
+		if d := os.Getenv("PODD_BIN_DIR"); d != "" {
+			binDir = d
+			return
+		}
+		dir, err := os.MkdirTemp("", "podd-bin")
+		if err != nil {
+			binErr = err
+			return
+		}
+		for _, b := range []struct{ name, pkg, cgo string }{
+			{"podd", "./cmd/podd", "1"}, {"podctl", "./cmd/podctl", "1"},
+			{"podd-shim", "./cmd/podd-shim", "1"}, {"podd-pause", "./cmd/podd-pause", "0"},
+		} {
+			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.name), b.pkg)
+			cmd.Dir = "../.."
+			cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				binErr = fmt.Errorf("build %s: %v\n%s", b.name, err, out)
+				return
+			}
+		}
+		binDir = dir
+	})
+	if binErr != nil {
+		t.Fatal(binErr)
+	}
+	return binDir
+}
+
+// busyboxTar returns a docker-archive of busybox:latest built from the host's
+// busybox-static.
+func busyboxTar(t *testing.T) string {
+	t.Helper()
+	imgOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "podd-img")
+		if err != nil {
+			imgErr = err
+			return
+		}
+		imgTar = filepath.Join(dir, "busybox.tar")
+		imgErr = image.BuildBusybox(imgTar, "busybox:latest")
+	})
+	if imgErr != nil {
+		t.Fatal(imgErr)
+	}
+	return imgTar
+}
+
+// env is one running podd with its own roots, socket and CNI bridge.
+type env struct {
+	t       *testing.T
+	bin     string
+	dir     string
+	socket  string
+	root    string
+	runRoot string
+	bridge  string
+	subnet  string
+	// cgroupParent is this daemon's own cgroup parent, so leaks are countable.
+	cgroupParent string
+	cmd          *exec.Cmd
+	logBuf       *bytes.Buffer
+	client       poddv1.PodServiceClient
+	conn         *grpc.ClientConn
+}
+
+// newEnv starts a daemon and imports busybox:latest into it. Everything it
+// made is removed in Cleanup, even when the test fails.
+func newEnv(t *testing.T, extraFlags ...string) *env {
+	t.Helper()
+	testutil.RequireRoot(t)
+	bin := binaries(t)
+	tar := busyboxTar(t)
+	n := envSeq.Add(1)
+	dir, err := os.MkdirTemp("/tmp", "pde")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{
+		t: t, bin: bin, dir: dir,
+		socket:  filepath.Join(dir, "podd.sock"),
+		root:    filepath.Join(dir, "root"),
+		runRoot: filepath.Join(dir, "run"),
+		bridge:  fmt.Sprintf("pde%d%d", os.Getpid()%10000, n),
+		subnet:  fmt.Sprintf("10.%d.%d.0/24", 200+os.Getpid()%50, n%250),
+	}
+	e.cgroupParent = "/" + e.bridge
+	confDir := filepath.Join(dir, "cni")
+	if err := os.MkdirAll(confDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(confDir, "10-test.conflist"), []byte(e.conflist()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(e.cleanup)
+	args := append([]string{
+		"--root", e.root, "--run-root", e.runRoot, "--socket", e.socket,
+		"--cni-conf-dir", confDir, "--manifests", "", "--backoff-base", "1s", "--backoff-max", "8s",
+		"--cgroup-parent", e.cgroupParent,
+	}, extraFlags...)
+	e.start(args)
+	out := e.podctl("image", "import", tar, "--name", "busybox:latest")
+	if !strings.Contains(out, "busybox") {
+		t.Fatalf("image import printed %q", out)
+	}
+	return e
+}
+
+func (e *env) conflist() string {
+	return fmt.Sprintf(`{
+  "cniVersion": "1.0.0",
+  "name": "%[1]s",
+  "plugins": [
+    {"type": "bridge", "bridge": "%[1]s", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "%[2]s"}]], "dataDir": "%[3]s"}},
+    {"type": "portmap", "capabilities": {"portMappings": true}}
+  ]
+}`, e.bridge, e.subnet, filepath.Join(e.dir, "ipam"))
+}
+
+func (e *env) start(args []string) {
+	e.t.Helper()
+	e.logBuf = &bytes.Buffer{}
+	e.cmd = exec.Command(filepath.Join(e.bin, "podd"), args...)
+	e.cmd.Stdout = e.logBuf
+	e.cmd.Stderr = e.logBuf
+	if err := e.cmd.Start(); err != nil {
+		e.t.Fatal(err)
+	}
+	testutil.WaitFor(e.t, 15*time.Second, "podd socket", func() (bool, error) {
+		c, err := net.Dial("unix", e.socket)
+		if err != nil {
+			return false, err
+		}
+		c.Close()
+		return true, nil
+	})
+	conn, err := grpc.NewClient("unix://"+e.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.conn = conn
+	e.client = poddv1.NewPodServiceClient(conn)
+}
+
+// stopDaemon sends SIGTERM to podd and waits for it.
+func (e *env) stopDaemon() {
+	if e.cmd == nil || e.cmd.Process == nil {
+		return
+	}
+	e.conn.Close()
+	e.cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan struct{})
+	go func() { e.cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		e.cmd.Process.Kill()
+		<-done
+	}
+	e.cmd = nil
+}
+
+func (e *env) cleanup() {
+	if e.cmd != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		if resp, err := e.client.ListPods(ctx, &poddv1.ListPodsRequest{}); err == nil {
+			for _, p := range resp.Pods {
+				var pod corev1.Pod
+				if json.Unmarshal(p.Json, &pod) == nil {
+					zero := int64(0)
+					e.client.DeletePod(ctx, &poddv1.DeletePodRequest{Namespace: pod.Namespace, Name: pod.Name, GracePeriodSeconds: &zero, Wait: true, Force: true})
+				}
+			}
+		}
+		cancel()
+		e.stopDaemon()
+	}
+	if e.t.Failed() && e.logBuf != nil {
+		e.t.Logf("podd log:\n%s", tail(e.logBuf.String(), 60))
+	}
+	forceClean(e)
+}
+
+// forceClean removes whatever a failed test may have left: shims, mounts
+// under the roots, the bridge, the cgroups, the directories.
+func forceClean(e *env) {
+	exec.Command("pkill", "-9", "-f", "podd-shim --pod-uid .* --state-dir "+e.runRoot).Run()
+	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
+		var mps []string
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 4 && strings.HasPrefix(f[4], e.dir+"/") {
+				mps = append(mps, f[4])
+			}
+		}
+		for i := len(mps) - 1; i >= 0; i-- {
+			syscall.Unmount(mps[i], syscall.MNT_DETACH)
+		}
+	}
+	exec.Command("ip", "link", "del", e.bridge).Run()
+	for _, d := range cgroupDirs(e.cgroupParent) {
+		removeCgroupTree(d)
+	}
+	os.RemoveAll(e.dir)
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// podctlErr runs podctl against this daemon and returns its output and error.
+func (e *env) podctlErr(args ...string) (string, error) {
+	return e.podctlIn("", args...)
+}
+
+func (e *env) podctlIn(stdin string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(e.bin, "podctl"), append([]string{"--socket", e.socket}, args...)...)
+	cmd.Stdin = strings.NewReader(stdin)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// podctl runs podctl and fails the test on a non-zero exit.
+func (e *env) podctl(args ...string) string {
+	e.t.Helper()
+	out, err := e.podctlErr(args...)
+	if err != nil {
+		e.t.Fatalf("podctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return out
+}
+
+// apply applies a manifest through podctl apply -f -.
+func (e *env) apply(manifest string) string {
+	e.t.Helper()
+	out, err := e.podctlIn(manifest, "apply", "-f", "-")
+	if err != nil {
+		e.t.Fatalf("podctl apply: %v\n%s", err, out)
+	}
+	return out
+}
+
+// pod fetches a pod through the API.
+func (e *env) pod(name string) (*corev1.Pod, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	p, err := e.client.GetPod(ctx, &poddv1.GetPodRequest{Namespace: "default", Name: name})
+	if err != nil {
+		return nil, err
+	}
+	pod := &corev1.Pod{}
+	return pod, json.Unmarshal(p.Json, pod)
+}
+
+// waitForPod polls until cond holds for the pod, and returns it.
+func (e *env) waitForPod(name string, timeout time.Duration, what string, cond func(*corev1.Pod) bool) *corev1.Pod {
+	e.t.Helper()
+	var last *corev1.Pod
+	testutil.WaitFor(e.t, timeout, fmt.Sprintf("pod %s: %s", name, what), func() (bool, error) {
+		p, err := e.pod(name)
+		if err != nil {
+			return false, err
+		}
+		last = p
+		if cond(p) {
+			return true, nil
+		}
+		return false, fmt.Errorf("phase %s, containers %s", p.Status.Phase, describeStates(p))
+	})
+	return last
+}
+
+func (e *env) waitForPhase(name string, phase corev1.PodPhase, timeout time.Duration) *corev1.Pod {
+	e.t.Helper()
+	return e.waitForPod(name, timeout, "phase "+string(phase), func(p *corev1.Pod) bool { return p.Status.Phase == phase })
+}
+
+// waitRunning waits until every app container of the pod is running.
+func (e *env) waitRunning(name string, timeout time.Duration) *corev1.Pod {
+	e.t.Helper()
+	return e.waitForPod(name, timeout, "all containers running", func(p *corev1.Pod) bool {
+		if p.Status.Phase != corev1.PodRunning || len(p.Status.ContainerStatuses) != len(p.Spec.Containers) {
+			return false
+		}
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.State.Running == nil {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// waitGone waits until the pod is no longer known.
+func (e *env) waitGone(name string, timeout time.Duration) {
+	e.t.Helper()
+	testutil.WaitFor(e.t, timeout, "pod "+name+" gone", func() (bool, error) {
+		_, err := e.pod(name)
+		return err != nil && strings.Contains(err.Error(), "not found"), err
+	})
+}
+
+func describeStates(p *corev1.Pod) string {
+	var b strings.Builder
+	for _, list := range [][]corev1.ContainerStatus{p.Status.InitContainerStatuses, p.Status.ContainerStatuses} {
+		for _, cs := range list {
+			switch {
+			case cs.State.Running != nil:
+				fmt.Fprintf(&b, "%s=running ", cs.Name)
+			case cs.State.Terminated != nil:
+				fmt.Fprintf(&b, "%s=terminated(%d,%s,%s) ", cs.Name, cs.State.Terminated.ExitCode, cs.State.Terminated.Reason, cs.State.Terminated.Message)
+			case cs.State.Waiting != nil:
+				fmt.Fprintf(&b, "%s=waiting(%s: %s) ", cs.Name, cs.State.Waiting.Reason, cs.State.Waiting.Message)
+			}
+		}
+	}
+	return b.String()
+}
+
+// containerStatus returns the named app container's status.
+func containerStatus(p *corev1.Pod, name string) *corev1.ContainerStatus {
+	for i := range p.Status.ContainerStatuses {
+		if p.Status.ContainerStatuses[i].Name == name {
+			return &p.Status.ContainerStatuses[i]
+		}
+	}
+	return nil
+}
