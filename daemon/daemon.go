@@ -100,8 +100,8 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	}
 	d.deps = &podworker.Deps{
 		Layout: layout, Store: st, Images: images, Network: netw, Probes: d.probes, Events: d.events,
-		OnChange: func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
-		Planner:  planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
+		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
+		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
 		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
 		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent,
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),

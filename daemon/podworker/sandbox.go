@@ -15,12 +15,12 @@ import (
 
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/network/podfiles"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/atomicfile"
 	"github.com/podd-dev/podd/runtime/rootfs"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/spec"
 	"github.com/podd-dev/podd/runtime/volume"
-	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
 // Sandbox is one instance of a pod's sandbox: pinned netns with its CNI
