@@ -6,10 +6,10 @@ import (
 	"crypto/sha256"
 	"errors"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 )
 
@@ -61,7 +61,7 @@ func (w *Watcher) scan(ctx context.Context) {
 		present[path] = true
 		w.syncFile(ctx, path, true)
 	}
-	for _, path := range w.sortedFiles() {
+	for _, path := range slices.Sorted(maps.Keys(w.files)) {
 		if !present[path] {
 			w.removeFile(ctx, path)
 		}
@@ -185,23 +185,5 @@ func (w *Watcher) unclaimed(file string, keys []string) []string {
 			out = append(out, k)
 		}
 	}
-	return out
-}
-
-func (w *Watcher) sortedFiles() []string {
-	out := make([]string, 0, len(w.files))
-	for f := range w.files {
-		out = append(out, f)
-	}
-	sort.Strings(out)
-	return out
-}
-
-func sortedSet(m map[string]bool) []string {
-	out := make([]string, 0, len(m))
-	for k := range m {
-		out = append(out, k)
-	}
-	sort.Strings(out)
 	return out
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -83,7 +84,9 @@ func New(dir string, a Applier, opts Options) *Watcher {
 
 // Run creates the directory if it is missing, applies every manifest in it,
 // then follows changes until ctx is done. Stopping leaves the pods running.
-// It fails only when the directory cannot be created.
+// A directory removed later counts as empty (its pods are deleted, as the
+// kubelet does) and is made again; one that cannot be read changes nothing.
+// Run fails only when the directory cannot be created at start.
 func (w *Watcher) Run(ctx context.Context) error {
 	if err := os.MkdirAll(w.dir, 0o755); err != nil {
 		return fmt.Errorf("create static pod directory: %w", err)
@@ -150,7 +153,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				w.watch(fsw)
 				w.scan(ctx)
 			} else {
-				for _, file := range sortedSet(pending) {
+				for _, file := range slices.Sorted(maps.Keys(pending)) {
 					w.syncFile(ctx, file, false)
 				}
 			}

@@ -74,6 +74,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		"--cgroup-parent", cfg.CgroupParent,
 		"--log-level", level)
 	cmd.Dir = "/"
+	// A clean environment: nothing of the daemon's (NOTIFY_SOCKET,
+	// LISTEN_FDS, GOGC...) should reach the shim or its containers.
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -91,11 +91,11 @@ func startPod(t *testing.T) *testPod {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
-		if err := c.Stop(ctx, true); err != nil {
+		if err := p.c.Stop(ctx, true); err != nil {
 			t.Errorf("stop shim: %v", err)
-			_ = exec.Command("kill", "-9", fmt.Sprint(c.Pid())).Run()
+			_ = exec.Command("kill", "-9", fmt.Sprint(p.c.Pid())).Run()
 		}
-		c.Close()
+		p.c.Close()
 		if t.Failed() {
 			if b, err := os.ReadFile(shim.LogFile(p.stateDir)); err == nil {
 				t.Logf("shim log:\n%s", b)

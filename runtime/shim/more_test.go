@@ -88,3 +88,23 @@ func TestExecNeedsRunningContainer(t *testing.T) {
 		t.Fatalf("exec in a stopped container: %v, want FailedPrecondition", err)
 	}
 }
+
+// A restarted daemon finds the running shim again through its socket.
+func TestConnectFindsRunningShim(t *testing.T) {
+	p := startPod(t)
+	p.create(p.config("keep-0", p.rootfs("r"), "sleep", "1000"))
+	if err := p.c.Close(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := shim.Connect(context.Background(), p.stateDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.c = c
+	if c.Pid() == 0 {
+		t.Fatal("Connect returned no shim pid")
+	}
+	if st := p.state("keep-0"); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
+		t.Fatalf("after reconnect keep-0 is %v, want running", st)
+	}
+}

@@ -148,7 +148,7 @@ func TestAppJoinsPauseNamespaces(t *testing.T) {
 		t.Fatalf("ip netns add: %v: %s", err, out)
 	}
 	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", netns).Run() })
-	nsPath := "/var/run/netns/" + netns
+	nsPath := "/run/netns/" + netns
 
 	root := p.rootfs("r")
 	pause := p.config("pause", root, "/pause")
@@ -205,8 +205,12 @@ func TestAppJoinsPauseNamespaces(t *testing.T) {
 		t.Fatalf("exec sleep 30 with 1s timeout: %+v after %s", r.exit, took)
 	}
 	testutil.WaitFor(t, 5*time.Second, "timed-out exec's children gone", func() (bool, error) {
-		out, err := exec.Command("pgrep", "-f", "sleep 30").Output()
-		return len(strings.TrimSpace(string(out))) == 0, err
+		for _, pid := range cgroupProcs(t, p.cgroup+"/app-0") {
+			if cmd, _ := os.ReadFile("/proc/" + pid + "/cmdline"); strings.Contains(string(cmd), "sleep\x0030") {
+				return false, nil
+			}
+		}
+		return true, nil
 	})
 
 	// Remove refuses a running container; Shutdown(force) kills and cleans.
@@ -271,6 +275,19 @@ func assertPodCleanedUp(t *testing.T, p *testPod) {
 			t.Errorf("%s left after shutdown (%v)", f, err)
 		}
 	}
+}
+
+// cgroupProcs lists the processes of a cgroup (v1 pids hierarchy or v2).
+func cgroupProcs(t *testing.T, cgroup string) []string {
+	t.Helper()
+	for _, dir := range []string{"/sys/fs/cgroup/pids", "/sys/fs/cgroup"} {
+		b, err := os.ReadFile(filepath.Join(dir, cgroup, "cgroup.procs"))
+		if err == nil {
+			return strings.Fields(string(b))
+		}
+	}
+	t.Fatalf("no cgroup.procs for %s", cgroup)
+	return nil
 }
 
 func filepathNS(pid int32, ns string) string {

@@ -1,10 +1,13 @@
 package libct
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
+	"strconv"
 	"syscall"
+	"time"
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
@@ -200,6 +203,7 @@ func (c *Container) run(p *libcontainer.Process, stdio Stdio) (*Process, error) 
 	if err != nil {
 		return nil, err
 	}
+	waitExecve(pid)
 	proc := &Process{lp: p, pid: pid}
 	if parentSock != nil {
 		f, err := utils.RecvFile(parentSock)
@@ -217,6 +221,30 @@ func (c *Container) run(p *libcontainer.Process, stdio Stdio) (*Process, error) 
 		proc.Console, proc.consoleFd = cons, fd
 	}
 	return proc, nil
+}
+
+// initComm is the name nsexec gives a container process until it execs the
+// user's program.
+const initComm = "runc:[2:INIT]"
+
+// waitExecve waits (briefly) until process pid has exec'd the user's
+// program. libcontainer returns when its init is about to exec; a signal
+// arriving before the exec would hit the Go init (which dies of SIGTERM
+// with status 2) instead of the program, which may ignore or trap it.
+func waitExecve(pid int) {
+	stat := "/proc/" + strconv.Itoa(pid) + "/stat"
+	deadline := time.Now().Add(5 * time.Second)
+	for delay := 100 * time.Microsecond; time.Now().Before(deadline); delay = min(2*delay, 10*time.Millisecond) {
+		b, err := os.ReadFile(stat)
+		if err != nil {
+			return
+		}
+		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
+		if open < 0 || end < open || end+2 >= len(b) || b[end+2] == 'Z' || string(b[open+1:end]) != initComm {
+			return
+		}
+		time.Sleep(delay)
+	}
 }
 
 // pollable turns a received terminal into a non-blocking *os.File that the

@@ -231,22 +231,13 @@ func TestClassifyAndRunnable(t *testing.T) {
 		h[18] = machine
 		return h
 	}
-	tests := []struct {
+	type hdrCase struct {
 		hdr  []byte
 		want bool
-	}{
-		{[]byte("#!/bin/sh\n"), true},
-		{[]byte("hello"), false},
-		{nil, false},
 	}
+	tests := []hdrCase{{[]byte("#!/bin/sh\n"), true}, {[]byte("hello"), false}, {nil, false}}
 	if runtime.GOARCH == "amd64" {
-		tests = append(tests, struct {
-			hdr  []byte
-			want bool
-		}{elf(62), true}, struct {
-			hdr  []byte
-			want bool
-		}{elf(183), false})
+		tests = append(tests, hdrCase{elf(62), true}, hdrCase{elf(183), false}) // arm64 is not runnable
 	}
 	for _, tt := range tests {
 		if got := runnable(tt.hdr); got != tt.want {
