@@ -30,6 +30,12 @@ type Config struct {
 	BackoffMax  time.Duration
 	// NodeName names this node (static pod suffix, spec.nodeName).
 	NodeName string
+	// StaticRescan is how often the manifest directory is rescanned besides
+	// the fsnotify watch.
+	StaticRescan time.Duration
+	// Drain stops every pod gracefully when the daemon stops; without it
+	// pods keep running across a daemon restart.
+	Drain bool
 }
 
 // DefaultConfig returns the production defaults.
@@ -51,5 +57,6 @@ func DefaultConfig() Config {
 		BackoffBase:  10 * time.Second,
 		BackoffMax:   300 * time.Second,
 		NodeName:     host,
+		StaticRescan: 20 * time.Second,
 	}
 }

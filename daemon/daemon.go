@@ -12,11 +12,14 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/podworker"
+	"github.com/podd-dev/podd/daemon/sdnotify"
+	"github.com/podd-dev/podd/daemon/staticpods"
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/probes"
@@ -38,14 +41,15 @@ type Daemon struct {
 }
 
 // Run starts the daemon, serves until ctx ends, then stops serving and
-// returns. Pods keep running: their shims own the containers.
+// returns. Pods keep running (their shims own the containers) unless
+// cfg.Drain asks to stop them first.
 func Run(ctx context.Context, cfg Config) error {
 	d, err := newDaemon(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer d.probes.Close()
-	lis, err := listen(cfg.Socket)
+	lis, err := listener(cfg.Socket)
 	if err != nil {
 		return err
 	}
@@ -55,13 +59,27 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	go d.routeProbeUpdates(ctx)
+	if cfg.Manifests != "" {
+		w := staticpods.New(cfg.Manifests, staticApplier{d: d}, staticpods.Options{Rescan: cfg.StaticRescan, Known: d.knownStatic()})
+		go func() {
+			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+				slog.Error("Static pod watch stopped", "dir", cfg.Manifests, "err", err)
+			}
+		}()
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
 	slog.Info("podd serving", "socket", cfg.Socket, "root", cfg.Root, "run-root", cfg.RunRoot)
+	sdnotify.Ready(d.statusLine())
+	go sdnotify.Watchdog(ctx, d.healthy)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
 		return fmt.Errorf("serve %s: %w", cfg.Socket, err)
+	}
+	sdnotify.Stopping()
+	if cfg.Drain {
+		d.drain()
 	}
 	stopped := make(chan struct{})
 	go func() { srv.GracefulStop(); close(stopped) }()
@@ -71,8 +89,42 @@ func Run(ctx context.Context, cfg Config) error {
 		srv.Stop()
 	}
 	d.wg.Wait()
-	slog.Info("podd stopped; pods keep running")
+	slog.Info("podd stopped", "pods-left-running", !cfg.Drain)
 	return nil
+}
+
+// drain deletes every pod gracefully and waits until they are gone.
+func (d *Daemon) drain() {
+	entries := d.pods.list()
+	slog.Info("Draining pods", "count", len(entries))
+	for _, e := range entries {
+		e.worker.Delete(nil)
+	}
+	for _, e := range entries {
+		<-e.worker.Done()
+	}
+}
+
+// healthy reports whether the daemon can do its job (the watchdog's gate):
+// its API answers on its own socket.
+func (d *Daemon) healthy() bool {
+	if d.ctx.Err() != nil {
+		return false
+	}
+	conn, err := grpc.NewClient("unix://"+d.cfg.Socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(d.ctx, 5*time.Second)
+	defer cancel()
+	_, err = poddv1.NewPodServiceClient(conn).Version(ctx, &poddv1.VersionRequest{})
+	return err == nil
+}
+
+// statusLine is the systemd STATUS= text.
+func (d *Daemon) statusLine() string {
+	return fmt.Sprintf("%d pods", len(d.pods.list()))
 }
 
 func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
@@ -150,6 +202,19 @@ func (d *Daemon) routeProbeUpdates(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// listener returns the socket systemd passed (socket activation) or opens
+// the API socket itself.
+func listener(path string) (net.Listener, error) {
+	lis, err := sdnotify.Listeners()
+	if err != nil {
+		return nil, fmt.Errorf("socket activation: %w", err)
+	}
+	if len(lis) > 0 {
+		return lis[0], nil
+	}
+	return listen(path)
 }
 
 // listen opens the API socket, root-only (0600), replacing a stale one.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation"
 
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/manifest"
@@ -102,6 +104,14 @@ func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) 
 	parsed, warnings, err := manifest.Parse(data, source)
 	if err != nil {
 		return nil, warnings, classed(ErrInvalidArgument, "%v", err)
+	}
+	if static != "" {
+		for _, pod := range parsed {
+			pod.Name = d.staticName(pod.Name)
+			if errs := validation.IsDNS1123Subdomain(pod.Name); len(errs) > 0 {
+				return nil, warnings, classed(ErrInvalidArgument, "metadata.name: Invalid value: %q (with the node name suffix): %s", pod.Name, strings.Join(errs, "; "))
+			}
+		}
 	}
 	// Refuse the whole manifest before changing anything if it would touch a
 	// static pod through the API, or a pod of another static file.

@@ -19,7 +19,14 @@ import (
 
 func main() {
 	cfg := daemon.DefaultConfig()
+	logLevel := "info"
+	// The config file's values become the flags' defaults, so flags win.
+	if err := loadConfigFile(configFileArg(os.Args[1:]), &cfg, &logLevel); err != nil {
+		fmt.Fprintf(os.Stderr, "podd: %v\n", err)
+		os.Exit(2)
+	}
 	fs := flag.NewFlagSet("podd", flag.ExitOnError)
+	fs.String("config", "", "daemon config file (default /etc/podd/config.yaml when present)")
 	fs.StringVar(&cfg.Root, "root", cfg.Root, "persistent state root")
 	fs.StringVar(&cfg.RunRoot, "run-root", cfg.RunRoot, "run state root (tmpfs)")
 	fs.StringVar(&cfg.Socket, "socket", cfg.Socket, "pod API unix socket")
@@ -31,7 +38,9 @@ func main() {
 	fs.DurationVar(&cfg.BackoffBase, "backoff-base", cfg.BackoffBase, "first crash-loop back-off delay")
 	fs.DurationVar(&cfg.BackoffMax, "backoff-max", cfg.BackoffMax, "crash-loop back-off cap")
 	fs.StringVar(&cfg.NodeName, "node-name", cfg.NodeName, "node name (spec.nodeName, static pod suffix)")
-	logLevel := fs.String("log-level", "info", "log level: debug, info, warn, error")
+	fs.StringVar(&logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
+	fs.DurationVar(&cfg.StaticRescan, "static-rescan", cfg.StaticRescan, "static pod directory rescan period")
+	fs.BoolVar(&cfg.Drain, "drain", cfg.Drain, "on SIGTERM, stop every pod gracefully before exiting")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -41,7 +50,7 @@ func main() {
 	cfg.CNIBinDirs = strings.Split(*binDirs, ":")
 
 	var level slog.Level
-	if err := level.UnmarshalText([]byte(*logLevel)); err != nil {
+	if err := level.UnmarshalText([]byte(logLevel)); err != nil {
 		fmt.Fprintf(os.Stderr, "podd: --log-level: %v\n", err)
 		os.Exit(2)
 	}

@@ -120,7 +120,11 @@ func (w *Worker) stopSignal(ctx context.Context, id string) syscall.Signal {
 // waitExit polls the shim until the instance stopped or deadline passes.
 func (w *Worker) waitExit(ctx context.Context, id string, deadline time.Time) bool {
 	for {
-		states, err := w.shimState(ctx, w.currentShim())
+		cl := w.currentShim()
+		if cl == nil {
+			return true // the sandbox is gone, and the instance with it
+		}
+		states, err := w.shimState(ctx, cl)
 		if err == nil {
 			st := find(states, id)
 			if st == nil || st.GetStatus() == shimv1.Status_STATUS_STOPPED {

@@ -110,7 +110,6 @@ func (w *Watcher) syncFile(ctx context.Context, file string, retry bool) {
 		}
 		return
 	}
-	changed := !st.seen || st.hash != sum || st.failed != ""
 	st.seen, st.hash, st.failed = true, sum, ""
 	for _, k := range st.keys {
 		if !slices.Contains(keys, k) && !slices.Contains(st.orphans, k) {
@@ -121,9 +120,7 @@ func (w *Watcher) syncFile(ctx context.Context, file string, retry bool) {
 	// that came back) is no longer an orphan.
 	st.orphans = slices.DeleteFunc(st.orphans, func(k string) bool { return slices.Contains(keys, k) })
 	st.keys = slices.Clone(keys)
-	if changed {
-		w.log.Info("Static pod manifest applied", "file", file, "pods", keys)
-	}
+	w.log.Info("Static pod manifest applied", "file", file, "pods", keys)
 	w.deleteOrphans(ctx, file, st)
 }
 

@@ -109,18 +109,8 @@ func (w *Watcher) Run(ctx context.Context) error {
 
 	rescan := time.NewTicker(w.rescan)
 	defer rescan.Stop()
-	settle := time.NewTimer(time.Hour)
-	settle.Stop()
-	pending := map[string]bool{}
-	var first time.Time // first event of the pending batch
-	fullScan := false
-	arm := func() {
-		now := time.Now()
-		if len(pending) == 0 && !fullScan {
-			first = now
-		}
-		settle.Reset(min(debounce, max(0, first.Add(maxDelay).Sub(now))))
-	}
+	b := newBatch()
+	defer b.timer.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -130,15 +120,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 				events = nil
 				continue
 			}
-			switch {
-			case ev.Name == w.dir:
-				// The directory itself went away: its watch is gone.
-				arm()
-				fullScan = true
-			case ev.Op != fsnotify.Chmod && isManifest(ev.Name):
-				arm()
-				pending[ev.Name] = true
-			}
+			w.note(b, ev)
 		case err, ok := <-errs:
 			if !ok {
 				errs = nil
@@ -146,23 +128,32 @@ func (w *Watcher) Run(ctx context.Context) error {
 			}
 			// An overflowed queue lost events: read everything again.
 			w.log.Warn("Static pod directory watch", "dir", w.dir, "err", err)
-			arm()
-			fullScan = true
-		case <-settle.C:
-			if fullScan {
+			b.addAll()
+		case <-b.timer.C:
+			files, all := b.take()
+			if all {
 				w.watch(fsw)
 				w.scan(ctx)
-			} else {
-				for _, file := range slices.Sorted(maps.Keys(pending)) {
-					w.syncFile(ctx, file, false)
-				}
+				continue
 			}
-			clear(pending)
-			fullScan = false
+			for _, file := range files {
+				w.syncFile(ctx, file, false)
+			}
 		case <-rescan.C:
 			w.watch(fsw)
 			w.scan(ctx)
 		}
+	}
+}
+
+// note adds what an fsnotify event touched to the batch.
+func (w *Watcher) note(b *batch, ev fsnotify.Event) {
+	switch {
+	case ev.Name == w.dir:
+		// The directory itself went away: its watch is gone.
+		b.addAll()
+	case ev.Op != fsnotify.Chmod && isManifest(ev.Name):
+		b.add(ev.Name)
 	}
 }
 
@@ -179,4 +170,46 @@ func (w *Watcher) watch(fsw *fsnotify.Watcher) {
 	if err := fsw.Add(w.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
 		w.log.Warn("Static pod directory not watched: changes are seen at the next rescan", "dir", w.dir, "err", err)
 	}
+}
+
+// batch gathers the files that changed until they settle: its timer fires
+// once no event came for debounce, or maxDelay after the first one.
+type batch struct {
+	timer *time.Timer
+	files map[string]bool
+	all   bool // rescan the whole directory
+	first time.Time
+}
+
+func newBatch() *batch {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return &batch{timer: t, files: map[string]bool{}}
+}
+
+func (b *batch) add(file string) {
+	b.arm()
+	b.files[file] = true
+}
+
+func (b *batch) addAll() {
+	b.arm()
+	b.all = true
+}
+
+func (b *batch) arm() {
+	now := time.Now()
+	if len(b.files) == 0 && !b.all {
+		b.first = now
+	}
+	b.timer.Reset(min(debounce, max(0, b.first.Add(maxDelay).Sub(now))))
+}
+
+// take empties the batch, returning its files in order, or all=true when
+// the whole directory must be read.
+func (b *batch) take() (files []string, all bool) {
+	files, all = slices.Sorted(maps.Keys(b.files)), b.all
+	clear(b.files)
+	b.all = false
+	return files, all
 }

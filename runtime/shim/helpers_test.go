@@ -127,7 +127,7 @@ func (p *testPod) rootfs(name string) string {
 	if err := copyFile("/bin/busybox", filepath.Join(root, "bin", "busybox")); err != nil {
 		p.t.Fatal(err)
 	}
-	for _, applet := range []string{"sh", "sleep", "echo", "cat", "ls", "ps", "hostname", "wget", "httpd", "true", "tty", "readlink", "test", "tail"} {
+	for _, applet := range []string{"sh", "sleep", "echo", "cat", "ls", "ps", "hostname", "wget", "httpd", "true", "tty", "readlink", "test", "tail", "stty"} {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
 			p.t.Fatal(err)
 		}
@@ -228,7 +228,9 @@ type execResult struct {
 	exit           *shimv1.ExecExit
 }
 
-func (p *testPod) exec(proc *shimv1.ExecProcess, stdin ...[]byte) execResult {
+// exec runs proc; each input message is sent in order after the start, then
+// stdin is closed when any was sent.
+func (p *testPod) exec(proc *shimv1.ExecProcess, input ...*shimv1.ExecRequest) execResult {
 	p.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -239,12 +241,12 @@ func (p *testPod) exec(proc *shimv1.ExecProcess, stdin ...[]byte) execResult {
 	if err := stream.Send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Start{Start: proc}}); err != nil {
 		p.t.Fatal(err)
 	}
-	for _, b := range stdin {
-		if err := stream.Send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Stdin{Stdin: b}}); err != nil {
+	for _, m := range input {
+		if err := stream.Send(m); err != nil {
 			p.t.Fatal(err)
 		}
 	}
-	if len(stdin) > 0 {
+	if len(input) > 0 {
 		if err := stream.Send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_CloseStdin{CloseStdin: true}}); err != nil {
 			p.t.Fatal(err)
 		}
@@ -260,4 +262,12 @@ func (p *testPod) exec(proc *shimv1.ExecProcess, stdin ...[]byte) execResult {
 		r.exit = resp.GetExit()
 	}
 	return r
+}
+
+func stdinMsg(s string) *shimv1.ExecRequest {
+	return &shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Stdin{Stdin: []byte(s)}}
+}
+
+func resizeMsg(w, h uint32) *shimv1.ExecRequest {
+	return &shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Resize{Resize: &shimv1.Resize{Width: w, Height: h}}}
 }

@@ -182,13 +182,18 @@ func TestAppJoinsPauseNamespaces(t *testing.T) {
 	if r.stdout != "hi\n" || r.exit.GetExitCode() != 0 {
 		t.Fatalf("exec echo hi: %+v", r)
 	}
-	r = p.exec(&shimv1.ExecProcess{Container: "app-0", Args: []string{"sh", "-c", "hostname; cat; exit 7"}, Stdin: true}, []byte("from stdin\n"))
+	r = p.exec(&shimv1.ExecProcess{Container: "app-0", Args: []string{"sh", "-c", "hostname; cat; exit 7"}, Stdin: true}, stdinMsg("from stdin\n"))
 	if r.stdout != "mypod\nfrom stdin\n" || r.exit.GetExitCode() != 7 {
 		t.Fatalf("exec with stdin: %+v", r)
 	}
-	r = p.exec(&shimv1.ExecProcess{Container: "app-0", Args: []string{"sh", "-c", "test -t 0 && echo tty"}, Tty: true, Width: 80, Height: 24})
-	if !strings.Contains(r.stdout, "tty") || r.exit.GetExitCode() != 0 {
-		t.Fatalf("exec with tty: %+v", r)
+	r = p.exec(&shimv1.ExecProcess{Container: "app-0", Args: []string{"stty", "size"}, Tty: true, Width: 80, Height: 24})
+	if r.stdout != "24 80\r\n" || r.exit.GetExitCode() != 0 {
+		t.Fatalf("exec with an 80x24 tty: %+v", r)
+	}
+	r = p.exec(&shimv1.ExecProcess{Container: "app-0", Args: []string{"sh", "-c", "read x; stty size"}, Tty: true, Stdin: true, Width: 80, Height: 24},
+		resizeMsg(100, 30), stdinMsg("\n"))
+	if !strings.HasSuffix(r.stdout, "30 100\r\n") || r.exit.GetExitCode() != 0 {
+		t.Fatalf("exec with a tty resized to 100x30: %+v", r)
 	}
 	r = p.exec(&shimv1.ExecProcess{Container: "app-0", Args: []string{"sh", "-c", "echo 0123456789"}, OutputLimit: 4})
 	if r.stdout != "0123" {
@@ -213,9 +218,27 @@ func TestAppJoinsPauseNamespaces(t *testing.T) {
 		return true, nil
 	})
 
+	// R94: with a shared PID namespace the pause is PID 1 and reaps what a
+	// container leaves behind.
+	shared := p.config("shared-0", root, "sh", "-c", "sleep 1000 & sleep 1000 & exit 0")
+	shared.Namespaces = []*shimv1.Namespace{{Type: "net", Path: nsPath}, {Type: "ipc", Container: "pause"}, {Type: "uts", Container: "pause"}, {Type: "pid", Container: "pause"}}
+	p.create(shared)
+	p.waitStopped("shared-0", 10*time.Second)
+	testutil.WaitFor(t, 5*time.Second, "pause reaped the orphans", func() (bool, error) {
+		return len(childrenOf(pst.GetPid())) == 0, nil
+	})
+	if _, err := p.c.Remove(context.Background(), &shimv1.RemoveRequest{Id: "shared-0"}); err != nil {
+		t.Fatal(err)
+	}
+
 	// Remove refuses a running container; Shutdown(force) kills and cleans.
 	if _, err := p.c.Remove(context.Background(), &shimv1.RemoveRequest{Id: "app-0"}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("remove running container: %v, want FailedPrecondition", err)
+	}
+	// The pause exits 0 on SIGTERM.
+	p.signal("pause", int32(syscall.SIGTERM))
+	if st := p.waitStopped("pause", 5*time.Second); st.GetExitCode() != 0 {
+		t.Fatalf("pause exited %d on SIGTERM, want 0", st.GetExitCode())
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
@@ -229,8 +252,8 @@ func TestAppJoinsPauseNamespaces(t *testing.T) {
 	}
 	assertPodCleanedUp(t, p)
 	recs, err := shim.ReadExitRecords(p.stateDir)
-	if err != nil || len(recs) != 2 || recs[0].ExitCode != 137 {
-		t.Fatalf("exit records after shutdown = %+v, %v; want app-0 and pause killed (137)", recs, err)
+	if err != nil || len(recs) != 2 || recs[0].ID != "app-0" || recs[0].ExitCode != 137 || recs[1].ExitCode != 0 {
+		t.Fatalf("exit records after shutdown = %+v, %v; want app-0 killed (137) and pause 0", recs, err)
 	}
 }
 

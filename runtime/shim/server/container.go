@@ -138,13 +138,13 @@ func (o *output) finish() error {
 	return errors.Join(err, o.file.Close())
 }
 
-// stdio creates the pipes of a container or exec process. The returned
-// child files go to the process and must be closed once it started.
+// pipes are the stdio pipes of a container or exec process: child holds the
+// ends given to the process, closed in the shim once it started.
 type pipes struct {
-	child             libct.Stdio
-	stdinW            *os.File
-	stdoutR, stderrR  *os.File
-	closeChildrenOnce sync.Once
+	child            libct.Stdio
+	stdinW           *os.File
+	stdoutR, stderrR *os.File
+	closeChildOnce   sync.Once
 }
 
 func newPipes(withStdin bool) (*pipes, error) {
@@ -173,7 +173,7 @@ func newPipes(withStdin bool) (*pipes, error) {
 
 // closeChildren closes the process's ends in the shim.
 func (p *pipes) closeChildren() {
-	p.closeChildrenOnce.Do(func() {
+	p.closeChildOnce.Do(func() {
 		for _, f := range []*os.File{p.child.Stdin, p.child.Stdout, p.child.Stderr} {
 			if f != nil {
 				f.Close()

@@ -20,7 +20,7 @@ import (
 const execDrainTimeout = time.Second
 
 // Exec runs a process in a running container and streams its I/O.
-func (s *Server) Exec(stream shimv1.Shim_ExecServer) error {
+func (s *service) Exec(stream shimv1.Shim_ExecServer) error {
 	first, err := stream.Recv()
 	if err != nil {
 		return err
@@ -80,7 +80,7 @@ func (s *Server) Exec(stream shimv1.Shim_ExecServer) error {
 	return s.serveExec(stream, spec, proc, p, out)
 }
 
-func (s *Server) serveExec(stream shimv1.Shim_ExecServer, spec *shimv1.ExecProcess, proc *libct.Process, p *pipes, out *execOutput) error {
+func (s *service) serveExec(stream shimv1.Shim_ExecServer, spec *shimv1.ExecProcess, proc *libct.Process, p *pipes, out *execOutput) error {
 	pid := proc.Pid()
 	var readers []*os.File
 	var wg sync.WaitGroup
@@ -148,7 +148,7 @@ func (s *Server) serveExec(stream shimv1.Shim_ExecServer, spec *shimv1.ExecProce
 
 // execInput forwards stdin, resizes and close_stdin until the client stops
 // sending or the process ends.
-func (s *Server) execInput(stream shimv1.Shim_ExecServer, proc *libct.Process, stdin io.WriteCloser, exited <-chan struct{}) {
+func (s *service) execInput(stream shimv1.Shim_ExecServer, proc *libct.Process, stdin io.WriteCloser, exited <-chan struct{}) {
 	for {
 		req, err := stream.Recv()
 		if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/atomicfile"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/shim"
@@ -19,18 +20,19 @@ type startError struct {
 
 func (e *startError) Error() string { return e.reason + ": " + e.message }
 
-// startContainer creates and starts c. It returns once the process has been
-// exec'd, or with a *startError once the failure is recorded.
-func (s *Server) startContainer(c *container) error {
+// startContainer creates and starts c. It returns c's running state once
+// the process has been exec'd, or a *startError once the failure is
+// recorded.
+func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
 	cfg := c.cfg
 	out, err := openOutput(cfg.GetLogPath())
 	if err != nil {
-		return s.failStart(c, shim.ReasonRunError, err)
+		return nil, s.failStart(c, shim.ReasonRunError, err)
 	}
 	lc, err := s.rt.Create(cfg, s.namespacePid)
 	if err != nil {
 		_ = out.finish()
-		return s.failStart(c, shim.ReasonRunError, err)
+		return nil, s.failStart(c, shim.ReasonRunError, err)
 	}
 	// A new cgroup counts from 0; a reused one from what it had.
 	base, err := lc.OOMKillCount()
@@ -43,7 +45,7 @@ func (s *Server) startContainer(c *container) error {
 		if p, err = newPipes(cfg.GetStdin()); err != nil {
 			_ = lc.Destroy()
 			_ = out.finish()
-			return s.failStart(c, shim.ReasonRunError, err)
+			return nil, s.failStart(c, shim.ReasonRunError, err)
 		}
 		stdio = p.child
 	}
@@ -67,7 +69,7 @@ func (s *Server) startContainer(c *container) error {
 		if errors.Is(err, libct.ErrCannotRun) {
 			reason = shim.ReasonCannotRun
 		}
-		return s.failStart(c, reason, err)
+		return nil, s.failStart(c, reason, err)
 	}
 	if proc.Console != nil {
 		out.copy(crilog.Stdout, proc.Console)
@@ -81,18 +83,27 @@ func (s *Server) startContainer(c *container) error {
 		c.stdin = p.stdinW
 	}
 	c.mu.Unlock()
-	if err := c.transition(func(st state) (state, error) { return st.start(proc.Pid(), time.Now()) }); err != nil {
-		return err // cannot happen: only this goroutine moves a created container
+	c.mu.Lock()
+	next, err := c.st.start(proc.Pid(), time.Now())
+	if err == nil {
+		c.st = next
+	}
+	running := c.snapshotLocked()
+	c.mu.Unlock()
+	if err != nil {
+		// Only this goroutine moves a created container: a bug, but the
+		// process runs and waitExit still records its end.
+		s.log.Error("mark container running", "container", c.id, "err", err)
 	}
 	s.log.Info("container started", "container", c.id, "pid", proc.Pid())
-	s.events.publish(c.snapshot())
+	s.events.publish(running)
 	go s.waitExit(c)
 	s.killIfForced(c)
-	return nil
+	return running, nil
 }
 
 // failStart records a start failure as the container's exit (code 128).
-func (s *Server) failStart(c *container, reason string, cause error) error {
+func (s *service) failStart(c *container, reason string, cause error) error {
 	msg := cause.Error()
 	rec := &shim.ExitRecord{
 		ID:               c.id,
@@ -112,7 +123,7 @@ func (s *Server) failStart(c *container, reason string, cause error) error {
 // waitExit runs when c's init exits, and in this order drains its output,
 // fsyncs the log, reads the OOM counter, writes the exit record, destroys
 // the container and only then reports the exit.
-func (s *Server) waitExit(c *container) {
+func (s *service) waitExit(c *container) {
 	c.mu.Lock()
 	lc, proc, out, stdin, base := c.lc, c.proc, c.out, c.stdin, c.oomBase
 	started := c.st.(runningState).started
@@ -158,7 +169,7 @@ func (s *Server) waitExit(c *container) {
 
 // finishStopped writes rec, destroys the libcontainer container, moves c to
 // stopped and publishes the exit.
-func (s *Server) finishStopped(c *container, rec *shim.ExitRecord) {
+func (s *service) finishStopped(c *container, rec *shim.ExitRecord) {
 	if err := s.writeRecord(rec); err != nil {
 		s.log.Error("write exit record", "container", c.id, "err", err)
 	}
@@ -178,7 +189,7 @@ func (s *Server) finishStopped(c *container, rec *shim.ExitRecord) {
 	s.events.publish(rec.State())
 }
 
-func (s *Server) writeRecord(rec *shim.ExitRecord) error {
+func (s *service) writeRecord(rec *shim.ExitRecord) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode exit record of %q: %w", rec.ID, err)
@@ -188,7 +199,7 @@ func (s *Server) writeRecord(rec *shim.ExitRecord) error {
 
 // namespacePid returns the init pid of a running container, for another
 // container joining its namespaces.
-func (s *Server) namespacePid(id string) (int, error) {
+func (s *service) namespacePid(id string) (int, error) {
 	c := s.lookup(id)
 	if c == nil {
 		return 0, fmt.Errorf("no container %q", id)

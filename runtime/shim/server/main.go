@@ -67,7 +67,7 @@ func Main(opts Options) error {
 	}
 	minOOM := lowerOOMScore(log)
 
-	srv, err := New(opts, log, minOOM)
+	srv, err := newService(opts, log, minOOM)
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
@@ -99,9 +99,9 @@ loop:
 		case err := <-serveErr:
 			log.Error("serve", "err", err)
 			srv.beginShutdown(true)
-			<-srv.Done()
+			<-srv.finished()
 			return fmt.Errorf("podd-shim: serve: %w", err)
-		case <-srv.Done():
+		case <-srv.finished():
 			break loop
 		}
 	}

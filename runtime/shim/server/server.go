@@ -20,8 +20,8 @@ import (
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 )
 
-// Server implements the Shim service for one pod.
-type Server struct {
+// service implements the Shim service for one pod.
+type service struct {
 	shimv1.UnimplementedShimServer
 
 	podUID       string
@@ -41,8 +41,8 @@ type Server struct {
 	done chan struct{}
 }
 
-// New returns a Server for the pod; see Options.
-func New(opts Options, log *slog.Logger, minOOMScoreAdj int) (*Server, error) {
+// newService returns the service for the pod in opts.
+func newService(opts Options, log *slog.Logger, minOOMScoreAdj int) (*service, error) {
 	rt, err := libct.NewRuntime(shim.RuncDir(opts.StateDir), minOOMScoreAdj)
 	if err != nil {
 		return nil, err
@@ -50,7 +50,7 @@ func New(opts Options, log *slog.Logger, minOOMScoreAdj int) (*Server, error) {
 	if err := os.MkdirAll(shim.ExitsDir(opts.StateDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create exits dir: %w", err)
 	}
-	return &Server{
+	return &service{
 		podUID:       opts.PodUID,
 		stateDir:     opts.StateDir,
 		cgroupParent: opts.CgroupParent,
@@ -64,14 +64,14 @@ func New(opts Options, log *slog.Logger, minOOMScoreAdj int) (*Server, error) {
 	}, nil
 }
 
-func (s *Server) lookup(id string) *container {
+func (s *service) lookup(id string) *container {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.containers[id]
 }
 
 // Info reports the shim's identity.
-func (s *Server) Info(context.Context, *shimv1.InfoRequest) (*shimv1.InfoResponse, error) {
+func (s *service) Info(context.Context, *shimv1.InfoRequest) (*shimv1.InfoResponse, error) {
 	return &shimv1.InfoResponse{
 		PodUid:          s.podUID,
 		Pid:             int32(os.Getpid()),
@@ -82,7 +82,7 @@ func (s *Server) Info(context.Context, *shimv1.InfoRequest) (*shimv1.InfoRespons
 
 // CreateContainer creates and starts a container and returns once its
 // process runs or its failure is recorded.
-func (s *Server) CreateContainer(_ context.Context, req *shimv1.CreateContainerRequest) (*shimv1.CreateContainerResponse, error) {
+func (s *service) CreateContainer(_ context.Context, req *shimv1.CreateContainerRequest) (*shimv1.CreateContainerResponse, error) {
 	cfg := req.GetConfig()
 	if cfg.GetId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "create container: config.id is empty")
@@ -100,18 +100,19 @@ func (s *Server) CreateContainer(_ context.Context, req *shimv1.CreateContainerR
 	s.containers[c.id] = c
 	s.mu.Unlock()
 
-	if err := s.startContainer(c); err != nil {
+	running, err := s.startContainer(c)
+	if err != nil {
 		var se *startError
 		if errors.As(err, &se) && se.reason == shim.ReasonCannotRun {
 			return nil, status.Errorf(codes.FailedPrecondition, "create container %q: %v", c.id, err)
 		}
 		return nil, status.Errorf(codes.Unknown, "create container %q: %v", c.id, err)
 	}
-	return &shimv1.CreateContainerResponse{State: c.snapshot()}, nil
+	return &shimv1.CreateContainerResponse{State: running}, nil
 }
 
 // Signal signals a running container; a stopped one is left alone.
-func (s *Server) Signal(_ context.Context, req *shimv1.SignalRequest) (*shimv1.SignalResponse, error) {
+func (s *service) Signal(_ context.Context, req *shimv1.SignalRequest) (*shimv1.SignalResponse, error) {
 	c := s.lookup(req.GetId())
 	if c == nil {
 		return nil, status.Errorf(codes.NotFound, "signal container %q: no such container", req.GetId())
@@ -136,7 +137,7 @@ func (s *Server) Signal(_ context.Context, req *shimv1.SignalRequest) (*shimv1.S
 }
 
 // State lists every container.
-func (s *Server) State(context.Context, *shimv1.StateRequest) (*shimv1.StateResponse, error) {
+func (s *service) State(context.Context, *shimv1.StateRequest) (*shimv1.StateResponse, error) {
 	s.mu.Lock()
 	list := make([]*container, 0, len(s.containers))
 	for _, c := range s.containers {
@@ -153,7 +154,7 @@ func (s *Server) State(context.Context, *shimv1.StateRequest) (*shimv1.StateResp
 
 // Events streams state changes until the client goes, the shim shuts down
 // or the client falls too far behind (then it should resync with State).
-func (s *Server) Events(_ *shimv1.EventsRequest, stream shimv1.Shim_EventsServer) error {
+func (s *service) Events(_ *shimv1.EventsRequest, stream shimv1.Shim_EventsServer) error {
 	ch, cancel := s.events.subscribe()
 	defer cancel()
 	for {
@@ -175,7 +176,7 @@ func (s *Server) Events(_ *shimv1.EventsRequest, stream shimv1.Shim_EventsServer
 }
 
 // Remove forgets a stopped container and deletes its exit record.
-func (s *Server) Remove(_ context.Context, req *shimv1.RemoveRequest) (*shimv1.RemoveResponse, error) {
+func (s *service) Remove(_ context.Context, req *shimv1.RemoveRequest) (*shimv1.RemoveResponse, error) {
 	c := s.lookup(req.GetId())
 	if c == nil {
 		return &shimv1.RemoveResponse{}, nil
@@ -208,7 +209,7 @@ func (s *Server) Remove(_ context.Context, req *shimv1.RemoveRequest) (*shimv1.R
 	return &shimv1.RemoveResponse{}, nil
 }
 
-func (s *Server) isShuttingDown() bool {
+func (s *service) isShuttingDown() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.shuttingDown

@@ -15,7 +15,7 @@ import (
 // Shutdown makes the shim exit once no container runs; with force it first
 // kills every process of every container. It returns at once; the shim
 // tears down and exits in the background.
-func (s *Server) Shutdown(_ context.Context, req *shimv1.ShutdownRequest) (*shimv1.ShutdownResponse, error) {
+func (s *service) Shutdown(_ context.Context, req *shimv1.ShutdownRequest) (*shimv1.ShutdownResponse, error) {
 	s.beginShutdown(req.GetForce())
 	return &shimv1.ShutdownResponse{}, nil
 }
@@ -23,7 +23,7 @@ func (s *Server) Shutdown(_ context.Context, req *shimv1.ShutdownRequest) (*shim
 // beginShutdown refuses new containers, kills the running ones when force is
 // set, and starts the teardown once all have stopped. It may be called more
 // than once (a later call can add force).
-func (s *Server) beginShutdown(force bool) {
+func (s *service) beginShutdown(force bool) {
 	s.mu.Lock()
 	first := !s.shuttingDown
 	s.shuttingDown = true
@@ -54,7 +54,7 @@ func (s *Server) beginShutdown(force bool) {
 // teardownWhenIdle waits for every container to stop, then removes what the
 // shim owns: libcontainer state, the pod cgroup, the pid file. Exit records
 // and logs stay.
-func (s *Server) teardownWhenIdle(list []*container) {
+func (s *service) teardownWhenIdle(list []*container) {
 	for _, c := range list {
 		<-c.stopped
 	}
@@ -86,7 +86,7 @@ func (s *Server) teardownWhenIdle(list []*container) {
 
 // killIfForced kills a container that finished starting after a forced
 // shutdown began.
-func (s *Server) killIfForced(c *container) {
+func (s *service) killIfForced(c *container) {
 	s.mu.Lock()
 	forced := s.forced
 	s.mu.Unlock()
@@ -101,5 +101,5 @@ func (s *Server) killIfForced(c *container) {
 	}
 }
 
-// Done is closed once a shutdown has finished its teardown.
-func (s *Server) Done() <-chan struct{} { return s.done }
+// finished is closed once a shutdown has finished its teardown.
+func (s *service) finished() <-chan struct{} { return s.done }

@@ -99,8 +99,7 @@ type Process struct {
 	pid int
 	// Console is the master side of the process's terminal, if it has one.
 	// It is non-blocking, so read deadlines work on it.
-	Console   *os.File
-	consoleFd int
+	Console *os.File
 }
 
 // Pid is the process id (in the shim's PID namespace).
@@ -212,13 +211,13 @@ func (c *Container) run(p *libcontainer.Process, stdio Stdio) (*Process, error) 
 			_, _ = p.Wait()
 			return nil, fmt.Errorf("receive console: %w", err)
 		}
-		cons, fd, err := pollable(f)
+		cons, err := pollable(f)
 		if err != nil {
 			_ = p.Signal(unix.SIGKILL)
 			_, _ = p.Wait()
 			return nil, fmt.Errorf("receive console: %w", err)
 		}
-		proc.Console, proc.consoleFd = cons, fd
+		proc.Console = cons
 	}
 	return proc, nil
 }
@@ -249,18 +248,18 @@ func waitExecve(pid int) {
 
 // pollable turns a received terminal into a non-blocking *os.File that the
 // runtime poller serves (so reads can time out), closing f.
-func pollable(f *os.File) (*os.File, int, error) {
+func pollable(f *os.File) (*os.File, error) {
 	defer f.Close()
 	fd, err := unix.Dup(int(f.Fd()))
 	if err != nil {
-		return nil, -1, err
+		return nil, err
 	}
 	unix.CloseOnExec(fd)
 	if err := unix.SetNonblock(fd, true); err != nil {
 		unix.Close(fd)
-		return nil, -1, err
+		return nil, err
 	}
-	return os.NewFile(uintptr(fd), "console"), fd, nil
+	return os.NewFile(uintptr(fd), "console"), nil
 }
 
 // Resize sets the size of the process's terminal.
@@ -269,8 +268,17 @@ func (p *Process) Resize(width, height uint16) error {
 		return nil
 	}
 	ws := &unix.Winsize{Col: width, Row: height}
-	if err := unix.IoctlSetWinsize(p.consoleFd, unix.TIOCSWINSZ, ws); err != nil {
+	rc, err := p.Console.SyscallConn()
+	if err != nil {
 		return fmt.Errorf("resize terminal of process %d: %w", p.pid, err)
+	}
+	// Control keeps the descriptor from being closed under the ioctl.
+	var ioErr error
+	if err := rc.Control(func(fd uintptr) { ioErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, ws) }); err != nil {
+		return fmt.Errorf("resize terminal of process %d: %w", p.pid, err)
+	}
+	if ioErr != nil {
+		return fmt.Errorf("resize terminal of process %d: %w", p.pid, ioErr)
 	}
 	return nil
 }
