@@ -161,29 +161,57 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	return d, nil
 }
 
-// restore starts a worker for every accepted pod found on disk.
+// restore starts a worker for every accepted pod found on disk, after
+// collecting what belongs to none of them.
 func (d *Daemon) restore() error {
 	pods, err := d.store.LoadPods()
 	if err != nil {
 		return err
 	}
-	for _, pod := range pods {
+	known := map[string]bool{}
+	var live []string
+	states := make([]*podworker.State, len(pods))
+	for i, pod := range pods {
 		st := &podworker.State{}
 		if err := d.store.LoadState(string(pod.UID), st); err != nil {
 			return err
 		}
-		w := podworker.New(d.deps, pod, st)
+		states[i] = st
+		known[string(pod.UID)] = true
+		if st.Sandbox != nil {
+			live = append(live, st.Sandbox.ID)
+		}
+	}
+	d.collectGarbage(known, live)
+	start := time.Now()
+	var workers []*podworker.Worker
+	for i, pod := range pods {
+		w := podworker.New(d.deps, pod, states[i])
+		workers = append(workers, w)
 		key := podKey(pod.Namespace, pod.Name)
 		d.pods.mu.Lock()
 		d.pods.byKey[key] = &podEntry{worker: w, hash: pod.Annotations[podworker.AnnotationSpecHash], static: pod.Annotations[podworker.AnnotationStaticSource]}
 		d.pods.mu.Unlock()
 		d.startWorker(w, key, nil)
 	}
+	// Readiness (READY=1) waits until every pod was reconciled once.
+	deadline := time.After(reconcileTimeout)
+	for _, w := range workers {
+		select {
+		case <-w.Reconciled():
+		case <-deadline:
+			slog.Warn("Reconcile is taking long; serving anyway", "pods", len(workers))
+			return nil
+		}
+	}
 	if len(pods) > 0 {
-		slog.Info("Pods restored", "count", len(pods))
+		slog.Info("Pods restored and reconciled", "count", len(pods), "took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
 }
+
+// reconcileTimeout bounds how long start-up waits for restored pods.
+const reconcileTimeout = 30 * time.Second
 
 // routeProbeUpdates hands each probe update to its pod's worker.
 func (d *Daemon) routeProbeUpdates(ctx context.Context) {

@@ -32,6 +32,17 @@ func (w *Worker) reconnect(ctx context.Context) {
 		return // observe reports the sandbox lost
 	}
 	w.setShim(ctx, cl)
+	// Probes live in the daemon: start them again for what still runs.
+	states, err := w.shimState(ctx, cl)
+	if err != nil {
+		return
+	}
+	for _, c := range allContainers(w.pod) {
+		st := newestInstance(states, c.Name)
+		if st != nil && st.GetStatus() == shimv1.Status_STATUS_RUNNING {
+			w.addProbes(c, st.GetId(), *sb)
+		}
+	}
 }
 
 // setShim installs the shim client and follows its events to wake the loop.

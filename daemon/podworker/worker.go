@@ -71,6 +71,8 @@ type Worker struct {
 	volumes map[string]string
 	wake    chan struct{}
 	done    chan struct{}
+	// reconciled is closed after the first observe-plan-commit round.
+	reconciled chan struct{}
 }
 
 // New returns a worker for an accepted pod. st is its persisted state after a
@@ -80,7 +82,7 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 		deps: deps, uid: string(pod.UID), key: pod.Namespace + "/" + pod.Name, pod: pod,
 		killing: map[string]bool{}, postStart: map[string]*string{},
 		probeResults: map[string]planner.ProbeResults{},
-		wake:         make(chan struct{}, 1), done: make(chan struct{}),
+		wake:         make(chan struct{}, 1), done: make(chan struct{}), reconciled: make(chan struct{}),
 	}
 	if st != nil {
 		w.state = *st
@@ -100,6 +102,10 @@ func (w *Worker) UID() string { return w.uid }
 
 // Done is closed once the pod has been removed (deleted and torn down).
 func (w *Worker) Done() <-chan struct{} { return w.done }
+
+// Reconciled is closed once the worker has compared the pod's recorded
+// state with what runs (after a daemon restart) and committed the result.
+func (w *Worker) Reconciled() <-chan struct{} { return w.reconciled }
 
 // Deleting reports whether a delete was requested.
 func (w *Worker) Deleting() bool {
@@ -203,6 +209,11 @@ func (w *Worker) Run(ctx context.Context) {
 		in := w.observe(ctx)
 		out := planner.Plan(in)
 		w.commit(out)
+		select {
+		case <-w.reconciled:
+		default:
+			close(w.reconciled)
+		}
 		if removed := w.execute(ctx, out.Actions); removed {
 			w.deps.Probes.Remove(w.uid)
 			close(w.done)

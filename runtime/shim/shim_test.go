@@ -151,7 +151,13 @@ func TestAppJoinsPauseNamespaces(t *testing.T) {
 	nsPath := "/run/netns/" + netns
 
 	root := p.rootfs("r")
-	pause := p.config("pause", root, "/pause")
+	// Like the daemon: an empty read-only rootfs with the pause bind-mounted.
+	pauseRoot := filepath.Join(p.dir, "pauseroot")
+	if err := os.Mkdir(pauseRoot, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	pause := p.config("pause", pauseRoot, "/pause")
+	pause.Mounts = []*shimv1.Mount{{Source: filepath.Join(binDir, "podd-pause"), Destination: "/pause", Type: "bind", Options: []string{"rbind", "ro"}}}
 	pause.Hostname = "mypod"
 	pause.ReadonlyRootfs = true
 	pause.Namespaces = []*shimv1.Namespace{{Type: "net", Path: nsPath}, {Type: "ipc"}, {Type: "uts"}, {Type: "pid"}}

@@ -106,11 +106,21 @@ type env struct {
 	logBuf       *bytes.Buffer
 	client       poddv1.PodServiceClient
 	conn         *grpc.ClientConn
+	// args are the daemon's flags, reused by restarts.
+	args []string
+	// extraEnv is added to the daemon's environment.
+	extraEnv []string
 }
 
 // newEnv starts a daemon and imports busybox:latest into it. Everything it
 // made is removed in Cleanup, even when the test fails.
 func newEnv(t *testing.T, extraFlags ...string) *env {
+	t.Helper()
+	return newEnvWith(t, nil, extraFlags...)
+}
+
+// newEnvWith is newEnv with extra environment variables for the daemon.
+func newEnvWith(t *testing.T, extraEnv []string, extraFlags ...string) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
 	bin := binaries(t)
@@ -122,11 +132,12 @@ func newEnv(t *testing.T, extraFlags ...string) *env {
 	}
 	e := &env{
 		t: t, bin: bin, dir: dir,
-		socket:  filepath.Join(dir, "podd.sock"),
-		root:    filepath.Join(dir, "root"),
-		runRoot: filepath.Join(dir, "run"),
-		bridge:  fmt.Sprintf("pde%d%d", os.Getpid()%10000, n),
-		subnet:  fmt.Sprintf("10.%d.%d.0/24", 200+os.Getpid()%50, n%250),
+		socket:   filepath.Join(dir, "podd.sock"),
+		root:     filepath.Join(dir, "root"),
+		runRoot:  filepath.Join(dir, "run"),
+		bridge:   fmt.Sprintf("pde%d%d", os.Getpid()%10000, n),
+		subnet:   fmt.Sprintf("10.%d.%d.0/24", 200+os.Getpid()%50, n%250),
+		extraEnv: extraEnv,
 	}
 	e.cgroupParent = "/" + e.bridge
 	confDir := filepath.Join(dir, "cni")
@@ -164,8 +175,12 @@ func (e *env) conflist() string {
 
 func (e *env) start(args []string) {
 	e.t.Helper()
-	e.logBuf = &bytes.Buffer{}
+	e.args = args
+	if e.logBuf == nil {
+		e.logBuf = &bytes.Buffer{}
+	}
 	e.cmd = exec.Command(filepath.Join(e.bin, "podd"), args...)
+	e.cmd.Env = append(os.Environ(), e.extraEnv...)
 	e.cmd.Stdout = e.logBuf
 	e.cmd.Stderr = e.logBuf
 	if err := e.cmd.Start(); err != nil {
@@ -185,6 +200,21 @@ func (e *env) start(args []string) {
 	}
 	e.conn = conn
 	e.client = poddv1.NewPodServiceClient(conn)
+}
+
+// killDaemon kills podd with SIGKILL (a crash) and waits for it.
+func (e *env) killDaemon() {
+	e.t.Helper()
+	e.conn.Close()
+	e.cmd.Process.Kill()
+	e.cmd.Wait()
+	e.cmd = nil
+}
+
+// restartDaemon starts podd again with the same flags.
+func (e *env) restartDaemon() {
+	e.t.Helper()
+	e.start(e.args)
 }
 
 // stopDaemon sends SIGTERM to podd and waits for it.

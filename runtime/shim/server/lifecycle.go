@@ -126,7 +126,8 @@ func (s *service) failStart(c *container, reason string, cause error) error {
 func (s *service) waitExit(c *container) {
 	c.mu.Lock()
 	lc, proc, out, stdin, base := c.lc, c.proc, c.out, c.stdin, c.oomBase
-	started := c.st.(runningState).started
+	running, _ := c.st.(runningState)
+	started := running.started
 	c.mu.Unlock()
 
 	ex, err := proc.Wait()

@@ -65,6 +65,23 @@ func (e *env) waitEvent(pod, reason, container, substr string, timeout time.Dura
 	return found
 }
 
+// eventWithin is waitEvent without failing: nil when no such event came
+// within timeout, so a test can report the lack and go on checking.
+func (e *env) eventWithin(pod, reason, container, substr string, timeout time.Duration) *poddv1.Event {
+	deadline := time.Now().Add(timeout)
+	for {
+		evs, err := e.events(pod)
+		if ev := findEvent(evs, reason, container, substr); err == nil && ev != nil {
+			return ev
+		}
+		if time.Now().After(deadline) {
+			e.t.Logf("no event %s %q about %q within %s; events: %s", reason, substr, container, timeout, eventSummary(evs))
+			return nil
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 func eventSummary(evs []*poddv1.Event) string {
 	var b strings.Builder
 	for _, ev := range evs {
@@ -227,9 +244,9 @@ func (w *podWatch) waitFirst(t *testing.T, timeout time.Duration, what string, c
 	return o
 }
 
-// hostDir makes a directory under /tmp for a hostPath volume and removes it
+// mountableDir makes a directory under /tmp for a hostPath volume and removes it
 // at cleanup (t.TempDir may live elsewhere when TMPDIR is set).
-func hostDir(t *testing.T) string {
+func mountableDir(t *testing.T) string {
 	t.Helper()
 	dir, err := os.MkdirTemp("/tmp", "pdh")
 	if err != nil {
@@ -243,7 +260,7 @@ func hostDir(t *testing.T) string {
 // host directory and returns that directory.
 func buildGRPCHealth(t *testing.T) string {
 	t.Helper()
-	dir := hostDir(t)
+	dir := mountableDir(t)
 	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "grpchealth"), "./testdata/grpchealth")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

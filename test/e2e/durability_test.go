@@ -1,0 +1,249 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/test/testutil"
+)
+
+// tickerPod prints a counter every 0.1 s, so a gap in its log is visible.
+func tickerPod(name string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: t
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; (i=0; while true; do echo n=$i; i=$((i+1)); sleep 0.1; done) & wait"]
+`, name)
+}
+
+// pid1Start is the start time (jiffies since boot) of a container's PID 1:
+// it changes if the process is replaced.
+func (e *env) pid1Start(pod string) string {
+	e.t.Helper()
+	out := e.podctl("exec", pod, "--", "cut", "-d", " ", "-f22", "/proc/1/stat")
+	return strings.TrimSpace(out)
+}
+
+var counterRE = regexp.MustCompile(`(?m)^n=(\d+)$`)
+
+// checkNoGap fails unless the log holds n=0..n=k with no number missing.
+func checkNoGap(t *testing.T, pod, log string) int {
+	t.Helper()
+	ms := counterRE.FindAllStringSubmatch(log, -1)
+	for i, m := range ms {
+		if n, _ := strconv.Atoi(m[1]); n != i {
+			t.Fatalf("%s: log line %d is n=%d: a gap or duplicate", pod, i, n)
+		}
+	}
+	return len(ms)
+}
+
+// DESIGN "nothing is lost", issue 4: SIGKILL of the daemon leaves every
+// container running with the same PID 1, no log line is lost, an exit that
+// happens while the daemon is down is recorded and acted on, and the
+// restarted daemon reconciles quickly.
+func TestDaemonKill9KeepsPodsAndRecordsExits(t *testing.T) {
+	e := newEnv(t)
+	const n = 10
+	var docs []string
+	for i := 0; i < n; i++ {
+		docs = append(docs, tickerPod(fmt.Sprintf("tick%d", i)))
+	}
+	docs = append(docs, `apiVersion: v1
+kind: Pod
+metadata: {name: dies}
+spec:
+  restartPolicy: OnFailure
+  containers:
+  - {name: d, image: busybox:latest, command: ["sh", "-c", "sleep 3; exit 7"]}
+`)
+	e.apply(strings.Join(docs, "---\n"))
+	starts := map[string]string{}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("tick%d", i)
+		e.waitRunning(name, 60*time.Second)
+		starts[name] = e.pid1Start(name)
+	}
+	e.waitRunning("dies", 30*time.Second)
+	e.killDaemon()
+	time.Sleep(4 * time.Second) // "dies" exits with 7 while the daemon is down
+	begin := time.Now()
+	e.restartDaemon()
+	t.Logf("daemon answered %s after restart with %d pods", time.Since(begin).Round(time.Millisecond), n+1)
+	if m := regexp.MustCompile(`Pods restored and reconciled" count=(\d+) took=(\S+)`).FindStringSubmatch(e.logBuf.String()); m != nil {
+		t.Logf("reconcile: %s pods in %s", m[1], m[2])
+	}
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("tick%d", i)
+		p := e.waitRunning(name, 10*time.Second)
+		if got := e.pid1Start(name); got != starts[name] {
+			t.Errorf("%s: PID 1 was replaced (start %s → %s)", name, starts[name], got)
+		}
+		if rc := containerStatus(p, "t").RestartCount; rc != 0 {
+			t.Errorf("%s restartCount %d, want 0", name, rc)
+		}
+		checkNoGap(t, name, e.podctl("logs", name))
+	}
+	p := e.waitForPod("dies", 20*time.Second, "restarted after its exit during the outage", func(p *corev1.Pod) bool {
+		cs := containerStatus(p, "d")
+		return cs != nil && cs.RestartCount >= 1
+	})
+	if lt := containerStatus(p, "d").LastTerminationState.Terminated; lt == nil || lt.ExitCode != 7 {
+		t.Errorf("dies lastState %+v, want exit 7 recorded during the outage", containerStatus(p, "d").LastTerminationState)
+	}
+}
+
+// Issue 4: a reboot (run root wiped, every process gone) recreates every
+// accepted pod from the state root, with restart counts carried over.
+func TestRebootRecreatesPods(t *testing.T) {
+	e := newEnv(t)
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: survivor}
+spec:
+  terminationGracePeriodSeconds: 1
+  volumes: [{name: s, emptyDir: {}}]
+  initContainers:
+  - {name: init, image: busybox:latest, command: ["sh", "-c", "echo init-ran >> /s/marks"], volumeMounts: [{name: s, mountPath: /s}]}
+  containers:
+  - {name: c, image: busybox:latest, command: ["sh", "-c", "cat /s/marks; trap 'exit 0' TERM; sleep 1000 & wait"], volumeMounts: [{name: s, mountPath: /s}]}
+`)
+	before := e.waitRunning("survivor", 60*time.Second)
+	e.killDaemon()
+	simulateReboot(t, e)
+	e.restartDaemon()
+	p := e.waitForPod("survivor", 60*time.Second, "running in a new sandbox", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodRunning && p.Status.PodIP != "" && containerStatus(p, "c") != nil &&
+			containerStatus(p, "c").State.Running != nil && containerStatus(p, "c").RestartCount >= 1
+	})
+	if p.UID != before.UID {
+		t.Errorf("UID changed across the reboot: %s → %s", before.UID, p.UID)
+	}
+	if rc := containerStatus(p, "c").RestartCount; rc != containerStatus(before, "c").RestartCount+1 {
+		t.Errorf("restartCount %d after reboot, want %d (carried over + 1)", rc, containerStatus(before, "c").RestartCount+1)
+	}
+	if out := e.podctl("logs", "survivor", "-c", "c"); strings.Count(out, "init-ran") < 1 {
+		t.Errorf("log after reboot %q: init container did not run again (R32)", out)
+	}
+}
+
+// simulateReboot makes the host look freshly booted for this daemon: every
+// shim and container killed, every mount under its roots gone, the run root
+// (tmpfs) emptied.
+func simulateReboot(t *testing.T, e *env) {
+	t.Helper()
+	exec.Command("pkill", "-9", "-f", "podd-shim --pod-uid .* --state-dir "+e.runRoot).Run()
+	for _, d := range cgroupDirs(e.cgroupParent) {
+		filepath.WalkDir(d, func(p string, de os.DirEntry, err error) error {
+			if err == nil && de.IsDir() {
+				if data, err := os.ReadFile(filepath.Join(p, "cgroup.procs")); err == nil {
+					for _, f := range strings.Fields(string(data)) {
+						if pid, err := strconv.Atoi(f); err == nil {
+							syscall.Kill(pid, syscall.SIGKILL)
+						}
+					}
+				}
+			}
+			return nil
+		})
+	}
+	testutil.WaitFor(t, 10*time.Second, "pod processes gone", func() (bool, error) {
+		for _, d := range cgroupDirs(e.cgroupParent) {
+			var busy bool
+			filepath.WalkDir(d, func(p string, de os.DirEntry, err error) error {
+				if data, err := os.ReadFile(filepath.Join(p, "cgroup.procs")); err == nil && len(strings.TrimSpace(string(data))) > 0 {
+					busy = true
+				}
+				return nil
+			})
+			if busy {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	var mps []string
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) > 4 && strings.HasPrefix(f[4], e.dir+"/") {
+			mps = append(mps, f[4])
+		}
+	}
+	for i := len(mps) - 1; i >= 0; i-- {
+		syscall.Unmount(mps[i], syscall.MNT_DETACH)
+	}
+	for _, d := range cgroupDirs(e.cgroupParent) {
+		removeCgroupTree(d)
+	}
+	if err := os.RemoveAll(e.runRoot); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// Issue 4: create/delete cycles leave the host exactly as before (netns,
+// links, mounts, cgroups, IP files, shims, and the daemon's open fds).
+func TestCreateDeleteCyclesLeaveNothing(t *testing.T) {
+	e := newEnv(t)
+	cycles := 200
+	if v, err := strconv.Atoi(os.Getenv("PODD_LEAK_CYCLES")); err == nil {
+		cycles = v
+	}
+	const batch = 20
+	pid := e.cmd.Process.Pid
+	fds := func() int {
+		ents, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		return len(ents)
+	}
+	// One warm-up round so lazily opened fds (image store, CNI) are counted.
+	e.apply(tickerPod("warm"))
+	e.waitRunning("warm", 60*time.Second)
+	e.podctl("delete", "pod", "warm", "--grace-period", "0")
+	before, fdBefore := e.census(t), fds()
+	start := time.Now()
+	for done := 0; done < cycles; done += batch {
+		var docs []string
+		for i := 0; i < batch && done+i < cycles; i++ {
+			docs = append(docs, fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: cyc%d}
+spec:
+  containers:
+  - {name: c, image: busybox:latest, command: ["sleep", "1000"]}
+`, i))
+		}
+		e.apply(strings.Join(docs, "---\n"))
+		for i := range docs {
+			e.waitRunning(fmt.Sprintf("cyc%d", i), 60*time.Second)
+		}
+		for i := range docs {
+			e.podctl("delete", "pod", fmt.Sprintf("cyc%d", i), "--grace-period", "0", "--wait=false")
+		}
+		for i := range docs {
+			e.waitGone(fmt.Sprintf("cyc%d", i), 60*time.Second)
+		}
+	}
+	after, fdAfter := e.census(t), fds()
+	t.Logf("%d create/delete cycles in %s; census before %+v after %+v; daemon fds %d → %d",
+		cycles, time.Since(start).Round(time.Millisecond), before, after, fdBefore, fdAfter)
+	if fmt.Sprint(before) != fmt.Sprint(after) || !after.empty() {
+		t.Errorf("census changed: before %+v after %+v", before, after)
+	}
+	if fdAfter > fdBefore+2 {
+		t.Errorf("daemon fds grew %d → %d", fdBefore, fdAfter)
+	}
+}
