@@ -105,14 +105,27 @@ func startPod(t *testing.T) *testPod {
 	return p
 }
 
-// removeCgroupDirs removes a test cgroup from every hierarchy, deepest
-// first, in case the shim did not.
+// removeCgroupDirs kills whatever still runs in a test's pod cgroup and
+// removes it from every hierarchy, deepest first, in case the shim did not
+// (a failed test).
 func removeCgroupDirs(cgroup string) {
 	dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroup)
 	more, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroup + "/*")
-	for _, d := range append(more, dirs...) {
-		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
-			_ = os.Remove(d)
+	dirs = append(more, dirs...)
+	for _, d := range dirs {
+		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
+		for _, pid := range strings.Fields(string(b)) {
+			_ = exec.Command("kill", "-9", pid).Run()
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for _, d := range dirs {
+		for {
+			err := os.Remove(d)
+			if err == nil || os.IsNotExist(err) || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
 		}
 	}
 }
@@ -131,9 +144,6 @@ func (p *testPod) rootfs(name string) string {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
 			p.t.Fatal(err)
 		}
-	}
-	if err := copyFile(filepath.Join(binDir, "podd-pause"), filepath.Join(root, "pause")); err != nil {
-		p.t.Fatal(err)
 	}
 	return root
 }
