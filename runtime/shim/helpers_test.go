@@ -109,9 +109,14 @@ func startPod(t *testing.T) *testPod {
 // removes it from every hierarchy, deepest first, in case the shim did not
 // (a failed test).
 func removeCgroupDirs(cgroup string) {
-	dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroup)
+	top, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroup)
 	more, _ := filepath.Glob("/sys/fs/cgroup/*" + cgroup + "/*")
-	dirs = append(more, dirs...)
+	var dirs []string
+	for _, d := range append(more, top...) {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			dirs = append(dirs, d)
+		}
+	}
 	for _, d := range dirs {
 		b, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
 		for _, pid := range strings.Fields(string(b)) {

@@ -38,7 +38,8 @@ apiVersion: v1
 kind: Pod
 metadata: {name: slowhook}
 spec:
-  terminationGracePeriodSeconds: 1
+  # podd bounds a postStart hook by the pod's grace period: keep it above 2 s.
+  terminationGracePeriodSeconds: 10
   containers:
   - name: app
     image: busybox:latest
