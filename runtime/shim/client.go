@@ -179,15 +179,29 @@ func (c *Client) Stop(ctx context.Context, force bool) error {
 	if c.gone() {
 		return nil
 	}
-	if _, err := c.Shutdown(ctx, &shimv1.ShutdownRequest{Force: force}); err != nil && !c.gone() {
-		return fmt.Errorf("shut down shim %d: %w", c.pid, err)
+	if _, err := c.Shutdown(ctx, &shimv1.ShutdownRequest{Force: force}); err != nil {
+		// A shim that is dying cannot answer; that is a stop too.
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if c.waitGone(wctx) != nil {
+			return fmt.Errorf("shut down shim %d: %w", c.pid, err)
+		}
+		return nil
 	}
+	if err := c.waitGone(ctx); err != nil {
+		return fmt.Errorf("wait for shim %d to exit: %w", c.pid, err)
+	}
+	return nil
+}
+
+// waitGone polls until the shim process has exited or ctx ends.
+func (c *Client) waitGone(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for !c.gone() {
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("wait for shim %d to exit: %w", c.pid, ctx.Err())
+			return ctx.Err()
 		case <-tick.C:
 		}
 	}

@@ -1,0 +1,84 @@
+package arch
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+const mod = "github.com/podd-dev/podd/"
+
+// deps lists a package's transitive dependencies.
+func deps(t *testing.T, pkg string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "list", "-deps", mod+pkg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+	}
+	return strings.Fields(string(out))
+}
+
+// STYLE rule 15: the dependency rules of DESIGN.md, as a table of
+// package → forbidden prefixes (and why).
+func TestDependencyDirection(t *testing.T) {
+	for _, tc := range []struct {
+		pkg, why string
+		bad      []string
+	}{
+		{"cmd/podd", "the daemon never links libcontainer (only podd-shim does)",
+			[]string{"github.com/opencontainers/runc/libcontainer"}},
+		{"cmd/podctl", "the CLI talks to the daemon only through the API",
+			[]string{mod + "daemon", mod + "runtime", mod + "network", "github.com/opencontainers/runc"}},
+		{"runtime/shim", "the daemon-side shim client must not drag libcontainer into podd",
+			[]string{"github.com/opencontainers/runc/libcontainer"}},
+		{"network", "network never imports the daemon", []string{mod + "daemon"}},
+		{"probes", "probes never import the daemon or the runtime", []string{mod + "daemon", mod + "runtime"}},
+		{"hooks", "hooks never import the daemon or the runtime", []string{mod + "daemon", mod + "runtime"}},
+		{"runtime/image", "runtime never imports the daemon", []string{mod + "daemon"}},
+		{"runtime/spec", "runtime never imports the daemon", []string{mod + "daemon"}},
+		{"runtime/volume", "runtime never imports the daemon", []string{mod + "daemon"}},
+		{"daemon/planner", "the planner is pure", []string{"os/exec", "google.golang.org/grpc", mod + "runtime", mod + "network"}},
+	} {
+		for _, d := range deps(t, tc.pkg) {
+			for _, b := range tc.bad {
+				if d == b || strings.HasPrefix(d, b+"/") {
+					t.Errorf("%s links %s: %s", tc.pkg, d, tc.why)
+				}
+			}
+		}
+	}
+}
+
+// libcontainer is imported by one package only (its API changes between runc
+// releases).
+func TestLibcontainerImportedByOnePackage(t *testing.T) {
+	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}} {{join .Imports " "}}`, mod+"...").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list: %v\n%s", err, out)
+	}
+	var users []string
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		f := strings.Fields(line)
+		for _, imp := range f[1:] {
+			if strings.HasPrefix(imp, "github.com/opencontainers/runc/libcontainer") && !strings.HasSuffix(imp, "/nsenter") {
+				users = append(users, f[0])
+				break
+			}
+		}
+	}
+	allowed := map[string]bool{mod + "runtime/shim/server/internal/libct": true, mod + "cmd/podd-shim": true}
+	for _, u := range users {
+		if !allowed[u] {
+			t.Errorf("%s imports libcontainer; only runtime/shim/server/internal/libct may (and podd-shim's init dispatch)", u)
+		}
+	}
+}
+
+// podd-pause links only the standard library and x/sys.
+func TestPauseIsTiny(t *testing.T) {
+	for _, d := range deps(t, "cmd/podd-pause") {
+		if strings.Contains(strings.SplitN(d, "/", 2)[0], ".") && !strings.HasPrefix(d, "golang.org/x/sys/") && d != mod+"cmd/podd-pause" {
+			t.Errorf("podd-pause links %s", d)
+		}
+	}
+}
