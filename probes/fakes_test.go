@@ -138,6 +138,10 @@ type harness struct {
 	clock    *fakeClock
 	probers  map[string]*fakeProber
 	received int
+	// runFailures counts the run-failure updates next skipped.
+	runFailures int
+	// last is the last state update seen per worker.
+	last map[stateKey]Result
 }
 
 func newHarness(t *testing.T) *harness {
@@ -196,25 +200,74 @@ func (h *harness) waitTimers(n int) {
 	testutil.WaitFor(h.t, 5*time.Second, "pending timers", func() (bool, error) { return h.clock.Timers() >= n, nil })
 }
 
-// next returns the next update, failing after a deadline.
+// next returns the next update that changes or re-asserts a state, failing
+// after a deadline. Updates that only report a failed run (for Unhealthy
+// events) are counted in h.runFailures and skipped.
 func (h *harness) next() Update {
 	h.t.Helper()
-	select {
-	case u := <-h.m.Updates():
-		h.received++
-		return u
-	case <-time.After(5 * time.Second):
-		h.t.Fatal("no update within 5s")
-		return Update{}
+	for {
+		select {
+		case u := <-h.m.Updates():
+			h.received++
+			if h.runFailureOnly(u) {
+				continue
+			}
+			h.setLast(u)
+			return u
+		case <-time.After(5 * time.Second):
+			h.t.Fatal("no update within 5s")
+			return Update{}
+		}
 	}
 }
 
-// noPending fails if an update is queued. Call it once the worker is known to
-// have finished processing (it began its next run, or it stopped).
+type stateKey struct {
+	key  ContainerKey
+	kind Kind
+}
+
+// runFailureOnly reports whether u only says "this run failed": the state
+// did not change and nothing else (threshold reached, warning) is news.
+func (h *harness) runFailureOnly(u Update) bool {
+	if !u.RunFailed || u.Warning != "" {
+		return false
+	}
+	h.runFailures++
+	last, ok := h.last[stateKey{u.Key, u.Kind}]
+	if !ok {
+		last = initialState(u.Kind)
+	}
+	reachedHold := u.Kind != Readiness && u.Result == Failure
+	return last == u.Result && !reachedHold
+}
+
+func (h *harness) setLast(u Update) {
+	if h.last == nil {
+		h.last = map[stateKey]Result{}
+	}
+	h.last[stateKey{u.Key, u.Kind}] = u.Result
+}
+
+func initialState(k Kind) Result {
+	switch k {
+	case Liveness:
+		return Success
+	case Readiness:
+		return Failure
+	}
+	return Unknown
+}
+
+// noPending fails if a state update is queued. Call it once the worker is
+// known to have finished processing (it began its next run, or it stopped).
 func (h *harness) noPending() {
 	h.t.Helper()
-	if n := h.m.q.total() - h.received; n != 0 {
-		h.t.Fatalf("%d unexpected updates queued; next: %+v", n, h.next())
+	for h.m.q.total() > h.received {
+		u := <-h.m.Updates()
+		h.received++
+		if !h.runFailureOnly(u) {
+			h.t.Fatalf("unexpected update queued: %+v", u)
+		}
 	}
 }
 

@@ -197,21 +197,22 @@ func (m *Manager) Close() {
 
 // report applies one probe run of w: when reached, res becomes w's state.
 // It queues an update when the state changed, when a startup or liveness
-// probe reached its failure threshold, or when the run carried a warning;
-// nothing is queued for a removed worker.
+// probe reached its failure threshold, when the run failed (the caller
+// records Unhealthy for each failed run, R46) or when the run carried a
+// warning; nothing is queued for a removed worker.
 func (m *Manager) report(w *worker, res Result, reached bool, out, warning string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.workers[workerID{w.key, w.kind}] != w {
 		return
 	}
-	send := warning != ""
+	send := warning != "" || res == Failure
 	if reached {
 		send = send || res != w.state || (res == Failure && w.kind != Readiness)
 		w.state = res
 	}
 	if send {
-		m.q.push(Update{Key: w.key, Kind: w.kind, Result: w.state, Output: out, Warning: warning, At: m.clock.Now()})
+		m.q.push(Update{Key: w.key, Kind: w.kind, Result: w.state, RunFailed: res == Failure, Output: out, Warning: warning, At: m.clock.Now()})
 	}
 }
 

@@ -76,6 +76,9 @@ type Update struct {
 	Kind Kind
 	// Result is Success or Failure: the state after this probe run.
 	Result Result
+	// RunFailed says this run itself failed, whether or not it changed the
+	// state: the caller records an Unhealthy event for each (R46).
+	RunFailed bool
 	// Output is the check's output of the run that produced the update (the
 	// body, the command's output, or why it failed), for event messages.
 	Output string

@@ -114,3 +114,23 @@ func TestWorker_R44_Defaults(t *testing.T) {
 		t.Fatalf("timingOf(zero probe) = %+v, want %+v", got, want)
 	}
 }
+
+// R46: every failed run is reported (for an Unhealthy event each time), even
+// when it does not change the state.
+func TestWorker_R46_EveryFailedRunIsReported(t *testing.T) {
+	h := newHarness(t)
+	fp := &fakeProber{script: []result{{res: Failure, out: "bad"}, {res: Failure, out: "bad"}, {res: Failure, out: "bad"}}}
+	h.add(key1, Readiness, h.probe("p", fp, nil))
+	const period = 10 * time.Second
+	h.waitCalls(fp, 1)
+	for i := 2; i <= 3; i++ {
+		h.clock.Advance(period)
+		h.waitCalls(fp, i)
+	}
+	h.clock.Advance(period)
+	h.waitCalls(fp, 4)
+	h.noPending()
+	if h.runFailures != 3 {
+		t.Fatalf("%d run failures reported, want 3", h.runFailures)
+	}
+}

@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/planner"
@@ -135,13 +137,18 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 	}
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
 	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
+	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, a.ID) {
+		// The instance exists, stopped with ContainerCannotRun (exit 128,
+		// R22); the planner takes it from here.
+		ok = true
+		w.event(corev1.EventTypeWarning, "Failed", fp, "Error: "+status.Convert(err).Message())
+		return nil
+	}
 	if err != nil {
 		return failStart("RunContainerError", "start container %q: %v", c.Name, err)
 	}
 	ok = true
-	st := resp.GetState()
-	if st.GetStatus() == shimv1.Status_STATUS_STOPPED && st.GetReason() != "" {
-		// The instance exists with ContainerCannotRun; the planner takes it from here.
+	if st := resp.GetState(); st.GetStatus() == shimv1.Status_STATUS_STOPPED && st.GetReason() != "" {
 		w.event(corev1.EventTypeWarning, "Failed", fp, "Error: "+st.GetMessage())
 		return nil
 	}
@@ -228,13 +235,11 @@ func (w *Worker) afterStart(ctx context.Context, c *corev1.Container, id string,
 	w.postStart[id] = nil
 	w.mu.Unlock()
 	go func() {
-		grace := gracePeriod(w.pod, nil)
-		deadline := time.Now().Add(time.Duration(grace) * time.Second)
-		hctx, cancel := context.WithDeadline(ctx, deadline)
-		defer cancel()
-		out, err := hooks.Run(hctx, c.Lifecycle.PostStart, hooks.Target{
+		// Like the kubelet, postStart has no deadline of its own; it ends
+		// when the instance is killed (ctx) or the daemon stops.
+		out, err := hooks.Run(ctx, c.Lifecycle.PostStart, hooks.Target{
 			PodIP: sb.IP, HostNetwork: w.pod.Spec.HostNetwork, ContainerPorts: c.Ports, ContainerID: id,
-		}, w.execer(), deadline)
+		}, w.execer(), time.Time{})
 		w.mu.Lock()
 		if err != nil {
 			msg := fmt.Sprintf("PostStartHook failed: %v", err)
@@ -248,4 +253,10 @@ func (w *Worker) afterStart(ctx context.Context, c *corev1.Container, id string,
 		w.mu.Unlock()
 		w.poke()
 	}()
+}
+
+// instanceExists reports whether the shim knows instance id.
+func (w *Worker) instanceExists(ctx context.Context, id string) bool {
+	states, err := w.shimState(ctx, w.currentShim())
+	return err == nil && find(states, id) != nil
 }

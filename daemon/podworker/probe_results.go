@@ -46,18 +46,20 @@ func (w *Worker) ProbeUpdate(u probes.Update) {
 	w.mu.Lock()
 	r := w.probeResults[u.Key.InstanceID]
 	ok := u.Result == probes.Success
-	switch u.Kind {
-	case probes.Startup:
+	switch {
+	case u.Result == probes.Unknown:
+		// A failed run that decided nothing yet (startup below threshold).
+	case u.Kind == probes.Startup:
 		r.StartupSucceeded = ok
 		r.StartupFailed = !ok
-	case probes.Liveness:
+	case u.Kind == probes.Liveness:
 		r.LivenessFailed = !ok
-	case probes.Readiness:
+	case u.Kind == probes.Readiness:
 		r.Ready = ok
 	}
 	w.probeResults[u.Key.InstanceID] = r
 	w.mu.Unlock()
-	if !ok {
+	if u.RunFailed {
 		w.event(corev1.EventTypeWarning, "Unhealthy", fp, fmt.Sprintf("%s probe failed: %s", u.Kind, u.Output))
 	}
 	w.poke()

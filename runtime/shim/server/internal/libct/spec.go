@@ -15,14 +15,6 @@ import (
 // defaultPath is the PATH a container gets when its env has none.
 const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
-// defaultCapabilities is the capability set of an unprivileged container (the
-// one Docker and containerd give).
-var defaultCapabilities = []string{
-	"CAP_CHOWN", "CAP_DAC_OVERRIDE", "CAP_FSETID", "CAP_FOWNER", "CAP_MKNOD",
-	"CAP_NET_RAW", "CAP_SETGID", "CAP_SETUID", "CAP_SETFCAP", "CAP_SETPCAP",
-	"CAP_NET_BIND_SERVICE", "CAP_SYS_CHROOT", "CAP_KILL", "CAP_AUDIT_WRITE",
-}
-
 var defaultMaskedPaths = []string{
 	"/proc/acpi", "/proc/asound", "/proc/interrupts", "/proc/kcore", "/proc/keys",
 	"/proc/latency_stats", "/proc/timer_list", "/proc/timer_stats",
@@ -112,12 +104,11 @@ func validate(cfg *shimv1.ContainerConfig) error {
 }
 
 func buildProcess(cfg *shimv1.ContainerConfig, in specInputs) *specs.Process {
-	caps := defaultCapabilities
-	switch {
-	case cfg.GetPrivileged():
+	// The daemon decides the set (runtime/spec owns the default); the list
+	// is exact, and empty means no capability at all.
+	caps := normalizeCaps(cfg.GetCapabilities())
+	if cfg.GetPrivileged() {
 		caps = capabilities.KnownCapabilities()
-	case len(cfg.GetCapabilities()) > 0:
-		caps = normalizeCaps(cfg.GetCapabilities())
 	}
 	cwd := cfg.GetCwd()
 	if cwd == "" {
