@@ -12,6 +12,7 @@ PODCTL="bin/podctl --socket $SOCK"
 stop() {
   if [ -S "$SOCK" ]; then $PODCTL delete pod web --grace-period 2 >/dev/null 2>&1 || true; fi
   if [ -f "$DEMO/podd.pid" ]; then kill "$(cat "$DEMO/podd.pid")" 2>/dev/null || true; sleep 1; fi
+  ip link del podd0 2>/dev/null || true   # the bridge of podd's default network
   rm -rf "$DEMO"
   echo "demo stopped"
 }
@@ -31,18 +32,18 @@ echo "podd running (pid $(cat "$DEMO/podd.pid"), log $DEMO/podd.log)"
 
 go run ./test/image/cmd/mkbusybox -o "$DEMO/busybox.tar" -ref busybox:latest
 $PODCTL image import "$DEMO/busybox.tar" --name busybox:latest
-start=$(date +%s.%N)
+start=$(date +%s%N)
 $PODCTL apply -f examples/web.yaml
 for _ in $(seq 300); do
   if $PODCTL get pods web | grep -q ' 2/2 *Running'; then break; fi
   sleep 0.1
 done
-end=$(date +%s.%N)
+end=$(date +%s%N)
 $PODCTL get pods -o wide
-printf 'apply -> Running and Ready: %.2fs\n' "$(echo "$end - $start" | bc 2>/dev/null || python3 -c "print($end-$start)")"
+echo "apply -> Running and Ready: $(( (end - start) / 1000000 )) ms"
 ip=$($PODCTL get pods web -o json | sed -n 's/.*"podIP": *"\([^"]*\)".*/\1/p' | head -1)
 echo "fetching http://$ip:8080/ from the host:"
-wget -qO- "http://$ip:8080/" 2>/dev/null || curl -s "http://$ip:8080/" || busybox wget -qO- "http://$ip:8080/"
+busybox wget -qO- "http://$ip:8080/"
 echo
 echo "Try: $PODCTL describe pod web; $PODCTL logs web -c client"
 echo "Stop the demo with: make demo-stop"

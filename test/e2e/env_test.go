@@ -39,7 +39,7 @@ var (
 
 // binaries returns the directory with podd, podctl, podd-shim, podd-pause:
 // PODD_BIN_DIR (make test sets it), else a fresh build.
-func binaries(t *testing.T) string {
+func binaries(t testing.TB) string {
 	t.Helper()
 	binOnce.Do(func() {
 		if d := os.Getenv("PODD_BIN_DIR"); d != "" {
@@ -73,7 +73,7 @@ func binaries(t *testing.T) string {
 
 // busyboxTar returns a docker-archive of busybox:latest built from the host's
 // busybox-static.
-func busyboxTar(t *testing.T) string {
+func busyboxTar(t testing.TB) string {
 	t.Helper()
 	imgOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "podd-img")
@@ -92,7 +92,7 @@ func busyboxTar(t *testing.T) string {
 
 // env is one running podd with its own roots, socket and CNI bridge.
 type env struct {
-	t       *testing.T
+	t       testing.TB
 	bin     string
 	dir     string
 	socket  string
@@ -120,7 +120,7 @@ func newEnv(t *testing.T, extraFlags ...string) *env {
 }
 
 // newEnvWith is newEnv with extra environment variables for the daemon.
-func newEnvWith(t *testing.T, extraEnv []string, extraFlags ...string) *env {
+func newEnvWith(t testing.TB, extraEnv []string, extraFlags ...string) *env {
 	t.Helper()
 	testutil.RequireRoot(t)
 	bin := binaries(t)
