@@ -67,10 +67,7 @@ func BenchmarkReconcileAfterKill9(b *testing.B) {
 		e.killDaemon()
 		e.logBuf.Reset()
 		e.restartDaemon()
-		m := reconcileRE.FindStringSubmatch(e.logBuf.String())
-		if m == nil {
-			b.Fatalf("no reconcile line in the log:\n%s", e.logBuf.String())
-		}
+		m := e.waitLog(reconcileRE, 60*time.Second)
 		d, err := time.ParseDuration(m[2])
 		if err != nil {
 			b.Fatal(err)

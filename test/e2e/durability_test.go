@@ -84,10 +84,8 @@ spec:
 	time.Sleep(4 * time.Second) // "dies" exits with 7 while the daemon is down
 	begin := time.Now()
 	e.restartDaemon()
-	t.Logf("daemon answered %s after restart with %d pods", time.Since(begin).Round(time.Millisecond), n+1)
-	if m := regexp.MustCompile(`Pods restored and reconciled" count=(\d+) took=(\S+)`).FindStringSubmatch(e.logBuf.String()); m != nil {
-		t.Logf("reconcile: %s pods in %s", m[1], m[2])
-	}
+	m := e.waitLog(reconcileRE, 30*time.Second)
+	t.Logf("restarted daemon reconciled %s pods in %s (%s after start)", m[1], m[2], time.Since(begin).Round(time.Millisecond))
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("tick%d", i)
 		p := e.waitRunning(name, 10*time.Second)

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -103,7 +104,7 @@ type env struct {
 	// cgroupParent is this daemon's own cgroup parent, so leaks are countable.
 	cgroupParent string
 	cmd          *exec.Cmd
-	logBuf       *bytes.Buffer
+	logBuf       *syncBuffer
 	client       poddv1.PodServiceClient
 	conn         *grpc.ClientConn
 	// args are the daemon's flags, reused by restarts.
@@ -177,7 +178,7 @@ func (e *env) start(args []string) {
 	e.t.Helper()
 	e.args = args
 	if e.logBuf == nil {
-		e.logBuf = &bytes.Buffer{}
+		e.logBuf = &syncBuffer{}
 	}
 	e.cmd = exec.Command(filepath.Join(e.bin, "podd"), args...)
 	e.cmd.Env = append(os.Environ(), e.extraEnv...)
@@ -406,4 +407,40 @@ func containerStatus(p *corev1.Pod, name string) *corev1.ContainerStatus {
 		}
 	}
 	return nil
+}
+
+// syncBuffer is a bytes.Buffer safe for the daemon's output copier and the
+// test reading it at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+func (b *syncBuffer) Reset() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.buf.Reset()
+}
+
+// waitLog waits until the daemon's log matches re and returns the match.
+func (e *env) waitLog(re *regexp.Regexp, timeout time.Duration) []string {
+	e.t.Helper()
+	var m []string
+	testutil.WaitFor(e.t, timeout, "daemon log line "+re.String(), func() (bool, error) {
+		m = re.FindStringSubmatch(e.logBuf.String())
+		return m != nil, nil
+	})
+	return m
 }
