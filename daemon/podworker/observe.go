@@ -3,6 +3,7 @@ package podworker
 import (
 	"context"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -27,9 +28,9 @@ func (w *Worker) reconnect(ctx context.Context) {
 	if sb == nil {
 		return
 	}
-	cl, err := shim.Connect(ctx, w.deps.Layout.ShimDir(w.uid))
+	cl, err := w.connectShim(ctx)
 	if err != nil {
-		return // observe reports the sandbox lost
+		return // observe tries again, then reports the sandbox lost
 	}
 	w.setShim(ctx, cl)
 	// Probes live in the daemon: start them again for what still runs.
@@ -41,6 +42,32 @@ func (w *Worker) reconnect(ctx context.Context) {
 		st := newestInstance(states, c.Name)
 		if st != nil && st.GetStatus() == shimv1.Status_STATUS_RUNNING {
 			w.addProbes(c, st.GetId(), *sb)
+		}
+	}
+}
+
+// connectTimeout bounds reconnecting to a pod's shim; a restarting daemon
+// connects to every shim at once, so it allows for a busy host.
+const connectTimeout = 5 * time.Second
+
+// connectShim connects to the pod's running shim, retrying until
+// connectTimeout.
+func (w *Worker) connectShim(ctx context.Context) (*shim.Client, error) {
+	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	defer cancel()
+	dir := w.deps.Layout.ShimDir(w.uid)
+	for {
+		if _, err := os.Stat(shim.SocketPath(dir)); err != nil {
+			return nil, fmt.Errorf("connect to the pod's shim: %w", err) // no shim at all (reboot)
+		}
+		cl, err := shim.Connect(ctx, dir)
+		if err == nil {
+			return cl, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, err
+		case <-time.After(100 * time.Millisecond):
 		}
 	}
 }
@@ -92,6 +119,14 @@ func (w *Worker) observe(ctx context.Context) planner.Input {
 	cl := w.shim
 	w.mu.Unlock()
 
+	if sb != nil && cl == nil {
+		// The daemon restarted, or a connect failed: try once more before
+		// calling the sandbox lost.
+		if c, err := w.connectShim(ctx); err == nil {
+			w.setShim(ctx, c)
+			cl = c
+		}
+	}
 	var shimStates []*shimv1.ContainerState
 	switch {
 	case sb != nil:

@@ -179,14 +179,20 @@ func (w *Worker) teardownSandbox(ctx context.Context) error {
 	cl := w.shim
 	w.shim = nil
 	w.mu.Unlock()
+	if cl == nil {
+		cl, _ = w.connectShim(ctx)
+	}
+	stopped := false
 	if cl != nil {
-		if err := cl.Stop(ctx, true); err != nil {
-			errs = append(errs, fmt.Errorf("stop shim: %w", err))
+		stopped = cl.Stop(ctx, true) == nil
+		cl.Close()
+	}
+	if !stopped {
+		// A shim that does not answer must not outlive its sandbox: kill
+		// it and whatever is left in the pod cgroup.
+		if err := shim.Kill(w.deps.Layout.ShimDir(w.uid), w.podCgroup()); err != nil {
+			errs = append(errs, fmt.Errorf("kill shim: %w", err))
 		}
-		cl.Close()
-	} else if cl, err := shim.Connect(ctx, w.deps.Layout.ShimDir(w.uid)); err == nil {
-		cl.Stop(ctx, true)
-		cl.Close()
 	}
 	w.mu.Lock()
 	sb := w.state.Sandbox

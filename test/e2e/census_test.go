@@ -22,7 +22,7 @@ type census struct {
 	Shims     []string
 }
 
-func (e *env) census(t *testing.T) census {
+func (e *env) census(t testing.TB) census {
 	t.Helper()
 	var c census
 	ents, _ := os.ReadDir(filepath.Join(e.runRoot, "netns"))

@@ -250,6 +250,12 @@ func (e *env) cleanup() {
 		}
 		cancel()
 		e.stopDaemon()
+		// Every test ends with a leak check: deleted pods leave nothing.
+		if !e.t.Failed() {
+			if c := e.census(e.t); !c.empty() {
+				e.t.Errorf("left on the host after deleting every pod: %+v", c)
+			}
+		}
 	}
 	if e.t.Failed() && e.logBuf != nil {
 		e.t.Logf("podd log:\n%s", tail(e.logBuf.String(), 60))

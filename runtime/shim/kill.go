@@ -1,0 +1,127 @@
+package shim
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// cgroupRoot is where the cgroup hierarchies are mounted.
+const cgroupRoot = "/sys/fs/cgroup"
+
+// Kill is the last resort for a pod whose shim does not answer: it kills the
+// shim named by the pid file of stateDir (only if that process really is
+// this pod's podd-shim), then every process left in the pod cgroup (the
+// pause and the containers, in every hierarchy), removes the cgroup
+// directories and the socket. Already gone is success.
+func Kill(stateDir, podCgroup string) error {
+	if pid, ok := shimPid(stateDir); ok {
+		syscall.Kill(pid, syscall.SIGKILL)
+	}
+	var errs []error
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		left := killCgroupProcs(podCgroup)
+		if left == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			errs = append(errs, fmt.Errorf("kill pod cgroup %s: %d processes left", podCgroup, left))
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	for _, dir := range cgroupDirs(podCgroup) {
+		if err := removeTree(dir); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if err := os.Remove(SocketPath(stateDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// shimPid reads the pid file and checks the process is the shim of stateDir.
+func shimPid(stateDir string) (int, bool) {
+	data, err := os.ReadFile(PidFile(stateDir))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 1 {
+		return 0, false
+	}
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil || !bytes.Contains(cmdline, []byte("podd-shim")) || !bytes.Contains(cmdline, []byte(stateDir)) {
+		return 0, false
+	}
+	return pid, true
+}
+
+// cgroupDirs lists the pod cgroup's directory in every hierarchy.
+func cgroupDirs(cg string) []string {
+	var out []string
+	if st, err := os.Stat(filepath.Join(cgroupRoot, cg)); err == nil && st.IsDir() {
+		if _, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers")); err == nil {
+			return []string{filepath.Join(cgroupRoot, cg)} // pure v2
+		}
+	}
+	ents, _ := os.ReadDir(cgroupRoot)
+	for _, e := range ents {
+		d := filepath.Join(cgroupRoot, e.Name(), cg)
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// killCgroupProcs SIGKILLs every process in the cgroup trees and returns how
+// many it found.
+func killCgroupProcs(cg string) int {
+	n := 0
+	for _, dir := range cgroupDirs(cg) {
+		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+			if err != nil || !d.IsDir() {
+				return nil
+			}
+			data, err := os.ReadFile(filepath.Join(p, "cgroup.procs"))
+			if err != nil {
+				return nil
+			}
+			for _, f := range strings.Fields(string(data)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					syscall.Kill(pid, syscall.SIGKILL)
+					n++
+				}
+			}
+			return nil
+		})
+	}
+	return n
+}
+
+// removeTree removes a cgroup directory bottom-up (cgroupfs needs rmdir).
+func removeTree(root string) error {
+	var dirs []string
+	filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err == nil && d.IsDir() {
+			dirs = append(dirs, p)
+		}
+		return nil
+	})
+	var errs []error
+	for i := len(dirs) - 1; i >= 0; i-- {
+		if err := syscall.Rmdir(dirs[i]); err != nil && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dirs[i], err))
+		}
+	}
+	return errors.Join(errs...)
+}
