@@ -61,6 +61,9 @@ install: build ## install binaries and systemd units
 	install -D -m 0755 $(BIN)/podctl $(DESTDIR)/usr/local/bin/podctl
 	install -D -m 0755 $(BIN)/podd-shim $(DESTDIR)/usr/local/bin/podd-shim
 	install -D -m 0755 $(BIN)/podd-pause $(DESTDIR)/usr/local/bin/podd-pause
+	install -D -m 0644 contrib/systemd/podd.service $(DESTDIR)/etc/systemd/system/podd.service
+	install -D -m 0644 contrib/systemd/podd.socket $(DESTDIR)/etc/systemd/system/podd.socket
+	install -d -m 0755 $(DESTDIR)/etc/podd/manifests
 
 clean: ## remove build output
 	rm -rf $(BIN)

@@ -245,3 +245,70 @@ spec:
 		t.Errorf("daemon fds grew %d → %d", fdBefore, fdAfter)
 	}
 }
+
+// Issue 4: a crash during applies and deletes leaves, after restart, each
+// operation either done or not started: every pod ends up running or gone,
+// and deleting the rest leaves nothing behind.
+func TestDaemonKill9DuringApplyAndDelete(t *testing.T) {
+	e := newEnv(t)
+	var docs []string
+	for i := 0; i < 4; i++ {
+		docs = append(docs, tickerPod(fmt.Sprintf("old%d", i)))
+	}
+	e.apply(strings.Join(docs, "---\n"))
+	for i := 0; i < 4; i++ {
+		e.waitRunning(fmt.Sprintf("old%d", i), 60*time.Second)
+	}
+	// Deletes and applies in flight when the daemon dies.
+	for i := 0; i < 4; i++ {
+		e.podctl("delete", "pod", fmt.Sprintf("old%d", i), "--wait=false")
+	}
+	var fresh []string
+	for i := 0; i < 4; i++ {
+		fresh = append(fresh, tickerPod(fmt.Sprintf("new%d", i)))
+	}
+	e.apply(strings.Join(fresh, "---\n"))
+	time.Sleep(150 * time.Millisecond)
+	e.killDaemon()
+	e.restartDaemon()
+	e.waitLog(reconcileRE, 30*time.Second)
+	for i := 0; i < 4; i++ {
+		e.waitGone(fmt.Sprintf("old%d", i), 30*time.Second)
+		e.waitRunning(fmt.Sprintf("new%d", i), 60*time.Second)
+	}
+	for i := 0; i < 4; i++ {
+		e.podctl("delete", "pod", fmt.Sprintf("new%d", i), "--grace-period", "0")
+	}
+	if c := e.census(t); !c.empty() {
+		t.Fatalf("left after the crash and the deletes: %+v", c)
+	}
+}
+
+// Issue 4: SIGTERM stops the daemon and leaves pods running; --drain stops
+// every pod gracefully first.
+func TestShutdownLeavesPodsUnlessDrain(t *testing.T) {
+	e := newEnv(t)
+	e.apply(tickerPod("keep"))
+	e.waitRunning("keep", 60*time.Second)
+	before := e.pid1Start("keep")
+	e.stopDaemon()
+	if c := e.census(t); len(c.Shims) != 1 {
+		t.Fatalf("after SIGTERM the pod's shim is gone: %+v", c)
+	}
+	e.restartDaemon()
+	e.waitRunning("keep", 30*time.Second)
+	if got := e.pid1Start("keep"); got != before {
+		t.Errorf("PID 1 replaced across a daemon stop/start: %s → %s", before, got)
+	}
+	e.stopDaemon()
+	e.start(append(append([]string{}, e.args...), "--drain"))
+	e.waitRunning("keep", 30*time.Second)
+	e.stopDaemon()
+	if c := e.census(t); !c.empty() {
+		t.Fatalf("--drain left: %+v", c)
+	}
+	if ents, _ := os.ReadDir(filepath.Join(e.root, "pods")); len(ents) != 0 {
+		t.Fatalf("--drain left %d pod records", len(ents))
+	}
+	e.restartDaemon()
+}
