@@ -44,7 +44,11 @@ type Daemon struct {
 // returns. Pods keep running (their shims own the containers) unless
 // cfg.Drain asks to stop them first.
 func Run(ctx context.Context, cfg Config) error {
-	d, err := newDaemon(ctx, cfg)
+	// Workers run until the daemon is done with them (after a drain), not
+	// until the signal: a drain needs them to stop the pods.
+	wctx, stopWorkers := context.WithCancel(context.Background())
+	defer stopWorkers()
+	d, err := newDaemon(wctx, cfg)
 	if err != nil {
 		return err
 	}
@@ -58,7 +62,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := d.restore(); err != nil {
 		return err
 	}
-	go d.routeProbeUpdates(ctx)
+	go d.routeProbeUpdates(wctx)
 	if cfg.Manifests != "" {
 		w := staticpods.New(cfg.Manifests, staticApplier{d: d}, staticpods.Options{Rescan: cfg.StaticRescan, Known: d.knownStatic()})
 		go func() {
@@ -81,6 +85,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Drain {
 		d.drain()
 	}
+	stopWorkers()
 	stopped := make(chan struct{})
 	go func() { srv.GracefulStop(); close(stopped) }()
 	select {

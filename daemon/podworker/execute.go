@@ -57,6 +57,7 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
 	sb, cl, err := w.createSandbox(ctx, attempt)
 	w.mu.Lock()
+	w.state.SandboxCreating = ""
 	if err != nil {
 		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now()}
 		w.mu.Unlock()

@@ -69,6 +69,12 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 		}
 	}()
 	sb = &Sandbox{ID: newSandboxID(), Attempt: attempt, CreatedAt: time.Now()}
+	// Record the attempt before making anything, so that a crash half-way
+	// is undone on restart (abandonCreation).
+	w.mu.Lock()
+	w.state.SandboxCreating = sb.ID
+	w.mu.Unlock()
+	w.persist()
 
 	vols, err := volume.Prepare(ctx, pod, w.deps.Layout.PodDir(w.uid))
 	if err != nil {
@@ -136,6 +142,31 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	}
 	slog.Info("Sandbox created", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "ip", sb.IP)
 	return sb, cl, nil
+}
+
+// abandonCreation undoes a sandbox creation that a daemon crash cut short:
+// the shim it may have started (with whatever runs in the pod cgroup) and
+// the CNI attachment it may have made, cached or not.
+func (w *Worker) abandonCreation(ctx context.Context) {
+	w.mu.Lock()
+	id := w.state.SandboxCreating
+	w.mu.Unlock()
+	if id == "" {
+		return
+	}
+	if err := shim.Kill(w.deps.Layout.ShimDir(w.uid), w.podCgroup()); err != nil {
+		slog.Warn("Undo interrupted sandbox creation: kill shim", "pod", w.key, "uid", w.uid, "err", err)
+	}
+	if !w.pod.Spec.HostNetwork {
+		if err := w.deps.Network.Teardown(ctx, id); err != nil {
+			slog.Warn("Undo interrupted sandbox creation: network", "pod", w.key, "uid", w.uid, "sandbox", id, "err", err)
+		}
+	}
+	w.mu.Lock()
+	w.state.SandboxCreating = ""
+	w.mu.Unlock()
+	w.persist()
+	slog.Info("Undid a sandbox creation cut short by a crash", "pod", w.key, "uid", w.uid, "sandbox", id)
 }
 
 // writePodFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for

@@ -28,6 +28,9 @@ const (
 type State struct {
 	// Sandbox is the current sandbox instance, nil when none exists.
 	Sandbox *Sandbox `json:"sandbox,omitempty"`
+	// SandboxCreating is the id of a sandbox whose creation started and has
+	// not finished: after a crash, what it made (CNI ADD, shim) is undone.
+	SandboxCreating string `json:"sandboxCreating,omitempty"`
 	// SandboxFailure is the last failed sandbox creation, until one succeeds.
 	SandboxFailure *SandboxFailure `json:"sandboxFailure,omitempty"`
 	// SandboxAttempts counts the sandboxes made, for the next Attempt number.

@@ -202,6 +202,7 @@ func (w *Worker) persist() {
 // Run drives the pod until it is removed (Done is then closed) or ctx ends
 // (daemon shutdown: containers keep running under their shim).
 func (w *Worker) Run(ctx context.Context) {
+	w.abandonCreation(ctx)
 	w.reconnect(ctx)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
