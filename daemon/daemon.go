@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sort"
 	"sync"
 	"time"
 
@@ -190,14 +191,35 @@ func (d *Daemon) restore() error {
 	d.collectGarbage(known, live)
 	start := time.Now()
 	var workers []*podworker.Worker
-	for i, pod := range pods {
+	// Oldest first: a pod being replaced (R3) when the daemon died comes
+	// before its successor, which starts once the old one is gone.
+	order := make([]int, len(pods))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(a, b int) bool {
+		pa, pb := pods[order[a]], pods[order[b]]
+		if !pa.CreationTimestamp.Equal(&pb.CreationTimestamp) {
+			return pa.CreationTimestamp.Before(&pb.CreationTimestamp)
+		}
+		return states[order[a]].Deletion != nil && states[order[b]].Deletion == nil
+	})
+	for _, i := range order {
+		pod := pods[i]
 		w := podworker.New(d.deps, pod, states[i])
-		workers = append(workers, w)
 		key := podKey(pod.Namespace, pod.Name)
+		var after <-chan struct{}
 		d.pods.mu.Lock()
+		if old, ok := d.pods.byKey[key]; ok {
+			old.worker.Delete(nil)
+			after = old.worker.Done()
+		}
 		d.pods.byKey[key] = &podEntry{worker: w, hash: pod.Annotations[podworker.AnnotationSpecHash], static: pod.Annotations[podworker.AnnotationStaticSource]}
 		d.pods.mu.Unlock()
-		d.startWorker(w, key, nil)
+		if after == nil {
+			workers = append(workers, w) // a successor reconciles once it starts
+		}
+		d.startWorker(w, key, after)
 	}
 	// Readiness (READY=1) waits until every pod was reconciled once.
 	deadline := time.After(reconcileTimeout)
