@@ -141,7 +141,7 @@ func TestGet(t *testing.T) {
 	r = podctl(t, sock, "", "get", "pods", "-A", "-o", "wide")
 	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
 	if r.code != 0 || len(lines) != 3 ||
-		strings.Join(strings.Fields(lines[0]), " ") != "NAMESPACE NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES" ||
+		strings.Join(strings.Fields(lines[0]), " ") != "NAMESPACE NAME READY STATUS RESTARTS AGE IP NODE NOMINATED NODE READINESS GATES SOURCE" ||
 		!strings.HasPrefix(strings.Join(strings.Fields(lines[1]), " "), "default web 1/1 Running 2 (90s ago) 5m 10.88.0.7 node1 <none> <none>") ||
 		!strings.HasPrefix(lines[2], "prod ") {
 		t.Fatalf("get pods -A -o wide = %+v", r)

@@ -53,6 +53,9 @@ func TestStaticPodsFollowTheirFiles(t *testing.T) {
 	t0 := write(staticPod("web", "v1"))
 	p1 := e.waitRunning("web-node1", 30*time.Second)
 	t.Logf("file created → pod running: %s", time.Since(t0).Round(time.Millisecond))
+	if wide := e.podctl("get", "pods", "-o", "wide"); !strings.Contains(wide, "static:"+file) {
+		t.Errorf("get pods -o wide does not mark the static pod:\n%s", wide)
+	}
 	if _, err := e.pod("hidden-node1"); err == nil {
 		t.Error("a dotfile manifest was applied")
 	}

@@ -23,7 +23,7 @@ func PodHeader(cols PodColumns) []string {
 	}
 	h = append(h, "NAME", "READY", "STATUS", "RESTARTS", "AGE")
 	if cols.Wide {
-		h = append(h, "IP", "NODE", "NOMINATED NODE", "READINESS GATES")
+		h = append(h, "IP", "NODE", "NOMINATED NODE", "READINESS GATES", "SOURCE")
 	}
 	return h
 }
@@ -43,9 +43,21 @@ func PodRow(pod *corev1.Pod, now time.Time, cols PodColumns) []string {
 		} else if pod.Status.PodIP != "" {
 			ip = pod.Status.PodIP
 		}
-		row = append(row, ip, orNone(pod.Spec.NodeName), orNone(pod.Status.NominatedNodeName), readinessGates(pod))
+		row = append(row, ip, orNone(pod.Spec.NodeName), orNone(pod.Status.NominatedNodeName), readinessGates(pod), source(pod))
 	}
 	return row
+}
+
+// StaticSourceAnnotation is set by the daemon on static pods: the manifest
+// file they come from.
+const StaticSourceAnnotation = "podd.dev/static-source"
+
+// source marks static pods in wide output: "static:<file>", else "api".
+func source(pod *corev1.Pod) string {
+	if f := pod.Annotations[StaticSourceAnnotation]; f != "" {
+		return "static:" + f
+	}
+	return "api"
 }
 
 func readinessGates(pod *corev1.Pod) string {

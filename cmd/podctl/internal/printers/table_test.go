@@ -33,14 +33,15 @@ func TestPodRow_WideAndNamespace(t *testing.T) {
 		apps(cstatus("a", running(), true), cstatus("b", running(), true)))
 	p.Spec.NodeName = "node1"
 	p.Status.PodIPs = []corev1.PodIP{{IP: "10.88.0.5"}}
+	p.Annotations = map[string]string{StaticSourceAnnotation: "/etc/podd/manifests/p.yaml"}
 	cols := PodColumns{Wide: true, Namespace: true}
 	var b strings.Builder
 	if err := NewTable(&b).Write(PodHeader(cols), PodRow(p, testNow, cols)); err != nil {
 		t.Fatal(err)
 	}
 	want := "" +
-		"NAMESPACE   NAME   READY   STATUS    RESTARTS   AGE   IP          NODE    NOMINATED NODE   READINESS GATES\n" +
-		"default     p      2/2     Running   0          5m    10.88.0.5   node1   <none>           <none>\n"
+		"NAMESPACE   NAME   READY   STATUS    RESTARTS   AGE   IP          NODE    NOMINATED NODE   READINESS GATES   SOURCE\n" +
+		"default     p      2/2     Running   0          5m    10.88.0.5   node1   <none>           <none>            static:/etc/podd/manifests/p.yaml\n"
 	if b.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", b.String(), want)
 	}
