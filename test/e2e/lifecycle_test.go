@@ -295,6 +295,10 @@ spec:
 	if cs := containerStatus(p, "c"); cs.LastTerminationState.Terminated == nil || cs.LastTerminationState.Terminated.ExitCode != 1 {
 		t.Errorf("lastState %+v, want terminated with 1 (R24)", cs.LastTerminationState)
 	}
+	// One log file per restart: --previous reads the run before the current.
+	if out, err := e.podctlErr("logs", "crash", "--previous"); err != nil {
+		t.Errorf("logs --previous: %v %q", err, out)
+	}
 }
 
 // R55, scenario 22: activeDeadlineSeconds fails the pod with DeadlineExceeded.
