@@ -11,8 +11,10 @@ import (
 
 // execute runs the planner's actions in its order: kills in the background
 // (each with its own grace), sandbox changes, init containers one by one,
-// app containers all together. It reports whether the pod was removed.
-func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed bool) {
+// app containers all together. It reports whether the pod was removed, and
+// whether an action failed in a way the planner cannot see (then the loop
+// waits a little before it tries again).
+func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed, stalled bool) {
 	var apps []planner.Action
 	for _, a := range actions {
 		slog.Debug("Pod action", "pod", w.key, "uid", w.uid, "action", a.String())
@@ -23,21 +25,21 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 			w.killSandbox(ctx)
 		case planner.ActionCreateSandbox:
 			if !w.makeSandbox(ctx, a.Attempt) {
-				return false
+				return false, false // the planner backs off (SandboxFailed)
 			}
 		case planner.ActionStartInitContainer:
 			if !w.startContainer(ctx, a) {
-				return false // R30: the next init container waits for this one
+				return false, false // R30: the next init container waits for this one
 			}
 		case planner.ActionStartContainer:
 			apps = append(apps, a)
 		case planner.ActionRemovePod:
 			if err := w.removePod(ctx); err != nil {
 				slog.Error("Remove pod", "pod", w.key, "uid", w.uid, "err", err)
-				return false // retried on the next round
+				return false, true // retried after a pause
 			}
 			slog.Info("Pod removed", "pod", w.key, "uid", w.uid)
-			return true
+			return true, false
 		}
 	}
 	// R30: app containers start in parallel.
@@ -50,7 +52,7 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 		}()
 	}
 	wg.Wait()
-	return false
+	return false, false
 }
 
 // makeSandbox creates sandbox number attempt and records the outcome.

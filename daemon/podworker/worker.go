@@ -23,6 +23,10 @@ import (
 // under the shim's exit events and the probe updates.
 const resync = 5 * time.Second
 
+// stallRetry is the pause before retrying an action that failed without the
+// planner seeing it (a teardown step).
+const stallRetry = time.Second
+
 // Deps are the daemon-wide services a worker uses.
 type Deps struct {
 	Layout  store.Layout
@@ -215,15 +219,19 @@ func (w *Worker) Run(ctx context.Context) {
 		default:
 			close(w.reconciled)
 		}
-		if removed := w.execute(ctx, out.Actions); removed {
+		removed, stalled := w.execute(ctx, out.Actions)
+		if removed {
 			w.deps.Probes.Remove(w.uid)
 			close(w.done)
 			return
 		}
-		if len(out.Actions) > 0 && !onlyKills(out.Actions) {
+		if len(out.Actions) > 0 && !onlyKills(out.Actions) && !stalled {
 			continue // level-triggered: look again right after acting
 		}
 		wait := resync
+		if stalled {
+			wait = stallRetry
+		}
 		if !out.NextWake.IsZero() {
 			if d := time.Until(out.NextWake); d < wait {
 				wait = max(d, 10*time.Millisecond)
