@@ -37,7 +37,6 @@ func TestNewestInstance(t *testing.T) {
 	}
 }
 
-
 // R54: a delete's grace overrides the pod's; the default is 30 s.
 func TestGracePeriod(t *testing.T) {
 	five, zero := int64(5), int64(0)

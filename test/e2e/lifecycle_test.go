@@ -478,3 +478,39 @@ spec:
 		return strings.Contains(body, "via-hostport"), err
 	})
 }
+
+// R22: an executable that does not exist terminates with 128
+// ContainerCannotRun; a container over its memory limit is OOMKilled (the
+// cgroup's OOM-kill counter, read by the shim at exit).
+func TestR22_TerminationReasons(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: cannotrun}
+spec:
+  restartPolicy: Never
+  containers:
+  - {name: c, image: busybox:latest, command: ["/no/such/binary"]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: oom}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: c
+    image: busybox:latest
+    command: ["sh", "-c", "head -c 200m /dev/zero | tail"]
+    resources:
+      limits: {memory: 20Mi}
+`)
+	p := e.waitForPhase("cannotrun", corev1.PodFailed, 30*time.Second)
+	if term := containerStatus(p, "c").State.Terminated; term == nil || term.ExitCode != 128 || term.Reason != "ContainerCannotRun" {
+		t.Errorf("cannotrun: %+v, want 128 ContainerCannotRun", containerStatus(p, "c").State)
+	}
+	p = e.waitForPhase("oom", corev1.PodFailed, 60*time.Second)
+	if term := containerStatus(p, "c").State.Terminated; term == nil || term.Reason != "OOMKilled" {
+		t.Errorf("oom: %+v, want OOMKilled", containerStatus(p, "c").State)
+	}
+}
