@@ -312,3 +312,42 @@ func TestShutdownLeavesPodsUnlessDrain(t *testing.T) {
 	}
 	e.restartDaemon()
 }
+
+// Issue 4: after a daemon crash, probes resume (readiness still flips) and
+// the pod's events and restart counts are intact.
+func TestProbesAndEventsSurviveDaemonCrash(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: probed}
+spec:
+  terminationGracePeriodSeconds: 1
+  containers:
+  - name: c
+    image: busybox:latest
+    command: ["sh", "-c", "touch /tmp/ready; trap 'exit 0' TERM; sleep 1000 & wait"]
+    readinessProbe:
+      exec: {command: ["test", "-f", "/tmp/ready"]}
+      periodSeconds: 1
+`)
+	ready := func(want bool) func(*corev1.Pod) bool {
+		return func(p *corev1.Pod) bool {
+			cs := containerStatus(p, "c")
+			return cs != nil && cs.Ready == want
+		}
+	}
+	e.waitForPod("probed", 30*time.Second, "ready", ready(true))
+	e.killDaemon()
+	e.restartDaemon()
+	e.waitLog(reconcileRE, 30*time.Second)
+	e.waitForPod("probed", 10*time.Second, "still ready after the restart", ready(true))
+	e.podctl("exec", "probed", "--", "rm", "/tmp/ready")
+	e.waitForPod("probed", 10*time.Second, "unready: the readiness probe runs again", ready(false))
+	out := e.podctl("describe", "pod", "probed")
+	for _, reason := range []string{"Scheduled", "Created", "Started"} {
+		if !strings.Contains(out, reason) {
+			t.Errorf("event %s lost across the daemon crash:\n%s", reason, out)
+		}
+	}
+}
