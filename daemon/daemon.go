@@ -77,6 +77,7 @@ func Run(ctx context.Context, cfg Config) error {
 	slog.Info("podd serving", "socket", cfg.Socket, "root", cfg.Root, "run-root", cfg.RunRoot)
 	sdnotify.Ready(d.statusLine())
 	go sdnotify.Watchdog(ctx, d.healthy)
+	go d.reportStatus(ctx)
 	select {
 	case <-ctx.Done():
 	case err := <-errc:
@@ -128,9 +129,35 @@ func (d *Daemon) healthy() bool {
 	return err == nil
 }
 
-// statusLine is the systemd STATUS= text.
+// statusLine is the systemd STATUS= text: pod counts by phase.
 func (d *Daemon) statusLine() string {
-	return fmt.Sprintf("%d pods", len(d.pods.list()))
+	counts := map[corev1.PodPhase]int{}
+	entries := d.pods.list()
+	for _, e := range entries {
+		counts[e.worker.Snapshot().Status.Phase]++
+	}
+	return fmt.Sprintf("%d pods: %d running, %d pending, %d succeeded, %d failed", len(entries),
+		counts[corev1.PodRunning], counts[corev1.PodPending], counts[corev1.PodSucceeded], counts[corev1.PodFailed])
+}
+
+// statusEvery is how often STATUS= is refreshed under systemd.
+const statusEvery = 10 * time.Second
+
+// reportStatus keeps systemd's STATUS= current until ctx ends.
+func (d *Daemon) reportStatus(ctx context.Context) {
+	if os.Getenv("NOTIFY_SOCKET") == "" {
+		return
+	}
+	t := time.NewTicker(statusEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			sdnotify.Status(d.statusLine())
+		}
+	}
 }
 
 func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {

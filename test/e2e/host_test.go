@@ -127,6 +127,9 @@ func TestSdNotify(t *testing.T) {
 	}
 	e := newEnvWith(t, []string{"NOTIFY_SOCKET=" + path})
 	testutil.WaitFor(t, 5*time.Second, "READY=1", func() (bool, error) { return strings.Contains(got(), "READY=1"), nil })
+	if !strings.Contains(got(), "STATUS=0 pods") {
+		t.Errorf("READY came without a STATUS= pod count: %q", got())
+	}
 	e.stopDaemon()
 	testutil.WaitFor(t, 5*time.Second, "STOPPING=1", func() (bool, error) { return strings.Contains(got(), "STOPPING=1"), nil })
 	t.Logf("notify messages: %s", got())
