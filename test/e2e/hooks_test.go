@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -263,5 +265,58 @@ spec:
 	}
 	if ev := findEvent(evs, "FailedPreStopHook", "", ""); ev != nil {
 		t.Errorf("FailedPreStopHook for a hook that got 200: %s", ev.Message)
+	}
+}
+
+// R52: a failing preStop records FailedPreStopHook and the termination goes
+// on (the app still gets TERM and the delete finishes quickly).
+func TestR52_FailingPreStopDoesNotStopTermination(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: badstop}
+spec:
+  terminationGracePeriodSeconds: 20
+  containers:
+  - name: app
+    image: busybox:latest
+    command: ["sh", "-c", "trap 'exit 0' TERM; sleep 1000 & wait"]
+    lifecycle:
+      preStop:
+        exec: {command: ["sh", "-c", "echo prestop-broke; exit 1"]}
+`)
+	e.waitRunning("badstop", 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := e.client.WatchEvents(ctx, &poddv1.ListEventsRequest{Namespace: "default", Name: "badstop"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan string, 1)
+	go func() {
+		for {
+			ev, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			if ev.Reason == "FailedPreStopHook" {
+				found <- ev.Message
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	e.podctl("delete", "pod", "badstop")
+	if took := time.Since(start); took > 5*time.Second {
+		t.Errorf("delete took %s: a failed preStop must not hold the termination", took)
+	}
+	select {
+	case msg := <-found:
+		if !strings.Contains(msg, "prestop-broke") {
+			t.Errorf("FailedPreStopHook message %q lacks the hook's output", msg)
+		}
+	case <-time.After(5 * time.Second):
+		t.Error("no FailedPreStopHook event")
 	}
 }

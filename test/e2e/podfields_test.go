@@ -115,3 +115,42 @@ spec:
 		return strings.Contains(body, "via-hostport"), err
 	})
 }
+
+// R91: /etc/hostname, /etc/hosts (pod IP with the hostname and FQDN, then
+// hostAliases) and /etc/resolv.conf (dnsPolicy None: only dnsConfig).
+func TestR91_PodFiles(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: files}
+spec:
+  restartPolicy: Never
+  hostname: myhost
+  subdomain: sub
+  hostAliases:
+  - {ip: "10.9.9.9", hostnames: ["alias.example"]}
+  dnsPolicy: None
+  dnsConfig:
+    nameservers: ["10.53.0.10"]
+    searches: ["example.test"]
+    options: [{name: ndots, value: "2"}]
+  containers:
+  - {name: c, image: busybox:latest, command: ["sh", "-c", "hostname; cat /etc/hostname /etc/hosts /etc/resolv.conf"]}
+`)
+	p := e.waitForPhase("files", corev1.PodSucceeded, 30*time.Second)
+	out := e.podctl("logs", "files")
+	for _, want := range []string{
+		"myhost\nmyhost\n",
+		p.Status.PodIP + "\tmyhost.sub.default.svc.cluster.local\tmyhost",
+		"10.9.9.9\talias.example",
+		"nameserver 10.53.0.10", "search example.test", "options ndots:2",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("pod files lack %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "nameserver 127.") {
+		t.Errorf("dnsPolicy None leaked the host's resolver:\n%s", out)
+	}
+}
