@@ -181,8 +181,6 @@ spec:
 		}
 		t.Logf("delete %s took %s", tc.pod, took.Round(time.Millisecond))
 	}
-	events := e.podctl("events")
-	t.Logf("events:\n%s", events)
 }
 
 // The exit codes of a graceful stop (R23): 143 for TERM, 137 for KILL,
