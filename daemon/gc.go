@@ -1,10 +1,15 @@
 package daemon
 
 import (
+	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
 	"time"
 
 	"github.com/podd-dev/podd/runtime/shim"
@@ -13,33 +18,126 @@ import (
 // gcTimeout bounds the start-up garbage collection.
 const gcTimeout = 30 * time.Second
 
-// collectGarbage releases what a crash or reboot left that belongs to no
-// accepted pod: shims (with their containers and cgroups) of unknown pods,
-// and CNI attachments and netns pins of sandboxes no pod uses. It runs
-// before any worker starts, so no sandbox is being made meanwhile.
+// collectGarbage releases what a crash, a reboot or a lost record left that
+// belongs to no accepted pod: shim processes (with the pod cgroups they
+// ran), mounts and directories under the pods' state, and the CNI
+// attachments and netns pins of sandboxes no pod uses. It runs before any
+// worker starts, so no sandbox is being made meanwhile.
 func (d *Daemon) collectGarbage(known map[string]bool, liveSandboxes []string) {
 	ctx, cancel := context.WithTimeout(d.ctx, gcTimeout)
 	defer cancel()
-	dir := filepath.Join(d.cfg.RunRoot, "pods")
-	ents, _ := os.ReadDir(dir)
-	for _, e := range ents {
-		uid := e.Name()
+	layout := d.deps.Layout
+	orphans := map[string]bool{}
+	shimPids := d.shimProcesses()
+	for uid := range shimPids {
+		orphans[uid] = true
+	}
+	for _, dir := range []string{filepath.Join(d.cfg.RunRoot, "pods"), layout.PodsDir()} {
+		ents, _ := os.ReadDir(dir)
+		for _, e := range ents {
+			orphans[e.Name()] = true
+		}
+	}
+	for _, uid := range podCgroupUIDs(d.cfg.CgroupParent) {
+		orphans[uid] = true
+	}
+	for uid := range orphans {
 		if known[uid] {
 			continue
 		}
-		stateDir := filepath.Join(dir, uid)
+		stateDir := layout.ShimDir(uid)
 		if cl, err := shim.Connect(ctx, stateDir); err == nil {
-			if err := cl.Stop(ctx, true); err != nil {
-				slog.Warn("GC: stop orphan shim", "uid", uid, "err", err)
-			}
+			cl.Stop(ctx, true)
 			cl.Close()
 		}
-		if err := os.RemoveAll(stateDir); err != nil {
-			slog.Warn("GC: remove orphan shim dir", "uid", uid, "err", err)
+		for _, pid := range shimPids[uid] {
+			syscall.Kill(pid, syscall.SIGKILL) // its state dir may be gone, pid file and all
 		}
-		slog.Info("GC: removed the shim of an unknown pod", "uid", uid)
+		if err := shim.Kill(stateDir, filepath.Join(d.cfg.CgroupParent, "pod"+uid)); err != nil {
+			slog.Warn("GC: kill what is left of an unknown pod", "uid", uid, "err", err)
+		}
+		unmountBelow(layout.PodDir(uid))
+		for _, p := range []string{stateDir, layout.PodDir(uid)} {
+			if err := os.RemoveAll(p); err != nil {
+				slog.Warn("GC: remove the dirs of an unknown pod", "uid", uid, "err", err)
+			}
+		}
+		slog.Info("GC: released an unknown pod", "uid", uid)
 	}
 	if err := d.deps.Network.GC(ctx, liveSandboxes); err != nil {
 		slog.Warn("GC: network", "err", err)
+	}
+}
+
+// shimProcesses finds running podd-shim processes of this daemon's run
+// root: their pids by pod UID.
+func (d *Daemon) shimProcesses() map[string][]int {
+	prefix := []byte(filepath.Join(d.cfg.RunRoot, "pods") + "/")
+	procs, _ := os.ReadDir("/proc")
+	uids := map[string][]int{}
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmdline, []byte("podd-shim")) {
+			continue
+		}
+		for _, arg := range bytes.Split(cmdline, []byte{0}) {
+			if rest, ok := bytes.CutPrefix(arg, prefix); ok && len(rest) > 0 {
+				uid := strings.SplitN(string(rest), "/", 2)[0]
+				uids[uid] = append(uids[uid], pid)
+			}
+		}
+	}
+	return uids
+}
+
+// podCgroupUIDs lists the pod UIDs that have a cgroup under parent in any
+// hierarchy.
+func podCgroupUIDs(parent string) []string {
+	seen := map[string]bool{}
+	roots, _ := os.ReadDir("/sys/fs/cgroup")
+	for _, r := range roots {
+		ents, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup", r.Name(), parent))
+		for _, e := range ents {
+			if uid, ok := strings.CutPrefix(e.Name(), "pod"); ok && e.IsDir() {
+				seen[uid] = true
+			}
+		}
+	}
+	// A pure cgroup v2 host has the parent at the top.
+	ents, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup", parent))
+	for _, e := range ents {
+		if uid, ok := strings.CutPrefix(e.Name(), "pod"); ok && e.IsDir() {
+			seen[uid] = true
+		}
+	}
+	var out []string
+	for uid := range seen {
+		out = append(out, uid)
+	}
+	return out
+}
+
+// unmountBelow detaches every mount under dir, deepest first.
+func unmountBelow(dir string) {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var mps []string
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			mps = append(mps, f[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(mps)))
+	for _, mp := range mps {
+		if err := syscall.Unmount(mp, syscall.MNT_DETACH); err != nil {
+			slog.Warn("GC: unmount", "path", mp, "err", err)
+		}
 	}
 }

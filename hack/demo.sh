@@ -10,9 +10,14 @@ SOCK=$DEMO/podd.sock
 PODCTL="bin/podctl --socket $SOCK"
 
 stop() {
-  if [ -S "$SOCK" ]; then $PODCTL delete pod web --grace-period 2 >/dev/null 2>&1 || true; fi
+  if [ -S "$SOCK" ]; then
+    for p in $($PODCTL get pods -o name 2>/dev/null); do
+      $PODCTL delete "${p%%/*}" "${p#*/}" --grace-period 2 >/dev/null 2>&1 || true
+    done
+  fi
   if [ -f "$DEMO/podd.pid" ]; then kill "$(cat "$DEMO/podd.pid")" 2>/dev/null || true; sleep 1; fi
   ip link del podd0 2>/dev/null || true   # the bridge of podd's default network
+  umount "$DEMO/run/netns" 2>/dev/null || true   # the pin dir, a bind mount of itself
   rm -rf "$DEMO"
   echo "demo stopped"
 }

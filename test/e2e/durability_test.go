@@ -351,3 +351,29 @@ spec:
 		}
 	}
 }
+
+// Issue 4: on start the daemon releases everything that belongs to no
+// accepted pod — here a running pod whose records were lost while the
+// daemon was down: its shim, containers, mounts, cgroups, netns pin and IP.
+func TestStartupGarbageCollectsUnknownPods(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(tickerPod("lost"))
+	p := e.waitRunning("lost", 60*time.Second)
+	e.killDaemon()
+	uid := string(p.UID)
+	for _, f := range []string{"pod.json", "state.json"} {
+		if err := os.Remove(filepath.Join(e.root, "pods", uid, f)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.RemoveAll(filepath.Join(e.runRoot, "pods", uid)); err != nil {
+		t.Fatal(err)
+	}
+	e.restartDaemon()
+	e.waitLog(regexp.MustCompile(`GC: released an unknown pod" uid=`+uid), 30*time.Second)
+	testutil.WaitFor(t, 10*time.Second, "nothing left of the lost pod", func() (bool, error) {
+		c := e.census(t)
+		return c.empty(), fmt.Errorf("census %+v", c)
+	})
+}
