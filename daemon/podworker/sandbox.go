@@ -80,7 +80,9 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	if err != nil {
 		return nil, nil, fmt.Errorf("prepare volumes: %w", err)
 	}
+	w.mu.Lock()
 	w.volumes = vols
+	w.mu.Unlock()
 	rollback.push(func(ctx context.Context) { volume.Cleanup(ctx, w.deps.Layout.PodDir(w.uid)) })
 
 	if !pod.Spec.HostNetwork {

@@ -59,10 +59,12 @@ type Worker struct {
 	// pod is the accepted pod; its spec never changes.
 	pod *corev1.Pod
 
-	mu       sync.Mutex
-	state    State
-	snapshot *corev1.Pod
-	shim     *shim.Client
+	// persistMu orders state writes: the newest snapshot lands last.
+	persistMu sync.Mutex
+	mu        sync.Mutex
+	state     State
+	snapshot  *corev1.Pod
+	shim      *shim.Client
 	// killing holds the instance ids being stopped.
 	killing map[string]bool
 	// postStart holds the instance ids whose postStart hook is running ("")
@@ -188,6 +190,8 @@ func gracePeriod(pod *corev1.Pod, d *planner.Deletion) int64 {
 
 // persist writes the state file.
 func (w *Worker) persist() {
+	w.persistMu.Lock()
+	defer w.persistMu.Unlock()
 	w.mu.Lock()
 	w.state.Events = w.deps.Events.Pod(w.uid)
 	st := w.state
