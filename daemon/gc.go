@@ -3,6 +3,7 @@ package daemon
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/runtime/shim"
 )
 
@@ -38,8 +40,10 @@ func (d *Daemon) collectGarbage(known map[string]bool, liveSandboxes []string) {
 			orphans[e.Name()] = true
 		}
 	}
-	for _, uid := range podCgroupUIDs(d.cfg.CgroupParent) {
-		orphans[uid] = true
+	for _, parent := range []string{d.cfg.CgroupParent, filepath.Join(d.cfg.CgroupParent, "shims")} {
+		for _, uid := range podCgroupUIDs(parent) {
+			orphans[uid] = true
+		}
 	}
 	for uid := range orphans {
 		if known[uid] {
@@ -53,7 +57,8 @@ func (d *Daemon) collectGarbage(known map[string]bool, liveSandboxes []string) {
 		for _, pid := range shimPids[uid] {
 			syscall.Kill(pid, syscall.SIGKILL) // its state dir may be gone, pid file and all
 		}
-		if err := shim.Kill(stateDir, filepath.Join(d.cfg.CgroupParent, "pod"+uid)); err != nil {
+		if err := errors.Join(shim.Kill(stateDir, filepath.Join(d.cfg.CgroupParent, "pod"+uid)),
+			shim.Kill(stateDir, podworker.ShimCgroup(d.cfg.CgroupParent, uid))); err != nil {
 			slog.Warn("GC: kill what is left of an unknown pod", "uid", uid, "err", err)
 		}
 		unmountBelow(layout.PodDir(uid))

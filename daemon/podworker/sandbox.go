@@ -113,7 +113,7 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	stateDir := w.deps.Layout.ShimDir(w.uid)
 	cl, err = shim.Launch(ctx, shim.LaunchConfig{
 		ShimBinary: w.deps.ShimBinary, PodUID: w.uid, StateDir: stateDir,
-		CgroupParent: w.podCgroup(), LogLevel: w.deps.ShimLogLevel,
+		CgroupParent: w.podCgroup(), LogLevel: w.deps.ShimLogLevel, ShimCgroup: w.shimCgroup(),
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start shim: %w", err)
@@ -156,7 +156,7 @@ func (w *Worker) abandonCreation(ctx context.Context) {
 	if id == "" {
 		return
 	}
-	if err := shim.Kill(w.deps.Layout.ShimDir(w.uid), w.podCgroup()); err != nil {
+	if err := w.killShim(); err != nil {
 		slog.Warn("Undo interrupted sandbox creation: kill shim", "pod", w.key, "uid", w.uid, "err", err)
 	}
 	if !w.pod.Spec.HostNetwork {
@@ -223,9 +223,11 @@ func (w *Worker) teardownSandbox(ctx context.Context) error {
 	if !stopped {
 		// A shim that does not answer must not outlive its sandbox: kill
 		// it and whatever is left in the pod cgroup.
-		if err := shim.Kill(w.deps.Layout.ShimDir(w.uid), w.podCgroup()); err != nil {
+		if err := w.killShim(); err != nil {
 			errs = append(errs, fmt.Errorf("kill shim: %w", err))
 		}
+	} else if err := shim.RemoveCgroup(w.shimCgroup()); err != nil {
+		errs = append(errs, fmt.Errorf("remove shim cgroup: %w", err))
 	}
 	w.mu.Lock()
 	sb := w.state.Sandbox
@@ -269,6 +271,24 @@ func (w *Worker) removePod(ctx context.Context) error {
 		return err
 	}
 	return nil
+}
+
+// killShim kills the pod's shim, everything in the pod cgroup and the
+// shim's own cgroup, and removes both cgroups.
+func (w *Worker) killShim() error {
+	dir := w.deps.Layout.ShimDir(w.uid)
+	return errors.Join(shim.Kill(dir, w.podCgroup()), shim.Kill(dir, w.shimCgroup()))
+}
+
+// shimCgroup is the cgroup the pod's shim runs in, beside the pods'.
+func (w *Worker) shimCgroup() string {
+	return ShimCgroup(w.deps.CgroupParent, w.uid)
+}
+
+// ShimCgroup is where the shim of pod uid runs, under the daemon's cgroup
+// parent.
+func ShimCgroup(parent, uid string) string {
+	return filepath.Join(parent, "shims", "pod"+uid)
 }
 
 func (w *Worker) podCgroup() string {

@@ -31,6 +31,9 @@ type LaunchConfig struct {
 	CgroupParent string
 	// LogLevel is debug, info, warn or error; empty means info.
 	LogLevel string
+	// ShimCgroup, when set, is the cgroup the shim itself runs in (outside
+	// the daemon's and the pod's), e.g. /podd/shims/pod<uid>.
+	ShimCgroup string
 }
 
 // Client talks to one pod's shim. The embedded ShimClient is the full API.
@@ -82,6 +85,15 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
+	}
+	if cfg.ShimCgroup != "" {
+		// Before the shim starts any container: it is alone in its process.
+		if err := JoinCgroup(cmd.Process.Pid, cfg.ShimCgroup); err != nil {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+			RemoveCgroup(cfg.ShimCgroup)
+			return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
+		}
 	}
 	exited := make(chan struct{})
 	var waitErr error

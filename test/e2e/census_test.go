@@ -40,7 +40,8 @@ func (e *env) census(t testing.TB) census {
 	}
 	for _, d := range cgroupDirs(e.cgroupParent) {
 		filepath.WalkDir(d, func(p string, de os.DirEntry, err error) error {
-			if err == nil && de.IsDir() && p != d {
+			// The parent and the shims' parent are the daemon's, not a pod's.
+			if err == nil && de.IsDir() && p != d && p != filepath.Join(d, "shims") {
 				c.Cgroups = append(c.Cgroups, p)
 			}
 			return nil

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +22,13 @@ func TestNothingLeftAfterDeleteAndFailedCreate(t *testing.T) {
 	if c := e.census(t); len(c.NetnsPins) != 1 || len(c.IPs) != 1 || len(c.Veths) != 1 || len(c.Shims) != 1 {
 		t.Fatalf("census of a running pod: %+v", c)
 	}
+	// The shim runs in a cgroup of its own, outside the daemon's and the pod's.
+	p := e.waitRunning("web", 5*time.Second)
+	c := e.census(t)
+	cg, _ := os.ReadFile("/proc/" + c.Shims[0] + "/cgroup")
+	if want := e.cgroupParent + "/shims/pod" + string(p.UID); !strings.Contains(string(cg), want) {
+		t.Errorf("shim cgroups:\n%s\nwant %s", cg, want)
+	}
 	e.podctl("delete", "pod", "web", "--grace-period", "1")
 	if c := e.census(t); !c.empty() {
 		t.Fatalf("left after delete: %+v", c)
@@ -33,7 +41,7 @@ spec:
   containers:
   - {name: a, image: "nosuch.example/none:1", imagePullPolicy: Never}
 `)
-	p := e.waitForPod("noimage", 30*time.Second, "waiting ErrImageNeverPull", func(p *corev1.Pod) bool {
+	p = e.waitForPod("noimage", 30*time.Second, "waiting ErrImageNeverPull", func(p *corev1.Pod) bool {
 		cs := containerStatus(p, "a")
 		return cs != nil && cs.State.Waiting != nil && cs.State.Waiting.Reason == "ErrImageNeverPull"
 	})
