@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -230,7 +231,24 @@ func (c *Client) gone() bool {
 			return false
 		}
 	}
-	return errors.Is(syscall.Kill(c.pid, 0), syscall.ESRCH)
+	return !alive(c.pid)
+}
+
+// alive reports whether pid runs. A zombie does not: a shim adopted by an
+// init that reaps slowly is gone for every purpose of ours.
+func alive(pid int) bool {
+	if errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+		return false
+	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	// The state follows the command name, which is in parentheses.
+	if i := bytes.LastIndexByte(stat, ')'); i >= 0 && i+2 < len(stat) {
+		return stat[i+2] != 'Z' && stat[i+2] != 'X'
+	}
+	return true
 }
 
 // Close closes the connection; the shim keeps running.
