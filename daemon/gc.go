@@ -13,6 +13,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/moby/sys/mountinfo"
+
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/runtime/shim"
 )
@@ -128,21 +130,15 @@ func podCgroupUIDs(parent string) []string {
 
 // unmountBelow detaches every mount under dir, deepest first.
 func unmountBelow(dir string) {
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
+		slog.Warn("GC: read mount table", "err", err)
 		return
 	}
-	var mps []string
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-			mps = append(mps, f[4])
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(mps)))
-	for _, mp := range mps {
-		if err := syscall.Unmount(mp, syscall.MNT_DETACH); err != nil {
-			slog.Warn("GC: unmount", "path", mp, "err", err)
+	sort.Slice(ms, func(i, j int) bool { return len(ms[i].Mountpoint) > len(ms[j].Mountpoint) })
+	for _, m := range ms {
+		if err := syscall.Unmount(m.Mountpoint, syscall.MNT_DETACH); err != nil {
+			slog.Warn("GC: unmount", "path", m.Mountpoint, "err", err)
 		}
 	}
 }

@@ -3,6 +3,7 @@ package netns
 import (
 	"errors"
 	"fmt"
+	"github.com/moby/sys/mountinfo"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -150,64 +151,17 @@ func EnsureSharedDir(dir string) error {
 	return nil
 }
 
-// isMountPoint reports whether dir is the mount point of an entry of
-// /proc/self/mountinfo.
+// isMountPoint reports whether dir is a mount point.
 func isMountPoint(dir string) (bool, error) {
 	real, err := filepath.EvalSymlinks(dir)
 	if err != nil {
 		return false, fmt.Errorf("resolve netns dir %q: %w", dir, err)
 	}
-	data, err := os.ReadFile("/proc/self/mountinfo")
+	mounted, err := mountinfo.Mounted(real)
 	if err != nil {
-		return false, fmt.Errorf("read mountinfo: %w", err)
+		return false, fmt.Errorf("check netns dir %q: %w", dir, err)
 	}
-	for _, mp := range MountPoints(data) {
-		if mp == real {
-			return true, nil
-		}
-	}
-	return false, nil
-}
-
-// MountPoints returns the mount point field of each line of a
-// /proc/<pid>/mountinfo file, with octal escapes decoded.
-func MountPoints(mountinfo []byte) []string {
-	var out []string
-	for _, line := range strings.Split(string(mountinfo), "\n") {
-		fields := strings.Fields(line)
-		if len(fields) < 5 {
-			continue
-		}
-		out = append(out, unescapeMountinfo(fields[4]))
-	}
-	return out
-}
-
-func unescapeMountinfo(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) {
-			v := 0
-			ok := true
-			for _, c := range s[i+1 : i+4] {
-				if c < '0' || c > '7' {
-					ok = false
-					break
-				}
-				v = v*8 + int(c-'0')
-			}
-			if ok {
-				b.WriteByte(byte(v))
-				i += 3
-				continue
-			}
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
+	return mounted, nil
 }
 
 func validName(name string) error {

@@ -238,12 +238,3 @@ func TestPrepare_StopsOnCancelledContext(t *testing.T) {
 		t.Errorf("err = %v, want context.Canceled", err)
 	}
 }
-
-func TestUnescapeOctal(t *testing.T) {
-	cases := map[string]string{`/a\040b`: "/a b", `/plain`: "/plain", `/x\134y`: `/x\y`, `/t\011`: "/t\t", `/bad\0`: `/bad\0`}
-	for in, want := range cases {
-		if got := unescapeOctal(in); got != want {
-			t.Errorf("unescapeOctal(%q) = %q, want %q", in, got, want)
-		}
-	}
-}
