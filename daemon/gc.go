@@ -104,26 +104,11 @@ func (d *Daemon) shimProcesses() map[string][]int {
 // podCgroupUIDs lists the pod UIDs that have a cgroup under parent in any
 // hierarchy.
 func podCgroupUIDs(parent string) []string {
-	seen := map[string]bool{}
-	roots, _ := os.ReadDir("/sys/fs/cgroup")
-	for _, r := range roots {
-		ents, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup", r.Name(), parent))
-		for _, e := range ents {
-			if uid, ok := strings.CutPrefix(e.Name(), "pod"); ok && e.IsDir() {
-				seen[uid] = true
-			}
-		}
-	}
-	// A pure cgroup v2 host has the parent at the top.
-	ents, _ := os.ReadDir(filepath.Join("/sys/fs/cgroup", parent))
-	for _, e := range ents {
-		if uid, ok := strings.CutPrefix(e.Name(), "pod"); ok && e.IsDir() {
-			seen[uid] = true
-		}
-	}
 	var out []string
-	for uid := range seen {
-		out = append(out, uid)
+	for _, name := range shim.CgroupChildren(parent) {
+		if uid, ok := strings.CutPrefix(name, "pod"); ok {
+			out = append(out, uid)
+		}
 	}
 	return out
 }

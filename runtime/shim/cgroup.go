@@ -38,26 +38,70 @@ func RemoveCgroup(path string) error {
 	return errors.Join(errs...)
 }
 
-// cgroupTargets lists where path lives in each mounted hierarchy: the one
-// directory of a pure v2 host, or one per v1 hierarchy (and the unified
-// one of a hybrid host), cpuset excepted.
-func cgroupTargets(path string) ([]string, error) {
+// hierarchies lists the roots of the mounted cgroup hierarchies: the one
+// root of a pure v2 host, or each v1 hierarchy (and the unified one of a
+// hybrid host).
+func hierarchies() []string {
 	if _, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers")); err == nil {
-		return []string{filepath.Join(cgroupRoot, path)}, nil
+		return []string{cgroupRoot}
 	}
-	ents, err := os.ReadDir(cgroupRoot)
-	if err != nil {
-		return nil, fmt.Errorf("list cgroup hierarchies: %w", err)
-	}
+	ents, _ := os.ReadDir(cgroupRoot)
 	var out []string
 	for _, e := range ents {
-		if !e.IsDir() || e.Name() == "cpuset" {
+		root := filepath.Join(cgroupRoot, e.Name())
+		// Skips what is not a hierarchy, and links such as cpu,cpuacct.
+		if st, err := os.Lstat(root); err != nil || !st.IsDir() {
 			continue
 		}
-		if _, err := os.Stat(filepath.Join(cgroupRoot, e.Name(), "cgroup.procs")); err != nil {
-			continue // a link such as cpu,cpuacct or not a hierarchy
+		if _, err := os.Stat(filepath.Join(root, "cgroup.procs")); err == nil {
+			out = append(out, root)
 		}
-		out = append(out, filepath.Join(cgroupRoot, e.Name(), path))
+	}
+	return out
+}
+
+// cgroupTargets lists where path lives (or will live) in each hierarchy, the
+// v1 cpuset hierarchy excepted (see JoinCgroup).
+func cgroupTargets(path string) ([]string, error) {
+	roots := hierarchies()
+	if len(roots) == 0 {
+		return nil, fmt.Errorf("join cgroup %s: no cgroup hierarchy mounted at %s", path, cgroupRoot)
+	}
+	var out []string
+	for _, root := range roots {
+		if filepath.Base(root) != "cpuset" {
+			out = append(out, filepath.Join(root, path))
+		}
 	}
 	return out, nil
+}
+
+// cgroupDirs lists the existing directories of cgroup path, one per
+// hierarchy that has it.
+func cgroupDirs(path string) []string {
+	var out []string
+	for _, root := range hierarchies() {
+		d := filepath.Join(root, path)
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
+// CgroupChildren lists the names of the child cgroups of parent found in
+// any hierarchy (for garbage collection).
+func CgroupChildren(parent string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, root := range hierarchies() {
+		ents, _ := os.ReadDir(filepath.Join(root, parent))
+		for _, e := range ents {
+			if e.IsDir() && !seen[e.Name()] {
+				seen[e.Name()] = true
+				out = append(out, e.Name())
+			}
+		}
+	}
+	return out
 }

@@ -65,24 +65,6 @@ func shimPid(stateDir string) (int, bool) {
 	return pid, true
 }
 
-// cgroupDirs lists the pod cgroup's directory in every hierarchy.
-func cgroupDirs(cg string) []string {
-	var out []string
-	if st, err := os.Stat(filepath.Join(cgroupRoot, cg)); err == nil && st.IsDir() {
-		if _, err := os.Stat(filepath.Join(cgroupRoot, "cgroup.controllers")); err == nil {
-			return []string{filepath.Join(cgroupRoot, cg)} // pure v2
-		}
-	}
-	ents, _ := os.ReadDir(cgroupRoot)
-	for _, e := range ents {
-		d := filepath.Join(cgroupRoot, e.Name(), cg)
-		if st, err := os.Stat(d); err == nil && st.IsDir() {
-			out = append(out, d)
-		}
-	}
-	return out
-}
-
 // killCgroupProcs SIGKILLs every process in the cgroup trees and returns how
 // many it found.
 func killCgroupProcs(cg string) int {
