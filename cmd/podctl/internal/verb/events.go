@@ -2,9 +2,7 @@ package verb
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 
 	"github.com/podd-dev/podd/cmd/podctl/internal/printers"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
@@ -87,14 +85,8 @@ func watchEvents(ctx context.Context, c poddv1.PodServiceClient, req *poddv1.Lis
 	}
 	for {
 		e, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+			return streamEnd(ctx, err)
 		}
 		if seen[eventKey(e)] {
 			continue

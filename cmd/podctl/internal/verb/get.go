@@ -3,7 +3,6 @@ package verb
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"sort"
@@ -185,14 +184,8 @@ func watchPods(ctx context.Context, c poddv1.PodServiceClient, ns string, opts G
 	}
 	for {
 		ev, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+			return streamEnd(ctx, err)
 		}
 		pod, err := DecodePod(ev.GetPod())
 		if err != nil {

@@ -2,9 +2,7 @@ package verb
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"io"
 
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
@@ -57,14 +55,8 @@ func Logs(ctx context.Context, c poddv1.PodServiceClient, opts LogsOptions) erro
 	}
 	for {
 		chunk, err := stream.Recv()
-		if errors.Is(err, io.EOF) {
-			return nil
-		}
 		if err != nil {
-			if ctx.Err() != nil {
-				return nil
-			}
-			return err
+			return streamEnd(ctx, err)
 		}
 		if _, err := opts.Out.Write(chunk.GetData()); err != nil {
 			return fmt.Errorf("write log: %w", err)
