@@ -59,9 +59,7 @@ func (w *Worker) stopInstance(ctx context.Context, a planner.Action, c *corev1.C
 	deadline := start.Add(time.Duration(a.GracePeriodSeconds) * time.Second)
 	if a.GracePeriodSeconds > 0 && a.RunPreStop && c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
 		w.runPreStop(ctx, a, c, deadline)
-		if rest := time.Until(deadline); rest < minGraceAfterPreStop {
-			deadline = time.Now().Add(minGraceAfterPreStop)
-		}
+		deadline = killDeadline(deadline, time.Now())
 	}
 	if a.GracePeriodSeconds > 0 {
 		sig := w.stopSignal(ctx, a.ID)
@@ -115,6 +113,16 @@ func (w *Worker) stopSignal(ctx context.Context, id string) syscall.Signal {
 		}
 	}
 	return syscall.SIGTERM
+}
+
+// killDeadline is when SIGKILL follows the stop signal once preStop has
+// returned at now (R50): the end of the grace period, but never less than
+// minGraceAfterPreStop away, also when preStop outlived the grace.
+func killDeadline(graceEnd, now time.Time) time.Time {
+	if graceEnd.Sub(now) < minGraceAfterPreStop {
+		return now.Add(minGraceAfterPreStop)
+	}
+	return graceEnd
 }
 
 // waitExit polls the shim until the instance stopped or deadline passes.

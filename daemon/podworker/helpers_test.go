@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -82,5 +83,24 @@ func TestLogNumbers(t *testing.T) {
 	got := logNumbers(dir)
 	if len(got) != 3 || got[0] != 0 || got[1] != 2 || got[2] != 10 {
 		t.Errorf("logNumbers = %v", got)
+	}
+}
+
+// R50: after preStop the stop signal keeps the rest of the grace, never
+// less than 2 s, also when preStop used it all up.
+func TestKillDeadline_R50(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	for _, tc := range []struct {
+		name          string
+		graceEnd, now time.Time
+		want          time.Time
+	}{
+		{"preStop quick: the rest of the grace", t0.Add(30 * time.Second), t0.Add(time.Second), t0.Add(30 * time.Second)},
+		{"little grace left: 2 s allowance", t0.Add(3 * time.Second), t0.Add(2 * time.Second), t0.Add(4 * time.Second)},
+		{"preStop outlived grace: 2 s allowance", t0.Add(3 * time.Second), t0.Add(3 * time.Second), t0.Add(5 * time.Second)},
+	} {
+		if got := killDeadline(tc.graceEnd, tc.now); !got.Equal(tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, got.Sub(t0), tc.want.Sub(t0))
+		}
 	}
 }
