@@ -43,7 +43,8 @@ proto: deps ## regenerate the committed gRPC code
 	  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
 	  podd/v1/pod.proto shim/v1/shim.proto
 
-lint: ## gofmt and go vet
+lint: ## gofmt, go vet, and no build outputs tracked
+	@./hack/check-tracked-files.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
