@@ -107,7 +107,7 @@ func newPlan(in Input) *plan {
 		p.startTime = st.Time
 	}
 	if ads := p.pod.Spec.ActiveDeadlineSeconds; ads != nil {
-		p.deadline = p.startTime.Add(time.Duration(*ads) * time.Second)
+		p.deadline = p.startTime.Add(Seconds(*ads))
 		p.deadlineExceeded = !p.now.Before(p.deadline)
 	}
 	return p

@@ -1,6 +1,8 @@
 package planner
 
 import (
+	"fmt"
+	"math"
 	"testing"
 	"time"
 
@@ -216,6 +218,35 @@ func TestPlanner_RestartsProbesAndTermination(t *testing.T) {
 				}
 				wantEvent(t, out, corev1.EventTypeNormal, EventDeadlineExceeded, "", MessageDeadlineExceeded) // R81
 				wantCondition(t, out, corev1.PodReady, corev1.ConditionFalse, "")
+			},
+		},
+		"huge_active_deadline_is_clamped_not_overflowed": {
+			pod:   func(p *corev1.Pod) { p.Spec.ActiveDeadlineSeconds = ptr(int64(math.MaxInt64)) },
+			setup: func(w *world) { w.up(); w.advance(time.Hour) },
+			check: func(t *testing.T, w *world, out Output) {
+				wantPhase(t, out, corev1.PodRunning)
+				if out.Status.Reason != "" {
+					t.Fatalf("reason %q, want none", out.Status.Reason)
+				}
+			},
+		},
+		"huge_grace_is_clamped_not_overflowed": {
+			pod: func(p *corev1.Pod) { p.Spec.TerminationGracePeriodSeconds = ptr(int64(math.MaxInt64)) },
+			setup: func(w *world) {
+				w.up()
+				w.deleteNow(nil)
+				w.advance(time.Second)
+			},
+			want: []string{fmt.Sprintf("KillContainer web id=web-0 grace=%d prestop=false reason=Deleting", MaxSeconds-1)},
+			check: func(t *testing.T, w *world, out Output) {
+				for _, a := range out.Actions {
+					if a.Kind == ActionKillContainer && a.GracePeriodSeconds < 3600 {
+						t.Fatalf("a huge grace becomes a kill with grace %d: %v", a.GracePeriodSeconds, actions(out))
+					}
+				}
+				if len(out.Actions) == 0 {
+					t.Fatal("no kill planned")
+				}
 			},
 		},
 		"R55_containers_stopped_by_the_deadline_read_DeadlineExceeded": {

@@ -51,7 +51,7 @@ func (p *plan) remaining(s stopper) int64 {
 	if s.start.IsZero() {
 		return s.grace
 	}
-	left := s.start.Add(time.Duration(s.grace) * time.Second).Sub(p.now)
+	left := s.start.Add(Seconds(s.grace)).Sub(p.now)
 	secs := int64((left + time.Second - 1) / time.Second) // round up
 	return max(min(secs, s.grace), min(minGraceSeconds, s.grace))
 }

@@ -56,7 +56,7 @@ func (w *Worker) stopInstance(ctx context.Context, a planner.Action, c *corev1.C
 		return fmt.Errorf("stop container %q: no shim", a.ID)
 	}
 	start := time.Now()
-	deadline := start.Add(time.Duration(a.GracePeriodSeconds) * time.Second)
+	deadline := start.Add(planner.Seconds(a.GracePeriodSeconds))
 	if a.GracePeriodSeconds > 0 && a.RunPreStop && c.Lifecycle != nil && c.Lifecycle.PreStop != nil {
 		w.runPreStop(ctx, a, c, deadline)
 		deadline = killDeadline(deadline, time.Now())
