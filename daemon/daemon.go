@@ -299,27 +299,70 @@ func listener(path string) (net.Listener, error) {
 	return listen(path)
 }
 
-// listen opens the API socket, root-only (0600), replacing a stale one.
+// listen opens the API socket, root-only (0600) from its first moment,
+// replacing a stale socket. Anything else at path is an error and is left
+// alone. The socket is bound in a private directory beside path and renamed
+// into place, so it is never reachable with the umask's mode.
 func listen(path string) (net.Listener, error) {
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
-	if c, err := net.Dial("unix", path); err == nil {
-		c.Close()
-		return nil, fmt.Errorf("listen on %s: another podd is serving it", path)
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := clearStaleSocket(path); err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
-	lis, err := net.Listen("unix", path)
+	tmp, err := os.MkdirTemp(dir, ".podd-listen-")
 	if err != nil {
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
-	if err := os.Chmod(path, 0o600); err != nil {
+	defer os.RemoveAll(tmp)
+	bound := filepath.Join(tmp, "sock")
+	lis, err := net.ListenUnix("unix", &net.UnixAddr{Name: bound, Net: "unix"})
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	lis.SetUnlinkOnClose(false)
+	if err := os.Chmod(bound, 0o600); err != nil {
 		lis.Close()
 		return nil, fmt.Errorf("listen on %s: %w", path, err)
 	}
-	return lis, nil
+	if err := os.Rename(bound, path); err != nil {
+		lis.Close()
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	return &socketListener{Listener: lis, path: path}, nil
+}
+
+// clearStaleSocket removes a socket nobody serves at path. A live socket or
+// a file of another kind is an error.
+func clearStaleSocket(path string) error {
+	fi, err := os.Lstat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if fi.Mode().Type() != os.ModeSocket {
+		return fmt.Errorf("%s exists and is not a socket (%s); remove it or choose another --socket", path, fi.Mode().Type())
+	}
+	if c, err := net.Dial("unix", path); err == nil {
+		c.Close()
+		return errors.New("another podd is serving it")
+	}
+	return os.Remove(path)
+}
+
+// socketListener removes its socket file when closed.
+type socketListener struct {
+	net.Listener
+	path string
+}
+
+func (l *socketListener) Close() error {
+	err := l.Listener.Close()
+	os.Remove(l.path)
+	return err
 }
 
 // nodeIP is the host's first global unicast IPv4 address.
