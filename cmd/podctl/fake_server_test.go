@@ -157,8 +157,25 @@ func (f *fakePodService) list(ns string) []*poddv1.Pod {
 	return out
 }
 
+// ListPods pages one pod at a time, so every caller must follow continue.
 func (f *fakePodService) ListPods(_ context.Context, req *poddv1.ListPodsRequest) (*poddv1.ListPodsResponse, error) {
-	return &poddv1.ListPodsResponse{Pods: f.list(req.GetNamespace())}, nil
+	pods := f.list(req.GetNamespace())
+	next := 0
+	if c := req.GetContinue(); c != "" {
+		n, err := strconv.Atoi(c)
+		if err != nil {
+			return nil, status.Errorf(codes.InvalidArgument, "bad continue %q", c)
+		}
+		next = n
+	}
+	if next >= len(pods) {
+		return &poddv1.ListPodsResponse{}, nil
+	}
+	resp := &poddv1.ListPodsResponse{Pods: pods[next : next+1]}
+	if next+1 < len(pods) {
+		resp.Continue = strconv.Itoa(next + 1)
+	}
+	return resp, nil
 }
 
 // WatchPods replays the pods as ADDED, then reports each as MODIFIED with

@@ -18,7 +18,8 @@ import (
 // its field path, e.g. `spec.containers[1].image: Required value` (R1, R2).
 // An empty list means podd can run the pod as written.
 func Validate(pod *corev1.Pod) field.ErrorList {
-	errs := validateMeta(&pod.ObjectMeta, field.NewPath("metadata"))
+	errs := validateLimits(pod)
+	errs = append(errs, validateMeta(&pod.ObjectMeta, field.NewPath("metadata"))...)
 	return append(errs, validateSpec(&pod.Spec, field.NewPath("spec"))...)
 }
 

@@ -239,7 +239,15 @@ func (e *env) stopDaemon() {
 func (e *env) cleanup() {
 	if e.cmd != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-		if resp, err := e.client.ListPods(ctx, &poddv1.ListPodsRequest{}); err == nil {
+		// The list is paged: delete what a page shows until none is left.
+		for range 100 {
+			if e.client == nil {
+				break // the daemon never answered
+			}
+			resp, err := e.client.ListPods(ctx, &poddv1.ListPodsRequest{})
+			if err != nil || len(resp.Pods) == 0 {
+				break
+			}
 			for _, p := range resp.Pods {
 				var pod corev1.Pod
 				if json.Unmarshal(p.Json, &pod) == nil {

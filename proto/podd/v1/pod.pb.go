@@ -313,7 +313,13 @@ type ListPodsRequest struct {
 	// namespace limits the list; empty means all namespaces.
 	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
 	// name limits the list to one pod (used by watch).
-	Name          string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// limit bounds the pods in one response (0: the server's page size). A
+	// page also ends before it grows past what one message may carry.
+	Limit int32 `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	// continue is the token of the previous response: the list goes on after
+	// the last pod it returned, like Kubernetes list chunking.
+	Continue      string `protobuf:"bytes,4,opt,name=continue,proto3" json:"continue,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -362,9 +368,25 @@ func (x *ListPodsRequest) GetName() string {
 	return ""
 }
 
+func (x *ListPodsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListPodsRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
 type ListPodsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Pods          []*Pod                 `protobuf:"bytes,1,rep,name=pods,proto3" json:"pods,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Pods  []*Pod                 `protobuf:"bytes,1,rep,name=pods,proto3" json:"pods,omitempty"`
+	// continue is set when more pods follow: pass it back to get them.
+	Continue      string `protobuf:"bytes,2,opt,name=continue,proto3" json:"continue,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -404,6 +426,13 @@ func (x *ListPodsResponse) GetPods() []*Pod {
 		return x.Pods
 	}
 	return nil
+}
+
+func (x *ListPodsResponse) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
 }
 
 type PodEvent struct {
@@ -1774,12 +1803,15 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\x04name\x18\x02 \x01(\tR\x04name\">\n" +
 	"\x03Pod\x12\x12\n" +
 	"\x04json\x18\x01 \x01(\fR\x04json\x12#\n" +
-	"\rstatic_source\x18\x02 \x01(\tR\fstaticSource\"C\n" +
+	"\rstatic_source\x18\x02 \x01(\tR\fstaticSource\"u\n" +
 	"\x0fListPodsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\"4\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\x04 \x01(\tR\bcontinue\"P\n" +
 	"\x10ListPodsResponse\x12 \n" +
-	"\x04pods\x18\x01 \x03(\v2\f.podd.v1.PodR\x04pods\">\n" +
+	"\x04pods\x18\x01 \x03(\v2\f.podd.v1.PodR\x04pods\x12\x1a\n" +
+	"\bcontinue\x18\x02 \x01(\tR\bcontinue\">\n" +
 	"\bPodEvent\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x1e\n" +
 	"\x03pod\x18\x02 \x01(\v2\f.podd.v1.PodR\x03pod\"\xbe\x01\n" +

@@ -48,7 +48,8 @@ type PodServiceClient interface {
 	Apply(ctx context.Context, in *ApplyRequest, opts ...grpc.CallOption) (*ApplyResponse, error)
 	// GetPod returns one pod with its full status.
 	GetPod(ctx context.Context, in *GetPodRequest, opts ...grpc.CallOption) (*Pod, error)
-	// ListPods returns every pod, optionally only those of one namespace.
+	// ListPods returns the pods, optionally only those of one namespace, a
+	// page at a time (see ListPodsRequest.continue).
 	ListPods(ctx context.Context, in *ListPodsRequest, opts ...grpc.CallOption) (*ListPodsResponse, error)
 	// WatchPods sends the current pods, then every change.
 	WatchPods(ctx context.Context, in *ListPodsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PodEvent], error)
@@ -254,7 +255,8 @@ type PodServiceServer interface {
 	Apply(context.Context, *ApplyRequest) (*ApplyResponse, error)
 	// GetPod returns one pod with its full status.
 	GetPod(context.Context, *GetPodRequest) (*Pod, error)
-	// ListPods returns every pod, optionally only those of one namespace.
+	// ListPods returns the pods, optionally only those of one namespace, a
+	// page at a time (see ListPodsRequest.continue).
 	ListPods(context.Context, *ListPodsRequest) (*ListPodsResponse, error)
 	// WatchPods sends the current pods, then every change.
 	WatchPods(*ListPodsRequest, grpc.ServerStreamingServer[PodEvent]) error

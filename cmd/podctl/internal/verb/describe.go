@@ -26,11 +26,11 @@ func Describe(ctx context.Context, c poddv1.PodServiceClient, opts DescribeOptio
 	var pods []*poddv1.Pod
 	failed := false
 	if len(opts.Names) == 0 {
-		resp, err := c.ListPods(ctx, &poddv1.ListPodsRequest{Namespace: ns})
+		all, err := listPods(ctx, c, ns)
 		if err != nil {
 			return err
 		}
-		pods = resp.GetPods()
+		pods = all
 		if len(pods) == 0 {
 			fmt.Fprintf(opts.ErrOut, "No resources found in %s namespace.\n", ns)
 			return nil

@@ -94,11 +94,11 @@ func getPods(ctx context.Context, c poddv1.PodServiceClient, ns string, opts Get
 		if opts.AllNamespaces {
 			listNS = ""
 		}
-		resp, err := c.ListPods(ctx, &poddv1.ListPodsRequest{Namespace: listNS})
+		all, err := listPods(ctx, c, listNS)
 		if err != nil {
 			return nil, false, err
 		}
-		raw = resp.GetPods()
+		raw = all
 	}
 	pods := make([]corev1.Pod, 0, len(raw))
 	for _, r := range raw {
