@@ -9,8 +9,10 @@ APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler ipt
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
 TEST_TIMEOUT ?= 25m
+TEST_FUZZTIME ?= 3s
+FUZZTIME ?= 1m
 
-.PHONY: help deps build test unit-test e2e-test proto lint bench demo demo-stop clean install
+.PHONY: help deps build test unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
 
 help: ## show the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -31,8 +33,12 @@ build: ## build bin/podd, bin/podctl, bin/podd-shim, bin/podd-pause
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podd-shim ./cmd/podd-shim
 	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o $(BIN)/podd-pause ./cmd/podd-pause
 
-test: deps build lint ## the whole suite: unit tests, then end-to-end tests as root
+test: deps build lint ## the whole suite: unit tests, end-to-end tests as root, each fuzz target briefly
 	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...
+	FUZZTIME=$(TEST_FUZZTIME) GO=$(GO) ./hack/fuzz.sh
+
+fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
+	FUZZTIME=$(FUZZTIME) GO=$(GO) ./hack/fuzz.sh
 
 unit-test: ## unit tests only (no root needed)
 	$(GO) test -count=1 ./...
