@@ -36,6 +36,10 @@ type Config struct {
 	// Drain stops every pod gracefully when the daemon stops; without it
 	// pods keep running across a daemon restart.
 	Drain bool
+	// ContainerLogMaxSize and ContainerLogMaxFiles bound each container's
+	// log, as the kubelet's settings of the same names do.
+	ContainerLogMaxSize  int64
+	ContainerLogMaxFiles int
 }
 
 // DefaultConfig returns the production defaults.
@@ -58,5 +62,8 @@ func DefaultConfig() Config {
 		BackoffMax:   300 * time.Second,
 		NodeName:     host,
 		StaticRescan: 20 * time.Second,
+
+		ContainerLogMaxSize:  10 << 20,
+		ContainerLogMaxFiles: 5,
 	}
 }

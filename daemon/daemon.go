@@ -25,6 +25,7 @@ import (
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/probes"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/image"
 )
 
@@ -190,6 +191,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
 		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent,
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
+		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},
 	}
 	return d, nil
 }

@@ -27,6 +27,8 @@ func main() {
 	flag.StringVar(&opts.StateDir, "state-dir", "", "the pod's run directory, <run-root>/pods/<uid>")
 	flag.StringVar(&opts.CgroupParent, "cgroup-parent", "", "the pod cgroup, e.g. /podd/pod<uid>")
 	flag.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
+	flag.Int64Var(&opts.LogRotation.MaxSize, "log-max-size", 0, "rotate a container log before it passes this many bytes (0: never)")
+	flag.IntVar(&opts.LogRotation.MaxFiles, "log-max-files", 5, "log files kept per container, the live one included")
 	flag.Parse()
 	if err := server.Main(opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)

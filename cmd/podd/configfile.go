@@ -37,6 +37,9 @@ type fileConfig struct {
 	BackoffMax   *string   `json:"backoffMax"`
 	NodeName     *string   `json:"nodeName"`
 	LogLevel     *string   `json:"logLevel"`
+
+	ContainerLogMaxSize  *string `json:"containerLogMaxSize"`
+	ContainerLogMaxFiles *int    `json:"containerLogMaxFiles"`
 }
 
 // loadConfigFile applies the YAML config file at path to cfg and logLevel.
@@ -153,6 +156,19 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 			return fmt.Errorf("%s: %q must be positive", d.key, *d.val)
 		}
 		*d.dst = v
+	}
+	if fc.ContainerLogMaxSize != nil {
+		n, err := parseLogMaxSize(*fc.ContainerLogMaxSize)
+		if err != nil {
+			return fmt.Errorf("containerLogMaxSize: %w", err)
+		}
+		cfg.ContainerLogMaxSize = n
+	}
+	if fc.ContainerLogMaxFiles != nil {
+		if *fc.ContainerLogMaxFiles < 2 {
+			return fmt.Errorf("containerLogMaxFiles: %d must be at least 2", *fc.ContainerLogMaxFiles)
+		}
+		cfg.ContainerLogMaxFiles = *fc.ContainerLogMaxFiles
 	}
 	if fc.LogLevel != nil {
 		var level slog.Level

@@ -73,6 +73,12 @@ logLevel: debug
 		{name: "empty socket", yaml: `socket: ""`, wantErr: "socket: must not be empty"},
 		{name: "empty node name", yaml: `nodeName: ""`, wantErr: "nodeName"},
 		{name: "bad log level", yaml: "logLevel: loud\n", wantErr: "logLevel"},
+		{name: "log rotation", yaml: "containerLogMaxSize: 1Mi\ncontainerLogMaxFiles: 3\n", edit: func(c *daemon.Config) {
+			c.ContainerLogMaxSize, c.ContainerLogMaxFiles = 1<<20, 3
+		}},
+		{name: "log size not a quantity", yaml: "containerLogMaxSize: big\n", wantErr: "containerLogMaxSize"},
+		{name: "log size zero", yaml: "containerLogMaxSize: \"0\"\n", wantErr: "containerLogMaxSize"},
+		{name: "one log file", yaml: "containerLogMaxFiles: 1\n", wantErr: "containerLogMaxFiles: 1 must be at least 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

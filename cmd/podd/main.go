@@ -41,6 +41,8 @@ func main() {
 	fs.StringVar(&logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
 	fs.DurationVar(&cfg.StaticRescan, "static-rescan", cfg.StaticRescan, "static pod directory rescan period")
 	fs.BoolVar(&cfg.Drain, "drain", cfg.Drain, "on SIGTERM, stop every pod gracefully before exiting")
+	fs.Var(quantityFlag{&cfg.ContainerLogMaxSize}, "container-log-max-size", "rotate a container's log before it passes this size (e.g. 10Mi)")
+	fs.IntVar(&cfg.ContainerLogMaxFiles, "container-log-max-files", cfg.ContainerLogMaxFiles, "log files kept per container, the live one included (at least 2)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -48,6 +50,10 @@ func main() {
 		return
 	}
 	cfg.CNIBinDirs = strings.Split(*binDirs, ":")
+	if cfg.ContainerLogMaxFiles < 2 {
+		fmt.Fprintf(os.Stderr, "podd: --container-log-max-files: %d must be at least 2\n", cfg.ContainerLogMaxFiles)
+		os.Exit(2)
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {

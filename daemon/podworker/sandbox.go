@@ -114,6 +114,7 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	cl, err = shim.Launch(ctx, shim.LaunchConfig{
 		ShimBinary: w.deps.ShimBinary, PodUID: w.uid, StateDir: stateDir,
 		CgroupParent: w.podCgroup(), LogLevel: w.deps.ShimLogLevel, ShimCgroup: w.shimCgroup(),
+		LogRotation: w.deps.LogRotation,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start shim: %w", err)

@@ -15,6 +15,7 @@ import (
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/probes"
+	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/shim"
 )
@@ -49,6 +50,9 @@ type Deps struct {
 	ResolvConf string
 	// NodeIP is the host's address (status.hostIP).
 	NodeIP string
+	// LogRotation bounds each container's log (containerLogMaxSize,
+	// containerLogMaxFiles).
+	LogRotation crilog.Rotation
 }
 
 // Worker drives one pod until it is removed or the daemon stops.

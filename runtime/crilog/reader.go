@@ -61,25 +61,35 @@ type ReadOptions struct {
 	PollInterval time.Duration
 }
 
-// Read prints the log at path to w as ReadOptions say. Records that do not
-// parse are skipped.
+// Read prints the log at path, with its rotated files (see Files), to w as
+// ReadOptions say. Records that do not parse are skipped.
 func Read(ctx context.Context, path string, opts ReadOptions, w io.Writer) error {
-	f, err := os.Open(path)
+	files, err := Files(path)
 	if err != nil {
 		return fmt.Errorf("read log: %w", err)
 	}
-	defer f.Close()
+	first, off := 0, int64(0)
 	if opts.Tail >= 0 {
-		off, err := tailOffset(f, opts.Tail)
-		if err != nil {
-			return fmt.Errorf("read log %s: %w", path, err)
-		}
-		if _, err := f.Seek(off, io.SeekStart); err != nil {
+		if first, off, err = tailStart(files, opts.Tail); err != nil {
 			return fmt.Errorf("read log %s: %w", path, err)
 		}
 	}
 	out := bufio.NewWriter(w)
 	p := printer{w: out, timestamps: opts.Timestamps}
+	for i := first; i < len(files)-1; i++ {
+		if err := p.printFile(files[i], off); err != nil {
+			return fmt.Errorf("read log %s: %w", files[i], err)
+		}
+		off = 0
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
+	defer func() { f.Close() }()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return fmt.Errorf("read log %s: %w", path, err)
+	}
 	br := bufio.NewReaderSize(f, MaxLineSize+128)
 	if !opts.Follow {
 		if err := p.drain(br, true); err != nil {
@@ -87,10 +97,62 @@ func Read(ctx context.Context, path string, opts ReadOptions, w io.Writer) error
 		}
 		return out.Flush()
 	}
-	return follow(ctx, br, &p, out, opts)
+	return follow(ctx, path, &f, br, &p, out, opts)
 }
 
-func follow(ctx context.Context, br *bufio.Reader, p *printer, out *bufio.Writer, opts ReadOptions) error {
+// printFile prints a rotated file from off. One that rotation removed
+// meanwhile is skipped.
+func (p *printer) printFile(path string, off int64) error {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return err
+	}
+	return p.drain(bufio.NewReaderSize(f, MaxLineSize+128), false)
+}
+
+// tailStart finds where the last n lines of a log's files start: the index
+// of the file and the offset in it.
+func tailStart(files []string, n int64) (int, int64, error) {
+	last := len(files) - 1
+	if n == 0 {
+		fi, err := os.Stat(files[last])
+		if err != nil {
+			return 0, 0, err
+		}
+		return last, fi.Size(), nil
+	}
+	for i := last; i >= 0; i-- {
+		f, err := os.Open(files[i])
+		if errors.Is(err, os.ErrNotExist) && i < last {
+			return i + 1, 0, nil
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+		off, found, err := tailOffset(f, n)
+		f.Close()
+		if err != nil {
+			return 0, 0, err
+		}
+		if found >= n {
+			return i, off, nil
+		}
+		n -= found
+	}
+	return 0, 0, nil
+}
+
+// follow prints records as they are written until Done or ctx ends. When
+// the live file is rotated away it finishes the old file and goes on with
+// the new one.
+func follow(ctx context.Context, path string, f **os.File, br *bufio.Reader, p *printer, out *bufio.Writer, opts ReadOptions) error {
 	interval := opts.PollInterval
 	if interval <= 0 {
 		interval = 200 * time.Millisecond
@@ -101,6 +163,16 @@ func follow(ctx context.Context, br *bufio.Reader, p *printer, out *bufio.Writer
 	for {
 		if err := p.drain(br, false); err != nil {
 			return err
+		}
+		if next, ok := reopenIfRotated(path, *f); ok {
+			if err := p.drain(br, false); err != nil {
+				next.Close()
+				return err
+			}
+			(*f).Close()
+			*f = next
+			br.Reset(next)
+			continue
 		}
 		if err := out.Flush(); err != nil {
 			return err
@@ -116,6 +188,23 @@ func follow(ctx context.Context, br *bufio.Reader, p *printer, out *bufio.Writer
 		case <-tick.C:
 		}
 	}
+}
+
+// reopenIfRotated opens path when it is no longer the file f is reading.
+func reopenIfRotated(path string, f *os.File) (*os.File, bool) {
+	cur, err := f.Stat()
+	if err != nil {
+		return nil, false
+	}
+	now, err := os.Stat(path)
+	if err != nil || os.SameFile(cur, now) {
+		return nil, false
+	}
+	next, err := os.Open(path)
+	if err != nil {
+		return nil, false
+	}
+	return next, true
 }
 
 // printer turns records back into output. It keeps a record read without
@@ -179,11 +268,13 @@ func (p *printer) print(line []byte) error {
 	return err
 }
 
-// tailOffset returns where the last n lines of f start. A line is a run of
-// records ending with a full record (or the file's end).
-func tailOffset(f *os.File, n int64) (int64, error) {
+// tailOffset returns where the last n lines of f start, and how many lines
+// (at most n) it found. A line is a run of records ending with a full
+// record (or the file's end).
+func tailOffset(f *os.File, n int64) (int64, int64, error) {
 	if n == 0 {
-		return f.Seek(0, io.SeekEnd)
+		off, err := f.Seek(0, io.SeekEnd)
+		return off, 0, err
 	}
 	starts := make([]int64, 0, min(n, 1024))
 	var head int // index of the oldest start once the ring is full
@@ -211,11 +302,11 @@ func tailOffset(f *os.File, n int64) (int64, error) {
 			if errors.Is(err, io.EOF) {
 				break
 			}
-			return 0, err
+			return 0, 0, err
 		}
 	}
 	if len(starts) == 0 {
-		return 0, nil
+		return 0, 0, nil
 	}
-	return starts[head], nil
+	return starts[head], int64(len(starts)), nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/crilog"
 )
 
 // DefaultStartTimeout bounds how long Launch waits for a new shim to answer
@@ -35,6 +37,8 @@ type LaunchConfig struct {
 	// ShimCgroup, when set, is the cgroup the shim itself runs in (outside
 	// the daemon's and the pod's), e.g. /podd/shims/pod<uid>.
 	ShimCgroup string
+	// LogRotation bounds each container's CRI log.
+	LogRotation crilog.Rotation
 }
 
 // Client talks to one pod's shim. The embedded ShimClient is the full API.
@@ -76,7 +80,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		"--pod-uid", cfg.PodUID,
 		"--state-dir", cfg.StateDir,
 		"--cgroup-parent", cfg.CgroupParent,
-		"--log-level", level)
+		"--log-level", level,
+		"--log-max-size", strconv.FormatInt(cfg.LogRotation.MaxSize, 10),
+		"--log-max-files", strconv.Itoa(cfg.LogRotation.MaxFiles))
 	cmd.Dir = "/"
 	// A clean environment: nothing of the daemon's (NOTIFY_SOCKET,
 	// LISTEN_FDS, GOGC...) should reach the shim or its containers.

@@ -206,7 +206,9 @@ func (e *env) start(args []string) {
 // killDaemon kills podd with SIGKILL (a crash) and waits for it.
 func (e *env) killDaemon() {
 	e.t.Helper()
-	e.conn.Close()
+	if e.conn != nil {
+		e.conn.Close()
+	}
 	e.cmd.Process.Kill()
 	e.cmd.Wait()
 	e.cmd = nil
@@ -223,7 +225,9 @@ func (e *env) stopDaemon() {
 	if e.cmd == nil || e.cmd.Process == nil {
 		return
 	}
-	e.conn.Close()
+	if e.conn != nil {
+		e.conn.Close()
+	}
 	e.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { e.cmd.Wait(); close(done) }()

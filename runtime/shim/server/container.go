@@ -90,22 +90,22 @@ func (c *container) runningPid() (int, bool) {
 // output copies a process's stdout and stderr (or its terminal) into a CRI
 // log file.
 type output struct {
-	file    *os.File // nil when the container has no log path
+	file    *crilog.RotatingFile // nil when the container has no log path
 	w       *crilog.Writer
 	readers []*os.File
 	wg      sync.WaitGroup
 }
 
-func openOutput(path string) (*output, error) {
+func openOutput(path string, rot crilog.Rotation) (*output, error) {
 	if path == "" {
 		return &output{w: crilog.NewWriter(io.Discard)}, nil
 	}
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, fmt.Errorf("open log %s: %w", path, err)
 	}
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o640)
+	f, err := crilog.OpenRotating(path, rot)
 	if err != nil {
-		return nil, fmt.Errorf("open log: %w", err)
+		return nil, err
 	}
 	return &output{file: f, w: crilog.NewWriter(f)}, nil
 }

@@ -25,7 +25,7 @@ func (e *startError) Error() string { return e.reason + ": " + e.message }
 // recorded.
 func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
 	cfg := c.cfg
-	out, err := openOutput(cfg.GetLogPath())
+	out, err := openOutput(cfg.GetLogPath(), s.logRotation)
 	if err != nil {
 		return nil, s.failStart(c, shim.ReasonRunError, err)
 	}

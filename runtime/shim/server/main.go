@@ -18,6 +18,7 @@ import (
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/atomicfile"
+	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 )
@@ -32,6 +33,8 @@ type Options struct {
 	CgroupParent string
 	// LogLevel is debug, info, warn or error.
 	LogLevel string
+	// LogRotation bounds each container's CRI log.
+	LogRotation crilog.Rotation
 }
 
 // shimOOMScoreAdj is the score the shim asks for so that the OOM killer

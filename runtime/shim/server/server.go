@@ -16,6 +16,7 @@ import (
 
 	"github.com/podd-dev/podd/internal/version"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 )
@@ -27,6 +28,7 @@ type service struct {
 	podUID       string
 	stateDir     string
 	cgroupParent string
+	logRotation  crilog.Rotation
 	log          *slog.Logger
 	rt           *libct.Runtime
 	reaper       *reaper
@@ -54,6 +56,7 @@ func newService(opts Options, log *slog.Logger, minOOMScoreAdj int) (*service, e
 		podUID:       opts.PodUID,
 		stateDir:     opts.StateDir,
 		cgroupParent: opts.CgroupParent,
+		logRotation:  opts.LogRotation,
 		log:          log,
 		rt:           rt,
 		reaper:       newReaper(log),
