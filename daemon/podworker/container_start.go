@@ -98,7 +98,7 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 	defer func() {
 		if !ok {
 			cl.Remove(context.WithoutCancel(ctx), &shimv1.RemoveRequest{Id: a.ID})
-			rootfs.Unmount(dir)
+			w.unmountInstance(a.ID)
 		}
 	}()
 	restart := instanceNumber(a.ID)
@@ -217,6 +217,14 @@ func (w *Worker) stageMounts(ctx context.Context, in spec.Input, id string) (map
 	return volume.StageMounts(ctx, w.pod, in.Container, subs, in.Volumes, w.deps.Layout.StagingDir(w.uid, id))
 }
 
+// unmountInstance unstages the instance's volumeMounts (made private first,
+// so no unmount propagates to the host), then unmounts and removes its
+// rootfs dir.
+func (w *Worker) unmountInstance(id string) error {
+	return errors.Join(volume.Unstage(w.deps.Layout.StagingDir(w.uid, id)),
+		rootfs.Unmount(w.deps.Layout.ContainerDir(w.uid, id)))
+}
+
 // removeOldInstances forgets the container's earlier stopped instances in
 // the shim and unmounts their root filesystems; their logs stay.
 func (w *Worker) removeOldInstances(ctx context.Context, name, keep string) {
@@ -230,7 +238,7 @@ func (w *Worker) removeOldInstances(ctx context.Context, name, keep string) {
 			continue
 		}
 		if _, err := cl.Remove(ctx, &shimv1.RemoveRequest{Id: st.GetId()}); err == nil {
-			rootfs.Unmount(w.deps.Layout.ContainerDir(w.uid, st.GetId()))
+			w.unmountInstance(st.GetId())
 			w.mu.Lock()
 			delete(w.probeResults, st.GetId())
 			delete(w.postStart, st.GetId())

@@ -65,7 +65,9 @@ func StageMounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, subP
 }
 
 // Unstage unmounts everything below dir and removes it; a missing dir is
-// fine.
+// fine. The mounts are made private first, so that unmounting them never
+// propagates to the host (a Bidirectional mount shares a peer group with
+// its source).
 func Unstage(dir string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
@@ -73,6 +75,12 @@ func Unstage(dir string) error {
 	mps, err := mountPoints(dir)
 	if err != nil {
 		return fmt.Errorf("unstage %s: %w", dir, err)
+	}
+	for i := len(mps) - 1; i >= 0; i-- { // shallowest first
+		err := unix.Mount("", mps[i], "", unix.MS_PRIVATE|unix.MS_REC, "")
+		if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unstage %s: make %s private: %w", dir, mps[i], err)
+		}
 	}
 	for _, mp := range mps {
 		if err := unmount(mp); err != nil {
@@ -174,11 +182,12 @@ func (p stagePlan) stage(target string) error {
 	return bindFd(fd, target, p.readOnly, p.propagation)
 }
 
-// bindFd bind-mounts the file or directory fd refers to onto target (made
-// as an empty directory or file to match), checks that target is then that
-// very file, makes the mount read-only if asked (keeping the source's
-// nosuid, nodev, noexec), and sets its propagation: private unless the
-// volumeMount asks for HostToContainer (slave) or Bidirectional (shared).
+// bindFd bind-mounts the file or directory fd refers to, with the mounts
+// below it as runc's rbind would, onto target (made as an empty directory
+// or file to match), checks that target is then that very file, makes the
+// mount read-only if asked (keeping the source's nosuid, nodev, noexec),
+// and sets its propagation: private unless the volumeMount asks for
+// HostToContainer (slave) or Bidirectional (shared).
 func bindFd(fd int, target string, readOnly bool, prop *corev1.MountPropagationMode) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
@@ -188,7 +197,7 @@ func bindFd(fd int, target string, readOnly bool, prop *corev1.MountPropagationM
 		return err
 	}
 	src := "/proc/self/fd/" + strconv.Itoa(fd)
-	if err := unix.Mount(src, target, "", unix.MS_BIND, ""); err != nil {
+	if err := unix.Mount(src, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind the resolved source onto %s: %w", target, err)
 	}
 	if err := finishBind(fd, &st, target, readOnly, prop); err != nil {
@@ -230,11 +239,11 @@ func finishBind(fd int, st *unix.Stat_t, target string, readOnly bool, prop *cor
 			return fmt.Errorf("remount %s read-only: %w", target, err)
 		}
 	}
-	flag := uintptr(unix.MS_PRIVATE)
+	flag := uintptr(unix.MS_PRIVATE | unix.MS_REC)
 	if prop != nil {
 		switch *prop {
 		case corev1.MountPropagationHostToContainer:
-			flag = unix.MS_SLAVE
+			flag = unix.MS_SLAVE | unix.MS_REC
 		case corev1.MountPropagationBidirectional:
 			flag = unix.MS_SHARED
 		}

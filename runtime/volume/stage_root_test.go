@@ -386,3 +386,43 @@ func TestStageMounts_SwapRaceNeverStagesTheHost(t *testing.T) {
 	}
 	t.Logf("%d staged the directory, %d refused the link", staged, refused)
 }
+
+// A staged volumeMount carries the mounts below its source, as runc's rbind
+// did; unstaging a Bidirectional one never unmounts the host's own.
+func TestStageMounts_SubmountsKeptAndUnstagingNeverPropagates(t *testing.T) {
+	f := newStageFixture(t)
+	parent := filepath.Dir(f.vol)
+	if err := unix.Mount(parent, parent, "", unix.MS_BIND, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("", parent, "", unix.MS_SHARED, ""); err != nil {
+		t.Fatal(err)
+	}
+	child := filepath.Join(f.vol, "child")
+	f.mkdirs(t, "child")
+	if err := unix.Mount("tmpfs", child, "tmpfs", 0, "size=1m"); err != nil {
+		t.Fatal(err)
+	}
+	typ := corev1.HostPathDirectory
+	bidi := corev1.MountPropagationBidirectional
+	for _, m := range []corev1.VolumeMount{
+		{Name: "h", MountPath: "/h", MountPropagation: &bidi},
+		{Name: "h", MountPath: "/h"},
+	} {
+		f.pod = testPod(corev1.Volume{Name: "h", VolumeSource: corev1.VolumeSource{
+			HostPath: &corev1.HostPathVolumeSource{Path: f.vol, Type: &typ}}})
+		got, err := f.stage(m, "", map[string]string{"h": f.vol})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := isMountPoint(filepath.Join(got, "child")); err != nil || !ok {
+			t.Errorf("the mount below the hostPath is not in its staging: %v", err)
+		}
+		if err := Unstage(f.staging); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := isMountPoint(child); err != nil || !ok {
+			t.Fatalf("unstaging %+v unmounted the host's %s: %v", m, child, err)
+		}
+	}
+}
