@@ -54,7 +54,7 @@ func StageMounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, subP
 			return nil, fmt.Errorf("volume %q of container %q is not prepared", m.Name, c.Name)
 		}
 		target := filepath.Join(dir, strconv.Itoa(i))
-		p := stagePlan{root: src, typ: volumeHostPathType(pod, m.Name), sub: subPaths[i],
+		p := stagePlan{root: src, typ: volumeHostPathType(pod, m.Name), sub: subPathAt(subPaths, i),
 			readOnly: m.ReadOnly || alwaysReadOnly(pod, m.Name), propagation: m.MountPropagation}
 		if err := p.stage(target); err != nil {
 			return nil, fmt.Errorf("volumeMount %q (volume %q) of container %q: %w", m.MountPath, m.Name, c.Name, err)
@@ -98,11 +98,18 @@ func Unstage(dir string) error {
 func mountsToStage(pod *corev1.Pod, c *corev1.Container, subPaths []string) []int {
 	var out []int
 	for i, m := range c.VolumeMounts {
-		if (i < len(subPaths) && subPaths[i] != "") || volumeHostPathType(pod, m.Name) != corev1.HostPathUnset {
+		if subPathAt(subPaths, i) != "" || volumeHostPathType(pod, m.Name) != corev1.HostPathUnset {
 			out = append(out, i)
 		}
 	}
 	return out
+}
+
+func subPathAt(subPaths []string, i int) string {
+	if i < len(subPaths) {
+		return subPaths[i]
+	}
+	return ""
 }
 
 // volumeHostPathType is the type of the pod's hostPath volume name; unset for
