@@ -340,14 +340,20 @@ func TestStageMounts_PrivateIdempotentAndUndone(t *testing.T) {
 }
 
 // The attack of CVE-2021-25741: while vol/sub is swapped with a link to "/"
-// as fast as the kernel allows, a staged subPath is the directory or an
-// error, never the host's root.
+// as fast as the kernel allows, a staged subPath (sub itself, or below it)
+// is the directory or an error, never the host's.
 func TestStageMounts_SwapRaceNeverStagesTheHost(t *testing.T) {
+	for _, subPath := range []string{"sub", "sub/inner"} {
+		t.Run(subPath, func(t *testing.T) { swapRace(t, subPath) })
+	}
+}
+
+func swapRace(t *testing.T, subPath string) {
 	f := newStageFixture(t)
-	f.mkdirs(t, "sub")
+	f.mkdirs(t, "sub/inner")
 	sub := filepath.Join(f.vol, "sub")
-	var dir unix.Stat_t
-	if err := unix.Stat(sub, &dir); err != nil {
+	var want unix.Stat_t
+	if err := unix.Stat(filepath.Join(f.vol, subPath), &want); err != nil {
 		t.Fatal(err)
 	}
 	f.symlink(t, "/", "link")
@@ -366,8 +372,8 @@ func TestStageMounts_SwapRaceNeverStagesTheHost(t *testing.T) {
 	defer wg.Wait()
 	defer stop.Store(true)
 	var staged, refused int
-	for range 300 {
-		got, err := f.stage(mount, "sub", nil)
+	for range 150 {
+		got, err := f.stage(mount, subPath, nil)
 		if err != nil {
 			if !errors.Is(err, errEscape) {
 				t.Fatalf("stage during the swap: %v", err)
@@ -379,8 +385,8 @@ func TestStageMounts_SwapRaceNeverStagesTheHost(t *testing.T) {
 		if err := unix.Stat(got, &st); err != nil {
 			t.Fatal(err)
 		}
-		if st.Dev != dir.Dev || st.Ino != dir.Ino {
-			t.Fatalf("staged %s is not vol/sub (dev %d ino %d): the host root leaked", got, st.Dev, st.Ino)
+		if st.Dev != want.Dev || st.Ino != want.Ino {
+			t.Fatalf("staged %s is not vol/%s (dev %d ino %d): the host leaked in", got, subPath, st.Dev, st.Ino)
 		}
 		staged++
 	}
