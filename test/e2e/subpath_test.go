@@ -114,7 +114,7 @@ func TestSubPathSwapRaceNeverMountsTheHost(t *testing.T) {
 	if escaped > 0 {
 		t.Errorf("%d of %d container starts with subPath: sub saw the host's root", escaped, runs)
 	}
-	if runs < wantRuns {
+	if escaped == 0 && runs < wantRuns {
 		t.Errorf("only %d victim runs before the deadline, want %d", runs, wantRuns)
 	}
 	if cs := initContainerStatus(p, "swapper"); cs == nil || cs.RestartCount != 0 || cs.State.Running == nil {
