@@ -121,6 +121,11 @@ func unmountBelow(dir string) {
 		return
 	}
 	sort.Slice(ms, func(i, j int) bool { return len(ms[i].Mountpoint) > len(ms[j].Mountpoint) })
+	// Private first, so no unmount propagates to the host (a Bidirectional
+	// volumeMount's staging shares a peer group with its source).
+	for i := len(ms) - 1; i >= 0; i-- {
+		syscall.Mount("", ms[i].Mountpoint, "", syscall.MS_PRIVATE|syscall.MS_REC, "")
+	}
 	for _, m := range ms {
 		if err := syscall.Unmount(m.Mountpoint, syscall.MNT_DETACH); err != nil {
 			slog.Warn("GC: unmount", "path", m.Mountpoint, "err", err)

@@ -178,8 +178,21 @@ func relativePath(p *field.Path, v string, required bool) field.ErrorList {
 	return nil
 }
 
+// kernelFS returns the kernel filesystem (/proc, /sys, /dev) that the
+// cleaned path p is or lies below, or "": a volume there would hide or
+// replace what the runtime mounts.
+func kernelFS(p string) string {
+	p = path.Clean(p)
+	for _, fs := range []string{"/proc", "/sys", "/dev"} {
+		if p == fs || strings.HasPrefix(p, fs+"/") {
+			return fs
+		}
+	}
+	return ""
+}
+
 // validateMounts checks a container's volumeMounts: the volume exists, the
-// mountPath is absolute and unique, subPath stays inside the volume.
+// mountPath is absolute, unique and not on /proc, /sys or /dev, subPath stays inside the volume.
 func validateMounts(ctx *podContext, c *corev1.Container, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	privileged := c.SecurityContext != nil && c.SecurityContext.Privileged != nil && *c.SecurityContext.Privileged
@@ -199,6 +212,9 @@ func validateMounts(ctx *podContext, c *corev1.Container, p *field.Path) field.E
 			errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must be an absolute path"))
 		case paths.Has(path.Clean(m.MountPath)):
 			errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must be unique"))
+		case kernelFS(m.MountPath) != "":
+			errs = append(errs, field.Forbidden(mp.Child("mountPath"),
+				"must not be "+kernelFS(m.MountPath)+" or below it: the runtime mounts it"))
 		}
 		paths.Insert(path.Clean(m.MountPath))
 		errs = append(errs, relativePath(mp.Child("subPath"), m.SubPath, false)...)

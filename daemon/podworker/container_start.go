@@ -98,7 +98,7 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 	defer func() {
 		if !ok {
 			cl.Remove(context.WithoutCancel(ctx), &shimv1.RemoveRequest{Id: a.ID})
-			rootfs.Unmount(dir)
+			w.unmountInstance(a.ID)
 		}
 	}()
 	restart := instanceNumber(a.ID)
@@ -118,7 +118,7 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 	vols := w.volumes
 	w.mu.Unlock()
 	files := w.deps.Layout.PodFilesDir(w.uid)
-	cfg, err := spec.Build(spec.Input{
+	in := spec.Input{
 		Pod: w.pod, Container: c, ContainerID: a.ID,
 		Image: spec.ImageConfig{Entrypoint: img.Entrypoint, Cmd: img.Cmd, Env: img.Env,
 			WorkingDir: img.WorkingDir, User: img.User, StopSignal: img.StopSignal},
@@ -131,7 +131,11 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 		Labels: map[string]string{
 			labelContainer: c.Name, labelStopSignal: strconv.Itoa(int(sig)), labelImageID: img.ID,
 		},
-	})
+	}
+	if in.Staged, err = w.stageMounts(ctx, in, a.ID); err != nil {
+		return failStart("CreateContainerConfigError", "%v", err)
+	}
+	cfg, err := spec.Build(in)
 	if err != nil {
 		return failStart("CreateContainerConfigError", "%v", err)
 	}
@@ -202,6 +206,25 @@ func (w *Worker) ensureVolumes(ctx context.Context) error {
 	return nil
 }
 
+// stageMounts pins the instance's subPaths and typed hostPaths so runc gets
+// staged paths, not ones it would resolve (CVE-2021-25741). The staging
+// lies in the instance's dir: unmounting its rootfs dir undoes it.
+func (w *Worker) stageMounts(ctx context.Context, in spec.Input, id string) (map[int]string, error) {
+	subs, err := spec.SubPaths(in)
+	if err != nil {
+		return nil, err
+	}
+	return volume.StageMounts(ctx, w.pod, in.Container, subs, in.Volumes, w.deps.Layout.StagingDir(w.uid, id))
+}
+
+// unmountInstance unstages the instance's volumeMounts (made private first,
+// so no unmount propagates to the host), then unmounts and removes its
+// rootfs dir.
+func (w *Worker) unmountInstance(id string) error {
+	return errors.Join(volume.Unstage(w.deps.Layout.StagingDir(w.uid, id)),
+		rootfs.Unmount(w.deps.Layout.ContainerDir(w.uid, id)))
+}
+
 // removeOldInstances forgets the container's earlier stopped instances in
 // the shim and unmounts their root filesystems; their logs stay.
 func (w *Worker) removeOldInstances(ctx context.Context, name, keep string) {
@@ -215,7 +238,7 @@ func (w *Worker) removeOldInstances(ctx context.Context, name, keep string) {
 			continue
 		}
 		if _, err := cl.Remove(ctx, &shimv1.RemoveRequest{Id: st.GetId()}); err == nil {
-			rootfs.Unmount(w.deps.Layout.ContainerDir(w.uid, st.GetId()))
+			w.unmountInstance(st.GetId())
 			w.mu.Lock()
 			delete(w.probeResults, st.GetId())
 			delete(w.postStart, st.GetId())

@@ -17,7 +17,6 @@ import (
 	"github.com/podd-dev/podd/network/podfiles"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/atomicfile"
-	"github.com/podd-dev/podd/runtime/rootfs"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/spec"
 	"github.com/podd-dev/podd/runtime/volume"
@@ -253,7 +252,7 @@ func (w *Worker) unmountAllRootfs() error {
 	}
 	var errs []error
 	for _, e := range ents {
-		if err := rootfs.Unmount(filepath.Join(dir, e.Name())); err != nil {
+		if err := w.unmountInstance(e.Name()); err != nil {
 			errs = append(errs, fmt.Errorf("unmount rootfs of container %s: %w", e.Name(), err))
 		}
 	}

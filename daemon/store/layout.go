@@ -40,6 +40,13 @@ func (l Layout) ContainerDir(uid, id string) string {
 	return filepath.Join(l.PodDir(uid), "containers", id)
 }
 
+// StagingDir holds a container instance's pinned volumeMounts (subPaths,
+// typed hostPaths; runtime/volume.StageMounts). It lies in ContainerDir, so
+// unmounting the instance's rootfs dir unmounts them too.
+func (l Layout) StagingDir(uid, id string) string {
+	return filepath.Join(l.ContainerDir(uid, id), "staging")
+}
+
 // ContainersDir holds every container instance dir of a pod.
 func (l Layout) ContainersDir(uid string) string { return filepath.Join(l.PodDir(uid), "containers") }
 

@@ -24,7 +24,7 @@ const DefaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 
 // Build returns the shim config of one container of a pod. Errors are
 // configuration errors of that container (R21 CreateContainerConfigError):
-// an unknown user, a missing volume, a subPath that cannot be made.
+// an unknown user, a missing volume, a subPath that was not staged.
 func Build(in Input) (*shimv1.ContainerConfig, error) {
 	if err := checkInput(&in); err != nil {
 		return nil, err

@@ -61,6 +61,10 @@ type Input struct {
 	Rootfs string
 	// Volumes maps a pod volume name to its host path (runtime/volume.Prepare).
 	Volumes map[string]string
+	// Staged are the host paths runtime/volume.StageMounts pinned, by
+	// volumeMount index: bound instead of the volume. Every mount with a
+	// subPath must have one.
+	Staged  map[int]string
 	Sandbox Sandbox
 	Files   PodFiles
 	// PodIPs are the pod's addresses, the first being status.podIP.

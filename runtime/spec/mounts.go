@@ -1,38 +1,36 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
-	"os"
 	"path"
 	"path/filepath"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
 	corev1 "k8s.io/api/core/v1"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
 // volumeMounts turns the container's volumeMounts into bind mounts of the
-// prepared volumes. subPath (and subPathExpr, expanded from the container's
-// env) is resolved inside the volume: symlinks cannot lead out of it, and a
-// missing subPath is created as a directory, as the kubelet does.
+// prepared volumes. A mount with a subPath (or a typed hostPath) binds what
+// runtime/volume.StageMounts pinned for it (in.Staged), never a path that
+// runc would resolve itself (CVE-2021-25741).
 func volumeMounts(in *Input, vars map[string]string) ([]*shimv1.Mount, error) {
 	var out []*shimv1.Mount
-	for _, m := range in.Container.VolumeMounts {
+	for i, m := range in.Container.VolumeMounts {
 		host, ok := in.Volumes[m.Name]
 		if !ok {
 			return nil, fmt.Errorf("volume %q of container %q is not prepared", m.Name, in.Container.Name)
 		}
-		sub := m.SubPath
-		if m.SubPathExpr != "" {
-			sub = Expand(m.SubPathExpr, vars)
+		sub, err := expandSubPath(m, vars)
+		if err != nil {
+			return nil, fmt.Errorf("volumeMount %q of container %q: %w", m.MountPath, in.Container.Name, err)
 		}
-		if sub != "" {
-			var err error
-			if host, err = subPath(host, sub); err != nil {
-				return nil, fmt.Errorf("volumeMount %q of container %q: %w", m.MountPath, in.Container.Name, err)
-			}
+		if staged, ok := in.Staged[i]; ok {
+			host = staged
+		} else if sub != "" {
+			return nil, fmt.Errorf("volumeMount %q of container %q: subPath %q is not staged", m.MountPath, in.Container.Name, sub)
 		}
 		opts := []string{"rbind", propagation(m.MountPropagation)}
 		if m.ReadOnly || alwaysReadOnly(in.Pod, m.Name) {
@@ -46,6 +44,39 @@ func volumeMounts(in *Input, vars map[string]string) ([]*shimv1.Mount, error) {
 	return out, nil
 }
 
+// SubPaths returns the subPath of each of the container's volumeMounts, by
+// index, with subPathExpr expanded from the container's env ("" for none):
+// what runtime/volume.StageMounts pins before Build.
+func SubPaths(in Input) ([]string, error) {
+	if in.Pod == nil || in.Container == nil {
+		return nil, errors.New("subPaths: missing Pod or Container")
+	}
+	_, vars, err := containerEnv(&in, withStatus(in.Pod, in.PodIPs, in.HostIPs))
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", in.Container.Name, err)
+	}
+	out := make([]string, len(in.Container.VolumeMounts))
+	for i, m := range in.Container.VolumeMounts {
+		if out[i], err = expandSubPath(m, vars); err != nil {
+			return nil, fmt.Errorf("volumeMount %q of container %q: %w", m.MountPath, in.Container.Name, err)
+		}
+	}
+	return out, nil
+}
+
+// expandSubPath is m's subPath, or its subPathExpr expanded; it must stay
+// relative and free of "..".
+func expandSubPath(m corev1.VolumeMount, vars map[string]string) (string, error) {
+	sub := m.SubPath
+	if m.SubPathExpr != "" {
+		sub = Expand(m.SubPathExpr, vars)
+	}
+	if filepath.IsAbs(sub) || hasDotDot(sub) {
+		return "", fmt.Errorf("subPath %q must be a relative path without '..'", sub)
+	}
+	return sub, nil
+}
+
 // alwaysReadOnly reports the volumes Kubernetes always mounts read-only:
 // their files are the pod's data, not the container's.
 func alwaysReadOnly(pod *corev1.Pod, name string) bool {
@@ -55,58 +86,6 @@ func alwaysReadOnly(pod *corev1.Pod, name string) bool {
 		}
 	}
 	return false
-}
-
-// subPath resolves sub inside the volume root and creates it when missing.
-func subPath(root, sub string) (string, error) {
-	if filepath.IsAbs(sub) || hasDotDot(sub) {
-		return "", fmt.Errorf("subPath %q must be a relative path without '..'", sub)
-	}
-	if err := symlinkEscape(root, sub); err != nil {
-		return "", err
-	}
-	target, err := securejoin.SecureJoin(root, sub)
-	if err != nil {
-		return "", fmt.Errorf("resolve subPath %q in %s: %w", sub, root, err)
-	}
-	if _, err := os.Lstat(target); os.IsNotExist(err) {
-		if err := securejoin.MkdirAll(root, sub, 0o750); err != nil {
-			return "", fmt.Errorf("create subPath %q in %s: %w", sub, root, err)
-		}
-		// Resolve again: the directories now exist, so the result is final.
-		if target, err = securejoin.SecureJoin(root, sub); err != nil {
-			return "", fmt.Errorf("resolve subPath %q in %s: %w", sub, root, err)
-		}
-	} else if err != nil {
-		return "", fmt.Errorf("stat subPath %q in %s: %w", sub, root, err)
-	}
-	return target, nil
-}
-
-// symlinkEscape refuses a subPath whose existing part leads out of the
-// volume through a symlink, as the kubelet does, so the user gets an error
-// rather than a silently re-rooted path. SecureJoin stays the real guard.
-func symlinkEscape(root, sub string) error {
-	realRoot, err := filepath.EvalSymlinks(root)
-	if err != nil {
-		return fmt.Errorf("resolve volume %s: %w", root, err)
-	}
-	cur := root
-	for _, el := range strings.Split(filepath.Clean(sub), "/") {
-		cur = filepath.Join(cur, el)
-		fi, err := os.Lstat(cur)
-		if err != nil {
-			return nil // the rest does not exist yet: it will be created inside
-		}
-		if fi.Mode()&os.ModeSymlink == 0 {
-			continue
-		}
-		target, err := filepath.EvalSymlinks(cur)
-		if err != nil || (target != realRoot && !strings.HasPrefix(target, realRoot+"/")) {
-			return fmt.Errorf("subPath %q leads out of the volume through the symlink %s", sub, cur)
-		}
-	}
-	return nil
 }
 
 func hasDotDot(p string) bool {

@@ -1,8 +1,6 @@
 package spec
 
 import (
-	"os"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -27,6 +25,14 @@ func TestBuild_R92_VolumeMounts(t *testing.T) {
 		{Name: "data", MountPath: "/expr", SubPathExpr: "logs/$(POD)"},
 	}
 	in.Files = PodFiles{Hosts: "/pods/hosts", ResolvConf: "/pods/resolv.conf", Hostname: "/pods/hostname"}
+	subs, err := SubPaths(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"", "", "", "a/b", "logs/web"}; !reflect.DeepEqual(subs, want) {
+		t.Errorf("SubPaths = %q, want %q", subs, want)
+	}
+	in.Staged = map[int]string{3: "/staged/3", 4: "/staged/4"}
 	cfg, err := Build(in)
 	if err != nil {
 		t.Fatal(err)
@@ -35,19 +41,14 @@ func TestBuild_R92_VolumeMounts(t *testing.T) {
 		{Source: data, Destination: "/data", Type: "bind", Options: []string{"rbind", "rprivate"}},
 		{Source: host, Destination: "/host", Type: "bind", Options: []string{"rbind", "rslave", "ro"}},
 		{Source: host, Destination: "/host-rro", Type: "bind", Options: []string{"rbind", "rprivate", "ro", "rro"}},
-		{Source: filepath.Join(data, "a/b"), Destination: "/sub", Type: "bind", Options: []string{"rbind", "rprivate"}},
-		{Source: filepath.Join(data, "logs/web"), Destination: "/expr", Type: "bind", Options: []string{"rbind", "rprivate"}},
+		{Source: "/staged/3", Destination: "/sub", Type: "bind", Options: []string{"rbind", "rprivate"}},
+		{Source: "/staged/4", Destination: "/expr", Type: "bind", Options: []string{"rbind", "rprivate"}},
 		{Source: "/pods/hosts", Destination: "/etc/hosts", Type: "bind", Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}},
 		{Source: "/pods/resolv.conf", Destination: "/etc/resolv.conf", Type: "bind", Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}},
 		{Source: "/pods/hostname", Destination: "/etc/hostname", Type: "bind", Options: []string{"rbind", "rprivate", "nosuid", "nodev", "noexec"}},
 	}
 	if !reflect.DeepEqual(cfg.Mounts, want) {
 		t.Errorf("mounts\n got %v\nwant %v", cfg.Mounts, want)
-	}
-	for _, sub := range []string{"a/b", "logs/web"} {
-		if fi, err := os.Stat(filepath.Join(data, sub)); err != nil || !fi.IsDir() {
-			t.Errorf("subPath %s not created as a directory: %v", sub, err)
-		}
 	}
 }
 
@@ -70,42 +71,29 @@ func TestBuild_PodFilesYieldToContainerMounts(t *testing.T) {
 	}
 }
 
-func TestBuild_SubPathCannotEscapeTheVolume(t *testing.T) {
+// A subPath is bound only as runtime/volume staged it: Build never hands
+// runc a path inside a volume that a container could swap for a link
+// (CVE-2021-25741).
+func TestBuild_SubPathIsBoundOnlyWhenStaged(t *testing.T) {
 	in := testInput(t)
-	vol := t.TempDir()
-	outside := t.TempDir()
-	if err := os.Symlink(outside, filepath.Join(vol, "escape")); err != nil {
-		t.Fatal(err)
+	in.Volumes = map[string]string{"v": t.TempDir()}
+	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "sub"}}
+	if _, err := Build(in); err == nil || !strings.Contains(err.Error(), `subPath "sub" is not staged`) {
+		t.Errorf("unstaged subPath: err = %v", err)
 	}
-	if err := os.Symlink("../../..", filepath.Join(vol, "up")); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.MkdirAll(filepath.Join(vol, "real/dir"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("real", filepath.Join(vol, "inside")); err != nil {
-		t.Fatal(err)
-	}
-	in.Volumes = map[string]string{"v": vol}
-	for _, sub := range []string{"escape", "escape/x", "up/etc"} {
-		in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPath: sub}}
-		if _, err := Build(in); err == nil || !strings.Contains(err.Error(), "leads out of the volume") {
-			t.Errorf("subPath %q: err = %v, want an escape error", sub, err)
+	for _, m := range []corev1.VolumeMount{
+		{Name: "v", MountPath: "/m", SubPath: "../x"},
+		{Name: "v", MountPath: "/m", SubPath: "/etc"},
+		{Name: "v", MountPath: "/m", SubPathExpr: "$(NOPE)/../.."},
+	} {
+		in.Container.VolumeMounts = []corev1.VolumeMount{m}
+		if _, err := SubPaths(in); err == nil {
+			t.Errorf("SubPaths accepted %+v", m)
 		}
-	}
-	// A link that stays inside the volume is followed.
-	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "inside/dir"}}
-	cfg, err := Build(in)
-	if err != nil || cfg.Mounts[0].Source != filepath.Join(vol, "real/dir") {
-		t.Errorf("subPath through an inner link: %v, %v", cfg.GetMounts(), err)
-	}
-	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPath: "../x"}}
-	if _, err := Build(in); err == nil {
-		t.Errorf("subPath with .. accepted")
-	}
-	in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "v", MountPath: "/m", SubPathExpr: "$(NOPE)/../.."}}
-	if _, err := Build(in); err == nil {
-		t.Errorf("subPathExpr expanding to .. accepted")
+		in.Staged = map[int]string{0: "/staged/0"}
+		if _, err := Build(in); err == nil {
+			t.Errorf("Build accepted %+v", m)
+		}
 	}
 }
 

@@ -6,7 +6,9 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"syscall"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -43,29 +45,43 @@ func checkHostPath(path string, typ corev1.HostPathType, undo *undoStack) error 
 		if missing {
 			return mkdirAllOwned(path, undo)
 		}
-		return want(path, typ, fi.IsDir(), "a directory")
 	case corev1.HostPathFileOrCreate:
 		if missing {
 			return createFile(path, undo)
 		}
-		return want(path, typ, !fi.IsDir(), "a file")
 	}
 	if missing {
 		return fmt.Errorf("path %q does not exist (type %s)", path, typ)
 	}
-	m := fi.Mode()
+	return checkKind(path, typ, fileType(fi))
+}
+
+// fileType is the S_IFMT bits of fi's mode.
+func fileType(fi os.FileInfo) uint32 {
+	if st, ok := fi.Sys().(*syscall.Stat_t); ok {
+		return st.Mode & unix.S_IFMT
+	}
+	return 0
+}
+
+// checkKind checks a file of type ifmt (S_IFMT bits) against a hostPath
+// type; the *OrCreate types only need a directory or a file by then.
+func checkKind(path string, typ corev1.HostPathType, ifmt uint32) error {
+	isDir := ifmt == unix.S_IFDIR
 	switch typ {
-	case corev1.HostPathDirectory:
-		return want(path, typ, m.IsDir(), "a directory")
-	case corev1.HostPathFile:
+	case corev1.HostPathUnset:
+		return nil
+	case corev1.HostPathDirectory, corev1.HostPathDirectoryOrCreate:
+		return want(path, typ, isDir, "a directory")
+	case corev1.HostPathFile, corev1.HostPathFileOrCreate:
 		// As in the kubelet, a "file" is anything but a directory.
-		return want(path, typ, !m.IsDir(), "a file")
+		return want(path, typ, !isDir, "a file")
 	case corev1.HostPathSocket:
-		return want(path, typ, m&fs.ModeSocket != 0, "a socket")
+		return want(path, typ, ifmt == unix.S_IFSOCK, "a socket")
 	case corev1.HostPathCharDev:
-		return want(path, typ, m&fs.ModeCharDevice != 0, "a character device")
+		return want(path, typ, ifmt == unix.S_IFCHR, "a character device")
 	case corev1.HostPathBlockDev:
-		return want(path, typ, m&fs.ModeDevice != 0 && m&fs.ModeCharDevice == 0, "a block device")
+		return want(path, typ, ifmt == unix.S_IFBLK, "a block device")
 	}
 	return fmt.Errorf("unsupported hostPath type %q", typ)
 }
