@@ -36,6 +36,12 @@ type Config struct {
 	// Drain stops every pod gracefully when the daemon stops; without it
 	// pods keep running across a daemon restart.
 	Drain bool
+	// SeccompDefault runs containers that name no seccompProfile under the
+	// default filter (RuntimeDefault), like the kubelet's seccompDefault.
+	SeccompDefault bool
+	// AllowedUnsafeSysctls are namespaced sysctls (or "prefix*" patterns)
+	// pods may set besides the kubelet's safe set.
+	AllowedUnsafeSysctls []string
 }
 
 // DefaultConfig returns the production defaults.
@@ -58,5 +64,8 @@ func DefaultConfig() Config {
 		BackoffMax:   300 * time.Second,
 		NodeName:     host,
 		StaticRescan: 20 * time.Second,
+		// podd is a single-host runtime like podman and docker, with no
+		// admission control in front: containers are confined by default.
+		SeccompDefault: true,
 	}
 }

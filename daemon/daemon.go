@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/events"
+	"github.com/podd-dev/podd/daemon/manifest"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/sdnotify"
@@ -26,6 +27,7 @@ import (
 	"github.com/podd-dev/podd/probes"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/runtime/image"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // Daemon is one running podd.
@@ -38,6 +40,8 @@ type Daemon struct {
 	probes *probes.Manager
 	deps   *podworker.Deps
 	pods   *pods
+	// policy is what manifests are validated against.
+	policy manifest.Policy
 	wg     sync.WaitGroup
 }
 
@@ -179,8 +183,16 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
 		}
 	}
+	if err := manifest.CheckAllowedUnsafeSysctls(cfg.AllowedUnsafeSysctls); err != nil {
+		return nil, err
+	}
+	bounding, err := spec.HostBoundingSet()
+	if err != nil {
+		return nil, err
+	}
 	d := &Daemon{
 		cfg: cfg, ctx: ctx, store: st, images: images,
+		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
 	}
 	d.deps = &podworker.Deps{
@@ -190,6 +202,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
 		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent,
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
+		Security: spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},
 	}
 	return d, nil
 }

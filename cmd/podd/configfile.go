@@ -37,6 +37,9 @@ type fileConfig struct {
 	BackoffMax   *string   `json:"backoffMax"`
 	NodeName     *string   `json:"nodeName"`
 	LogLevel     *string   `json:"logLevel"`
+	// SeccompDefault and AllowedUnsafeSysctls: see daemon.Config.
+	SeccompDefault       *bool     `json:"seccompDefault"`
+	AllowedUnsafeSysctls *[]string `json:"allowedUnsafeSysctls"`
 }
 
 // loadConfigFile applies the YAML config file at path to cfg and logLevel.
@@ -153,6 +156,12 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 			return fmt.Errorf("%s: %q must be positive", d.key, *d.val)
 		}
 		*d.dst = v
+	}
+	if fc.SeccompDefault != nil {
+		cfg.SeccompDefault = *fc.SeccompDefault
+	}
+	if fc.AllowedUnsafeSysctls != nil {
+		cfg.AllowedUnsafeSysctls = append([]string(nil), *fc.AllowedUnsafeSysctls...)
 	}
 	if fc.LogLevel != nil {
 		var level slog.Level

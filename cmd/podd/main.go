@@ -41,6 +41,8 @@ func main() {
 	fs.StringVar(&logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
 	fs.DurationVar(&cfg.StaticRescan, "static-rescan", cfg.StaticRescan, "static pod directory rescan period")
 	fs.BoolVar(&cfg.Drain, "drain", cfg.Drain, "on SIGTERM, stop every pod gracefully before exiting")
+	fs.BoolVar(&cfg.SeccompDefault, "seccomp-default", cfg.SeccompDefault, "run containers with no seccompProfile under the default seccomp filter")
+	unsafeSysctls := fs.String("allowed-unsafe-sysctls", strings.Join(cfg.AllowedUnsafeSysctls, ","), "namespaced sysctls (or prefix* patterns), comma separated, that pods may set besides the safe set")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -48,6 +50,10 @@ func main() {
 		return
 	}
 	cfg.CNIBinDirs = strings.Split(*binDirs, ":")
+	cfg.AllowedUnsafeSysctls = nil
+	if *unsafeSysctls != "" {
+		cfg.AllowedUnsafeSysctls = strings.Split(*unsafeSysctls, ",")
+	}
 
 	var level slog.Level
 	if err := level.UnmarshalText([]byte(logLevel)); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/podd-dev/podd/probes"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // resync bounds how long the worker waits without any wake-up: a safety net
@@ -49,6 +50,9 @@ type Deps struct {
 	ResolvConf string
 	// NodeIP is the host's address (status.hostIP).
 	NodeIP string
+	// Security holds the host's capability bounding set and the seccomp
+	// settings every container is built with.
+	Security spec.HostSecurity
 }
 
 // Worker drives one pod until it is removed or the daemon stops.
