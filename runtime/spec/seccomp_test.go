@@ -77,6 +77,9 @@ func TestSeccompFilter_RuntimeDefaultAndUnconfined(t *testing.T) {
 		if f.DefaultAction != specs.ActErrno || !allows(f, "read") || allows(f, "keyctl") || (!tc.unshare && allows(f, "perf_event_open")) {
 			t.Errorf("%s: not the default profile: default %s, read %v, keyctl %v", tc.name, f.DefaultAction, allows(f, "read"), allows(f, "keyctl"))
 		}
+		if slices.Contains(f.Architectures, specs.ArchX32) || !slices.Contains(f.Architectures, specs.ArchX86) {
+			t.Errorf("%s: architectures %v, want x86_64 and x86 without x32", tc.name, f.Architectures)
+		}
 		if allows(f, "unshare") != tc.unshare {
 			t.Errorf("%s: unshare allowed %v, want %v", tc.name, allows(f, "unshare"), tc.unshare)
 		}
