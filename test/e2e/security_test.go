@@ -52,7 +52,11 @@ metadata: {name: seccomp-exec}
 spec:
   securityContext: {seccompProfile: {type: RuntimeDefault}}
   containers:
-  - {name: c, image: busybox:latest, command: ["sleep", "1000"]}
+  - name: c
+    image: busybox:latest
+    command: ["sleep", "1000"]
+    # Ready only while the exec probe cannot create a user namespace.
+    readinessProbe: {exec: {command: ["sh", "-c", "! unshare -U true"]}, periodSeconds: 1, timeoutSeconds: 5}
 `)
 	e.waitForPhase("seccomp", corev1.PodSucceeded, 60*time.Second)
 	for _, c := range []string{"runtimedefault", "unset"} {
@@ -63,7 +67,7 @@ spec:
 	if got := strings.TrimSpace(e.podctl("logs", "seccomp", "-c", "unconfined")); got != "USERNS-ALLOWED" {
 		t.Errorf("container unconfined: %q, want USERNS-ALLOWED", got)
 	}
-	e.waitRunning("seccomp-exec", 60*time.Second)
+	e.waitForPod("seccomp-exec", 60*time.Second, "ready (the exec probe runs under the filter)", func(p *corev1.Pod) bool { return isReady(p, "c") })
 	if got, _ := e.podctlErr("exec", "seccomp-exec", "-c", "c", "--", "sh", "-c", userns+" 2>&1"); !denied(got, "USERNS") {
 		t.Errorf("exec in a RuntimeDefault container: %q, want unshare to fail with EPERM", got)
 	}
