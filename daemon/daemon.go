@@ -165,6 +165,9 @@ func (d *Daemon) reportStatus(ctx context.Context) {
 }
 
 func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
+	if err := manifest.CheckAllowedUnsafeSysctls(cfg.AllowedUnsafeSysctls); err != nil {
+		return nil, err
+	}
 	layout := store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot}
 	st, err := store.Open(layout)
 	if err != nil {
@@ -182,9 +185,6 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		if _, err := os.Stat(filepath.Join(cfg.BinDir, b)); err != nil {
 			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
 		}
-	}
-	if err := manifest.CheckAllowedUnsafeSysctls(cfg.AllowedUnsafeSysctls); err != nil {
-		return nil, err
 	}
 	bounding, err := spec.HostBoundingSet()
 	if err != nil {

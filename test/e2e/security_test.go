@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // userns tries to create a user namespace (the default seccomp profile
@@ -298,5 +302,23 @@ spec:
 `, "apply", "-f", "-")
 	if err == nil || !strings.Contains(out, "spec.containers[0].securityContext.capabilities.add[1]") || !strings.Contains(out, "SYS_RESOURCE") {
 		t.Errorf("apply with capabilities.add SYS_RESOURCE: err %v, output %q; want a refusal naming the field", err, out)
+	}
+}
+
+// Issue 7 item 2: allowedUnsafeSysctls may name namespaced sysctls only; a
+// daemon asked to allow another refuses to start, naming it.
+func TestSecurity_AllowedUnsafeSysctlsMustBeNamespaced(t *testing.T) {
+	t.Parallel()
+	testutil.RequireRoot(t)
+	bin := binaries(t)
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, filepath.Join(bin, "podd"), "--root", filepath.Join(dir, "root"),
+		"--run-root", filepath.Join(dir, "run"), "--socket", filepath.Join(dir, "podd.sock"), "--manifests", "",
+		"--cgroup-parent", "/pdeunsafe", "--allowed-unsafe-sysctls", "net.core.somaxconn,kernel.core_pattern").CombinedOutput()
+	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "allowedUnsafeSysctls[1]") ||
+		!strings.Contains(string(out), "kernel.core_pattern") || !strings.Contains(string(out), "not namespaced") {
+		t.Errorf("podd with kernel.core_pattern allowed: err %v, output %q; want it to refuse to start naming the setting", err, out)
 	}
 }
