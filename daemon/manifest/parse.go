@@ -37,7 +37,7 @@ func (e *InvalidError) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
-// Parse decodes, defaults and validates every pod of a manifest. It is all or
+// Parse decodes, defaults and validates (against pol) every pod of a manifest. It is all or
 // nothing (R1): an error in any document returns no pod. Two documents that
 // name the same pod are an error too. Warnings come from Decode and Warnings.
 func Parse(data []byte, source string, pol Policy) ([]*corev1.Pod, []string, error) {

@@ -14,7 +14,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// Validate checks a defaulted pod (see Default) and returns every problem with
+// Validate checks a defaulted pod (see Default) against the daemon's policy
+// (allowed sysctls, the host's capabilities) and returns every problem with
 // its field path, e.g. `spec.containers[1].image: Required value` (R1, R2).
 // An empty list means podd can run the pod as written.
 func Validate(pod *corev1.Pod, pol Policy) field.ErrorList {
