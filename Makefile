@@ -5,7 +5,9 @@ BIN := bin
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
-APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps
+# libseccomp-dev and pkg-config: podd-shim links libseccomp (cgo, build tag
+# seccomp) so that libcontainer can apply seccomp filters.
+APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps libseccomp-dev pkg-config
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
 TEST_TIMEOUT ?= 25m
@@ -30,7 +32,7 @@ build: ## build bin/podd, bin/podctl, bin/podd-shim, bin/podd-pause
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podd ./cmd/podd
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podctl ./cmd/podctl
-	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podd-shim ./cmd/podd-shim
+	CGO_ENABLED=1 $(GO) build -tags seccomp -ldflags '$(LDFLAGS)' -o $(BIN)/podd-shim ./cmd/podd-shim
 	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o $(BIN)/podd-pause ./cmd/podd-pause
 
 test: deps build lint ## the whole suite: unit tests, end-to-end tests as root, each fuzz target briefly

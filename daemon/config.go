@@ -40,6 +40,12 @@ type Config struct {
 	// log, as the kubelet's settings of the same names do.
 	ContainerLogMaxSize  int64
 	ContainerLogMaxFiles int
+	// SeccompDefault runs containers that name no seccompProfile under the
+	// default filter (RuntimeDefault), like the kubelet's seccompDefault.
+	SeccompDefault bool
+	// AllowedUnsafeSysctls are namespaced sysctls (or "prefix*" patterns)
+	// pods may set besides the kubelet's safe set.
+	AllowedUnsafeSysctls []string
 }
 
 // DefaultConfig returns the production defaults.
@@ -65,5 +71,8 @@ func DefaultConfig() Config {
 
 		ContainerLogMaxSize:  10 << 20,
 		ContainerLogMaxFiles: 5,
+		// podd is a single-host runtime like podman and docker, with no
+		// admission control in front: containers are confined by default.
+		SeccompDefault: true,
 	}
 }

@@ -17,6 +17,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/events"
+	"github.com/podd-dev/podd/daemon/manifest"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/sdnotify"
@@ -27,6 +28,7 @@ import (
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/image"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // Daemon is one running podd.
@@ -39,6 +41,8 @@ type Daemon struct {
 	probes *probes.Manager
 	deps   *podworker.Deps
 	pods   *pods
+	// policy is what manifests are validated against.
+	policy manifest.Policy
 	wg     sync.WaitGroup
 }
 
@@ -162,6 +166,9 @@ func (d *Daemon) reportStatus(ctx context.Context) {
 }
 
 func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
+	if err := manifest.CheckAllowedUnsafeSysctls(cfg.AllowedUnsafeSysctls); err != nil {
+		return nil, err
+	}
 	layout := store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot}
 	st, err := store.Open(layout)
 	if err != nil {
@@ -180,8 +187,13 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
 		}
 	}
+	bounding, err := spec.HostBoundingSet()
+	if err != nil {
+		return nil, err
+	}
 	d := &Daemon{
 		cfg: cfg, ctx: ctx, store: st, images: images,
+		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
 	}
 	d.deps = &podworker.Deps{
@@ -192,6 +204,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent,
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},
+		Security:    spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},
 	}
 	return d, nil
 }

@@ -101,7 +101,7 @@ type ApplyResult struct {
 // apply accepts the pods of a manifest: all are validated before any
 // changes (R1); identical ones are left alone (R3), changed ones replaced.
 func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) ([]ApplyResult, []string, error) {
-	parsed, warnings, err := manifest.Parse(data, source)
+	parsed, warnings, err := manifest.Parse(data, source, d.policy)
 	if err != nil {
 		return nil, warnings, classed(ErrInvalidArgument, "%v", err)
 	}

@@ -40,6 +40,9 @@ type fileConfig struct {
 
 	ContainerLogMaxSize  *string `json:"containerLogMaxSize"`
 	ContainerLogMaxFiles *int    `json:"containerLogMaxFiles"`
+	// SeccompDefault and AllowedUnsafeSysctls: see daemon.Config.
+	SeccompDefault       *bool     `json:"seccompDefault"`
+	AllowedUnsafeSysctls *[]string `json:"allowedUnsafeSysctls"`
 }
 
 // loadConfigFile applies the YAML config file at path to cfg and logLevel.
@@ -169,6 +172,12 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 			return fmt.Errorf("containerLogMaxFiles: %d must be at least 2", *fc.ContainerLogMaxFiles)
 		}
 		cfg.ContainerLogMaxFiles = *fc.ContainerLogMaxFiles
+	}
+	if fc.SeccompDefault != nil {
+		cfg.SeccompDefault = *fc.SeccompDefault
+	}
+	if fc.AllowedUnsafeSysctls != nil {
+		cfg.AllowedUnsafeSysctls = append([]string(nil), *fc.AllowedUnsafeSysctls...)
 	}
 	if fc.LogLevel != nil {
 		var level slog.Level

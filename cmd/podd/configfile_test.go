@@ -58,6 +58,9 @@ logLevel: debug
 		{name: "some keys", yaml: "nodeName: n1\nbackoffMax: 90s\n", edit: func(c *daemon.Config) {
 			c.NodeName, c.BackoffMax = "n1", 90*time.Second
 		}},
+		{name: "security keys", yaml: "seccompDefault: true\nallowedUnsafeSysctls: [net.core.somaxconn, 'kernel.msg*']\n", edit: func(c *daemon.Config) {
+			c.SeccompDefault, c.AllowedUnsafeSysctls = true, []string{"net.core.somaxconn", "kernel.msg*"}
+		}},
 		{name: "empty manifests disables static pods", yaml: `manifests: ""`, edit: func(c *daemon.Config) { c.Manifests = "" }},
 		{name: "json is yaml", yaml: `{"root": "/x"}`, edit: func(c *daemon.Config) { c.Root = "/x" }},
 		{name: "unknown key", yaml: "root: /x\nimageDir: /y\n", wantErr: `unknown key "imageDir"`},

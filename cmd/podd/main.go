@@ -43,6 +43,8 @@ func main() {
 	fs.BoolVar(&cfg.Drain, "drain", cfg.Drain, "on SIGTERM, stop every pod gracefully before exiting")
 	fs.Var(quantityFlag{&cfg.ContainerLogMaxSize}, "container-log-max-size", "rotate a container's log before it passes this size (e.g. 10Mi)")
 	fs.IntVar(&cfg.ContainerLogMaxFiles, "container-log-max-files", cfg.ContainerLogMaxFiles, "log files kept per container, the live one included (at least 2)")
+	fs.BoolVar(&cfg.SeccompDefault, "seccomp-default", cfg.SeccompDefault, "run containers with no seccompProfile under the default seccomp filter")
+	unsafeSysctls := fs.String("allowed-unsafe-sysctls", strings.Join(cfg.AllowedUnsafeSysctls, ","), "namespaced sysctls (or prefix* patterns), comma separated, that pods may set besides the safe set")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -53,6 +55,10 @@ func main() {
 	if cfg.ContainerLogMaxFiles < 2 {
 		fmt.Fprintf(os.Stderr, "podd: --container-log-max-files: %d must be at least 2\n", cfg.ContainerLogMaxFiles)
 		os.Exit(2)
+	}
+	cfg.AllowedUnsafeSysctls = nil
+	if *unsafeSysctls != "" {
+		cfg.AllowedUnsafeSysctls = strings.Split(*unsafeSysctls, ",")
 	}
 
 	var level slog.Level

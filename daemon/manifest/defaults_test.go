@@ -74,7 +74,7 @@ func TestSpecHash_R3_StableAcrossDefaultingAndKeyOrder(t *testing.T) {
 	a := "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  labels: {x: '1', y: '2'}\nspec:\n  containers: [{name: c, image: busybox}]\n"
 	b := "apiVersion: v1\nkind: Pod\nmetadata:\n  labels: {y: '2', x: '1'}\n  name: a\nspec:\n  restartPolicy: Always\n" +
 		"  terminationGracePeriodSeconds: 30\n  containers: [{image: busybox, name: c, imagePullPolicy: Always}]\n"
-	pa, _, err := Parse([]byte(a), "a")
+	pa, _, err := Parse([]byte(a), "a", Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}

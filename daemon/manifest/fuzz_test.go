@@ -17,7 +17,7 @@ func FuzzParse(f *testing.F) {
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: s}\nspec:\n  securityContext: {sysctls: [{name: net/../../kernel/core_pattern, value: x}]}\n  containers: [{name: c, image: busybox, volumeMounts: [{name: v, mountPath: /x, subPath: ../..}]}]\n  volumes: [{name: v, emptyDir: {}}]\n"))
 	f.Add([]byte("apiVersion: v1\nkind: Pod\nmetadata: {name: g}\nspec:\n  terminationGracePeriodSeconds: 9223372036854775807\n  activeDeadlineSeconds: 9223372036854775807\n  containers: [{name: c, image: busybox}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		pods, _, err := Parse(data, "fuzz.yaml")
+		pods, _, err := Parse(data, "fuzz.yaml", Policy{})
 		if err != nil {
 			return
 		}
@@ -30,7 +30,7 @@ func FuzzParse(f *testing.F) {
 			if err != nil {
 				t.Fatalf("accepted pod does not convert to YAML: %v", err)
 			}
-			again, _, err := Parse(y, "again.yaml")
+			again, _, err := Parse(y, "again.yaml", Policy{})
 			if err != nil {
 				t.Fatalf("accepted pod is refused once encoded: %v\n%s", err, y)
 			}

@@ -37,10 +37,10 @@ func (e *InvalidError) Error() string {
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
-// Parse decodes, defaults and validates every pod of a manifest. It is all or
+// Parse decodes, defaults and validates (against pol) every pod of a manifest. It is all or
 // nothing (R1): an error in any document returns no pod. Two documents that
 // name the same pod are an error too. Warnings come from Decode and Warnings.
-func Parse(data []byte, source string) ([]*corev1.Pod, []string, error) {
+func Parse(data []byte, source string, pol Policy) ([]*corev1.Pod, []string, error) {
 	pods, warnings, err := Decode(data, source)
 	if err != nil {
 		return nil, nil, err
@@ -49,7 +49,7 @@ func Parse(data []byte, source string) ([]*corev1.Pod, []string, error) {
 	for i, pod := range pods {
 		Default(pod)
 		loc := prefix(source, i+1, len(pods))
-		errs := Validate(pod)
+		errs := Validate(pod, pol)
 		key := pod.Namespace + "/" + pod.Name
 		if j, dup := seen[key]; dup && pod.Name != "" {
 			errs = append(errs, field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also in document %d)", pod.Name, j)))

@@ -216,7 +216,7 @@ func TestParse_R1_RejectsMalformedManifests(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			pods, warns, err := Parse([]byte(tc.manifest), "web.yaml")
+			pods, warns, err := Parse([]byte(tc.manifest), "web.yaml", Policy{})
 			if err == nil {
 				t.Fatalf("Parse accepted the manifest (%d pods, warnings %q), want error with %q", len(pods), warns, tc.want)
 			}

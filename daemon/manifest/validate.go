@@ -14,13 +14,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// Validate checks a defaulted pod (see Default) and returns every problem with
+// Validate checks a defaulted pod (see Default) against the daemon's policy
+// (allowed sysctls, the host's capabilities) and returns every problem with
 // its field path, e.g. `spec.containers[1].image: Required value` (R1, R2).
 // An empty list means podd can run the pod as written.
-func Validate(pod *corev1.Pod) field.ErrorList {
+func Validate(pod *corev1.Pod, pol Policy) field.ErrorList {
 	errs := validateLimits(pod)
 	errs = append(errs, validateMeta(&pod.ObjectMeta, field.NewPath("metadata"))...)
-	return append(errs, validateSpec(&pod.Spec, field.NewPath("spec"))...)
+	errs = append(errs, validateSecurityAnnotations(pod.Annotations, field.NewPath("metadata", "annotations"))...)
+	return append(errs, validateSpec(&pod.Spec, field.NewPath("spec"), pol)...)
 }
 
 func validateMeta(m *metav1.ObjectMeta, p *field.Path) field.ErrorList {
@@ -58,7 +60,7 @@ func label(p *field.Path, v string) field.ErrorList {
 	return msgs(p, v, validation.IsDNS1123Label(v))
 }
 
-func validateSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
+func validateSpec(s *corev1.PodSpec, p *field.Path, pol Policy) field.ErrorList {
 	var errs field.ErrorList
 	vols, verrs := validateVolumes(s, p.Child("volumes"))
 	errs = append(errs, verrs...)
@@ -66,7 +68,7 @@ func validateSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 		errs = append(errs, field.Required(p.Child("containers"), "a pod needs at least one container"))
 	}
 	names := sets.New[string]()
-	ctx := &podContext{spec: s, volumes: vols, names: names}
+	ctx := &podContext{spec: s, volumes: vols, names: names, policy: pol}
 	for _, c := range s.InitContainers {
 		names.Insert(c.Name)
 	}
@@ -91,6 +93,8 @@ func validateSpec(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 	errs = append(errs, validatePodPolicy(s, p)...)
 	errs = append(errs, validateDNS(s, p)...)
 	errs = append(errs, validatePodSecurity(s, p)...)
+	errs = append(errs, validateSysctls(s, p.Child("securityContext", "sysctls"), pol)...)
+	errs = append(errs, validateProfiles(s, p)...)
 	return append(errs, validateUnsupportedPodFields(s, p)...)
 }
 
@@ -220,19 +224,6 @@ func validateHostPorts(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 	return errs
 }
 
-// namespacedSysctls are the sysctl prefixes that live in a namespace the pod
-// owns; anything else would change the host.
-var namespacedSysctls = []struct {
-	prefix string
-	ns     string // "net" or "ipc"
-}{
-	{"net.", "net"},
-	{"kernel.shm", "ipc"},
-	{"kernel.msg", "ipc"},
-	{"kernel.sem", "ipc"},
-	{"fs.mqueue.", "ipc"},
-}
-
 func validatePodSecurity(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 	sc := s.SecurityContext
 	if sc == nil {
@@ -251,35 +242,7 @@ func validatePodSecurity(s *corev1.PodSpec, p *field.Path) field.ErrorList {
 		errs = append(errs, field.NotSupported(sp.Child("supplementalGroupsPolicy"), *pol,
 			[]corev1.SupplementalGroupsPolicy{corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict}))
 	}
-	seen := sets.New[string]()
-	for i, sysctl := range sc.Sysctls {
-		errs = append(errs, validateSysctl(s, sysctl, seen, sp.Child("sysctls").Index(i))...)
-	}
 	return errs
-}
-
-func validateSysctl(s *corev1.PodSpec, sysctl corev1.Sysctl, seen sets.Set[string], p *field.Path) field.ErrorList {
-	name := strings.ReplaceAll(sysctl.Name, "/", ".")
-	if name == "" {
-		return field.ErrorList{field.Required(p.Child("name"), "")}
-	}
-	if seen.Has(name) {
-		return field.ErrorList{field.Duplicate(p.Child("name"), sysctl.Name)}
-	}
-	seen.Insert(name)
-	for _, ns := range namespacedSysctls {
-		if !strings.HasPrefix(name, ns.prefix) {
-			continue
-		}
-		if ns.ns == "net" && s.HostNetwork {
-			return field.ErrorList{field.Forbidden(p.Child("name"), "net sysctls may not be set with hostNetwork")}
-		}
-		if ns.ns == "ipc" && s.HostIPC {
-			return field.ErrorList{field.Forbidden(p.Child("name"), "ipc sysctls may not be set with hostIPC")}
-		}
-		return nil
-	}
-	return field.ErrorList{field.Forbidden(p.Child("name"), fmt.Sprintf("sysctl %q is not namespaced: it would change the host", sysctl.Name))}
 }
 
 func ids(p *field.Path, uid, gid *int64) field.ErrorList {

@@ -17,6 +17,7 @@ type podContext struct {
 	spec    *corev1.PodSpec
 	volumes sets.Set[string] // defined volume names
 	names   sets.Set[string] // every container name, init and app
+	policy  Policy
 }
 
 func validateContainer(ctx *podContext, c *corev1.Container, p *field.Path, isInit bool) field.ErrorList {
@@ -55,6 +56,7 @@ func validateContainer(ctx *podContext, c *corev1.Container, p *field.Path, isIn
 	}
 	errs = append(errs, validateProbesAndHooks(c, p, isInit && !sidecar)...)
 	errs = append(errs, validateContainerSecurity(c.SecurityContext, p.Child("securityContext"))...)
+	errs = append(errs, validateCapabilities(c.SecurityContext, p.Child("securityContext"), ctx.policy)...)
 	switch c.ImagePullPolicy {
 	case corev1.PullAlways, corev1.PullIfNotPresent, corev1.PullNever:
 	default:

@@ -28,7 +28,7 @@ spec:
     runAsGroup: 1000
     supplementalGroups: [10]
     fsGroup: 2000
-    sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: "0"}, {name: kernel.shmmax, value: "1000000"}]
+    sysctls: [{name: net.ipv4.ip_unprivileged_port_start, value: "0"}, {name: kernel.shm_rmid_forced, value: "1"}]
   volumes:
   - {name: data, emptyDir: {}}
   - {name: mem, emptyDir: {medium: Memory, sizeLimit: 64Mi}}
@@ -82,7 +82,7 @@ spec:
 `
 
 func TestValidate_R1_AcceptsEverySupportedField(t *testing.T) {
-	pods, warns, err := Parse([]byte(fullPod), "full.yaml")
+	pods, warns, err := Parse([]byte(fullPod), "full.yaml", Policy{})
 	if err != nil {
 		t.Fatalf("Parse rejected a valid pod: %v", err)
 	}
@@ -108,13 +108,13 @@ func TestValidate_R2_NameLimits(t *testing.T) {
 		{"..", false},
 	}
 	for _, tc := range cases {
-		_, _, err := Parse([]byte(pod(tc.name, "")), "n.yaml")
+		_, _, err := Parse([]byte(pod(tc.name, "")), "n.yaml", Policy{})
 		if (err == nil) != tc.ok {
 			t.Errorf("pod name %q: err = %v, want ok=%v", tc.name, err, tc.ok)
 		}
 	}
 	long := strings.Repeat("c", 64)
-	_, _, err := Parse([]byte(pod("a", "  - {name: "+long+", image: busybox}\n")), "n.yaml")
+	_, _, err := Parse([]byte(pod("a", "  - {name: "+long+", image: busybox}\n")), "n.yaml", Policy{})
 	if err == nil || !strings.Contains(err.Error(), "spec.containers[0].name: Invalid value") {
 		t.Errorf("64-char container name: err = %v", err)
 	}
@@ -123,7 +123,7 @@ func TestValidate_R2_NameLimits(t *testing.T) {
 func TestValidate_R34_SidecarMayHaveProbesAndHooks(t *testing.T) {
 	m := initPod("{name: s, image: busybox, restartPolicy: Always, livenessProbe: {exec: {command: [ok]}}, " +
 		"readinessProbe: {exec: {command: [ok]}}, startupProbe: {exec: {command: [ok]}}, lifecycle: {postStart: {exec: {command: [ok]}}}}")
-	if _, _, err := Parse([]byte(m), "s.yaml"); err != nil {
+	if _, _, err := Parse([]byte(m), "s.yaml", Policy{}); err != nil {
 		t.Fatalf("sidecar rejected: %v", err)
 	}
 }

@@ -8,7 +8,8 @@ import (
 // Warnings names the fields of a pod that podd accepts but does not act on,
 // one message each (`spec.nodeSelector is ignored: ...`). Fields that would
 // change how the pod runs and that podd cannot honour are Validate errors
-// instead, never warnings.
+// instead, never warnings: seccomp profiles are applied, AppArmor profiles
+// and SELinux labels are refused (validate_security.go).
 func Warnings(pod *corev1.Pod) []string {
 	var w warnings
 	s := &pod.Spec
@@ -33,7 +34,7 @@ func Warnings(pod *corev1.Pod) []string {
 	w.add(len(s.ReadinessGates) > 0, p.Child("readinessGates"), "Ready follows ContainersReady on a single node (R63)")
 	if sc := s.SecurityContext; sc != nil {
 		sp := p.Child("securityContext")
-		w.securityProfiles(sp, sc.SELinuxOptions != nil, sc.SeccompProfile != nil, sc.AppArmorProfile != nil, sc.WindowsOptions != nil)
+		w.add(sc.WindowsOptions != nil, sp.Child("windowsOptions"), "podd runs Linux containers only")
 		w.add(sc.SELinuxChangePolicy != nil, sp.Child("seLinuxChangePolicy"), "podd applies no SELinux labels")
 		w.add(sc.FSGroupChangePolicy != nil, sp.Child("fsGroupChangePolicy"), "podd sets fsGroup on emptyDir volumes only")
 	}
@@ -60,16 +61,9 @@ func (w *warnings) add(cond bool, p *field.Path, why string) {
 	}
 }
 
-func (w *warnings) securityProfiles(p *field.Path, selinux, seccomp, apparmor, windows bool) {
-	w.add(selinux, p.Child("seLinuxOptions"), "podd applies no SELinux labels")
-	w.add(seccomp, p.Child("seccompProfile"), "podd runs containers without a seccomp filter")
-	w.add(apparmor, p.Child("appArmorProfile"), "podd applies no AppArmor profile")
-	w.add(windows, p.Child("windowsOptions"), "podd runs Linux containers only")
-}
-
 func (w *warnings) container(c *corev1.Container, p *field.Path) {
 	if sc := c.SecurityContext; sc != nil {
-		w.securityProfiles(p.Child("securityContext"), sc.SELinuxOptions != nil, sc.SeccompProfile != nil, sc.AppArmorProfile != nil, sc.WindowsOptions != nil)
+		w.add(sc.WindowsOptions != nil, p.Child("securityContext", "windowsOptions"), "podd runs Linux containers only")
 	}
 	const noStorage = "podd does not enforce ephemeral-storage"
 	_, lim := c.Resources.Limits[corev1.ResourceEphemeralStorage]

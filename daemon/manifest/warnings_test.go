@@ -17,7 +17,7 @@ spec:
   imagePullSecrets: [{name: creds}]
   priorityClassName: high
   readinessGates: [{conditionType: x}]
-  securityContext: {seccompProfile: {type: RuntimeDefault}}
+  securityContext: {seccompProfile: {type: RuntimeDefault}, windowsOptions: {runAsUserName: x}}
   volumes: [{name: v, emptyDir: {sizeLimit: 1Gi}}]
   containers:
   - name: c
@@ -25,14 +25,14 @@ spec:
     resources: {limits: {ephemeral-storage: 1Gi}}
     lifecycle: {preStop: {tcpSocket: {port: 80}}}
 `
-	_, warns, err := Parse([]byte(m), "w.yaml")
+	_, warns, err := Parse([]byte(m), "w.yaml", Policy{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
 		"spec.nodeSelector is ignored", "spec.nodeName is ignored", "spec.tolerations is ignored",
 		"spec.serviceAccountName is ignored", "spec.imagePullSecrets is ignored", "spec.priorityClassName is ignored",
-		"spec.readinessGates is ignored", "spec.securityContext.seccompProfile is ignored",
+		"spec.readinessGates is ignored", "spec.securityContext.windowsOptions is ignored",
 		"spec.volumes[0].emptyDir.sizeLimit is ignored", "spec.containers[0].resources.limits[ephemeral-storage] is ignored",
 		"spec.containers[0].lifecycle.preStop.tcpSocket is ignored",
 	}

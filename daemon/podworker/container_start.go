@@ -127,7 +127,7 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 		Files: spec.PodFiles{Hosts: filepath.Join(files, "hosts"), ResolvConf: filepath.Join(files, "resolv.conf"),
 			Hostname: filepath.Join(files, "hostname")},
 		PodIPs: sb.IPs, HostIPs: []string{w.deps.NodeIP},
-		CgroupParent: w.podCgroup(), LogPath: logPath,
+		CgroupParent: w.podCgroup(), LogPath: logPath, Security: w.deps.Security,
 		Labels: map[string]string{
 			labelContainer: c.Name, labelStopSignal: strconv.Itoa(int(sig)), labelImageID: img.ID,
 		},

@@ -130,7 +130,7 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	cfg, err := spec.PauseConfig(spec.PauseInput{
 		Pod: pod, Rootfs: pauseRoot, Binary: w.deps.PauseBinary,
 		NetnsPath: sb.NetnsPath, CgroupParent: w.podCgroup(),
-		LogPath: filepath.Join(stateDir, "pause.log"),
+		LogPath: filepath.Join(stateDir, "pause.log"), Security: w.deps.Security,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start pause: %w", err)

@@ -18,6 +18,7 @@ import (
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // resync bounds how long the worker waits without any wake-up: a safety net
@@ -53,6 +54,9 @@ type Deps struct {
 	// LogRotation bounds each container's log (containerLogMaxSize,
 	// containerLogMaxFiles).
 	LogRotation crilog.Rotation
+	// Security holds the host's capability bounding set and the seccomp
+	// settings every container is built with.
+	Security spec.HostSecurity
 }
 
 // Worker drives one pod until it is removed or the daemon stops.

@@ -53,6 +53,10 @@ func (l Layout) ContainersDir(uid string) string { return filepath.Join(l.PodDir
 // PodFilesDir holds the generated hosts, resolv.conf and hostname files.
 func (l Layout) PodFilesDir(uid string) string { return filepath.Join(l.PodDir(uid), "etc") }
 
+// SeccompDir holds the Localhost seccomp profiles pods name by a path
+// relative to it.
+func (l Layout) SeccompDir() string { return filepath.Join(l.Root, "seccomp") }
+
 // ImagesDir is the image content store.
 func (l Layout) ImagesDir() string { return filepath.Join(l.Root, "images") }
 

@@ -54,7 +54,12 @@ func Build(in Input) (*shimv1.ContainerConfig, error) {
 		taken[m.Destination] = true
 	}
 	mounts = append(mounts, podFileMounts(in.Files, taken, readonly)...)
-	caps, err := capabilities(sc)
+	caps, err := capabilities(sc, in.Security.Bounding)
+	if err != nil {
+		return nil, fmt.Errorf("container %q: %w", c.Name, err)
+	}
+	privileged := sc != nil && sc.Privileged != nil && *sc.Privileged
+	filter, err := seccompFilter(effectiveSeccomp(in.Pod, c), caps, privileged, in.Security)
 	if err != nil {
 		return nil, fmt.Errorf("container %q: %w", c.Name, err)
 	}
@@ -77,8 +82,9 @@ func Build(in Input) (*shimv1.ContainerConfig, error) {
 		Capabilities:    caps,
 		Sysctls:         sysctls(in.Pod),
 		OomScoreAdj:     oomScoreAdj(in.Pod, c, in.NodeAllocatable),
-		Privileged:      sc != nil && sc.Privileged != nil && *sc.Privileged,
+		Privileged:      privileged,
 		Labels:          labels(in.Pod, c.Name, in.Labels),
+		Seccomp:         filter,
 	}
 	return cfg, nil
 }
@@ -150,18 +156,6 @@ func workingDir(c *corev1.Container, img ImageConfig) string {
 		return img.WorkingDir
 	}
 	return "/"
-}
-
-func sysctls(pod *corev1.Pod) map[string]string {
-	sc := pod.Spec.SecurityContext
-	if sc == nil || len(sc.Sysctls) == 0 {
-		return nil
-	}
-	out := make(map[string]string, len(sc.Sysctls))
-	for _, s := range sc.Sysctls {
-		out[strings.ReplaceAll(s.Name, "/", ".")] = s.Value
-	}
-	return out
 }
 
 func labels(pod *corev1.Pod, container string, extra map[string]string) map[string]string {

@@ -184,21 +184,29 @@ func TestCapabilities(t *testing.T) {
 	caps := func(add, drop []corev1.Capability) *corev1.SecurityContext {
 		return &corev1.SecurityContext{Capabilities: &corev1.Capabilities{Add: add, Drop: drop}}
 	}
+	yes := true
+	// This project's CI host lacks CAP_SYS_RESOURCE.
+	host := without(allCapabilities, "CAP_SYS_RESOURCE")
 	cases := []struct {
-		name    string
-		sc      *corev1.SecurityContext
-		want    []string
-		wantErr bool
+		name     string
+		sc       *corev1.SecurityContext
+		bounding []string
+		want     []string
+		wantErr  bool
 	}{
-		{"drop ALL", caps(nil, []corev1.Capability{"ALL"}), []string{}, false},
-		{"drop ALL add one", caps([]corev1.Capability{"NET_BIND_SERVICE"}, []corev1.Capability{"ALL"}), []string{"CAP_NET_BIND_SERVICE"}, false},
-		{"add with prefix, lower case", caps([]corev1.Capability{"cap_net_admin"}, []corev1.Capability{"ALL"}), []string{"CAP_NET_ADMIN"}, false},
-		{"drop one of the defaults", caps(nil, []corev1.Capability{"NET_RAW"}), without(sortedDefault(), "CAP_NET_RAW"), false},
-		{"add ALL", caps([]corev1.Capability{"ALL"}, nil), allCapabilities, false},
-		{"unknown name", caps([]corev1.Capability{"FLY"}, nil), nil, true},
+		{"privileged gets the host's set", &corev1.SecurityContext{Privileged: &yes}, host, host, false},
+		{"add ALL gets the host's set", caps([]corev1.Capability{"ALL"}, nil), host, host, false},
+		{"add of a capability the host lacks", caps([]corev1.Capability{"SYS_RESOURCE"}, nil), host, nil, true},
+		{"defaults the host lacks are left out", nil, without(allCapabilities, "CAP_MKNOD"), without(sortedDefault(), "CAP_MKNOD"), false},
+		{"drop ALL", caps(nil, []corev1.Capability{"ALL"}), nil, []string{}, false},
+		{"drop ALL add one", caps([]corev1.Capability{"NET_BIND_SERVICE"}, []corev1.Capability{"ALL"}), nil, []string{"CAP_NET_BIND_SERVICE"}, false},
+		{"add with prefix, lower case", caps([]corev1.Capability{"cap_net_admin"}, []corev1.Capability{"ALL"}), nil, []string{"CAP_NET_ADMIN"}, false},
+		{"drop one of the defaults", caps(nil, []corev1.Capability{"NET_RAW"}), nil, without(sortedDefault(), "CAP_NET_RAW"), false},
+		{"add ALL", caps([]corev1.Capability{"ALL"}, nil), nil, allCapabilities, false},
+		{"unknown name", caps([]corev1.Capability{"FLY"}, nil), nil, nil, true},
 	}
 	for _, tc := range cases {
-		got, err := capabilities(tc.sc)
+		got, err := capabilities(tc.sc, tc.bounding)
 		if (err != nil) != tc.wantErr || (!tc.wantErr && !reflect.DeepEqual(got, tc.want)) {
 			t.Errorf("%s: got %q, %v; want %q", tc.name, got, err, tc.want)
 		}

@@ -79,4 +79,6 @@ type Input struct {
 	NodeAllocatable corev1.ResourceList
 	// Labels are added to the container's labels.
 	Labels map[string]string
+	// Security holds the host's capabilities and the seccomp settings.
+	Security HostSecurity
 }

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"fmt"
 	"path"
 
 	corev1 "k8s.io/api/core/v1"
@@ -23,6 +24,9 @@ type PauseInput struct {
 	NetnsPath    string
 	CgroupParent string
 	LogPath      string
+	// Security: the pause always runs under the default seccomp filter
+	// (it is podd's own program; the pod's profile is for its containers).
+	Security HostSecurity
 }
 
 // PauseConfig returns the config of the pod's namespace holder: podd-pause
@@ -35,6 +39,10 @@ func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
 	sb := SandboxFor(in.Pod, in.NetnsPath)
 	if !sb.HostNetwork && sb.NetnsPath == "" {
 		return nil, errors.New("build pause config: NetnsPath is required without hostNetwork")
+	}
+	filter, err := seccompFilter(&corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}, nil, false, in.Security)
+	if err != nil {
+		return nil, fmt.Errorf("build pause config: %w", err)
 	}
 	cfg := &shimv1.ContainerConfig{
 		Id:             PauseID,
@@ -53,6 +61,7 @@ func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
 		NoNewPrivileges: true,
 		Sysctls:         sysctls(in.Pod),
 		Labels:          labels(in.Pod, PauseID, nil),
+		Seccomp:         filter,
 	}
 	if !sb.HostNetwork {
 		cfg.Hostname = PodHostname(in.Pod)

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -26,16 +27,39 @@ var DefaultCapabilities = []string{
 	"CAP_SETFCAP",
 }
 
-// capabilities computes a container's capability set: all of them when
-// privileged; otherwise the default set, minus drop (everything for ALL),
-// plus add (everything for ALL). The result is in capability-number order.
-func capabilities(sc *corev1.SecurityContext) ([]string, error) {
+// HostSecurity holds the host facts and daemon settings that shape a
+// container's security.
+type HostSecurity struct {
+	// Bounding is the daemon's capability bounding set ("CAP_CHOWN", ...),
+	// which its shims and containers inherit (HostBoundingSet); nil means
+	// every capability podd knows.
+	Bounding []string
+	// SeccompDefault runs containers with no seccompProfile under the
+	// runtime's default filter (RuntimeDefault); off, they are unconfined.
+	SeccompDefault bool
+	// SeccompRoot is the directory of Localhost profiles (<root>/seccomp).
+	SeccompRoot string
+}
+
+// capabilities computes a container's capability set: all of the host's
+// when privileged; otherwise the default set, minus drop (everything for
+// ALL), plus add (the host's set for ALL). A default capability the host
+// lacks is left out, as containerd does; an explicit add of one is an error
+// (validation refuses it first). The result is in capability-number order.
+func capabilities(sc *corev1.SecurityContext, bounding []string) ([]string, error) {
+	host := map[string]bool{}
+	for _, c := range allCapabilities {
+		host[c] = bounding == nil
+	}
+	for _, c := range bounding {
+		host[c] = true
+	}
 	if sc != nil && sc.Privileged != nil && *sc.Privileged {
-		return append([]string{}, allCapabilities...), nil
+		return inOrder(host), nil
 	}
 	set := map[string]bool{}
 	for _, c := range DefaultCapabilities {
-		set[c] = true
+		set[c] = host[c]
 	}
 	if sc != nil && sc.Capabilities != nil {
 		drop, dropAll, err := capNames(sc.Capabilities.Drop)
@@ -53,37 +77,50 @@ func capabilities(sc *corev1.SecurityContext) ([]string, error) {
 			delete(set, c)
 		}
 		if addAll {
-			add = allCapabilities
+			for c, ok := range host {
+				set[c] = set[c] || ok
+			}
 		}
 		for _, c := range add {
+			if !host[c] {
+				return nil, fmt.Errorf("capabilities.add: %s is not in the host's capability bounding set", c)
+			}
 			set[c] = true
 		}
 	}
+	return inOrder(set), nil
+}
+
+// inOrder lists the capabilities set in number order.
+func inOrder(set map[string]bool) []string {
 	out := []string{}
 	for _, c := range allCapabilities {
 		if set[c] {
 			out = append(out, c)
 		}
 	}
-	return out, nil
+	return out
 }
 
-// capNames normalises names ("NET_ADMIN", "cap_net_admin") and reports ALL.
-func capNames(in []corev1.Capability) (names []string, all bool, err error) {
-	known := map[string]bool{}
-	for _, c := range allCapabilities {
-		known[c] = true
+// CapabilityName normalises a capability name ("NET_ADMIN", "cap_net_admin"
+// become "CAP_NET_ADMIN") and reports whether podd knows it.
+func CapabilityName(c string) (string, bool) {
+	name := strings.ToUpper(c)
+	if !strings.HasPrefix(name, "CAP_") {
+		name = "CAP_" + name
 	}
+	return name, slices.Contains(allCapabilities, name)
+}
+
+// capNames normalises names and reports ALL.
+func capNames(in []corev1.Capability) (names []string, all bool, err error) {
 	for _, c := range in {
-		name := strings.ToUpper(string(c))
-		if name == "ALL" {
+		if strings.EqualFold(string(c), "ALL") {
 			all = true
 			continue
 		}
-		if !strings.HasPrefix(name, "CAP_") {
-			name = "CAP_" + name
-		}
-		if !known[name] {
+		name, ok := CapabilityName(string(c))
+		if !ok {
 			return nil, false, fmt.Errorf("unknown capability %q", c)
 		}
 		names = append(names, name)

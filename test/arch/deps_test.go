@@ -27,6 +27,8 @@ func TestDependencyDirection(t *testing.T) {
 	}{
 		{"cmd/podd", "the daemon never links libcontainer (only podd-shim does)",
 			[]string{"github.com/opencontainers/runc/libcontainer"}},
+		{"cmd/podd-shim", "libcontainer re-executes the shim for every start and exec: no k8s.io, and the daemon converts seccomp profiles",
+			[]string{"k8s.io", "sigs.k8s.io", "github.com/moby/profiles", mod + "runtime/spec", mod + "daemon"}},
 		{"cmd/podctl", "the CLI talks to the daemon only through the API",
 			[]string{mod + "daemon", mod + "runtime", mod + "network", "github.com/opencontainers/runc"}},
 		{"runtime/shim", "the daemon-side shim client must not drag libcontainer into podd",

@@ -52,11 +52,11 @@ func binaries(t testing.TB) string {
 			binErr = err
 			return
 		}
-		for _, b := range []struct{ name, pkg, cgo string }{
-			{"podd", "./cmd/podd", "1"}, {"podctl", "./cmd/podctl", "1"},
-			{"podd-shim", "./cmd/podd-shim", "1"}, {"podd-pause", "./cmd/podd-pause", "0"},
+		for _, b := range []struct{ name, pkg, cgo, tags string }{
+			{"podd", "./cmd/podd", "1", ""}, {"podctl", "./cmd/podctl", "1", ""},
+			{"podd-shim", "./cmd/podd-shim", "1", "seccomp"}, {"podd-pause", "./cmd/podd-pause", "0", ""},
 		} {
-			cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.name), b.pkg)
+			cmd := exec.Command("go", "build", "-tags", b.tags, "-o", filepath.Join(dir, b.name), b.pkg)
 			cmd.Dir = "../.."
 			cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -241,6 +241,12 @@ func (e *env) stopDaemon() {
 }
 
 func (e *env) cleanup() {
+	if e.cmd != nil && e.client == nil {
+		// The daemon never served (start failed the test).
+		e.cmd.Process.Kill()
+		e.cmd.Wait()
+		e.cmd = nil
+	}
 	if e.cmd != nil {
 		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 		// The list is paged: delete what a page shows until none is left.

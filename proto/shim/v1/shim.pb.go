@@ -489,8 +489,12 @@ type ContainerConfig struct {
 	OomScoreAdj  int32             `protobuf:"varint,19,opt,name=oom_score_adj,json=oomScoreAdj,proto3" json:"oom_score_adj,omitempty"`
 	// masked_paths/readonly_paths default to the usual runtime set when empty;
 	// privileged containers send neither and set privileged.
-	Privileged    bool              `protobuf:"varint,20,opt,name=privileged,proto3" json:"privileged,omitempty"`
-	Labels        map[string]string `protobuf:"bytes,21,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Privileged bool              `protobuf:"varint,20,opt,name=privileged,proto3" json:"privileged,omitempty"`
+	Labels     map[string]string `protobuf:"bytes,21,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// seccomp is the container's seccomp filter: an OCI runtime-spec
+	// LinuxSeccomp (specs-go) encoded as JSON. Empty means no filter. The
+	// daemon resolves the pod's profile (RuntimeDefault, Localhost) into it.
+	Seccomp       []byte `protobuf:"bytes,22,opt,name=seccomp,proto3" json:"seccomp,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -668,6 +672,13 @@ func (x *ContainerConfig) GetPrivileged() bool {
 func (x *ContainerConfig) GetLabels() map[string]string {
 	if x != nil {
 		return x.Labels
+	}
+	return nil
+}
+
+func (x *ContainerConfig) GetSeccomp() []byte {
+	if x != nil {
+		return x.Seccomp
 	}
 	return nil
 }
@@ -1743,7 +1754,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x04User\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\rR\x03uid\x12\x10\n" +
 	"\x03gid\x18\x02 \x01(\rR\x03gid\x12'\n" +
-	"\x0fadditional_gids\x18\x03 \x03(\rR\x0eadditionalGids\"\xf3\x06\n" +
+	"\x0fadditional_gids\x18\x03 \x03(\rR\x0eadditionalGids\"\x8d\a\n" +
 	"\x0fContainerConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06rootfs\x18\x02 \x01(\tR\x06rootfs\x12'\n" +
@@ -1771,7 +1782,8 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\n" +
 	"privileged\x18\x14 \x01(\bR\n" +
 	"privileged\x12A\n" +
-	"\x06labels\x18\x15 \x03(\v2).podd.shim.v1.ContainerConfig.LabelsEntryR\x06labels\x1a:\n" +
+	"\x06labels\x18\x15 \x03(\v2).podd.shim.v1.ContainerConfig.LabelsEntryR\x06labels\x12\x18\n" +
+	"\aseccomp\x18\x16 \x01(\fR\aseccomp\x1a:\n" +
 	"\fSysctlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +

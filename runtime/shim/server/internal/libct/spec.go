@@ -1,12 +1,12 @@
 package libct
 
 import (
+	"encoding/json"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/opencontainers/runc/libcontainer/capabilities"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
@@ -79,6 +79,12 @@ func buildSpec(cfg *shimv1.ContainerConfig, in specInputs) (*specs.Spec, error) 
 		s.Linux.MaskedPaths = defaultMaskedPaths
 		s.Linux.ReadonlyPaths = defaultReadonlyPaths
 	}
+	if len(cfg.GetSeccomp()) > 0 {
+		s.Linux.Seccomp = &specs.LinuxSeccomp{}
+		if err := json.Unmarshal(cfg.GetSeccomp(), s.Linux.Seccomp); err != nil {
+			return nil, fmt.Errorf("container %q: seccomp filter: %w", cfg.GetId(), err)
+		}
+	}
 	return s, nil
 }
 
@@ -104,12 +110,10 @@ func validate(cfg *shimv1.ContainerConfig) error {
 }
 
 func buildProcess(cfg *shimv1.ContainerConfig, in specInputs) *specs.Process {
-	// The daemon decides the set (runtime/spec owns the default); the list
-	// is exact, and empty means no capability at all.
+	// The daemon decides the set (runtime/spec owns the default and gives a
+	// privileged container the host's bounding set); the list is exact, and
+	// empty means no capability at all.
 	caps := normalizeCaps(cfg.GetCapabilities())
-	if cfg.GetPrivileged() {
-		caps = capabilities.KnownCapabilities()
-	}
 	cwd := cfg.GetCwd()
 	if cwd == "" {
 		cwd = "/"

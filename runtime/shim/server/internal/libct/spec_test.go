@@ -166,9 +166,12 @@ func TestBuildSpecProcess(t *testing.T) {
 		t.Error("unprivileged container without masked/readonly paths")
 	}
 
+	// The daemon sends a privileged container the host's bounding set; the
+	// shim applies exactly what it is sent (a capability the host lacks
+	// would fail the start).
 	cfg.Privileged = true
 	s = mustSpec(t, cfg)
-	if len(s.Linux.MaskedPaths) != 0 || !slices.Contains(s.Process.Capabilities.Bounding, "CAP_SYS_ADMIN") {
+	if len(s.Linux.MaskedPaths) != 0 || !slices.Equal(s.Process.Capabilities.Bounding, []string{"CAP_NET_ADMIN", "CAP_KILL"}) {
 		t.Errorf("privileged: masked %v caps %v", s.Linux.MaskedPaths, s.Process.Capabilities.Bounding)
 	}
 	if d := s.Linux.Resources.Devices; len(d) != 1 || !d[0].Allow {
@@ -193,6 +196,8 @@ func TestSpecConvertsToLibcontainerConfig(t *testing.T) {
 	cfg := baseConfig()
 	cfg.ReadonlyRootfs = true
 	cfg.Sysctls = map[string]string{"net.ipv4.ip_unprivileged_port_start": "0"}
+	cfg.Seccomp = []byte(`{"defaultAction": "SCMP_ACT_ERRNO", "architectures": ["SCMP_ARCH_X86_64"],
+		"syscalls": [{"names": ["read", "write"], "action": "SCMP_ACT_ALLOW"}]}`)
 	s := mustSpec(t, cfg)
 	c, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: "web-0", Spec: s})
 	if err != nil {
@@ -214,6 +219,20 @@ func TestSpecConvertsToLibcontainerConfig(t *testing.T) {
 	}
 	if len(c.Devices) == 0 {
 		t.Error("no default devices")
+	}
+	if c.Seccomp == nil || len(c.Seccomp.Syscalls) != 2 || c.Seccomp.Syscalls[0].Name != "read" {
+		t.Errorf("seccomp %+v, want the sent filter", c.Seccomp)
+	}
+}
+
+func TestBuildSpecSeccomp(t *testing.T) {
+	cfg := baseConfig()
+	if s := mustSpec(t, cfg); s.Linux.Seccomp != nil {
+		t.Errorf("no filter sent, spec has %+v", s.Linux.Seccomp)
+	}
+	cfg.Seccomp = []byte(`{"defaultAction": `)
+	if _, err := buildSpec(cfg, testInputs); err == nil || !strings.Contains(err.Error(), "seccomp") {
+		t.Errorf("broken filter: error %v", err)
 	}
 }
 
