@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/podd-dev/podd/daemon/ownership"
+	"github.com/podd-dev/podd/network"
 )
 
 // Config is what the podd binary hands the daemon; flags and the config file
@@ -21,7 +24,9 @@ type Config struct {
 	CNIConfDir string
 	// CNIBinDirs are searched for CNI plugins.
 	CNIBinDirs []string
-	// CgroupParent is the cgroup every pod cgroup goes under.
+	// CgroupParent is the cgroup every pod cgroup goes under. Empty: the
+	// root's own (package identity: /podd for /var/lib/podd, /podd-<id>
+	// for any other root).
 	CgroupParent string
 	// BinDir holds podd-shim and podd-pause; default: beside the podd binary.
 	BinDir string
@@ -36,6 +41,12 @@ type Config struct {
 	// Drain stops every pod gracefully when the daemon stops; without it
 	// pods keep running across a daemon restart.
 	Drain bool
+	// OwnersDir holds the claims that keep side-by-side daemons off each
+	// other's resources (package ownership).
+	OwnersDir string
+	// DefaultNetwork is the network written when CNIConfDir holds none;
+	// the daemon derives it from the root's identity.
+	DefaultNetwork network.DefaultNetwork
 }
 
 // DefaultConfig returns the production defaults.
@@ -52,11 +63,12 @@ func DefaultConfig() Config {
 		Manifests:    "/etc/podd/manifests",
 		CNIConfDir:   "/etc/cni/net.d",
 		CNIBinDirs:   []string{"/usr/lib/cni", "/opt/cni/bin"},
-		CgroupParent: "/podd",
+		CgroupParent: "",
 		BinDir:       bin,
 		BackoffBase:  10 * time.Second,
 		BackoffMax:   300 * time.Second,
 		NodeName:     host,
 		StaticRescan: 20 * time.Second,
+		OwnersDir:    ownership.DefaultDir,
 	}
 }
