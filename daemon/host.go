@@ -42,7 +42,8 @@ func claimHost(cfg *Config) (*hostClaims, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &hostClaims{lock: lock, registry: ownership.NewRegistry(cfg.OwnersDir, id.Root), root: cfg.Root}
+	idle := func(root string) bool { return !ownership.Running(root) && !rootHasPods(root) }
+	h := &hostClaims{lock: lock, registry: ownership.NewRegistry(cfg.OwnersDir, id.Root, idle), root: cfg.Root}
 	if cfg.CgroupParent == "" {
 		cfg.CgroupParent = id.CgroupParent()
 	}

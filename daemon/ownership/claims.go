@@ -56,17 +56,19 @@ func (r Resource) String() string { return fmt.Sprintf("%s %s", r.Kind, r.Key) }
 // A claim outlives its daemon on purpose: podd leaves pods running when it
 // stops or crashes, and they keep using the cgroup parent, the bridge and
 // the addresses. A claim goes away when its daemon stops with no pod left
-// (Release), when its owner's root no longer exists (nobody can ever
-// account for those resources again, so another root may take them), or
-// at reboot.
+// (Release), or at reboot; and another root may take it over when the
+// owner's root no longer exists or is idle (no daemon runs on it and it
+// records no pod): then nothing uses the resource.
 type Registry struct {
 	dir  string
 	root string
+	idle func(root string) bool
 }
 
-// NewRegistry returns the registry in dir for the daemon of root.
-func NewRegistry(dir, root string) *Registry {
-	return &Registry{dir: dir, root: root}
+// NewRegistry returns the registry in dir for the daemon of root. idle
+// tells whether an existing root is idle; nil: never.
+func NewRegistry(dir, root string, idle func(root string) bool) *Registry {
+	return &Registry{dir: dir, root: root, idle: idle}
 }
 
 // ConflictError names the resources another root owns.
@@ -193,6 +195,11 @@ func (r *Registry) otherOwner(x Resource) (string, error) {
 		}
 		if _, err := os.Stat(f.owner); errors.Is(err, fs.ErrNotExist) {
 			slog.Warn("Taking over a claim whose owner root is gone", "resource", f.res.String(), "owner", f.owner)
+			os.Remove(f.path)
+			continue
+		}
+		if r.idle != nil && r.idle(f.owner) {
+			slog.Warn("Taking over a claim of an idle root (no daemon, no pods)", "resource", f.res.String(), "owner", f.owner)
 			os.Remove(f.path)
 			continue
 		}

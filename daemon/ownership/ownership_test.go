@@ -23,7 +23,7 @@ func roots(t *testing.T) (dir, a, b string) {
 
 func TestSecondRootIsRefusedNamingTheOwner(t *testing.T) {
 	dir, a, b := roots(t)
-	ra, rb := NewRegistry(dir, a), NewRegistry(dir, b)
+	ra, rb := NewRegistry(dir, a, nil), NewRegistry(dir, b, nil)
 	res := []Resource{{CgroupParent, "/podd"}, {Bridge, "podd0"}, {Subnet, "10.88.0.0/16"}}
 	if err := ra.Claim(res); err != nil {
 		t.Fatal(err)
@@ -53,7 +53,7 @@ func TestSecondRootIsRefusedNamingTheOwner(t *testing.T) {
 
 func TestSubnetsConflictWhenTheyOverlap(t *testing.T) {
 	dir, a, b := roots(t)
-	ra, rb := NewRegistry(dir, a), NewRegistry(dir, b)
+	ra, rb := NewRegistry(dir, a, nil), NewRegistry(dir, b, nil)
 	if err := ra.Claim([]Resource{{Subnet, "10.90.3.0/24"}}); err != nil {
 		t.Fatal(err)
 	}
@@ -68,11 +68,11 @@ func TestSubnetsConflictWhenTheyOverlap(t *testing.T) {
 
 func TestClaimOfAVanishedRootIsTakenOver(t *testing.T) {
 	dir, a, b := roots(t)
-	if err := NewRegistry(dir, a).Claim([]Resource{{Bridge, "br-x"}, {Subnet, "10.90.9.0/24"}}); err != nil {
+	if err := NewRegistry(dir, a, nil).Claim([]Resource{{Bridge, "br-x"}, {Subnet, "10.90.9.0/24"}}); err != nil {
 		t.Fatal(err)
 	}
 	os.RemoveAll(a)
-	rb := NewRegistry(dir, b)
+	rb := NewRegistry(dir, b, nil)
 	if err := rb.Claim([]Resource{{Bridge, "br-x"}, {Subnet, "10.90.9.0/24"}}); err != nil {
 		t.Fatalf("claims of a removed root block: %v", err)
 	}
@@ -83,7 +83,7 @@ func TestClaimOfAVanishedRootIsTakenOver(t *testing.T) {
 
 func TestReleaseGivesBackOnlyOwnClaims(t *testing.T) {
 	dir, a, b := roots(t)
-	ra, rb := NewRegistry(dir, a), NewRegistry(dir, b)
+	ra, rb := NewRegistry(dir, a, nil), NewRegistry(dir, b, nil)
 	ra.Claim([]Resource{{Socket, "/run/a.sock"}})
 	rb.Claim([]Resource{{Socket, "/run/b.sock"}})
 	if err := ra.Release(); err != nil {
@@ -113,4 +113,35 @@ func TestRootLockIsExclusive(t *testing.T) {
 		t.Fatalf("lock after unlock: %v", err)
 	}
 	l2.Unlock()
+}
+
+func TestClaimOfAnIdleRootIsTakenOver(t *testing.T) {
+	dir, a, b := roots(t)
+	if err := NewRegistry(dir, a, nil).Claim([]Resource{{Bridge, "br-y"}}); err != nil {
+		t.Fatal(err)
+	}
+	busy := NewRegistry(dir, b, func(string) bool { return false })
+	if err := busy.Claim([]Resource{{Bridge, "br-y"}}); err == nil {
+		t.Fatal("took the bridge of a root in use")
+	}
+	idle := NewRegistry(dir, b, func(root string) bool { return root == a })
+	if err := idle.Claim([]Resource{{Bridge, "br-y"}}); err != nil {
+		t.Fatalf("claims of an idle root block: %v", err)
+	}
+}
+
+func TestRunningSeesTheLockHolder(t *testing.T) {
+	root := t.TempDir()
+	if Running(root) {
+		t.Fatal("running without a lock file")
+	}
+	l, err := LockRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Unlock()
+	// The test binary is not podd: a pid of another program is no daemon.
+	if Running(root) {
+		t.Errorf("Running = %v for a lock held by %s", Running(root), os.Args[0])
+	}
 }

@@ -51,3 +51,19 @@ func LockRoot(root string) (*RootLock, error) {
 func (l *RootLock) Unlock() error {
 	return l.f.Close()
 }
+
+// Running reports whether a podd holds the lock of root: the process whose
+// pid the lock file records is alive and is podd. (flock has no query; a
+// probe LOCK_SH would make that daemon's own start fail if it raced.)
+func Running(root string) bool {
+	data, err := os.ReadFile(filepath.Join(root, RootLockName))
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return false
+	}
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	return err == nil && filepath.Base(exe) == "podd"
+}
