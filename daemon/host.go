@@ -111,4 +111,3 @@ func rootHasPods(root string) bool {
 	}
 	return err != nil || len(ents) > 0
 }
-
