@@ -131,9 +131,7 @@ func (m *Manager) traces() ([]foundAttachment, error) {
 				}
 			}
 		}
-		ids, err := cni.MasqueradeIDs(n.Name)
-		errs = append(errs, err)
-		for _, id := range ids {
+		for _, id := range cni.MasqueradeIDs(n.Name) {
 			out = append(out, foundAttachment{ID: id, Networks: []string{n.Name}, Masq: true})
 		}
 	}

@@ -3,6 +3,7 @@ package cni
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 
@@ -35,31 +36,39 @@ func parseMasqRule(line string) (masqRule, bool) {
 	return masqRule{Source: m[1], Network: m[2], ContainerID: m[3], Chain: m[4]}, true
 }
 
-// natTables returns the IPv4 and (if present) IPv6 iptables; none when the
-// host has no iptables, where the plugin made no such rules either.
-func natTables() []*iptables.IPTables {
-	var out []*iptables.IPTables
+// natTable is one protocol's iptables with its nat POSTROUTING rules.
+type natTable struct {
+	ipt   *iptables.IPTables
+	rules []string
+}
+
+// natTables returns the IPv4 and IPv6 nat tables that can be read; none
+// when the host has no iptables or no nat table, where the plugin made no
+// such rules either.
+func natTables() []natTable {
+	var out []natTable
 	for _, p := range []iptables.Protocol{iptables.ProtocolIPv4, iptables.ProtocolIPv6} {
-		if ipt, err := iptables.NewWithProtocol(p); err == nil {
-			out = append(out, ipt)
+		ipt, err := iptables.NewWithProtocol(p)
+		if err != nil {
+			continue
 		}
+		rules, err := ipt.List("nat", "POSTROUTING")
+		if err != nil {
+			slog.Debug("cannot read nat POSTROUTING; no masquerade rules there", "protocol", p, "err", err)
+			continue
+		}
+		out = append(out, natTable{ipt: ipt, rules: rules})
 	}
 	return out
 }
 
 // MasqueradeIDs lists the container IDs that have masquerade rules of
 // network in POSTROUTING.
-func MasqueradeIDs(network string) ([]string, error) {
+func MasqueradeIDs(network string) []string {
 	seen := map[string]bool{}
 	var ids []string
-	var errs []error
-	for _, ipt := range natTables() {
-		rules, err := ipt.List("nat", "POSTROUTING")
-		if err != nil {
-			errs = append(errs, fmt.Errorf("list nat POSTROUTING: %w", err))
-			continue
-		}
-		for _, line := range rules {
+	for _, t := range natTables() {
+		for _, line := range t.rules {
 			r, ok := parseMasqRule(line)
 			if ok && r.Network == network && !seen[r.ContainerID] {
 				seen[r.ContainerID] = true
@@ -67,7 +76,7 @@ func MasqueradeIDs(network string) ([]string, error) {
 			}
 		}
 	}
-	return ids, errors.Join(errs...)
+	return ids
 }
 
 // ReleaseMasquerade removes the bridge plugin's masquerade rules and chain
@@ -76,13 +85,9 @@ func ReleaseMasquerade(network, containerID string) error {
 	chain := utils.FormatChainName(network, containerID)
 	comment := utils.FormatComment(network, containerID)
 	var errs []error
-	for _, ipt := range natTables() {
-		rules, err := ipt.List("nat", "POSTROUTING")
-		if err != nil {
-			errs = append(errs, fmt.Errorf("list nat POSTROUTING: %w", err))
-			continue
-		}
-		for _, line := range rules {
+	for _, t := range natTables() {
+		ipt := t.ipt
+		for _, line := range t.rules {
 			r, ok := parseMasqRule(line)
 			if !ok || r.Chain != chain {
 				continue
