@@ -34,12 +34,15 @@ type hostClaims struct {
 // identity (cgroup parent, default network) into cfg, and claims the run
 // root, socket, manifest dir and cgroup parent.
 func claimHost(cfg *Config) (*hostClaims, error) {
-	id, err := identity.FromRoot(cfg.Root)
+	// Locking creates the root, so that its identity is that of the path
+	// with every symlink resolved, the same at every start.
+	lock, err := ownership.LockRoot(cfg.Root)
 	if err != nil {
 		return nil, err
 	}
-	lock, err := ownership.LockRoot(cfg.Root)
+	id, err := identity.FromRoot(cfg.Root)
 	if err != nil {
+		lock.Unlock()
 		return nil, err
 	}
 	idle := func(root string) bool { return !ownership.Running(root) && !rootHasPods(root) }

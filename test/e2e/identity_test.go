@@ -119,6 +119,7 @@ func TestSecondDaemonSharingCgroupParentLeavesFirstPodsAlone(t *testing.T) {
 		if !strings.Contains(out, a.root) || !strings.Contains(out, a.cgroupParent) {
 			t.Fatalf("the second daemon refused to start without naming the first one's root %s and the cgroup parent %s:\n%s", a.root, a.cgroupParent, out)
 		}
+		t.Logf("the second daemon refused to start:\n%s", tail(out, 3))
 		checkFirstPodUntouched(t, a, "first", pid1)
 		return
 	}
@@ -145,6 +146,7 @@ func TestSecondDaemonSharingNetworkGetsNoCollidingIP(t *testing.T) {
 		if !strings.Contains(out, a.root) || !strings.Contains(out, a.bridge) {
 			t.Fatalf("the second daemon refused to start without naming the first one's root %s and the bridge %s:\n%s", a.root, a.bridge, out)
 		}
+		t.Logf("the second daemon refused to start:\n%s", tail(out, 3))
 		return
 	}
 	b.importBusybox()
@@ -232,6 +234,7 @@ func TestSideBySideDaemonsDeriveTheirOwnResources(t *testing.T) {
 	if !strings.Contains(out, a.root) {
 		t.Fatalf("refusal does not name the root %s:\n%s", a.root, out)
 	}
+	t.Logf("a third daemon on the same root refused to start:\n%s", tail(out, 3))
 	checkFirstPodUntouched(t, a, "one", pid1)
 }
 
