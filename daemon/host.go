@@ -63,7 +63,7 @@ func claimHost(cfg *Config) (*hostClaims, error) {
 		res = append(res, ownership.Resource{Kind: ownership.Manifests, Key: cfg.Manifests})
 	}
 	if err := h.registry.Claim(res); err != nil {
-		h.abort()
+		h.release()
 		return nil, fmt.Errorf("podd with --root %s cannot start: %w", cfg.Root, err)
 	}
 	return h, nil
@@ -102,9 +102,6 @@ func (h *hostClaims) release() {
 	}
 	h.lock.Unlock()
 }
-
-// abort is release for a daemon that failed to start.
-func (h *hostClaims) abort() { h.release() }
 
 // rootHasPods reports whether root records any pod.
 func rootHasPods(root string) bool {
