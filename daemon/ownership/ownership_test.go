@@ -139,9 +139,26 @@ func TestRunningSeesTheLockHolder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Unlock()
-	// The test binary is not podd: a pid of another program is no daemon.
+	if !Running(root) {
+		t.Error("the lock holder is not seen running")
+	}
+	l.Unlock()
 	if Running(root) {
-		t.Errorf("Running = %v for a lock held by %s", Running(root), os.Args[0])
+		t.Error("running after unlock")
+	}
+}
+
+func TestHeldInLockTable(t *testing.T) {
+	table := "1: FLOCK  ADVISORY  WRITE 4242 00:2d:1234 0 EOF\n" +
+		"1: -> FLOCK  ADVISORY  WRITE 4343 00:2d:5678 0 EOF\n" +
+		"2: POSIX  ADVISORY  WRITE 99 08:01:777 0 EOF\n"
+	for _, tc := range []struct {
+		major, minor uint32
+		ino          uint64
+		want         bool
+	}{{0, 0x2d, 1234, true}, {0, 0x2d, 5678, false}, {8, 1, 777, false}, {0, 0x2d, 9, false}} {
+		if got := heldInLockTable(table, tc.major, tc.minor, tc.ino); got != tc.want {
+			t.Errorf("%x:%x:%d held = %v, want %v", tc.major, tc.minor, tc.ino, got, tc.want)
+		}
 	}
 }

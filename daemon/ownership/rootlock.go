@@ -52,18 +52,32 @@ func (l *RootLock) Unlock() error {
 	return l.f.Close()
 }
 
-// Running reports whether a podd holds the lock of root: the process whose
-// pid the lock file records is alive and is podd. (flock has no query; a
-// probe LOCK_SH would make that daemon's own start fail if it raced.)
+// Running reports whether a process holds the lock of root. flock has no
+// query call, and probing with a lock of our own would make that daemon's
+// start fail if it raced with us, so the kernel's lock table is read.
 func Running(root string) bool {
-	data, err := os.ReadFile(filepath.Join(root, RootLockName))
+	var st unix.Stat_t
+	if err := unix.Stat(filepath.Join(root, RootLockName), &st); err != nil {
+		return false
+	}
+	data, err := os.ReadFile("/proc/locks")
 	if err != nil {
-		return false
+		return true // cannot tell: assume it runs, the safe side
 	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	if err != nil || pid <= 0 {
-		return false
+	return heldInLockTable(string(data), unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev)), st.Ino)
+}
+
+// heldInLockTable reports whether /proc/locks text lists a flock on the
+// file (major:minor:inode). Lines read
+// "1: FLOCK  ADVISORY  WRITE 4242 00:2d:1234 0 EOF" (blocked waiters have
+// "->" after the number and are skipped).
+func heldInLockTable(table string, major, minor uint32, ino uint64) bool {
+	want := fmt.Sprintf("%02x:%02x:%d", major, minor, ino)
+	for _, line := range strings.Split(table, "\n") {
+		f := strings.Fields(line)
+		if len(f) >= 6 && f[1] == "FLOCK" && f[5] == want {
+			return true
+		}
 	}
-	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
-	return err == nil && filepath.Base(exe) == "podd"
+	return false
 }
