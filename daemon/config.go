@@ -4,6 +4,9 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/podd-dev/podd/daemon/ownership"
+	"github.com/podd-dev/podd/network"
 )
 
 // Config is what the podd binary hands the daemon; flags and the config file
@@ -21,7 +24,9 @@ type Config struct {
 	CNIConfDir string
 	// CNIBinDirs are searched for CNI plugins.
 	CNIBinDirs []string
-	// CgroupParent is the cgroup every pod cgroup goes under.
+	// CgroupParent is the cgroup every pod cgroup goes under. Empty: the
+	// root's own (package identity: /podd for /var/lib/podd, /podd-<id>
+	// for any other root).
 	CgroupParent string
 	// BinDir holds podd-shim and podd-pause; default: beside the podd binary.
 	BinDir string
@@ -46,6 +51,12 @@ type Config struct {
 	// AllowedUnsafeSysctls are namespaced sysctls (or "prefix*" patterns)
 	// pods may set besides the kubelet's safe set.
 	AllowedUnsafeSysctls []string
+	// OwnersDir holds the claims that keep side-by-side daemons off each
+	// other's resources (package ownership).
+	OwnersDir string
+	// DefaultNetwork is the network written when CNIConfDir holds none;
+	// the daemon derives it from the root's identity.
+	DefaultNetwork network.DefaultNetwork
 }
 
 // DefaultConfig returns the production defaults.
@@ -62,7 +73,7 @@ func DefaultConfig() Config {
 		Manifests:    "/etc/podd/manifests",
 		CNIConfDir:   "/etc/cni/net.d",
 		CNIBinDirs:   []string{"/usr/lib/cni", "/opt/cni/bin"},
-		CgroupParent: "/podd",
+		CgroupParent: "",
 		BinDir:       bin,
 		BackoffBase:  10 * time.Second,
 		BackoffMax:   300 * time.Second,
@@ -74,5 +85,6 @@ func DefaultConfig() Config {
 		// podd is a single-host runtime like podman and docker, with no
 		// admission control in front: containers are confined by default.
 		SeccompDefault: true,
+		OwnersDir:      ownership.DefaultDir,
 	}
 }

@@ -43,6 +43,7 @@ type Daemon struct {
 	pods   *pods
 	// policy is what manifests are validated against.
 	policy manifest.Policy
+	host   *hostClaims
 	wg     sync.WaitGroup
 }
 
@@ -54,8 +55,17 @@ func Run(ctx context.Context, cfg Config) error {
 	// until the signal: a drain needs them to stop the pods.
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
+	host, err := claimHost(&cfg)
+	if err != nil {
+		return err
+	}
+	defer host.release()
 	d, err := newDaemon(wctx, cfg)
 	if err != nil {
+		return err
+	}
+	d.host = host
+	if err := host.claimNetwork(d.deps.Network.Resources()); err != nil {
 		return err
 	}
 	defer d.probes.Close()
@@ -79,7 +89,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
-	slog.Info("podd serving", "socket", cfg.Socket, "root", cfg.Root, "run-root", cfg.RunRoot)
+	slog.Info("podd serving", "socket", cfg.Socket, "root", cfg.Root, "run-root", cfg.RunRoot, "cgroup-parent", cfg.CgroupParent,
+		"network", d.deps.Network.Resources().Name)
 	sdnotify.Ready(d.statusLine())
 	go sdnotify.Watchdog(ctx, d.healthy)
 	go d.reportStatus(ctx)
@@ -178,7 +189,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	netw, err := network.New(network.Config{RunRoot: cfg.RunRoot, Root: cfg.Root, ConfDir: cfg.CNIConfDir, BinDirs: cfg.CNIBinDirs})
+	netw, err := network.New(network.Config{RunRoot: cfg.RunRoot, Root: cfg.Root, ConfDir: cfg.CNIConfDir, BinDirs: cfg.CNIBinDirs, Default: cfg.DefaultNetwork})
 	if err != nil {
 		return nil, err
 	}
@@ -216,8 +227,6 @@ func (d *Daemon) restore() error {
 	if err != nil {
 		return err
 	}
-	known := map[string]bool{}
-	var live []string
 	states := make([]*podworker.State, len(pods))
 	for i, pod := range pods {
 		st := &podworker.State{}
@@ -225,12 +234,8 @@ func (d *Daemon) restore() error {
 			return err
 		}
 		states[i] = st
-		known[string(pod.UID)] = true
-		if st.Sandbox != nil {
-			live = append(live, st.Sandbox.ID)
-		}
 	}
-	d.collectGarbage(known, live)
+	d.collectGarbage(pods, states)
 	start := time.Now()
 	var workers []*podworker.Worker
 	// Oldest first: a pod being replaced (R3) when the daemon died comes

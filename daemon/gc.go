@@ -14,7 +14,9 @@ import (
 	"time"
 
 	"github.com/moby/sys/mountinfo"
+	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/daemon/ownership"
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/runtime/shim"
 )
@@ -27,30 +29,46 @@ const gcTimeout = 30 * time.Second
 // ran), mounts and directories under the pods' state, and the CNI
 // attachments and netns pins of sandboxes no pod uses. It runs before any
 // worker starts, so no sandbox is being made meanwhile.
-func (d *Daemon) collectGarbage(known map[string]bool, liveSandboxes []string) {
+//
+// It touches only what this daemon's records name (directories under its
+// root and run root, shims serving from its run root) and pod cgroups
+// under a cgroup parent its root holds the claim of: never another
+// daemon's pods, even one sharing the cgroup parent.
+func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 	ctx, cancel := context.WithTimeout(d.ctx, gcTimeout)
 	defer cancel()
 	layout := d.deps.Layout
-	orphans := map[string]bool{}
+	known := map[string]bool{}
+	for _, p := range pods {
+		known[string(p.UID)] = true
+	}
 	shimPids := d.shimProcesses()
+	tr := podTraces{
+		Records:     map[string]bool{},
+		Shims:       map[string]bool{},
+		Cgroups:     map[string]bool{},
+		OwnsCgroups: d.host != nil && d.host.owns(ownership.CgroupParent, d.cfg.CgroupParent),
+	}
 	for uid := range shimPids {
-		orphans[uid] = true
+		tr.Shims[uid] = true
 	}
 	for _, dir := range []string{filepath.Join(d.cfg.RunRoot, "pods"), layout.PodsDir()} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
-			orphans[e.Name()] = true
+			tr.Records[e.Name()] = true
 		}
 	}
 	for _, parent := range []string{d.cfg.CgroupParent, filepath.Join(d.cfg.CgroupParent, "shims")} {
 		for _, uid := range podCgroupUIDs(parent) {
-			orphans[uid] = true
+			tr.Cgroups[uid] = true
 		}
 	}
-	for uid := range orphans {
-		if known[uid] {
-			continue
-		}
+	release, foreign := orphans(known, tr)
+	if len(foreign) > 0 {
+		slog.Warn("GC: pod cgroups no record of this daemon names, under a cgroup parent it does not own; left alone",
+			"cgroup-parent", d.cfg.CgroupParent, "uids", foreign)
+	}
+	for _, uid := range release {
 		stateDir := layout.ShimDir(uid)
 		if cl, err := shim.Connect(ctx, stateDir); err == nil {
 			cl.Stop(ctx, true)
@@ -71,9 +89,70 @@ func (d *Daemon) collectGarbage(known map[string]bool, liveSandboxes []string) {
 		}
 		slog.Info("GC: released an unknown pod", "uid", uid)
 	}
-	if err := d.deps.Network.GC(ctx, liveSandboxes); err != nil {
+	if err := d.deps.Network.GC(ctx, liveSandboxes(states)); err != nil {
 		slog.Warn("GC: network", "err", err)
 	}
+}
+
+// podTraces are the pod UIDs found on the host, by where they were found.
+type podTraces struct {
+	// Records: a directory under the root's or the run root's pods dir.
+	Records map[string]bool
+	// Shims: a podd-shim process serving from the run root.
+	Shims map[string]bool
+	// Cgroups: pod<uid> or shims/pod<uid> under the cgroup parent.
+	Cgroups map[string]bool
+	// OwnsCgroups: this root holds the claim of the cgroup parent.
+	OwnsCgroups bool
+}
+
+// orphans decides which pods to release: every UID this daemon's records
+// or shims name that no accepted pod has, and, under a cgroup parent the
+// root owns, every pod cgroup no accepted pod has. UIDs found only as
+// cgroups under a parent it does not own are foreign: they may be another
+// daemon's pods, and are never touched. Both lists are sorted.
+func orphans(known map[string]bool, tr podTraces) (release, foreign []string) {
+	seen := map[string]bool{}
+	add := func(uid string, ours bool) {
+		if known[uid] || seen[uid] {
+			return
+		}
+		seen[uid] = true
+		if ours {
+			release = append(release, uid)
+		} else {
+			foreign = append(foreign, uid)
+		}
+	}
+	for uid := range tr.Records {
+		add(uid, true)
+	}
+	for uid := range tr.Shims {
+		add(uid, true)
+	}
+	for uid := range tr.Cgroups {
+		add(uid, tr.OwnsCgroups)
+	}
+	sort.Strings(release)
+	sort.Strings(foreign)
+	return release, foreign
+}
+
+// liveSandboxes lists the sandboxes the pods' records hold: the current
+// one and one whose creation a crash cut short, which the pod's worker
+// undoes itself (its CNI DEL needs the netns pin GC would otherwise
+// remove first).
+func liveSandboxes(states []*podworker.State) []string {
+	var live []string
+	for _, st := range states {
+		if st.Sandbox != nil {
+			live = append(live, st.Sandbox.ID)
+		}
+		if st.SandboxCreating != "" {
+			live = append(live, st.SandboxCreating)
+		}
+	}
+	return live
 }
 
 // shimProcesses finds running podd-shim processes of this daemon's run

@@ -36,6 +36,8 @@ type Config struct {
 	ConfDir string
 	// BinDirs are searched for plugins (cni.DefaultBinDirs if empty).
 	BinDirs []string
+	// Default shapes podd's default network when ConfDir holds none.
+	Default DefaultNetwork
 }
 
 // PortMapping forwards a host port to the sandbox (a container's hostPort).
@@ -97,7 +99,10 @@ func New(cfg Config) (*Manager, error) {
 	m := &Manager{
 		netnsDir: filepath.Join(cfg.RunRoot, "netns"),
 		confDir:  cfg.ConfDir,
-		defaults: cni.DefaultOptions{IPAMDataDir: filepath.Join(cfg.Root, "cni", "ipam")},
+		defaults: cni.DefaultOptions{Name: cfg.Default.Name, Bridge: cfg.Default.Bridge, IPAMDataDir: filepath.Join(cfg.Root, "cni", "ipam")},
+	}
+	if err := m.chooseDefaultSubnet(cfg.Default); err != nil {
+		return nil, err
 	}
 	if err := netns.EnsureSharedDir(m.netnsDir); err != nil {
 		return nil, err
@@ -111,6 +116,33 @@ func New(cfg Config) (*Manager, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+// chooseDefaultSubnet picks the default network's subnet, when the
+// default network is going to be written.
+func (m *Manager) chooseDefaultSubnet(def DefaultNetwork) error {
+	if len(def.Subnets) == 0 {
+		return nil
+	}
+	files, err := cni.ConfFiles(m.confDir)
+	if err != nil || len(files) > 0 {
+		return err
+	}
+	bridge := def.Bridge
+	if bridge == "" {
+		bridge = cni.DefaultBridge
+	}
+	subnet, err := pickSubnet(def, bridge)
+	if err != nil {
+		return err
+	}
+	m.defaults.Subnet = subnet.String()
+	return nil
+}
+
+// Resources names what the current network makes on the host.
+func (m *Manager) Resources() cni.Resources {
+	return m.lastNet.Load().Resources()
 }
 
 func (m *Manager) loadNetwork() (*cni.Network, error) {
@@ -192,7 +224,9 @@ func (m *Manager) Teardown(ctx context.Context, sandboxID string) error {
 	unlock := m.locks.lock(sandboxID)
 	defer unlock()
 	path := m.NetnsPath(sandboxID)
-	err := m.cni.Del(ctx, m.lastNet.Load(), cni.Attachment{ContainerID: sandboxID, NetNS: path, IfName: cni.DefaultIfName})
+	pinned := netns.Pinned(path)
+	networks := m.networksOf(sandboxID)
+	err := m.cni.Del(ctx, m.lastNet.Load(), cni.Attachment{ContainerID: sandboxID, NetNS: pinPath(path, pinned), IfName: cni.DefaultIfName})
 	if errors.Is(err, cni.ErrNoCachedResult) {
 		// No ADD of this sandbox completed, and Setup's rollback already
 		// ran DEL; like containerd, do not wedge the teardown on it.
@@ -201,6 +235,13 @@ func (m *Manager) Teardown(ctx context.Context, sandboxID string) error {
 	}
 	if err != nil {
 		return fmt.Errorf("tear down network of sandbox %q: %w", sandboxID, err)
+	}
+	if !pinned {
+		// Without the netns the bridge plugin's DEL cannot find the
+		// addresses it masqueraded, and leaves the rules.
+		if err := releaseMasquerade(networks, sandboxID); err != nil {
+			return fmt.Errorf("tear down network of sandbox %q: %w", sandboxID, err)
+		}
 	}
 	if err := netns.Remove(path); err != nil {
 		return fmt.Errorf("tear down network of sandbox %q: %w", sandboxID, err)
@@ -212,30 +253,6 @@ func (m *Manager) Teardown(ctx context.Context, sandboxID string) error {
 // Check runs CNI CHECK for the sandbox against its cached ADD.
 func (m *Manager) Check(ctx context.Context, sandboxID string) error {
 	return m.cni.Check(ctx, cni.Attachment{ContainerID: sandboxID, NetNS: m.NetnsPath(sandboxID), IfName: cni.DefaultIfName})
-}
-
-// GC tears down every cached CNI attachment and every pin whose sandbox id
-// is not in liveSandboxIDs: what a crash or a reboot left behind.
-func (m *Manager) GC(ctx context.Context, liveSandboxIDs []string) error {
-	errs := []error{m.cni.GC(ctx, liveSandboxIDs)}
-	live := make(map[string]bool, len(liveSandboxIDs))
-	for _, id := range liveSandboxIDs {
-		live[id] = true
-	}
-	pins, err := netns.List(m.netnsDir)
-	errs = append(errs, err)
-	for _, id := range pins {
-		if live[id] {
-			continue
-		}
-		unlock := m.locks.lock(id)
-		errs = append(errs, netns.Remove(m.NetnsPath(id)))
-		unlock()
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("network gc: %w", err)
-	}
-	return nil
 }
 
 func cniArgs(req SetupRequest) [][2]string {

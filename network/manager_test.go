@@ -62,10 +62,12 @@ func newTestNet(t *testing.T, extraPlugins ...string) *testNet {
 	_, tn.subnet, _ = net.ParseCIDR(fmt.Sprintf("10.250.%d.0/24", x.Int64()+1))
 	root := filepath.Join(base, "root")
 	ipam := filepath.Join(root, "cni", "ipam")
-	tn.ipamDir = filepath.Join(ipam, cni.DefaultNetworkName)
+	// The network is named after the bridge: GC releases the masquerade
+	// rules of its network, and other tests on the host use theirs.
+	tn.ipamDir = filepath.Join(ipam, tn.bridge)
 	t.Cleanup(func() { tn.cleanup(t, base) })
 
-	conf, err := cni.DefaultConflist(cni.DefaultOptions{Bridge: tn.bridge, Subnet: tn.subnet.String(), IPAMDataDir: ipam})
+	conf, err := cni.DefaultConflist(cni.DefaultOptions{Name: tn.bridge, Bridge: tn.bridge, Subnet: tn.subnet.String(), IPAMDataDir: ipam})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +216,7 @@ func TestSetupTwoSandboxesReachableAndTeardown(t *testing.T) {
 		t.Fatalf("IPs = %v and %v, want one distinct IP each", a.IPs, b.IPs)
 	}
 	for _, at := range atts {
-		if !tn.subnet.Contains(at.IPs[0]) || at.Interface != "eth0" || at.Network != "podd" || len(at.ConfigBytes) == 0 {
+		if !tn.subnet.Contains(at.IPs[0]) || at.Interface != "eth0" || at.Network != tn.bridge || len(at.ConfigBytes) == 0 {
 			t.Fatalf("attachment = %+v", at)
 		}
 		if at.NetnsPath != filepath.Join(tn.runRoot, "netns", at.SandboxID) || !inMountinfo(t, at.NetnsPath) {
@@ -303,11 +305,14 @@ func TestTeardownWithPinGoneAndGC(t *testing.T) {
 	stale := tn.setup(t, "sbs"+randHex(t, 4))
 	live := tn.setup(t, "sbl"+randHex(t, 4))
 
-	// The pin vanished (a reboot clears /run): DEL runs with an empty netns.
-	// The bridge plugin then frees the IP but skips its ipMasq teardown (it
-	// reads the addresses from the netns); a reboot clears those rules too,
-	// here the test removes them.
-	t.Cleanup(func() { deleteMasqChain(t, "podd", gone.SandboxID, gone.IPs[0]) })
+	// The pin vanished (a reboot clears /run, a crash between unpin and
+	// DEL): DEL runs with an empty netns. The bridge plugin then frees the
+	// IP but skips its ipMasq teardown (it reads the addresses from the
+	// netns); Teardown removes those rules itself (issue 7 item 9).
+	t.Cleanup(func() { deleteMasqChain(t, tn.bridge, gone.SandboxID, gone.IPs[0]) })
+	if !strings.Contains(natRules(t), gone.SandboxID) {
+		t.Fatalf("no masquerade rule names sandbox %s after Setup", gone.SandboxID)
+	}
 	if err := unix.Unmount(gone.NetnsPath, unix.MNT_DETACH); err != nil {
 		t.Fatal(err)
 	}
@@ -319,6 +324,9 @@ func TestTeardownWithPinGoneAndGC(t *testing.T) {
 	}
 	if ipReserved(t, tn, gone.IPs[0]) {
 		t.Errorf("IP of %s still reserved", gone.SandboxID)
+	}
+	if rules := natRules(t); strings.Contains(rules, gone.SandboxID) {
+		t.Errorf("nat rules still name sandbox %s after Teardown with its pin gone:\n%s", gone.SandboxID, rules)
 	}
 
 	if err := tn.m.Teardown(context.Background(), "never-set-up"); err != nil {
@@ -392,5 +400,67 @@ func deleteMasqChain(t *testing.T, network, id string, ip net.IP) {
 		if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
 			t.Logf("iptables %v: %v: %s", args, err, out)
 		}
+	}
+}
+
+// forgetCachedResult drops libcni's cached ADD result of sandbox id, as a
+// crash between the plugins' ADD and libcni's cache write leaves it.
+func forgetCachedResult(t *testing.T, tn *testNet, id string) {
+	t.Helper()
+	dir := filepath.Join(filepath.Dir(tn.runRoot), "root", "cni", "cache", "results")
+	ents, _ := os.ReadDir(dir)
+	n := 0
+	for _, e := range ents {
+		if strings.Contains(e.Name(), id) {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				t.Fatal(err)
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		t.Fatalf("no cached result of %s in %s", id, dir)
+	}
+}
+
+// Issue 7 item 9: GC releases the network of sandboxes no record holds even
+// when libcni never cached their result: an uncached attachment with its
+// pin (a crash during ADD), and a bare lease with the masquerade rules
+// (the pin gone too). No lease, rule or pin is left; live ones stay.
+func TestGCReleasesUncachedAttachmentsLeasesAndMasqueradeRules(t *testing.T) {
+	tn := newTestNet(t)
+	uncached := tn.setup(t, "sbu"+randHex(t, 4))
+	bare := tn.setup(t, "sbb"+randHex(t, 4))
+	live := tn.setup(t, "sbl"+randHex(t, 4))
+	t.Cleanup(func() {
+		deleteMasqChain(t, tn.bridge, uncached.SandboxID, uncached.IPs[0])
+		deleteMasqChain(t, tn.bridge, bare.SandboxID, bare.IPs[0])
+	})
+	forgetCachedResult(t, tn, uncached.SandboxID)
+	forgetCachedResult(t, tn, bare.SandboxID)
+	if err := unix.Unmount(bare.NetnsPath, unix.MNT_DETACH); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(bare.NetnsPath); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := tn.m.GC(context.Background(), []string{live.SandboxID}); err != nil {
+		t.Fatalf("GC: %v", err)
+	}
+	rules := natRules(t)
+	for _, a := range []*Attachment{uncached, bare} {
+		if ipReserved(t, tn, a.IPs[0]) {
+			t.Errorf("lease of %s left", a.SandboxID)
+		}
+		if strings.Contains(rules, a.SandboxID) {
+			t.Errorf("nat rules of %s left:\n%s", a.SandboxID, rules)
+		}
+		if inMountinfo(t, a.NetnsPath) {
+			t.Errorf("pin of %s left", a.SandboxID)
+		}
+	}
+	if !ipReserved(t, tn, live.IPs[0]) || !strings.Contains(rules, live.SandboxID) || !inMountinfo(t, live.NetnsPath) {
+		t.Errorf("GC released the live sandbox %s", live.SandboxID)
 	}
 }

@@ -33,7 +33,8 @@ func main() {
 	fs.StringVar(&cfg.Manifests, "manifests", cfg.Manifests, "static pod manifest directory (empty: none)")
 	fs.StringVar(&cfg.CNIConfDir, "cni-conf-dir", cfg.CNIConfDir, "CNI network configuration directory")
 	binDirs := fs.String("cni-bin-dir", strings.Join(cfg.CNIBinDirs, ":"), "CNI plugin directories, colon separated")
-	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", cfg.CgroupParent, "cgroup under which pod cgroups are created")
+	fs.StringVar(&cfg.CgroupParent, "cgroup-parent", cfg.CgroupParent,
+		"cgroup under which pod cgroups are created (default: /podd for --root /var/lib/podd, /podd-<id of the root> for any other root)")
 	fs.StringVar(&cfg.BinDir, "bin-dir", cfg.BinDir, "directory holding podd-shim and podd-pause")
 	fs.DurationVar(&cfg.BackoffBase, "backoff-base", cfg.BackoffBase, "first crash-loop back-off delay")
 	fs.DurationVar(&cfg.BackoffMax, "backoff-max", cfg.BackoffMax, "crash-loop back-off cap")

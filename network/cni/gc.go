@@ -1,10 +1,7 @@
 package cni
 
 import (
-	"context"
-	"errors"
 	"fmt"
-	"log/slog"
 )
 
 // CachedAttachment is one entry of libcni's result cache.
@@ -33,27 +30,15 @@ func (c *Client) ListCachedAttachments() ([]CachedAttachment, error) {
 	return out, nil
 }
 
-// GC runs DEL, from the cache, for every cached attachment whose container
-// ID is not in liveIDs. host-local frees IPs only through DEL, so this is
-// what reclaims addresses of sandboxes lost in a crash or a reboot.
-func (c *Client) GC(ctx context.Context, liveIDs []string) error {
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	live := make(map[string]bool, len(liveIDs))
-	for _, id := range liveIDs {
-		live[id] = true
-	}
-	all, err := c.lib.GetCachedAttachments("")
+// CachedNetworks names the networks of containerID's cached results.
+func (c *Client) CachedNetworks(containerID string) ([]string, error) {
+	all, err := c.lib.GetCachedAttachments(containerID)
 	if err != nil {
-		return fmt.Errorf("read cni cache: %w", err)
+		return nil, fmt.Errorf("read cni cache of %q: %w", containerID, err)
 	}
-	var errs []error
+	var out []string
 	for _, a := range all {
-		if live[a.ContainerID] {
-			continue
-		}
-		slog.Info("cni gc of stale attachment", "sandbox", a.ContainerID, "network", a.Network)
-		errs = append(errs, c.delCached(ctx, a, existingPath(a.NetNS)))
+		out = append(out, a.Network)
 	}
-	return errors.Join(errs...)
+	return out, nil
 }

@@ -170,3 +170,10 @@ func validName(name string) error {
 	}
 	return nil
 }
+
+// Pinned reports whether path holds a network namespace (an nsfs bind
+// mount), not merely the file a pin is made on.
+func Pinned(path string) bool {
+	var st unix.Statfs_t
+	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
+}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -20,6 +21,9 @@ type census struct {
 	IPs       []string
 	Veths     []string
 	Shims     []string
+	// Chains are the nat chains the CNI plugins made for this env's
+	// network (bridge masquerade CNI-<hash>, portmap CNI-DN-<hash>).
+	Chains []string
 }
 
 func (e *env) census(t testing.TB) census {
@@ -47,7 +51,7 @@ func (e *env) census(t testing.TB) census {
 			return nil
 		})
 	}
-	ipEnts, _ := os.ReadDir(filepath.Join(e.dir, "ipam", e.bridge))
+	ipEnts, _ := os.ReadDir(e.leaseDir())
 	for _, en := range ipEnts {
 		if n := en.Name(); n != "lock" && !strings.HasPrefix(n, "last_reserved_ip") {
 			c.IPs = append(c.IPs, n)
@@ -68,12 +72,49 @@ func (e *env) census(t testing.TB) census {
 			c.Shims = append(c.Shims, p.Name())
 		}
 	}
+	c.Chains = natChains(t, e.networkName())
 	sort.Strings(c.Mounts)
 	return c
 }
 
 func (c census) empty() bool {
-	return len(c.NetnsPins)+len(c.Mounts)+len(c.Cgroups)+len(c.IPs)+len(c.Veths)+len(c.Shims) == 0
+	return len(c.NetnsPins)+len(c.Mounts)+len(c.Cgroups)+len(c.IPs)+len(c.Veths)+len(c.Shims)+len(c.Chains) == 0
+}
+
+// natChains lists the per-container nat chains of CNI network name: the
+// plugins tag every rule they add with a comment `name: "<network>" id:
+// "<container id>"` (bridge masquerade; portmap prefixes it with "dnat"),
+// so a chain is this network's when a rule in it, or a rule jumping to it,
+// carries that comment. The shared CNI-HOSTPORT-* chains are not counted.
+func natChains(t testing.TB, network string) []string {
+	t.Helper()
+	out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").Output()
+	if err != nil {
+		t.Fatalf("census: iptables -t nat -S: %v", err)
+	}
+	tag := `name: \"` + network + `\" id: \"`
+	seen := map[string]bool{}
+	var chains []string
+	add := func(ch string) {
+		if strings.HasPrefix(ch, "CNI-") && !strings.HasPrefix(ch, "CNI-HOSTPORT-") && !seen[ch] {
+			seen[ch] = true
+			chains = append(chains, ch)
+		}
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "-A ") || !strings.Contains(line, tag) {
+			continue
+		}
+		f := strings.Fields(line)
+		add(f[1])
+		for i := range f {
+			if f[i] == "-j" && i+1 < len(f) {
+				add(f[i+1])
+			}
+		}
+	}
+	sort.Strings(chains)
+	return chains
 }
 
 // cgroupDirs lists the directories of a cgroup path in every mounted
@@ -105,5 +146,32 @@ func removeCgroupTree(root string) {
 	})
 	for i := len(dirs) - 1; i >= 0; i-- {
 		syscall.Rmdir(dirs[i])
+	}
+}
+
+// removeNatChains removes what natChains finds for network, and the rules
+// that jump to those chains (a failed test's leftovers). iptables -S prints
+// rules shell-quoted, so a rule is deleted by replaying it with -D.
+func removeNatChains(network string) {
+	out, err := exec.Command("iptables", "-w", "-t", "nat", "-S").Output()
+	if err != nil {
+		return
+	}
+	tag := `name: \"` + network + `\" id: \"`
+	var chains []string
+	for _, line := range strings.Split(string(out), "\n") {
+		if !strings.HasPrefix(line, "-A ") || !strings.Contains(line, tag) {
+			continue
+		}
+		f := strings.Fields(line)
+		if strings.HasPrefix(f[1], "CNI-") && !strings.HasPrefix(f[1], "CNI-HOSTPORT-") {
+			chains = append(chains, f[1])
+			continue
+		}
+		exec.Command("sh", "-c", "iptables -w -t nat -D "+strings.TrimPrefix(line, "-A ")).Run()
+	}
+	for _, ch := range chains {
+		exec.Command("iptables", "-w", "-t", "nat", "-F", ch).Run()
+		exec.Command("iptables", "-w", "-t", "nat", "-X", ch).Run()
 	}
 }

@@ -103,10 +103,19 @@ type env struct {
 	subnet  string
 	// cgroupParent is this daemon's own cgroup parent, so leaks are countable.
 	cgroupParent string
-	cmd          *exec.Cmd
-	logBuf       *syncBuffer
-	client       poddv1.PodServiceClient
-	conn         *grpc.ClientConn
+	// network is the CNI network name (default: the bridge name) and
+	// ipamDir host-local's data dir (default: <dir>/ipam).
+	network string
+	ipamDir string
+	// ipMasq turns on the bridge plugin's masquerade chains.
+	ipMasq bool
+	// shared marks an env whose bridge and cgroup parent belong to another
+	// env: its cleanup leaves them alone.
+	shared bool
+	cmd    *exec.Cmd
+	logBuf *syncBuffer
+	client poddv1.PodServiceClient
+	conn   *grpc.ClientConn
 	// args are the daemon's flags, reused by restarts.
 	args []string
 	// extraEnv is added to the daemon's environment.
@@ -123,9 +132,25 @@ func newEnv(t *testing.T, extraFlags ...string) *env {
 // newEnvWith is newEnv with extra environment variables for the daemon.
 func newEnvWith(t testing.TB, extraEnv []string, extraFlags ...string) *env {
 	t.Helper()
+	e := prepareEnv(t, extraEnv)
+	e.writeConflist()
+	t.Cleanup(e.cleanup)
+	args := append([]string{
+		"--root", e.root, "--run-root", e.runRoot, "--socket", e.socket,
+		"--cni-conf-dir", e.confDir(), "--manifests", "", "--backoff-base", "1s", "--backoff-max", "8s",
+		"--cgroup-parent", e.cgroupParent,
+	}, extraFlags...)
+	e.start(args)
+	e.importBusybox()
+	return e
+}
+
+// prepareEnv makes an env's directories and names; nothing runs yet and no
+// cleanup is registered.
+func prepareEnv(t testing.TB, extraEnv []string) *env {
+	t.Helper()
 	testutil.RequireRoot(t)
 	bin := binaries(t)
-	tar := busyboxTar(t)
 	n := envSeq.Add(1)
 	dir, err := os.MkdirTemp("/tmp", "pde")
 	if err != nil {
@@ -141,25 +166,21 @@ func newEnvWith(t testing.TB, extraEnv []string, extraFlags ...string) *env {
 		extraEnv: extraEnv,
 	}
 	e.cgroupParent = "/" + e.bridge
-	confDir := filepath.Join(dir, "cni")
-	if err := os.MkdirAll(confDir, 0o755); err != nil {
+	if err := os.MkdirAll(e.confDir(), 0o755); err != nil {
 		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(confDir, "10-test.conflist"), []byte(e.conflist()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(e.cleanup)
-	args := append([]string{
-		"--root", e.root, "--run-root", e.runRoot, "--socket", e.socket,
-		"--cni-conf-dir", confDir, "--manifests", "", "--backoff-base", "1s", "--backoff-max", "8s",
-		"--cgroup-parent", e.cgroupParent,
-	}, extraFlags...)
-	e.start(args)
-	out := e.podctl("image", "import", tar, "--name", "busybox:latest")
-	if !strings.Contains(out, "busybox") {
-		t.Fatalf("image import printed %q", out)
 	}
 	return e
+}
+
+func (e *env) confDir() string { return filepath.Join(e.dir, "cni") }
+
+// importBusybox imports busybox:latest into the running daemon.
+func (e *env) importBusybox() {
+	e.t.Helper()
+	out := e.podctl("image", "import", busyboxTar(e.t), "--name", "busybox:latest")
+	if !strings.Contains(out, "busybox") {
+		e.t.Fatalf("image import printed %q", out)
+	}
 }
 
 func (e *env) conflist() string {
@@ -167,12 +188,38 @@ func (e *env) conflist() string {
   "cniVersion": "1.0.0",
   "name": "%[1]s",
   "plugins": [
-    {"type": "bridge", "bridge": "%[1]s", "isGateway": true, "ipMasq": false, "hairpinMode": true,
+    {"type": "bridge", "bridge": "%[1]s", "isGateway": true, "ipMasq": %[4]t, "hairpinMode": true,
      "ipam": {"type": "host-local", "ranges": [[{"subnet": "%[2]s"}]], "dataDir": "%[3]s"}},
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
-}`, e.bridge, e.subnet, filepath.Join(e.dir, "ipam"))
+}`, e.bridge, e.subnet, e.ipamDataDir(), e.ipMasq)
 }
+
+// writeConflist writes the env's network into its conf dir; the daemon
+// reads it at its next sandbox.
+func (e *env) writeConflist() {
+	e.t.Helper()
+	if err := os.WriteFile(filepath.Join(e.confDir(), "10-test.conflist"), []byte(e.conflist()), 0o644); err != nil {
+		e.t.Fatal(err)
+	}
+}
+
+func (e *env) networkName() string {
+	if e.network != "" {
+		return e.network
+	}
+	return e.bridge
+}
+
+func (e *env) ipamDataDir() string {
+	if e.ipamDir != "" {
+		return e.ipamDir
+	}
+	return filepath.Join(e.dir, "ipam")
+}
+
+// leaseDir is where host-local keeps this env's leases.
+func (e *env) leaseDir() string { return filepath.Join(e.ipamDataDir(), e.networkName()) }
 
 func (e *env) start(args []string) {
 	e.t.Helper()
@@ -195,6 +242,12 @@ func (e *env) start(args []string) {
 		c.Close()
 		return true, nil
 	})
+	e.connect()
+}
+
+// connect opens the API client of the running daemon.
+func (e *env) connect() {
+	e.t.Helper()
 	conn, err := grpc.NewClient("unix://"+e.socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		e.t.Fatal(err)
@@ -297,9 +350,12 @@ func forceClean(e *env) {
 			syscall.Unmount(mps[i], syscall.MNT_DETACH)
 		}
 	}
-	exec.Command("ip", "link", "del", e.bridge).Run()
-	for _, d := range cgroupDirs(e.cgroupParent) {
-		removeCgroupTree(d)
+	if !e.shared {
+		removeNatChains(e.networkName())
+		exec.Command("ip", "link", "del", e.bridge).Run()
+		for _, d := range cgroupDirs(e.cgroupParent) {
+			removeCgroupTree(d)
+		}
 	}
 	os.RemoveAll(e.dir)
 }

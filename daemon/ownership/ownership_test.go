@@ -1,0 +1,164 @@
+package ownership
+
+import (
+	"errors"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func roots(t *testing.T) (dir, a, b string) {
+	t.Helper()
+	base := t.TempDir()
+	dir, a, b = filepath.Join(base, "owners"), filepath.Join(base, "a"), filepath.Join(base, "b")
+	for _, d := range []string{a, b} {
+		if err := os.Mkdir(d, 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return dir, a, b
+}
+
+func TestSecondRootIsRefusedNamingTheOwner(t *testing.T) {
+	dir, a, b := roots(t)
+	ra, rb := NewRegistry(dir, a, nil), NewRegistry(dir, b, nil)
+	res := []Resource{{CgroupParent, "/podd"}, {Bridge, "podd0"}, {Subnet, "10.88.0.0/16"}}
+	if err := ra.Claim(res); err != nil {
+		t.Fatal(err)
+	}
+	// The same root claims again (a restart): fine.
+	if err := ra.Claim(res); err != nil {
+		t.Fatalf("owner reclaiming: %v", err)
+	}
+	err := rb.Claim([]Resource{{RunRoot, "/run/b"}, {CgroupParent, "/podd"}, {Subnet, "10.88.7.0/24"}})
+	var ce *ConflictError
+	if !errors.As(err, &ce) || len(ce.Conflicts) != 2 {
+		t.Fatalf("want two conflicts, got %v", err)
+	}
+	for _, want := range []string{"cgroup-parent /podd", "subnet 10.88.7.0/24", "--root " + a} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("%q does not say %q", err, want)
+		}
+	}
+	// All or nothing: b got none, not even the free run root.
+	if rb.Owns(Resource{RunRoot, "/run/b"}) {
+		t.Error("a refused claim took the free resources")
+	}
+	if !ra.Owns(Resource{CgroupParent, "/podd"}) || rb.Owns(Resource{CgroupParent, "/podd"}) {
+		t.Error("ownership of /podd changed")
+	}
+}
+
+func TestSubnetsConflictWhenTheyOverlap(t *testing.T) {
+	dir, a, b := roots(t)
+	ra, rb := NewRegistry(dir, a, nil), NewRegistry(dir, b, nil)
+	if err := ra.Claim([]Resource{{Subnet, "10.90.3.0/24"}}); err != nil {
+		t.Fatal(err)
+	}
+	for cidr, free := range map[string]bool{"10.90.3.0/24": false, "10.90.0.0/16": false, "10.90.3.128/25": false, "10.90.4.0/24": true} {
+		_, n, _ := net.ParseCIDR(cidr)
+		got, err := rb.SubnetFree(n)
+		if err != nil || got != free {
+			t.Errorf("SubnetFree(%s) = %v, %v; want %v", cidr, got, err, free)
+		}
+	}
+}
+
+func TestClaimOfAVanishedRootIsTakenOver(t *testing.T) {
+	dir, a, b := roots(t)
+	if err := NewRegistry(dir, a, nil).Claim([]Resource{{Bridge, "br-x"}, {Subnet, "10.90.9.0/24"}}); err != nil {
+		t.Fatal(err)
+	}
+	os.RemoveAll(a)
+	rb := NewRegistry(dir, b, nil)
+	if err := rb.Claim([]Resource{{Bridge, "br-x"}, {Subnet, "10.90.9.0/24"}}); err != nil {
+		t.Fatalf("claims of a removed root block: %v", err)
+	}
+	if !rb.Owns(Resource{Bridge, "br-x"}) {
+		t.Error("not taken over")
+	}
+}
+
+func TestReleaseGivesBackOnlyOwnClaims(t *testing.T) {
+	dir, a, b := roots(t)
+	ra, rb := NewRegistry(dir, a, nil), NewRegistry(dir, b, nil)
+	ra.Claim([]Resource{{Socket, "/run/a.sock"}})
+	rb.Claim([]Resource{{Socket, "/run/b.sock"}})
+	if err := ra.Release(); err != nil {
+		t.Fatal(err)
+	}
+	if ra.Owns(Resource{Socket, "/run/a.sock"}) || !rb.Owns(Resource{Socket, "/run/b.sock"}) {
+		t.Error("release took the wrong claims")
+	}
+	if err := rb.Claim([]Resource{{Socket, "/run/a.sock"}}); err != nil {
+		t.Errorf("a released resource stays taken: %v", err)
+	}
+}
+
+func TestRootLockIsExclusive(t *testing.T) {
+	root := t.TempDir()
+	l, err := LockRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = LockRoot(root)
+	if err == nil || !strings.Contains(err.Error(), root) || !strings.Contains(err.Error(), "pid") {
+		t.Fatalf("second lock: %v", err)
+	}
+	l.Unlock()
+	l2, err := LockRoot(root)
+	if err != nil {
+		t.Fatalf("lock after unlock: %v", err)
+	}
+	l2.Unlock()
+}
+
+func TestClaimOfAnIdleRootIsTakenOver(t *testing.T) {
+	dir, a, b := roots(t)
+	if err := NewRegistry(dir, a, nil).Claim([]Resource{{Bridge, "br-y"}}); err != nil {
+		t.Fatal(err)
+	}
+	busy := NewRegistry(dir, b, func(string) bool { return false })
+	if err := busy.Claim([]Resource{{Bridge, "br-y"}}); err == nil {
+		t.Fatal("took the bridge of a root in use")
+	}
+	idle := NewRegistry(dir, b, func(root string) bool { return root == a })
+	if err := idle.Claim([]Resource{{Bridge, "br-y"}}); err != nil {
+		t.Fatalf("claims of an idle root block: %v", err)
+	}
+}
+
+func TestRunningSeesTheLockHolder(t *testing.T) {
+	root := t.TempDir()
+	if Running(root) {
+		t.Fatal("running without a lock file")
+	}
+	l, err := LockRoot(root)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !Running(root) {
+		t.Error("the lock holder is not seen running")
+	}
+	l.Unlock()
+	if Running(root) {
+		t.Error("running after unlock")
+	}
+}
+
+func TestHeldInLockTable(t *testing.T) {
+	table := "1: FLOCK  ADVISORY  WRITE 4242 00:2d:1234 0 EOF\n" +
+		"1: -> FLOCK  ADVISORY  WRITE 4343 00:2d:5678 0 EOF\n" +
+		"2: POSIX  ADVISORY  WRITE 99 08:01:777 0 EOF\n"
+	for _, tc := range []struct {
+		major, minor uint32
+		ino          uint64
+		want         bool
+	}{{0, 0x2d, 1234, true}, {0, 0x2d, 5678, false}, {8, 1, 777, false}, {0, 0x2d, 9, false}} {
+		if got := heldInLockTable(table, tc.major, tc.minor, tc.ino); got != tc.want {
+			t.Errorf("%x:%x:%d held = %v, want %v", tc.major, tc.minor, tc.ino, got, tc.want)
+		}
+	}
+}
