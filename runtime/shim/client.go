@@ -207,6 +207,11 @@ func (c *Client) Stop(ctx context.Context, force bool) error {
 	return nil
 }
 
+// Exited reports whether the shim process is known to have exited: reaped
+// by this daemon, or its pid no longer runs. A pid that runs again under
+// another program reads as running; Gone tells those apart.
+func (c *Client) Exited() bool { return c.gone() }
+
 // waitGone polls until the shim process has exited or ctx ends.
 func (c *Client) waitGone(ctx context.Context) error {
 	tick := time.NewTicker(20 * time.Millisecond)
