@@ -18,8 +18,10 @@ import (
 )
 
 // DefaultStartTimeout bounds how long Launch waits for a new shim to answer
-// when ctx has no deadline.
-const DefaultStartTimeout = 10 * time.Second
+// when ctx has no deadline. Generous: on a small host busy with a burst of
+// pods a shim can take many seconds to be scheduled and serve, and a missed
+// start is a failed sandbox, retried with back-off.
+const DefaultStartTimeout = 30 * time.Second
 
 // LaunchConfig says which shim to start for which pod.
 type LaunchConfig struct {
