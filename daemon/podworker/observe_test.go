@@ -118,8 +118,6 @@ func shimHarness(t *testing.T, fake *scriptedShim) *Worker {
 	return New(deps, pod, &State{Sandbox: sb})
 }
 
-
-
 // shortObserveTimeout makes a shim call "slow" after d, for the test.
 func shortObserveTimeout(t *testing.T, d time.Duration) {
 	old := observeTimeout
@@ -132,21 +130,21 @@ func TestObserveLosesSandboxOnlyOnEvidence(t *testing.T) {
 	shortObserveTimeout(t, 200*time.Millisecond)
 	for _, tc := range []struct {
 		name      string
-		fake      scriptedShim
+		fake      *scriptedShim
 		crash     bool
 		connected bool
 		wantKnown bool
 		wantState planner.SandboxState
 	}{
-		{"answering shim, pause running: ready", scriptedShim{pauseStatus: shimv1.Status_STATUS_RUNNING}, false, false, true, planner.SandboxReady},
-		{"shim slower than the deadline: unknown, not lost", scriptedShim{stateDelay: time.Minute, pauseStatus: shimv1.Status_STATUS_RUNNING}, false, false, false, 0},
-		{"connected shim slower than the deadline: unknown, not lost", scriptedShim{stateDelay: time.Minute, pauseStatus: shimv1.Status_STATUS_RUNNING}, false, true, false, 0},
-		{"pause exited: lost", scriptedShim{pauseStatus: shimv1.Status_STATUS_STOPPED}, false, false, true, planner.SandboxLost},
-		{"shim killed before the daemon connects: lost", scriptedShim{pauseStatus: shimv1.Status_STATUS_RUNNING}, true, false, true, planner.SandboxLost},
-		{"connected shim killed: lost", scriptedShim{pauseStatus: shimv1.Status_STATUS_RUNNING}, true, true, true, planner.SandboxLost},
+		{"answering shim, pause running: ready", &scriptedShim{pauseStatus: shimv1.Status_STATUS_RUNNING}, false, false, true, planner.SandboxReady},
+		{"shim slower than the deadline: unknown, not lost", &scriptedShim{stateDelay: time.Minute, pauseStatus: shimv1.Status_STATUS_RUNNING}, false, false, false, 0},
+		{"connected shim slower than the deadline: unknown, not lost", &scriptedShim{stateDelay: time.Minute, pauseStatus: shimv1.Status_STATUS_RUNNING}, false, true, false, 0},
+		{"pause exited: lost", &scriptedShim{pauseStatus: shimv1.Status_STATUS_STOPPED}, false, false, true, planner.SandboxLost},
+		{"shim killed before the daemon connects: lost", &scriptedShim{pauseStatus: shimv1.Status_STATUS_RUNNING}, true, false, true, planner.SandboxLost},
+		{"connected shim killed: lost", &scriptedShim{pauseStatus: shimv1.Status_STATUS_RUNNING}, true, true, true, planner.SandboxLost},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			fake := &tc.fake
+			fake := tc.fake
 			w := shimHarness(t, fake)
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
