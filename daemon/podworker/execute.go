@@ -31,7 +31,7 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 				return false, false // the planner backs off (SandboxFailed)
 			}
 		case planner.ActionStartInitContainer:
-			if !w.admitted(ctx, limiter.Start, func() bool { return w.startContainer(ctx, a) }) {
+			if !w.startContainer(ctx, a) {
 				return false, false // R30: the next init container waits for this one
 			}
 		case planner.ActionStartContainer:
@@ -55,7 +55,7 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.admitted(ctx, limiter.Start, func() bool { return w.startContainer(ctx, a) })
+			w.startContainer(ctx, a)
 		}()
 	}
 	wg.Wait()

@@ -209,6 +209,9 @@ func (w *Worker) sandboxStates(ctx context.Context) ([]*shimv1.ContainerState, e
 }
 
 func (w *Worker) shimState(ctx context.Context, cl *shim.Client) ([]*shimv1.ContainerState, error) {
+	if cl == nil {
+		return nil, fmt.Errorf("the pod's shim is not connected")
+	}
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
 	resp, err := cl.State(ctx, &shimv1.StateRequest{})
