@@ -220,7 +220,9 @@ func (w *Worker) teardownSandbox(ctx context.Context) error {
 	}
 	stopped := false
 	if cl != nil {
-		stopped = cl.Stop(ctx, true) == nil
+		// A shim that was already gone stopped nothing: what it ran (pause,
+		// containers) is still in the pod cgroup.
+		stopped = !cl.Exited() && cl.Stop(ctx, true) == nil
 		cl.Close()
 	}
 	if !stopped {
