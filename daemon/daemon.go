@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"sort"
 	"sync"
 	"time"
@@ -23,6 +24,7 @@ import (
 	"github.com/podd-dev/podd/daemon/sdnotify"
 	"github.com/podd-dev/podd/daemon/staticpods"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/probes"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
@@ -216,9 +218,19 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},
 		Security:    spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},
+		Work:        limiter.New(workBudget()), Observes: limiter.New(observeBudget()),
 	}
 	return d, nil
 }
+
+// workBudget is how many sandbox creations, container starts and
+// teardowns run at once: a burst of pods queues (fairly, teardowns first)
+// instead of starving the host and the daemon of CPU.
+func workBudget() int { return 2 * goruntime.NumCPU() }
+
+// observeBudget is how many calls read a shim's state at once; larger than
+// the work budget, as those calls are short.
+func observeBudget() int { return 4 * goruntime.NumCPU() }
 
 // restore starts a worker for every accepted pod found on disk, after
 // collecting what belongs to none of them.

@@ -15,6 +15,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/hooks"
+	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/probes"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/image"
@@ -84,6 +85,13 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 	if err != nil {
 		return err
 	}
+	// A pull waits on the registry; what follows is the host's work, bounded
+	// across pods.
+	release, err := w.deps.Work.Acquire(ctx, limiter.Start)
+	if err != nil {
+		return failStart("CreateContainerError", "container %q of pod %q: wait to start: %v", c.Name, w.key, err)
+	}
+	defer release()
 	w.removeOldInstances(ctx, c.Name, a.ID)
 	layers, err := w.deps.Images.Layers(ctx, img)
 	if err != nil {

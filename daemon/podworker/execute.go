@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/internal/limiter"
 )
 
 // execute runs the planner's actions in its order: kills in the background
@@ -22,9 +23,11 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 		case planner.ActionKillContainer:
 			w.startKill(ctx, a)
 		case planner.ActionKillSandbox:
-			w.killSandbox(ctx)
+			if !w.admitted(ctx, limiter.Maintain, func() bool { w.killSandbox(ctx); return true }) {
+				return false, false
+			}
 		case planner.ActionCreateSandbox:
-			if !w.makeSandbox(ctx, a.Attempt) {
+			if !w.admitted(ctx, limiter.Start, func() bool { return w.makeSandbox(ctx, a.Attempt) }) {
 				return false, false // the planner backs off (SandboxFailed)
 			}
 		case planner.ActionStartInitContainer:
@@ -34,7 +37,11 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 		case planner.ActionStartContainer:
 			apps = append(apps, a)
 		case planner.ActionRemovePod:
-			if err := w.removePod(ctx); err != nil {
+			var err error
+			if !w.admitted(ctx, limiter.Maintain, func() bool { err = w.removePod(ctx); return true }) {
+				return false, false
+			}
+			if err != nil {
 				slog.Error("Remove pod", "pod", w.key, "uid", w.uid, "err", err)
 				return false, true // retried after a pause
 			}
@@ -53,6 +60,17 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 	}
 	wg.Wait()
 	return false, false
+}
+
+// admitted runs do once the daemon's work budget admits it at priority p,
+// and returns what do returned; false if ctx ended while waiting.
+func (w *Worker) admitted(ctx context.Context, p limiter.Priority, do func() bool) bool {
+	release, err := w.deps.Work.Acquire(ctx, p)
+	if err != nil {
+		return false
+	}
+	defer release()
+	return do()
 }
 
 // makeSandbox creates sandbox number attempt and records the outcome.

@@ -2,7 +2,9 @@ package podworker
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -12,12 +14,15 @@ import (
 
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/internal/limiter"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
 )
 
-// observeTimeout bounds one State call to the shim.
-const observeTimeout = 5 * time.Second
+// observeTimeout bounds one State call to the shim, once admitted by the
+// observe budget. A call that takes longer tells nothing about the sandbox:
+// it stays as last seen and is looked at again later. (A variable for tests.)
+var observeTimeout = 5 * time.Second
 
 // reconnect finds the shim of a sandbox that existed before a daemon
 // restart, and subscribes to its events.
@@ -28,9 +33,14 @@ func (w *Worker) reconnect(ctx context.Context) {
 	if sb == nil {
 		return
 	}
+	release, err := w.deps.Observes.Acquire(ctx, limiter.Maintain)
+	if err != nil {
+		return
+	}
+	defer release()
 	cl, err := w.connectShim(ctx)
 	if err != nil {
-		return // observe tries again, then reports the sandbox lost
+		return // observe tries again, and decides on evidence
 	}
 	w.setShim(ctx, cl)
 	// Probes live in the daemon: start them again for what still runs.
@@ -51,21 +61,28 @@ func (w *Worker) reconnect(ctx context.Context) {
 const connectTimeout = 5 * time.Second
 
 // connectShim connects to the pod's running shim, retrying until
-// connectTimeout.
+// connectTimeout. The error wraps shim.ErrGone when there is evidence that
+// the shim no longer runs.
 func (w *Worker) connectShim(ctx context.Context) (*shim.Client, error) {
-	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
+	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	dir := w.deps.Layout.ShimDir(w.uid)
 	for {
-		if _, err := os.Stat(shim.SocketPath(dir)); err != nil {
-			return nil, fmt.Errorf("connect to the pod's shim: %w", err) // no shim at all (reboot)
+		if _, err := os.Stat(shim.SocketPath(dir)); errors.Is(err, os.ErrNotExist) {
+			// No shim at all (reboot, or it exited and cleaned up).
+			return nil, fmt.Errorf("connect to the pod's shim: %w: %w", shim.ErrGone, err)
 		}
-		cl, err := shim.Connect(ctx, dir)
+		cl, err := shim.Connect(cctx, dir)
 		if err == nil {
 			return cl, nil
 		}
+		if cctx.Err() == nil {
+			if gone := shim.Gone(cctx, dir); gone != nil {
+				return nil, fmt.Errorf("connect to the pod's shim: %w", gone)
+			}
+		}
 		select {
-		case <-ctx.Done():
+		case <-cctx.Done():
 			return nil, err
 		case <-time.After(100 * time.Millisecond):
 		}
@@ -100,8 +117,10 @@ func (w *Worker) currentShim() *shim.Client {
 }
 
 // observe builds the planner's input from the shim's state and what the
-// worker knows itself.
-func (w *Worker) observe(ctx context.Context) planner.Input {
+// worker knows itself. It reports false when the shim did not answer and
+// there is no evidence it is gone: the sandbox's state is unknown, and the
+// worker must not act on it (a slow answer never loses a sandbox).
+func (w *Worker) observe(ctx context.Context) (planner.Input, bool) {
 	w.mu.Lock()
 	pod := w.pod.DeepCopy()
 	pod.Status = *w.state.Status.DeepCopy()
@@ -116,29 +135,30 @@ func (w *Worker) observe(ctx context.Context) planner.Input {
 		in.Deletion = &dc
 	}
 	sb, failure := w.state.Sandbox, w.state.SandboxFailure
-	cl := w.shim
 	w.mu.Unlock()
 
-	if sb != nil && cl == nil {
-		// The daemon restarted, or a connect failed: try once more before
-		// calling the sandbox lost.
-		if c, err := w.connectShim(ctx); err == nil {
-			w.setShim(ctx, c)
-			cl = c
-		}
-	}
 	var shimStates []*shimv1.ContainerState
 	switch {
 	case sb != nil:
 		in.Sandbox = planner.Sandbox{State: planner.SandboxReady, Attempt: sb.Attempt, IP: sb.IP}
-		states, err := w.shimState(ctx, cl)
+		states, err := w.sandboxStates(ctx)
+		if err != nil && !errors.Is(err, shim.ErrGone) {
+			if !w.silence.deleteAnyway(in.Deletion, gracePeriod(w.pod, in.Deletion), in.Now) {
+				w.silence.note(w.key, w.uid, err, in.Now)
+				return in, false
+			}
+			err = fmt.Errorf("deleting the pod whose shim has not answered since %s: %w", w.silence.since.Format(time.RFC3339), err)
+		}
 		if err != nil {
 			in.Sandbox.State, in.Sandbox.Message = planner.SandboxLost, err.Error()
+			slog.Warn("Sandbox lost", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "err", err)
 			break
 		}
+		w.silence.end(w.key, w.uid, in.Now)
 		shimStates = states
 		if p := find(states, store.PauseID); p == nil || p.GetStatus() != shimv1.Status_STATUS_RUNNING {
 			in.Sandbox.State, in.Sandbox.Message = planner.SandboxLost, "the pod's pause holder exited"
+			slog.Warn("Sandbox lost", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "err", in.Sandbox.Message)
 		}
 	case failure != nil:
 		in.Sandbox = planner.Sandbox{State: planner.SandboxFailed, Message: failure.Message, FailedAt: failure.At}
@@ -153,18 +173,50 @@ func (w *Worker) observe(ctx context.Context) planner.Input {
 		}
 		in.Containers[c.Name] = obs
 	}
-	return in
+	return in, true
+}
+
+// sandboxStates asks the pod's shim for its containers, connecting first
+// after a daemon restart or a failed connect. An error wrapping
+// shim.ErrGone is evidence that the sandbox is lost; any other error (a
+// timeout, a busy shim, the daemon stopping) says nothing about it.
+func (w *Worker) sandboxStates(ctx context.Context) ([]*shimv1.ContainerState, error) {
+	release, err := w.deps.Observes.Acquire(ctx, limiter.Maintain)
+	if err != nil {
+		return nil, fmt.Errorf("wait to observe the pod's shim: %w", err)
+	}
+	defer release()
+	cl := w.currentShim()
+	if cl == nil {
+		if cl, err = w.connectShim(ctx); err != nil {
+			return nil, err
+		}
+		w.setShim(ctx, cl)
+	}
+	states, err := w.shimState(ctx, cl)
+	switch {
+	case err == nil:
+		return states, nil
+	case ctx.Err() != nil:
+		return nil, err // the daemon is stopping: not evidence
+	case cl.Exited():
+		return nil, fmt.Errorf("%w: its process exited: %w", shim.ErrGone, err)
+	}
+	if gone := shim.Gone(ctx, cl.StateDir()); gone != nil {
+		return nil, fmt.Errorf("%w (%w)", gone, err)
+	}
+	return nil, err
 }
 
 func (w *Worker) shimState(ctx context.Context, cl *shim.Client) ([]*shimv1.ContainerState, error) {
 	if cl == nil {
-		return nil, fmt.Errorf("the pod's shim is not reachable")
+		return nil, fmt.Errorf("the pod's shim is not connected")
 	}
 	ctx, cancel := context.WithTimeout(ctx, observeTimeout)
 	defer cancel()
 	resp, err := cl.State(ctx, &shimv1.StateRequest{})
 	if err != nil {
-		return nil, fmt.Errorf("the pod's shim is not reachable: %w", err)
+		return nil, fmt.Errorf("the pod's shim did not answer: %w", err)
 	}
 	return resp.GetContainers(), nil
 }

@@ -92,7 +92,9 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 		if err != nil {
 			return nil, nil, fmt.Errorf("set up pod network: %w", err)
 		}
-		rollback.push(func(ctx context.Context) { w.deps.Network.Teardown(ctx, sb.ID) })
+		// Capture what the undo needs now: a failed return clears sb.
+		id := sb.ID
+		rollback.push(func(ctx context.Context) { w.deps.Network.Teardown(ctx, id) })
 		sb.NetnsPath = att.NetnsPath
 		for _, ip := range att.IPs {
 			sb.IPs = append(sb.IPs, ip.String())
@@ -118,9 +120,10 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	if err != nil {
 		return nil, nil, fmt.Errorf("start shim: %w", err)
 	}
+	launched := cl
 	rollback.push(func(ctx context.Context) {
-		cl.Stop(ctx, true)
-		cl.Close()
+		launched.Stop(ctx, true)
+		launched.Close()
 	})
 
 	pauseRoot := w.deps.Layout.PauseRootfs(w.uid)
@@ -217,7 +220,9 @@ func (w *Worker) teardownSandbox(ctx context.Context) error {
 	}
 	stopped := false
 	if cl != nil {
-		stopped = cl.Stop(ctx, true) == nil
+		// A shim that was already gone stopped nothing: what it ran (pause,
+		// containers) is still in the pod cgroup.
+		stopped = !cl.Exited() && cl.Stop(ctx, true) == nil
 		cl.Close()
 	}
 	if !stopped {

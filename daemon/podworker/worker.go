@@ -13,6 +13,7 @@ import (
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/probes"
 	"github.com/podd-dev/podd/runtime/crilog"
@@ -57,6 +58,10 @@ type Deps struct {
 	// Security holds the host's capability bounding set and the seccomp
 	// settings every container is built with.
 	Security spec.HostSecurity
+	// Work bounds sandbox creations, container starts and teardowns across
+	// pods (teardowns first); Observes bounds calls that read a shim's
+	// state. Nil admits everything.
+	Work, Observes *limiter.Limiter
 }
 
 // Worker drives one pod until it is removed or the daemon stops.
@@ -73,6 +78,8 @@ type Worker struct {
 	state     State
 	snapshot  *corev1.Pod
 	shim      *shim.Client
+	// silence tracks a shim that does not answer (the loop's only).
+	silence shimSilence
 	// killing holds the instance ids being stopped.
 	killing map[string]bool
 	// postStart holds the instance ids whose postStart hook is running ("")
@@ -223,7 +230,14 @@ func (w *Worker) Run(ctx context.Context) {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
 	for {
-		in := w.observe(ctx)
+		in, known := w.observe(ctx)
+		if !known {
+			// The shim did not answer: act on nothing, look again later.
+			if !w.sleep(ctx, timer, w.silence.retryAfter()) {
+				return
+			}
+			continue
+		}
 		out := planner.Plan(in)
 		w.commit(out)
 		select {
@@ -249,20 +263,30 @@ func (w *Worker) Run(ctx context.Context) {
 				wait = max(d, 10*time.Millisecond)
 			}
 		}
-		timer.Reset(wait)
-		select {
-		case <-ctx.Done():
+		if !w.sleep(ctx, timer, wait) {
 			return
-		case <-w.wake:
-		case <-timer.C:
 		}
+	}
+}
+
+// sleep waits for a wake-up or d on timer; it reports false when ctx ended.
+func (w *Worker) sleep(ctx context.Context, timer *time.Timer, d time.Duration) bool {
+	timer.Reset(d)
+	defer func() {
 		if !timer.Stop() {
 			select {
 			case <-timer.C:
 			default:
 			}
 		}
+	}()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-w.wake:
+	case <-timer.C:
 	}
+	return true
 }
 
 func onlyKills(actions []planner.Action) bool {

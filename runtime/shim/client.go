@@ -20,8 +20,10 @@ import (
 )
 
 // DefaultStartTimeout bounds how long Launch waits for a new shim to answer
-// when ctx has no deadline.
-const DefaultStartTimeout = 10 * time.Second
+// when ctx has no deadline. Generous: on a small host busy with a burst of
+// pods a shim can take many seconds to be scheduled and serve, and a missed
+// start is a failed sandbox, retried with back-off.
+const DefaultStartTimeout = 30 * time.Second
 
 // LaunchConfig says which shim to start for which pod.
 type LaunchConfig struct {
@@ -212,6 +214,11 @@ func (c *Client) Stop(ctx context.Context, force bool) error {
 	}
 	return nil
 }
+
+// Exited reports whether the shim process is known to have exited: reaped
+// by this daemon, or its pid no longer runs. A pid that runs again under
+// another program reads as running; Gone tells those apart.
+func (c *Client) Exited() bool { return c.gone() }
 
 // waitGone polls until the shim process has exited or ctx ends.
 func (c *Client) waitGone(ctx context.Context) error {

@@ -19,7 +19,8 @@ const cgroupRoot = "/sys/fs/cgroup"
 // shim named by the pid file of stateDir (only if that process really is
 // this pod's podd-shim), then every process left in the pod cgroup (the
 // pause and the containers, in every hierarchy), removes the cgroup
-// directories and the socket. Already gone is success.
+// directories, the socket and the containers' runc state. Already gone is
+// success.
 func Kill(stateDir, podCgroup string) error {
 	if pid, ok := shimPid(stateDir); ok {
 		syscall.Kill(pid, syscall.SIGKILL)
@@ -43,6 +44,11 @@ func Kill(stateDir, podCgroup string) error {
 		}
 	}
 	if err := os.Remove(SocketPath(stateDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		errs = append(errs, err)
+	}
+	// The killed shim left its containers' libcontainer state; a new shim
+	// of the pod would find "container with given ID already exists".
+	if err := os.RemoveAll(RuncDir(stateDir)); err != nil {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

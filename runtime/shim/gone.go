@@ -1,0 +1,76 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// ErrGone marks evidence that a shim no longer runs. A shim that answers
+// slowly, or not at all within a deadline, is not gone: only this error
+// lets the daemon give up on a sandbox.
+var ErrGone = errors.New("shim is gone")
+
+// refusedTries is how many refused connections in a row prove that nothing
+// serves a shim's socket.
+const refusedTries = 3
+
+// Gone looks for evidence that the shim of stateDir no longer runs: its
+// socket is missing, the process its pid file names has exited (or is no
+// longer this shim), or its socket refuses every one of a few connections.
+// It returns an error wrapping ErrGone that says which, or nil when the shim
+// may still run (slow, busy or starting).
+func Gone(ctx context.Context, stateDir string) error {
+	sock := SocketPath(stateDir)
+	if _, err := os.Stat(sock); errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("%w: its socket %s does not exist", ErrGone, sock)
+	}
+	if pid, ok := recordedPid(stateDir); ok {
+		if _, isShim := shimPid(stateDir); !isShim {
+			return fmt.Errorf("%w: its process %d has exited", ErrGone, pid)
+		}
+	}
+	for i := 0; i < refusedTries; i++ {
+		if !refused(ctx, sock) {
+			return nil
+		}
+		if i < refusedTries-1 {
+			select {
+			case <-ctx.Done():
+				return nil
+			case <-time.After(100 * time.Millisecond):
+			}
+		}
+	}
+	return fmt.Errorf("%w: its socket %s refuses connections", ErrGone, sock)
+}
+
+// recordedPid reads the shim's pid file, whoever runs under that pid now.
+func recordedPid(stateDir string) (int, bool) {
+	data, err := os.ReadFile(PidFile(stateDir))
+	if err != nil {
+		return 0, false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	return pid, err == nil && pid > 1
+}
+
+// refused reports whether connecting to sock is refused: nothing listens on
+// it. A timeout or a full backlog (EAGAIN) is not a refusal.
+func refused(ctx context.Context, sock string) bool {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	var d net.Dialer
+	c, err := d.DialContext(ctx, "unix", sock)
+	if err == nil {
+		c.Close()
+		return false
+	}
+	return errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ENOENT)
+}
