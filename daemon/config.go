@@ -4,6 +4,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/podd-dev/podd/runtime/image"
 )
 
 // Config is what the podd binary hands the daemon; flags and the config file
@@ -36,6 +38,9 @@ type Config struct {
 	// Drain stops every pod gracefully when the daemon stops; without it
 	// pods keep running across a daemon restart.
 	Drain bool
+	// MaxLayerSize caps one image layer's uncompressed size in bytes; a
+	// bigger layer is refused when it is unpacked.
+	MaxLayerSize int64
 }
 
 // DefaultConfig returns the production defaults.
@@ -58,5 +63,6 @@ func DefaultConfig() Config {
 		BackoffMax:   300 * time.Second,
 		NodeName:     host,
 		StaticRescan: 20 * time.Second,
+		MaxLayerSize: image.DefaultMaxLayerSize,
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podd-dev/podd/daemon"
@@ -25,18 +26,19 @@ var defaultConfigFile = "/etc/podd/config.yaml"
 // fileConfig is the config file's schema: one key per daemon flag, all
 // optional; a key that is present overrides the built-in default.
 type fileConfig struct {
-	Root         *string   `json:"root"`
-	RunRoot      *string   `json:"runRoot"`
-	Socket       *string   `json:"socket"`
-	Manifests    *string   `json:"manifests"`
-	CNIConfDir   *string   `json:"cniConfDir"`
-	CNIBinDirs   *[]string `json:"cniBinDirs"`
-	CgroupParent *string   `json:"cgroupParent"`
-	BinDir       *string   `json:"binDir"`
-	BackoffBase  *string   `json:"backoffBase"`
-	BackoffMax   *string   `json:"backoffMax"`
-	NodeName     *string   `json:"nodeName"`
-	LogLevel     *string   `json:"logLevel"`
+	Root         *string          `json:"root"`
+	RunRoot      *string          `json:"runRoot"`
+	Socket       *string          `json:"socket"`
+	Manifests    *string          `json:"manifests"`
+	CNIConfDir   *string          `json:"cniConfDir"`
+	CNIBinDirs   *[]string        `json:"cniBinDirs"`
+	CgroupParent *string          `json:"cgroupParent"`
+	BinDir       *string          `json:"binDir"`
+	BackoffBase  *string          `json:"backoffBase"`
+	BackoffMax   *string          `json:"backoffMax"`
+	NodeName     *string          `json:"nodeName"`
+	LogLevel     *string          `json:"logLevel"`
+	MaxLayerSize *json.RawMessage `json:"maxLayerSize"` // a quantity: 10Gi or a number
 }
 
 // loadConfigFile applies the YAML config file at path to cfg and logLevel.
@@ -154,6 +156,13 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 		}
 		*d.dst = v
 	}
+	if fc.MaxLayerSize != nil {
+		v, err := rawByteSize(*fc.MaxLayerSize)
+		if err != nil {
+			return fmt.Errorf("maxLayerSize: %w", err)
+		}
+		cfg.MaxLayerSize = v
+	}
 	if fc.LogLevel != nil {
 		var level slog.Level
 		if err := level.UnmarshalText([]byte(*fc.LogLevel)); err != nil {
@@ -164,6 +173,29 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 		}
 	}
 	return nil
+}
+
+// parseByteSize reads a positive size as a Kubernetes quantity ("10Gi",
+// "512Mi", "1000000").
+func parseByteSize(s string) (int64, error) {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: %w", s, err)
+	}
+	v, ok := q.AsInt64()
+	if !ok || v <= 0 {
+		return 0, fmt.Errorf("%q must be a positive whole number of bytes", s)
+	}
+	return v, nil
+}
+
+// rawByteSize is parseByteSize of a YAML string ("10Gi") or number.
+func rawByteSize(raw json.RawMessage) (int64, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		s = string(raw)
+	}
+	return parseByteSize(s)
 }
 
 // checkPath rejects relative paths: under systemd the working directory is

@@ -73,6 +73,10 @@ logLevel: debug
 		{name: "empty socket", yaml: `socket: ""`, wantErr: "socket: must not be empty"},
 		{name: "empty node name", yaml: `nodeName: ""`, wantErr: "nodeName"},
 		{name: "bad log level", yaml: "logLevel: loud\n", wantErr: "logLevel"},
+		{name: "max layer size", yaml: "maxLayerSize: 512Mi\n", edit: func(c *daemon.Config) { c.MaxLayerSize = 512 << 20 }},
+		{name: "max layer size in bytes", yaml: "maxLayerSize: 1000000\n", edit: func(c *daemon.Config) { c.MaxLayerSize = 1000000 }},
+		{name: "zero max layer size", yaml: "maxLayerSize: 0\n", wantErr: "maxLayerSize"},
+		{name: "bad max layer size", yaml: "maxLayerSize: lots\n", wantErr: "maxLayerSize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

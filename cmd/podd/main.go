@@ -41,6 +41,11 @@ func main() {
 	fs.StringVar(&logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
 	fs.DurationVar(&cfg.StaticRescan, "static-rescan", cfg.StaticRescan, "static pod directory rescan period")
 	fs.BoolVar(&cfg.Drain, "drain", cfg.Drain, "on SIGTERM, stop every pod gracefully before exiting")
+	fs.Func("max-layer-size", "cap on one image layer's uncompressed size, a quantity (default 10Gi)", func(s string) error {
+		v, err := parseByteSize(s)
+		cfg.MaxLayerSize = v
+		return err
+	})
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {

@@ -115,12 +115,11 @@ func (s *Store) applyLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, dir 
 	}
 	defer rc.Close()
 	sum := sha256.New()
+	// Apply reads the stream to its end, padding after the end marker
+	// included, so the hash covers all of it.
 	tee := io.TeeReader(rc, sum)
-	if err := archive.Apply(ctx, dir, tee, archive.Options{Parents: parents}); err != nil {
-		return err
-	}
-	// The tar reader stops at the end marker; hash the padding after it too.
-	if _, err := io.Copy(io.Discard, tee); err != nil {
+	opts := archive.Options{Parents: parents, MaxSize: s.opts.MaxLayerSize, MaxEntries: maxLayerEntries}
+	if err := archive.Apply(ctx, dir, tee, opts); err != nil {
 		return err
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); got != diffID.Hex {

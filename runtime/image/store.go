@@ -50,11 +50,30 @@ type Image struct {
 	Labels       map[string]string
 }
 
+// DefaultMaxLayerSize is the default cap on one layer's uncompressed size:
+// large enough for the biggest layers real images ship (CUDA and ML
+// framework layers run to a few GiB), small enough that a gzip bomb (about
+// 1000:1) cannot fill a disk from a small blob.
+const DefaultMaxLayerSize = 10 << 30
+
+// maxLayerEntries caps the entries (inodes) of one layer; the largest
+// real layers hold a few hundred thousand files.
+const maxLayerEntries = 1 << 20
+
+// Options tune a Store.
+type Options struct {
+	// MaxLayerSize caps one layer's uncompressed tar stream, in bytes; a
+	// layer past it is refused (archive.ErrTooLarge). 0 means
+	// DefaultMaxLayerSize.
+	MaxLayerSize int64
+}
+
 // Store is the content store under one root directory. It is safe for
 // concurrent use within one process; only one process may use a root.
 type Store struct {
 	root    string
 	content layout.Path
+	opts    Options
 
 	mu      sync.Mutex
 	refs    map[string]string // canonical reference -> manifest digest
@@ -68,13 +87,20 @@ type Store struct {
 // Open opens (creating if needed) the store rooted at root: blobs in an OCI
 // image layout under root/content, names in root/refs.json, unpacked layers
 // under root/layers. Leftovers of interrupted writes are removed.
-func Open(root string) (*Store, error) {
+func Open(root string, opts Options) (*Store, error) {
+	if opts.MaxLayerSize < 0 {
+		return nil, fmt.Errorf("open image store %s: max layer size %d is negative", root, opts.MaxLayerSize)
+	}
+	if opts.MaxLayerSize == 0 {
+		opts.MaxLayerSize = DefaultMaxLayerSize
+	}
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("open image store %s: %w", root, err)
 	}
 	s := &Store{
 		root:       root,
+		opts:       opts,
 		content:    layout.Path(filepath.Join(root, "content")),
 		pending:    map[string]int{},
 		cache:      map[string]Image{},

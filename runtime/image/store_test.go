@@ -295,7 +295,7 @@ func TestRetagDropsOldImage(t *testing.T) {
 func TestReopenKeepsImagesAndLayout(t *testing.T) {
 	ctx := context.Background()
 	root := filepath.Join(t.TempDir(), "images")
-	s, err := Open(root)
+	s, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +305,7 @@ func TestReopenKeepsImagesAndLayout(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(root, "tmp", "blob-leftover"), []byte("x"), 0o600)
 	os.Mkdir(filepath.Join(root, "layers", ".tmp-half"), 0o700)
-	s2, err := Open(root)
+	s2, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -87,7 +87,7 @@ func TestOverlayRootfsOfImportedImage(t *testing.T) {
 	testutil.RequireRoot(t)
 	ctx := context.Background()
 	base := t.TempDir()
-	s, err := image.Open(filepath.Join(base, "images"))
+	s, err := image.Open(filepath.Join(base, "images"), image.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
