@@ -100,7 +100,7 @@ func TestPruneLayers(t *testing.T) {
 	if removed, err := s.PruneLayers(ctx, nil); err != nil || len(removed) != 0 {
 		t.Fatalf("prune while the image exists removed %v, %v", removed, err)
 	}
-	if err := s.Remove(ctx, "busybox"); err != nil {
+	if _, err := s.Remove(ctx, "busybox"); err != nil {
 		t.Fatal(err)
 	}
 	if removed, err := s.PruneLayers(ctx, dirs); err != nil || len(removed) != 0 {

@@ -196,16 +196,25 @@ func (s *Store) Get(ctx context.Context, ref string) (Image, error) {
 	return img, nil
 }
 
+// Removed says what Remove did.
+type Removed struct {
+	// Untagged are the names removed, canonical and sorted.
+	Untagged []string
+	// Deleted is the manifest digest of the image removed, "" when the
+	// image keeps other tags.
+	Deleted string
+}
+
 // Remove removes what ref names. A tag only untags, and the image goes when
 // its last tag does; a digest, an ID or a repo digest removes the image with
 // all its names. Blobs no remaining image uses are deleted; unpacked layer
 // directories stay until PruneLayers, since running containers use them.
-func (s *Store) Remove(ctx context.Context, ref string) error {
+func (s *Store) Remove(ctx context.Context, ref string) (Removed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	digest, key, err := s.resolveLocked(ref)
 	if err != nil {
-		return fmt.Errorf("remove image %q: %w", ref, err)
+		return Removed{}, fmt.Errorf("remove image %q: %w", ref, err)
 	}
 	next := copyRefs(s.refs)
 	if key != "" && !isDigestRef(key) {
@@ -214,13 +223,23 @@ func (s *Store) Remove(ctx context.Context, ref string) error {
 	} else {
 		dropImage(next, digest)
 	}
+	var out Removed
+	for k := range s.refs {
+		if _, kept := next[k]; !kept {
+			out.Untagged = append(out.Untagged, k)
+		}
+	}
+	sort.Strings(out.Untagged)
+	if !containsValue(next, digest) {
+		out.Deleted = digest
+	}
 	if err := s.commitRefsLocked(next); err != nil {
-		return fmt.Errorf("remove image %q: %w", ref, err)
+		return Removed{}, fmt.Errorf("remove image %q: %w", ref, err)
 	}
 	if err := s.gcBlobsLocked(); err != nil {
-		return fmt.Errorf("remove image %q: %w", ref, err)
+		return out, fmt.Errorf("remove image %q: %w", ref, err)
 	}
-	return nil
+	return out, nil
 }
 
 // digestsLocked returns the manifest digests of stored images, sorted.
