@@ -22,7 +22,9 @@ import (
 // into <root>/layers/<hex>), and returns their directories in image order,
 // oldest (base) layer first. Whiteouts are in overlayfs form, so the
 // directories are ready to be overlay lower dirs; layers holding
-// whiteouts or device nodes need root to unpack.
+// whiteouts need root to unpack. Device nodes are left out, sparse entries
+// refused, and a layer bigger than Options.MaxLayerSize refused
+// (archive.ErrTooLarge).
 // Concurrent calls share the work: a layer is unpacked by one caller while
 // the others wait for it.
 func (s *Store) Layers(ctx context.Context, img Image) ([]string, error) {
