@@ -161,10 +161,15 @@ func (s *Store) lockLayer(ctx context.Context, key string) (unlock func(), err e
 
 // PruneLayers removes unpacked layer directories that no stored image uses
 // and that are not in inUse (layer directories of existing containers, as
-// Layers returned them). It returns the directories removed.
+// Layers returned them or as their mounts name them: only the base name
+// counts), and the blobs no stored image uses (an interrupted write's). It
+// returns the directories removed.
 func (s *Store) PruneLayers(ctx context.Context, inUse []string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.gcBlobsLocked(); err != nil {
+		return nil, fmt.Errorf("prune layers: %w", err)
+	}
 	keep := map[string]bool{}
 	for _, d := range inUse {
 		keep[filepath.Base(d)] = true
