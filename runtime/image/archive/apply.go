@@ -1,7 +1,9 @@
 // Package archive applies an image layer tarball to a directory that
 // overlayfs will use as a lower layer. It refuses entries that would land
-// outside the directory, never follows a symlink it is replacing, and turns
-// OCI whiteouts into overlayfs whiteouts (containerd's pkg/archive is the model).
+// outside the directory, never follows a symlink it is replacing, turns
+// OCI whiteouts into overlayfs whiteouts (containerd's pkg/archive is the
+// model), leaves device nodes out, refuses sparse entries and bounds what
+// a layer may write.
 package archive
 
 import (
