@@ -57,3 +57,26 @@ func (a *api) PullImage(ctx context.Context, req *poddv1.PullImageRequest) (*pod
 	}
 	return &poddv1.PullImageResponse{Image: imageMessage(img)}, nil
 }
+
+func (a *api) RemoveImage(ctx context.Context, req *poddv1.RemoveImageRequest) (*poddv1.RemoveImageResponse, error) {
+	if req.GetRef() == "" {
+		return nil, toGRPC(classed(ErrInvalidArgument, "ref: Required value"))
+	}
+	rm, layers, err := a.d.removeImage(ctx, req.GetRef())
+	if err != nil {
+		return nil, toGRPC(imageError(err))
+	}
+	return &poddv1.RemoveImageResponse{Untagged: rm.Untagged, Deleted: rm.Deleted, LayersRemoved: int32(layers)}, nil
+}
+
+func (a *api) PruneImages(ctx context.Context, _ *poddv1.PruneImagesRequest) (*poddv1.PruneImagesResponse, error) {
+	deleted, layers, err := a.d.pruneImages(ctx)
+	if err != nil {
+		return nil, toGRPC(imageError(err))
+	}
+	resp := &poddv1.PruneImagesResponse{LayersRemoved: int32(layers)}
+	for _, img := range deleted {
+		resp.Deleted = append(resp.Deleted, imageMessage(img))
+	}
+	return resp, nil
+}

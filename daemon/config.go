@@ -7,6 +7,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/ownership"
 	"github.com/podd-dev/podd/network"
+	"github.com/podd-dev/podd/runtime/image"
 )
 
 // Config is what the podd binary hands the daemon; flags and the config file
@@ -57,6 +58,9 @@ type Config struct {
 	// DefaultNetwork is the network written when CNIConfDir holds none;
 	// the daemon derives it from the root's identity.
 	DefaultNetwork network.DefaultNetwork
+	// MaxLayerSize caps one image layer's uncompressed size in bytes; a
+	// bigger layer is refused when it is unpacked.
+	MaxLayerSize int64
 }
 
 // DefaultConfig returns the production defaults.
@@ -86,5 +90,6 @@ func DefaultConfig() Config {
 		// admission control in front: containers are confined by default.
 		SeccompDefault: true,
 		OwnersDir:      ownership.DefaultDir,
+		MaxLayerSize:   image.DefaultMaxLayerSize,
 	}
 }

@@ -187,7 +187,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	images, err := image.Open(layout.ImagesDir())
+	images, err := image.Open(layout.ImagesDir(), image.Options{MaxLayerSize: cfg.MaxLayerSize})
 	if err != nil {
 		return nil, err
 	}

@@ -324,6 +324,34 @@ func (f *fakePodService) PullImage(_ context.Context, req *poddv1.PullImageReque
 	return &poddv1.PullImageResponse{Image: &poddv1.Image{Refs: []string{req.GetRef()}, Id: "sha256:feed"}}, nil
 }
 
+// RemoveImage removes the fake image whose first ref is req.Ref; "in-use"
+// is refused as the daemon refuses an image a pod uses.
+func (f *fakePodService) RemoveImage(_ context.Context, req *poddv1.RemoveImageRequest) (*poddv1.RemoveImageResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if req.GetRef() == "in-use" {
+		return nil, status.Error(codes.FailedPrecondition, `image "in-use" is in use by pod default/web: delete the pod first`)
+	}
+	for i, img := range f.images {
+		if img.GetRefs()[0] == req.GetRef() {
+			f.images = append(f.images[:i], f.images[i+1:]...)
+			return &poddv1.RemoveImageResponse{Untagged: img.GetRefs(), Deleted: "sha256:dead", LayersRemoved: 1}, nil
+		}
+	}
+	return nil, status.Errorf(codes.NotFound, "remove image %q: image not found", req.GetRef())
+}
+
+func (f *fakePodService) PruneImages(context.Context, *poddv1.PruneImagesRequest) (*poddv1.PruneImagesResponse, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	resp := &poddv1.PruneImagesResponse{LayersRemoved: int32(len(f.images))}
+	for _, img := range f.images {
+		resp.Deleted = append(resp.Deleted, &poddv1.Image{Refs: img.GetRefs(), Digest: "sha256:dead"})
+	}
+	f.images = nil
+	return resp, nil
+}
+
 func (f *fakePodService) Version(context.Context, *poddv1.VersionRequest) (*poddv1.VersionResponse, error) {
 	return &poddv1.VersionResponse{Version: "v9.9.9", ApiVersion: "podd.v1", GoVersion: "go1.99"}, nil
 }

@@ -11,7 +11,8 @@ func newImageCommand(a *app) *cobra.Command {
 		Short: "Manage images",
 		Args:  cobra.NoArgs,
 	}
-	cmd.AddCommand(newImageImportCommand(a), newImagesCommand(a), newPullCommand(a))
+	cmd.AddCommand(newImageImportCommand(a), newImagesCommand(a), newPullCommand(a),
+		newRemoveImageCommand(a, "rm", "rmi", "remove"), newImagePruneCommand(a))
 	return cmd
 }
 

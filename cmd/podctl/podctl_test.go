@@ -393,6 +393,37 @@ func TestImagesAndVersion(t *testing.T) {
 	}
 }
 
+func TestRemoveAndPruneImages(t *testing.T) {
+	f, sock := startFake(t)
+	for _, n := range []string{"a:1", "b:1", "c:1"} {
+		if r := podctl(t, sock, "", "image", "import", "x.tar", "--name", n); r.code != 0 {
+			t.Fatalf("import = %+v", r)
+		}
+	}
+	r := podctl(t, sock, "", "rmi", "a:1", "in-use", "nope")
+	if r.code != 1 || r.stdout != "Untagged: a:1\nDeleted: sha256:dead\n" {
+		t.Fatalf("rmi = %+v", r)
+	}
+	wantErr := "Error from server (FailedPrecondition): image \"in-use\" is in use by pod default/web: delete the pod first\n" +
+		"Error from server (NotFound): remove image \"nope\": image not found\n"
+	if r.stderr != wantErr {
+		t.Errorf("rmi stderr = %q, want %q", r.stderr, wantErr)
+	}
+	if r := podctl(t, sock, "", "image", "rm", "b:1"); r.code != 0 || !strings.Contains(r.stdout, "Untagged: b:1") {
+		t.Fatalf("image rm = %+v", r)
+	}
+	r = podctl(t, sock, "", "image", "prune")
+	if r.code != 0 || r.stdout != "Untagged: c:1\nDeleted: sha256:dead\nTotal: 1 images, 1 unpacked layers removed\n" {
+		t.Fatalf("image prune = %+v", r)
+	}
+	if len(f.images) != 0 {
+		t.Errorf("images left: %v", f.images)
+	}
+	if r := podctl(t, sock, "", "rmi"); r.code == 0 {
+		t.Errorf("rmi without a name = %+v, want an error", r)
+	}
+}
+
 func TestSocket_NotRunningAndEnv(t *testing.T) {
 	missing := filepath.Join(t.TempDir(), "none.sock")
 	r := podctl(t, missing, "", "get", "pods")

@@ -62,6 +62,7 @@ func newRootCommand(a *app) *cobra.Command {
 		newImageCommand(a),
 		newImagesCommand(a),
 		newPullCommand(a),
+		newRemoveImageCommand(a, "rmi"),
 		newVersionCommand(a),
 	)
 	return root

@@ -13,6 +13,7 @@ import (
 	"strings"
 	"time"
 
+	"k8s.io/apimachinery/pkg/api/resource"
 	"sigs.k8s.io/yaml"
 
 	"github.com/podd-dev/podd/daemon"
@@ -38,11 +39,12 @@ type fileConfig struct {
 	NodeName     *string   `json:"nodeName"`
 	LogLevel     *string   `json:"logLevel"`
 
-	ContainerLogMaxSize  *string `json:"containerLogMaxSize"`
-	ContainerLogMaxFiles *int    `json:"containerLogMaxFiles"`
+	ContainerLogMaxSize  *json.RawMessage `json:"containerLogMaxSize"` // a quantity: 10Mi or a number
+	ContainerLogMaxFiles *int             `json:"containerLogMaxFiles"`
 	// SeccompDefault and AllowedUnsafeSysctls: see daemon.Config.
-	SeccompDefault       *bool     `json:"seccompDefault"`
-	AllowedUnsafeSysctls *[]string `json:"allowedUnsafeSysctls"`
+	SeccompDefault       *bool            `json:"seccompDefault"`
+	AllowedUnsafeSysctls *[]string        `json:"allowedUnsafeSysctls"`
+	MaxLayerSize         *json.RawMessage `json:"maxLayerSize"` // a quantity: 10Gi or a number
 }
 
 // loadConfigFile applies the YAML config file at path to cfg and logLevel.
@@ -161,7 +163,7 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 		*d.dst = v
 	}
 	if fc.ContainerLogMaxSize != nil {
-		n, err := parseLogMaxSize(*fc.ContainerLogMaxSize)
+		n, err := rawByteSize(*fc.ContainerLogMaxSize)
 		if err != nil {
 			return fmt.Errorf("containerLogMaxSize: %w", err)
 		}
@@ -179,6 +181,13 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 	if fc.AllowedUnsafeSysctls != nil {
 		cfg.AllowedUnsafeSysctls = append([]string(nil), *fc.AllowedUnsafeSysctls...)
 	}
+	if fc.MaxLayerSize != nil {
+		v, err := rawByteSize(*fc.MaxLayerSize)
+		if err != nil {
+			return fmt.Errorf("maxLayerSize: %w", err)
+		}
+		cfg.MaxLayerSize = v
+	}
 	if fc.LogLevel != nil {
 		var level slog.Level
 		if err := level.UnmarshalText([]byte(*fc.LogLevel)); err != nil {
@@ -189,6 +198,29 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 		}
 	}
 	return nil
+}
+
+// parseByteSize reads a positive size as a Kubernetes quantity ("10Gi",
+// "512Mi", "1000000").
+func parseByteSize(s string) (int64, error) {
+	q, err := resource.ParseQuantity(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q: %w", s, err)
+	}
+	v, ok := q.AsInt64()
+	if !ok || v <= 0 {
+		return 0, fmt.Errorf("%q must be a positive whole number of bytes", s)
+	}
+	return v, nil
+}
+
+// rawByteSize is parseByteSize of a YAML string ("10Gi") or number.
+func rawByteSize(raw json.RawMessage) (int64, error) {
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		s = string(raw)
+	}
+	return parseByteSize(s)
 }
 
 // checkPath rejects relative paths: under systemd the working directory is

@@ -82,6 +82,10 @@ logLevel: debug
 		{name: "log size not a quantity", yaml: "containerLogMaxSize: big\n", wantErr: "containerLogMaxSize"},
 		{name: "log size zero", yaml: "containerLogMaxSize: \"0\"\n", wantErr: "containerLogMaxSize"},
 		{name: "one log file", yaml: "containerLogMaxFiles: 1\n", wantErr: "containerLogMaxFiles: 1 must be at least 2"},
+		{name: "max layer size", yaml: "maxLayerSize: 512Mi\n", edit: func(c *daemon.Config) { c.MaxLayerSize = 512 << 20 }},
+		{name: "max layer size in bytes", yaml: "maxLayerSize: 1000000\n", edit: func(c *daemon.Config) { c.MaxLayerSize = 1000000 }},
+		{name: "zero max layer size", yaml: "maxLayerSize: 0\n", wantErr: "maxLayerSize"},
+		{name: "bad max layer size", yaml: "maxLayerSize: lots\n", wantErr: "maxLayerSize"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

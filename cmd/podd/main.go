@@ -42,10 +42,19 @@ func main() {
 	fs.StringVar(&logLevel, "log-level", logLevel, "log level: debug, info, warn, error")
 	fs.DurationVar(&cfg.StaticRescan, "static-rescan", cfg.StaticRescan, "static pod directory rescan period")
 	fs.BoolVar(&cfg.Drain, "drain", cfg.Drain, "on SIGTERM, stop every pod gracefully before exiting")
-	fs.Var(quantityFlag{&cfg.ContainerLogMaxSize}, "container-log-max-size", "rotate a container's log before it passes this size (e.g. 10Mi)")
+	fs.Func("container-log-max-size", "rotate a container's log before it passes this size, a quantity (default 10Mi)", func(s string) error {
+		v, err := parseByteSize(s)
+		cfg.ContainerLogMaxSize = v
+		return err
+	})
 	fs.IntVar(&cfg.ContainerLogMaxFiles, "container-log-max-files", cfg.ContainerLogMaxFiles, "log files kept per container, the live one included (at least 2)")
 	fs.BoolVar(&cfg.SeccompDefault, "seccomp-default", cfg.SeccompDefault, "run containers with no seccompProfile under the default seccomp filter")
 	unsafeSysctls := fs.String("allowed-unsafe-sysctls", strings.Join(cfg.AllowedUnsafeSysctls, ","), "namespaced sysctls (or prefix* patterns), comma separated, that pods may set besides the safe set")
+	fs.Func("max-layer-size", "cap on one image layer's uncompressed size, a quantity (default 10Gi)", func(s string) error {
+		v, err := parseByteSize(s)
+		cfg.MaxLayerSize = v
+		return err
+	})
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {

@@ -22,7 +22,7 @@ import (
 
 func openStore(t testing.TB) *Store {
 	t.Helper()
-	s, err := Open(filepath.Join(t.TempDir(), "images"))
+	s, err := Open(filepath.Join(t.TempDir(), "images"), Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -128,8 +128,14 @@ func (s *Store) readArchive(ctx context.Context, p string) (found []namedImage, 
 		if _, err := os.Stat(filepath.Join(p, "oci-layout")); err != nil {
 			return nil, cleanup, fmt.Errorf("directory is not an OCI image layout (no oci-layout file)")
 		}
+		if err := checkLayoutFiles(p); err != nil {
+			return nil, cleanup, err
+		}
 		found, err := fromLayout(p)
 		return found, cleanup, err
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, cleanup, notRegular(p, fi.Mode())
 	}
 	if gz, err := isGzip(p); err != nil {
 		return nil, cleanup, err
@@ -167,7 +173,7 @@ func (s *Store) readArchive(ctx context.Context, p string) (found []namedImage, 
 }
 
 func isGzip(p string) (bool, error) {
-	f, err := os.Open(p)
+	f, err := openRegular(p)
 	if err != nil {
 		return false, err
 	}
@@ -181,7 +187,7 @@ func isGzip(p string) (bool, error) {
 
 // gunzip decompresses p into a temp file of the store and returns its path.
 func (s *Store) gunzip(ctx context.Context, p string) (string, error) {
-	in, err := os.Open(p)
+	in, err := openRegular(p)
 	if err != nil {
 		return "", err
 	}
@@ -203,7 +209,7 @@ func (s *Store) gunzip(ctx context.Context, p string) (string, error) {
 
 // tarKind reports which marker files the tar at p holds at its top level.
 func tarKind(p string) (hasLayout, hasManifest bool, err error) {
-	f, err := os.Open(p)
+	f, err := openRegular(p)
 	if err != nil {
 		return false, false, err
 	}
@@ -230,7 +236,7 @@ func tarKind(p string) (hasLayout, hasManifest bool, err error) {
 // directories only, names that stay inside dir only. No symlink is ever
 // created, so no later entry can be redirected through one.
 func extractLayout(ctx context.Context, src, dir string) error {
-	f, err := os.Open(src)
+	f, err := openRegular(src)
 	if err != nil {
 		return err
 	}
@@ -281,7 +287,7 @@ func extractFile(target string, r io.Reader) error {
 
 // fromDockerArchive opens each image of a "docker save" tar.
 func fromDockerArchive(p string) ([]namedImage, error) {
-	opener := func() (io.ReadCloser, error) { return os.Open(p) }
+	opener := func() (io.ReadCloser, error) { return openRegular(p) }
 	m, err := tarball.LoadManifest(opener)
 	if err != nil {
 		return nil, fmt.Errorf("read manifest.json: %w", err)

@@ -22,7 +22,9 @@ import (
 // into <root>/layers/<hex>), and returns their directories in image order,
 // oldest (base) layer first. Whiteouts are in overlayfs form, so the
 // directories are ready to be overlay lower dirs; layers holding
-// whiteouts or device nodes need root to unpack.
+// whiteouts need root to unpack. Device nodes are left out, sparse entries
+// refused, and a layer bigger than Options.MaxLayerSize refused
+// (archive.ErrTooLarge).
 // Concurrent calls share the work: a layer is unpacked by one caller while
 // the others wait for it.
 func (s *Store) Layers(ctx context.Context, img Image) ([]string, error) {
@@ -115,12 +117,11 @@ func (s *Store) applyLayer(ctx context.Context, l v1.Layer, diffID v1.Hash, dir 
 	}
 	defer rc.Close()
 	sum := sha256.New()
+	// Apply reads the stream to its end, padding after the end marker
+	// included, so the hash covers all of it.
 	tee := io.TeeReader(rc, sum)
-	if err := archive.Apply(ctx, dir, tee, archive.Options{Parents: parents}); err != nil {
-		return err
-	}
-	// The tar reader stops at the end marker; hash the padding after it too.
-	if _, err := io.Copy(io.Discard, tee); err != nil {
+	opts := archive.Options{Parents: parents, MaxSize: s.opts.MaxLayerSize, MaxEntries: maxLayerEntries}
+	if err := archive.Apply(ctx, dir, tee, opts); err != nil {
 		return err
 	}
 	if got := hex.EncodeToString(sum.Sum(nil)); got != diffID.Hex {
@@ -160,10 +161,15 @@ func (s *Store) lockLayer(ctx context.Context, key string) (unlock func(), err e
 
 // PruneLayers removes unpacked layer directories that no stored image uses
 // and that are not in inUse (layer directories of existing containers, as
-// Layers returned them). It returns the directories removed.
+// Layers returned them or as their mounts name them: only the base name
+// counts), and the blobs no stored image uses (an interrupted write's). It
+// returns the directories removed.
 func (s *Store) PruneLayers(ctx context.Context, inUse []string) ([]string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	if err := s.gcBlobsLocked(); err != nil {
+		return nil, fmt.Errorf("prune layers: %w", err)
+	}
 	keep := map[string]bool{}
 	for _, d := range inUse {
 		keep[filepath.Base(d)] = true

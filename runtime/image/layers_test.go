@@ -97,10 +97,21 @@ func TestPruneLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	stray := filepath.Join(s.blobDir(), strings.Repeat("ab", 32))
+	if err := os.WriteFile(stray, []byte("left by a crash"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	nblobs := countBlobs(t, s)
 	if removed, err := s.PruneLayers(ctx, nil); err != nil || len(removed) != 0 {
 		t.Fatalf("prune while the image exists removed %v, %v", removed, err)
 	}
-	if err := s.Remove(ctx, "busybox"); err != nil {
+	if _, err := os.Stat(stray); !os.IsNotExist(err) {
+		t.Errorf("stray blob kept by prune: %v", err)
+	}
+	if n := countBlobs(t, s); n != nblobs-1 {
+		t.Errorf("prune left %d blobs, want %d", n, nblobs-1)
+	}
+	if _, err := s.Remove(ctx, "busybox"); err != nil {
 		t.Fatal(err)
 	}
 	if removed, err := s.PruneLayers(ctx, dirs); err != nil || len(removed) != 0 {

@@ -50,11 +50,30 @@ type Image struct {
 	Labels       map[string]string
 }
 
+// DefaultMaxLayerSize is the default cap on one layer's uncompressed size:
+// large enough for the biggest layers real images ship (CUDA and ML
+// framework layers run to a few GiB), small enough that a gzip bomb (about
+// 1000:1) cannot fill a disk from a small blob.
+const DefaultMaxLayerSize = 10 << 30
+
+// maxLayerEntries caps the entries (inodes) of one layer; the largest
+// real layers hold a few hundred thousand files.
+const maxLayerEntries = 1 << 20
+
+// Options tune a Store.
+type Options struct {
+	// MaxLayerSize caps one layer's uncompressed tar stream, in bytes; a
+	// layer past it is refused (archive.ErrTooLarge). 0 means
+	// DefaultMaxLayerSize.
+	MaxLayerSize int64
+}
+
 // Store is the content store under one root directory. It is safe for
 // concurrent use within one process; only one process may use a root.
 type Store struct {
 	root    string
 	content layout.Path
+	opts    Options
 
 	mu      sync.Mutex
 	refs    map[string]string // canonical reference -> manifest digest
@@ -68,13 +87,20 @@ type Store struct {
 // Open opens (creating if needed) the store rooted at root: blobs in an OCI
 // image layout under root/content, names in root/refs.json, unpacked layers
 // under root/layers. Leftovers of interrupted writes are removed.
-func Open(root string) (*Store, error) {
+func Open(root string, opts Options) (*Store, error) {
+	if opts.MaxLayerSize < 0 {
+		return nil, fmt.Errorf("open image store %s: max layer size %d is negative", root, opts.MaxLayerSize)
+	}
+	if opts.MaxLayerSize == 0 {
+		opts.MaxLayerSize = DefaultMaxLayerSize
+	}
 	root, err := filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("open image store %s: %w", root, err)
 	}
 	s := &Store{
 		root:       root,
+		opts:       opts,
 		content:    layout.Path(filepath.Join(root, "content")),
 		pending:    map[string]int{},
 		cache:      map[string]Image{},
@@ -170,16 +196,25 @@ func (s *Store) Get(ctx context.Context, ref string) (Image, error) {
 	return img, nil
 }
 
+// Removed says what Remove did.
+type Removed struct {
+	// Untagged are the names removed, canonical and sorted.
+	Untagged []string
+	// Deleted is the manifest digest of the image removed, "" when the
+	// image keeps other tags.
+	Deleted string
+}
+
 // Remove removes what ref names. A tag only untags, and the image goes when
 // its last tag does; a digest, an ID or a repo digest removes the image with
 // all its names. Blobs no remaining image uses are deleted; unpacked layer
 // directories stay until PruneLayers, since running containers use them.
-func (s *Store) Remove(ctx context.Context, ref string) error {
+func (s *Store) Remove(ctx context.Context, ref string) (Removed, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	digest, key, err := s.resolveLocked(ref)
 	if err != nil {
-		return fmt.Errorf("remove image %q: %w", ref, err)
+		return Removed{}, fmt.Errorf("remove image %q: %w", ref, err)
 	}
 	next := copyRefs(s.refs)
 	if key != "" && !isDigestRef(key) {
@@ -188,13 +223,23 @@ func (s *Store) Remove(ctx context.Context, ref string) error {
 	} else {
 		dropImage(next, digest)
 	}
+	var out Removed
+	for k := range s.refs {
+		if _, kept := next[k]; !kept {
+			out.Untagged = append(out.Untagged, k)
+		}
+	}
+	sort.Strings(out.Untagged)
+	if !containsValue(next, digest) {
+		out.Deleted = digest
+	}
 	if err := s.commitRefsLocked(next); err != nil {
-		return fmt.Errorf("remove image %q: %w", ref, err)
+		return Removed{}, fmt.Errorf("remove image %q: %w", ref, err)
 	}
 	if err := s.gcBlobsLocked(); err != nil {
-		return fmt.Errorf("remove image %q: %w", ref, err)
+		return out, fmt.Errorf("remove image %q: %w", ref, err)
 	}
-	return nil
+	return out, nil
 }
 
 // digestsLocked returns the manifest digests of stored images, sorted.

@@ -75,7 +75,7 @@ func TestGetMissingIsErrNotFound(t *testing.T) {
 			t.Errorf("Get(%q) = %v, want ErrNotFound", ref, err)
 		}
 	}
-	if err := s.Remove(context.Background(), "nope"); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Remove(context.Background(), "nope"); !errors.Is(err, ErrNotFound) {
 		t.Errorf("Remove(nope) = %v, want ErrNotFound", err)
 	}
 }
@@ -231,8 +231,12 @@ func TestRemoveUntagsThenDeletes(t *testing.T) {
 		t.Fatal(err)
 	}
 	nblobs := countBlobs(t, s)
-	if err := s.Remove(ctx, "app:1"); err != nil {
+	rm, err := s.Remove(ctx, "app:1")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rm, Removed{Untagged: []string{"docker.io/library/app:1"}}) {
+		t.Errorf("untag = %+v, want only app:1 untagged", rm)
 	}
 	got, err := s.Get(ctx, "app:2")
 	if err != nil || !reflect.DeepEqual(got.Refs, []string{"docker.io/library/app:2"}) {
@@ -241,8 +245,12 @@ func TestRemoveUntagsThenDeletes(t *testing.T) {
 	if n := countBlobs(t, s); n != nblobs {
 		t.Errorf("untag removed blobs: %d -> %d", nblobs, n)
 	}
-	if err := s.Remove(ctx, "app:2"); err != nil {
+	rm, err = s.Remove(ctx, "app:2")
+	if err != nil {
 		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(rm, Removed{Untagged: []string{"docker.io/library/app:2"}, Deleted: got.Digest}) {
+		t.Errorf("last untag = %+v, want app:2 untagged and %s deleted", rm, got.Digest)
 	}
 	if _, err := s.Get(ctx, got.Digest); !errors.Is(err, ErrNotFound) {
 		t.Errorf("image still there after its last tag went: %v", err)
@@ -264,8 +272,12 @@ func TestRemoveByIDRemovesAllNames(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Remove(ctx, imgs[0].ID); err != nil {
+	rm, err := s.Remove(ctx, imgs[0].ID)
+	if err != nil {
 		t.Fatal(err)
+	}
+	if len(rm.Untagged) != 2 || rm.Deleted != imgs[0].Digest {
+		t.Errorf("remove by ID = %+v, want both tags and %s", rm, imgs[0].Digest)
 	}
 	if list, _ := s.List(ctx); len(list) != 0 {
 		t.Errorf("List after remove by ID = %+v", list)
@@ -295,7 +307,7 @@ func TestRetagDropsOldImage(t *testing.T) {
 func TestReopenKeepsImagesAndLayout(t *testing.T) {
 	ctx := context.Background()
 	root := filepath.Join(t.TempDir(), "images")
-	s, err := Open(root)
+	s, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +317,7 @@ func TestReopenKeepsImagesAndLayout(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(root, "tmp", "blob-leftover"), []byte("x"), 0o600)
 	os.Mkdir(filepath.Join(root, "layers", ".tmp-half"), 0o700)
-	s2, err := Open(root)
+	s2, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

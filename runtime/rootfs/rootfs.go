@@ -20,8 +20,9 @@ import (
 // directories in image order, OLDEST (base) layer first, exactly as
 // image.Store.Layers returns them; Mount puts them in overlayfs order
 // itself. dir/upper and dir/work, created if missing, take the
-// container's writes. If dir/merged is already an overlay mount, Mount
-// returns it unchanged.
+// container's writes. The overlay is mounted nodev: no device node in the
+// rootfs opens (the container's /dev is a tmpfs of its own). If
+// dir/merged is already an overlay mount, Mount returns it unchanged.
 func Mount(lowerDirs []string, dir string) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -66,11 +67,16 @@ func isOverlay(path string) (bool, error) {
 	return false, nil
 }
 
+// mountFlags are the rootfs mount's flags. Not nosuid: images' set-id
+// binaries (ping, su) must keep working; the device cgroup and nodev are
+// what keep device nodes out.
+const mountFlags = unix.MS_NODEV
+
 // mountOverlay mounts at target; with chdir set, from a thread whose
 // working directory is chdir, so relative lower dirs resolve there.
 func mountOverlay(chdir, target, data string) error {
 	if chdir == "" {
-		return unix.Mount("overlay", target, "overlay", 0, data)
+		return unix.Mount("overlay", target, "overlay", mountFlags, data)
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -86,7 +92,7 @@ func mountOverlay(chdir, target, data string) error {
 			errc <- fmt.Errorf("chdir %s: %w", chdir, err)
 			return
 		}
-		errc <- unix.Mount("overlay", target, "overlay", 0, data)
+		errc <- unix.Mount("overlay", target, "overlay", mountFlags, data)
 	}()
 	return <-errc
 }

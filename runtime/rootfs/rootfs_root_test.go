@@ -87,7 +87,7 @@ func TestOverlayRootfsOfImportedImage(t *testing.T) {
 	testutil.RequireRoot(t)
 	ctx := context.Background()
 	base := t.TempDir()
-	s, err := image.Open(filepath.Join(base, "images"))
+	s, err := image.Open(filepath.Join(base, "images"), image.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,6 +196,16 @@ func TestMountManyLayersPastPageLimit(t *testing.T) {
 	}
 	if ents, _ := os.ReadDir(merged); len(ents) != 41 {
 		t.Errorf("merged holds %d entries, want 41", len(ents))
+	}
+	// Shortened to relative names, the layers in use still name their dirs.
+	inUse, err := rootfs.LayersInUse(ctr)
+	if err != nil || len(inUse) != len(lowers) {
+		t.Fatalf("LayersInUse = %d dirs, %v; want %d", len(inUse), err, len(lowers))
+	}
+	for i, l := range inUse {
+		if want := filepath.Base(lowers[len(lowers)-1-i]); filepath.Base(l) != want {
+			t.Errorf("LayersInUse[%d] = %s, want base %s", i, l, want)
+		}
 	}
 	if wd, _ := os.Getwd(); strings.HasPrefix(wd, parent) {
 		t.Errorf("process working directory changed to %s", wd)

@@ -1686,6 +1686,206 @@ func (x *PullImageResponse) GetImage() *Image {
 	return nil
 }
 
+type RemoveImageRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ref is a name ("busybox:latest"), a digest or an image ID (or a unique
+	// prefix of one).
+	Ref           string `protobuf:"bytes,1,opt,name=ref,proto3" json:"ref,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveImageRequest) Reset() {
+	*x = RemoveImageRequest{}
+	mi := &file_podd_v1_pod_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveImageRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveImageRequest) ProtoMessage() {}
+
+func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveImageRequest.ProtoReflect.Descriptor instead.
+func (*RemoveImageRequest) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *RemoveImageRequest) GetRef() string {
+	if x != nil {
+		return x.Ref
+	}
+	return ""
+}
+
+type RemoveImageResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// untagged are the names removed, canonical ("docker.io/library/busybox:latest").
+	Untagged []string `protobuf:"bytes,1,rep,name=untagged,proto3" json:"untagged,omitempty"`
+	// deleted is the manifest digest of the image removed; empty when the
+	// image keeps other tags.
+	Deleted string `protobuf:"bytes,2,opt,name=deleted,proto3" json:"deleted,omitempty"`
+	// layers_removed counts the unpacked layer directories deleted.
+	LayersRemoved int32 `protobuf:"varint,3,opt,name=layers_removed,json=layersRemoved,proto3" json:"layers_removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RemoveImageResponse) Reset() {
+	*x = RemoveImageResponse{}
+	mi := &file_podd_v1_pod_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RemoveImageResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RemoveImageResponse) ProtoMessage() {}
+
+func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RemoveImageResponse.ProtoReflect.Descriptor instead.
+func (*RemoveImageResponse) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *RemoveImageResponse) GetUntagged() []string {
+	if x != nil {
+		return x.Untagged
+	}
+	return nil
+}
+
+func (x *RemoveImageResponse) GetDeleted() string {
+	if x != nil {
+		return x.Deleted
+	}
+	return ""
+}
+
+func (x *RemoveImageResponse) GetLayersRemoved() int32 {
+	if x != nil {
+		return x.LayersRemoved
+	}
+	return 0
+}
+
+type PruneImagesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PruneImagesRequest) Reset() {
+	*x = PruneImagesRequest{}
+	mi := &file_podd_v1_pod_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PruneImagesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PruneImagesRequest) ProtoMessage() {}
+
+func (x *PruneImagesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PruneImagesRequest.ProtoReflect.Descriptor instead.
+func (*PruneImagesRequest) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{28}
+}
+
+type PruneImagesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// deleted are the images removed.
+	Deleted []*Image `protobuf:"bytes,1,rep,name=deleted,proto3" json:"deleted,omitempty"`
+	// layers_removed counts the unpacked layer directories deleted.
+	LayersRemoved int32 `protobuf:"varint,2,opt,name=layers_removed,json=layersRemoved,proto3" json:"layers_removed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PruneImagesResponse) Reset() {
+	*x = PruneImagesResponse{}
+	mi := &file_podd_v1_pod_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PruneImagesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PruneImagesResponse) ProtoMessage() {}
+
+func (x *PruneImagesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PruneImagesResponse.ProtoReflect.Descriptor instead.
+func (*PruneImagesResponse) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *PruneImagesResponse) GetDeleted() []*Image {
+	if x != nil {
+		return x.Deleted
+	}
+	return nil
+}
+
+func (x *PruneImagesResponse) GetLayersRemoved() int32 {
+	if x != nil {
+		return x.LayersRemoved
+	}
+	return 0
+}
+
 type VersionRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -1694,7 +1894,7 @@ type VersionRequest struct {
 
 func (x *VersionRequest) Reset() {
 	*x = VersionRequest{}
-	mi := &file_podd_v1_pod_proto_msgTypes[26]
+	mi := &file_podd_v1_pod_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1906,7 @@ func (x *VersionRequest) String() string {
 func (*VersionRequest) ProtoMessage() {}
 
 func (x *VersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[26]
+	mi := &file_podd_v1_pod_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1919,7 @@ func (x *VersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionRequest.ProtoReflect.Descriptor instead.
 func (*VersionRequest) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{26}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{30}
 }
 
 type VersionResponse struct {
@@ -1733,7 +1933,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_podd_v1_pod_proto_msgTypes[27]
+	mi := &file_podd_v1_pod_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1745,7 +1945,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[27]
+	mi := &file_podd_v1_pod_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1758,7 +1958,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{27}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -1896,14 +2096,24 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\binsecure\x18\x02 \x01(\bR\binsecure\"9\n" +
 	"\x11PullImageResponse\x12$\n" +
-	"\x05image\x18\x01 \x01(\v2\x0e.podd.v1.ImageR\x05image\"\x10\n" +
+	"\x05image\x18\x01 \x01(\v2\x0e.podd.v1.ImageR\x05image\"&\n" +
+	"\x12RemoveImageRequest\x12\x10\n" +
+	"\x03ref\x18\x01 \x01(\tR\x03ref\"r\n" +
+	"\x13RemoveImageResponse\x12\x1a\n" +
+	"\buntagged\x18\x01 \x03(\tR\buntagged\x12\x18\n" +
+	"\adeleted\x18\x02 \x01(\tR\adeleted\x12%\n" +
+	"\x0elayers_removed\x18\x03 \x01(\x05R\rlayersRemoved\"\x14\n" +
+	"\x12PruneImagesRequest\"f\n" +
+	"\x13PruneImagesResponse\x12(\n" +
+	"\adeleted\x18\x01 \x03(\v2\x0e.podd.v1.ImageR\adeleted\x12%\n" +
+	"\x0elayers_removed\x18\x02 \x01(\x05R\rlayersRemoved\"\x10\n" +
 	"\x0eVersionRequest\"k\n" +
 	"\x0fVersionResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x1f\n" +
 	"\vapi_version\x18\x02 \x01(\tR\n" +
 	"apiVersion\x12\x1d\n" +
 	"\n" +
-	"go_version\x18\x03 \x01(\tR\tgoVersion2\xb8\x06\n" +
+	"go_version\x18\x03 \x01(\tR\tgoVersion2\xcc\a\n" +
 	"\n" +
 	"PodService\x126\n" +
 	"\x05Apply\x12\x15.podd.v1.ApplyRequest\x1a\x16.podd.v1.ApplyResponse\x12.\n" +
@@ -1919,7 +2129,9 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\vImportImage\x12\x1b.podd.v1.ImportImageRequest\x1a\x1c.podd.v1.ImportImageResponse\x12E\n" +
 	"\n" +
 	"ListImages\x12\x1a.podd.v1.ListImagesRequest\x1a\x1b.podd.v1.ListImagesResponse\x12B\n" +
-	"\tPullImage\x12\x19.podd.v1.PullImageRequest\x1a\x1a.podd.v1.PullImageResponse\x12<\n" +
+	"\tPullImage\x12\x19.podd.v1.PullImageRequest\x1a\x1a.podd.v1.PullImageResponse\x12H\n" +
+	"\vRemoveImage\x12\x1b.podd.v1.RemoveImageRequest\x1a\x1c.podd.v1.RemoveImageResponse\x12H\n" +
+	"\vPruneImages\x12\x1b.podd.v1.PruneImagesRequest\x1a\x1c.podd.v1.PruneImagesResponse\x12<\n" +
 	"\aVersion\x12\x17.podd.v1.VersionRequest\x1a\x18.podd.v1.VersionResponseB/Z-github.com/podd-dev/podd/proto/podd/v1;poddv1b\x06proto3"
 
 var (
@@ -1934,7 +2146,7 @@ func file_podd_v1_pod_proto_rawDescGZIP() []byte {
 	return file_podd_v1_pod_proto_rawDescData
 }
 
-var file_podd_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_podd_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_podd_v1_pod_proto_goTypes = []any{
 	(*ApplyRequest)(nil),        // 0: podd.v1.ApplyRequest
 	(*ApplyResult)(nil),         // 1: podd.v1.ApplyResult
@@ -1962,8 +2174,12 @@ var file_podd_v1_pod_proto_goTypes = []any{
 	(*ListImagesResponse)(nil),  // 23: podd.v1.ListImagesResponse
 	(*PullImageRequest)(nil),    // 24: podd.v1.PullImageRequest
 	(*PullImageResponse)(nil),   // 25: podd.v1.PullImageResponse
-	(*VersionRequest)(nil),      // 26: podd.v1.VersionRequest
-	(*VersionResponse)(nil),     // 27: podd.v1.VersionResponse
+	(*RemoveImageRequest)(nil),  // 26: podd.v1.RemoveImageRequest
+	(*RemoveImageResponse)(nil), // 27: podd.v1.RemoveImageResponse
+	(*PruneImagesRequest)(nil),  // 28: podd.v1.PruneImagesRequest
+	(*PruneImagesResponse)(nil), // 29: podd.v1.PruneImagesResponse
+	(*VersionRequest)(nil),      // 30: podd.v1.VersionRequest
+	(*VersionResponse)(nil),     // 31: podd.v1.VersionResponse
 }
 var file_podd_v1_pod_proto_depIdxs = []int32{
 	1,  // 0: podd.v1.ApplyResponse.results:type_name -> podd.v1.ApplyResult
@@ -1975,37 +2191,42 @@ var file_podd_v1_pod_proto_depIdxs = []int32{
 	19, // 6: podd.v1.ImportImageResponse.images:type_name -> podd.v1.Image
 	19, // 7: podd.v1.ListImagesResponse.images:type_name -> podd.v1.Image
 	19, // 8: podd.v1.PullImageResponse.image:type_name -> podd.v1.Image
-	0,  // 9: podd.v1.PodService.Apply:input_type -> podd.v1.ApplyRequest
-	3,  // 10: podd.v1.PodService.GetPod:input_type -> podd.v1.GetPodRequest
-	5,  // 11: podd.v1.PodService.ListPods:input_type -> podd.v1.ListPodsRequest
-	5,  // 12: podd.v1.PodService.WatchPods:input_type -> podd.v1.ListPodsRequest
-	8,  // 13: podd.v1.PodService.DeletePod:input_type -> podd.v1.DeletePodRequest
-	10, // 14: podd.v1.PodService.Logs:input_type -> podd.v1.LogsRequest
-	12, // 15: podd.v1.PodService.ListEvents:input_type -> podd.v1.ListEventsRequest
-	12, // 16: podd.v1.PodService.WatchEvents:input_type -> podd.v1.ListEventsRequest
-	17, // 17: podd.v1.PodService.Exec:input_type -> podd.v1.ExecRequest
-	20, // 18: podd.v1.PodService.ImportImage:input_type -> podd.v1.ImportImageRequest
-	22, // 19: podd.v1.PodService.ListImages:input_type -> podd.v1.ListImagesRequest
-	24, // 20: podd.v1.PodService.PullImage:input_type -> podd.v1.PullImageRequest
-	26, // 21: podd.v1.PodService.Version:input_type -> podd.v1.VersionRequest
-	2,  // 22: podd.v1.PodService.Apply:output_type -> podd.v1.ApplyResponse
-	4,  // 23: podd.v1.PodService.GetPod:output_type -> podd.v1.Pod
-	6,  // 24: podd.v1.PodService.ListPods:output_type -> podd.v1.ListPodsResponse
-	7,  // 25: podd.v1.PodService.WatchPods:output_type -> podd.v1.PodEvent
-	9,  // 26: podd.v1.PodService.DeletePod:output_type -> podd.v1.DeletePodResponse
-	11, // 27: podd.v1.PodService.Logs:output_type -> podd.v1.LogChunk
-	14, // 28: podd.v1.PodService.ListEvents:output_type -> podd.v1.ListEventsResponse
-	13, // 29: podd.v1.PodService.WatchEvents:output_type -> podd.v1.Event
-	18, // 30: podd.v1.PodService.Exec:output_type -> podd.v1.ExecResponse
-	21, // 31: podd.v1.PodService.ImportImage:output_type -> podd.v1.ImportImageResponse
-	23, // 32: podd.v1.PodService.ListImages:output_type -> podd.v1.ListImagesResponse
-	25, // 33: podd.v1.PodService.PullImage:output_type -> podd.v1.PullImageResponse
-	27, // 34: podd.v1.PodService.Version:output_type -> podd.v1.VersionResponse
-	22, // [22:35] is the sub-list for method output_type
-	9,  // [9:22] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	19, // 9: podd.v1.PruneImagesResponse.deleted:type_name -> podd.v1.Image
+	0,  // 10: podd.v1.PodService.Apply:input_type -> podd.v1.ApplyRequest
+	3,  // 11: podd.v1.PodService.GetPod:input_type -> podd.v1.GetPodRequest
+	5,  // 12: podd.v1.PodService.ListPods:input_type -> podd.v1.ListPodsRequest
+	5,  // 13: podd.v1.PodService.WatchPods:input_type -> podd.v1.ListPodsRequest
+	8,  // 14: podd.v1.PodService.DeletePod:input_type -> podd.v1.DeletePodRequest
+	10, // 15: podd.v1.PodService.Logs:input_type -> podd.v1.LogsRequest
+	12, // 16: podd.v1.PodService.ListEvents:input_type -> podd.v1.ListEventsRequest
+	12, // 17: podd.v1.PodService.WatchEvents:input_type -> podd.v1.ListEventsRequest
+	17, // 18: podd.v1.PodService.Exec:input_type -> podd.v1.ExecRequest
+	20, // 19: podd.v1.PodService.ImportImage:input_type -> podd.v1.ImportImageRequest
+	22, // 20: podd.v1.PodService.ListImages:input_type -> podd.v1.ListImagesRequest
+	24, // 21: podd.v1.PodService.PullImage:input_type -> podd.v1.PullImageRequest
+	26, // 22: podd.v1.PodService.RemoveImage:input_type -> podd.v1.RemoveImageRequest
+	28, // 23: podd.v1.PodService.PruneImages:input_type -> podd.v1.PruneImagesRequest
+	30, // 24: podd.v1.PodService.Version:input_type -> podd.v1.VersionRequest
+	2,  // 25: podd.v1.PodService.Apply:output_type -> podd.v1.ApplyResponse
+	4,  // 26: podd.v1.PodService.GetPod:output_type -> podd.v1.Pod
+	6,  // 27: podd.v1.PodService.ListPods:output_type -> podd.v1.ListPodsResponse
+	7,  // 28: podd.v1.PodService.WatchPods:output_type -> podd.v1.PodEvent
+	9,  // 29: podd.v1.PodService.DeletePod:output_type -> podd.v1.DeletePodResponse
+	11, // 30: podd.v1.PodService.Logs:output_type -> podd.v1.LogChunk
+	14, // 31: podd.v1.PodService.ListEvents:output_type -> podd.v1.ListEventsResponse
+	13, // 32: podd.v1.PodService.WatchEvents:output_type -> podd.v1.Event
+	18, // 33: podd.v1.PodService.Exec:output_type -> podd.v1.ExecResponse
+	21, // 34: podd.v1.PodService.ImportImage:output_type -> podd.v1.ImportImageResponse
+	23, // 35: podd.v1.PodService.ListImages:output_type -> podd.v1.ListImagesResponse
+	25, // 36: podd.v1.PodService.PullImage:output_type -> podd.v1.PullImageResponse
+	27, // 37: podd.v1.PodService.RemoveImage:output_type -> podd.v1.RemoveImageResponse
+	29, // 38: podd.v1.PodService.PruneImages:output_type -> podd.v1.PruneImagesResponse
+	31, // 39: podd.v1.PodService.Version:output_type -> podd.v1.VersionResponse
+	25, // [25:40] is the sub-list for method output_type
+	10, // [10:25] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_podd_v1_pod_proto_init() }
@@ -2031,7 +2252,7 @@ func file_podd_v1_pod_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_podd_v1_pod_proto_rawDesc), len(file_podd_v1_pod_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -35,6 +35,8 @@ const (
 	PodService_ImportImage_FullMethodName = "/podd.v1.PodService/ImportImage"
 	PodService_ListImages_FullMethodName  = "/podd.v1.PodService/ListImages"
 	PodService_PullImage_FullMethodName   = "/podd.v1.PodService/PullImage"
+	PodService_RemoveImage_FullMethodName = "/podd.v1.PodService/RemoveImage"
+	PodService_PruneImages_FullMethodName = "/podd.v1.PodService/PruneImages"
 	PodService_Version_FullMethodName     = "/podd.v1.PodService/Version"
 )
 
@@ -73,6 +75,15 @@ type PodServiceClient interface {
 	ListImages(ctx context.Context, in *ListImagesRequest, opts ...grpc.CallOption) (*ListImagesResponse, error)
 	// PullImage pulls an image from a registry.
 	PullImage(ctx context.Context, in *PullImageRequest, opts ...grpc.CallOption) (*PullImageResponse, error)
+	// RemoveImage removes what a reference names, as `docker rmi` does: a tag
+	// only untags an image that keeps other tags; a digest or an ID removes
+	// the image with all its names. Refused (FailedPrecondition, naming the
+	// pod) while any pod, running or not, uses the image. Blobs and unpacked
+	// layers nothing uses any more are deleted.
+	RemoveImage(ctx context.Context, in *RemoveImageRequest, opts ...grpc.CallOption) (*RemoveImageResponse, error)
+	// PruneImages removes every image no pod uses, then the blobs and
+	// unpacked layers nothing uses.
+	PruneImages(ctx context.Context, in *PruneImagesRequest, opts ...grpc.CallOption) (*PruneImagesResponse, error)
 	// Version reports the daemon's version.
 	Version(ctx context.Context, in *VersionRequest, opts ...grpc.CallOption) (*VersionResponse, error)
 }
@@ -235,6 +246,26 @@ func (c *podServiceClient) PullImage(ctx context.Context, in *PullImageRequest, 
 	return out, nil
 }
 
+func (c *podServiceClient) RemoveImage(ctx context.Context, in *RemoveImageRequest, opts ...grpc.CallOption) (*RemoveImageResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RemoveImageResponse)
+	err := c.cc.Invoke(ctx, PodService_RemoveImage_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podServiceClient) PruneImages(ctx context.Context, in *PruneImagesRequest, opts ...grpc.CallOption) (*PruneImagesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(PruneImagesResponse)
+	err := c.cc.Invoke(ctx, PodService_PruneImages_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *podServiceClient) Version(ctx context.Context, in *VersionRequest, opts ...grpc.CallOption) (*VersionResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(VersionResponse)
@@ -280,6 +311,15 @@ type PodServiceServer interface {
 	ListImages(context.Context, *ListImagesRequest) (*ListImagesResponse, error)
 	// PullImage pulls an image from a registry.
 	PullImage(context.Context, *PullImageRequest) (*PullImageResponse, error)
+	// RemoveImage removes what a reference names, as `docker rmi` does: a tag
+	// only untags an image that keeps other tags; a digest or an ID removes
+	// the image with all its names. Refused (FailedPrecondition, naming the
+	// pod) while any pod, running or not, uses the image. Blobs and unpacked
+	// layers nothing uses any more are deleted.
+	RemoveImage(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error)
+	// PruneImages removes every image no pod uses, then the blobs and
+	// unpacked layers nothing uses.
+	PruneImages(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error)
 	// Version reports the daemon's version.
 	Version(context.Context, *VersionRequest) (*VersionResponse, error)
 	mustEmbedUnimplementedPodServiceServer()
@@ -327,6 +367,12 @@ func (UnimplementedPodServiceServer) ListImages(context.Context, *ListImagesRequ
 }
 func (UnimplementedPodServiceServer) PullImage(context.Context, *PullImageRequest) (*PullImageResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PullImage not implemented")
+}
+func (UnimplementedPodServiceServer) RemoveImage(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method RemoveImage not implemented")
+}
+func (UnimplementedPodServiceServer) PruneImages(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method PruneImages not implemented")
 }
 func (UnimplementedPodServiceServer) Version(context.Context, *VersionRequest) (*VersionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Version not implemented")
@@ -536,6 +582,42 @@ func _PodService_PullImage_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PodService_RemoveImage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RemoveImageRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodServiceServer).RemoveImage(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodService_RemoveImage_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodServiceServer).RemoveImage(ctx, req.(*RemoveImageRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodService_PruneImages_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(PruneImagesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodServiceServer).PruneImages(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodService_PruneImages_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodServiceServer).PruneImages(ctx, req.(*PruneImagesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _PodService_Version_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(VersionRequest)
 	if err := dec(in); err != nil {
@@ -592,6 +674,14 @@ var PodService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "PullImage",
 			Handler:    _PodService_PullImage_Handler,
+		},
+		{
+			MethodName: "RemoveImage",
+			Handler:    _PodService_RemoveImage_Handler,
+		},
+		{
+			MethodName: "PruneImages",
+			Handler:    _PodService_PruneImages_Handler,
 		},
 		{
 			MethodName: "Version",

@@ -1,7 +1,9 @@
 // Package archive applies an image layer tarball to a directory that
 // overlayfs will use as a lower layer. It refuses entries that would land
-// outside the directory, never follows a symlink it is replacing, and turns
-// OCI whiteouts into overlayfs whiteouts (containerd's pkg/archive is the model).
+// outside the directory, never follows a symlink it is replacing, turns
+// OCI whiteouts into overlayfs whiteouts (containerd's pkg/archive is the
+// model), leaves device nodes out, refuses sparse entries and bounds what
+// a layer may write.
 package archive
 
 import (
@@ -10,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"path"
 	"path/filepath"
@@ -32,16 +35,25 @@ type Options struct {
 	// entries but has no entry of its own) takes its mode and owner from the
 	// newest parent that has it, so overlayfs does not show it with defaults.
 	Parents []string
+	// MaxSize caps the layer's uncompressed stream, in bytes, and so what
+	// its files can hold; 0 is no cap. Past it Apply fails with ErrTooLarge,
+	// refusing a file that would pass it before writing any of it.
+	MaxSize int64
+	// MaxEntries caps the number of entries (inodes) of the layer; 0 is no
+	// cap.
+	MaxEntries int
 }
 
 // ErrUnsafePath is returned (wrapped) for an entry whose name or link target
 // would escape the layer directory, or for an invalid whiteout name.
 var ErrUnsafePath = errors.New("unsafe path in layer")
 
-// Apply unpacks the uncompressed layer tar r into dir, which must exist.
+// Apply unpacks the uncompressed layer tar r into dir, which must exist,
+// and reads r to its end (a caller hashing r sees the whole stream).
 // Whiteouts become 0/0 character devices and opaque markers become the
 // trusted.overlay.opaque xattr, so only root can apply layers that hold
-// them; without root, ownership is not set and device nodes are skipped.
+// them; without root, ownership is not set. Device nodes are never
+// created (see mknod); sparse entries are refused (ErrSparse).
 func Apply(ctx context.Context, dir string, r io.Reader, opts Options) error {
 	root, err := filepath.Abs(dir)
 	if err == nil {
@@ -50,8 +62,13 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) error {
 	if err != nil {
 		return fmt.Errorf("apply layer to %s: %w", dir, err)
 	}
-	a := &applier{root: root, parents: opts.Parents, isRoot: os.Geteuid() == 0}
-	tr := tar.NewReader(r)
+	a := &applier{
+		root: root, parents: opts.Parents, isRoot: os.Geteuid() == 0,
+		budget:  budget{maxSize: opts.MaxSize, maxEntries: opts.MaxEntries},
+		skipped: map[string]bool{},
+	}
+	stream := &cappedReader{r: r, max: opts.MaxSize}
+	tr := tar.NewReader(stream)
 	for {
 		if err := ctx.Err(); err != nil {
 			return fmt.Errorf("apply layer to %s: %w", dir, err)
@@ -67,6 +84,11 @@ func Apply(ctx context.Context, dir string, r io.Reader, opts Options) error {
 			return fmt.Errorf("apply layer to %s: entry %q: %w", dir, hdr.Name, err)
 		}
 	}
+	// The tar reader stops at the end marker; the padding after it counts
+	// against the cap too, so a stream that never ends is cut.
+	if _, err := io.Copy(io.Discard, stream); err != nil {
+		return fmt.Errorf("apply layer to %s: read past the end marker: %w", dir, err)
+	}
 	return a.setDirTimes()
 }
 
@@ -76,6 +98,10 @@ type applier struct {
 	parents  []string
 	isRoot   bool
 	dirTimes []dirTime
+	budget   budget
+	// skipped holds the clean names of device nodes left out, so that
+	// hardlinks to them are left out too.
+	skipped map[string]bool
 }
 
 type dirTime struct {
@@ -102,6 +128,12 @@ func cleanName(name string) (string, error) {
 func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 	if hdr.Typeflag == tar.TypeXGlobalHeader {
 		return nil
+	}
+	if isSparse(hdr) {
+		return ErrSparse
+	}
+	if err := a.budget.admit(hdr); err != nil {
+		return err
 	}
 	rel, err := cleanName(hdr.Name)
 	if err != nil {
@@ -131,7 +163,7 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 				return err
 			}
 		}
-	case tar.TypeReg, tar.TypeRegA, tar.TypeGNUSparse:
+	case tar.TypeReg, tar.TypeRegA:
 		if err := writeFile(target, r); err != nil {
 			return err
 		}
@@ -143,7 +175,7 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 		// The inode already carries the mode, owner and times.
 		return a.hardlink(hdr.Linkname, target)
 	case tar.TypeChar, tar.TypeBlock, tar.TypeFifo:
-		made, err := a.mknod(hdr, target)
+		made, err := a.mknod(hdr, rel, target)
 		if err != nil || !made {
 			return err
 		}
@@ -261,6 +293,10 @@ func (a *applier) hardlink(linkname, target string) error {
 	rel := strings.TrimPrefix(path.Clean("/"+linkname), "/")
 	if rel == "" {
 		return fmt.Errorf("%w: hardlink to the layer root", ErrUnsafePath)
+	}
+	if a.skipped[rel] {
+		slog.Debug("skip hardlink to a skipped device node", "path", target, "target", linkname)
+		return nil
 	}
 	parent, err := securejoin.SecureJoin(a.root, path.Dir(rel))
 	if err != nil {

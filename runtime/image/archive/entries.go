@@ -49,24 +49,39 @@ func (a *applier) whiteout(hdr *tar.Header, parentRel, base string) error {
 	return nil
 }
 
-// mknod creates a device node or fifo. Without root, device nodes cannot
-// be made; they are skipped (made is false), as rootless unpackers do.
-func (a *applier) mknod(hdr *tar.Header, target string) (made bool, err error) {
+// mknod creates a fifo, or the overlayfs whiteout a 0/0 character device
+// stands for. Other device nodes are skipped (made is false), as root too:
+// layer directories are shared by every container of the image, and a node
+// shipped by an image (say, world-writable, for the host's disk) would be a
+// way around the device cgroup. A container's /dev is a tmpfs the runtime
+// fills, so images need none of their own.
+func (a *applier) mknod(hdr *tar.Header, rel, target string) (made bool, err error) {
 	mode := uint32(hdr.Mode & 0o7777)
 	switch hdr.Typeflag {
 	case tar.TypeChar:
+		if hdr.Devmajor == 0 && hdr.Devminor == 0 {
+			return a.whiteoutNode(hdr, target)
+		}
 		mode |= unix.S_IFCHR
 	case tar.TypeBlock:
 		mode |= unix.S_IFBLK
 	case tar.TypeFifo:
-		mode |= unix.S_IFIFO
+		return true, unix.Mknod(target, mode|unix.S_IFIFO, 0)
 	}
-	if !a.isRoot && hdr.Typeflag != tar.TypeFifo {
-		slog.Debug("skip device node: not root", "path", hdr.Name)
+	slog.Debug("skip device node from layer", "path", hdr.Name, "mode", fmt.Sprintf("%o", mode),
+		"major", hdr.Devmajor, "minor", hdr.Devminor)
+	a.skipped[rel] = true
+	return false, nil
+}
+
+// whiteoutNode creates a 0/0 character device: overlayfs's whiteout, which
+// opens nothing. Without root it cannot be made and is skipped.
+func (a *applier) whiteoutNode(hdr *tar.Header, target string) (made bool, err error) {
+	if !a.isRoot {
+		slog.Debug("skip whiteout device: not root", "path", hdr.Name)
 		return false, nil
 	}
-	dev := unix.Mkdev(uint32(hdr.Devmajor), uint32(hdr.Devminor))
-	if err := unix.Mknod(target, mode, int(dev)); err != nil {
+	if err := unix.Mknod(target, unix.S_IFCHR|uint32(hdr.Mode&0o7777), 0); err != nil {
 		return false, err
 	}
 	return true, nil

@@ -1,0 +1,65 @@
+package verb
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+)
+
+// RemoveImagesOptions are the inputs of `podctl rmi` (`podctl image rm`).
+type RemoveImagesOptions struct {
+	Streams
+	// Refs are names, digests or IDs, removed in order.
+	Refs []string
+}
+
+// RemoveImages removes each image and prints docker's "Untagged:" and
+// "Deleted:" lines; a failure (an image in use, say) is reported and the
+// others are still removed.
+func RemoveImages(ctx context.Context, c poddv1.PodServiceClient, opts RemoveImagesOptions) error {
+	failed := false
+	for _, ref := range opts.Refs {
+		resp, err := c.RemoveImage(ctx, &poddv1.RemoveImageRequest{Ref: ref})
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			failed = true
+			fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
+			continue
+		}
+		for _, u := range resp.GetUntagged() {
+			fmt.Fprintf(opts.Out, "Untagged: %s\n", u)
+		}
+		if d := resp.GetDeleted(); d != "" {
+			fmt.Fprintf(opts.Out, "Deleted: %s\n", d)
+		}
+	}
+	if failed {
+		return errReported
+	}
+	return nil
+}
+
+// PruneImagesOptions are the inputs of `podctl image prune`.
+type PruneImagesOptions struct {
+	Streams
+}
+
+// PruneImages removes every image no pod uses and prints what went.
+func PruneImages(ctx context.Context, c poddv1.PodServiceClient, opts PruneImagesOptions) error {
+	resp, err := c.PruneImages(ctx, &poddv1.PruneImagesRequest{})
+	if err != nil {
+		return err
+	}
+	for _, img := range resp.GetDeleted() {
+		for _, r := range img.GetRefs() {
+			fmt.Fprintf(opts.Out, "Untagged: %s\n", r)
+		}
+		fmt.Fprintf(opts.Out, "Deleted: %s\n", img.GetDigest())
+	}
+	fmt.Fprintf(opts.Out, "Total: %d images, %d unpacked layers removed\n", len(resp.GetDeleted()), resp.GetLayersRemoved())
+	return nil
+}
