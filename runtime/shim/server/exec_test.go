@@ -1,0 +1,41 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+func TestStartLimitBoundsConcurrentStarts(t *testing.T) {
+	l := newStartLimit(2)
+	ctx := context.Background()
+	if err := l.acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.acquire(ctx); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 50*time.Millisecond)
+	defer cancel()
+	if err := l.acquire(short); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("third acquire = %v, want it to wait until its context ends", err)
+	}
+	got := make(chan error, 1)
+	go func() { got <- l.acquire(ctx) }()
+	l.release()
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("acquire did not get the released slot")
+	}
+}
+
+func TestMaxExecStartsIsPositive(t *testing.T) {
+	if maxExecStarts < 1 {
+		t.Fatalf("maxExecStarts = %d", maxExecStarts)
+	}
+}
