@@ -3,8 +3,11 @@ package server
 import (
 	"context"
 	"errors"
+	"os/exec"
 	"testing"
 	"time"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 func TestStartLimitBoundsConcurrentStarts(t *testing.T) {
@@ -37,5 +40,19 @@ func TestStartLimitBoundsConcurrentStarts(t *testing.T) {
 func TestMaxExecStartsIsPositive(t *testing.T) {
 	if maxExecStarts < 1 {
 		t.Fatalf("maxExecStarts = %d", maxExecStarts)
+	}
+}
+
+func TestAnyZombie(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 10*time.Second, "the child is a zombie", func() (bool, error) { return anyZombie(), nil })
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if anyZombie() {
+		t.Fatal("anyZombie is true after the only child was reaped")
 	}
 }
