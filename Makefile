@@ -5,7 +5,7 @@ BIN := bin
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
-APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps
+APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps runc
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
 TEST_TIMEOUT ?= 25m
