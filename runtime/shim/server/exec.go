@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -173,11 +174,16 @@ func (s *service) serveExec(stream shimv1.Shim_ExecServer, spec *shimv1.ExecProc
 	if err != nil {
 		return status.Errorf(codes.Internal, "exec in container %q: %v", spec.GetContainer(), err)
 	}
-	code := int32(ex.Code)
-	if timedOut.Load() {
-		code = 137
-	}
-	return out.send(&shimv1.ExecResponse{Msg: &shimv1.ExecResponse_Exit{Exit: &shimv1.ExecExit{ExitCode: code, TimedOut: timedOut.Load()}}})
+	timed := killedByTimeout(timedOut.Load(), ex)
+	return out.send(&shimv1.ExecResponse{Msg: &shimv1.ExecResponse_Exit{Exit: &shimv1.ExecExit{ExitCode: int32(ex.Code), TimedOut: timed}}})
+}
+
+// killedByTimeout reports whether an exec timed out: its timer fired and the
+// SIGKILL it sent is what ended the command. On a busy host the timer can
+// fire after the command has exited but before Wait has returned; the kill
+// then hits a zombie, the command ended in time and keeps its own status.
+func killedByTimeout(timerFired bool, ex libct.Exit) bool {
+	return timerFired && ex.Signal == int(unix.SIGKILL)
 }
 
 // execInput forwards stdin, resizes and close_stdin until the client stops

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -54,5 +55,26 @@ func TestAnyZombie(t *testing.T) {
 	}
 	if anyZombie() {
 		t.Fatal("anyZombie is true after the only child was reaped")
+	}
+}
+
+func TestKilledByTimeout(t *testing.T) {
+	tests := []struct {
+		name  string
+		fired bool
+		ex    libct.Exit
+		want  bool
+	}{
+		{"ended in time", false, libct.Exit{Code: 0}, false},
+		{"timer fired after the command exited 0", true, libct.Exit{Code: 0}, false},
+		{"timer fired after the command exited 1", true, libct.Exit{Code: 1}, false},
+		{"the timer's SIGKILL ended it", true, libct.Exit{Code: 137, Signal: 9}, true},
+		{"killed by someone else, no timeout", false, libct.Exit{Code: 137, Signal: 9}, false},
+		{"timer fired, command died of SIGTERM first", true, libct.Exit{Code: 143, Signal: 15}, false},
+	}
+	for _, tt := range tests {
+		if got := killedByTimeout(tt.fired, tt.ex); got != tt.want {
+			t.Errorf("%s: killedByTimeout = %v, want %v", tt.name, got, tt.want)
+		}
 	}
 }
