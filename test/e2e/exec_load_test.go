@@ -53,7 +53,7 @@ spec:
 	e.apply(strings.Join(docs, "---\n"))
 
 	// Wait on the probe runs themselves (the daemon's debug log), not on time.
-	ran := regexp.MustCompile(`msg="Probe ran" uid=(\S+) container=c .*probe=Liveness result=(\w+)`)
+	ran := regexp.MustCompile(`(?m)msg="Probe ran" uid=(\S+) container=c .*probe=Liveness result=(\w+).*$`)
 	var runs map[string]int
 	var failed []string
 	testutil.WaitFor(t, 6*time.Minute, fmt.Sprintf("%d liveness runs in each of %d pods", execLoadRuns, pods), func() (bool, error) {
