@@ -6,8 +6,9 @@ PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 # libseccomp-dev and pkg-config: podd-shim links libseccomp (cgo, build tag
-# seccomp) so that libcontainer can apply seccomp filters.
-APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps libseccomp-dev pkg-config
+# seccomp) so that libcontainer can apply seccomp filters. runc: the peer
+# that make bench measures exec cost against.
+APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps libseccomp-dev pkg-config runc
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
 TEST_TIMEOUT ?= 25m

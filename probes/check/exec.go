@@ -10,8 +10,9 @@ import (
 // Execer runs a command inside a running container and waits for it.
 //
 // It returns the exit code and the combined stdout and stderr. When timeout is
-// positive and passes first, the implementation kills the command (and its
-// descendants) and returns timedOut true. A non-nil err means the command could
+// positive and passes first, counted from the command's start (not from the
+// call: waiting to start is not the command hanging), the implementation
+// kills the command (and its descendants) and returns timedOut true. A non-nil err means the command could
 // not be started (no such container, executable not found by the runtime, the
 // shim is unreachable); a command that ran and failed is not an error.
 type Execer interface {
@@ -27,15 +28,35 @@ type ExecOutcome struct {
 	TimedOut bool
 }
 
-// RunExec runs cmd in container through e and waits at most timeout (no limit
-// beyond ctx when timeout is zero or less), even if e ignores it: e runs in a
-// goroutine that is abandoned at the deadline, which counts as TimedOut. err
-// means the command could not be started, or ctx ended first.
+// ExecStartAllowance is how long past the timeout RunExec waits for an
+// Execer that does not answer. The timeout is the command's own (R48): the
+// runtime counts it from the process start and kills the command when it
+// passes, as containerd's ExecSync does (the kubelet gives the runtime the
+// timeout plus two minutes). Starting the command can take a while on a
+// busy host or behind other execs in the same shim, and that wait must not
+// turn a healthy container's probe into a timeout and a restart.
+const ExecStartAllowance = 30 * time.Second
+
+// RunExec runs cmd in container through e. The Execer kills the command
+// when timeout (counted from the command's start) passes and reports
+// TimedOut. RunExec itself waits at most timeout plus ExecStartAllowance
+// (no limit beyond ctx when timeout is zero or less), even if e never
+// answers: e runs in a goroutine that is abandoned at that deadline, which
+// counts as TimedOut. err means the command could not be started, or ctx
+// ended first.
 func RunExec(ctx context.Context, e Execer, container string, cmd []string, timeout time.Duration) (ExecOutcome, error) {
+	return runExec(ctx, e, container, cmd, timeout, ExecStartAllowance)
+}
+
+func runExec(ctx context.Context, e Execer, container string, cmd []string, timeout, allowance time.Duration) (ExecOutcome, error) {
 	if len(cmd) == 0 {
 		return ExecOutcome{}, errors.New("exec: empty command")
 	}
-	runCtx, cancel := withOptionalTimeout(ctx, timeout)
+	backstop := time.Duration(0)
+	if timeout > 0 {
+		backstop = timeout + allowance
+	}
+	runCtx, cancel := withOptionalTimeout(ctx, backstop)
 	defer cancel()
 
 	type reply struct {
@@ -68,7 +89,8 @@ func RunExec(ctx context.Context, e Execer, container string, cmd []string, time
 // Exec is the exec check (R48): exit 0 is Success; any other exit code or a
 // passing timeout is Failure. The output (capped at MaxOutput) is returned
 // either way. If the command cannot be started, or ctx is cancelled, Exec
-// returns Unknown with the error. It returns within timeout (see RunExec).
+// returns Unknown with the error. It returns within timeout plus
+// ExecStartAllowance (see RunExec).
 func Exec(ctx context.Context, e Execer, container string, cmd []string, timeout time.Duration) (Result, string, error) {
 	o, err := RunExec(ctx, e, container, cmd, timeout)
 	switch {

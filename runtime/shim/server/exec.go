@@ -1,14 +1,17 @@
 package server
 
 import (
+	"context"
 	"errors"
 	"io"
 	"os"
+	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -18,6 +21,31 @@ import (
 
 // execDrainTimeout bounds reading an exec's output after it ended.
 const execDrainTimeout = time.Second
+
+// maxExecStarts bounds how many execs one shim starts at once. Starting is
+// the costly part (libcontainer re-executes the shim as the new process's
+// init: tens of milliseconds of CPU each); a started command runs unbounded,
+// so a long interactive exec never holds up a probe. Time spent waiting here
+// is not the command's: its timeout counts from its start.
+var maxExecStarts = max(1, runtime.NumCPU())
+
+// startLimit is a counting semaphore whose waits end with their context.
+type startLimit chan struct{}
+
+func newStartLimit(n int) startLimit { return make(startLimit, n) }
+
+// acquire takes a slot, or returns ctx's error if ctx ends first.
+func (l startLimit) acquire(ctx context.Context) error {
+	select {
+	case l <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// release gives back a slot taken by acquire.
+func (l startLimit) release() { <-l }
 
 // Exec runs a process in a running container and streams its I/O.
 func (s *service) Exec(stream shimv1.Shim_ExecServer) error {
@@ -49,6 +77,12 @@ func (s *service) Exec(stream shimv1.Shim_ExecServer) error {
 		}
 		stdio = p.child
 	}
+	if err := s.execStarts.acquire(stream.Context()); err != nil {
+		if p != nil {
+			p.closeAll()
+		}
+		return status.FromContextError(err).Err()
+	}
 	var proc *libct.Process
 	err = s.reaper.start(func() (int, error) {
 		var err error
@@ -58,6 +92,7 @@ func (s *service) Exec(stream shimv1.Shim_ExecServer) error {
 		}
 		return proc.Pid(), nil
 	})
+	s.execStarts.release()
 	if p != nil {
 		p.closeChildren()
 	}
@@ -139,11 +174,16 @@ func (s *service) serveExec(stream shimv1.Shim_ExecServer, spec *shimv1.ExecProc
 	if err != nil {
 		return status.Errorf(codes.Internal, "exec in container %q: %v", spec.GetContainer(), err)
 	}
-	code := int32(ex.Code)
-	if timedOut.Load() {
-		code = 137
-	}
-	return out.send(&shimv1.ExecResponse{Msg: &shimv1.ExecResponse_Exit{Exit: &shimv1.ExecExit{ExitCode: code, TimedOut: timedOut.Load()}}})
+	timed := killedByTimeout(timedOut.Load(), ex)
+	return out.send(&shimv1.ExecResponse{Msg: &shimv1.ExecResponse_Exit{Exit: &shimv1.ExecExit{ExitCode: int32(ex.Code), TimedOut: timed}}})
+}
+
+// killedByTimeout reports whether an exec timed out: its timer fired and the
+// SIGKILL it sent is what ended the command. On a busy host the timer can
+// fire after the command has exited but before Wait has returned; the kill
+// then hits a zombie, the command ended in time and keeps its own status.
+func killedByTimeout(timerFired bool, ex libct.Exit) bool {
+	return timerFired && ex.Signal == int(unix.SIGKILL)
 }
 
 // execInput forwards stdin, resizes and close_stdin until the client stops

@@ -66,6 +66,11 @@ func (r *reaper) run(ctx context.Context) {
 }
 
 func (r *reaper) sweep() {
+	if !anyZombie() {
+		// The usual case: the waiter of the child that ended has reaped it
+		// already; scanning every thread's children would find nothing.
+		return
+	}
 	r.startMu.Lock()
 	defer r.startMu.Unlock()
 	for _, pid := range childPids(os.Getpid()) {
@@ -80,6 +85,16 @@ func (r *reaper) sweep() {
 			r.log.Debug("reaped orphan", "pid", pid, "status", int(ws))
 		}
 	}
+}
+
+// anyZombie reports whether a child of the shim has ended and is not yet
+// reaped, without reaping it.
+func anyZombie() bool {
+	var info unix.Siginfo
+	err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil)
+	// With WNOHANG and no zombie the kernel leaves si_signo zero; on an
+	// error (no children at all) there is nothing to reap either.
+	return err == nil && info.Signo != 0
 }
 
 // childPids lists the children of every thread of process pid.

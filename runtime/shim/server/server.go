@@ -33,6 +33,7 @@ type service struct {
 	rt           *libct.Runtime
 	reaper       *reaper
 	events       *broker
+	execStarts   startLimit
 	started      time.Time
 
 	mu           sync.Mutex
@@ -61,6 +62,7 @@ func newService(opts Options, log *slog.Logger, minOOMScoreAdj int) (*service, e
 		rt:           rt,
 		reaper:       newReaper(log),
 		events:       newBroker(),
+		execStarts:   newStartLimit(maxExecStarts),
 		started:      time.Now(),
 		containers:   map[string]*container{},
 		done:         make(chan struct{}),

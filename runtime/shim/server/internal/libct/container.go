@@ -36,6 +36,7 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		return nil, fmt.Errorf("read RLIMIT_NOFILE: %w", err)
 	}
+	limitInitProcs()
 	return &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj}, nil
 }
 

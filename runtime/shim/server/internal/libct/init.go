@@ -15,3 +15,19 @@ func IsInit() bool { return len(os.Args) > 1 && os.Args[1] == "init" }
 
 // Init is libcontainer's container init. It never returns.
 func Init() { libcontainer.Init() }
+
+// initGOMAXPROCS is the GOMAXPROCS of the inits libcontainer re-executes.
+// An init runs one goroutine's worth of setup and then execs the container's
+// program; with a P per CPU its runtime starts threads and GC workers it
+// never uses, on every container start and every exec (exec probes too).
+const initGOMAXPROCS = "1"
+
+// limitInitProcs makes libcontainer start inits with initGOMAXPROCS: it
+// hands each init the shim's GOMAXPROCS variable, which the shim's own
+// runtime read at start-up and never reads again. A GOMAXPROCS given to the
+// shim is kept.
+func limitInitProcs() {
+	if _, set := os.LookupEnv("GOMAXPROCS"); !set {
+		os.Setenv("GOMAXPROCS", initGOMAXPROCS)
+	}
+}
