@@ -35,10 +35,12 @@ type Daemon struct {
 	store  *store.Store
 	images *image.Store
 	events *events.Log
-	probes *probes.Manager
-	deps   *podworker.Deps
-	pods   *pods
-	wg     sync.WaitGroup
+	// network is also the workers' (deps.Network); GC needs all of it.
+	network *network.Manager
+	probes  *probes.Manager
+	deps    *podworker.Deps
+	pods    *pods
+	wg      sync.WaitGroup
 }
 
 // Run starts the daemon, serves until ctx ends, then stops serving and
@@ -180,7 +182,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		}
 	}
 	d := &Daemon{
-		cfg: cfg, ctx: ctx, store: st, images: images,
+		cfg: cfg, ctx: ctx, store: st, images: images, network: netw,
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
 	}
 	d.deps = &podworker.Deps{

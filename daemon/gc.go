@@ -71,7 +71,7 @@ func (d *Daemon) collectGarbage(known map[string]bool, liveSandboxes []string) {
 		}
 		slog.Info("GC: released an unknown pod", "uid", uid)
 	}
-	if err := d.deps.Network.GC(ctx, liveSandboxes); err != nil {
+	if err := d.network.GC(ctx, liveSandboxes); err != nil {
 		slog.Warn("GC: network", "err", err)
 	}
 }

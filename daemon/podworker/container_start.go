@@ -18,9 +18,7 @@ import (
 	"github.com/podd-dev/podd/probes"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/image"
-	"github.com/podd-dev/podd/runtime/rootfs"
 	"github.com/podd-dev/podd/runtime/spec"
-	"github.com/podd-dev/podd/runtime/volume"
 )
 
 // startFailed is a start attempt that made no instance: it carries the
@@ -90,7 +88,7 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 		return failStart("CreateContainerError", "unpack image %q: %v", c.Image, err)
 	}
 	dir := w.deps.Layout.ContainerDir(w.uid, a.ID)
-	root, err := rootfs.Mount(layers, dir)
+	root, err := w.deps.rootfs().Mount(layers, dir)
 	if err != nil {
 		return failStart("CreateContainerError", "mount rootfs of container %q: %v", c.Name, err)
 	}
@@ -98,7 +96,7 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 	defer func() {
 		if !ok {
 			cl.Remove(context.WithoutCancel(ctx), &shimv1.RemoveRequest{Id: a.ID})
-			rootfs.Unmount(dir)
+			w.deps.rootfs().Unmount(dir)
 		}
 	}()
 	restart := instanceNumber(a.ID)
@@ -192,7 +190,7 @@ func (w *Worker) ensureVolumes(ctx context.Context) error {
 	if have {
 		return nil
 	}
-	vols, err := volume.Prepare(ctx, w.pod, w.deps.Layout.PodDir(w.uid))
+	vols, err := w.deps.volumes().Prepare(ctx, w.pod, w.deps.Layout.PodDir(w.uid))
 	if err != nil {
 		return err
 	}
@@ -215,7 +213,7 @@ func (w *Worker) removeOldInstances(ctx context.Context, name, keep string) {
 			continue
 		}
 		if _, err := cl.Remove(ctx, &shimv1.RemoveRequest{Id: st.GetId()}); err == nil {
-			rootfs.Unmount(w.deps.Layout.ContainerDir(w.uid, st.GetId()))
+			w.deps.rootfs().Unmount(w.deps.Layout.ContainerDir(w.uid, st.GetId()))
 			w.mu.Lock()
 			delete(w.probeResults, st.GetId())
 			delete(w.postStart, st.GetId())

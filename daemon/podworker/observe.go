@@ -2,8 +2,9 @@ package podworker
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
+	"io/fs"
 	"strconv"
 	"strings"
 	"time"
@@ -13,7 +14,6 @@ import (
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/store"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
 )
 
 // observeTimeout bounds one State call to the shim.
@@ -52,15 +52,15 @@ const connectTimeout = 5 * time.Second
 
 // connectShim connects to the pod's running shim, retrying until
 // connectTimeout.
-func (w *Worker) connectShim(ctx context.Context) (*shim.Client, error) {
+func (w *Worker) connectShim(ctx context.Context) (ShimClient, error) {
 	ctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	dir := w.deps.Layout.ShimDir(w.uid)
 	for {
-		if _, err := os.Stat(shim.SocketPath(dir)); err != nil {
+		cl, err := w.deps.shims().Connect(ctx, dir)
+		if errors.Is(err, fs.ErrNotExist) {
 			return nil, fmt.Errorf("connect to the pod's shim: %w", err) // no shim at all (reboot)
 		}
-		cl, err := shim.Connect(ctx, dir)
 		if err == nil {
 			return cl, nil
 		}
@@ -73,7 +73,7 @@ func (w *Worker) connectShim(ctx context.Context) (*shim.Client, error) {
 }
 
 // setShim installs the shim client and follows its events to wake the loop.
-func (w *Worker) setShim(ctx context.Context, cl *shim.Client) {
+func (w *Worker) setShim(ctx context.Context, cl ShimClient) {
 	w.mu.Lock()
 	w.shim = cl
 	w.mu.Unlock()
@@ -93,7 +93,7 @@ func (w *Worker) setShim(ctx context.Context, cl *shim.Client) {
 	}()
 }
 
-func (w *Worker) currentShim() *shim.Client {
+func (w *Worker) currentShim() ShimClient {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.shim
@@ -156,7 +156,7 @@ func (w *Worker) observe(ctx context.Context) planner.Input {
 	return in
 }
 
-func (w *Worker) shimState(ctx context.Context, cl *shim.Client) ([]*shimv1.ContainerState, error) {
+func (w *Worker) shimState(ctx context.Context, cl ShimClient) ([]*shimv1.ContainerState, error) {
 	if cl == nil {
 		return nil, fmt.Errorf("the pod's shim is not reachable")
 	}

@@ -17,10 +17,8 @@ import (
 	"github.com/podd-dev/podd/network/podfiles"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/atomicfile"
-	"github.com/podd-dev/podd/runtime/rootfs"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/spec"
-	"github.com/podd-dev/podd/runtime/volume"
 )
 
 // Sandbox is one instance of a pod's sandbox: pinned netns with its CNI
@@ -60,7 +58,7 @@ func (u undo) run() {
 // createSandbox makes the pod's sandbox in the design's order: volumes, pin
 // netns + CNI ADD, pod files, shim, pause. On failure everything it made is
 // undone and the error names the step.
-func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox, cl *shim.Client, err error) {
+func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox, cl ShimClient, err error) {
 	pod := w.pod
 	var rollback undo
 	defer func() {
@@ -76,14 +74,14 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	w.mu.Unlock()
 	w.persist()
 
-	vols, err := volume.Prepare(ctx, pod, w.deps.Layout.PodDir(w.uid))
+	vols, err := w.deps.volumes().Prepare(ctx, pod, w.deps.Layout.PodDir(w.uid))
 	if err != nil {
 		return nil, nil, fmt.Errorf("prepare volumes: %w", err)
 	}
 	w.mu.Lock()
 	w.volumes = vols
 	w.mu.Unlock()
-	rollback.push(func(ctx context.Context) { volume.Cleanup(ctx, w.deps.Layout.PodDir(w.uid)) })
+	rollback.push(func(ctx context.Context) { w.deps.volumes().Cleanup(ctx, w.deps.Layout.PodDir(w.uid)) })
 
 	if !pod.Spec.HostNetwork {
 		att, err := w.deps.Network.Setup(ctx, network.SetupRequest{
@@ -111,7 +109,7 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	}
 
 	stateDir := w.deps.Layout.ShimDir(w.uid)
-	cl, err = shim.Launch(ctx, shim.LaunchConfig{
+	cl, err = w.deps.shims().Launch(ctx, shim.LaunchConfig{
 		ShimBinary: w.deps.ShimBinary, PodUID: w.uid, StateDir: stateDir,
 		CgroupParent: w.podCgroup(), LogLevel: w.deps.ShimLogLevel, ShimCgroup: w.shimCgroup(),
 	})
@@ -226,7 +224,7 @@ func (w *Worker) teardownSandbox(ctx context.Context) error {
 		if err := w.killShim(); err != nil {
 			errs = append(errs, fmt.Errorf("kill shim: %w", err))
 		}
-	} else if err := shim.RemoveCgroup(w.shimCgroup()); err != nil {
+	} else if err := w.deps.shims().RemoveCgroup(w.shimCgroup()); err != nil {
 		errs = append(errs, fmt.Errorf("remove shim cgroup: %w", err))
 	}
 	w.mu.Lock()
@@ -252,7 +250,7 @@ func (w *Worker) unmountAllRootfs() error {
 	}
 	var errs []error
 	for _, e := range ents {
-		if err := rootfs.Unmount(filepath.Join(dir, e.Name())); err != nil {
+		if err := w.deps.rootfs().Unmount(filepath.Join(dir, e.Name())); err != nil {
 			errs = append(errs, fmt.Errorf("unmount rootfs of container %s: %w", e.Name(), err))
 		}
 	}
@@ -264,7 +262,7 @@ func (w *Worker) removePod(ctx context.Context) error {
 	if err := w.teardownSandbox(ctx); err != nil {
 		return err
 	}
-	if err := volume.Cleanup(ctx, w.deps.Layout.PodDir(w.uid)); err != nil {
+	if err := w.deps.volumes().Cleanup(ctx, w.deps.Layout.PodDir(w.uid)); err != nil {
 		return fmt.Errorf("clean up volumes: %w", err)
 	}
 	if err := w.deps.Store.RemovePod(w.uid); err != nil {
@@ -277,7 +275,7 @@ func (w *Worker) removePod(ctx context.Context) error {
 // shim's own cgroup, and removes both cgroups.
 func (w *Worker) killShim() error {
 	dir := w.deps.Layout.ShimDir(w.uid)
-	return errors.Join(shim.Kill(dir, w.podCgroup()), shim.Kill(dir, w.shimCgroup()))
+	return errors.Join(w.deps.shims().Kill(dir, w.podCgroup()), w.deps.shims().Kill(dir, w.shimCgroup()))
 }
 
 // shimCgroup is the cgroup the pod's shim runs in, beside the pods'.

@@ -13,10 +13,7 @@ import (
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/store"
-	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/probes"
-	"github.com/podd-dev/podd/runtime/image"
-	"github.com/podd-dev/podd/runtime/shim"
 )
 
 // resync bounds how long the worker waits without any wake-up: a safety net
@@ -31,12 +28,19 @@ const stallRetry = time.Second
 type Deps struct {
 	Layout  store.Layout
 	Store   *store.Store
-	Images  *image.Store
-	Network *network.Manager
+	Images  Images
+	Network Network
+	// Shims, Volumes and Rootfs are the host's when nil.
+	Shims   Shims
+	Volumes Volumes
+	Rootfs  Rootfs
 	Probes  *probes.Manager
 	Events  *events.Log
 	// OnChange is called with a snapshot whenever the pod's status changes.
 	OnChange func(*corev1.Pod)
+	// SandboxTimeout bounds one sandbox creation (defaultSandboxTimeout
+	// when zero); a step that hangs past it fails the creation.
+	SandboxTimeout time.Duration
 	// Planner holds the back-off settings.
 	Planner planner.Config
 	// ShimBinary and PauseBinary are the helper executables.
@@ -64,7 +68,7 @@ type Worker struct {
 	mu        sync.Mutex
 	state     State
 	snapshot  *corev1.Pod
-	shim      *shim.Client
+	shim      ShimClient
 	// killing holds the instance ids being stopped.
 	killing map[string]bool
 	// postStart holds the instance ids whose postStart hook is running ("")
