@@ -57,7 +57,9 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 
 // makeSandbox creates sandbox number attempt and records the outcome.
 func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
-	sb, cl, err := w.createSandbox(ctx, attempt)
+	cctx, cancel := context.WithTimeout(ctx, w.sandboxTimeout())
+	sb, cl, err := w.createSandbox(cctx, attempt)
+	cancel()
 	w.mu.Lock()
 	w.state.SandboxCreating = ""
 	if err != nil {

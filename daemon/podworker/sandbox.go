@@ -13,6 +13,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/internal/undo"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/network/podfiles"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
@@ -40,33 +41,26 @@ func newSandboxID() string {
 	return hex.EncodeToString(b)
 }
 
-// undo is a stack of steps that roll back a half-made setup.
-type undo []func(context.Context)
+// defaultSandboxTimeout bounds one sandbox creation when Deps leaves it
+// zero, as the kubelet's runtime request timeout bounds RunPodSandbox.
+const defaultSandboxTimeout = 2 * time.Minute
 
-func (u *undo) push(f func(context.Context)) { *u = append(*u, f) }
-
-// run executes the steps in reverse under a fresh context: the request's
-// context may be the thing that was cancelled.
-func (u undo) run() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for i := len(u) - 1; i >= 0; i-- {
-		u[i](ctx)
+func (w *Worker) sandboxTimeout() time.Duration {
+	if w.deps.SandboxTimeout > 0 {
+		return w.deps.SandboxTimeout
 	}
+	return defaultSandboxTimeout
 }
 
 // createSandbox makes the pod's sandbox in the design's order: volumes, pin
-// netns + CNI ADD, pod files, shim, pause. On failure everything it made is
-// undone and the error names the step.
-func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox, cl ShimClient, err error) {
-	pod := w.pod
-	var rollback undo
-	defer func() {
-		if err != nil {
-			rollback.run()
-		}
-	}()
-	sb = &Sandbox{ID: newSandboxID(), Attempt: attempt, CreatedAt: time.Now()}
+// netns + CNI ADD, pod files, shim, pause. Each step registers its undo as
+// soon as what it made exists; on a failure (or a panic) everything made is
+// undone, newest first, and the error names the step and every undo that
+// failed.
+func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (_ *Sandbox, _ ShimClient, err error) {
+	var rollback undo.Stack
+	defer rollback.OnFailure(ctx, &err)
+	sb := &Sandbox{ID: newSandboxID(), Attempt: attempt, CreatedAt: time.Now()}
 	// Record the attempt before making anything, so that a crash half-way
 	// is undone on restart (abandonCreation).
 	w.mu.Lock()
@@ -74,74 +68,119 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	w.mu.Unlock()
 	w.persist()
 
-	vols, err := w.deps.volumes().Prepare(ctx, pod, w.deps.Layout.PodDir(w.uid))
+	if err := w.prepareSandboxVolumes(ctx, &rollback); err != nil {
+		return nil, nil, err
+	}
+	if err := w.setupSandboxNetwork(ctx, sb, &rollback); err != nil {
+		return nil, nil, err
+	}
+	if err := w.writePodFiles(sb); err != nil {
+		return nil, nil, err
+	}
+	cl, err := w.launchShim(ctx, &rollback)
 	if err != nil {
-		return nil, nil, fmt.Errorf("prepare volumes: %w", err)
+		return nil, nil, err
+	}
+	if err := w.startPause(ctx, cl, sb); err != nil {
+		return nil, nil, err
+	}
+	rollback.Release()
+	slog.Info("Sandbox created", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "ip", sb.IP)
+	return sb, cl, nil
+}
+
+// prepareSandboxVolumes makes the pod's volumes ready.
+func (w *Worker) prepareSandboxVolumes(ctx context.Context, rollback *undo.Stack) error {
+	podDir := w.deps.Layout.PodDir(w.uid)
+	vols, err := w.deps.volumes().Prepare(ctx, w.pod, podDir)
+	if err != nil {
+		return fmt.Errorf("prepare volumes: %w", err)
 	}
 	w.mu.Lock()
 	w.volumes = vols
 	w.mu.Unlock()
-	rollback.push(func(ctx context.Context) { w.deps.volumes().Cleanup(ctx, w.deps.Layout.PodDir(w.uid)) })
+	rollback.Push("clean up the volumes of pod "+w.key, func(ctx context.Context) error {
+		w.mu.Lock()
+		w.volumes = nil
+		w.mu.Unlock()
+		return w.deps.volumes().Cleanup(ctx, podDir)
+	})
+	return nil
+}
 
-	if !pod.Spec.HostNetwork {
-		att, err := w.deps.Network.Setup(ctx, network.SetupRequest{
-			PodUID: w.uid, Namespace: pod.Namespace, Name: pod.Name, SandboxID: sb.ID,
-			PortMappings: portMappings(pod),
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("set up pod network: %w", err)
-		}
-		rollback.push(func(ctx context.Context) { w.deps.Network.Teardown(ctx, sb.ID) })
-		sb.NetnsPath = att.NetnsPath
-		for _, ip := range att.IPs {
-			sb.IPs = append(sb.IPs, ip.String())
-		}
-		if len(sb.IPs) > 0 {
-			sb.IP = sb.IPs[0]
-		}
-	} else {
+// setupSandboxNetwork pins the sandbox's netns and runs CNI ADD in it
+// (hostNetwork: the node's address), filling in sb's addresses.
+func (w *Worker) setupSandboxNetwork(ctx context.Context, sb *Sandbox, rollback *undo.Stack) error {
+	if w.pod.Spec.HostNetwork {
 		sb.IP = w.deps.NodeIP
 		sb.IPs = []string{sb.IP}
+		return nil
 	}
-
-	if err := w.writePodFiles(sb); err != nil {
-		return nil, nil, err
+	id := sb.ID
+	att, err := w.deps.Network.Setup(ctx, network.SetupRequest{
+		PodUID: w.uid, Namespace: w.pod.Namespace, Name: w.pod.Name, SandboxID: id,
+		PortMappings: portMappings(w.pod),
+	})
+	if err != nil {
+		return fmt.Errorf("set up pod network: %w", err)
 	}
+	rollback.Push("tear down the network of sandbox "+id, func(ctx context.Context) error {
+		return w.deps.Network.Teardown(ctx, id)
+	})
+	sb.NetnsPath = att.NetnsPath
+	for _, ip := range att.IPs {
+		sb.IPs = append(sb.IPs, ip.String())
+	}
+	if len(sb.IPs) > 0 {
+		sb.IP = sb.IPs[0]
+	}
+	return nil
+}
 
+// launchShim starts the pod's shim in its own cgroup.
+func (w *Worker) launchShim(ctx context.Context, rollback *undo.Stack) (ShimClient, error) {
 	stateDir := w.deps.Layout.ShimDir(w.uid)
-	cl, err = w.deps.shims().Launch(ctx, shim.LaunchConfig{
+	cl, err := w.deps.shims().Launch(ctx, shim.LaunchConfig{
 		ShimBinary: w.deps.ShimBinary, PodUID: w.uid, StateDir: stateDir,
 		CgroupParent: w.podCgroup(), LogLevel: w.deps.ShimLogLevel, ShimCgroup: w.shimCgroup(),
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("start shim: %w", err)
+		return nil, fmt.Errorf("start shim: %w", err)
 	}
-	rollback.push(func(ctx context.Context) {
-		cl.Stop(ctx, true)
-		cl.Close()
+	rollback.Push("stop the shim of pod "+w.key, func(ctx context.Context) error {
+		defer cl.Close()
+		if err := cl.Stop(ctx, true); err != nil {
+			// A shim that does not answer must not outlive its sandbox.
+			return errors.Join(err, w.killShim())
+		}
+		return w.deps.shims().RemoveCgroup(w.shimCgroup())
 	})
+	return cl, nil
+}
 
+// startPause runs the pod's namespace holder in the shim; it must be
+// running once the call returns.
+func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox) error {
 	pauseRoot := w.deps.Layout.PauseRootfs(w.uid)
 	if err := os.MkdirAll(pauseRoot, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("start pause: %w", err)
+		return fmt.Errorf("start pause: %w", err)
 	}
 	cfg, err := spec.PauseConfig(spec.PauseInput{
-		Pod: pod, Rootfs: pauseRoot, Binary: w.deps.PauseBinary,
+		Pod: w.pod, Rootfs: pauseRoot, Binary: w.deps.PauseBinary,
 		NetnsPath: sb.NetnsPath, CgroupParent: w.podCgroup(),
-		LogPath: filepath.Join(stateDir, "pause.log"),
+		LogPath: filepath.Join(w.deps.Layout.ShimDir(w.uid), "pause.log"),
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("start pause: %w", err)
+		return fmt.Errorf("start pause: %w", err)
 	}
 	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
 	if err != nil {
-		return nil, nil, fmt.Errorf("start pause: %w", err)
+		return fmt.Errorf("start pause: %w", err)
 	}
 	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
-		return nil, nil, fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
+		return fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
 	}
-	slog.Info("Sandbox created", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "ip", sb.IP)
-	return sb, cl, nil
+	return nil
 }
 
 // abandonCreation undoes a sandbox creation that a daemon crash cut short:
