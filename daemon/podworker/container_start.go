@@ -232,7 +232,7 @@ func (w *Worker) afterStart(ctx context.Context, c *corev1.Container, id string,
 	w.mu.Lock()
 	w.postStart[id] = nil
 	w.mu.Unlock()
-	go func() {
+	w.goGuarded("postStart hook of "+id, func() {
 		// Like the kubelet, postStart has no deadline of its own; it ends
 		// when the instance is killed (ctx) or the daemon stops.
 		out, err := hooks.Run(ctx, c.Lifecycle.PostStart, hooks.Target{
@@ -250,7 +250,7 @@ func (w *Worker) afterStart(ctx context.Context, c *corev1.Container, id string,
 		}
 		w.mu.Unlock()
 		w.poke()
-	}()
+	})
 }
 
 // instanceExists reports whether the shim knows instance id.

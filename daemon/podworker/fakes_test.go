@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net"
+	"os"
 	"sort"
 	"sync"
 	"syscall"
@@ -269,6 +270,9 @@ func (h *fakeHost) Mount(_ []string, dir string) (string, error) {
 	if err := h.step(nil, "rootfs.mount"); err != nil {
 		return "", err
 	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.mounts[dir] = true
@@ -277,6 +281,9 @@ func (h *fakeHost) Mount(_ []string, dir string) (string, error) {
 
 func (h *fakeHost) Unmount(dir string) error {
 	if err := h.step(nil, "rootfs.unmount"); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
 		return err
 	}
 	h.mu.Lock()

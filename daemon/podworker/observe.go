@@ -77,7 +77,7 @@ func (w *Worker) setShim(ctx context.Context, cl ShimClient) {
 	w.mu.Lock()
 	w.shim = cl
 	w.mu.Unlock()
-	go func() {
+	w.goGuarded("following shim events", func() {
 		stream, err := cl.Events(ctx, &shimv1.EventsRequest{})
 		if err != nil {
 			w.poke()
@@ -90,7 +90,7 @@ func (w *Worker) setShim(ctx context.Context, cl ShimClient) {
 			}
 			w.poke()
 		}
-	}()
+	})
 }
 
 func (w *Worker) currentShim() ShimClient {

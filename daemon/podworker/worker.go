@@ -81,8 +81,11 @@ type Worker struct {
 	volumes map[string]string
 	wake    chan struct{}
 	done    chan struct{}
+	// panicked is a panic recovered since the loop last looked.
+	panicked *caughtPanic
 	// reconciled is closed after the first observe-plan-commit round.
-	reconciled chan struct{}
+	reconciled    chan struct{}
+	reconcileOnce sync.Once
 }
 
 // New returns a worker for an accepted pod. st is its persisted state after a
@@ -212,37 +215,34 @@ func (w *Worker) persist() {
 }
 
 // Run drives the pod until it is removed (Done is then closed) or ctx ends
-// (daemon shutdown: containers keep running under their shim).
+// (daemon shutdown: containers keep running under their shim). A panic in
+// the worker is the pod's failure (failAfterPanic), never the daemon's.
 func (w *Worker) Run(ctx context.Context) {
-	w.abandonCreation(ctx)
-	w.reconnect(ctx)
+	w.guard("restore", func() {
+		w.abandonCreation(ctx)
+		w.reconnect(ctx)
+	})
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	panics := 0
 	for {
-		in := w.observe(ctx)
-		out := planner.Plan(in)
-		w.commit(out)
-		select {
-		case <-w.reconciled:
-		default:
-			close(w.reconciled)
-		}
-		removed, stalled := w.execute(ctx, out.Actions)
-		if removed {
+		var r round
+		w.guard("sync", func() { r = w.syncOnce(ctx) })
+		if r.removed {
 			w.deps.Probes.Remove(w.uid)
 			close(w.done)
 			return
 		}
-		if len(out.Actions) > 0 && !onlyKills(out.Actions) && !stalled {
-			continue // level-triggered: look again right after acting
-		}
-		wait := resync
-		if stalled {
-			wait = stallRetry
-		}
-		if !out.NextWake.IsZero() {
-			if d := time.Until(out.NextWake); d < wait {
-				wait = max(d, 10*time.Millisecond)
+		wait := r.wait
+		if p := w.takePanic(); p != nil {
+			panics++
+			w.failAfterPanic(ctx, p)
+			w.markReconciled()
+			wait = w.panicBackoff(panics)
+		} else {
+			panics = 0
+			if wait == 0 {
+				continue // level-triggered: look again right after acting
 			}
 		}
 		timer.Reset(wait)
@@ -259,6 +259,44 @@ func (w *Worker) Run(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// round is the outcome of one observe-plan-act round.
+type round struct {
+	removed bool
+	// wait is how long to sleep before the next round (woken early by
+	// shim events, probes and API calls); 0 means go again at once.
+	wait time.Duration
+}
+
+// syncOnce observes, plans, commits and acts once.
+func (w *Worker) syncOnce(ctx context.Context) round {
+	in := w.observe(ctx)
+	out := planner.Plan(in)
+	w.commit(out)
+	w.markReconciled()
+	removed, stalled := w.execute(ctx, out.Actions)
+	if removed {
+		return round{removed: true}
+	}
+	if len(out.Actions) > 0 && !onlyKills(out.Actions) && !stalled {
+		return round{}
+	}
+	wait := resync
+	if stalled {
+		wait = stallRetry
+	}
+	if !out.NextWake.IsZero() {
+		if d := time.Until(out.NextWake); d < wait {
+			wait = max(d, 10*time.Millisecond)
+		}
+	}
+	return round{wait: wait}
+}
+
+// markReconciled closes reconciled once.
+func (w *Worker) markReconciled() {
+	w.reconcileOnce.Do(func() { close(w.reconciled) })
 }
 
 func onlyKills(actions []planner.Action) bool {
