@@ -134,7 +134,9 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 		return failStart("CreateContainerConfigError", "%v", err)
 	}
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
-	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
+	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
+	resp, err := cl.CreateContainer(cctx, &shimv1.CreateContainerRequest{Config: cfg})
+	cancel()
 	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, a.ID) {
 		// The instance exists, stopped with ContainerCannotRun (exit 128,
 		// R22); the planner takes it from here.

@@ -57,7 +57,7 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 
 // makeSandbox creates sandbox number attempt and records the outcome.
 func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
-	cctx, cancel := context.WithTimeout(ctx, w.sandboxTimeout())
+	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
 	sb, cl, err := w.createSandbox(cctx, attempt)
 	cancel()
 	w.mu.Lock()

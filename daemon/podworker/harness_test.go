@@ -51,7 +51,7 @@ func testDeps(t testing.TB, h *fakeHost) *Deps {
 		Planner:    planner.Config{BackoffBase: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond},
 		ShimBinary: "/fake/podd-shim", PauseBinary: "/fake/podd-pause", CgroupParent: "/podd-fake",
 		ResolvConf: resolv, NodeIP: "192.0.2.1",
-		SandboxTimeout: 2 * time.Second,
+		RuntimeTimeout: 2 * time.Second,
 	}
 }
 

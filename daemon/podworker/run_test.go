@@ -8,9 +8,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// runWorker runs w until the test ends; it fails the test if Run returns
-// before ctx ends without the pod being removed.
-func runWorker(t *testing.T, w *Worker) context.CancelFunc {
+// runWorker runs w until the test ends and returns a func that stops it (a
+// daemon shutdown) and waits until Run returned.
+func runWorker(t *testing.T, w *Worker) (stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	stopped := make(chan struct{})
@@ -18,11 +18,12 @@ func runWorker(t *testing.T, w *Worker) context.CancelFunc {
 		defer close(stopped)
 		w.Run(ctx)
 	}()
-	t.Cleanup(func() {
+	stop = func() {
 		cancel()
 		<-stopped
-	})
-	return cancel
+	}
+	t.Cleanup(stop)
+	return stop
 }
 
 func phase(w *Worker) corev1.PodPhase { return w.Snapshot().Status.Phase }

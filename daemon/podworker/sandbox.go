@@ -41,15 +41,15 @@ func newSandboxID() string {
 	return hex.EncodeToString(b)
 }
 
-// defaultSandboxTimeout bounds one sandbox creation when Deps leaves it
-// zero, as the kubelet's runtime request timeout bounds RunPodSandbox.
-const defaultSandboxTimeout = 2 * time.Minute
+// defaultRuntimeTimeout is Deps.RuntimeTimeout when that is zero: the
+// kubelet's runtime request timeout.
+const defaultRuntimeTimeout = 2 * time.Minute
 
-func (w *Worker) sandboxTimeout() time.Duration {
-	if w.deps.SandboxTimeout > 0 {
-		return w.deps.SandboxTimeout
+func (w *Worker) runtimeTimeout() time.Duration {
+	if w.deps.RuntimeTimeout > 0 {
+		return w.deps.RuntimeTimeout
 	}
-	return defaultSandboxTimeout
+	return defaultRuntimeTimeout
 }
 
 // createSandbox makes the pod's sandbox in the design's order: volumes, pin
@@ -183,29 +183,35 @@ func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox) err
 	return nil
 }
 
-// abandonCreation undoes a sandbox creation that a daemon crash cut short:
-// the shim it may have started (with whatever runs in the pod cgroup) and
-// the CNI attachment it may have made, cached or not.
+// abandonCreation undoes a sandbox creation that a daemon crash (or a
+// panic) cut short: the shim it may have started (with whatever runs in the
+// pod cgroup) and the CNI attachment it may have made, cached or not. A
+// sandbox the state does not record (SandboxUnknown) goes the same way; its
+// network, in no pod's records, is the start-up GC's.
 func (w *Worker) abandonCreation(ctx context.Context) {
 	w.mu.Lock()
-	id := w.state.SandboxCreating
+	id, unknown := w.state.SandboxCreating, w.state.SandboxUnknown
 	w.mu.Unlock()
-	if id == "" {
+	if id == "" && !unknown {
 		return
 	}
 	if err := w.killShim(); err != nil {
 		slog.Warn("Undo interrupted sandbox creation: kill shim", "pod", w.key, "uid", w.uid, "err", err)
 	}
-	if !w.pod.Spec.HostNetwork {
+	if id != "" && !w.pod.Spec.HostNetwork {
 		if err := w.deps.Network.Teardown(ctx, id); err != nil {
 			slog.Warn("Undo interrupted sandbox creation: network", "pod", w.key, "uid", w.uid, "sandbox", id, "err", err)
 		}
 	}
+	if err := w.unmountAllRootfs(); err != nil {
+		slog.Warn("Undo interrupted sandbox creation: container roots", "pod", w.key, "uid", w.uid, "err", err)
+	}
 	w.mu.Lock()
 	w.state.SandboxCreating = ""
+	w.state.SandboxUnknown = false
 	w.mu.Unlock()
 	w.persist()
-	slog.Info("Undid a sandbox creation cut short by a crash", "pod", w.key, "uid", w.uid, "sandbox", id)
+	slog.Info("Undid a sandbox creation cut short", "pod", w.key, "uid", w.uid, "sandbox", id)
 }
 
 // writePodFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for

@@ -59,7 +59,7 @@ func TestCreateSandboxRollbackAtEveryStep(t *testing.T) {
 // a context of its own (the creation's was cancelled by its deadline).
 func TestCreateSandboxRollbackOrderAfterHang(t *testing.T) {
 	w, h := newTestWorker(t, testPod("order"))
-	w.deps.SandboxTimeout = 100 * time.Millisecond
+	w.deps.RuntimeTimeout = 100 * time.Millisecond
 	h.script("pause.create", faultHang, 0)
 	if w.makeSandbox(context.Background(), 1) {
 		t.Fatal("makeSandbox succeeded with a hanging pause")

@@ -38,9 +38,10 @@ type Deps struct {
 	Events  *events.Log
 	// OnChange is called with a snapshot whenever the pod's status changes.
 	OnChange func(*corev1.Pod)
-	// SandboxTimeout bounds one sandbox creation (defaultSandboxTimeout
-	// when zero); a step that hangs past it fails the creation.
-	SandboxTimeout time.Duration
+	// RuntimeTimeout bounds one sandbox creation and one container create
+	// call to the shim (defaultRuntimeTimeout when zero), as the kubelet's
+	// runtime request timeout does; a step that hangs past it fails.
+	RuntimeTimeout time.Duration
 	// Planner holds the back-off settings.
 	Planner planner.Config
 	// ShimBinary and PauseBinary are the helper executables.

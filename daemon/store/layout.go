@@ -46,6 +46,10 @@ func (l Layout) ContainersDir(uid string) string { return filepath.Join(l.PodDir
 // PodFilesDir holds the generated hosts, resolv.conf and hostname files.
 func (l Layout) PodFilesDir(uid string) string { return filepath.Join(l.PodDir(uid), "etc") }
 
+// QuarantineDir holds the files of pod uid that could not be read back,
+// moved aside for a human to look at; nothing in podd reads or removes them.
+func (l Layout) QuarantineDir(uid string) string { return filepath.Join(l.Root, "quarantine", uid) }
+
 // ImagesDir is the image content store.
 func (l Layout) ImagesDir() string { return filepath.Join(l.Root, "images") }
 
