@@ -73,7 +73,11 @@ func (w *Worker) startContainer(ctx context.Context, a planner.Action) bool {
 	return true
 }
 
-func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1.Container, fp string) error {
+func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *corev1.Container, fp string) error {
+	// A delete cancels the start (as the kubelet cancels a pod sync); the
+	// postStart hook of a started instance lives on hookCtx.
+	ctx, stop := w.untilDeleted(hookCtx)
+	defer stop()
 	cl := w.currentShim()
 	if cl == nil {
 		return failStart("CreateContainerError", "container %q of pod %q: no sandbox", c.Name, w.key)
@@ -153,7 +157,7 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 		return nil
 	}
 	w.event(corev1.EventTypeNormal, "Started", fp, "Started container "+c.Name)
-	w.afterStart(ctx, c, a.ID, sb, fp)
+	w.afterStart(hookCtx, c, a.ID, sb, fp)
 	return nil
 }
 

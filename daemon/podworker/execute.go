@@ -57,9 +57,11 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 
 // makeSandbox creates sandbox number attempt and records the outcome.
 func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
-	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
+	dctx, stop := w.untilDeleted(ctx)
+	cctx, cancel := context.WithTimeout(dctx, w.runtimeTimeout())
 	sb, cl, err := w.createSandbox(cctx, attempt)
 	cancel()
+	stop()
 	w.mu.Lock()
 	w.state.SandboxCreating = ""
 	if err != nil {
@@ -86,4 +88,25 @@ func (w *Worker) killSandbox(ctx context.Context) {
 	w.state.Sandbox = nil
 	w.mu.Unlock()
 	w.persist()
+}
+
+// untilDeleted returns ctx, also cancelled when the pod's delete is
+// requested (at once if it was already); stop releases it.
+func (w *Worker) untilDeleted(ctx context.Context) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.state.Deletion != nil {
+		cancel()
+		return ctx, cancel
+	}
+	w.startSeq++
+	id := w.startSeq
+	w.starts[id] = cancel
+	return ctx, func() {
+		w.mu.Lock()
+		delete(w.starts, id)
+		w.mu.Unlock()
+		cancel()
+	}
 }

@@ -111,7 +111,7 @@ func TestRestoreUndoesInterruptedCreation(t *testing.T) {
 // A pod deleted while its sandbox is being created ends with nothing left:
 // the creation finishes or fails, then the delete tears it all down.
 func TestDeleteDuringCreate(t *testing.T) {
-	for _, step := range []string{"volumes.prepare", "network.setup", "shim.launch", "pause.create", "container.create"} {
+	for _, step := range []string{"volumes.prepare", "network.setup", "shim.launch", "pause.create", "image.get", "image.layers", "container.create"} {
 		t.Run(step, func(t *testing.T) {
 			w, h := newTestWorker(t, testPod("delete-during-create"))
 			w.deps.RuntimeTimeout = 300 * time.Millisecond

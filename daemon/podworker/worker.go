@@ -70,6 +70,10 @@ type Worker struct {
 	state     State
 	snapshot  *corev1.Pod
 	shim      ShimClient
+	// starts cancels the sandbox creation and container starts in flight
+	// when a delete is requested (untilDeleted).
+	starts   map[uint64]context.CancelFunc
+	startSeq uint64
 	// killing holds the instance ids being stopped.
 	killing map[string]bool
 	// postStart holds the instance ids whose postStart hook is running ("")
@@ -94,7 +98,7 @@ type Worker struct {
 func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 	w := &Worker{
 		deps: deps, uid: string(pod.UID), key: pod.Namespace + "/" + pod.Name, pod: pod,
-		killing: map[string]bool{}, postStart: map[string]*string{},
+		killing: map[string]bool{}, postStart: map[string]*string{}, starts: map[uint64]context.CancelFunc{},
 		probeResults: map[string]planner.ProbeResults{},
 		wake:         make(chan struct{}, 1), done: make(chan struct{}), reconciled: make(chan struct{}),
 	}
@@ -149,6 +153,9 @@ func (w *Worker) Delete(grace *int64) {
 		d.RequestedAt = time.Now()
 	}
 	w.snapshot = w.buildSnapshot()
+	for _, cancel := range w.starts {
+		cancel()
+	}
 	w.mu.Unlock()
 	w.persist()
 	w.poke()
