@@ -65,6 +65,17 @@ type fakeHost struct {
 	ignoreTerm bool
 	// log records teardown-relevant calls in order.
 	log []string
+	// signals records each Signal call with its time.
+	signals []sentSignal
+	// createBarrier, when > 1, holds each app container create until that
+	// many are in flight (or a second passed); maxCreates is the most seen.
+	createBarrier, creating, maxCreates int
+}
+
+type sentSignal struct {
+	id  string
+	sig syscall.Signal
+	at  time.Time
 }
 
 func newFakeHost() *fakeHost {
@@ -122,6 +133,31 @@ func (h *fakeHost) count(step string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.calls[step]
+}
+
+// barrier counts a create in flight and, with createBarrier set, waits
+// until that many are; the returned func ends the create.
+func (h *fakeHost) barrier() (done func()) {
+	h.mu.Lock()
+	h.creating++
+	h.maxCreates = max(h.maxCreates, h.creating)
+	want := h.createBarrier
+	h.mu.Unlock()
+	deadline := time.Now().Add(time.Second)
+	for want > 1 && time.Now().Before(deadline) {
+		h.mu.Lock()
+		n := h.creating
+		h.mu.Unlock()
+		if n >= want {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return func() {
+		h.mu.Lock()
+		h.creating--
+		h.mu.Unlock()
+	}
 }
 
 // leaks lists what is still alive, sorted.
@@ -336,6 +372,9 @@ func (s *fakeShim) CreateContainer(ctx context.Context, in *shimv1.CreateContain
 	if err := s.h.step(ctx, step); err != nil {
 		return nil, err
 	}
+	if id != store.PauseID {
+		defer s.h.barrier()()
+	}
 	if err := s.alive(); err != nil {
 		return nil, err
 	}
@@ -355,6 +394,9 @@ func (s *fakeShim) CreateContainer(ctx context.Context, in *shimv1.CreateContain
 
 func (s *fakeShim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.CallOption) (*shimv1.SignalResponse, error) {
 	s.h.record(fmt.Sprintf("signal %s %d", in.GetId(), in.GetSignal()))
+	s.h.mu.Lock()
+	s.h.signals = append(s.h.signals, sentSignal{id: in.GetId(), sig: syscall.Signal(in.GetSignal()), at: time.Now()})
+	s.h.mu.Unlock()
 	if err := s.h.step(ctx, "container.signal"); err != nil {
 		return nil, err
 	}
