@@ -22,7 +22,9 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 		case planner.ActionKillContainer:
 			w.startKill(ctx, a)
 		case planner.ActionKillSandbox:
-			w.killSandbox(ctx)
+			if !w.killSandbox(ctx) {
+				return false, true // the sandbox stays recorded; retried after a pause
+			}
 		case planner.ActionCreateSandbox:
 			if !w.makeSandbox(ctx, a.Attempt) {
 				return false, false // the planner backs off (SandboxFailed)
@@ -79,15 +81,19 @@ func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
 	return true
 }
 
-// killSandbox tears down the sandbox after its containers stopped.
-func (w *Worker) killSandbox(ctx context.Context) {
+// killSandbox tears down the sandbox after its containers stopped. A
+// teardown that failed keeps the sandbox recorded (the planner asks again),
+// so that nothing it holds (a CNI attachment, an IP) is forgotten.
+func (w *Worker) killSandbox(ctx context.Context) bool {
 	if err := w.teardownSandbox(ctx); err != nil {
 		slog.Warn("Tear down sandbox", "pod", w.key, "uid", w.uid, "err", err)
+		return false
 	}
 	w.mu.Lock()
 	w.state.Sandbox = nil
 	w.mu.Unlock()
 	w.persist()
+	return true
 }
 
 // untilDeleted returns ctx, also cancelled when the pod's delete is

@@ -71,8 +71,11 @@ func (w *Worker) takePanic() *caughtPanic {
 // failAfterPanic makes a recovered panic the failure of the pod's sandbox:
 // what a creation cut short made is undone, a sandbox that exists is torn
 // down (its containers restart in the next one, R32), and the failure is
-// recorded so that the planner retries with its back-off (R41).
+// recorded so that the planner retries with its back-off (R41). A sandbox
+// whose teardown failed (or panicked) stays recorded, so that the next
+// teardown finishes the job instead of leaking it.
 func (w *Worker) failAfterPanic(ctx context.Context, p *caughtPanic) {
+	torn := false
 	w.guard("failing the sandbox after a panic", func() {
 		w.abandonCreation(ctx)
 		w.mu.Lock()
@@ -81,11 +84,15 @@ func (w *Worker) failAfterPanic(ctx context.Context, p *caughtPanic) {
 		if sb != nil {
 			if err := w.teardownSandbox(ctx); err != nil {
 				slog.Warn("Tear down sandbox after a panic", "pod", w.key, "uid", w.uid, "err", err)
+				return
 			}
 		}
+		torn = true
 	})
 	w.mu.Lock()
-	w.state.Sandbox = nil
+	if torn {
+		w.state.Sandbox = nil
+	}
 	w.state.SandboxFailure = &SandboxFailure{
 		Message: fmt.Sprintf("pod worker panicked in %s: %v", p.where, p.value), At: time.Now(),
 	}
