@@ -2,11 +2,13 @@ package podworker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/internal/undo"
 )
 
 // execute runs the planner's actions in its order: kills in the background
@@ -59,13 +61,23 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 
 // makeSandbox creates sandbox number attempt and records the outcome.
 func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
-	dctx, stop := w.untilDeleted(ctx)
-	cctx, cancel := context.WithTimeout(dctx, w.runtimeTimeout())
-	sb, cl, err := w.createSandbox(cctx, attempt)
-	cancel()
-	stop()
+	var sb *Sandbox
+	var cl ShimClient
+	// What an earlier creation left behind goes first.
+	err := w.abandonCreation(ctx)
+	if err == nil {
+		dctx, stop := w.untilDeleted(ctx)
+		cctx, cancel := context.WithTimeout(dctx, w.runtimeTimeout())
+		sb, cl, err = w.createSandbox(cctx, attempt)
+		cancel()
+		stop()
+	}
 	w.mu.Lock()
-	w.state.SandboxCreating = ""
+	if !errors.Is(err, undo.ErrIncomplete) {
+		// A rollback that did not finish keeps SandboxCreating, so that
+		// abandonCreation retries it before anything else.
+		w.state.SandboxCreating = ""
+	}
 	if err != nil {
 		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now()}
 		w.mu.Unlock()

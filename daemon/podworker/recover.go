@@ -77,7 +77,9 @@ func (w *Worker) takePanic() *caughtPanic {
 func (w *Worker) failAfterPanic(ctx context.Context, p *caughtPanic) {
 	torn := false
 	w.guard("failing the sandbox after a panic", func() {
-		w.abandonCreation(ctx)
+		if err := w.abandonCreation(ctx); err != nil {
+			slog.Warn("Undo sandbox creation after a panic", "pod", w.key, "uid", w.uid, "err", err)
+		}
 		w.mu.Lock()
 		sb := w.state.Sandbox
 		w.mu.Unlock()

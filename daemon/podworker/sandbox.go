@@ -183,35 +183,41 @@ func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox) err
 	return nil
 }
 
-// abandonCreation undoes a sandbox creation that a daemon crash (or a
-// panic) cut short: the shim it may have started (with whatever runs in the
-// pod cgroup) and the CNI attachment it may have made, cached or not. A
-// sandbox the state does not record (SandboxUnknown) goes the same way; its
-// network, in no pod's records, is the start-up GC's.
-func (w *Worker) abandonCreation(ctx context.Context) {
+// abandonCreation undoes a sandbox creation that a daemon crash, a panic
+// or an incomplete rollback left: the shim it may have started (with
+// whatever runs in the pod cgroup) and the CNI attachment it may have made,
+// cached or not. A sandbox the state does not record (SandboxUnknown) goes
+// the same way; its network, in no pod's records, is the start-up GC's. The
+// record is kept until this succeeds, so that a failure is retried.
+func (w *Worker) abandonCreation(ctx context.Context) error {
 	w.mu.Lock()
 	id, unknown := w.state.SandboxCreating, w.state.SandboxUnknown
 	w.mu.Unlock()
 	if id == "" && !unknown {
-		return
+		return nil
 	}
+	var errs []error
 	if err := w.killShim(); err != nil {
-		slog.Warn("Undo interrupted sandbox creation: kill shim", "pod", w.key, "uid", w.uid, "err", err)
+		errs = append(errs, fmt.Errorf("kill shim: %w", err))
 	}
 	if id != "" && !w.pod.Spec.HostNetwork {
 		if err := w.deps.Network.Teardown(ctx, id); err != nil {
-			slog.Warn("Undo interrupted sandbox creation: network", "pod", w.key, "uid", w.uid, "sandbox", id, "err", err)
+			errs = append(errs, err)
 		}
 	}
 	if err := w.unmountAllRootfs(); err != nil {
-		slog.Warn("Undo interrupted sandbox creation: container roots", "pod", w.key, "uid", w.uid, "err", err)
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("undo the unfinished creation of sandbox %q: %w", id, err)
 	}
 	w.mu.Lock()
 	w.state.SandboxCreating = ""
 	w.state.SandboxUnknown = false
 	w.mu.Unlock()
 	w.persist()
-	slog.Info("Undid a sandbox creation cut short", "pod", w.key, "uid", w.uid, "sandbox", id)
+	slog.Info("Undid an unfinished sandbox creation", "pod", w.key, "uid", w.uid, "sandbox", id)
+	return nil
 }
 
 // writePodFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for
@@ -304,6 +310,9 @@ func (w *Worker) unmountAllRootfs() error {
 
 // removePod finishes a deletion: sandbox gone, volumes cleaned, state removed.
 func (w *Worker) removePod(ctx context.Context) error {
+	if err := w.abandonCreation(ctx); err != nil {
+		return err
+	}
 	if err := w.teardownSandbox(ctx); err != nil {
 		return err
 	}

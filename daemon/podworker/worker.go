@@ -227,7 +227,9 @@ func (w *Worker) persist() {
 // the worker is the pod's failure (failAfterPanic), never the daemon's.
 func (w *Worker) Run(ctx context.Context) {
 	w.guard("restore", func() {
-		w.abandonCreation(ctx)
+		if err := w.abandonCreation(ctx); err != nil {
+			slog.Warn("Undo unfinished sandbox creation; retried before the next one", "pod", w.key, "uid", w.uid, "err", err)
+		}
 		w.reconnect(ctx)
 	})
 	timer := time.NewTimer(0)

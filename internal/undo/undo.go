@@ -14,6 +14,10 @@ import (
 // DefaultTimeout bounds a whole rollback when Stack.Timeout is zero.
 const DefaultTimeout = time.Minute
 
+// ErrIncomplete is wrapped by the error of a rollback that did not finish:
+// something it should have released may still exist.
+var ErrIncomplete = errors.New("rollback incomplete")
+
 // Stack holds the undo steps of one setup in progress. The zero value is
 // ready to use. A Stack is used by one goroutine.
 type Stack struct {
@@ -55,8 +59,8 @@ func (s *Stack) Release() {
 // Run executes the steps newest first and empties the stack. It runs under
 // ctx's values but not its cancellation (the caller's context is often the
 // thing that was cancelled), bounded by the Timeout. It keeps going after a
-// failed step and returns every failure, each named by its description. A
-// step that panics is reported as a failure too.
+// failed step and returns every failure, each named by its description,
+// wrapped in ErrIncomplete. A step that panics is reported as a failure too.
 func (s *Stack) Run(ctx context.Context) error {
 	timeout := s.Timeout
 	if timeout <= 0 {
@@ -72,7 +76,10 @@ func (s *Stack) Run(ctx context.Context) error {
 		}
 	}
 	s.steps = nil
-	return errors.Join(errs...)
+	if len(errs) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%w: %w", ErrIncomplete, errors.Join(errs...))
 }
 
 func runStep(ctx context.Context, st step) (err error) {

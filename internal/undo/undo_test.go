@@ -29,6 +29,9 @@ func TestRunReverseOrderAndEveryError(t *testing.T) {
 			t.Errorf("error %v does not report %q", err, want)
 		}
 	}
+	if !errors.Is(err, ErrIncomplete) {
+		t.Errorf("error %v does not say the rollback is incomplete", err)
+	}
 	if len(s.Steps()) != 0 {
 		t.Error("Run left steps behind")
 	}
