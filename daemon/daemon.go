@@ -40,9 +40,11 @@ type Daemon struct {
 	store  *store.Store
 	images *image.Store
 	events *events.Log
-	probes *probes.Manager
-	deps   *podworker.Deps
-	pods   *pods
+	// network is also the workers' (deps.Network); GC needs all of it.
+	network *network.Manager
+	probes  *probes.Manager
+	deps    *podworker.Deps
+	pods    *pods
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
@@ -67,7 +69,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	d.host = host
-	if err := host.claimNetwork(d.deps.Network.Resources()); err != nil {
+	if err := host.claimNetwork(d.network.Resources()); err != nil {
 		return err
 	}
 	defer d.probes.Close()
@@ -92,7 +94,7 @@ func Run(ctx context.Context, cfg Config) error {
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
 	slog.Info("podd serving", "socket", cfg.Socket, "root", cfg.Root, "run-root", cfg.RunRoot, "cgroup-parent", cfg.CgroupParent,
-		"network", d.deps.Network.Resources().Name)
+		"network", d.network.Resources().Name)
 	sdnotify.Ready(d.statusLine())
 	go sdnotify.Watchdog(ctx, d.healthy)
 	go d.reportStatus(ctx)
@@ -205,7 +207,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	d := &Daemon{
-		cfg: cfg, ctx: ctx, store: st, images: images,
+		cfg: cfg, ctx: ctx, store: st, images: images, network: netw,
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
 	}
@@ -235,15 +237,26 @@ func observeBudget() int { return 4 * goruntime.NumCPU() }
 // restore starts a worker for every accepted pod found on disk, after
 // collecting what belongs to none of them.
 func (d *Daemon) restore() error {
-	pods, err := d.store.LoadPods()
+	pods, bad, err := d.store.LoadPods()
 	if err != nil {
 		return err
 	}
+	for _, q := range bad {
+		d.reportQuarantine(q, nil)
+	}
 	states := make([]*podworker.State, len(pods))
+	lostState := map[string]store.Quarantined{}
 	for i, pod := range pods {
 		st := &podworker.State{}
-		if err := d.store.LoadState(string(pod.UID), st); err != nil {
+		q, err := d.store.LoadState(string(pod.UID), st)
+		if err != nil {
 			return err
+		}
+		if q != nil {
+			// Start afresh; whatever of the old sandbox still runs is
+			// killed by the worker, its network by the GC below.
+			st = &podworker.State{SandboxUnknown: true}
+			lostState[string(pod.UID)] = *q
 		}
 		states[i] = st
 	}
@@ -266,6 +279,9 @@ func (d *Daemon) restore() error {
 	for _, i := range order {
 		pod := pods[i]
 		w := podworker.New(d.deps, pod, states[i])
+		if q, ok := lostState[string(pod.UID)]; ok {
+			d.reportQuarantine(q, pod)
+		}
 		key := podKey(pod.Namespace, pod.Name)
 		var after <-chan struct{}
 		d.pods.mu.Lock()
@@ -294,6 +310,21 @@ func (d *Daemon) restore() error {
 		slog.Info("Pods restored and reconciled", "count", len(pods), "took", time.Since(start).Round(time.Millisecond))
 	}
 	return nil
+}
+
+// reportQuarantine logs a pod file moved aside at start-up and records an
+// event: on the pod when it still runs (pod), else under its UID.
+func (d *Daemon) reportQuarantine(q store.Quarantined, pod *corev1.Pod) {
+	e := events.Event{UID: q.UID, Type: events.Warning, Reason: "PodQuarantined", Object: "pods/" + q.UID}
+	if pod != nil {
+		e.Namespace, e.Pod, e.Reason, e.Object = pod.Namespace, pod.Name, "StateQuarantined", ""
+		e.Message = fmt.Sprintf("the pod's state could not be read back (%v); moved to %s; the pod starts afresh in a new sandbox", q.Err, q.File)
+		slog.Error("Pod state unreadable; moved aside, the pod starts afresh", "pod", podKey(pod.Namespace, pod.Name), "uid", q.UID, "file", q.File, "err", q.Err)
+	} else {
+		e.Message = fmt.Sprintf("pod %s could not be read back (%v); moved to %s; the pod is dropped and what it ran is released", q.UID, q.Err, q.File)
+		slog.Error("Pod unreadable; moved aside and dropped", "uid", q.UID, "file", q.File, "err", q.Err)
+	}
+	d.events.Record(e)
 }
 
 // reconcileTimeout bounds how long start-up waits for restored pods.

@@ -89,7 +89,7 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 		}
 		slog.Info("GC: released an unknown pod", "uid", uid)
 	}
-	if err := d.deps.Network.GC(ctx, liveSandboxes(states)); err != nil {
+	if err := d.network.GC(ctx, liveSandboxes(states)); err != nil {
 		slog.Warn("GC: network", "err", err)
 	}
 }

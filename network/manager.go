@@ -13,6 +13,7 @@ import (
 
 	"github.com/containernetworking/cni/pkg/utils"
 
+	"github.com/podd-dev/podd/internal/undo"
 	"github.com/podd-dev/podd/network/cni"
 	"github.com/podd-dev/podd/network/netns"
 )
@@ -170,14 +171,8 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 	unlock := m.locks.lock(id)
 	defer unlock()
 
-	var undo undoStack
-	defer func() {
-		if err != nil {
-			if uerr := undo.run(ctx); uerr != nil {
-				err = errors.Join(err, fmt.Errorf("roll back network of sandbox %q: %w", id, uerr))
-			}
-		}
-	}()
+	rollback := undo.Stack{Timeout: undoTimeout}
+	defer rollback.OnFailure(ctx, &err)
 
 	n, err := m.loadNetwork()
 	if err != nil {
@@ -187,7 +182,7 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 	if err != nil {
 		return nil, fmt.Errorf("set up network of sandbox %q: %w", id, err)
 	}
-	undo.push(func(context.Context) error { return netns.Remove(path) })
+	rollback.Push("remove the netns pin "+path, func(context.Context) error { return netns.Remove(path) })
 
 	att := cni.Attachment{
 		ContainerID:  id,
@@ -198,11 +193,12 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 	}
 	// Registered before ADD: a chain can fail half-way, after a plugin
 	// already allocated.
-	undo.push(func(ctx context.Context) error { return m.cni.Del(ctx, n, att) })
+	rollback.Push("CNI DEL of sandbox "+id, func(ctx context.Context) error { return m.cni.Del(ctx, n, att) })
 	res, err := m.cni.Add(ctx, n, att)
 	if err != nil {
 		return nil, err
 	}
+	rollback.Release()
 	slog.Info("sandbox network up", "sandbox", id, "pod", req.Namespace+"/"+req.Name, "uid", req.PodUID, "network", res.Network, "ips", res.IPs)
 	return &Attachment{
 		SandboxID:   id,
@@ -271,22 +267,6 @@ func cniPortMappings(in []PortMapping) []cni.PortMapping {
 		out = append(out, cni.PortMapping{HostPort: p.HostPort, ContainerPort: p.ContainerPort, Protocol: p.Protocol, HostIP: p.HostIP})
 	}
 	return out
-}
-
-// undoStack runs registered steps in reverse, detached from the caller's
-// cancellation but bounded by undoTimeout.
-type undoStack []func(context.Context) error
-
-func (u *undoStack) push(f func(context.Context) error) { *u = append(*u, f) }
-
-func (u undoStack) run(ctx context.Context) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), undoTimeout)
-	defer cancel()
-	var errs []error
-	for i := len(u) - 1; i >= 0; i-- {
-		errs = append(errs, u[i](ctx))
-	}
-	return errors.Join(errs...)
 }
 
 // keyedMutex serialises work per key and forgets keys nobody holds.

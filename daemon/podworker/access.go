@@ -10,7 +10,6 @@ import (
 	"strings"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
 )
 
 // ErrNoContainer is returned for a container name the pod does not have, or
@@ -84,7 +83,7 @@ func logNumbers(dir string) []int {
 
 // ExecTarget returns the shim and the running instance of a container, for
 // podctl exec.
-func (w *Worker) ExecTarget(ctx context.Context, name string) (*shim.Client, string, error) {
+func (w *Worker) ExecTarget(ctx context.Context, name string) (ShimClient, string, error) {
 	if !w.hasContainer(name) {
 		return nil, "", fmt.Errorf("container %q is not valid for pod %q: %w", name, w.pod.Name, ErrNoContainer)
 	}

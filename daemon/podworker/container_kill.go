@@ -34,7 +34,7 @@ func (w *Worker) startKill(ctx context.Context, a planner.Action) {
 	w.mu.Unlock()
 	c := w.containerSpec(a)
 	w.event(corev1.EventTypeNormal, "Killing", fieldPath(c, a.Init), a.Message)
-	go func() {
+	w.goGuarded("stop container "+a.ID, func() {
 		defer func() {
 			w.mu.Lock()
 			delete(w.killing, a.ID)
@@ -46,7 +46,7 @@ func (w *Worker) startKill(ctx context.Context, a planner.Action) {
 		if err := w.stopInstance(kctx, a, c); err != nil {
 			slog.Warn("Stop container", "pod", w.key, "uid", w.uid, "container", a.ID, "err", err)
 		}
-	}()
+	})
 }
 
 // stopInstance runs R50 for one instance.

@@ -19,7 +19,6 @@ import (
 	"github.com/podd-dev/podd/probes"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/image"
-	"github.com/podd-dev/podd/runtime/rootfs"
 	"github.com/podd-dev/podd/runtime/spec"
 	"github.com/podd-dev/podd/runtime/volume"
 )
@@ -76,7 +75,11 @@ func (w *Worker) startContainer(ctx context.Context, a planner.Action) bool {
 	return true
 }
 
-func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1.Container, fp string) error {
+func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *corev1.Container, fp string) error {
+	// A delete cancels the start (as the kubelet cancels a pod sync); the
+	// postStart hook of a started instance lives on hookCtx.
+	ctx, stop := w.untilDeleted(hookCtx)
+	defer stop()
 	cl := w.currentShim()
 	if cl == nil {
 		return failStart("CreateContainerError", "container %q of pod %q: no sandbox", c.Name, w.key)
@@ -98,7 +101,7 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 		return failStart("CreateContainerError", "unpack image %q: %v", c.Image, err)
 	}
 	dir := w.deps.Layout.ContainerDir(w.uid, a.ID)
-	root, err := rootfs.Mount(layers, dir)
+	root, err := w.deps.rootfs().Mount(layers, dir)
 	if err != nil {
 		return failStart("CreateContainerError", "mount rootfs of container %q: %v", c.Name, err)
 	}
@@ -148,7 +151,9 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 		return failStart("CreateContainerConfigError", "%v", err)
 	}
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
-	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
+	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
+	resp, err := cl.CreateContainer(cctx, &shimv1.CreateContainerRequest{Config: cfg})
+	cancel()
 	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, a.ID) {
 		// The instance exists, stopped with ContainerCannotRun (exit 128,
 		// R22); the planner takes it from here.
@@ -165,7 +170,7 @@ func (w *Worker) createInstance(ctx context.Context, a planner.Action, c *corev1
 		return nil
 	}
 	w.event(corev1.EventTypeNormal, "Started", fp, "Started container "+c.Name)
-	w.afterStart(ctx, c, a.ID, sb, fp)
+	w.afterStart(hookCtx, c, a.ID, sb, fp)
 	return nil
 }
 
@@ -204,7 +209,7 @@ func (w *Worker) ensureVolumes(ctx context.Context) error {
 	if have {
 		return nil
 	}
-	vols, err := volume.Prepare(ctx, w.pod, w.deps.Layout.PodDir(w.uid))
+	vols, err := w.deps.volumes().Prepare(ctx, w.pod, w.deps.Layout.PodDir(w.uid))
 	if err != nil {
 		return err
 	}
@@ -230,7 +235,7 @@ func (w *Worker) stageMounts(ctx context.Context, in spec.Input, id string) (map
 // rootfs dir.
 func (w *Worker) unmountInstance(id string) error {
 	return errors.Join(volume.Unstage(w.deps.Layout.StagingDir(w.uid, id)),
-		rootfs.Unmount(w.deps.Layout.ContainerDir(w.uid, id)))
+		w.deps.rootfs().Unmount(w.deps.Layout.ContainerDir(w.uid, id)))
 }
 
 // removeOldInstances forgets the container's earlier stopped instances in
@@ -265,7 +270,7 @@ func (w *Worker) afterStart(ctx context.Context, c *corev1.Container, id string,
 	w.mu.Lock()
 	w.postStart[id] = nil
 	w.mu.Unlock()
-	go func() {
+	w.goGuarded("postStart hook of "+id, func() {
 		// Like the kubelet, postStart has no deadline of its own; it ends
 		// when the instance is killed (ctx) or the daemon stops.
 		out, err := hooks.Run(ctx, c.Lifecycle.PostStart, hooks.Target{
@@ -283,7 +288,7 @@ func (w *Worker) afterStart(ctx context.Context, c *corev1.Container, id string,
 		}
 		w.mu.Unlock()
 		w.poke()
-	}()
+	})
 }
 
 // instanceExists reports whether the shim knows instance id.

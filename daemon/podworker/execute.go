@@ -2,12 +2,14 @@ package podworker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/internal/limiter"
+	"github.com/podd-dev/podd/internal/undo"
 )
 
 // execute runs the planner's actions in its order: kills in the background
@@ -23,8 +25,8 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 		case planner.ActionKillContainer:
 			w.startKill(ctx, a)
 		case planner.ActionKillSandbox:
-			if !w.admitted(ctx, limiter.Maintain, func() bool { w.killSandbox(ctx); return true }) {
-				return false, false
+			if !w.admitted(ctx, limiter.Maintain, func() bool { return w.killSandbox(ctx) }) {
+				return false, true // the sandbox stays recorded; retried after a pause
 			}
 		case planner.ActionCreateSandbox:
 			if !w.admitted(ctx, limiter.Start, func() bool { return w.makeSandbox(ctx, a.Attempt) }) {
@@ -55,7 +57,7 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.startContainer(ctx, a)
+			w.guard("start container "+a.ID, func() { w.startContainer(ctx, a) })
 		}()
 	}
 	wg.Wait()
@@ -75,9 +77,23 @@ func (w *Worker) admitted(ctx context.Context, p limiter.Priority, do func() boo
 
 // makeSandbox creates sandbox number attempt and records the outcome.
 func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
-	sb, cl, err := w.createSandbox(ctx, attempt)
+	var sb *Sandbox
+	var cl ShimClient
+	// What an earlier creation left behind goes first.
+	err := w.abandonCreation(ctx)
+	if err == nil {
+		dctx, stop := w.untilDeleted(ctx)
+		cctx, cancel := context.WithTimeout(dctx, w.runtimeTimeout())
+		sb, cl, err = w.createSandbox(cctx, attempt)
+		cancel()
+		stop()
+	}
 	w.mu.Lock()
-	w.state.SandboxCreating = ""
+	if !errors.Is(err, undo.ErrIncomplete) {
+		// A rollback that did not finish keeps SandboxCreating, so that
+		// abandonCreation retries it before anything else.
+		w.state.SandboxCreating = ""
+	}
 	if err != nil {
 		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now()}
 		w.mu.Unlock()
@@ -93,13 +109,38 @@ func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
 	return true
 }
 
-// killSandbox tears down the sandbox after its containers stopped.
-func (w *Worker) killSandbox(ctx context.Context) {
+// killSandbox tears down the sandbox after its containers stopped. A
+// teardown that failed keeps the sandbox recorded (the planner asks again),
+// so that nothing it holds (a CNI attachment, an IP) is forgotten.
+func (w *Worker) killSandbox(ctx context.Context) bool {
 	if err := w.teardownSandbox(ctx); err != nil {
 		slog.Warn("Tear down sandbox", "pod", w.key, "uid", w.uid, "err", err)
+		return false
 	}
 	w.mu.Lock()
 	w.state.Sandbox = nil
 	w.mu.Unlock()
 	w.persist()
+	return true
+}
+
+// untilDeleted returns ctx, also cancelled when the pod's delete is
+// requested (at once if it was already); stop releases it.
+func (w *Worker) untilDeleted(ctx context.Context) (_ context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(ctx)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.state.Deletion != nil {
+		cancel()
+		return ctx, cancel
+	}
+	w.startSeq++
+	id := w.startSeq
+	w.starts[id] = cancel
+	return ctx, func() {
+		w.mu.Lock()
+		delete(w.starts, id)
+		w.mu.Unlock()
+		cancel()
+	}
 }

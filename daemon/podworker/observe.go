@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"log/slog"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -63,16 +63,16 @@ const connectTimeout = 5 * time.Second
 // connectShim connects to the pod's running shim, retrying until
 // connectTimeout. The error wraps shim.ErrGone when there is evidence that
 // the shim no longer runs.
-func (w *Worker) connectShim(ctx context.Context) (*shim.Client, error) {
+func (w *Worker) connectShim(ctx context.Context) (ShimClient, error) {
 	cctx, cancel := context.WithTimeout(ctx, connectTimeout)
 	defer cancel()
 	dir := w.deps.Layout.ShimDir(w.uid)
 	for {
-		if _, err := os.Stat(shim.SocketPath(dir)); errors.Is(err, os.ErrNotExist) {
+		cl, err := w.deps.shims().Connect(cctx, dir)
+		if errors.Is(err, fs.ErrNotExist) {
 			// No shim at all (reboot, or it exited and cleaned up).
 			return nil, fmt.Errorf("connect to the pod's shim: %w: %w", shim.ErrGone, err)
 		}
-		cl, err := shim.Connect(cctx, dir)
 		if err == nil {
 			return cl, nil
 		}
@@ -90,11 +90,11 @@ func (w *Worker) connectShim(ctx context.Context) (*shim.Client, error) {
 }
 
 // setShim installs the shim client and follows its events to wake the loop.
-func (w *Worker) setShim(ctx context.Context, cl *shim.Client) {
+func (w *Worker) setShim(ctx context.Context, cl ShimClient) {
 	w.mu.Lock()
 	w.shim = cl
 	w.mu.Unlock()
-	go func() {
+	w.goGuarded("following shim events", func() {
 		stream, err := cl.Events(ctx, &shimv1.EventsRequest{})
 		if err != nil {
 			w.poke()
@@ -107,10 +107,10 @@ func (w *Worker) setShim(ctx context.Context, cl *shim.Client) {
 			}
 			w.poke()
 		}
-	}()
+	})
 }
 
-func (w *Worker) currentShim() *shim.Client {
+func (w *Worker) currentShim() ShimClient {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.shim
@@ -202,13 +202,13 @@ func (w *Worker) sandboxStates(ctx context.Context) ([]*shimv1.ContainerState, e
 	case cl.Exited():
 		return nil, fmt.Errorf("%w: its process exited: %w", shim.ErrGone, err)
 	}
-	if gone := shim.Gone(ctx, cl.StateDir()); gone != nil {
+	if gone := w.deps.shims().Gone(ctx, w.deps.Layout.ShimDir(w.uid)); gone != nil {
 		return nil, fmt.Errorf("%w (%w)", gone, err)
 	}
 	return nil, err
 }
 
-func (w *Worker) shimState(ctx context.Context, cl *shim.Client) ([]*shimv1.ContainerState, error) {
+func (w *Worker) shimState(ctx context.Context, cl ShimClient) ([]*shimv1.ContainerState, error) {
 	if cl == nil {
 		return nil, fmt.Errorf("the pod's shim is not connected")
 	}

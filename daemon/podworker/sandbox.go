@@ -13,13 +13,13 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/internal/undo"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/network/podfiles"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/atomicfile"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/spec"
-	"github.com/podd-dev/podd/runtime/volume"
 )
 
 // Sandbox is one instance of a pod's sandbox: pinned netns with its CNI
@@ -41,33 +41,26 @@ func newSandboxID() string {
 	return hex.EncodeToString(b)
 }
 
-// undo is a stack of steps that roll back a half-made setup.
-type undo []func(context.Context)
+// defaultRuntimeTimeout is Deps.RuntimeTimeout when that is zero: the
+// kubelet's runtime request timeout.
+const defaultRuntimeTimeout = 2 * time.Minute
 
-func (u *undo) push(f func(context.Context)) { *u = append(*u, f) }
-
-// run executes the steps in reverse under a fresh context: the request's
-// context may be the thing that was cancelled.
-func (u undo) run() {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	for i := len(u) - 1; i >= 0; i-- {
-		u[i](ctx)
+func (w *Worker) runtimeTimeout() time.Duration {
+	if w.deps.RuntimeTimeout > 0 {
+		return w.deps.RuntimeTimeout
 	}
+	return defaultRuntimeTimeout
 }
 
 // createSandbox makes the pod's sandbox in the design's order: volumes, pin
-// netns + CNI ADD, pod files, shim, pause. On failure everything it made is
-// undone and the error names the step.
-func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox, cl *shim.Client, err error) {
-	pod := w.pod
-	var rollback undo
-	defer func() {
-		if err != nil {
-			rollback.run()
-		}
-	}()
-	sb = &Sandbox{ID: newSandboxID(), Attempt: attempt, CreatedAt: time.Now()}
+// netns + CNI ADD, pod files, shim, pause. Each step registers its undo as
+// soon as what it made exists; on a failure (or a panic) everything made is
+// undone, newest first, and the error names the step and every undo that
+// failed.
+func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (_ *Sandbox, _ ShimClient, err error) {
+	var rollback undo.Stack
+	defer rollback.OnFailure(ctx, &err)
+	sb := &Sandbox{ID: newSandboxID(), Attempt: attempt, CreatedAt: time.Now()}
 	// Record the attempt before making anything, so that a crash half-way
 	// is undone on restart (abandonCreation).
 	w.mu.Lock()
@@ -75,103 +68,157 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	w.mu.Unlock()
 	w.persist()
 
-	vols, err := volume.Prepare(ctx, pod, w.deps.Layout.PodDir(w.uid))
+	if err := w.prepareSandboxVolumes(ctx, &rollback); err != nil {
+		return nil, nil, err
+	}
+	if err := w.setupSandboxNetwork(ctx, sb, &rollback); err != nil {
+		return nil, nil, err
+	}
+	if err := w.writePodFiles(sb); err != nil {
+		return nil, nil, err
+	}
+	cl, err := w.launchShim(ctx, &rollback)
 	if err != nil {
-		return nil, nil, fmt.Errorf("prepare volumes: %w", err)
+		return nil, nil, err
+	}
+	if err := w.startPause(ctx, cl, sb); err != nil {
+		return nil, nil, err
+	}
+	rollback.Release()
+	slog.Info("Sandbox created", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "ip", sb.IP)
+	return sb, cl, nil
+}
+
+// prepareSandboxVolumes makes the pod's volumes ready.
+func (w *Worker) prepareSandboxVolumes(ctx context.Context, rollback *undo.Stack) error {
+	podDir := w.deps.Layout.PodDir(w.uid)
+	vols, err := w.deps.volumes().Prepare(ctx, w.pod, podDir)
+	if err != nil {
+		return fmt.Errorf("prepare volumes: %w", err)
 	}
 	w.mu.Lock()
 	w.volumes = vols
 	w.mu.Unlock()
-	rollback.push(func(ctx context.Context) { volume.Cleanup(ctx, w.deps.Layout.PodDir(w.uid)) })
+	rollback.Push("clean up the volumes of pod "+w.key, func(ctx context.Context) error {
+		w.mu.Lock()
+		w.volumes = nil
+		w.mu.Unlock()
+		return w.deps.volumes().Cleanup(ctx, podDir)
+	})
+	return nil
+}
 
-	if !pod.Spec.HostNetwork {
-		att, err := w.deps.Network.Setup(ctx, network.SetupRequest{
-			PodUID: w.uid, Namespace: pod.Namespace, Name: pod.Name, SandboxID: sb.ID,
-			PortMappings: portMappings(pod),
-		})
-		if err != nil {
-			return nil, nil, fmt.Errorf("set up pod network: %w", err)
-		}
-		// Capture what the undo needs now: a failed return clears sb.
-		id := sb.ID
-		rollback.push(func(ctx context.Context) { w.deps.Network.Teardown(ctx, id) })
-		sb.NetnsPath = att.NetnsPath
-		for _, ip := range att.IPs {
-			sb.IPs = append(sb.IPs, ip.String())
-		}
-		if len(sb.IPs) > 0 {
-			sb.IP = sb.IPs[0]
-		}
-	} else {
+// setupSandboxNetwork pins the sandbox's netns and runs CNI ADD in it
+// (hostNetwork: the node's address), filling in sb's addresses.
+func (w *Worker) setupSandboxNetwork(ctx context.Context, sb *Sandbox, rollback *undo.Stack) error {
+	if w.pod.Spec.HostNetwork {
 		sb.IP = w.deps.NodeIP
 		sb.IPs = []string{sb.IP}
+		return nil
 	}
-
-	if err := w.writePodFiles(sb); err != nil {
-		return nil, nil, err
+	id := sb.ID
+	att, err := w.deps.Network.Setup(ctx, network.SetupRequest{
+		PodUID: w.uid, Namespace: w.pod.Namespace, Name: w.pod.Name, SandboxID: id,
+		PortMappings: portMappings(w.pod),
+	})
+	if err != nil {
+		return fmt.Errorf("set up pod network: %w", err)
 	}
+	rollback.Push("tear down the network of sandbox "+id, func(ctx context.Context) error {
+		return w.deps.Network.Teardown(ctx, id)
+	})
+	sb.NetnsPath = att.NetnsPath
+	for _, ip := range att.IPs {
+		sb.IPs = append(sb.IPs, ip.String())
+	}
+	if len(sb.IPs) > 0 {
+		sb.IP = sb.IPs[0]
+	}
+	return nil
+}
 
+// launchShim starts the pod's shim in its own cgroup.
+func (w *Worker) launchShim(ctx context.Context, rollback *undo.Stack) (ShimClient, error) {
 	stateDir := w.deps.Layout.ShimDir(w.uid)
-	cl, err = shim.Launch(ctx, shim.LaunchConfig{
+	cl, err := w.deps.shims().Launch(ctx, shim.LaunchConfig{
 		ShimBinary: w.deps.ShimBinary, PodUID: w.uid, StateDir: stateDir,
 		CgroupParent: w.podCgroup(), LogLevel: w.deps.ShimLogLevel, ShimCgroup: w.shimCgroup(),
 		LogRotation: w.deps.LogRotation,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("start shim: %w", err)
+		return nil, fmt.Errorf("start shim: %w", err)
 	}
-	launched := cl
-	rollback.push(func(ctx context.Context) {
-		launched.Stop(ctx, true)
-		launched.Close()
+	rollback.Push("stop the shim of pod "+w.key, func(ctx context.Context) error {
+		defer cl.Close()
+		if err := cl.Stop(ctx, true); err != nil {
+			// A shim that does not answer must not outlive its sandbox.
+			return errors.Join(err, w.killShim())
+		}
+		return w.deps.shims().RemoveCgroup(w.shimCgroup())
 	})
+	return cl, nil
+}
 
+// startPause runs the pod's namespace holder in the shim; it must be
+// running once the call returns.
+func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox) error {
 	pauseRoot := w.deps.Layout.PauseRootfs(w.uid)
 	if err := os.MkdirAll(pauseRoot, 0o755); err != nil {
-		return nil, nil, fmt.Errorf("start pause: %w", err)
+		return fmt.Errorf("start pause: %w", err)
 	}
 	cfg, err := spec.PauseConfig(spec.PauseInput{
-		Pod: pod, Rootfs: pauseRoot, Binary: w.deps.PauseBinary,
+		Pod: w.pod, Rootfs: pauseRoot, Binary: w.deps.PauseBinary,
 		NetnsPath: sb.NetnsPath, CgroupParent: w.podCgroup(),
-		LogPath: filepath.Join(stateDir, "pause.log"), Security: w.deps.Security,
+		LogPath: filepath.Join(w.deps.Layout.ShimDir(w.uid), "pause.log"), Security: w.deps.Security,
 	})
 	if err != nil {
-		return nil, nil, fmt.Errorf("start pause: %w", err)
+		return fmt.Errorf("start pause: %w", err)
 	}
 	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
 	if err != nil {
-		return nil, nil, fmt.Errorf("start pause: %w", err)
+		return fmt.Errorf("start pause: %w", err)
 	}
 	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
-		return nil, nil, fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
+		return fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
 	}
-	slog.Info("Sandbox created", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "ip", sb.IP)
-	return sb, cl, nil
+	return nil
 }
 
-// abandonCreation undoes a sandbox creation that a daemon crash cut short:
-// the shim it may have started (with whatever runs in the pod cgroup) and
-// the CNI attachment it may have made, cached or not.
-func (w *Worker) abandonCreation(ctx context.Context) {
+// abandonCreation undoes a sandbox creation that a daemon crash, a panic
+// or an incomplete rollback left: the shim it may have started (with
+// whatever runs in the pod cgroup) and the CNI attachment it may have made,
+// cached or not. A sandbox the state does not record (SandboxUnknown) goes
+// the same way; its network, in no pod's records, is the start-up GC's. The
+// record is kept until this succeeds, so that a failure is retried.
+func (w *Worker) abandonCreation(ctx context.Context) error {
 	w.mu.Lock()
-	id := w.state.SandboxCreating
+	id, unknown := w.state.SandboxCreating, w.state.SandboxUnknown
 	w.mu.Unlock()
-	if id == "" {
-		return
+	if id == "" && !unknown {
+		return nil
 	}
+	var errs []error
 	if err := w.killShim(); err != nil {
-		slog.Warn("Undo interrupted sandbox creation: kill shim", "pod", w.key, "uid", w.uid, "err", err)
+		errs = append(errs, fmt.Errorf("kill shim: %w", err))
 	}
-	if !w.pod.Spec.HostNetwork {
+	if id != "" && !w.pod.Spec.HostNetwork {
 		if err := w.deps.Network.Teardown(ctx, id); err != nil {
-			slog.Warn("Undo interrupted sandbox creation: network", "pod", w.key, "uid", w.uid, "sandbox", id, "err", err)
+			errs = append(errs, err)
 		}
+	}
+	if err := w.unmountAllRootfs(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("undo the unfinished creation of sandbox %q: %w", id, err)
 	}
 	w.mu.Lock()
 	w.state.SandboxCreating = ""
+	w.state.SandboxUnknown = false
 	w.mu.Unlock()
 	w.persist()
-	slog.Info("Undid a sandbox creation cut short by a crash", "pod", w.key, "uid", w.uid, "sandbox", id)
+	slog.Info("Undid an unfinished sandbox creation", "pod", w.key, "uid", w.uid, "sandbox", id)
+	return nil
 }
 
 // writePodFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for
@@ -231,7 +278,7 @@ func (w *Worker) teardownSandbox(ctx context.Context) error {
 		if err := w.killShim(); err != nil {
 			errs = append(errs, fmt.Errorf("kill shim: %w", err))
 		}
-	} else if err := shim.RemoveCgroup(w.shimCgroup()); err != nil {
+	} else if err := w.deps.shims().RemoveCgroup(w.shimCgroup()); err != nil {
 		errs = append(errs, fmt.Errorf("remove shim cgroup: %w", err))
 	}
 	w.mu.Lock()
@@ -257,7 +304,7 @@ func (w *Worker) unmountAllRootfs() error {
 	}
 	var errs []error
 	for _, e := range ents {
-		if err := w.unmountInstance(e.Name()); err != nil {
+		if err := w.deps.rootfs().Unmount(filepath.Join(dir, e.Name())); err != nil {
 			errs = append(errs, fmt.Errorf("unmount rootfs of container %s: %w", e.Name(), err))
 		}
 	}
@@ -266,10 +313,13 @@ func (w *Worker) unmountAllRootfs() error {
 
 // removePod finishes a deletion: sandbox gone, volumes cleaned, state removed.
 func (w *Worker) removePod(ctx context.Context) error {
+	if err := w.abandonCreation(ctx); err != nil {
+		return err
+	}
 	if err := w.teardownSandbox(ctx); err != nil {
 		return err
 	}
-	if err := volume.Cleanup(ctx, w.deps.Layout.PodDir(w.uid)); err != nil {
+	if err := w.deps.volumes().Cleanup(ctx, w.deps.Layout.PodDir(w.uid)); err != nil {
 		return fmt.Errorf("clean up volumes: %w", err)
 	}
 	if err := w.deps.Store.RemovePod(w.uid); err != nil {
@@ -282,7 +332,7 @@ func (w *Worker) removePod(ctx context.Context) error {
 // shim's own cgroup, and removes both cgroups.
 func (w *Worker) killShim() error {
 	dir := w.deps.Layout.ShimDir(w.uid)
-	return errors.Join(shim.Kill(dir, w.podCgroup()), shim.Kill(dir, w.shimCgroup()))
+	return errors.Join(w.deps.shims().Kill(dir, w.podCgroup()), w.deps.shims().Kill(dir, w.shimCgroup()))
 }
 
 // shimCgroup is the cgroup the pod's shim runs in, beside the pods'.

@@ -31,6 +31,10 @@ type State struct {
 	// SandboxCreating is the id of a sandbox whose creation started and has
 	// not finished: after a crash, what it made (CNI ADD, shim) is undone.
 	SandboxCreating string `json:"sandboxCreating,omitempty"`
+	// SandboxUnknown says a sandbox of the pod may exist that this state
+	// does not record (its state file was unreadable and started afresh):
+	// the pod's shim and cgroup are killed before anything else.
+	SandboxUnknown bool `json:"sandboxUnknown,omitempty"`
 	// SandboxFailure is the last failed sandbox creation, until one succeeds.
 	SandboxFailure *SandboxFailure `json:"sandboxFailure,omitempty"`
 	// SandboxAttempts counts the sandboxes made, for the next Attempt number.

@@ -14,11 +14,8 @@ import (
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/internal/limiter"
-	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/probes"
 	"github.com/podd-dev/podd/runtime/crilog"
-	"github.com/podd-dev/podd/runtime/image"
-	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/spec"
 )
 
@@ -34,12 +31,20 @@ const stallRetry = time.Second
 type Deps struct {
 	Layout  store.Layout
 	Store   *store.Store
-	Images  *image.Store
-	Network *network.Manager
+	Images  Images
+	Network Network
+	// Shims, Volumes and Rootfs are the host's when nil.
+	Shims   Shims
+	Volumes Volumes
+	Rootfs  Rootfs
 	Probes  *probes.Manager
 	Events  *events.Log
 	// OnChange is called with a snapshot whenever the pod's status changes.
 	OnChange func(*corev1.Pod)
+	// RuntimeTimeout bounds one sandbox creation and one container create
+	// call to the shim (defaultRuntimeTimeout when zero), as the kubelet's
+	// runtime request timeout does; a step that hangs past it fails.
+	RuntimeTimeout time.Duration
 	// Planner holds the back-off settings.
 	Planner planner.Config
 	// ShimBinary and PauseBinary are the helper executables.
@@ -77,9 +82,13 @@ type Worker struct {
 	mu        sync.Mutex
 	state     State
 	snapshot  *corev1.Pod
-	shim      *shim.Client
+	shim      ShimClient
 	// silence tracks a shim that does not answer (the loop's only).
 	silence shimSilence
+	// starts cancels the sandbox creation and container starts in flight
+	// when a delete is requested (untilDeleted).
+	starts   map[uint64]context.CancelFunc
+	startSeq uint64
 	// killing holds the instance ids being stopped.
 	killing map[string]bool
 	// postStart holds the instance ids whose postStart hook is running ("")
@@ -92,8 +101,11 @@ type Worker struct {
 	volumes map[string]string
 	wake    chan struct{}
 	done    chan struct{}
+	// panicked is a panic recovered since the loop last looked.
+	panicked *caughtPanic
 	// reconciled is closed after the first observe-plan-commit round.
-	reconciled chan struct{}
+	reconciled    chan struct{}
+	reconcileOnce sync.Once
 }
 
 // New returns a worker for an accepted pod. st is its persisted state after a
@@ -101,7 +113,7 @@ type Worker struct {
 func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 	w := &Worker{
 		deps: deps, uid: string(pod.UID), key: pod.Namespace + "/" + pod.Name, pod: pod,
-		killing: map[string]bool{}, postStart: map[string]*string{},
+		killing: map[string]bool{}, postStart: map[string]*string{}, starts: map[uint64]context.CancelFunc{},
 		probeResults: map[string]planner.ProbeResults{},
 		wake:         make(chan struct{}, 1), done: make(chan struct{}), reconciled: make(chan struct{}),
 	}
@@ -156,6 +168,9 @@ func (w *Worker) Delete(grace *int64) {
 		d.RequestedAt = time.Now()
 	}
 	w.snapshot = w.buildSnapshot()
+	for _, cancel := range w.starts {
+		cancel()
+	}
 	w.mu.Unlock()
 	w.persist()
 	w.poke()
@@ -223,44 +238,36 @@ func (w *Worker) persist() {
 }
 
 // Run drives the pod until it is removed (Done is then closed) or ctx ends
-// (daemon shutdown: containers keep running under their shim).
+// (daemon shutdown: containers keep running under their shim). A panic in
+// the worker is the pod's failure (failAfterPanic), never the daemon's.
 func (w *Worker) Run(ctx context.Context) {
-	w.abandonCreation(ctx)
-	w.reconnect(ctx)
+	w.guard("restore", func() {
+		if err := w.abandonCreation(ctx); err != nil {
+			slog.Warn("Undo unfinished sandbox creation; retried before the next one", "pod", w.key, "uid", w.uid, "err", err)
+		}
+		w.reconnect(ctx)
+	})
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	panics := 0
 	for {
-		in, known := w.observe(ctx)
-		if !known {
-			// The shim did not answer: act on nothing, look again later.
-			if !w.sleep(ctx, timer, w.silence.retryAfter()) {
-				return
-			}
-			continue
-		}
-		out := planner.Plan(in)
-		w.commit(out)
-		select {
-		case <-w.reconciled:
-		default:
-			close(w.reconciled)
-		}
-		removed, stalled := w.execute(ctx, out.Actions)
-		if removed {
+		var r round
+		w.guard("sync", func() { r = w.syncOnce(ctx) })
+		if r.removed {
 			w.deps.Probes.Remove(w.uid)
 			close(w.done)
 			return
 		}
-		if len(out.Actions) > 0 && !onlyKills(out.Actions) && !stalled {
-			continue // level-triggered: look again right after acting
-		}
-		wait := resync
-		if stalled {
-			wait = stallRetry
-		}
-		if !out.NextWake.IsZero() {
-			if d := time.Until(out.NextWake); d < wait {
-				wait = max(d, 10*time.Millisecond)
+		wait := r.wait
+		if p := w.takePanic(); p != nil {
+			panics++
+			w.failAfterPanic(ctx, p)
+			w.markReconciled()
+			wait = w.panicBackoff(panics)
+		} else {
+			panics = 0
+			if wait == 0 {
+				continue // level-triggered: look again right after acting
 			}
 		}
 		if !w.sleep(ctx, timer, wait) {
@@ -287,6 +294,48 @@ func (w *Worker) sleep(ctx context.Context, timer *time.Timer, d time.Duration) 
 	case <-timer.C:
 	}
 	return true
+}
+
+// round is the outcome of one observe-plan-act round.
+type round struct {
+	removed bool
+	// wait is how long to sleep before the next round (woken early by
+	// shim events, probes and API calls); 0 means go again at once.
+	wait time.Duration
+}
+
+// syncOnce observes, plans, commits and acts once. A shim that does not
+// answer tells nothing: the round acts on nothing and looks again later.
+func (w *Worker) syncOnce(ctx context.Context) round {
+	in, known := w.observe(ctx)
+	if !known {
+		return round{wait: w.silence.retryAfter()}
+	}
+	out := planner.Plan(in)
+	w.commit(out)
+	w.markReconciled()
+	removed, stalled := w.execute(ctx, out.Actions)
+	if removed {
+		return round{removed: true}
+	}
+	if len(out.Actions) > 0 && !onlyKills(out.Actions) && !stalled {
+		return round{}
+	}
+	wait := resync
+	if stalled {
+		wait = stallRetry
+	}
+	if !out.NextWake.IsZero() {
+		if d := time.Until(out.NextWake); d < wait {
+			wait = max(d, 10*time.Millisecond)
+		}
+	}
+	return round{wait: wait}
+}
+
+// markReconciled closes reconciled once.
+func (w *Worker) markReconciled() {
+	w.reconcileOnce.Do(func() { close(w.reconciled) })
 }
 
 func onlyKills(actions []planner.Action) bool {

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"path/filepath"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -43,32 +45,51 @@ func (s *Store) SavePod(pod *corev1.Pod) error {
 	return nil
 }
 
-// LoadPods reads every accepted pod. A pod directory without a readable
-// pod.json (a crash before the first write finished) is removed.
-func (s *Store) LoadPods() ([]*corev1.Pod, error) {
+// Quarantined is a file of a pod that did not decode (corrupt, truncated)
+// and was moved aside, so that one bad file never stops the daemon.
+type Quarantined struct {
+	UID string
+	// File is where the file is now.
+	File string
+	// Err says why it could not be read.
+	Err error
+}
+
+// LoadPods reads every accepted pod. A pod directory without pod.json (a
+// crash before the first write finished) is skipped; a pod.json that cannot
+// be read back (corrupt, truncated, naming another pod) is moved aside
+// (Quarantine) and reported, and the other pods load.
+func (s *Store) LoadPods() ([]*corev1.Pod, []Quarantined, error) {
 	ents, err := os.ReadDir(s.Layout.PodsDir())
 	if err != nil {
-		return nil, fmt.Errorf("load pods: %w", err)
+		return nil, nil, fmt.Errorf("load pods: %w", err)
 	}
 	var pods []*corev1.Pod
+	var bad []Quarantined
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
 		}
-		data, err := os.ReadFile(s.Layout.PodFile(e.Name()))
-		if errors.Is(err, fs.ErrNotExist) {
+		uid := e.Name()
+		pod := &corev1.Pod{}
+		err := readJSON(s.Layout.PodFile(uid), pod)
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			continue
+		case err == nil && string(pod.UID) != uid:
+			err = &corruptError{file: s.Layout.PodFile(uid), err: fmt.Errorf("it names pod UID %q", pod.UID)}
 		}
 		if err != nil {
-			return nil, fmt.Errorf("load pod %s: %w", e.Name(), err)
-		}
-		pod := &corev1.Pod{}
-		if err := json.Unmarshal(data, pod); err != nil {
-			return nil, fmt.Errorf("load pod %s: %w", e.Name(), err)
+			q, qerr := s.Quarantine(uid, s.Layout.PodFile(uid), err)
+			if qerr != nil {
+				return nil, nil, fmt.Errorf("load pod %s: %w (and %w)", uid, err, qerr)
+			}
+			bad = append(bad, q)
+			continue
 		}
 		pods = append(pods, pod)
 	}
-	return pods, nil
+	return pods, bad, nil
 }
 
 // SaveState writes a pod's worker state atomically.
@@ -83,18 +104,52 @@ func (s *Store) SaveState(uid string, v any) error {
 	return nil
 }
 
-// LoadState reads a pod's worker state into v. A missing file leaves v alone
-// and returns nil.
-func (s *Store) LoadState(uid string, v any) error {
-	data, err := os.ReadFile(s.Layout.StateFile(uid))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+// LoadState reads a pod's worker state into v. A missing file leaves v
+// alone; a file that cannot be read back is moved aside (Quarantine) and
+// the quarantine is returned: v may then be partly filled, start afresh.
+func (s *Store) LoadState(uid string, v any) (*Quarantined, error) {
+	err := readJSON(s.Layout.StateFile(uid), v)
+	if err == nil || errors.Is(err, fs.ErrNotExist) {
+		return nil, nil
 	}
+	q, qerr := s.Quarantine(uid, s.Layout.StateFile(uid), err)
+	if qerr != nil {
+		return nil, fmt.Errorf("load state of pod %s: %w (and %w)", uid, err, qerr)
+	}
+	return &q, nil
+}
+
+// Quarantine moves file of pod uid into the pod's quarantine dir as
+// <name>.corrupt-<UTC time>, for why.
+func (s *Store) Quarantine(uid, file string, why error) (Quarantined, error) {
+	dir := s.Layout.QuarantineDir(uid)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return Quarantined{}, fmt.Errorf("quarantine %s: %w", file, err)
+	}
+	dst := filepath.Join(dir, filepath.Base(file)+".corrupt-"+time.Now().UTC().Format("20060102T150405.000000000Z"))
+	if err := os.Rename(file, dst); err != nil {
+		return Quarantined{}, fmt.Errorf("quarantine %s: %w", file, err)
+	}
+	return Quarantined{UID: uid, File: dst, Err: why}, nil
+}
+
+// corruptError is a file that was read and did not decode.
+type corruptError struct {
+	file string
+	err  error
+}
+
+func (e *corruptError) Error() string { return fmt.Sprintf("%s does not decode: %v", e.file, e.err) }
+func (e *corruptError) Unwrap() error { return e.err }
+
+// readJSON decodes file into v; a decode failure is a *corruptError.
+func readJSON(file string, v any) error {
+	data, err := os.ReadFile(file)
 	if err != nil {
-		return fmt.Errorf("load state of pod %s: %w", uid, err)
+		return err
 	}
 	if err := json.Unmarshal(data, v); err != nil {
-		return fmt.Errorf("load state of pod %s: %w", uid, err)
+		return &corruptError{file: file, err: err}
 	}
 	return nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"syscall"
 	"time"
@@ -67,11 +68,43 @@ func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager of container %q: %w", cfg.GetId(), err)
 	}
+	if err := r.clearStale(cfg.GetId()); err != nil {
+		return nil, err
+	}
 	lc, err := libcontainer.Create(r.root, cfg.GetId(), config)
 	if err != nil {
 		return nil, fmt.Errorf("create container %q: %w", cfg.GetId(), err)
 	}
 	return &Container{lc: lc, cgroup: cm, spec: spec, sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
+}
+
+// clearStale destroys what a crashed shim left of container id: state of a
+// container that no longer runs (stopped, or created and never started)
+// would make Create fail with "container with given ID already exists"
+// forever. A container that still runs is an error, never destroyed.
+func (r *Runtime) clearStale(id string) error {
+	lc, err := libcontainer.Load(r.root, id)
+	if errors.Is(err, libcontainer.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		// A state dir libcontainer cannot read back is nobody's.
+		if rmErr := os.RemoveAll(filepath.Join(r.root, id)); rmErr != nil {
+			return fmt.Errorf("remove unreadable stale state of container %q: %w (after %w)", id, rmErr, err)
+		}
+		return nil
+	}
+	st, err := lc.Status()
+	if err != nil {
+		return fmt.Errorf("status of stale container %q: %w", id, err)
+	}
+	if st == libcontainer.Running || st == libcontainer.Paused {
+		return fmt.Errorf("create container %q: one with this ID is still %s", id, st)
+	}
+	if err := lc.Destroy(); err != nil {
+		return fmt.Errorf("destroy stale state of container %q (%s): %w", id, st, err)
+	}
+	return nil
 }
 
 // Stdio is a process's standard I/O: files handed to it, or a console.

@@ -1,0 +1,94 @@
+package podworker
+
+import (
+	"syscall"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// R30: app containers start in parallel, each in its own goroutine.
+func TestAppContainersStartInParallel_R30(t *testing.T) {
+	pod := testPod("parallel")
+	pod.Spec.Containers = []corev1.Container{
+		{Name: "a", Image: "busybox:latest"}, {Name: "b", Image: "busybox:latest"}, {Name: "c", Image: "busybox:latest"},
+	}
+	w, h := newTestWorker(t, pod)
+	h.createBarrier = 3
+	runWorker(t, w)
+	eventually(t, "a, b and c running", 10*time.Second, func() bool {
+		return running(w, "a") && running(w, "b") && running(w, "c")
+	})
+	h.mu.Lock()
+	most := h.maxCreates
+	h.mu.Unlock()
+	if most != 3 {
+		t.Errorf("at most %d creates in flight, want all 3 at once", most)
+	}
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}
+
+// signalsTo returns the signals sent to id, with their times.
+func signalsTo(h *fakeHost, id string) []sentSignal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []sentSignal
+	for _, s := range h.signals {
+		if s.id == id {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// R50, R54: a delete runs preStop, then the stop signal, then SIGKILL when
+// the grace runs out (never sooner than 2 s after preStop); grace 0 skips
+// preStop and kills at once.
+func TestKillWithPreStopAndGrace_R50(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		grace     int64
+		preStop   bool
+		wantSigs  []syscall.Signal
+		termAfter time.Duration // the stop signal comes no sooner
+		killAfter time.Duration // SIGKILL comes no sooner
+	}{
+		{"grace 3 s, preStop sleeps 1 s", 3, true, []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL}, time.Second, 3 * time.Second},
+		{"grace 1 s, no preStop", 1, false, []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL}, 0, time.Second},
+		{"grace 0: SIGKILL only, preStop skipped", 0, true, []syscall.Signal{syscall.SIGKILL}, 0, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := testPod("kill")
+			if tc.preStop {
+				pod.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}}
+			}
+			w, h := newTestWorker(t, pod)
+			h.ignoreTerm = true // the container holds on until SIGKILL
+			runWorker(t, w)
+			eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+			start := time.Now()
+			deleteAndWait(t, w, tc.grace)
+			sigs := signalsTo(h, "app-0")
+			if len(sigs) != len(tc.wantSigs) {
+				t.Fatalf("signals %+v, want %v", sigs, tc.wantSigs)
+			}
+			for i, s := range sigs {
+				if s.sig != tc.wantSigs[i] {
+					t.Errorf("signal %d is %v, want %v", i, s.sig, tc.wantSigs[i])
+				}
+			}
+			if d := sigs[0].at.Sub(start); len(sigs) > 1 && d < tc.termAfter-50*time.Millisecond {
+				t.Errorf("stop signal after %v, before preStop could end (%v)", d, tc.termAfter)
+			}
+			if d := sigs[len(sigs)-1].at.Sub(start); d < tc.killAfter-50*time.Millisecond {
+				t.Errorf("SIGKILL after %v, want no sooner than %v", d, tc.killAfter)
+			}
+			if tc.grace == 0 && hasEvent(w, corev1.EventTypeWarning, "FailedPreStopHook") {
+				t.Error("preStop ran with grace 0")
+			}
+			checkNoLeaks(t, h)
+		})
+	}
+}

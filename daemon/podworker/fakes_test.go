@@ -1,0 +1,497 @@
+package podworker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net"
+	"os"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/network"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/image"
+	"github.com/podd-dev/podd/runtime/shim"
+)
+
+// faultKind is what a scripted step does instead of succeeding.
+type faultKind int
+
+const (
+	faultNone  faultKind = iota
+	faultError           // returns an error
+	faultPanic           // panics
+	faultHang            // blocks until its context ends
+)
+
+func (k faultKind) String() string {
+	return [...]string{"none", "error", "panic", "hang"}[k]
+}
+
+// fault is a scripted misbehaviour of one step; times 0 means every call.
+type fault struct {
+	kind  faultKind
+	times int
+}
+
+// fakeHost is a scriptable stand-in for everything the worker touches on
+// the host: shims (with their containers), the network, volumes, images
+// and root filesystems. It keeps a census of what is alive, so a test can
+// check that everything made was released.
+type fakeHost struct {
+	mu     sync.Mutex
+	faults map[string]*fault
+	// calls counts each step's calls.
+	calls map[string]int
+
+	shims   map[string]*fakeShim // live shims by state dir
+	netns   map[string]bool      // live sandbox networks by sandbox id
+	volumes map[string]bool      // prepared pod dirs
+	mounts  map[string]bool      // mounted container roots
+	// pauseExits makes the pause stop right after it starts.
+	pauseExits bool
+	// ignoreTerm makes containers survive their stop signal (SIGKILL only).
+	ignoreTerm bool
+	// log records teardown-relevant calls in order.
+	log []string
+	// signals records each Signal call with its time.
+	signals []sentSignal
+	// createBarrier, when > 1, holds each app container create until that
+	// many are in flight (or a second passed); maxCreates is the most seen.
+	createBarrier, creating, maxCreates int
+}
+
+type sentSignal struct {
+	id  string
+	sig syscall.Signal
+	at  time.Time
+}
+
+func newFakeHost() *fakeHost {
+	return &fakeHost{
+		faults: map[string]*fault{}, calls: map[string]int{},
+		shims: map[string]*fakeShim{}, netns: map[string]bool{},
+		volumes: map[string]bool{}, mounts: map[string]bool{},
+	}
+}
+
+// script makes step misbehave.
+func (h *fakeHost) script(step string, kind faultKind, times int) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.faults[step] = &fault{kind: kind, times: times}
+}
+
+// step runs a step's script: nil when it succeeds.
+func (h *fakeHost) step(ctx context.Context, name string) error {
+	h.mu.Lock()
+	h.calls[name]++
+	f := h.faults[name]
+	kind := faultNone
+	if f != nil {
+		kind = f.kind
+		if f.times > 0 {
+			if f.times--; f.times == 0 {
+				delete(h.faults, name)
+			}
+		}
+	}
+	h.mu.Unlock()
+	switch kind {
+	case faultError:
+		return fmt.Errorf("injected failure at %s", name)
+	case faultPanic:
+		panic("injected panic at " + name)
+	case faultHang:
+		if ctx == nil {
+			return fmt.Errorf("injected failure at %s (cannot hang without a context)", name)
+		}
+		<-ctx.Done()
+		return fmt.Errorf("%s: %w", name, ctx.Err())
+	}
+	return nil
+}
+
+func (h *fakeHost) record(s string) {
+	h.mu.Lock()
+	h.log = append(h.log, s)
+	h.mu.Unlock()
+}
+
+func (h *fakeHost) count(step string) int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.calls[step]
+}
+
+// barrier counts a create in flight and, with createBarrier set, waits
+// until that many are; the returned func ends the create.
+func (h *fakeHost) barrier() (done func()) {
+	h.mu.Lock()
+	h.creating++
+	h.maxCreates = max(h.maxCreates, h.creating)
+	want := h.createBarrier
+	h.mu.Unlock()
+	deadline := time.Now().Add(time.Second)
+	for want > 1 && time.Now().Before(deadline) {
+		h.mu.Lock()
+		n := h.creating
+		h.mu.Unlock()
+		if n >= want {
+			break
+		}
+		time.Sleep(2 * time.Millisecond)
+	}
+	return func() {
+		h.mu.Lock()
+		h.creating--
+		h.mu.Unlock()
+	}
+}
+
+// leaks lists what is still alive, sorted.
+func (h *fakeHost) leaks() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for dir := range h.shims {
+		out = append(out, "shim "+dir)
+	}
+	for id := range h.netns {
+		out = append(out, "network "+id)
+	}
+	for d := range h.volumes {
+		out = append(out, "volumes "+d)
+	}
+	for d := range h.mounts {
+		out = append(out, "rootfs "+d)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// --- Shims ---
+
+func (h *fakeHost) Launch(ctx context.Context, cfg shim.LaunchConfig) (ShimClient, error) {
+	if err := h.step(ctx, "shim.launch"); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.shims[cfg.StateDir]; ok {
+		return nil, fmt.Errorf("fake: a shim already serves %s", cfg.StateDir)
+	}
+	s := &fakeShim{h: h, dir: cfg.StateDir, containers: map[string]*shimv1.ContainerState{}, gone: make(chan struct{})}
+	h.shims[cfg.StateDir] = s
+	return s, nil
+}
+
+func (h *fakeHost) Connect(ctx context.Context, stateDir string) (ShimClient, error) {
+	if err := h.step(ctx, "shim.connect"); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	s, ok := h.shims[stateDir]
+	if !ok {
+		return nil, fmt.Errorf("fake connect to shim: %w", fs.ErrNotExist)
+	}
+	return s, nil
+}
+
+func (h *fakeHost) Kill(stateDir, cgroup string) error {
+	h.record("kill shim")
+	if err := h.step(nil, "shim.kill"); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	s := h.shims[stateDir]
+	h.mu.Unlock()
+	if s != nil {
+		s.die()
+	}
+	return nil
+}
+
+func (h *fakeHost) RemoveCgroup(string) error { return h.step(nil, "shim.removeCgroup") }
+
+// Gone has evidence exactly when the fake shim of stateDir is dead.
+func (h *fakeHost) Gone(_ context.Context, stateDir string) error {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if _, ok := h.shims[stateDir]; !ok {
+		return fmt.Errorf("fake shim of %s: %w", stateDir, shim.ErrGone)
+	}
+	return nil
+}
+
+// --- Network ---
+
+func (h *fakeHost) Setup(ctx context.Context, req network.SetupRequest) (*network.Attachment, error) {
+	if err := h.step(ctx, "network.setup"); err != nil {
+		return nil, err // like the real manager, a failed Setup undid itself
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.netns[req.SandboxID] = true
+	return &network.Attachment{SandboxID: req.SandboxID, NetnsPath: "/run/fake/netns/" + req.SandboxID,
+		IPs: []net.IP{net.IPv4(10, 88, 0, byte(len(h.netns)+1))}}, nil
+}
+
+func (h *fakeHost) Teardown(ctx context.Context, sandboxID string) error {
+	h.record("network teardown")
+	if err := h.step(ctx, "network.teardown"); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.netns, sandboxID)
+	return nil
+}
+
+// --- Volumes ---
+
+func (h *fakeHost) Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (map[string]string, error) {
+	if err := h.step(ctx, "volumes.prepare"); err != nil {
+		return nil, err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.volumes[podDir] = true
+	out := map[string]string{}
+	for _, v := range pod.Spec.Volumes {
+		out[v.Name] = podDir + "/volumes/" + v.Name
+	}
+	return out, nil
+}
+
+func (h *fakeHost) Cleanup(ctx context.Context, podDir string) error {
+	h.record("volumes cleanup")
+	if err := h.step(ctx, "volumes.cleanup"); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.volumes, podDir)
+	return nil
+}
+
+// --- Images ---
+
+func (h *fakeHost) Get(ctx context.Context, ref string) (image.Image, error) {
+	if err := h.step(ctx, "image.get"); err != nil {
+		return image.Image{}, err
+	}
+	return image.Image{Refs: []string{ref}, ID: "sha256:fake", Cmd: []string{"/bin/sh"}}, nil
+}
+
+func (h *fakeHost) Pull(ctx context.Context, ref string, _ image.PullOptions) (image.Image, error) {
+	if err := h.step(ctx, "image.pull"); err != nil {
+		return image.Image{}, err
+	}
+	return h.Get(ctx, ref)
+}
+
+func (h *fakeHost) Layers(ctx context.Context, _ image.Image) ([]string, error) {
+	if err := h.step(ctx, "image.layers"); err != nil {
+		return nil, err
+	}
+	return []string{"/fake/layers/1"}, nil
+}
+
+// --- Rootfs ---
+
+func (h *fakeHost) Mount(_ []string, dir string) (string, error) {
+	if err := h.step(nil, "rootfs.mount"); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mounts[dir] = true
+	return dir + "/merged", nil
+}
+
+func (h *fakeHost) Unmount(dir string) error {
+	if err := h.step(nil, "rootfs.unmount"); err != nil {
+		return err
+	}
+	if err := os.RemoveAll(dir); err != nil {
+		return err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.mounts, dir)
+	return nil
+}
+
+// fakeShim is one pod's shim with its containers; containers exit at once
+// on their stop signal unless the host ignores TERM.
+type fakeShim struct {
+	h          *fakeHost
+	dir        string
+	mu         sync.Mutex
+	containers map[string]*shimv1.ContainerState
+	gone       chan struct{}
+	dead       bool
+}
+
+func (s *fakeShim) die() {
+	s.mu.Lock()
+	if !s.dead {
+		s.dead = true
+		close(s.gone)
+	}
+	s.containers = map[string]*shimv1.ContainerState{}
+	s.mu.Unlock()
+	s.h.mu.Lock()
+	if s.h.shims[s.dir] == s {
+		delete(s.h.shims, s.dir)
+	}
+	s.h.mu.Unlock()
+}
+
+func (s *fakeShim) alive() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dead {
+		return status.Error(codes.Unavailable, "fake shim is gone")
+	}
+	return nil
+}
+
+func (s *fakeShim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRequest, _ ...grpc.CallOption) (*shimv1.CreateContainerResponse, error) {
+	id := in.GetConfig().GetId()
+	step := "container.create"
+	if id == store.PauseID {
+		step = "pause.create"
+	}
+	if err := s.h.step(ctx, step); err != nil {
+		return nil, err
+	}
+	if id != store.PauseID {
+		defer s.h.barrier()()
+	}
+	if err := s.alive(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.containers[id]; ok {
+		return nil, status.Errorf(codes.AlreadyExists, "container with given ID already exists: %s", id)
+	}
+	st := &shimv1.ContainerState{Id: id, Status: shimv1.Status_STATUS_RUNNING, Pid: 100,
+		StartedUnixNano: time.Now().UnixNano(), Labels: in.GetConfig().GetLabels()}
+	if id == store.PauseID && s.h.pauseExits {
+		st.Status, st.Reason, st.Message = shimv1.Status_STATUS_STOPPED, "ContainerCannotRun", "fake pause exits"
+	}
+	s.containers[id] = st
+	return &shimv1.CreateContainerResponse{State: st}, nil
+}
+
+func (s *fakeShim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.CallOption) (*shimv1.SignalResponse, error) {
+	s.h.record(fmt.Sprintf("signal %s %d", in.GetId(), in.GetSignal()))
+	s.h.mu.Lock()
+	s.h.signals = append(s.h.signals, sentSignal{id: in.GetId(), sig: syscall.Signal(in.GetSignal()), at: time.Now()})
+	s.h.mu.Unlock()
+	if err := s.h.step(ctx, "container.signal"); err != nil {
+		return nil, err
+	}
+	if err := s.alive(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.containers[in.GetId()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
+	}
+	sig := syscall.Signal(in.GetSignal())
+	if c.Status == shimv1.Status_STATUS_RUNNING && (sig == syscall.SIGKILL || !s.h.ignoreTerm) {
+		c.Status, c.Signal, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, int32(sig), time.Now().UnixNano()
+	}
+	return &shimv1.SignalResponse{}, nil
+}
+
+func (s *fakeShim) State(ctx context.Context, _ *shimv1.StateRequest, _ ...grpc.CallOption) (*shimv1.StateResponse, error) {
+	if err := s.h.step(ctx, "shim.state"); err != nil {
+		return nil, err
+	}
+	if err := s.alive(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	resp := &shimv1.StateResponse{}
+	for _, c := range s.containers {
+		resp.Containers = append(resp.Containers, proto.Clone(c).(*shimv1.ContainerState))
+	}
+	return resp, nil
+}
+
+func (s *fakeShim) Remove(ctx context.Context, in *shimv1.RemoveRequest, _ ...grpc.CallOption) (*shimv1.RemoveResponse, error) {
+	if err := s.h.step(ctx, "container.remove"); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.containers, in.GetId())
+	return &shimv1.RemoveResponse{}, nil
+}
+
+func (s *fakeShim) Exec(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.ExecRequest, shimv1.ExecResponse], error) {
+	return nil, status.Error(codes.Unimplemented, "the fake shim runs no exec")
+}
+
+func (s *fakeShim) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {
+	if err := s.alive(); err != nil {
+		return nil, err
+	}
+	return &fakeEvents{ctx: ctx, gone: s.gone}, nil
+}
+
+func (s *fakeShim) Stop(ctx context.Context, force bool) error {
+	s.h.record("stop shim")
+	if err := s.h.step(ctx, "shim.stop"); err != nil {
+		return err
+	}
+	s.die()
+	return nil
+}
+
+func (s *fakeShim) Close() error { return nil }
+
+func (s *fakeShim) Exited() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.dead
+}
+
+// fakeEvents is a shim event stream that ends when the shim dies.
+type fakeEvents struct {
+	grpc.ClientStream
+	ctx  context.Context
+	gone chan struct{}
+}
+
+func (e *fakeEvents) Recv() (*shimv1.ContainerState, error) {
+	select {
+	case <-e.ctx.Done():
+		return nil, e.ctx.Err()
+	case <-e.gone:
+		return nil, errors.New("fake shim is gone")
+	}
+}

@@ -1,0 +1,128 @@
+package podworker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/network"
+	"github.com/podd-dev/podd/runtime/shim"
+)
+
+// restart stops w's loop (a daemon shutdown: the pod keeps running) and
+// returns a new worker for the same pod from its persisted state, as the
+// daemon's restore does.
+func restart(t *testing.T, w *Worker, stop func()) *Worker {
+	t.Helper()
+	stop()
+	st := &State{}
+	if q, err := w.deps.Store.LoadState(w.uid, st); err != nil || q != nil {
+		t.Fatalf("load state: %v %v", q, err)
+	}
+	return New(w.deps, w.pod, st)
+}
+
+// After a daemon restart the worker reconnects to the running shim: same
+// sandbox, same container instance, no restart.
+func TestRestoreReconnectsWithoutRestart(t *testing.T) {
+	w, h := newTestWorker(t, testPod("restore"))
+	stop := runWorker(t, w)
+	eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+	w.mu.Lock()
+	sb := w.state.Sandbox.ID
+	w.mu.Unlock()
+	launches := h.count("shim.launch")
+
+	w2 := restart(t, w, stop)
+	runWorker(t, w2)
+	select {
+	case <-w2.Reconciled():
+	case <-time.After(10 * time.Second):
+		t.Fatal("restored worker never reconciled")
+	}
+	eventually(t, "app running after the restart", 10*time.Second, func() bool { return running(w2, "app") })
+	w2.mu.Lock()
+	sb2 := w2.state.Sandbox.ID
+	w2.mu.Unlock()
+	if sb2 != sb || h.count("shim.launch") != launches {
+		t.Errorf("sandbox %s → %s, launches %d → %d: the restart replaced the sandbox", sb, sb2, launches, h.count("shim.launch"))
+	}
+	for _, cs := range w2.Snapshot().Status.ContainerStatuses {
+		if cs.RestartCount != 0 {
+			t.Errorf("container %s restarted %d times", cs.Name, cs.RestartCount)
+		}
+	}
+	deleteAndWait(t, w2, 0)
+	checkNoLeaks(t, h)
+}
+
+// A creation a crash cut short is undone before anything else: its shim is
+// killed and its network torn down, then a new sandbox is made.
+func TestRestoreUndoesInterruptedCreation(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		st   func(id string) *State
+	}{
+		{"SandboxCreating recorded", func(id string) *State { return &State{SandboxCreating: id} }},
+		{"state file lost (SandboxUnknown)", func(string) *State { return &State{SandboxUnknown: true} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newFakeHost()
+			deps := testDeps(t, h)
+			pod := testPod("crashed")
+			if err := deps.Store.SavePod(pod); err != nil {
+				t.Fatal(err)
+			}
+			// What the interrupted creation left: a network and a shim.
+			const old = "0123456789abcdef"
+			ctx := context.Background()
+			if _, err := h.Setup(ctx, network.SetupRequest{SandboxID: old}); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := h.Launch(ctx, shim.LaunchConfig{StateDir: deps.Layout.ShimDir(string(pod.UID))}); err != nil {
+				t.Fatal(err)
+			}
+			w := New(deps, pod, tc.st(old))
+			runWorker(t, w)
+			eventually(t, "app running in a new sandbox", 10*time.Second, func() bool { return running(w, "app") })
+			if h.count("shim.kill") == 0 {
+				t.Error("the old shim was not killed")
+			}
+			w.mu.Lock()
+			creating, unknown := w.state.SandboxCreating, w.state.SandboxUnknown
+			w.mu.Unlock()
+			if creating != "" || unknown {
+				t.Errorf("state still says creating %q, unknown %v", creating, unknown)
+			}
+			deleteAndWait(t, w, 0)
+			h.mu.Lock()
+			if tc.name == "SandboxCreating recorded" && h.netns[old] {
+				t.Error("the interrupted creation's network is still there")
+			}
+			delete(h.netns, old) // otherwise the start-up GC's (not in any record)
+			h.mu.Unlock()
+			checkNoLeaks(t, h)
+		})
+	}
+}
+
+// A pod deleted while its sandbox is being created ends with nothing left:
+// the creation finishes or fails, then the delete tears it all down.
+func TestDeleteDuringCreate(t *testing.T) {
+	for _, step := range []string{"volumes.prepare", "network.setup", "shim.launch", "pause.create", "image.get", "image.layers", "container.create"} {
+		t.Run(step, func(t *testing.T) {
+			w, h := newTestWorker(t, testPod("delete-during-create"))
+			w.deps.RuntimeTimeout = 300 * time.Millisecond
+			h.script(step, faultHang, 1)
+			runWorker(t, w)
+			eventually(t, "the hanging step reached", 10*time.Second, func() bool { return h.count(step) > 0 })
+			deleteAndWait(t, w, 0)
+			checkNoLeaks(t, h)
+			if p := w.Snapshot().Status.Phase; p == corev1.PodRunning {
+				t.Errorf("removed pod still reports %s", p)
+			}
+		})
+	}
+}

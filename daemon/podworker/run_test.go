@@ -1,0 +1,126 @@
+package podworker
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// runWorker runs w until the test ends and returns a func that stops it (a
+// daemon shutdown) and waits until Run returned.
+func runWorker(t *testing.T, w *Worker) (stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		w.Run(ctx)
+	}()
+	stop = func() {
+		cancel()
+		<-stopped
+	}
+	t.Cleanup(stop)
+	return stop
+}
+
+func phase(w *Worker) corev1.PodPhase { return w.Snapshot().Status.Phase }
+
+func running(w *Worker, name string) bool {
+	for _, cs := range w.Snapshot().Status.ContainerStatuses {
+		if cs.Name == name && cs.State.Running != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// deleteAndWait deletes the pod with grace and waits until it is removed.
+func deleteAndWait(t *testing.T, w *Worker, grace int64) {
+	t.Helper()
+	w.Delete(&grace)
+	select {
+	case <-w.Done():
+	case <-time.After(20 * time.Second):
+		t.Fatalf("pod not removed 20 s after delete; phase %s", phase(w))
+	}
+}
+
+func checkNoLeaks(t *testing.T, h *fakeHost) {
+	t.Helper()
+	if l := h.leaks(); len(l) > 0 {
+		t.Errorf("left behind: %v", l)
+	}
+}
+
+// The worker brings a pod up through the fakes and takes it all down again.
+func TestRunCreatesAndRemovesPod(t *testing.T) {
+	w, h := newTestWorker(t, testPod("run"))
+	runWorker(t, w)
+	eventually(t, "container app running", 10*time.Second, func() bool { return running(w, "app") })
+	if phase(w) != corev1.PodRunning {
+		t.Errorf("phase %s, want Running", phase(w))
+	}
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}
+
+// A panic in a sandbox step is the pod's failure: an event, a failed sandbox
+// with back-off, then a retry that succeeds; the daemon (this test) lives.
+func TestPanicInSandboxStepFailsTheSandbox(t *testing.T) {
+	w, h := newTestWorker(t, testPod("panic-setup"))
+	h.script("network.setup", faultPanic, 1)
+	runWorker(t, w)
+	eventually(t, "container app running after the retry", 10*time.Second, func() bool { return running(w, "app") })
+	if !hasEvent(w, corev1.EventTypeWarning, EventWorkerPanic) {
+		t.Error("no PodWorkerPanic event")
+	}
+	if !hasEvent(w, corev1.EventTypeWarning, "FailedCreatePodSandBox") {
+		t.Error("the panic was not reported as a failed sandbox")
+	}
+	w.mu.Lock()
+	bo := w.state.History.SandboxBackoff
+	w.mu.Unlock()
+	if bo.Delay <= 0 {
+		t.Errorf("sandbox back-off %+v after the panic, want a delay", bo)
+	}
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}
+
+// A panic while starting an app container (in its own goroutine) tears the
+// sandbox down; the next sandbox runs the container.
+func TestPanicInContainerStartFailsTheSandbox(t *testing.T) {
+	w, h := newTestWorker(t, testPod("panic-start"))
+	h.script("container.create", faultPanic, 1)
+	runWorker(t, w)
+	eventually(t, "container app running in a second sandbox", 10*time.Second, func() bool {
+		return h.count("shim.launch") >= 2 && running(w, "app")
+	})
+	if !hasEvent(w, corev1.EventTypeWarning, EventWorkerPanic) {
+		t.Error("no PodWorkerPanic event")
+	}
+	if n := h.count("network.teardown"); n < 1 {
+		t.Error("the first sandbox was not torn down")
+	}
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}
+
+// A worker that panics every round backs off (planner settings: 20 ms
+// doubling to 100 ms) instead of spinning, and the pod can still be deleted.
+func TestPanicEveryRoundBacksOff(t *testing.T) {
+	w, h := newTestWorker(t, testPod("panic-always"))
+	h.script("network.setup", faultPanic, 0)
+	runWorker(t, w)
+	eventually(t, "three panics", 10*time.Second, func() bool { return h.count("network.setup") >= 3 })
+	n0 := h.count("network.setup")
+	time.Sleep(500 * time.Millisecond) // a window to count calls in, not a wait for a state
+	if n := h.count("network.setup") - n0; n > 12 {
+		t.Errorf("%d sandbox attempts in 500 ms: no back-off", n)
+	}
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}

@@ -1,0 +1,49 @@
+package shim_test
+
+import (
+	"context"
+	"path/filepath"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/podd-dev/podd/runtime/shim"
+)
+
+// Issue 7 item 2: a shim killed with its containers (a crash, or the
+// daemon's kill of a shim that did not answer) leaves libcontainer state
+// behind. A new shim in the same state dir re-creates a container with the
+// same ID (the pause), instead of failing "container with given ID already
+// exists" on every retry.
+func TestCreateAfterCrashClearsStaleState(t *testing.T) {
+	p := startPod(t)
+	cfg := p.config("pause", p.rootfs("r"), "sleep", "1000")
+	p.create(cfg)
+	pid := p.c.Pid()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	removeCgroupDirs(p.cgroup) // kills the container, as the daemon's shim.Kill does
+	deadline := time.Now().Add(10 * time.Second)
+	for syscall.Kill(pid, 0) == nil {
+		if time.Now().After(deadline) {
+			t.Fatalf("shim %d still alive after SIGKILL", pid)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	p.c.Close()
+	if m, _ := filepath.Glob(filepath.Join(shim.RuncDir(p.stateDir), "pause")); len(m) != 1 {
+		t.Fatalf("no stale libcontainer state left to test with: %v", m)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := shim.Launch(ctx, shim.LaunchConfig{
+		ShimBinary: filepath.Join(binDir, "podd-shim"), PodUID: "uid-" + filepath.Base(p.dir),
+		StateDir: p.stateDir, CgroupParent: p.cgroup, LogLevel: "debug",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.c = c
+	p.create(cfg)
+}
