@@ -56,6 +56,7 @@ func (l Layout) PodFilesDir(uid string) string { return filepath.Join(l.PodDir(u
 // SeccompDir holds the Localhost seccomp profiles pods name by a path
 // relative to it.
 func (l Layout) SeccompDir() string { return filepath.Join(l.Root, "seccomp") }
+
 // QuarantineDir holds the files of pod uid that could not be read back,
 // moved aside for a human to look at; nothing in podd reads or removes them.
 func (l Layout) QuarantineDir(uid string) string { return filepath.Join(l.Root, "quarantine", uid) }
