@@ -10,7 +10,7 @@ failed=0
 while IFS=: read -r file name; do
 	pkg="./$(dirname "$file")"
 	echo "fuzz $pkg $name ($fuzztime)"
-	if ! "$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -parallel 2 "$pkg"; then
+	if ! "$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime "${FUZZMINIMIZETIME:-1s}" -parallel 2 "$pkg"; then
 		failed=1
 	fi
 done < <(git ls-files '*_test.go' | xargs grep -Ho '^func Fuzz[A-Za-z0-9_]*' | sed 's/:func /:/' | sort -u)
