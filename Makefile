@@ -10,7 +10,7 @@ VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
 TEST_TIMEOUT ?= 25m
 
-.PHONY: help deps build test unit-test e2e-test proto lint bench demo demo-stop clean install
+.PHONY: help deps build test test-cgroupv2 unit-test e2e-test proto lint bench demo demo-stop clean install
 
 help: ## show the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -33,6 +33,17 @@ build: ## build bin/podd, bin/podctl, bin/podd-shim, bin/podd-pause
 
 test: deps build lint ## the whole suite: unit tests, then end-to-end tests as root
 	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...
+
+# The e2e tests make test-cgroupv2 runs in the cgroup v2 VM: pods with
+# limits and OOMKilled (main process and child), exec, logs, probes, delete
+# with a grace period, kill -9 of the daemon, the leak census (every test
+# ends with it) and the device filter.
+V2VM_E2E := TestR22_TerminationReasons|TestExecStdinExitCodeAndTTY|TestLogsFollow|TestScenario9ReadinessExecFollowsFileR47|TestStopExitCodes|TestDaemonKill9KeepsPodsAndRecordsExits|TestNothingLeftAfterDeleteAndFailedCreate|TestDeviceFilterRefusesHostBlockDevice
+
+test-cgroupv2: deps build ## podd checks and an e2e subset on a pure cgroup v2 host (a QEMU VM, test/v2vm)
+	$(GO) test -c -o $(BIN)/e2e.test ./test/e2e
+	$(GO) run ./test/image/cmd/mkbusybox -o $(BIN)/busybox-oci.tar
+	E2E_RUN='^($(V2VM_E2E))$$' V2VM_PASSENV=E2E_RUN ./test/v2vm/run-in-v2vm.sh test/v2vm/suite.sh
 
 unit-test: ## unit tests only (no root needed)
 	$(GO) test -count=1 ./...
