@@ -56,11 +56,9 @@ $BIN/podd --root $D/root --run-root /run/podd --socket $SOCK --cni-conf-dir /run
 	--manifests "" --log-level debug > $OUT/podd.log 2>&1 &
 PODD_PID=$!
 check "podd socket up" waitfor 60 test -S $SOCK
-$PODCTL version
 
 section "image import"
 check "image import" $PODCTL image import "$BUSYBOX_TAR" --name busybox:latest
-$PODCTL images
 
 section "apply: two containers with limits, and an OOM pod"
 cat > /scratch/pods.yaml <<'EOF'
@@ -118,31 +116,28 @@ check "pod oom Failed" waitfor 180 is_phase oom Failed
 # memory.oom.group=1, so the whole container dies (Failed, 137); podd?
 oomchild_done() { is_phase oomchild Failed || $PODCTL logs oomchild -c c 2>/dev/null | grep -q survived; }
 waitfor 90 oomchild_done
-echo "oomchild: phase $(phase oomchild); log: $($PODCTL logs oomchild -c c | tr '\n' '|')"
-check "oomchild killed as a group (kubelet on v2: memory.oom.group=1)" sh -c "! $PODCTL logs oomchild -c c | grep -q survived"
-$PODCTL get pods -o wide
-
-section "describe"
-$PODCTL describe pod two
-$PODCTL describe pod oom
-$PODCTL describe pod oomchild | sed -n '/^Containers:/,/^Conditions:/p'
+oomlog=$($PODCTL logs oomchild -c c | tr '\n' '|')
+echo "oomchild: phase $(phase oomchild); log: $oomlog"
+check "oomchild killed as a group (kubelet on v2: memory.oom.group=1)" sh -c "! echo '$oomlog' | grep -q survived"
 
 section "OOMKilled"
-$PODCTL get pods oom -o json | grep -E '"(reason|exitCode)"'
-check "oom reason OOMKilled" sh -c "$PODCTL get pods oom -o json | grep -q '\"reason\": *\"OOMKilled\"'"
-check "oom exit code 137" sh -c "$PODCTL get pods oom -o json | grep -q '\"exitCode\": *137'"
+# (podctl calls are slow in the VM: one call, several checks)
+oomjson=$($PODCTL get pods oom -o json)
+echo "$oomjson" | grep -E '"(reason|exitCode)"'
+check "oom reason OOMKilled" sh -c "echo '$oomjson' | grep -q '\"reason\": *\"OOMKilled\"'"
+check "oom exit code 137" sh -c "echo '$oomjson' | grep -q '\"exitCode\": *137'"
 
 section "logs"
-$PODCTL logs two -c a; $PODCTL logs two -c b; $PODCTL logs oom -c c
-check "logs a" sh -c "$PODCTL logs two -c a | grep -q 'hello from a'"
+check "logs a" sh -c "$PODCTL logs two -c a | tee /dev/stderr | grep -q 'hello from a'"
 
 section "exec"
-check "exec" $PODCTL exec two -c a -- true
-$PODCTL exec two -c a -- sh -c 'cat /proc/self/cgroup; grep cgroup /proc/self/mountinfo; ls /sys/fs/cgroup | tr "\n" " "; echo; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max'
 # containerd/CRI-O on a v2 host give each container a private cgroup namespace:
 # /proc/self/cgroup is 0::/ and /sys/fs/cgroup is the container's own cgroup
-check "container in a private cgroupns (0::/)" sh -c "$PODCTL exec two -c a -- cat /proc/self/cgroup | grep -qx '0::/'"
-check "container sees its memory.max (64Mi)" sh -c "$PODCTL exec two -c a -- cat /sys/fs/cgroup/memory.max | grep -qx 67108864"
+ex=$($PODCTL exec two -c a -- sh -c 'cat /proc/self/cgroup; grep cgroup /proc/self/mountinfo; cat /sys/fs/cgroup/memory.max /sys/fs/cgroup/cpu.max /sys/fs/cgroup/pids.max')
+check "exec" test $? = 0
+echo "$ex"
+check "container in a private cgroupns (0::/)" sh -c "echo '$ex' | grep -qx '0::/'"
+check "container sees its memory.max (64Mi)" sh -c "echo '$ex' | grep -qx 67108864"
 
 section "cgroup checks"
 # the containers of pod two: the leaf cgroups holding a sleep loop
@@ -184,10 +179,6 @@ for dir in $(find /sys/fs/cgroup/podd -type d | sort); do
 	echo
 done
 
-section "memory.events of the oomchild pod"
-uid2=$($PODCTL get pods oomchild -o json | sed -n 's/.*"uid": *"\([^"]*\)".*/\1/p' | head -1)
-find /sys/fs/cgroup/podd/pod$uid2 -name memory.events 2>/dev/null | while read -r f; do echo "$f: $(tr '\n' ' ' < $f)"; done
-
 section "shim logs (warnings and errors)"
 for f in $(find /run/podd/pods -maxdepth 2 -type f -name '*.log' 2>/dev/null); do
 	u=$(basename $(dirname $f)); cp $f $OUT/shim-$u.log
@@ -201,7 +192,6 @@ check "delete oom" $PODCTL delete pod oom oomchild --grace-period 0
 echo "delete took $(awk -v s="$td" -v n="$(date +%s.%N)" 'BEGIN{printf "%.1f", n-s}') s"
 gone() { l=$($PODCTL get pods -o name) && ! echo "$l" | grep -qE 'two|oom'; }
 check "pods gone" waitfor 60 gone
-$PODCTL get pods
 nocg() { [ -z "$(find /sys/fs/cgroup/podd -mindepth 1 -type d -name 'pod*' 2>/dev/null)" ]; }
 check "no pod cgroup left" waitfor 30 nocg
 echo "left under /sys/fs/cgroup/podd:"; find /sys/fs/cgroup/podd -type d 2>/dev/null | sort
