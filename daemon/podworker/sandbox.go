@@ -93,7 +93,9 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 		if err != nil {
 			return nil, nil, fmt.Errorf("set up pod network: %w", err)
 		}
-		rollback.push(func(ctx context.Context) { w.deps.Network.Teardown(ctx, sb.ID) })
+		// Undo steps capture locals: a failed return sets the named results to nil.
+		sbID := sb.ID
+		rollback.push(func(ctx context.Context) { w.deps.Network.Teardown(ctx, sbID) })
 		sb.NetnsPath = att.NetnsPath
 		for _, ip := range att.IPs {
 			sb.IPs = append(sb.IPs, ip.String())
@@ -118,9 +120,10 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	if err != nil {
 		return nil, nil, fmt.Errorf("start shim: %w", err)
 	}
+	launched := cl
 	rollback.push(func(ctx context.Context) {
-		cl.Stop(ctx, true)
-		cl.Close()
+		launched.Stop(ctx, true)
+		launched.Close()
 	})
 
 	pauseRoot := w.deps.Layout.PauseRootfs(w.uid)
