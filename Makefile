@@ -35,10 +35,11 @@ test: deps build lint ## the whole suite: unit tests, then end-to-end tests as r
 	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...
 
 # The e2e tests make test-cgroupv2 runs in the cgroup v2 VM: pods with
-# limits and OOMKilled (main process and child), exec, logs, probes, delete
-# with a grace period, kill -9 of the daemon, the leak census (every test
-# ends with it) and the device filter.
-V2VM_E2E := TestR22_TerminationReasons|TestExecStdinExitCodeAndTTY|TestLogsFollow|TestScenario9ReadinessExecFollowsFileR47|TestStopExitCodes|TestDaemonKill9KeepsPodsAndRecordsExits|TestNothingLeftAfterDeleteAndFailedCreate|TestDeviceFilterRefusesHostBlockDevice
+# limits and OOMKilled (main process and child), exec, logs, delete with a
+# grace period (exit codes 143/137), a readiness probe across a kill -9 of
+# the daemon and its recovery, the leak census (every test ends with it)
+# and the device filter.
+V2VM_E2E := TestR22_TerminationReasons|TestExecStdinExitCodeAndTTY|TestLogsFollow|TestStopExitCodes|TestProbesAndEventsSurviveDaemonCrash|TestNothingLeftAfterDeleteAndFailedCreate|TestDeviceFilterRefusesHostBlockDevice
 
 test-cgroupv2: deps build ## podd checks and an e2e subset on a pure cgroup v2 host (a QEMU VM, test/v2vm)
 	$(GO) test -c -o $(BIN)/e2e.test ./test/e2e
