@@ -330,6 +330,7 @@ spec:
     readinessProbe:
       exec: {command: ["test", "-f", "/tmp/ready"]}
       periodSeconds: 1
+      timeoutSeconds: 10 # an exec takes seconds in the cgroup v2 VM (TCG)
 `)
 	ready := func(want bool) func(*corev1.Pod) bool {
 		return func(p *corev1.Pod) bool {
