@@ -15,7 +15,7 @@ TEST_TIMEOUT ?= 25m
 TEST_FUZZTIME ?= 3s
 FUZZTIME ?= 1m
 
-.PHONY: help deps build test unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
+.PHONY: help deps build test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
 
 help: ## show the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -42,6 +42,18 @@ test: deps build lint ## the whole suite: unit tests, end-to-end tests as root, 
 
 fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
 	FUZZTIME=$(FUZZTIME) GO=$(GO) ./hack/fuzz.sh
+
+# The e2e tests make test-cgroupv2 runs in the cgroup v2 VM: pods with
+# limits and OOMKilled (main process and child), exec, logs, delete with a
+# grace period (exit codes 143/137), a readiness probe across a kill -9 of
+# the daemon and its recovery, the leak census (every test ends with it)
+# and the device filter.
+V2VM_E2E := TestR22_TerminationReasons|TestExecStdinExitCodeAndTTY|TestLogsFollow|TestStopExitCodes|TestProbesAndEventsSurviveDaemonCrash|TestNothingLeftAfterDeleteAndFailedCreate|TestDeviceFilterRefusesHostBlockDevice
+
+test-cgroupv2: deps build ## podd checks and an e2e subset on a pure cgroup v2 host (a QEMU VM, test/v2vm)
+	$(GO) test -c -o $(BIN)/e2e.test ./test/e2e
+	$(GO) run ./test/image/cmd/mkbusybox -o $(BIN)/busybox-oci.tar
+	E2E_RUN='^($(V2VM_E2E))$$' V2VM_PASSENV=E2E_RUN ./test/v2vm/run-in-v2vm.sh test/v2vm/suite.sh
 
 unit-test: ## unit tests only (no root needed)
 	$(GO) test -count=1 ./...

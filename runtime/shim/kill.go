@@ -107,7 +107,7 @@ func removeTree(root string) error {
 	})
 	var errs []error
 	for i := len(dirs) - 1; i >= 0; i-- {
-		if err := syscall.Rmdir(dirs[i]); err != nil && !errors.Is(err, syscall.ENOENT) {
+		if err := removeCgroupDir(dirs[i]); err != nil {
 			errs = append(errs, fmt.Errorf("remove cgroup %s: %w", dirs[i], err))
 		}
 	}

@@ -374,7 +374,7 @@ func (e *env) podctlErr(args ...string) (string, error) {
 }
 
 func (e *env) podctlIn(stdin string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scaled(90*time.Second))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(e.bin, "podctl"), append([]string{"--socket", e.socket}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
@@ -404,7 +404,7 @@ func (e *env) apply(manifest string) string {
 
 // pod fetches a pod through the API.
 func (e *env) pod(name string) (*corev1.Pod, error) {
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scaled(10*time.Second))
 	defer cancel()
 	p, err := e.client.GetPod(ctx, &poddv1.GetPodRequest{Namespace: "default", Name: name})
 	if err != nil {

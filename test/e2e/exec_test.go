@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/containerd/console"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // Issue 3: `podctl exec` passes stdin, returns the remote exit code as its
@@ -70,7 +72,7 @@ spec:
 	go func() { done <- cmd.Wait() }()
 	select {
 	case err = <-done:
-	case <-time.After(20 * time.Second):
+	case <-time.After(testutil.Scaled(20 * time.Second)):
 		cmd.Process.Kill()
 		t.Fatalf("exec -it did not end; output %q", buf.String())
 	}

@@ -92,7 +92,7 @@ spec:
     command: ["sh", "-c", "trap 'exit 0' TERM; i=0; while true; do echo tick-$i; i=$((i+1)); sleep 0.2; done & wait"]
 `)
 	e.waitRunning("ticker", 60*time.Second)
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), testutil.Scaled(20*time.Second))
 	defer cancel()
 	cmd := exec.CommandContext(ctx, e.bin+"/podctl", "--socket", e.socket, "logs", "-f", "ticker")
 	out, err := cmd.StdoutPipe()
@@ -104,7 +104,7 @@ spec:
 	}
 	defer cmd.Process.Kill()
 	buf := make([]byte, 0, 4096)
-	deadline := time.Now().Add(15 * time.Second)
+	deadline := time.Now().Add(testutil.Scaled(15 * time.Second))
 	seen := map[string]bool{}
 	for time.Now().Before(deadline) && len(seen) < 15 {
 		chunk := make([]byte, 1024)

@@ -4,6 +4,7 @@ package testutil
 
 import (
 	"os"
+	"strconv"
 	"testing"
 	"time"
 )
@@ -24,10 +25,24 @@ func RequireRoot(t testing.TB) {
 	}
 }
 
-// WaitFor polls cond every interval until it returns true or timeout passes;
-// then it fails the test with msg and the last error cond reported.
+// ScaleEnv multiplies every WaitFor deadline (an integer, default 1): the
+// cgroup v2 VM (test/v2vm) runs under TCG, 8-10x slower than the host.
+const ScaleEnv = "PODD_TEST_TIMEOUT_SCALE"
+
+// Scaled returns d multiplied by $PODD_TEST_TIMEOUT_SCALE.
+func Scaled(d time.Duration) time.Duration {
+	if n, err := strconv.Atoi(os.Getenv(ScaleEnv)); err == nil && n > 1 {
+		return d * time.Duration(n)
+	}
+	return d
+}
+
+// WaitFor polls cond every interval until it returns true or timeout passes
+// (scaled, see Scaled); then it fails the test with msg and the last error
+// cond reported.
 func WaitFor(t testing.TB, timeout time.Duration, msg string, cond func() (bool, error)) {
 	t.Helper()
+	timeout = Scaled(timeout)
 	deadline := time.Now().Add(timeout)
 	var last error
 	for {

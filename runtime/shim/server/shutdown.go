@@ -9,7 +9,6 @@ import (
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
-	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 )
 
 // Shutdown makes the shim exit once no container runs; with force it first
@@ -72,7 +71,7 @@ func (s *service) teardownWhenIdle(list []*container) {
 		s.log.Warn("remove libcontainer state", "err", err)
 	}
 	if s.cgroupParent != "" {
-		if err := libct.RemoveCgroup(s.cgroupParent); err != nil {
+		if err := shim.RemoveCgroup(s.cgroupParent); err != nil {
 			s.log.Warn("remove pod cgroup", "cgroup", s.cgroupParent, "err", err)
 		}
 	}

@@ -1,43 +1,38 @@
 package libct
 
 import (
-	"errors"
-	"fmt"
-	"path/filepath"
-
-	"github.com/opencontainers/cgroups"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
 
-// RemoveCgroup removes the cgroup path (absolute from each hierarchy's root)
-// and everything below it from every mounted hierarchy: each v1 controller
-// and the unified one. A missing directory is not an error.
-func RemoveCgroup(path string) error {
-	if !filepath.IsAbs(path) || filepath.Clean(path) == "/" {
-		return fmt.Errorf("remove cgroup %q: not an absolute path below the root", path)
+// oomGroup is the v2 knob that makes the OOM killer take the whole cgroup.
+const oomGroup = "memory.oom.group"
+
+// applyCgroup2 adds what containerd and the kubelet give a container on a
+// cgroup v2 host: a private cgroup namespace (not for a privileged
+// container, as containerd), so the container sees its own cgroup as / and
+// at /sys/fs/cgroup; and memory.oom.group=1 (the kubelet since 1.28), so an
+// OOM kill of any process ends the container as a unit and is reported as
+// its OOMKilled. The rest of the v2 mapping is libcontainer's: cpu.weight
+// from the shares (1 + (shares-2)*9999/262142, the kubelet's conversion),
+// cpu.max, memory.max, pids.max.
+func applyCgroup2(s *specs.Spec, privileged bool) {
+	if !privileged && !hasNamespace(s.Linux.Namespaces, specs.CgroupNamespace) {
+		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})
 	}
-	var dirs []string
-	if cgroups.IsCgroup2UnifiedMode() {
-		dirs = append(dirs, filepath.Join("/sys/fs/cgroup", path))
-	} else {
-		mounts, err := cgroups.GetCgroupMounts(true)
-		if err != nil {
-			return fmt.Errorf("remove cgroup %s: %w", path, err)
-		}
-		for _, m := range mounts {
-			dirs = append(dirs, filepath.Join(m.Mountpoint, path))
-		}
-		if cgroups.IsCgroup2HybridMode() {
-			dirs = append(dirs, filepath.Join("/sys/fs/cgroup/unified", path))
+	if s.Linux.Resources == nil {
+		s.Linux.Resources = &specs.LinuxResources{}
+	}
+	if s.Linux.Resources.Unified == nil {
+		s.Linux.Resources.Unified = map[string]string{}
+	}
+	s.Linux.Resources.Unified[oomGroup] = "1"
+}
+
+func hasNamespace(nss []specs.LinuxNamespace, t specs.LinuxNamespaceType) bool {
+	for _, ns := range nss {
+		if ns.Type == t {
+			return true
 		}
 	}
-	var errs []error
-	for _, d := range dirs {
-		if err := cgroups.RemovePath(d); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("remove cgroup %s: %w", path, err)
-	}
-	return nil
+	return false
 }

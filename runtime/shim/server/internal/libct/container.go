@@ -52,7 +52,8 @@ type Container struct {
 // Create validates cfg and creates its container (state and config; nothing
 // runs yet). nsPid resolves Namespace.container to that container's init pid.
 func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int, error)) (*Container, error) {
-	spec, err := buildSpec(cfg, specInputs{nsPid: nsPid, nofile: r.nofile, minOOMScoreAdj: r.minOOMScoreAdj})
+	spec, err := buildSpec(cfg, specInputs{nsPid: nsPid, nofile: r.nofile, minOOMScoreAdj: r.minOOMScoreAdj,
+		cgroup2: cgroups.IsCgroup2UnifiedMode()})
 	if err != nil {
 		return nil, err
 	}
@@ -63,7 +64,6 @@ func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int
 	for _, rl := range spec.Process.Rlimits {
 		config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_NOFILE, Hard: rl.Hard, Soft: rl.Soft})
 	}
-	adaptDevicesToHost(config)
 	cm, err := manager.New(config.Cgroups)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager of container %q: %w", cfg.GetId(), err)

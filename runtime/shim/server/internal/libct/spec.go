@@ -48,6 +48,8 @@ type specInputs struct {
 	nofile uint64
 	// minOOMScoreAdj is the lowest oom_score_adj the shim may set.
 	minOOMScoreAdj int
+	// cgroup2 is set on a pure cgroup v2 host (see applyCgroup2).
+	cgroup2 bool
 }
 
 // buildSpec turns a container config into an OCI runtime spec with podd's
@@ -84,6 +86,9 @@ func buildSpec(cfg *shimv1.ContainerConfig, in specInputs) (*specs.Spec, error) 
 		if err := json.Unmarshal(cfg.GetSeccomp(), s.Linux.Seccomp); err != nil {
 			return nil, fmt.Errorf("container %q: seccomp filter: %w", cfg.GetId(), err)
 		}
+	}
+	if in.cgroup2 {
+		applyCgroup2(s, cfg.GetPrivileged())
 	}
 	return s, nil
 }
