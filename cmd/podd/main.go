@@ -55,6 +55,7 @@ func main() {
 		cfg.MaxLayerSize = v
 		return err
 	})
+	fs.Int64Var(&cfg.PodPidsLimit, "pod-pids-limit", cfg.PodPidsLimit, "processes allowed in each pod, set at the pod cgroup (-1: no limit)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -64,6 +65,10 @@ func main() {
 	cfg.CNIBinDirs = strings.Split(*binDirs, ":")
 	if cfg.ContainerLogMaxFiles < 2 {
 		fmt.Fprintf(os.Stderr, "podd: --container-log-max-files: %d must be at least 2\n", cfg.ContainerLogMaxFiles)
+		os.Exit(2)
+	}
+	if err := daemon.CheckPodPidsLimit(cfg.PodPidsLimit); err != nil {
+		fmt.Fprintf(os.Stderr, "podd: --pod-pids-limit: %v\n", err)
 		os.Exit(2)
 	}
 	cfg.AllowedUnsafeSysctls = nil

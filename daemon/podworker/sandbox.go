@@ -115,7 +115,7 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (sb *Sandbox
 	cl, err = shim.Launch(ctx, shim.LaunchConfig{
 		ShimBinary: w.deps.ShimBinary, PodUID: w.uid, StateDir: stateDir,
 		CgroupParent: w.podCgroup(), LogLevel: w.deps.ShimLogLevel, ShimCgroup: w.shimCgroup(),
-		LogRotation: w.deps.LogRotation,
+		LogRotation: w.deps.LogRotation, PodPidsLimit: w.deps.PodPidsLimit,
 	})
 	if err != nil {
 		return nil, nil, fmt.Errorf("start shim: %w", err)

@@ -55,6 +55,9 @@ type Deps struct {
 	// LogRotation bounds each container's log (containerLogMaxSize,
 	// containerLogMaxFiles).
 	LogRotation crilog.Rotation
+	// PodPidsLimit is the pids limit of each pod's cgroup (podPidsLimit);
+	// -1 is no limit.
+	PodPidsLimit int64
 	// Security holds the host's capability bounding set and the seccomp
 	// settings every container is built with.
 	Security spec.HostSecurity

@@ -1,0 +1,104 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/test/testutil"
+)
+
+// podPidsDir finds the pod cgroup's directory in the hierarchy that holds
+// the pids controller (v1 pids, or the unified one).
+func (e *env) podPidsDir(uid string) (string, error) {
+	for _, d := range cgroupDirs(filepath.Join(e.cgroupParent, "pod"+uid)) {
+		if _, err := os.Stat(filepath.Join(d, "pids.max")); err == nil {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("no pod cgroup with pids.max for pod %s under %s", uid, e.cgroupParent)
+}
+
+// pidsEventsMax sums how many forks the pids limit has refused ("max N" in
+// pids.events) over the pod cgroup and its children: older kernels count
+// the refusal in the cgroup of the forking task, not the limiting one.
+func pidsEventsMax(dir string) (int, error) {
+	files, _ := filepath.Glob(filepath.Join(dir, "*", "pids.events"))
+	total := 0
+	for _, f := range append(files, filepath.Join(dir, "pids.events")) {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return 0, err
+		}
+		for _, line := range strings.Split(string(b), "\n") {
+			if v, ok := strings.CutPrefix(line, "max "); ok {
+				n, err := strconv.Atoi(strings.TrimSpace(v))
+				if err != nil {
+					return 0, fmt.Errorf("%s: %w", f, err)
+				}
+				total += n
+			}
+		}
+	}
+	return total, nil
+}
+
+// Issue 7.7: the daemon's podPidsLimit caps the processes of a whole pod,
+// at the pod cgroup as the kubelet does: a fork bomb in one container is
+// stopped there, and the daemon keeps serving.
+func TestPodPidsLimitStopsAForkBomb(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "--pod-pids-limit", "64")
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: forks}
+spec:
+  restartPolicy: Never
+  containers:
+  - name: forks
+    image: busybox:latest
+    command: ["sh", "-c", "(for i in $(seq 200); do sleep 3600 & done) 2>/dev/null; exec sleep 3600"]
+`)
+	p := e.waitRunning("forks", 60*time.Second)
+	dir, err := e.podPidsDir(string(p.UID))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dir, "pids.max"))
+	if err != nil || strings.TrimSpace(string(b)) != "64" {
+		t.Fatalf("pids.max of the pod cgroup %s: %q, %v; want 64", dir, b, err)
+	}
+	testutil.WaitFor(t, 60*time.Second, "the pod's forks to hit the pids limit", func() (bool, error) {
+		n, err := pidsEventsMax(dir)
+		return n > 0, fmt.Errorf("pids.events max %d: %v", n, err)
+	})
+	cur, err := os.ReadFile(filepath.Join(dir, "pids.current"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n, err := strconv.Atoi(strings.TrimSpace(string(cur))); err != nil || n > 64 {
+		t.Fatalf("pids.current of the pod cgroup: %q; want at most 64", cur)
+	}
+	// The daemon still works: a second pod starts.
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: after}
+spec:
+  containers:
+  - {name: c, image: busybox:latest, command: ["sleep", "3600"]}
+`)
+	e.waitRunning("after", 60*time.Second)
+	p, err = e.pod("forks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Status.Phase != corev1.PodRunning {
+		t.Fatalf("pod forks after the fork bomb: phase %s; want Running", p.Status.Phase)
+	}
+}
