@@ -1,11 +1,13 @@
 package e2e
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -101,4 +103,52 @@ spec:
 	if p.Status.Phase != corev1.PodRunning {
 		t.Fatalf("pod forks after the fork bomb: phase %s; want Running", p.Status.Phase)
 	}
+}
+
+// Issue 7.7: a medium Memory emptyDir without sizeLimit is a tmpfs the size
+// of the pod's memory limit, as the kubelet makes it: it cannot take more of
+// the host's memory than the pod may use.
+func TestMemoryEmptyDirIsSizedToThePodLimit(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: shm}
+spec:
+  restartPolicy: Never
+  volumes:
+  - {name: mem, emptyDir: {medium: Memory}}
+  containers:
+  - name: c
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    resources: {limits: {memory: 64Mi}}
+    volumeMounts: [{name: mem, mountPath: /mem}]
+`)
+	e.waitRunning("shm", 60*time.Second)
+	out := e.execIn("shm", "c", "df", "-k", "/mem")
+	f := strings.Fields(strings.TrimSpace(out[strings.LastIndex(strings.TrimSpace(out), "\n")+1:]))
+	if len(f) < 2 || f[1] != strconv.Itoa(64<<10) {
+		t.Fatalf("df -k /mem: %q; want a size of %d KiB", out, 64<<10)
+	}
+	// Written from the host, outside the pod's memory cgroup, so that the
+	// tmpfs size is what stops the write (inside, the container's own 64Mi
+	// limit would OOM-kill the writer first: tmpfs pages are charged to it).
+	p := e.waitRunning("shm", 10*time.Second)
+	big, err := os.Create(filepath.Join(e.root, "pods", string(p.UID), "volumes", "mem", "big"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer big.Close()
+	chunk := make([]byte, 1<<20)
+	written := 0
+	for ; written < 100; written++ {
+		if _, err = big.Write(chunk); err != nil {
+			break
+		}
+	}
+	if !errors.Is(err, syscall.ENOSPC) || written > 64 {
+		t.Fatalf("writing 100M into a 64Mi memory emptyDir: %d MiB written, error %v; want ENOSPC by 64 MiB", written, err)
+	}
+	big.Close()
 }
