@@ -65,6 +65,9 @@ type Config struct {
 	// PodPidsLimit caps the processes of each pod, at the pod cgroup, like
 	// the kubelet's podPidsLimit; -1 is no limit.
 	PodPidsLimit int64
+	// EvictionInterval is how often pods' limited storage is measured
+	// (emptyDir sizeLimit eviction).
+	EvictionInterval time.Duration
 }
 
 // DefaultPodPidsLimit is the default podPidsLimit: enough for any sane pod,
@@ -109,5 +112,7 @@ func DefaultConfig() Config {
 		OwnersDir:      ownership.DefaultDir,
 		MaxLayerSize:   image.DefaultMaxLayerSize,
 		PodPidsLimit:   DefaultPodPidsLimit,
+		// How often emptyDir sizeLimits are checked, as the kubelet does.
+		EvictionInterval: DefaultEvictionInterval,
 	}
 }

@@ -81,6 +81,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	go d.routeProbeUpdates(wctx)
+	go d.checkStorage(ctx, cfg.EvictionInterval)
 	if cfg.Manifests != "" {
 		w := staticpods.New(cfg.Manifests, staticApplier{d: d}, staticpods.Options{Rescan: cfg.StaticRescan, Known: d.knownStatic()})
 		go func() {

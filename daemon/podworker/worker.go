@@ -91,6 +91,8 @@ type Worker struct {
 	// probeResults holds each instance's probe conclusions.
 	probeResults map[string]planner.ProbeResults
 
+	// eviction is set once a storage check found the pod over a limit.
+	eviction *planner.Eviction
 	// volumes maps volume names to host paths once prepared.
 	volumes map[string]string
 	wake    chan struct{}

@@ -152,3 +152,37 @@ spec:
 	}
 	big.Close()
 }
+
+// Issue 7.7: a disk emptyDir's sizeLimit is enforced as the kubelet's
+// eviction manager does: measured periodically, and a pod past it is
+// evicted (Failed, reason Evicted, a Warning event), never restarted.
+func TestEmptyDirSizeLimitEvictsThePod(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "--eviction-interval", "1s")
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: filler}
+spec:
+  volumes:
+  - {name: scratch, emptyDir: {sizeLimit: 1Mi}}
+  containers:
+  - name: c
+    image: busybox:latest
+    command: ["sh", "-c", "dd if=/dev/zero of=/scratch/fill bs=1M count=5 && exec sleep 3600"]
+    volumeMounts: [{name: scratch, mountPath: /scratch}]
+`)
+	const msg = `Usage of EmptyDir volume "scratch" exceeds the limit "1Mi".`
+	p := e.waitForPhase("filler", corev1.PodFailed, 60*time.Second)
+	if p.Status.Reason != "Evicted" || p.Status.Message != msg {
+		t.Fatalf("status reason %q message %q; want Evicted, %q", p.Status.Reason, p.Status.Message, msg)
+	}
+	e.waitEvent("filler", "Evicted", "", msg, 30*time.Second)
+	if out := e.podctl("describe", "pod", "filler"); !strings.Contains(out, "Evicted") || !strings.Contains(out, msg) {
+		t.Fatalf("describe does not show the eviction:\n%s", out)
+	}
+	e.holds("filler", 5*time.Second, "stays Failed with no restart", func(p *corev1.Pod) bool {
+		return p.Status.Phase == corev1.PodFailed && restarts(p, "c") == 0
+	})
+	e.podctl("delete", "pod", "filler")
+	e.waitGone("filler", 60*time.Second)
+}
