@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"time"
@@ -61,6 +62,25 @@ type Config struct {
 	// MaxLayerSize caps one image layer's uncompressed size in bytes; a
 	// bigger layer is refused when it is unpacked.
 	MaxLayerSize int64
+	// PodPidsLimit caps the processes of each pod, at the pod cgroup, like
+	// the kubelet's podPidsLimit; -1 is no limit.
+	PodPidsLimit int64
+	// EvictionInterval is how often pods' limited storage is measured
+	// (emptyDir sizeLimit eviction).
+	EvictionInterval time.Duration
+}
+
+// DefaultPodPidsLimit is the default podPidsLimit: enough for any sane pod,
+// small enough that a fork bomb in one pod leaves the host's pid space to
+// the others (the kubelet's own default is no limit).
+const DefaultPodPidsLimit = 4096
+
+// CheckPodPidsLimit accepts -1 (no limit) or a positive limit.
+func CheckPodPidsLimit(n int64) error {
+	if n == -1 || n > 0 {
+		return nil
+	}
+	return fmt.Errorf("%d must be -1 (no limit) or positive", n)
 }
 
 // DefaultConfig returns the production defaults.
@@ -91,5 +111,8 @@ func DefaultConfig() Config {
 		SeccompDefault: true,
 		OwnersDir:      ownership.DefaultDir,
 		MaxLayerSize:   image.DefaultMaxLayerSize,
+		PodPidsLimit:   DefaultPodPidsLimit,
+		// How often emptyDir sizeLimits are checked, as the kubelet does.
+		EvictionInterval: DefaultEvictionInterval,
 	}
 }

@@ -83,6 +83,7 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	go d.routeProbeUpdates(wctx)
+	go d.checkStorage(ctx, cfg.EvictionInterval)
 	if cfg.Manifests != "" {
 		w := staticpods.New(cfg.Manifests, staticApplier{d: d}, staticpods.Options{Rescan: cfg.StaticRescan, Known: d.knownStatic()})
 		go func() {
@@ -216,7 +217,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
 		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
 		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
-		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent,
+		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent, PodPidsLimit: cfg.PodPidsLimit,
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},
 		Security:    spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},

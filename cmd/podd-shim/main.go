@@ -29,6 +29,7 @@ func main() {
 	flag.StringVar(&opts.LogLevel, "log-level", "info", "debug, info, warn or error")
 	flag.Int64Var(&opts.LogRotation.MaxSize, "log-max-size", 0, "rotate a container log before it passes this many bytes (0: never)")
 	flag.IntVar(&opts.LogRotation.MaxFiles, "log-max-files", 5, "log files kept per container, the live one included")
+	flag.Int64Var(&opts.PodPidsLimit, "pod-pids-limit", 0, "pids.max of the pod cgroup (-1: no limit, 0: leave it alone)")
 	flag.Parse()
 	if err := server.Main(opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -45,6 +45,7 @@ type fileConfig struct {
 	SeccompDefault       *bool            `json:"seccompDefault"`
 	AllowedUnsafeSysctls *[]string        `json:"allowedUnsafeSysctls"`
 	MaxLayerSize         *json.RawMessage `json:"maxLayerSize"` // a quantity: 10Gi or a number
+	PodPidsLimit         *int64           `json:"podPidsLimit"` // -1: no limit
 }
 
 // loadConfigFile applies the YAML config file at path to cfg and logLevel.
@@ -187,6 +188,12 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 			return fmt.Errorf("maxLayerSize: %w", err)
 		}
 		cfg.MaxLayerSize = v
+	}
+	if fc.PodPidsLimit != nil {
+		if err := daemon.CheckPodPidsLimit(*fc.PodPidsLimit); err != nil {
+			return fmt.Errorf("podPidsLimit: %w", err)
+		}
+		cfg.PodPidsLimit = *fc.PodPidsLimit
 	}
 	if fc.LogLevel != nil {
 		var level slog.Level

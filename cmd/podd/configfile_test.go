@@ -86,6 +86,9 @@ logLevel: debug
 		{name: "max layer size in bytes", yaml: "maxLayerSize: 1000000\n", edit: func(c *daemon.Config) { c.MaxLayerSize = 1000000 }},
 		{name: "zero max layer size", yaml: "maxLayerSize: 0\n", wantErr: "maxLayerSize"},
 		{name: "bad max layer size", yaml: "maxLayerSize: lots\n", wantErr: "maxLayerSize"},
+		{name: "pod pids limit", yaml: "podPidsLimit: 64\n", edit: func(c *daemon.Config) { c.PodPidsLimit = 64 }},
+		{name: "no pod pids limit", yaml: "podPidsLimit: -1\n", edit: func(c *daemon.Config) { c.PodPidsLimit = -1 }},
+		{name: "zero pod pids limit", yaml: "podPidsLimit: 0\n", wantErr: "podPidsLimit"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

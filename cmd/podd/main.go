@@ -55,6 +55,8 @@ func main() {
 		cfg.MaxLayerSize = v
 		return err
 	})
+	fs.Int64Var(&cfg.PodPidsLimit, "pod-pids-limit", cfg.PodPidsLimit, "processes allowed in each pod, set at the pod cgroup (-1: no limit)")
+	fs.DurationVar(&cfg.EvictionInterval, "eviction-interval", cfg.EvictionInterval, "how often emptyDir sizeLimits are checked (for tests; the kubelet's is 10s)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -64,6 +66,14 @@ func main() {
 	cfg.CNIBinDirs = strings.Split(*binDirs, ":")
 	if cfg.ContainerLogMaxFiles < 2 {
 		fmt.Fprintf(os.Stderr, "podd: --container-log-max-files: %d must be at least 2\n", cfg.ContainerLogMaxFiles)
+		os.Exit(2)
+	}
+	if err := daemon.CheckPodPidsLimit(cfg.PodPidsLimit); err != nil {
+		fmt.Fprintf(os.Stderr, "podd: --pod-pids-limit: %v\n", err)
+		os.Exit(2)
+	}
+	if cfg.EvictionInterval <= 0 {
+		fmt.Fprintf(os.Stderr, "podd: --eviction-interval: %v must be positive\n", cfg.EvictionInterval)
 		os.Exit(2)
 	}
 	cfg.AllowedUnsafeSysctls = nil

@@ -63,6 +63,7 @@ const (
 	KillPostStartHookFailed = "PostStartHookFailed" // R51
 	KillDeleting            = "Deleting"            // R54, R3
 	KillDeadlineExceeded    = "DeadlineExceeded"    // R55
+	KillEvicted             = "Evicted"             // over a local storage limit
 	KillSidecarAfterApps    = "SidecarAfterApps"    // R15: apps done, pod finished
 	KillInitFailed          = "InitFailed"          // R10: pod failed during init
 	KillSandboxChanged      = "SandboxChanged"      // R32: sandbox lost

@@ -12,6 +12,9 @@ func (p *plan) decidePhase() {
 	case p.phase == prev.Phase:
 		// The kubelet keeps the reason that came with the phase.
 		p.reason, p.message = prev.Reason, prev.Message
+	case p.evicted && p.phase == corev1.PodFailed:
+		p.reason, p.message = ReasonEvicted, p.evictMessage
+		p.event(corev1.EventTypeWarning, EventEvicted, "", p.evictMessage)
 	case p.deadlineExceeded && p.phase == corev1.PodFailed:
 		p.reason, p.message = ReasonDeadlineExceeded, MessageDeadlineExceeded
 		p.event(corev1.EventTypeNormal, EventDeadlineExceeded, "", MessageDeadlineExceeded)
@@ -22,6 +25,9 @@ func (p *plan) computePhase() corev1.PodPhase {
 	prev := p.pod.Status.Phase
 	if prev == corev1.PodSucceeded || prev == corev1.PodFailed {
 		return prev // final (R14)
+	}
+	if p.evicted {
+		return corev1.PodFailed // local storage limit, like the kubelet's eviction
 	}
 	if p.deadlineExceeded {
 		return corev1.PodFailed // R55

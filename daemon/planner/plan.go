@@ -49,6 +49,10 @@ type plan struct {
 	startTime        time.Time
 	deadline         time.Time // active deadline; zero without activeDeadlineSeconds
 	deadlineExceeded bool
+	// evicted: the pod is (being) evicted with evictMessage, reported now or
+	// recorded in the status by an earlier plan.
+	evicted      bool
+	evictMessage string
 
 	// Initialization progress (progressInit).
 	initDone   bool
@@ -105,6 +109,12 @@ func newPlan(in Input) *plan {
 	p.startTime = in.Now
 	if st := p.pod.Status.StartTime; st != nil && !st.IsZero() {
 		p.startTime = st.Time
+	}
+	switch prev := p.pod.Status; {
+	case prev.Phase == corev1.PodFailed && prev.Reason == ReasonEvicted:
+		p.evicted, p.evictMessage = true, prev.Message
+	case in.Eviction != nil:
+		p.evicted, p.evictMessage = true, in.Eviction.Message
 	}
 	if ads := p.pod.Spec.ActiveDeadlineSeconds; ads != nil {
 		p.deadline = p.startTime.Add(Seconds(*ads))

@@ -34,6 +34,8 @@ const (
 	ReasonContainersNotReady       = "ContainersNotReady"
 	ReasonPodCompleted             = "PodCompleted"
 	ReasonPodFailed                = "PodFailed"
+	// ReasonEvicted is the pod status reason of an evicted pod (the kubelet's).
+	ReasonEvicted = "Evicted"
 
 	MessageDeadlineExceeded = "Pod was active on the node longer than the specified deadline"
 )
@@ -46,6 +48,7 @@ const (
 	EventFailedCreatePodSandBox = "FailedCreatePodSandBox"
 	EventFailedPostStartHook    = "FailedPostStartHook"
 	EventDeadlineExceeded       = "DeadlineExceeded"
+	EventEvicted                = "Evicted"
 )
 
 // ContainerIDPrefix starts every status containerID: "podd://web-3".

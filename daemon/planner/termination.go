@@ -104,6 +104,9 @@ func (p *plan) planTermination() bool {
 // deadline (R55), a failed init container (R10), or the app containers are done (R15).
 func (p *plan) finishedStopper() stopper {
 	switch {
+	case p.evicted:
+		// The kubelet kills at once for a local storage limit.
+		return stopper{reason: KillEvicted, grace: 0}
 	case p.deadlineExceeded:
 		return stopper{reason: KillDeadlineExceeded, grace: p.podGrace(), start: p.deadline}
 	case !p.initDone:

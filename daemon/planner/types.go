@@ -39,6 +39,11 @@ type Input struct {
 	Sandbox Sandbox
 	// Deletion is nil, or the pending request to delete (or replace, R3) the pod.
 	Deletion *Deletion
+	// Eviction is nil, or why the worker found the pod over a local storage limit
+	// (an emptyDir past its sizeLimit): the pod fails with reason Evicted and its
+	// containers are killed at once, as the kubelet's eviction manager does. The
+	// worker may stop reporting it once the status says Evicted.
+	Eviction *Eviction
 	// Containers holds the observations per container name, init and app containers
 	// alike (names are unique in a pod). A missing name means "nothing observed".
 	Containers map[string]Observed
@@ -100,6 +105,13 @@ type Deletion struct {
 	// GracePeriodSeconds overrides spec.terminationGracePeriodSeconds when not nil;
 	// 0 kills at once without preStop (R54).
 	GracePeriodSeconds *int64
+}
+
+// Eviction is the worker's finding that the pod must be evicted.
+type Eviction struct {
+	// Message is the status message and event text, e.g. `Usage of EmptyDir
+	// volume "x" exceeds the limit "1Mi".`
+	Message string
 }
 
 // Observed is what the worker knows of one container right now.

@@ -73,6 +73,7 @@ type world struct {
 	cfg      Config
 	sandbox  Sandbox
 	deletion *Deletion
+	eviction *Eviction
 	obs      map[string]Observed
 	hist     History
 	events   []Event
@@ -99,7 +100,7 @@ func newWorld(t *testing.T, pod *corev1.Pod) *world {
 
 func (w *world) input() Input {
 	return Input{Pod: w.pod, Now: w.now, Config: w.cfg, Sandbox: w.sandbox,
-		Deletion: w.deletion, Containers: w.obs, History: w.hist}
+		Deletion: w.deletion, Eviction: w.eviction, Containers: w.obs, History: w.hist}
 }
 
 // plan runs Plan, checks the invariants and keeps status and history; it runs no action.

@@ -134,6 +134,7 @@ func (w *Worker) observe(ctx context.Context) (planner.Input, bool) {
 		dc := *d
 		in.Deletion = &dc
 	}
+	in.Eviction = w.eviction
 	sb, failure := w.state.Sandbox, w.state.SandboxFailure
 	w.mu.Unlock()
 

@@ -143,7 +143,7 @@ func (w *Worker) launchShim(ctx context.Context, rollback *undo.Stack) (ShimClie
 	cl, err := w.deps.shims().Launch(ctx, shim.LaunchConfig{
 		ShimBinary: w.deps.ShimBinary, PodUID: w.uid, StateDir: stateDir,
 		CgroupParent: w.podCgroup(), LogLevel: w.deps.ShimLogLevel, ShimCgroup: w.shimCgroup(),
-		LogRotation: w.deps.LogRotation,
+		LogRotation: w.deps.LogRotation, PodPidsLimit: w.deps.PodPidsLimit,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start shim: %w", err)

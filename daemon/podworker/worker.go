@@ -60,6 +60,9 @@ type Deps struct {
 	// LogRotation bounds each container's log (containerLogMaxSize,
 	// containerLogMaxFiles).
 	LogRotation crilog.Rotation
+	// PodPidsLimit is the pids limit of each pod's cgroup (podPidsLimit);
+	// -1 is no limit.
+	PodPidsLimit int64
 	// Security holds the host's capability bounding set and the seccomp
 	// settings every container is built with.
 	Security spec.HostSecurity
@@ -97,6 +100,8 @@ type Worker struct {
 	// probeResults holds each instance's probe conclusions.
 	probeResults map[string]planner.ProbeResults
 
+	// eviction is set once a storage check found the pod over a limit.
+	eviction *planner.Eviction
 	// volumes maps volume names to host paths once prepared.
 	volumes map[string]string
 	wake    chan struct{}

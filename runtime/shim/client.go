@@ -41,6 +41,9 @@ type LaunchConfig struct {
 	ShimCgroup string
 	// LogRotation bounds each container's CRI log.
 	LogRotation crilog.Rotation
+	// PodPidsLimit is the pod cgroup's pids.max; -1 is no limit, 0 leaves
+	// it alone.
+	PodPidsLimit int64
 }
 
 // Client talks to one pod's shim. The embedded ShimClient is the full API.
@@ -84,7 +87,8 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		"--cgroup-parent", cfg.CgroupParent,
 		"--log-level", level,
 		"--log-max-size", strconv.FormatInt(cfg.LogRotation.MaxSize, 10),
-		"--log-max-files", strconv.Itoa(cfg.LogRotation.MaxFiles))
+		"--log-max-files", strconv.Itoa(cfg.LogRotation.MaxFiles),
+		"--pod-pids-limit", strconv.FormatInt(cfg.PodPidsLimit, 10))
 	cmd.Dir = "/"
 	// A clean environment: nothing of the daemon's (NOTIFY_SOCKET,
 	// LISTEN_FDS, GOGC...) should reach the shim or its containers.

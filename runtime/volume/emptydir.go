@@ -11,7 +11,8 @@ import (
 )
 
 // prepareEmptyDir makes <podDir>/volumes/<name>, mode 0777 like the
-// kubelet's; medium Memory mounts a tmpfs there sized by sizeLimit. With a
+// kubelet's; medium Memory mounts a tmpfs there sized like the kubelet's
+// (memoryVolumeSize: the pod's memory limit, sizeLimit when smaller). With a
 // pod fsGroup the directory belongs to that group, setgid.
 func prepareEmptyDir(pod *corev1.Pod, v *corev1.Volume, podDir string, undo *undoStack) (string, error) {
 	if err := ensureVolumesDir(podDir); err != nil {
@@ -22,7 +23,9 @@ func prepareEmptyDir(pod *corev1.Pod, v *corev1.Volume, podDir string, undo *und
 		return "", fmt.Errorf("create %s: %w", dir, err)
 	}
 	if v.EmptyDir.Medium == corev1.StorageMediumMemory {
-		if err := mountTmpfs(dir, v.EmptyDir, undo); err != nil {
+		alloc := nodeAllocatable()
+		size := memoryVolumeSize(pod, v.EmptyDir, alloc.Memory().Value())
+		if err := mountTmpfs(dir, size, undo); err != nil {
 			return "", err
 		}
 	}
@@ -32,7 +35,9 @@ func prepareEmptyDir(pod *corev1.Pod, v *corev1.Volume, podDir string, undo *und
 	return dir, nil
 }
 
-func mountTmpfs(dir string, e *corev1.EmptyDirVolumeSource, undo *undoStack) error {
+// mountTmpfs mounts a tmpfs of size bytes (0: the kernel's default, half
+// the host's memory) on dir.
+func mountTmpfs(dir string, size int64, undo *undoStack) error {
 	mounted, err := isMountPoint(dir)
 	if err != nil {
 		return err
@@ -41,8 +46,8 @@ func mountTmpfs(dir string, e *corev1.EmptyDirVolumeSource, undo *undoStack) err
 		return nil
 	}
 	opts := "mode=0777"
-	if e.SizeLimit != nil && e.SizeLimit.Value() > 0 {
-		opts += ",size=" + strconv.FormatInt(e.SizeLimit.Value(), 10)
+	if size > 0 {
+		opts += ",size=" + strconv.FormatInt(size, 10)
 	}
 	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 		return fmt.Errorf("mount tmpfs (%s) on %s: %w", opts, dir, err)

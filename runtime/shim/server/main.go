@@ -35,6 +35,9 @@ type Options struct {
 	LogLevel string
 	// LogRotation bounds each container's CRI log.
 	LogRotation crilog.Rotation
+	// PodPidsLimit is pids.max of the pod cgroup; -1 is no limit, 0
+	// leaves it alone.
+	PodPidsLimit int64
 }
 
 // shimOOMScoreAdj is the score the shim asks for so that the OOM killer
@@ -69,6 +72,10 @@ func Main(opts Options) error {
 		return fmt.Errorf("podd-shim: become child subreaper: %w", err)
 	}
 	minOOM := lowerOOMScore(log)
+	// Before any container: their cgroups go below the pod's.
+	if err := libct.SetupPodCgroup(opts.CgroupParent, opts.PodPidsLimit); err != nil {
+		return fmt.Errorf("podd-shim: %w", err)
+	}
 
 	srv, err := newService(opts, log, minOOM)
 	if err != nil {
