@@ -68,9 +68,20 @@ func Read(ctx context.Context, path string, opts ReadOptions, w io.Writer) error
 	if err != nil {
 		return fmt.Errorf("read log: %w", err)
 	}
+	// Without follow, the log is read as it is now: what a running
+	// container writes meanwhile is not part of it (a flood would
+	// otherwise make a tail endless).
+	end := int64(-1)
+	if !opts.Follow {
+		fi, err := os.Stat(path)
+		if err != nil {
+			return fmt.Errorf("read log: %w", err)
+		}
+		end = fi.Size()
+	}
 	first, off := 0, int64(0)
 	if opts.Tail >= 0 {
-		if first, off, err = tailStart(files, opts.Tail); err != nil {
+		if first, off, err = tailStart(files, opts.Tail, end); err != nil {
 			return fmt.Errorf("read log %s: %w", path, err)
 		}
 	}
@@ -90,14 +101,14 @@ func Read(ctx context.Context, path string, opts ReadOptions, w io.Writer) error
 	if _, err := f.Seek(off, io.SeekStart); err != nil {
 		return fmt.Errorf("read log %s: %w", path, err)
 	}
-	br := bufio.NewReaderSize(f, MaxLineSize+128)
 	if !opts.Follow {
+		br := bufio.NewReaderSize(io.LimitReader(f, max(end-off, 0)), MaxLineSize+128)
 		if err := p.drain(br, true); err != nil {
 			return fmt.Errorf("read log %s: %w", path, err)
 		}
 		return out.Flush()
 	}
-	return follow(ctx, path, &f, br, &p, out, opts)
+	return follow(ctx, path, &f, bufio.NewReaderSize(f, MaxLineSize+128), &p, out, opts)
 }
 
 // printFile prints a rotated file from off. One that rotation removed
@@ -119,7 +130,7 @@ func (p *printer) printFile(path string, off int64) error {
 
 // tailStart finds where the last n lines of a log's files start: the index
 // of the file and the offset in it.
-func tailStart(files []string, n int64) (int, int64, error) {
+func tailStart(files []string, n, end int64) (int, int64, error) {
 	last := len(files) - 1
 	if n == 0 {
 		fi, err := os.Stat(files[last])
@@ -136,7 +147,11 @@ func tailStart(files []string, n int64) (int, int64, error) {
 		if err != nil {
 			return 0, 0, err
 		}
-		off, found, err := tailOffset(f, n)
+		var r io.Reader = f
+		if i == last && end >= 0 {
+			r = io.LimitReader(f, end)
+		}
+		off, found, err := tailOffset(r, n)
 		f.Close()
 		if err != nil {
 			return 0, 0, err
@@ -271,9 +286,9 @@ func (p *printer) print(line []byte) error {
 // tailOffset returns where the last n lines of f start, and how many lines
 // (at most n) it found. A line is a run of records ending with a full
 // record (or the file's end).
-func tailOffset(f *os.File, n int64) (int64, int64, error) {
+func tailOffset(f io.Reader, n int64) (int64, int64, error) {
 	if n == 0 {
-		off, err := f.Seek(0, io.SeekEnd)
+		off, err := io.Copy(io.Discard, f)
 		return off, 0, err
 	}
 	starts := make([]int64, 0, min(n, 1024))

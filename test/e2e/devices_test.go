@@ -18,9 +18,10 @@ import (
 // devices.deny/allow, the v2 eBPF filter) refuse the open with EPERM. The
 // node is made with mknod inside the container rather than shipped in the
 // image, since image unpacking drops device nodes (that would make the
-// test pass without any filter). A clone of /dev/null made the same way in
-// the same directory opens, so the refusal is the filter's and not the
-// filesystem's (nodev) or the permission bits'. A block device that does
+// test pass without any filter). The nodes go in /dev, the runtime's tmpfs
+// (the rootfs is nodev). A clone of /dev/null made the same way in the same
+// directory opens, so the refusal is the filter's and not the filesystem's
+// (nodev) or the permission bits'. A block device that does
 // not exist answers ENXIO when the filter lets the open through, so the
 // check holds on a host without disks too (the v2 VM). Nothing is ever
 // written to the node: with a broken filter it is the host's disk.
@@ -41,10 +42,10 @@ spec:
     - sh
     - -c
     - |
-      mknod /tmp/null c 1 3 && chmod 666 /tmp/null && echo x > /tmp/null && echo null-opened
-      mknod /tmp/disk b %d %d && chmod 666 /tmp/disk && echo disk-made
-      if dd if=/tmp/disk of=/dev/null bs=512 count=1 2>/tmp/err; then echo disk-read; else echo "disk-read-refused: $(cat /tmp/err)"; fi
-      if (exec 3<>/tmp/disk) 2>/tmp/err; then echo disk-opened-rw; else echo "disk-rw-open-refused: $(cat /tmp/err)"; fi
+      mknod /dev/pnull c 1 3 && chmod 666 /dev/pnull && echo x > /dev/pnull && echo null-opened
+      mknod /dev/pdisk b %d %d && chmod 666 /dev/pdisk && echo disk-made
+      if dd if=/dev/pdisk of=/dev/null bs=512 count=1 2>/tmp/err; then echo disk-read; else echo "disk-read-refused: $(cat /tmp/err)"; fi
+      if (exec 3<>/dev/pdisk) 2>/tmp/err; then echo disk-opened-rw; else echo "disk-rw-open-refused: $(cat /tmp/err)"; fi
 `, maj, min))
 	e.waitForPhase("devices", corev1.PodSucceeded, 120*time.Second)
 	out := e.podctl("logs", "devices", "-c", "c")
