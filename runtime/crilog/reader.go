@@ -63,52 +63,69 @@ type ReadOptions struct {
 
 // Read prints the log at path, with its rotated files (see Files), to w as
 // ReadOptions say. Records that do not parse are skipped.
+//
+// The live file is opened first and its rotated files listed after, so a
+// rotation meanwhile is seen (the open file then shows up among the
+// rotated ones and is cut from the list). Without follow the log is read as
+// it was at that moment: what a running container writes meanwhile is not
+// part of it, so a flood cannot stretch a tail.
 func Read(ctx context.Context, path string, opts ReadOptions, w io.Writer) error {
-	files, err := Files(path)
-	if err != nil {
-		return fmt.Errorf("read log: %w", err)
-	}
-	// Without follow, the log is read as it is now: what a running
-	// container writes meanwhile is not part of it (a flood would
-	// otherwise make a tail endless).
-	end := int64(-1)
-	if !opts.Follow {
-		fi, err := os.Stat(path)
-		if err != nil {
-			return fmt.Errorf("read log: %w", err)
-		}
-		end = fi.Size()
-	}
-	first, off := 0, int64(0)
-	if opts.Tail >= 0 {
-		if first, off, err = tailStart(files, opts.Tail, end); err != nil {
-			return fmt.Errorf("read log %s: %w", path, err)
-		}
-	}
-	out := bufio.NewWriter(w)
-	p := printer{w: out, timestamps: opts.Timestamps}
-	for i := first; i < len(files)-1; i++ {
-		if err := p.printFile(files[i], off); err != nil {
-			return fmt.Errorf("read log %s: %w", files[i], err)
-		}
-		off = 0
-	}
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("read log: %w", err)
 	}
 	defer func() { f.Close() }()
-	if _, err := f.Seek(off, io.SeekStart); err != nil {
+	fi, err := f.Stat()
+	if err != nil {
 		return fmt.Errorf("read log %s: %w", path, err)
 	}
+	rotated, err := olderFiles(path, fi)
+	if err != nil {
+		return fmt.Errorf("read log: %w", err)
+	}
+	live := io.NewSectionReader(f, 0, fi.Size())
+	first, off := 0, int64(0)
+	if opts.Tail >= 0 {
+		if first, off, err = tailStart(rotated, live, opts.Tail); err != nil {
+			return fmt.Errorf("read log %s: %w", path, err)
+		}
+	}
+	out := bufio.NewWriter(w)
+	p := printer{w: out, timestamps: opts.Timestamps}
+	for i := first; i < len(rotated); i++ {
+		if err := p.printFile(rotated[i], off); err != nil {
+			return fmt.Errorf("read log %s: %w", rotated[i], err)
+		}
+		off = 0
+	}
 	if !opts.Follow {
-		br := bufio.NewReaderSize(io.LimitReader(f, max(end-off, 0)), MaxLineSize+128)
+		br := bufio.NewReaderSize(io.NewSectionReader(f, off, max(fi.Size()-off, 0)), MaxLineSize+128)
 		if err := p.drain(br, true); err != nil {
 			return fmt.Errorf("read log %s: %w", path, err)
 		}
 		return out.Flush()
 	}
+	if _, err := f.Seek(off, io.SeekStart); err != nil {
+		return fmt.Errorf("read log %s: %w", path, err)
+	}
 	return follow(ctx, path, &f, bufio.NewReaderSize(f, MaxLineSize+128), &p, out, opts)
+}
+
+// olderFiles lists the rotated files of path that are older than the open
+// live file fi, oldest first.
+func olderFiles(path string, fi os.FileInfo) ([]string, error) {
+	rot, err := rotatedFiles(path)
+	if err != nil {
+		return nil, fmt.Errorf("list log files of %s: %w", path, err)
+	}
+	var out []string
+	for _, r := range rot {
+		if st, err := os.Stat(r.path); err == nil && os.SameFile(st, fi) {
+			break // the live file was rotated after it was opened
+		}
+		out = append(out, r.path)
+	}
+	return out, nil
 }
 
 // printFile prints a rotated file from off. One that rotation removed
@@ -128,30 +145,24 @@ func (p *printer) printFile(path string, off int64) error {
 	return p.drain(bufio.NewReaderSize(f, MaxLineSize+128), false)
 }
 
-// tailStart finds where the last n lines of a log's files start: the index
-// of the file and the offset in it.
-func tailStart(files []string, n, end int64) (int, int64, error) {
-	last := len(files) - 1
-	if n == 0 {
-		fi, err := os.Stat(files[last])
-		if err != nil {
-			return 0, 0, err
-		}
-		return last, fi.Size(), nil
+// tailStart finds where the last n lines of a log start: the index of the
+// rotated file and the offset in it, or len(rotated) and the offset in the
+// live file.
+func tailStart(rotated []string, live *io.SectionReader, n int64) (int, int64, error) {
+	off, found, err := tailOffset(io.NewSectionReader(live, 0, live.Size()), n)
+	if err != nil || found >= n || n == 0 {
+		return len(rotated), off, err
 	}
-	for i := last; i >= 0; i-- {
-		f, err := os.Open(files[i])
-		if errors.Is(err, os.ErrNotExist) && i < last {
-			return i + 1, 0, nil
+	n -= found
+	for i := len(rotated) - 1; i >= 0; i-- {
+		f, err := os.Open(rotated[i])
+		if errors.Is(err, os.ErrNotExist) {
+			return i + 1, 0, nil // rotation removed it meanwhile
 		}
 		if err != nil {
 			return 0, 0, err
 		}
-		var r io.Reader = f
-		if i == last && end >= 0 {
-			r = io.LimitReader(f, end)
-		}
-		off, found, err := tailOffset(r, n)
+		off, found, err := tailOffset(f, n)
 		f.Close()
 		if err != nil {
 			return 0, 0, err
