@@ -52,8 +52,10 @@ if [ "${TRACE:-0}" = 1 ]; then # time every iptables and CNI plugin call into $O
 	for b in /usr/lib/cni/*; do mkwrap /scratch/cniwrap/$(basename $b) $b; done
 	CNIBIN=/scratch/cniwrap; PATH=/scratch/wrap:$PATH
 fi
+# --cgroup-parent: a root other than /var/lib/podd derives its own parent
+# (/podd-<id>); the checks below read /podd.
 $BIN/podd --root $D/root --run-root /run/podd --socket $SOCK --cni-conf-dir /run/podd/cni --cni-bin-dir $CNIBIN \
-	--manifests "" --log-level debug > $OUT/podd.log 2>&1 &
+	--cgroup-parent /podd --manifests "" --log-level debug > $OUT/podd.log 2>&1 &
 PODD_PID=$!
 check "podd socket up" waitfor 60 test -S $SOCK
 
@@ -157,7 +159,8 @@ check "2 containers memory.max=64Mi" test $n64 = 2
 check "2 containers cpu.max=25000 100000" test $ncpu = 2
 check "2 containers cpu.weight=10 (250m)" test $nw = 2
 haspids() { [ -n "$ctrdirs" ] || return 1; for d in $ctrdirs; do [ "$(cat $d/pids.max)" = max ] || return 1; done; }
-check "pids.max present (max: no pod pids limit set)" haspids
+check "pids.max present in the containers (max: no container limit)" haspids
+check "pod cgroup pids.max=4096 (podPidsLimit default)" test "$(cat $POD/pids.max 2>/dev/null)" = 4096
 oomgroup() { [ -n "$ctrdirs" ] || return 1; for d in $ctrdirs; do [ "$(cat $d/memory.oom.group)" = 1 ] || return 1; done; }
 check "memory.oom.group=1 in the containers" oomgroup
 # v2 leaf rule: the pod cgroup holds no process and delegates the controllers
