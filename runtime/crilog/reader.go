@@ -61,7 +61,7 @@ type ReadOptions struct {
 	PollInterval time.Duration
 }
 
-// Read prints the log at path, with its rotated files (see Files), to w as
+// Read prints the log at path, with its rotated files (<path>.<n>), to w as
 // ReadOptions say. Records that do not parse are skipped.
 //
 // The live file is opened first and its rotated files listed after, so a

@@ -160,17 +160,3 @@ func rotatedFiles(path string) ([]rotated, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].n < out[j].n })
 	return out, nil
 }
-
-// Files returns the files that make up the log at path, oldest first: its
-// rotated files, then path itself.
-func Files(path string) ([]string, error) {
-	rot, err := rotatedFiles(path)
-	if err != nil {
-		return nil, fmt.Errorf("list log files of %s: %w", path, err)
-	}
-	out := make([]string, 0, len(rot)+1)
-	for _, r := range rot {
-		out = append(out, r.path)
-	}
-	return append(out, path), nil
-}

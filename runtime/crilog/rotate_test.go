@@ -50,7 +50,7 @@ func TestRotatingFileBoundsTheLogAndReadsAcrossFiles(t *testing.T) {
 	}
 	w := NewWriter(rf)
 	writeLines(t, w, 1, 500)
-	files, err := Files(path)
+	files, err := logFiles(path)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -99,7 +99,7 @@ func TestRotatingFileBoundsTheLogAndReadsAcrossFiles(t *testing.T) {
 	}
 	writeLines(t, NewWriter(rf), 501, 600)
 	rf.Close()
-	if files, _ := Files(path); len(files) != 3 {
+	if files, _ := logFiles(path); len(files) != 3 {
 		t.Fatalf("files after reopen %v, want 3", files)
 	}
 	if all := readAll(t, path, -1); !strings.HasSuffix(all, lines(580, 600)) {
@@ -144,7 +144,7 @@ func TestReadFollowsAcrossRotation(t *testing.T) {
 	}
 	waitFor(lines(3, 3))
 	writeLines(t, w, 4, 6) // rotates once: 6 records of ~40 bytes pass 200
-	if files, _ := Files(path); len(files) < 2 {
+	if files, _ := logFiles(path); len(files) < 2 {
 		t.Fatalf("no rotation happened: %v", files)
 	}
 	waitFor(lines(6, 6))
@@ -159,4 +159,18 @@ func TestReadFollowsAcrossRotation(t *testing.T) {
 	if got != lines(1, 6) {
 		t.Fatalf("follower printed %q, want lines 1-6", got)
 	}
+}
+
+// logFiles lists the files that make up the log at path, oldest first: its
+// rotated files, then path itself.
+func logFiles(path string) ([]string, error) {
+	rot, err := rotatedFiles(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(rot)+1)
+	for _, r := range rot {
+		out = append(out, r.path)
+	}
+	return append(out, path), nil
 }
