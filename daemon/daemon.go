@@ -38,10 +38,10 @@ type Daemon struct {
 	cfg    Config
 	ctx    context.Context
 	store  *store.Store
-	images *image.Store
+	images imageStore
 	events *events.Log
 	// network is also the workers' (deps.Network); GC needs all of it.
-	network *network.Manager
+	network podNetwork
 	probes  *probes.Manager
 	deps    *podworker.Deps
 	pods    *pods
@@ -186,10 +186,6 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		return nil, err
 	}
 	layout := store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot}
-	st, err := store.Open(layout)
-	if err != nil {
-		return nil, err
-	}
 	images, err := image.Open(layout.ImagesDir(), image.Options{MaxLayerSize: cfg.MaxLayerSize})
 	if err != nil {
 		return nil, err
@@ -203,20 +199,35 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
 		}
 	}
+	return assemble(ctx, cfg, hostParts{
+		images: images, network: netw, shims: podworker.HostShims(),
+		shimBinary: filepath.Join(cfg.BinDir, "podd-shim"), pauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
+	})
+}
+
+// assemble makes a Daemon over host: its store, events, probes and the
+// workers' dependencies. It starts nothing.
+func assemble(ctx context.Context, cfg Config, host hostParts) (*Daemon, error) {
+	layout := store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot}
+	st, err := store.Open(layout)
+	if err != nil {
+		return nil, err
+	}
 	bounding, err := spec.HostBoundingSet()
 	if err != nil {
 		return nil, err
 	}
 	d := &Daemon{
-		cfg: cfg, ctx: ctx, store: st, images: images, network: netw,
+		cfg: cfg, ctx: ctx, store: st, images: host.images, network: host.network,
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
 	}
 	d.deps = &podworker.Deps{
-		Layout: layout, Store: st, Images: images, Network: netw, Probes: d.probes, Events: d.events,
+		Layout: layout, Store: st, Images: host.images, Network: host.network, Probes: d.probes, Events: d.events,
+		Shims: host.shims, Volumes: host.volumes, Rootfs: host.rootfs,
 		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
 		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
-		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
+		ShimBinary: host.shimBinary, PauseBinary: host.pauseBinary,
 		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent, PodPidsLimit: cfg.PodPidsLimit,
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},

@@ -70,15 +70,15 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 	}
 	for _, uid := range release {
 		stateDir := layout.ShimDir(uid)
-		if cl, err := shim.Connect(ctx, stateDir); err == nil {
+		if cl, err := d.deps.Shims.Connect(ctx, stateDir); err == nil {
 			cl.Stop(ctx, true)
 			cl.Close()
 		}
 		for _, pid := range shimPids[uid] {
 			syscall.Kill(pid, syscall.SIGKILL) // its state dir may be gone, pid file and all
 		}
-		if err := errors.Join(shim.Kill(stateDir, filepath.Join(d.cfg.CgroupParent, "pod"+uid)),
-			shim.Kill(stateDir, podworker.ShimCgroup(d.cfg.CgroupParent, uid))); err != nil {
+		if err := errors.Join(d.deps.Shims.Kill(stateDir, filepath.Join(d.cfg.CgroupParent, "pod"+uid)),
+			d.deps.Shims.Kill(stateDir, podworker.ShimCgroup(d.cfg.CgroupParent, uid))); err != nil {
 			slog.Warn("GC: kill what is left of an unknown pod", "uid", uid, "err", err)
 		}
 		unmountBelow(layout.PodDir(uid))
