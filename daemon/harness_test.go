@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -28,11 +29,19 @@ type fakeNetwork struct {
 	gcLive [][]string
 }
 
-func (n *fakeNetwork) GC(_ context.Context, live []string) error {
+// GC tears down every network not in live, as the real one does.
+func (n *fakeNetwork) GC(ctx context.Context, live []string) error {
 	n.mu.Lock()
-	defer n.mu.Unlock()
 	sort.Strings(live)
 	n.gcLive = append(n.gcLive, live)
+	n.mu.Unlock()
+	for _, id := range n.Networks() {
+		if !slices.Contains(live, id) {
+			if err := n.Teardown(ctx, id); err != nil {
+				return err
+			}
+		}
+	}
 	return nil
 }
 

@@ -225,6 +225,18 @@ func (h *Host) HasNetwork(sandboxID string) bool {
 	return h.netns[sandboxID]
 }
 
+// Networks lists the sandboxes whose network is set up, sorted.
+func (h *Host) Networks() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for id := range h.netns {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ForgetNetwork drops the network of sandboxID from the census.
 func (h *Host) ForgetNetwork(sandboxID string) {
 	h.mu.Lock()
