@@ -213,6 +213,9 @@ func TestPodRPCs(t *testing.T) {
 	if err := json.Unmarshal(got.Json, &p); err != nil || string(p.UID) != applied.Results[0].Uid {
 		t.Fatalf("get: uid %s %v, want %s", p.UID, err, applied.Results[0].Uid)
 	}
+	if p.Status.QOSClass != corev1.PodQOSBestEffort {
+		t.Errorf("get: status.qosClass %q, want BestEffort", p.Status.QOSClass)
+	}
 	for _, tc := range []struct {
 		name string
 		call func() error

@@ -125,3 +125,59 @@ func TestDeleteDuringCreate(t *testing.T) {
 		})
 	}
 }
+
+// A shim that does not answer after a restart is not lost: the worker
+// keeps trying without evidence that it is gone (shim.ErrGone), and keeps
+// the sandbox and its containers once it answers.
+func TestRestoreWaitsForASilentShim(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		fault      podworkertest.FaultKind
+		times      int
+		kill       bool
+		newSandbox bool
+	}{
+		{"connect fails twice", podworkertest.FaultError, 2, false, false},
+		{"connect fails once", podworkertest.FaultError, 1, false, false},
+		{"shim gone: evidence", podworkertest.FaultNone, 0, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, h := newTestWorker(t, testPod("silent"))
+			stop := runWorker(t, w)
+			eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+			w.mu.Lock()
+			sb := w.state.Sandbox.ID
+			w.mu.Unlock()
+			if tc.fault != podworkertest.FaultNone {
+				h.Script("shim.connect", tc.fault, tc.times)
+			}
+			if tc.kill {
+				h.KillShim(w.deps.Layout.ShimDir(w.uid))
+			}
+			w2 := restart(t, w, stop)
+			runWorker(t, w2)
+			select {
+			case <-w2.Reconciled():
+			case <-time.After(10 * time.Second):
+				t.Fatal("restored worker never reconciled")
+			}
+			eventually(t, "app running after the restart", 10*time.Second, func() bool {
+				w2.mu.Lock()
+				moved := w2.state.Sandbox != nil && w2.state.Sandbox.ID != sb
+				w2.mu.Unlock()
+				return moved == tc.newSandbox && running(w2, "app")
+			})
+			w2.mu.Lock()
+			sb2 := w2.state.Sandbox.ID
+			w2.mu.Unlock()
+			if (sb2 != sb) != tc.newSandbox {
+				t.Errorf("sandbox %s → %s; want a new one: %v", sb, sb2, tc.newSandbox)
+			}
+			if n := h.Count("shim.connect"); n < tc.times+1 && !tc.kill {
+				t.Errorf("%d connects, want at least %d", n, tc.times+1)
+			}
+			deleteAndWait(t, w2, 0)
+			checkNoLeaks(t, h)
+		})
+	}
+}
