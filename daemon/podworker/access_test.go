@@ -5,13 +5,20 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"syscall"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
 // exec reaches only a running container of the pod, through its shim.
 func TestExecTarget(t *testing.T) {
-	w, h := newTestWorker(t, testPod("exec"))
+	pod := testPod("exec")
+	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	w, h := newTestWorker(t, pod)
 	ctx := context.Background()
 	if _, _, err := w.ExecTarget(ctx, "nope"); !errors.Is(err, ErrNoContainer) {
 		t.Errorf("unknown container: %v", err)
@@ -24,6 +31,12 @@ func TestExecTarget(t *testing.T) {
 	cl, id, err := w.ExecTarget(ctx, "app")
 	if err != nil || cl == nil || id == "" {
 		t.Fatalf("running container: %v %q %v", cl, id, err)
+	}
+	if _, err := cl.Signal(ctx, &shimv1.SignalRequest{Id: id, Signal: int32(syscall.SIGKILL)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := w.ExecTarget(ctx, "app"); !errors.Is(err, ErrNoContainer) {
+		t.Errorf("exec into a stopped container: %v", err)
 	}
 	h.KillShim(w.deps.Layout.ShimDir(w.uid))
 	if _, _, err := w.ExecTarget(ctx, "app"); err == nil {
