@@ -66,6 +66,8 @@ type Options struct {
 	// layer past it is refused (archive.ErrTooLarge). 0 means
 	// DefaultMaxLayerSize.
 	MaxLayerSize int64
+	// Mirrors are tried before a registry on every pull from it.
+	Mirrors Mirrors
 }
 
 // Store is the content store under one root directory. It is safe for
@@ -74,6 +76,7 @@ type Store struct {
 	root    string
 	content layout.Path
 	opts    Options
+	mirrors map[string][]endpoint // canonical registry host -> mirrors
 
 	mu      sync.Mutex
 	refs    map[string]string // canonical reference -> manifest digest
@@ -94,13 +97,18 @@ func Open(root string, opts Options) (*Store, error) {
 	if opts.MaxLayerSize == 0 {
 		opts.MaxLayerSize = DefaultMaxLayerSize
 	}
-	root, err := filepath.Abs(root)
+	mirrors, err := parseMirrors(opts.Mirrors)
+	if err != nil {
+		return nil, fmt.Errorf("open image store %s: %w", root, err)
+	}
+	root, err = filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("open image store %s: %w", root, err)
 	}
 	s := &Store{
 		root:       root,
 		opts:       opts,
+		mirrors:    mirrors,
 		content:    layout.Path(filepath.Join(root, "content")),
 		pending:    map[string]int{},
 		cache:      map[string]Image{},
