@@ -73,4 +73,3 @@ func (s *imageService) verboseInfo(ctx context.Context, img image.Image) (string
 	}
 	return string(b), nil
 }
-

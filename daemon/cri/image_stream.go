@@ -1,8 +1,8 @@
 package cri
 
 import (
-	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"google.golang.org/grpc"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
 
 // StreamImages is ListImages as a stream, for lists too long for one
