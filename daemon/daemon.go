@@ -48,7 +48,9 @@ type Daemon struct {
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
-	wg     sync.WaitGroup
+	// criState is what CRI's runtime-wide calls record (the pod CIDR).
+	criState criState
+	wg       sync.WaitGroup
 }
 
 // Run starts the daemon, serves until ctx ends, then stops serving and
@@ -92,8 +94,13 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(lis) }()
+	criSrv, err := d.serveCRI(errc)
+	if err != nil {
+		srv.Stop()
+		return err
+	}
 	slog.Info("podd serving", "socket", cfg.Socket, "root", cfg.Root, "run-root", cfg.RunRoot, "cgroup-parent", cfg.CgroupParent,
 		"network", d.network.Resources().Name)
 	sdnotify.Ready(d.statusLine())
@@ -110,11 +117,20 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	stopWorkers()
 	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
+	go func() {
+		srv.GracefulStop()
+		if criSrv != nil {
+			criSrv.GracefulStop()
+		}
+		close(stopped)
+	}()
 	select {
 	case <-stopped:
 	case <-time.After(2 * time.Second):
 		srv.Stop()
+		if criSrv != nil {
+			criSrv.Stop()
+		}
 	}
 	d.wg.Wait()
 	slog.Info("podd stopped", "pods-left-running", !cfg.Drain)
@@ -190,7 +206,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	images, err := image.Open(layout.ImagesDir(), image.Options{MaxLayerSize: cfg.MaxLayerSize})
+	images, err := image.Open(layout.ImagesDir(), image.Options{MaxLayerSize: cfg.MaxLayerSize, Mirrors: cfg.RegistryMirrors})
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +228,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
 	}
+	d.criState.d = d
 	d.deps = &podworker.Deps{
 		Layout: layout, Store: st, Images: images, Network: netw, Probes: d.probes, Events: d.events,
 		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
