@@ -25,6 +25,7 @@ import (
 
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/test/image"
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // criClients connects to the env's CRI socket (<run-root>/cri.sock).
@@ -203,6 +204,19 @@ spec:
 	if err != nil || len(fs.ImageFilesystems) != 1 || fs.ImageFilesystems[0].UsedBytes.GetValue() == 0 ||
 		fs.ImageFilesystems[0].FsId.GetMountpoint() != filepath.Join(e.root, "images") {
 		t.Errorf("ImageFsInfo = %v, %v", fs, err)
+	}
+
+	// A daemon killed with SIGKILL leaves its socket behind; the next one
+	// serves CRI on it again, with the same images.
+	e.killDaemon()
+	e.restartDaemon()
+	testutil.WaitFor(t, 15*time.Second, "CRI socket after a restart", func() (bool, error) {
+		_, ic = e.criClients()
+		_, err := ic.ImageFsInfo(ctx, &runtimeapi.ImageFsInfoRequest{})
+		return err == nil, err
+	})
+	if img := criImage(t, ic, "registry.invalid/test/cri:v1"); img == nil || img.Id != pulled.ImageRef {
+		t.Errorf("after a kill -9 and restart CRI sees %v, want %s", img, pulled.ImageRef)
 	}
 }
 
