@@ -61,6 +61,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// until the signal: a drain needs them to stop the pods.
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
+	if cfg.CRISocket != "" && filepath.Clean(cfg.CRISocket) == filepath.Clean(cfg.Socket) {
+		return fmt.Errorf("the CRI socket %s is the pod API's socket: give each its own path", cfg.CRISocket)
+	}
 	host, err := claimHost(&cfg)
 	if err != nil {
 		return err

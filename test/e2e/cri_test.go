@@ -228,3 +228,27 @@ func TestCRISocketDisabled(t *testing.T) {
 		t.Errorf("with --cri-socket \"\" there is %s: %v", e.criSocket(), err)
 	}
 }
+
+// The CRI socket belongs to one root, like the pod API's: a second daemon
+// naming the first one's refuses to start and names its owner; the first
+// keeps serving. One socket for both APIs is refused too.
+func TestCRISocketClaimedByOneRoot(t *testing.T) {
+	a := newEnv(t)
+	b := newSibling(t, a, false, false)
+	serving, out := b.tryStart(append(b.defaultArgs(), "--cgroup-parent", b.cgroupParent, "--cri-socket", a.criSocket()))
+	if serving {
+		t.Fatalf("a second daemon started on the first one's CRI socket %s", a.criSocket())
+	}
+	if !strings.Contains(out, a.root) || !strings.Contains(out, a.criSocket()) {
+		t.Errorf("the refusal does not name the owner %s and the socket:\n%s", a.root, tail(out, 5))
+	}
+	_, ic := a.criClients()
+	if criImage(t, ic, "busybox") == nil {
+		t.Error("the first daemon's CRI lost busybox")
+	}
+	c := newSibling(t, a, false, false)
+	serving, out = c.tryStart(append(c.defaultArgs(), "--cgroup-parent", c.cgroupParent, "--cri-socket", c.socket))
+	if serving || !strings.Contains(out, "is the pod API's socket") {
+		t.Errorf("one socket for both APIs: serving %v\n%s", serving, tail(out, 5))
+	}
+}
