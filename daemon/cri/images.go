@@ -43,7 +43,6 @@ func toCRIImage(img image.Image) *runtimeapi.Image {
 		RepoTags:    slices.Clone(img.Refs),
 		RepoDigests: slices.Clone(img.RepoDigests),
 		Size:        uint64(max(img.Size, 0)),
-		Spec:        &runtimeapi.ImageSpec{Image: img.ID},
 	}
 	uid, name := imageUser(img.User)
 	if uid != nil {
