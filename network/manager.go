@@ -161,14 +161,7 @@ func (m *Manager) loadNetwork() (*cni.Network, error) {
 // start-up), none of it is valid, or a plugin is missing. nil when it could.
 // It changes nothing.
 func (m *Manager) Ready() error {
-	files, err := cni.ConfFiles(m.confDir)
-	if err != nil {
-		return err
-	}
-	if len(files) == 0 {
-		return fmt.Errorf("no CNI configuration in %s", m.confDir)
-	}
-	n, err := cni.LoadNetwork(m.confDir, m.defaults)
+	n, err := cni.LoadExisting(m.confDir)
 	if err != nil {
 		return err
 	}
