@@ -65,6 +65,13 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (Image, 
 	if err != nil {
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}
+	if desc.MediaType.IsIndex() {
+		release, err := s.writeIndex(ctx, desc.Digest, desc.Manifest)
+		if err != nil {
+			return Image{}, fmt.Errorf("pull %s: %w", ref, err)
+		}
+		defer release()
+	}
 	names := []string{refString(r)}
 	if _, isTag := r.(name.Tag); isTag {
 		names = append(names, repoString(r)+"@"+desc.Digest.String())

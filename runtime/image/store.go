@@ -30,7 +30,8 @@ type Image struct {
 	Digest string
 	// ID is the config digest, the image ID docker and crictl print.
 	ID string
-	// Size is the stored size: manifest, config and compressed layers.
+	// Size is the stored size: manifest, config and compressed layers, and
+	// the index a pull resolved through, if any (as containerd counts it).
 	Size int64
 	// Created is the creation time from the image config (zero if absent).
 	Created time.Time
@@ -287,6 +288,7 @@ func (s *Store) imageLocked(d string) (Image, error) {
 	}
 	sort.Strings(img.Refs)
 	sort.Strings(img.RepoDigests)
+	img.Size += s.indexSizeLocked(d, img.RepoDigests)
 	// The cached slices and map must not be shared with callers.
 	img.Entrypoint, img.Cmd, img.Env = slices.Clone(img.Entrypoint), slices.Clone(img.Cmd), slices.Clone(img.Env)
 	img.ExposedPorts = slices.Clone(img.ExposedPorts)
