@@ -97,9 +97,9 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
-	errc := make(chan error, 2)
+	errc, criErrc := make(chan error, 1), make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
-	criSrv, err := d.serveCRI(errc)
+	criSrv, err := d.serveCRI(criErrc)
 	if err != nil {
 		srv.Stop()
 		return err
@@ -113,6 +113,8 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-ctx.Done():
 	case err := <-errc:
 		return fmt.Errorf("serve %s: %w", cfg.Socket, err)
+	case err := <-criErrc:
+		return err
 	}
 	sdnotify.Stopping()
 	if cfg.Drain {
