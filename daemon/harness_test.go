@@ -17,6 +17,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
+	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/network/cni"
 	"github.com/podd-dev/podd/runtime/image"
 )
@@ -46,6 +47,8 @@ func (n *fakeNetwork) GC(ctx context.Context, live []string) error {
 }
 
 func (n *fakeNetwork) Resources() cni.Resources { return cni.Resources{Name: "fake"} }
+
+func (n *fakeNetwork) Ready() error { return nil }
 
 // fakeImages is an image store holding images by reference; the fake host
 // unpacks their layers. err, when set for a call ("get", "pull", "remove",
@@ -163,6 +166,15 @@ func (f *fakeImages) PruneLayers(_ context.Context, inUse []string) ([]string, e
 	return []string{"layer-a", "layer-b"}, nil
 }
 
+func (f *fakeImages) RawConfig(ctx context.Context, digest string) ([]byte, error) {
+	if _, err := f.Get(ctx, digest); err != nil {
+		return nil, err
+	}
+	return []byte(`{"architecture":"amd64","os":"linux"}`), nil
+}
+
+func (f *fakeImages) Usage(context.Context) (image.Usage, error) { return image.Usage{}, nil }
+
 // testDaemon is a Daemon on the fake host, with its state under dir.
 type testDaemon struct {
 	*Daemon
@@ -184,7 +196,11 @@ func newTestDaemon(t *testing.T, dir string, h *podworkertest.Host) *testDaemon 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	td := &testDaemon{host: h, net: &fakeNetwork{Host: h}, images: newFakeImages(h, "busybox:latest")}
-	d, err := assemble(ctx, cfg, hostParts{
+	st, err := store.Open(store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := assemble(ctx, cfg, st, hostParts{
 		images: td.images, network: td.net, shims: podworkertest.Shims[podworker.ShimClient]{Host: h},
 		volumes: h, rootfs: h, shimBinary: "/fake/podd-shim", pauseBinary: "/fake/podd-pause",
 	})

@@ -20,6 +20,9 @@ type imageStore interface {
 	List(ctx context.Context) ([]image.Image, error)
 	Remove(ctx context.Context, ref string) (image.Removed, error)
 	PruneLayers(ctx context.Context, inUse []string) ([]string, error)
+	// RawConfig returns the config blob of the image with manifest digest.
+	RawConfig(ctx context.Context, digest string) ([]byte, error)
+	Usage(ctx context.Context) (image.Usage, error)
 }
 
 // podNetwork is the pod network as the daemon and its workers use it.
@@ -29,6 +32,8 @@ type podNetwork interface {
 	GC(ctx context.Context, live []string) error
 	// Resources names what the network makes on the host.
 	Resources() cni.Resources
+	// Ready reports whether a network configuration is in place.
+	Ready() error
 }
 
 // hostParts are what the daemon drives on the host.
