@@ -19,17 +19,11 @@ func Cleanup(ctx context.Context, podDir string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	mps, err := mountPoints(dir)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("clean up volumes in %s: %w", dir, err)
 	}
-	for _, mp := range mps {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("clean up volumes in %s: %w", dir, err)
-		}
-		if err := unmount(mp); err != nil {
-			return fmt.Errorf("clean up volumes in %s: %w", dir, err)
-		}
+	if err := UnmountAll(dir); err != nil {
+		return fmt.Errorf("clean up volumes in %s: %w", dir, err)
 	}
 	if err := removeTree(dir); err != nil {
 		return fmt.Errorf("clean up volumes in %s: %w", dir, err)

@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -38,7 +39,7 @@ func prepareEmptyDir(pod *corev1.Pod, v *corev1.Volume, podDir string, undo *und
 // mountTmpfs mounts a tmpfs of size bytes (0: the kernel's default, half
 // the host's memory) on dir.
 func mountTmpfs(dir string, size int64, undo *undoStack) error {
-	mounted, err := isMountPoint(dir)
+	mounted, err := mountinfo.Mounted(dir)
 	if err != nil {
 		return err
 	}

@@ -6,40 +6,45 @@ import (
 	"path/filepath"
 	"sort"
 
+	"github.com/moby/sys/mount"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 )
 
-// mountPoints lists the mount points at or below dir, deepest first.
-func mountPoints(dir string) ([]string, error) {
-	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(filepath.Clean(dir)))
+// UnmountAll detaches every mount at or below dir, podd's one way to
+// unmount a tree (volumes, staging dirs, what a crash left under a pod
+// dir). Every mount is made private first, shallowest first, so that no
+// unmount propagates to the host (a Bidirectional volumeMount's staging
+// shares a peer group with its source); then github.com/moby/sys/mount
+// detaches them, deepest first. A dir that does not exist or holds no
+// mount is fine.
+func UnmountAll(dir string) error {
+	dir = filepath.Clean(dir)
+	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
 	if err != nil {
-		return nil, fmt.Errorf("read mount table: %w", err)
+		return fmt.Errorf("unmount below %s: read mount table: %w", dir, err)
 	}
-	out := make([]string, 0, len(ms))
+	if len(ms) == 0 {
+		return nil
+	}
+	sort.Slice(ms, func(i, j int) bool { return len(ms[i].Mountpoint) < len(ms[j].Mountpoint) })
 	for _, m := range ms {
-		out = append(out, m.Mountpoint)
+		err := mount.Mount("", m.Mountpoint, "none", "rprivate")
+		if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
+			return fmt.Errorf("unmount below %s: make %s private: %w", dir, m.Mountpoint, err)
+		}
 	}
-	sort.Slice(out, func(i, j int) bool { return len(out[i]) > len(out[j]) })
-	return out, nil
+	if err := mount.RecursiveUnmount(dir); err != nil {
+		return fmt.Errorf("unmount below %s: %w", dir, err)
+	}
+	return nil
 }
 
-func isMountPoint(dir string) (bool, error) {
-	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(filepath.Clean(dir)))
-	if err != nil {
-		return false, fmt.Errorf("read mount table: %w", err)
-	}
-	return len(ms) > 0, nil
-}
-
-// unmount detaches the mount at dir; busy mounts are detached lazily.
+// unmount detaches the one mount at dir, which podd made; not a mount is
+// fine.
 func unmount(dir string) error {
-	err := unix.Unmount(dir, unix.UMOUNT_NOFOLLOW)
-	if errors.Is(err, unix.EBUSY) {
-		err = unix.Unmount(dir, unix.MNT_DETACH|unix.UMOUNT_NOFOLLOW)
-	}
-	if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-		return fmt.Errorf("unmount %s: %w", dir, err)
+	if err := mount.Unmount(dir); err != nil && !errors.Is(err, unix.ENOENT) {
+		return err
 	}
 	return nil
 }

@@ -64,28 +64,14 @@ func StageMounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, subP
 	return out, nil
 }
 
-// Unstage unmounts everything below dir and removes it; a missing dir is
-// fine. The mounts are made private first, so that unmounting them never
-// propagates to the host (a Bidirectional mount shares a peer group with
-// its source).
+// Unstage unmounts everything below dir (UnmountAll) and removes it; a
+// missing dir is fine.
 func Unstage(dir string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	mps, err := mountPoints(dir)
-	if err != nil {
+	if err := UnmountAll(dir); err != nil {
 		return fmt.Errorf("unstage %s: %w", dir, err)
-	}
-	for i := len(mps) - 1; i >= 0; i-- { // shallowest first
-		err := unix.Mount("", mps[i], "", unix.MS_PRIVATE|unix.MS_REC, "")
-		if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("unstage %s: make %s private: %w", dir, mps[i], err)
-		}
-	}
-	for _, mp := range mps {
-		if err := unmount(mp); err != nil {
-			return fmt.Errorf("unstage %s: %w", dir, err)
-		}
 	}
 	if err := removeTree(dir); err != nil {
 		return fmt.Errorf("unstage %s: %w", dir, err)
