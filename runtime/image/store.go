@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/podd-dev/podd/runtime/atomicfile"
 )
 
 // ErrNotFound is returned (wrapped) when no stored image matches a reference.
@@ -128,16 +130,17 @@ func (s *Store) blobDir() string   { return filepath.Join(string(s.content), "bl
 func (s *Store) layersDir() string { return filepath.Join(s.root, "layers") }
 func (s *Store) tmpDir() string    { return filepath.Join(s.root, "tmp") }
 
-// removeLeftovers deletes temp files and half-unpacked layers that a crash
-// left behind; nothing refers to them.
+// removeLeftovers deletes temp files, half-written blobs and half-unpacked
+// layers that a crash left behind; nothing refers to them.
 func (s *Store) removeLeftovers() error {
-	for _, dir := range []string{s.tmpDir(), s.layersDir()} {
+	for _, dir := range []string{s.tmpDir(), s.layersDir(), s.blobDir()} {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			return err
 		}
 		for _, e := range ents {
-			if dir == s.layersDir() && !strings.HasPrefix(e.Name(), ".tmp-") {
+			if dir == s.layersDir() && !strings.HasPrefix(e.Name(), ".tmp-") ||
+				dir == s.blobDir() && !atomicfile.IsTemp(e.Name()) {
 				continue
 			}
 			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {
