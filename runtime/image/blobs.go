@@ -46,13 +46,15 @@ func (s *Store) describe(d string) (Image, error) {
 		Created:      cf.Created.Time,
 		OS:           cf.OS,
 		Architecture: cf.Architecture,
-		Entrypoint:   cf.Config.Entrypoint,
-		Cmd:          cf.Config.Cmd,
-		Env:          cf.Config.Env,
-		WorkingDir:   cf.Config.WorkingDir,
-		User:         cf.Config.User,
-		StopSignal:   cf.Config.StopSignal,
-		Labels:       cf.Config.Labels,
+		Config: Config{
+			Entrypoint: cf.Config.Entrypoint,
+			Cmd:        cf.Config.Cmd,
+			Env:        cf.Config.Env,
+			WorkingDir: cf.Config.WorkingDir,
+			User:       cf.Config.User,
+			StopSignal: cf.Config.StopSignal,
+		},
+		Labels: cf.Config.Labels,
 	}
 	for _, l := range m.Layers {
 		out.Size += l.Size

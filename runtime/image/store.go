@@ -37,19 +37,26 @@ type Image struct {
 	// Created is the creation time from the image config (zero if absent).
 	Created time.Time
 
-	// The fields below come from the image config; podd builds a
-	// container's process from them.
+	// The fields below come from the image config.
 	OS           string
 	Architecture string
-	Entrypoint   []string
-	Cmd          []string
-	Env          []string
-	WorkingDir   string
-	User         string
-	StopSignal   string
+	Config
 	// ExposedPorts are "port/proto" strings, sorted.
 	ExposedPorts []string
 	Labels       map[string]string
+}
+
+// Config is the part of an image's config that shapes a container's
+// process: runtime/spec builds the process from it.
+type Config struct {
+	Entrypoint []string
+	Cmd        []string
+	// Env holds "KEY=value" entries.
+	Env        []string
+	WorkingDir string
+	// User is "", "uid", "uid:gid", "name", "name:group" or a mix.
+	User       string
+	StopSignal string
 }
 
 // DefaultMaxLayerSize is the default cap on one layer's uncompressed size:
