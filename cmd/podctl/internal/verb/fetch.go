@@ -2,10 +2,10 @@ package verb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 
-	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	corev1 "k8s.io/api/core/v1"
 )
@@ -68,18 +68,24 @@ func getPods(ctx context.Context, c poddv1.PodServiceClient, ns string, names []
 		}
 		return out, false, nil
 	}
-	var out []fetchedPod
-	for _, name := range names {
-		fp, err := getPod(ctx, c, ns, name)
+	if len(names) == 1 {
+		fp, err := getPod(ctx, c, ns, names[0])
 		if err != nil {
-			if len(names) == 1 || ctx.Err() != nil {
-				return nil, false, err
-			}
-			failed = true
-			fmt.Fprintln(errOut, podclient.FormatError(err))
-			continue
+			return nil, false, err
 		}
-		out = append(out, fp)
+		return []fetchedPod{fp}, false, nil
+	}
+	var out []fetchedPod
+	err := forEach(ctx, errOut, names, func(name string) error {
+		fp, err := getPod(ctx, c, ns, name)
+		if err == nil {
+			out = append(out, fp)
+		}
+		return err
+	})
+	failed = errors.Is(err, errReported)
+	if err != nil && !failed {
+		return nil, false, err
 	}
 	return out, failed, nil
 }
