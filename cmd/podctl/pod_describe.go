@@ -12,12 +12,7 @@ func newDescribeCommand(a *app) *cobra.Command {
 		Short:   "Show the details of pods, with their events",
 		Example: "  podctl describe pod web\n  podctl describe pods",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: runVerb(a, &opts, func(args []string) error {
-			var err error
-			opts.Names, err = verb.ParseResourceArgs(args)
-			opts.Namespace = a.namespace
-			return err
-		}, verb.Describe),
+		RunE:    runVerb(a, &opts, a.podNames(&opts.Names, &opts.Namespace), verb.Describe),
 	}
 	return cmd
 }

@@ -14,12 +14,7 @@ func newGetCommand(a *app) *cobra.Command {
 		Example: "  podctl get pods\n  podctl get pods -A -o wide\n  podctl get pod web -o yaml\n" +
 			"  podctl get pods -w",
 		Args: cobra.MinimumNArgs(1),
-		RunE: runVerb(a, &opts, func(args []string) error {
-			var err error
-			opts.Names, err = verb.ParseResourceArgs(args)
-			opts.Namespace = a.namespace
-			return err
-		}, verb.Get),
+		RunE: runVerb(a, &opts, a.podNames(&opts.Names, &opts.Namespace), verb.Get),
 	}
 	cmd.Flags().BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "list pods of every namespace")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output format: wide, yaml, json or name")

@@ -50,6 +50,17 @@ func runVerb[O any](a *app, opts *O, parse func(args []string) error,
 	}
 }
 
+// podNames is the parse of runVerb for commands on pods named as kubectl
+// does ("pods NAME..." or "pod/NAME..."): it fills names and ns.
+func (a *app) podNames(names *[]string, ns *string) func(args []string) error {
+	return func(args []string) error {
+		var err error
+		*names, err = verb.ParseResourceArgs(args)
+		*ns = a.namespace
+		return err
+	}
+}
+
 func (a *app) close() {
 	if a.conn != nil {
 		_ = a.conn.Close()
