@@ -18,7 +18,7 @@ import (
 	"github.com/podd-dev/podd/daemon/ownership"
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/runtime/shim"
-	"github.com/podd-dev/podd/runtime/volume"
+	"github.com/podd-dev/podd/runtime/unmount"
 )
 
 // gcTimeout bounds the start-up garbage collection.
@@ -81,7 +81,7 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 			shim.Kill(stateDir, podworker.ShimCgroup(d.cfg.CgroupParent, uid))); err != nil {
 			slog.Warn("GC: kill what is left of an unknown pod", "uid", uid, "err", err)
 		}
-		if err := volume.UnmountAll(layout.PodDir(uid)); err != nil {
+		if err := unmount.All(layout.PodDir(uid)); err != nil {
 			slog.Warn("GC: unmount what is left of an unknown pod", "uid", uid, "err", err)
 		}
 		for _, p := range []string{stateDir, layout.PodDir(uid)} {

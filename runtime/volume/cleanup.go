@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/podd-dev/podd/runtime/unmount"
 )
 
 // Cleanup removes a pod's volumes: it unmounts everything mounted below
@@ -22,7 +24,7 @@ func Cleanup(ctx context.Context, podDir string) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("clean up volumes in %s: %w", dir, err)
 	}
-	if err := UnmountAll(dir); err != nil {
+	if err := unmount.All(dir); err != nil {
 		return fmt.Errorf("clean up volumes in %s: %w", dir, err)
 	}
 	if err := removeTree(dir); err != nil {

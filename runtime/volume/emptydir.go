@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 
+	"github.com/moby/sys/mount"
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
@@ -56,7 +57,7 @@ func mountTmpfs(dir string, size int64, rollback *undo.Stack) error {
 	if err := unix.Mount("tmpfs", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, opts); err != nil {
 		return fmt.Errorf("mount tmpfs (%s) on %s: %w", opts, dir, err)
 	}
-	rollback.Push("unmount tmpfs "+dir, func(context.Context) error { return unmount(dir) })
+	rollback.Push("unmount tmpfs "+dir, func(context.Context) error { return mount.Unmount(dir) })
 	return nil
 }
 

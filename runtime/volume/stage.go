@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/internal/undo"
+	"github.com/podd-dev/podd/runtime/unmount"
 )
 
 // StageMounts pins, for one container instance, the volumeMounts that runc
@@ -64,13 +65,13 @@ func StageMounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, subP
 	return out, nil
 }
 
-// Unstage unmounts everything below dir (UnmountAll) and removes it; a
+// Unstage unmounts everything below dir (unmount.All) and removes it; a
 // missing dir is fine.
 func Unstage(dir string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	if err := UnmountAll(dir); err != nil {
+	if err := unmount.All(dir); err != nil {
 		return fmt.Errorf("unstage %s: %w", dir, err)
 	}
 	if err := removeTree(dir); err != nil {
