@@ -101,7 +101,6 @@ type podPrinter struct {
 	opts          GetOptions
 	table         *printers.Table
 	headerPrinted bool
-	objects       int
 }
 
 func (p *podPrinter) isTable() bool {
