@@ -13,12 +13,12 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moby/sys/mountinfo"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/ownership"
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/unmount"
 )
 
 // gcTimeout bounds the start-up garbage collection.
@@ -81,7 +81,9 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 			d.deps.Shims.Kill(stateDir, podworker.ShimCgroup(d.cfg.CgroupParent, uid))); err != nil {
 			slog.Warn("GC: kill what is left of an unknown pod", "uid", uid, "err", err)
 		}
-		unmountBelow(layout.PodDir(uid))
+		if err := unmount.All(layout.PodDir(uid)); err != nil {
+			slog.Warn("GC: unmount what is left of an unknown pod", "uid", uid, "err", err)
+		}
 		for _, p := range []string{stateDir, layout.PodDir(uid)} {
 			if err := os.RemoveAll(p); err != nil {
 				slog.Warn("GC: remove the dirs of an unknown pod", "uid", uid, "err", err)
@@ -190,24 +192,4 @@ func podCgroupUIDs(parent string) []string {
 		}
 	}
 	return out
-}
-
-// unmountBelow detaches every mount under dir, deepest first.
-func unmountBelow(dir string) {
-	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
-	if err != nil {
-		slog.Warn("GC: read mount table", "err", err)
-		return
-	}
-	sort.Slice(ms, func(i, j int) bool { return len(ms[i].Mountpoint) > len(ms[j].Mountpoint) })
-	// Private first, so no unmount propagates to the host (a Bidirectional
-	// volumeMount's staging shares a peer group with its source).
-	for i := len(ms) - 1; i >= 0; i-- {
-		syscall.Mount("", ms[i].Mountpoint, "", syscall.MS_PRIVATE|syscall.MS_REC, "")
-	}
-	for _, m := range ms {
-		if err := syscall.Unmount(m.Mountpoint, syscall.MNT_DETACH); err != nil {
-			slog.Warn("GC: unmount", "path", m.Mountpoint, "err", err)
-		}
-	}
 }

@@ -131,9 +131,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	files := w.deps.Layout.PodFilesDir(w.uid)
 	in := spec.Input{
 		Pod: w.pod, Container: c, ContainerID: a.ID,
-		Image: spec.ImageConfig{Entrypoint: img.Entrypoint, Cmd: img.Cmd, Env: img.Env,
-			WorkingDir: img.WorkingDir, User: img.User, StopSignal: img.StopSignal},
-		Rootfs: root, Volumes: vols,
+		Image: img.Config, Rootfs: root, Volumes: vols,
 		Sandbox: spec.SandboxFor(w.pod, sb.NetnsPath),
 		Files: spec.PodFiles{Hosts: filepath.Join(files, "hosts"), ResolvConf: filepath.Join(files, "resolv.conf"),
 			Hostname: filepath.Join(files, "hostname")},

@@ -408,7 +408,7 @@ func (h *Host) Get(ctx context.Context, ref string) (image.Image, error) {
 	if err := h.step(ctx, "image.get"); err != nil {
 		return image.Image{}, err
 	}
-	return image.Image{Refs: []string{ref}, ID: "sha256:fake", Cmd: []string{"/bin/sh"}}, nil
+	return image.Image{Refs: []string{ref}, ID: "sha256:fake", Config: image.Config{Cmd: []string{"/bin/sh"}}}, nil
 }
 
 func (h *Host) Pull(ctx context.Context, ref string, _ image.PullOptions) (image.Image, error) {
