@@ -185,7 +185,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := manifest.CheckAllowedUnsafeSysctls(cfg.AllowedUnsafeSysctls); err != nil {
 		return nil, err
 	}
-	layout := store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot}
+	layout := store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot, CgroupParent: cfg.CgroupParent}
 	st, err := store.Open(layout)
 	if err != nil {
 		return nil, err
@@ -217,7 +217,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
 		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
 		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
-		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent, PodPidsLimit: cfg.PodPidsLimit,
+		ShimLogLevel: "info", PodPidsLimit: cfg.PodPidsLimit,
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},
 		Security:    spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},

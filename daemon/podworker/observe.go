@@ -13,10 +13,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/planner"
-	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/internal/limiter"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // observeTimeout bounds one State call to the shim, once admitted by the
@@ -157,7 +157,7 @@ func (w *Worker) observe(ctx context.Context) (planner.Input, bool) {
 		}
 		w.silence.end(w.key, w.uid, in.Now)
 		shimStates = states
-		if p := find(states, store.PauseID); p == nil || p.GetStatus() != shimv1.Status_STATUS_RUNNING {
+		if p := find(states, spec.PauseID); p == nil || p.GetStatus() != shimv1.Status_STATUS_RUNNING {
 			in.Sandbox.State, in.Sandbox.Message = planner.SandboxLost, "the pod's pause holder exited"
 			slog.Warn("Sandbox lost", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "err", in.Sandbox.Message)
 		}

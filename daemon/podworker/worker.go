@@ -51,8 +51,6 @@ type Deps struct {
 	ShimBinary   string
 	PauseBinary  string
 	ShimLogLevel string
-	// CgroupParent is the cgroup under which pod cgroups go.
-	CgroupParent string
 	// ResolvConf is the host resolver file for dnsPolicy Default.
 	ResolvConf string
 	// NodeIP is the host's address (status.hostIP).
