@@ -21,7 +21,7 @@ func TestInstanceKeyRoundTrips(t *testing.T) {
 }
 
 func TestParseInstanceKeyRejectsOtherKeys(t *testing.T) {
-	for _, key := range []string{"pause", "", "-1", "web-", "web-x", "web--1", "web-+1", "web-99999999999"} {
+	for _, key := range []string{"pause", "", "-1", "web-", "web-x", "web-+1", "web-99999999999"} {
 		if name, n, ok := ParseInstanceKey(key); ok {
 			t.Errorf("ParseInstanceKey(%q) = %q, %d, true; want false", key, name, n)
 		}
