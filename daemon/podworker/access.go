@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podd-dev/podd/daemon/store"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
@@ -41,8 +42,8 @@ func (w *Worker) LogFile(name string, previous bool) (string, func(context.Conte
 		return "", nil, fmt.Errorf("container %q in pod %q is waiting to start: %w", name, w.pod.Name, ErrNoContainer)
 	}
 	pick := nums[len(nums)-1]
-	if cur != "" {
-		pick = instanceNumber(cur)
+	if _, n, ok := store.ParseInstanceKey(cur); ok {
+		pick = int(n)
 	}
 	if previous {
 		prev := -1
@@ -56,7 +57,7 @@ func (w *Worker) LogFile(name string, previous bool) (string, func(context.Conte
 		}
 		return w.deps.Layout.LogPath(w.uid, name, prev), func(context.Context) bool { return false }, nil
 	}
-	id := fmt.Sprintf("%s-%d", name, pick)
+	id := store.InstanceKey(name, int32(pick))
 	running := func(ctx context.Context) bool {
 		states, err := w.shimState(ctx, w.currentShim())
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/hooks"
 	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/probes"
@@ -51,7 +52,8 @@ func fieldPath(c *corev1.Container, init bool) string {
 	return "spec.containers{" + c.Name + "}"
 }
 
-// startContainer makes instance a.ID of a container and starts it. A failure
+// startContainer makes the instance of a container with restart number
+// a.Restart and starts it. A failure
 // that made no instance is recorded as the container's StartFailure; it
 // reports whether the instance runs.
 func (w *Worker) startContainer(ctx context.Context, a planner.Action) bool {
@@ -80,6 +82,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	// postStart hook of a started instance lives on hookCtx.
 	ctx, stop := w.untilDeleted(hookCtx)
 	defer stop()
+	id := store.InstanceKey(c.Name, a.Restart)
 	cl := w.currentShim()
 	if cl == nil {
 		return failStart("CreateContainerError", "container %q of pod %q: no sandbox", c.Name, w.key)
@@ -95,12 +98,12 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return failStart("CreateContainerError", "container %q of pod %q: wait to start: %v", c.Name, w.key, err)
 	}
 	defer release()
-	w.removeOldInstances(ctx, c.Name, a.ID)
+	w.removeOldInstances(ctx, c.Name, id)
 	layers, err := w.deps.Images.Layers(ctx, img)
 	if err != nil {
 		return failStart("CreateContainerError", "unpack image %q: %v", c.Image, err)
 	}
-	dir := w.deps.Layout.ContainerDir(w.uid, a.ID)
+	dir := w.deps.Layout.ContainerDir(w.uid, id)
 	root, err := w.deps.rootfs().Mount(layers, dir)
 	if err != nil {
 		return failStart("CreateContainerError", "mount rootfs of container %q: %v", c.Name, err)
@@ -108,12 +111,11 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	ok := false
 	defer func() {
 		if !ok {
-			cl.Remove(context.WithoutCancel(ctx), &shimv1.RemoveRequest{Id: a.ID})
-			w.unmountInstance(a.ID)
+			cl.Remove(context.WithoutCancel(ctx), &shimv1.RemoveRequest{Id: id})
+			w.unmountInstance(id)
 		}
 	}()
-	restart := instanceNumber(a.ID)
-	logPath := w.deps.Layout.LogPath(w.uid, c.Name, restart)
+	logPath := w.deps.Layout.LogPath(w.uid, c.Name, int(a.Restart))
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return failStart("CreateContainerError", "create log dir of container %q: %v", c.Name, err)
 	}
@@ -130,7 +132,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	w.mu.Unlock()
 	files := w.deps.Layout.PodFilesDir(w.uid)
 	in := spec.Input{
-		Pod: w.pod, Container: c, ContainerID: a.ID,
+		Pod: w.pod, Container: c, ContainerID: id,
 		Image: spec.ImageConfig{Entrypoint: img.Entrypoint, Cmd: img.Cmd, Env: img.Env,
 			WorkingDir: img.WorkingDir, User: img.User, StopSignal: img.StopSignal},
 		Rootfs: root, Volumes: vols,
@@ -141,9 +143,10 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		CgroupParent: w.podCgroup(), LogPath: logPath, Security: w.deps.Security,
 		Labels: map[string]string{
 			labelContainer: c.Name, labelStopSignal: strconv.Itoa(int(sig)), labelImageID: img.ID,
+			labelContainerID: store.NewContainerID(),
 		},
 	}
-	if in.Staged, err = w.stageMounts(ctx, in, a.ID); err != nil {
+	if in.Staged, err = w.stageMounts(ctx, in, id); err != nil {
 		return failStart("CreateContainerConfigError", "%v", err)
 	}
 	cfg, err := spec.Build(in)
@@ -154,7 +157,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
 	resp, err := cl.CreateContainer(cctx, &shimv1.CreateContainerRequest{Config: cfg})
 	cancel()
-	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, a.ID) {
+	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, id) {
 		// The instance exists, stopped with ContainerCannotRun (exit 128,
 		// R22); the planner takes it from here.
 		ok = true
@@ -170,7 +173,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return nil
 	}
 	w.event(corev1.EventTypeNormal, "Started", fp, "Started container "+c.Name)
-	w.afterStart(hookCtx, c, a.ID, sb, fp)
+	w.afterStart(hookCtx, c, id, sb, fp)
 	return nil
 }
 

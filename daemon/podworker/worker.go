@@ -122,6 +122,7 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 	}
 	if st != nil {
 		w.state = *st
+		adoptLegacyContainerIDs(w.uid, &w.state)
 		deps.Events.Restore(w.uid, st.Events)
 	} else {
 		w.event(corev1.EventTypeNormal, "Scheduled", "", "Successfully assigned "+w.key+" to "+pod.Spec.NodeName)
