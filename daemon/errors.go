@@ -16,10 +16,10 @@ var (
 	ErrInvalidArgument    = errors.New("invalid argument")
 	ErrAlreadyExists      = errors.New("already exists")
 	ErrFailedPrecondition = errors.New("failed precondition")
-	ErrUnavailable        = errors.New("unavailable")
 )
 
-// classed wraps err so that errors.Is(err, class) holds, keeping err's text.
+// classed makes an error of class from format and args, as fmt.Errorf does:
+// errors.Is holds for class and for every error args wrap with %w.
 func classed(class error, format string, args ...any) error {
 	return &classedError{class: class, err: fmt.Errorf(format, args...)}
 }
@@ -33,13 +33,11 @@ func (e *classedError) Error() string        { return e.err.Error() }
 func (e *classedError) Unwrap() []error      { return []error{e.class, e.err} }
 func (e *classedError) Is(target error) bool { return target == e.class }
 
-// toGRPC turns a daemon error into a gRPC status error.
+// toGRPC turns a daemon error into a gRPC status error. A class decides the
+// code even when the error wraps a gRPC error of another call (a shim's).
 func toGRPC(err error) error {
 	if err == nil {
 		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
 	}
 	code := codes.Internal
 	switch {
@@ -51,12 +49,16 @@ func toGRPC(err error) error {
 		code = codes.AlreadyExists
 	case errors.Is(err, ErrFailedPrecondition):
 		code = codes.FailedPrecondition
-	case errors.Is(err, ErrUnavailable):
-		code = codes.Unavailable
-	case errors.Is(err, context.Canceled):
-		code = codes.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		code = codes.DeadlineExceeded
+	default:
+		if _, ok := status.FromError(err); ok {
+			return err
+		}
+		switch {
+		case errors.Is(err, context.Canceled):
+			code = codes.Canceled
+		case errors.Is(err, context.DeadlineExceeded):
+			code = codes.DeadlineExceeded
+		}
 	}
 	return status.Error(code, err.Error())
 }

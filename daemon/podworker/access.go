@@ -26,10 +26,10 @@ func (w *Worker) hasContainer(name string) bool {
 	return false
 }
 
-// LogFile returns the log of the container's current instance, or of the
+// ContainerLog returns the log of the container's current instance, or of the
 // one before it with previous, and a func that reports whether the current
 // instance still runs (for follow).
-func (w *Worker) LogFile(name string, previous bool) (string, func(context.Context) bool, error) {
+func (w *Worker) ContainerLog(name string, previous bool) (string, func(context.Context) bool, error) {
 	if !w.hasContainer(name) {
 		return "", nil, fmt.Errorf("container %q is not valid for pod %q: %w", name, w.pod.Name, ErrNoContainer)
 	}

@@ -32,7 +32,10 @@ type startFailed struct {
 }
 
 func (e *startFailed) Error() string { return e.err.Error() }
+func (e *startFailed) Unwrap() error { return e.err }
 
+// failStart makes a start failure with the waiting reason to show, its
+// message formatted as fmt.Errorf does (so %w keeps the cause for errors.Is).
 func failStart(reason string, format string, args ...any) error {
 	return &startFailed{reason: reason, err: fmt.Errorf(format, args...)}
 }
@@ -95,18 +98,18 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	// across pods.
 	release, err := w.deps.Work.Acquire(ctx, limiter.Start)
 	if err != nil {
-		return failStart("CreateContainerError", "container %q of pod %q: wait to start: %v", c.Name, w.key, err)
+		return failStart("CreateContainerError", "container %q of pod %q: wait to start: %w", c.Name, w.key, err)
 	}
 	defer release()
 	w.removeOldInstances(ctx, c.Name, id)
 	layers, err := w.deps.Images.Layers(ctx, img)
 	if err != nil {
-		return failStart("CreateContainerError", "unpack image %q: %v", c.Image, err)
+		return failStart("CreateContainerError", "unpack image %q: %w", c.Image, err)
 	}
 	dir := w.deps.Layout.ContainerDir(w.uid, id)
 	root, err := w.deps.rootfs().Mount(layers, dir)
 	if err != nil {
-		return failStart("CreateContainerError", "mount rootfs of container %q: %v", c.Name, err)
+		return failStart("CreateContainerError", "mount rootfs of container %q: %w", c.Name, err)
 	}
 	ok := false
 	defer func() {
@@ -117,14 +120,14 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	}()
 	logPath := w.deps.Layout.LogPath(w.uid, c.Name, int(a.Restart))
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return failStart("CreateContainerError", "create log dir of container %q: %v", c.Name, err)
+		return failStart("CreateContainerError", "create log dir of container %q: %w", c.Name, err)
 	}
 	if err := w.ensureVolumes(ctx); err != nil {
-		return failStart("CreateContainerConfigError", "%v", err)
+		return failStart("CreateContainerConfigError", "%w", err)
 	}
 	sig, err := spec.ContainerStopSignal(c, img.StopSignal)
 	if err != nil {
-		return failStart("CreateContainerConfigError", "container %q: %v", c.Name, err)
+		return failStart("CreateContainerConfigError", "container %q: %w", c.Name, err)
 	}
 	w.mu.Lock()
 	sb := *w.state.Sandbox
@@ -147,11 +150,11 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		},
 	}
 	if in.Staged, err = w.stageMounts(ctx, in, id); err != nil {
-		return failStart("CreateContainerConfigError", "%v", err)
+		return failStart("CreateContainerConfigError", "%w", err)
 	}
 	cfg, err := spec.Build(in)
 	if err != nil {
-		return failStart("CreateContainerConfigError", "%v", err)
+		return failStart("CreateContainerConfigError", "%w", err)
 	}
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
 	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
@@ -165,7 +168,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return nil
 	}
 	if err != nil {
-		return failStart("RunContainerError", "start container %q: %v", c.Name, err)
+		return failStart("RunContainerError", "start container %q: %w", c.Name, err)
 	}
 	ok = true
 	if st := resp.GetState(); st.GetStatus() == shimv1.Status_STATUS_STOPPED && st.GetReason() != "" {
@@ -181,7 +184,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 // allows and it is missing.
 func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container, fp string) (image.Image, error) {
 	if _, err := image.Normalize(c.Image); err != nil {
-		return image.Image{}, failStart("InvalidImageName", "Failed to apply default image tag %q: %v", c.Image, err)
+		return image.Image{}, failStart("InvalidImageName", "Failed to apply default image tag %q: %w", c.Image, err)
 	}
 	img, err := w.deps.Images.Get(ctx, c.Image)
 	if err == nil {
@@ -189,7 +192,7 @@ func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container, fp string
 		return img, nil
 	}
 	if !errors.Is(err, image.ErrNotFound) {
-		return image.Image{}, failStart("CreateContainerError", "look up image %q: %v", c.Image, err)
+		return image.Image{}, failStart("CreateContainerError", "look up image %q: %w", c.Image, err)
 	}
 	if c.ImagePullPolicy == corev1.PullNever {
 		return image.Image{}, failStart("ErrImageNeverPull", "Container image %q is not present with pull policy of Never", c.Image)
@@ -198,7 +201,7 @@ func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container, fp string
 	start := time.Now()
 	img, err = w.deps.Images.Pull(ctx, c.Image, image.PullOptions{})
 	if err != nil {
-		return image.Image{}, failStart("ErrImagePull", "pull image %q: %v", c.Image, err)
+		return image.Image{}, failStart("ErrImagePull", "pull image %q: %w", c.Image, err)
 	}
 	w.event(corev1.EventTypeNormal, "Pulled", fp, fmt.Sprintf("Successfully pulled image %q in %s", c.Image, time.Since(start).Round(time.Millisecond)))
 	return img, nil

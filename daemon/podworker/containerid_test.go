@@ -146,3 +146,4 @@ func TestRestoreOfLegacyStateDerivesStableContainerIDs(t *testing.T) {
 		t.Errorf("stored containerID %q replaced by %q", h.ContainerID, got)
 	}
 }
+
