@@ -146,4 +146,3 @@ func TestRestoreOfLegacyStateDerivesStableContainerIDs(t *testing.T) {
 		t.Errorf("stored containerID %q replaced by %q", h.ContainerID, got)
 	}
 }
-
