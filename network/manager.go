@@ -246,11 +246,6 @@ func (m *Manager) Teardown(ctx context.Context, sandboxID string) error {
 	return nil
 }
 
-// Check runs CNI CHECK for the sandbox against its cached ADD.
-func (m *Manager) Check(ctx context.Context, sandboxID string) error {
-	return m.cni.Check(ctx, cni.Attachment{ContainerID: sandboxID, NetNS: m.NetnsPath(sandboxID), IfName: cni.DefaultIfName})
-}
-
 func cniArgs(req SetupRequest) [][2]string {
 	return [][2]string{
 		{"IgnoreUnknown", "1"},

@@ -42,8 +42,6 @@ type State struct {
 	SandboxUnknown bool `json:"sandboxUnknown,omitempty"`
 	// SandboxFailure is the last failed sandbox creation, until one succeeds.
 	SandboxFailure *SandboxFailure `json:"sandboxFailure,omitempty"`
-	// SandboxAttempts counts the sandboxes made, for the next Attempt number.
-	SandboxAttempts uint32 `json:"sandboxAttempts,omitempty"`
 	// Deletion is the pending delete request.
 	Deletion *planner.Deletion `json:"deletion,omitempty"`
 	// History is the planner's memory.
