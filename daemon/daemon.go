@@ -194,7 +194,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	netw, err := network.New(network.Config{RunRoot: cfg.RunRoot, Root: cfg.Root, ConfDir: cfg.CNIConfDir, BinDirs: cfg.CNIBinDirs, Default: cfg.DefaultNetwork})
+	netw, err := network.New(network.Config{NetnsDir: layout.NetnsDir(), CNICacheDir: layout.CNICacheDir(), IPAMDir: layout.IPAMDir(), ConfDir: cfg.CNIConfDir, BinDirs: cfg.CNIBinDirs, Default: cfg.DefaultNetwork})
 	if err != nil {
 		return nil, err
 	}

@@ -82,7 +82,8 @@ func newTestNet(t *testing.T, extraPlugins ...string) *testNet {
 	if err := os.WriteFile(filepath.Join(tn.confDir, "10-test.conflist"), conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tn.m, err = New(Config{RunRoot: tn.runRoot, Root: root, ConfDir: tn.confDir})
+	tn.m, err = New(Config{NetnsDir: filepath.Join(tn.runRoot, "netns"), CNICacheDir: filepath.Join(root, "cni", "cache"),
+		IPAMDir: ipam, ConfDir: tn.confDir})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}

@@ -70,6 +70,12 @@ func (l Layout) ImagesDir() string { return filepath.Join(l.Root, "images") }
 // CNICacheDir is libcni's result cache for this daemon.
 func (l Layout) CNICacheDir() string { return filepath.Join(l.Root, "cni", "cache") }
 
+// IPAMDir holds the host-local IPAM data of podd's default network.
+func (l Layout) IPAMDir() string { return filepath.Join(l.Root, "cni", "ipam") }
+
+// NetnsDir holds the sandboxes' netns pins.
+func (l Layout) NetnsDir() string { return filepath.Join(l.RunRoot, "netns") }
+
 // ShimsDir holds one shim run directory per pod, named by UID.
 func (l Layout) ShimsDir() string { return filepath.Join(l.RunRoot, "pods") }
 

@@ -55,6 +55,9 @@ func TestLayoutPaths(t *testing.T) {
 		{l.PodCgroup("u"), "/podd/podu"},
 		{l.ShimsCgroup(), "/podd/shims"},
 		{l.ShimCgroup("u"), "/podd/shims/podu"},
+		{l.NetnsDir(), "/run/podd/netns"},
+		{l.CNICacheDir(), "/var/lib/podd/cni/cache"},
+		{l.IPAMDir(), "/var/lib/podd/cni/ipam"},
 	} {
 		if tc.got != tc.want {
 			t.Errorf("got %s, want %s", tc.got, tc.want)
