@@ -48,7 +48,9 @@ type Daemon struct {
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
-	wg     sync.WaitGroup
+	// criState is what CRI's runtime-wide calls record (the pod CIDR).
+	criState criState
+	wg       sync.WaitGroup
 }
 
 // Run starts the daemon, serves until ctx ends, then stops serving and
@@ -59,6 +61,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// until the signal: a drain needs them to stop the pods.
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
+	if cfg.CRISocket != "" && filepath.Clean(cfg.CRISocket) == filepath.Clean(cfg.Socket) {
+		return fmt.Errorf("the CRI socket %s is the pod API's socket: give each its own path", cfg.CRISocket)
+	}
 	host, err := claimHost(&cfg)
 	if err != nil {
 		return err
@@ -92,8 +97,13 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
-	errc := make(chan error, 1)
+	errc, criErrc := make(chan error, 1), make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
+	criSrv, err := d.serveCRI(criErrc)
+	if err != nil {
+		srv.Stop()
+		return err
+	}
 	slog.Info("podd serving", "socket", cfg.Socket, "root", cfg.Root, "run-root", cfg.RunRoot, "cgroup-parent", cfg.CgroupParent,
 		"network", d.network.Resources().Name)
 	sdnotify.Ready(d.statusLine())
@@ -103,6 +113,8 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-ctx.Done():
 	case err := <-errc:
 		return fmt.Errorf("serve %s: %w", cfg.Socket, err)
+	case err := <-criErrc:
+		return err
 	}
 	sdnotify.Stopping()
 	if cfg.Drain {
@@ -110,11 +122,20 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	stopWorkers()
 	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
+	go func() {
+		srv.GracefulStop()
+		if criSrv != nil {
+			criSrv.GracefulStop()
+		}
+		close(stopped)
+	}()
 	select {
 	case <-stopped:
 	case <-time.After(2 * time.Second):
 		srv.Stop()
+		if criSrv != nil {
+			criSrv.Stop()
+		}
 	}
 	d.wg.Wait()
 	slog.Info("podd stopped", "pods-left-running", !cfg.Drain)
@@ -190,7 +211,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	images, err := image.Open(layout.ImagesDir(), image.Options{MaxLayerSize: cfg.MaxLayerSize})
+	images, err := image.Open(layout.ImagesDir(), image.Options{MaxLayerSize: cfg.MaxLayerSize, Mirrors: cfg.RegistryMirrors})
 	if err != nil {
 		return nil, err
 	}
@@ -212,6 +233,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
 	}
+	d.criState.d = d
 	d.deps = &podworker.Deps{
 		Layout: layout, Store: st, Images: images, Network: netw, Probes: d.probes, Events: d.events,
 		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },

@@ -39,6 +39,8 @@ func TestDependencyDirection(t *testing.T) {
 		{"runtime/image", "runtime never imports the daemon", []string{mod + "daemon"}},
 		{"runtime/spec", "runtime never imports the daemon", []string{mod + "daemon"}},
 		{"runtime/volume", "runtime never imports the daemon", []string{mod + "daemon"}},
+		{"daemon/cri", "the CRI edge only translates (STYLE rule 20): it calls the daemon's services through interfaces",
+			[]string{mod + "runtime/shim", mod + "network", mod + "daemon/podworker", mod + "daemon/store", "github.com/opencontainers/runc"}},
 		{"daemon/planner", "the planner is pure", []string{"os/exec", "google.golang.org/grpc", mod + "runtime", mod + "network"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
