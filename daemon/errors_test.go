@@ -19,7 +19,6 @@ func TestToGRPCMapsClasses(t *testing.T) {
 		{fmt.Errorf("apply: %w", classed(ErrInvalidArgument, "spec.containers[0].image: Required value")), codes.InvalidArgument},
 		{classed(ErrFailedPrecondition, "static pod"), codes.FailedPrecondition},
 		{classed(ErrAlreadyExists, "pod %q exists", "x"), codes.AlreadyExists},
-		{fmt.Errorf("connect: %w", classed(ErrUnavailable, "shim busy")), codes.Unavailable},
 		{fmt.Errorf("wait for pod %q: %w", "x", context.Canceled), codes.Canceled},
 		{fmt.Errorf("wait for pod %q: %w", "x", context.DeadlineExceeded), codes.DeadlineExceeded},
 		{errors.Join(classed(ErrNotFound, "a"), classed(ErrInvalidArgument, "b")), codes.NotFound},
@@ -43,13 +42,30 @@ func TestToGRPCKeepsNil(t *testing.T) {
 	}
 }
 
-// classed errors keep their text and their cause for errors.Is.
-func TestClassedWraps(t *testing.T) {
-	err := classed(ErrNotFound, "image %q: %w", "x", context.Canceled)
-	if !errors.Is(err, ErrNotFound) || !errors.Is(err, context.Canceled) || errors.Is(err, ErrInvalidArgument) {
-		t.Errorf("errors.Is on %v: class or cause lost", err)
+// Issue 8 item 4: classed wraps what its format wraps with %w, so callers
+// (and tests) can still tell the cause; the class still decides the code,
+// even over a wrapped gRPC error of a shim.
+func TestClassedWrapsItsCause(t *testing.T) {
+	cause := errors.New("no such image")
+	shimErr := status.Error(codes.Unavailable, "shim busy")
+	for _, tc := range []struct {
+		err   error
+		cause error
+		class error
+		code  codes.Code
+	}{
+		{classed(ErrNotFound, "%w", cause), cause, ErrNotFound, codes.NotFound},
+		{classed(ErrInvalidArgument, "import image from %s: %w", "/x", cause), cause, ErrInvalidArgument, codes.InvalidArgument},
+		{fmt.Errorf("exec: %w", classed(ErrFailedPrecondition, "%w", shimErr)), shimErr, ErrFailedPrecondition, codes.FailedPrecondition},
+	} {
+		if !errors.Is(tc.err, tc.cause) || !errors.Is(tc.err, tc.class) {
+			t.Errorf("%v: errors.Is cause %t, class %t; want both", tc.err, errors.Is(tc.err, tc.cause), errors.Is(tc.err, tc.class))
+		}
+		if st, _ := status.FromError(toGRPC(tc.err)); st.Code() != tc.code || st.Message() != tc.err.Error() {
+			t.Errorf("%v → %v %q, want %v", tc.err, st.Code(), st.Message(), tc.code)
+		}
 	}
-	if err.Error() != `image "x": context canceled` {
-		t.Errorf("text %q", err.Error())
+	if st, _ := status.FromError(toGRPC(fmt.Errorf("call shim: %w", shimErr))); st.Code() != codes.Unavailable {
+		t.Errorf("an unclassed gRPC error keeps its code; got %v", st.Code())
 	}
 }

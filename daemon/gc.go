@@ -17,6 +17,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/ownership"
 	"github.com/podd-dev/podd/daemon/podworker"
+	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/unmount"
 )
@@ -52,13 +53,13 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 	for uid := range shimPids {
 		tr.Shims[uid] = true
 	}
-	for _, dir := range []string{filepath.Join(d.cfg.RunRoot, "pods"), layout.PodsDir()} {
+	for _, dir := range []string{layout.ShimsDir(), layout.PodsDir()} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
 			tr.Records[e.Name()] = true
 		}
 	}
-	for _, parent := range []string{d.cfg.CgroupParent, filepath.Join(d.cfg.CgroupParent, "shims")} {
+	for _, parent := range []string{layout.CgroupParent, layout.ShimsCgroup()} {
 		for _, uid := range podCgroupUIDs(parent) {
 			tr.Cgroups[uid] = true
 		}
@@ -77,8 +78,8 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 		for _, pid := range shimPids[uid] {
 			syscall.Kill(pid, syscall.SIGKILL) // its state dir may be gone, pid file and all
 		}
-		if err := errors.Join(d.deps.Shims.Kill(stateDir, filepath.Join(d.cfg.CgroupParent, "pod"+uid)),
-			d.deps.Shims.Kill(stateDir, podworker.ShimCgroup(d.cfg.CgroupParent, uid))); err != nil {
+		if err := errors.Join(d.deps.Shims.Kill(stateDir, layout.PodCgroup(uid)),
+			d.deps.Shims.Kill(stateDir, layout.ShimCgroup(uid))); err != nil {
 			slog.Warn("GC: kill what is left of an unknown pod", "uid", uid, "err", err)
 		}
 		if err := unmount.All(layout.PodDir(uid)); err != nil {
@@ -160,7 +161,7 @@ func liveSandboxes(states []*podworker.State) []string {
 // shimProcesses finds running podd-shim processes of this daemon's run
 // root: their pids by pod UID.
 func (d *Daemon) shimProcesses() map[string][]int {
-	prefix := []byte(filepath.Join(d.cfg.RunRoot, "pods") + "/")
+	prefix := []byte(d.deps.Layout.ShimsDir() + "/")
 	procs, _ := os.ReadDir("/proc")
 	uids := map[string][]int{}
 	for _, p := range procs {
@@ -187,7 +188,7 @@ func (d *Daemon) shimProcesses() map[string][]int {
 func podCgroupUIDs(parent string) []string {
 	var out []string
 	for _, name := range shim.CgroupChildren(parent) {
-		if uid, ok := strings.CutPrefix(name, "pod"); ok {
+		if uid, ok := store.CgroupUID(name); ok {
 			out = append(out, uid)
 		}
 	}

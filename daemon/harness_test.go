@@ -196,7 +196,7 @@ func newTestDaemon(t *testing.T, dir string, h *podworkertest.Host) *testDaemon 
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	td := &testDaemon{host: h, net: &fakeNetwork{Host: h}, images: newFakeImages(h, "busybox:latest")}
-	st, err := store.Open(store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot})
+	st, err := store.Open(store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot, CgroupParent: cfg.CgroupParent})
 	if err != nil {
 		t.Fatal(err)
 	}

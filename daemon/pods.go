@@ -102,7 +102,7 @@ type ApplyResult struct {
 func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) ([]ApplyResult, []string, error) {
 	parsed, warnings, err := manifest.Parse(data, source, d.policy)
 	if err != nil {
-		return nil, warnings, classed(ErrInvalidArgument, "%v", err)
+		return nil, warnings, classed(ErrInvalidArgument, "%w", err)
 	}
 	if static != "" {
 		for _, pod := range parsed {

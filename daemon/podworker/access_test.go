@@ -45,12 +45,12 @@ func TestExecTarget(t *testing.T) {
 }
 
 // logs read the newest instance's file, or the one before it (previous).
-func TestLogFile(t *testing.T) {
+func TestContainerLog(t *testing.T) {
 	w, _ := newTestWorker(t, testPod("logs"))
-	if _, _, err := w.LogFile("nope", false); !errors.Is(err, ErrNoContainer) {
+	if _, _, err := w.ContainerLog("nope", false); !errors.Is(err, ErrNoContainer) {
 		t.Errorf("unknown container: %v", err)
 	}
-	if _, _, err := w.LogFile("app", false); !errors.Is(err, ErrNoContainer) {
+	if _, _, err := w.ContainerLog("app", false); !errors.Is(err, ErrNoContainer) {
 		t.Errorf("no log yet: %v", err)
 	}
 	dir := filepath.Dir(w.deps.Layout.LogPath(w.uid, "app", 0))
@@ -66,13 +66,13 @@ func TestLogFile(t *testing.T) {
 		previous bool
 		want     int
 	}{{false, 1}, {true, 0}} {
-		got, _, err := w.LogFile("app", tc.previous)
+		got, _, err := w.ContainerLog("app", tc.previous)
 		if want := w.deps.Layout.LogPath(w.uid, "app", tc.want); err != nil || got != want {
 			t.Errorf("previous %v: %s %v, want %s", tc.previous, got, err, want)
 		}
 	}
 	os.Remove(w.deps.Layout.LogPath(w.uid, "app", 0))
-	if _, _, err := w.LogFile("app", true); !errors.Is(err, ErrNoContainer) {
+	if _, _, err := w.ContainerLog("app", true); !errors.Is(err, ErrNoContainer) {
 		t.Errorf("previous of the only instance: %v", err)
 	}
 }

@@ -44,7 +44,7 @@ type PodFiles struct {
 type Input struct {
 	Pod       *corev1.Pod
 	Container *corev1.Container
-	// ContainerID is the shim's id for this run, "<name>-<restart>".
+	// ContainerID is the shim's key for this run (the daemon's store.InstanceKey).
 	ContainerID string
 	// Image is the part of the image's config that shapes the process.
 	Image image.Config

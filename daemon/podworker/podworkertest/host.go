@@ -20,11 +20,11 @@ import (
 	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/network"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // FaultKind is what a scripted step does instead of succeeding.
@@ -252,6 +252,26 @@ func (h *Host) HasShim(stateDir string) bool {
 	defer h.mu.Unlock()
 	_, ok := h.shims[stateDir]
 	return ok
+}
+
+// ExitContainers makes the running containers of the shim of stateDir that
+// match stop with code, as their processes would; false when no shim serves
+// stateDir.
+func (h *Host) ExitContainers(stateDir string, match func(*shimv1.ContainerState) bool, code int32) bool {
+	h.mu.Lock()
+	s := h.shims[stateDir]
+	h.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.containers {
+		if c.Status == shimv1.Status_STATUS_RUNNING && match(c) {
+			c.Status, c.ExitCode, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, code, time.Now().UnixNano()
+		}
+	}
+	return true
 }
 
 // KillShim makes the shim of stateDir die, as a host reboot or an OOM kill
@@ -491,13 +511,13 @@ func (s *Shim) alive() error {
 func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRequest, _ ...grpc.CallOption) (*shimv1.CreateContainerResponse, error) {
 	id := in.GetConfig().GetId()
 	step := "container.create"
-	if id == store.PauseID {
+	if id == spec.PauseID {
 		step = "pause.create"
 	}
 	if err := s.h.step(ctx, step); err != nil {
 		return nil, err
 	}
-	if id != store.PauseID {
+	if id != spec.PauseID {
 		defer s.h.barrier()()
 	}
 	if err := s.alive(); err != nil {
@@ -510,7 +530,7 @@ func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRe
 	}
 	st := &shimv1.ContainerState{Id: id, Status: shimv1.Status_STATUS_RUNNING, Pid: 100,
 		StartedUnixNano: time.Now().UnixNano(), Labels: in.GetConfig().GetLabels()}
-	if id == store.PauseID && s.h.PauseExits {
+	if id == spec.PauseID && s.h.PauseExits {
 		st.Status, st.Reason, st.Message = shimv1.Status_STATUS_STOPPED, "ContainerCannotRun", "fake pause exits"
 	}
 	s.containers[id] = st
