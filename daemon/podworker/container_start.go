@@ -75,7 +75,14 @@ func (w *Worker) startContainer(ctx context.Context, a planner.Action) bool {
 	return true
 }
 
-func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *corev1.Container, fp string) error {
+func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *corev1.Container, fp string) (err error) {
+	t := newStartTiming(startContainer, time.Now())
+	defer func() {
+		w.finishStart(t, a.ID, err)
+		if err == nil && instanceNumber(a.ID) > 0 && w.deps.Recorder != nil {
+			w.deps.Recorder.ContainerRestarted()
+		}
+	}()
 	// A delete cancels the start (as the kubelet cancels a pod sync); the
 	// postStart hook of a started instance lives on hookCtx.
 	ctx, stop := w.untilDeleted(hookCtx)
@@ -88,6 +95,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	if err != nil {
 		return err
 	}
+	t.mark("image", time.Now())
 	// A pull waits on the registry; what follows is the host's work, bounded
 	// across pods.
 	release, err := w.deps.Work.Acquire(ctx, limiter.Start)
@@ -95,16 +103,20 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return failStart("CreateContainerError", "container %q of pod %q: wait to start: %v", c.Name, w.key, err)
 	}
 	defer release()
+	t.mark("queue", time.Now())
 	w.removeOldInstances(ctx, c.Name, a.ID)
+	t.mark("cleanup", time.Now())
 	layers, err := w.deps.Images.Layers(ctx, img)
 	if err != nil {
 		return failStart("CreateContainerError", "unpack image %q: %v", c.Image, err)
 	}
+	t.mark("layers", time.Now())
 	dir := w.deps.Layout.ContainerDir(w.uid, a.ID)
 	root, err := w.deps.rootfs().Mount(layers, dir)
 	if err != nil {
 		return failStart("CreateContainerError", "mount rootfs of container %q: %v", c.Name, err)
 	}
+	t.mark("rootfs", time.Now())
 	ok := false
 	defer func() {
 		if !ok {
@@ -151,9 +163,11 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return failStart("CreateContainerConfigError", "%v", err)
 	}
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
+	t.mark("spec", time.Now())
 	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
 	resp, err := cl.CreateContainer(cctx, &shimv1.CreateContainerRequest{Config: cfg})
 	cancel()
+	t.mark("shim_create", time.Now())
 	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, a.ID) {
 		// The instance exists, stopped with ContainerCannotRun (exit 128,
 		// R22); the planner takes it from here.
@@ -171,6 +185,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	}
 	w.event(corev1.EventTypeNormal, "Started", fp, "Started container "+c.Name)
 	w.afterStart(hookCtx, c, a.ID, sb, fp)
+	t.mark("post_start", time.Now())
 	return nil
 }
 

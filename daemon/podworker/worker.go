@@ -70,6 +70,8 @@ type Deps struct {
 	// pods (teardowns first); Observes bounds calls that read a shim's
 	// state. Nil admits everything.
 	Work, Observes *limiter.Limiter
+	// Recorder takes the start timings and restarts; nil records nothing.
+	Recorder Recorder
 }
 
 // Worker drives one pod until it is removed or the daemon stops.

@@ -1,0 +1,90 @@
+package podworker
+
+import (
+	"log/slog"
+	"time"
+)
+
+// Recorder takes the worker's figures (the daemon's metrics). Deps leaves
+// it nil to record nothing.
+type Recorder interface {
+	// StartPhase records how long one phase of a start of kind ("sandbox",
+	// "container") took; phase "total" is the whole start.
+	StartPhase(kind, phase string, took time.Duration)
+	// ContainerRestarted counts an instance that replaced an earlier one.
+	ContainerRestarted()
+}
+
+// Start kinds and phases, as the debug line and the histogram name them.
+const (
+	startSandbox   = "sandbox"
+	startContainer = "container"
+	phaseTotal     = "total"
+)
+
+// phaseTime is how long one named phase of a start took.
+type phaseTime struct {
+	name string
+	took time.Duration
+}
+
+// startTiming times the phases of one sandbox or container start: each
+// mark closes the phase that ran since the previous mark.
+type startTiming struct {
+	kind   string
+	begun  time.Time
+	last   time.Time
+	phases []phaseTime
+}
+
+func newStartTiming(kind string, now time.Time) *startTiming {
+	return &startTiming{kind: kind, begun: now, last: now}
+}
+
+// mark ends phase name at now.
+func (t *startTiming) mark(name string, now time.Time) {
+	t.phases = append(t.phases, phaseTime{name: name, took: now.Sub(t.last)})
+	t.last = now
+}
+
+// attrs renders the phases (and the total up to the last mark) as log
+// attributes with stable keys, in milliseconds.
+func (t *startTiming) attrs() []any {
+	out := make([]any, 0, len(t.phases)+1)
+	for _, p := range t.phases {
+		out = append(out, slog.Float64(p.name, ms(p.took)))
+	}
+	return append(out, slog.Float64(phaseTotal, ms(t.last.Sub(t.begun))))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// finishStart reports a finished start: one debug line ("Start timing":
+// pod, uid, kind, id, ok, phases_ms.<phase>) and, for a start that
+// succeeded, one histogram sample per phase and one for the total.
+func (w *Worker) finishStart(t *startTiming, id string, err error) {
+	if t == nil {
+		return
+	}
+	slog.Debug("Start timing", "pod", w.key, "uid", w.uid, "kind", t.kind, "id", id, "ok", err == nil,
+		slog.Group("phases_ms", t.attrs()...))
+	if err != nil || w.deps.Recorder == nil {
+		return
+	}
+	for _, p := range t.phases {
+		w.deps.Recorder.StartPhase(t.kind, p.name, p.took)
+	}
+	w.deps.Recorder.StartPhase(t.kind, phaseTotal, t.last.Sub(t.begun))
+}
+
+// markParts ends phase name at now, split into parts whose durations the
+// callee measured; name keeps what the parts do not cover.
+func (t *startTiming) markParts(name string, now time.Time, parts ...phaseTime) {
+	rest := now.Sub(t.last)
+	for _, p := range parts {
+		rest -= p.took
+		t.phases = append(t.phases, p)
+	}
+	t.phases = append(t.phases, phaseTime{name: name, took: max(rest, 0)})
+	t.last = now
+}
