@@ -354,7 +354,13 @@ func ShimCgroup(parent, uid string) string {
 }
 
 func (w *Worker) podCgroup() string {
-	return filepath.Join(w.deps.CgroupParent, "pod"+w.uid)
+	return PodCgroup(w.deps.CgroupParent, w.uid)
+}
+
+// PodCgroup is the cgroup of pod uid under the daemon's cgroup parent; each
+// container instance's cgroup is the instance ID under it.
+func PodCgroup(parent, uid string) string {
+	return filepath.Join(parent, "pod"+uid)
 }
 
 func portMappings(pod *corev1.Pod) []network.PortMapping {

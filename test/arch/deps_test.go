@@ -39,6 +39,8 @@ func TestDependencyDirection(t *testing.T) {
 		{"runtime/image", "runtime never imports the daemon", []string{mod + "daemon"}},
 		{"runtime/spec", "runtime never imports the daemon", []string{mod + "daemon"}},
 		{"runtime/volume", "runtime never imports the daemon", []string{mod + "daemon"}},
+		{"daemon/podworker", "workers record through their Recorder: only the daemon wires Prometheus in (package daemon/metrics)", []string{"github.com/prometheus"}},
+		{"probes", "probes record through their Recorder: only the daemon wires Prometheus in", []string{"github.com/prometheus"}},
 		{"daemon/planner", "the planner is pure", []string{"os/exec", "google.golang.org/grpc", mod + "runtime", mod + "network"}},
 	} {
 		for _, d := range deps(t, tc.pkg) {
