@@ -63,6 +63,7 @@ func newRootCommand(a *app) *cobra.Command {
 		newImagesCommand(a),
 		newPullCommand(a),
 		newRemoveImageCommand(a, "rmi"),
+		newTopCommand(a),
 		newVersionCommand(a),
 	)
 	return root
