@@ -83,7 +83,7 @@ func TestReadMissingCgroup(t *testing.T) {
 
 func TestWorkingSet(t *testing.T) {
 	for _, tc := range []struct {
-		name                 string
+		name                  string
 		usage, inactive, want uint64
 	}{
 		{"usage minus inactive file", 1000, 300, 700},
