@@ -85,10 +85,9 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32, t *startTimi
 		return nil, nil, err
 	}
 	t.mark("shim", time.Now())
-	if err := w.startPause(ctx, cl, sb); err != nil {
+	if err := w.startPause(ctx, cl, sb, t); err != nil {
 		return nil, nil, err
 	}
-	t.mark("pause", time.Now())
 	rollback.Release()
 	slog.Info("Sandbox created", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "ip", sb.IP)
 	return sb, cl, nil
@@ -168,7 +167,7 @@ func (w *Worker) launchShim(ctx context.Context, rollback *undo.Stack) (ShimClie
 
 // startPause runs the pod's namespace holder in the shim; it must be
 // running once the call returns.
-func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox) error {
+func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox, t *startTiming) error {
 	pauseRoot := w.deps.Layout.PauseRootfs(w.uid)
 	if err := os.MkdirAll(pauseRoot, 0o755); err != nil {
 		return fmt.Errorf("start pause: %w", err)
@@ -185,6 +184,7 @@ func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox) err
 	if err != nil {
 		return fmt.Errorf("start pause: %w", err)
 	}
+	t.markParts("pause", time.Now(), prefixed("pause_", shimPhases(resp))...)
 	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
 		return fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
 	}

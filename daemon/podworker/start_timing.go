@@ -3,6 +3,8 @@ package podworker
 import (
 	"log/slog"
 	"time"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
 // Recorder takes the worker's figures (the daemon's metrics). Deps leaves
@@ -87,4 +89,22 @@ func (t *startTiming) markParts(name string, now time.Time, parts ...phaseTime) 
 	}
 	t.phases = append(t.phases, phaseTime{name: name, took: max(rest, 0)})
 	t.last = now
+}
+
+// shimPhases are the steps the shim timed in a CreateContainer call (none
+// when the call failed).
+func shimPhases(resp *shimv1.CreateContainerResponse) []phaseTime {
+	var out []phaseTime
+	for _, p := range resp.GetPhases() {
+		out = append(out, phaseTime{name: p.GetName(), took: time.Duration(p.GetNanos())})
+	}
+	return out
+}
+
+// prefixed names phases as steps of a larger one ("pause_libcontainer_start").
+func prefixed(prefix string, phases []phaseTime) []phaseTime {
+	for i := range phases {
+		phases[i].name = prefix + phases[i].name
+	}
+	return phases
 }

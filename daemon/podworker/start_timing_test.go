@@ -7,6 +7,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
 // fakeRecorder keeps what the worker recorded.
@@ -87,10 +89,29 @@ func TestStartPhasesRecorded(t *testing.T) {
 	if got := rec.kinds(startSandbox); !slices.Equal(got, wantSandbox) {
 		t.Errorf("sandbox phases %v, want %v", got, wantSandbox)
 	}
-	wantContainer := []string{"image", "queue", "cleanup", "layers", "rootfs", "spec", "shim_create", "post_start", "total"}
+	wantContainer := []string{"image", "queue", "cleanup", "layers", "rootfs", "spec", "shim_call", "post_start", "total"}
 	if got := rec.kinds(startContainer); !slices.Equal(got, wantContainer) {
 		t.Errorf("container phases %v, want %v", got, wantContainer)
 	}
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)
+}
+
+// The shim's own timings split the CreateContainer call; the rest of the
+// call is the round trip.
+func TestShimPhasesSplitTheCall(t *testing.T) {
+	t0 := time.Unix(1000, 0)
+	st := newStartTiming(startContainer, t0)
+	resp := &shimv1.CreateContainerResponse{Phases: []*shimv1.StartPhase{
+		{Name: "libcontainer_create", Nanos: int64(30 * time.Millisecond)},
+		{Name: "libcontainer_start", Nanos: int64(50 * time.Millisecond)},
+	}}
+	st.markParts("pause", t0.Add(100*time.Millisecond), prefixed("pause_", shimPhases(resp))...)
+	want := []phaseTime{{"pause_libcontainer_create", 30 * time.Millisecond}, {"pause_libcontainer_start", 50 * time.Millisecond}, {"pause", 20 * time.Millisecond}}
+	if !slices.Equal(st.phases, want) {
+		t.Errorf("phases %v, want %v", st.phases, want)
+	}
+	if got := shimPhases(nil); got != nil {
+		t.Errorf("phases of a failed call %v, want none", got)
+	}
 }

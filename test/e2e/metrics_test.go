@@ -97,8 +97,10 @@ spec:
 		t.Fatalf("podd_pod_start_duration_seconds is %v, want a histogram", f.GetType())
 	}
 	for _, kp := range [][2]string{
-		{"sandbox", "total"}, {"sandbox", "netns"}, {"sandbox", "cni_add"}, {"sandbox", "shim"}, {"sandbox", "pause"},
-		{"container", "total"}, {"container", "rootfs"}, {"container", "shim_create"},
+		{"sandbox", "total"}, {"sandbox", "netns"}, {"sandbox", "cni_add"}, {"sandbox", "shim"},
+		{"sandbox", "pause_libcontainer_create"}, {"sandbox", "pause_libcontainer_start"}, {"sandbox", "pause"},
+		{"container", "total"}, {"container", "rootfs"}, {"container", "libcontainer_create"},
+		{"container", "libcontainer_start"}, {"container", "shim_call"},
 	} {
 		if n := startSamples(fams, kp[0], kp[1]); n != 1 {
 			t.Errorf("start histogram kind=%s phase=%s has %d samples, want 1", kp[0], kp[1], n)
