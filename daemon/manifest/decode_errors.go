@@ -7,6 +7,7 @@ import (
 	"regexp"
 	"sort"
 	"strings"
+	"unicode"
 
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -20,7 +21,7 @@ var structFieldErr = regexp.MustCompile(`cannot unmarshal (\S+) into Go struct f
 func typeError(js []byte, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if m := structFieldErr.FindStringSubmatch(msg); m != nil {
-		return fmt.Errorf("%s: Invalid type: got %s, want %s", m[2], m[1], m[3])
+		return fmt.Errorf("%s: Invalid type: got %s, want %s", jsonPath(m[2]), m[1], m[3])
 	}
 	if strings.Contains(msg, "quantities must match") {
 		var doc any
@@ -31,6 +32,20 @@ func typeError(js []byte, err error) error {
 		}
 	}
 	return errors.New("decode Pod: " + msg)
+}
+
+// jsonPath drops the Go names of embedded structs (VolumeSource,
+// ProbeHandler) that the decoder puts in a field path since Go 1.24: a
+// manifest's field names are lower camel case, Go's are capitalised.
+func jsonPath(p string) string {
+	parts := strings.Split(p, ".")
+	kept := parts[:0]
+	for _, s := range parts {
+		if s != "" && !unicode.IsUpper(rune(s[0])) {
+			kept = append(kept, s)
+		}
+	}
+	return strings.Join(kept, ".")
 }
 
 // quantityParents are the fields whose members are quantities.

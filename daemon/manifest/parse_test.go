@@ -35,6 +35,8 @@ func TestParse_R1_RejectsMalformedManifests(t *testing.T) {
 		{"duplicate key", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\n  name: b\n", []string{`line 5`, `already set`}},
 		{"wrong type", "apiVersion: v1\nkind: Pod\nmetadata:\n  name: a\nspec:\n  containers: [{name: c, image: busybox, ports: [{containerPort: http}]}]\n",
 			[]string{"spec.containers.ports.containerPort: Invalid type: got string, want int32"}},
+		{"wrong type below an embedded struct", podVol("a", "{name: v, mountPath: /d}", "{name: v, downwardAPI: {items: [{path: 7}]}}"),
+			[]string{"spec.volumes.downwardAPI.items.path: Invalid type: got number, want string"}},
 		{"missing name", "apiVersion: v1\nkind: Pod\nspec:\n  containers: [{name: c, image: busybox}]\n",
 			[]string{"metadata.name: Required value"}},
 		{"name with slash", pod("a/b", ""), []string{`metadata.name: Invalid value: "a/b"`}},

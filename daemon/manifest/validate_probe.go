@@ -121,6 +121,10 @@ func oneHandler(c *corev1.Container, p *field.Path, h handlers) field.ErrorList 
 	if h.grpc != nil {
 		more("grpc")
 		errs = append(errs, msgs(p.Child("grpc", "port"), h.grpc.Port, validation.IsValidPortNum(int(h.grpc.Port)))...)
+		// podd's gRPC check dials in plaintext only.
+		if m := h.grpc.Mode; m != nil && *m != corev1.GRPCProbeModePlaintext {
+			errs = append(errs, field.NotSupported(p.Child("grpc", "mode"), *m, []corev1.GRPCProbeMode{corev1.GRPCProbeModePlaintext}))
+		}
 	}
 	if h.sleep != nil {
 		more("sleep")
@@ -138,6 +142,10 @@ func validateHTTPGet(c *corev1.Container, h *corev1.HTTPGetAction, p *field.Path
 	}
 	if !strings.HasPrefix(h.Path, "/") {
 		errs = append(errs, field.Invalid(p.Child("path"), h.Path, "must start with /"))
+	}
+	// podd's HTTP check speaks HTTP/1.1 only (no h2c).
+	if h.Protocol != nil && *h.Protocol != corev1.HTTPProtocolHTTP1 {
+		errs = append(errs, field.NotSupported(p.Child("protocol"), *h.Protocol, []corev1.HTTPProtocol{corev1.HTTPProtocolHTTP1}))
 	}
 	for i, hdr := range h.HTTPHeaders {
 		errs = append(errs, msgs(p.Child("httpHeaders").Index(i).Child("name"), hdr.Name, validation.IsHTTPHeaderName(hdr.Name))...)

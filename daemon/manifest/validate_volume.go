@@ -93,6 +93,9 @@ func validateEmptyDir(e *corev1.EmptyDirVolumeSource, p *field.Path) field.Error
 	if e.SizeLimit != nil && e.SizeLimit.Sign() < 0 {
 		errs = append(errs, field.Invalid(p.Child("sizeLimit"), e.SizeLimit.String(), "must be greater than or equal to 0"))
 	}
+	if e.Mode != nil {
+		errs = append(errs, field.Forbidden(p.Child("mode"), "not supported by podd: an emptyDir directory is 0777"))
+	}
 	return errs
 }
 
@@ -122,6 +125,10 @@ var volumeFieldPaths = sets.New("metadata.name", "metadata.namespace", "metadata
 func validateDownwardAPI(s *corev1.PodSpec, d *corev1.DownwardAPIVolumeSource, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validateMode(d.DefaultMode, p.Child("defaultMode"))...)
+	const noOwner = "not supported by podd: downward API files are owned by root"
+	if d.DefaultUser != nil {
+		errs = append(errs, field.Forbidden(p.Child("defaultUser"), noOwner))
+	}
 	ctx := &podContext{spec: s, names: sets.New[string]()}
 	for _, c := range append(append([]corev1.Container{}, s.InitContainers...), s.Containers...) {
 		ctx.names.Insert(c.Name)
@@ -135,6 +142,9 @@ func validateDownwardAPI(s *corev1.PodSpec, d *corev1.DownwardAPIVolumeSource, p
 		}
 		paths.Insert(path.Clean(it.Path))
 		errs = append(errs, validateMode(it.Mode, ip.Child("mode"))...)
+		if it.User != nil {
+			errs = append(errs, field.Forbidden(ip.Child("user"), noOwner))
+		}
 		switch {
 		case it.FieldRef != nil && it.ResourceFieldRef != nil:
 			errs = append(errs, field.Invalid(ip, "", "fieldRef and resourceFieldRef can not be specified simultaneously"))
@@ -223,6 +233,9 @@ func validateMounts(ctx *podContext, c *corev1.Container, p *field.Path) field.E
 			errs = append(errs, field.Invalid(mp.Child("subPathExpr"), m.SubPathExpr, "subPathExpr and subPath are mutually exclusive"))
 		}
 		errs = append(errs, validatePropagation(m, mp, privileged)...)
+		if len(m.BindMountOptions) > 0 {
+			errs = append(errs, field.Forbidden(mp.Child("bindMountOptions"), "not supported by podd"))
+		}
 	}
 	return errs
 }

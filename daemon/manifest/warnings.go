@@ -25,6 +25,8 @@ func Warnings(pod *corev1.Pod) []string {
 	w.add(s.Priority != nil, p.Child("priority"), noScheduling)
 	w.add(s.PreemptionPolicy != nil, p.Child("preemptionPolicy"), noScheduling)
 	w.add(len(s.SchedulingGates) > 0, p.Child("schedulingGates"), noScheduling)
+	w.add(s.SchedulingGroup != nil, p.Child("schedulingGroup"), noScheduling)
+	w.add(len(s.EvictionResponders) > 0, p.Child("evictionResponders"), "podd has no eviction API")
 	w.add(len(s.Overhead) > 0, p.Child("overhead"), "podd accounts no pod overhead")
 	const noToken = "podd mounts no service account token"
 	w.add(s.ServiceAccountName != "", p.Child("serviceAccountName"), noToken)

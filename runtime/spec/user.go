@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"strings"
 
-	securejoin "github.com/cyphar/filepath-securejoin"
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 
@@ -74,7 +74,7 @@ func (db *userDB) load() error {
 // readImageFile reads a file of the image without following links out of it;
 // a missing file reads as empty.
 func readImageFile(rootfs, name string) (string, error) {
-	f, err := securejoin.OpenInRoot(rootfs, name)
+	f, err := pathrs.OpenInRoot(rootfs, name)
 	if errors.Is(err, fs.ErrNotExist) {
 		return "", nil
 	}
@@ -82,7 +82,7 @@ func readImageFile(rootfs, name string) (string, error) {
 		return "", fmt.Errorf("open /%s of the image: %w", name, err)
 	}
 	defer f.Close()
-	r, err := securejoin.Reopen(f, unix.O_RDONLY|unix.O_CLOEXEC)
+	r, err := pathrs.Reopen(f, unix.O_RDONLY|unix.O_CLOEXEC)
 	if err != nil {
 		return "", fmt.Errorf("open /%s of the image: %w", name, err)
 	}

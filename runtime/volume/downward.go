@@ -7,6 +7,7 @@ import (
 	"runtime"
 
 	securejoin "github.com/cyphar/filepath-securejoin"
+	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -63,7 +64,7 @@ func prepareDownwardAPI(pod *corev1.Pod, v *corev1.Volume, podDir string, undo *
 // writeItem writes one file below dir; the path cannot leave dir.
 func writeItem(dir, rel, val string, mode os.FileMode) error {
 	if parent := filepath.Dir(rel); parent != "." {
-		if err := securejoin.MkdirAll(dir, parent, 0o755); err != nil {
+		if err := pathrs.MkdirAll(dir, parent, 0o755); err != nil {
 			return fmt.Errorf("create directory for %q: %w", rel, err)
 		}
 	}

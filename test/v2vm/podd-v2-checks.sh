@@ -152,12 +152,12 @@ n64=0; ncpu=0; nw=0
 for dir in $ctrdirs; do
 	[ "$(cat $dir/memory.max 2>/dev/null)" = 67108864 ] && n64=$((n64+1))
 	[ "$(cat $dir/cpu.max 2>/dev/null)" = "25000 100000" ] && ncpu=$((ncpu+1))
-	# 250m: 256 shares; the kubelet's weight 1 + (256-2)*9999/262142 = 10
-	[ "$(cat $dir/cpu.weight 2>/dev/null)" = 10 ] && nw=$((nw+1))
+	# 250m: 256 shares; the runtimes' weight (runc >= 1.3.2) ceil(10^((64+1000)/612-7/34)) = 35
+	[ "$(cat $dir/cpu.weight 2>/dev/null)" = 35 ] && nw=$((nw+1))
 done
 check "2 containers memory.max=64Mi" test $n64 = 2
 check "2 containers cpu.max=25000 100000" test $ncpu = 2
-check "2 containers cpu.weight=10 (250m)" test $nw = 2
+check "2 containers cpu.weight=35 (250m)" test $nw = 2
 haspids() { [ -n "$ctrdirs" ] || return 1; for d in $ctrdirs; do [ "$(cat $d/pids.max)" = max ] || return 1; done; }
 check "pids.max present in the containers (max: no container limit)" haspids
 check "pod cgroup pids.max=4096 (podPidsLimit default)" test "$(cat $POD/pids.max 2>/dev/null)" = 4096

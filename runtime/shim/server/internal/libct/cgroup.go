@@ -13,8 +13,9 @@ const oomGroup = "memory.oom.group"
 // at /sys/fs/cgroup; and memory.oom.group=1 (the kubelet since 1.28), so an
 // OOM kill of any process ends the container as a unit and is reported as
 // its OOMKilled. The rest of the v2 mapping is libcontainer's: cpu.weight
-// from the shares (1 + (shares-2)*9999/262142, the kubelet's conversion),
-// cpu.max, memory.max, pids.max.
+// from the shares (the OCI runtimes' conversion since runc 1.3.2, a
+// quadratic fit in log2(shares) that maps the default 1024 shares to the
+// default weight 100), cpu.max, memory.max, pids.max.
 func applyCgroup2(s *specs.Spec, privileged bool) {
 	if !privileged && !hasNamespace(s.Linux.Namespaces, specs.CgroupNamespace) {
 		s.Linux.Namespaces = append(s.Linux.Namespaces, specs.LinuxNamespace{Type: specs.CgroupNamespace})

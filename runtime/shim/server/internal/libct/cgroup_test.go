@@ -73,15 +73,15 @@ func TestCgroup2KeepsAGivenCgroupNamespace(t *testing.T) {
 }
 
 // What libcontainer writes on v2 for a container's resources: cpu.weight
-// by the kubelet's conversion of the shares, cpu.max, memory.max,
+// by the OCI runtimes' conversion of the shares (1024 -> 100), cpu.max, memory.max,
 // pids.max, memory.oom.group, and the device filter's rules (deny all,
 // then the default allow-list), never skipped.
 func TestCgroup2Resources(t *testing.T) {
 	tests := []struct {
 		shares, weight uint64
 	}{
-		// kubelet: weight = 1 + (shares-2)*9999/262142
-		{2, 1}, {256, 10}, {1024, 39}, {262144, 10000},
+		// runc >= 1.3.2: weight = ceil(10^((l*l+125*l)/612 - 7/34)), l = log2(shares)
+		{2, 1}, {256, 35}, {1024, 100}, {262144, 10000},
 	}
 	for _, tt := range tests {
 		cfg := baseConfig()
