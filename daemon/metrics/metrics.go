@@ -45,7 +45,8 @@ func New(counts func() Counts) *Metrics {
 		reg: prometheus.NewRegistry(),
 		startPhase: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "pod_start_duration_seconds",
-			Help:    "Duration of each phase of a sandbox or container start (phase \"total\": the whole start), by kind (sandbox, container).",
+			Help: "Duration of each phase of a start by kind: pod (validation and persist at apply; total: accepted until every app container runs), " +
+				"sandbox and container (each step; total: the whole start).",
 			Buckets: startBuckets,
 		}, []string{"kind", "phase"}),
 		restarts: prometheus.NewCounter(prometheus.CounterOpts{

@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
@@ -107,4 +109,34 @@ func prefixed(prefix string, phases []phaseTime) []phaseTime {
 		phases[i].name = prefix + phases[i].name
 	}
 	return phases
+}
+
+// Pod start: kind "pod", phase "total" is acceptance → every app container
+// running, as the kubelet's pod start duration.
+const startPod = "pod"
+
+// recordPodStart records, once, how long a newly accepted pod took to have
+// all its app containers running.
+func (w *Worker) recordPodStart(snap *corev1.Pod) {
+	if w.startRecorded || w.accepted.IsZero() || !allRunning(snap) {
+		return
+	}
+	w.startRecorded = true
+	took := time.Since(w.accepted)
+	slog.Debug("Pod running", "pod", w.key, "uid", w.uid, "since_accept_ms", ms(took))
+	if w.deps.Recorder != nil {
+		w.deps.Recorder.StartPhase(startPod, phaseTotal, took)
+	}
+}
+
+func allRunning(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning || len(p.Status.ContainerStatuses) != len(p.Spec.Containers) {
+		return false
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running == nil {
+			return false
+		}
+	}
+	return true
 }

@@ -93,6 +93,7 @@ func TestStartPhasesRecorded(t *testing.T) {
 	if got := rec.kinds(startContainer); !slices.Equal(got, wantContainer) {
 		t.Errorf("container phases %v, want %v", got, wantContainer)
 	}
+	eventually(t, "pod start recorded", 10*time.Second, func() bool { return slices.Equal(rec.kinds(startPod), []string{"total"}) })
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)
 }

@@ -113,6 +113,11 @@ type Worker struct {
 	// reconciled is closed after the first observe-plan-commit round.
 	reconciled    chan struct{}
 	reconcileOnce sync.Once
+	// accepted is when a new pod was accepted (zero for a pod restored
+	// after a daemon restart); startRecorded is set once the time from
+	// there to Running was recorded (the loop's only).
+	accepted      time.Time
+	startRecorded bool
 }
 
 // New returns a worker for an accepted pod. st is its persisted state after a
@@ -128,6 +133,7 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 		w.state = *st
 		deps.Events.Restore(w.uid, st.Events)
 	} else {
+		w.accepted = time.Now()
 		w.event(corev1.EventTypeNormal, "Scheduled", "", "Successfully assigned "+w.key+" to "+pod.Spec.NodeName)
 	}
 	if w.state.StartFailures == nil {
@@ -379,6 +385,9 @@ func (w *Worker) commit(out planner.Output) {
 	w.mu.Unlock()
 	if changed || len(out.Events) > 0 {
 		w.persist()
+	}
+	if changed {
+		w.recordPodStart(snap)
 	}
 	if changed && w.deps.OnChange != nil {
 		w.deps.OnChange(snap)

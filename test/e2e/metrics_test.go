@@ -101,6 +101,7 @@ spec:
 		{"sandbox", "pause_libcontainer_create"}, {"sandbox", "pause_libcontainer_start"}, {"sandbox", "pause"},
 		{"container", "total"}, {"container", "rootfs"}, {"container", "libcontainer_create"},
 		{"container", "libcontainer_start"}, {"container", "shim_call"},
+		{"pod", "validation"}, {"pod", "persist"}, {"pod", "total"},
 	} {
 		if n := startSamples(fams, kp[0], kp[1]); n != 1 {
 			t.Errorf("start histogram kind=%s phase=%s has %d samples, want 1", kp[0], kp[1], n)
