@@ -84,11 +84,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	if cfg.MetricsAddress != "" {
-		waitMetrics, err := d.serveMetrics(ctx)
+		_, stopMetrics, err := d.serveMetrics()
 		if err != nil {
 			return err
 		}
-		defer waitMetrics()
+		defer stopMetrics()
 	}
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(d.metrics.UnaryInterceptor()),
 		grpc.ChainStreamInterceptor(d.metrics.StreamInterceptor()))

@@ -35,16 +35,16 @@ func CheckMetricsAddress(addr string, allowRemote bool) error {
 	return fmt.Errorf("metrics address %q is not a loopback address; set metrics-allow-remote to serve metrics beyond this host", addr)
 }
 
-// serveMetrics serves /metrics on cfg.MetricsAddress until ctx ends; it
-// returns once the listener is bound, with a func that waits until it has
-// stopped.
-func (d *Daemon) serveMetrics(ctx context.Context) (wait func(), err error) {
+// serveMetrics serves /metrics on cfg.MetricsAddress; it returns once the
+// listener is bound, with the address bound and a func that stops serving
+// and waits until it has stopped.
+func (d *Daemon) serveMetrics() (addr string, stop func(), err error) {
 	if err := CheckMetricsAddress(d.cfg.MetricsAddress, d.cfg.MetricsAllowRemote); err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	lis, err := net.Listen("tcp", d.cfg.MetricsAddress)
 	if err != nil {
-		return nil, fmt.Errorf("metrics listener: %w", err)
+		return "", nil, fmt.Errorf("metrics listener: %w", err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", d.metrics.Handler())
@@ -56,14 +56,15 @@ func (d *Daemon) serveMetrics(ctx context.Context) (wait func(), err error) {
 			slog.Error("Metrics listener stopped", "address", lis.Addr().String(), "err", err)
 		}
 	}()
-	go func() {
-		<-ctx.Done()
-		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		srv.Shutdown(sctx)
-	}()
 	slog.Info("Serving metrics", "address", lis.Addr().String())
-	return func() { <-done }, nil
+	return lis.Addr().String(), func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		if srv.Shutdown(ctx) != nil {
+			srv.Close()
+		}
+		<-done
+	}, nil
 }
 
 // census counts what the gauges show, at each scrape.
