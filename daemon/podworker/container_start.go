@@ -76,7 +76,7 @@ func (w *Worker) startContainer(ctx context.Context, a planner.Action) bool {
 }
 
 func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *corev1.Container, fp string) (err error) {
-	t := newStartTiming(startContainer, time.Now())
+	t := newStartTiming(kindContainer, time.Now())
 	defer func() {
 		w.finishStart(t, a.ID, err)
 		if err == nil && instanceNumber(a.ID) > 0 && w.deps.Recorder != nil {

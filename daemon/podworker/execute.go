@@ -29,7 +29,7 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 				return false, true // the sandbox stays recorded; retried after a pause
 			}
 		case planner.ActionCreateSandbox:
-			t := newStartTiming(startSandbox, time.Now())
+			t := newStartTiming(kindSandbox, time.Now())
 			if !w.admitted(ctx, limiter.Start, func() bool { t.mark("queue", time.Now()); return w.makeTimedSandbox(ctx, a.Attempt, t) }) {
 				return false, false // the planner backs off (SandboxFailed)
 			}
@@ -78,7 +78,7 @@ func (w *Worker) admitted(ctx context.Context, p limiter.Priority, do func() boo
 
 // makeSandbox creates sandbox number attempt and records the outcome.
 func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
-	return w.makeTimedSandbox(ctx, attempt, newStartTiming(startSandbox, time.Now()))
+	return w.makeTimedSandbox(ctx, attempt, newStartTiming(kindSandbox, time.Now()))
 }
 
 // makeTimedSandbox is makeSandbox whose phases add to t.

@@ -21,8 +21,8 @@ type Recorder interface {
 
 // Start kinds and phases, as the debug line and the histogram name them.
 const (
-	startSandbox   = "sandbox"
-	startContainer = "container"
+	kindSandbox   = "sandbox"
+	kindContainer = "container"
 	phaseTotal     = "total"
 )
 
@@ -113,7 +113,7 @@ func prefixed(prefix string, phases []phaseTime) []phaseTime {
 
 // Pod start: kind "pod", phase "total" is acceptance → every app container
 // running, as the kubelet's pod start duration.
-const startPod = "pod"
+const kindPod = "pod"
 
 // recordPodStart records, once, how long a newly accepted pod took to have
 // all its app containers running.
@@ -125,7 +125,7 @@ func (w *Worker) recordPodStart(snap *corev1.Pod) {
 	took := time.Since(w.accepted)
 	slog.Debug("Pod running", "pod", w.key, "uid", w.uid, "since_accept_ms", ms(took))
 	if w.deps.Recorder != nil {
-		w.deps.Recorder.StartPhase(startPod, phaseTotal, took)
+		w.deps.Recorder.StartPhase(kindPod, phaseTotal, took)
 	}
 }
 

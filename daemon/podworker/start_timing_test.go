@@ -44,7 +44,7 @@ func (r *fakeRecorder) kinds(kind string) []string {
 
 func TestStartTimingMarksConsecutivePhases(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	st := newStartTiming(startSandbox, t0)
+	st := newStartTiming(kindSandbox, t0)
 	st.mark("queue", t0.Add(10*time.Millisecond))
 	st.markParts("network", t0.Add(110*time.Millisecond),
 		phaseTime{"netns", 20 * time.Millisecond}, phaseTime{"cni_add", 70 * time.Millisecond})
@@ -67,7 +67,7 @@ func TestStartTimingMarksConsecutivePhases(t *testing.T) {
 // two) never make the remainder negative.
 func TestStartTimingPartsNeverNegative(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	st := newStartTiming(startSandbox, t0)
+	st := newStartTiming(kindSandbox, t0)
 	st.markParts("network", t0.Add(time.Millisecond), phaseTime{"cni_add", 2 * time.Millisecond})
 	if got := st.phases[1].took; got != 0 {
 		t.Errorf("remainder %v, want 0", got)
@@ -84,16 +84,16 @@ func TestStartPhasesRecorded(t *testing.T) {
 	w.deps.Recorder = rec
 	runWorker(t, w)
 	eventually(t, "container app running", 10*time.Second, func() bool { return running(w, "app") })
-	eventually(t, "container start recorded", 10*time.Second, func() bool { return len(rec.kinds(startContainer)) > 0 })
+	eventually(t, "container start recorded", 10*time.Second, func() bool { return len(rec.kinds(kindContainer)) > 0 })
 	wantSandbox := []string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "pod_files", "shim", "pause", "persist", "total"}
-	if got := rec.kinds(startSandbox); !slices.Equal(got, wantSandbox) {
+	if got := rec.kinds(kindSandbox); !slices.Equal(got, wantSandbox) {
 		t.Errorf("sandbox phases %v, want %v", got, wantSandbox)
 	}
 	wantContainer := []string{"image", "queue", "cleanup", "layers", "rootfs", "spec", "shim_call", "post_start", "total"}
-	if got := rec.kinds(startContainer); !slices.Equal(got, wantContainer) {
+	if got := rec.kinds(kindContainer); !slices.Equal(got, wantContainer) {
 		t.Errorf("container phases %v, want %v", got, wantContainer)
 	}
-	eventually(t, "pod start recorded", 10*time.Second, func() bool { return slices.Equal(rec.kinds(startPod), []string{"total"}) })
+	eventually(t, "pod start recorded", 10*time.Second, func() bool { return slices.Equal(rec.kinds(kindPod), []string{"total"}) })
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)
 }
@@ -102,7 +102,7 @@ func TestStartPhasesRecorded(t *testing.T) {
 // call is the round trip.
 func TestShimPhasesSplitTheCall(t *testing.T) {
 	t0 := time.Unix(1000, 0)
-	st := newStartTiming(startContainer, t0)
+	st := newStartTiming(kindContainer, t0)
 	resp := &shimv1.CreateContainerResponse{Phases: []*shimv1.StartPhase{
 		{Name: "libcontainer_create", Nanos: int64(30 * time.Millisecond)},
 		{Name: "libcontainer_start", Nanos: int64(50 * time.Millisecond)},
