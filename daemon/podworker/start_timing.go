@@ -23,7 +23,7 @@ type Recorder interface {
 const (
 	kindSandbox   = "sandbox"
 	kindContainer = "container"
-	phaseTotal     = "total"
+	phaseTotal    = "total"
 )
 
 // phaseTime is how long one named phase of a start took.
