@@ -4,6 +4,8 @@ GO ?= go
 BIN := bin
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+STATICCHECK_VERSION := v0.8.2
+PROTOS := podd/v1/pod.proto shim/v1/shim.proto
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 # libseccomp-dev and pkg-config: podd-shim links libseccomp (cgo, build tag
 # seccomp) so that libcontainer can apply seccomp filters. runc: the peer
@@ -15,7 +17,7 @@ TEST_TIMEOUT ?= 25m
 TEST_FUZZTIME ?= 3s
 FUZZTIME ?= 1m
 
-.PHONY: help deps build test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
+.PHONY: help deps tools build test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
 
 help: ## show the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -26,8 +28,17 @@ deps: ## install the apt packages and Go tools podd needs (idempotent)
 	  echo "installing:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
 	fi
-	@test -x $(GOBIN_DIR)/protoc-gen-go || $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
-	@test -x $(GOBIN_DIR)/protoc-gen-go-grpc || $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	@$(MAKE) --no-print-directory tools
+
+# Each Go tool is installed at its pinned version, again when the installed
+# one reports another version.
+tools: ## install the pinned Go tools: protoc plugins, staticcheck (idempotent)
+	@$(GOBIN_DIR)/protoc-gen-go --version 2>/dev/null | grep -qxF 'protoc-gen-go $(PROTOC_GEN_GO_VERSION)' || \
+	  $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
+	@$(GOBIN_DIR)/protoc-gen-go-grpc --version 2>/dev/null | grep -qxF 'protoc-gen-go-grpc $(PROTOC_GEN_GO_GRPC_VERSION:v%=%)' || \
+	  $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	@$(GOBIN_DIR)/staticcheck -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))' || \
+	  $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 build: ## build bin/podd, bin/podctl, bin/podd-shim, bin/podd-pause
 	@mkdir -p $(BIN)
@@ -62,12 +73,15 @@ proto: deps ## regenerate the committed gRPC code
 	PATH=$(GOBIN_DIR):$$PATH protoc -I proto \
 	  --go_out=proto --go_opt=paths=source_relative \
 	  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
-	  podd/v1/pod.proto shim/v1/shim.proto
+	  $(PROTOS)
 
-lint: ## gofmt, go vet, and no build outputs tracked
+lint: tools ## gofmt, go vet, staticcheck, go.mod tidy, generated code current, no build outputs tracked
 	@./hack/check-tracked-files.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
+	@PATH=$(GOBIN_DIR):$$PATH ./hack/check-proto.sh $(PROTOS)
 	$(GO) vet ./...
+	$(GOBIN_DIR)/staticcheck ./...
 
 bench: build ## benchmarks, reported as ratios
 	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -benchtime 3x ./...

@@ -15,7 +15,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/validation"
 
-	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/manifest"
 	"github.com/podd-dev/podd/daemon/podworker"
 )
@@ -231,6 +230,3 @@ func (d *Daemon) deletePod(ctx context.Context, ns, name string, grace *int64, w
 		return uid, fmt.Errorf("wait for pod %q to be deleted: %w", name, ctx.Err())
 	}
 }
-
-// recordEvent is the one way the daemon records a pod event.
-func (d *Daemon) recordEvent(e events.Event) { d.events.Record(e) }

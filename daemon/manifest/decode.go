@@ -248,8 +248,10 @@ func stripServerFields(pod *corev1.Pod) []string {
 	drop(!m.CreationTimestamp.IsZero(), "metadata.creationTimestamp")
 	drop(m.DeletionTimestamp != nil, "metadata.deletionTimestamp")
 	drop(m.DeletionGracePeriodSeconds != nil, "metadata.deletionGracePeriodSeconds")
+	//lint:ignore SA1019 a manifest may still carry the deprecated selfLink: it is dropped like the other server fields
 	drop(m.SelfLink != "", "metadata.selfLink")
 	drop(len(m.ManagedFields) > 0, "metadata.managedFields")
+	//lint:ignore SA1019 as above: the deprecated selfLink is dropped
 	m.UID, m.ResourceVersion, m.Generation, m.SelfLink = "", "", 0, ""
 	m.CreationTimestamp = metav1.Time{}
 	m.DeletionTimestamp, m.DeletionGracePeriodSeconds, m.ManagedFields = nil, nil, nil

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -37,6 +38,33 @@ func (e *env) pid1Start(pod string) string {
 	e.t.Helper()
 	out := e.podctl("exec", pod, "--", "cut", "-d", " ", "-f22", "/proc/1/stat")
 	return strings.TrimSpace(out)
+}
+
+// exitRecordedSince reports whether the shim of pod uid has recorded, since
+// t, a container exit with code: the exit records it writes whether or not
+// a daemon is there to hear (<run-root>/pods/<uid>/exits/<id>.json).
+func (e *env) exitRecordedSince(uid string, code int32, t time.Time) (bool, error) {
+	files, err := filepath.Glob(filepath.Join(e.runRoot, "pods", uid, "exits", "*.json"))
+	if err != nil {
+		return false, err
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			return false, err
+		}
+		var r struct {
+			ExitCode         int32 `json:"exitCode"`
+			FinishedUnixNano int64 `json:"finishedUnixNano"`
+		}
+		if err := json.Unmarshal(b, &r); err != nil {
+			return false, fmt.Errorf("%s: %w", f, err)
+		}
+		if r.ExitCode == code && r.FinishedUnixNano >= t.UnixNano() {
+			return true, nil
+		}
+	}
+	return false, fmt.Errorf("no exit %d recorded since %s among %d records", code, t.Format(time.StampMilli), len(files))
 }
 
 var counterRE = regexp.MustCompile(`(?m)^n=(\d+)$`)
@@ -79,9 +107,12 @@ spec:
 		e.waitRunning(name, 60*time.Second)
 		starts[name] = e.pid1Start(name)
 	}
-	e.waitRunning("dies", 30*time.Second)
+	dies := e.waitRunning("dies", 30*time.Second)
+	down := time.Now()
 	e.killDaemon()
-	time.Sleep(4 * time.Second) // "dies" exits with 7 while the daemon is down
+	testutil.WaitFor(t, 10*time.Second, `"dies" exits with 7 while the daemon is down`, func() (bool, error) {
+		return e.exitRecordedSince(string(dies.UID), 7, down)
+	})
 	begin := time.Now()
 	e.restartDaemon()
 	m := e.waitLog(reconcileRE, 30*time.Second)
@@ -268,7 +299,7 @@ func TestDaemonKill9DuringApplyAndDelete(t *testing.T) {
 		fresh = append(fresh, tickerPod(fmt.Sprintf("new%d", i)))
 	}
 	e.apply(strings.Join(fresh, "---\n"))
-	time.Sleep(150 * time.Millisecond)
+	time.Sleep(150 * time.Millisecond) // work in flight when the daemon dies, not a wait for a state
 	e.killDaemon()
 	e.restartDaemon()
 	e.waitLog(reconcileRE, 30*time.Second)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -56,8 +55,10 @@ spec:
 		t.Fatal(err)
 	}
 	f.Close()
-	var buf bytes.Buffer
+	var buf syncBuffer
+	copied := make(chan struct{})
 	go func() {
+		defer close(copied)
 		b := make([]byte, 1024)
 		for {
 			n, err := pty.Read(b)
@@ -79,7 +80,13 @@ spec:
 	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 3 {
 		t.Errorf("exec -it: %v, want exit status 3; output %q", err, buf.String())
 	}
-	time.Sleep(100 * time.Millisecond)
+	// Every end of the pty's slave is closed now: the copier reads what is
+	// left, then EIO.
+	select {
+	case <-copied:
+	case <-time.After(testutil.Scaled(10 * time.Second)):
+		t.Fatalf("the pty did not reach its end after exec -it exited; output %q", buf.String())
+	}
 	if !strings.Contains(buf.String(), "/dev/pts/") {
 		t.Errorf("tty under exec -it printed %q, want a /dev/pts/N", buf.String())
 	}

@@ -5,6 +5,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -79,8 +80,13 @@ func TestStaticPodsFollowTheirFiles(t *testing.T) {
 		t.Fatalf("a broken file touched its pod: %v", err)
 	}
 
+	// The watcher logs each apply of the file, a no-op one too.
+	applied := regexp.MustCompile(`"Static pod manifest applied" file=` + regexp.QuoteMeta(file) + ` `)
+	n := len(applied.FindAllString(e.logBuf.String(), -1))
 	write(staticPod("web", "v2"))
-	time.Sleep(500 * time.Millisecond)
+	testutil.WaitFor(t, 10*time.Second, "the fixed file applied", func() (bool, error) {
+		return len(applied.FindAllString(e.logBuf.String(), -1)) > n, nil
+	})
 	if p, err := e.pod("web-node1"); err != nil || p.UID != p2.UID {
 		t.Errorf("fixing the file back to the running spec recreated the pod (R3): %v", err)
 	}

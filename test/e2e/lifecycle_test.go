@@ -239,7 +239,10 @@ spec:
 			}
 		}
 	}
-	time.Sleep(1500 * time.Millisecond) // finished pods must stay finished (R14)
+	// Finished pods must stay finished (R14), past the 1 s restart back-off.
+	e.holds("never-1", 1500*time.Millisecond, "not restarted", func(p *corev1.Pod) bool {
+		return containerStatus(p, "c").RestartCount == 0
+	})
 	for _, n := range []string{"onfailure-0", "never-0", "never-1"} {
 		p, err := e.pod(n)
 		if err != nil || containerStatus(p, "c").RestartCount != 0 {

@@ -163,7 +163,7 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 				return err
 			}
 		}
-	case tar.TypeReg, tar.TypeRegA:
+	case tar.TypeReg: // tar.Reader reports the legacy TypeRegA as TypeReg
 		if err := writeFile(target, r); err != nil {
 			return err
 		}

@@ -50,7 +50,7 @@ func (b *budget) admit(hdr *tar.Header) error {
 	if b.maxEntries > 0 && b.entries > b.maxEntries {
 		return fmt.Errorf("%w: more than %d entries", ErrTooLarge, b.maxEntries)
 	}
-	if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+	if hdr.Typeflag != tar.TypeReg { // tar.Reader reports the legacy TypeRegA as TypeReg
 		return nil // other entries carry no data, whatever size they declare
 	}
 	if hdr.Size < 0 {

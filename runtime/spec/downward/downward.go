@@ -116,7 +116,7 @@ func ResourceValue(pod *corev1.Pod, container string, ref *corev1.ResourceFieldS
 	case "requests":
 		q, set = c.Resources.Requests[corev1.ResourceName(res)]
 		if !set {
-			q, set = c.Resources.Limits[corev1.ResourceName(res)]
+			q = c.Resources.Limits[corev1.ResourceName(res)]
 		}
 	default:
 		return "", fmt.Errorf("unsupported resource %q", ref.Resource)

@@ -124,7 +124,6 @@ type podPrinter struct {
 	opts          GetOptions
 	table         *printers.Table
 	headerPrinted bool
-	objects       int
 }
 
 func (p *podPrinter) isTable() bool {
