@@ -1,6 +1,7 @@
 package podworker
 
 import (
+	"context"
 	"slices"
 	"sync"
 	"testing"
@@ -34,6 +35,12 @@ func (r *fakeRecorder) ContainerRestarted() {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.restarts++
+}
+
+func (r *fakeRecorder) restartCount() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.restarts
 }
 
 func (r *fakeRecorder) kinds(kind string) []string {
@@ -115,4 +122,23 @@ func TestShimPhasesSplitTheCall(t *testing.T) {
 	if got := shimPhases(nil); got != nil {
 		t.Errorf("phases of a failed call %v, want none", got)
 	}
+}
+
+// An instance that replaces one that exited counts as a restart; the first
+// does not.
+func TestRestartCounted(t *testing.T) {
+	w, h := newTestWorker(t, testPod("restart"))
+	rec := &fakeRecorder{}
+	w.deps.Recorder = rec
+	runWorker(t, w)
+	eventually(t, "container app running", 10*time.Second, func() bool { return running(w, "app") })
+	if got := rec.restartCount(); got != 0 {
+		t.Fatalf("restarts %d after the first start, want 0", got)
+	}
+	if _, err := w.currentShim().Signal(context.Background(), &shimv1.SignalRequest{Id: "app-0", Signal: 15}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the restart counted", 20*time.Second, func() bool { return rec.restartCount() == 1 })
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
 }
