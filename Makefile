@@ -17,7 +17,7 @@ TEST_TIMEOUT ?= 25m
 TEST_FUZZTIME ?= 3s
 FUZZTIME ?= 1m
 
-.PHONY: help deps tools build test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
+.PHONY: help deps tools build crictl critest test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
 
 help: ## show the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -46,6 +46,16 @@ build: ## build bin/podd, bin/podctl, bin/podd-shim, bin/podd-pause
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podctl ./cmd/podctl
 	CGO_ENABLED=1 $(GO) build -tags seccomp -ldflags '$(LDFLAGS)' -o $(BIN)/podd-shim ./cmd/podd-shim
 	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o $(BIN)/podd-pause ./cmd/podd-pause
+
+crictl: ## build bin/crictl and bin/critest (cri-tools, from the Go module proxy or cache)
+	OUT_DIR=$(BIN) GO=$(GO) ./hack/build-cri-tools.sh crictl critest
+
+# CONFORMANCE_DIR is the conformance kit (images, registry, runner);
+# CRITEST_FOCUS the ginkgo focus ("" for every spec).
+CONFORMANCE_DIR ?= ../shared/conformance
+CRITEST_FOCUS ?= Image Manager
+critest: deps build ## run critest against a podd of its own (not part of make test)
+	BIN_DIR=$(BIN) CONFORMANCE_DIR=$(CONFORMANCE_DIR) FOCUS='$(CRITEST_FOCUS)' ./hack/critest.sh
 
 test: deps build lint ## the whole suite: unit tests, end-to-end tests as root, each fuzz target briefly
 	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...

@@ -20,6 +20,13 @@ type Config struct {
 	RunRoot string
 	// Socket is the pod API's unix socket.
 	Socket string
+	// CRISocket is the CRI v1 unix socket (RuntimeService, ImageService),
+	// root-only like Socket; empty disables CRI. The podd binary defaults it
+	// to <RunRoot>/cri.sock (DefaultCRISocket).
+	CRISocket string
+	// RegistryMirrors are tried, in order, before a registry on every pull
+	// from it (pods, the pod API, CRI).
+	RegistryMirrors image.Mirrors
 	// Manifests is the static pod directory; empty disables it.
 	Manifests string
 	// CNIConfDir holds the CNI network configuration.
@@ -87,6 +94,9 @@ func CheckPodPidsLimit(n int64) error {
 	return fmt.Errorf("%d must be -1 (no limit) or positive", n)
 }
 
+// DefaultCRISocket is the CRI socket of a run root.
+func DefaultCRISocket(runRoot string) string { return filepath.Join(runRoot, "cri.sock") }
+
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
@@ -98,6 +108,7 @@ func DefaultConfig() Config {
 		Root:         "/var/lib/podd",
 		RunRoot:      "/run/podd",
 		Socket:       "/run/podd/podd.sock",
+		CRISocket:    "/run/podd/cri.sock",
 		Manifests:    "/etc/podd/manifests",
 		CNIConfDir:   "/etc/cni/net.d",
 		CNIBinDirs:   []string{"/usr/lib/cni", "/opt/cni/bin"},

@@ -50,7 +50,9 @@ type Daemon struct {
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
-	wg     sync.WaitGroup
+	// criState is what CRI's runtime-wide calls record (the pod CIDR).
+	criState criState
+	wg       sync.WaitGroup
 	// metrics are the daemon's Prometheus metrics (recorded even when no
 	// listener serves them); cgroups reads pods' usage for top.
 	metrics *metrics.Metrics
@@ -65,6 +67,9 @@ func Run(ctx context.Context, cfg Config) error {
 	// until the signal: a drain needs them to stop the pods.
 	wctx, stopWorkers := context.WithCancel(context.Background())
 	defer stopWorkers()
+	if cfg.CRISocket != "" && filepath.Clean(cfg.CRISocket) == filepath.Clean(cfg.Socket) {
+		return fmt.Errorf("the CRI socket %s is the pod API's socket: give each its own path", cfg.CRISocket)
+	}
 	host, err := claimHost(&cfg)
 	if err != nil {
 		return err
@@ -106,8 +111,13 @@ func Run(ctx context.Context, cfg Config) error {
 			}
 		}()
 	}
-	errc := make(chan error, 1)
+	errc, criErrc := make(chan error, 1), make(chan error, 1)
 	go func() { errc <- srv.Serve(lis) }()
+	criSrv, err := d.serveCRI(criErrc)
+	if err != nil {
+		srv.Stop()
+		return err
+	}
 	slog.Info("podd serving", "socket", cfg.Socket, "root", cfg.Root, "run-root", cfg.RunRoot, "cgroup-parent", cfg.CgroupParent,
 		"network", d.network.Resources().Name)
 	sdnotify.Ready(d.statusLine())
@@ -117,6 +127,8 @@ func Run(ctx context.Context, cfg Config) error {
 	case <-ctx.Done():
 	case err := <-errc:
 		return fmt.Errorf("serve %s: %w", cfg.Socket, err)
+	case err := <-criErrc:
+		return err
 	}
 	sdnotify.Stopping()
 	if cfg.Drain {
@@ -124,11 +136,20 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	stopWorkers()
 	stopped := make(chan struct{})
-	go func() { srv.GracefulStop(); close(stopped) }()
+	go func() {
+		srv.GracefulStop()
+		if criSrv != nil {
+			criSrv.GracefulStop()
+		}
+		close(stopped)
+	}()
 	select {
 	case <-stopped:
 	case <-time.After(2 * time.Second):
 		srv.Stop()
+		if criSrv != nil {
+			criSrv.Stop()
+		}
 	}
 	d.wg.Wait()
 	slog.Info("podd stopped", "pods-left-running", !cfg.Drain)
@@ -204,7 +225,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	images, err := image.Open(layout.ImagesDir(), image.Options{MaxLayerSize: cfg.MaxLayerSize})
+	images, err := image.Open(layout.ImagesDir(), image.Options{MaxLayerSize: cfg.MaxLayerSize, Mirrors: cfg.RegistryMirrors})
 	if err != nil {
 		return nil, err
 	}
@@ -229,6 +250,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(),
 		metrics: m, cgroups: cgroupusage.Reader{},
 	}
+	d.criState.d = d
 	d.deps = &podworker.Deps{
 		Layout: layout, Store: st, Images: measuredImages{Images: images, m: d.metrics}, Network: netw, Probes: d.probes, Events: d.events,
 		Recorder:   d.metrics,

@@ -1,62 +1,23 @@
 package daemon
 
 import (
-	"context"
-	"errors"
-	"fmt"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
+	"github.com/podd-dev/podd/internal/errdefs"
 )
 
-// Error classes used inside the daemon; toGRPC maps them to codes at the API
-// edge and nowhere else.
+// Error classes used inside the daemon (package errdefs, shared with the CRI
+// edge); toGRPC maps them to codes at the API edge and nowhere else.
 var (
-	ErrNotFound           = errors.New("not found")
-	ErrInvalidArgument    = errors.New("invalid argument")
-	ErrAlreadyExists      = errors.New("already exists")
-	ErrFailedPrecondition = errors.New("failed precondition")
-	ErrUnavailable        = errors.New("unavailable")
+	ErrNotFound           = errdefs.ErrNotFound
+	ErrInvalidArgument    = errdefs.ErrInvalidArgument
+	ErrAlreadyExists      = errdefs.ErrAlreadyExists
+	ErrFailedPrecondition = errdefs.ErrFailedPrecondition
+	ErrUnavailable        = errdefs.ErrUnavailable
 )
 
 // classed wraps err so that errors.Is(err, class) holds, keeping err's text.
 func classed(class error, format string, args ...any) error {
-	return &classedError{class: class, err: fmt.Errorf(format, args...)}
+	return errdefs.Classed(class, format, args...)
 }
-
-type classedError struct {
-	class error
-	err   error
-}
-
-func (e *classedError) Error() string        { return e.err.Error() }
-func (e *classedError) Unwrap() []error      { return []error{e.class, e.err} }
-func (e *classedError) Is(target error) bool { return target == e.class }
 
 // toGRPC turns a daemon error into a gRPC status error.
-func toGRPC(err error) error {
-	if err == nil {
-		return nil
-	}
-	if _, ok := status.FromError(err); ok {
-		return err
-	}
-	code := codes.Internal
-	switch {
-	case errors.Is(err, ErrNotFound):
-		code = codes.NotFound
-	case errors.Is(err, ErrInvalidArgument):
-		code = codes.InvalidArgument
-	case errors.Is(err, ErrAlreadyExists):
-		code = codes.AlreadyExists
-	case errors.Is(err, ErrFailedPrecondition):
-		code = codes.FailedPrecondition
-	case errors.Is(err, ErrUnavailable):
-		code = codes.Unavailable
-	case errors.Is(err, context.Canceled):
-		code = codes.Canceled
-	case errors.Is(err, context.DeadlineExceeded):
-		code = codes.DeadlineExceeded
-	}
-	return status.Error(code, err.Error())
-}
+func toGRPC(err error) error { return errdefs.ToGRPC(err) }

@@ -59,6 +59,9 @@ func claimHost(cfg *Config) (*hostClaims, error) {
 		{Kind: ownership.Socket, Key: cfg.Socket},
 		{Kind: ownership.CgroupParent, Key: cfg.CgroupParent},
 	}
+	if cfg.CRISocket != "" {
+		res = append(res, ownership.Resource{Kind: ownership.Socket, Key: cfg.CRISocket})
+	}
 	if cfg.Manifests != "" {
 		res = append(res, ownership.Resource{Kind: ownership.Manifests, Key: cfg.Manifests})
 	}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -156,6 +157,21 @@ func (m *Manager) loadNetwork() (*cni.Network, error) {
 	}
 	m.lastNet.Store(n)
 	return n, nil
+}
+
+// Ready returns why a new sandbox could not get its network now: the conf
+// dir holds no configuration (podd writes its default network only at
+// start-up), none of it is valid, or a plugin is missing. nil when it could.
+// It changes nothing.
+func (m *Manager) Ready() error {
+	n, err := cni.LoadExisting(m.confDir)
+	if err != nil {
+		return err
+	}
+	if missing := m.cni.MissingPlugins(n); len(missing) > 0 {
+		return fmt.Errorf("cni network %q: plugin %s not found", n.Name, strings.Join(missing, ", "))
+	}
+	return nil
 }
 
 // NetnsPath is where the netns of sandboxID is pinned.

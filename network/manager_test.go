@@ -466,3 +466,29 @@ func TestGCReleasesUncachedAttachmentsLeasesAndMasqueradeRules(t *testing.T) {
 		t.Errorf("GC released the live sandbox %s", live.SandboxID)
 	}
 }
+
+// Ready says why a sandbox could not get a network (CRI's NetworkReady).
+func TestReadyNamesWhatIsMissing(t *testing.T) {
+	tn := newTestNet(t)
+	if err := tn.m.Ready(); err != nil {
+		t.Fatalf("Ready with a valid network: %v", err)
+	}
+	missing := filepath.Join(tn.confDir, "00-missing.conflist")
+	if err := os.WriteFile(missing, []byte(`{"cniVersion":"1.0.0","name":"m","plugins":[{"type":"nosuchplugin"}]}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := tn.m.Ready(); err == nil || !strings.Contains(err.Error(), "nosuchplugin") {
+		t.Errorf("Ready with a missing plugin = %v", err)
+	}
+	for _, f := range []string{missing, filepath.Join(tn.confDir, "10-test.conflist")} {
+		if err := os.Remove(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tn.m.Ready(); err == nil || !strings.Contains(err.Error(), "no CNI configuration in "+tn.confDir) {
+		t.Errorf("Ready with no configuration = %v", err)
+	}
+	if files, _ := cni.ConfFiles(tn.confDir); len(files) != 0 {
+		t.Errorf("Ready wrote %v", files)
+	}
+}

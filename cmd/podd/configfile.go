@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/podd-dev/podd/daemon"
+	"github.com/podd-dev/podd/runtime/image"
 )
 
 // defaultConfigFile is read when no --config is given; it may be absent.
@@ -29,6 +30,7 @@ type fileConfig struct {
 	Root         *string   `json:"root"`
 	RunRoot      *string   `json:"runRoot"`
 	Socket       *string   `json:"socket"`
+	CRISocket    *string   `json:"criSocket"` // "": no CRI
 	Manifests    *string   `json:"manifests"`
 	CNIConfDir   *string   `json:"cniConfDir"`
 	CNIBinDirs   *[]string `json:"cniBinDirs"`
@@ -49,6 +51,8 @@ type fileConfig struct {
 	// MetricsAddress and MetricsAllowRemote: see daemon.Config.
 	MetricsAddress     *string `json:"metricsAddress"`
 	MetricsAllowRemote *bool   `json:"metricsAllowRemote"`
+	// RegistryMirrors maps a registry host to mirror URLs tried in order.
+	RegistryMirrors *map[string][]string `json:"registryMirrors"`
 }
 
 // loadConfigFile applies the YAML config file at path to cfg and logLevel.
@@ -113,6 +117,7 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 		{"root", fc.Root, &cfg.Root, false},
 		{"runRoot", fc.RunRoot, &cfg.RunRoot, false},
 		{"socket", fc.Socket, &cfg.Socket, false},
+		{"criSocket", fc.CRISocket, &cfg.CRISocket, true}, // empty: no CRI
 		{"manifests", fc.Manifests, &cfg.Manifests, true}, // empty: no static pods
 		{"cniConfDir", fc.CNIConfDir, &cfg.CNIConfDir, false},
 		{"binDir", fc.BinDir, &cfg.BinDir, false},
@@ -210,6 +215,13 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 		}
 		cfg.MetricsAddress = *fc.MetricsAddress
 	}
+	if fc.RegistryMirrors != nil {
+		m := image.Mirrors(*fc.RegistryMirrors)
+		if err := image.CheckMirrors(m); err != nil {
+			return fmt.Errorf("registryMirrors: %w", err)
+		}
+		cfg.RegistryMirrors = m
+	}
 	if fc.LogLevel != nil {
 		var level slog.Level
 		if err := level.UnmarshalText([]byte(*fc.LogLevel)); err != nil {
@@ -306,4 +318,18 @@ func configFileArg(args []string) string {
 		return ""
 	}
 	return ""
+}
+
+// criSocketUnderRunRoot stands for the default CRI socket until the run
+// root is known (main sets it before the config file and the flags); it is
+// also what --help shows.
+const criSocketUnderRunRoot = "<run-root>/cri.sock"
+
+// resolveCRISocket puts the CRI socket under the run root unless the file
+// or a flag named one, and checks it: absolute, or empty for no CRI.
+func resolveCRISocket(cfg *daemon.Config) error {
+	if cfg.CRISocket == criSocketUnderRunRoot {
+		cfg.CRISocket = daemon.DefaultCRISocket(cfg.RunRoot)
+	}
+	return checkPath("--cri-socket", cfg.CRISocket, true)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/podd-dev/podd/daemon"
+	"github.com/podd-dev/podd/runtime/image"
 )
 
 func baseConfig() daemon.Config {
@@ -61,6 +62,15 @@ logLevel: debug
 		{name: "security keys", yaml: "seccompDefault: true\nallowedUnsafeSysctls: [net.core.somaxconn, 'kernel.msg*']\n", edit: func(c *daemon.Config) {
 			c.SeccompDefault, c.AllowedUnsafeSysctls = true, []string{"net.core.somaxconn", "kernel.msg*"}
 		}},
+		{name: "cri socket", yaml: "criSocket: /run/x/cri.sock\n", edit: func(c *daemon.Config) { c.CRISocket = "/run/x/cri.sock" }},
+		{name: "empty cri socket disables CRI", yaml: `criSocket: ""`, edit: func(c *daemon.Config) { c.CRISocket = "" }},
+		{name: "relative cri socket", yaml: "criSocket: cri.sock\n", wantErr: `criSocket: "cri.sock" is not an absolute path`},
+		{name: "registry mirrors", yaml: "registryMirrors:\n  registry.k8s.io: [http://127.0.0.1:5077, https://m.example]\n  docker.io: [http://127.0.0.1:5077]\n",
+			edit: func(c *daemon.Config) {
+				c.RegistryMirrors = image.Mirrors{"registry.k8s.io": {"http://127.0.0.1:5077", "https://m.example"}, "docker.io": {"http://127.0.0.1:5077"}}
+			}},
+		{name: "registry mirror without scheme", yaml: "registryMirrors: {registry.k8s.io: [127.0.0.1:5077]}\n", wantErr: "registryMirrors: registry mirrors: registry.k8s.io"},
+		{name: "registry mirror list not a list", yaml: "registryMirrors: {registry.k8s.io: http://127.0.0.1:5077}\n", wantErr: "registryMirrors"},
 		{name: "empty manifests disables static pods", yaml: `manifests: ""`, edit: func(c *daemon.Config) { c.Manifests = "" }},
 		{name: "json is yaml", yaml: `{"root": "/x"}`, edit: func(c *daemon.Config) { c.Root = "/x" }},
 		{name: "unknown key", yaml: "root: /x\nimageDir: /y\n", wantErr: `unknown key "imageDir"`},
@@ -176,6 +186,26 @@ func TestConfigFileArg(t *testing.T) {
 	for _, tt := range tests {
 		if got := configFileArg(tt.args); got != tt.want {
 			t.Errorf("configFileArg(%q) = %q, want %q", tt.args, got, tt.want)
+		}
+	}
+}
+
+func TestCRISocketFollowsRunRoot(t *testing.T) {
+	for _, tc := range []struct{ given, runRoot, want, err string }{
+		{criSocketUnderRunRoot, "/run/podd", "/run/podd/cri.sock", ""},
+		{criSocketUnderRunRoot, "/tmp/x/run/", "/tmp/x/run/cri.sock", ""},
+		{"/elsewhere/cri.sock", "/tmp/x", "/elsewhere/cri.sock", ""},
+		{"", "/tmp/x", "", ""},
+		{"cri.sock", "/tmp/x", "", "not an absolute path"},
+	} {
+		cfg := daemon.Config{CRISocket: tc.given, RunRoot: tc.runRoot}
+		err := resolveCRISocket(&cfg)
+		if (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("resolveCRISocket(%q, %q) error %v, want %q", tc.given, tc.runRoot, err, tc.err)
+			continue
+		}
+		if err == nil && cfg.CRISocket != tc.want {
+			t.Errorf("resolveCRISocket(%q, %q) = %q, want %q", tc.given, tc.runRoot, cfg.CRISocket, tc.want)
 		}
 	}
 }

@@ -19,6 +19,8 @@ import (
 
 func main() {
 	cfg := daemon.DefaultConfig()
+	// The CRI socket follows the run root unless given (file or flag).
+	cfg.CRISocket = criSocketUnderRunRoot
 	logLevel := "info"
 	// The config file's values become the flags' defaults, so flags win.
 	if err := loadConfigFile(configFileArg(os.Args[1:]), &cfg, &logLevel); err != nil {
@@ -30,6 +32,7 @@ func main() {
 	fs.StringVar(&cfg.Root, "root", cfg.Root, "persistent state root")
 	fs.StringVar(&cfg.RunRoot, "run-root", cfg.RunRoot, "run state root (tmpfs)")
 	fs.StringVar(&cfg.Socket, "socket", cfg.Socket, "pod API unix socket")
+	fs.StringVar(&cfg.CRISocket, "cri-socket", cfg.CRISocket, "CRI v1 unix socket for crictl and the kubelet (empty: no CRI)")
 	fs.StringVar(&cfg.Manifests, "manifests", cfg.Manifests, "static pod manifest directory (empty: none)")
 	fs.StringVar(&cfg.CNIConfDir, "cni-conf-dir", cfg.CNIConfDir, "CNI network configuration directory")
 	binDirs := fs.String("cni-bin-dir", strings.Join(cfg.CNIBinDirs, ":"), "CNI plugin directories, colon separated")
@@ -68,6 +71,10 @@ func main() {
 		return
 	}
 	cfg.CNIBinDirs = strings.Split(*binDirs, ":")
+	if err := resolveCRISocket(&cfg); err != nil {
+		fmt.Fprintf(os.Stderr, "podd: %v\n", err)
+		os.Exit(2)
+	}
 	if cfg.ContainerLogMaxFiles < 2 {
 		fmt.Fprintf(os.Stderr, "podd: --container-log-max-files: %d must be at least 2\n", cfg.ContainerLogMaxFiles)
 		os.Exit(2)

@@ -259,6 +259,18 @@ func cachedRuntimeConf(att *libcni.NetworkAttachment, netns string) *libcni.Runt
 	}
 }
 
+// MissingPlugins names the plugins of n whose binary is in none of the bin
+// dirs: an ADD with n would fail on the first of them.
+func (c *Client) MissingPlugins(n *Network) []string {
+	var out []string
+	for _, p := range n.list.Plugins {
+		if _, err := c.exec.FindInPath(p.Network.Type, c.binDirs); err != nil {
+			out = append(out, p.Network.Type)
+		}
+	}
+	return out
+}
+
 // foundPlugins returns list without the plugins whose binary is not in the
 // bin dirs: an ADD that failed on a missing plugin never ran it, and DEL
 // runs in reverse order, so keeping it would stop the DEL of the plugins

@@ -191,17 +191,40 @@ func LoadNetwork(confDir string, def DefaultOptions) (*Network, error) {
 		slog.Info("wrote default cni configuration", "path", path)
 		files = []string{path}
 	}
+	n, skipped, err := firstValid(confDir, files)
+	for _, e := range skipped {
+		slog.Warn("skipping invalid cni configuration", "err", e)
+	}
+	return n, err
+}
+
+// LoadExisting loads the first valid configuration file of confDir and
+// writes nothing: a dir with no configuration file is an error.
+func LoadExisting(confDir string) (*Network, error) {
+	files, err := ConfFiles(confDir)
+	if err != nil {
+		return nil, err
+	}
+	if len(files) == 0 {
+		return nil, fmt.Errorf("no CNI configuration in %s", confDir)
+	}
+	n, _, err := firstValid(confDir, files)
+	return n, err
+}
+
+// firstValid loads the first of files that is valid, and says why the ones
+// before it were skipped.
+func firstValid(confDir string, files []string) (*Network, []error, error) {
 	var errs []error
 	for _, f := range files {
 		n, err := loadFile(f)
 		if err != nil {
-			slog.Warn("skipping invalid cni configuration", "path", f, "err", err)
 			errs = append(errs, err)
 			continue
 		}
-		return n, nil
+		return n, errs, nil
 	}
-	return nil, fmt.Errorf("no valid cni configuration in %q: %w", confDir, errors.Join(errs...))
+	return nil, errs, fmt.Errorf("no valid cni configuration in %q: %w", confDir, errors.Join(errs...))
 }
 
 // loadFile loads a .conflist, or a single-plugin .conf wrapped into a list.

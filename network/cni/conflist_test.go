@@ -131,3 +131,26 @@ func TestLoadNetwork(t *testing.T) {
 		})
 	}
 }
+
+func TestLoadExistingWritesNothing(t *testing.T) {
+	dir := t.TempDir()
+	if _, err := LoadExisting(dir); err == nil || !strings.Contains(err.Error(), "no CNI configuration in "+dir) {
+		t.Errorf("LoadExisting of an empty dir = %v", err)
+	}
+	if files, _ := ConfFiles(dir); len(files) != 0 {
+		t.Errorf("LoadExisting wrote %v", files)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "00-bad.conflist"), []byte("{"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadExisting(dir); err == nil || !strings.Contains(err.Error(), "no valid cni configuration") {
+		t.Errorf("LoadExisting with only a broken file = %v", err)
+	}
+	good := `{"cniVersion":"1.0.0","name":"good","plugins":[{"type":"bridge"}]}`
+	if err := os.WriteFile(filepath.Join(dir, "10-good.conflist"), []byte(good), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := LoadExisting(dir); err != nil || n.Name != "good" {
+		t.Errorf("LoadExisting = %v, %v; want the valid file after the broken one", n, err)
+	}
+}

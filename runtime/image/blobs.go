@@ -213,6 +213,9 @@ func (s *Store) gcBlobsLocked() error {
 	for d := range s.pending {
 		keep[d] = true
 	}
+	for _, d := range s.indexDigestsLocked() {
+		keep[d] = true
+	}
 	for _, d := range s.digestsLocked() {
 		h, err := v1.NewHash(d)
 		if err != nil {

@@ -30,7 +30,8 @@ type Image struct {
 	Digest string
 	// ID is the config digest, the image ID docker and crictl print.
 	ID string
-	// Size is the stored size: manifest, config and compressed layers.
+	// Size is the stored size: manifest, config and compressed layers, and
+	// the index a pull resolved through, if any (as containerd counts it).
 	Size int64
 	// Created is the creation time from the image config (zero if absent).
 	Created time.Time
@@ -66,6 +67,8 @@ type Options struct {
 	// layer past it is refused (archive.ErrTooLarge). 0 means
 	// DefaultMaxLayerSize.
 	MaxLayerSize int64
+	// Mirrors are tried before a registry on every pull from it.
+	Mirrors Mirrors
 }
 
 // Store is the content store under one root directory. It is safe for
@@ -74,6 +77,7 @@ type Store struct {
 	root    string
 	content layout.Path
 	opts    Options
+	mirrors map[string][]endpoint // canonical registry host -> mirrors
 
 	mu      sync.Mutex
 	refs    map[string]string // canonical reference -> manifest digest
@@ -94,13 +98,18 @@ func Open(root string, opts Options) (*Store, error) {
 	if opts.MaxLayerSize == 0 {
 		opts.MaxLayerSize = DefaultMaxLayerSize
 	}
-	root, err := filepath.Abs(root)
+	mirrors, err := parseMirrors(opts.Mirrors)
+	if err != nil {
+		return nil, fmt.Errorf("open image store %s: %w", root, err)
+	}
+	root, err = filepath.Abs(root)
 	if err != nil {
 		return nil, fmt.Errorf("open image store %s: %w", root, err)
 	}
 	s := &Store{
 		root:       root,
 		opts:       opts,
+		mirrors:    mirrors,
 		content:    layout.Path(filepath.Join(root, "content")),
 		pending:    map[string]int{},
 		cache:      map[string]Image{},
@@ -279,6 +288,7 @@ func (s *Store) imageLocked(d string) (Image, error) {
 	}
 	sort.Strings(img.Refs)
 	sort.Strings(img.RepoDigests)
+	img.Size += s.indexSizeLocked(d, img.RepoDigests)
 	// The cached slices and map must not be shared with callers.
 	img.Entrypoint, img.Cmd, img.Env = slices.Clone(img.Entrypoint), slices.Clone(img.Cmd), slices.Clone(img.Env)
 	img.ExposedPorts = slices.Clone(img.ExposedPorts)

@@ -1,0 +1,121 @@
+package daemon
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+
+	"google.golang.org/grpc"
+
+	"github.com/podd-dev/podd/daemon/cri"
+	"github.com/podd-dev/podd/internal/version"
+	"github.com/podd-dev/podd/runtime/image"
+)
+
+// serveCRI opens the CRI socket (cfg.CRISocket, root-only like the pod
+// API's) and serves CRI on it. Nothing happens when the socket is disabled
+// (""); the returned server is then nil.
+func (d *Daemon) serveCRI(errc chan<- error) (*grpc.Server, error) {
+	if d.cfg.CRISocket == "" {
+		return nil, nil
+	}
+	lis, err := listen(d.cfg.CRISocket)
+	if err != nil {
+		return nil, fmt.Errorf("cri socket: %w", err)
+	}
+	srv := cri.NewServer(cri.Config{
+		Images:     criImages{d: d},
+		Runtime:    &d.criState,
+		ImageFsDir: d.deps.Layout.ImagesDir(),
+		Version:    version.Version,
+	})
+	go func() {
+		if err := srv.Serve(lis); err != nil {
+			errc <- fmt.Errorf("serve %s: %w", d.cfg.CRISocket, err)
+		}
+	}()
+	slog.Info("CRI serving", "socket", d.cfg.CRISocket)
+	return srv, nil
+}
+
+// criImages is the image store as the CRI edge uses it: the same store and
+// the same in-use rule as the pod API's.
+type criImages struct{ d *Daemon }
+
+func (c criImages) List(ctx context.Context) ([]image.Image, error) { return c.d.images.List(ctx) }
+
+func (c criImages) Get(ctx context.Context, ref string) (image.Image, error) {
+	return c.d.images.Get(ctx, ref)
+}
+
+func (c criImages) Pull(ctx context.Context, ref string, auth *image.Credentials) (image.Image, error) {
+	return c.d.images.Pull(ctx, ref, image.PullOptions{Auth: auth})
+}
+
+func (c criImages) Remove(ctx context.Context, ref string) error {
+	return c.d.removeWholeImage(ctx, ref)
+}
+
+func (c criImages) RawConfig(ctx context.Context, digest string) ([]byte, error) {
+	return c.d.images.RawConfig(ctx, digest)
+}
+
+func (c criImages) Usage(ctx context.Context) (image.Usage, error) { return c.d.images.Usage(ctx) }
+
+// criState is what the CRI runtime-wide calls read and record.
+type criState struct {
+	d       *Daemon
+	mu      sync.Mutex
+	podCIDR string
+}
+
+func (s *criState) NetworkReady(context.Context) error { return s.d.network.Ready() }
+
+func (s *criState) SetPodCIDR(cidr string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.podCIDR = cidr
+}
+
+func (s *criState) PodCIDR() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.podCIDR
+}
+
+// removeWholeImage removes the image ref names with all its names, and every
+// other stored manifest of the same image ID (one image to CRI), unless a
+// pod uses one of them: then nothing is removed and the error says which
+// pod, as removeImage does.
+func (d *Daemon) removeWholeImage(ctx context.Context, ref string) error {
+	img, err := d.images.Get(ctx, ref)
+	if err != nil {
+		return err
+	}
+	all, err := d.images.List(ctx)
+	if err != nil {
+		return err
+	}
+	pods, resolve := d.podSpecs(), d.resolveImage(ctx)
+	var digests []string
+	for _, i := range all {
+		if i.ID != img.ID {
+			continue
+		}
+		if users := imageUsers(pods, resolve, i.Digest); len(users) > 0 {
+			return classed(ErrFailedPrecondition, "image %q is in use by pod %s: delete the pod first", ref, strings.Join(users, ", pod "))
+		}
+		digests = append(digests, i.Digest)
+	}
+	for _, dg := range digests {
+		if _, err := d.images.Remove(ctx, dg); err != nil && !errors.Is(err, image.ErrNotFound) {
+			return err
+		}
+	}
+	slog.Info("image removed", "ref", ref, "id", img.ID, "manifests", len(digests))
+	_, err = d.pruneLayers(ctx)
+	return err
+}
