@@ -383,11 +383,11 @@ func (w *Worker) commit(out planner.Output) {
 	}
 	snap := w.snapshot.DeepCopy()
 	w.mu.Unlock()
-	if changed || len(out.Events) > 0 {
-		w.persist()
-	}
 	if changed {
 		w.recordPodStart(snap)
+	}
+	if changed || len(out.Events) > 0 {
+		w.persist()
 	}
 	if changed && w.deps.OnChange != nil {
 		w.deps.OnChange(snap)

@@ -82,13 +82,15 @@ spec:
 `)
 	e.waitRunning("measured", 60*time.Second)
 	var fams map[string]*dto.MetricFamily
+	// The API can show Running a moment before the worker records it.
 	testutil.WaitFor(t, 10*time.Second, "metrics showing the running pod", func() (bool, error) {
 		var err error
 		if fams, err = scrapeMetrics(url); err != nil {
 			return false, err
 		}
 		pods, ctrs := gaugeValue(fams, "podd_running_pods"), gaugeValue(fams, "podd_running_containers")
-		return pods == 1 && ctrs == 1, fmt.Errorf("running pods %v, containers %v", pods, ctrs)
+		started := startSamples(fams, "pod", "total")
+		return pods == 1 && ctrs == 1 && started == 1, fmt.Errorf("running pods %v, containers %v, pod starts %d", pods, ctrs, started)
 	})
 	if v := gaugeValue(fams, "podd_shims"); v != 1 {
 		t.Errorf("podd_shims = %v, want 1", v)
