@@ -104,7 +104,7 @@ func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) 
 	parsed, warnings, err := manifest.Parse(data, source, d.policy)
 	d.metrics.StartPhase("pod", "validation", time.Since(began))
 	if err != nil {
-		return nil, warnings, classed(ErrInvalidArgument, "%v", err)
+		return nil, warnings, classed(ErrInvalidArgument, "%w", err)
 	}
 	if static != "" {
 		for _, pod := range parsed {

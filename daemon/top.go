@@ -2,14 +2,11 @@ package daemon
 
 import (
 	"context"
-	"path/filepath"
-	"strings"
+	"path"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podd-dev/podd/daemon/planner"
-	"github.com/podd-dev/podd/daemon/podworker"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/runtime/cgroupusage"
 )
@@ -32,22 +29,27 @@ type usageTarget struct {
 	cgroup    string
 }
 
+// topPod is a pod as top sees it: its status, and the instance key (cgroup
+// name under the pod cgroup) of each running container.
+type topPod struct {
+	pod       *corev1.Pod
+	instances map[string]string
+}
+
 // topTargets lists the cgroups of the running pods among pods and of their
-// running containers.
-func topTargets(parent string, pods []*corev1.Pod) []usageTarget {
+// running containers, in status order.
+func topTargets(podCgroup func(uid string) string, pods []topPod) []usageTarget {
 	var out []usageTarget
-	for _, pod := range pods {
-		if pod.Status.Phase != corev1.PodRunning {
+	for _, p := range pods {
+		if p.pod.Status.Phase != corev1.PodRunning {
 			continue
 		}
-		podCg := podworker.PodCgroup(parent, string(pod.UID))
-		out = append(out, usageTarget{pod: pod, cgroup: podCg})
-		for _, cs := range pod.Status.ContainerStatuses {
-			id := strings.TrimPrefix(cs.ContainerID, planner.ContainerIDPrefix)
-			if cs.State.Running == nil || id == "" {
-				continue
+		podCg := podCgroup(string(p.pod.UID))
+		out = append(out, usageTarget{pod: p.pod, cgroup: podCg})
+		for _, cs := range p.pod.Status.ContainerStatuses {
+			if id := p.instances[cs.Name]; cs.State.Running != nil && id != "" {
+				out = append(out, usageTarget{pod: p.pod, container: cs.Name, cgroup: path.Join(podCg, id)})
 			}
-			out = append(out, usageTarget{pod: pod, container: cs.Name, cgroup: filepath.Join(podCg, id)})
 		}
 	}
 	return out

@@ -32,18 +32,22 @@ func (f *fakeCgroups) Read(path string) (cgroupusage.Sample, error) {
 	return s[0], nil
 }
 
-func runningPod(name, uid string, containers map[string]string) *corev1.Pod {
+func runningPod(name, uid string, containers map[string]string) topPod {
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "default", Name: name, UID: types.UID(uid)}}
 	pod.Status.Phase = corev1.PodRunning
+	instances := map[string]string{}
 	for c, id := range containers {
-		cs := corev1.ContainerStatus{Name: c, ContainerID: "podd://" + id}
+		cs := corev1.ContainerStatus{Name: c, ContainerID: "podd://0123abcd"}
 		if id != "" {
 			cs.State.Running = &corev1.ContainerStateRunning{}
+			instances[c] = id
 		}
 		pod.Status.ContainerStatuses = append(pod.Status.ContainerStatuses, cs)
 	}
-	return pod
+	return topPod{pod: pod, instances: instances}
 }
+
+func podCgroup(uid string) string { return "/podd/pod" + uid }
 
 func TestTopUsage(t *testing.T) {
 	t0 := time.Unix(0, 0)
@@ -52,9 +56,9 @@ func TestTopUsage(t *testing.T) {
 	}
 	web := runningPod("web", "u1", map[string]string{"app": "i1"})
 	pending := runningPod("pending", "u2", nil)
-	pending.Status.Phase = corev1.PodPending
+	pending.pod.Status.Phase = corev1.PodPending
 	gone := runningPod("gone", "u3", map[string]string{"app": "i3"})
-	targets := topTargets("/podd", []*corev1.Pod{web, pending, gone})
+	targets := topTargets(podCgroup, []topPod{web, pending, gone})
 	if len(targets) != 4 {
 		t.Fatalf("targets %+v: want the running pods' cgroups and their running containers'", targets)
 	}

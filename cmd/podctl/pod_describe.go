@@ -6,24 +6,13 @@ import (
 )
 
 func newDescribeCommand(a *app) *cobra.Command {
+	opts := verb.DescribeOptions{Streams: a.streams}
 	cmd := &cobra.Command{
 		Use:     "describe pod [NAME...] | pod/NAME...",
 		Short:   "Show the details of pods, with their events",
 		Example: "  podctl describe pod web\n  podctl describe pods",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			names, err := verb.ParseResourceArgs(args)
-			if err != nil {
-				return err
-			}
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return verb.Describe(cmd.Context(), c, verb.DescribeOptions{
-				Streams: a.streams, Namespace: a.namespace, Names: names,
-			})
-		},
+		RunE:    runVerb(a, &opts, a.podNames(&opts.Names, &opts.Namespace), verb.Describe),
 	}
 	return cmd
 }

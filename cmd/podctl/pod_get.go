@@ -14,19 +14,7 @@ func newGetCommand(a *app) *cobra.Command {
 		Example: "  podctl get pods\n  podctl get pods -A -o wide\n  podctl get pod web -o yaml\n" +
 			"  podctl get pods -w",
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			names, err := verb.ParseResourceArgs(args)
-			if err != nil {
-				return err
-			}
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			opts.Names = names
-			opts.Namespace = a.namespace
-			return verb.Get(cmd.Context(), c, opts)
-		},
+		RunE: runVerb(a, &opts, a.podNames(&opts.Names, &opts.Namespace), verb.Get),
 	}
 	cmd.Flags().BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "list pods of every namespace")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output format: wide, yaml, json or name")

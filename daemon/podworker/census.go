@@ -28,3 +28,22 @@ func (w *Worker) Census() Census {
 	}
 	return c
 }
+
+// RunningInstances maps each running container's name to its instance
+// key, the name of its cgroup under the pod cgroup.
+func (w *Worker) RunningInstances() map[string]string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	out := map[string]string{}
+	if w.snapshot == nil {
+		return out
+	}
+	for _, list := range [][]corev1.ContainerStatus{w.snapshot.Status.InitContainerStatuses, w.snapshot.Status.ContainerStatuses} {
+		for _, cs := range list {
+			if h, ok := w.state.History.Containers[cs.Name]; ok && cs.State.Running != nil && h.InstanceID != "" {
+				out[cs.Name] = h.InstanceID
+			}
+		}
+	}
+	return out
+}

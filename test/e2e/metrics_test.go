@@ -17,6 +17,7 @@ import (
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
 
+	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -181,7 +182,8 @@ spec:
 `)
 	p := e.waitRunning("busy", 60*time.Second)
 	cs := containerStatus(p, "spin")
-	cg := filepath.Join(e.cgroupParent, "pod"+string(p.UID), strings.TrimPrefix(cs.ContainerID, "podd://"))
+	// The container's cgroup is its instance key under the pod cgroup.
+	cg := filepath.Join(e.cgroupParent, "pod"+string(p.UID), store.InstanceKey(cs.Name, cs.RestartCount))
 	row := regexp.MustCompile(`(?m)^busy\s+spin\s+(\d+)m\s+(\d+)Mi$`)
 	// A shared host can change the loop's share of a core during the
 	// window; the figures are compared again (at most 3 windows) before

@@ -20,21 +20,21 @@ type startError struct {
 
 func (e *startError) Error() string { return e.reason + ": " + e.message }
 
-// startContainer creates and starts c. It returns c's running state once
+// runContainer creates and starts c. It returns c's running state once
 // the process has been exec'd, or a *startError once the failure is
 // recorded.
-func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
+func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 	cfg := c.cfg
 	pc := newPhaseClock(time.Now())
 	out, err := openOutput(cfg.GetLogPath(), s.logRotation)
 	if err != nil {
-		return nil, s.failStart(c, shim.ReasonRunError, err)
+		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
 	}
 	pc.mark("log_open", time.Now())
 	lc, err := s.rt.Create(cfg, s.namespacePid)
 	if err != nil {
 		_ = out.finish()
-		return nil, s.failStart(c, shim.ReasonRunError, err)
+		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
 	}
 	pc.mark("libcontainer_create", time.Now())
 	// A new cgroup counts from 0; a reused one from what it had.
@@ -48,7 +48,7 @@ func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
 		if p, err = newPipes(cfg.GetStdin()); err != nil {
 			_ = lc.Destroy()
 			_ = out.finish()
-			return nil, s.failStart(c, shim.ReasonRunError, err)
+			return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
 		}
 		stdio = p.child
 	}
@@ -72,7 +72,7 @@ func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
 		if errors.Is(err, libct.ErrCannotRun) {
 			reason = shim.ReasonCannotRun
 		}
-		return nil, s.failStart(c, reason, err)
+		return nil, s.recordStartFailure(c, reason, err)
 	}
 	pc.mark("libcontainer_start", time.Now())
 	c.startPhases = pc.phases
@@ -97,18 +97,18 @@ func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
 	c.mu.Unlock()
 	if err != nil {
 		// Only this goroutine moves a created container: a bug, but the
-		// process runs and waitExit still records its end.
+		// process runs and reapExit still records its end.
 		s.log.Error("mark container running", "container", c.id, "err", err)
 	}
 	s.log.Info("container started", "container", c.id, "pid", proc.Pid())
 	s.events.publish(running)
-	go s.waitExit(c)
+	go s.reapExit(c)
 	s.killIfForced(c)
 	return running, nil
 }
 
-// failStart records a start failure as the container's exit (code 128).
-func (s *service) failStart(c *container, reason string, cause error) error {
+// recordStartFailure records a start failure as the container's exit (code 128).
+func (s *service) recordStartFailure(c *container, reason string, cause error) error {
 	msg := cause.Error()
 	rec := &shim.ExitRecord{
 		ID:               c.id,
@@ -125,10 +125,10 @@ func (s *service) failStart(c *container, reason string, cause error) error {
 	return &startError{reason: reason, message: msg}
 }
 
-// waitExit runs when c's init exits, and in this order drains its output,
+// reapExit runs when c's init exits, and in this order drains its output,
 // fsyncs the log, reads the OOM counter, writes the exit record, destroys
 // the container and only then reports the exit.
-func (s *service) waitExit(c *container) {
+func (s *service) reapExit(c *container) {
 	c.mu.Lock()
 	lc, proc, out, stdin, base := c.lc, c.proc, c.out, c.stdin, c.oomBase
 	running, _ := c.st.(runningState)
