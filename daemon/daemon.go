@@ -19,6 +19,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/manifest"
+	"github.com/podd-dev/podd/daemon/metrics"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/sdnotify"
@@ -28,6 +29,7 @@ import (
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/probes"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+	"github.com/podd-dev/podd/runtime/cgroupusage"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/spec"
@@ -51,6 +53,10 @@ type Daemon struct {
 	// criState is what CRI's runtime-wide calls record (the pod CIDR).
 	criState criState
 	wg       sync.WaitGroup
+	// metrics are the daemon's Prometheus metrics (recorded even when no
+	// listener serves them); cgroups reads pods' usage for top.
+	metrics *metrics.Metrics
+	cgroups CgroupReader
 }
 
 // Run starts the daemon, serves until ctx ends, then stops serving and
@@ -82,7 +88,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	srv := grpc.NewServer()
+	if cfg.MetricsAddress != "" {
+		_, stopMetrics, err := d.serveMetrics()
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(d.metrics.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(d.metrics.StreamInterceptor()))
 	poddv1.RegisterPodServiceServer(srv, &api{d: d})
 	if err := d.restore(); err != nil {
 		return err
@@ -238,15 +252,19 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{
+	var d *Daemon
+	m := metrics.New(func() metrics.Counts { return d.census() })
+	d = &Daemon{
 		cfg: cfg, ctx: ctx, store: st, images: host.images, network: host.network,
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
-		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
+		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(),
+		metrics: m, cgroups: cgroupusage.Reader{},
 	}
 	d.criState.d = d
 	d.deps = &podworker.Deps{
-		Layout: layout, Store: st, Images: host.images, Network: host.network, Probes: d.probes, Events: d.events,
+		Layout: layout, Store: st, Images: measuredImages{Images: host.images, m: d.metrics}, Network: host.network, Probes: d.probes, Events: d.events,
 		Shims: host.shims, Volumes: host.volumes, Rootfs: host.rootfs,
+		Recorder:   d.metrics,
 		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
 		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
 		ShimBinary: host.shimBinary, PauseBinary: host.pauseBinary,

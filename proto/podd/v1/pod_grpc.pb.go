@@ -38,6 +38,7 @@ const (
 	PodService_RemoveImage_FullMethodName = "/podd.v1.PodService/RemoveImage"
 	PodService_PruneImages_FullMethodName = "/podd.v1.PodService/PruneImages"
 	PodService_Version_FullMethodName     = "/podd.v1.PodService/Version"
+	PodService_TopPods_FullMethodName     = "/podd.v1.PodService/TopPods"
 )
 
 // PodServiceClient is the client API for PodService service.
@@ -86,6 +87,9 @@ type PodServiceClient interface {
 	PruneImages(ctx context.Context, in *PruneImagesRequest, opts ...grpc.CallOption) (*PruneImagesResponse, error)
 	// Version reports the daemon's version.
 	Version(ctx context.Context, in *VersionRequest, opts ...grpc.CallOption) (*VersionResponse, error)
+	// TopPods samples the CPU and memory use of running pods (and their
+	// containers) from their cgroups over a window, like kubectl top pods.
+	TopPods(ctx context.Context, in *TopPodsRequest, opts ...grpc.CallOption) (*TopPodsResponse, error)
 }
 
 type podServiceClient struct {
@@ -276,6 +280,16 @@ func (c *podServiceClient) Version(ctx context.Context, in *VersionRequest, opts
 	return out, nil
 }
 
+func (c *podServiceClient) TopPods(ctx context.Context, in *TopPodsRequest, opts ...grpc.CallOption) (*TopPodsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TopPodsResponse)
+	err := c.cc.Invoke(ctx, PodService_TopPods_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PodServiceServer is the server API for PodService service.
 // All implementations must embed UnimplementedPodServiceServer
 // for forward compatibility.
@@ -322,6 +336,9 @@ type PodServiceServer interface {
 	PruneImages(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error)
 	// Version reports the daemon's version.
 	Version(context.Context, *VersionRequest) (*VersionResponse, error)
+	// TopPods samples the CPU and memory use of running pods (and their
+	// containers) from their cgroups over a window, like kubectl top pods.
+	TopPods(context.Context, *TopPodsRequest) (*TopPodsResponse, error)
 	mustEmbedUnimplementedPodServiceServer()
 }
 
@@ -376,6 +393,9 @@ func (UnimplementedPodServiceServer) PruneImages(context.Context, *PruneImagesRe
 }
 func (UnimplementedPodServiceServer) Version(context.Context, *VersionRequest) (*VersionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Version not implemented")
+}
+func (UnimplementedPodServiceServer) TopPods(context.Context, *TopPodsRequest) (*TopPodsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TopPods not implemented")
 }
 func (UnimplementedPodServiceServer) mustEmbedUnimplementedPodServiceServer() {}
 func (UnimplementedPodServiceServer) testEmbeddedByValue()                    {}
@@ -636,6 +656,24 @@ func _PodService_Version_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PodService_TopPods_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TopPodsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodServiceServer).TopPods(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodService_TopPods_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodServiceServer).TopPods(ctx, req.(*TopPodsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PodService_ServiceDesc is the grpc.ServiceDesc for PodService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -686,6 +724,10 @@ var PodService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Version",
 			Handler:    _PodService_Version_Handler,
+		},
+		{
+			MethodName: "TopPods",
+			Handler:    _PodService_TopPods_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{
