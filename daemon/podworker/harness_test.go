@@ -60,7 +60,7 @@ func testDeps(t testing.TB, h *podworkertest.Host) *Deps {
 func newTestWorker(t testing.TB, pod *corev1.Pod) (*Worker, *podworkertest.Host) {
 	h := podworkertest.NewHost()
 	deps := testDeps(t, h)
-	if err := deps.Store.SavePod(pod); err != nil {
+	if err := diskStore(deps).SavePod(pod); err != nil {
 		t.Fatal(err)
 	}
 	return New(deps, pod, nil), h
@@ -87,3 +87,6 @@ func hasEvent(w *Worker, typ, reason string) bool {
 	}
 	return false
 }
+
+// diskStore is the store testDeps made.
+func diskStore(deps *Deps) *store.Store { return deps.Store.(*store.Store) }

@@ -19,7 +19,7 @@ func restart(t *testing.T, w *Worker, stop func()) *Worker {
 	t.Helper()
 	stop()
 	st := &State{}
-	if q, err := w.deps.Store.LoadState(w.uid, st); err != nil || q != nil {
+	if q, err := diskStore(w.deps).LoadState(w.uid, st); err != nil || q != nil {
 		t.Fatalf("load state: %v %v", q, err)
 	}
 	return New(w.deps, w.pod, st)
@@ -73,7 +73,7 @@ func TestRestoreUndoesInterruptedCreation(t *testing.T) {
 			h := podworkertest.NewHost()
 			deps := testDeps(t, h)
 			pod := testPod("crashed")
-			if err := deps.Store.SavePod(pod); err != nil {
+			if err := diskStore(deps).SavePod(pod); err != nil {
 				t.Fatal(err)
 			}
 			// What the interrupted creation left: a network and a shim.

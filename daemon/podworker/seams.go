@@ -78,3 +78,11 @@ type Rootfs interface {
 	// Unmount unmounts and removes dir; a missing dir is done.
 	Unmount(dir string) error
 }
+
+// StateStore keeps a pod's worker state across daemon restarts.
+type StateStore interface {
+	// SaveState writes the state atomically; what it returns is durable.
+	SaveState(uid string, v any) error
+	// RemovePod forgets the pod and its state.
+	RemovePod(uid string) error
+}

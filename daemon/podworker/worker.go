@@ -30,7 +30,7 @@ const stallRetry = time.Second
 // Deps are the daemon-wide services a worker uses.
 type Deps struct {
 	Layout  store.Layout
-	Store   *store.Store
+	Store   StateStore
 	Images  Images
 	Network Network
 	// Shims, Volumes and Rootfs are the host's when nil.
@@ -184,7 +184,6 @@ func (w *Worker) Delete(grace *int64) {
 		d.GracePeriodSeconds = grace
 		d.RequestedAt = time.Now()
 	}
-	w.snapshot = w.buildSnapshot()
 	for _, cancel := range w.starts {
 		cancel()
 	}
@@ -236,22 +235,25 @@ func gracePeriod(pod *corev1.Pod, d *planner.Deletion) int64 {
 }
 
 // persist writes the state file.
-func (w *Worker) persist() {
+func (w *Worker) persist() *corev1.Pod {
 	w.persistMu.Lock()
 	defer w.persistMu.Unlock()
 	w.mu.Lock()
 	w.state.Events = w.deps.Events.Pod(w.uid)
-	st := w.state
-	data, err := json.Marshal(st)
+	data, err := json.Marshal(w.state)
+	snap := w.buildSnapshot()
 	w.mu.Unlock()
 	if err != nil {
 		slog.Error("Encode pod state", "pod", w.key, "uid", w.uid, "err", err)
-		return
-	}
-	var raw json.RawMessage = data
-	if err := w.deps.Store.SaveState(w.uid, raw); err != nil {
+	} else if err := w.deps.Store.SaveState(w.uid, json.RawMessage(data)); err != nil {
 		slog.Error("Save pod state", "pod", w.key, "uid", w.uid, "err", err)
 	}
+	// Clients see the state only once it is written: a crash never takes
+	// back what they read. (persistMu keeps the publications in order.)
+	w.mu.Lock()
+	w.snapshot = snap
+	w.mu.Unlock()
+	return snap.DeepCopy()
 }
 
 // Run drives the pod until it is removed (Done is then closed) or ctx ends
@@ -382,17 +384,19 @@ func (w *Worker) commit(out planner.Output) {
 		S corev1.PodStatus
 	}{w.state.History, w.state.Status})
 	changed := string(before) != string(after)
+	var next *corev1.Pod
 	if changed {
-		w.snapshot = w.buildSnapshot()
+		next = w.buildSnapshot()
 	}
-	snap := w.snapshot.DeepCopy()
 	w.mu.Unlock()
+	if !changed && len(out.Events) == 0 {
+		return
+	}
 	if changed {
-		w.recordPodStart(snap)
+		// Recorded before clients can see the pod running.
+		w.recordPodStart(next)
 	}
-	if changed || len(out.Events) > 0 {
-		w.persist()
-	}
+	snap := w.persist()
 	if changed && w.deps.OnChange != nil {
 		w.deps.OnChange(snap)
 	}
