@@ -45,6 +45,8 @@ type Daemon struct {
 	probes  *probes.Manager
 	deps    *podworker.Deps
 	pods    *pods
+	// objects are the namespaces, ConfigMaps, Secrets and claims.
+	objects *objects
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
@@ -84,7 +86,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	srv := grpc.NewServer()
 	poddv1.RegisterPodServiceServer(srv, &api{d: d})
+	if err := d.restoreObjects(); err != nil {
+		return err
+	}
 	if err := d.restore(); err != nil {
+		return err
+	}
+	if err := d.adoptNamespaces(); err != nil {
 		return err
 	}
 	go d.routeProbeUpdates(wctx)
@@ -231,7 +239,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	d := &Daemon{
 		cfg: cfg, ctx: ctx, store: st, images: images, network: netw,
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
-		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(),
+		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(), objects: newObjects(),
 	}
 	d.criState.d = d
 	d.deps = &podworker.Deps{
