@@ -8,12 +8,23 @@ import (
 func newDeleteCommand(a *app) *cobra.Command {
 	opts := verb.DeleteOptions{Streams: a.streams}
 	cmd := &cobra.Command{
-		Use:   "delete pod NAME... | pod/NAME... | -f FILE",
-		Short: "Delete pods",
+		Use:   "delete pod|configmap|secret|pvc|namespace NAME... | TYPE/NAME... | -f FILE",
+		Short: "Delete pods and other objects (a namespace with everything in it)",
 		Long: "Delete pods gracefully (preStop, stop signal, SIGKILL after the grace period) and wait until they are gone.\n" +
 			"--force deletes at once and is required to delete a static pod (its manifest file is removed).",
 		Example: "  podctl delete pod web\n  podctl delete pod/web --grace-period 0\n  podctl delete -f web.yaml",
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if kind, names, ok, err := verb.ParseObjectArgs(args); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				c, err := a.client(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return verb.DeleteObjects(cmd.Context(), c, verb.ObjectOptions{Streams: a.streams, Kind: kind, Names: names,
+					Namespace: a.namespace, Wait: opts.Wait, IgnoreNotFound: opts.IgnoreNotFound})
+			}
 			if len(args) > 0 {
 				names, err := verb.ParseResourceArgs(args)
 				if err != nil {

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"fmt"
+
 	"github.com/podd-dev/podd/cmd/podctl/internal/verb"
 	"github.com/spf13/cobra"
 )
@@ -8,13 +10,27 @@ import (
 func newGetCommand(a *app) *cobra.Command {
 	opts := verb.GetOptions{Streams: a.streams}
 	cmd := &cobra.Command{
-		Use:   "get pods [NAME...] | pod/NAME...",
-		Short: "List pods",
+		Use:   "get pods|configmaps|secrets|pvc|namespaces [NAME...] | TYPE/NAME...",
+		Short: "List pods and other objects",
 		Long:  "List pods as a table (NAME READY STATUS RESTARTS AGE), or print them as YAML, JSON or names.",
 		Example: "  podctl get pods\n  podctl get pods -A -o wide\n  podctl get pod web -o yaml\n" +
-			"  podctl get pods -w",
+			"  podctl get pods -w\n  podctl get cm -n web\n  podctl get secret db -o yaml",
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if kind, names, ok, err := verb.ParseObjectArgs(args); ok || err != nil {
+				if err != nil {
+					return err
+				}
+				if opts.Watch {
+					return fmt.Errorf("--watch is supported for pods only")
+				}
+				c, err := a.client(cmd.Context())
+				if err != nil {
+					return err
+				}
+				return verb.GetObjects(cmd.Context(), c, verb.ObjectOptions{Streams: a.streams, Kind: kind, Names: names,
+					Namespace: a.namespace, AllNamespaces: opts.AllNamespaces, Output: opts.Output})
+			}
 			names, err := verb.ParseResourceArgs(args)
 			if err != nil {
 				return err
