@@ -34,6 +34,13 @@ func DefaultObject(obj Object) []string {
 			o.Namespace = ""
 		}
 		o.Spec = corev1.NamespaceSpec{}
+		if o.Name != "" {
+			// The API server labels every namespace with its name.
+			if o.Labels == nil {
+				o.Labels = map[string]string{}
+			}
+			o.Labels[corev1.LabelMetadataName] = o.Name
+		}
 		return warns
 	case *corev1.ConfigMap:
 		o.APIVersion, o.Kind = "v1", KindConfigMap
