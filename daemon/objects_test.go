@@ -109,7 +109,7 @@ func TestApplyRefusedChangesNothing(t *testing.T) {
 	before := files(t, root)
 	for _, tc := range []struct {
 		name, manifest, want string
-		class            error
+		class                error
 	}{
 		{"pod in a missing namespace", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: new}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: p, namespace: nowhere}\nspec: {containers: [{name: c, image: busybox}]}\n",
 			`namespaces "nowhere" not found`, ErrNotFound},

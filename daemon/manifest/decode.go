@@ -264,13 +264,11 @@ func stripServerFields(obj Object) []string {
 	drop(!obj.GetCreationTimestamp().Time.IsZero(), "metadata.creationTimestamp")
 	drop(obj.GetDeletionTimestamp() != nil, "metadata.deletionTimestamp")
 	drop(obj.GetDeletionGracePeriodSeconds() != nil, "metadata.deletionGracePeriodSeconds")
-	//lint:ignore SA1019 a manifest may still carry the deprecated selfLink: it is dropped like the other server fields
 	drop(obj.GetSelfLink() != "", "metadata.selfLink")
 	drop(len(obj.GetManagedFields()) > 0, "metadata.managedFields")
 	obj.SetUID("")
 	obj.SetResourceVersion("")
 	obj.SetGeneration(0)
-	//lint:ignore SA1019 as above: the deprecated selfLink is dropped
 	obj.SetSelfLink("")
 	obj.SetCreationTimestamp(metav1.Time{})
 	obj.SetDeletionTimestamp(nil)
