@@ -92,39 +92,22 @@ func matches(pod *corev1.Pod, ns, name string) bool {
 	return (ns == "" || pod.Namespace == ns) && (name == "" || pod.Name == name)
 }
 
+// WatchPods sends every matching pod as ADDED, then each change.
 func (a *api) WatchPods(req *poddv1.ListPodsRequest, stream poddv1.PodService_WatchPodsServer) error {
 	ch, stop := a.d.pods.watch()
 	defer stop()
+	var listed []podChange
 	for _, e := range a.d.pods.list() {
-		pod := e.worker.Snapshot()
-		if !matches(pod, req.GetNamespace(), req.GetName()) {
-			continue
-		}
-		m, err := podMessage(pod)
+		listed = append(listed, podChange{typ: "ADDED", pod: e.worker.Snapshot()})
+	}
+	keep := func(c podChange) bool { return matches(c.pod, req.GetNamespace(), req.GetName()) }
+	return serveWatch(stream.Context(), listed, ch, keep, func(c podChange) error {
+		m, err := podMessage(c.pod)
 		if err != nil {
 			return toGRPC(err)
 		}
-		if err := stream.Send(&poddv1.PodEvent{Type: "ADDED", Pod: m}); err != nil {
-			return err
-		}
-	}
-	for {
-		select {
-		case <-stream.Context().Done():
-			return nil
-		case c := <-ch:
-			if !matches(c.pod, req.GetNamespace(), req.GetName()) {
-				continue
-			}
-			m, err := podMessage(c.pod)
-			if err != nil {
-				return toGRPC(err)
-			}
-			if err := stream.Send(&poddv1.PodEvent{Type: c.typ, Pod: m}); err != nil {
-				return err
-			}
-		}
-	}
+		return stream.Send(&poddv1.PodEvent{Type: c.typ, Pod: m})
+	})
 }
 
 func (a *api) DeletePod(ctx context.Context, req *poddv1.DeletePodRequest) (*poddv1.DeletePodResponse, error) {

@@ -15,12 +15,18 @@ func eventMessage(e events.Event) *poddv1.Event {
 	}
 }
 
+// eventMatches is matches for events: of namespace ns ("" any) and pod
+// name ("" any).
+func eventMatches(e events.Event, ns, name string) bool {
+	return (ns == "" || e.Namespace == ns) && (name == "" || e.Pod == name)
+}
+
 // eventsFor returns the events of one pod (by its current UID) or of all pods.
 func (a *api) eventsFor(ns, name string) ([]events.Event, error) {
 	if name == "" {
 		var out []events.Event
 		for _, e := range a.d.events.All() {
-			if ns == "" || e.Namespace == ns {
+			if eventMatches(e, ns, "") {
 				out = append(out, e)
 			}
 		}
@@ -52,22 +58,6 @@ func (a *api) WatchEvents(req *poddv1.ListEventsRequest, stream poddv1.PodServic
 	if err != nil {
 		return toGRPC(err)
 	}
-	for _, e := range evs {
-		if err := stream.Send(eventMessage(e)); err != nil {
-			return err
-		}
-	}
-	for {
-		select {
-		case <-stream.Context().Done():
-			return nil
-		case e := <-ch:
-			if (req.GetNamespace() != "" && e.Namespace != req.GetNamespace()) || (req.GetName() != "" && e.Pod != req.GetName()) {
-				continue
-			}
-			if err := stream.Send(eventMessage(e)); err != nil {
-				return err
-			}
-		}
-	}
+	keep := func(e events.Event) bool { return eventMatches(e, req.GetNamespace(), req.GetName()) }
+	return serveWatch(stream.Context(), evs, ch, keep, func(e events.Event) error { return stream.Send(eventMessage(e)) })
 }

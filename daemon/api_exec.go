@@ -33,7 +33,7 @@ func (a *api) Exec(stream poddv1.PodService_ExecServer) error {
 	ctx := stream.Context()
 	cl, id, err := e.worker.ExecTarget(ctx, name)
 	if errors.Is(err, podworker.ErrNoContainer) {
-		return toGRPC(classed(ErrFailedPrecondition, "%v", err))
+		return toGRPC(classed(ErrFailedPrecondition, "%w", err))
 	}
 	if err != nil {
 		return toGRPC(err)

@@ -15,7 +15,7 @@ func imageMessage(img image.Image) *poddv1.Image {
 
 func imageError(err error) error {
 	if errors.Is(err, image.ErrNotFound) {
-		return classed(ErrNotFound, "%v", err)
+		return classed(ErrNotFound, "%w", err)
 	}
 	return err
 }
@@ -26,7 +26,7 @@ func (a *api) ImportImage(ctx context.Context, req *poddv1.ImportImageRequest) (
 	}
 	imgs, err := a.d.images.Import(ctx, req.GetPath(), req.GetName())
 	if err != nil {
-		return nil, toGRPC(classed(ErrInvalidArgument, "import image from %s: %v", req.GetPath(), err))
+		return nil, toGRPC(classed(ErrInvalidArgument, "import image from %s: %w", req.GetPath(), err))
 	}
 	resp := &poddv1.ImportImageResponse{}
 	for _, img := range imgs {

@@ -43,9 +43,9 @@ func (a *api) Logs(req *poddv1.LogsRequest, stream poddv1.PodService_LogsServer)
 	if err != nil {
 		return toGRPC(err)
 	}
-	path, running, err := e.worker.LogFile(name, req.GetPrevious())
+	path, running, err := e.worker.ContainerLog(name, req.GetPrevious())
 	if errors.Is(err, podworker.ErrNoContainer) {
-		return toGRPC(classed(ErrInvalidArgument, "%v", err))
+		return toGRPC(classed(ErrInvalidArgument, "%w", err))
 	}
 	if err != nil {
 		return toGRPC(err)

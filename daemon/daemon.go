@@ -214,7 +214,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err := manifest.CheckAllowedUnsafeSysctls(cfg.AllowedUnsafeSysctls); err != nil {
 		return nil, err
 	}
-	layout := store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot}
+	layout := store.Layout{Root: cfg.Root, RunRoot: cfg.RunRoot, CgroupParent: cfg.CgroupParent}
 	st, err := store.Open(layout)
 	if err != nil {
 		return nil, err
@@ -223,7 +223,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	netw, err := network.New(network.Config{RunRoot: cfg.RunRoot, Root: cfg.Root, ConfDir: cfg.CNIConfDir, BinDirs: cfg.CNIBinDirs, Default: cfg.DefaultNetwork})
+	netw, err := network.New(network.Config{NetnsDir: layout.NetnsDir(), CNICacheDir: layout.CNICacheDir(), IPAMDir: layout.IPAMDir(), ConfDir: cfg.CNIConfDir, BinDirs: cfg.CNIBinDirs, Default: cfg.DefaultNetwork})
 	if err != nil {
 		return nil, err
 	}
@@ -247,7 +247,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
 		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
 		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
-		ShimLogLevel: "info", CgroupParent: cfg.CgroupParent, PodPidsLimit: cfg.PodPidsLimit,
+		ShimLogLevel: "info", PodPidsLimit: cfg.PodPidsLimit,
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},
 		Security:    spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},

@@ -11,10 +11,10 @@ var (
 	ErrInvalidArgument    = errdefs.ErrInvalidArgument
 	ErrAlreadyExists      = errdefs.ErrAlreadyExists
 	ErrFailedPrecondition = errdefs.ErrFailedPrecondition
-	ErrUnavailable        = errdefs.ErrUnavailable
 )
 
-// classed wraps err so that errors.Is(err, class) holds, keeping err's text.
+// classed makes an error of class from format and args, as fmt.Errorf does:
+// errors.Is holds for class and for every error args wrap with %w.
 func classed(class error, format string, args ...any) error {
 	return errdefs.Classed(class, format, args...)
 }

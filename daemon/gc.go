@@ -13,12 +13,13 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/moby/sys/mountinfo"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/ownership"
 	"github.com/podd-dev/podd/daemon/podworker"
+	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/unmount"
 )
 
 // gcTimeout bounds the start-up garbage collection.
@@ -52,13 +53,13 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 	for uid := range shimPids {
 		tr.Shims[uid] = true
 	}
-	for _, dir := range []string{filepath.Join(d.cfg.RunRoot, "pods"), layout.PodsDir()} {
+	for _, dir := range []string{layout.ShimsDir(), layout.PodsDir()} {
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
 			tr.Records[e.Name()] = true
 		}
 	}
-	for _, parent := range []string{d.cfg.CgroupParent, filepath.Join(d.cfg.CgroupParent, "shims")} {
+	for _, parent := range []string{layout.CgroupParent, layout.ShimsCgroup()} {
 		for _, uid := range podCgroupUIDs(parent) {
 			tr.Cgroups[uid] = true
 		}
@@ -77,11 +78,13 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 		for _, pid := range shimPids[uid] {
 			syscall.Kill(pid, syscall.SIGKILL) // its state dir may be gone, pid file and all
 		}
-		if err := errors.Join(shim.Kill(stateDir, filepath.Join(d.cfg.CgroupParent, "pod"+uid)),
-			shim.Kill(stateDir, podworker.ShimCgroup(d.cfg.CgroupParent, uid))); err != nil {
+		if err := errors.Join(shim.Kill(stateDir, layout.PodCgroup(uid)),
+			shim.Kill(stateDir, layout.ShimCgroup(uid))); err != nil {
 			slog.Warn("GC: kill what is left of an unknown pod", "uid", uid, "err", err)
 		}
-		unmountBelow(layout.PodDir(uid))
+		if err := unmount.All(layout.PodDir(uid)); err != nil {
+			slog.Warn("GC: unmount what is left of an unknown pod", "uid", uid, "err", err)
+		}
 		for _, p := range []string{stateDir, layout.PodDir(uid)} {
 			if err := os.RemoveAll(p); err != nil {
 				slog.Warn("GC: remove the dirs of an unknown pod", "uid", uid, "err", err)
@@ -158,7 +161,7 @@ func liveSandboxes(states []*podworker.State) []string {
 // shimProcesses finds running podd-shim processes of this daemon's run
 // root: their pids by pod UID.
 func (d *Daemon) shimProcesses() map[string][]int {
-	prefix := []byte(filepath.Join(d.cfg.RunRoot, "pods") + "/")
+	prefix := []byte(d.deps.Layout.ShimsDir() + "/")
 	procs, _ := os.ReadDir("/proc")
 	uids := map[string][]int{}
 	for _, p := range procs {
@@ -185,29 +188,9 @@ func (d *Daemon) shimProcesses() map[string][]int {
 func podCgroupUIDs(parent string) []string {
 	var out []string
 	for _, name := range shim.CgroupChildren(parent) {
-		if uid, ok := strings.CutPrefix(name, "pod"); ok {
+		if uid, ok := store.CgroupUID(name); ok {
 			out = append(out, uid)
 		}
 	}
 	return out
-}
-
-// unmountBelow detaches every mount under dir, deepest first.
-func unmountBelow(dir string) {
-	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir))
-	if err != nil {
-		slog.Warn("GC: read mount table", "err", err)
-		return
-	}
-	sort.Slice(ms, func(i, j int) bool { return len(ms[i].Mountpoint) > len(ms[j].Mountpoint) })
-	// Private first, so no unmount propagates to the host (a Bidirectional
-	// volumeMount's staging shares a peer group with its source).
-	for i := len(ms) - 1; i >= 0; i-- {
-		syscall.Mount("", ms[i].Mountpoint, "", syscall.MS_PRIVATE|syscall.MS_REC, "")
-	}
-	for _, m := range ms {
-		if err := syscall.Unmount(m.Mountpoint, syscall.MNT_DETACH); err != nil {
-			slog.Warn("GC: unmount", "path", m.Mountpoint, "err", err)
-		}
-	}
 }

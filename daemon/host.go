@@ -6,10 +6,10 @@ import (
 	"io/fs"
 	"log/slog"
 	"os"
-	"path/filepath"
 
 	"github.com/podd-dev/podd/daemon/identity"
 	"github.com/podd-dev/podd/daemon/ownership"
+	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/network/cni"
 )
@@ -108,7 +108,7 @@ func (h *hostClaims) release() {
 
 // rootHasPods reports whether root records any pod.
 func rootHasPods(root string) bool {
-	ents, err := os.ReadDir(filepath.Join(root, "pods"))
+	ents, err := os.ReadDir(store.Layout{Root: root}.PodsDir())
 	if errors.Is(err, fs.ErrNotExist) {
 		return false
 	}

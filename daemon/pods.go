@@ -103,7 +103,7 @@ type ApplyResult struct {
 func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) ([]ApplyResult, []string, error) {
 	docs, warnings, err := manifest.ParseObjects(data, source, d.policy)
 	if err != nil {
-		return nil, warnings, classed(ErrInvalidArgument, "%v", err)
+		return nil, warnings, classed(ErrInvalidArgument, "%w", err)
 	}
 	d.objects.applyMu.Lock()
 	defer d.objects.applyMu.Unlock()

@@ -26,13 +26,15 @@ const DefaultConfDir = "/etc/cni/net.d"
 // the caller's context is cancelled.
 const undoTimeout = time.Minute
 
-// Config places the manager's state.
+// Config places the manager's state (the daemon's store.Layout names the
+// dirs).
 type Config struct {
-	// RunRoot holds the netns pins (<run-root>/netns); tmpfs in production.
-	RunRoot string
-	// Root holds the CNI result cache (<root>/cni/cache) and the host-local
-	// data of podd's default network (<root>/cni/ipam).
-	Root string
+	// NetnsDir holds the netns pins; tmpfs in production.
+	NetnsDir string
+	// CNICacheDir is libcni's result cache.
+	CNICacheDir string
+	// IPAMDir holds the host-local data of podd's default network.
+	IPAMDir string
 	// ConfDir is the CNI configuration dir (DefaultConfDir if empty). When it
 	// holds no configuration, podd's default network is written there.
 	ConfDir string
@@ -92,16 +94,18 @@ type Manager struct {
 // loads the CNI configuration, writing podd's default network when the conf
 // dir holds none.
 func New(cfg Config) (*Manager, error) {
-	if !filepath.IsAbs(cfg.RunRoot) || !filepath.IsAbs(cfg.Root) {
-		return nil, fmt.Errorf("network: run root %q and root %q must be absolute", cfg.RunRoot, cfg.Root)
+	for _, d := range []string{cfg.NetnsDir, cfg.CNICacheDir, cfg.IPAMDir} {
+		if !filepath.IsAbs(d) {
+			return nil, fmt.Errorf("network: dir %q must be absolute", d)
+		}
 	}
 	if cfg.ConfDir == "" {
 		cfg.ConfDir = DefaultConfDir
 	}
 	m := &Manager{
-		netnsDir: filepath.Join(cfg.RunRoot, "netns"),
+		netnsDir: cfg.NetnsDir,
 		confDir:  cfg.ConfDir,
-		defaults: cni.DefaultOptions{Name: cfg.Default.Name, Bridge: cfg.Default.Bridge, IPAMDataDir: filepath.Join(cfg.Root, "cni", "ipam")},
+		defaults: cni.DefaultOptions{Name: cfg.Default.Name, Bridge: cfg.Default.Bridge, IPAMDataDir: cfg.IPAMDir},
 	}
 	if err := m.chooseDefaultSubnet(cfg.Default); err != nil {
 		return nil, err
@@ -109,7 +113,7 @@ func New(cfg Config) (*Manager, error) {
 	if err := netns.EnsureSharedDir(m.netnsDir); err != nil {
 		return nil, err
 	}
-	client, err := cni.NewClient(cfg.BinDirs, filepath.Join(cfg.Root, "cni", "cache"))
+	client, err := cni.NewClient(cfg.BinDirs, cfg.CNICacheDir)
 	if err != nil {
 		return nil, err
 	}
@@ -260,11 +264,6 @@ func (m *Manager) Teardown(ctx context.Context, sandboxID string) error {
 	}
 	slog.Info("sandbox network down", "sandbox", sandboxID)
 	return nil
-}
-
-// Check runs CNI CHECK for the sandbox against its cached ADD.
-func (m *Manager) Check(ctx context.Context, sandboxID string) error {
-	return m.cni.Check(ctx, cni.Attachment{ContainerID: sandboxID, NetNS: m.NetnsPath(sandboxID), IfName: cni.DefaultIfName})
 }
 
 func cniArgs(req SetupRequest) [][2]string {

@@ -31,13 +31,6 @@ func (q *queue) push(u Update) {
 	}
 }
 
-// total returns how many updates were ever queued.
-func (q *queue) total() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	return q.pushed
-}
-
 // pump feeds out in order until ctx is cancelled, then closes out.
 func (q *queue) pump(ctx context.Context) {
 	defer close(q.out)

@@ -12,21 +12,14 @@ func newEventsCommand(a *app) *cobra.Command {
 		Short:   "List events of pods",
 		Example: "  podctl events\n  podctl events web -w\n  podctl events -A",
 		Args:    cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: runVerb(a, &opts, func(args []string) error {
+			var err error
 			if len(args) == 1 {
-				pod, err := verb.PodName(args[0])
-				if err != nil {
-					return err
-				}
-				opts.Pod = pod
-			}
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
+				opts.Pod, err = verb.PodName(args[0])
 			}
 			opts.Namespace = a.namespace
-			return verb.Events(cmd.Context(), c, opts)
-		},
+			return err
+		}, verb.Events),
 	}
 	cmd.Flags().BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "events of every namespace")
 	cmd.Flags().BoolVarP(&opts.Watch, "watch", "w", false, "after listing, print new events as they come")

@@ -24,14 +24,7 @@ func newImageImportCommand(a *app) *cobra.Command {
 		Example: "  podctl image import busybox.tar --name busybox:latest\n" +
 			"  podctl image import ./oci-layout/",
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			opts.Path = args[0]
-			return verb.ImageImport(cmd.Context(), c, opts)
-		},
+		RunE: runVerb(a, &opts, func(args []string) error { opts.Path = args[0]; return nil }, verb.ImageImport),
 	}
 	cmd.Flags().StringVar(&opts.Name, "name", "", "tag the imported image with this reference")
 	return cmd

@@ -12,13 +12,7 @@ func newImagesCommand(a *app) *cobra.Command {
 		Aliases: []string{"ls", "list"},
 		Short:   "List images",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return verb.Images(cmd.Context(), c, opts)
-		},
+		RunE:    runVerb(a, &opts, nil, verb.Images),
 	}
 	cmd.Flags().BoolVarP(&opts.Quiet, "quiet", "q", false, "print image IDs only")
 	return cmd

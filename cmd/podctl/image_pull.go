@@ -12,14 +12,7 @@ func newPullCommand(a *app) *cobra.Command {
 		Short:   "Pull an image from a registry",
 		Example: "  podctl pull docker.io/library/busybox:latest\n  podctl pull --insecure localhost:5000/app:1",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			opts.Ref = args[0]
-			return verb.Pull(cmd.Context(), c, opts)
-		},
+		RunE:    runVerb(a, &opts, func(args []string) error { opts.Ref = args[0]; return nil }, verb.Pull),
 	}
 	cmd.Flags().BoolVar(&opts.Insecure, "insecure", false, "allow a plain-HTTP registry")
 	return cmd

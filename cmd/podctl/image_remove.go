@@ -14,14 +14,7 @@ func newRemoveImageCommand(a *app, use string, aliases ...string) *cobra.Command
 		Short:   "Remove images (refused while a pod uses one)",
 		Example: "  podctl rmi busybox:latest\n  podctl image rm sha256:0123abcd",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			opts.Refs = args
-			return verb.RemoveImages(cmd.Context(), c, opts)
-		},
+		RunE:    runVerb(a, &opts, func(args []string) error { opts.Refs = args; return nil }, verb.RemoveImages),
 	}
 }
 
@@ -31,12 +24,6 @@ func newImagePruneCommand(a *app) *cobra.Command {
 		Use:   "prune",
 		Short: "Remove every image no pod uses, and unused layers",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return verb.PruneImages(cmd.Context(), c, opts)
-		},
+		RunE:  runVerb(a, &opts, nil, verb.PruneImages),
 	}
 }

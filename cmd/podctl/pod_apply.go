@@ -6,7 +6,7 @@ import (
 )
 
 func newApplyCommand(a *app) *cobra.Command {
-	var files []string
+	opts := verb.ApplyOptions{Streams: a.streams}
 	cmd := &cobra.Command{
 		Use:   "apply -f FILE|DIR|-",
 		Short: "Create or replace pods from manifests",
@@ -14,15 +14,9 @@ func newApplyCommand(a *app) *cobra.Command {
 			"A directory contributes its *.yaml, *.yml and *.json files; \"-\" reads standard input.",
 		Example: "  podctl apply -f web.yaml\n  podctl apply -f manifests/\n  cat pod.yaml | podctl apply -f -",
 		Args:    cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			return verb.Apply(cmd.Context(), c, verb.ApplyOptions{Streams: a.streams, Files: files})
-		},
+		RunE:    runVerb(a, &opts, nil, verb.Apply),
 	}
-	cmd.Flags().StringArrayVarP(&files, "filename", "f", nil, "manifest file, directory or - (repeatable)")
+	cmd.Flags().StringArrayVarP(&opts.Files, "filename", "f", nil, "manifest file, directory or - (repeatable)")
 	_ = cmd.MarkFlagRequired("filename")
 	return cmd
 }

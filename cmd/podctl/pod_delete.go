@@ -13,32 +13,17 @@ func newDeleteCommand(a *app) *cobra.Command {
 		Long: "Delete pods gracefully (preStop, stop signal, SIGKILL after the grace period) and wait until they are gone.\n" +
 			"--force deletes at once and is required to delete a static pod (its manifest file is removed).",
 		Example: "  podctl delete pod web\n  podctl delete pod/web --grace-period 0\n  podctl delete -f web.yaml",
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if kind, names, ok, err := verb.ParseObjectArgs(args); ok || err != nil {
-				if err != nil {
-					return err
-				}
-				c, err := a.client(cmd.Context())
-				if err != nil {
-					return err
-				}
-				return verb.DeleteObjects(cmd.Context(), c, verb.ObjectOptions{Streams: a.streams, Kind: kind, Names: names,
-					Namespace: a.namespace, Wait: opts.Wait, IgnoreNotFound: opts.IgnoreNotFound})
-			}
+		RunE: withObjects(a, func(o *verb.ObjectOptions) error {
+			o.Wait, o.IgnoreNotFound = opts.Wait, opts.IgnoreNotFound
+			return nil
+		}, verb.DeleteObjects, runVerb(a, &opts, func(args []string) error {
+			var err error
 			if len(args) > 0 {
-				names, err := verb.ParseResourceArgs(args)
-				if err != nil {
-					return err
-				}
-				opts.Names = names
-			}
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
+				opts.Names, err = verb.ParseResourceArgs(args)
 			}
 			opts.Namespace = a.namespace
-			return verb.Delete(cmd.Context(), c, opts)
-		},
+			return err
+		}, verb.Delete)),
 	}
 	cmd.Flags().StringArrayVarP(&opts.Files, "filename", "f", nil, "delete the pods named in this manifest (repeatable)")
 	cmd.Flags().Int64Var(&opts.GracePeriod, "grace-period", -1, "seconds to let the pod stop (0: kill at once; -1: the pod's own)")

@@ -16,24 +16,16 @@ func newExecCommand(a *app) *cobra.Command {
 			"-i forwards standard input; -t allocates a terminal (raw mode, window size follows).",
 		Example: "  podctl exec web -- cat /etc/hostname\n  podctl exec -it web -- sh",
 		Args:    cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if dash := cmd.ArgsLenAtDash(); dash > 1 {
-				return fmt.Errorf("exec takes one pod before --: podctl exec POD -- COMMAND [ARG...]")
-			}
-			pod, err := verb.PodName(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			opts.Pod = pod
-			opts.Command = args[1:]
-			opts.Namespace = a.namespace
-			return verb.Exec(cmd.Context(), c, opts)
-		},
 	}
+	cmd.RunE = runVerb(a, &opts, func(args []string) error {
+		if dash := cmd.ArgsLenAtDash(); dash > 1 {
+			return fmt.Errorf("exec takes one pod before --: podctl exec POD -- COMMAND [ARG...]")
+		}
+		var err error
+		opts.Pod, err = verb.PodName(args[0])
+		opts.Command, opts.Namespace = args[1:], a.namespace
+		return err
+	}, verb.Exec)
 	cmd.Flags().StringVarP(&opts.Container, "container", "c", "", "the container (default: the only or first one)")
 	cmd.Flags().BoolVarP(&opts.Stdin, "stdin", "i", false, "forward standard input to the command")
 	cmd.Flags().BoolVarP(&opts.TTY, "tty", "t", false, "allocate a terminal")

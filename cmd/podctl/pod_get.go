@@ -16,33 +16,13 @@ func newGetCommand(a *app) *cobra.Command {
 		Example: "  podctl get pods\n  podctl get pods -A -o wide\n  podctl get pod web -o yaml\n" +
 			"  podctl get pods -w\n  podctl get cm -n web\n  podctl get secret db -o yaml",
 		Args: cobra.MinimumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			if kind, names, ok, err := verb.ParseObjectArgs(args); ok || err != nil {
-				if err != nil {
-					return err
-				}
-				if opts.Watch {
-					return fmt.Errorf("--watch is supported for pods only")
-				}
-				c, err := a.client(cmd.Context())
-				if err != nil {
-					return err
-				}
-				return verb.GetObjects(cmd.Context(), c, verb.ObjectOptions{Streams: a.streams, Kind: kind, Names: names,
-					Namespace: a.namespace, AllNamespaces: opts.AllNamespaces, Output: opts.Output})
+		RunE: withObjects(a, func(o *verb.ObjectOptions) error {
+			if opts.Watch {
+				return fmt.Errorf("--watch is supported for pods only")
 			}
-			names, err := verb.ParseResourceArgs(args)
-			if err != nil {
-				return err
-			}
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			opts.Names = names
-			opts.Namespace = a.namespace
-			return verb.Get(cmd.Context(), c, opts)
-		},
+			o.AllNamespaces, o.Output = opts.AllNamespaces, opts.Output
+			return nil
+		}, verb.GetObjects, runVerb(a, &opts, a.podNames(&opts.Names, &opts.Namespace), verb.Get)),
 	}
 	cmd.Flags().BoolVarP(&opts.AllNamespaces, "all-namespaces", "A", false, "list pods of every namespace")
 	cmd.Flags().StringVarP(&opts.Output, "output", "o", "", "output format: wide, yaml, json or name")

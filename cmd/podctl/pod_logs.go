@@ -12,19 +12,12 @@ func newLogsCommand(a *app) *cobra.Command {
 		Short:   "Print a container's log",
 		Example: "  podctl logs web\n  podctl logs web -c sidecar -f\n  podctl logs web --previous --tail 20",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			pod, err := verb.PodName(args[0])
-			if err != nil {
-				return err
-			}
-			c, err := a.client(cmd.Context())
-			if err != nil {
-				return err
-			}
-			opts.Pod = pod
+		RunE: runVerb(a, &opts, func(args []string) error {
+			var err error
+			opts.Pod, err = verb.PodName(args[0])
 			opts.Namespace = a.namespace
-			return verb.Logs(cmd.Context(), c, opts)
-		},
+			return err
+		}, verb.Logs),
 	}
 	cmd.Flags().StringVarP(&opts.Container, "container", "c", "", "the container (default: the only or first one)")
 	cmd.Flags().BoolVarP(&opts.Follow, "follow", "f", false, "keep streaming new lines")

@@ -31,6 +31,36 @@ func (a *app) client(ctx context.Context) (poddv1.PodServiceClient, error) {
 	return a.conn, nil
 }
 
+// runVerb makes the RunE of a command that runs verb v with opts: parse
+// (nil: nothing to read) reads the arguments into opts before any
+// dialling, so a usage error never waits on the daemon.
+func runVerb[O any](a *app, opts *O, parse func(args []string) error,
+	v func(context.Context, poddv1.PodServiceClient, O) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if parse != nil {
+			if err := parse(args); err != nil {
+				return err
+			}
+		}
+		c, err := a.client(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return v(cmd.Context(), c, *opts)
+	}
+}
+
+// podNames is the parse of runVerb for commands on pods named as kubectl
+// does ("pods NAME..." or "pod/NAME..."): it fills names and ns.
+func (a *app) podNames(names *[]string, ns *string) func(args []string) error {
+	return func(args []string) error {
+		var err error
+		*names, err = verb.ParseResourceArgs(args)
+		*ns = a.namespace
+		return err
+	}
+}
+
 func (a *app) close() {
 	if a.conn != nil {
 		_ = a.conn.Close()

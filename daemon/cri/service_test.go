@@ -123,10 +123,10 @@ const (
 var (
 	busybox = image.Image{
 		Refs: []string{"docker.io/library/busybox:latest"}, RepoDigests: []string{"docker.io/library/busybox@sha256:1111"},
-		Digest: "sha256:1111", ID: idA, Size: 1234, User: "1000:1000",
+		Digest: "sha256:1111", ID: idA, Size: 1234, Config: image.Config{User: "1000:1000"},
 	}
 	busyboxCopy = image.Image{Refs: []string{"registry.k8s.io/busybox:1"}, Digest: "sha256:2222", ID: idA, Size: 1240}
-	nginx       = image.Image{Refs: []string{"docker.io/library/nginx:1"}, Digest: "sha256:3333", ID: idB, Size: 99, User: "nginx"}
+	nginx       = image.Image{Refs: []string{"docker.io/library/nginx:1"}, Digest: "sha256:3333", ID: idB, Size: 99, Config: image.Config{User: "nginx"}}
 )
 
 func testConfig() (Config, *fakeImages, *fakeRuntime) {

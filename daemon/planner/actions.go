@@ -97,7 +97,7 @@ func (p *plan) start(v *cview) {
 		Container: v.spec.Name,
 		Index:     v.index,
 		Init:      v.init,
-		ID:        v.nextID(),
+		Restart:   v.nextRestart(),
 		Reason:    reason,
 		Message:   "Starting container " + v.spec.Name,
 	}

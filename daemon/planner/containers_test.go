@@ -45,7 +45,7 @@ func TestPlanner_ContainerStates(t *testing.T) {
 				}
 				w.advance(10 * time.Second)
 			},
-			want: []string{"StartContainer web id=web-0 reason=Retry"},
+			want: []string{"StartContainer web restart=0 reason=Retry"},
 			check: func(t *testing.T, w *world, out Output) {
 				wantState(t, out, "web", "waiting/ErrImageNeverPull")
 				if m := status(t, out, "web").State.Waiting.Message; m != `Container image "busybox" is not present with pull policy of Never` {
@@ -64,7 +64,7 @@ func TestPlanner_ContainerStates(t *testing.T) {
 			want: []string{"KillSandbox attempt=0 reason=PodFinished"},
 			check: func(t *testing.T, w *world, out Output) {
 				wantState(t, out, "web", "terminated/OOMKilled/137")
-				if term := status(t, out, "web").State.Terminated; term.Message != "memory limit" || term.ContainerID != "podd://web-0" {
+				if term := status(t, out, "web").State.Terminated; term.Message != "memory limit" || term.ContainerID != "podd://cid-web-0" {
 					t.Fatalf("terminated %+v", term)
 				}
 			},
@@ -114,11 +114,11 @@ func TestPlanner_ContainerStates(t *testing.T) {
 			},
 			check: func(t *testing.T, w *world, out Output) {
 				cs := status(t, out, "web")
-				if cs.RestartCount != 1 || cs.ContainerID != "podd://web-1" || stateOf(cs.State) != "running" {
+				if cs.RestartCount != 1 || cs.ContainerID != "podd://cid-web-1" || stateOf(cs.State) != "running" {
 					t.Fatalf("status %+v", cs)
 				}
 				last := cs.LastTerminationState.Terminated
-				if last == nil || last.ExitCode != 1 || last.ContainerID != "podd://web-0" || !last.FinishedAt.Time.Equal(t0.Add(time.Minute)) {
+				if last == nil || last.ExitCode != 1 || last.ContainerID != "podd://cid-web-0" || !last.FinishedAt.Time.Equal(t0.Add(time.Minute)) {
 					t.Fatalf("lastState %+v", cs.LastTerminationState)
 				}
 			},
@@ -144,7 +144,7 @@ func TestPlanner_ContainerStates(t *testing.T) {
 				w.step()
 				w.advance(10 * time.Second)
 			},
-			want: []string{"StartContainer web id=web-2 reason=Restart"},
+			want: []string{"StartContainer web restart=2 reason=Restart"},
 		},
 		"R25_ready_without_readiness_probe": {
 			setup: func(w *world) { w.up() },

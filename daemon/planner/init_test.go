@@ -27,7 +27,7 @@ func TestPlanner_InitSidecarsAndSandbox(t *testing.T) {
 		"R30_next_init_starts_after_the_first_exits_0": {
 			pod:   twoInits,
 			setup: func(w *world) { w.initExit0 = false; w.up(); w.exit("a", 0) },
-			want:  []string{"StartInitContainer b id=b-0 reason=Start"},
+			want:  []string{"StartInitContainer b restart=0 reason=Start"},
 			check: func(t *testing.T, w *world, out Output) {
 				wantCondition(t, out, corev1.PodInitialized, corev1.ConditionFalse, "containers with incomplete status: [b]")
 			},
@@ -39,9 +39,9 @@ func TestPlanner_InitSidecarsAndSandbox(t *testing.T) {
 				w.step() // init a runs and exits 0
 			},
 			want: []string{
-				"StartContainer web id=web-0 reason=Start",
-				"StartContainer db id=db-0 reason=Start",
-				"StartContainer cache id=cache-0 reason=Start",
+				"StartContainer web restart=0 reason=Start",
+				"StartContainer db restart=0 reason=Start",
+				"StartContainer cache restart=0 reason=Start",
 			},
 			check: func(t *testing.T, w *world, out Output) {
 				wantCondition(t, out, corev1.PodInitialized, corev1.ConditionTrue, "") // R61
@@ -70,7 +70,7 @@ func TestPlanner_InitSidecarsAndSandbox(t *testing.T) {
 				w.step()
 				w.advance(10 * time.Second)
 			},
-			want: []string{"StartInitContainer a id=a-1 reason=Restart"},
+			want: []string{"StartInitContainer a restart=1 reason=Restart"},
 			check: func(t *testing.T, w *world, out Output) {
 				wantPhase(t, out, corev1.PodPending)
 				wantState(t, out, "a", "terminated/Error/1")
@@ -102,7 +102,7 @@ func TestPlanner_InitSidecarsAndSandbox(t *testing.T) {
 					w.step()
 				}
 			},
-			want: []string{"StartInitContainer a id=a-1 reason=Start"},
+			want: []string{"StartInitContainer a restart=1 reason=Start"},
 			check: func(t *testing.T, w *world, out Output) {
 				wantPhase(t, out, corev1.PodPending)
 				wantCondition(t, out, corev1.PodInitialized, corev1.ConditionFalse, "containers with incomplete status: [a b]")
@@ -138,7 +138,7 @@ func TestPlanner_InitSidecarsAndSandbox(t *testing.T) {
 					w.step()
 				}
 			},
-			want: []string{"StartContainer db id=db-1 reason=Start"},
+			want: []string{"StartContainer db restart=1 reason=Start"},
 			check: func(t *testing.T, w *world, out Output) {
 				wantState(t, out, "web", "waiting/ContainerCreating")
 				if got := stateOf(status(t, out, "web").LastTerminationState); got != "terminated/Completed/0" {
@@ -173,7 +173,7 @@ func TestPlanner_InitSidecarsAndSandbox(t *testing.T) {
 				w.up()
 				w.inst("proxy").Probes.StartupSucceeded = true
 			},
-			want: []string{"StartInitContainer setup id=setup-0 reason=Start"},
+			want: []string{"StartInitContainer setup restart=0 reason=Start"},
 		},
 		"R34_sidecar_keeps_running_beside_the_apps": {
 			pod: sidecarThenInit,
@@ -195,7 +195,7 @@ func TestPlanner_InitSidecarsAndSandbox(t *testing.T) {
 				w.step()
 				w.advance(10 * time.Second)
 			},
-			want: []string{"StartInitContainer proxy id=proxy-1 reason=Restart"},
+			want: []string{"StartInitContainer proxy restart=1 reason=Restart"},
 			check: func(t *testing.T, w *world, out Output) {
 				wantPhase(t, out, corev1.PodRunning)
 				wantCondition(t, out, corev1.PodInitialized, corev1.ConditionTrue, "")

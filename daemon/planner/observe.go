@@ -1,9 +1,6 @@
 package planner
 
 import (
-	"strconv"
-	"strings"
-
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -49,12 +46,11 @@ func (p *plan) foldInstance(v *cview) {
 				h.LastTermination = unknownExit(h)
 			}
 		}
-		// The ID carries the restart number ("web-3"); trust it, so that a lost
-		// history never makes the planner hand out an ID the shim already has.
-		if n, ok := restartOf(v.spec.Name, obs.ID); ok {
-			h.RestartCount = n
-		}
+		// Trust the instance's restart number, so that a lost history never makes
+		// the planner ask for one the shim already has.
+		h.RestartCount = obs.Restart
 		h.InstanceID = obs.ID
+		h.ContainerID = obs.ContainerID
 		h.InstanceSandbox = p.hist.SandboxAttempt
 		h.InstanceStartedAt = obs.StartedAt
 		if h.InstanceStartedAt.IsZero() {
@@ -128,7 +124,7 @@ func terminated(i *Instance, killReason string) *corev1.ContainerStateTerminated
 		Message:     i.Message,
 		StartedAt:   metav1.NewTime(i.StartedAt),
 		FinishedAt:  metav1.NewTime(i.FinishedAt),
-		ContainerID: ContainerIDPrefix + i.ID,
+		ContainerID: ContainerIDPrefix + i.ContainerID,
 	}
 }
 
@@ -140,19 +136,6 @@ func unknownExit(h *ContainerHistory) *corev1.ContainerStateTerminated {
 		Reason:      ReasonContainerStatusUnknown,
 		Message:     messageUnknownExit,
 		StartedAt:   metav1.NewTime(h.InstanceStartedAt),
-		ContainerID: ContainerIDPrefix + h.InstanceID,
+		ContainerID: ContainerIDPrefix + h.ContainerID,
 	}
-}
-
-// restartOf parses the restart number out of an instance ID "<name>-<n>".
-func restartOf(name, id string) (int32, bool) {
-	rest, ok := strings.CutPrefix(id, name+"-")
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(rest, 10, 32)
-	if err != nil || n < 0 {
-		return 0, false
-	}
-	return int32(n), true
 }

@@ -90,8 +90,10 @@ type Action struct {
 	Index int
 	// Init is true when Container is an init container (Start*, KillContainer).
 	Init bool
-	// ID is the instance to create (Start*: "<name>-<restartCount>") or to stop
-	// (KillContainer).
+	// Restart is the restart number of the instance to create (Start*); the
+	// worker names the instance from it.
+	Restart int32
+	// ID is the instance to stop (KillContainer), as observed.
 	ID string
 	// Attempt is the sandbox number (CreateSandbox, KillSandbox).
 	Attempt uint32
@@ -118,6 +120,8 @@ func (a Action) String() string {
 		fmt.Fprintf(&b, " id=%s", a.ID)
 	}
 	switch a.Kind {
+	case ActionStartContainer, ActionStartInitContainer:
+		fmt.Fprintf(&b, " restart=%d", a.Restart)
 	case ActionCreateSandbox, ActionKillSandbox:
 		fmt.Fprintf(&b, " attempt=%d", a.Attempt)
 	case ActionKillContainer:
@@ -157,8 +161,11 @@ type History struct {
 type ContainerHistory struct {
 	// RestartCount is status.restartCount: instances seen minus one (R24).
 	RestartCount int32 `json:"restartCount,omitempty"`
-	// InstanceID is the newest instance seen; "" before the first start.
+	// InstanceID is the newest instance seen (its shim key); "" before the first start.
 	InstanceID string `json:"instanceID,omitempty"`
+	// ContainerID is the container ID of InstanceID (status containerID); ""
+	// in a history written before container IDs existed (the worker fills it).
+	ContainerID string `json:"containerID,omitempty"`
 	// InstanceSandbox is the sandbox the instance ran in; an instance of an older
 	// sandbox does not count as run in the current one (R32).
 	InstanceSandbox uint32 `json:"instanceSandbox,omitempty"`

@@ -227,10 +227,11 @@ func (v *cview) fieldPath() string {
 	return fmt.Sprintf("spec.containers{%s}", v.spec.Name)
 }
 
-// nextID is the instance ID of the next start: "<name>-<restartCount>".
-func (v *cview) nextID() string {
+// nextRestart is the restart number of the next instance: restartCount, or one
+// more once an instance exists.
+func (v *cview) nextRestart() int32 {
 	if v.h.InstanceID == "" {
-		return fmt.Sprintf("%s-%d", v.spec.Name, v.h.RestartCount)
+		return v.h.RestartCount
 	}
-	return fmt.Sprintf("%s-%d", v.spec.Name, v.h.RestartCount+1)
+	return v.h.RestartCount + 1
 }

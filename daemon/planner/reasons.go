@@ -51,7 +51,7 @@ const (
 	EventEvicted                = "Evicted"
 )
 
-// ContainerIDPrefix starts every status containerID: "podd://web-3".
+// ContainerIDPrefix starts every status containerID: "podd://" and 64 hex digits.
 const ContainerIDPrefix = "podd://"
 
 const (

@@ -28,12 +28,12 @@ func TestPlanner_RestartsProbesAndTermination(t *testing.T) {
 	runCases(t, map[string]planCase{
 		"R40_always_restarts_after_exit_0": {
 			setup: func(w *world) { w.up(); w.exit("web", 0); w.step(); w.advance(10 * time.Second) },
-			want:  []string{"StartContainer web id=web-1 reason=Restart"},
+			want:  []string{"StartContainer web restart=1 reason=Restart"},
 		},
 		"R40_onfailure_restarts_after_exit_1": {
 			pod:   policy(corev1.RestartPolicyOnFailure),
 			setup: func(w *world) { w.up(); w.exit("web", 1); w.step(); w.advance(10 * time.Second) },
-			want:  []string{"StartContainer web id=web-1 reason=Restart"},
+			want:  []string{"StartContainer web restart=1 reason=Restart"},
 		},
 		"R40_never_does_not_restart": {
 			pod:   func(p *corev1.Pod) { withApp(p, "db"); p.Spec.RestartPolicy = corev1.RestartPolicyNever },
@@ -107,7 +107,7 @@ func TestPlanner_RestartsProbesAndTermination(t *testing.T) {
 				w.step()
 				w.advance(10 * time.Second)
 			},
-			want:  []string{"StartContainer web id=web-1 reason=Restart"},
+			want:  []string{"StartContainer web restart=1 reason=Restart"},
 			check: func(t *testing.T, w *world, out Output) { wantPhase(t, out, corev1.PodRunning) },
 		},
 		"R46_liveness_failure_kills_with_the_probe_grace": {

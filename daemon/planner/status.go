@@ -50,7 +50,7 @@ func (p *plan) containerStatus(v *cview) corev1.ContainerStatus {
 	started := false
 	switch {
 	case v.running():
-		cs.ContainerID = ContainerIDPrefix + v.h.InstanceID
+		cs.ContainerID = ContainerIDPrefix + v.h.ContainerID
 		if !v.postStartDone() {
 			// R51: not running until postStart returns.
 			cs.State = waiting(ReasonContainerCreating, "")
@@ -60,7 +60,7 @@ func (p *plan) containerStatus(v *cview) corev1.ContainerStatus {
 		started = v.started()
 		cs.Ready = p.ready(v)
 	case v.exited():
-		cs.ContainerID = ContainerIDPrefix + v.h.InstanceID
+		cs.ContainerID = ContainerIDPrefix + v.h.ContainerID
 		if w := p.waitingAgain(v); w != nil {
 			cs.State.Waiting = w
 			cs.LastTerminationState = termState(v.h.Exit)

@@ -27,7 +27,10 @@ func (tr *transcript) step(note string) Output {
 	var acts []string
 	for _, a := range out.Actions {
 		s := string(a.Kind)
-		if a.Container != "" {
+		switch {
+		case a.Kind == ActionStartContainer || a.Kind == ActionStartInitContainer:
+			s += fmt.Sprintf(" %s-%d", a.Container, a.Restart)
+		case a.Container != "":
 			s += " " + a.ID
 		}
 		if a.Kind == ActionKillContainer {

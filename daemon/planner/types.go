@@ -124,14 +124,21 @@ type Observed struct {
 	// when that attempt made no instance (image missing, bad config, create/run error).
 	// The planner counts each new At once; the worker may keep reporting it and should
 	// drop it once an instance starts. A failed start must leave no shim container
-	// with the attempted ID, since the retry reuses it.
+	// with the attempted restart number, since the retry reuses it.
 	StartFailure *StartFailure
 }
 
-// Instance is one run of a container (shim container id such as "web-3").
+// Instance is one run of a container.
 type Instance struct {
-	// ID is the shim container id, the ID of the StartContainer action that made it.
+	// ID is the shim's key of the instance; the planner only compares it.
 	ID string
+	// Restart is the restart number the instance was made with (the Restart of the
+	// StartContainer action that made it). The planner trusts it, so that a lost
+	// history never makes it ask for a number the shim already has.
+	Restart int32
+	// ContainerID is the instance's unique container ID (status containerID
+	// "podd://<ContainerID>").
+	ContainerID string
 	// Exited is false while the process runs, true once the shim recorded its exit.
 	Exited bool
 	// StartedAt is when the process started.

@@ -149,7 +149,9 @@ func (w *world) apply(out Output) {
 				w.obs[a.Container] = Observed{Instance: w.obs[a.Container].Instance, StartFailure: &f}
 				continue
 			}
-			inst := &Instance{ID: a.ID, StartedAt: w.now, ImageID: "sha256:bb", Probes: w.healthy}
+			key := fmt.Sprintf("%s-%d", a.Container, a.Restart) // the worker's naming
+			inst := &Instance{ID: key, Restart: a.Restart, ContainerID: "cid-" + key,
+				StartedAt: w.now, ImageID: "sha256:bb", Probes: w.healthy}
 			c := container(w.pod, a.Container)
 			if a.Init && c.RestartPolicy == nil && w.initExit0 {
 				inst.Exited, inst.FinishedAt = true, w.now

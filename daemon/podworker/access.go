@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/podd-dev/podd/daemon/store"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
@@ -25,10 +26,10 @@ func (w *Worker) hasContainer(name string) bool {
 	return false
 }
 
-// LogFile returns the log of the container's current instance, or of the
+// ContainerLog returns the log of the container's current instance, or of the
 // one before it with previous, and a func that reports whether the current
 // instance still runs (for follow).
-func (w *Worker) LogFile(name string, previous bool) (string, func(context.Context) bool, error) {
+func (w *Worker) ContainerLog(name string, previous bool) (string, func(context.Context) bool, error) {
 	if !w.hasContainer(name) {
 		return "", nil, fmt.Errorf("container %q is not valid for pod %q: %w", name, w.pod.Name, ErrNoContainer)
 	}
@@ -41,8 +42,8 @@ func (w *Worker) LogFile(name string, previous bool) (string, func(context.Conte
 		return "", nil, fmt.Errorf("container %q in pod %q is waiting to start: %w", name, w.pod.Name, ErrNoContainer)
 	}
 	pick := nums[len(nums)-1]
-	if cur != "" {
-		pick = instanceNumber(cur)
+	if _, n, ok := store.ParseInstanceKey(cur); ok {
+		pick = int(n)
 	}
 	if previous {
 		prev := -1
@@ -56,7 +57,7 @@ func (w *Worker) LogFile(name string, previous bool) (string, func(context.Conte
 		}
 		return w.deps.Layout.LogPath(w.uid, name, prev), func(context.Context) bool { return false }, nil
 	}
-	id := fmt.Sprintf("%s-%d", name, pick)
+	id := store.InstanceKey(name, int32(pick))
 	running := func(ctx context.Context) bool {
 		states, err := w.shimState(ctx, w.currentShim())
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/hooks"
 	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/probes"
@@ -31,7 +32,10 @@ type startFailed struct {
 }
 
 func (e *startFailed) Error() string { return e.err.Error() }
+func (e *startFailed) Unwrap() error { return e.err }
 
+// failStart makes a start failure with the waiting reason to show, its
+// message formatted as fmt.Errorf does (so %w keeps the cause for errors.Is).
 func failStart(reason string, format string, args ...any) error {
 	return &startFailed{reason: reason, err: fmt.Errorf(format, args...)}
 }
@@ -51,7 +55,8 @@ func fieldPath(c *corev1.Container, init bool) string {
 	return "spec.containers{" + c.Name + "}"
 }
 
-// startContainer makes instance a.ID of a container and starts it. A failure
+// startContainer makes the instance of a container with restart number
+// a.Restart and starts it. A failure
 // that made no instance is recorded as the container's StartFailure; it
 // reports whether the instance runs.
 func (w *Worker) startContainer(ctx context.Context, a planner.Action) bool {
@@ -80,6 +85,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	// postStart hook of a started instance lives on hookCtx.
 	ctx, stop := w.untilDeleted(hookCtx)
 	defer stop()
+	id := store.InstanceKey(c.Name, a.Restart)
 	cl := w.currentShim()
 	if cl == nil {
 		return failStart("CreateContainerError", "container %q of pod %q: no sandbox", c.Name, w.key)
@@ -92,37 +98,36 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	// across pods.
 	release, err := w.deps.Work.Acquire(ctx, limiter.Start)
 	if err != nil {
-		return failStart("CreateContainerError", "container %q of pod %q: wait to start: %v", c.Name, w.key, err)
+		return failStart("CreateContainerError", "container %q of pod %q: wait to start: %w", c.Name, w.key, err)
 	}
 	defer release()
-	w.removeOldInstances(ctx, c.Name, a.ID)
+	w.removeOldInstances(ctx, c.Name, id)
 	layers, err := w.deps.Images.Layers(ctx, img)
 	if err != nil {
-		return failStart("CreateContainerError", "unpack image %q: %v", c.Image, err)
+		return failStart("CreateContainerError", "unpack image %q: %w", c.Image, err)
 	}
-	dir := w.deps.Layout.ContainerDir(w.uid, a.ID)
+	dir := w.deps.Layout.ContainerDir(w.uid, id)
 	root, err := w.deps.rootfs().Mount(layers, dir)
 	if err != nil {
-		return failStart("CreateContainerError", "mount rootfs of container %q: %v", c.Name, err)
+		return failStart("CreateContainerError", "mount rootfs of container %q: %w", c.Name, err)
 	}
 	ok := false
 	defer func() {
 		if !ok {
-			cl.Remove(context.WithoutCancel(ctx), &shimv1.RemoveRequest{Id: a.ID})
-			w.unmountInstance(a.ID)
+			cl.Remove(context.WithoutCancel(ctx), &shimv1.RemoveRequest{Id: id})
+			w.unmountInstance(id)
 		}
 	}()
-	restart := instanceNumber(a.ID)
-	logPath := w.deps.Layout.LogPath(w.uid, c.Name, restart)
+	logPath := w.deps.Layout.LogPath(w.uid, c.Name, int(a.Restart))
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return failStart("CreateContainerError", "create log dir of container %q: %v", c.Name, err)
+		return failStart("CreateContainerError", "create log dir of container %q: %w", c.Name, err)
 	}
 	if err := w.ensureVolumes(ctx); err != nil {
-		return failStart("CreateContainerConfigError", "%v", err)
+		return failStart("CreateContainerConfigError", "%w", err)
 	}
 	sig, err := spec.ContainerStopSignal(c, img.StopSignal)
 	if err != nil {
-		return failStart("CreateContainerConfigError", "container %q: %v", c.Name, err)
+		return failStart("CreateContainerConfigError", "container %q: %w", c.Name, err)
 	}
 	w.mu.Lock()
 	sb := *w.state.Sandbox
@@ -130,10 +135,8 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	w.mu.Unlock()
 	files := w.deps.Layout.PodFilesDir(w.uid)
 	in := spec.Input{
-		Pod: w.pod, Container: c, ContainerID: a.ID,
-		Image: spec.ImageConfig{Entrypoint: img.Entrypoint, Cmd: img.Cmd, Env: img.Env,
-			WorkingDir: img.WorkingDir, User: img.User, StopSignal: img.StopSignal},
-		Rootfs: root, Volumes: vols,
+		Pod: w.pod, Container: c, ContainerID: id,
+		Image: img.Config, Rootfs: root, Volumes: vols,
 		Sandbox: spec.SandboxFor(w.pod, sb.NetnsPath),
 		Files: spec.PodFiles{Hosts: filepath.Join(files, "hosts"), ResolvConf: filepath.Join(files, "resolv.conf"),
 			Hostname: filepath.Join(files, "hostname")},
@@ -141,20 +144,21 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		CgroupParent: w.podCgroup(), LogPath: logPath, Security: w.deps.Security,
 		Labels: map[string]string{
 			labelContainer: c.Name, labelStopSignal: strconv.Itoa(int(sig)), labelImageID: img.ID,
+			labelContainerID: store.NewContainerID(),
 		},
 	}
-	if in.Staged, err = w.stageMounts(ctx, in, a.ID); err != nil {
-		return failStart("CreateContainerConfigError", "%v", err)
+	if in.Staged, err = w.stageMounts(ctx, in, id); err != nil {
+		return failStart("CreateContainerConfigError", "%w", err)
 	}
 	cfg, err := spec.Build(in)
 	if err != nil {
-		return failStart("CreateContainerConfigError", "%v", err)
+		return failStart("CreateContainerConfigError", "%w", err)
 	}
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
 	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
 	resp, err := cl.CreateContainer(cctx, &shimv1.CreateContainerRequest{Config: cfg})
 	cancel()
-	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, a.ID) {
+	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, id) {
 		// The instance exists, stopped with ContainerCannotRun (exit 128,
 		// R22); the planner takes it from here.
 		ok = true
@@ -162,7 +166,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return nil
 	}
 	if err != nil {
-		return failStart("RunContainerError", "start container %q: %v", c.Name, err)
+		return failStart("RunContainerError", "start container %q: %w", c.Name, err)
 	}
 	ok = true
 	if st := resp.GetState(); st.GetStatus() == shimv1.Status_STATUS_STOPPED && st.GetReason() != "" {
@@ -170,7 +174,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return nil
 	}
 	w.event(corev1.EventTypeNormal, "Started", fp, "Started container "+c.Name)
-	w.afterStart(hookCtx, c, a.ID, sb, fp)
+	w.afterStart(hookCtx, c, id, sb, fp)
 	return nil
 }
 
@@ -178,7 +182,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 // allows and it is missing.
 func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container, fp string) (image.Image, error) {
 	if _, err := image.Normalize(c.Image); err != nil {
-		return image.Image{}, failStart("InvalidImageName", "Failed to apply default image tag %q: %v", c.Image, err)
+		return image.Image{}, failStart("InvalidImageName", "Failed to apply default image tag %q: %w", c.Image, err)
 	}
 	img, err := w.deps.Images.Get(ctx, c.Image)
 	if err == nil {
@@ -186,7 +190,7 @@ func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container, fp string
 		return img, nil
 	}
 	if !errors.Is(err, image.ErrNotFound) {
-		return image.Image{}, failStart("CreateContainerError", "look up image %q: %v", c.Image, err)
+		return image.Image{}, failStart("CreateContainerError", "look up image %q: %w", c.Image, err)
 	}
 	if c.ImagePullPolicy == corev1.PullNever {
 		return image.Image{}, failStart("ErrImageNeverPull", "Container image %q is not present with pull policy of Never", c.Image)
@@ -195,7 +199,7 @@ func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container, fp string
 	start := time.Now()
 	img, err = w.deps.Images.Pull(ctx, c.Image, image.PullOptions{})
 	if err != nil {
-		return image.Image{}, failStart("ErrImagePull", "pull image %q: %v", c.Image, err)
+		return image.Image{}, failStart("ErrImagePull", "pull image %q: %w", c.Image, err)
 	}
 	w.event(corev1.EventTypeNormal, "Pulled", fp, fmt.Sprintf("Successfully pulled image %q in %s", c.Image, time.Since(start).Round(time.Millisecond)))
 	return img, nil

@@ -57,7 +57,7 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.guard("start container "+a.ID, func() { w.startContainer(ctx, a) })
+			w.guard("start container "+a.Container, func() { w.startContainer(ctx, a) })
 		}()
 	}
 	wg.Wait()

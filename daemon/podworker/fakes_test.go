@@ -20,11 +20,11 @@ import (
 	"google.golang.org/protobuf/proto"
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/network"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // faultKind is what a scripted step does instead of succeeding.
@@ -295,7 +295,7 @@ func (h *fakeHost) Get(ctx context.Context, ref string) (image.Image, error) {
 	if err := h.step(ctx, "image.get"); err != nil {
 		return image.Image{}, err
 	}
-	return image.Image{Refs: []string{ref}, ID: "sha256:fake", Cmd: []string{"/bin/sh"}}, nil
+	return image.Image{Refs: []string{ref}, ID: "sha256:fake", Config: image.Config{Cmd: []string{"/bin/sh"}}}, nil
 }
 
 func (h *fakeHost) Pull(ctx context.Context, ref string, _ image.PullOptions) (image.Image, error) {
@@ -378,13 +378,13 @@ func (s *fakeShim) alive() error {
 func (s *fakeShim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRequest, _ ...grpc.CallOption) (*shimv1.CreateContainerResponse, error) {
 	id := in.GetConfig().GetId()
 	step := "container.create"
-	if id == store.PauseID {
+	if id == spec.PauseID {
 		step = "pause.create"
 	}
 	if err := s.h.step(ctx, step); err != nil {
 		return nil, err
 	}
-	if id != store.PauseID {
+	if id != spec.PauseID {
 		defer s.h.barrier()()
 	}
 	if err := s.alive(); err != nil {
@@ -397,7 +397,7 @@ func (s *fakeShim) CreateContainer(ctx context.Context, in *shimv1.CreateContain
 	}
 	st := &shimv1.ContainerState{Id: id, Status: shimv1.Status_STATUS_RUNNING, Pid: 100,
 		StartedUnixNano: time.Now().UnixNano(), Labels: in.GetConfig().GetLabels()}
-	if id == store.PauseID && s.h.pauseExits {
+	if id == spec.PauseID && s.h.pauseExits {
 		st.Status, st.Reason, st.Message = shimv1.Status_STATUS_STOPPED, "ContainerCannotRun", "fake pause exits"
 	}
 	s.containers[id] = st

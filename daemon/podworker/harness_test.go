@@ -34,7 +34,7 @@ func testPod(uid string) *corev1.Pod {
 // testDeps wires a worker to host h, with its state under a temp dir.
 func testDeps(t testing.TB, h *fakeHost) *Deps {
 	dir := t.TempDir()
-	layout := store.Layout{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run")}
+	layout := store.Layout{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"), CgroupParent: "/podd-fake"}
 	st, err := store.Open(layout)
 	if err != nil {
 		t.Fatal(err)
@@ -49,7 +49,7 @@ func testDeps(t testing.TB, h *fakeHost) *Deps {
 		Layout: layout, Store: st, Images: h, Network: h, Shims: h, Volumes: h, Rootfs: h,
 		Probes: pm, Events: events.New(time.Now),
 		Planner:    planner.Config{BackoffBase: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond},
-		ShimBinary: "/fake/podd-shim", PauseBinary: "/fake/podd-pause", CgroupParent: "/podd-fake",
+		ShimBinary: "/fake/podd-shim", PauseBinary: "/fake/podd-pause",
 		ResolvConf: resolv, NodeIP: "192.0.2.1",
 		RuntimeTimeout: 2 * time.Second,
 	}

@@ -12,14 +12,6 @@ import (
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
-func TestInstanceNumber(t *testing.T) {
-	for id, want := range map[string]int{"web-0": 0, "my-app-12": 12, "pause": -1, "x-": -1} {
-		if got := instanceNumber(id); got != want {
-			t.Errorf("instanceNumber(%q) = %d, want %d", id, got, want)
-		}
-	}
-}
-
 // The newest instance of a container is the one with the highest restart
 // number, whatever the shim's listing order (names may contain dashes).
 func TestNewestInstance(t *testing.T) {

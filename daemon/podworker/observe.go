@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"strconv"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -17,6 +15,7 @@ import (
 	"github.com/podd-dev/podd/internal/limiter"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // observeTimeout bounds one State call to the shim, once admitted by the
@@ -157,7 +156,7 @@ func (w *Worker) observe(ctx context.Context) (planner.Input, bool) {
 		}
 		w.silence.end(w.key, w.uid, in.Now)
 		shimStates = states
-		if p := find(states, store.PauseID); p == nil || p.GetStatus() != shimv1.Status_STATUS_RUNNING {
+		if p := find(states, spec.PauseID); p == nil || p.GetStatus() != shimv1.Status_STATUS_RUNNING {
 			in.Sandbox.State, in.Sandbox.Message = planner.SandboxLost, "the pod's pause holder exited"
 			slog.Warn("Sandbox lost", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "err", in.Sandbox.Message)
 		}
@@ -224,8 +223,15 @@ func (w *Worker) shimState(ctx context.Context, cl ShimClient) ([]*shimv1.Contai
 
 // instance converts a shim container state. Callers hold mu.
 func (w *Worker) instance(st *shimv1.ContainerState) *planner.Instance {
+	_, restart, _ := store.ParseInstanceKey(st.GetId())
+	cid := st.GetLabels()[labelContainerID]
+	if cid == "" {
+		cid = store.LegacyContainerID(w.uid, st.GetId())
+	}
 	i := &planner.Instance{
 		ID:             st.GetId(),
+		Restart:        restart,
+		ContainerID:    cid,
 		Exited:         st.GetStatus() == shimv1.Status_STATUS_STOPPED,
 		ExitCode:       st.GetExitCode(),
 		Signal:         st.GetSignal(),
@@ -266,26 +272,16 @@ func find(states []*shimv1.ContainerState, id string) *shimv1.ContainerState {
 // the highest restart number.
 func newestInstance(states []*shimv1.ContainerState, name string) *shimv1.ContainerState {
 	var best *shimv1.ContainerState
-	bestN := -1
+	bestN := int32(-1)
 	for _, s := range states {
 		if s.GetLabels()[labelContainer] != name {
 			continue
 		}
-		if n := instanceNumber(s.GetId()); n > bestN {
+		if _, n, ok := store.ParseInstanceKey(s.GetId()); ok && n > bestN {
 			best, bestN = s, n
 		}
 	}
 	return best
-}
-
-// instanceNumber is the restart number at the end of an instance id.
-func instanceNumber(id string) int {
-	i := strings.LastIndexByte(id, '-')
-	n, err := strconv.Atoi(id[i+1:])
-	if i < 0 || err != nil {
-		return -1
-	}
-	return n
 }
 
 // allContainers lists init containers then app containers.

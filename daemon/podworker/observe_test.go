@@ -23,6 +23,7 @@ import (
 	"github.com/podd-dev/podd/probes"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // scriptedShim serves the shim API on a pod's socket: State blocks for
@@ -49,7 +50,7 @@ func (s *scriptedShim) State(ctx context.Context, _ *shimv1.StateRequest) (*shim
 		return nil, ctx.Err()
 	case <-time.After(s.stateDelay):
 	}
-	return &shimv1.StateResponse{Containers: []*shimv1.ContainerState{{Id: store.PauseID, Status: s.pauseStatus}}}, nil
+	return &shimv1.StateResponse{Containers: []*shimv1.ContainerState{{Id: spec.PauseID, Status: s.pauseStatus}}}, nil
 }
 
 func (s *scriptedShim) Shutdown(context.Context, *shimv1.ShutdownRequest) (*shimv1.ShutdownResponse, error) {
@@ -75,7 +76,8 @@ func shimHarness(t *testing.T, fake *scriptedShim) *Worker {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	layout := store.Layout{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run")}
+	layout := store.Layout{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"),
+		CgroupParent: "/podd-unit-test-" + filepath.Base(dir)}
 	st, err := store.Open(layout)
 	if err != nil {
 		t.Fatal(err)
@@ -109,7 +111,7 @@ func shimHarness(t *testing.T, fake *scriptedShim) *Worker {
 	t.Cleanup(probesMgr.Close)
 	deps := &Deps{
 		Layout: layout, Store: st, Events: events.New(time.Now), Probes: probesMgr,
-		CgroupParent: "/podd-unit-test-" + filepath.Base(dir), NodeIP: "127.0.0.1",
+		NodeIP: "127.0.0.1",
 	}
 	if err := st.SavePod(pod); err != nil {
 		t.Fatal(err)

@@ -169,7 +169,7 @@ func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox) err
 	cfg, err := spec.PauseConfig(spec.PauseInput{
 		Pod: w.pod, Rootfs: pauseRoot, Binary: w.deps.PauseBinary,
 		NetnsPath: sb.NetnsPath, CgroupParent: w.podCgroup(),
-		LogPath: filepath.Join(w.deps.Layout.ShimDir(w.uid), "pause.log"), Security: w.deps.Security,
+		LogPath: w.deps.Layout.PauseLog(w.uid), Security: w.deps.Security,
 	})
 	if err != nil {
 		return fmt.Errorf("start pause: %w", err)
@@ -336,19 +336,9 @@ func (w *Worker) killShim() error {
 }
 
 // shimCgroup is the cgroup the pod's shim runs in, beside the pods'.
-func (w *Worker) shimCgroup() string {
-	return ShimCgroup(w.deps.CgroupParent, w.uid)
-}
+func (w *Worker) shimCgroup() string { return w.deps.Layout.ShimCgroup(w.uid) }
 
-// ShimCgroup is where the shim of pod uid runs, under the daemon's cgroup
-// parent.
-func ShimCgroup(parent, uid string) string {
-	return filepath.Join(parent, "shims", "pod"+uid)
-}
-
-func (w *Worker) podCgroup() string {
-	return filepath.Join(w.deps.CgroupParent, "pod"+w.uid)
-}
+func (w *Worker) podCgroup() string { return w.deps.Layout.PodCgroup(w.uid) }
 
 func portMappings(pod *corev1.Pod) []network.PortMapping {
 	var out []network.PortMapping

@@ -1,12 +1,14 @@
 package podworker
 
 import (
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/daemon/store"
 )
 
 // AnnotationStaticSource marks a static pod with the manifest file it came from.
@@ -21,6 +23,9 @@ const (
 	labelContainer  = "podd.container"
 	labelStopSignal = "podd.stop-signal"
 	labelImageID    = "podd.image-id"
+	// labelContainerID holds the instance's container ID (store.NewContainerID);
+	// instances made before it existed have none (store.LegacyContainerID).
+	labelContainerID = "podd.container-id"
 )
 
 // State is what the worker persists for its pod (state.json): enough for a
@@ -37,8 +42,6 @@ type State struct {
 	SandboxUnknown bool `json:"sandboxUnknown,omitempty"`
 	// SandboxFailure is the last failed sandbox creation, until one succeeds.
 	SandboxFailure *SandboxFailure `json:"sandboxFailure,omitempty"`
-	// SandboxAttempts counts the sandboxes made, for the next Attempt number.
-	SandboxAttempts uint32 `json:"sandboxAttempts,omitempty"`
 	// Deletion is the pending delete request.
 	Deletion *planner.Deletion `json:"deletion,omitempty"`
 	// History is the planner's memory.
@@ -56,4 +59,46 @@ type State struct {
 type SandboxFailure struct {
 	Message string    `json:"message"`
 	At      time.Time `json:"at"`
+}
+
+// adoptLegacyContainerIDs upgrades a state written before instances had
+// container IDs: the instances it names get their derived IDs
+// (store.LegacyContainerID), the same ones observe gives instances without
+// the label, so the status shows one stable ID per instance.
+func adoptLegacyContainerIDs(uid string, st *State) {
+	for name, h := range st.History.Containers {
+		if h.InstanceID != "" && h.ContainerID == "" {
+			h.ContainerID = store.LegacyContainerID(uid, h.InstanceID)
+		}
+		adoptLegacyTermination(uid, h.Exit)
+		adoptLegacyTermination(uid, h.LastTermination)
+		st.History.Containers[name] = h
+	}
+	for _, list := range [][]corev1.ContainerStatus{st.Status.InitContainerStatuses, st.Status.ContainerStatuses} {
+		for i := range list {
+			cs := &list[i]
+			cs.ContainerID = legacyContainerID(uid, cs.ContainerID)
+			adoptLegacyTermination(uid, cs.State.Terminated)
+			adoptLegacyTermination(uid, cs.LastTerminationState.Terminated)
+		}
+	}
+}
+
+func adoptLegacyTermination(uid string, t *corev1.ContainerStateTerminated) {
+	if t != nil {
+		t.ContainerID = legacyContainerID(uid, t.ContainerID)
+	}
+}
+
+// legacyContainerID turns a status containerID of the old form
+// "podd://<instance key>" into the derived one; others are returned as is.
+func legacyContainerID(uid, statusID string) string {
+	key, ok := strings.CutPrefix(statusID, planner.ContainerIDPrefix)
+	if !ok || store.IsContainerID(key) {
+		return statusID
+	}
+	if _, _, ok := store.ParseInstanceKey(key); !ok {
+		return statusID
+	}
+	return planner.ContainerIDPrefix + store.LegacyContainerID(uid, key)
 }

@@ -51,8 +51,6 @@ type Deps struct {
 	ShimBinary   string
 	PauseBinary  string
 	ShimLogLevel string
-	// CgroupParent is the cgroup under which pod cgroups go.
-	CgroupParent string
 	// ResolvConf is the host resolver file for dnsPolicy Default.
 	ResolvConf string
 	// NodeIP is the host's address (status.hostIP).
@@ -124,6 +122,7 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 	}
 	if st != nil {
 		w.state = *st
+		adoptLegacyContainerIDs(w.uid, &w.state)
 		deps.Events.Restore(w.uid, st.Events)
 	} else {
 		w.event(corev1.EventTypeNormal, "Scheduled", "", "Successfully assigned "+w.key+" to "+pod.Spec.NodeName)

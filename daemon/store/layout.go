@@ -1,20 +1,23 @@
-// Package store is the sole owner of podd's on-disk layout: where each pod's
+// Package store is the sole owner of podd's names and paths: where each pod's
 // spec, state, volumes, logs and container root filesystems live under the
-// state root, and where its shim lives under the run root. Writes that matter
-// are atomic (runtime/atomicfile).
+// state root, where its shim lives under the run root, its cgroups under the
+// cgroup parent, and how container instances are named (names.go). Writes
+// that matter are atomic (runtime/atomicfile).
 package store
 
 import (
-	"fmt"
 	"path/filepath"
 	"strconv"
+	"strings"
 )
 
 // Layout names every path podd uses. Root survives reboots (/var/lib/podd);
-// RunRoot is tmpfs (/run/podd).
+// RunRoot is tmpfs (/run/podd); CgroupParent is the cgroup (relative to the
+// cgroup2 mount) every pod cgroup and shim cgroup goes under (/podd).
 type Layout struct {
-	Root    string
-	RunRoot string
+	Root         string
+	RunRoot      string
+	CgroupParent string
 }
 
 // PodsDir holds one directory per accepted pod, named by UID.
@@ -67,17 +70,49 @@ func (l Layout) ImagesDir() string { return filepath.Join(l.Root, "images") }
 // CNICacheDir is libcni's result cache for this daemon.
 func (l Layout) CNICacheDir() string { return filepath.Join(l.Root, "cni", "cache") }
 
+// IPAMDir holds the host-local IPAM data of podd's default network.
+func (l Layout) IPAMDir() string { return filepath.Join(l.Root, "cni", "ipam") }
+
+// NetnsDir holds the sandboxes' netns pins.
+func (l Layout) NetnsDir() string { return filepath.Join(l.RunRoot, "netns") }
+
+// ShimsDir holds one shim run directory per pod, named by UID.
+func (l Layout) ShimsDir() string { return filepath.Join(l.RunRoot, "pods") }
+
 // ShimDir is the run directory of a pod's shim (socket, libcontainer state).
-func (l Layout) ShimDir(uid string) string { return filepath.Join(l.RunRoot, "pods", uid) }
+func (l Layout) ShimDir(uid string) string { return filepath.Join(l.ShimsDir(), uid) }
 
 // PauseRootfs is the empty root the pause holder runs in.
 func (l Layout) PauseRootfs(uid string) string { return filepath.Join(l.ShimDir(uid), "pause-rootfs") }
 
-// ContainerID is a container instance's id inside its pod's shim.
-func ContainerID(name string, restart int) string { return fmt.Sprintf("%s-%d", name, restart) }
+// PauseLog is the output of the pod's pause holder.
+func (l Layout) PauseLog(uid string) string { return filepath.Join(l.ShimDir(uid), "pause.log") }
 
-// PauseID is the shim id of the pod's namespace holder.
-const PauseID = "pause"
+// podCgroupPrefix starts the name of every pod's cgroup ("pod<uid>").
+const podCgroupPrefix = "pod"
+
+// PodCgroup is the cgroup of pod uid; its containers' cgroups go under it.
+func (l Layout) PodCgroup(uid string) string {
+	return filepath.Join(l.CgroupParent, podCgroupPrefix+uid)
+}
+
+// ShimsCgroup holds the shims' cgroups, beside the pods'.
+func (l Layout) ShimsCgroup() string { return filepath.Join(l.CgroupParent, "shims") }
+
+// ShimCgroup is the cgroup the shim of pod uid runs in.
+func (l Layout) ShimCgroup(uid string) string {
+	return filepath.Join(l.ShimsCgroup(), podCgroupPrefix+uid)
+}
+
+// CgroupUID returns the pod UID of a pod or shim cgroup's base name, and
+// false for a name that is not one.
+func CgroupUID(name string) (string, bool) {
+	uid, ok := strings.CutPrefix(name, podCgroupPrefix)
+	if !ok || uid == "" {
+		return "", false
+	}
+	return uid, true
+}
 
 // NamespacesDir holds one directory per namespace: its Namespace object and
 // the ConfigMaps, Secrets and claims in it.

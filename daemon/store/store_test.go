@@ -46,15 +46,27 @@ func TestSaveLoadRemovePod(t *testing.T) {
 }
 
 func TestLayoutPaths(t *testing.T) {
-	l := Layout{Root: "/var/lib/podd", RunRoot: "/run/podd"}
-	if got := l.LogPath("u", "web", 2); got != "/var/lib/podd/pods/u/logs/web/2.log" {
-		t.Fatal(got)
+	l := Layout{Root: "/var/lib/podd", RunRoot: "/run/podd", CgroupParent: "/podd"}
+	for _, tc := range []struct{ got, want string }{
+		{l.LogPath("u", "web", 2), "/var/lib/podd/pods/u/logs/web/2.log"},
+		{l.ShimDir("u"), "/run/podd/pods/u"},
+		{l.ShimsDir(), "/run/podd/pods"},
+		{l.PauseLog("u"), "/run/podd/pods/u/pause.log"},
+		{l.PodCgroup("u"), "/podd/podu"},
+		{l.ShimsCgroup(), "/podd/shims"},
+		{l.ShimCgroup("u"), "/podd/shims/podu"},
+		{l.NetnsDir(), "/run/podd/netns"},
+		{l.CNICacheDir(), "/var/lib/podd/cni/cache"},
+		{l.IPAMDir(), "/var/lib/podd/cni/ipam"},
+	} {
+		if tc.got != tc.want {
+			t.Errorf("got %s, want %s", tc.got, tc.want)
+		}
 	}
-	if got := l.ShimDir("u"); got != "/run/podd/pods/u" {
-		t.Fatal(got)
-	}
-	if got := ContainerID("web", 3); got != "web-3" {
-		t.Fatal(got)
+	for name, want := range map[string]string{"podu": "u", "shims": "", "pod": ""} {
+		if uid, ok := CgroupUID(name); uid != want || ok != (want != "") {
+			t.Errorf("CgroupUID(%q) = %q, %t", name, uid, ok)
+		}
 	}
 }
 

@@ -62,12 +62,14 @@ func Code(err error) codes.Code {
 }
 
 // ToGRPC turns a service error into a gRPC status error; a status error
-// passes through unchanged.
+// passes through unchanged, unless a class wraps it (a service's
+// FailedPrecondition over a shim's Unavailable): the class decides.
 func ToGRPC(err error) error {
 	if err == nil {
 		return nil
 	}
-	if _, ok := status.FromError(err); ok {
+	var c *classedError
+	if _, ok := status.FromError(err); ok && !errors.As(err, &c) {
 		return err
 	}
 	return status.Error(Code(err), err.Error())

@@ -198,31 +198,6 @@ func (c *Client) Del(ctx context.Context, fallback *Network, a Attachment) error
 	return errors.Join(errs...)
 }
 
-// Check runs CHECK for a against its cached ADD configuration.
-func (c *Client) Check(ctx context.Context, a Attachment) error {
-	ctx, cancel := withDefaultTimeout(ctx)
-	defer cancel()
-	rt := a.runtimeConf()
-	cached, err := c.cached(rt.ContainerID, rt.IfName)
-	if err != nil {
-		return err
-	}
-	if len(cached) == 0 {
-		return fmt.Errorf("cni check of %q: %w", rt.ContainerID, ErrNoCachedResult)
-	}
-	for _, att := range cached {
-		list, err := libcni.NetworkConfFromBytes(att.Config)
-		if err != nil {
-			return fmt.Errorf("parse cached cni configuration of %q: %w", att.ContainerID, err)
-		}
-		crt := cachedRuntimeConf(att, rt.NetNS)
-		if err := c.lib.CheckNetworkList(ctx, list, crt); err != nil {
-			return fmt.Errorf("cni check of %q on network %q: %w", att.ContainerID, list.Name, err)
-		}
-	}
-	return nil
-}
-
 // cached returns libcni's cached attachments of containerID on ifName.
 func (c *Client) cached(containerID, ifName string) ([]*libcni.NetworkAttachment, error) {
 	all, err := c.lib.GetCachedAttachments(containerID)

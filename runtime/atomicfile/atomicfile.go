@@ -1,19 +1,35 @@
 // Package atomicfile writes files so that a reader (or a crash) sees either
 // the old content or the new, never a torn mix: write to a temp file in the
 // same directory, fsync it, rename it over the target, fsync the directory.
-// It does not protect against a disk that lies about fsync.
+// It is podd's one atomic-write helper. It does not protect against a disk
+// that lies about fsync.
 package atomicfile
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 )
+
+// tempMark is in the name of every temp file Write makes.
+const tempMark = ".tmp-"
 
 // WriteFile atomically replaces path with data, created with perm.
 func WriteFile(path string, data []byte, perm os.FileMode) error {
+	return Write(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// Write atomically replaces path, created with perm, with what fill writes.
+// If fill fails (a stream that does not match its digest, say), path is
+// left as it was and no temp file remains.
+func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
 	dir := filepath.Dir(path)
-	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp-*")
+	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempMark+"*")
 	if err != nil {
 		return fmt.Errorf("atomic write %s: %w", path, err)
 	}
@@ -25,7 +41,7 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 			os.Remove(tmpName)
 		}
 	}()
-	if _, err := tmp.Write(data); err != nil {
+	if err := fill(tmp); err != nil {
 		return fmt.Errorf("atomic write %s: %w", path, err)
 	}
 	if err := tmp.Chmod(perm); err != nil {
@@ -42,6 +58,12 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	}
 	ok = true
 	return SyncDir(dir)
+}
+
+// IsTemp reports whether name (a base name) is a temp file of Write: one
+// that a crash during a write left behind, which nothing refers to.
+func IsTemp(name string) bool {
+	return strings.HasPrefix(name, ".") && strings.Contains(name, tempMark)
 }
 
 // SyncDir fsyncs a directory so that a rename or create inside it is durable.

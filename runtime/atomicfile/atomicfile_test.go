@@ -1,6 +1,8 @@
 package atomicfile
 
 import (
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -32,5 +34,45 @@ func TestWriteFileReplacesAndLeavesNoTemp(t *testing.T) {
 func TestWriteFileMissingDirFails(t *testing.T) {
 	if err := WriteFile(filepath.Join(t.TempDir(), "no", "x"), nil, 0o600); err == nil {
 		t.Fatal("want an error for a missing directory")
+	}
+}
+
+// A fill that fails leaves the target as it was and no temp file behind.
+func TestWriteFailedFillKeepsOldContent(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "blob")
+	if err := WriteFile(p, []byte("old"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	boom := errors.New("digest mismatch")
+	err := Write(p, 0o600, func(w io.Writer) error {
+		if _, err := w.Write([]byte("half")); err != nil {
+			return err
+		}
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("err = %v, want the fill's error", err)
+	}
+	if got, _ := os.ReadFile(p); string(got) != "old" {
+		t.Fatalf("content = %q, want old", got)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("dir holds %d entries, want only the target", len(ents))
+	}
+}
+
+// The temp files Write makes are recognised as such, and targets are not.
+func TestIsTemp(t *testing.T) {
+	dir := t.TempDir()
+	tmp, err := os.CreateTemp(dir, ".abc"+tempMark+"*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp.Close()
+	for name, want := range map[string]bool{filepath.Base(tmp.Name()): true, "abc": false, ".abc": false, "x.tmp-1": false} {
+		if got := IsTemp(name); got != want {
+			t.Errorf("IsTemp(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

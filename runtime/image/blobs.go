@@ -46,13 +46,15 @@ func (s *Store) describe(d string) (Image, error) {
 		Created:      cf.Created.Time,
 		OS:           cf.OS,
 		Architecture: cf.Architecture,
-		Entrypoint:   cf.Config.Entrypoint,
-		Cmd:          cf.Config.Cmd,
-		Env:          cf.Config.Env,
-		WorkingDir:   cf.Config.WorkingDir,
-		User:         cf.Config.User,
-		StopSignal:   cf.Config.StopSignal,
-		Labels:       cf.Config.Labels,
+		Config: Config{
+			Entrypoint: cf.Config.Entrypoint,
+			Cmd:        cf.Config.Cmd,
+			Env:        cf.Config.Env,
+			WorkingDir: cf.Config.WorkingDir,
+			User:       cf.Config.User,
+			StopSignal: cf.Config.StopSignal,
+		},
+		Labels: cf.Config.Labels,
 	}
 	for _, l := range m.Layers {
 		out.Size += l.Size
@@ -147,9 +149,6 @@ func (s *Store) writeImage(ctx context.Context, img v1.Image) (string, error) {
 	if err := s.writeBlob(ctx, d, bytes.NewReader(raw)); err != nil {
 		return "", err
 	}
-	if err := atomicfile.SyncDir(s.blobDir()); err != nil {
-		return "", err
-	}
 	return d.String(), nil
 }
 
@@ -158,9 +157,9 @@ func (s *Store) hasBlob(h v1.Hash) bool {
 	return err == nil && h.Algorithm == "sha256"
 }
 
-// writeBlob copies r into the blob store under h: into a temp file, checked
-// against the digest, fsynced, then renamed into place, so that a blob
-// present under its name is always whole and correct.
+// writeBlob copies r into the blob store under h with atomicfile.Write,
+// checked against the digest before it is renamed into place, so that a
+// blob present under its name is always whole and correct.
 func (s *Store) writeBlob(ctx context.Context, h v1.Hash, r io.Reader) error {
 	if h.Algorithm != "sha256" {
 		return fmt.Errorf("write blob %s: unsupported digest algorithm", h)
@@ -168,26 +167,17 @@ func (s *Store) writeBlob(ctx context.Context, h v1.Hash, r io.Reader) error {
 	if s.hasBlob(h) {
 		return nil
 	}
-	tmp, err := os.CreateTemp(s.tmpDir(), "blob-*")
+	err := atomicfile.Write(filepath.Join(s.blobDir(), h.Hex), 0o600, func(w io.Writer) error {
+		sum := sha256.New()
+		if _, err := io.Copy(io.MultiWriter(w, sum), ctxReader{ctx, r}); err != nil {
+			return err
+		}
+		if got := hex.EncodeToString(sum.Sum(nil)); got != h.Hex {
+			return fmt.Errorf("content has digest sha256:%s", got)
+		}
+		return nil
+	})
 	if err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
-	}
-	defer os.Remove(tmp.Name())
-	defer tmp.Close()
-	sum := sha256.New()
-	if _, err := io.Copy(io.MultiWriter(tmp, sum), ctxReader{ctx, r}); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
-	}
-	if got := hex.EncodeToString(sum.Sum(nil)); got != h.Hex {
-		return fmt.Errorf("write blob %s: content has digest sha256:%s", h, got)
-	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write blob %s: %w", h, err)
-	}
-	if err := os.Rename(tmp.Name(), filepath.Join(s.blobDir(), h.Hex)); err != nil {
 		return fmt.Errorf("write blob %s: %w", h, err)
 	}
 	return nil

@@ -16,6 +16,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
+
+	"github.com/podd-dev/podd/runtime/image/archive"
 )
 
 // namedImage is one image found in an archive, with its canonical names.
@@ -274,15 +276,7 @@ func extractFile(target string, r io.Reader) error {
 	if err := os.MkdirAll(filepath.Dir(target), 0o700); err != nil {
 		return err
 	}
-	f, err := os.OpenFile(target, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o600)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(f, r); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
+	return archive.CreateFile(target, r)
 }
 
 // fromDockerArchive opens each image of a "docker save" tar.

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/podd-dev/podd/runtime/atomicfile"
 )
 
 // ErrNotFound is returned (wrapped) when no stored image matches a reference.
@@ -36,19 +38,26 @@ type Image struct {
 	// Created is the creation time from the image config (zero if absent).
 	Created time.Time
 
-	// The fields below come from the image config; podd builds a
-	// container's process from them.
+	// The fields below come from the image config.
 	OS           string
 	Architecture string
-	Entrypoint   []string
-	Cmd          []string
-	Env          []string
-	WorkingDir   string
-	User         string
-	StopSignal   string
+	Config
 	// ExposedPorts are "port/proto" strings, sorted.
 	ExposedPorts []string
 	Labels       map[string]string
+}
+
+// Config is the part of an image's config that shapes a container's
+// process: runtime/spec builds the process from it.
+type Config struct {
+	Entrypoint []string
+	Cmd        []string
+	// Env holds "KEY=value" entries.
+	Env        []string
+	WorkingDir string
+	// User is "", "uid", "uid:gid", "name", "name:group" or a mix.
+	User       string
+	StopSignal string
 }
 
 // DefaultMaxLayerSize is the default cap on one layer's uncompressed size:
@@ -137,16 +146,17 @@ func (s *Store) blobDir() string   { return filepath.Join(string(s.content), "bl
 func (s *Store) layersDir() string { return filepath.Join(s.root, "layers") }
 func (s *Store) tmpDir() string    { return filepath.Join(s.root, "tmp") }
 
-// removeLeftovers deletes temp files and half-unpacked layers that a crash
-// left behind; nothing refers to them.
+// removeLeftovers deletes temp files, half-written blobs and half-unpacked
+// layers that a crash left behind; nothing refers to them.
 func (s *Store) removeLeftovers() error {
-	for _, dir := range []string{s.tmpDir(), s.layersDir()} {
+	for _, dir := range []string{s.tmpDir(), s.layersDir(), s.blobDir()} {
 		ents, err := os.ReadDir(dir)
 		if err != nil {
 			return err
 		}
 		for _, e := range ents {
-			if dir == s.layersDir() && !strings.HasPrefix(e.Name(), ".tmp-") {
+			if dir == s.layersDir() && !strings.HasPrefix(e.Name(), ".tmp-") ||
+				dir == s.blobDir() && !atomicfile.IsTemp(e.Name()) {
 				continue
 			}
 			if err := os.RemoveAll(filepath.Join(dir, e.Name())); err != nil {

@@ -317,6 +317,8 @@ func TestReopenKeepsImagesAndLayout(t *testing.T) {
 	}
 	os.WriteFile(filepath.Join(root, "tmp", "blob-leftover"), []byte("x"), 0o600)
 	os.Mkdir(filepath.Join(root, "layers", ".tmp-half"), 0o700)
+	halfBlob := "content/blobs/sha256/." + strings.Repeat("ab", 32) + ".tmp-123"
+	os.WriteFile(filepath.Join(root, halfBlob), []byte("x"), 0o600)
 	s2, err := Open(root, Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -325,7 +327,7 @@ func TestReopenKeepsImagesAndLayout(t *testing.T) {
 	if err != nil || got.Digest != imgs[0].Digest {
 		t.Fatalf("Get after reopen = %+v, %v", got, err)
 	}
-	for _, p := range []string{"tmp/blob-leftover", "layers/.tmp-half"} {
+	for _, p := range []string{"tmp/blob-leftover", "layers/.tmp-half", halfBlob} {
 		if _, err := os.Stat(filepath.Join(root, p)); !os.IsNotExist(err) {
 			t.Errorf("leftover %s not removed: %v", p, err)
 		}

@@ -9,10 +9,11 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"sort"
 
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
+
+	"github.com/podd-dev/podd/runtime/unmount"
 )
 
 // Mount mounts the overlay rootfs of one container under dir and returns
@@ -116,39 +117,11 @@ func Unmount(dir string) error {
 	if real == "/" {
 		return fmt.Errorf("unmount rootfs %s: refusing to remove /", dir)
 	}
-	// Stacked mounts reveal the one below when unmounted: repeat a few times.
-	for round := 0; ; round++ {
-		ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(real))
-		if err != nil {
-			return fmt.Errorf("unmount rootfs %s: %w", dir, err)
-		}
-		if len(ms) == 0 {
-			break
-		}
-		if round == 8 {
-			return fmt.Errorf("unmount rootfs %s: %s still mounted", dir, ms[0].Mountpoint)
-		}
-		sort.Slice(ms, func(i, j int) bool { return len(ms[i].Mountpoint) > len(ms[j].Mountpoint) })
-		for _, m := range ms {
-			if err := unmount(m.Mountpoint); err != nil {
-				return fmt.Errorf("unmount rootfs %s: %w", dir, err)
-			}
-		}
+	if err := unmount.All(real); err != nil {
+		return fmt.Errorf("unmount rootfs %s: %w", dir, err)
 	}
 	if err := os.RemoveAll(real); err != nil {
 		return fmt.Errorf("unmount rootfs %s: %w", dir, err)
 	}
 	return nil
-}
-
-// unmount unmounts target, detaching it if it is busy; not mounted is fine.
-func unmount(target string) error {
-	err := unix.Unmount(target, 0)
-	if errors.Is(err, unix.EBUSY) {
-		err = unix.Unmount(target, unix.MNT_DETACH)
-	}
-	if err == nil || errors.Is(err, unix.EINVAL) || errors.Is(err, unix.ENOENT) {
-		return nil
-	}
-	return fmt.Errorf("unmount %s: %w", target, err)
 }

@@ -1,14 +1,6 @@
 package shim
 
 import (
-	"encoding/json"
-	"errors"
-	"fmt"
-	"os"
-	"path/filepath"
-	"sort"
-	"strings"
-
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
@@ -53,35 +45,4 @@ func (r *ExitRecord) State() *shimv1.ContainerState {
 		LogPath:          r.LogPath,
 		Labels:           r.Labels,
 	}
-}
-
-// ReadExitRecords returns every exit record in stateDir, sorted by id. A
-// missing directory means none.
-func ReadExitRecords(stateDir string) ([]*ExitRecord, error) {
-	dir := ExitsDir(stateDir)
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read exit records: %w", err)
-	}
-	var out []*ExitRecord
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || strings.HasPrefix(name, ".") || filepath.Ext(name) != ".json" {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			return nil, fmt.Errorf("read exit record: %w", err)
-		}
-		var r ExitRecord
-		if err := json.Unmarshal(b, &r); err != nil {
-			return nil, fmt.Errorf("decode exit record %s: %w", filepath.Join(dir, name), err)
-		}
-		out = append(out, &r)
-	}
-	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
-	return out, nil
 }

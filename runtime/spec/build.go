@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/image"
 )
 
 // Labels set on every container config.
@@ -133,10 +134,10 @@ func withStatus(pod *corev1.Pod, podIPs, hostIPs []string) *corev1.Pod {
 
 // baseEnv is PATH (when the image has none) and HOSTNAME (outside
 // hostNetwork), then the image's env, then the container's (R90).
-func baseEnv(image []string, pod *corev1.Pod, sb Sandbox, order []string, vars map[string]string) []string {
+func baseEnv(imageEnv []string, pod *corev1.Pod, sb Sandbox, order []string, vars map[string]string) []string {
 	var base []string
 	hasPath := false
-	for _, kv := range image {
+	for _, kv := range imageEnv {
 		hasPath = hasPath || strings.HasPrefix(kv, "PATH=")
 	}
 	if !hasPath {
@@ -145,10 +146,10 @@ func baseEnv(image []string, pod *corev1.Pod, sb Sandbox, order []string, vars m
 	if !sb.HostNetwork {
 		base = append(base, "HOSTNAME="+PodHostname(pod))
 	}
-	return mergeEnv(append(base, image...), order, vars)
+	return mergeEnv(append(base, imageEnv...), order, vars)
 }
 
-func workingDir(c *corev1.Container, img ImageConfig) string {
+func workingDir(c *corev1.Container, img image.Config) string {
 	switch {
 	case c.WorkingDir != "":
 		return c.WorkingDir

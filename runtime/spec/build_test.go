@@ -11,6 +11,8 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+
+	"github.com/podd-dev/podd/runtime/image"
 )
 
 // testInput is a pod "web" with one container "app" and an image rootfs
@@ -31,7 +33,7 @@ func testInput(t *testing.T) Input {
 	}
 	return Input{
 		Pod: pod, Container: &pod.Spec.Containers[0], ContainerID: "app-0",
-		Image:        ImageConfig{Entrypoint: []string{"/bin/sh"}},
+		Image:        image.Config{Entrypoint: []string{"/bin/sh"}},
 		Rootfs:       rootfs,
 		Volumes:      map[string]string{},
 		Sandbox:      Sandbox{NetnsPath: "/run/podd/netns/sb1"},

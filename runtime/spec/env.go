@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/spec/downward"
 )
 
@@ -83,10 +84,10 @@ func containerEnv(in *Input, pod *corev1.Pod) ([]string, map[string]string, erro
 
 // mergeEnv overlays the container's env on the image's: a name the image
 // sets keeps its place with the container's value; new names follow.
-func mergeEnv(image []string, order []string, vars map[string]string) []string {
-	out := make([]string, 0, len(image)+len(order))
+func mergeEnv(imageEnv []string, order []string, vars map[string]string) []string {
+	out := make([]string, 0, len(imageEnv)+len(order))
 	index := map[string]int{}
-	for _, kv := range image {
+	for _, kv := range imageEnv {
 		name, _, _ := strings.Cut(kv, "=")
 		if i, ok := index[name]; ok {
 			out[i] = kv
@@ -110,7 +111,7 @@ func mergeEnv(image []string, order []string, vars map[string]string) []string {
 // commandLine merges command and args with the image (R90): command
 // replaces ENTRYPOINT and drops CMD; args alone replace CMD. Only the
 // container's own strings are expanded.
-func commandLine(c *corev1.Container, img ImageConfig, vars map[string]string) ([]string, error) {
+func commandLine(c *corev1.Container, img image.Config, vars map[string]string) ([]string, error) {
 	expand := func(in []string) []string {
 		out := make([]string, len(in))
 		for i, s := range in {

@@ -5,6 +5,8 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/runtime/image"
 )
 
 func TestExpand_R90(t *testing.T) {
@@ -33,20 +35,20 @@ func TestExpand_R90(t *testing.T) {
 }
 
 func TestCommandLine_R90_MergeWithImage(t *testing.T) {
-	img := ImageConfig{Entrypoint: []string{"/entry"}, Cmd: []string{"cmd-arg"}}
+	img := image.Config{Entrypoint: []string{"/entry"}, Cmd: []string{"cmd-arg"}}
 	vars := map[string]string{"GREETING": "hi"}
 	cases := []struct {
 		name          string
 		command, args []string
-		img           ImageConfig
+		img           image.Config
 		want          []string
 	}{
 		{"image defaults", nil, nil, img, []string{"/entry", "cmd-arg"}},
 		{"command replaces entrypoint and drops cmd", []string{"/bin/sh"}, nil, img, []string{"/bin/sh"}},
 		{"command and args", []string{"/bin/sh"}, []string{"-c", "echo $(GREETING)"}, img, []string{"/bin/sh", "-c", "echo hi"}},
 		{"args alone replace cmd", nil, []string{"x", "$(GREETING)"}, img, []string{"/entry", "x", "hi"}},
-		{"args with no entrypoint", nil, []string{"/bin/true"}, ImageConfig{Cmd: []string{"sh"}}, []string{"/bin/true"}},
-		{"image cmd is not expanded", nil, nil, ImageConfig{Cmd: []string{"$(GREETING)"}}, []string{"$(GREETING)"}},
+		{"args with no entrypoint", nil, []string{"/bin/true"}, image.Config{Cmd: []string{"sh"}}, []string{"/bin/true"}},
+		{"image cmd is not expanded", nil, nil, image.Config{Cmd: []string{"$(GREETING)"}}, []string{"$(GREETING)"}},
 	}
 	for _, tc := range cases {
 		c := &corev1.Container{Name: "c", Command: tc.command, Args: tc.args}
@@ -55,7 +57,7 @@ func TestCommandLine_R90_MergeWithImage(t *testing.T) {
 			t.Errorf("%s: got %q, %v; want %q", tc.name, got, err, tc.want)
 		}
 	}
-	if _, err := commandLine(&corev1.Container{Name: "c"}, ImageConfig{}, nil); err == nil {
+	if _, err := commandLine(&corev1.Container{Name: "c"}, image.Config{}, nil); err == nil {
 		t.Errorf("no command at all: want an error")
 	}
 }

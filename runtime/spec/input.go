@@ -2,19 +2,9 @@ package spec
 
 import (
 	corev1 "k8s.io/api/core/v1"
-)
 
-// ImageConfig is the part of an image's config that shapes a container.
-type ImageConfig struct {
-	Entrypoint []string
-	Cmd        []string
-	// Env holds "KEY=value" entries.
-	Env        []string
-	WorkingDir string
-	// User is "", "uid", "uid:gid", "name", "name:group" or a mix.
-	User       string
-	StopSignal string
-}
+	"github.com/podd-dev/podd/runtime/image"
+)
 
 // Sandbox describes the pod's namespaces as the sandbox set them up.
 type Sandbox struct {
@@ -54,9 +44,10 @@ type PodFiles struct {
 type Input struct {
 	Pod       *corev1.Pod
 	Container *corev1.Container
-	// ContainerID is the shim's id for this run, "<name>-<restart>".
+	// ContainerID is the shim's key for this run (the daemon's store.InstanceKey).
 	ContainerID string
-	Image       ImageConfig
+	// Image is the part of the image's config that shapes the process.
+	Image image.Config
 	// Rootfs is the container's mounted root filesystem on the host.
 	Rootfs string
 	// Volumes maps a pod volume name to its host path (runtime/volume.Prepare).

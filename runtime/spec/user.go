@@ -1,39 +1,28 @@
 package spec
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"strconv"
 	"strings"
 
 	pathrs "github.com/cyphar/filepath-securejoin/pathrs-lite"
+	"github.com/moby/sys/user"
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
-// passwdEntry and groupEntry are the fields podd reads from the image's
-// /etc/passwd and /etc/group.
-type passwdEntry struct {
-	name     string
-	uid, gid uint32
-}
-
-type groupEntry struct {
-	name    string
-	gid     uint32
-	members []string
-}
-
-// userDB reads the image's user and group files lazily, inside the rootfs.
+// userDB reads the image's /etc/passwd and /etc/group lazily, inside the
+// rootfs; github.com/moby/sys/user parses them.
 type userDB struct {
 	rootfs string
-	users  []passwdEntry
-	groups []groupEntry
+	users  []user.User
+	groups []user.Group
 	loaded bool
 }
 
@@ -46,27 +35,19 @@ func (db *userDB) load() error {
 	if err != nil {
 		return err
 	}
-	for _, f := range splitColon(pw, 4) {
-		uid, err1 := strconv.ParseUint(f[2], 10, 32)
-		gid, err2 := strconv.ParseUint(f[3], 10, 32)
-		if err1 == nil && err2 == nil {
-			db.users = append(db.users, passwdEntry{name: f[0], uid: uint32(uid), gid: uint32(gid)})
-		}
+	if db.users, err = user.ParsePasswdFilter(strings.NewReader(pw), func(u user.User) bool {
+		return validID(u.Uid) && validID(u.Gid)
+	}); err != nil {
+		return fmt.Errorf("parse /etc/passwd of the image: %w", err)
 	}
 	gr, err := readImageFile(db.rootfs, "etc/group")
 	if err != nil {
 		return err
 	}
-	for _, f := range splitColon(gr, 4) {
-		gid, err := strconv.ParseUint(f[2], 10, 32)
-		if err != nil {
-			continue
-		}
-		g := groupEntry{name: f[0], gid: uint32(gid)}
-		if f[3] != "" {
-			g.members = strings.Split(f[3], ",")
-		}
-		db.groups = append(db.groups, g)
+	if db.groups, err = user.ParseGroupFilter(strings.NewReader(gr), func(g user.Group) bool {
+		return validID(g.Gid)
+	}); err != nil {
+		return fmt.Errorf("parse /etc/group of the image: %w", err)
 	}
 	return nil
 }
@@ -94,69 +75,55 @@ func readImageFile(rootfs, name string) (string, error) {
 	return string(b), nil
 }
 
-// splitColon returns the colon-separated fields of each non-comment line
-// that has at least min fields.
-func splitColon(text string, min int) [][]string {
-	var out [][]string
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || strings.HasPrefix(line, "#") {
-			continue
-		}
-		if f := strings.Split(line, ":"); len(f) >= min {
-			out = append(out, f)
-		}
-	}
-	return out
-}
+// validID reports whether a parsed id fits a uid_t/gid_t.
+func validID(id int) bool { return id >= 0 && id <= math.MaxUint32 }
 
-func (db *userDB) userByName(name string) (passwdEntry, bool, error) {
+func (db *userDB) userByName(name string) (user.User, bool, error) {
 	if err := db.load(); err != nil {
-		return passwdEntry{}, false, err
+		return user.User{}, false, err
 	}
 	for _, u := range db.users {
-		if u.name == name {
+		if u.Name == name {
 			return u, true, nil
 		}
 	}
-	return passwdEntry{}, false, nil
+	return user.User{}, false, nil
 }
 
-func (db *userDB) userByID(uid uint32) (passwdEntry, bool, error) {
+func (db *userDB) userByID(uid uint32) (user.User, bool, error) {
 	if err := db.load(); err != nil {
-		return passwdEntry{}, false, err
+		return user.User{}, false, err
 	}
 	for _, u := range db.users {
-		if u.uid == uid {
+		if u.Uid == int(uid) {
 			return u, true, nil
 		}
 	}
-	return passwdEntry{}, false, nil
+	return user.User{}, false, nil
 }
 
-func (db *userDB) groupByName(name string) (groupEntry, bool, error) {
+func (db *userDB) groupByName(name string) (user.Group, bool, error) {
 	if err := db.load(); err != nil {
-		return groupEntry{}, false, err
+		return user.Group{}, false, err
 	}
 	for _, g := range db.groups {
-		if g.name == name {
+		if g.Name == name {
 			return g, true, nil
 		}
 	}
-	return groupEntry{}, false, nil
+	return user.Group{}, false, nil
 }
 
 // memberOf lists the gids of the groups that name a user as a member.
-func (db *userDB) memberOf(user string) ([]uint32, error) {
+func (db *userDB) memberOf(login string) ([]uint32, error) {
 	if err := db.load(); err != nil {
 		return nil, err
 	}
 	var gids []uint32
 	for _, g := range db.groups {
-		for _, m := range g.members {
-			if m == user {
-				gids = append(gids, g.gid)
+		for _, m := range g.List {
+			if m == login {
+				gids = append(gids, uint32(g.Gid))
 			}
 		}
 	}
@@ -174,7 +141,7 @@ func (db *userDB) imageUser(spec string) (uid, gid uint32, name string, err erro
 		return 0, 0, "root", nil
 	}
 	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
-	var entry passwdEntry
+	var entry user.User
 	var found bool
 	if id, ok := parseID(userPart); ok {
 		uid = id
@@ -184,13 +151,13 @@ func (db *userDB) imageUser(spec string) (uid, gid uint32, name string, err erro
 		if err == nil && !found {
 			return 0, 0, "", fmt.Errorf("user %q of the image is not in its /etc/passwd", userPart)
 		}
-		uid = entry.uid
+		uid = uint32(entry.Uid)
 	}
 	if err != nil {
 		return 0, 0, "", err
 	}
 	if found {
-		gid, name = entry.gid, entry.name
+		gid, name = uint32(entry.Gid), entry.Name
 	}
 	if !hasGroup {
 		return uid, gid, name, nil
@@ -205,7 +172,7 @@ func (db *userDB) imageUser(spec string) (uid, gid uint32, name string, err erro
 	if !ok {
 		return 0, 0, "", fmt.Errorf("group %q of the image is not in its /etc/group", groupPart)
 	}
-	return uid, g.gid, name, nil
+	return uid, uint32(g.Gid), name, nil
 }
 
 // resolveUser decides the process's user: securityContext runAsUser and
@@ -233,7 +200,7 @@ func resolveUser(rootfs string, pod *corev1.Pod, c *corev1.Container, imageSpec 
 			return nil, err
 		}
 		if found {
-			gid, name = e.gid, e.name
+			gid, name = uint32(e.Gid), e.Name
 		}
 	} else {
 		var err error

@@ -105,3 +105,46 @@ func TestBuild_NoPasswdFile(t *testing.T) {
 		t.Errorf("a user name without /etc/passwd was accepted")
 	}
 }
+
+// A passwd that links out of the rootfs, to the host's /etc/passwd or to any
+// other host file, is read inside the image: the host's users are never seen.
+func TestBuild_PasswdSymlinkToHostIsNotFollowed(t *testing.T) {
+	outside := filepath.Join(t.TempDir(), "passwd")
+	writeFile(t, outside, "intruder:x:4321:4321::/:/bin/sh\n")
+	for _, target := range []string{"/etc/passwd", outside, "../../../../../../../../../" + outside} {
+		t.Run(target, func(t *testing.T) {
+			in := testInput(t)
+			passwd := filepath.Join(in.Rootfs, "etc/passwd")
+			if err := os.Remove(passwd); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(target, passwd); err != nil {
+				t.Fatal(err)
+			}
+			for _, name := range []string{"intruder", "root", "daemon", "nobody"} {
+				in.Image.User = name
+				cfg, err := Build(in)
+				if err == nil {
+					t.Errorf("user %q resolved to %v through a link out of the rootfs", name, cfg.User)
+				}
+			}
+		})
+	}
+}
+
+// Supplementary groups come from every /etc/group line naming the user,
+// also with an explicit group; malformed lines and ids are skipped.
+func TestBuild_SupplementaryGroupsFromImage(t *testing.T) {
+	in := testInput(t)
+	writeFile(t, filepath.Join(in.Rootfs, "etc/group"),
+		"app:x:1000:\nstaff:x:50:www,app\n# comment\nbad\nneg:x:-3:app\nhuge:x:4294967296:app\nvideo:x:44:app\n")
+	in.Image.User = "app:staff"
+	cfg, err := Build(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &shimv1.User{Uid: 1000, Gid: 50, AdditionalGids: []uint32{44}}
+	if !reflect.DeepEqual(cfg.User, want) {
+		t.Errorf("user %v, want %v", cfg.User, want)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"syscall"
+
+	"github.com/podd-dev/podd/runtime/unmount"
 )
 
 // Cleanup removes a pod's volumes: it unmounts everything mounted below
@@ -19,17 +21,11 @@ func Cleanup(ctx context.Context, podDir string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
-	mps, err := mountPoints(dir)
-	if err != nil {
+	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("clean up volumes in %s: %w", dir, err)
 	}
-	for _, mp := range mps {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("clean up volumes in %s: %w", dir, err)
-		}
-		if err := unmount(mp); err != nil {
-			return fmt.Errorf("clean up volumes in %s: %w", dir, err)
-		}
+	if err := unmount.All(dir); err != nil {
+		return fmt.Errorf("clean up volumes in %s: %w", dir, err)
 	}
 	if err := removeTree(dir); err != nil {
 		return fmt.Errorf("clean up volumes in %s: %w", dir, err)

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
+	"github.com/podd-dev/podd/internal/undo"
 	"github.com/podd-dev/podd/runtime/atomicfile"
 	"github.com/podd-dev/podd/runtime/spec/downward"
 )
@@ -20,12 +21,12 @@ import (
 // <podDir>/volumes/<name>: metadata fields and container resources, each
 // replaced atomically. Pod metadata never changes for one UID (a changed pod
 // is a new pod, R3), so the files are written once per Prepare.
-func prepareDownwardAPI(pod *corev1.Pod, v *corev1.Volume, podDir string, undo *undoStack) (string, error) {
+func prepareDownwardAPI(pod *corev1.Pod, v *corev1.Volume, podDir string, rollback *undo.Stack) (string, error) {
 	if err := ensureVolumesDir(podDir); err != nil {
 		return "", err
 	}
 	dir := filepath.Join(VolumesDir(podDir), v.Name)
-	if _, err := mkdirOwned(dir, 0o755, undo); err != nil {
+	if _, err := mkdirOwned(dir, 0o755, rollback); err != nil {
 		return "", fmt.Errorf("create %s: %w", dir, err)
 	}
 	mode := int32(corev1.DownwardAPIVolumeSourceDefaultMode)

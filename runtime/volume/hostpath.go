@@ -1,6 +1,7 @@
 package volume
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -10,19 +11,21 @@ import (
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/internal/undo"
 )
 
 // prepareHostPath checks (or creates) a hostPath per its type and returns
 // the path itself: a hostPath is used in place, never copied or removed.
 // What this call creates (DirectoryOrCreate, FileOrCreate) is removed again
 // if a later volume fails.
-func prepareHostPath(h *corev1.HostPathVolumeSource, undo *undoStack) (string, error) {
+func prepareHostPath(h *corev1.HostPathVolumeSource, rollback *undo.Stack) (string, error) {
 	p := filepath.Clean(h.Path)
 	typ := corev1.HostPathUnset
 	if h.Type != nil {
 		typ = *h.Type
 	}
-	if err := checkHostPath(p, typ, undo); err != nil {
+	if err := checkHostPath(p, typ, rollback); err != nil {
 		return "", err
 	}
 	return p, nil
@@ -32,7 +35,7 @@ func prepareHostPath(h *corev1.HostPathVolumeSource, undo *undoStack) (string, e
 // DirectoryOrCreate and FileOrCreate create what is missing (mode 0755 and
 // 0644; FileOrCreate needs the parent directory), the others require that
 // kind of file. Links are followed, as the kubelet does.
-func checkHostPath(path string, typ corev1.HostPathType, undo *undoStack) error {
+func checkHostPath(path string, typ corev1.HostPathType, rollback *undo.Stack) error {
 	fi, err := os.Stat(path)
 	missing := errors.Is(err, fs.ErrNotExist)
 	if err != nil && !missing {
@@ -43,11 +46,11 @@ func checkHostPath(path string, typ corev1.HostPathType, undo *undoStack) error 
 		return nil
 	case corev1.HostPathDirectoryOrCreate:
 		if missing {
-			return mkdirAllOwned(path, undo)
+			return mkdirAllOwned(path, rollback)
 		}
 	case corev1.HostPathFileOrCreate:
 		if missing {
-			return createFile(path, undo)
+			return createFile(path, rollback)
 		}
 	}
 	if missing {
@@ -95,7 +98,7 @@ func want(path string, typ corev1.HostPathType, ok bool, what string) error {
 
 // mkdirAllOwned creates path and any missing parents (0755); the undo
 // removes the directories it made, deepest first, if they are still empty.
-func mkdirAllOwned(path string, undo *undoStack) error {
+func mkdirAllOwned(path string, rollback *undo.Stack) error {
 	var created []string
 	for p := path; ; p = filepath.Dir(p) {
 		if _, err := os.Lstat(p); err == nil || p == filepath.Dir(p) {
@@ -106,7 +109,7 @@ func mkdirAllOwned(path string, undo *undoStack) error {
 	if err := os.MkdirAll(path, 0o755); err != nil {
 		return fmt.Errorf("create directory %q (type DirectoryOrCreate): %w", path, err)
 	}
-	undo.push(func() error {
+	rollback.Push(fmt.Sprintf("remove created hostPath directories %q", created), func(context.Context) error {
 		for _, d := range created {
 			if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return fmt.Errorf("remove created hostPath directory %s: %w", d, err)
@@ -117,7 +120,7 @@ func mkdirAllOwned(path string, undo *undoStack) error {
 	return nil
 }
 
-func createFile(path string, undo *undoStack) error {
+func createFile(path string, rollback *undo.Stack) error {
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
 	if err != nil {
 		return fmt.Errorf("create file %q (type FileOrCreate): %w", path, err)
@@ -125,7 +128,7 @@ func createFile(path string, undo *undoStack) error {
 	if err := f.Close(); err != nil {
 		return fmt.Errorf("create file %q (type FileOrCreate): %w", path, err)
 	}
-	undo.push(func() error {
+	rollback.Push("remove created hostPath file "+path, func(context.Context) error {
 		if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove created hostPath file %s: %w", path, err)
 		}

@@ -4,13 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
 
 	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/internal/undo"
+	"github.com/podd-dev/podd/runtime/unmount"
 )
 
 // StageMounts pins, for one container instance, the volumeMounts that runc
@@ -24,7 +26,7 @@ import (
 // index. dir is private (nothing made in it propagates to the host);
 // whatever was left in it is unmounted first, so it can run again for the
 // same instance. Unstage(dir) (or unmounting everything below it) undoes
-// it; a failure undoes itself.
+// it; a failure undoes itself (its rollback's failures joined to the error).
 func StageMounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, subPaths []string, volumes map[string]string, dir string) (_ map[int]string, err error) {
 	if err := Unstage(dir); err != nil {
 		return nil, err
@@ -33,16 +35,14 @@ func StageMounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, subP
 	if len(todo) == 0 {
 		return nil, nil
 	}
+	var rollback undo.Stack
+	defer rollback.OnFailure(ctx, &err)
+	// Everything below is made inside dir: one step undoes it all, the
+	// private bind of dir itself and each staged mount.
+	rollback.Push("unstage "+dir, func(context.Context) error { return Unstage(dir) })
 	if err := makePrivateDir(dir); err != nil {
 		return nil, fmt.Errorf("stage volumeMounts of container %q: %w", c.Name, err)
 	}
-	defer func() {
-		if err != nil {
-			if uerr := Unstage(dir); uerr != nil {
-				slog.Warn("undo volumeMount staging", "pod", pod.Name, "container", c.Name, "err", uerr)
-			}
-		}
-	}()
 	out := make(map[int]string, len(todo))
 	for _, i := range todo {
 		if err := ctx.Err(); err != nil {
@@ -61,31 +61,18 @@ func StageMounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, subP
 		}
 		out[i] = target
 	}
+	rollback.Release()
 	return out, nil
 }
 
-// Unstage unmounts everything below dir and removes it; a missing dir is
-// fine. The mounts are made private first, so that unmounting them never
-// propagates to the host (a Bidirectional mount shares a peer group with
-// its source).
+// Unstage unmounts everything below dir (unmount.All) and removes it; a
+// missing dir is fine.
 func Unstage(dir string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	mps, err := mountPoints(dir)
-	if err != nil {
+	if err := unmount.All(dir); err != nil {
 		return fmt.Errorf("unstage %s: %w", dir, err)
-	}
-	for i := len(mps) - 1; i >= 0; i-- { // shallowest first
-		err := unix.Mount("", mps[i], "", unix.MS_PRIVATE|unix.MS_REC, "")
-		if err != nil && !errors.Is(err, unix.EINVAL) && !errors.Is(err, unix.ENOENT) {
-			return fmt.Errorf("unstage %s: make %s private: %w", dir, mps[i], err)
-		}
-	}
-	for _, mp := range mps {
-		if err := unmount(mp); err != nil {
-			return fmt.Errorf("unstage %s: %w", dir, err)
-		}
 	}
 	if err := removeTree(dir); err != nil {
 		return fmt.Errorf("unstage %s: %w", dir, err)
@@ -143,7 +130,7 @@ func makePrivateDir(dir string) error {
 		return fmt.Errorf("bind %s: %w", dir, err)
 	}
 	if err := unix.Mount("", dir, "", unix.MS_PRIVATE, ""); err != nil {
-		return errors.Join(fmt.Errorf("make %s private: %w", dir, err), unmount(dir))
+		return fmt.Errorf("make %s private: %w", dir, err) // the caller's rollback unstages dir
 	}
 	return nil
 }
@@ -207,10 +194,7 @@ func bindFd(fd int, target string, readOnly bool, prop *corev1.MountPropagationM
 	if err := unix.Mount(src, target, "", unix.MS_BIND|unix.MS_REC, ""); err != nil {
 		return fmt.Errorf("bind the resolved source onto %s: %w", target, err)
 	}
-	if err := finishBind(fd, &st, target, readOnly, prop); err != nil {
-		return errors.Join(err, unmount(target))
-	}
-	return nil
+	return finishBind(fd, &st, target, readOnly, prop) // on failure, the caller's rollback unstages target
 }
 
 func makeTarget(target string, dir bool) error {

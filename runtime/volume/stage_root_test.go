@@ -104,7 +104,7 @@ func assertNoMountsBelow(t *testing.T, dir string) {
 	}
 }
 
-var mount = corev1.VolumeMount{Name: "vol", MountPath: "/m"}
+var volMount = corev1.VolumeMount{Name: "vol", MountPath: "/m"}
 
 // Every way a subPath can lead out of its volume is refused, and nothing
 // is mounted or created outside.
@@ -120,7 +120,7 @@ func TestStageMounts_SubPathEscapesAreRefused(t *testing.T) {
 		"root", "abs", "rel", "root/etc", "abs/secret", "rel/new/dir", "deep/er/up/etc", "magic",
 		"../outside", "real/../../outside", "/etc",
 	} {
-		got, err := f.stage(mount, sub, nil)
+		got, err := f.stage(volMount, sub, nil)
 		if err == nil {
 			t.Errorf("subPath %q staged as %s", sub, got)
 			continue
@@ -133,7 +133,7 @@ func TestStageMounts_SubPathEscapesAreRefused(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(f.outside, "new")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("a refused subPath created a directory outside the volume: %v", err)
 	}
-	_, err := f.stage(mount, "root", nil)
+	_, err := f.stage(volMount, "root", nil)
 	if err == nil || !strings.Contains(err.Error(), "leads out of the volume") {
 		t.Errorf("escape error %v does not say the subPath leads out of the volume", err)
 	}
@@ -153,7 +153,7 @@ func TestStageMounts_SubPathInsideTheVolume(t *testing.T) {
 		"real/dir": "real/dir", "inside/dir": "real/dir", "real/dir/back": "real", "./real//dir/": "real/dir",
 		"real/file": "real/file", "inside/file": "real/file",
 	} {
-		got, err := f.stage(mount, sub, nil)
+		got, err := f.stage(volMount, sub, nil)
 		if err != nil {
 			t.Errorf("subPath %q: %v", sub, err)
 			continue
@@ -163,7 +163,7 @@ func TestStageMounts_SubPathInsideTheVolume(t *testing.T) {
 		}
 	}
 	// A file subPath is staged on a file; writes reach the volume.
-	got, err := f.stage(mount, "real/file", nil)
+	got, err := f.stage(volMount, "real/file", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -184,7 +184,7 @@ func TestStageMounts_MissingSubPathIsCreatedInside(t *testing.T) {
 	f := newStageFixture(t)
 	f.mkdirs(t, "a")
 	f.symlink(t, "a", "link")
-	got, err := f.stage(mount, "link/b/c", nil)
+	got, err := f.stage(volMount, "link/b/c", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +200,7 @@ func TestStageMounts_MissingSubPathIsCreatedInside(t *testing.T) {
 		t.Errorf("staged %s is not the created %s", got, made)
 	}
 	f.symlink(t, f.outside, "out")
-	if _, err := f.stage(mount, "out/x/y", nil); err == nil {
+	if _, err := f.stage(volMount, "out/x/y", nil); err == nil {
 		t.Errorf("subPath behind an escaping link created and staged")
 	}
 	if _, err := os.Stat(filepath.Join(f.outside, "x")); !errors.Is(err, os.ErrNotExist) {
@@ -216,7 +216,7 @@ func TestStageMounts_ReadOnlyStagingIsReadOnly(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.mkdirs(t, "sub")
-	ro := mount
+	ro := volMount
 	ro.ReadOnly = true
 	got, err := f.stage(ro, "sub", nil)
 	if err != nil {
@@ -373,7 +373,7 @@ func swapRace(t *testing.T, subPath string) {
 	defer stop.Store(true)
 	var staged, refused int
 	for range 150 {
-		got, err := f.stage(mount, subPath, nil)
+		got, err := f.stage(volMount, subPath, nil)
 		if err != nil {
 			if !errors.Is(err, errEscape) {
 				t.Fatalf("stage during the swap: %v", err)
@@ -432,3 +432,18 @@ func TestStageMounts_SubmountsKeptAndUnstagingNeverPropagates(t *testing.T) {
 		}
 	}
 }
+
+// mountPoints lists the mount points at or below dir.
+func mountPoints(dir string) ([]string, error) {
+	ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(filepath.Clean(dir)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]string, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, m.Mountpoint)
+	}
+	return out, nil
+}
+
+func isMountPoint(dir string) (bool, error) { return mountinfo.Mounted(dir) }

@@ -4,45 +4,38 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/internal/undo"
 )
 
 // VolumesDir is where a pod's emptyDir and downwardAPI volumes live.
 func VolumesDir(podDir string) string { return filepath.Join(podDir, "volumes") }
 
-// undoStack holds the steps that reverse what Prepare made so far.
-type undoStack []func() error
-
-func (u *undoStack) push(f func() error) { *u = append(*u, f) }
-
-// run undoes in reverse order; it keeps going after a failed step.
-func (u undoStack) run() error {
-	var errs []error
-	for i := len(u) - 1; i >= 0; i-- {
-		errs = append(errs, u[i]())
-	}
-	return errors.Join(errs...)
-}
-
 // Prepare makes every volume of pod ready and returns, per volume name, the
 // host path to bind-mount. It is idempotent: an existing emptyDir (and its
 // content) is kept, a tmpfs already mounted is not mounted again, so it can
 // run again after a container or sandbox restart. On failure it undoes what
-// this call created and names the volume (`spec.volumes[2].hostPath: ...`).
-// The caller validated the pod (daemon/manifest).
+// this call created (the undo steps' failures are joined to the error) and
+// names the volume (`spec.volumes[2].hostPath: ...`). The caller validated
+// the pod (daemon/manifest).
 func Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (_ map[string]string, err error) {
-	var undo undoStack
-	defer func() {
-		if err != nil {
-			if uerr := undo.run(); uerr != nil {
-				slog.Warn("undo volume setup", "pod", pod.Name, "uid", pod.UID, "err", uerr)
-			}
-		}
-	}()
+	var rollback undo.Stack
+	defer rollback.OnFailure(ctx, &err)
+	paths, err := prepare(ctx, pod, podDir, &rollback)
+	if err != nil {
+		return nil, err
+	}
+	rollback.Release()
+	return paths, nil
+}
+
+// prepare is Prepare, registering on rollback the undo of each thing it
+// makes as soon as it exists.
+func prepare(ctx context.Context, pod *corev1.Pod, podDir string, rollback *undo.Stack) (map[string]string, error) {
 	paths := make(map[string]string, len(pod.Spec.Volumes))
 	for i := range pod.Spec.Volumes {
 		if err := ctx.Err(); err != nil {
@@ -53,11 +46,11 @@ func Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (_ map[string]
 		var err error
 		switch {
 		case v.EmptyDir != nil:
-			p, err = prepareEmptyDir(pod, v, podDir, &undo)
+			p, err = prepareEmptyDir(pod, v, podDir, rollback)
 		case v.HostPath != nil:
-			p, err = prepareHostPath(v.HostPath, &undo)
+			p, err = prepareHostPath(v.HostPath, rollback)
 		case v.DownwardAPI != nil:
-			p, err = prepareDownwardAPI(pod, v, podDir, &undo)
+			p, err = prepareDownwardAPI(pod, v, podDir, rollback)
 		default:
 			err = errors.New("unsupported volume source")
 		}
@@ -83,7 +76,7 @@ func sourceField(v *corev1.Volume) string {
 
 // mkdirOwned creates dir (its parent must exist) with perm, exactly, and
 // reports whether it made it; if it made it, the undo removes it.
-func mkdirOwned(dir string, perm os.FileMode, undo *undoStack) (bool, error) {
+func mkdirOwned(dir string, perm os.FileMode, rollback *undo.Stack) (bool, error) {
 	if err := os.Mkdir(dir, perm); err != nil {
 		if errors.Is(err, os.ErrExist) {
 			fi, statErr := os.Lstat(dir)
@@ -94,7 +87,7 @@ func mkdirOwned(dir string, perm os.FileMode, undo *undoStack) (bool, error) {
 		}
 		return false, err
 	}
-	undo.push(func() error { return removeTree(dir) })
+	rollback.Push("remove directory "+dir, func(context.Context) error { return removeTree(dir) })
 	// Mkdir is subject to the umask; the mode must be exact (0777 emptyDir).
 	return true, os.Chmod(dir, perm)
 }

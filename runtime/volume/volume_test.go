@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podd-dev/podd/internal/undo"
 )
 
 func hostPathType(t corev1.HostPathType) *corev1.HostPathType { return &t }
@@ -57,8 +59,8 @@ func TestCheckHostPath_R92_Types(t *testing.T) {
 				continue // creation is tested below
 			}
 			want := contains(accepted, kind)
-			var undo undoStack
-			err := checkHostPath(p, typ, &undo)
+			var rollback undo.Stack
+			err := checkHostPath(p, typ, &rollback)
 			if (err == nil) != want {
 				t.Errorf("type %q on %s: err = %v, want ok=%v", typ, kind, err, want)
 			}

@@ -369,14 +369,24 @@ spec:
 			return cs != nil && cs.Ready == want
 		}
 	}
-	e.waitForPod("probed", 30*time.Second, "ready", ready(true))
+	before := containerStatus(e.waitForPod("probed", 30*time.Second, "ready", ready(true)), "c").ContainerID
+	// Issue 8 item 7: a unique container ID per instance, kept across a crash.
+	if !regexp.MustCompile(`^podd://[0-9a-f]{64}$`).MatchString(before) {
+		t.Errorf("containerID %q, want podd://<64 hex digits>", before)
+	}
 	e.killDaemon()
 	e.restartDaemon()
 	e.waitLog(reconcileRE, 30*time.Second)
-	e.waitForPod("probed", 10*time.Second, "still ready after the restart", ready(true))
+	after := e.waitForPod("probed", 10*time.Second, "still ready after the restart", ready(true))
+	if got := containerStatus(after, "c").ContainerID; got != before {
+		t.Errorf("containerID %q after the daemon crash, want %q", got, before)
+	}
 	e.podctl("exec", "probed", "--", "rm", "/tmp/ready")
 	e.waitForPod("probed", 10*time.Second, "unready: the readiness probe runs again", ready(false))
 	out := e.podctl("describe", "pod", "probed")
+	if !strings.Contains(out, before) {
+		t.Errorf("describe does not show container ID %s:\n%s", before, out)
+	}
 	for _, reason := range []string{"Scheduled", "Created", "Started"} {
 		if !strings.Contains(out, reason) {
 			t.Errorf("event %s lost across the daemon crash:\n%s", reason, out)

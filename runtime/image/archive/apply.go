@@ -164,7 +164,7 @@ func (a *applier) entry(hdr *tar.Header, r io.Reader) error {
 			}
 		}
 	case tar.TypeReg: // tar.Reader reports the legacy TypeRegA as TypeReg
-		if err := writeFile(target, r); err != nil {
+		if err := CreateFile(target, r); err != nil {
 			return err
 		}
 	case tar.TypeSymlink:
@@ -270,7 +270,9 @@ func (a *applier) clear(target string, newIsDir bool) (kept bool, err error) {
 	return false, os.RemoveAll(target)
 }
 
-func writeFile(target string, r io.Reader) error {
+// CreateFile creates target, mode 0600, with r's content. target must not
+// exist: a file or a link already there is refused, never followed.
+func CreateFile(target string, r io.Reader) error {
 	f, err := os.OpenFile(target, os.O_WRONLY|os.O_CREATE|os.O_EXCL|unix.O_NOFOLLOW, 0o600)
 	if err != nil {
 		return err

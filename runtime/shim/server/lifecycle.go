@@ -20,19 +20,19 @@ type startError struct {
 
 func (e *startError) Error() string { return e.reason + ": " + e.message }
 
-// startContainer creates and starts c. It returns c's running state once
+// runContainer creates and starts c. It returns c's running state once
 // the process has been exec'd, or a *startError once the failure is
 // recorded.
-func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
+func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 	cfg := c.cfg
 	out, err := openOutput(cfg.GetLogPath(), s.logRotation)
 	if err != nil {
-		return nil, s.failStart(c, shim.ReasonRunError, err)
+		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
 	}
 	lc, err := s.rt.Create(cfg, s.namespacePid)
 	if err != nil {
 		_ = out.finish()
-		return nil, s.failStart(c, shim.ReasonRunError, err)
+		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
 	}
 	// A new cgroup counts from 0; a reused one from what it had.
 	base, err := lc.OOMKillCount()
@@ -45,7 +45,7 @@ func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
 		if p, err = newPipes(cfg.GetStdin()); err != nil {
 			_ = lc.Destroy()
 			_ = out.finish()
-			return nil, s.failStart(c, shim.ReasonRunError, err)
+			return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
 		}
 		stdio = p.child
 	}
@@ -69,7 +69,7 @@ func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
 		if errors.Is(err, libct.ErrCannotRun) {
 			reason = shim.ReasonCannotRun
 		}
-		return nil, s.failStart(c, reason, err)
+		return nil, s.recordStartFailure(c, reason, err)
 	}
 	if proc.Console != nil {
 		out.copy(crilog.Stdout, proc.Console)
@@ -92,18 +92,18 @@ func (s *service) startContainer(c *container) (*shimv1.ContainerState, error) {
 	c.mu.Unlock()
 	if err != nil {
 		// Only this goroutine moves a created container: a bug, but the
-		// process runs and waitExit still records its end.
+		// process runs and reapExit still records its end.
 		s.log.Error("mark container running", "container", c.id, "err", err)
 	}
 	s.log.Info("container started", "container", c.id, "pid", proc.Pid())
 	s.events.publish(running)
-	go s.waitExit(c)
+	go s.reapExit(c)
 	s.killIfForced(c)
 	return running, nil
 }
 
-// failStart records a start failure as the container's exit (code 128).
-func (s *service) failStart(c *container, reason string, cause error) error {
+// recordStartFailure records a start failure as the container's exit (code 128).
+func (s *service) recordStartFailure(c *container, reason string, cause error) error {
 	msg := cause.Error()
 	rec := &shim.ExitRecord{
 		ID:               c.id,
@@ -120,10 +120,10 @@ func (s *service) failStart(c *container, reason string, cause error) error {
 	return &startError{reason: reason, message: msg}
 }
 
-// waitExit runs when c's init exits, and in this order drains its output,
+// reapExit runs when c's init exits, and in this order drains its output,
 // fsyncs the log, reads the OOM counter, writes the exit record, destroys
 // the container and only then reports the exit.
-func (s *service) waitExit(c *container) {
+func (s *service) reapExit(c *container) {
 	c.mu.Lock()
 	lc, proc, out, stdin, base := c.lc, c.proc, c.out, c.stdin, c.oomBase
 	running, _ := c.st.(runningState)

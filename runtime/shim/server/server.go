@@ -105,7 +105,7 @@ func (s *service) CreateContainer(_ context.Context, req *shimv1.CreateContainer
 	s.containers[c.id] = c
 	s.mu.Unlock()
 
-	running, err := s.startContainer(c)
+	running, err := s.runContainer(c)
 	if err != nil {
 		var se *startError
 		if errors.As(err, &se) && se.reason == shim.ReasonCannotRun {

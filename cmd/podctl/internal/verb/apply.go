@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
 
@@ -31,16 +30,10 @@ func Apply(ctx context.Context, c poddv1.PodServiceClient, opts ApplyOptions) er
 	if len(files) == 0 {
 		return fmt.Errorf("no objects passed to apply")
 	}
-	failed := false
-	for _, f := range files {
+	return forEach(ctx, opts.ErrOut, files, func(f manifestFile) error {
 		resp, err := c.Apply(ctx, &poddv1.ApplyRequest{Manifest: f.Data, Source: f.Source})
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			failed = true
-			fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
-			continue
+			return err
 		}
 		for _, w := range resp.GetWarnings() {
 			fmt.Fprintf(opts.ErrOut, "Warning: %s\n", w)
@@ -52,9 +45,6 @@ func Apply(ctx context.Context, c poddv1.PodServiceClient, opts ApplyOptions) er
 			}
 			fmt.Fprintf(opts.Out, "%s/%s %s\n", kind, r.GetName(), r.GetAction())
 		}
-	}
-	if failed {
-		return errReported
-	}
-	return nil
+		return nil
+	})
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -51,29 +50,20 @@ func Delete(ctx context.Context, c poddv1.PodServiceClient, opts DeleteOptions) 
 		verb = "force deleted"
 		fmt.Fprintln(opts.ErrOut, forceWarning)
 	}
-	failed := false
-	for _, t := range targets {
+	return forEach(ctx, opts.ErrOut, targets, func(t objectRef) error {
 		req := &poddv1.DeletePodRequest{Namespace: t.Namespace, Name: t.Name, Wait: opts.Wait, Force: opts.Force}
 		if grace >= 0 {
 			req.GracePeriodSeconds = &grace
 		}
 		if _, err := c.DeletePod(ctx, req); err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
+			if opts.IgnoreNotFound && status.Code(err) == codes.NotFound && ctx.Err() == nil {
+				return nil
 			}
-			if opts.IgnoreNotFound && status.Code(err) == codes.NotFound {
-				continue
-			}
-			failed = true
-			fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
-			continue
+			return err
 		}
 		fmt.Fprintf(opts.Out, "pod %q %s\n", t.Name, verb)
-	}
-	if failed {
-		return errReported
-	}
-	return nil
+		return nil
+	})
 }
 
 // deleteTargets lists the pods to delete: the names given, then those of

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 
-	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
 	"github.com/podd-dev/podd/cmd/podctl/internal/printers"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
@@ -23,30 +22,13 @@ type DescribeOptions struct {
 // for each pod; descriptions are separated by a blank line.
 func Describe(ctx context.Context, c poddv1.PodServiceClient, opts DescribeOptions) error {
 	ns := namespaceOrDefault(opts.Namespace)
-	var pods []*poddv1.Pod
-	failed := false
-	if len(opts.Names) == 0 {
-		all, err := listPods(ctx, c, ns)
-		if err != nil {
-			return err
-		}
-		pods = all
-		if len(pods) == 0 {
-			fmt.Fprintf(opts.ErrOut, "No resources found in %s namespace.\n", ns)
-			return nil
-		}
+	pods, failed, err := getPods(ctx, c, ns, opts.Names, ns, opts.ErrOut)
+	if err != nil {
+		return err
 	}
-	for _, name := range opts.Names {
-		p, err := c.GetPod(ctx, &poddv1.GetPodRequest{Namespace: ns, Name: name})
-		if err != nil {
-			if len(opts.Names) == 1 || ctx.Err() != nil {
-				return err
-			}
-			failed = true
-			fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
-			continue
-		}
-		pods = append(pods, p)
+	if len(pods) == 0 && len(opts.Names) == 0 {
+		fmt.Fprintf(opts.ErrOut, "No resources found in %s namespace.\n", ns)
+		return nil
 	}
 	for i, p := range pods {
 		if i > 0 {
@@ -64,11 +46,8 @@ func Describe(ctx context.Context, c poddv1.PodServiceClient, opts DescribeOptio
 	return nil
 }
 
-func describeOne(ctx context.Context, c poddv1.PodServiceClient, p *poddv1.Pod, opts DescribeOptions) error {
-	pod, err := DecodePod(p)
-	if err != nil {
-		return err
-	}
+func describeOne(ctx context.Context, c poddv1.PodServiceClient, p fetchedPod, opts DescribeOptions) error {
+	pod := p.pod
 	resp, err := c.ListEvents(ctx, &poddv1.ListEventsRequest{Namespace: pod.Namespace, Name: pod.Name})
 	if err != nil {
 		return err
@@ -83,7 +62,7 @@ func describeOne(ctx context.Context, c poddv1.PodServiceClient, p *poddv1.Pod, 
 	}
 	return printers.DescribePod(opts.Out, printers.PodDescription{
 		Pod:          pod,
-		StaticSource: p.GetStaticSource(),
+		StaticSource: p.msg.GetStaticSource(),
 		Events:       events,
 		Now:          opts.Now.now(),
 	})

@@ -40,23 +40,12 @@ func Exec(ctx context.Context, c poddv1.PodServiceClient, opts ExecOptions) erro
 		return fmt.Errorf("you must specify at least one command for the container")
 	}
 	ns := namespaceOrDefault(opts.Namespace)
-	p, err := c.GetPod(ctx, &poddv1.GetPodRequest{Namespace: ns, Name: opts.Pod})
-	if err != nil {
-		return err
-	}
-	pod, err := DecodePod(p)
+	pod, container, err := getPodContainer(ctx, c, ns, opts.Pod, opts.Container, opts.ErrOut)
 	if err != nil {
 		return err
 	}
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return fmt.Errorf("cannot exec into a container in a completed pod; current phase is %s", pod.Status.Phase)
-	}
-	container, notice, err := ContainerFor(pod, opts.Container)
-	if err != nil {
-		return err
-	}
-	if notice != "" {
-		fmt.Fprintln(opts.ErrOut, notice)
 	}
 
 	tty := opts.TTY

@@ -7,7 +7,6 @@ import (
 	"io"
 	"sort"
 
-	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
 	"github.com/podd-dev/podd/cmd/podctl/internal/printers"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -46,7 +45,7 @@ func Get(ctx context.Context, c poddv1.PodServiceClient, opts GetOptions) error 
 		return fmt.Errorf("a resource cannot be retrieved by name across all namespaces")
 	}
 	ns := namespaceOrDefault(opts.Namespace)
-	pods, failed, err := getPods(ctx, c, ns, opts)
+	pods, failed, err := getPodList(ctx, c, ns, opts)
 	if err != nil {
 		return err
 	}
@@ -71,42 +70,20 @@ func Get(ctx context.Context, c poddv1.PodServiceClient, opts GetOptions) error 
 	return nil
 }
 
-// getPods fetches the named pods (reporting each missing one and going on,
-// as kubectl does) or lists all of them, sorted by namespace and name.
-func getPods(ctx context.Context, c poddv1.PodServiceClient, ns string, opts GetOptions) ([]corev1.Pod, bool, error) {
-	var raw []*poddv1.Pod
-	failed := false
-	if len(opts.Names) > 0 {
-		for _, name := range opts.Names {
-			p, err := c.GetPod(ctx, &poddv1.GetPodRequest{Namespace: ns, Name: name})
-			if err != nil {
-				if len(opts.Names) == 1 || ctx.Err() != nil {
-					return nil, false, err
-				}
-				failed = true
-				fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
-				continue
-			}
-			raw = append(raw, p)
-		}
-	} else {
-		listNS := ns
-		if opts.AllNamespaces {
-			listNS = ""
-		}
-		all, err := listPods(ctx, c, listNS)
-		if err != nil {
-			return nil, false, err
-		}
-		raw = all
+// getPodList fetches the named pods or lists all of them (getPods), sorted
+// by namespace and name when listed.
+func getPodList(ctx context.Context, c poddv1.PodServiceClient, ns string, opts GetOptions) ([]corev1.Pod, bool, error) {
+	listNS := ns
+	if opts.AllNamespaces {
+		listNS = ""
 	}
-	pods := make([]corev1.Pod, 0, len(raw))
-	for _, r := range raw {
-		pod, err := DecodePod(r)
-		if err != nil {
-			return nil, false, err
-		}
-		pods = append(pods, *pod)
+	fetched, failed, err := getPods(ctx, c, ns, opts.Names, listNS, opts.ErrOut)
+	if err != nil {
+		return nil, false, err
+	}
+	pods := make([]corev1.Pod, 0, len(fetched))
+	for _, fp := range fetched {
+		pods = append(pods, *fp.pod)
 	}
 	if len(opts.Names) == 0 {
 		sort.SliceStable(pods, func(i, j int) bool {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
 
@@ -19,16 +18,10 @@ type RemoveImagesOptions struct {
 // "Deleted:" lines; a failure (an image in use, say) is reported and the
 // others are still removed.
 func RemoveImages(ctx context.Context, c poddv1.PodServiceClient, opts RemoveImagesOptions) error {
-	failed := false
-	for _, ref := range opts.Refs {
+	return forEach(ctx, opts.ErrOut, opts.Refs, func(ref string) error {
 		resp, err := c.RemoveImage(ctx, &poddv1.RemoveImageRequest{Ref: ref})
 		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			failed = true
-			fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
-			continue
+			return err
 		}
 		for _, u := range resp.GetUntagged() {
 			fmt.Fprintf(opts.Out, "Untagged: %s\n", u)
@@ -36,11 +29,8 @@ func RemoveImages(ctx context.Context, c poddv1.PodServiceClient, opts RemoveIma
 		if d := resp.GetDeleted(); d != "" {
 			fmt.Fprintf(opts.Out, "Deleted: %s\n", d)
 		}
-	}
-	if failed {
-		return errReported
-	}
-	return nil
+		return nil
+	})
 }
 
 // PruneImagesOptions are the inputs of `podctl image prune`.

@@ -26,20 +26,9 @@ type LogsOptions struct {
 // until ctx is cancelled).
 func Logs(ctx context.Context, c poddv1.PodServiceClient, opts LogsOptions) error {
 	ns := namespaceOrDefault(opts.Namespace)
-	p, err := c.GetPod(ctx, &poddv1.GetPodRequest{Namespace: ns, Name: opts.Pod})
+	_, container, err := getPodContainer(ctx, c, ns, opts.Pod, opts.Container, opts.ErrOut)
 	if err != nil {
 		return err
-	}
-	pod, err := DecodePod(p)
-	if err != nil {
-		return err
-	}
-	container, notice, err := ContainerFor(pod, opts.Container)
-	if err != nil {
-		return err
-	}
-	if notice != "" {
-		fmt.Fprintln(opts.ErrOut, notice)
 	}
 	stream, err := c.Logs(ctx, &poddv1.LogsRequest{
 		Namespace:  ns,

@@ -2,6 +2,7 @@ package verb
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -9,7 +10,6 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
-	"github.com/podd-dev/podd/cmd/podctl/internal/podclient"
 	"github.com/podd-dev/podd/cmd/podctl/internal/printers"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
@@ -34,7 +34,7 @@ type ObjectOptions struct {
 }
 
 // fetchObjects gets the named objects (reporting each missing one and going
-// on, as kubectl does) or lists all of them.
+// on, as kubectl does, through forEach) or lists all of them.
 func fetchObjects(ctx context.Context, c poddv1.PodServiceClient, opts ObjectOptions) ([]printers.Object, bool, error) {
 	ns := namespaceOrDefault(opts.Namespace)
 	if len(opts.Names) == 0 {
@@ -45,23 +45,31 @@ func fetchObjects(ctx context.Context, c poddv1.PodServiceClient, opts ObjectOpt
 		objs, err := listObjects(ctx, c, opts.Kind, listNS)
 		return objs, false, err
 	}
-	var objs []printers.Object
-	failed := false
-	for _, name := range opts.Names {
+	get := func(name string) (printers.Object, error) {
 		m, err := c.GetObject(ctx, &poddv1.GetObjectRequest{Resource: opts.Kind.Resource, Namespace: ns, Name: name})
 		if err != nil {
-			if len(opts.Names) == 1 || ctx.Err() != nil {
-				return nil, false, err
-			}
-			failed = true
-			fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
-			continue
+			return nil, err
 		}
-		obj, err := decodeObject(m)
+		return decodeObject(m)
+	}
+	if len(opts.Names) == 1 {
+		obj, err := get(opts.Names[0])
 		if err != nil {
 			return nil, false, err
 		}
-		objs = append(objs, obj)
+		return []printers.Object{obj}, false, nil
+	}
+	var objs []printers.Object
+	err := forEach(ctx, opts.ErrOut, opts.Names, func(name string) error {
+		obj, err := get(name)
+		if err == nil {
+			objs = append(objs, obj)
+		}
+		return err
+	})
+	failed := errors.Is(err, errReported)
+	if err != nil && !failed {
+		return nil, false, err
 	}
 	return objs, failed, nil
 }
@@ -148,24 +156,14 @@ func DeleteObjects(ctx context.Context, c poddv1.PodServiceClient, opts ObjectOp
 		return fmt.Errorf("resource(s) were provided, but no name was specified")
 	}
 	ns := namespaceOrDefault(opts.Namespace)
-	failed := false
-	for _, name := range opts.Names {
+	return forEach(ctx, opts.ErrOut, opts.Names, func(name string) error {
 		_, err := c.DeleteObject(ctx, &poddv1.DeleteObjectRequest{Resource: opts.Kind.Resource, Namespace: ns, Name: name, Wait: opts.Wait})
-		if err != nil {
-			if ctx.Err() != nil {
-				return ctx.Err()
-			}
-			if opts.IgnoreNotFound && status.Code(err) == codes.NotFound {
-				continue
-			}
-			failed = true
-			fmt.Fprintln(opts.ErrOut, podclient.FormatError(err))
-			continue
+		if opts.IgnoreNotFound && status.Code(err) == codes.NotFound {
+			return nil
 		}
-		fmt.Fprintf(opts.Out, "%s %q deleted\n", strings.ToLower(opts.Kind.Kind), name)
-	}
-	if failed {
-		return errReported
-	}
-	return nil
+		if err == nil {
+			fmt.Fprintf(opts.Out, "%s %q deleted\n", strings.ToLower(opts.Kind.Kind), name)
+		}
+		return err
+	})
 }

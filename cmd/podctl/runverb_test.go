@@ -1,0 +1,27 @@
+package main
+
+import (
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Argument errors are reported without dialling: with no daemon at the
+// socket, each command still names the bad argument, not the socket.
+func TestUsageErrorsNeverDial(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "nobody.sock")
+	for _, args := range [][]string{
+		{"get", "deployments"},
+		{"describe", "svc/web"},
+		{"delete", "deploy/web"},
+		{"logs", "svc/web"},
+		{"exec", "svc/web", "--", "true"},
+		{"exec", "web", "extra", "--", "true"},
+		{"events", "svc/web"},
+	} {
+		r := podctl(t, sock, "", args...)
+		if r.code == 0 || strings.Contains(r.stderr, sock) {
+			t.Errorf("podctl %v = %+v; want a usage error that does not involve the daemon", args, r)
+		}
+	}
+}
