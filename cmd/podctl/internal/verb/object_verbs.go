@@ -157,13 +157,18 @@ func DeleteObjects(ctx context.Context, c poddv1.PodServiceClient, opts ObjectOp
 	}
 	ns := namespaceOrDefault(opts.Namespace)
 	return forEach(ctx, opts.ErrOut, opts.Names, func(name string) error {
-		_, err := c.DeleteObject(ctx, &poddv1.DeleteObjectRequest{Resource: opts.Kind.Resource, Namespace: ns, Name: name, Wait: opts.Wait})
-		if opts.IgnoreNotFound && status.Code(err) == codes.NotFound {
-			return nil
-		}
-		if err == nil {
-			fmt.Fprintf(opts.Out, "%s %q deleted\n", strings.ToLower(opts.Kind.Kind), name)
-		}
-		return err
+		return deleteObject(ctx, c, opts, ns, name)
 	})
+}
+
+// deleteObject deletes one object of opts.Kind and prints `kind "x" deleted`.
+func deleteObject(ctx context.Context, c poddv1.PodServiceClient, opts ObjectOptions, ns, name string) error {
+	_, err := c.DeleteObject(ctx, &poddv1.DeleteObjectRequest{Resource: opts.Kind.Resource, Namespace: ns, Name: name, Wait: opts.Wait})
+	if opts.IgnoreNotFound && status.Code(err) == codes.NotFound && ctx.Err() == nil {
+		return nil
+	}
+	if err == nil {
+		fmt.Fprintf(opts.Out, "%s %q deleted\n", strings.ToLower(opts.Kind.Kind), name)
+	}
+	return err
 }
