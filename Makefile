@@ -67,9 +67,9 @@ fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
 # The e2e tests make test-cgroupv2 runs in the cgroup v2 VM: pods with
 # limits and OOMKilled (main process and child), exec, logs, delete with a
 # grace period (exit codes 143/137), a readiness probe across a kill -9 of
-# the daemon and its recovery, the leak census (every test ends with it)
-# and the device filter.
-V2VM_E2E := TestR22_TerminationReasons|TestExecStdinExitCodeAndTTY|TestLogsFollow|TestStopExitCodes|TestProbesAndEventsSurviveDaemonCrash|TestNothingLeftAfterDeleteAndFailedCreate|TestDeviceFilterRefusesHostBlockDevice
+# the daemon and its recovery, the leak census (every test ends with it),
+# the device filter and podctl top's CPU against the v2 cpu.stat.
+V2VM_E2E := TestR22_TerminationReasons|TestExecStdinExitCodeAndTTY|TestLogsFollow|TestStopExitCodes|TestProbesAndEventsSurviveDaemonCrash|TestNothingLeftAfterDeleteAndFailedCreate|TestDeviceFilterRefusesHostBlockDevice|TestTopPodsMatchesCgroupCPU
 
 test-cgroupv2: deps build ## podd checks and an e2e subset on a pure cgroup v2 host (a QEMU VM, test/v2vm)
 	$(GO) test -c -o $(BIN)/e2e.test ./test/e2e

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"path/filepath"
+	"time"
 
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/runtime/image"
@@ -51,7 +52,9 @@ func (a *api) PullImage(ctx context.Context, req *poddv1.PullImageRequest) (*pod
 	if req.GetRef() == "" {
 		return nil, toGRPC(classed(ErrInvalidArgument, "ref: Required value"))
 	}
+	start := time.Now()
 	img, err := a.d.images.Pull(ctx, req.GetRef(), image.PullOptions{Insecure: req.GetInsecure()})
+	a.d.metrics.ImagePulled(img.Size, time.Since(start), err)
 	if err != nil {
 		return nil, toGRPC(imageError(err))
 	}

@@ -75,6 +75,10 @@ type Config struct {
 	// EvictionInterval is how often pods' limited storage is measured
 	// (emptyDir sizeLimit eviction).
 	EvictionInterval time.Duration
+	// MetricsAddress is where Prometheus metrics are served (host:port,
+	// loopback unless MetricsAllowRemote); empty serves none.
+	MetricsAddress     string
+	MetricsAllowRemote bool
 }
 
 // DefaultPodPidsLimit is the default podPidsLimit: enough for any sane pod,

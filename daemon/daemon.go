@@ -19,6 +19,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/manifest"
+	"github.com/podd-dev/podd/daemon/metrics"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/sdnotify"
@@ -28,6 +29,7 @@ import (
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/probes"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+	"github.com/podd-dev/podd/runtime/cgroupusage"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/spec"
@@ -53,6 +55,10 @@ type Daemon struct {
 	// criState is what CRI's runtime-wide calls record (the pod CIDR).
 	criState criState
 	wg       sync.WaitGroup
+	// metrics are the daemon's Prometheus metrics (recorded even when no
+	// listener serves them); cgroups reads pods' usage for top.
+	metrics *metrics.Metrics
+	cgroups CgroupReader
 }
 
 // Run starts the daemon, serves until ctx ends, then stops serving and
@@ -84,7 +90,15 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	srv := grpc.NewServer()
+	if cfg.MetricsAddress != "" {
+		_, stopMetrics, err := d.serveMetrics()
+		if err != nil {
+			return err
+		}
+		defer stopMetrics()
+	}
+	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(d.metrics.UnaryInterceptor()),
+		grpc.ChainStreamInterceptor(d.metrics.StreamInterceptor()))
 	poddv1.RegisterPodServiceServer(srv, &api{d: d})
 	if err := d.restoreObjects(); err != nil {
 		return err
@@ -236,14 +250,18 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &Daemon{
+	var d *Daemon
+	m := metrics.New(func() metrics.Counts { return d.census() })
+	d = &Daemon{
 		cfg: cfg, ctx: ctx, store: st, images: images, network: netw,
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
-		events: events.New(time.Now), probes: probes.NewManager(probes.Config{}), pods: newPods(), objects: newObjects(),
+		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(), objects: newObjects(),
+		metrics: m, cgroups: cgroupusage.Reader{},
 	}
 	d.criState.d = d
 	d.deps = &podworker.Deps{
-		Layout: layout, Store: st, Images: images, Network: netw, Probes: d.probes, Events: d.events,
+		Layout: layout, Store: st, Images: measuredImages{Images: images, m: d.metrics}, Network: netw, Probes: d.probes, Events: d.events,
+		Recorder:   d.metrics,
 		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
 		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
 		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),

@@ -101,7 +101,9 @@ type ApplyResult struct {
 // changes (R1); identical ones are left alone (R3), changed ones replaced.
 // Namespaces are applied first, then the other objects, then pods.
 func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) ([]ApplyResult, []string, error) {
+	began := time.Now()
 	docs, warnings, err := manifest.ParseObjects(data, source, d.policy)
+	d.metrics.StartPhase("pod", "validation", time.Since(began))
 	if err != nil {
 		return nil, warnings, classed(ErrInvalidArgument, "%w", err)
 	}
@@ -193,9 +195,11 @@ func (d *Daemon) applyOne(ctx context.Context, pod *corev1.Pod, static string) (
 	if static != "" {
 		pod.Annotations[podworker.AnnotationStaticSource] = static
 	}
+	saving := time.Now()
 	if err := d.store.SavePod(pod); err != nil {
 		return ApplyResult{}, err
 	}
+	d.metrics.StartPhase("pod", "persist", time.Since(saving))
 	action := "created"
 	var after <-chan struct{}
 	if old != nil {

@@ -75,6 +75,9 @@ type Attachment struct {
 	Network string
 	// ConfigBytes is the configuration list used, to keep with the pod.
 	ConfigBytes []byte
+	// NetnsTook and CNIAddTook are how long pinning the netns and the CNI
+	// ADD took (the start timing's phases).
+	NetnsTook, CNIAddTook time.Duration
 }
 
 // Manager sets up and tears down sandbox networks. Its methods are safe to
@@ -198,10 +201,12 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 	if err != nil {
 		return nil, fmt.Errorf("set up network of sandbox %q: %w", id, err)
 	}
+	began := time.Now()
 	path, err := netns.Create(m.netnsDir, id)
 	if err != nil {
 		return nil, fmt.Errorf("set up network of sandbox %q: %w", id, err)
 	}
+	pinned := time.Now()
 	rollback.Push("remove the netns pin "+path, func(context.Context) error { return netns.Remove(path) })
 
 	att := cni.Attachment{
@@ -218,6 +223,7 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 	if err != nil {
 		return nil, err
 	}
+	added := time.Now()
 	rollback.Release()
 	slog.Info("sandbox network up", "sandbox", id, "pod", req.Namespace+"/"+req.Name, "uid", req.PodUID, "network", res.Network, "ips", res.IPs)
 	return &Attachment{
@@ -227,6 +233,8 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 		Interface:   res.Interface,
 		Network:     res.Network,
 		ConfigBytes: res.ConfigBytes,
+		NetnsTook:   pinned.Sub(began),
+		CNIAddTook:  added.Sub(pinned),
 	}, nil
 }
 

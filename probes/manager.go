@@ -14,12 +14,15 @@ import (
 type Config struct {
 	Clock  Clock
 	Logger *slog.Logger
+	// Recorder takes each probe run; nil records nothing.
+	Recorder Recorder
 }
 
 // Manager owns the probe workers of all pods and publishes their updates.
 type Manager struct {
 	clock     Clock
 	log       *slog.Logger
+	recorder  Recorder
 	newProber func(*corev1.Probe, Target) (prober, error)
 	q         *queue
 
@@ -57,6 +60,7 @@ func NewManager(cfg Config) *Manager {
 	m := &Manager{
 		clock:     cfg.Clock,
 		log:       cfg.Logger,
+		recorder:  cfg.Recorder,
 		newProber: newProber,
 		q:         newQueue(),
 		ctx:       ctx,

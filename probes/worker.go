@@ -42,11 +42,13 @@ func (w *worker) run(ctx context.Context) {
 	for {
 		// The period counts from the start of a run, as a ticker would.
 		next := w.m.clock.NewTimer(w.timing.period)
+		began := w.m.clock.Now()
 		res, out, warning, err := w.prober.probe(ctx, w.timing.timeout)
 		if ctx.Err() != nil {
 			next.Stop()
 			return
 		}
+		w.m.recordRun(w.kind, res, w.m.clock.Now().Sub(began))
 		w.log(res, out, err)
 		if w.record(&s, res, out, warning) {
 			next.Stop()

@@ -93,6 +93,7 @@ func newRootCommand(a *app) *cobra.Command {
 		newImagesCommand(a),
 		newPullCommand(a),
 		newRemoveImageCommand(a, "rmi"),
+		newTopCommand(a),
 		newVersionCommand(a),
 	)
 	return root

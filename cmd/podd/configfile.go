@@ -48,6 +48,9 @@ type fileConfig struct {
 	AllowedUnsafeSysctls *[]string        `json:"allowedUnsafeSysctls"`
 	MaxLayerSize         *json.RawMessage `json:"maxLayerSize"` // a quantity: 10Gi or a number
 	PodPidsLimit         *int64           `json:"podPidsLimit"` // -1: no limit
+	// MetricsAddress and MetricsAllowRemote: see daemon.Config.
+	MetricsAddress     *string `json:"metricsAddress"`
+	MetricsAllowRemote *bool   `json:"metricsAllowRemote"`
 	// RegistryMirrors maps a registry host to mirror URLs tried in order.
 	RegistryMirrors *map[string][]string `json:"registryMirrors"`
 }
@@ -199,6 +202,18 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 			return fmt.Errorf("podPidsLimit: %w", err)
 		}
 		cfg.PodPidsLimit = *fc.PodPidsLimit
+	}
+	if fc.MetricsAllowRemote != nil {
+		cfg.MetricsAllowRemote = *fc.MetricsAllowRemote
+	}
+	if fc.MetricsAddress != nil {
+		// Whether it may be remote is checked with the flags applied.
+		if *fc.MetricsAddress != "" {
+			if err := daemon.CheckMetricsAddress(*fc.MetricsAddress, true); err != nil {
+				return fmt.Errorf("metricsAddress: %w", err)
+			}
+		}
+		cfg.MetricsAddress = *fc.MetricsAddress
 	}
 	if fc.RegistryMirrors != nil {
 		m := image.Mirrors(*fc.RegistryMirrors)

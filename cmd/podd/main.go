@@ -60,6 +60,10 @@ func main() {
 	})
 	fs.Int64Var(&cfg.PodPidsLimit, "pod-pids-limit", cfg.PodPidsLimit, "processes allowed in each pod, set at the pod cgroup (-1: no limit)")
 	fs.DurationVar(&cfg.EvictionInterval, "eviction-interval", cfg.EvictionInterval, "how often emptyDir sizeLimits are checked (for tests; the kubelet's is 10s)")
+	fs.StringVar(&cfg.MetricsAddress, "metrics-address", cfg.MetricsAddress,
+		"serve Prometheus metrics at http://ADDRESS/metrics, host:port on a loopback address (default: none)")
+	fs.BoolVar(&cfg.MetricsAllowRemote, "metrics-allow-remote", cfg.MetricsAllowRemote,
+		"let --metrics-address be a non-loopback address (the metrics have no authentication)")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -82,6 +86,12 @@ func main() {
 	if cfg.EvictionInterval <= 0 {
 		fmt.Fprintf(os.Stderr, "podd: --eviction-interval: %v must be positive\n", cfg.EvictionInterval)
 		os.Exit(2)
+	}
+	if cfg.MetricsAddress != "" {
+		if err := daemon.CheckMetricsAddress(cfg.MetricsAddress, cfg.MetricsAllowRemote); err != nil {
+			fmt.Fprintf(os.Stderr, "podd: --metrics-address: %v\n", err)
+			os.Exit(2)
+		}
 	}
 	cfg.AllowedUnsafeSysctls = nil
 	if *unsafeSysctls != "" {

@@ -80,12 +80,19 @@ func (w *Worker) startContainer(ctx context.Context, a planner.Action) bool {
 	return true
 }
 
-func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *corev1.Container, fp string) error {
+func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *corev1.Container, fp string) (err error) {
+	t := newStartTiming(kindContainer, time.Now())
 	// A delete cancels the start (as the kubelet cancels a pod sync); the
 	// postStart hook of a started instance lives on hookCtx.
 	ctx, stop := w.untilDeleted(hookCtx)
 	defer stop()
 	id := store.InstanceKey(c.Name, a.Restart)
+	defer func() {
+		w.finishStart(t, id, err)
+		if err == nil && a.Restart > 0 && w.deps.Recorder != nil {
+			w.deps.Recorder.ContainerRestarted()
+		}
+	}()
 	cl := w.currentShim()
 	if cl == nil {
 		return failStart("CreateContainerError", "container %q of pod %q: no sandbox", c.Name, w.key)
@@ -94,6 +101,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	if err != nil {
 		return err
 	}
+	t.mark("image", time.Now())
 	// A pull waits on the registry; what follows is the host's work, bounded
 	// across pods.
 	release, err := w.deps.Work.Acquire(ctx, limiter.Start)
@@ -101,16 +109,20 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return failStart("CreateContainerError", "container %q of pod %q: wait to start: %w", c.Name, w.key, err)
 	}
 	defer release()
+	t.mark("queue", time.Now())
 	w.removeOldInstances(ctx, c.Name, id)
+	t.mark("cleanup", time.Now())
 	layers, err := w.deps.Images.Layers(ctx, img)
 	if err != nil {
 		return failStart("CreateContainerError", "unpack image %q: %w", c.Image, err)
 	}
+	t.mark("layers", time.Now())
 	dir := w.deps.Layout.ContainerDir(w.uid, id)
 	root, err := w.deps.rootfs().Mount(layers, dir)
 	if err != nil {
 		return failStart("CreateContainerError", "mount rootfs of container %q: %w", c.Name, err)
 	}
+	t.mark("rootfs", time.Now())
 	ok := false
 	defer func() {
 		if !ok {
@@ -155,9 +167,12 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return failStart("CreateContainerConfigError", "%w", err)
 	}
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
+	t.mark("spec", time.Now())
 	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
 	resp, err := cl.CreateContainer(cctx, &shimv1.CreateContainerRequest{Config: cfg})
 	cancel()
+	// What the shim did not time itself is the call's round trip.
+	t.markParts("shim_call", time.Now(), shimPhases(resp)...)
 	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, id) {
 		// The instance exists, stopped with ContainerCannotRun (exit 128,
 		// R22); the planner takes it from here.
@@ -175,6 +190,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	}
 	w.event(corev1.EventTypeNormal, "Started", fp, "Started container "+c.Name)
 	w.afterStart(hookCtx, c, id, sb, fp)
+	t.mark("post_start", time.Now())
 	return nil
 }
 

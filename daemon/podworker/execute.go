@@ -29,7 +29,8 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 				return false, true // the sandbox stays recorded; retried after a pause
 			}
 		case planner.ActionCreateSandbox:
-			if !w.admitted(ctx, limiter.Start, func() bool { return w.makeSandbox(ctx, a.Attempt) }) {
+			t := newStartTiming(kindSandbox, time.Now())
+			if !w.admitted(ctx, limiter.Start, func() bool { t.mark("queue", time.Now()); return w.makeTimedSandbox(ctx, a.Attempt, t) }) {
 				return false, false // the planner backs off (SandboxFailed)
 			}
 		case planner.ActionStartInitContainer:
@@ -77,14 +78,20 @@ func (w *Worker) admitted(ctx context.Context, p limiter.Priority, do func() boo
 
 // makeSandbox creates sandbox number attempt and records the outcome.
 func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
+	return w.makeTimedSandbox(ctx, attempt, newStartTiming(kindSandbox, time.Now()))
+}
+
+// makeTimedSandbox is makeSandbox whose phases add to t.
+func (w *Worker) makeTimedSandbox(ctx context.Context, attempt uint32, t *startTiming) bool {
 	var sb *Sandbox
 	var cl ShimClient
 	// What an earlier creation left behind goes first.
 	err := w.abandonCreation(ctx)
+	t.mark("cleanup", time.Now())
 	if err == nil {
 		dctx, stop := w.untilDeleted(ctx)
 		cctx, cancel := context.WithTimeout(dctx, w.runtimeTimeout())
-		sb, cl, err = w.createSandbox(cctx, attempt)
+		sb, cl, err = w.createSandbox(cctx, attempt, t)
 		cancel()
 		stop()
 	}
@@ -98,6 +105,7 @@ func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
 		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now()}
 		w.mu.Unlock()
 		w.persist()
+		w.finishStart(t, "", err)
 		slog.Warn("Create sandbox", "pod", w.key, "uid", w.uid, "err", err)
 		return false
 	}
@@ -106,6 +114,8 @@ func (w *Worker) makeSandbox(ctx context.Context, attempt uint32) bool {
 	w.mu.Unlock()
 	w.setShim(ctx, cl)
 	w.persist()
+	t.mark("persist", time.Now())
+	w.finishStart(t, sb.ID, nil)
 	return true
 }
 

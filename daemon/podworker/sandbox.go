@@ -57,7 +57,7 @@ func (w *Worker) runtimeTimeout() time.Duration {
 // soon as what it made exists; on a failure (or a panic) everything made is
 // undone, newest first, and the error names the step and every undo that
 // failed.
-func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (_ *Sandbox, _ ShimClient, err error) {
+func (w *Worker) createSandbox(ctx context.Context, attempt uint32, t *startTiming) (_ *Sandbox, _ ShimClient, err error) {
 	var rollback undo.Stack
 	defer rollback.OnFailure(ctx, &err)
 	sb := &Sandbox{ID: newSandboxID(), Attempt: attempt, CreatedAt: time.Now()}
@@ -67,21 +67,25 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32) (_ *Sandbox,
 	w.state.SandboxCreating = sb.ID
 	w.mu.Unlock()
 	w.persist()
+	t.mark("persist_intent", time.Now())
 
 	if err := w.prepareSandboxVolumes(ctx, &rollback); err != nil {
 		return nil, nil, err
 	}
-	if err := w.setupSandboxNetwork(ctx, sb, &rollback); err != nil {
+	t.mark("volumes", time.Now())
+	if err := w.setupSandboxNetwork(ctx, sb, &rollback, t); err != nil {
 		return nil, nil, err
 	}
 	if err := w.writePodFiles(sb); err != nil {
 		return nil, nil, err
 	}
+	t.mark("pod_files", time.Now())
 	cl, err := w.launchShim(ctx, &rollback)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := w.startPause(ctx, cl, sb); err != nil {
+	t.mark("shim", time.Now())
+	if err := w.startPause(ctx, cl, sb, t); err != nil {
 		return nil, nil, err
 	}
 	rollback.Release()
@@ -110,10 +114,11 @@ func (w *Worker) prepareSandboxVolumes(ctx context.Context, rollback *undo.Stack
 
 // setupSandboxNetwork pins the sandbox's netns and runs CNI ADD in it
 // (hostNetwork: the node's address), filling in sb's addresses.
-func (w *Worker) setupSandboxNetwork(ctx context.Context, sb *Sandbox, rollback *undo.Stack) error {
+func (w *Worker) setupSandboxNetwork(ctx context.Context, sb *Sandbox, rollback *undo.Stack, t *startTiming) error {
 	if w.pod.Spec.HostNetwork {
 		sb.IP = w.deps.NodeIP
 		sb.IPs = []string{sb.IP}
+		t.mark("network", time.Now())
 		return nil
 	}
 	id := sb.ID
@@ -124,6 +129,7 @@ func (w *Worker) setupSandboxNetwork(ctx context.Context, sb *Sandbox, rollback 
 	if err != nil {
 		return fmt.Errorf("set up pod network: %w", err)
 	}
+	t.markParts("network", time.Now(), phaseTime{"netns", att.NetnsTook}, phaseTime{"cni_add", att.CNIAddTook})
 	rollback.Push("tear down the network of sandbox "+id, func(ctx context.Context) error {
 		return w.deps.Network.Teardown(ctx, id)
 	})
@@ -161,7 +167,7 @@ func (w *Worker) launchShim(ctx context.Context, rollback *undo.Stack) (ShimClie
 
 // startPause runs the pod's namespace holder in the shim; it must be
 // running once the call returns.
-func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox) error {
+func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox, t *startTiming) error {
 	pauseRoot := w.deps.Layout.PauseRootfs(w.uid)
 	if err := os.MkdirAll(pauseRoot, 0o755); err != nil {
 		return fmt.Errorf("start pause: %w", err)
@@ -178,6 +184,7 @@ func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox) err
 	if err != nil {
 		return fmt.Errorf("start pause: %w", err)
 	}
+	t.markParts("pause", time.Now(), prefixed("pause_", shimPhases(resp))...)
 	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
 		return fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
 	}

@@ -68,6 +68,8 @@ type Deps struct {
 	// pods (teardowns first); Observes bounds calls that read a shim's
 	// state. Nil admits everything.
 	Work, Observes *limiter.Limiter
+	// Recorder takes the start timings and restarts; nil records nothing.
+	Recorder Recorder
 }
 
 // Worker drives one pod until it is removed or the daemon stops.
@@ -109,6 +111,11 @@ type Worker struct {
 	// reconciled is closed after the first observe-plan-commit round.
 	reconciled    chan struct{}
 	reconcileOnce sync.Once
+	// accepted is when a new pod was accepted (zero for a pod restored
+	// after a daemon restart); startRecorded is set once the time from
+	// there to Running was recorded (the loop's only).
+	accepted      time.Time
+	startRecorded bool
 }
 
 // New returns a worker for an accepted pod. st is its persisted state after a
@@ -125,6 +132,7 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 		adoptLegacyContainerIDs(w.uid, &w.state)
 		deps.Events.Restore(w.uid, st.Events)
 	} else {
+		w.accepted = time.Now()
 		w.event(corev1.EventTypeNormal, "Scheduled", "", "Successfully assigned "+w.key+" to "+pod.Spec.NodeName)
 	}
 	if w.state.StartFailures == nil {
@@ -374,6 +382,9 @@ func (w *Worker) commit(out planner.Output) {
 	}
 	snap := w.snapshot.DeepCopy()
 	w.mu.Unlock()
+	if changed {
+		w.recordPodStart(snap)
+	}
 	if changed || len(out.Events) > 0 {
 		w.persist()
 	}

@@ -40,6 +40,8 @@ func TestDependencyDirection(t *testing.T) {
 			[]string{mod + "daemon", mod + "runtime/spec"}},
 		{"runtime/spec", "runtime never imports the daemon", []string{mod + "daemon"}},
 		{"runtime/volume", "runtime never imports the daemon", []string{mod + "daemon"}},
+		{"daemon/podworker", "workers record through their Recorder: only the daemon wires Prometheus in (package daemon/metrics)", []string{"github.com/prometheus"}},
+		{"probes", "probes record through their Recorder: only the daemon wires Prometheus in", []string{"github.com/prometheus"}},
 		{"daemon/cri", "the CRI edge only translates (STYLE rule 20): it calls the daemon's services through interfaces",
 			[]string{mod + "runtime/shim", mod + "network", mod + "daemon/podworker", mod + "daemon/store", "github.com/opencontainers/runc"}},
 		{"daemon/planner", "the planner is pure", []string{"os/exec", "google.golang.org/grpc", mod + "runtime", mod + "network"}},

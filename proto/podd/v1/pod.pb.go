@@ -2349,6 +2349,266 @@ func (x *DeleteObjectResponse) GetUid() string {
 	return ""
 }
 
+type TopPodsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// namespace limits the pods; empty means all namespaces.
+	Namespace string `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// name limits the answer to one pod (NotFound when it does not exist).
+	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// window_millis is how long CPU use is measured (0: the server's default,
+	// 1 s; at most 60 s).
+	WindowMillis  int64 `protobuf:"varint,3,opt,name=window_millis,json=windowMillis,proto3" json:"window_millis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopPodsRequest) Reset() {
+	*x = TopPodsRequest{}
+	mi := &file_podd_v1_pod_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopPodsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopPodsRequest) ProtoMessage() {}
+
+func (x *TopPodsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopPodsRequest.ProtoReflect.Descriptor instead.
+func (*TopPodsRequest) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *TopPodsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *TopPodsRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *TopPodsRequest) GetWindowMillis() int64 {
+	if x != nil {
+		return x.WindowMillis
+	}
+	return 0
+}
+
+type ContainerUsage struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Name  string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	// cpu_millicores is the CPU rate over the window in thousandths of a core.
+	CpuMillicores int64 `protobuf:"varint,2,opt,name=cpu_millicores,json=cpuMillicores,proto3" json:"cpu_millicores,omitempty"`
+	// memory_working_set_bytes is usage minus inactive file pages, as the
+	// kubelet's container_memory_working_set_bytes, at the window's end.
+	MemoryWorkingSetBytes uint64 `protobuf:"varint,3,opt,name=memory_working_set_bytes,json=memoryWorkingSetBytes,proto3" json:"memory_working_set_bytes,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *ContainerUsage) Reset() {
+	*x = ContainerUsage{}
+	mi := &file_podd_v1_pod_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ContainerUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ContainerUsage) ProtoMessage() {}
+
+func (x *ContainerUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ContainerUsage.ProtoReflect.Descriptor instead.
+func (*ContainerUsage) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ContainerUsage) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *ContainerUsage) GetCpuMillicores() int64 {
+	if x != nil {
+		return x.CpuMillicores
+	}
+	return 0
+}
+
+func (x *ContainerUsage) GetMemoryWorkingSetBytes() uint64 {
+	if x != nil {
+		return x.MemoryWorkingSetBytes
+	}
+	return 0
+}
+
+type PodUsage struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Namespace string                 `protobuf:"bytes,1,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	// The pod's cgroup: all its containers and its pause process.
+	CpuMillicores         int64  `protobuf:"varint,3,opt,name=cpu_millicores,json=cpuMillicores,proto3" json:"cpu_millicores,omitempty"`
+	MemoryWorkingSetBytes uint64 `protobuf:"varint,4,opt,name=memory_working_set_bytes,json=memoryWorkingSetBytes,proto3" json:"memory_working_set_bytes,omitempty"`
+	// containers lists the running containers, by name.
+	Containers    []*ContainerUsage `protobuf:"bytes,5,rep,name=containers,proto3" json:"containers,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PodUsage) Reset() {
+	*x = PodUsage{}
+	mi := &file_podd_v1_pod_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PodUsage) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PodUsage) ProtoMessage() {}
+
+func (x *PodUsage) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PodUsage.ProtoReflect.Descriptor instead.
+func (*PodUsage) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *PodUsage) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *PodUsage) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *PodUsage) GetCpuMillicores() int64 {
+	if x != nil {
+		return x.CpuMillicores
+	}
+	return 0
+}
+
+func (x *PodUsage) GetMemoryWorkingSetBytes() uint64 {
+	if x != nil {
+		return x.MemoryWorkingSetBytes
+	}
+	return 0
+}
+
+func (x *PodUsage) GetContainers() []*ContainerUsage {
+	if x != nil {
+		return x.Containers
+	}
+	return nil
+}
+
+type TopPodsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// pods are the running pods, sorted by namespace and name; a pod without
+	// a running sandbox is left out.
+	Pods []*PodUsage `protobuf:"bytes,1,rep,name=pods,proto3" json:"pods,omitempty"`
+	// window_millis is the window the CPU figures were measured over.
+	WindowMillis  int64 `protobuf:"varint,2,opt,name=window_millis,json=windowMillis,proto3" json:"window_millis,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *TopPodsResponse) Reset() {
+	*x = TopPodsResponse{}
+	mi := &file_podd_v1_pod_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TopPodsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TopPodsResponse) ProtoMessage() {}
+
+func (x *TopPodsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TopPodsResponse.ProtoReflect.Descriptor instead.
+func (*TopPodsResponse) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *TopPodsResponse) GetPods() []*PodUsage {
+	if x != nil {
+		return x.Pods
+	}
+	return nil
+}
+
+func (x *TopPodsResponse) GetWindowMillis() int64 {
+	if x != nil {
+		return x.WindowMillis
+	}
+	return 0
+}
+
 var File_podd_v1_pod_proto protoreflect.FileDescriptor
 
 const file_podd_v1_pod_proto_rawDesc = "" +
@@ -2503,7 +2763,26 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\x04name\x18\x03 \x01(\tR\x04name\x12\x12\n" +
 	"\x04wait\x18\x04 \x01(\bR\x04wait\"(\n" +
 	"\x14DeleteObjectResponse\x12\x10\n" +
-	"\x03uid\x18\x01 \x01(\tR\x03uid2\x9c\t\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\"g\n" +
+	"\x0eTopPodsRequest\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
+	"\rwindow_millis\x18\x03 \x01(\x03R\fwindowMillis\"\x84\x01\n" +
+	"\x0eContainerUsage\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12%\n" +
+	"\x0ecpu_millicores\x18\x02 \x01(\x03R\rcpuMillicores\x127\n" +
+	"\x18memory_working_set_bytes\x18\x03 \x01(\x04R\x15memoryWorkingSetBytes\"\xd5\x01\n" +
+	"\bPodUsage\x12\x1c\n" +
+	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12%\n" +
+	"\x0ecpu_millicores\x18\x03 \x01(\x03R\rcpuMillicores\x127\n" +
+	"\x18memory_working_set_bytes\x18\x04 \x01(\x04R\x15memoryWorkingSetBytes\x127\n" +
+	"\n" +
+	"containers\x18\x05 \x03(\v2\x17.podd.v1.ContainerUsageR\n" +
+	"containers\"]\n" +
+	"\x0fTopPodsResponse\x12%\n" +
+	"\x04pods\x18\x01 \x03(\v2\x11.podd.v1.PodUsageR\x04pods\x12#\n" +
+	"\rwindow_millis\x18\x02 \x01(\x03R\fwindowMillis2\xda\t\n" +
 	"\n" +
 	"PodService\x126\n" +
 	"\x05Apply\x12\x15.podd.v1.ApplyRequest\x1a\x16.podd.v1.ApplyResponse\x12.\n" +
@@ -2525,7 +2804,8 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\aVersion\x12\x17.podd.v1.VersionRequest\x1a\x18.podd.v1.VersionResponse\x127\n" +
 	"\tGetObject\x12\x19.podd.v1.GetObjectRequest\x1a\x0f.podd.v1.Object\x12H\n" +
 	"\vListObjects\x12\x1b.podd.v1.ListObjectsRequest\x1a\x1c.podd.v1.ListObjectsResponse\x12K\n" +
-	"\fDeleteObject\x12\x1c.podd.v1.DeleteObjectRequest\x1a\x1d.podd.v1.DeleteObjectResponseB/Z-github.com/podd-dev/podd/proto/podd/v1;poddv1b\x06proto3"
+	"\fDeleteObject\x12\x1c.podd.v1.DeleteObjectRequest\x1a\x1d.podd.v1.DeleteObjectResponse\x12<\n" +
+	"\aTopPods\x12\x17.podd.v1.TopPodsRequest\x1a\x18.podd.v1.TopPodsResponseB/Z-github.com/podd-dev/podd/proto/podd/v1;poddv1b\x06proto3"
 
 var (
 	file_podd_v1_pod_proto_rawDescOnce sync.Once
@@ -2539,7 +2819,7 @@ func file_podd_v1_pod_proto_rawDescGZIP() []byte {
 	return file_podd_v1_pod_proto_rawDescData
 }
 
-var file_podd_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_podd_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_podd_v1_pod_proto_goTypes = []any{
 	(*ApplyRequest)(nil),         // 0: podd.v1.ApplyRequest
 	(*ApplyResult)(nil),          // 1: podd.v1.ApplyResult
@@ -2579,6 +2859,10 @@ var file_podd_v1_pod_proto_goTypes = []any{
 	(*ListObjectsResponse)(nil),  // 35: podd.v1.ListObjectsResponse
 	(*DeleteObjectRequest)(nil),  // 36: podd.v1.DeleteObjectRequest
 	(*DeleteObjectResponse)(nil), // 37: podd.v1.DeleteObjectResponse
+	(*TopPodsRequest)(nil),       // 38: podd.v1.TopPodsRequest
+	(*ContainerUsage)(nil),       // 39: podd.v1.ContainerUsage
+	(*PodUsage)(nil),             // 40: podd.v1.PodUsage
+	(*TopPodsResponse)(nil),      // 41: podd.v1.TopPodsResponse
 }
 var file_podd_v1_pod_proto_depIdxs = []int32{
 	1,  // 0: podd.v1.ApplyResponse.results:type_name -> podd.v1.ApplyResult
@@ -2592,47 +2876,51 @@ var file_podd_v1_pod_proto_depIdxs = []int32{
 	19, // 8: podd.v1.PullImageResponse.image:type_name -> podd.v1.Image
 	19, // 9: podd.v1.PruneImagesResponse.deleted:type_name -> podd.v1.Image
 	32, // 10: podd.v1.ListObjectsResponse.objects:type_name -> podd.v1.Object
-	0,  // 11: podd.v1.PodService.Apply:input_type -> podd.v1.ApplyRequest
-	3,  // 12: podd.v1.PodService.GetPod:input_type -> podd.v1.GetPodRequest
-	5,  // 13: podd.v1.PodService.ListPods:input_type -> podd.v1.ListPodsRequest
-	5,  // 14: podd.v1.PodService.WatchPods:input_type -> podd.v1.ListPodsRequest
-	8,  // 15: podd.v1.PodService.DeletePod:input_type -> podd.v1.DeletePodRequest
-	10, // 16: podd.v1.PodService.Logs:input_type -> podd.v1.LogsRequest
-	12, // 17: podd.v1.PodService.ListEvents:input_type -> podd.v1.ListEventsRequest
-	12, // 18: podd.v1.PodService.WatchEvents:input_type -> podd.v1.ListEventsRequest
-	17, // 19: podd.v1.PodService.Exec:input_type -> podd.v1.ExecRequest
-	20, // 20: podd.v1.PodService.ImportImage:input_type -> podd.v1.ImportImageRequest
-	22, // 21: podd.v1.PodService.ListImages:input_type -> podd.v1.ListImagesRequest
-	24, // 22: podd.v1.PodService.PullImage:input_type -> podd.v1.PullImageRequest
-	26, // 23: podd.v1.PodService.RemoveImage:input_type -> podd.v1.RemoveImageRequest
-	28, // 24: podd.v1.PodService.PruneImages:input_type -> podd.v1.PruneImagesRequest
-	30, // 25: podd.v1.PodService.Version:input_type -> podd.v1.VersionRequest
-	33, // 26: podd.v1.PodService.GetObject:input_type -> podd.v1.GetObjectRequest
-	34, // 27: podd.v1.PodService.ListObjects:input_type -> podd.v1.ListObjectsRequest
-	36, // 28: podd.v1.PodService.DeleteObject:input_type -> podd.v1.DeleteObjectRequest
-	2,  // 29: podd.v1.PodService.Apply:output_type -> podd.v1.ApplyResponse
-	4,  // 30: podd.v1.PodService.GetPod:output_type -> podd.v1.Pod
-	6,  // 31: podd.v1.PodService.ListPods:output_type -> podd.v1.ListPodsResponse
-	7,  // 32: podd.v1.PodService.WatchPods:output_type -> podd.v1.PodEvent
-	9,  // 33: podd.v1.PodService.DeletePod:output_type -> podd.v1.DeletePodResponse
-	11, // 34: podd.v1.PodService.Logs:output_type -> podd.v1.LogChunk
-	14, // 35: podd.v1.PodService.ListEvents:output_type -> podd.v1.ListEventsResponse
-	13, // 36: podd.v1.PodService.WatchEvents:output_type -> podd.v1.Event
-	18, // 37: podd.v1.PodService.Exec:output_type -> podd.v1.ExecResponse
-	21, // 38: podd.v1.PodService.ImportImage:output_type -> podd.v1.ImportImageResponse
-	23, // 39: podd.v1.PodService.ListImages:output_type -> podd.v1.ListImagesResponse
-	25, // 40: podd.v1.PodService.PullImage:output_type -> podd.v1.PullImageResponse
-	27, // 41: podd.v1.PodService.RemoveImage:output_type -> podd.v1.RemoveImageResponse
-	29, // 42: podd.v1.PodService.PruneImages:output_type -> podd.v1.PruneImagesResponse
-	31, // 43: podd.v1.PodService.Version:output_type -> podd.v1.VersionResponse
-	32, // 44: podd.v1.PodService.GetObject:output_type -> podd.v1.Object
-	35, // 45: podd.v1.PodService.ListObjects:output_type -> podd.v1.ListObjectsResponse
-	37, // 46: podd.v1.PodService.DeleteObject:output_type -> podd.v1.DeleteObjectResponse
-	29, // [29:47] is the sub-list for method output_type
-	11, // [11:29] is the sub-list for method input_type
-	11, // [11:11] is the sub-list for extension type_name
-	11, // [11:11] is the sub-list for extension extendee
-	0,  // [0:11] is the sub-list for field type_name
+	39, // 11: podd.v1.PodUsage.containers:type_name -> podd.v1.ContainerUsage
+	40, // 12: podd.v1.TopPodsResponse.pods:type_name -> podd.v1.PodUsage
+	0,  // 13: podd.v1.PodService.Apply:input_type -> podd.v1.ApplyRequest
+	3,  // 14: podd.v1.PodService.GetPod:input_type -> podd.v1.GetPodRequest
+	5,  // 15: podd.v1.PodService.ListPods:input_type -> podd.v1.ListPodsRequest
+	5,  // 16: podd.v1.PodService.WatchPods:input_type -> podd.v1.ListPodsRequest
+	8,  // 17: podd.v1.PodService.DeletePod:input_type -> podd.v1.DeletePodRequest
+	10, // 18: podd.v1.PodService.Logs:input_type -> podd.v1.LogsRequest
+	12, // 19: podd.v1.PodService.ListEvents:input_type -> podd.v1.ListEventsRequest
+	12, // 20: podd.v1.PodService.WatchEvents:input_type -> podd.v1.ListEventsRequest
+	17, // 21: podd.v1.PodService.Exec:input_type -> podd.v1.ExecRequest
+	20, // 22: podd.v1.PodService.ImportImage:input_type -> podd.v1.ImportImageRequest
+	22, // 23: podd.v1.PodService.ListImages:input_type -> podd.v1.ListImagesRequest
+	24, // 24: podd.v1.PodService.PullImage:input_type -> podd.v1.PullImageRequest
+	26, // 25: podd.v1.PodService.RemoveImage:input_type -> podd.v1.RemoveImageRequest
+	28, // 26: podd.v1.PodService.PruneImages:input_type -> podd.v1.PruneImagesRequest
+	30, // 27: podd.v1.PodService.Version:input_type -> podd.v1.VersionRequest
+	33, // 28: podd.v1.PodService.GetObject:input_type -> podd.v1.GetObjectRequest
+	34, // 29: podd.v1.PodService.ListObjects:input_type -> podd.v1.ListObjectsRequest
+	36, // 30: podd.v1.PodService.DeleteObject:input_type -> podd.v1.DeleteObjectRequest
+	38, // 31: podd.v1.PodService.TopPods:input_type -> podd.v1.TopPodsRequest
+	2,  // 32: podd.v1.PodService.Apply:output_type -> podd.v1.ApplyResponse
+	4,  // 33: podd.v1.PodService.GetPod:output_type -> podd.v1.Pod
+	6,  // 34: podd.v1.PodService.ListPods:output_type -> podd.v1.ListPodsResponse
+	7,  // 35: podd.v1.PodService.WatchPods:output_type -> podd.v1.PodEvent
+	9,  // 36: podd.v1.PodService.DeletePod:output_type -> podd.v1.DeletePodResponse
+	11, // 37: podd.v1.PodService.Logs:output_type -> podd.v1.LogChunk
+	14, // 38: podd.v1.PodService.ListEvents:output_type -> podd.v1.ListEventsResponse
+	13, // 39: podd.v1.PodService.WatchEvents:output_type -> podd.v1.Event
+	18, // 40: podd.v1.PodService.Exec:output_type -> podd.v1.ExecResponse
+	21, // 41: podd.v1.PodService.ImportImage:output_type -> podd.v1.ImportImageResponse
+	23, // 42: podd.v1.PodService.ListImages:output_type -> podd.v1.ListImagesResponse
+	25, // 43: podd.v1.PodService.PullImage:output_type -> podd.v1.PullImageResponse
+	27, // 44: podd.v1.PodService.RemoveImage:output_type -> podd.v1.RemoveImageResponse
+	29, // 45: podd.v1.PodService.PruneImages:output_type -> podd.v1.PruneImagesResponse
+	31, // 46: podd.v1.PodService.Version:output_type -> podd.v1.VersionResponse
+	32, // 47: podd.v1.PodService.GetObject:output_type -> podd.v1.Object
+	35, // 48: podd.v1.PodService.ListObjects:output_type -> podd.v1.ListObjectsResponse
+	37, // 49: podd.v1.PodService.DeleteObject:output_type -> podd.v1.DeleteObjectResponse
+	41, // 50: podd.v1.PodService.TopPods:output_type -> podd.v1.TopPodsResponse
+	32, // [32:51] is the sub-list for method output_type
+	13, // [13:32] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_podd_v1_pod_proto_init() }
@@ -2658,7 +2946,7 @@ func file_podd_v1_pod_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_podd_v1_pod_proto_rawDesc), len(file_podd_v1_pod_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   38,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

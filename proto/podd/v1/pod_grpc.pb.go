@@ -41,6 +41,7 @@ const (
 	PodService_GetObject_FullMethodName    = "/podd.v1.PodService/GetObject"
 	PodService_ListObjects_FullMethodName  = "/podd.v1.PodService/ListObjects"
 	PodService_DeleteObject_FullMethodName = "/podd.v1.PodService/DeleteObject"
+	PodService_TopPods_FullMethodName      = "/podd.v1.PodService/TopPods"
 )
 
 // PodServiceClient is the client API for PodService service.
@@ -99,6 +100,9 @@ type PodServiceClient interface {
 	// in it, pods first (gracefully); the namespace is Terminating meanwhile.
 	// With wait it returns only once the object is gone.
 	DeleteObject(ctx context.Context, in *DeleteObjectRequest, opts ...grpc.CallOption) (*DeleteObjectResponse, error)
+	// TopPods samples the CPU and memory use of running pods (and their
+	// containers) from their cgroups over a window, like kubectl top pods.
+	TopPods(ctx context.Context, in *TopPodsRequest, opts ...grpc.CallOption) (*TopPodsResponse, error)
 }
 
 type podServiceClient struct {
@@ -319,6 +323,16 @@ func (c *podServiceClient) DeleteObject(ctx context.Context, in *DeleteObjectReq
 	return out, nil
 }
 
+func (c *podServiceClient) TopPods(ctx context.Context, in *TopPodsRequest, opts ...grpc.CallOption) (*TopPodsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(TopPodsResponse)
+	err := c.cc.Invoke(ctx, PodService_TopPods_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PodServiceServer is the server API for PodService service.
 // All implementations must embed UnimplementedPodServiceServer
 // for forward compatibility.
@@ -375,6 +389,9 @@ type PodServiceServer interface {
 	// in it, pods first (gracefully); the namespace is Terminating meanwhile.
 	// With wait it returns only once the object is gone.
 	DeleteObject(context.Context, *DeleteObjectRequest) (*DeleteObjectResponse, error)
+	// TopPods samples the CPU and memory use of running pods (and their
+	// containers) from their cgroups over a window, like kubectl top pods.
+	TopPods(context.Context, *TopPodsRequest) (*TopPodsResponse, error)
 	mustEmbedUnimplementedPodServiceServer()
 }
 
@@ -438,6 +455,9 @@ func (UnimplementedPodServiceServer) ListObjects(context.Context, *ListObjectsRe
 }
 func (UnimplementedPodServiceServer) DeleteObject(context.Context, *DeleteObjectRequest) (*DeleteObjectResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method DeleteObject not implemented")
+}
+func (UnimplementedPodServiceServer) TopPods(context.Context, *TopPodsRequest) (*TopPodsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method TopPods not implemented")
 }
 func (UnimplementedPodServiceServer) mustEmbedUnimplementedPodServiceServer() {}
 func (UnimplementedPodServiceServer) testEmbeddedByValue()                    {}
@@ -752,6 +772,24 @@ func _PodService_DeleteObject_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PodService_TopPods_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(TopPodsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodServiceServer).TopPods(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodService_TopPods_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodServiceServer).TopPods(ctx, req.(*TopPodsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PodService_ServiceDesc is the grpc.ServiceDesc for PodService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -814,6 +852,10 @@ var PodService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "DeleteObject",
 			Handler:    _PodService_DeleteObject_Handler,
+		},
+		{
+			MethodName: "TopPods",
+			Handler:    _PodService_TopPods_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

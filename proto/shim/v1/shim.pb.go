@@ -728,8 +728,12 @@ func (x *CreateContainerRequest) GetConfig() *ContainerConfig {
 }
 
 type CreateContainerResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	State         *ContainerState        `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	State *ContainerState        `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// phases are how long each step of the start took in the shim (opening
+	// the log, libcontainer's create and start), in order: the daemon's
+	// start timing splits the call with them.
+	Phases        []*StartPhase `protobuf:"bytes,2,rep,name=phases,proto3" json:"phases,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -771,6 +775,65 @@ func (x *CreateContainerResponse) GetState() *ContainerState {
 	return nil
 }
 
+func (x *CreateContainerResponse) GetPhases() []*StartPhase {
+	if x != nil {
+		return x.Phases
+	}
+	return nil
+}
+
+type StartPhase struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Name          string                 `protobuf:"bytes,1,opt,name=name,proto3" json:"name,omitempty"`
+	Nanos         int64                  `protobuf:"varint,2,opt,name=nanos,proto3" json:"nanos,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartPhase) Reset() {
+	*x = StartPhase{}
+	mi := &file_shim_v1_shim_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartPhase) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartPhase) ProtoMessage() {}
+
+func (x *StartPhase) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartPhase.ProtoReflect.Descriptor instead.
+func (*StartPhase) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *StartPhase) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *StartPhase) GetNanos() int64 {
+	if x != nil {
+		return x.Nanos
+	}
+	return 0
+}
+
 type SignalRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
@@ -782,7 +845,7 @@ type SignalRequest struct {
 
 func (x *SignalRequest) Reset() {
 	*x = SignalRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[9]
+	mi := &file_shim_v1_shim_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -794,7 +857,7 @@ func (x *SignalRequest) String() string {
 func (*SignalRequest) ProtoMessage() {}
 
 func (x *SignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[9]
+	mi := &file_shim_v1_shim_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -807,7 +870,7 @@ func (x *SignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalRequest.ProtoReflect.Descriptor instead.
 func (*SignalRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{9}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SignalRequest) GetId() string {
@@ -839,7 +902,7 @@ type SignalResponse struct {
 
 func (x *SignalResponse) Reset() {
 	*x = SignalResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[10]
+	mi := &file_shim_v1_shim_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -851,7 +914,7 @@ func (x *SignalResponse) String() string {
 func (*SignalResponse) ProtoMessage() {}
 
 func (x *SignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[10]
+	mi := &file_shim_v1_shim_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -864,7 +927,7 @@ func (x *SignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalResponse.ProtoReflect.Descriptor instead.
 func (*SignalResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{10}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{11}
 }
 
 type StateRequest struct {
@@ -875,7 +938,7 @@ type StateRequest struct {
 
 func (x *StateRequest) Reset() {
 	*x = StateRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	mi := &file_shim_v1_shim_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +950,7 @@ func (x *StateRequest) String() string {
 func (*StateRequest) ProtoMessage() {}
 
 func (x *StateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	mi := &file_shim_v1_shim_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +963,7 @@ func (x *StateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateRequest.ProtoReflect.Descriptor instead.
 func (*StateRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{11}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{12}
 }
 
 type ContainerState struct {
@@ -928,7 +991,7 @@ type ContainerState struct {
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	mi := &file_shim_v1_shim_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -940,7 +1003,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	mi := &file_shim_v1_shim_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -953,7 +1016,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{12}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ContainerState) GetId() string {
@@ -1056,7 +1119,7 @@ type StateResponse struct {
 
 func (x *StateResponse) Reset() {
 	*x = StateResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[13]
+	mi := &file_shim_v1_shim_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1131,7 @@ func (x *StateResponse) String() string {
 func (*StateResponse) ProtoMessage() {}
 
 func (x *StateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[13]
+	mi := &file_shim_v1_shim_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1144,7 @@ func (x *StateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateResponse.ProtoReflect.Descriptor instead.
 func (*StateResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{13}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StateResponse) GetContainers() []*ContainerState {
@@ -1099,7 +1162,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[14]
+	mi := &file_shim_v1_shim_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1111,7 +1174,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[14]
+	mi := &file_shim_v1_shim_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1124,7 +1187,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{14}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{15}
 }
 
 type RemoveRequest struct {
@@ -1136,7 +1199,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[15]
+	mi := &file_shim_v1_shim_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1148,7 +1211,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[15]
+	mi := &file_shim_v1_shim_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1161,7 +1224,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{15}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RemoveRequest) GetId() string {
@@ -1179,7 +1242,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[16]
+	mi := &file_shim_v1_shim_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1191,7 +1254,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[16]
+	mi := &file_shim_v1_shim_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1204,7 +1267,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{16}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{17}
 }
 
 type ExecProcess struct {
@@ -1228,7 +1291,7 @@ type ExecProcess struct {
 
 func (x *ExecProcess) Reset() {
 	*x = ExecProcess{}
-	mi := &file_shim_v1_shim_proto_msgTypes[17]
+	mi := &file_shim_v1_shim_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1303,7 @@ func (x *ExecProcess) String() string {
 func (*ExecProcess) ProtoMessage() {}
 
 func (x *ExecProcess) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[17]
+	mi := &file_shim_v1_shim_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1316,7 @@ func (x *ExecProcess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcess.ProtoReflect.Descriptor instead.
 func (*ExecProcess) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{17}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ExecProcess) GetContainer() string {
@@ -1341,7 +1404,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[18]
+	mi := &file_shim_v1_shim_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1353,7 +1416,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[18]
+	mi := &file_shim_v1_shim_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1366,7 +1429,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{18}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -1450,7 +1513,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_shim_v1_shim_proto_msgTypes[19]
+	mi := &file_shim_v1_shim_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1462,7 +1525,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[19]
+	mi := &file_shim_v1_shim_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1475,7 +1538,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{19}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *Resize) GetWidth() uint32 {
@@ -1502,7 +1565,7 @@ type ExecExit struct {
 
 func (x *ExecExit) Reset() {
 	*x = ExecExit{}
-	mi := &file_shim_v1_shim_proto_msgTypes[20]
+	mi := &file_shim_v1_shim_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1514,7 +1577,7 @@ func (x *ExecExit) String() string {
 func (*ExecExit) ProtoMessage() {}
 
 func (x *ExecExit) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[20]
+	mi := &file_shim_v1_shim_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1527,7 +1590,7 @@ func (x *ExecExit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecExit.ProtoReflect.Descriptor instead.
 func (*ExecExit) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{20}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExecExit) GetExitCode() int32 {
@@ -1558,7 +1621,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[21]
+	mi := &file_shim_v1_shim_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1570,7 +1633,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[21]
+	mi := &file_shim_v1_shim_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1583,7 +1646,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{21}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -1651,7 +1714,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[22]
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1663,7 +1726,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[22]
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1676,7 +1739,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{22}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ShutdownRequest) GetForce() bool {
@@ -1694,7 +1757,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1706,7 +1769,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1719,7 +1782,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
 }
 
 var File_shim_v1_shim_proto protoreflect.FileDescriptor
@@ -1791,9 +1854,14 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"O\n" +
 	"\x16CreateContainerRequest\x125\n" +
-	"\x06config\x18\x01 \x01(\v2\x1d.podd.shim.v1.ContainerConfigR\x06config\"M\n" +
+	"\x06config\x18\x01 \x01(\v2\x1d.podd.shim.v1.ContainerConfigR\x06config\"\x7f\n" +
 	"\x17CreateContainerResponse\x122\n" +
-	"\x05state\x18\x01 \x01(\v2\x1c.podd.shim.v1.ContainerStateR\x05state\"I\n" +
+	"\x05state\x18\x01 \x01(\v2\x1c.podd.shim.v1.ContainerStateR\x05state\x120\n" +
+	"\x06phases\x18\x02 \x03(\v2\x18.podd.shim.v1.StartPhaseR\x06phases\"6\n" +
+	"\n" +
+	"StartPhase\x12\x12\n" +
+	"\x04name\x18\x01 \x01(\tR\x04name\x12\x14\n" +
+	"\x05nanos\x18\x02 \x01(\x03R\x05nanos\"I\n" +
 	"\rSignalRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06signal\x18\x02 \x01(\x05R\x06signal\x12\x10\n" +
@@ -1889,7 +1957,7 @@ func file_shim_v1_shim_proto_rawDescGZIP() []byte {
 }
 
 var file_shim_v1_shim_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_shim_v1_shim_proto_goTypes = []any{
 	(Status)(0),                     // 0: podd.shim.v1.Status
 	(*InfoRequest)(nil),             // 1: podd.shim.v1.InfoRequest
@@ -1901,61 +1969,63 @@ var file_shim_v1_shim_proto_goTypes = []any{
 	(*ContainerConfig)(nil),         // 7: podd.shim.v1.ContainerConfig
 	(*CreateContainerRequest)(nil),  // 8: podd.shim.v1.CreateContainerRequest
 	(*CreateContainerResponse)(nil), // 9: podd.shim.v1.CreateContainerResponse
-	(*SignalRequest)(nil),           // 10: podd.shim.v1.SignalRequest
-	(*SignalResponse)(nil),          // 11: podd.shim.v1.SignalResponse
-	(*StateRequest)(nil),            // 12: podd.shim.v1.StateRequest
-	(*ContainerState)(nil),          // 13: podd.shim.v1.ContainerState
-	(*StateResponse)(nil),           // 14: podd.shim.v1.StateResponse
-	(*EventsRequest)(nil),           // 15: podd.shim.v1.EventsRequest
-	(*RemoveRequest)(nil),           // 16: podd.shim.v1.RemoveRequest
-	(*RemoveResponse)(nil),          // 17: podd.shim.v1.RemoveResponse
-	(*ExecProcess)(nil),             // 18: podd.shim.v1.ExecProcess
-	(*ExecRequest)(nil),             // 19: podd.shim.v1.ExecRequest
-	(*Resize)(nil),                  // 20: podd.shim.v1.Resize
-	(*ExecExit)(nil),                // 21: podd.shim.v1.ExecExit
-	(*ExecResponse)(nil),            // 22: podd.shim.v1.ExecResponse
-	(*ShutdownRequest)(nil),         // 23: podd.shim.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),        // 24: podd.shim.v1.ShutdownResponse
-	nil,                             // 25: podd.shim.v1.ContainerConfig.SysctlsEntry
-	nil,                             // 26: podd.shim.v1.ContainerConfig.LabelsEntry
-	nil,                             // 27: podd.shim.v1.ContainerState.LabelsEntry
+	(*StartPhase)(nil),              // 10: podd.shim.v1.StartPhase
+	(*SignalRequest)(nil),           // 11: podd.shim.v1.SignalRequest
+	(*SignalResponse)(nil),          // 12: podd.shim.v1.SignalResponse
+	(*StateRequest)(nil),            // 13: podd.shim.v1.StateRequest
+	(*ContainerState)(nil),          // 14: podd.shim.v1.ContainerState
+	(*StateResponse)(nil),           // 15: podd.shim.v1.StateResponse
+	(*EventsRequest)(nil),           // 16: podd.shim.v1.EventsRequest
+	(*RemoveRequest)(nil),           // 17: podd.shim.v1.RemoveRequest
+	(*RemoveResponse)(nil),          // 18: podd.shim.v1.RemoveResponse
+	(*ExecProcess)(nil),             // 19: podd.shim.v1.ExecProcess
+	(*ExecRequest)(nil),             // 20: podd.shim.v1.ExecRequest
+	(*Resize)(nil),                  // 21: podd.shim.v1.Resize
+	(*ExecExit)(nil),                // 22: podd.shim.v1.ExecExit
+	(*ExecResponse)(nil),            // 23: podd.shim.v1.ExecResponse
+	(*ShutdownRequest)(nil),         // 24: podd.shim.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),        // 25: podd.shim.v1.ShutdownResponse
+	nil,                             // 26: podd.shim.v1.ContainerConfig.SysctlsEntry
+	nil,                             // 27: podd.shim.v1.ContainerConfig.LabelsEntry
+	nil,                             // 28: podd.shim.v1.ContainerState.LabelsEntry
 }
 var file_shim_v1_shim_proto_depIdxs = []int32{
 	6,  // 0: podd.shim.v1.ContainerConfig.user:type_name -> podd.shim.v1.User
 	3,  // 1: podd.shim.v1.ContainerConfig.mounts:type_name -> podd.shim.v1.Mount
 	4,  // 2: podd.shim.v1.ContainerConfig.namespaces:type_name -> podd.shim.v1.Namespace
 	5,  // 3: podd.shim.v1.ContainerConfig.resources:type_name -> podd.shim.v1.Resources
-	25, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
-	26, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
+	26, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
+	27, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
 	7,  // 6: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
-	13, // 7: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
-	0,  // 8: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
-	27, // 9: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
-	13, // 10: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
-	18, // 11: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
-	20, // 12: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
-	21, // 13: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
-	1,  // 14: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
-	8,  // 15: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
-	10, // 16: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
-	12, // 17: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
-	15, // 18: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
-	16, // 19: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
-	19, // 20: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
-	23, // 21: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
-	2,  // 22: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
-	9,  // 23: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
-	11, // 24: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
-	14, // 25: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
-	13, // 26: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
-	17, // 27: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
-	22, // 28: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
-	24, // 29: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
-	22, // [22:30] is the sub-list for method output_type
-	14, // [14:22] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	14, // 7: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
+	10, // 8: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
+	0,  // 9: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
+	28, // 10: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
+	14, // 11: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
+	19, // 12: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
+	21, // 13: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
+	22, // 14: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
+	1,  // 15: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
+	8,  // 16: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
+	11, // 17: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
+	13, // 18: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
+	16, // 19: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
+	17, // 20: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
+	20, // 21: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
+	24, // 22: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
+	2,  // 23: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
+	9,  // 24: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
+	12, // 25: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
+	15, // 26: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
+	14, // 27: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
+	18, // 28: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
+	23, // 29: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
+	25, // 30: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
+	23, // [23:31] is the sub-list for method output_type
+	15, // [15:23] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_shim_v1_shim_proto_init() }
@@ -1963,13 +2033,13 @@ func file_shim_v1_shim_proto_init() {
 	if File_shim_v1_shim_proto != nil {
 		return
 	}
-	file_shim_v1_shim_proto_msgTypes[18].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[19].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_Resize)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[21].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[22].OneofWrappers = []any{
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
@@ -1980,7 +2050,7 @@ func file_shim_v1_shim_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shim_v1_shim_proto_rawDesc), len(file_shim_v1_shim_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   27,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -36,6 +36,9 @@ type container struct {
 	// stopped is closed once the exit record is written and the state is
 	// stopped.
 	stopped chan struct{}
+	// startPhases are the timed steps of the start, for CreateContainer's
+	// answer (written by the start before it returns).
+	startPhases []*shimv1.StartPhase
 }
 
 func newContainer(cfg *shimv1.ContainerConfig, now time.Time) *container {

@@ -25,15 +25,18 @@ func (e *startError) Error() string { return e.reason + ": " + e.message }
 // recorded.
 func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 	cfg := c.cfg
+	pc := newPhaseClock(time.Now())
 	out, err := openOutput(cfg.GetLogPath(), s.logRotation)
 	if err != nil {
 		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
 	}
+	pc.mark("log_open", time.Now())
 	lc, err := s.rt.Create(cfg, s.namespacePid)
 	if err != nil {
 		_ = out.finish()
 		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
 	}
+	pc.mark("libcontainer_create", time.Now())
 	// A new cgroup counts from 0; a reused one from what it had.
 	base, err := lc.OOMKillCount()
 	if err != nil {
@@ -71,6 +74,8 @@ func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 		}
 		return nil, s.recordStartFailure(c, reason, err)
 	}
+	pc.mark("libcontainer_start", time.Now())
+	c.startPhases = pc.phases
 	if proc.Console != nil {
 		out.copy(crilog.Stdout, proc.Console)
 	} else {

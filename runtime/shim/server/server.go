@@ -113,7 +113,7 @@ func (s *service) CreateContainer(_ context.Context, req *shimv1.CreateContainer
 		}
 		return nil, status.Errorf(codes.Unknown, "create container %q: %v", c.id, err)
 	}
-	return &shimv1.CreateContainerResponse{State: running}, nil
+	return &shimv1.CreateContainerResponse{State: running, Phases: c.startPhases}, nil
 }
 
 // Signal signals a running container; a stopped one is left alone.

@@ -1,0 +1,142 @@
+package podworker
+
+import (
+	"log/slog"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+)
+
+// Recorder takes the worker's figures (the daemon's metrics). Deps leaves
+// it nil to record nothing.
+type Recorder interface {
+	// StartPhase records how long one phase of a start of kind ("sandbox",
+	// "container") took; phase "total" is the whole start.
+	StartPhase(kind, phase string, took time.Duration)
+	// ContainerRestarted counts an instance that replaced an earlier one.
+	ContainerRestarted()
+}
+
+// Start kinds and phases, as the debug line and the histogram name them.
+const (
+	kindSandbox   = "sandbox"
+	kindContainer = "container"
+	phaseTotal    = "total"
+)
+
+// phaseTime is how long one named phase of a start took.
+type phaseTime struct {
+	name string
+	took time.Duration
+}
+
+// startTiming times the phases of one sandbox or container start: each
+// mark closes the phase that ran since the previous mark.
+type startTiming struct {
+	kind   string
+	begun  time.Time
+	last   time.Time
+	phases []phaseTime
+}
+
+func newStartTiming(kind string, now time.Time) *startTiming {
+	return &startTiming{kind: kind, begun: now, last: now}
+}
+
+// mark ends phase name at now.
+func (t *startTiming) mark(name string, now time.Time) {
+	t.phases = append(t.phases, phaseTime{name: name, took: now.Sub(t.last)})
+	t.last = now
+}
+
+// attrs renders the phases (and the total up to the last mark) as log
+// attributes with stable keys, in milliseconds.
+func (t *startTiming) attrs() []any {
+	out := make([]any, 0, len(t.phases)+1)
+	for _, p := range t.phases {
+		out = append(out, slog.Float64(p.name, ms(p.took)))
+	}
+	return append(out, slog.Float64(phaseTotal, ms(t.last.Sub(t.begun))))
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// finishStart reports a finished start: one debug line ("Start timing":
+// pod, uid, kind, id, ok, phases_ms.<phase>) and, for a start that
+// succeeded, one histogram sample per phase and one for the total.
+func (w *Worker) finishStart(t *startTiming, id string, err error) {
+	if t == nil {
+		return
+	}
+	slog.Debug("Start timing", "pod", w.key, "uid", w.uid, "kind", t.kind, "id", id, "ok", err == nil,
+		slog.Group("phases_ms", t.attrs()...))
+	if err != nil || w.deps.Recorder == nil {
+		return
+	}
+	for _, p := range t.phases {
+		w.deps.Recorder.StartPhase(t.kind, p.name, p.took)
+	}
+	w.deps.Recorder.StartPhase(t.kind, phaseTotal, t.last.Sub(t.begun))
+}
+
+// markParts ends phase name at now, split into parts whose durations the
+// callee measured; name keeps what the parts do not cover.
+func (t *startTiming) markParts(name string, now time.Time, parts ...phaseTime) {
+	rest := now.Sub(t.last)
+	for _, p := range parts {
+		rest -= p.took
+		t.phases = append(t.phases, p)
+	}
+	t.phases = append(t.phases, phaseTime{name: name, took: max(rest, 0)})
+	t.last = now
+}
+
+// shimPhases are the steps the shim timed in a CreateContainer call (none
+// when the call failed).
+func shimPhases(resp *shimv1.CreateContainerResponse) []phaseTime {
+	var out []phaseTime
+	for _, p := range resp.GetPhases() {
+		out = append(out, phaseTime{name: p.GetName(), took: time.Duration(p.GetNanos())})
+	}
+	return out
+}
+
+// prefixed names phases as steps of a larger one ("pause_libcontainer_start").
+func prefixed(prefix string, phases []phaseTime) []phaseTime {
+	for i := range phases {
+		phases[i].name = prefix + phases[i].name
+	}
+	return phases
+}
+
+// Pod start: kind "pod", phase "total" is acceptance → every app container
+// running, as the kubelet's pod start duration.
+const kindPod = "pod"
+
+// recordPodStart records, once, how long a newly accepted pod took to have
+// all its app containers running.
+func (w *Worker) recordPodStart(snap *corev1.Pod) {
+	if w.startRecorded || w.accepted.IsZero() || !allRunning(snap) {
+		return
+	}
+	w.startRecorded = true
+	took := time.Since(w.accepted)
+	slog.Debug("Pod running", "pod", w.key, "uid", w.uid, "since_accept_ms", ms(took))
+	if w.deps.Recorder != nil {
+		w.deps.Recorder.StartPhase(kindPod, phaseTotal, took)
+	}
+}
+
+func allRunning(p *corev1.Pod) bool {
+	if p.Status.Phase != corev1.PodRunning || len(p.Status.ContainerStatuses) != len(p.Spec.Containers) {
+		return false
+	}
+	for _, cs := range p.Status.ContainerStatuses {
+		if cs.State.Running == nil {
+			return false
+		}
+	}
+	return true
+}
