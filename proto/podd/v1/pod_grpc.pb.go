@@ -48,9 +48,11 @@ const (
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type PodServiceClient interface {
-	// Apply creates the pods of a manifest (one or more core/v1 Pod documents,
-	// YAML or JSON), replaces pods whose spec changed, and leaves identical ones
-	// alone. The whole manifest is validated before anything changes.
+	// Apply creates the objects of a manifest (one or more core/v1 Pod,
+	// Namespace, ConfigMap, Secret or PersistentVolumeClaim documents, YAML or
+	// JSON), replaces pods whose spec changed, updates changed objects, and
+	// leaves identical ones alone. The whole manifest is validated (and every
+	// namespace it uses must exist or be in it) before anything changes.
 	Apply(ctx context.Context, in *ApplyRequest, opts ...grpc.CallOption) (*ApplyResponse, error)
 	// GetPod returns one pod with its full status.
 	GetPod(ctx context.Context, in *GetPodRequest, opts ...grpc.CallOption) (*Pod, error)
@@ -337,9 +339,11 @@ func (c *podServiceClient) TopPods(ctx context.Context, in *TopPodsRequest, opts
 // All implementations must embed UnimplementedPodServiceServer
 // for forward compatibility.
 type PodServiceServer interface {
-	// Apply creates the pods of a manifest (one or more core/v1 Pod documents,
-	// YAML or JSON), replaces pods whose spec changed, and leaves identical ones
-	// alone. The whole manifest is validated before anything changes.
+	// Apply creates the objects of a manifest (one or more core/v1 Pod,
+	// Namespace, ConfigMap, Secret or PersistentVolumeClaim documents, YAML or
+	// JSON), replaces pods whose spec changed, updates changed objects, and
+	// leaves identical ones alone. The whole manifest is validated (and every
+	// namespace it uses must exist or be in it) before anything changes.
 	Apply(context.Context, *ApplyRequest) (*ApplyResponse, error)
 	// GetPod returns one pod with its full status.
 	GetPod(context.Context, *GetPodRequest) (*Pod, error)
