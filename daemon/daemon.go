@@ -40,10 +40,10 @@ type Daemon struct {
 	cfg    Config
 	ctx    context.Context
 	store  *store.Store
-	images *image.Store
+	images imageStore
 	events *events.Log
 	// network is also the workers' (deps.Network); GC needs all of it.
-	network *network.Manager
+	network podNetwork
 	probes  *probes.Manager
 	deps    *podworker.Deps
 	pods    *pods
@@ -246,6 +246,16 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
 		}
 	}
+	return assemble(ctx, cfg, st, hostParts{
+		images: images, network: netw, shims: podworker.HostShims(),
+		shimBinary: filepath.Join(cfg.BinDir, "podd-shim"), pauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
+	})
+}
+
+// assemble makes a Daemon over its store and host: events, probes and the
+// workers' dependencies. It starts nothing.
+func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) (*Daemon, error) {
+	layout := st.Layout
 	bounding, err := spec.HostBoundingSet()
 	if err != nil {
 		return nil, err
@@ -253,18 +263,19 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	var d *Daemon
 	m := metrics.New(func() metrics.Counts { return d.census() })
 	d = &Daemon{
-		cfg: cfg, ctx: ctx, store: st, images: images, network: netw,
+		cfg: cfg, ctx: ctx, store: st, images: host.images, network: host.network,
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(), objects: newObjects(),
 		metrics: m, cgroups: cgroupusage.Reader{},
 	}
 	d.criState.d = d
 	d.deps = &podworker.Deps{
-		Layout: layout, Store: st, Images: measuredImages{Images: images, m: d.metrics}, Network: netw, Probes: d.probes, Events: d.events,
+		Layout: layout, Store: st, Images: measuredImages{Images: host.images, m: d.metrics}, Network: host.network, Probes: d.probes, Events: d.events,
+		Shims: host.shims, Volumes: host.volumes, Rootfs: host.rootfs,
 		Recorder:   d.metrics,
 		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
 		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
-		ShimBinary: filepath.Join(cfg.BinDir, "podd-shim"), PauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
+		ShimBinary: host.shimBinary, PauseBinary: host.pauseBinary,
 		ShimLogLevel: "info", PodPidsLimit: cfg.PodPidsLimit,
 		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},

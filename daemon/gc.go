@@ -71,15 +71,15 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 	}
 	for _, uid := range release {
 		stateDir := layout.ShimDir(uid)
-		if cl, err := shim.Connect(ctx, stateDir); err == nil {
+		if cl, err := d.deps.Shims.Connect(ctx, stateDir); err == nil {
 			cl.Stop(ctx, true)
 			cl.Close()
 		}
 		for _, pid := range shimPids[uid] {
 			syscall.Kill(pid, syscall.SIGKILL) // its state dir may be gone, pid file and all
 		}
-		if err := errors.Join(shim.Kill(stateDir, layout.PodCgroup(uid)),
-			shim.Kill(stateDir, layout.ShimCgroup(uid))); err != nil {
+		if err := errors.Join(d.deps.Shims.Kill(stateDir, layout.PodCgroup(uid)),
+			d.deps.Shims.Kill(stateDir, layout.ShimCgroup(uid))); err != nil {
 			slog.Warn("GC: kill what is left of an unknown pod", "uid", uid, "err", err)
 		}
 		if err := unmount.All(layout.PodDir(uid)); err != nil {

@@ -9,6 +9,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 	"github.com/podd-dev/podd/daemon/store"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
@@ -26,21 +27,12 @@ func appStatus(w *Worker) corev1.ContainerStatus {
 
 // exitApp makes the app's running instance exit with code 1, as its process
 // would.
-func exitApp(t *testing.T, w *Worker, h *fakeHost) {
+func exitApp(t *testing.T, w *Worker, h *podworkertest.Host) {
 	t.Helper()
-	h.mu.Lock()
-	s := h.shims[w.deps.Layout.ShimDir(w.uid)]
-	h.mu.Unlock()
-	if s == nil {
+	isApp := func(c *shimv1.ContainerState) bool { return c.GetLabels()[labelContainer] == "app" }
+	if !h.ExitContainers(w.deps.Layout.ShimDir(w.uid), isApp, 1) {
 		t.Fatal("no shim")
 	}
-	s.mu.Lock()
-	for _, c := range s.containers {
-		if c.GetLabels()[labelContainer] == "app" && c.Status == shimv1.Status_STATUS_RUNNING {
-			c.Status, c.ExitCode, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, 1, time.Now().UnixNano()
-		}
-	}
-	s.mu.Unlock()
 	w.poke()
 }
 

@@ -15,32 +15,16 @@ func TestAppContainersStartInParallel_R30(t *testing.T) {
 		{Name: "a", Image: "busybox:latest"}, {Name: "b", Image: "busybox:latest"}, {Name: "c", Image: "busybox:latest"},
 	}
 	w, h := newTestWorker(t, pod)
-	h.createBarrier = 3
+	h.CreateBarrier = 3
 	runWorker(t, w)
 	eventually(t, "a, b and c running", 10*time.Second, func() bool {
 		return running(w, "a") && running(w, "b") && running(w, "c")
 	})
-	h.mu.Lock()
-	most := h.maxCreates
-	h.mu.Unlock()
-	if most != 3 {
+	if most := h.MaxCreates(); most != 3 {
 		t.Errorf("at most %d creates in flight, want all 3 at once", most)
 	}
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)
-}
-
-// signalsTo returns the signals sent to id, with their times.
-func signalsTo(h *fakeHost, id string) []sentSignal {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	var out []sentSignal
-	for _, s := range h.signals {
-		if s.id == id {
-			out = append(out, s)
-		}
-	}
-	return out
 }
 
 // R50, R54: a delete runs preStop, then the stop signal, then SIGKILL when
@@ -65,24 +49,24 @@ func TestKillWithPreStopAndGrace_R50(t *testing.T) {
 				pod.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 1}}}
 			}
 			w, h := newTestWorker(t, pod)
-			h.ignoreTerm = true // the container holds on until SIGKILL
+			h.IgnoreTerm = true // the container holds on until SIGKILL
 			runWorker(t, w)
 			eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
 			start := time.Now()
 			deleteAndWait(t, w, tc.grace)
-			sigs := signalsTo(h, "app-0")
+			sigs := h.SignalsTo("app-0")
 			if len(sigs) != len(tc.wantSigs) {
 				t.Fatalf("signals %+v, want %v", sigs, tc.wantSigs)
 			}
 			for i, s := range sigs {
-				if s.sig != tc.wantSigs[i] {
-					t.Errorf("signal %d is %v, want %v", i, s.sig, tc.wantSigs[i])
+				if s.Sig != tc.wantSigs[i] {
+					t.Errorf("signal %d is %v, want %v", i, s.Sig, tc.wantSigs[i])
 				}
 			}
-			if d := sigs[0].at.Sub(start); len(sigs) > 1 && d < tc.termAfter-50*time.Millisecond {
+			if d := sigs[0].At.Sub(start); len(sigs) > 1 && d < tc.termAfter-50*time.Millisecond {
 				t.Errorf("stop signal after %v, before preStop could end (%v)", d, tc.termAfter)
 			}
-			if d := sigs[len(sigs)-1].at.Sub(start); d < tc.killAfter-50*time.Millisecond {
+			if d := sigs[len(sigs)-1].At.Sub(start); d < tc.killAfter-50*time.Millisecond {
 				t.Errorf("SIGKILL after %v, want no sooner than %v", d, tc.killAfter)
 			}
 			if tc.grace == 0 && hasEvent(w, corev1.EventTypeWarning, "FailedPreStopHook") {

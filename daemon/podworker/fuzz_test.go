@@ -3,6 +3,8 @@ package podworker
 import (
 	"testing"
 	"time"
+
+	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 )
 
 // fuzzSteps are the fake host's steps a fuzz input scripts, one byte each.
@@ -23,22 +25,22 @@ var fuzzSteps = []struct {
 
 // script reads one byte per step: the low two bits are the fault kind, the
 // next two how many calls it hits (0: every call, for setup steps).
-func scriptFromBytes(h *fakeHost, in []byte) {
+func scriptFromBytes(h *podworkertest.Host, in []byte) {
 	for i, st := range fuzzSteps {
 		if i >= len(in) {
 			return
 		}
-		kind, times := faultKind(in[i]&3), int(in[i]>>2&3)
-		if kind == faultNone {
+		kind, times := podworkertest.FaultKind(in[i]&3), int(in[i]>>2&3)
+		if kind == podworkertest.FaultNone {
 			continue
 		}
 		if st.teardown {
 			times = max(times, 1)
-			if kind == faultHang {
-				kind = faultError
+			if kind == podworkertest.FaultHang {
+				kind = podworkertest.FaultError
 			}
 		}
-		h.script(st.name, kind, times)
+		h.Script(st.name, kind, times)
 	}
 }
 
@@ -46,7 +48,7 @@ func scriptFromBytes(h *fakeHost, in []byte) {
 func hangingSteps(in []byte) []string {
 	var out []string
 	for i, st := range fuzzSteps {
-		if i < len(in) && !st.teardown && faultKind(in[i]&3) == faultHang {
+		if i < len(in) && !st.teardown && podworkertest.FaultKind(in[i]&3) == podworkertest.FaultHang {
 			out = append(out, st.name)
 		}
 	}
@@ -54,7 +56,7 @@ func hangingSteps(in []byte) []string {
 }
 
 // seed is an input with fault kind at step i, once.
-func seed(i int, kind faultKind) []byte {
+func seed(i int, kind podworkertest.FaultKind) []byte {
 	b := make([]byte, len(fuzzSteps))
 	b[i] = byte(kind) | 1<<2
 	return b
@@ -66,10 +68,10 @@ func seed(i int, kind faultKind) []byte {
 func FuzzSandboxFailures(f *testing.F) {
 	f.Add([]byte{})
 	for i, st := range fuzzSteps {
-		f.Add(seed(i, faultError))
+		f.Add(seed(i, podworkertest.FaultError))
 		if !st.teardown {
-			f.Add(seed(i, faultPanic))
-			f.Add(seed(i, faultHang))
+			f.Add(seed(i, podworkertest.FaultPanic))
+			f.Add(seed(i, podworkertest.FaultHang))
 		}
 	}
 	f.Add([]byte{0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1 | 1<<2, 0, 1 | 1<<2}) // CNI ADD fails always; stop and DEL fail once
@@ -85,7 +87,7 @@ func FuzzSandboxFailures(f *testing.F) {
 			failed := w.state.SandboxFailure != nil || len(w.state.StartFailures) > 0
 			w.mu.Unlock()
 			for _, st := range hangs {
-				if h.count(st) > 0 {
+				if h.Count(st) > 0 {
 					return true
 				}
 			}

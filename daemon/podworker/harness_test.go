@@ -12,6 +12,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/probes"
 )
@@ -32,7 +33,7 @@ func testPod(uid string) *corev1.Pod {
 }
 
 // testDeps wires a worker to host h, with its state under a temp dir.
-func testDeps(t testing.TB, h *fakeHost) *Deps {
+func testDeps(t testing.TB, h *podworkertest.Host) *Deps {
 	dir := t.TempDir()
 	layout := store.Layout{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run"), CgroupParent: "/podd-fake"}
 	st, err := store.Open(layout)
@@ -46,7 +47,7 @@ func testDeps(t testing.TB, h *fakeHost) *Deps {
 	pm := probes.NewManager(probes.Config{})
 	t.Cleanup(pm.Close)
 	return &Deps{
-		Layout: layout, Store: st, Images: h, Network: h, Shims: h, Volumes: h, Rootfs: h,
+		Layout: layout, Store: st, Images: h, Network: h, Shims: podworkertest.Shims[ShimClient]{Host: h}, Volumes: h, Rootfs: h,
 		Probes: pm, Events: events.New(time.Now),
 		Planner:    planner.Config{BackoffBase: 20 * time.Millisecond, BackoffMax: 100 * time.Millisecond},
 		ShimBinary: "/fake/podd-shim", PauseBinary: "/fake/podd-pause",
@@ -56,8 +57,8 @@ func testDeps(t testing.TB, h *fakeHost) *Deps {
 }
 
 // newTestWorker returns a worker for pod on a fresh fake host.
-func newTestWorker(t testing.TB, pod *corev1.Pod) (*Worker, *fakeHost) {
-	h := newFakeHost()
+func newTestWorker(t testing.TB, pod *corev1.Pod) (*Worker, *podworkertest.Host) {
+	h := podworkertest.NewHost()
 	deps := testDeps(t, h)
 	if err := deps.Store.SavePod(pod); err != nil {
 		t.Fatal(err)

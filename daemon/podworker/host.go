@@ -13,6 +13,10 @@ import (
 // hostShims is Shims on this host: podd-shim processes and cgroups.
 type hostShims struct{}
 
+// HostShims returns the Shims of this host, for callers besides the worker
+// (the daemon's start-up GC).
+func HostShims() Shims { return hostShims{} }
+
 func (hostShims) Launch(ctx context.Context, cfg shim.LaunchConfig) (ShimClient, error) {
 	cl, err := shim.Launch(ctx, cfg)
 	if err != nil {

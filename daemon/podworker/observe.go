@@ -76,7 +76,7 @@ func (w *Worker) connectShim(ctx context.Context) (ShimClient, error) {
 			return cl, nil
 		}
 		if cctx.Err() == nil {
-			if gone := shim.Gone(cctx, dir); gone != nil {
+			if gone := w.deps.shims().Gone(cctx, dir); gone != nil {
 				return nil, fmt.Errorf("connect to the pod's shim: %w", gone)
 			}
 		}

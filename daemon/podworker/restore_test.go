@@ -7,6 +7,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/runtime/shim"
 )
@@ -33,7 +34,7 @@ func TestRestoreReconnectsWithoutRestart(t *testing.T) {
 	w.mu.Lock()
 	sb := w.state.Sandbox.ID
 	w.mu.Unlock()
-	launches := h.count("shim.launch")
+	launches := h.Count("shim.launch")
 
 	w2 := restart(t, w, stop)
 	runWorker(t, w2)
@@ -46,8 +47,8 @@ func TestRestoreReconnectsWithoutRestart(t *testing.T) {
 	w2.mu.Lock()
 	sb2 := w2.state.Sandbox.ID
 	w2.mu.Unlock()
-	if sb2 != sb || h.count("shim.launch") != launches {
-		t.Errorf("sandbox %s → %s, launches %d → %d: the restart replaced the sandbox", sb, sb2, launches, h.count("shim.launch"))
+	if sb2 != sb || h.Count("shim.launch") != launches {
+		t.Errorf("sandbox %s → %s, launches %d → %d: the restart replaced the sandbox", sb, sb2, launches, h.Count("shim.launch"))
 	}
 	for _, cs := range w2.Snapshot().Status.ContainerStatuses {
 		if cs.RestartCount != 0 {
@@ -69,7 +70,7 @@ func TestRestoreUndoesInterruptedCreation(t *testing.T) {
 		{"state file lost (SandboxUnknown)", func(string) *State { return &State{SandboxUnknown: true} }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newFakeHost()
+			h := podworkertest.NewHost()
 			deps := testDeps(t, h)
 			pod := testPod("crashed")
 			if err := deps.Store.SavePod(pod); err != nil {
@@ -81,13 +82,13 @@ func TestRestoreUndoesInterruptedCreation(t *testing.T) {
 			if _, err := h.Setup(ctx, network.SetupRequest{SandboxID: old}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := h.Launch(ctx, shim.LaunchConfig{StateDir: deps.Layout.ShimDir(string(pod.UID))}); err != nil {
+			if _, err := h.LaunchShim(ctx, shim.LaunchConfig{StateDir: deps.Layout.ShimDir(string(pod.UID))}); err != nil {
 				t.Fatal(err)
 			}
 			w := New(deps, pod, tc.st(old))
 			runWorker(t, w)
 			eventually(t, "app running in a new sandbox", 10*time.Second, func() bool { return running(w, "app") })
-			if h.count("shim.kill") == 0 {
+			if h.Count("shim.kill") == 0 {
 				t.Error("the old shim was not killed")
 			}
 			w.mu.Lock()
@@ -97,12 +98,10 @@ func TestRestoreUndoesInterruptedCreation(t *testing.T) {
 				t.Errorf("state still says creating %q, unknown %v", creating, unknown)
 			}
 			deleteAndWait(t, w, 0)
-			h.mu.Lock()
-			if tc.name == "SandboxCreating recorded" && h.netns[old] {
+			if tc.name == "SandboxCreating recorded" && h.HasNetwork(old) {
 				t.Error("the interrupted creation's network is still there")
 			}
-			delete(h.netns, old) // otherwise the start-up GC's (not in any record)
-			h.mu.Unlock()
+			h.ForgetNetwork(old) // otherwise the start-up GC's (not in any record)
 			checkNoLeaks(t, h)
 		})
 	}
@@ -115,14 +114,70 @@ func TestDeleteDuringCreate(t *testing.T) {
 		t.Run(step, func(t *testing.T) {
 			w, h := newTestWorker(t, testPod("delete-during-create"))
 			w.deps.RuntimeTimeout = 300 * time.Millisecond
-			h.script(step, faultHang, 1)
+			h.Script(step, podworkertest.FaultHang, 1)
 			runWorker(t, w)
-			eventually(t, "the hanging step reached", 10*time.Second, func() bool { return h.count(step) > 0 })
+			eventually(t, "the hanging step reached", 10*time.Second, func() bool { return h.Count(step) > 0 })
 			deleteAndWait(t, w, 0)
 			checkNoLeaks(t, h)
 			if p := w.Snapshot().Status.Phase; p == corev1.PodRunning {
 				t.Errorf("removed pod still reports %s", p)
 			}
+		})
+	}
+}
+
+// A shim that does not answer after a restart is not lost: the worker
+// keeps trying without evidence that it is gone (shim.ErrGone), and keeps
+// the sandbox and its containers once it answers.
+func TestRestoreWaitsForASilentShim(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		fault      podworkertest.FaultKind
+		times      int
+		kill       bool
+		newSandbox bool
+	}{
+		{"connect fails twice", podworkertest.FaultError, 2, false, false},
+		{"connect fails once", podworkertest.FaultError, 1, false, false},
+		{"shim gone: evidence", podworkertest.FaultNone, 0, true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w, h := newTestWorker(t, testPod("silent"))
+			stop := runWorker(t, w)
+			eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+			w.mu.Lock()
+			sb := w.state.Sandbox.ID
+			w.mu.Unlock()
+			if tc.fault != podworkertest.FaultNone {
+				h.Script("shim.connect", tc.fault, tc.times)
+			}
+			if tc.kill {
+				h.KillShim(w.deps.Layout.ShimDir(w.uid))
+			}
+			w2 := restart(t, w, stop)
+			runWorker(t, w2)
+			select {
+			case <-w2.Reconciled():
+			case <-time.After(10 * time.Second):
+				t.Fatal("restored worker never reconciled")
+			}
+			eventually(t, "app running after the restart", 10*time.Second, func() bool {
+				w2.mu.Lock()
+				moved := w2.state.Sandbox != nil && w2.state.Sandbox.ID != sb
+				w2.mu.Unlock()
+				return moved == tc.newSandbox && running(w2, "app")
+			})
+			w2.mu.Lock()
+			sb2 := w2.state.Sandbox.ID
+			w2.mu.Unlock()
+			if (sb2 != sb) != tc.newSandbox {
+				t.Errorf("sandbox %s → %s; want a new one: %v", sb, sb2, tc.newSandbox)
+			}
+			if n := h.Count("shim.connect"); n < tc.times+1 && !tc.kill {
+				t.Errorf("%d connects, want at least %d", n, tc.times+1)
+			}
+			deleteAndWait(t, w2, 0)
+			checkNoLeaks(t, h)
 		})
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 )
 
 // runWorker runs w until the test ends and returns a func that stops it (a
@@ -48,9 +50,9 @@ func deleteAndWait(t *testing.T, w *Worker, grace int64) {
 	}
 }
 
-func checkNoLeaks(t *testing.T, h *fakeHost) {
+func checkNoLeaks(t *testing.T, h *podworkertest.Host) {
 	t.Helper()
-	if l := h.leaks(); len(l) > 0 {
+	if l := h.Leaks(); len(l) > 0 {
 		t.Errorf("left behind: %v", l)
 	}
 }
@@ -71,7 +73,7 @@ func TestRunCreatesAndRemovesPod(t *testing.T) {
 // with back-off, then a retry that succeeds; the daemon (this test) lives.
 func TestPanicInSandboxStepFailsTheSandbox(t *testing.T) {
 	w, h := newTestWorker(t, testPod("panic-setup"))
-	h.script("network.setup", faultPanic, 1)
+	h.Script("network.setup", podworkertest.FaultPanic, 1)
 	runWorker(t, w)
 	eventually(t, "container app running after the retry", 10*time.Second, func() bool { return running(w, "app") })
 	if !hasEvent(w, corev1.EventTypeWarning, EventWorkerPanic) {
@@ -94,15 +96,15 @@ func TestPanicInSandboxStepFailsTheSandbox(t *testing.T) {
 // sandbox down; the next sandbox runs the container.
 func TestPanicInContainerStartFailsTheSandbox(t *testing.T) {
 	w, h := newTestWorker(t, testPod("panic-start"))
-	h.script("container.create", faultPanic, 1)
+	h.Script("container.create", podworkertest.FaultPanic, 1)
 	runWorker(t, w)
 	eventually(t, "container app running in a second sandbox", 10*time.Second, func() bool {
-		return h.count("shim.launch") >= 2 && running(w, "app")
+		return h.Count("shim.launch") >= 2 && running(w, "app")
 	})
 	if !hasEvent(w, corev1.EventTypeWarning, EventWorkerPanic) {
 		t.Error("no PodWorkerPanic event")
 	}
-	if n := h.count("network.teardown"); n < 1 {
+	if n := h.Count("network.teardown"); n < 1 {
 		t.Error("the first sandbox was not torn down")
 	}
 	deleteAndWait(t, w, 0)
@@ -113,12 +115,12 @@ func TestPanicInContainerStartFailsTheSandbox(t *testing.T) {
 // doubling to 100 ms) instead of spinning, and the pod can still be deleted.
 func TestPanicEveryRoundBacksOff(t *testing.T) {
 	w, h := newTestWorker(t, testPod("panic-always"))
-	h.script("network.setup", faultPanic, 0)
+	h.Script("network.setup", podworkertest.FaultPanic, 0)
 	runWorker(t, w)
-	eventually(t, "three panics", 10*time.Second, func() bool { return h.count("network.setup") >= 3 })
-	n0 := h.count("network.setup")
+	eventually(t, "three panics", 10*time.Second, func() bool { return h.Count("network.setup") >= 3 })
+	n0 := h.Count("network.setup")
 	time.Sleep(500 * time.Millisecond) // a window to count calls in, not a wait for a state
-	if n := h.count("network.setup") - n0; n > 12 {
+	if n := h.Count("network.setup") - n0; n > 12 {
 		t.Errorf("%d sandbox attempts in 500 ms: no back-off", n)
 	}
 	deleteAndWait(t, w, 0)

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 )
 
 // A failure at any step of a sandbox creation undoes everything made before
@@ -16,15 +18,15 @@ import (
 func TestCreateSandboxRollbackAtEveryStep(t *testing.T) {
 	for _, tc := range []struct {
 		name  string
-		setup func(*fakeHost, *Worker)
+		setup func(*podworkertest.Host, *Worker)
 		want  string // in the failure message
 	}{
-		{"volumes", func(h *fakeHost, _ *Worker) { h.script("volumes.prepare", faultError, 0) }, "prepare volumes"},
-		{"network (CNI ADD)", func(h *fakeHost, _ *Worker) { h.script("network.setup", faultError, 0) }, "set up pod network"},
-		{"pod files", func(_ *fakeHost, w *Worker) { os.Remove(w.deps.ResolvConf) }, "write pod files"},
-		{"shim start timeout", func(h *fakeHost, _ *Worker) { h.script("shim.launch", faultError, 0) }, "start shim"},
-		{"pause create", func(h *fakeHost, _ *Worker) { h.script("pause.create", faultError, 0) }, "start pause"},
-		{"pause exits at once", func(h *fakeHost, _ *Worker) { h.pauseExits = true }, "start pause"},
+		{"volumes", func(h *podworkertest.Host, _ *Worker) { h.Script("volumes.prepare", podworkertest.FaultError, 0) }, "prepare volumes"},
+		{"network (CNI ADD)", func(h *podworkertest.Host, _ *Worker) { h.Script("network.setup", podworkertest.FaultError, 0) }, "set up pod network"},
+		{"pod files", func(_ *podworkertest.Host, w *Worker) { os.Remove(w.deps.ResolvConf) }, "write pod files"},
+		{"shim start timeout", func(h *podworkertest.Host, _ *Worker) { h.Script("shim.launch", podworkertest.FaultError, 0) }, "start shim"},
+		{"pause create", func(h *podworkertest.Host, _ *Worker) { h.Script("pause.create", podworkertest.FaultError, 0) }, "start pause"},
+		{"pause exits at once", func(h *podworkertest.Host, _ *Worker) { h.PauseExits = true }, "start pause"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			w, h := newTestWorker(t, testPod("rollback"))
@@ -41,7 +43,7 @@ func TestCreateSandboxRollbackAtEveryStep(t *testing.T) {
 			if ok {
 				t.Fatal("makeSandbox succeeded despite the fault")
 			}
-			if l := h.leaks(); len(l) > 0 {
+			if l := h.Leaks(); len(l) > 0 {
 				t.Errorf("left behind after the rollback: %v", l)
 			}
 			f := w.state.SandboxFailure
@@ -60,15 +62,15 @@ func TestCreateSandboxRollbackAtEveryStep(t *testing.T) {
 func TestCreateSandboxRollbackOrderAfterHang(t *testing.T) {
 	w, h := newTestWorker(t, testPod("order"))
 	w.deps.RuntimeTimeout = 100 * time.Millisecond
-	h.script("pause.create", faultHang, 0)
+	h.Script("pause.create", podworkertest.FaultHang, 0)
 	if w.makeSandbox(context.Background(), 1) {
 		t.Fatal("makeSandbox succeeded with a hanging pause")
 	}
 	want := []string{"stop shim", "network teardown", "volumes cleanup"}
-	if !slices.Equal(h.log, want) {
-		t.Errorf("undo order %v, want %v", h.log, want)
+	if !slices.Equal(h.Log(), want) {
+		t.Errorf("undo order %v, want %v", h.Log(), want)
 	}
-	if l := h.leaks(); len(l) > 0 {
+	if l := h.Leaks(); len(l) > 0 {
 		t.Errorf("left behind: %v", l)
 	}
 	if f := w.state.SandboxFailure; f == nil || !strings.Contains(f.Message, "deadline exceeded") {
@@ -80,12 +82,12 @@ func TestCreateSandboxRollbackOrderAfterHang(t *testing.T) {
 // failed undo is reported with the creation's error.
 func TestCreateSandboxRollbackKillsShimThatWontStop(t *testing.T) {
 	w, h := newTestWorker(t, testPod("stuck"))
-	h.script("pause.create", faultError, 0)
-	h.script("shim.stop", faultError, 0)
+	h.Script("pause.create", podworkertest.FaultError, 0)
+	h.Script("shim.stop", podworkertest.FaultError, 0)
 	if w.makeSandbox(context.Background(), 1) {
 		t.Fatal("makeSandbox succeeded")
 	}
-	if l := h.leaks(); len(l) > 0 {
+	if l := h.Leaks(); len(l) > 0 {
 		t.Errorf("left behind: %v", l)
 	}
 	msg := w.state.SandboxFailure.Message

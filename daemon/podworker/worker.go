@@ -138,6 +138,11 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 	if w.state.StartFailures == nil {
 		w.state.StartFailures = map[string]*planner.StartFailure{}
 	}
+	// The QoS class is the spec's, set once (the planner carries it over);
+	// a pod restored from an older daemon's state gets it here too.
+	if w.state.Status.QOSClass == "" {
+		w.state.Status.QOSClass = spec.QOSClass(pod)
+	}
 	w.snapshot = w.buildSnapshot()
 	return w
 }

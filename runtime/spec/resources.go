@@ -67,43 +67,64 @@ func containerResources(c *corev1.Container) *shimv1.Resources {
 	return r
 }
 
-// QOSClass returns the pod's QoS class (R93): Guaranteed when every
-// container has cpu and memory limits and its requests (defaulting to the
-// limits) equal them; BestEffort when no container has any cpu or memory
-// request or limit; Burstable otherwise.
+// QOSClass returns the pod's QoS class (R93) by the kubelet's rules
+// (GetPodQOS, which the API server stores in status.qosClass): only
+// positive cpu and memory quantities count, a container's requests default
+// to its limits, and init containers count like app containers.
+// BestEffort: no container requests or limits any; Guaranteed: every
+// container has cpu and memory limits, and the pod's summed requests equal
+// its summed limits for each; Burstable otherwise. The daemon computes it
+// once per pod and reports it in the pod's status.
 func QOSClass(pod *corev1.Pod) corev1.PodQOSClass {
-	anySet, guaranteed := false, true
+	requests, limits := corev1.ResourceList{}, corev1.ResourceList{}
+	guaranteed := true
 	for _, cs := range [][]corev1.Container{pod.Spec.InitContainers, pod.Spec.Containers} {
 		for i := range cs {
 			r := cs[i].Resources
 			for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-				lim, hasLim := nonZero(r.Limits, name)
-				req, hasReq := nonZero(r.Requests, name)
-				if hasLim || hasReq {
-					anySet = true
+				lim, hasLim := positive(r.Limits, name)
+				req, hasReq := positive(r.Requests, name)
+				if _, set := r.Requests[name]; !set && hasLim {
+					req, hasReq = lim, true // the API server's defaulting
 				}
-				if !hasLim {
-					guaranteed = false
-					continue
+				if hasReq {
+					addTo(requests, name, req)
 				}
-				if hasReq && req.Cmp(lim) != 0 {
+				if hasLim {
+					addTo(limits, name, lim)
+				} else {
 					guaranteed = false
 				}
 			}
 		}
 	}
-	switch {
-	case !anySet:
+	if len(requests) == 0 && len(limits) == 0 {
 		return corev1.PodQOSBestEffort
-	case guaranteed:
+	}
+	for name, req := range requests {
+		if lim, ok := limits[name]; !ok || lim.Cmp(req) != 0 {
+			guaranteed = false
+		}
+	}
+	if guaranteed && len(requests) == len(limits) {
 		return corev1.PodQOSGuaranteed
 	}
 	return corev1.PodQOSBurstable
 }
 
-func nonZero(list corev1.ResourceList, name corev1.ResourceName) (resource.Quantity, bool) {
+// positive returns list[name] when it is above zero.
+func positive(list corev1.ResourceList, name corev1.ResourceName) (resource.Quantity, bool) {
 	q, ok := list[name]
-	return q, ok && !q.IsZero()
+	return q, ok && q.Sign() > 0
+}
+
+// addTo adds q to sum[name].
+func addTo(sum corev1.ResourceList, name corev1.ResourceName, q resource.Quantity) {
+	total := q.DeepCopy()
+	if prev, ok := sum[name]; ok {
+		total.Add(prev)
+	}
+	sum[name] = total
 }
 
 // oomScoreAdj follows the kubelet's policy, never going below 0: this kind

@@ -74,6 +74,13 @@ func TestQOSClass_R93(t *testing.T) {
 		{"cpu limit only", nil, []corev1.Container{ctr(nil, res("cpu", "1"))}, corev1.PodQOSBurstable},
 		{"one container without anything", nil, []corev1.Container{ctr(nil, res("cpu", "1", "memory", "1Gi")), ctr(nil, nil)}, corev1.PodQOSBurstable},
 		{"init container counts", []corev1.Container{ctr(res("memory", "1Mi"), nil)}, []corev1.Container{ctr(nil, nil)}, corev1.PodQOSBurstable},
+		{"init and app containers all at their limits", []corev1.Container{ctr(nil, res("cpu", "2", "memory", "2Gi"))}, []corev1.Container{ctr(res("cpu", "1", "memory", "1Gi"), res("cpu", "1", "memory", "1Gi"))}, corev1.PodQOSGuaranteed},
+		{"init container without limits", []corev1.Container{ctr(nil, nil)}, []corev1.Container{ctr(nil, res("cpu", "1", "memory", "1Gi"))}, corev1.PodQOSBurstable},
+		{"zero quantities are not set", nil, []corev1.Container{ctr(res("cpu", "0"), res("memory", "0"))}, corev1.PodQOSBestEffort},
+		{"explicit zero request under a limit", nil, []corev1.Container{ctr(res("cpu", "0", "memory", "1Gi"), res("cpu", "1", "memory", "1Gi"))}, corev1.PodQOSBurstable},
+		{"memory request only", nil, []corev1.Container{ctr(res("memory", "1Gi"), nil)}, corev1.PodQOSBurstable},
+		{"cpu and memory limits, ephemeral-storage request", nil, []corev1.Container{ctr(res("ephemeral-storage", "1Gi"), res("cpu", "1", "memory", "1Gi"))}, corev1.PodQOSGuaranteed},
+		{"two containers each at their limits", nil, []corev1.Container{ctr(nil, res("cpu", "1", "memory", "1Gi")), ctr(res("cpu", "2", "memory", "2Gi"), res("cpu", "2", "memory", "2Gi"))}, corev1.PodQOSGuaranteed},
 	}
 	for _, tc := range cases {
 		pod := &corev1.Pod{Spec: corev1.PodSpec{InitContainers: tc.init, Containers: tc.apps}}

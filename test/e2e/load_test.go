@@ -183,8 +183,14 @@ func TestBurstOfPodsAndKill9KeepEverySandbox(t *testing.T) {
 	ids := e.waitAllRunning(t, "load", loadPods)
 	t.Logf("%d pods: apply returned in %s, all Running in %s, daemon VmRSS %s",
 		loadPods, applied.Round(time.Millisecond), time.Since(start).Round(time.Second), e.daemonRSS())
-	if out := e.podctl("get", "pods", "-o", "json"); strings.Count(out, `"phase": "Running"`) < loadPods {
+	out := e.podctl("get", "pods", "-o", "json")
+	if strings.Count(out, `"phase": "Running"`) < loadPods {
 		t.Fatalf("podctl get pods -o json shows fewer than %d running pods", loadPods)
+	}
+	// The daemon sets status.qosClass (issue 8 item 7); these pods set no
+	// requests or limits.
+	if n := strings.Count(out, `"qosClass": "BestEffort"`); n < loadPods {
+		t.Errorf("podctl get pods -o json: %d pods with qosClass BestEffort, want %d", n, loadPods)
 	}
 	for name, id := range ids {
 		if id.ShimPid == "" || id.IP == "" || id.ContainerID == "" {

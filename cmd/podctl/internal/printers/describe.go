@@ -122,7 +122,7 @@ func DescribePod(out io.Writer, d PodDescription) error {
 		}
 	}
 	writeVolumes(w, pod.Spec.Volumes)
-	w.write(level0, "QoS Class:\t%s\n", QOSClass(pod))
+	w.write(level0, "QoS Class:\t%s\n", qosClass(pod))
 	writeLabels(w, "Node-Selectors", pod.Spec.NodeSelector)
 	writeTolerations(w, pod.Spec.Tolerations)
 	writeEvents(w, d.Events, d.Now)
@@ -241,4 +241,13 @@ func shorten(s string, n int) string {
 		return s[:n] + "..."
 	}
 	return s
+}
+
+// qosClass is the QoS class the daemon reports in the pod's status; the
+// client never computes it (the daemon's rules are the kubelet's).
+func qosClass(pod *corev1.Pod) string {
+	if pod.Status.QOSClass == "" {
+		return "<unknown>"
+	}
+	return string(pod.Status.QOSClass)
 }

@@ -45,6 +45,7 @@ func samplePod() *corev1.Pod {
 		},
 		Status: corev1.PodStatus{
 			Phase:     corev1.PodRunning,
+			QOSClass:  corev1.PodQOSBurstable,
 			HostIP:    "192.168.1.10",
 			PodIP:     "10.88.0.5",
 			PodIPs:    []corev1.PodIP{{IP: "10.88.0.5"}},
@@ -180,32 +181,22 @@ func TestDescribeProbe(t *testing.T) {
 	}
 }
 
-func TestQOSClass_R93(t *testing.T) {
-	res := func(req, lim string) corev1.ResourceRequirements {
-		r := corev1.ResourceRequirements{}
-		if lim != "" {
-			r.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(lim), corev1.ResourceMemory: resource.MustParse(lim + "Mi")}
-		}
-		if req != "" {
-			r.Requests = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse(req), corev1.ResourceMemory: resource.MustParse(req + "Mi")}
-		}
-		return r
-	}
-	tests := []struct {
-		name string
-		res  corev1.ResourceRequirements
-		want corev1.PodQOSClass
+// describe prints the daemon's QoS class as it is, and computes none.
+func TestDescribePrintsServerQOSClass(t *testing.T) {
+	guaranteed := corev1.ResourceRequirements{Limits: corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("1Gi")}}
+	for _, tc := range []struct {
+		status corev1.PodQOSClass
+		want   string
 	}{
-		{"nothing set", corev1.ResourceRequirements{}, corev1.PodQOSBestEffort},
-		{"limits only (requests default to them)", res("", "1"), corev1.PodQOSGuaranteed},
-		{"requests equal limits", res("1", "1"), corev1.PodQOSGuaranteed},
-		{"requests below limits", res("1", "2"), corev1.PodQOSBurstable},
-		{"requests only", res("1", ""), corev1.PodQOSBurstable},
-	}
-	for _, tt := range tests {
-		p := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Resources: tt.res}}}}
-		if got := QOSClass(p); got != tt.want {
-			t.Errorf("%s: QOSClass = %s, want %s", tt.name, got, tt.want)
+		{corev1.PodQOSBurstable, "Burstable"},
+		{corev1.PodQOSGuaranteed, "Guaranteed"},
+		{"", "<unknown>"},
+	} {
+		p := &corev1.Pod{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "a", Resources: guaranteed}}},
+			Status: corev1.PodStatus{QOSClass: tc.status}}
+		if got := qosClass(p); got != tc.want {
+			t.Errorf("status %q: describe prints %q, want %q", tc.status, got, tc.want)
 		}
 	}
 }

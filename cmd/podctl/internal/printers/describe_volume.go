@@ -71,35 +71,3 @@ func writeProjected(w *prefixWriter, p *corev1.ProjectedVolumeSource) {
 		}
 	}
 }
-
-// QOSClass returns the pod's QoS class: status.qosClass when the daemon set
-// it, else computed by R93 from the cpu and memory requests and limits of
-// every container (requests default to limits).
-func QOSClass(pod *corev1.Pod) corev1.PodQOSClass {
-	if pod.Status.QOSClass != "" {
-		return pod.Status.QOSClass
-	}
-	any, guaranteed := false, true
-	all := append(append([]corev1.Container(nil), pod.Spec.InitContainers...), pod.Spec.Containers...)
-	for _, c := range all {
-		for _, name := range []corev1.ResourceName{corev1.ResourceCPU, corev1.ResourceMemory} {
-			limit, hasLimit := c.Resources.Limits[name]
-			hasLimit = hasLimit && !limit.IsZero()
-			req, hasReq := c.Resources.Requests[name]
-			hasReq = hasReq && !req.IsZero()
-			if hasLimit || hasReq {
-				any = true
-			}
-			if !hasLimit || (hasReq && req.Cmp(limit) != 0) {
-				guaranteed = false
-			}
-		}
-	}
-	switch {
-	case !any:
-		return corev1.PodQOSBestEffort
-	case guaranteed:
-		return corev1.PodQOSGuaranteed
-	}
-	return corev1.PodQOSBurstable
-}

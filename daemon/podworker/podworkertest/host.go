@@ -1,6 +1,6 @@
 //lint:file-ignore SA1012 a nil context marks the fakes of calls that take none: step then refuses to hang
 
-package podworker
+package podworkertest
 
 import (
 	"context"
@@ -27,80 +27,88 @@ import (
 	"github.com/podd-dev/podd/runtime/spec"
 )
 
-// faultKind is what a scripted step does instead of succeeding.
-type faultKind int
+// FaultKind is what a scripted step does instead of succeeding.
+type FaultKind int
 
 const (
-	faultNone  faultKind = iota
-	faultError           // returns an error
-	faultPanic           // panics
-	faultHang            // blocks until its context ends
+	FaultNone  FaultKind = iota
+	FaultError           // returns an error
+	FaultPanic           // panics
+	FaultHang            // blocks until its context ends
 )
 
-func (k faultKind) String() string {
+func (k FaultKind) String() string {
 	return [...]string{"none", "error", "panic", "hang"}[k]
 }
 
 // fault is a scripted misbehaviour of one step; times 0 means every call.
 type fault struct {
-	kind  faultKind
+	kind  FaultKind
 	times int
 }
 
-// fakeHost is a scriptable stand-in for everything the worker touches on
-// the host: shims (with their containers), the network, volumes, images
-// and root filesystems. It keeps a census of what is alive, so a test can
-// check that everything made was released.
-type fakeHost struct {
+// Host is a scriptable stand-in for everything a pod worker touches on the
+// host: shims (with their containers), the network, volumes, images and
+// root filesystems. It keeps a census of what is alive, so a test can check
+// that everything made was released. It is the worker's Network, Volumes,
+// Images and Rootfs; Shims wraps it as the worker's Shims.
+//
+// Set the exported fields before a worker uses the host.
+type Host struct {
 	mu     sync.Mutex
 	faults map[string]*fault
 	// calls counts each step's calls.
 	calls map[string]int
 
-	shims   map[string]*fakeShim // live shims by state dir
-	netns   map[string]bool      // live sandbox networks by sandbox id
-	volumes map[string]bool      // prepared pod dirs
-	mounts  map[string]bool      // mounted container roots
-	// pauseExits makes the pause stop right after it starts.
-	pauseExits bool
-	// ignoreTerm makes containers survive their stop signal (SIGKILL only).
-	ignoreTerm bool
+	shims   map[string]*Shim // live shims by state dir
+	netns   map[string]bool  // live sandbox networks by sandbox id
+	volumes map[string]bool  // prepared pod dirs
+	mounts  map[string]bool  // mounted container roots
+	// PauseExits makes the pause stop right after it starts.
+	PauseExits bool
+	// IgnoreTerm makes containers survive their stop signal (SIGKILL only).
+	IgnoreTerm bool
 	// log records teardown-relevant calls in order.
 	log []string
 	// signals records each Signal call with its time.
-	signals []sentSignal
-	// createBarrier, when > 1, holds each app container create until that
+	signals []SentSignal
+	// CreateBarrier, when > 1, holds each app container create until that
 	// many are in flight (or a second passed); maxCreates is the most seen.
-	createBarrier, creating, maxCreates int
+	CreateBarrier        int
+	creating, maxCreates int
 }
 
-type sentSignal struct {
-	id  string
-	sig syscall.Signal
-	at  time.Time
+// SentSignal is one Signal call a shim received.
+type SentSignal struct {
+	ID  string
+	Sig syscall.Signal
+	At  time.Time
 }
 
-func newFakeHost() *fakeHost {
-	return &fakeHost{
+// NewHost returns a host with nothing alive and no faults scripted.
+func NewHost() *Host {
+	return &Host{
 		faults: map[string]*fault{}, calls: map[string]int{},
-		shims: map[string]*fakeShim{}, netns: map[string]bool{},
+		shims: map[string]*Shim{}, netns: map[string]bool{},
 		volumes: map[string]bool{}, mounts: map[string]bool{},
 	}
 }
 
-// script makes step misbehave.
-func (h *fakeHost) script(step string, kind faultKind, times int) {
+// Script makes step misbehave: kind on its next times calls (0: every call).
+// Steps are named "<seam>.<call>": volumes.prepare, network.setup,
+// shim.launch, pause.create, container.create, image.get, shim.stop, ….
+func (h *Host) Script(step string, kind FaultKind, times int) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	h.faults[step] = &fault{kind: kind, times: times}
 }
 
 // step runs a step's script: nil when it succeeds.
-func (h *fakeHost) step(ctx context.Context, name string) error {
+func (h *Host) step(ctx context.Context, name string) error {
 	h.mu.Lock()
 	h.calls[name]++
 	f := h.faults[name]
-	kind := faultNone
+	kind := FaultNone
 	if f != nil {
 		kind = f.kind
 		if f.times > 0 {
@@ -111,11 +119,11 @@ func (h *fakeHost) step(ctx context.Context, name string) error {
 	}
 	h.mu.Unlock()
 	switch kind {
-	case faultError:
+	case FaultError:
 		return fmt.Errorf("injected failure at %s", name)
-	case faultPanic:
+	case FaultPanic:
 		panic("injected panic at " + name)
-	case faultHang:
+	case FaultHang:
 		if ctx == nil {
 			return fmt.Errorf("injected failure at %s (cannot hang without a context)", name)
 		}
@@ -125,25 +133,26 @@ func (h *fakeHost) step(ctx context.Context, name string) error {
 	return nil
 }
 
-func (h *fakeHost) record(s string) {
+func (h *Host) record(s string) {
 	h.mu.Lock()
 	h.log = append(h.log, s)
 	h.mu.Unlock()
 }
 
-func (h *fakeHost) count(step string) int {
+// Count returns how often step was called.
+func (h *Host) Count(step string) int {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	return h.calls[step]
 }
 
-// barrier counts a create in flight and, with createBarrier set, waits
+// barrier counts a create in flight and, with CreateBarrier set, waits
 // until that many are; the returned func ends the create.
-func (h *fakeHost) barrier() (done func()) {
+func (h *Host) barrier() (done func()) {
 	h.mu.Lock()
 	h.creating++
 	h.maxCreates = max(h.maxCreates, h.creating)
-	want := h.createBarrier
+	want := h.CreateBarrier
 	h.mu.Unlock()
 	deadline := time.Now().Add(time.Second)
 	for want > 1 && time.Now().Before(deadline) {
@@ -162,8 +171,8 @@ func (h *fakeHost) barrier() (done func()) {
 	}
 }
 
-// leaks lists what is still alive, sorted.
-func (h *fakeHost) leaks() []string {
+// Leaks lists what is still alive, sorted.
+func (h *Host) Leaks() []string {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	var out []string
@@ -183,9 +192,132 @@ func (h *fakeHost) leaks() []string {
 	return out
 }
 
+// Log returns the teardown-relevant calls in order ("stop shim",
+// "network teardown", "volumes cleanup", "kill shim", "signal <id> <n>").
+func (h *Host) Log() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.log...)
+}
+
+// SignalsTo returns the signals sent to container id, with their times.
+func (h *Host) SignalsTo(id string) []SentSignal {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []SentSignal
+	for _, s := range h.signals {
+		if s.ID == id {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// MaxCreates is the most app container creates seen in flight at once.
+func (h *Host) MaxCreates() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.maxCreates
+}
+
+// HasNetwork reports whether the network of sandboxID is set up.
+func (h *Host) HasNetwork(sandboxID string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.netns[sandboxID]
+}
+
+// Networks lists the sandboxes whose network is set up, sorted.
+func (h *Host) Networks() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	var out []string
+	for id := range h.netns {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// ForgetNetwork drops the network of sandboxID from the census.
+func (h *Host) ForgetNetwork(sandboxID string) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.netns, sandboxID)
+}
+
+// HasShim reports whether a shim serves stateDir.
+func (h *Host) HasShim(stateDir string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	_, ok := h.shims[stateDir]
+	return ok
+}
+
+// ExitContainers makes the running containers of the shim of stateDir that
+// match stop with code, as their processes would; false when no shim serves
+// stateDir.
+func (h *Host) ExitContainers(stateDir string, match func(*shimv1.ContainerState) bool, code int32) bool {
+	h.mu.Lock()
+	s := h.shims[stateDir]
+	h.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.containers {
+		if c.Status == shimv1.Status_STATUS_RUNNING && match(c) {
+			c.Status, c.ExitCode, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, code, time.Now().UnixNano()
+		}
+	}
+	return true
+}
+
+// KillShim makes the shim of stateDir die, as a host reboot or an OOM kill
+// would: its containers are gone and so is the evidence of it.
+func (h *Host) KillShim(stateDir string) {
+	h.mu.Lock()
+	s := h.shims[stateDir]
+	h.mu.Unlock()
+	if s != nil {
+		s.die()
+	}
+}
+
 // --- Shims ---
 
-func (h *fakeHost) Launch(ctx context.Context, cfg shim.LaunchConfig) (ShimClient, error) {
+// Shims is h as a pod worker's Shims, whose Launch and Connect return the
+// worker's client interface C (podworker.ShimClient): the package cannot
+// name it, since the worker's own tests import this package.
+type Shims[C any] struct{ *Host }
+
+// Launch is LaunchShim returning C.
+func (s Shims[C]) Launch(ctx context.Context, cfg shim.LaunchConfig) (C, error) {
+	return client[C](s.LaunchShim(ctx, cfg))
+}
+
+// Connect is ConnectShim returning C.
+func (s Shims[C]) Connect(ctx context.Context, stateDir string) (C, error) {
+	return client[C](s.ConnectShim(ctx, stateDir))
+}
+
+// client converts a fake shim to C; a failure stays a nil C (never a
+// non-nil interface holding a nil *Shim).
+func client[C any](s *Shim, err error) (C, error) {
+	var c C
+	if err != nil {
+		return c, err
+	}
+	c, ok := any(s).(C)
+	if !ok {
+		return c, fmt.Errorf("fake shim does not implement %T", c)
+	}
+	return c, nil
+}
+
+// LaunchShim starts a fake shim for cfg.StateDir (Shims.Launch).
+func (h *Host) LaunchShim(ctx context.Context, cfg shim.LaunchConfig) (*Shim, error) {
 	if err := h.step(ctx, "shim.launch"); err != nil {
 		return nil, err
 	}
@@ -194,12 +326,13 @@ func (h *fakeHost) Launch(ctx context.Context, cfg shim.LaunchConfig) (ShimClien
 	if _, ok := h.shims[cfg.StateDir]; ok {
 		return nil, fmt.Errorf("fake: a shim already serves %s", cfg.StateDir)
 	}
-	s := &fakeShim{h: h, dir: cfg.StateDir, containers: map[string]*shimv1.ContainerState{}, gone: make(chan struct{})}
+	s := &Shim{h: h, dir: cfg.StateDir, containers: map[string]*shimv1.ContainerState{}, gone: make(chan struct{})}
 	h.shims[cfg.StateDir] = s
 	return s, nil
 }
 
-func (h *fakeHost) Connect(ctx context.Context, stateDir string) (ShimClient, error) {
+// ConnectShim finds the live fake shim of stateDir (Shims.Connect).
+func (h *Host) ConnectShim(ctx context.Context, stateDir string) (*Shim, error) {
 	if err := h.step(ctx, "shim.connect"); err != nil {
 		return nil, err
 	}
@@ -212,7 +345,7 @@ func (h *fakeHost) Connect(ctx context.Context, stateDir string) (ShimClient, er
 	return s, nil
 }
 
-func (h *fakeHost) Kill(stateDir, cgroup string) error {
+func (h *Host) Kill(stateDir, cgroup string) error {
 	h.record("kill shim")
 	if err := h.step(nil, "shim.kill"); err != nil {
 		return err
@@ -226,10 +359,10 @@ func (h *fakeHost) Kill(stateDir, cgroup string) error {
 	return nil
 }
 
-func (h *fakeHost) RemoveCgroup(string) error { return h.step(nil, "shim.removeCgroup") }
+func (h *Host) RemoveCgroup(string) error { return h.step(nil, "shim.removeCgroup") }
 
 // Gone has evidence exactly when the fake shim of stateDir is dead.
-func (h *fakeHost) Gone(_ context.Context, stateDir string) error {
+func (h *Host) Gone(_ context.Context, stateDir string) error {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if _, ok := h.shims[stateDir]; !ok {
@@ -240,7 +373,7 @@ func (h *fakeHost) Gone(_ context.Context, stateDir string) error {
 
 // --- Network ---
 
-func (h *fakeHost) Setup(ctx context.Context, req network.SetupRequest) (*network.Attachment, error) {
+func (h *Host) Setup(ctx context.Context, req network.SetupRequest) (*network.Attachment, error) {
 	if err := h.step(ctx, "network.setup"); err != nil {
 		return nil, err // like the real manager, a failed Setup undid itself
 	}
@@ -251,7 +384,7 @@ func (h *fakeHost) Setup(ctx context.Context, req network.SetupRequest) (*networ
 		IPs: []net.IP{net.IPv4(10, 88, 0, byte(len(h.netns)+1))}}, nil
 }
 
-func (h *fakeHost) Teardown(ctx context.Context, sandboxID string) error {
+func (h *Host) Teardown(ctx context.Context, sandboxID string) error {
 	h.record("network teardown")
 	if err := h.step(ctx, "network.teardown"); err != nil {
 		return err
@@ -264,7 +397,7 @@ func (h *fakeHost) Teardown(ctx context.Context, sandboxID string) error {
 
 // --- Volumes ---
 
-func (h *fakeHost) Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (map[string]string, error) {
+func (h *Host) Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (map[string]string, error) {
 	if err := h.step(ctx, "volumes.prepare"); err != nil {
 		return nil, err
 	}
@@ -278,7 +411,7 @@ func (h *fakeHost) Prepare(ctx context.Context, pod *corev1.Pod, podDir string) 
 	return out, nil
 }
 
-func (h *fakeHost) Cleanup(ctx context.Context, podDir string) error {
+func (h *Host) Cleanup(ctx context.Context, podDir string) error {
 	h.record("volumes cleanup")
 	if err := h.step(ctx, "volumes.cleanup"); err != nil {
 		return err
@@ -291,21 +424,21 @@ func (h *fakeHost) Cleanup(ctx context.Context, podDir string) error {
 
 // --- Images ---
 
-func (h *fakeHost) Get(ctx context.Context, ref string) (image.Image, error) {
+func (h *Host) Get(ctx context.Context, ref string) (image.Image, error) {
 	if err := h.step(ctx, "image.get"); err != nil {
 		return image.Image{}, err
 	}
 	return image.Image{Refs: []string{ref}, ID: "sha256:fake", Config: image.Config{Cmd: []string{"/bin/sh"}}}, nil
 }
 
-func (h *fakeHost) Pull(ctx context.Context, ref string, _ image.PullOptions) (image.Image, error) {
+func (h *Host) Pull(ctx context.Context, ref string, _ image.PullOptions) (image.Image, error) {
 	if err := h.step(ctx, "image.pull"); err != nil {
 		return image.Image{}, err
 	}
 	return h.Get(ctx, ref)
 }
 
-func (h *fakeHost) Layers(ctx context.Context, _ image.Image) ([]string, error) {
+func (h *Host) Layers(ctx context.Context, _ image.Image) ([]string, error) {
 	if err := h.step(ctx, "image.layers"); err != nil {
 		return nil, err
 	}
@@ -314,7 +447,7 @@ func (h *fakeHost) Layers(ctx context.Context, _ image.Image) ([]string, error) 
 
 // --- Rootfs ---
 
-func (h *fakeHost) Mount(_ []string, dir string) (string, error) {
+func (h *Host) Mount(_ []string, dir string) (string, error) {
 	if err := h.step(nil, "rootfs.mount"); err != nil {
 		return "", err
 	}
@@ -327,7 +460,7 @@ func (h *fakeHost) Mount(_ []string, dir string) (string, error) {
 	return dir + "/merged", nil
 }
 
-func (h *fakeHost) Unmount(dir string) error {
+func (h *Host) Unmount(dir string) error {
 	if err := h.step(nil, "rootfs.unmount"); err != nil {
 		return err
 	}
@@ -340,10 +473,10 @@ func (h *fakeHost) Unmount(dir string) error {
 	return nil
 }
 
-// fakeShim is one pod's shim with its containers; containers exit at once
+// Shim is one pod's shim with its containers; containers exit at once
 // on their stop signal unless the host ignores TERM.
-type fakeShim struct {
-	h          *fakeHost
+type Shim struct {
+	h          *Host
 	dir        string
 	mu         sync.Mutex
 	containers map[string]*shimv1.ContainerState
@@ -351,7 +484,7 @@ type fakeShim struct {
 	dead       bool
 }
 
-func (s *fakeShim) die() {
+func (s *Shim) die() {
 	s.mu.Lock()
 	if !s.dead {
 		s.dead = true
@@ -366,7 +499,7 @@ func (s *fakeShim) die() {
 	s.h.mu.Unlock()
 }
 
-func (s *fakeShim) alive() error {
+func (s *Shim) alive() error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.dead {
@@ -375,7 +508,7 @@ func (s *fakeShim) alive() error {
 	return nil
 }
 
-func (s *fakeShim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRequest, _ ...grpc.CallOption) (*shimv1.CreateContainerResponse, error) {
+func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRequest, _ ...grpc.CallOption) (*shimv1.CreateContainerResponse, error) {
 	id := in.GetConfig().GetId()
 	step := "container.create"
 	if id == spec.PauseID {
@@ -397,17 +530,17 @@ func (s *fakeShim) CreateContainer(ctx context.Context, in *shimv1.CreateContain
 	}
 	st := &shimv1.ContainerState{Id: id, Status: shimv1.Status_STATUS_RUNNING, Pid: 100,
 		StartedUnixNano: time.Now().UnixNano(), Labels: in.GetConfig().GetLabels()}
-	if id == spec.PauseID && s.h.pauseExits {
+	if id == spec.PauseID && s.h.PauseExits {
 		st.Status, st.Reason, st.Message = shimv1.Status_STATUS_STOPPED, "ContainerCannotRun", "fake pause exits"
 	}
 	s.containers[id] = st
 	return &shimv1.CreateContainerResponse{State: st}, nil
 }
 
-func (s *fakeShim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.CallOption) (*shimv1.SignalResponse, error) {
+func (s *Shim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.CallOption) (*shimv1.SignalResponse, error) {
 	s.h.record(fmt.Sprintf("signal %s %d", in.GetId(), in.GetSignal()))
 	s.h.mu.Lock()
-	s.h.signals = append(s.h.signals, sentSignal{id: in.GetId(), sig: syscall.Signal(in.GetSignal()), at: time.Now()})
+	s.h.signals = append(s.h.signals, SentSignal{ID: in.GetId(), Sig: syscall.Signal(in.GetSignal()), At: time.Now()})
 	s.h.mu.Unlock()
 	if err := s.h.step(ctx, "container.signal"); err != nil {
 		return nil, err
@@ -422,13 +555,13 @@ func (s *fakeShim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...gr
 		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
 	}
 	sig := syscall.Signal(in.GetSignal())
-	if c.Status == shimv1.Status_STATUS_RUNNING && (sig == syscall.SIGKILL || !s.h.ignoreTerm) {
+	if c.Status == shimv1.Status_STATUS_RUNNING && (sig == syscall.SIGKILL || !s.h.IgnoreTerm) {
 		c.Status, c.Signal, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, int32(sig), time.Now().UnixNano()
 	}
 	return &shimv1.SignalResponse{}, nil
 }
 
-func (s *fakeShim) State(ctx context.Context, _ *shimv1.StateRequest, _ ...grpc.CallOption) (*shimv1.StateResponse, error) {
+func (s *Shim) State(ctx context.Context, _ *shimv1.StateRequest, _ ...grpc.CallOption) (*shimv1.StateResponse, error) {
 	if err := s.h.step(ctx, "shim.state"); err != nil {
 		return nil, err
 	}
@@ -444,7 +577,7 @@ func (s *fakeShim) State(ctx context.Context, _ *shimv1.StateRequest, _ ...grpc.
 	return resp, nil
 }
 
-func (s *fakeShim) Remove(ctx context.Context, in *shimv1.RemoveRequest, _ ...grpc.CallOption) (*shimv1.RemoveResponse, error) {
+func (s *Shim) Remove(ctx context.Context, in *shimv1.RemoveRequest, _ ...grpc.CallOption) (*shimv1.RemoveResponse, error) {
 	if err := s.h.step(ctx, "container.remove"); err != nil {
 		return nil, err
 	}
@@ -454,18 +587,18 @@ func (s *fakeShim) Remove(ctx context.Context, in *shimv1.RemoveRequest, _ ...gr
 	return &shimv1.RemoveResponse{}, nil
 }
 
-func (s *fakeShim) Exec(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.ExecRequest, shimv1.ExecResponse], error) {
+func (s *Shim) Exec(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.ExecRequest, shimv1.ExecResponse], error) {
 	return nil, status.Error(codes.Unimplemented, "the fake shim runs no exec")
 }
 
-func (s *fakeShim) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {
+func (s *Shim) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {
 	if err := s.alive(); err != nil {
 		return nil, err
 	}
-	return &fakeEvents{ctx: ctx, gone: s.gone}, nil
+	return &events{ctx: ctx, gone: s.gone}, nil
 }
 
-func (s *fakeShim) Stop(ctx context.Context, force bool) error {
+func (s *Shim) Stop(ctx context.Context, force bool) error {
 	s.h.record("stop shim")
 	if err := s.h.step(ctx, "shim.stop"); err != nil {
 		return err
@@ -474,22 +607,22 @@ func (s *fakeShim) Stop(ctx context.Context, force bool) error {
 	return nil
 }
 
-func (s *fakeShim) Close() error { return nil }
+func (s *Shim) Close() error { return nil }
 
-func (s *fakeShim) Exited() bool {
+func (s *Shim) Exited() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.dead
 }
 
-// fakeEvents is a shim event stream that ends when the shim dies.
-type fakeEvents struct {
+// events is a shim event stream that ends when the shim dies.
+type events struct {
 	grpc.ClientStream
 	ctx  context.Context
 	gone chan struct{}
 }
 
-func (e *fakeEvents) Recv() (*shimv1.ContainerState, error) {
+func (e *events) Recv() (*shimv1.ContainerState, error) {
 	select {
 	case <-e.ctx.Done():
 		return nil, e.ctx.Err()

@@ -1,0 +1,101 @@
+package server
+
+import (
+	"io"
+	"log/slog"
+	"os/exec"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// waitFor polls cond until it holds or 10 s pass.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// The sweep reaps an orphan that ended (a zombie child nobody waits for)
+// and never one the reaper tracks: that one belongs to its waiter.
+func TestReaperSweepsOnlyUntracked(t *testing.T) {
+	r := newReaper(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	var tracked, orphan *exec.Cmd
+	if err := r.start(func() (int, error) {
+		tracked = exec.Command("true")
+		return startPid(tracked)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	orphan = exec.Command("true")
+	if _, err := startPid(orphan); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both children to end", func() bool { return isZombie(tracked.Process.Pid) && isZombie(orphan.Process.Pid) })
+	if !anyZombie() {
+		t.Fatal("anyZombie sees none")
+	}
+	r.sweep()
+	if isZombie(orphan.Process.Pid) {
+		t.Error("the untracked zombie was not reaped")
+	}
+	if !isZombie(tracked.Process.Pid) {
+		t.Fatal("the tracked child was reaped by the sweep")
+	}
+	if err := tracked.Wait(); err != nil {
+		t.Fatalf("the waiter could not reap its child: %v", err)
+	}
+	r.untrack(tracked.Process.Pid)
+	r.mu.Lock()
+	n := len(r.tracked)
+	r.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d pids still tracked after untrack", n)
+	}
+}
+
+// A start that fails tracks nothing.
+func TestReaperStartFailureTracksNothing(t *testing.T) {
+	r := newReaper(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err := r.start(func() (int, error) { return 0, syscall.ENOENT }); err != syscall.ENOENT {
+		t.Fatalf("start: %v", err)
+	}
+	if len(r.tracked) != 0 {
+		t.Errorf("tracked %v after a failed start", r.tracked)
+	}
+}
+
+// killTree kills a process, its children and theirs.
+func TestKillTree(t *testing.T) {
+	cmd := exec.Command("sh", "-c", "sleep 1000 & sleep 1000 & wait")
+	if _, err := startPid(cmd); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	waitFor(t, "two grandchildren", func() bool { return len(childPids(cmd.Process.Pid)) == 2 })
+	kids := childPids(cmd.Process.Pid)
+	killTree(cmd.Process.Pid)
+	err := cmd.Wait()
+	if ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus); !ok || ws.Signal() != syscall.SIGKILL {
+		t.Errorf("shell ended with %v, want SIGKILL", err)
+	}
+	for _, k := range kids {
+		waitFor(t, "grandchild gone", func() bool { return syscall.Kill(k, 0) != nil || isZombie(k) })
+	}
+	if slices.Contains(childPids(cmd.Process.Pid), kids[0]) {
+		t.Error("a grandchild survived")
+	}
+}
+
+func startPid(cmd *exec.Cmd) (int, error) {
+	if err := cmd.Start(); err != nil {
+		return 0, err
+	}
+	return cmd.Process.Pid, nil
+}
