@@ -100,13 +100,7 @@ func Run(ctx context.Context, cfg Config) error {
 	srv := grpc.NewServer(grpc.ChainUnaryInterceptor(d.metrics.UnaryInterceptor()),
 		grpc.ChainStreamInterceptor(d.metrics.StreamInterceptor()))
 	poddv1.RegisterPodServiceServer(srv, &api{d: d})
-	if err := d.restoreObjects(); err != nil {
-		return err
-	}
 	if err := d.restore(); err != nil {
-		return err
-	}
-	if err := d.adoptNamespaces(); err != nil {
 		return err
 	}
 	go d.routeProbeUpdates(wctx)
@@ -294,9 +288,21 @@ func workBudget() int { return 2 * goruntime.NumCPU() }
 // the work budget, as those calls are short.
 func observeBudget() int { return 4 * goruntime.NumCPU() }
 
-// restore starts a worker for every accepted pod found on disk, after
-// collecting what belongs to none of them.
+// restore loads the namespaces and objects, then the pods (restorePods),
+// then gives restored pods their namespaces and resumes namespace deletions.
 func (d *Daemon) restore() error {
+	if err := d.restoreObjects(); err != nil {
+		return err
+	}
+	if err := d.restorePods(); err != nil {
+		return err
+	}
+	return d.adoptNamespaces()
+}
+
+// restorePods starts a worker for every accepted pod found on disk, after
+// collecting what belongs to none of them.
+func (d *Daemon) restorePods() error {
 	pods, bad, err := d.store.LoadPods()
 	if err != nil {
 		return err
