@@ -37,7 +37,7 @@ func (a *api) Apply(ctx context.Context, req *poddv1.ApplyRequest) (*poddv1.Appl
 	}
 	resp := &poddv1.ApplyResponse{Warnings: warnings}
 	for _, r := range results {
-		resp.Results = append(resp.Results, &poddv1.ApplyResult{Namespace: r.Namespace, Name: r.Name, Uid: r.UID, Action: r.Action})
+		resp.Results = append(resp.Results, &poddv1.ApplyResult{Kind: r.Kind, Namespace: r.Namespace, Name: r.Name, Uid: r.UID, Action: r.Action})
 	}
 	return resp, nil
 }

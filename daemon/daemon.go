@@ -47,6 +47,8 @@ type Daemon struct {
 	probes  *probes.Manager
 	deps    *podworker.Deps
 	pods    *pods
+	// objects are the namespaces, ConfigMaps, Secrets and claims.
+	objects *objects
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
@@ -257,7 +259,7 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 	d = &Daemon{
 		cfg: cfg, ctx: ctx, store: st, images: host.images, network: host.network,
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
-		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(),
+		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(), objects: newObjects(),
 		metrics: m, cgroups: cgroupusage.Reader{},
 	}
 	d.criState.d = d
@@ -286,9 +288,21 @@ func workBudget() int { return 2 * goruntime.NumCPU() }
 // the work budget, as those calls are short.
 func observeBudget() int { return 4 * goruntime.NumCPU() }
 
-// restore starts a worker for every accepted pod found on disk, after
-// collecting what belongs to none of them.
+// restore loads the namespaces and objects, then the pods (restorePods),
+// then gives restored pods their namespaces and resumes namespace deletions.
 func (d *Daemon) restore() error {
+	if err := d.restoreObjects(); err != nil {
+		return err
+	}
+	if err := d.restorePods(); err != nil {
+		return err
+	}
+	return d.adoptNamespaces()
+}
+
+// restorePods starts a worker for every accepted pod found on disk, after
+// collecting what belongs to none of them.
+func (d *Daemon) restorePods() error {
 	pods, bad, err := d.store.LoadPods()
 	if err != nil {
 		return err

@@ -94,17 +94,29 @@ func (p *pods) list() []*podEntry {
 
 // ApplyResult says what Apply did with one pod.
 type ApplyResult struct {
-	Namespace, Name, UID, Action string
+	Kind, Namespace, Name, UID, Action string
 }
 
-// apply accepts the pods of a manifest: all are validated before any
+// apply accepts the objects of a manifest: all are validated before any
 // changes (R1); identical ones are left alone (R3), changed ones replaced.
+// Namespaces are applied first, then the other objects, then pods.
 func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) ([]ApplyResult, []string, error) {
 	began := time.Now()
-	parsed, warnings, err := manifest.Parse(data, source, d.policy)
+	docs, warnings, err := manifest.ParseObjects(data, source, d.policy)
 	d.metrics.StartPhase("pod", "validation", time.Since(began))
 	if err != nil {
 		return nil, warnings, classed(ErrInvalidArgument, "%w", err)
+	}
+	d.objects.applyMu.Lock()
+	defer d.objects.applyMu.Unlock()
+	if err := d.admitObjects(docs, source, static); err != nil {
+		return nil, warnings, err
+	}
+	var parsed []*corev1.Pod
+	for _, doc := range docs {
+		if pod, ok := doc.Object.(*corev1.Pod); ok {
+			parsed = append(parsed, pod)
+		}
 	}
 	if static != "" {
 		for _, pod := range parsed {
@@ -124,15 +136,41 @@ func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) 
 			return nil, warnings, classed(ErrAlreadyExists, "pod %q exists and is not from %s", pod.Name, static)
 		}
 	}
-	var results []ApplyResult
-	for _, pod := range parsed {
-		res, err := d.applyOne(ctx, pod, static)
-		if err != nil {
-			return results, warnings, err
+	results := make([]ApplyResult, len(docs))
+	for _, pass := range []func(manifest.Object) bool{isNamespace, isOther, isPod} {
+		for i, doc := range docs {
+			if !pass(doc.Object) {
+				continue
+			}
+			var res ApplyResult
+			var err error
+			if pod, ok := doc.Object.(*corev1.Pod); ok {
+				res, err = d.applyOne(ctx, pod, static)
+			} else {
+				res, err = d.applyObject(doc.Object)
+			}
+			if err != nil {
+				return done(results), warnings, err
+			}
+			results[i] = res
 		}
-		results = append(results, res)
 	}
 	return results, warnings, nil
+}
+
+func isNamespace(o manifest.Object) bool { return manifest.KindOf(o) == manifest.KindNamespace }
+func isPod(o manifest.Object) bool       { return manifest.KindOf(o) == manifest.KindPod }
+func isOther(o manifest.Object) bool     { return !isNamespace(o) && !isPod(o) }
+
+// done keeps the results of the objects applied before a failure.
+func done(results []ApplyResult) []ApplyResult {
+	var out []ApplyResult
+	for _, r := range results {
+		if r.Kind != "" {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (d *Daemon) applyOne(ctx context.Context, pod *corev1.Pod, static string) (ApplyResult, error) {
@@ -143,7 +181,7 @@ func (d *Daemon) applyOne(ctx context.Context, pod *corev1.Pod, static string) (
 	old := d.pods.byKey[key]
 	if old != nil && old.hash == hash && !old.worker.Deleting() {
 		snap := old.worker.Snapshot()
-		return ApplyResult{pod.Namespace, pod.Name, string(snap.UID), "unchanged"}, nil
+		return ApplyResult{manifest.KindPod, pod.Namespace, pod.Name, string(snap.UID), "unchanged"}, nil
 	}
 	pod.UID = types.UID(uuid.NewString())
 	pod.CreationTimestamp = metav1.NewTime(time.Now().Truncate(time.Second))
@@ -174,7 +212,7 @@ func (d *Daemon) applyOne(ctx context.Context, pod *corev1.Pod, static string) (
 	d.pods.byKey[key] = &podEntry{worker: w, hash: hash, static: static}
 	d.startWorker(w, key, after)
 	slog.Info("Pod accepted", "pod", key, "uid", pod.UID, "action", action)
-	return ApplyResult{pod.Namespace, pod.Name, string(pod.UID), action}, nil
+	return ApplyResult{manifest.KindPod, pod.Namespace, pod.Name, string(pod.UID), action}, nil
 }
 
 // startWorker runs a pod's worker (after `after` closes, if set) and drops

@@ -8,11 +8,11 @@ import (
 func newDescribeCommand(a *app) *cobra.Command {
 	opts := verb.DescribeOptions{Streams: a.streams}
 	cmd := &cobra.Command{
-		Use:     "describe pod [NAME...] | pod/NAME...",
-		Short:   "Show the details of pods, with their events",
+		Use:     "describe pod|configmap|secret|pvc|namespace [NAME...] | TYPE/NAME...",
+		Short:   "Show the details of pods (with their events) and other objects",
 		Example: "  podctl describe pod web\n  podctl describe pods",
 		Args:    cobra.MinimumNArgs(1),
-		RunE:    runVerb(a, &opts, a.podNames(&opts.Names, &opts.Namespace), verb.Describe),
+		RunE:    withObjects(a, nil, verb.DescribeObjects, runVerb(a, &opts, a.podNames(&opts.Names, &opts.Namespace), verb.Describe)),
 	}
 	return cmd
 }

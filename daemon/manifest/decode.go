@@ -57,34 +57,51 @@ func prefix(source string, doc, docs int) string {
 	return b.String()
 }
 
-// Decode reads every Pod of a manifest: YAML (multi-document, `---`) or JSON
-// (one or more concatenated objects). Empty documents are skipped. Decoding is
-// strict: unknown, misplaced, duplicate or wrongly cased fields are errors
-// naming each field. Only `apiVersion: v1`, `kind: Pod` is accepted. Decode
-// neither defaults nor validates; Parse does all three. Warnings name fields
-// that are dropped on decode (status and server-set metadata).
+// Decode reads every Pod of a manifest; other kinds are skipped. See
+// DecodeObjects, which it calls.
 func Decode(data []byte, source string) ([]*corev1.Pod, []string, error) {
+	docs, warnings, err := DecodeObjects(data, source)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pods []*corev1.Pod
+	for _, d := range docs {
+		if pod, ok := d.Object.(*corev1.Pod); ok {
+			pods = append(pods, pod)
+		}
+	}
+	return pods, warnings, nil
+}
+
+// DecodeObjects reads every object of a manifest: YAML (multi-document,
+// `---`) or JSON (one or more concatenated objects). Empty documents are
+// skipped. Decoding is strict: unknown, misplaced, duplicate or wrongly cased
+// fields are errors naming each field. Only the kinds of Kinds are accepted,
+// with `apiVersion: v1`. It neither defaults nor validates; ParseObjects does
+// all three. Warnings name fields that are dropped on decode (status and
+// server-set metadata). It is the one decode path of manifests.
+func DecodeObjects(data []byte, source string) ([]Document, []string, error) {
 	data = bytes.TrimPrefix(data, []byte("\xef\xbb\xbf")) // a UTF-8 byte order mark
 	docs, err := split(data)
 	if err != nil {
 		return nil, nil, &DecodeError{Source: source, Errs: []string{err.Error()}}
 	}
-	var pods []*corev1.Pod
+	var out []Document
 	var warnings []string
 	for i, d := range docs {
-		pod, err := decodeOne(d)
+		obj, err := decodeOne(d)
 		if err != nil {
 			return nil, nil, &DecodeError{Source: source, Doc: i + 1, Docs: len(docs), Errs: splitErrs(err)}
 		}
-		if pod == nil {
+		if obj == nil {
 			continue
 		}
-		for _, w := range stripServerFields(pod) {
+		for _, w := range stripServerFields(obj) {
 			warnings = append(warnings, prefix(source, i+1, len(docs))+w)
 		}
-		pods = append(pods, pod)
+		out = append(out, Document{Doc: i + 1, Docs: len(docs), Object: obj})
 	}
-	return pods, warnings, nil
+	return out, warnings, nil
 }
 
 // multiError carries several messages of one document.
@@ -167,7 +184,7 @@ func splitYAML(data []byte) []document {
 var yamlLine = regexp.MustCompile(`line (\d+)`)
 
 // decodeOne returns nil, nil for an empty document.
-func decodeOne(d document) (*corev1.Pod, error) {
+func decodeOne(d document) (Object, error) {
 	js := d.data
 	if !d.json {
 		var err error
@@ -181,7 +198,7 @@ func decodeOne(d document) (*corev1.Pod, error) {
 		return nil, nil
 	}
 	if js[0] != '{' {
-		return nil, errors.New("not an object: want a Pod with apiVersion v1 and kind Pod")
+		return nil, errors.New("not an object: want an object with apiVersion v1 and a kind (" + kindList() + ")")
 	}
 	var tm metav1.TypeMeta
 	if err := json.Unmarshal(js, &tm); err != nil {
@@ -190,10 +207,10 @@ func decodeOne(d document) (*corev1.Pod, error) {
 	if err := checkKind(tm); err != nil {
 		return nil, err
 	}
-	pod := &corev1.Pod{}
-	strict, err := kjson.UnmarshalStrict(js, pod)
+	obj := kinds[tm.Kind]()
+	strict, err := kjson.UnmarshalStrict(js, obj)
 	if err != nil {
-		return nil, typeError(js, err)
+		return nil, typeError(js, tm.Kind, err)
 	}
 	if len(strict) > 0 {
 		var m multiError
@@ -202,7 +219,7 @@ func decodeOne(d document) (*corev1.Pod, error) {
 		}
 		return nil, m
 	}
-	return pod, nil
+	return obj, nil
 }
 
 func yamlError(err error, firstLine int) error {
@@ -221,56 +238,70 @@ func yamlError(err error, firstLine int) error {
 func checkKind(tm metav1.TypeMeta) error {
 	switch {
 	case tm.Kind == "" && tm.APIVersion == "":
-		return errors.New("apiVersion and kind are required: want apiVersion: v1, kind: Pod")
+		return errors.New("apiVersion and kind are required: want apiVersion: v1 and a kind (" + kindList() + ")")
 	case tm.Kind == "":
-		return errors.New("kind is required: want kind: Pod")
-	case tm.Kind != "Pod":
-		return fmt.Errorf("kind %q is not supported: podd runs Pods only", tm.Kind)
+		return errors.New("kind is required: want one of " + kindList())
+	case kinds[tm.Kind] == nil:
+		return fmt.Errorf("kind %q is not supported: podd accepts %s", tm.Kind, kindList())
 	case tm.APIVersion != "v1":
-		return fmt.Errorf("apiVersion %q is not supported for kind Pod: want v1", tm.APIVersion)
+		return fmt.Errorf("apiVersion %q is not supported for kind %s: want v1", tm.APIVersion, tm.Kind)
 	}
 	return nil
 }
 
 // stripServerFields drops what the user cannot set (status, server-set
 // metadata) and says so.
-func stripServerFields(pod *corev1.Pod) []string {
+func stripServerFields(obj Object) []string {
 	var w []string
-	m := &pod.ObjectMeta
 	drop := func(set bool, field string) {
 		if set {
 			w = append(w, field+" is set by podd; the given value is ignored")
 		}
 	}
-	drop(m.UID != "", "metadata.uid")
-	drop(m.ResourceVersion != "", "metadata.resourceVersion")
-	drop(m.Generation != 0, "metadata.generation")
-	drop(!m.CreationTimestamp.IsZero(), "metadata.creationTimestamp")
-	drop(m.DeletionTimestamp != nil, "metadata.deletionTimestamp")
-	drop(m.DeletionGracePeriodSeconds != nil, "metadata.deletionGracePeriodSeconds")
-	//lint:ignore SA1019 a manifest may still carry the deprecated selfLink: it is dropped like the other server fields
-	drop(m.SelfLink != "", "metadata.selfLink")
-	drop(len(m.ManagedFields) > 0, "metadata.managedFields")
-	//lint:ignore SA1019 as above: the deprecated selfLink is dropped
-	m.UID, m.ResourceVersion, m.Generation, m.SelfLink = "", "", 0, ""
-	m.CreationTimestamp = metav1.Time{}
-	m.DeletionTimestamp, m.DeletionGracePeriodSeconds, m.ManagedFields = nil, nil, nil
-	if len(m.OwnerReferences) > 0 {
+	drop(obj.GetUID() != "", "metadata.uid")
+	drop(obj.GetResourceVersion() != "", "metadata.resourceVersion")
+	drop(obj.GetGeneration() != 0, "metadata.generation")
+	drop(!obj.GetCreationTimestamp().Time.IsZero(), "metadata.creationTimestamp")
+	drop(obj.GetDeletionTimestamp() != nil, "metadata.deletionTimestamp")
+	drop(obj.GetDeletionGracePeriodSeconds() != nil, "metadata.deletionGracePeriodSeconds")
+	drop(obj.GetSelfLink() != "", "metadata.selfLink")
+	drop(len(obj.GetManagedFields()) > 0, "metadata.managedFields")
+	obj.SetUID("")
+	obj.SetResourceVersion("")
+	obj.SetGeneration(0)
+	obj.SetSelfLink("")
+	obj.SetCreationTimestamp(metav1.Time{})
+	obj.SetDeletionTimestamp(nil)
+	obj.SetDeletionGracePeriodSeconds(nil)
+	obj.SetManagedFields(nil)
+	if len(obj.GetOwnerReferences()) > 0 {
 		w = append(w, "metadata.ownerReferences is ignored: podd has no controllers")
-		m.OwnerReferences = nil
+		obj.SetOwnerReferences(nil)
 	}
-	if len(m.Finalizers) > 0 {
+	if len(obj.GetFinalizers()) > 0 {
 		w = append(w, "metadata.finalizers is ignored: podd has no controllers")
-		m.Finalizers = nil
+		obj.SetFinalizers(nil)
 	}
-	if !isZeroStatus(&pod.Status) {
+	if stripStatus(obj) {
 		w = append(w, "status is ignored: podd computes it")
 	}
-	pod.Status = corev1.PodStatus{}
 	return w
 }
 
-func isZeroStatus(s *corev1.PodStatus) bool {
-	b, err := json.Marshal(s)
-	return err == nil && string(b) == "{}"
+// stripStatus clears the status of the kinds that have one and reports
+// whether it was set.
+func stripStatus(obj Object) bool {
+	var status any
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		status, o.Status = o.Status, corev1.PodStatus{}
+	case *corev1.Namespace:
+		status, o.Status = o.Status, corev1.NamespaceStatus{}
+	case *corev1.PersistentVolumeClaim:
+		status, o.Status = o.Status, corev1.PersistentVolumeClaimStatus{}
+	default:
+		return false
+	}
+	b, err := json.Marshal(status)
+	return err == nil && string(b) != "{}"
 }

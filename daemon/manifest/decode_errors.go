@@ -18,7 +18,7 @@ var structFieldErr = regexp.MustCompile(`cannot unmarshal (\S+) into Go struct f
 // typeError turns a decoder error into one that names the field: a value of
 // the wrong JSON type, or a quantity that does not parse (whose decoder error
 // names no field, so the document is searched for it).
-func typeError(js []byte, err error) error {
+func typeError(js []byte, kind string, err error) error {
 	msg := strings.TrimPrefix(err.Error(), "json: ")
 	if m := structFieldErr.FindStringSubmatch(msg); m != nil {
 		return fmt.Errorf("%s: Invalid type: got %s, want %s", jsonPath(m[2]), m[1], m[3])
@@ -31,7 +31,15 @@ func typeError(js []byte, err error) error {
 			}
 		}
 	}
-	return errors.New("decode Pod: " + msg)
+	if strings.Contains(msg, "illegal base64 data") {
+		var doc any
+		if json.Unmarshal(js, &doc) == nil {
+			if bad := badBase64(doc); len(bad) > 0 {
+				return multiError(bad)
+			}
+		}
+	}
+	return errors.New("decode " + kind + ": " + msg)
 }
 
 // jsonPath drops the Go names of embedded structs (VolumeSource,

@@ -11,10 +11,12 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
-// InvalidError rejects one pod of a manifest with every field problem.
+// InvalidError rejects one object of a manifest with every field problem.
 type InvalidError struct {
 	Source    string
 	Doc, Docs int
+	// Kind is the object's kind; empty means Pod.
+	Kind      string
 	Namespace string
 	Name      string
 	Errs      field.ErrorList
@@ -31,38 +33,70 @@ func (e *InvalidError) Error() string {
 	if name == "" {
 		name = "<unnamed>"
 	}
-	return fmt.Sprintf("%spod %q: %s", prefix(e.Source, e.Doc, e.Docs), name, strings.Join(msgs, "; "))
+	kind := e.Kind
+	if kind == "" {
+		kind = KindPod
+	}
+	return fmt.Sprintf("%s%s %q: %s", prefix(e.Source, e.Doc, e.Docs), strings.ToLower(kind), name, strings.Join(msgs, "; "))
 }
 
 // Is makes errors.Is(err, ErrInvalid) true.
 func (e *InvalidError) Is(target error) bool { return target == ErrInvalid }
 
-// Parse decodes, defaults and validates (against pol) every pod of a manifest. It is all or
-// nothing (R1): an error in any document returns no pod. Two documents that
-// name the same pod are an error too. Warnings come from Decode and Warnings.
+// Parse is ParseObjects for callers that take pods only: the other objects
+// of the manifest are left out.
 func Parse(data []byte, source string, pol Policy) ([]*corev1.Pod, []string, error) {
-	pods, warnings, err := Decode(data, source)
+	docs, warnings, err := ParseObjects(data, source, pol)
+	if err != nil {
+		return nil, nil, err
+	}
+	var pods []*corev1.Pod
+	for _, d := range docs {
+		if pod, ok := d.Object.(*corev1.Pod); ok {
+			pods = append(pods, pod)
+		}
+	}
+	return pods, warnings, nil
+}
+
+// ParseObjects decodes, defaults and validates (pods against pol) every
+// object of a manifest. It is all or nothing (R1): an error in any document
+// returns no object. Two documents that name the same object are an error
+// too. Warnings come from DecodeObjects and Warnings.
+func ParseObjects(data []byte, source string, pol Policy) ([]Document, []string, error) {
+	docs, warnings, err := DecodeObjects(data, source)
 	if err != nil {
 		return nil, nil, err
 	}
 	seen := map[string]int{}
-	for i, pod := range pods {
-		Default(pod)
-		loc := prefix(source, i+1, len(pods))
-		errs := Validate(pod, pol)
-		key := pod.Namespace + "/" + pod.Name
-		if j, dup := seen[key]; dup && pod.Name != "" {
-			errs = append(errs, field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also in document %d)", pod.Name, j)))
+	for _, d := range docs {
+		kind := KindOf(d.Object)
+		var errs field.ErrorList
+		var warns []string
+		if pod, ok := d.Object.(*corev1.Pod); ok {
+			Default(pod)
+			errs = Validate(pod, pol)
+			if len(errs) == 0 {
+				warns = Warnings(pod)
+			}
+		} else {
+			warns = DefaultObject(d.Object)
+			errs = ValidateObject(d.Object)
 		}
-		seen[key] = i + 1
+		obj := d.Object
+		key := kind + "/" + obj.GetNamespace() + "/" + obj.GetName()
+		if j, dup := seen[key]; dup && obj.GetName() != "" {
+			errs = append(errs, field.Duplicate(field.NewPath("metadata", "name"), fmt.Sprintf("%s (also in document %d)", obj.GetName(), j)))
+		}
+		seen[key] = d.Doc
 		if len(errs) > 0 {
-			return nil, nil, &InvalidError{Source: source, Doc: i + 1, Docs: len(pods), Namespace: pod.Namespace, Name: pod.Name, Errs: errs}
+			return nil, nil, &InvalidError{Source: source, Doc: d.Doc, Docs: d.Docs, Kind: kind, Namespace: obj.GetNamespace(), Name: obj.GetName(), Errs: errs}
 		}
-		for _, w := range Warnings(pod) {
-			warnings = append(warnings, loc+fmt.Sprintf("pod %q: ", pod.Name)+w)
+		for _, w := range warns {
+			warnings = append(warnings, prefix(source, d.Doc, d.Docs)+fmt.Sprintf("%s %q: ", strings.ToLower(kind), obj.GetName())+w)
 		}
 	}
-	return pods, warnings, nil
+	return docs, warnings, nil
 }
 
 // hashed is what SpecHash covers: what the containers can observe.

@@ -20,7 +20,7 @@ func TestParse_R1_RejectsMalformedManifests(t *testing.T) {
 		{"tab indentation", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: a\n", []string{"line 4"}},
 		{"bad JSON", `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a",}}`, []string{"line 1", "invalid character"}},
 		{"wrong kind", "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n",
-			[]string{`kind "Deployment" is not supported: podd runs Pods only`}},
+			[]string{`kind "Deployment" is not supported: podd accepts ConfigMap, Namespace, PersistentVolumeClaim, Pod, Secret`}},
 		{"wrong kind in document 2 of 2", pod("a", "") + "---\napiVersion: apps/v1\nkind: Deployment\n",
 			[]string{"web.yaml: document 2: ", `kind "Deployment"`}},
 		{"missing kind", "apiVersion: v1\nmetadata:\n  name: a\n", []string{"kind is required"}},

@@ -113,3 +113,32 @@ func CgroupUID(name string) (string, bool) {
 	}
 	return uid, true
 }
+
+// NamespacesDir holds one directory per namespace: its Namespace object and
+// the ConfigMaps, Secrets and claims in it.
+func (l Layout) NamespacesDir() string { return filepath.Join(l.Root, "namespaces") }
+
+// NamespaceDir is the directory of namespace ns.
+func (l Layout) NamespaceDir(ns string) string { return filepath.Join(l.NamespacesDir(), ns) }
+
+// NamespaceFile is the Namespace object of ns.
+func (l Layout) NamespaceFile(ns string) string {
+	return filepath.Join(l.NamespaceDir(ns), "namespace.json")
+}
+
+// ObjectsDir holds the objects of one resource ("configmaps", "secrets",
+// "persistentvolumeclaims") of namespace ns.
+func (l Layout) ObjectsDir(ns, resource string) string {
+	return filepath.Join(l.NamespaceDir(ns), resource)
+}
+
+// ObjectFile is one namespaced object.
+func (l Layout) ObjectFile(ns, resource, name string) string {
+	return filepath.Join(l.ObjectsDir(ns, resource), name+".json")
+}
+
+// ClaimDir is the local volume of claim name in namespace ns: the
+// directory pods using the claim see.
+func (l Layout) ClaimDir(ns, name string) string {
+	return filepath.Join(l.NamespaceDir(ns), "volumes", name)
+}

@@ -85,7 +85,9 @@ type ApplyResult struct {
 	Name      string                 `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	Uid       string                 `protobuf:"bytes,3,opt,name=uid,proto3" json:"uid,omitempty"`
 	// action is "created", "configured" (replaced) or "unchanged".
-	Action        string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	Action string `protobuf:"bytes,4,opt,name=action,proto3" json:"action,omitempty"`
+	// kind is the object's kind ("Pod", "ConfigMap", ...).
+	Kind          string `protobuf:"bytes,5,opt,name=kind,proto3" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -144,6 +146,13 @@ func (x *ApplyResult) GetUid() string {
 func (x *ApplyResult) GetAction() string {
 	if x != nil {
 		return x.Action
+	}
+	return ""
+}
+
+func (x *ApplyResult) GetKind() string {
+	if x != nil {
+		return x.Kind
 	}
 	return ""
 }
@@ -1982,6 +1991,364 @@ func (x *VersionResponse) GetGoVersion() string {
 	return ""
 }
 
+// Object is a core/v1 object other than a Pod, as JSON: a Namespace,
+// ConfigMap, Secret (data base64, as the API server returns it) or
+// PersistentVolumeClaim.
+type Object struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// kind is "Namespace", "ConfigMap", "Secret" or "PersistentVolumeClaim".
+	Kind          string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	Json          []byte `protobuf:"bytes,2,opt,name=json,proto3" json:"json,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Object) Reset() {
+	*x = Object{}
+	mi := &file_podd_v1_pod_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Object) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Object) ProtoMessage() {}
+
+func (x *Object) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Object.ProtoReflect.Descriptor instead.
+func (*Object) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *Object) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *Object) GetJson() []byte {
+	if x != nil {
+		return x.Json
+	}
+	return nil
+}
+
+type GetObjectRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// resource is "namespaces", "configmaps", "secrets" or
+	// "persistentvolumeclaims".
+	Resource string `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	// namespace is ignored for namespaces; empty means "default".
+	Namespace     string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name          string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetObjectRequest) Reset() {
+	*x = GetObjectRequest{}
+	mi := &file_podd_v1_pod_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetObjectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetObjectRequest) ProtoMessage() {}
+
+func (x *GetObjectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetObjectRequest.ProtoReflect.Descriptor instead.
+func (*GetObjectRequest) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *GetObjectRequest) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *GetObjectRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *GetObjectRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+type ListObjectsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// resource is as in GetObjectRequest.
+	Resource string `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	// namespace limits the list; empty means all namespaces.
+	Namespace string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	// limit and continue page the list as in ListPodsRequest.
+	Limit         int32  `protobuf:"varint,3,opt,name=limit,proto3" json:"limit,omitempty"`
+	Continue      string `protobuf:"bytes,4,opt,name=continue,proto3" json:"continue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListObjectsRequest) Reset() {
+	*x = ListObjectsRequest{}
+	mi := &file_podd_v1_pod_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListObjectsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListObjectsRequest) ProtoMessage() {}
+
+func (x *ListObjectsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListObjectsRequest.ProtoReflect.Descriptor instead.
+func (*ListObjectsRequest) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *ListObjectsRequest) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *ListObjectsRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *ListObjectsRequest) GetLimit() int32 {
+	if x != nil {
+		return x.Limit
+	}
+	return 0
+}
+
+func (x *ListObjectsRequest) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+type ListObjectsResponse struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Objects []*Object              `protobuf:"bytes,1,rep,name=objects,proto3" json:"objects,omitempty"`
+	// continue is set when more objects follow: pass it back to get them.
+	Continue      string `protobuf:"bytes,2,opt,name=continue,proto3" json:"continue,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListObjectsResponse) Reset() {
+	*x = ListObjectsResponse{}
+	mi := &file_podd_v1_pod_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListObjectsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListObjectsResponse) ProtoMessage() {}
+
+func (x *ListObjectsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListObjectsResponse.ProtoReflect.Descriptor instead.
+func (*ListObjectsResponse) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *ListObjectsResponse) GetObjects() []*Object {
+	if x != nil {
+		return x.Objects
+	}
+	return nil
+}
+
+func (x *ListObjectsResponse) GetContinue() string {
+	if x != nil {
+		return x.Continue
+	}
+	return ""
+}
+
+type DeleteObjectRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// resource is as in GetObjectRequest.
+	Resource  string `protobuf:"bytes,1,opt,name=resource,proto3" json:"resource,omitempty"`
+	Namespace string `protobuf:"bytes,2,opt,name=namespace,proto3" json:"namespace,omitempty"`
+	Name      string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
+	// wait makes the call return only once the object is gone (a namespace:
+	// once its pods and objects are).
+	Wait          bool `protobuf:"varint,4,opt,name=wait,proto3" json:"wait,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteObjectRequest) Reset() {
+	*x = DeleteObjectRequest{}
+	mi := &file_podd_v1_pod_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteObjectRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteObjectRequest) ProtoMessage() {}
+
+func (x *DeleteObjectRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteObjectRequest.ProtoReflect.Descriptor instead.
+func (*DeleteObjectRequest) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *DeleteObjectRequest) GetResource() string {
+	if x != nil {
+		return x.Resource
+	}
+	return ""
+}
+
+func (x *DeleteObjectRequest) GetNamespace() string {
+	if x != nil {
+		return x.Namespace
+	}
+	return ""
+}
+
+func (x *DeleteObjectRequest) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *DeleteObjectRequest) GetWait() bool {
+	if x != nil {
+		return x.Wait
+	}
+	return false
+}
+
+type DeleteObjectResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Uid           string                 `protobuf:"bytes,1,opt,name=uid,proto3" json:"uid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *DeleteObjectResponse) Reset() {
+	*x = DeleteObjectResponse{}
+	mi := &file_podd_v1_pod_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *DeleteObjectResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*DeleteObjectResponse) ProtoMessage() {}
+
+func (x *DeleteObjectResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use DeleteObjectResponse.ProtoReflect.Descriptor instead.
+func (*DeleteObjectResponse) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *DeleteObjectResponse) GetUid() string {
+	if x != nil {
+		return x.Uid
+	}
+	return ""
+}
+
 type TopPodsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// namespace limits the pods; empty means all namespaces.
@@ -1997,7 +2364,7 @@ type TopPodsRequest struct {
 
 func (x *TopPodsRequest) Reset() {
 	*x = TopPodsRequest{}
-	mi := &file_podd_v1_pod_proto_msgTypes[32]
+	mi := &file_podd_v1_pod_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2009,7 +2376,7 @@ func (x *TopPodsRequest) String() string {
 func (*TopPodsRequest) ProtoMessage() {}
 
 func (x *TopPodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[32]
+	mi := &file_podd_v1_pod_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2022,7 +2389,7 @@ func (x *TopPodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopPodsRequest.ProtoReflect.Descriptor instead.
 func (*TopPodsRequest) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{32}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *TopPodsRequest) GetNamespace() string {
@@ -2060,7 +2427,7 @@ type ContainerUsage struct {
 
 func (x *ContainerUsage) Reset() {
 	*x = ContainerUsage{}
-	mi := &file_podd_v1_pod_proto_msgTypes[33]
+	mi := &file_podd_v1_pod_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2072,7 +2439,7 @@ func (x *ContainerUsage) String() string {
 func (*ContainerUsage) ProtoMessage() {}
 
 func (x *ContainerUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[33]
+	mi := &file_podd_v1_pod_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2085,7 +2452,7 @@ func (x *ContainerUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerUsage.ProtoReflect.Descriptor instead.
 func (*ContainerUsage) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{33}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *ContainerUsage) GetName() string {
@@ -2124,7 +2491,7 @@ type PodUsage struct {
 
 func (x *PodUsage) Reset() {
 	*x = PodUsage{}
-	mi := &file_podd_v1_pod_proto_msgTypes[34]
+	mi := &file_podd_v1_pod_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2136,7 +2503,7 @@ func (x *PodUsage) String() string {
 func (*PodUsage) ProtoMessage() {}
 
 func (x *PodUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[34]
+	mi := &file_podd_v1_pod_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2149,7 +2516,7 @@ func (x *PodUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodUsage.ProtoReflect.Descriptor instead.
 func (*PodUsage) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{34}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PodUsage) GetNamespace() string {
@@ -2200,7 +2567,7 @@ type TopPodsResponse struct {
 
 func (x *TopPodsResponse) Reset() {
 	*x = TopPodsResponse{}
-	mi := &file_podd_v1_pod_proto_msgTypes[35]
+	mi := &file_podd_v1_pod_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2212,7 +2579,7 @@ func (x *TopPodsResponse) String() string {
 func (*TopPodsResponse) ProtoMessage() {}
 
 func (x *TopPodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[35]
+	mi := &file_podd_v1_pod_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2225,7 +2592,7 @@ func (x *TopPodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopPodsResponse.ProtoReflect.Descriptor instead.
 func (*TopPodsResponse) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{35}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *TopPodsResponse) GetPods() []*PodUsage {
@@ -2249,12 +2616,13 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\x11podd/v1/pod.proto\x12\apodd.v1\"B\n" +
 	"\fApplyRequest\x12\x1a\n" +
 	"\bmanifest\x18\x01 \x01(\fR\bmanifest\x12\x16\n" +
-	"\x06source\x18\x02 \x01(\tR\x06source\"i\n" +
+	"\x06source\x18\x02 \x01(\tR\x06source\"}\n" +
 	"\vApplyResult\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12\x10\n" +
 	"\x03uid\x18\x03 \x01(\tR\x03uid\x12\x16\n" +
-	"\x06action\x18\x04 \x01(\tR\x06action\"[\n" +
+	"\x06action\x18\x04 \x01(\tR\x06action\x12\x12\n" +
+	"\x04kind\x18\x05 \x01(\tR\x04kind\"[\n" +
 	"\rApplyResponse\x12.\n" +
 	"\aresults\x18\x01 \x03(\v2\x14.podd.v1.ApplyResultR\aresults\x12\x1a\n" +
 	"\bwarnings\x18\x02 \x03(\tR\bwarnings\"A\n" +
@@ -2373,7 +2741,29 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\vapi_version\x18\x02 \x01(\tR\n" +
 	"apiVersion\x12\x1d\n" +
 	"\n" +
-	"go_version\x18\x03 \x01(\tR\tgoVersion\"g\n" +
+	"go_version\x18\x03 \x01(\tR\tgoVersion\"0\n" +
+	"\x06Object\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x12\n" +
+	"\x04json\x18\x02 \x01(\fR\x04json\"`\n" +
+	"\x10GetObjectRequest\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\"\x80\x01\n" +
+	"\x12ListObjectsRequest\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x14\n" +
+	"\x05limit\x18\x03 \x01(\x05R\x05limit\x12\x1a\n" +
+	"\bcontinue\x18\x04 \x01(\tR\bcontinue\"\\\n" +
+	"\x13ListObjectsResponse\x12)\n" +
+	"\aobjects\x18\x01 \x03(\v2\x0f.podd.v1.ObjectR\aobjects\x12\x1a\n" +
+	"\bcontinue\x18\x02 \x01(\tR\bcontinue\"w\n" +
+	"\x13DeleteObjectRequest\x12\x1a\n" +
+	"\bresource\x18\x01 \x01(\tR\bresource\x12\x1c\n" +
+	"\tnamespace\x18\x02 \x01(\tR\tnamespace\x12\x12\n" +
+	"\x04name\x18\x03 \x01(\tR\x04name\x12\x12\n" +
+	"\x04wait\x18\x04 \x01(\bR\x04wait\"(\n" +
+	"\x14DeleteObjectResponse\x12\x10\n" +
+	"\x03uid\x18\x01 \x01(\tR\x03uid\"g\n" +
 	"\x0eTopPodsRequest\x12\x1c\n" +
 	"\tnamespace\x18\x01 \x01(\tR\tnamespace\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12#\n" +
@@ -2392,7 +2782,7 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"containers\"]\n" +
 	"\x0fTopPodsResponse\x12%\n" +
 	"\x04pods\x18\x01 \x03(\v2\x11.podd.v1.PodUsageR\x04pods\x12#\n" +
-	"\rwindow_millis\x18\x02 \x01(\x03R\fwindowMillis2\x8a\b\n" +
+	"\rwindow_millis\x18\x02 \x01(\x03R\fwindowMillis2\xda\t\n" +
 	"\n" +
 	"PodService\x126\n" +
 	"\x05Apply\x12\x15.podd.v1.ApplyRequest\x1a\x16.podd.v1.ApplyResponse\x12.\n" +
@@ -2411,7 +2801,10 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\tPullImage\x12\x19.podd.v1.PullImageRequest\x1a\x1a.podd.v1.PullImageResponse\x12H\n" +
 	"\vRemoveImage\x12\x1b.podd.v1.RemoveImageRequest\x1a\x1c.podd.v1.RemoveImageResponse\x12H\n" +
 	"\vPruneImages\x12\x1b.podd.v1.PruneImagesRequest\x1a\x1c.podd.v1.PruneImagesResponse\x12<\n" +
-	"\aVersion\x12\x17.podd.v1.VersionRequest\x1a\x18.podd.v1.VersionResponse\x12<\n" +
+	"\aVersion\x12\x17.podd.v1.VersionRequest\x1a\x18.podd.v1.VersionResponse\x127\n" +
+	"\tGetObject\x12\x19.podd.v1.GetObjectRequest\x1a\x0f.podd.v1.Object\x12H\n" +
+	"\vListObjects\x12\x1b.podd.v1.ListObjectsRequest\x1a\x1c.podd.v1.ListObjectsResponse\x12K\n" +
+	"\fDeleteObject\x12\x1c.podd.v1.DeleteObjectRequest\x1a\x1d.podd.v1.DeleteObjectResponse\x12<\n" +
 	"\aTopPods\x12\x17.podd.v1.TopPodsRequest\x1a\x18.podd.v1.TopPodsResponseB/Z-github.com/podd-dev/podd/proto/podd/v1;poddv1b\x06proto3"
 
 var (
@@ -2426,44 +2819,50 @@ func file_podd_v1_pod_proto_rawDescGZIP() []byte {
 	return file_podd_v1_pod_proto_rawDescData
 }
 
-var file_podd_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
+var file_podd_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
 var file_podd_v1_pod_proto_goTypes = []any{
-	(*ApplyRequest)(nil),        // 0: podd.v1.ApplyRequest
-	(*ApplyResult)(nil),         // 1: podd.v1.ApplyResult
-	(*ApplyResponse)(nil),       // 2: podd.v1.ApplyResponse
-	(*GetPodRequest)(nil),       // 3: podd.v1.GetPodRequest
-	(*Pod)(nil),                 // 4: podd.v1.Pod
-	(*ListPodsRequest)(nil),     // 5: podd.v1.ListPodsRequest
-	(*ListPodsResponse)(nil),    // 6: podd.v1.ListPodsResponse
-	(*PodEvent)(nil),            // 7: podd.v1.PodEvent
-	(*DeletePodRequest)(nil),    // 8: podd.v1.DeletePodRequest
-	(*DeletePodResponse)(nil),   // 9: podd.v1.DeletePodResponse
-	(*LogsRequest)(nil),         // 10: podd.v1.LogsRequest
-	(*LogChunk)(nil),            // 11: podd.v1.LogChunk
-	(*ListEventsRequest)(nil),   // 12: podd.v1.ListEventsRequest
-	(*Event)(nil),               // 13: podd.v1.Event
-	(*ListEventsResponse)(nil),  // 14: podd.v1.ListEventsResponse
-	(*ExecStart)(nil),           // 15: podd.v1.ExecStart
-	(*Resize)(nil),              // 16: podd.v1.Resize
-	(*ExecRequest)(nil),         // 17: podd.v1.ExecRequest
-	(*ExecResponse)(nil),        // 18: podd.v1.ExecResponse
-	(*Image)(nil),               // 19: podd.v1.Image
-	(*ImportImageRequest)(nil),  // 20: podd.v1.ImportImageRequest
-	(*ImportImageResponse)(nil), // 21: podd.v1.ImportImageResponse
-	(*ListImagesRequest)(nil),   // 22: podd.v1.ListImagesRequest
-	(*ListImagesResponse)(nil),  // 23: podd.v1.ListImagesResponse
-	(*PullImageRequest)(nil),    // 24: podd.v1.PullImageRequest
-	(*PullImageResponse)(nil),   // 25: podd.v1.PullImageResponse
-	(*RemoveImageRequest)(nil),  // 26: podd.v1.RemoveImageRequest
-	(*RemoveImageResponse)(nil), // 27: podd.v1.RemoveImageResponse
-	(*PruneImagesRequest)(nil),  // 28: podd.v1.PruneImagesRequest
-	(*PruneImagesResponse)(nil), // 29: podd.v1.PruneImagesResponse
-	(*VersionRequest)(nil),      // 30: podd.v1.VersionRequest
-	(*VersionResponse)(nil),     // 31: podd.v1.VersionResponse
-	(*TopPodsRequest)(nil),      // 32: podd.v1.TopPodsRequest
-	(*ContainerUsage)(nil),      // 33: podd.v1.ContainerUsage
-	(*PodUsage)(nil),            // 34: podd.v1.PodUsage
-	(*TopPodsResponse)(nil),     // 35: podd.v1.TopPodsResponse
+	(*ApplyRequest)(nil),         // 0: podd.v1.ApplyRequest
+	(*ApplyResult)(nil),          // 1: podd.v1.ApplyResult
+	(*ApplyResponse)(nil),        // 2: podd.v1.ApplyResponse
+	(*GetPodRequest)(nil),        // 3: podd.v1.GetPodRequest
+	(*Pod)(nil),                  // 4: podd.v1.Pod
+	(*ListPodsRequest)(nil),      // 5: podd.v1.ListPodsRequest
+	(*ListPodsResponse)(nil),     // 6: podd.v1.ListPodsResponse
+	(*PodEvent)(nil),             // 7: podd.v1.PodEvent
+	(*DeletePodRequest)(nil),     // 8: podd.v1.DeletePodRequest
+	(*DeletePodResponse)(nil),    // 9: podd.v1.DeletePodResponse
+	(*LogsRequest)(nil),          // 10: podd.v1.LogsRequest
+	(*LogChunk)(nil),             // 11: podd.v1.LogChunk
+	(*ListEventsRequest)(nil),    // 12: podd.v1.ListEventsRequest
+	(*Event)(nil),                // 13: podd.v1.Event
+	(*ListEventsResponse)(nil),   // 14: podd.v1.ListEventsResponse
+	(*ExecStart)(nil),            // 15: podd.v1.ExecStart
+	(*Resize)(nil),               // 16: podd.v1.Resize
+	(*ExecRequest)(nil),          // 17: podd.v1.ExecRequest
+	(*ExecResponse)(nil),         // 18: podd.v1.ExecResponse
+	(*Image)(nil),                // 19: podd.v1.Image
+	(*ImportImageRequest)(nil),   // 20: podd.v1.ImportImageRequest
+	(*ImportImageResponse)(nil),  // 21: podd.v1.ImportImageResponse
+	(*ListImagesRequest)(nil),    // 22: podd.v1.ListImagesRequest
+	(*ListImagesResponse)(nil),   // 23: podd.v1.ListImagesResponse
+	(*PullImageRequest)(nil),     // 24: podd.v1.PullImageRequest
+	(*PullImageResponse)(nil),    // 25: podd.v1.PullImageResponse
+	(*RemoveImageRequest)(nil),   // 26: podd.v1.RemoveImageRequest
+	(*RemoveImageResponse)(nil),  // 27: podd.v1.RemoveImageResponse
+	(*PruneImagesRequest)(nil),   // 28: podd.v1.PruneImagesRequest
+	(*PruneImagesResponse)(nil),  // 29: podd.v1.PruneImagesResponse
+	(*VersionRequest)(nil),       // 30: podd.v1.VersionRequest
+	(*VersionResponse)(nil),      // 31: podd.v1.VersionResponse
+	(*Object)(nil),               // 32: podd.v1.Object
+	(*GetObjectRequest)(nil),     // 33: podd.v1.GetObjectRequest
+	(*ListObjectsRequest)(nil),   // 34: podd.v1.ListObjectsRequest
+	(*ListObjectsResponse)(nil),  // 35: podd.v1.ListObjectsResponse
+	(*DeleteObjectRequest)(nil),  // 36: podd.v1.DeleteObjectRequest
+	(*DeleteObjectResponse)(nil), // 37: podd.v1.DeleteObjectResponse
+	(*TopPodsRequest)(nil),       // 38: podd.v1.TopPodsRequest
+	(*ContainerUsage)(nil),       // 39: podd.v1.ContainerUsage
+	(*PodUsage)(nil),             // 40: podd.v1.PodUsage
+	(*TopPodsResponse)(nil),      // 41: podd.v1.TopPodsResponse
 }
 var file_podd_v1_pod_proto_depIdxs = []int32{
 	1,  // 0: podd.v1.ApplyResponse.results:type_name -> podd.v1.ApplyResult
@@ -2476,45 +2875,52 @@ var file_podd_v1_pod_proto_depIdxs = []int32{
 	19, // 7: podd.v1.ListImagesResponse.images:type_name -> podd.v1.Image
 	19, // 8: podd.v1.PullImageResponse.image:type_name -> podd.v1.Image
 	19, // 9: podd.v1.PruneImagesResponse.deleted:type_name -> podd.v1.Image
-	33, // 10: podd.v1.PodUsage.containers:type_name -> podd.v1.ContainerUsage
-	34, // 11: podd.v1.TopPodsResponse.pods:type_name -> podd.v1.PodUsage
-	0,  // 12: podd.v1.PodService.Apply:input_type -> podd.v1.ApplyRequest
-	3,  // 13: podd.v1.PodService.GetPod:input_type -> podd.v1.GetPodRequest
-	5,  // 14: podd.v1.PodService.ListPods:input_type -> podd.v1.ListPodsRequest
-	5,  // 15: podd.v1.PodService.WatchPods:input_type -> podd.v1.ListPodsRequest
-	8,  // 16: podd.v1.PodService.DeletePod:input_type -> podd.v1.DeletePodRequest
-	10, // 17: podd.v1.PodService.Logs:input_type -> podd.v1.LogsRequest
-	12, // 18: podd.v1.PodService.ListEvents:input_type -> podd.v1.ListEventsRequest
-	12, // 19: podd.v1.PodService.WatchEvents:input_type -> podd.v1.ListEventsRequest
-	17, // 20: podd.v1.PodService.Exec:input_type -> podd.v1.ExecRequest
-	20, // 21: podd.v1.PodService.ImportImage:input_type -> podd.v1.ImportImageRequest
-	22, // 22: podd.v1.PodService.ListImages:input_type -> podd.v1.ListImagesRequest
-	24, // 23: podd.v1.PodService.PullImage:input_type -> podd.v1.PullImageRequest
-	26, // 24: podd.v1.PodService.RemoveImage:input_type -> podd.v1.RemoveImageRequest
-	28, // 25: podd.v1.PodService.PruneImages:input_type -> podd.v1.PruneImagesRequest
-	30, // 26: podd.v1.PodService.Version:input_type -> podd.v1.VersionRequest
-	32, // 27: podd.v1.PodService.TopPods:input_type -> podd.v1.TopPodsRequest
-	2,  // 28: podd.v1.PodService.Apply:output_type -> podd.v1.ApplyResponse
-	4,  // 29: podd.v1.PodService.GetPod:output_type -> podd.v1.Pod
-	6,  // 30: podd.v1.PodService.ListPods:output_type -> podd.v1.ListPodsResponse
-	7,  // 31: podd.v1.PodService.WatchPods:output_type -> podd.v1.PodEvent
-	9,  // 32: podd.v1.PodService.DeletePod:output_type -> podd.v1.DeletePodResponse
-	11, // 33: podd.v1.PodService.Logs:output_type -> podd.v1.LogChunk
-	14, // 34: podd.v1.PodService.ListEvents:output_type -> podd.v1.ListEventsResponse
-	13, // 35: podd.v1.PodService.WatchEvents:output_type -> podd.v1.Event
-	18, // 36: podd.v1.PodService.Exec:output_type -> podd.v1.ExecResponse
-	21, // 37: podd.v1.PodService.ImportImage:output_type -> podd.v1.ImportImageResponse
-	23, // 38: podd.v1.PodService.ListImages:output_type -> podd.v1.ListImagesResponse
-	25, // 39: podd.v1.PodService.PullImage:output_type -> podd.v1.PullImageResponse
-	27, // 40: podd.v1.PodService.RemoveImage:output_type -> podd.v1.RemoveImageResponse
-	29, // 41: podd.v1.PodService.PruneImages:output_type -> podd.v1.PruneImagesResponse
-	31, // 42: podd.v1.PodService.Version:output_type -> podd.v1.VersionResponse
-	35, // 43: podd.v1.PodService.TopPods:output_type -> podd.v1.TopPodsResponse
-	28, // [28:44] is the sub-list for method output_type
-	12, // [12:28] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	32, // 10: podd.v1.ListObjectsResponse.objects:type_name -> podd.v1.Object
+	39, // 11: podd.v1.PodUsage.containers:type_name -> podd.v1.ContainerUsage
+	40, // 12: podd.v1.TopPodsResponse.pods:type_name -> podd.v1.PodUsage
+	0,  // 13: podd.v1.PodService.Apply:input_type -> podd.v1.ApplyRequest
+	3,  // 14: podd.v1.PodService.GetPod:input_type -> podd.v1.GetPodRequest
+	5,  // 15: podd.v1.PodService.ListPods:input_type -> podd.v1.ListPodsRequest
+	5,  // 16: podd.v1.PodService.WatchPods:input_type -> podd.v1.ListPodsRequest
+	8,  // 17: podd.v1.PodService.DeletePod:input_type -> podd.v1.DeletePodRequest
+	10, // 18: podd.v1.PodService.Logs:input_type -> podd.v1.LogsRequest
+	12, // 19: podd.v1.PodService.ListEvents:input_type -> podd.v1.ListEventsRequest
+	12, // 20: podd.v1.PodService.WatchEvents:input_type -> podd.v1.ListEventsRequest
+	17, // 21: podd.v1.PodService.Exec:input_type -> podd.v1.ExecRequest
+	20, // 22: podd.v1.PodService.ImportImage:input_type -> podd.v1.ImportImageRequest
+	22, // 23: podd.v1.PodService.ListImages:input_type -> podd.v1.ListImagesRequest
+	24, // 24: podd.v1.PodService.PullImage:input_type -> podd.v1.PullImageRequest
+	26, // 25: podd.v1.PodService.RemoveImage:input_type -> podd.v1.RemoveImageRequest
+	28, // 26: podd.v1.PodService.PruneImages:input_type -> podd.v1.PruneImagesRequest
+	30, // 27: podd.v1.PodService.Version:input_type -> podd.v1.VersionRequest
+	33, // 28: podd.v1.PodService.GetObject:input_type -> podd.v1.GetObjectRequest
+	34, // 29: podd.v1.PodService.ListObjects:input_type -> podd.v1.ListObjectsRequest
+	36, // 30: podd.v1.PodService.DeleteObject:input_type -> podd.v1.DeleteObjectRequest
+	38, // 31: podd.v1.PodService.TopPods:input_type -> podd.v1.TopPodsRequest
+	2,  // 32: podd.v1.PodService.Apply:output_type -> podd.v1.ApplyResponse
+	4,  // 33: podd.v1.PodService.GetPod:output_type -> podd.v1.Pod
+	6,  // 34: podd.v1.PodService.ListPods:output_type -> podd.v1.ListPodsResponse
+	7,  // 35: podd.v1.PodService.WatchPods:output_type -> podd.v1.PodEvent
+	9,  // 36: podd.v1.PodService.DeletePod:output_type -> podd.v1.DeletePodResponse
+	11, // 37: podd.v1.PodService.Logs:output_type -> podd.v1.LogChunk
+	14, // 38: podd.v1.PodService.ListEvents:output_type -> podd.v1.ListEventsResponse
+	13, // 39: podd.v1.PodService.WatchEvents:output_type -> podd.v1.Event
+	18, // 40: podd.v1.PodService.Exec:output_type -> podd.v1.ExecResponse
+	21, // 41: podd.v1.PodService.ImportImage:output_type -> podd.v1.ImportImageResponse
+	23, // 42: podd.v1.PodService.ListImages:output_type -> podd.v1.ListImagesResponse
+	25, // 43: podd.v1.PodService.PullImage:output_type -> podd.v1.PullImageResponse
+	27, // 44: podd.v1.PodService.RemoveImage:output_type -> podd.v1.RemoveImageResponse
+	29, // 45: podd.v1.PodService.PruneImages:output_type -> podd.v1.PruneImagesResponse
+	31, // 46: podd.v1.PodService.Version:output_type -> podd.v1.VersionResponse
+	32, // 47: podd.v1.PodService.GetObject:output_type -> podd.v1.Object
+	35, // 48: podd.v1.PodService.ListObjects:output_type -> podd.v1.ListObjectsResponse
+	37, // 49: podd.v1.PodService.DeleteObject:output_type -> podd.v1.DeleteObjectResponse
+	41, // 50: podd.v1.PodService.TopPods:output_type -> podd.v1.TopPodsResponse
+	32, // [32:51] is the sub-list for method output_type
+	13, // [13:32] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_podd_v1_pod_proto_init() }
@@ -2540,7 +2946,7 @@ func file_podd_v1_pod_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_podd_v1_pod_proto_rawDesc), len(file_podd_v1_pod_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   36,
+			NumMessages:   42,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,31 +23,36 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PodService_Apply_FullMethodName       = "/podd.v1.PodService/Apply"
-	PodService_GetPod_FullMethodName      = "/podd.v1.PodService/GetPod"
-	PodService_ListPods_FullMethodName    = "/podd.v1.PodService/ListPods"
-	PodService_WatchPods_FullMethodName   = "/podd.v1.PodService/WatchPods"
-	PodService_DeletePod_FullMethodName   = "/podd.v1.PodService/DeletePod"
-	PodService_Logs_FullMethodName        = "/podd.v1.PodService/Logs"
-	PodService_ListEvents_FullMethodName  = "/podd.v1.PodService/ListEvents"
-	PodService_WatchEvents_FullMethodName = "/podd.v1.PodService/WatchEvents"
-	PodService_Exec_FullMethodName        = "/podd.v1.PodService/Exec"
-	PodService_ImportImage_FullMethodName = "/podd.v1.PodService/ImportImage"
-	PodService_ListImages_FullMethodName  = "/podd.v1.PodService/ListImages"
-	PodService_PullImage_FullMethodName   = "/podd.v1.PodService/PullImage"
-	PodService_RemoveImage_FullMethodName = "/podd.v1.PodService/RemoveImage"
-	PodService_PruneImages_FullMethodName = "/podd.v1.PodService/PruneImages"
-	PodService_Version_FullMethodName     = "/podd.v1.PodService/Version"
-	PodService_TopPods_FullMethodName     = "/podd.v1.PodService/TopPods"
+	PodService_Apply_FullMethodName        = "/podd.v1.PodService/Apply"
+	PodService_GetPod_FullMethodName       = "/podd.v1.PodService/GetPod"
+	PodService_ListPods_FullMethodName     = "/podd.v1.PodService/ListPods"
+	PodService_WatchPods_FullMethodName    = "/podd.v1.PodService/WatchPods"
+	PodService_DeletePod_FullMethodName    = "/podd.v1.PodService/DeletePod"
+	PodService_Logs_FullMethodName         = "/podd.v1.PodService/Logs"
+	PodService_ListEvents_FullMethodName   = "/podd.v1.PodService/ListEvents"
+	PodService_WatchEvents_FullMethodName  = "/podd.v1.PodService/WatchEvents"
+	PodService_Exec_FullMethodName         = "/podd.v1.PodService/Exec"
+	PodService_ImportImage_FullMethodName  = "/podd.v1.PodService/ImportImage"
+	PodService_ListImages_FullMethodName   = "/podd.v1.PodService/ListImages"
+	PodService_PullImage_FullMethodName    = "/podd.v1.PodService/PullImage"
+	PodService_RemoveImage_FullMethodName  = "/podd.v1.PodService/RemoveImage"
+	PodService_PruneImages_FullMethodName  = "/podd.v1.PodService/PruneImages"
+	PodService_Version_FullMethodName      = "/podd.v1.PodService/Version"
+	PodService_GetObject_FullMethodName    = "/podd.v1.PodService/GetObject"
+	PodService_ListObjects_FullMethodName  = "/podd.v1.PodService/ListObjects"
+	PodService_DeleteObject_FullMethodName = "/podd.v1.PodService/DeleteObject"
+	PodService_TopPods_FullMethodName      = "/podd.v1.PodService/TopPods"
 )
 
 // PodServiceClient is the client API for PodService service.
 //
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 type PodServiceClient interface {
-	// Apply creates the pods of a manifest (one or more core/v1 Pod documents,
-	// YAML or JSON), replaces pods whose spec changed, and leaves identical ones
-	// alone. The whole manifest is validated before anything changes.
+	// Apply creates the objects of a manifest (one or more core/v1 Pod,
+	// Namespace, ConfigMap, Secret or PersistentVolumeClaim documents, YAML or
+	// JSON), replaces pods whose spec changed, updates changed objects, and
+	// leaves identical ones alone. The whole manifest is validated (and every
+	// namespace it uses must exist or be in it) before anything changes.
 	Apply(ctx context.Context, in *ApplyRequest, opts ...grpc.CallOption) (*ApplyResponse, error)
 	// GetPod returns one pod with its full status.
 	GetPod(ctx context.Context, in *GetPodRequest, opts ...grpc.CallOption) (*Pod, error)
@@ -87,6 +92,16 @@ type PodServiceClient interface {
 	PruneImages(ctx context.Context, in *PruneImagesRequest, opts ...grpc.CallOption) (*PruneImagesResponse, error)
 	// Version reports the daemon's version.
 	Version(ctx context.Context, in *VersionRequest, opts ...grpc.CallOption) (*VersionResponse, error)
+	// GetObject returns one Namespace, ConfigMap, Secret or
+	// PersistentVolumeClaim (see Object).
+	GetObject(ctx context.Context, in *GetObjectRequest, opts ...grpc.CallOption) (*Object, error)
+	// ListObjects returns the objects of one resource, optionally only those
+	// of one namespace, a page at a time.
+	ListObjects(ctx context.Context, in *ListObjectsRequest, opts ...grpc.CallOption) (*ListObjectsResponse, error)
+	// DeleteObject deletes an object. Deleting a namespace deletes everything
+	// in it, pods first (gracefully); the namespace is Terminating meanwhile.
+	// With wait it returns only once the object is gone.
+	DeleteObject(ctx context.Context, in *DeleteObjectRequest, opts ...grpc.CallOption) (*DeleteObjectResponse, error)
 	// TopPods samples the CPU and memory use of running pods (and their
 	// containers) from their cgroups over a window, like kubectl top pods.
 	TopPods(ctx context.Context, in *TopPodsRequest, opts ...grpc.CallOption) (*TopPodsResponse, error)
@@ -280,6 +295,36 @@ func (c *podServiceClient) Version(ctx context.Context, in *VersionRequest, opts
 	return out, nil
 }
 
+func (c *podServiceClient) GetObject(ctx context.Context, in *GetObjectRequest, opts ...grpc.CallOption) (*Object, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(Object)
+	err := c.cc.Invoke(ctx, PodService_GetObject_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podServiceClient) ListObjects(ctx context.Context, in *ListObjectsRequest, opts ...grpc.CallOption) (*ListObjectsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListObjectsResponse)
+	err := c.cc.Invoke(ctx, PodService_ListObjects_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *podServiceClient) DeleteObject(ctx context.Context, in *DeleteObjectRequest, opts ...grpc.CallOption) (*DeleteObjectResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(DeleteObjectResponse)
+	err := c.cc.Invoke(ctx, PodService_DeleteObject_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *podServiceClient) TopPods(ctx context.Context, in *TopPodsRequest, opts ...grpc.CallOption) (*TopPodsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(TopPodsResponse)
@@ -294,9 +339,11 @@ func (c *podServiceClient) TopPods(ctx context.Context, in *TopPodsRequest, opts
 // All implementations must embed UnimplementedPodServiceServer
 // for forward compatibility.
 type PodServiceServer interface {
-	// Apply creates the pods of a manifest (one or more core/v1 Pod documents,
-	// YAML or JSON), replaces pods whose spec changed, and leaves identical ones
-	// alone. The whole manifest is validated before anything changes.
+	// Apply creates the objects of a manifest (one or more core/v1 Pod,
+	// Namespace, ConfigMap, Secret or PersistentVolumeClaim documents, YAML or
+	// JSON), replaces pods whose spec changed, updates changed objects, and
+	// leaves identical ones alone. The whole manifest is validated (and every
+	// namespace it uses must exist or be in it) before anything changes.
 	Apply(context.Context, *ApplyRequest) (*ApplyResponse, error)
 	// GetPod returns one pod with its full status.
 	GetPod(context.Context, *GetPodRequest) (*Pod, error)
@@ -336,6 +383,16 @@ type PodServiceServer interface {
 	PruneImages(context.Context, *PruneImagesRequest) (*PruneImagesResponse, error)
 	// Version reports the daemon's version.
 	Version(context.Context, *VersionRequest) (*VersionResponse, error)
+	// GetObject returns one Namespace, ConfigMap, Secret or
+	// PersistentVolumeClaim (see Object).
+	GetObject(context.Context, *GetObjectRequest) (*Object, error)
+	// ListObjects returns the objects of one resource, optionally only those
+	// of one namespace, a page at a time.
+	ListObjects(context.Context, *ListObjectsRequest) (*ListObjectsResponse, error)
+	// DeleteObject deletes an object. Deleting a namespace deletes everything
+	// in it, pods first (gracefully); the namespace is Terminating meanwhile.
+	// With wait it returns only once the object is gone.
+	DeleteObject(context.Context, *DeleteObjectRequest) (*DeleteObjectResponse, error)
 	// TopPods samples the CPU and memory use of running pods (and their
 	// containers) from their cgroups over a window, like kubectl top pods.
 	TopPods(context.Context, *TopPodsRequest) (*TopPodsResponse, error)
@@ -393,6 +450,15 @@ func (UnimplementedPodServiceServer) PruneImages(context.Context, *PruneImagesRe
 }
 func (UnimplementedPodServiceServer) Version(context.Context, *VersionRequest) (*VersionResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Version not implemented")
+}
+func (UnimplementedPodServiceServer) GetObject(context.Context, *GetObjectRequest) (*Object, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method GetObject not implemented")
+}
+func (UnimplementedPodServiceServer) ListObjects(context.Context, *ListObjectsRequest) (*ListObjectsResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ListObjects not implemented")
+}
+func (UnimplementedPodServiceServer) DeleteObject(context.Context, *DeleteObjectRequest) (*DeleteObjectResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method DeleteObject not implemented")
 }
 func (UnimplementedPodServiceServer) TopPods(context.Context, *TopPodsRequest) (*TopPodsResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method TopPods not implemented")
@@ -656,6 +722,60 @@ func _PodService_Version_Handler(srv interface{}, ctx context.Context, dec func(
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PodService_GetObject_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetObjectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodServiceServer).GetObject(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodService_GetObject_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodServiceServer).GetObject(ctx, req.(*GetObjectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodService_ListObjects_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListObjectsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodServiceServer).ListObjects(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodService_ListObjects_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodServiceServer).ListObjects(ctx, req.(*ListObjectsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PodService_DeleteObject_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(DeleteObjectRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PodServiceServer).DeleteObject(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PodService_DeleteObject_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PodServiceServer).DeleteObject(ctx, req.(*DeleteObjectRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _PodService_TopPods_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(TopPodsRequest)
 	if err := dec(in); err != nil {
@@ -724,6 +844,18 @@ var PodService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Version",
 			Handler:    _PodService_Version_Handler,
+		},
+		{
+			MethodName: "GetObject",
+			Handler:    _PodService_GetObject_Handler,
+		},
+		{
+			MethodName: "ListObjects",
+			Handler:    _PodService_ListObjects_Handler,
+		},
+		{
+			MethodName: "DeleteObject",
+			Handler:    _PodService_DeleteObject_Handler,
 		},
 		{
 			MethodName: "TopPods",

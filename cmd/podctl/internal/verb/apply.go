@@ -3,6 +3,7 @@ package verb
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
@@ -15,7 +16,7 @@ type ApplyOptions struct {
 }
 
 // Apply sends each manifest to the daemon and prints, like kubectl, one
-// "pod/<name> created|configured|unchanged" line per pod and the daemon's
+// "<kind>/<name> created|configured|unchanged" line per object and the daemon's
 // warnings as "Warning: ..." on stderr. A manifest the daemon rejects is
 // reported and the others are still applied.
 func Apply(ctx context.Context, c poddv1.PodServiceClient, opts ApplyOptions) error {
@@ -38,7 +39,11 @@ func Apply(ctx context.Context, c poddv1.PodServiceClient, opts ApplyOptions) er
 			fmt.Fprintf(opts.ErrOut, "Warning: %s\n", w)
 		}
 		for _, r := range resp.GetResults() {
-			fmt.Fprintf(opts.Out, "pod/%s %s\n", r.GetName(), r.GetAction())
+			kind := strings.ToLower(r.GetKind())
+			if kind == "" {
+				kind = "pod"
+			}
+			fmt.Fprintf(opts.Out, "%s/%s %s\n", kind, r.GetName(), r.GetAction())
 		}
 		return nil
 	})

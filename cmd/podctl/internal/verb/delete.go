@@ -3,6 +3,8 @@ package verb
 import (
 	"context"
 	"fmt"
+	"sort"
+	"strings"
 
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"google.golang.org/grpc/codes"
@@ -51,6 +53,9 @@ func Delete(ctx context.Context, c poddv1.PodServiceClient, opts DeleteOptions) 
 		fmt.Fprintln(opts.ErrOut, forceWarning)
 	}
 	return forEach(ctx, opts.ErrOut, targets, func(t objectRef) error {
+		if t.Kind != "Pod" {
+			return deleteObjectTarget(ctx, c, opts, t)
+		}
 		req := &poddv1.DeletePodRequest{Namespace: t.Namespace, Name: t.Name, Wait: opts.Wait, Force: opts.Force}
 		if grace >= 0 {
 			req.GracePeriodSeconds = &grace
@@ -66,8 +71,9 @@ func Delete(ctx context.Context, c poddv1.PodServiceClient, opts DeleteOptions) 
 	})
 }
 
-// deleteTargets lists the pods to delete: the names given, then those of
-// the -f manifests (their own namespace, else opts.Namespace).
+// deleteTargets lists what to delete: the pods named, then the objects of
+// the -f manifests (their own namespace, else opts.Namespace), namespaces
+// last so that what is in them is deleted by name first.
 func deleteTargets(opts DeleteOptions) ([]objectRef, error) {
 	ns := namespaceOrDefault(opts.Namespace)
 	var targets []objectRef
@@ -87,11 +93,11 @@ func deleteTargets(opts DeleteOptions) ([]objectRef, error) {
 			return nil, fmt.Errorf("read pods from %s: %w", f.Source, err)
 		}
 		for _, r := range refs {
-			if r.Kind != "Pod" {
-				return nil, fmt.Errorf("%s: kind %q is not supported: podd runs Pods only", f.Source, r.Kind)
+			if _, ok := objectTypeNames[strings.ToLower(r.Kind)]; r.Kind != "Pod" && !ok {
+				return nil, fmt.Errorf("%s: kind %q is not supported", f.Source, r.Kind)
 			}
 			if r.Name == "" {
-				return nil, fmt.Errorf("%s: a Pod has no metadata.name", f.Source)
+				return nil, fmt.Errorf("%s: a %s has no metadata.name", f.Source, r.Kind)
 			}
 			if r.Namespace == "" {
 				r.Namespace = ns
@@ -99,5 +105,12 @@ func deleteTargets(opts DeleteOptions) ([]objectRef, error) {
 			targets = append(targets, r)
 		}
 	}
+	sort.SliceStable(targets, func(i, j int) bool { return targets[i].Kind != "Namespace" && targets[j].Kind == "Namespace" })
 	return targets, nil
+}
+
+// deleteObjectTarget deletes an object of a -f manifest other than a pod.
+func deleteObjectTarget(ctx context.Context, c poddv1.PodServiceClient, opts DeleteOptions, t objectRef) error {
+	kind := objectTypeNames[strings.ToLower(t.Kind)]
+	return deleteObject(ctx, c, ObjectOptions{Streams: opts.Streams, Kind: kind, Wait: opts.Wait, IgnoreNotFound: opts.IgnoreNotFound}, t.Namespace, t.Name)
 }

@@ -119,3 +119,27 @@ func TestReadManifests_DirInNameOrder(t *testing.T) {
 		t.Error("missing file gave no error")
 	}
 }
+
+func TestParseObjectArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args     []string
+		resource string
+		names    string
+		ok       bool
+		err      bool
+	}{
+		{[]string{"cm"}, "configmaps", "", true, false},
+		{[]string{"Secrets", "a", "b"}, "secrets", "a,b", true, false},
+		{[]string{"pvc/data", "persistentvolumeclaim/x"}, "persistentvolumeclaims", "data,x", true, false},
+		{[]string{"ns/shop"}, "namespaces", "shop", true, false},
+		{[]string{"pods", "web"}, "", "", false, false},
+		{[]string{"pod/web"}, "", "", false, false},
+		{[]string{"cm/a", "secret/b"}, "", "", false, true},
+		{[]string{"cm/"}, "", "", false, true},
+	} {
+		kind, names, ok, err := ParseObjectArgs(tc.args)
+		if (err != nil) != tc.err || ok != tc.ok || kind.Resource != tc.resource || strings.Join(names, ",") != tc.names {
+			t.Errorf("ParseObjectArgs(%v) = %v %v %v %v", tc.args, kind, names, ok, err)
+		}
+	}
+}

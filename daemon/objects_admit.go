@@ -1,0 +1,94 @@
+package daemon
+
+import (
+	"errors"
+	"fmt"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"github.com/podd-dev/podd/daemon/manifest"
+)
+
+// admitObjects refuses, before anything changes, a manifest whose objects
+// cannot all be applied: a static manifest with other kinds than Pod, an
+// object (an API pod too) in a namespace that does not exist or is
+// terminating, an update the API server forbids. The caller holds applyMu.
+func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) error {
+	creating := map[string]bool{}
+	for _, doc := range docs {
+		if ns, ok := doc.Object.(*corev1.Namespace); ok {
+			if err := d.objects.checkNamespace(ns.Name, nil); err != nil && !isNotFound(err) {
+				return err
+			}
+			creating[ns.Name] = true
+		}
+	}
+	for _, doc := range docs {
+		obj := doc.Object
+		kind := manifest.KindOf(obj)
+		if static != "" {
+			if kind != manifest.KindPod {
+				return classed(ErrInvalidArgument, "%s: document %d: kind %s: a static manifest holds Pods only", source, doc.Doc, kind)
+			}
+			// Static pods run whatever their namespace, as the kubelet's do.
+			continue
+		}
+		if kind == manifest.KindNamespace {
+			continue
+		}
+		if err := d.objects.checkNamespace(obj.GetNamespace(), creating); err != nil {
+			return err
+		}
+		if kind == manifest.KindPod {
+			continue
+		}
+		old, ok := d.objects.get(resourceOf(kind), obj.GetNamespace(), obj.GetName())
+		if !ok {
+			continue
+		}
+		if errs := validateUpdate(old, obj); len(errs) > 0 {
+			return classed(ErrInvalidArgument, "%v", &manifest.InvalidError{Source: source, Doc: doc.Doc, Docs: doc.Docs, Kind: kind,
+				Namespace: obj.GetNamespace(), Name: obj.GetName(), Errs: errs})
+		}
+	}
+	return nil
+}
+
+func isNotFound(err error) bool { return errors.Is(err, ErrNotFound) }
+
+// validateUpdate is what the API server refuses on update: the data of an
+// immutable ConfigMap or Secret, a claim's spec other than a larger
+// storage request.
+func validateUpdate(old, obj manifest.Object) field.ErrorList {
+	var errs field.ErrorList
+	immutable := func(was *bool, changed bool) {
+		if was != nil && *was && changed {
+			errs = append(errs, field.Forbidden(field.NewPath("data"), "field is immutable when `immutable` is set"))
+		}
+	}
+	switch o := obj.(type) {
+	case *corev1.ConfigMap:
+		p := old.(*corev1.ConfigMap)
+		immutable(p.Immutable, !sameJSON(p.Data, o.Data) || !sameJSON(p.BinaryData, o.BinaryData) || !sameJSON(p.Immutable, o.Immutable))
+	case *corev1.Secret:
+		p := old.(*corev1.Secret)
+		immutable(p.Immutable, !sameJSON(p.Data, o.Data) || !sameJSON(p.Immutable, o.Immutable))
+		if p.Type != o.Type {
+			errs = append(errs, field.Invalid(field.NewPath("type"), o.Type, "field is immutable"))
+		}
+	case *corev1.PersistentVolumeClaim:
+		p := old.(*corev1.PersistentVolumeClaim)
+		storage := field.NewPath("spec", "resources", "requests").Key(string(corev1.ResourceStorage))
+		was, now := p.Spec.Resources.Requests[corev1.ResourceStorage], o.Spec.Resources.Requests[corev1.ResourceStorage]
+		if now.Cmp(was) < 0 {
+			errs = append(errs, field.Forbidden(storage, fmt.Sprintf("field can not be less than previous value (%s)", was.String())))
+		}
+		a, b := p.Spec.DeepCopy(), o.Spec.DeepCopy()
+		a.Resources, b.Resources = corev1.VolumeResourceRequirements{}, corev1.VolumeResourceRequirements{}
+		if !sameJSON(a, b) {
+			errs = append(errs, field.Forbidden(field.NewPath("spec"), "spec is immutable after creation except resources.requests"))
+		}
+	}
+	return errs
+}

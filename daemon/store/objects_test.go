@@ -1,0 +1,124 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func objectStore(t *testing.T) *Store {
+	t.Helper()
+	dir := t.TempDir()
+	s, err := Open(Layout{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestObjectsRoundTripPerNamespaceWithPrivateModes(t *testing.T) {
+	s := objectStore(t)
+	ns := &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}
+	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: "shop"}, Data: map[string][]byte{"k": []byte("v")}}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Namespace: "shop"}, Data: map[string]string{"a": "b"}}
+	claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "shop"}}
+	if err := s.SaveObject(ResourceSecrets, "shop", "creds", sec); err == nil {
+		t.Fatal("an object was saved in a namespace that is not saved")
+	}
+	if err := s.SaveNamespace(ns); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range []struct {
+		res string
+		obj any
+		nm  string
+	}{{ResourceSecrets, sec, "creds"}, {ResourceConfigMaps, cm, "cfg"}, {ResourceClaims, claim, "data"}} {
+		if err := s.SaveObject(o.res, "shop", o.nm, o.obj); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, err := s.EnsureClaimDir("shop", "data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := os.Stat(s.Layout.ObjectFile("shop", ResourceSecrets, "creds"))
+	if err != nil || st.Mode().Perm() != 0o600 {
+		t.Errorf("secret file mode %v, %v; want 0600", st.Mode(), err)
+	}
+	if st, err := os.Stat(s.Layout.NamespacesDir()); err != nil || st.Mode().Perm() != 0o700 {
+		t.Errorf("namespaces dir mode %v, %v; want 0700", st.Mode(), err)
+	}
+	got, err := s.LoadObjects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Namespaces) != 1 || len(got.Secrets) != 1 || len(got.ConfigMaps) != 1 || len(got.Claims) != 1 || len(got.Bad) != 0 {
+		t.Fatalf("loaded %+v", got)
+	}
+	if string(got.Secrets[0].Data["k"]) != "v" || got.ConfigMaps[0].Data["a"] != "b" {
+		t.Errorf("objects changed on the way: %+v %+v", got.Secrets[0], got.ConfigMaps[0])
+	}
+	if err := s.RemoveObject(ResourceSecrets, "shop", "creds"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.RemoveClaimDir("shop", "data"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !os.IsNotExist(err) {
+		t.Errorf("claim volume left: %v", err)
+	}
+	if err := s.RemoveNamespace("shop"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := s.LoadObjects(); len(got.Namespaces)+len(got.ConfigMaps) != 0 {
+		t.Errorf("namespace removal left %+v", got)
+	}
+}
+
+func TestObjectsRefusePathNames(t *testing.T) {
+	s := objectStore(t)
+	for _, name := range []string{"", ".", "..", "a/b", "../x"} {
+		if err := s.SaveNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: name}}); err == nil {
+			t.Errorf("namespace %q saved", name)
+		}
+		if err := s.SaveObject(ResourceSecrets, "default", name, struct{}{}); err == nil {
+			t.Errorf("secret %q saved", name)
+		}
+		if err := s.RemoveNamespace(name); err == nil {
+			t.Errorf("namespace %q removed", name)
+		}
+	}
+}
+
+func TestObjectsCorruptFileIsQuarantinedOthersLoad(t *testing.T) {
+	s := objectStore(t)
+	if err := s.SaveNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "good", Namespace: "shop"}}
+	if err := s.SaveObject(ResourceConfigMaps, "shop", "good", cm); err != nil {
+		t.Fatal(err)
+	}
+	bad := s.Layout.ObjectFile("shop", ResourceConfigMaps, "bad")
+	if err := os.WriteFile(bad, []byte("{trunc"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A file that names another object than its path is corrupt too.
+	other := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "elsewhere", Namespace: "shop"}}
+	if err := s.SaveObject(ResourceConfigMaps, "shop", "renamed", other); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.LoadObjects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.ConfigMaps) != 1 || got.ConfigMaps[0].Name != "good" || len(got.Bad) != 2 {
+		t.Fatalf("loaded %d configmaps, %d quarantined", len(got.ConfigMaps), len(got.Bad))
+	}
+	if _, err := os.Stat(bad); !os.IsNotExist(err) {
+		t.Errorf("corrupt file left in place: %v", err)
+	}
+}
