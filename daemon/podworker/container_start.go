@@ -145,13 +145,13 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	sb := *w.state.Sandbox
 	vols := w.volumes
 	w.mu.Unlock()
-	files := w.deps.Layout.PodFilesDir(w.uid)
+	l := w.deps.Layout
 	in := spec.Input{
 		Pod: w.pod, Container: c, ContainerID: id,
 		Image: img.Config, Rootfs: root, Volumes: vols,
 		Sandbox: spec.SandboxFor(w.pod, sb.NetnsPath),
-		Files: spec.PodFiles{Hosts: filepath.Join(files, "hosts"), ResolvConf: filepath.Join(files, "resolv.conf"),
-			Hostname: filepath.Join(files, "hostname")},
+		Files: spec.PodFiles{Hosts: l.HostsFile(w.uid), ResolvConf: l.ResolvConfFile(w.uid),
+			Hostname: l.HostnameFile(w.uid)},
 		PodIPs: sb.IPs, HostIPs: []string{w.deps.NodeIP},
 		CgroupParent: w.podCgroup(), LogPath: logPath, Security: w.deps.Security,
 		Labels: map[string]string{

@@ -247,13 +247,14 @@ func (w *Worker) writePodFiles(sb *Sandbox) error {
 	if warning != "" {
 		w.event(corev1.EventTypeWarning, "DNSConfigForming", "", warning)
 	}
+	l := w.deps.Layout
 	files := map[string][]byte{
-		"hostname":    []byte(podfiles.Hostname(w.pod) + "\n"),
-		"hosts":       podfiles.Hosts(w.pod, sb.IP, hostHosts),
-		"resolv.conf": resolv,
+		l.HostnameFile(w.uid):   []byte(podfiles.Hostname(w.pod) + "\n"),
+		l.HostsFile(w.uid):      podfiles.Hosts(w.pod, sb.IP, hostHosts),
+		l.ResolvConfFile(w.uid): resolv,
 	}
-	for name, data := range files {
-		if err := atomicfile.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+	for path, data := range files {
+		if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
 			return fmt.Errorf("write pod files: %w", err)
 		}
 	}

@@ -56,6 +56,17 @@ func (l Layout) ContainersDir(uid string) string { return filepath.Join(l.PodDir
 // PodFilesDir holds the generated hosts, resolv.conf and hostname files.
 func (l Layout) PodFilesDir(uid string) string { return filepath.Join(l.PodDir(uid), "etc") }
 
+// HostsFile is the pod's generated /etc/hosts.
+func (l Layout) HostsFile(uid string) string { return filepath.Join(l.PodFilesDir(uid), "hosts") }
+
+// ResolvConfFile is the pod's generated /etc/resolv.conf.
+func (l Layout) ResolvConfFile(uid string) string {
+	return filepath.Join(l.PodFilesDir(uid), "resolv.conf")
+}
+
+// HostnameFile is the pod's generated /etc/hostname.
+func (l Layout) HostnameFile(uid string) string { return filepath.Join(l.PodFilesDir(uid), "hostname") }
+
 // SeccompDir holds the Localhost seccomp profiles pods name by a path
 // relative to it.
 func (l Layout) SeccompDir() string { return filepath.Join(l.Root, "seccomp") }
