@@ -25,7 +25,7 @@ func (d *testDaemon) addIdlePod(ns, name string, annotations map[string]string) 
 		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox:latest"}}}}
 	d.pods.mu.Lock()
 	defer d.pods.mu.Unlock()
-	d.pods.byKey[podKey(ns, name)] = &podEntry{worker: podworker.New(d.deps, pod, nil), static: annotations[podworker.AnnotationStaticSource]}
+	d.pods.byKey[podKey(ns, name)] = newPodEntry(podworker.New(d.deps, pod, nil), "", annotations[podworker.AnnotationStaticSource])
 }
 
 // names lists "ns/name" of the pods of a response.
@@ -240,10 +240,8 @@ func TestPodRPCs(t *testing.T) {
 	if err != nil || del.Uid != applied.Results[0].Uid {
 		t.Fatalf("delete: %v %v", del, err)
 	}
-	// The table drops the entry just after the worker is done, so a
-	// waited delete may return before it goes.
-	eventually(t, "get after delete: NotFound", 10*time.Second, func() bool {
-		_, err := a.GetPod(ctx, &poddv1.GetPodRequest{Name: "web"})
-		return status.Code(err) == codes.NotFound
-	})
+	// A waited delete returns once the pod is gone from the API too.
+	if _, err := a.GetPod(ctx, &poddv1.GetPodRequest{Name: "web"}); status.Code(err) != codes.NotFound {
+		t.Errorf("get right after a waited delete: %v, want NotFound", err)
+	}
 }

@@ -355,12 +355,13 @@ func (d *Daemon) restorePods() error {
 			old.worker.Delete(nil)
 			after = old.worker.Done()
 		}
-		d.pods.byKey[key] = &podEntry{worker: w, hash: pod.Annotations[podworker.AnnotationSpecHash], static: pod.Annotations[podworker.AnnotationStaticSource]}
+		e := newPodEntry(w, pod.Annotations[podworker.AnnotationSpecHash], pod.Annotations[podworker.AnnotationStaticSource])
+		d.pods.byKey[key] = e
 		d.pods.mu.Unlock()
 		if after == nil {
 			workers = append(workers, w) // a successor reconciles once it starts
 		}
-		d.startWorker(w, key, after)
+		d.startWorker(e, key, after)
 	}
 	// Readiness (READY=1) waits until every pod was reconciled once.
 	deadline := time.After(reconcileTimeout)

@@ -25,6 +25,12 @@ type podEntry struct {
 	hash   string
 	// static is the manifest file of a static pod.
 	static string
+	// gone is closed once the removed pod has left the table.
+	gone chan struct{}
+}
+
+func newPodEntry(w *podworker.Worker, hash, static string) *podEntry {
+	return &podEntry{worker: w, hash: hash, static: static, gone: make(chan struct{})}
 }
 
 // podKey is "namespace/name".
@@ -209,15 +215,17 @@ func (d *Daemon) applyOne(ctx context.Context, pod *corev1.Pod, static string) (
 		after = old.worker.Done()
 	}
 	w := podworker.New(d.deps, pod, nil)
-	d.pods.byKey[key] = &podEntry{worker: w, hash: hash, static: static}
-	d.startWorker(w, key, after)
+	e := newPodEntry(w, hash, static)
+	d.pods.byKey[key] = e
+	d.startWorker(e, key, after)
 	slog.Info("Pod accepted", "pod", key, "uid", pod.UID, "action", action)
 	return ApplyResult{manifest.KindPod, pod.Namespace, pod.Name, string(pod.UID), action}, nil
 }
 
 // startWorker runs a pod's worker (after `after` closes, if set) and drops
 // the entry once the pod is removed.
-func (d *Daemon) startWorker(w *podworker.Worker, key string, after <-chan struct{}) {
+func (d *Daemon) startWorker(e *podEntry, key string, after <-chan struct{}) {
+	w := e.worker
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
@@ -235,12 +243,13 @@ func (d *Daemon) startWorker(w *podworker.Worker, key string, after <-chan struc
 			return // daemon shutting down: the pod lives on
 		}
 		d.pods.mu.Lock()
-		if e, ok := d.pods.byKey[key]; ok && e.worker == w {
+		if cur, ok := d.pods.byKey[key]; ok && cur == e {
 			delete(d.pods.byKey, key)
 		}
 		d.pods.mu.Unlock()
 		d.events.Forget(w.UID())
 		d.pods.notify("DELETED", w.Snapshot())
+		close(e.gone)
 	}()
 }
 
@@ -262,7 +271,7 @@ func (d *Daemon) deletePod(ctx context.Context, ns, name string, grace *int64, w
 		return uid, nil
 	}
 	select {
-	case <-e.worker.Done():
+	case <-e.gone: // removed, and out of the table: a get now finds nothing
 		return uid, nil
 	case <-ctx.Done():
 		return uid, fmt.Errorf("wait for pod %q to be deleted: %w", name, ctx.Err())
