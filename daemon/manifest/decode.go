@@ -64,13 +64,7 @@ func Decode(data []byte, source string) ([]*corev1.Pod, []string, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var pods []*corev1.Pod
-	for _, d := range docs {
-		if pod, ok := d.Object.(*corev1.Pod); ok {
-			pods = append(pods, pod)
-		}
-	}
-	return pods, warnings, nil
+	return podsOf(docs), warnings, nil
 }
 
 // DecodeObjects reads every object of a manifest: YAML (multi-document,
@@ -304,4 +298,15 @@ func stripStatus(obj Object) bool {
 	}
 	b, err := json.Marshal(status)
 	return err == nil && string(b) != "{}"
+}
+
+// podsOf keeps the pods of docs, in order.
+func podsOf(docs []Document) []*corev1.Pod {
+	var pods []*corev1.Pod
+	for _, d := range docs {
+		if pod, ok := d.Object.(*corev1.Pod); ok {
+			pods = append(pods, pod)
+		}
+	}
+	return pods
 }

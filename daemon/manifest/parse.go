@@ -50,13 +50,7 @@ func Parse(data []byte, source string, pol Policy) ([]*corev1.Pod, []string, err
 	if err != nil {
 		return nil, nil, err
 	}
-	var pods []*corev1.Pod
-	for _, d := range docs {
-		if pod, ok := d.Object.(*corev1.Pod); ok {
-			pods = append(pods, pod)
-		}
-	}
-	return pods, warnings, nil
+	return podsOf(docs), warnings, nil
 }
 
 // ParseObjects decodes, defaults and validates (pods against pol) every
