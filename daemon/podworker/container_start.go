@@ -17,6 +17,7 @@ import (
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/hooks"
 	"github.com/podd-dev/podd/internal/limiter"
+	"github.com/podd-dev/podd/internal/undo"
 	"github.com/podd-dev/podd/probes"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/image"
@@ -123,13 +124,17 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return failStart("CreateContainerError", "mount rootfs of container %q: %w", c.Name, err)
 	}
 	t.mark("rootfs", time.Now())
-	ok := false
-	defer func() {
-		if !ok {
-			cl.Remove(context.WithoutCancel(ctx), &shimv1.RemoveRequest{Id: id})
-			w.unmountInstance(id)
+	var rollback undo.Stack
+	defer rollback.OnFailure(ctx, &err)
+	rollback.Push("unmount rootfs and volumeMounts of instance "+id, func(context.Context) error {
+		return w.unmountInstance(id)
+	})
+	rollback.Push("remove instance "+id+" from the shim", func(ctx context.Context) error {
+		if _, err := cl.Remove(ctx, &shimv1.RemoveRequest{Id: id}); err != nil && status.Code(err) != codes.NotFound {
+			return err
 		}
-	}()
+		return nil
+	})
 	logPath := w.deps.Layout.LogPath(w.uid, c.Name, int(a.Restart))
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
 		return failStart("CreateContainerError", "create log dir of container %q: %w", c.Name, err)
@@ -176,14 +181,14 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	if status.Code(err) == codes.FailedPrecondition && w.instanceExists(ctx, id) {
 		// The instance exists, stopped with ContainerCannotRun (exit 128,
 		// R22); the planner takes it from here.
-		ok = true
+		rollback.Release()
 		w.event(corev1.EventTypeWarning, "Failed", fp, "Error: "+status.Convert(err).Message())
 		return nil
 	}
 	if err != nil {
 		return failStart("RunContainerError", "start container %q: %w", c.Name, err)
 	}
-	ok = true
+	rollback.Release()
 	if st := resp.GetState(); st.GetStatus() == shimv1.Status_STATUS_STOPPED && st.GetReason() != "" {
 		w.event(corev1.EventTypeWarning, "Failed", fp, "Error: "+st.GetMessage())
 		return nil
