@@ -263,6 +263,9 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		metrics: m, cgroups: cgroupusage.Reader{},
 	}
 	d.criState.d = d
+	if host.volumes == nil {
+		host.volumes = claimVolumes{d: d}
+	}
 	d.deps = &podworker.Deps{
 		Layout: layout, Store: st, Images: measuredImages{Images: host.images, m: d.metrics}, Network: host.network, Probes: d.probes, Events: d.events,
 		Shims: host.shims, Volumes: host.volumes, Rootfs: host.rootfs,

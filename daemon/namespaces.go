@@ -215,6 +215,13 @@ func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wa
 	if !ok {
 		return "", classed(ErrNotFound, "%s %q not found", resource, name)
 	}
+	if resource == resClaims {
+		// The pvc-protection finalizer of Kubernetes, as a refusal.
+		if pod := d.claimUser(ns, name); pod != "" {
+			return "", classed(ErrFailedPrecondition,
+				"persistentvolumeclaims %q is in use by pod %q: delete the pod first", name, pod)
+		}
+	}
 	if err := d.store.RemoveObject(resource, ns, name); err != nil {
 		return "", err
 	}

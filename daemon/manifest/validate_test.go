@@ -127,3 +127,15 @@ func TestValidate_R34_SidecarMayHaveProbesAndHooks(t *testing.T) {
 		t.Fatalf("sidecar rejected: %v", err)
 	}
 }
+
+func TestValidate_PersistentVolumeClaimVolume(t *testing.T) {
+	m := podVol("a", "{name: v, mountPath: /d}, {name: r, mountPath: /r, subPath: sub}",
+		"{name: v, persistentVolumeClaim: {claimName: data}}, {name: r, persistentVolumeClaim: {claimName: data.v1, readOnly: true}}")
+	pods, _, err := Parse([]byte(m), "pvc.yaml", Policy{})
+	if err != nil {
+		t.Fatalf("pod with claim volumes rejected: %v", err)
+	}
+	if c := pods[0].Spec.Volumes[1].PersistentVolumeClaim; c == nil || c.ClaimName != "data.v1" || !c.ReadOnly {
+		t.Errorf("claim volume = %+v", c)
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
 
@@ -39,7 +40,7 @@ var unsupportedSources = map[string]string{
 }
 
 // validateVolumes returns the names of the pod's volumes and their errors
-// (R92: emptyDir, hostPath and downwardAPI only).
+// (R92: emptyDir, hostPath, downwardAPI and persistentVolumeClaim only).
 func validateVolumes(s *corev1.PodSpec, p *field.Path) (sets.Set[string], field.ErrorList) {
 	var errs field.ErrorList
 	names := sets.New[string]()
@@ -69,10 +70,12 @@ func validateVolumes(s *corev1.PodSpec, p *field.Path) (sets.Set[string], field.
 				errs = append(errs, validateHostPath(v.HostPath, sp)...)
 			case "downwardAPI":
 				errs = append(errs, validateDownwardAPI(s, v.DownwardAPI, sp)...)
+			case "persistentVolumeClaim":
+				errs = append(errs, validateClaimSource(v.PersistentVolumeClaim, sp)...)
 			default:
 				msg, ok := unsupportedSources[src.name]
 				if !ok {
-					msg = src.name + " volumes are not supported by podd: use emptyDir, hostPath or downwardAPI"
+					msg = src.name + " volumes are not supported by podd: use emptyDir, hostPath, downwardAPI or persistentVolumeClaim"
 				}
 				errs = append(errs, field.Forbidden(sp, msg))
 			}
@@ -118,6 +121,15 @@ func validateHostPath(h *corev1.HostPathVolumeSource, p *field.Path) field.Error
 		errs = append(errs, field.NotSupported(p.Child("type"), *h.Type, hostPathTypes))
 	}
 	return errs
+}
+
+// validateClaimSource requires the name of a claim in the pod's namespace;
+// whether the claim exists is known only when the pod starts.
+func validateClaimSource(c *corev1.PersistentVolumeClaimVolumeSource, p *field.Path) field.ErrorList {
+	if c.ClaimName == "" {
+		return field.ErrorList{field.Required(p.Child("claimName"), "")}
+	}
+	return msgs(p.Child("claimName"), c.ClaimName, validation.IsDNS1123Subdomain(c.ClaimName))
 }
 
 var volumeFieldPaths = sets.New("metadata.name", "metadata.namespace", "metadata.uid")

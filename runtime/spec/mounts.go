@@ -78,11 +78,13 @@ func expandSubPath(m corev1.VolumeMount, vars map[string]string) (string, error)
 }
 
 // alwaysReadOnly reports the volumes Kubernetes always mounts read-only:
-// their files are the pod's data, not the container's.
+// their files are the pod's data, not the container's; and a claim whose
+// volume source says readOnly.
 func alwaysReadOnly(pod *corev1.Pod, name string) bool {
 	for _, v := range pod.Spec.Volumes {
 		if v.Name == name {
-			return v.DownwardAPI != nil || v.ConfigMap != nil || v.Secret != nil || v.Projected != nil
+			return v.DownwardAPI != nil || v.ConfigMap != nil || v.Secret != nil || v.Projected != nil ||
+				(v.PersistentVolumeClaim != nil && v.PersistentVolumeClaim.ReadOnly)
 		}
 	}
 	return false

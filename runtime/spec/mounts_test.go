@@ -130,3 +130,24 @@ func TestBuild_DownwardAPIVolumeIsAlwaysReadOnly(t *testing.T) {
 		t.Errorf("downwardAPI mount options %v, want read-only", opts)
 	}
 }
+
+func TestBuild_ClaimVolumeReadOnlyIsHonoured(t *testing.T) {
+	for _, ro := range []bool{false, true} {
+		in := testInput(t)
+		in.Pod.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+			PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data", ReadOnly: ro}}}}
+		in.Volumes = map[string]string{"data": t.TempDir()}
+		in.Container.VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		cfg, err := Build(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := []string{"rbind", "rprivate"}
+		if ro {
+			want = append(want, "ro")
+		}
+		if opts := cfg.Mounts[0].Options; !reflect.DeepEqual(opts, want) {
+			t.Errorf("readOnly %v: claim mount options %v, want %v", ro, opts, want)
+		}
+	}
+}

@@ -22,10 +22,23 @@ func VolumesDir(podDir string) string { return filepath.Join(podDir, "volumes") 
 // this call created (the undo steps' failures are joined to the error) and
 // names the volume (`spec.volumes[2].hostPath: ...`). The caller validated
 // the pod (daemon/manifest).
-func Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (_ map[string]string, err error) {
+func Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (map[string]string, error) {
+	return PrepareWithClaims(ctx, pod, podDir, nil)
+}
+
+// ClaimDirs returns the volume directory of the claim named name in the
+// pod's namespace, creating it if need be, or an error that names the
+// claim when it does not exist (`persistentvolumeclaim "data" not found`).
+type ClaimDirs func(name string) (string, error)
+
+// PrepareWithClaims is Prepare for a pod whose persistentVolumeClaim
+// volumes claims resolves (nil: such a volume fails). A claim's volume is
+// its directory, used in place like a hostPath: never created in the pod's
+// directory, never removed with the pod.
+func PrepareWithClaims(ctx context.Context, pod *corev1.Pod, podDir string, claims ClaimDirs) (_ map[string]string, err error) {
 	var rollback undo.Stack
 	defer rollback.OnFailure(ctx, &err)
-	paths, err := prepare(ctx, pod, podDir, &rollback)
+	paths, err := prepare(ctx, pod, podDir, claims, &rollback)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +48,7 @@ func Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (_ map[string]
 
 // prepare is Prepare, registering on rollback the undo of each thing it
 // makes as soon as it exists.
-func prepare(ctx context.Context, pod *corev1.Pod, podDir string, rollback *undo.Stack) (map[string]string, error) {
+func prepare(ctx context.Context, pod *corev1.Pod, podDir string, claims ClaimDirs, rollback *undo.Stack) (map[string]string, error) {
 	paths := make(map[string]string, len(pod.Spec.Volumes))
 	for i := range pod.Spec.Volumes {
 		if err := ctx.Err(); err != nil {
@@ -51,6 +64,8 @@ func prepare(ctx context.Context, pod *corev1.Pod, podDir string, rollback *undo
 			p, err = prepareHostPath(v.HostPath, rollback)
 		case v.DownwardAPI != nil:
 			p, err = prepareDownwardAPI(pod, v, podDir, rollback)
+		case v.PersistentVolumeClaim != nil:
+			p, err = prepareClaim(v.PersistentVolumeClaim, claims)
 		default:
 			err = errors.New("unsupported volume source")
 		}
@@ -70,8 +85,29 @@ func sourceField(v *corev1.Volume) string {
 		return ".hostPath"
 	case v.DownwardAPI != nil:
 		return ".downwardAPI"
+	case v.PersistentVolumeClaim != nil:
+		return ".persistentVolumeClaim"
 	}
 	return ""
+}
+
+// prepareClaim returns the directory of the claim, which must be one.
+func prepareClaim(c *corev1.PersistentVolumeClaimVolumeSource, claims ClaimDirs) (string, error) {
+	if claims == nil {
+		return "", fmt.Errorf("persistentvolumeclaim %q: no claims on this host", c.ClaimName)
+	}
+	dir, err := claims(c.ClaimName)
+	if err != nil {
+		return "", err
+	}
+	fi, err := os.Lstat(dir)
+	if err != nil {
+		return "", fmt.Errorf("volume of persistentvolumeclaim %q: %w", c.ClaimName, err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("volume of persistentvolumeclaim %q: %s is not a directory", c.ClaimName, dir)
+	}
+	return dir, nil
 }
 
 // mkdirOwned creates dir (its parent must exist) with perm, exactly, and
