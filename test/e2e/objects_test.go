@@ -152,10 +152,10 @@ func TestConfigAndDataObjects(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(e.root, "namespaces", "shop")); !os.IsNotExist(err) {
 		t.Errorf("namespace dir after delete: %v", err)
 	}
-	// delete -f deletes every object of the file, the namespace last.
+	// delete -f deletes every object of the file, the claim after the pods, the namespace last.
 	e.apply(objectsManifest)
 	out, err = e.podctlIn(objectsManifest, "delete", "-f", "-")
-	want := "configmap \"cfg\" deleted\nsecret \"creds\" deleted\npersistentvolumeclaim \"data\" deleted\npod \"web\" deleted\nnamespace \"shop\" deleted\n"
+	want := "configmap \"cfg\" deleted\nsecret \"creds\" deleted\npod \"web\" deleted\npersistentvolumeclaim \"data\" deleted\nnamespace \"shop\" deleted\n"
 	if err != nil || out != want {
 		t.Errorf("delete -f: %v\n%s\nwant\n%s", err, out, want)
 	}

@@ -72,8 +72,9 @@ func Delete(ctx context.Context, c poddv1.PodServiceClient, opts DeleteOptions) 
 }
 
 // deleteTargets lists what to delete: the pods named, then the objects of
-// the -f manifests (their own namespace, else opts.Namespace), namespaces
-// last so that what is in them is deleted by name first.
+// the -f manifests (their own namespace, else opts.Namespace), claims
+// after pods and namespaces last so that what is in them is deleted by name
+// first.
 func deleteTargets(opts DeleteOptions) ([]objectRef, error) {
 	ns := namespaceOrDefault(opts.Namespace)
 	var targets []objectRef
@@ -105,8 +106,20 @@ func deleteTargets(opts DeleteOptions) ([]objectRef, error) {
 			targets = append(targets, r)
 		}
 	}
-	sort.SliceStable(targets, func(i, j int) bool { return targets[i].Kind != "Namespace" && targets[j].Kind == "Namespace" })
+	sort.SliceStable(targets, func(i, j int) bool { return deleteRank(targets[i].Kind) < deleteRank(targets[j].Kind) })
 	return targets, nil
+}
+
+// deleteRank orders -f deletes: claims after the pods that may use them
+// (the daemon refuses to delete a claim in use), namespaces last.
+func deleteRank(kind string) int {
+	switch kind {
+	case "PersistentVolumeClaim":
+		return 1
+	case "Namespace":
+		return 2
+	}
+	return 0
 }
 
 // deleteObjectTarget deletes an object of a -f manifest other than a pod.
