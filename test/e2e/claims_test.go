@@ -49,7 +49,7 @@ spec:
 
 // Issue 10 item 3: a pod naming a claim that does not exist waits with the
 // claim named in its events and starts once the claim is applied; the
-// claim's data survives the pod; the claim cannot be deleted while a pod
+// claim's data survives the pod and a daemon kill -9; the claim cannot be deleted while a pod
 // using it exists, and goes with its data once the pods are gone.
 func TestPodsUsePersistentVolumeClaims(t *testing.T) {
 	e := newEnv(t)
@@ -89,6 +89,11 @@ func TestPodsUsePersistentVolumeClaims(t *testing.T) {
 			t.Fatalf("the refused delete lost the data: %v", err)
 		}
 	}
+	refused("writer")
+	// A restarted daemon finds the claim, its data and the pod using it.
+	e.killDaemon()
+	e.restartDaemon()
+	e.waitRunning("writer", testutil.Scaled(60*time.Second))
 	refused("writer")
 	e.podctl("delete", "pod", "writer")
 	e.waitGone("writer", testutil.Scaled(30*time.Second))
