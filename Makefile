@@ -20,7 +20,7 @@ FUZZTIME ?= 1m
 .PHONY: help deps tools build crictl critest test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
 
 help: ## show the targets
-	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN{FS=":.*## "} /^[a-z0-9-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 deps: ## install the apt packages and Go tools podd needs (idempotent)
 	@missing=""; for p in $(APT_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
