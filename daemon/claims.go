@@ -29,7 +29,7 @@ func (claimVolumes) Cleanup(ctx context.Context, podDir string) error {
 // (the sandbox creation is retried with its back-off until it is applied).
 func (d *Daemon) claimDir(ns, name string) (string, error) {
 	if _, ok := d.objects.get(resClaims, ns, name); !ok {
-		return "", fmt.Errorf("persistentvolumeclaim %q not found", name)
+		return "", fmt.Errorf("persistentvolumeclaim %q %w", name, volume.ErrClaimNotFound)
 	}
 	return d.store.EnsureClaimDir(ns, name)
 }

@@ -11,6 +11,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podd-dev/podd/runtime/volume"
 )
 
 const dataClaim = "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: data}\n" +
@@ -28,6 +30,9 @@ func TestClaimVolumeResolvesToTheClaimDirectory(t *testing.T) {
 	_, err := claimVolumes{d: d}.Prepare(context.Background(), pod, podDir)
 	if err == nil || !strings.Contains(err.Error(), `spec.volumes[0].persistentVolumeClaim of pod "web": persistentvolumeclaim "data" not found`) {
 		t.Fatalf("missing claim: err = %v", err)
+	}
+	if !errors.Is(err, volume.ErrClaimNotFound) {
+		t.Fatalf("missing claim: %v is not volume.ErrClaimNotFound, so the pod would back off as after a crash", err)
 	}
 	if _, err := applyString(t, d, dataClaim); err != nil {
 		t.Fatal(err)

@@ -234,6 +234,36 @@ func TestPlanner_InitSidecarsAndSandbox(t *testing.T) {
 				wantPhase(t, out, corev1.PodPending)
 			},
 		},
+		"R81_a_sandbox_waiting_for_a_claim_is_retried_at_the_base_delay": {
+			setup: func(w *world) {
+				w.sandboxFail, w.sandboxWait = `persistentvolumeclaim "data" not found`, true
+				for range 4 {
+					w.step()
+					w.advance(w.plan().NextWake.Sub(w.now))
+				}
+				w.step()
+			},
+			check: func(t *testing.T, w *world, out Output) {
+				if d := out.NextWake.Sub(w.now); d != 10*time.Second {
+					t.Fatalf("retried after %v, want the base delay 10s every time", d)
+				}
+			},
+		},
+		"R81_failed_sandbox_creation_backs_off_exponentially": {
+			setup: func(w *world) {
+				w.sandboxFail = "cni: no IP left"
+				for range 4 {
+					w.step()
+					w.advance(w.plan().NextWake.Sub(w.now))
+				}
+				w.step()
+			},
+			check: func(t *testing.T, w *world, out Output) {
+				if d := out.NextWake.Sub(w.now); d != 160*time.Second {
+					t.Fatalf("retried after %v after 5 failures, want 160s (10s doubled 4 times)", d)
+				}
+			},
+		},
 		"R81_failed_sandbox_creation_retried_after_backoff": {
 			setup: func(w *world) {
 				w.sandboxFail = "cni: no IP left"

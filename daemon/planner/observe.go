@@ -17,7 +17,11 @@ func (p *plan) foldSandbox() {
 			at = p.now
 		}
 		if at.After(p.hist.SandboxBackoff.UpdatedAt) {
-			p.hist.SandboxBackoff = p.hist.SandboxBackoff.next(at, p.cfg)
+			if p.sb.Waiting {
+				p.hist.SandboxBackoff = Backoff{}.next(at, p.cfg)
+			} else {
+				p.hist.SandboxBackoff = p.hist.SandboxBackoff.next(at, p.cfg)
+			}
 			p.event(corev1.EventTypeWarning, EventFailedCreatePodSandBox, "",
 				"Failed to create pod sandbox: "+p.sb.Message)
 		}

@@ -95,6 +95,10 @@ type Sandbox struct {
 	// FailedAt is when CreateSandbox failed (Failed). Each new FailedAt counts as one
 	// more failure for the sandbox back-off, so it must be set.
 	FailedAt time.Time
+	// Waiting says the creation failed on something outside the pod that is not
+	// there yet (a PersistentVolumeClaim): it is retried after the base delay each
+	// time, never doubled, as the kubelet re-syncs a pod whose volumes wait.
+	Waiting bool
 }
 
 // Deletion is a request to stop the pod and forget it.

@@ -83,6 +83,7 @@ type world struct {
 	initExit0   bool                    // regular init containers exit 0 right after start
 	asyncKill   bool                    // kills stay in progress until finishKill
 	sandboxFail string                  // CreateSandbox fails with this message
+	sandboxWait bool                    // … because something outside the pod is missing
 	startFail   map[string]StartFailure // starts of these containers fail
 	healthy     ProbeResults            // probe results of new instances
 }
@@ -137,7 +138,7 @@ func (w *world) apply(out Output) {
 		switch a.Kind {
 		case ActionCreateSandbox:
 			if w.sandboxFail != "" {
-				w.sandbox = Sandbox{State: SandboxFailed, Message: w.sandboxFail, FailedAt: w.now}
+				w.sandbox = Sandbox{State: SandboxFailed, Message: w.sandboxFail, FailedAt: w.now, Waiting: w.sandboxWait}
 				continue
 			}
 			w.sandbox = Sandbox{State: SandboxReady, Attempt: a.Attempt, IP: fmt.Sprintf("10.88.0.%d", 2+a.Attempt)}

@@ -10,6 +10,7 @@ import (
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/internal/undo"
+	"github.com/podd-dev/podd/runtime/volume"
 )
 
 // execute runs the planner's actions in its order: kills in the background
@@ -102,7 +103,8 @@ func (w *Worker) makeTimedSandbox(ctx context.Context, attempt uint32, t *startT
 		w.state.SandboxCreating = ""
 	}
 	if err != nil {
-		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now()}
+		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now(),
+			Waiting: errors.Is(err, volume.ErrClaimNotFound)}
 		w.mu.Unlock()
 		w.persist()
 		w.finishStart(t, "", err)

@@ -161,7 +161,7 @@ func (w *Worker) observe(ctx context.Context) (planner.Input, bool) {
 			slog.Warn("Sandbox lost", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "err", in.Sandbox.Message)
 		}
 	case failure != nil:
-		in.Sandbox = planner.Sandbox{State: planner.SandboxFailed, Message: failure.Message, FailedAt: failure.At}
+		in.Sandbox = planner.Sandbox{State: planner.SandboxFailed, Message: failure.Message, FailedAt: failure.At, Waiting: failure.Waiting}
 	}
 
 	w.mu.Lock()

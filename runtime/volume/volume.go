@@ -26,6 +26,10 @@ func Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (map[string]st
 	return PrepareWithClaims(ctx, pod, podDir, nil)
 }
 
+// ErrClaimNotFound is the error ClaimDirs wraps for a claim that does not
+// exist (yet): the pod waits for it.
+var ErrClaimNotFound = errors.New("not found")
+
 // ClaimDirs returns the volume directory of the claim named name in the
 // pod's namespace, creating it if need be, or an error that names the
 // claim when it does not exist (`persistentvolumeclaim "data" not found`).
