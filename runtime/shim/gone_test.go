@@ -7,7 +7,9 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"testing"
+	"time"
 )
 
 // fakeShimDir is a state directory with a socket that something listens on
@@ -26,6 +28,19 @@ func fakeShimDir(t *testing.T) (dir string, lis *net.UnixListener, proc *exec.Cm
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { proc.Process.Kill(); proc.Wait() })
+	// Start returns after the fork; until the exec, the child's command
+	// line is still this test's (a real shim writes its pid file itself).
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		cmdline, _ := os.ReadFile("/proc/" + strconv.Itoa(proc.Process.Pid) + "/cmdline")
+		if strings.Contains(string(cmdline), "podd-shim") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("fake shim %d never exec'd", proc.Process.Pid)
+		}
+		time.Sleep(time.Millisecond)
+	}
 	if err := os.WriteFile(PidFile(dir), []byte(strconv.Itoa(proc.Process.Pid)), 0o600); err != nil {
 		t.Fatal(err)
 	}
