@@ -23,10 +23,16 @@ func TestToGRPC(t *testing.T) {
 		{Classed(ErrUnimplemented, "checkpoints"), codes.Unimplemented},
 		{fmt.Errorf("pull: %w", context.Canceled), codes.Canceled},
 		{fmt.Errorf("pull: %w", context.DeadlineExceeded), codes.DeadlineExceeded},
+		{errors.Join(Classed(ErrNotFound, "a"), Classed(ErrInvalidArgument, "b")), codes.NotFound},
+		{status.Error(codes.ResourceExhausted, "from the shim"), codes.ResourceExhausted},
 		{errors.New("boom"), codes.Internal},
 	} {
 		st, _ := status.FromError(ToGRPC(tc.err))
-		if st.Code() != tc.code || st.Message() != tc.err.Error() {
+		want := tc.err.Error()
+		if s, ok := status.FromError(tc.err); ok {
+			want = s.Message() // a status passes through as it is
+		}
+		if st.Code() != tc.code || st.Message() != want {
 			t.Errorf("%v → %v %q, want %v", tc.err, st.Code(), st.Message(), tc.code)
 		}
 	}
