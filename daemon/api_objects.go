@@ -11,7 +11,7 @@ import (
 // checkResource refuses a resource the object RPCs do not serve.
 func checkResource(resource string) error {
 	switch resource {
-	case resNamespaces, resConfigMaps, resSecrets, resClaims:
+	case resNamespaces, resConfigMaps, resSecrets, resClaims, resServices, resEndpoints:
 		return nil
 	}
 	return classed(ErrNotFound, "the server doesn't have a resource type %q", resource)
@@ -29,7 +29,7 @@ func (a *api) GetObject(ctx context.Context, req *poddv1.GetObjectRequest) (*pod
 	if err := checkResource(req.GetResource()); err != nil {
 		return nil, toGRPC(err)
 	}
-	obj, ok := a.d.objects.get(req.GetResource(), namespaceOr(req.GetNamespace()), req.GetName())
+	obj, ok := a.d.lookupObject(req.GetResource(), namespaceOr(req.GetNamespace()), req.GetName())
 	if !ok {
 		return nil, toGRPC(classed(ErrNotFound, "%s %q not found", req.GetResource(), req.GetName()))
 	}
@@ -44,7 +44,7 @@ func (a *api) ListObjects(ctx context.Context, req *poddv1.ListObjectsRequest) (
 	}
 	resp := &poddv1.ListObjectsResponse{}
 	size, last := 0, ""
-	for _, obj := range a.d.objects.list(req.GetResource(), req.GetNamespace()) {
+	for _, obj := range a.d.listObjects(req.GetResource(), req.GetNamespace()) {
 		key := podKey(obj.GetNamespace(), obj.GetName())
 		if key <= req.GetContinue() {
 			continue

@@ -79,6 +79,12 @@ type Config struct {
 	// loopback unless MetricsAllowRemote); empty serves none.
 	MetricsAddress     string
 	MetricsAllowRemote bool
+	// ServiceCIDR is where Services' cluster IPs come from; empty is
+	// services.DefaultServiceCIDR.
+	ServiceCIDR string
+	// ServiceRulesTag names the daemon's iptables chains; the daemon
+	// derives it from the root (proxier.TagFor).
+	ServiceRulesTag string
 }
 
 // DefaultPodPidsLimit is the default podPidsLimit: enough for any sane pod,

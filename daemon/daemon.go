@@ -27,6 +27,7 @@ import (
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/network"
+	"github.com/podd-dev/podd/network/proxier"
 	"github.com/podd-dev/podd/probes"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/runtime/cgroupusage"
@@ -47,8 +48,10 @@ type Daemon struct {
 	probes  *probes.Manager
 	deps    *podworker.Deps
 	pods    *pods
-	// objects are the namespaces, ConfigMaps, Secrets and claims.
+	// objects are the namespaces, ConfigMaps, Secrets, claims and Services.
 	objects *objects
+	// svc keeps the Services' endpoints and rules.
+	svc *serviceProxy
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
@@ -104,6 +107,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	go d.routeProbeUpdates(wctx)
+	// Reconcile what the last daemon left in the kernel before serving.
+	if err := d.syncServices(ctx); err != nil {
+		slog.Error("Service rules not synced; retrying", "err", err)
+		d.svc.podsChanged()
+	}
+	go d.runServices(wctx)
 	go d.checkStorage(ctx, cfg.EvictionInterval)
 	if cfg.Manifests != "" {
 		w := staticpods.New(cfg.Manifests, staticApplier{d: d}, staticpods.Options{Rescan: cfg.StaticRescan, Known: d.knownStatic()})
@@ -235,6 +244,10 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	rules, err := proxier.New(cfg.ServiceRulesTag)
+	if err != nil {
+		return nil, err
+	}
 	for _, b := range []string{"podd-shim", "podd-pause"} {
 		if _, err := os.Stat(filepath.Join(cfg.BinDir, b)); err != nil {
 			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
@@ -243,6 +256,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	return assemble(ctx, cfg, st, hostParts{
 		images: images, network: netw, shims: podworker.HostShims(),
 		shimBinary: filepath.Join(cfg.BinDir, "podd-shim"), pauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
+		rules: rules,
 	})
 }
 
@@ -254,6 +268,13 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 	if err != nil {
 		return nil, err
 	}
+	cidr, err := serviceCIDR(cfg)
+	if err != nil {
+		return nil, err
+	}
+	if host.rules == nil {
+		host.rules = &noRules{}
+	}
 	var d *Daemon
 	m := metrics.New(func() metrics.Counts { return d.census() })
 	d = &Daemon{
@@ -261,7 +282,9 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(), objects: newObjects(),
 		metrics: m, cgroups: cgroupusage.Reader{},
+		svc: newServiceProxy(cidr, cfg.ServiceRulesTag, host.rules),
 	}
+	d.pods.changed = d.svc.podsChanged
 	d.criState.d = d
 	if host.volumes == nil {
 		host.volumes = claimVolumes{d: d}

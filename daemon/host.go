@@ -12,6 +12,7 @@ import (
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/network/cni"
+	"github.com/podd-dev/podd/network/proxier"
 )
 
 // hostClaims is what a running daemon holds on the host: the lock of its
@@ -50,6 +51,7 @@ func claimHost(cfg *Config) (*hostClaims, error) {
 	if cfg.CgroupParent == "" {
 		cfg.CgroupParent = id.CgroupParent()
 	}
+	cfg.ServiceRulesTag = proxier.TagFor(id.Root)
 	cfg.DefaultNetwork = network.DefaultNetwork{
 		Name: id.NetworkName(), Bridge: id.Bridge(), Subnets: id.SubnetCandidates(),
 		SubnetFree: h.registry.SubnetFree,

@@ -39,6 +39,9 @@ func (d *Daemon) restoreObjects() error {
 	for _, c := range loaded.Claims {
 		o.byRes[resClaims][podKey(c.Namespace, c.Name)] = c
 	}
+	for _, s := range loaded.Services {
+		o.byRes[resServices][podKey(s.Namespace, s.Name)] = s
+	}
 	o.mu.Unlock()
 	for _, c := range loaded.Claims {
 		if _, err := d.store.EnsureClaimDir(c.Namespace, c.Name); err != nil {
@@ -184,7 +187,7 @@ func (d *Daemon) finishNamespace(ns string, pods []*podEntry) error {
 		}
 	}
 	d.objects.mu.Lock()
-	for _, r := range []string{resConfigMaps, resSecrets, resClaims} {
+	for _, r := range []string{resConfigMaps, resSecrets, resClaims, resServices} {
 		for k, obj := range d.objects.byRes[r] {
 			if obj.GetNamespace() == ns {
 				delete(d.objects.byRes[r], k)
@@ -199,6 +202,7 @@ func (d *Daemon) finishNamespace(ns string, pods []*podEntry) error {
 	delete(d.objects.namespaces, ns)
 	delete(d.objects.gone, ns)
 	d.objects.mu.Unlock()
+	d.syncServicesNow(d.ctx)
 	slog.Info("Namespace deleted", "namespace", ns, "pods", len(pods))
 	return nil
 }
@@ -208,6 +212,9 @@ func (d *Daemon) finishNamespace(ns string, pods []*podEntry) error {
 func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wait bool) (string, error) {
 	if resource == resNamespaces {
 		return d.deleteNamespace(ctx, name, wait)
+	}
+	if resource == resEndpoints {
+		return "", classed(ErrFailedPrecondition, "endpoints %q follow their Service's selector: delete or change the Service", name)
 	}
 	d.objects.applyMu.Lock()
 	defer d.objects.applyMu.Unlock()
@@ -234,5 +241,8 @@ func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wa
 		}
 	}
 	slog.Info("Object deleted", "resource", resource, "object", podKey(ns, name))
+	if resource == resServices {
+		d.syncServicesNow(ctx)
+	}
 	return string(obj.GetUID()), nil
 }

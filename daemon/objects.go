@@ -37,6 +37,8 @@ func resourceOf(kind string) string {
 		return resSecrets
 	case manifest.KindPersistentVolumeClaim:
 		return resClaims
+	case manifest.KindService:
+		return resServices
 	}
 	return ""
 }
@@ -165,6 +167,9 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 		d.objects.byRes[res][podKey(obj.GetNamespace(), obj.GetName())] = obj
 	}
 	d.objects.mu.Unlock()
+	if _, ok := obj.(*corev1.Service); ok {
+		d.syncServicesNow(d.ctx)
+	}
 	// Never the object itself: a Secret's data must not reach a log.
 	slog.Info("Object accepted", "kind", kind, "object", podKey(obj.GetNamespace(), obj.GetName()), "uid", obj.GetUID(), "action", result.Action)
 	return result, nil

@@ -16,6 +16,7 @@ import (
 // terminating, an update the API server forbids. The caller holds applyMu.
 func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) error {
 	creating := map[string]bool{}
+	var admitted []*corev1.Service
 	for _, doc := range docs {
 		if ns, ok := doc.Object.(*corev1.Namespace); ok {
 			if err := d.objects.checkNamespace(ns.Name, nil); err != nil && !isNotFound(err) {
@@ -42,6 +43,12 @@ func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) e
 		}
 		if kind == manifest.KindPod {
 			continue
+		}
+		if svc, ok := obj.(*corev1.Service); ok {
+			if err := d.admitService(svc, doc, source, admitted); err != nil {
+				return err
+			}
+			admitted = append(admitted, svc)
 		}
 		old, ok := d.objects.get(resourceOf(kind), obj.GetNamespace(), obj.GetName())
 		if !ok {

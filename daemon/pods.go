@@ -41,6 +41,8 @@ type pods struct {
 	mu       sync.Mutex
 	byKey    map[string]*podEntry
 	watchers map[chan podChange]struct{}
+	// changed, when set, is told of every change (the Service proxy).
+	changed func()
 }
 
 type podChange struct {
@@ -53,6 +55,9 @@ func newPods() *pods {
 }
 
 func (p *pods) notify(typ string, pod *corev1.Pod) {
+	if p.changed != nil {
+		p.changed()
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for w := range p.watchers {
@@ -266,6 +271,8 @@ func (d *Daemon) deletePod(ctx context.Context, ns, name string, grace *int64, w
 		return "", classed(ErrInvalidArgument, "gracePeriodSeconds: Invalid value: %d: must be >= 0", *grace)
 	}
 	e.worker.Delete(grace)
+	// A terminating pod leaves its Services' endpoints at once.
+	d.svc.podsChanged()
 	uid := e.worker.UID()
 	if !wait {
 		return uid, nil

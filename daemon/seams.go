@@ -46,4 +46,6 @@ type hostParts struct {
 	rootfs  podworker.Rootfs
 	// shimBinary and pauseBinary are the helper binaries shims run.
 	shimBinary, pauseBinary string
+	// rules nil: the Service rules are kept in memory only (tests).
+	rules ruleSyncer
 }

@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/podd-dev/podd/daemon"
+	"github.com/podd-dev/podd/daemon/services"
 	"github.com/podd-dev/podd/runtime/image"
 )
 
@@ -53,6 +54,8 @@ type fileConfig struct {
 	MetricsAllowRemote *bool   `json:"metricsAllowRemote"`
 	// RegistryMirrors maps a registry host to mirror URLs tried in order.
 	RegistryMirrors *map[string][]string `json:"registryMirrors"`
+	// ServiceCIDR: see daemon.Config.
+	ServiceCIDR *string `json:"serviceCIDR"`
 }
 
 // loadConfigFile applies the YAML config file at path to cfg and logLevel.
@@ -214,6 +217,12 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 			}
 		}
 		cfg.MetricsAddress = *fc.MetricsAddress
+	}
+	if fc.ServiceCIDR != nil {
+		if _, err := services.ParseCIDR(*fc.ServiceCIDR); err != nil {
+			return fmt.Errorf("serviceCIDR: %w", err)
+		}
+		cfg.ServiceCIDR = *fc.ServiceCIDR
 	}
 	if fc.RegistryMirrors != nil {
 		m := image.Mirrors(*fc.RegistryMirrors)

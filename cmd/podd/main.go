@@ -14,6 +14,7 @@ import (
 	"syscall"
 
 	"github.com/podd-dev/podd/daemon"
+	"github.com/podd-dev/podd/daemon/services"
 	"github.com/podd-dev/podd/internal/version"
 )
 
@@ -64,6 +65,7 @@ func main() {
 		"serve Prometheus metrics at http://ADDRESS/metrics, host:port on a loopback address (default: none)")
 	fs.BoolVar(&cfg.MetricsAllowRemote, "metrics-allow-remote", cfg.MetricsAllowRemote,
 		"let --metrics-address be a non-loopback address (the metrics have no authentication)")
+	fs.StringVar(&cfg.ServiceCIDR, "service-cidr", cfg.ServiceCIDR, "IPv4 range Services' cluster IPs are allocated from (default "+services.DefaultServiceCIDR+")")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -86,6 +88,12 @@ func main() {
 	if cfg.EvictionInterval <= 0 {
 		fmt.Fprintf(os.Stderr, "podd: --eviction-interval: %v must be positive\n", cfg.EvictionInterval)
 		os.Exit(2)
+	}
+	if cfg.ServiceCIDR != "" {
+		if _, err := services.ParseCIDR(cfg.ServiceCIDR); err != nil {
+			fmt.Fprintf(os.Stderr, "podd: --service-cidr: %v\n", err)
+			os.Exit(2)
+		}
 	}
 	if cfg.MetricsAddress != "" {
 		if err := daemon.CheckMetricsAddress(cfg.MetricsAddress, cfg.MetricsAllowRemote); err != nil {

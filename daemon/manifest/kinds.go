@@ -12,7 +12,8 @@ import (
 )
 
 // Object is one decoded manifest document: a *corev1.Pod, *corev1.Namespace,
-// *corev1.ConfigMap, *corev1.Secret or *corev1.PersistentVolumeClaim.
+// *corev1.ConfigMap, *corev1.Secret, *corev1.PersistentVolumeClaim or
+// *corev1.Service.
 type Object interface {
 	runtime.Object
 	metav1.Object
@@ -32,6 +33,7 @@ const (
 	KindConfigMap             = "ConfigMap"
 	KindSecret                = "Secret"
 	KindPersistentVolumeClaim = "PersistentVolumeClaim"
+	KindService               = "Service"
 )
 
 var kinds = map[string]func() Object{
@@ -40,6 +42,7 @@ var kinds = map[string]func() Object{
 	KindConfigMap:             func() Object { return &corev1.ConfigMap{} },
 	KindSecret:                func() Object { return &corev1.Secret{} },
 	KindPersistentVolumeClaim: func() Object { return &corev1.PersistentVolumeClaim{} },
+	KindService:               func() Object { return &corev1.Service{} },
 }
 
 func kindList() string {
@@ -64,6 +67,8 @@ func KindOf(obj Object) string {
 		return KindSecret
 	case *corev1.PersistentVolumeClaim:
 		return KindPersistentVolumeClaim
+	case *corev1.Service:
+		return KindService
 	}
 	return ""
 }

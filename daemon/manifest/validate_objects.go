@@ -55,6 +55,9 @@ func DefaultObject(obj Object) []string {
 			m := corev1.PersistentVolumeFilesystem
 			o.Spec.VolumeMode = &m
 		}
+	case *corev1.Service:
+		o.APIVersion, o.Kind = "v1", KindService
+		defaultService(o)
 	}
 	if obj.GetNamespace() == "" {
 		obj.SetNamespace(corev1.NamespaceDefault)
@@ -77,6 +80,8 @@ func ValidateObject(obj Object) field.ErrorList {
 		return append(validateMeta(&o.ObjectMeta, field.NewPath("metadata")), validateSecret(o)...)
 	case *corev1.PersistentVolumeClaim:
 		return append(validateMeta(&o.ObjectMeta, field.NewPath("metadata")), validateClaim(&o.Spec, field.NewPath("spec"))...)
+	case *corev1.Service:
+		return validateService(o)
 	}
 	return field.ErrorList{field.InternalError(nil, fmt.Errorf("unknown kind %T", obj))}
 }

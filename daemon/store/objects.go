@@ -20,11 +20,12 @@ const (
 	ResourceConfigMaps = "configmaps"
 	ResourceSecrets    = "secrets"
 	ResourceClaims     = "persistentvolumeclaims"
+	ResourceServices   = "services"
 )
 
 // Resources lists the namespaced resources the store keeps, in the order
 // they load.
-var Resources = []string{ResourceConfigMaps, ResourceSecrets, ResourceClaims}
+var Resources = []string{ResourceConfigMaps, ResourceSecrets, ResourceClaims, ResourceServices}
 
 // checkName refuses a name that is not one path element; validation has
 // refused it already, this keeps the layout safe whoever calls.
@@ -138,6 +139,9 @@ type Objects struct {
 	ConfigMaps []*corev1.ConfigMap
 	Secrets    []*corev1.Secret
 	Claims     []*corev1.PersistentVolumeClaim
+	// Services hold their cluster IPs and node ports: what was allocated
+	// is read back with them.
+	Services []*corev1.Service
 	// Bad are files that did not decode, moved aside.
 	Bad []Quarantined
 }
@@ -209,6 +213,11 @@ func (s *Store) loadResource(ns, resource string, out *Objects) error {
 			o := &corev1.PersistentVolumeClaim{}
 			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
 				out.Claims = append(out.Claims, o)
+			}
+		case ResourceServices:
+			o := &corev1.Service{}
+			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
+				out.Services = append(out.Services, o)
 			}
 		}
 		if err != nil {

@@ -12,6 +12,9 @@ import (
 // ConfigMap, Secret or PersistentVolumeClaim. A Secret shows its keys and
 // their sizes in bytes, never a value.
 func DescribeObject(out io.Writer, obj Object) error {
+	if s, ok := obj.(*corev1.Service); ok {
+		return DescribeService(out, s, nil)
+	}
 	w := &prefixWriter{tw: tabwriter.NewWriter(out, 0, 8, 2, ' ', 0)}
 	w.write(level0, "Name:\t%s\n", obj.GetName())
 	if _, ok := obj.(*corev1.Namespace); !ok {
@@ -26,6 +29,8 @@ func DescribeObject(out io.Writer, obj Object) error {
 		describeSecret(w, o)
 	case *corev1.PersistentVolumeClaim:
 		describeClaim(w, o)
+	case *corev1.Endpoints:
+		describeEndpoints(w, o)
 	}
 	w.flush()
 	return w.err

@@ -31,6 +31,10 @@ func ObjectHeader(resource string, allNamespaces bool) []string {
 		h = []string{"NAME", "TYPE", "DATA", "AGE"}
 	case "persistentvolumeclaims":
 		h = []string{"NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"}
+	case "services":
+		h = []string{"NAME", "TYPE", "CLUSTER-IP", "EXTERNAL-IP", "PORT(S)", "AGE"}
+	case "endpoints":
+		h = []string{"NAME", "ENDPOINTS", "AGE"}
 	}
 	if allNamespaces {
 		h = append([]string{"NAMESPACE"}, h...)
@@ -57,6 +61,10 @@ func ObjectRow(obj Object, now time.Time, allNamespaces bool) []string {
 		}
 		row = []string{o.Name, string(o.Status.Phase), ClaimVolume(o), capacity, AccessModes(o.Status.AccessModes),
 			orUnset(o.Spec.StorageClassName), orUnset(o.Spec.VolumeAttributesClassName), age}
+	case *corev1.Service:
+		row = []string{o.Name, string(o.Spec.Type), o.Spec.ClusterIP, "<none>", ServicePorts(o), age}
+	case *corev1.Endpoints:
+		row = []string{o.Name, EndpointsList(o), age}
 	}
 	if allNamespaces {
 		row = append([]string{obj.GetNamespace()}, row...)

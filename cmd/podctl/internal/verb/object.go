@@ -25,6 +25,8 @@ var (
 	kindConfigMap = ObjectKind{"configmaps", "ConfigMap", true}
 	kindSecret    = ObjectKind{"secrets", "Secret", true}
 	kindClaim     = ObjectKind{"persistentvolumeclaims", "PersistentVolumeClaim", true}
+	kindService   = ObjectKind{"services", "Service", true}
+	kindEndpoints = ObjectKind{"endpoints", "Endpoints", true}
 )
 
 // objectTypeNames are the spellings kubectl accepts for each kind.
@@ -33,6 +35,8 @@ var objectTypeNames = map[string]ObjectKind{
 	"configmap": kindConfigMap, "configmaps": kindConfigMap, "cm": kindConfigMap,
 	"secret": kindSecret, "secrets": kindSecret,
 	"persistentvolumeclaim": kindClaim, "persistentvolumeclaims": kindClaim, "pvc": kindClaim,
+	"service": kindService, "services": kindService, "svc": kindService,
+	"endpoints": kindEndpoints, "ep": kindEndpoints,
 }
 
 // ParseObjectArgs reads "TYPE [NAME...]" or "TYPE/NAME..." for the object
@@ -78,6 +82,10 @@ func decodeObject(m *poddv1.Object) (printers.Object, error) {
 		obj = &corev1.Secret{}
 	case "PersistentVolumeClaim":
 		obj = &corev1.PersistentVolumeClaim{}
+	case "Service":
+		obj = &corev1.Service{}
+	case "Endpoints":
+		obj = &corev1.Endpoints{}
 	default:
 		return nil, fmt.Errorf("decode object from daemon: unknown kind %q", m.GetKind())
 	}

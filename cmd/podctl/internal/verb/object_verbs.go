@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/cmd/podctl/internal/printers"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
@@ -138,6 +139,17 @@ func DescribeObjects(ctx context.Context, c poddv1.PodServiceClient, opts Object
 				return err
 			}
 		}
+		if svc, ok := o.(*corev1.Service); ok {
+			// kubectl shows a Service's endpoints with it.
+			ep, err := serviceEndpoints(ctx, c, svc)
+			if err != nil {
+				return err
+			}
+			if err := printers.DescribeService(opts.Out, svc, ep); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := printers.DescribeObject(opts.Out, o); err != nil {
 			return err
 		}
@@ -146,6 +158,24 @@ func DescribeObjects(ctx context.Context, c poddv1.PodServiceClient, opts Object
 		return errReported
 	}
 	return nil
+}
+
+// serviceEndpoints gets the Endpoints of svc; none (a Service without a
+// selector) is nil.
+func serviceEndpoints(ctx context.Context, c poddv1.PodServiceClient, svc *corev1.Service) (*corev1.Endpoints, error) {
+	m, err := c.GetObject(ctx, &poddv1.GetObjectRequest{Resource: kindEndpoints.Resource, Namespace: svc.Namespace, Name: svc.Name})
+	if status.Code(err) == codes.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	obj, err := decodeObject(m)
+	if err != nil {
+		return nil, err
+	}
+	ep, _ := obj.(*corev1.Endpoints)
+	return ep, nil
 }
 
 // DeleteObjects deletes the named objects and prints `kind "x" deleted`
