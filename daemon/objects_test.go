@@ -20,7 +20,11 @@ func objectDaemon(t *testing.T, root string) *Daemon {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	d := &Daemon{ctx: ctx, store: st, pods: newPods(), objects: newObjects()}
+	cidr, err := serviceCIDR(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := &Daemon{ctx: ctx, store: st, pods: newPods(), objects: newObjects(), svc: newServiceProxy(cidr, "test", &noRules{})}
 	t.Cleanup(func() { cancel(); d.wg.Wait() })
 	if err := d.restoreObjects(); err != nil {
 		t.Fatal(err)

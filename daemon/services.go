@@ -115,7 +115,7 @@ func (d *Daemon) syncServices(ctx context.Context) error {
 		ports = append(ports, services.ProxyPorts(svc, ep)...)
 	}
 	if !s.synced || !reflect.DeepEqual(ports, s.last) {
-		rs := proxier.Build(proxier.Options{Tag: s.tag, PodCIDRs: d.network.Resources().Subnets}, ports)
+		rs := proxier.Build(proxier.Options{Tag: s.tag, PodCIDRs: d.podCIDRs()}, ports)
 		began := time.Now()
 		if err := s.rules.Sync(ctx, rs); err != nil {
 			s.synced = false
@@ -142,6 +142,15 @@ func (d *Daemon) syncServicesNow(ctx context.Context) {
 		slog.Error("Service rules not synced; retrying", "err", err)
 		d.svc.podsChanged()
 	}
+}
+
+// podCIDRs are the pod network's subnets (none without a network: the
+// objects-only tests).
+func (d *Daemon) podCIDRs() []*net.IPNet {
+	if d.network == nil {
+		return nil
+	}
+	return d.network.Resources().Subnets
 }
 
 // admitService gives svc its cluster IP and node ports (services.Allocate)

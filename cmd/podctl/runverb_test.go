@@ -12,7 +12,7 @@ func TestUsageErrorsNeverDial(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "nobody.sock")
 	for _, args := range [][]string{
 		{"get", "deployments"},
-		{"describe", "svc/web"},
+		{"describe", "ingress/web"},
 		{"delete", "deploy/web"},
 		{"logs", "svc/web"},
 		{"exec", "svc/web", "--", "true"},
