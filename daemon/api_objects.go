@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/podd-dev/podd/daemon/manifest"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
@@ -22,7 +24,11 @@ func objectMessage(obj manifest.Object) (*poddv1.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &poddv1.Object{Kind: manifest.KindOf(obj), Json: data}, nil
+	kind := manifest.KindOf(obj)
+	if _, ok := obj.(*corev1.Endpoints); ok {
+		kind = "Endpoints" // derived, never in a manifest
+	}
+	return &poddv1.Object{Kind: kind, Json: data}, nil
 }
 
 func (a *api) GetObject(ctx context.Context, req *poddv1.GetObjectRequest) (*poddv1.Object, error) {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -178,15 +179,20 @@ func Cleanup(ctx context.Context, tag string) error {
 	if err != nil {
 		return fmt.Errorf("service rules: %w", err)
 	}
+	existing, err := listChains(ipt, tag)
+	if err != nil {
+		return err
+	}
 	var errs []error
 	for _, j := range Jumps(tag) {
+		// No jump can name a chain that does not exist (and iptables -C
+		// fails on one).
+		if target := j.Rule[len(j.Rule)-1]; !slices.Contains(existing[j.Table], target) {
+			continue
+		}
 		if err := ipt.DeleteIfExists(j.Table, j.Chain, j.Rule...); err != nil {
 			errs = append(errs, fmt.Errorf("service rules: remove jump from %s %s: %w", j.Table, j.Chain, err))
 		}
-	}
-	existing, err := listChains(ipt, tag)
-	if err != nil {
-		return errors.Join(append(errs, err)...)
 	}
 	if input := Restore(tag, Ruleset{}, existing); input != "" {
 		if err := restore(ctx, input); err != nil {

@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/vishvananda/netlink"
+
+	"github.com/podd-dev/podd/network/proxier"
 )
 
 // census counts what a daemon holds on the host, so a test can prove that
@@ -24,6 +26,10 @@ type census struct {
 	// Chains are the nat chains the CNI plugins made for this env's
 	// network (bridge masquerade CNI-<hash>, portmap CNI-DN-<hash>).
 	Chains []string
+	// ServiceChains are the daemon's own Service chains (package
+	// proxier), "table/chain"; ServiceJumps the rules entering them.
+	ServiceChains []string
+	ServiceJumps  []string
 }
 
 func (e *env) census(t testing.TB) census {
@@ -73,12 +79,14 @@ func (e *env) census(t testing.TB) census {
 		}
 	}
 	c.Chains = natChains(t, e.networkName())
+	c.ServiceChains, c.ServiceJumps = serviceRules(t, e.rulesTag())
 	sort.Strings(c.Mounts)
 	return c
 }
 
 func (c census) empty() bool {
-	return len(c.NetnsPins)+len(c.Mounts)+len(c.Cgroups)+len(c.IPs)+len(c.Veths)+len(c.Shims)+len(c.Chains) == 0
+	return len(c.NetnsPins)+len(c.Mounts)+len(c.Cgroups)+len(c.IPs)+len(c.Veths)+len(c.Shims)+len(c.Chains)+
+		len(c.ServiceChains)+len(c.ServiceJumps) == 0
 }
 
 // natChains lists the per-container nat chains of CNI network name: the
@@ -174,4 +182,29 @@ func removeNatChains(network string) {
 		exec.Command("iptables", "-w", "-t", "nat", "-F", ch).Run()
 		exec.Command("iptables", "-w", "-t", "nat", "-X", ch).Run()
 	}
+}
+
+// rulesTag is the tag of this env's daemon's Service chains.
+func (e *env) rulesTag() string { return proxier.TagFor(e.root) }
+
+// serviceRules lists the Service chains of tag and every rule anywhere
+// that names one of them.
+func serviceRules(t testing.TB, tag string) (chains, jumps []string) {
+	t.Helper()
+	chains, err := proxier.ListChains(tag)
+	if err != nil {
+		t.Fatalf("census: %v", err)
+	}
+	for _, table := range []string{"nat", "filter"} {
+		out, err := exec.Command("iptables", "-w", "-t", table, "-S").Output()
+		if err != nil {
+			t.Fatalf("census: iptables -t %s -S: %v", table, err)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			if strings.HasPrefix(line, "-A ") && !strings.HasPrefix(line, "-A "+proxier.ChainPrefix(tag)) && strings.Contains(line, proxier.ChainPrefix(tag)) {
+				jumps = append(jumps, table+": "+line)
+			}
+		}
+	}
+	return chains, jumps
 }

@@ -21,6 +21,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/network/proxier"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/test/image"
 	"github.com/podd-dev/podd/test/testutil"
@@ -109,6 +110,9 @@ type env struct {
 	ipamDir string
 	// ipMasq turns on the bridge plugin's masquerade chains.
 	ipMasq bool
+	// defaultRoute gives pods a default route through the bridge (cluster
+	// IPs are reached through it).
+	defaultRoute bool
 	// shared marks an env whose bridge and cgroup parent belong to another
 	// env: its cleanup leaves them alone.
 	shared bool
@@ -184,15 +188,19 @@ func (e *env) importBusybox() {
 }
 
 func (e *env) conflist() string {
+	routes := ""
+	if e.defaultRoute {
+		routes = `, "routes": [{"dst": "0.0.0.0/0"}]`
+	}
 	return fmt.Sprintf(`{
   "cniVersion": "1.0.0",
   "name": "%[1]s",
   "plugins": [
     {"type": "bridge", "bridge": "%[1]s", "isGateway": true, "ipMasq": %[4]t, "hairpinMode": true,
-     "ipam": {"type": "host-local", "ranges": [[{"subnet": "%[2]s"}]], "dataDir": "%[3]s"}},
+     "ipam": {"type": "host-local", "ranges": [[{"subnet": "%[2]s"}]], "dataDir": "%[3]s"%[5]s}},
     {"type": "portmap", "capabilities": {"portMappings": true}}
   ]
-}`, e.bridge, e.subnet, e.ipamDataDir(), e.ipMasq)
+}`, e.bridge, e.subnet, e.ipamDataDir(), e.ipMasq, routes)
 }
 
 // writeConflist writes the env's network into its conf dir; the daemon
@@ -319,6 +327,7 @@ func (e *env) cleanup() {
 				}
 			}
 		}
+		deleteServices(ctx, e.client)
 		cancel()
 		e.stopDaemon()
 		// Every test ends with a leak check: deleted pods leave nothing.
@@ -350,6 +359,8 @@ func forceClean(e *env) {
 			syscall.Unmount(mps[i], syscall.MNT_DETACH)
 		}
 	}
+	// The daemon's Service rules outlive it by design; a test's go with it.
+	proxier.Cleanup(context.Background(), e.rulesTag())
 	if !e.shared {
 		removeNatChains(e.networkName())
 		exec.Command("ip", "link", "del", e.bridge).Run()
@@ -523,4 +534,24 @@ func (e *env) waitLog(re *regexp.Regexp, timeout time.Duration) []string {
 		return m != nil, nil
 	})
 	return m
+}
+
+// deleteServices deletes every Service of the daemon (their rules go with
+// them), as cleanup deletes every pod.
+func deleteServices(ctx context.Context, c poddv1.PodServiceClient) {
+	if c == nil {
+		return
+	}
+	resp, err := c.ListObjects(ctx, &poddv1.ListObjectsRequest{Resource: "services"})
+	if err != nil {
+		return
+	}
+	for _, o := range resp.Objects {
+		var s struct {
+			Metadata struct{ Namespace, Name string } `json:"metadata"`
+		}
+		if json.Unmarshal(o.Json, &s) == nil {
+			c.DeleteObject(ctx, &poddv1.DeleteObjectRequest{Resource: "services", Namespace: s.Metadata.Namespace, Name: s.Metadata.Name})
+		}
+	}
 }
