@@ -107,11 +107,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	go d.routeProbeUpdates(wctx)
-	// Reconcile what the last daemon left in the kernel before serving.
-	if err := d.syncServices(ctx); err != nil {
-		slog.Error("Service rules not synced; retrying", "err", err)
-		d.svc.podsChanged()
-	}
+	// Reconciles what the last daemon left in the kernel (which serves
+	// meanwhile) without holding up the API.
 	go d.runServices(wctx)
 	go d.checkStorage(ctx, cfg.EvictionInterval)
 	if cfg.Manifests != "" {

@@ -70,11 +70,10 @@ func (s *serviceProxy) podsChanged() {
 	}
 }
 
-// runServices syncs the Service rules at every pod change until ctx ends;
-// a failed sync is retried after a second.
+// runServices syncs the Service rules at once and then at every pod
+// change until ctx ends; a failed sync is retried after a second.
 func (d *Daemon) runServices(ctx context.Context) {
-	retry := time.NewTimer(time.Hour)
-	retry.Stop()
+	retry := time.NewTimer(0)
 	defer retry.Stop()
 	for {
 		select {

@@ -286,7 +286,7 @@ spec:
   - name: c
     image: busybox:latest
     command: ["sh", "-c", %q]
-`, svcIP, "while true; do "+httpRequest(svcIP+":80")+" >> /tmp/log; usleep 20000; done"))
+`, svcIP, "while true; do { "+httpRequest(svcIP+":80")+"; } >> /tmp/log; usleep 20000; done"))
 	e.waitRunning("loop", 60*time.Second)
 	e.waitEndpoints("web", 1, 30*time.Second)
 	count := func() (ok, failed int, fails []string) {
