@@ -103,7 +103,7 @@ func (e *env) waitEndpoints(name string, n int, timeout time.Duration) []string 
 // static wget crashes without the host's NSS libraries).
 func httpRequest(addr string) string {
 	host, port, _ := net.SplitHostPort(addr)
-	return fmt.Sprintf(`{ r=$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 2 %s %s 2>&1) && echo "$r" | tail -n 1; } || echo "FAIL $r"`, host, port)
+	return fmt.Sprintf(`{ r=$(printf 'GET / HTTP/1.0\r\n\r\n' | nc -w 5 %s %s 2>&1) && echo "$r" | tail -n 1; } || echo "FAIL $r"`, host, port)
 }
 
 // requests makes n HTTP requests from the client pod to addr, one
