@@ -66,8 +66,8 @@ func Start(cfg Config, cat Catalog) (*Server, error) {
 	if domain == "" {
 		domain = DefaultDomain
 	}
-	if _, ok := dns.IsDomainName(domain); !ok || strings.Trim(domain, ".") == "" {
-		return nil, fmt.Errorf("cluster DNS: domain %q is not a domain name", domain)
+	if err := CheckDomain(domain); err != nil {
+		return nil, fmt.Errorf("cluster DNS: %w", err)
 	}
 	s := &Server{
 		zone:    zone{origin: dns.Fqdn(strings.ToLower(domain)), ttl: cfg.TTL, cat: cat},
@@ -230,6 +230,14 @@ func udpSize(req *dns.Msg) uint16 {
 		return opt.UDPSize()
 	}
 	return dns.MinMsgSize
+}
+
+// CheckDomain accepts a cluster domain: a DNS name other than the root.
+func CheckDomain(domain string) error {
+	if _, ok := dns.IsDomainName(domain); !ok || strings.Trim(domain, ".") == "" || strings.Contains(domain, "..") {
+		return fmt.Errorf("%q is not a domain name", domain)
+	}
+	return nil
 }
 
 // withoutSelf drops self from the upstreams: forwarding there would loop.
