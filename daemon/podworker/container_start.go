@@ -219,7 +219,7 @@ func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container, fp string
 	}
 	w.event(corev1.EventTypeNormal, "Pulling", fp, fmt.Sprintf("Pulling image %q", c.Image))
 	start := time.Now()
-	img, err = w.deps.Images.Pull(ctx, c.Image, image.PullOptions{})
+	img, err = w.deps.Images.Pull(ctx, c.Image, image.PullOptions{Auth: w.pullCredentials(c.Image, fp)})
 	if err != nil {
 		return image.Image{}, failStart("ErrImagePull", "pull image %q: %w", c.Image, err)
 	}
