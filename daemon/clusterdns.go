@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/daemon/services"
 	"github.com/podd-dev/podd/network/clusterdns"
 	"github.com/podd-dev/podd/network/podfiles"
 )
@@ -49,7 +50,7 @@ func (d *Daemon) startClusterDNS() (*clusterdns.Server, error) {
 	}
 	srv, err := clusterdns.Start(clusterdns.Config{
 		Domain: d.cfg.ClusterDomain, Addr: net.JoinHostPort(gw, clusterDNSPort), Upstreams: upstreams, Clients: clients,
-	}, dnsCatalog{pods: d.pods})
+	}, dnsCatalog{pods: d.pods, services: d.svc.reg})
 	if err != nil {
 		return nil, fmt.Errorf("%w (--cluster-dns=false turns cluster DNS off)", err)
 	}
@@ -61,15 +62,50 @@ func (d *Daemon) startClusterDNS() (*clusterdns.Server, error) {
 	return srv, nil
 }
 
-// dnsCatalog is what cluster DNS reads from the daemon: the pods' IPs. The
-// daemon has no Service objects yet, so no Service name exists.
+// dnsCatalog is what cluster DNS reads from the daemon: the pods' IPs and
+// the Services with their ready endpoints (nil services: none).
 type dnsCatalog struct {
-	pods *pods
+	pods     *pods
+	services *services.Registry
 }
 
 // Service implements clusterdns.Catalog.
 func (c dnsCatalog) Service(ns, name string) (clusterdns.Service, bool) {
-	return clusterdns.Service{}, false
+	if c.services == nil {
+		return clusterdns.Service{}, false
+	}
+	info, ok := c.services.Lookup(ns, name)
+	if !ok {
+		return clusterdns.Service{}, false
+	}
+	return dnsService(info), true
+}
+
+// dnsService is a Service as cluster DNS sees it: its cluster IP (none if
+// headless), its ports and its ready endpoints with their ports.
+func dnsService(info services.Info) clusterdns.Service {
+	var out clusterdns.Service
+	if ip, err := netip.ParseAddr(info.ClusterIP); err == nil {
+		out.ClusterIPs = []netip.Addr{ip}
+	}
+	for _, p := range info.Ports {
+		out.Ports = append(out.Ports, clusterdns.Port{Name: p.Name, Protocol: string(p.Protocol), Port: uint16(p.Port)})
+	}
+	if info.Endpoints == nil {
+		return out
+	}
+	for _, sub := range info.Endpoints.Subsets {
+		var ports []clusterdns.Port
+		for _, p := range sub.Ports {
+			ports = append(ports, clusterdns.Port{Name: p.Name, Protocol: string(p.Protocol), Port: uint16(p.Port)})
+		}
+		for _, a := range sub.Addresses {
+			if ip, err := netip.ParseAddr(a.IP); err == nil {
+				out.Endpoints = append(out.Endpoints, clusterdns.Endpoint{IP: ip, Ports: ports})
+			}
+		}
+	}
+	return out
 }
 
 // PodHasIP implements clusterdns.Catalog.

@@ -99,3 +99,21 @@ func TestServiceAllocationsArePersistedAndCollisionsRefused(t *testing.T) {
 		t.Error("endpoints deleted: they follow their Service")
 	}
 }
+
+func TestClusterDNSSeesServicesAndReadyEndpoints(t *testing.T) {
+	d := objectDaemon(t, t.TempDir())
+	if _, err := applyString(t, d, twoServices+"---\napiVersion: v1\nkind: Service\nmetadata: {name: headless}\nspec: {clusterIP: None, selector: {app: db}}\n"); err != nil {
+		t.Fatal(err)
+	}
+	cat := dnsCatalog{pods: d.pods, services: d.svc.reg}
+	web, ok := cat.Service("default", "web")
+	if !ok || len(web.ClusterIPs) != 1 || web.ClusterIPs[0].String() != "10.96.0.1" || len(web.Ports) != 1 || web.Ports[0].Port != 80 || len(web.Endpoints) != 0 {
+		t.Errorf("web as DNS sees it: %+v %v", web, ok)
+	}
+	if h, ok := cat.Service("default", "headless"); !ok || !h.Headless() {
+		t.Errorf("headless as DNS sees it: %+v %v", h, ok)
+	}
+	if _, ok := cat.Service("default", "missing"); ok {
+		t.Error("a missing Service resolves")
+	}
+}
