@@ -212,7 +212,7 @@ func (r *benchReport) goal(figure string, value float64, unit string, limit floa
 	if value > limit {
 		verdict = "MISSES"
 	}
-	r.add("  %-30s %10.2f %-9s goal <= %-6g %s", figure, value, unit, limit, verdict)
+	r.add("  %-30s %10.3f %-9s goal <= %-6g %s", figure, value, unit, limit, verdict)
 }
 
 // print writes the block, headed by the benchmark's name and the load.
