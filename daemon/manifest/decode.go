@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
@@ -237,8 +238,8 @@ func checkKind(tm metav1.TypeMeta) error {
 		return errors.New("kind is required: want one of " + kindList())
 	case kinds[tm.Kind] == nil:
 		return fmt.Errorf("kind %q is not supported: podd accepts %s", tm.Kind, kindList())
-	case tm.APIVersion != "v1":
-		return fmt.Errorf("apiVersion %q is not supported for kind %s: want v1", tm.APIVersion, tm.Kind)
+	case tm.APIVersion != APIVersionOf(tm.Kind):
+		return fmt.Errorf("apiVersion %q is not supported for kind %s: want %s", tm.APIVersion, tm.Kind, APIVersionOf(tm.Kind))
 	}
 	return nil
 }
@@ -293,6 +294,8 @@ func stripStatus(obj Object) bool {
 		status, o.Status = o.Status, corev1.NamespaceStatus{}
 	case *corev1.PersistentVolumeClaim:
 		status, o.Status = o.Status, corev1.PersistentVolumeClaimStatus{}
+	case *appsv1.Deployment:
+		status, o.Status = o.Status, appsv1.DeploymentStatus{}
 	default:
 		return false
 	}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -73,6 +74,9 @@ func ParseObjects(data []byte, source string, pol Policy) ([]Document, []string,
 			if len(errs) == 0 {
 				warns = Warnings(pod)
 			}
+		} else if w, ok := d.Object.(*appsv1.Deployment); ok {
+			defaultDeployment(w)
+			errs = validateDeployment(w, pol)
 		} else {
 			warns = DefaultObject(d.Object)
 			errs = ValidateObject(d.Object)
