@@ -13,6 +13,8 @@ func checkResource(resource string) error {
 	switch resource {
 	case resNamespaces, resConfigMaps, resSecrets, resClaims:
 		return nil
+	case resDeployments, resReplicaSets:
+		return nil
 	}
 	return classed(ErrNotFound, "the server doesn't have a resource type %q", resource)
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -37,6 +38,8 @@ func resourceOf(kind string) string {
 		return resSecrets
 	case manifest.KindPersistentVolumeClaim:
 		return resClaims
+	case manifest.KindDeployment:
+		return resDeployments
 	}
 	return ""
 }
@@ -144,6 +147,10 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 	} else {
 		obj.SetUID(types.UID(uuid.NewString()))
 		obj.SetCreationTimestamp(metav1.NewTime(time.Now().Truncate(time.Second)))
+		obj.SetGeneration(1)
+	}
+	if dep, ok := obj.(*appsv1.Deployment); ok && exists {
+		carryDeployment(old.(*appsv1.Deployment), dep)
 	}
 	setStatus(obj)
 	result.UID = string(obj.GetUID())
@@ -165,6 +172,9 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 		d.objects.byRes[res][podKey(obj.GetNamespace(), obj.GetName())] = obj
 	}
 	d.objects.mu.Unlock()
+	if kind == manifest.KindDeployment {
+		d.deployQueue.add(podKey(obj.GetNamespace(), obj.GetName()))
+	}
 	// Never the object itself: a Secret's data must not reach a log.
 	slog.Info("Object accepted", "kind", kind, "object", podKey(obj.GetNamespace(), obj.GetName()), "uid", obj.GetUID(), "action", result.Action)
 	return result, nil

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -77,6 +78,8 @@ func validateUpdate(old, obj manifest.Object) field.ErrorList {
 		if p.Type != o.Type {
 			errs = append(errs, field.Invalid(field.NewPath("type"), o.Type, "field is immutable"))
 		}
+	case *appsv1.Deployment:
+		errs = append(errs, manifest.ValidateDeploymentUpdate(old.(*appsv1.Deployment), o)...)
 	case *corev1.PersistentVolumeClaim:
 		p := old.(*corev1.PersistentVolumeClaim)
 		storage := field.NewPath("spec", "resources", "requests").Key(string(corev1.ResourceStorage))

@@ -391,4 +391,3 @@ func carry(conds []appsv1.DeploymentCondition, c appsv1.DeploymentCondition, now
 	}
 	return c
 }
-

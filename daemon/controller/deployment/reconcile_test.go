@@ -213,7 +213,7 @@ func TestReconcile(t *testing.T) {
 		},
 		{
 			name: "minReadySeconds: a new pod ready for less is not available yet",
-			d: deploy(3, "v2", strategy(intstr.FromInt32(1), intstr.FromInt32(0)), minReady(10)), rss: []*appsv1.ReplicaSet{rev(1, "v1"), rev(2, "v2")},
+			d:    deploy(3, "v2", strategy(intstr.FromInt32(1), intstr.FromInt32(0)), minReady(10)), rss: []*appsv1.ReplicaSet{rev(1, "v1"), rev(2, "v2")},
 			pods:       join(pods("old", "v1", 3, true, time.Minute), pods("new", "v2", 1, true, 4*time.Second)),
 			wantStatus: [4]int32{4, 1, 4, 3}, progressing: ReasonRSUpdated, wantRequeue: 6 * time.Second,
 		},
