@@ -148,4 +148,3 @@ func mapKeys(t *testing.T, d *testDaemon) map[string]bool {
 	}
 	return out
 }
-
