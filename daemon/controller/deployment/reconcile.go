@@ -2,6 +2,7 @@ package deployment
 
 import (
 	"fmt"
+	"reflect"
 	"sort"
 	"strconv"
 	"time"
@@ -28,6 +29,7 @@ func Reconcile(in Input) Actions {
 	}
 	r.forgetOld()
 	r.status()
+	r.countRevisions()
 	return r.act
 }
 
@@ -390,4 +392,69 @@ func carry(conds []appsv1.DeploymentCondition, c appsv1.DeploymentCondition, now
 		}
 	}
 	return c
+}
+
+// countRevisions records on each revision how many pods of its template
+// there are (desired, ready, available), saving those that changed.
+func (r *run) countRevisions() {
+	type counts struct{ all, ready, available int32 }
+	by := map[string]*counts{}
+	for _, p := range append(r.live(r.newPods), r.live(r.oldPods)...) {
+		c := by[p.Hash]
+		if c == nil {
+			c = &counts{}
+			by[p.Hash] = c
+		}
+		c.all++
+		if p.Ready {
+			c.ready++
+		}
+		if r.available(p) {
+			c.available++
+		}
+	}
+	if c := by[r.hash]; c != nil {
+		c.all += int32(r.act.Create)
+	} else {
+		by[r.hash] = &counts{all: int32(r.act.Create)}
+	}
+	forgotten := map[string]bool{}
+	for _, n := range r.act.Forget {
+		forgotten[n] = true
+	}
+	saving := map[string]int{}
+	for i, rs := range r.act.Save {
+		saving[rs.Name] = i
+	}
+	all := append([]*appsv1.ReplicaSet(nil), r.in.ReplicaSets...)
+	if r.created {
+		all = append(all, r.act.Revision)
+	}
+	for _, rs := range all {
+		if forgotten[rs.Name] {
+			continue
+		}
+		if i, ok := saving[rs.Name]; ok {
+			rs = r.act.Save[i]
+		}
+		c := by[rs.Labels[LabelTemplateHash]]
+		if c == nil {
+			c = &counts{}
+		}
+		st := appsv1.ReplicaSetStatus{Replicas: c.all, ReadyReplicas: c.ready, AvailableReplicas: c.available, ObservedGeneration: 1}
+		if rs.Spec.Replicas != nil && *rs.Spec.Replicas == c.all && reflect.DeepEqual(rs.Status, st) {
+			continue
+		}
+		rs = rs.DeepCopy()
+		rs.Spec.Replicas, rs.Status = &c.all, st
+		if i, ok := saving[rs.Name]; ok {
+			r.act.Save[i] = rs
+		} else {
+			saving[rs.Name] = len(r.act.Save)
+			r.act.Save = append(r.act.Save, rs)
+		}
+		if rs.Name == r.act.Revision.Name {
+			r.act.Revision = rs
+		}
+	}
 }

@@ -145,6 +145,25 @@ func TestProgressDeadline(t *testing.T) {
 	}
 }
 
+func TestRevisionsCountTheirPods(t *testing.T) {
+	d := deploy(3, "v2", strategy(intstr.FromInt32(1), intstr.FromInt32(0)))
+	act := Reconcile(Input{Deployment: d, ReplicaSets: []*appsv1.ReplicaSet{rev(1, "v1"), rev(2, "v2")},
+		Pods: join(pods("old", "v1", 3, true, time.Minute), pods("new", "v2", 1, false, 0)), Now: t0})
+	got := map[int64][3]int32{}
+	for _, rs := range act.Save {
+		got[RevisionOf(rs)] = [3]int32{*rs.Spec.Replicas, rs.Status.ReadyReplicas, rs.Status.AvailableReplicas}
+	}
+	want := map[int64][3]int32{1: {3, 3, 3}, 2: {1, 0, 0}}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("revision counts %v, want %v", got, want)
+	}
+	// Unchanged counts are not saved again.
+	in := Input{Deployment: d, ReplicaSets: act.Save, Pods: join(pods("old", "v1", 3, true, time.Minute), pods("new", "v2", 1, false, 0)), Now: t0}
+	if act := Reconcile(in); len(act.Save) != 0 {
+		t.Errorf("saved %d revisions whose counts did not change", len(act.Save))
+	}
+}
+
 func TestNewPod(t *testing.T) {
 	d := deploy(1, "v1")
 	rs := rev(1, "v1")
@@ -297,8 +316,19 @@ func TestReconcile(t *testing.T) {
 				t.Errorf("Delete = %v, want %v", del, tc.wantDelete)
 			}
 			var saved int64
-			if len(act.Save) > 0 {
-				saved = RevisionOf(act.Save[0])
+			for _, rs := range act.Save {
+				if rs.Labels[LabelTemplateHash] == TemplateHash(&tc.d.Spec.Template) {
+					saved = RevisionOf(rs)
+				}
+			}
+			var was int64
+			for _, rs := range tc.rss {
+				if rs.Labels[LabelTemplateHash] == TemplateHash(&tc.d.Spec.Template) {
+					was = RevisionOf(rs)
+				}
+			}
+			if saved == was {
+				saved = 0 // saved for its counts only
 			}
 			if saved != tc.wantSaveRev {
 				t.Errorf("saved revision %d, want %d", saved, tc.wantSaveRev)

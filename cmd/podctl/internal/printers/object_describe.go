@@ -5,6 +5,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -26,6 +27,8 @@ func DescribeObject(out io.Writer, obj Object) error {
 		describeSecret(w, o)
 	case *corev1.PersistentVolumeClaim:
 		describeClaim(w, o)
+	case *appsv1.Deployment:
+		describeDeployment(w, o)
 	}
 	w.flush()
 	return w.err

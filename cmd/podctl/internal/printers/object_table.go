@@ -1,11 +1,13 @@
 package printers
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +33,10 @@ func ObjectHeader(resource string, allNamespaces bool) []string {
 		h = []string{"NAME", "TYPE", "DATA", "AGE"}
 	case "persistentvolumeclaims":
 		h = []string{"NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"}
+	case "deployments":
+		h = []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
+	case "replicasets":
+		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "AGE"}
 	}
 	if allNamespaces {
 		h = append([]string{"NAMESPACE"}, h...)
@@ -57,6 +63,12 @@ func ObjectRow(obj Object, now time.Time, allNamespaces bool) []string {
 		}
 		row = []string{o.Name, string(o.Status.Phase), ClaimVolume(o), capacity, AccessModes(o.Status.AccessModes),
 			orUnset(o.Spec.StorageClassName), orUnset(o.Spec.VolumeAttributesClassName), age}
+	case *appsv1.Deployment:
+		row = []string{o.Name, fmt.Sprintf("%d/%d", o.Status.ReadyReplicas, replicasOf(o.Spec.Replicas)),
+			strconv.Itoa(int(o.Status.UpdatedReplicas)), strconv.Itoa(int(o.Status.AvailableReplicas)), age}
+	case *appsv1.ReplicaSet:
+		row = []string{o.Name, strconv.Itoa(int(replicasOf(o.Spec.Replicas))), strconv.Itoa(int(o.Status.Replicas)),
+			strconv.Itoa(int(o.Status.ReadyReplicas)), age}
 	}
 	if allNamespaces {
 		row = append([]string{obj.GetNamespace()}, row...)
@@ -89,6 +101,13 @@ func AccessModes(modes []corev1.PersistentVolumeAccessMode) string {
 	}
 	sort.Strings(out)
 	return strings.Join(out, ",")
+}
+
+func replicasOf(r *int32) int32 {
+	if r == nil {
+		return 1
+	}
+	return *r
 }
 
 func orUnset(s *string) string {
