@@ -24,7 +24,12 @@ func objectMessage(obj manifest.Object) (*poddv1.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &poddv1.Object{Kind: manifest.KindOf(obj), Json: data}, nil
+	kind := manifest.KindOf(obj)
+	if kind == "" {
+		// Kinds the daemon writes itself (ReplicaSets) carry their TypeMeta.
+		kind = obj.GetObjectKind().GroupVersionKind().Kind
+	}
+	return &poddv1.Object{Kind: kind, Json: data}, nil
 }
 
 func (a *api) GetObject(ctx context.Context, req *poddv1.GetObjectRequest) (*poddv1.Object, error) {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/controller/deployment"
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
 
 func deploymentYAML(replicas int, version string) string {
@@ -117,6 +118,10 @@ func TestDeploymentRollsOutSurvivesRestartAndDeletesItsPods(t *testing.T) {
 	go d2.runDeployments(d2.ctx)
 	if got := len(d2.objects.list(resReplicaSets, "default")); got != 2 {
 		t.Errorf("%d revisions after restart, want 2", got)
+	}
+	list, err := (&api{d: d2.Daemon}).ListObjects(context.Background(), &poddv1.ListObjectsRequest{Resource: resReplicaSets})
+	if err != nil || len(list.Objects) != 2 || list.Objects[0].Kind != "ReplicaSet" {
+		t.Errorf("ListObjects replicasets: %v, %v", list, err)
 	}
 	eventually(t, "the Deployment to stay rolled out after restart", 10*time.Second, func() bool { return d2.rolledOut("web", 3) })
 	if byHash, _ := d2.deploymentPods("web"); len(byHash) != 1 {
