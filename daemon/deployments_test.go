@@ -153,3 +153,35 @@ func mapKeys(t *testing.T, d *testDaemon) map[string]bool {
 	}
 	return out
 }
+
+// A static manifest may hold a Deployment: it is marked with its file,
+// known to the watcher after a restart, refused to API apply and delete,
+// and deleted with its pods when the file drops it.
+func TestStaticDeployment(t *testing.T) {
+	d := startTestDaemon(t)
+	go d.runDeployments(d.ctx)
+	file := "/etc/podd/manifests/web.yaml"
+	keys, err := staticApplier{d: d.Daemon}.ApplyStatic(context.Background(), file, []byte(deploymentYAML(2, "1")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0] != "deployment:default/web" {
+		t.Fatalf("keys %v", keys)
+	}
+	eventually(t, "2 replicas", 10*time.Second, func() bool { return d.rolledOut("web", 2) })
+	if known := d.knownStatic()[file]; len(known) != 1 || known[0] != keys[0] {
+		t.Errorf("knownStatic %v", d.knownStatic())
+	}
+	if _, _, err := d.apply(context.Background(), []byte(deploymentYAML(3, "1")), "api.yaml", ""); !errorsIs(err, ErrFailedPrecondition) {
+		t.Errorf("API apply over a static Deployment: %v", err)
+	}
+	if _, err := d.deleteObject(context.Background(), resDeployments, "default", "web", false); !errorsIs(err, ErrFailedPrecondition) {
+		t.Errorf("API delete of a static Deployment: %v", err)
+	}
+	if err := (staticApplier{d: d.Daemon}).DeleteStatic(context.Background(), file, keys); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the Deployment and its pods gone", 10*time.Second, func() bool {
+		return d.deployment("web") == nil && len(d.pods.list()) == 0
+	})
+}

@@ -13,6 +13,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podd-dev/podd/daemon/manifest"
+	"github.com/podd-dev/podd/daemon/podworker"
 )
 
 // restoreObjects loads the namespaces and the objects in them, creates the
@@ -223,6 +224,9 @@ func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wa
 		return "", classed(ErrNotFound, "%s %q not found", resource, name)
 	}
 	if resource == resDeployments {
+		if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
+			return "", classed(ErrFailedPrecondition, "deployment %q is from the static manifest %s: remove it from that file to delete it", name, file)
+		}
 		pods, err := d.deleteDeployment(obj.(*appsv1.Deployment))
 		if err != nil || !wait {
 			return string(obj.GetUID()), err

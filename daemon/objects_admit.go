@@ -3,12 +3,14 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podd-dev/podd/daemon/manifest"
+	"github.com/podd-dev/podd/daemon/podworker"
 )
 
 // admitObjects refuses, before anything changes, a manifest whose objects
@@ -28,9 +30,9 @@ func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) e
 	for _, doc := range docs {
 		obj := doc.Object
 		kind := manifest.KindOf(obj)
-		if static != "" {
+		if static != "" && kind != manifest.KindDeployment {
 			if kind != manifest.KindPod {
-				return classed(ErrInvalidArgument, "%s: document %d: kind %s: a static manifest holds Pods only", source, doc.Doc, kind)
+				return classed(ErrInvalidArgument, "%s: document %d: kind %s: a static manifest holds Pods and Deployments only", source, doc.Doc, kind)
 			}
 			// Static pods run whatever their namespace, as the kubelet's do.
 			continue
@@ -47,6 +49,9 @@ func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) e
 		old, ok := d.objects.get(resourceOf(kind), obj.GetNamespace(), obj.GetName())
 		if !ok {
 			continue
+		}
+		if err := checkStaticSource(old, static, kind); err != nil {
+			return err
 		}
 		if errs := validateUpdate(old, obj); len(errs) > 0 {
 			return classed(ErrInvalidArgument, "%v", &manifest.InvalidError{Source: source, Doc: doc.Doc, Docs: doc.Docs, Kind: kind,
@@ -94,4 +99,17 @@ func validateUpdate(old, obj manifest.Object) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// checkStaticSource refuses to replace an object of one static manifest
+// (or of the API: "") from another source.
+func checkStaticSource(old manifest.Object, static, kind string) error {
+	was := old.GetAnnotations()[podworker.AnnotationStaticSource]
+	switch {
+	case was == static:
+		return nil
+	case was != "":
+		return classed(ErrFailedPrecondition, "%s %q is from the static manifest %s: edit that file instead", strings.ToLower(kind), old.GetName(), was)
+	}
+	return classed(ErrAlreadyExists, "%s %q exists and is not from %s", strings.ToLower(kind), old.GetName(), static)
 }

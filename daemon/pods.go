@@ -124,6 +124,9 @@ func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) 
 	if err := d.admitObjects(docs, source, static); err != nil {
 		return nil, warnings, err
 	}
+	if static != "" {
+		markStatic(docs, static)
+	}
 	var parsed []*corev1.Pod
 	for _, doc := range docs {
 		if pod, ok := doc.Object.(*corev1.Pod); ok {

@@ -6,7 +6,11 @@ import (
 	"log/slog"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+
 	"github.com/podd-dev/podd/daemon/events"
+	"github.com/podd-dev/podd/daemon/manifest"
+	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/staticpods"
 )
 
@@ -26,6 +30,10 @@ func (s staticApplier) ApplyStatic(ctx context.Context, file string, data []byte
 	}
 	var keys []string
 	for _, r := range results {
+		if r.Kind == manifest.KindDeployment {
+			keys = append(keys, staticDeploymentKey+podKey(r.Namespace, r.Name))
+			continue
+		}
 		keys = append(keys, podKey(r.Namespace, r.Name))
 	}
 	return keys, nil
@@ -34,6 +42,12 @@ func (s staticApplier) ApplyStatic(ctx context.Context, file string, data []byte
 // DeleteStatic deletes the pods a file owned, gracefully.
 func (s staticApplier) DeleteStatic(ctx context.Context, file string, keys []string) error {
 	for _, k := range keys {
+		if key, ok := strings.CutPrefix(k, staticDeploymentKey); ok {
+			if err := s.d.deleteStaticDeployment(ctx, file, key); err != nil {
+				return err
+			}
+			continue
+		}
 		ns, name, _ := strings.Cut(k, "/")
 		e, ok := s.d.pods.get(ns, name)
 		if !ok || e.static != file {
@@ -69,5 +83,44 @@ func (d *Daemon) knownStatic() map[string][]string {
 			known[e.static] = append(known[e.static], podKey(p.Namespace, p.Name))
 		}
 	}
+	for _, obj := range d.objects.list(resDeployments, "") {
+		if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
+			known[file] = append(known[file], staticDeploymentKey+podKey(obj.GetNamespace(), obj.GetName()))
+		}
+	}
 	return known
+}
+
+// staticDeploymentKey prefixes the key of a static manifest's Deployment
+// among its pods' keys.
+const staticDeploymentKey = "deployment:"
+
+// markStatic records on each Deployment of a static manifest the file it
+// came from (pods are marked as they are accepted).
+func markStatic(docs []manifest.Document, file string) {
+	for _, doc := range docs {
+		if manifest.KindOf(doc.Object) != manifest.KindDeployment {
+			continue
+		}
+		a := doc.Object.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[podworker.AnnotationStaticSource] = file
+		doc.Object.SetAnnotations(a)
+	}
+}
+
+// deleteStaticDeployment deletes the Deployment key ("namespace/name") of
+// static manifest file, with its pods.
+func (d *Daemon) deleteStaticDeployment(ctx context.Context, file, key string) error {
+	d.objects.applyMu.Lock()
+	defer d.objects.applyMu.Unlock()
+	ns, name := splitKey(key)
+	obj, ok := d.objects.get(resDeployments, ns, name)
+	if !ok || obj.GetAnnotations()[podworker.AnnotationStaticSource] != file {
+		return nil
+	}
+	_, err := d.deleteDeployment(obj.(*appsv1.Deployment))
+	return err
 }
