@@ -147,10 +147,12 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 	} else {
 		obj.SetUID(types.UID(uuid.NewString()))
 		obj.SetCreationTimestamp(metav1.NewTime(time.Now().Truncate(time.Second)))
-		obj.SetGeneration(1)
 	}
-	if dep, ok := obj.(*appsv1.Deployment); ok && exists {
-		carryDeployment(old.(*appsv1.Deployment), dep)
+	if dep, ok := obj.(*appsv1.Deployment); ok {
+		dep.Generation = 1
+		if exists {
+			carryDeployment(old.(*appsv1.Deployment), dep)
+		}
 	}
 	setStatus(obj)
 	result.UID = string(obj.GetUID())
