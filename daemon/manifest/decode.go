@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
@@ -296,6 +297,8 @@ func stripStatus(obj Object) bool {
 		status, o.Status = o.Status, corev1.PersistentVolumeClaimStatus{}
 	case *appsv1.Deployment:
 		status, o.Status = o.Status, appsv1.DeploymentStatus{}
+	case *batchv1.Job:
+		status, o.Status = o.Status, batchv1.JobStatus{}
 	default:
 		return false
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,11 +35,13 @@ const (
 	KindSecret                = "Secret"
 	KindPersistentVolumeClaim = "PersistentVolumeClaim"
 	KindDeployment            = "Deployment"
+	KindJob                   = "Job"
 )
 
 // apiVersions are the apiVersions of the kinds that are not v1.
 var apiVersions = map[string]string{
 	KindDeployment: "apps/v1",
+	KindJob:        "batch/v1",
 }
 
 // APIVersionOf is the apiVersion of kind.
@@ -56,6 +59,7 @@ var kinds = map[string]func() Object{
 	KindSecret:                func() Object { return &corev1.Secret{} },
 	KindPersistentVolumeClaim: func() Object { return &corev1.PersistentVolumeClaim{} },
 	KindDeployment:            func() Object { return &appsv1.Deployment{} },
+	KindJob:                   func() Object { return &batchv1.Job{} },
 }
 
 func kindList() string {
@@ -82,6 +86,8 @@ func KindOf(obj Object) string {
 		return KindPersistentVolumeClaim
 	case *appsv1.Deployment:
 		return KindDeployment
+	case *batchv1.Job:
+		return KindJob
 	}
 	return ""
 }
