@@ -13,7 +13,7 @@ func checkResource(resource string) error {
 	switch resource {
 	case resNamespaces, resConfigMaps, resSecrets, resClaims:
 		return nil
-	case resDeployments, resReplicaSets:
+	case resDeployments, resReplicaSets, resJobs:
 		return nil
 	}
 	return classed(ErrNotFound, "the server doesn't have a resource type %q", resource)

@@ -51,6 +51,8 @@ type Daemon struct {
 	objects *objects
 	// deployQueue holds the Deployments to reconcile.
 	deployQueue *workQueue
+	// jobQueue holds the Jobs to reconcile.
+	jobQueue *workQueue
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
@@ -107,6 +109,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	go d.routeProbeUpdates(wctx)
 	go d.runDeployments(wctx)
+	go d.runJobs(wctx)
 	go d.checkStorage(ctx, cfg.EvictionInterval)
 	if cfg.Manifests != "" {
 		w := staticpods.New(cfg.Manifests, staticApplier{d: d}, staticpods.Options{Rescan: cfg.StaticRescan, Known: d.knownStatic()})
@@ -263,7 +266,7 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		cfg: cfg, ctx: ctx, store: st, images: host.images, network: host.network,
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(), objects: newObjects(),
-		metrics: m, cgroups: cgroupusage.Reader{}, deployQueue: newWorkQueue(),
+		metrics: m, cgroups: cgroupusage.Reader{}, deployQueue: newWorkQueue(), jobQueue: newWorkQueue(),
 	}
 	d.pods.observe = d.observePod
 	d.criState.d = d

@@ -120,6 +120,9 @@ func (d *Daemon) observePod(pod *corev1.Pod) {
 	if key := ownerOf(pod, manifest.KindDeployment); key != "" {
 		d.deployQueue.add(key)
 	}
+	if key := ownerOf(pod, manifest.KindJob); key != "" {
+		d.jobQueue.add(key)
+	}
 }
 
 // runDeployments reconciles Deployments as their pods change, until ctx

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
@@ -46,6 +47,9 @@ func (d *Daemon) restoreObjects() error {
 	}
 	for _, rs := range loaded.ReplicaSets {
 		o.byRes[resReplicaSets][podKey(rs.Namespace, rs.Name)] = rs
+	}
+	for _, j := range loaded.Jobs {
+		o.byRes[resJobs][podKey(j.Namespace, j.Name)] = j
 	}
 	o.mu.Unlock()
 	for _, c := range loaded.Claims {
@@ -192,7 +196,7 @@ func (d *Daemon) finishNamespace(ns string, pods []*podEntry) error {
 		}
 	}
 	d.objects.mu.Lock()
-	for _, r := range []string{resConfigMaps, resSecrets, resClaims, resDeployments, resReplicaSets} {
+	for _, r := range []string{resConfigMaps, resSecrets, resClaims, resDeployments, resReplicaSets, resJobs} {
 		for k, obj := range d.objects.byRes[r] {
 			if obj.GetNamespace() == ns {
 				delete(d.objects.byRes[r], k)
@@ -238,6 +242,22 @@ func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wa
 			case <-e.gone:
 			case <-ctx.Done():
 				return string(obj.GetUID()), fmt.Errorf("wait for the pods of deployment %q to be deleted: %w", name, ctx.Err())
+			}
+		}
+		return string(obj.GetUID()), nil
+	}
+	if resource == resJobs {
+		pods, err := d.deleteJob(obj.(*batchv1.Job))
+		if err != nil || !wait {
+			return string(obj.GetUID()), err
+		}
+		d.objects.applyMu.Unlock()
+		defer d.objects.applyMu.Lock()
+		for _, e := range pods {
+			select {
+			case <-e.gone:
+			case <-ctx.Done():
+				return string(obj.GetUID()), fmt.Errorf("wait for the pods of job %q to be deleted: %w", name, ctx.Err())
 			}
 		}
 		return string(obj.GetUID()), nil

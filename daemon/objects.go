@@ -10,6 +10,7 @@ import (
 
 	"github.com/google/uuid"
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -40,6 +41,8 @@ func resourceOf(kind string) string {
 		return resClaims
 	case manifest.KindDeployment:
 		return resDeployments
+	case manifest.KindJob:
+		return resJobs
 	}
 	return ""
 }
@@ -154,6 +157,9 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 			carryDeployment(old.(*appsv1.Deployment), dep)
 		}
 	}
+	if j, ok := obj.(*batchv1.Job); ok && exists {
+		j.Status = old.(*batchv1.Job).Status
+	}
 	setStatus(obj)
 	result.UID = string(obj.GetUID())
 	if exists && sameJSON(old, obj) {
@@ -176,6 +182,9 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 	d.objects.mu.Unlock()
 	if kind == manifest.KindDeployment {
 		d.deployQueue.add(podKey(obj.GetNamespace(), obj.GetName()))
+	}
+	if kind == manifest.KindJob {
+		d.jobQueue.add(podKey(obj.GetNamespace(), obj.GetName()))
 	}
 	// Never the object itself: a Secret's data must not reach a log.
 	slog.Info("Object accepted", "kind", kind, "object", podKey(obj.GetNamespace(), obj.GetName()), "uid", obj.GetUID(), "action", result.Action)

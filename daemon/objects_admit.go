@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -85,6 +86,8 @@ func validateUpdate(old, obj manifest.Object) field.ErrorList {
 		}
 	case *appsv1.Deployment:
 		errs = append(errs, manifest.ValidateDeploymentUpdate(old.(*appsv1.Deployment), o)...)
+	case *batchv1.Job:
+		errs = append(errs, manifest.ValidateJobUpdate(old.(*batchv1.Job), o)...)
 	case *corev1.PersistentVolumeClaim:
 		p := old.(*corev1.PersistentVolumeClaim)
 		storage := field.NewPath("spec", "resources", "requests").Key(string(corev1.ResourceStorage))

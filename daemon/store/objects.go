@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/runtime/atomicfile"
@@ -25,11 +26,13 @@ const (
 	// the revisions of their templates.
 	ResourceDeployments = "deployments"
 	ResourceReplicaSets = "replicasets"
+	// ResourceJobs are the Jobs.
+	ResourceJobs = "jobs"
 )
 
 // Resources lists the namespaced resources the store keeps, in the order
 // they load.
-var Resources = []string{ResourceConfigMaps, ResourceSecrets, ResourceClaims, ResourceDeployments, ResourceReplicaSets}
+var Resources = []string{ResourceConfigMaps, ResourceSecrets, ResourceClaims, ResourceDeployments, ResourceReplicaSets, ResourceJobs}
 
 // checkName refuses a name that is not one path element; validation has
 // refused it already, this keeps the layout safe whoever calls.
@@ -145,6 +148,7 @@ type Objects struct {
 	Claims      []*corev1.PersistentVolumeClaim
 	Deployments []*appsv1.Deployment
 	ReplicaSets []*appsv1.ReplicaSet
+	Jobs        []*batchv1.Job
 	// Bad are files that did not decode, moved aside.
 	Bad []Quarantined
 }
@@ -232,6 +236,11 @@ func (s *Store) loadResource(ns, resource string, out *Objects) error {
 			o := &appsv1.ReplicaSet{}
 			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
 				out.ReplicaSets = append(out.ReplicaSets, o)
+			}
+		case ResourceJobs:
+			o := &batchv1.Job{}
+			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
+				out.Jobs = append(out.Jobs, o)
 			}
 		}
 		if err != nil {

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -53,4 +54,35 @@ func newReplicaSet(d *appsv1.Deployment) string {
 		}
 	}
 	return "<none>"
+}
+
+// describeJob writes kubectl's describe of a Job: its limits, pod counts
+// and conditions.
+func describeJob(w *prefixWriter, j *batchv1.Job) {
+	writeLabels(w, "Labels", j.Labels)
+	writeAnnotations(w, "Annotations", j.Annotations)
+	w.write(level0, "Parallelism:\t%d\n", replicasOf(j.Spec.Parallelism))
+	w.write(level0, "Completions:\t%d\n", replicasOf(j.Spec.Completions))
+	w.write(level0, "Completion Mode:\tNonIndexed\n")
+	if j.Status.StartTime != nil {
+		w.write(level0, "Start Time:\t%s\n", j.Status.StartTime.Time.Format("Mon, 02 Jan 2006 15:04:05 -0700"))
+	}
+	if j.Status.CompletionTime != nil {
+		w.write(level0, "Completed At:\t%s\n", j.Status.CompletionTime.Time.Format("Mon, 02 Jan 2006 15:04:05 -0700"))
+	}
+	if d := j.Spec.ActiveDeadlineSeconds; d != nil {
+		w.write(level0, "Active Deadline Seconds:\t%ds\n", *d)
+	}
+	w.write(level0, "Pods Statuses:\t%d Active / %d Succeeded / %d Failed\n", j.Status.Active, j.Status.Succeeded, j.Status.Failed)
+	w.write(level0, "Pod Template:\n")
+	pod := &corev1.Pod{ObjectMeta: j.Spec.Template.ObjectMeta, Spec: j.Spec.Template.Spec}
+	writeContainers(w, "  Containers", pod, j.Spec.Template.Spec.Containers, nil)
+	if len(j.Status.Conditions) > 0 {
+		w.write(level0, "Conditions:\n")
+		w.write(level1, "Type\tStatus\tReason\tMessage\n")
+		w.write(level1, "----\t------\t------\t-------\n")
+		for _, c := range j.Status.Conditions {
+			w.write(level1, "%v \t%v\t%v\t%v\n", c.Type, c.Status, c.Reason, c.Message)
+		}
+	}
 }

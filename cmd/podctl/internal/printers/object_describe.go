@@ -6,6 +6,7 @@ import (
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -29,6 +30,8 @@ func DescribeObject(out io.Writer, obj Object) error {
 		describeClaim(w, o)
 	case *appsv1.Deployment:
 		describeDeployment(w, o)
+	case *batchv1.Job:
+		describeJob(w, o)
 	}
 	w.flush()
 	return w.err

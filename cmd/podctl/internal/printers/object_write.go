@@ -57,6 +57,8 @@ func groupOf(kind string) string {
 	switch kind {
 	case "Deployment", "ReplicaSet":
 		return "apps"
+	case "Job":
+		return "batch"
 	}
 	return ""
 }
