@@ -165,7 +165,7 @@ func TestStaticDeployment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 1 || keys[0] != "deployment:default/web" {
+	if len(keys) != 1 || keys[0] != "deployments:default/web" {
 		t.Fatalf("keys %v", keys)
 	}
 	eventually(t, "2 replicas", 10*time.Second, func() bool { return d.rolledOut("web", 2) })

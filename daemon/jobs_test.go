@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"testing"
 	"time"
 
@@ -81,4 +82,29 @@ func TestJobRetriesSurvivesRestartAndCompletes(t *testing.T) {
 	if n := len(d2.pods.list()); n != 3 {
 		t.Errorf("%d pods kept, want the 3 finished ones", n)
 	}
+}
+
+// A static manifest may hold a Job; the file dropping it deletes it.
+func TestStaticJob(t *testing.T) {
+	d := startTestDaemon(t)
+	go d.runJobs(d.ctx)
+	file := "/etc/podd/manifests/pi.yaml"
+	keys, err := staticApplier{d: d.Daemon}.ApplyStatic(context.Background(), file, []byte(jobYAML))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 1 || keys[0] != "jobs:default/pi" {
+		t.Fatalf("keys %v", keys)
+	}
+	eventually(t, "a pod of the Job", 10*time.Second, func() bool { return len(d.pods.list()) == 1 })
+	if known := d.knownStatic()[file]; len(known) != 1 || known[0] != keys[0] {
+		t.Errorf("knownStatic %v", d.knownStatic())
+	}
+	if _, err := d.deleteObject(context.Background(), resJobs, "default", "pi", false); !errorsIs(err, ErrFailedPrecondition) {
+		t.Errorf("API delete of a static Job: %v", err)
+	}
+	if err := (staticApplier{d: d.Daemon}).DeleteStatic(context.Background(), file, keys); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the Job and its pods gone", 10*time.Second, func() bool { return d.job("pi") == nil && len(d.pods.list()) == 0 })
 }

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -227,10 +228,10 @@ func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wa
 	if !ok {
 		return "", classed(ErrNotFound, "%s %q not found", resource, name)
 	}
+	if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
+		return "", classed(ErrFailedPrecondition, "%s %q is from the static manifest %s: remove it from that file to delete it", strings.ToLower(manifest.KindOf(obj)), name, file)
+	}
 	if resource == resDeployments {
-		if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
-			return "", classed(ErrFailedPrecondition, "deployment %q is from the static manifest %s: remove it from that file to delete it", name, file)
-		}
 		pods, err := d.deleteDeployment(obj.(*appsv1.Deployment))
 		if err != nil || !wait {
 			return string(obj.GetUID()), err

@@ -31,9 +31,9 @@ func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) e
 	for _, doc := range docs {
 		obj := doc.Object
 		kind := manifest.KindOf(obj)
-		if static != "" && kind != manifest.KindDeployment {
+		if _, controller := staticControllers[kind]; static != "" && !controller {
 			if kind != manifest.KindPod {
-				return classed(ErrInvalidArgument, "%s: document %d: kind %s: a static manifest holds Pods and Deployments only", source, doc.Doc, kind)
+				return classed(ErrInvalidArgument, "%s: document %d: kind %s: a static manifest holds Pods, Deployments and Jobs only", source, doc.Doc, kind)
 			}
 			// Static pods run whatever their namespace, as the kubelet's do.
 			continue

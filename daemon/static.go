@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/manifest"
@@ -30,8 +31,8 @@ func (s staticApplier) ApplyStatic(ctx context.Context, file string, data []byte
 	}
 	var keys []string
 	for _, r := range results {
-		if r.Kind == manifest.KindDeployment {
-			keys = append(keys, staticDeploymentKey+podKey(r.Namespace, r.Name))
+		if res, ok := staticControllers[r.Kind]; ok {
+			keys = append(keys, res+":"+podKey(r.Namespace, r.Name))
 			continue
 		}
 		keys = append(keys, podKey(r.Namespace, r.Name))
@@ -42,8 +43,8 @@ func (s staticApplier) ApplyStatic(ctx context.Context, file string, data []byte
 // DeleteStatic deletes the pods a file owned, gracefully.
 func (s staticApplier) DeleteStatic(ctx context.Context, file string, keys []string) error {
 	for _, k := range keys {
-		if key, ok := strings.CutPrefix(k, staticDeploymentKey); ok {
-			if err := s.d.deleteStaticDeployment(ctx, file, key); err != nil {
+		if res, key, ok := strings.Cut(k, ":"); ok {
+			if err := s.d.deleteStaticController(file, res, key); err != nil {
 				return err
 			}
 			continue
@@ -83,23 +84,25 @@ func (d *Daemon) knownStatic() map[string][]string {
 			known[e.static] = append(known[e.static], podKey(p.Namespace, p.Name))
 		}
 	}
-	for _, obj := range d.objects.list(resDeployments, "") {
-		if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
-			known[file] = append(known[file], staticDeploymentKey+podKey(obj.GetNamespace(), obj.GetName()))
+	for _, res := range staticControllers {
+		for _, obj := range d.objects.list(res, "") {
+			if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
+				known[file] = append(known[file], res+":"+podKey(obj.GetNamespace(), obj.GetName()))
+			}
 		}
 	}
 	return known
 }
 
-// staticDeploymentKey prefixes the key of a static manifest's Deployment
-// among its pods' keys.
-const staticDeploymentKey = "deployment:"
+// staticControllers are the kinds besides Pod a static manifest may hold,
+// with their resource: a file's key for one is "<resource>:<namespace>/<name>".
+var staticControllers = map[string]string{manifest.KindDeployment: resDeployments, manifest.KindJob: resJobs}
 
-// markStatic records on each Deployment of a static manifest the file it
-// came from (pods are marked as they are accepted).
+// markStatic records on each Deployment and Job of a static manifest the
+// file it came from (pods are marked as they are accepted).
 func markStatic(docs []manifest.Document, file string) {
 	for _, doc := range docs {
-		if manifest.KindOf(doc.Object) != manifest.KindDeployment {
+		if _, ok := staticControllers[manifest.KindOf(doc.Object)]; !ok {
 			continue
 		}
 		a := doc.Object.GetAnnotations()
@@ -111,16 +114,22 @@ func markStatic(docs []manifest.Document, file string) {
 	}
 }
 
-// deleteStaticDeployment deletes the Deployment key ("namespace/name") of
-// static manifest file, with its pods.
-func (d *Daemon) deleteStaticDeployment(ctx context.Context, file, key string) error {
+// deleteStaticController deletes the Deployment or Job key
+// ("namespace/name") of static manifest file, with its pods.
+func (d *Daemon) deleteStaticController(file, resource, key string) error {
 	d.objects.applyMu.Lock()
 	defer d.objects.applyMu.Unlock()
 	ns, name := splitKey(key)
-	obj, ok := d.objects.get(resDeployments, ns, name)
+	obj, ok := d.objects.get(resource, ns, name)
 	if !ok || obj.GetAnnotations()[podworker.AnnotationStaticSource] != file {
 		return nil
 	}
-	_, err := d.deleteDeployment(obj.(*appsv1.Deployment))
+	var err error
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		_, err = d.deleteDeployment(o)
+	case *batchv1.Job:
+		_, err = d.deleteJob(o)
+	}
 	return err
 }
