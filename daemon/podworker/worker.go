@@ -70,6 +70,9 @@ type Deps struct {
 	Work, Observes *limiter.Limiter
 	// Recorder takes the start timings and restarts; nil records nothing.
 	Recorder Recorder
+	// Objects returns the ConfigMaps and Secrets of a namespace, for env
+	// and envFrom; nil: none exist.
+	Objects func(namespace string) spec.Objects
 }
 
 // Worker drives one pod until it is removed or the daemon stops.
@@ -104,6 +107,8 @@ type Worker struct {
 	eviction *planner.Eviction
 	// volumes maps volume names to host paths once prepared.
 	volumes map[string]string
+	// refresh asks the loop to prepare the volumes again (ObjectChanged).
+	refresh bool
 	wake    chan struct{}
 	done    chan struct{}
 	// panicked is a panic recovered since the loop last looked.
@@ -135,6 +140,8 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 		w.accepted = time.Now()
 		w.event(corev1.EventTypeNormal, "Scheduled", "", "Successfully assigned "+w.key+" to "+pod.Spec.NodeName)
 	}
+	// Objects may have changed while the daemon was down.
+	w.refresh = st != nil && projects(pod)
 	if w.state.StartFailures == nil {
 		w.state.StartFailures = map[string]*planner.StartFailure{}
 	}
@@ -326,6 +333,7 @@ type round struct {
 // syncOnce observes, plans, commits and acts once. A shim that does not
 // answer tells nothing: the round acts on nothing and looks again later.
 func (w *Worker) syncOnce(ctx context.Context) round {
+	w.refreshVolumes(ctx)
 	in, known := w.observe(ctx)
 	if !known {
 		return round{wait: w.silence.retryAfter()}
