@@ -271,11 +271,11 @@ func stripServerFields(obj Object) []string {
 	obj.SetDeletionGracePeriodSeconds(nil)
 	obj.SetManagedFields(nil)
 	if len(obj.GetOwnerReferences()) > 0 {
-		w = append(w, "metadata.ownerReferences is ignored: podd has no controllers")
+		w = append(w, "metadata.ownerReferences is ignored: podd sets the owner references of what its controllers make")
 		obj.SetOwnerReferences(nil)
 	}
 	if len(obj.GetFinalizers()) > 0 {
-		w = append(w, "metadata.finalizers is ignored: podd has no controllers")
+		w = append(w, "metadata.finalizers is ignored: podd runs no finalizers")
 		obj.SetFinalizers(nil)
 	}
 	if stripStatus(obj) {
