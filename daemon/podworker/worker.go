@@ -14,6 +14,7 @@ import (
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/internal/limiter"
+	"github.com/podd-dev/podd/network/podfiles"
 	"github.com/podd-dev/podd/probes"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/spec"
@@ -53,6 +54,9 @@ type Deps struct {
 	ShimLogLevel string
 	// ResolvConf is the host resolver file for dnsPolicy Default.
 	ResolvConf string
+	// ClusterDNS is the cluster DNS pods with dnsPolicy ClusterFirst use;
+	// without nameservers they fall back to Default.
+	ClusterDNS podfiles.ClusterDNS
 	// NodeIP is the host's address (status.hostIP).
 	NodeIP string
 	// LogRotation bounds each container's log (containerLogMaxSize,
