@@ -16,8 +16,10 @@ LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
 # podd-shim's build tags: seccomp links libseccomp; runc_nocriu leaves out
 # libcontainer's checkpoint/restore (go-criu and its protobuf descriptors),
 # which podd never uses and every container start and exec paid for in the
-# package initialisation of the re-executed init (issue 13).
-SHIM_TAGS := seccomp,runc_nocriu
+# package initialisation of the re-executed init (issue 13); grpcnotrace
+# leaves out grpc's x/net/trace (html/template and its package init; the
+# shim never enables grpc tracing).
+SHIM_TAGS := seccomp,runc_nocriu,grpcnotrace
 TEST_TIMEOUT ?= 25m
 TEST_FUZZTIME ?= 3s
 FUZZTIME ?= 1m
