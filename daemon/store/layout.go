@@ -151,5 +151,8 @@ func (l Layout) ObjectFile(ns, resource, name string) string {
 // ClaimDir is the local volume of claim name in namespace ns: the
 // directory pods using the claim see.
 func (l Layout) ClaimDir(ns, name string) string {
-	return filepath.Join(l.NamespaceDir(ns), "volumes", name)
+	return filepath.Join(l.ClaimsDir(ns), name)
 }
+
+// ClaimsDir holds the local volumes of the claims of namespace ns.
+func (l Layout) ClaimsDir(ns string) string { return filepath.Join(l.NamespaceDir(ns), "volumes") }
