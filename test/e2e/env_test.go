@@ -301,7 +301,9 @@ func (e *env) cleanup() {
 		e.cmd = nil
 	}
 	if e.cmd != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		// Deleting many pods takes minutes on a loaded host: the budget is
+		// scaled like every other wait.
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Scaled(60*time.Second))
 		// The list is paged: delete what a page shows until none is left.
 		for range 100 {
 			if e.client == nil {
