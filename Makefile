@@ -13,6 +13,13 @@ GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps libseccomp-dev pkg-config runc
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
+# podd-shim's build tags: seccomp links libseccomp; runc_nocriu leaves out
+# libcontainer's checkpoint/restore (go-criu and its protobuf descriptors),
+# which podd never uses and every container start and exec paid for in the
+# package initialisation of the re-executed init (issue 13); grpcnotrace
+# leaves out grpc's x/net/trace (html/template and its package init; the
+# shim never enables grpc tracing).
+SHIM_TAGS := seccomp,runc_nocriu,grpcnotrace
 TEST_TIMEOUT ?= 25m
 TEST_FUZZTIME ?= 3s
 FUZZTIME ?= 1m
@@ -44,7 +51,7 @@ build: ## build bin/podd, bin/podctl, bin/podd-shim, bin/podd-pause
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podd ./cmd/podd
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podctl ./cmd/podctl
-	CGO_ENABLED=1 $(GO) build -tags seccomp -ldflags '$(LDFLAGS)' -o $(BIN)/podd-shim ./cmd/podd-shim
+	CGO_ENABLED=1 $(GO) build -tags $(SHIM_TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/podd-shim ./cmd/podd-shim
 	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o $(BIN)/podd-pause ./cmd/podd-pause
 
 crictl: ## build bin/crictl and bin/critest (cri-tools, from the Go module proxy or cache)

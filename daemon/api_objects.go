@@ -17,6 +17,8 @@ func checkResource(resource string) error {
 	switch resource {
 	case resNamespaces, resConfigMaps, resSecrets, resClaims, resServices, resEndpoints:
 		return nil
+	case resDeployments, resReplicaSets, resJobs:
+		return nil
 	}
 	return classed(ErrNotFound, "the server doesn't have a resource type %q", resource)
 }
@@ -29,6 +31,10 @@ func objectMessage(obj manifest.Object) (*poddv1.Object, error) {
 	kind := manifest.KindOf(obj)
 	if _, ok := obj.(*corev1.Endpoints); ok {
 		kind = "Endpoints" // derived, never in a manifest
+	}
+	if kind == "" {
+		// Kinds the daemon writes itself (ReplicaSets) carry their TypeMeta.
+		kind = obj.GetObjectKind().GroupVersionKind().Kind
 	}
 	return &poddv1.Object{Kind: kind, Json: data}, nil
 }

@@ -43,6 +43,9 @@ type pods struct {
 	watchers map[chan podChange]struct{}
 	// changed, when set, is told of every change (the Service proxy).
 	changed func()
+	// observe, when set, sees every change (the controllers' trigger); it
+	// must not block.
+	observe func(*corev1.Pod)
 }
 
 type podChange struct {
@@ -57,6 +60,9 @@ func newPods() *pods {
 func (p *pods) notify(typ string, pod *corev1.Pod) {
 	if p.changed != nil {
 		p.changed()
+	}
+	if p.observe != nil {
+		p.observe(pod)
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -122,6 +128,9 @@ func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) 
 	defer d.objects.applyMu.Unlock()
 	if err := d.admitObjects(docs, source, static); err != nil {
 		return nil, warnings, err
+	}
+	if static != "" {
+		markStatic(docs, static)
 	}
 	var parsed []*corev1.Pod
 	for _, doc := range docs {

@@ -14,8 +14,6 @@ D=$(mktemp -d /tmp/podd-xload.XXXX)
 BR=pxl$$; CG=/podd-xload-$$
 SOCK=$D/podd.sock
 PODCTL="$BIN/podctl --socket $SOCK"
-CPUACCT=/sys/fs/cgroup/cpuacct$CG/cpuacct.usage
-[ -f $CPUACCT ] || CPUACCT=/sys/fs/cgroup$CG/cpu.stat
 
 cleanup() {
   set +e
@@ -58,16 +56,22 @@ spec:
 Y
 done > $D/pods.yaml
 $PODCTL apply -f $D/pods.yaml >/dev/null
+# Wait (at most 10 min) until every pod has started once: when probes time
+# out, restarts keep some from being Running at any one moment.
 for _ in $(seq 600); do
-  [ "$($PODCTL get pods 2>/dev/null | grep -c ' Running ')" = "$N" ] && break; sleep 1
+  [ "$($PODCTL get pods 2>/dev/null | grep -cE ' (ContainerCreating|Pending) ')" = 0 ] && break; sleep 1
 done
-echo "$N pods running; settling for $((2 * PERIOD)) s"
+echo "$($PODCTL get pods 2>/dev/null | grep -c ' Running ') of $N pods running; settling for $((2 * PERIOD)) s"
 sleep $((2 * PERIOD))
 
+# The daemon makes the cgroup parent with the first pod: pick v1 or v2 now.
+CPUACCT=/sys/fs/cgroup/cpuacct$CG/cpuacct.usage
+[ -f $CPUACCT ] || CPUACCT=/sys/fs/cgroup$CG/cpu.stat
 cpu() { if [[ $CPUACCT == *cpuacct.usage ]]; then cat $CPUACCT; else awk '/usage_usec/{print $2*1000}' $CPUACCT; fi; }
 dcpu() { awk '{print $14 + $15}' /proc/"$(cat $D/podd.pid)"/stat; }
 restarts() { $PODCTL get pods 2>/dev/null | awk 'NR > 1 {s += $4} END {print s + 0}'; }
-timeouts() { $PODCTL events -A 2>/dev/null | grep -c 'timed out' || true; }
+# Repeated events are folded into one line "(xN over ...)": count N.
+timeouts() { $PODCTL events -A 2>/dev/null | awk '/timed out/ {n = 1; if (match($0, /\(x[0-9]+ /)) n = substr($0, RSTART + 2, RLENGTH - 3); s += n} END {print s + 0}'; }
 r0=$(restarts); t0=$(timeouts); c0=$(cpu); d0=$(dcpu); s0=$(date +%s%N)
 sleep $WINDOW
 c1=$(cpu); d1=$(dcpu); s1=$(date +%s%N); r1=$(restarts); t1=$(timeouts)

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -22,4 +23,39 @@ func TestShimDependencies(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestShimLeavesOutUnusedInits: the shim is built without libcontainer's
+// checkpoint/restore (go-criu registers protobuf descriptors at package
+// initialisation) and without grpc's tracing (x/net/trace, html/template),
+// whose package init every container start and exec paid for in the
+// re-executed init (issue 13). It lists the shim's dependencies with the
+// build tags the Makefile builds it with.
+func TestShimLeavesOutUnusedInits(t *testing.T) {
+	tags := makefileShimTags(t)
+	out, err := exec.Command("go", "list", "-tags", tags, "-deps", ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go list -tags %s -deps: %v\n%s", tags, err, out)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "github.com/checkpoint-restore/") || pkg == "golang.org/x/net/trace" || pkg == "html/template" {
+			t.Errorf("podd-shim built with tags %q links %s", tags, pkg)
+		}
+	}
+}
+
+// makefileShimTags returns the SHIM_TAGS the Makefile builds podd-shim with.
+func makefileShimTags(t *testing.T) string {
+	t.Helper()
+	b, err := os.ReadFile("../../Makefile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SHIM_TAGS :="); ok {
+			return strings.TrimSpace(v)
+		}
+	}
+	t.Fatal("the Makefile sets no SHIM_TAGS")
+	return ""
 }

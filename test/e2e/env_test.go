@@ -55,7 +55,7 @@ func binaries(t testing.TB) string {
 		}
 		for _, b := range []struct{ name, pkg, cgo, tags string }{
 			{"podd", "./cmd/podd", "1", ""}, {"podctl", "./cmd/podctl", "1", ""},
-			{"podd-shim", "./cmd/podd-shim", "1", "seccomp"}, {"podd-pause", "./cmd/podd-pause", "0", ""},
+			{"podd-shim", "./cmd/podd-shim", "1", "seccomp,runc_nocriu,grpcnotrace"}, {"podd-pause", "./cmd/podd-pause", "0", ""},
 		} {
 			cmd := exec.Command("go", "build", "-tags", b.tags, "-o", filepath.Join(dir, b.name), b.pkg)
 			cmd.Dir = "../.."
@@ -309,7 +309,9 @@ func (e *env) cleanup() {
 		e.cmd = nil
 	}
 	if e.cmd != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		// Deleting many pods takes minutes on a loaded host: the budget is
+		// scaled like every other wait.
+		ctx, cancel := context.WithTimeout(context.Background(), testutil.Scaled(60*time.Second))
 		// The list is paged: delete what a page shows until none is left.
 		for range 100 {
 			if e.client == nil {

@@ -9,10 +9,14 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/moby/profiles/seccomp"
+	specs "github.com/opencontainers/runtime-spec/specs-go"
 
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
@@ -24,7 +28,9 @@ const execsPerRound = 20
 // through podd (daemon + shim + everything the exec runs, the path exec
 // probes take) against `runc exec` of the same command in a container of
 // the same rootfs (the path CRI-O's and conmon's exec probes take), measured
-// in one run. Reported in ms and as the ratio podd/runc.
+// in one run. Reported in ms and as the ratio podd/runc. Both containers
+// run under the default seccomp filter podd gives a pod (moby's, without
+// x32), which libcontainer compiles at each exec in both.
 func BenchmarkExecCPU(b *testing.B) {
 	runc, err := exec.LookPath("runc")
 	if err != nil {
@@ -42,6 +48,13 @@ spec:
 `)
 	e.waitRunning("xb", 60*time.Second)
 	rc := newRuncContainer(b, runc, e)
+	// Like for like: both sides exec under a seccomp filter.
+	if got := e.execIn("xb", "c", "grep", "^Seccomp:", "/proc/self/status"); !strings.Contains(got, "2") {
+		b.Fatalf("podd exec: %q, want seccomp mode 2", got)
+	}
+	if out, err := exec.Command(runc, "--root", rc.root, "exec", rc.id, "grep", "^Seccomp:", "/proc/self/status").CombinedOutput(); err != nil || !strings.Contains(string(out), "2") {
+		b.Fatalf("runc exec: %q (%v), want seccomp mode 2", out, err)
+	}
 	e.execTrue(b, "xb")
 	rc.execTrue(b)
 	b.StartTimer()
@@ -180,7 +193,7 @@ func newRuncContainer(tb testing.TB, runc string, e *env) *runcContainer {
 	if err := os.WriteFile(filepath.Join(rootfs, "bin", "busybox"), data, 0o755); err != nil {
 		tb.Fatal(err)
 	}
-	for _, applet := range []string{"sh", "sleep", "true"} {
+	for _, applet := range []string{"sh", "sleep", "true", "grep"} {
 		if err := os.Symlink("busybox", filepath.Join(rootfs, "bin", applet)); err != nil {
 			tb.Fatal(err)
 		}
@@ -196,6 +209,7 @@ func newRuncContainer(tb testing.TB, runc string, e *env) *runcContainer {
 		p["args"] = []string{"sleep", "1000000"}
 		c["root"].(map[string]any)["readonly"] = true
 		c["linux"].(map[string]any)["cgroupsPath"] = cgroup + "/c"
+		c["linux"].(map[string]any)["seccomp"] = defaultSeccomp(tb, p)
 	}); err != nil {
 		tb.Fatal(err)
 	}
@@ -220,6 +234,34 @@ func newRuncContainer(tb testing.TB, runc string, e *env) *runcContainer {
 		tb.Fatalf("runc run: %v: %s", err, out)
 	}
 	return rc
+}
+
+// defaultSeccomp is the filter podd's RuntimeDefault gives a container
+// with process p's bounding capabilities: moby's default profile without
+// the x32 ABI (runtime/spec), as a JSON value.
+func defaultSeccomp(tb testing.TB, p map[string]any) any {
+	tb.Helper()
+	var bounding []string
+	if caps, ok := p["capabilities"].(map[string]any); ok {
+		for _, c := range caps["bounding"].([]any) {
+			bounding = append(bounding, c.(string))
+		}
+	}
+	rs := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: bounding}}}
+	filter, err := seccomp.GetDefaultProfile(rs)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	filter.Architectures = slices.DeleteFunc(filter.Architectures, func(a specs.Arch) bool { return a == specs.ArchX32 })
+	b, err := json.Marshal(filter)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		tb.Fatal(err)
+	}
+	return v
 }
 
 // execTrue runs `runc exec` of `true` and returns the CPU it took: runc and

@@ -7,6 +7,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -33,6 +35,10 @@ func DescribeObject(out io.Writer, obj Object) error {
 		describeClaim(w, o)
 	case *corev1.Endpoints:
 		describeEndpoints(w, o)
+	case *appsv1.Deployment:
+		describeDeployment(w, o)
+	case *batchv1.Job:
+		describeJob(w, o)
 	}
 	w.flush()
 	return w.err

@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/cmd/podctl/internal/printers"
@@ -29,6 +31,10 @@ var (
 	kindClaim     = ObjectKind{"persistentvolumeclaims", "PersistentVolumeClaim", true}
 	kindService   = ObjectKind{"services", "Service", true}
 	kindEndpoints = ObjectKind{"endpoints", "Endpoints", true}
+	// KindDeployment is the kind scale and rollout act on.
+	KindDeployment = ObjectKind{"deployments", "Deployment", true}
+	kindReplicaSet = ObjectKind{"replicasets", "ReplicaSet", true}
+	kindJob        = ObjectKind{"jobs", "Job", true}
 )
 
 // objectTypeNames are the spellings kubectl accepts for each kind.
@@ -39,6 +45,10 @@ var objectTypeNames = map[string]ObjectKind{
 	"persistentvolumeclaim": kindClaim, "persistentvolumeclaims": kindClaim, "pvc": kindClaim,
 	"service": kindService, "services": kindService, "svc": kindService,
 	"endpoints": kindEndpoints, "ep": kindEndpoints,
+	"deployment": KindDeployment, "deployments": KindDeployment, "deploy": KindDeployment,
+	"deployment.apps": KindDeployment, "deployments.apps": KindDeployment,
+	"replicaset": kindReplicaSet, "replicasets": kindReplicaSet, "rs": kindReplicaSet,
+	"job": kindJob, "jobs": kindJob, "job.batch": kindJob, "jobs.batch": kindJob,
 }
 
 // ParseObjectArgs reads "TYPE [NAME...]" or "TYPE/NAME..." for the object
@@ -88,6 +98,12 @@ func decodeObject(m *poddv1.Object) (printers.Object, error) {
 		obj = &corev1.Service{}
 	case "Endpoints":
 		obj = &corev1.Endpoints{}
+	case "Deployment":
+		obj = &appsv1.Deployment{}
+	case "ReplicaSet":
+		obj = &appsv1.ReplicaSet{}
+	case "Job":
+		obj = &batchv1.Job{}
 	default:
 		return nil, fmt.Errorf("decode object from daemon: unknown kind %q", m.GetKind())
 	}
