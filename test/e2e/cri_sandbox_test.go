@@ -234,3 +234,30 @@ spec:
 		t.Errorf("left on the host after rmp: %+v", c)
 	}
 }
+
+// A reboot leaves a CRI sandbox NotReady (its client, the kubelet, makes a
+// new one); podd neither recreates nor collects it, and stopp + rmp still
+// release everything it held (its IP lease and CNI state survive on disk).
+func TestCRISandboxAfterRebootIsNotReady(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	cfg := filepath.Join(t.TempDir(), "sandbox.json")
+	if err := os.WriteFile(cfg, []byte(`{"metadata": {"name": "rb", "namespace": "cri", "uid": "rb-uid"}, "linux": {}}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	id := strings.TrimSpace(e.crictl("runp", cfg))
+	e.killDaemon()
+	simulateReboot(t, e)
+	e.restartDaemon()
+	if got := e.crictlPods(); !reflect.DeepEqual(got, []string{id + " SANDBOX_NOTREADY"}) {
+		t.Errorf("after a reboot: crictl pods = %v, want %s NotReady", got, id)
+	}
+	if c := e.census(t); len(c.IPs) != 1 {
+		t.Errorf("the start-up GC released the lease of a CRI sandbox: %+v", c)
+	}
+	e.crictl("stopp", id)
+	e.crictl("rmp", id)
+	if c := e.census(t); !c.empty() {
+		t.Errorf("left on the host after rmp: %+v", c)
+	}
+}
