@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -110,5 +111,64 @@ func TestImageRPCs(t *testing.T) {
 				tc.check(t, d, resp)
 			}
 		})
+	}
+}
+
+// pullStream is the server side of a PullImageWithProgress stream.
+type pullStream struct {
+	grpc.ServerStream
+	ctx  context.Context
+	sent []*poddv1.PullImageProgress
+}
+
+func (s *pullStream) Context() context.Context { return s.ctx }
+func (s *pullStream) Send(p *poddv1.PullImageProgress) error {
+	s.sent = append(s.sent, p)
+	return nil
+}
+
+// PullImageWithProgress streams the layers as they stand, in the order the
+// pull announced them, and ends with the image; a failed pull ends with
+// its code after whatever progress there was.
+func TestPullImageWithProgress(t *testing.T) {
+	d := startTestDaemon(t)
+	a := &api{d: d.Daemon}
+	s := &pullStream{ctx: context.Background()}
+	if err := a.PullImageWithProgress(&poddv1.PullImageRequest{Ref: "alpine:3"}, s); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.sent) == 0 {
+		t.Fatal("nothing sent")
+	}
+	last := s.sent[len(s.sent)-1]
+	if last.GetImage().GetDigest() != "sha256:alpine:3" {
+		t.Errorf("last message's image is %v", last.GetImage())
+	}
+	var got []string
+	for _, l := range last.Layers {
+		got = append(got, fmt.Sprintf("%s %d/%d %s", l.Digest, l.Done, l.Size, l.State))
+	}
+	if want := []string{"sha256:l1 10/10 Already exists", "sha256:l2 20/20 Pull complete"}; !slices.Equal(got, want) {
+		t.Errorf("last layers %q, want %q", got, want)
+	}
+	for _, m := range s.sent[:len(s.sent)-1] {
+		if m.Image != nil {
+			t.Errorf("an image before the last message: %v", m)
+		}
+	}
+
+	d.images.fail("pull", errors.New("registry down"))
+	s = &pullStream{ctx: context.Background()}
+	err := a.PullImageWithProgress(&poddv1.PullImageRequest{Ref: "x"}, s)
+	if status.Code(err) != codes.Internal {
+		t.Errorf("failed pull ended with %v, want Internal", err)
+	}
+	for _, m := range s.sent {
+		if m.Image != nil {
+			t.Errorf("a failed pull sent an image: %v", m)
+		}
+	}
+	if err := a.PullImageWithProgress(&poddv1.PullImageRequest{}, &pullStream{ctx: context.Background()}); status.Code(err) != codes.InvalidArgument {
+		t.Errorf("pull without a ref: %v, want InvalidArgument", err)
 	}
 }

@@ -102,10 +102,20 @@ func (f *fakeImages) Get(_ context.Context, ref string) (image.Image, error) {
 	return img, nil
 }
 
-func (f *fakeImages) Pull(ctx context.Context, ref string, _ image.PullOptions) (image.Image, error) {
+func (f *fakeImages) Pull(ctx context.Context, ref string, opts image.PullOptions) (image.Image, error) {
 	f.mu.Lock()
 	err := f.err["pull"]
 	f.mu.Unlock()
+	if opts.Progress != nil {
+		// Two layers: one already stored, one downloaded in two steps.
+		opts.Progress(image.LayerProgress{Digest: "sha256:l1", Size: 10, State: image.LayerWaiting})
+		opts.Progress(image.LayerProgress{Digest: "sha256:l2", Size: 20, State: image.LayerWaiting})
+		opts.Progress(image.LayerProgress{Digest: "sha256:l1", Size: 10, Done: 10, State: image.LayerExists})
+		opts.Progress(image.LayerProgress{Digest: "sha256:l2", Size: 20, Done: 5, State: image.LayerDownloading})
+		if err == nil {
+			opts.Progress(image.LayerProgress{Digest: "sha256:l2", Size: 20, Done: 20, State: image.LayerDone})
+		}
+	}
 	if err != nil {
 		return image.Image{}, err
 	}

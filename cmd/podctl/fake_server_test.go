@@ -324,6 +324,32 @@ func (f *fakePodService) PullImage(_ context.Context, req *poddv1.PullImageReque
 	return &poddv1.PullImageResponse{Image: &poddv1.Image{Refs: []string{req.GetRef()}, Id: "sha256:feed"}}, nil
 }
 
+// PullImageWithProgress streams one layer downloading then complete; a
+// ref under old/ gets Unimplemented, as from a daemon without streaming.
+func (f *fakePodService) PullImageWithProgress(req *poddv1.PullImageRequest, stream poddv1.PodService_PullImageWithProgressServer) error {
+	if strings.HasPrefix(req.GetRef(), "old/") {
+		return status.Error(codes.Unimplemented, "unknown method PullImageWithProgress")
+	}
+	resp, err := f.PullImage(stream.Context(), req)
+	if err != nil {
+		return err
+	}
+	layer := func(done int64, state string) []*poddv1.LayerProgress {
+		return []*poddv1.LayerProgress{{Digest: "sha256:0123456789abcdef", Size: 2000, Done: done, State: state}}
+	}
+	for _, m := range []*poddv1.PullImageProgress{
+		{Layers: layer(0, "Waiting")},
+		{Layers: layer(1000, "Downloading")},
+		{Layers: layer(1500, "Downloading")},
+		{Layers: layer(2000, "Pull complete"), Image: resp.GetImage()},
+	} {
+		if err := stream.Send(m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // RemoveImage removes the fake image whose first ref is req.Ref; "in-use"
 // is refused as the daemon refuses an image a pod uses.
 func (f *fakePodService) RemoveImage(_ context.Context, req *poddv1.RemoveImageRequest) (*poddv1.RemoveImageResponse, error) {

@@ -383,9 +383,14 @@ func TestImagesAndVersion(t *testing.T) {
 	if r.code != 1 || !strings.HasPrefix(r.stderr, "Error from server (Unavailable): pull localhost:5000/app:1") {
 		t.Fatalf("pull from an http registry = %+v", r)
 	}
+	// Not a terminal: a line per layer state, no bars.
 	r = podctl(t, sock, "", "pull", "--insecure", "localhost:5000/app:1")
+	if want := "0123456789ab: Waiting\n0123456789ab: Downloading\n0123456789ab: Pull complete\nImage is up to date for sha256:feed\n"; r.code != 0 || r.stdout != want {
+		t.Fatalf("pull --insecure = %+v, want stdout\n%s", r, want)
+	}
+	r = podctl(t, sock, "", "pull", "old/app:1")
 	if r.code != 0 || r.stdout != "Image is up to date for sha256:feed\n" {
-		t.Fatalf("pull --insecure = %+v", r)
+		t.Fatalf("pull from a daemon without progress = %+v", r)
 	}
 	r = podctl(t, sock, "", "version")
 	if r.code != 0 || !strings.HasPrefix(r.stdout, "Client Version: ") || !strings.Contains(r.stdout, "Server Version: v9.9.9\n") {

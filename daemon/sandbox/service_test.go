@@ -40,7 +40,9 @@ func TestCreateRollsBackAtEveryStep(t *testing.T) {
 		setup func(*podworkertest.Host, *sandbox.Request)
 		want  string
 	}{
-		{"network (CNI ADD)", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("network.setup", podworkertest.FaultError, 0) }, "set up pod network"},
+		{"network (CNI ADD)", func(h *podworkertest.Host, _ *sandbox.Request) {
+			h.Script("network.setup", podworkertest.FaultError, 0)
+		}, "set up pod network"},
 		{"pod files", func(_ *podworkertest.Host, r *sandbox.Request) {
 			r.WriteFiles = func(*sandbox.Instance) error { return errors.New("write pod files: disk full") }
 		}, "write pod files"},

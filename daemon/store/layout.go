@@ -151,8 +151,11 @@ func (l Layout) ObjectFile(ns, resource, name string) string {
 // ClaimDir is the local volume of claim name in namespace ns: the
 // directory pods using the claim see.
 func (l Layout) ClaimDir(ns, name string) string {
-	return filepath.Join(l.NamespaceDir(ns), "volumes", name)
+	return filepath.Join(l.ClaimsDir(ns), name)
 }
+
+// ClaimsDir holds the local volumes of the claims of namespace ns.
+func (l Layout) ClaimsDir(ns string) string { return filepath.Join(l.NamespaceDir(ns), "volumes") }
 
 // Sandboxes a CRI client made live apart from podd's pods: their records
 // under <root>/cri/sandboxes, their shims under <run-root>/cri and their

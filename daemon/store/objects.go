@@ -114,7 +114,7 @@ func (s *Store) RemoveClaimDir(ns, name string) error {
 	if err := errors.Join(checkName("namespace", ns), checkName("claim", name)); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(s.Layout.ClaimDir(ns, name)); err != nil {
+	if err := removeTree(s.Layout.ClaimDir(ns, name)); err != nil {
 		return fmt.Errorf("remove volume of claim %s/%s: %w", ns, name, err)
 	}
 	return nil
@@ -126,10 +126,10 @@ func (s *Store) RemoveNamespace(ns string) error {
 	if err := checkName("namespace", ns); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(s.Layout.NamespaceDir(ns)); err != nil {
+	if err := removeTree(s.Layout.NamespaceDir(ns)); err != nil {
 		return fmt.Errorf("remove namespace %s: %w", ns, err)
 	}
-	return atomicfile.SyncDir(s.Layout.NamespacesDir())
+	return nil
 }
 
 // Objects is everything LoadObjects read back.
@@ -156,9 +156,15 @@ func (s *Store) LoadObjects() (*Objects, error) {
 	if err != nil {
 		return nil, fmt.Errorf("load namespaces: %w", err)
 	}
+	if err := sweepTrash(s.Layout.NamespacesDir()); err != nil {
+		return nil, fmt.Errorf("load namespaces: %w", err)
+	}
 	for _, e := range ents {
-		if !e.IsDir() {
+		if !e.IsDir() || isTrash(e.Name()) {
 			continue
+		}
+		if err := sweepTrash(s.Layout.ClaimsDir(e.Name())); err != nil {
+			return nil, fmt.Errorf("load namespace %s: %w", e.Name(), err)
 		}
 		ns := &corev1.Namespace{}
 		ok, err := s.loadOne(s.Layout.NamespaceFile(e.Name()), "namespace-"+e.Name(), ns, "", e.Name(), out)

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -120,5 +121,57 @@ func TestObjectsCorruptFileIsQuarantinedOthersLoad(t *testing.T) {
 	}
 	if _, err := os.Stat(bad); !os.IsNotExist(err) {
 		t.Errorf("corrupt file left in place: %v", err)
+	}
+}
+
+// A kill while a namespace (or a claim's volume) is removed leaves it whole
+// or gone: a namespace half-removed came back with part of its objects.
+func TestRemoveNamespaceKilledHalfwayLeavesItGone(t *testing.T) {
+	s := objectStore(t)
+	if err := s.SaveNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "shop"}}); err != nil {
+		t.Fatal(err)
+	}
+	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Namespace: "shop"}}
+	if err := s.SaveObject(ResourceConfigMaps, "shop", "cfg", cm); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.EnsureClaimDir("shop", "data"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SaveNamespace(&corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gone"}}); err != nil {
+		t.Fatal(err)
+	}
+	crash := errors.New("killed")
+	removeAll = func(path string) error {
+		if _, err := os.Stat(path); err != nil {
+			return os.RemoveAll(path)
+		}
+		return crash // killed before unlinking anything of it
+	}
+	t.Cleanup(func() { removeAll = os.RemoveAll })
+	if err := s.RemoveClaimDir("shop", "data"); !errors.Is(err, crash) {
+		t.Fatalf("RemoveClaimDir = %v, want the simulated crash", err)
+	}
+	if err := s.RemoveNamespace("gone"); !errors.Is(err, crash) {
+		t.Fatalf("RemoveNamespace = %v, want the simulated crash", err)
+	}
+	removeAll = os.RemoveAll
+	got, err := s.LoadObjects()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Namespaces) != 1 || got.Namespaces[0].Name != "shop" || len(got.ConfigMaps) != 1 || len(got.Bad) != 0 {
+		t.Fatalf("after kills during removals loaded %d namespaces (%v), %d configmaps, bad %v; want shop and its configmap", len(got.Namespaces), got.Namespaces, len(got.ConfigMaps), got.Bad)
+	}
+	for _, dir := range []string{s.Layout.NamespacesDir(), s.Layout.ClaimsDir("shop")} {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range ents {
+			if isTrash(e.Name()) || e.Name() == "gone" || e.Name() == "data" {
+				t.Errorf("%s still holds %s after the load", dir, e.Name())
+			}
+		}
 	}
 }

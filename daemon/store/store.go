@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -64,10 +65,13 @@ func (s *Store) LoadPods() ([]*corev1.Pod, []Quarantined, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("load pods: %w", err)
 	}
+	if err := sweepTrash(s.Layout.PodsDir()); err != nil {
+		return nil, nil, fmt.Errorf("load pods: %w", err)
+	}
 	var pods []*corev1.Pod
 	var bad []Quarantined
 	for _, e := range ents {
-		if !e.IsDir() {
+		if !e.IsDir() || isTrash(e.Name()) {
 			continue
 		}
 		uid := e.Name()
@@ -155,13 +159,67 @@ func readJSON(file string, v any) error {
 }
 
 // RemovePod deletes the pod's persistent directory (spec, state, logs) and
-// its run directory. Mounts below them must be gone already.
+// its run directory. Mounts below them must be gone already. A kill at any
+// point leaves the pod either whole or gone (removeTree), never a pod.json
+// without its state: the restarted daemon would take that for a new pod and
+// start what was being deleted.
 func (s *Store) RemovePod(uid string) error {
-	if err := os.RemoveAll(s.Layout.PodDir(uid)); err != nil {
+	if err := removeTree(s.Layout.PodDir(uid)); err != nil {
 		return fmt.Errorf("remove pod %s: %w", uid, err)
 	}
 	if err := os.RemoveAll(s.Layout.ShimDir(uid)); err != nil {
 		return fmt.Errorf("remove pod %s: %w", uid, err)
+	}
+	return nil
+}
+
+// trashPrefix names a directory removeTree has committed to removing; no
+// pod UID or namespace name starts with a dot.
+const trashPrefix = ".removing-"
+
+// removeAll is os.RemoveAll; tests replace it to stop a removal half-way.
+var removeAll = os.RemoveAll
+
+// removeTree deletes dir all or nothing as seen by a restarted daemon: it
+// is first renamed to a trash name in its parent (the commit point, made
+// durable by syncing the parent), then removed. A trash left by a kill is
+// finished off by sweepTrash when its parent is next loaded.
+func removeTree(dir string) error {
+	parent := filepath.Dir(dir)
+	trash := filepath.Join(parent, trashPrefix+filepath.Base(dir))
+	if err := removeAll(trash); err != nil {
+		return err
+	}
+	switch err := os.Rename(dir, trash); {
+	case errors.Is(err, fs.ErrNotExist):
+		return nil
+	case err != nil:
+		return err
+	}
+	if err := atomicfile.SyncDir(parent); err != nil {
+		return err
+	}
+	return removeAll(trash)
+}
+
+// isTrash reports whether a directory entry is a removal in progress.
+func isTrash(name string) bool { return strings.HasPrefix(name, trashPrefix) }
+
+// sweepTrash removes what removeTree left in dir when it was killed.
+func sweepTrash(dir string) error {
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
+	}
+	for _, e := range ents {
+		if isTrash(e.Name()) {
+			if err := removeAll(filepath.Join(dir, e.Name())); err != nil {
+				return fmt.Errorf("finish removing %s: %w", filepath.Join(dir, e.Name()), err)
+			}
+		}
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -171,5 +172,62 @@ func TestLoadStateQuarantinesCorruptFile(t *testing.T) {
 	}
 	if pods, _, err := s.LoadPods(); err != nil || len(pods) != 1 {
 		t.Errorf("the pod itself is gone: %v, %v", pods, err)
+	}
+}
+
+// A daemon killed while RemovePod deletes a pod's directory must not bring
+// the pod back as a new one: os.RemoveAll deletes in directory order, so a
+// kill could leave pod.json without state.json (and its Deletion), and the
+// restarted daemon recreated the sandbox of a pod being deleted. The crash
+// is simulated by a removal that deletes one file and stops, at every file.
+func TestRemovePodKilledHalfwayNeverResurrectsThePod(t *testing.T) {
+	for _, victim := range []string{"state.json", "pod.json", "logs"} {
+		t.Run(victim, func(t *testing.T) {
+			dir := t.TempDir()
+			s, err := Open(Layout{Root: filepath.Join(dir, "root"), RunRoot: filepath.Join(dir, "run")})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "u1"}}
+			if err := s.SavePod(pod); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.SaveState("u1", map[string]int{"n": 1}); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.MkdirAll(filepath.Join(s.Layout.PodDir("u1"), "logs"), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			crash := errors.New("killed")
+			removeAll = func(path string) error {
+				if _, err := os.Stat(path); err != nil {
+					return os.RemoveAll(path)
+				}
+				// What a kill after the first unlink leaves.
+				if err := os.RemoveAll(filepath.Join(path, victim)); err != nil {
+					t.Fatal(err)
+				}
+				return crash
+			}
+			t.Cleanup(func() { removeAll = os.RemoveAll })
+			if err := s.RemovePod("u1"); !errors.Is(err, crash) {
+				t.Fatalf("RemovePod = %v, want the simulated crash", err)
+			}
+			removeAll = os.RemoveAll
+
+			// The restarted daemon.
+			s2, err := Open(s.Layout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			pods, bad, err := s2.LoadPods()
+			if err != nil || len(pods) != 0 || len(bad) != 0 {
+				t.Fatalf("after a kill during RemovePod, LoadPods found %d pods, %v, %v; want none", len(pods), bad, err)
+			}
+			ents, err := os.ReadDir(s2.Layout.PodsDir())
+			if err != nil || len(ents) != 0 {
+				t.Fatalf("pods dir after restart holds %v (%v); want the half-removed pod finished off", ents, err)
+			}
+		})
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
@@ -103,29 +104,51 @@ func imageBlobs(img v1.Image) ([]string, error) {
 }
 
 // writeImage stores every blob of img, each verified against its digest,
-// and returns the manifest digest. The caller holds the blobs.
-func (s *Store) writeImage(ctx context.Context, img v1.Image) (string, error) {
+// and returns the manifest digest; progress, if set, hears about each
+// layer. The caller holds the blobs.
+func (s *Store) writeImage(ctx context.Context, img v1.Image, progress ProgressFunc) (string, error) {
 	layers, err := img.Layers()
 	if err != nil {
 		return "", fmt.Errorf("list layers: %w", err)
 	}
-	for _, l := range layers {
+	if progress == nil {
+		progress = func(LayerProgress) {}
+	}
+	states := make([]LayerProgress, len(layers))
+	for i, l := range layers {
 		d, err := l.Digest()
 		if err != nil {
 			return "", fmt.Errorf("layer digest: %w", err)
 		}
+		size, err := l.Size()
+		if err != nil {
+			return "", fmt.Errorf("layer %s size: %w", d, err)
+		}
+		states[i] = LayerProgress{Digest: d.String(), Size: size, State: LayerWaiting}
+		progress(states[i])
+	}
+	for i, l := range layers {
+		p := states[i]
+		d, _ := l.Digest()
 		if s.hasBlob(d) {
+			p.Done, p.State = p.Size, LayerExists
+			progress(p)
 			continue
 		}
 		rc, err := l.Compressed()
 		if err != nil {
 			return "", fmt.Errorf("read layer %s: %w", d, err)
 		}
-		err = s.writeBlob(ctx, d, rc)
+		p.State = LayerDownloading
+		progress(p)
+		pr := &progressReader{r: rc, p: p, fn: progress, last: time.Now()}
+		err = s.writeBlob(ctx, d, pr)
 		rc.Close()
 		if err != nil {
 			return "", err
 		}
+		p.Done, p.State = pr.p.Done, LayerDone
+		progress(p)
 	}
 	cfgName, err := img.ConfigName()
 	if err != nil {

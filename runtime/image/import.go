@@ -64,7 +64,7 @@ func (s *Store) Import(ctx context.Context, path, name string) ([]Image, error) 
 	}
 	out := make([]Image, 0, len(found))
 	for _, f := range found {
-		img, err := s.store(ctx, f.img, f.names)
+		img, err := s.store(ctx, f.img, f.names, nil)
 		if err != nil {
 			return out, fmt.Errorf("import %s: %w", path, err)
 		}
@@ -74,14 +74,14 @@ func (s *Store) Import(ctx context.Context, path, name string) ([]Image, error) 
 }
 
 // store writes img's blobs and points names at it.
-func (s *Store) store(ctx context.Context, img v1.Image, names []string) (Image, error) {
+func (s *Store) store(ctx context.Context, img v1.Image, names []string, progress ProgressFunc) (Image, error) {
 	blobs, err := imageBlobs(img)
 	if err != nil {
 		return Image{}, fmt.Errorf("read image: %w", err)
 	}
 	release := s.hold(blobs)
 	defer release()
-	d, err := s.writeImage(ctx, img)
+	d, err := s.writeImage(ctx, img, progress)
 	if err != nil {
 		return Image{}, err
 	}

@@ -19,6 +19,8 @@ type PullOptions struct {
 	Platform string
 	// Auth, if set, are the credentials given with this pull.
 	Auth *Credentials
+	// Progress, if set, hears how each layer's download goes.
+	Progress ProgressFunc
 }
 
 // Pull fetches ref from its registry and stores it under ref's canonical
@@ -76,7 +78,7 @@ func (s *Store) Pull(ctx context.Context, ref string, opts PullOptions) (Image, 
 	if _, isTag := r.(name.Tag); isTag {
 		names = append(names, repoString(r)+"@"+desc.Digest.String())
 	}
-	out, err := s.store(ctx, img, names)
+	out, err := s.store(ctx, img, names, opts.Progress)
 	if err != nil {
 		return Image{}, fmt.Errorf("pull %s: %w", ref, err)
 	}

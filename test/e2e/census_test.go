@@ -5,9 +5,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/vishvananda/netlink"
 )
@@ -144,7 +146,26 @@ func removeCgroupTree(root string) {
 		}
 		return nil
 	})
+	// A failed test can leave processes whose shim is gone (a pause, a
+	// container): kill them, or the cgroups (and the census of every later
+	// test) keep them. A frozen v1 cgroup must thaw for SIGKILL to land.
 	for i := len(dirs) - 1; i >= 0; i-- {
+		os.WriteFile(filepath.Join(dirs[i], "freezer.state"), []byte("THAWED"), 0)
+		os.WriteFile(filepath.Join(dirs[i], "cgroup.freeze"), []byte("0"), 0)
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			data, err := os.ReadFile(filepath.Join(dirs[i], "cgroup.procs"))
+			pids := strings.Fields(string(data))
+			if err != nil || len(pids) == 0 || time.Now().After(deadline) {
+				break
+			}
+			for _, p := range pids {
+				if pid, err := strconv.Atoi(p); err == nil {
+					syscall.Kill(pid, syscall.SIGKILL)
+				}
+			}
+			time.Sleep(10 * time.Millisecond) // until the kernel has reaped them
+		}
 		syscall.Rmdir(dirs[i])
 	}
 }

@@ -1695,6 +1695,131 @@ func (x *PullImageResponse) GetImage() *Image {
 	return nil
 }
 
+type PullImageProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// layers is every layer of the image in manifest order, as it stands now.
+	Layers []*LayerProgress `protobuf:"bytes,1,rep,name=layers,proto3" json:"layers,omitempty"`
+	// image is set on the last message, once the image is stored.
+	Image         *Image `protobuf:"bytes,2,opt,name=image,proto3" json:"image,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PullImageProgress) Reset() {
+	*x = PullImageProgress{}
+	mi := &file_podd_v1_pod_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PullImageProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PullImageProgress) ProtoMessage() {}
+
+func (x *PullImageProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PullImageProgress.ProtoReflect.Descriptor instead.
+func (*PullImageProgress) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *PullImageProgress) GetLayers() []*LayerProgress {
+	if x != nil {
+		return x.Layers
+	}
+	return nil
+}
+
+func (x *PullImageProgress) GetImage() *Image {
+	if x != nil {
+		return x.Image
+	}
+	return nil
+}
+
+type LayerProgress struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// digest is the layer's compressed digest.
+	Digest string `protobuf:"bytes,1,opt,name=digest,proto3" json:"digest,omitempty"`
+	// size is its compressed size in bytes, done the bytes stored so far.
+	Size int64 `protobuf:"varint,2,opt,name=size,proto3" json:"size,omitempty"`
+	Done int64 `protobuf:"varint,3,opt,name=done,proto3" json:"done,omitempty"`
+	// state: "Waiting", "Downloading", "Already exists" or "Pull complete".
+	State         string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LayerProgress) Reset() {
+	*x = LayerProgress{}
+	mi := &file_podd_v1_pod_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LayerProgress) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LayerProgress) ProtoMessage() {}
+
+func (x *LayerProgress) ProtoReflect() protoreflect.Message {
+	mi := &file_podd_v1_pod_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LayerProgress.ProtoReflect.Descriptor instead.
+func (*LayerProgress) Descriptor() ([]byte, []int) {
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *LayerProgress) GetDigest() string {
+	if x != nil {
+		return x.Digest
+	}
+	return ""
+}
+
+func (x *LayerProgress) GetSize() int64 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
+func (x *LayerProgress) GetDone() int64 {
+	if x != nil {
+		return x.Done
+	}
+	return 0
+}
+
+func (x *LayerProgress) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
 type RemoveImageRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ref is a name ("busybox:latest"), a digest or an image ID (or a unique
@@ -1706,7 +1831,7 @@ type RemoveImageRequest struct {
 
 func (x *RemoveImageRequest) Reset() {
 	*x = RemoveImageRequest{}
-	mi := &file_podd_v1_pod_proto_msgTypes[26]
+	mi := &file_podd_v1_pod_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1718,7 +1843,7 @@ func (x *RemoveImageRequest) String() string {
 func (*RemoveImageRequest) ProtoMessage() {}
 
 func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[26]
+	mi := &file_podd_v1_pod_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1731,7 +1856,7 @@ func (x *RemoveImageRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageRequest.ProtoReflect.Descriptor instead.
 func (*RemoveImageRequest) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{26}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *RemoveImageRequest) GetRef() string {
@@ -1756,7 +1881,7 @@ type RemoveImageResponse struct {
 
 func (x *RemoveImageResponse) Reset() {
 	*x = RemoveImageResponse{}
-	mi := &file_podd_v1_pod_proto_msgTypes[27]
+	mi := &file_podd_v1_pod_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1768,7 +1893,7 @@ func (x *RemoveImageResponse) String() string {
 func (*RemoveImageResponse) ProtoMessage() {}
 
 func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[27]
+	mi := &file_podd_v1_pod_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1781,7 +1906,7 @@ func (x *RemoveImageResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveImageResponse.ProtoReflect.Descriptor instead.
 func (*RemoveImageResponse) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{27}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *RemoveImageResponse) GetUntagged() []string {
@@ -1813,7 +1938,7 @@ type PruneImagesRequest struct {
 
 func (x *PruneImagesRequest) Reset() {
 	*x = PruneImagesRequest{}
-	mi := &file_podd_v1_pod_proto_msgTypes[28]
+	mi := &file_podd_v1_pod_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1825,7 +1950,7 @@ func (x *PruneImagesRequest) String() string {
 func (*PruneImagesRequest) ProtoMessage() {}
 
 func (x *PruneImagesRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[28]
+	mi := &file_podd_v1_pod_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1838,7 +1963,7 @@ func (x *PruneImagesRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PruneImagesRequest.ProtoReflect.Descriptor instead.
 func (*PruneImagesRequest) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{28}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{30}
 }
 
 type PruneImagesResponse struct {
@@ -1853,7 +1978,7 @@ type PruneImagesResponse struct {
 
 func (x *PruneImagesResponse) Reset() {
 	*x = PruneImagesResponse{}
-	mi := &file_podd_v1_pod_proto_msgTypes[29]
+	mi := &file_podd_v1_pod_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1865,7 +1990,7 @@ func (x *PruneImagesResponse) String() string {
 func (*PruneImagesResponse) ProtoMessage() {}
 
 func (x *PruneImagesResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[29]
+	mi := &file_podd_v1_pod_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1878,7 +2003,7 @@ func (x *PruneImagesResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PruneImagesResponse.ProtoReflect.Descriptor instead.
 func (*PruneImagesResponse) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{29}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *PruneImagesResponse) GetDeleted() []*Image {
@@ -1903,7 +2028,7 @@ type VersionRequest struct {
 
 func (x *VersionRequest) Reset() {
 	*x = VersionRequest{}
-	mi := &file_podd_v1_pod_proto_msgTypes[30]
+	mi := &file_podd_v1_pod_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1915,7 +2040,7 @@ func (x *VersionRequest) String() string {
 func (*VersionRequest) ProtoMessage() {}
 
 func (x *VersionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[30]
+	mi := &file_podd_v1_pod_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1928,7 +2053,7 @@ func (x *VersionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionRequest.ProtoReflect.Descriptor instead.
 func (*VersionRequest) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{30}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{32}
 }
 
 type VersionResponse struct {
@@ -1942,7 +2067,7 @@ type VersionResponse struct {
 
 func (x *VersionResponse) Reset() {
 	*x = VersionResponse{}
-	mi := &file_podd_v1_pod_proto_msgTypes[31]
+	mi := &file_podd_v1_pod_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1954,7 +2079,7 @@ func (x *VersionResponse) String() string {
 func (*VersionResponse) ProtoMessage() {}
 
 func (x *VersionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[31]
+	mi := &file_podd_v1_pod_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1967,7 +2092,7 @@ func (x *VersionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VersionResponse.ProtoReflect.Descriptor instead.
 func (*VersionResponse) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{31}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *VersionResponse) GetVersion() string {
@@ -2005,7 +2130,7 @@ type Object struct {
 
 func (x *Object) Reset() {
 	*x = Object{}
-	mi := &file_podd_v1_pod_proto_msgTypes[32]
+	mi := &file_podd_v1_pod_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2017,7 +2142,7 @@ func (x *Object) String() string {
 func (*Object) ProtoMessage() {}
 
 func (x *Object) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[32]
+	mi := &file_podd_v1_pod_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2030,7 +2155,7 @@ func (x *Object) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Object.ProtoReflect.Descriptor instead.
 func (*Object) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{32}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *Object) GetKind() string {
@@ -2061,7 +2186,7 @@ type GetObjectRequest struct {
 
 func (x *GetObjectRequest) Reset() {
 	*x = GetObjectRequest{}
-	mi := &file_podd_v1_pod_proto_msgTypes[33]
+	mi := &file_podd_v1_pod_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2073,7 +2198,7 @@ func (x *GetObjectRequest) String() string {
 func (*GetObjectRequest) ProtoMessage() {}
 
 func (x *GetObjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[33]
+	mi := &file_podd_v1_pod_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2086,7 +2211,7 @@ func (x *GetObjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetObjectRequest.ProtoReflect.Descriptor instead.
 func (*GetObjectRequest) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{33}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *GetObjectRequest) GetResource() string {
@@ -2125,7 +2250,7 @@ type ListObjectsRequest struct {
 
 func (x *ListObjectsRequest) Reset() {
 	*x = ListObjectsRequest{}
-	mi := &file_podd_v1_pod_proto_msgTypes[34]
+	mi := &file_podd_v1_pod_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2137,7 +2262,7 @@ func (x *ListObjectsRequest) String() string {
 func (*ListObjectsRequest) ProtoMessage() {}
 
 func (x *ListObjectsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[34]
+	mi := &file_podd_v1_pod_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2150,7 +2275,7 @@ func (x *ListObjectsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObjectsRequest.ProtoReflect.Descriptor instead.
 func (*ListObjectsRequest) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{34}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *ListObjectsRequest) GetResource() string {
@@ -2192,7 +2317,7 @@ type ListObjectsResponse struct {
 
 func (x *ListObjectsResponse) Reset() {
 	*x = ListObjectsResponse{}
-	mi := &file_podd_v1_pod_proto_msgTypes[35]
+	mi := &file_podd_v1_pod_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2204,7 +2329,7 @@ func (x *ListObjectsResponse) String() string {
 func (*ListObjectsResponse) ProtoMessage() {}
 
 func (x *ListObjectsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[35]
+	mi := &file_podd_v1_pod_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2217,7 +2342,7 @@ func (x *ListObjectsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListObjectsResponse.ProtoReflect.Descriptor instead.
 func (*ListObjectsResponse) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{35}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *ListObjectsResponse) GetObjects() []*Object {
@@ -2249,7 +2374,7 @@ type DeleteObjectRequest struct {
 
 func (x *DeleteObjectRequest) Reset() {
 	*x = DeleteObjectRequest{}
-	mi := &file_podd_v1_pod_proto_msgTypes[36]
+	mi := &file_podd_v1_pod_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2261,7 +2386,7 @@ func (x *DeleteObjectRequest) String() string {
 func (*DeleteObjectRequest) ProtoMessage() {}
 
 func (x *DeleteObjectRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[36]
+	mi := &file_podd_v1_pod_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2274,7 +2399,7 @@ func (x *DeleteObjectRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteObjectRequest.ProtoReflect.Descriptor instead.
 func (*DeleteObjectRequest) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{36}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *DeleteObjectRequest) GetResource() string {
@@ -2314,7 +2439,7 @@ type DeleteObjectResponse struct {
 
 func (x *DeleteObjectResponse) Reset() {
 	*x = DeleteObjectResponse{}
-	mi := &file_podd_v1_pod_proto_msgTypes[37]
+	mi := &file_podd_v1_pod_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2326,7 +2451,7 @@ func (x *DeleteObjectResponse) String() string {
 func (*DeleteObjectResponse) ProtoMessage() {}
 
 func (x *DeleteObjectResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[37]
+	mi := &file_podd_v1_pod_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2339,7 +2464,7 @@ func (x *DeleteObjectResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DeleteObjectResponse.ProtoReflect.Descriptor instead.
 func (*DeleteObjectResponse) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{37}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *DeleteObjectResponse) GetUid() string {
@@ -2364,7 +2489,7 @@ type TopPodsRequest struct {
 
 func (x *TopPodsRequest) Reset() {
 	*x = TopPodsRequest{}
-	mi := &file_podd_v1_pod_proto_msgTypes[38]
+	mi := &file_podd_v1_pod_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2376,7 +2501,7 @@ func (x *TopPodsRequest) String() string {
 func (*TopPodsRequest) ProtoMessage() {}
 
 func (x *TopPodsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[38]
+	mi := &file_podd_v1_pod_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2389,7 +2514,7 @@ func (x *TopPodsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopPodsRequest.ProtoReflect.Descriptor instead.
 func (*TopPodsRequest) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{38}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *TopPodsRequest) GetNamespace() string {
@@ -2427,7 +2552,7 @@ type ContainerUsage struct {
 
 func (x *ContainerUsage) Reset() {
 	*x = ContainerUsage{}
-	mi := &file_podd_v1_pod_proto_msgTypes[39]
+	mi := &file_podd_v1_pod_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2439,7 +2564,7 @@ func (x *ContainerUsage) String() string {
 func (*ContainerUsage) ProtoMessage() {}
 
 func (x *ContainerUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[39]
+	mi := &file_podd_v1_pod_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2452,7 +2577,7 @@ func (x *ContainerUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerUsage.ProtoReflect.Descriptor instead.
 func (*ContainerUsage) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{39}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *ContainerUsage) GetName() string {
@@ -2491,7 +2616,7 @@ type PodUsage struct {
 
 func (x *PodUsage) Reset() {
 	*x = PodUsage{}
-	mi := &file_podd_v1_pod_proto_msgTypes[40]
+	mi := &file_podd_v1_pod_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2503,7 +2628,7 @@ func (x *PodUsage) String() string {
 func (*PodUsage) ProtoMessage() {}
 
 func (x *PodUsage) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[40]
+	mi := &file_podd_v1_pod_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2516,7 +2641,7 @@ func (x *PodUsage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodUsage.ProtoReflect.Descriptor instead.
 func (*PodUsage) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{40}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *PodUsage) GetNamespace() string {
@@ -2567,7 +2692,7 @@ type TopPodsResponse struct {
 
 func (x *TopPodsResponse) Reset() {
 	*x = TopPodsResponse{}
-	mi := &file_podd_v1_pod_proto_msgTypes[41]
+	mi := &file_podd_v1_pod_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2579,7 +2704,7 @@ func (x *TopPodsResponse) String() string {
 func (*TopPodsResponse) ProtoMessage() {}
 
 func (x *TopPodsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_podd_v1_pod_proto_msgTypes[41]
+	mi := &file_podd_v1_pod_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2592,7 +2717,7 @@ func (x *TopPodsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TopPodsResponse.ProtoReflect.Descriptor instead.
 func (*TopPodsResponse) Descriptor() ([]byte, []int) {
-	return file_podd_v1_pod_proto_rawDescGZIP(), []int{41}
+	return file_podd_v1_pod_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *TopPodsResponse) GetPods() []*PodUsage {
@@ -2724,7 +2849,15 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\x12\x1a\n" +
 	"\binsecure\x18\x02 \x01(\bR\binsecure\"9\n" +
 	"\x11PullImageResponse\x12$\n" +
-	"\x05image\x18\x01 \x01(\v2\x0e.podd.v1.ImageR\x05image\"&\n" +
+	"\x05image\x18\x01 \x01(\v2\x0e.podd.v1.ImageR\x05image\"i\n" +
+	"\x11PullImageProgress\x12.\n" +
+	"\x06layers\x18\x01 \x03(\v2\x16.podd.v1.LayerProgressR\x06layers\x12$\n" +
+	"\x05image\x18\x02 \x01(\v2\x0e.podd.v1.ImageR\x05image\"e\n" +
+	"\rLayerProgress\x12\x16\n" +
+	"\x06digest\x18\x01 \x01(\tR\x06digest\x12\x12\n" +
+	"\x04size\x18\x02 \x01(\x03R\x04size\x12\x12\n" +
+	"\x04done\x18\x03 \x01(\x03R\x04done\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\"&\n" +
 	"\x12RemoveImageRequest\x12\x10\n" +
 	"\x03ref\x18\x01 \x01(\tR\x03ref\"r\n" +
 	"\x13RemoveImageResponse\x12\x1a\n" +
@@ -2782,7 +2915,8 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"containers\"]\n" +
 	"\x0fTopPodsResponse\x12%\n" +
 	"\x04pods\x18\x01 \x03(\v2\x11.podd.v1.PodUsageR\x04pods\x12#\n" +
-	"\rwindow_millis\x18\x02 \x01(\x03R\fwindowMillis2\xda\t\n" +
+	"\rwindow_millis\x18\x02 \x01(\x03R\fwindowMillis2\xac\n" +
+	"\n" +
 	"\n" +
 	"PodService\x126\n" +
 	"\x05Apply\x12\x15.podd.v1.ApplyRequest\x1a\x16.podd.v1.ApplyResponse\x12.\n" +
@@ -2798,7 +2932,8 @@ const file_podd_v1_pod_proto_rawDesc = "" +
 	"\vImportImage\x12\x1b.podd.v1.ImportImageRequest\x1a\x1c.podd.v1.ImportImageResponse\x12E\n" +
 	"\n" +
 	"ListImages\x12\x1a.podd.v1.ListImagesRequest\x1a\x1b.podd.v1.ListImagesResponse\x12B\n" +
-	"\tPullImage\x12\x19.podd.v1.PullImageRequest\x1a\x1a.podd.v1.PullImageResponse\x12H\n" +
+	"\tPullImage\x12\x19.podd.v1.PullImageRequest\x1a\x1a.podd.v1.PullImageResponse\x12P\n" +
+	"\x15PullImageWithProgress\x12\x19.podd.v1.PullImageRequest\x1a\x1a.podd.v1.PullImageProgress0\x01\x12H\n" +
 	"\vRemoveImage\x12\x1b.podd.v1.RemoveImageRequest\x1a\x1c.podd.v1.RemoveImageResponse\x12H\n" +
 	"\vPruneImages\x12\x1b.podd.v1.PruneImagesRequest\x1a\x1c.podd.v1.PruneImagesResponse\x12<\n" +
 	"\aVersion\x12\x17.podd.v1.VersionRequest\x1a\x18.podd.v1.VersionResponse\x127\n" +
@@ -2819,7 +2954,7 @@ func file_podd_v1_pod_proto_rawDescGZIP() []byte {
 	return file_podd_v1_pod_proto_rawDescData
 }
 
-var file_podd_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 42)
+var file_podd_v1_pod_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_podd_v1_pod_proto_goTypes = []any{
 	(*ApplyRequest)(nil),         // 0: podd.v1.ApplyRequest
 	(*ApplyResult)(nil),          // 1: podd.v1.ApplyResult
@@ -2847,22 +2982,24 @@ var file_podd_v1_pod_proto_goTypes = []any{
 	(*ListImagesResponse)(nil),   // 23: podd.v1.ListImagesResponse
 	(*PullImageRequest)(nil),     // 24: podd.v1.PullImageRequest
 	(*PullImageResponse)(nil),    // 25: podd.v1.PullImageResponse
-	(*RemoveImageRequest)(nil),   // 26: podd.v1.RemoveImageRequest
-	(*RemoveImageResponse)(nil),  // 27: podd.v1.RemoveImageResponse
-	(*PruneImagesRequest)(nil),   // 28: podd.v1.PruneImagesRequest
-	(*PruneImagesResponse)(nil),  // 29: podd.v1.PruneImagesResponse
-	(*VersionRequest)(nil),       // 30: podd.v1.VersionRequest
-	(*VersionResponse)(nil),      // 31: podd.v1.VersionResponse
-	(*Object)(nil),               // 32: podd.v1.Object
-	(*GetObjectRequest)(nil),     // 33: podd.v1.GetObjectRequest
-	(*ListObjectsRequest)(nil),   // 34: podd.v1.ListObjectsRequest
-	(*ListObjectsResponse)(nil),  // 35: podd.v1.ListObjectsResponse
-	(*DeleteObjectRequest)(nil),  // 36: podd.v1.DeleteObjectRequest
-	(*DeleteObjectResponse)(nil), // 37: podd.v1.DeleteObjectResponse
-	(*TopPodsRequest)(nil),       // 38: podd.v1.TopPodsRequest
-	(*ContainerUsage)(nil),       // 39: podd.v1.ContainerUsage
-	(*PodUsage)(nil),             // 40: podd.v1.PodUsage
-	(*TopPodsResponse)(nil),      // 41: podd.v1.TopPodsResponse
+	(*PullImageProgress)(nil),    // 26: podd.v1.PullImageProgress
+	(*LayerProgress)(nil),        // 27: podd.v1.LayerProgress
+	(*RemoveImageRequest)(nil),   // 28: podd.v1.RemoveImageRequest
+	(*RemoveImageResponse)(nil),  // 29: podd.v1.RemoveImageResponse
+	(*PruneImagesRequest)(nil),   // 30: podd.v1.PruneImagesRequest
+	(*PruneImagesResponse)(nil),  // 31: podd.v1.PruneImagesResponse
+	(*VersionRequest)(nil),       // 32: podd.v1.VersionRequest
+	(*VersionResponse)(nil),      // 33: podd.v1.VersionResponse
+	(*Object)(nil),               // 34: podd.v1.Object
+	(*GetObjectRequest)(nil),     // 35: podd.v1.GetObjectRequest
+	(*ListObjectsRequest)(nil),   // 36: podd.v1.ListObjectsRequest
+	(*ListObjectsResponse)(nil),  // 37: podd.v1.ListObjectsResponse
+	(*DeleteObjectRequest)(nil),  // 38: podd.v1.DeleteObjectRequest
+	(*DeleteObjectResponse)(nil), // 39: podd.v1.DeleteObjectResponse
+	(*TopPodsRequest)(nil),       // 40: podd.v1.TopPodsRequest
+	(*ContainerUsage)(nil),       // 41: podd.v1.ContainerUsage
+	(*PodUsage)(nil),             // 42: podd.v1.PodUsage
+	(*TopPodsResponse)(nil),      // 43: podd.v1.TopPodsResponse
 }
 var file_podd_v1_pod_proto_depIdxs = []int32{
 	1,  // 0: podd.v1.ApplyResponse.results:type_name -> podd.v1.ApplyResult
@@ -2874,53 +3011,57 @@ var file_podd_v1_pod_proto_depIdxs = []int32{
 	19, // 6: podd.v1.ImportImageResponse.images:type_name -> podd.v1.Image
 	19, // 7: podd.v1.ListImagesResponse.images:type_name -> podd.v1.Image
 	19, // 8: podd.v1.PullImageResponse.image:type_name -> podd.v1.Image
-	19, // 9: podd.v1.PruneImagesResponse.deleted:type_name -> podd.v1.Image
-	32, // 10: podd.v1.ListObjectsResponse.objects:type_name -> podd.v1.Object
-	39, // 11: podd.v1.PodUsage.containers:type_name -> podd.v1.ContainerUsage
-	40, // 12: podd.v1.TopPodsResponse.pods:type_name -> podd.v1.PodUsage
-	0,  // 13: podd.v1.PodService.Apply:input_type -> podd.v1.ApplyRequest
-	3,  // 14: podd.v1.PodService.GetPod:input_type -> podd.v1.GetPodRequest
-	5,  // 15: podd.v1.PodService.ListPods:input_type -> podd.v1.ListPodsRequest
-	5,  // 16: podd.v1.PodService.WatchPods:input_type -> podd.v1.ListPodsRequest
-	8,  // 17: podd.v1.PodService.DeletePod:input_type -> podd.v1.DeletePodRequest
-	10, // 18: podd.v1.PodService.Logs:input_type -> podd.v1.LogsRequest
-	12, // 19: podd.v1.PodService.ListEvents:input_type -> podd.v1.ListEventsRequest
-	12, // 20: podd.v1.PodService.WatchEvents:input_type -> podd.v1.ListEventsRequest
-	17, // 21: podd.v1.PodService.Exec:input_type -> podd.v1.ExecRequest
-	20, // 22: podd.v1.PodService.ImportImage:input_type -> podd.v1.ImportImageRequest
-	22, // 23: podd.v1.PodService.ListImages:input_type -> podd.v1.ListImagesRequest
-	24, // 24: podd.v1.PodService.PullImage:input_type -> podd.v1.PullImageRequest
-	26, // 25: podd.v1.PodService.RemoveImage:input_type -> podd.v1.RemoveImageRequest
-	28, // 26: podd.v1.PodService.PruneImages:input_type -> podd.v1.PruneImagesRequest
-	30, // 27: podd.v1.PodService.Version:input_type -> podd.v1.VersionRequest
-	33, // 28: podd.v1.PodService.GetObject:input_type -> podd.v1.GetObjectRequest
-	34, // 29: podd.v1.PodService.ListObjects:input_type -> podd.v1.ListObjectsRequest
-	36, // 30: podd.v1.PodService.DeleteObject:input_type -> podd.v1.DeleteObjectRequest
-	38, // 31: podd.v1.PodService.TopPods:input_type -> podd.v1.TopPodsRequest
-	2,  // 32: podd.v1.PodService.Apply:output_type -> podd.v1.ApplyResponse
-	4,  // 33: podd.v1.PodService.GetPod:output_type -> podd.v1.Pod
-	6,  // 34: podd.v1.PodService.ListPods:output_type -> podd.v1.ListPodsResponse
-	7,  // 35: podd.v1.PodService.WatchPods:output_type -> podd.v1.PodEvent
-	9,  // 36: podd.v1.PodService.DeletePod:output_type -> podd.v1.DeletePodResponse
-	11, // 37: podd.v1.PodService.Logs:output_type -> podd.v1.LogChunk
-	14, // 38: podd.v1.PodService.ListEvents:output_type -> podd.v1.ListEventsResponse
-	13, // 39: podd.v1.PodService.WatchEvents:output_type -> podd.v1.Event
-	18, // 40: podd.v1.PodService.Exec:output_type -> podd.v1.ExecResponse
-	21, // 41: podd.v1.PodService.ImportImage:output_type -> podd.v1.ImportImageResponse
-	23, // 42: podd.v1.PodService.ListImages:output_type -> podd.v1.ListImagesResponse
-	25, // 43: podd.v1.PodService.PullImage:output_type -> podd.v1.PullImageResponse
-	27, // 44: podd.v1.PodService.RemoveImage:output_type -> podd.v1.RemoveImageResponse
-	29, // 45: podd.v1.PodService.PruneImages:output_type -> podd.v1.PruneImagesResponse
-	31, // 46: podd.v1.PodService.Version:output_type -> podd.v1.VersionResponse
-	32, // 47: podd.v1.PodService.GetObject:output_type -> podd.v1.Object
-	35, // 48: podd.v1.PodService.ListObjects:output_type -> podd.v1.ListObjectsResponse
-	37, // 49: podd.v1.PodService.DeleteObject:output_type -> podd.v1.DeleteObjectResponse
-	41, // 50: podd.v1.PodService.TopPods:output_type -> podd.v1.TopPodsResponse
-	32, // [32:51] is the sub-list for method output_type
-	13, // [13:32] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	27, // 9: podd.v1.PullImageProgress.layers:type_name -> podd.v1.LayerProgress
+	19, // 10: podd.v1.PullImageProgress.image:type_name -> podd.v1.Image
+	19, // 11: podd.v1.PruneImagesResponse.deleted:type_name -> podd.v1.Image
+	34, // 12: podd.v1.ListObjectsResponse.objects:type_name -> podd.v1.Object
+	41, // 13: podd.v1.PodUsage.containers:type_name -> podd.v1.ContainerUsage
+	42, // 14: podd.v1.TopPodsResponse.pods:type_name -> podd.v1.PodUsage
+	0,  // 15: podd.v1.PodService.Apply:input_type -> podd.v1.ApplyRequest
+	3,  // 16: podd.v1.PodService.GetPod:input_type -> podd.v1.GetPodRequest
+	5,  // 17: podd.v1.PodService.ListPods:input_type -> podd.v1.ListPodsRequest
+	5,  // 18: podd.v1.PodService.WatchPods:input_type -> podd.v1.ListPodsRequest
+	8,  // 19: podd.v1.PodService.DeletePod:input_type -> podd.v1.DeletePodRequest
+	10, // 20: podd.v1.PodService.Logs:input_type -> podd.v1.LogsRequest
+	12, // 21: podd.v1.PodService.ListEvents:input_type -> podd.v1.ListEventsRequest
+	12, // 22: podd.v1.PodService.WatchEvents:input_type -> podd.v1.ListEventsRequest
+	17, // 23: podd.v1.PodService.Exec:input_type -> podd.v1.ExecRequest
+	20, // 24: podd.v1.PodService.ImportImage:input_type -> podd.v1.ImportImageRequest
+	22, // 25: podd.v1.PodService.ListImages:input_type -> podd.v1.ListImagesRequest
+	24, // 26: podd.v1.PodService.PullImage:input_type -> podd.v1.PullImageRequest
+	24, // 27: podd.v1.PodService.PullImageWithProgress:input_type -> podd.v1.PullImageRequest
+	28, // 28: podd.v1.PodService.RemoveImage:input_type -> podd.v1.RemoveImageRequest
+	30, // 29: podd.v1.PodService.PruneImages:input_type -> podd.v1.PruneImagesRequest
+	32, // 30: podd.v1.PodService.Version:input_type -> podd.v1.VersionRequest
+	35, // 31: podd.v1.PodService.GetObject:input_type -> podd.v1.GetObjectRequest
+	36, // 32: podd.v1.PodService.ListObjects:input_type -> podd.v1.ListObjectsRequest
+	38, // 33: podd.v1.PodService.DeleteObject:input_type -> podd.v1.DeleteObjectRequest
+	40, // 34: podd.v1.PodService.TopPods:input_type -> podd.v1.TopPodsRequest
+	2,  // 35: podd.v1.PodService.Apply:output_type -> podd.v1.ApplyResponse
+	4,  // 36: podd.v1.PodService.GetPod:output_type -> podd.v1.Pod
+	6,  // 37: podd.v1.PodService.ListPods:output_type -> podd.v1.ListPodsResponse
+	7,  // 38: podd.v1.PodService.WatchPods:output_type -> podd.v1.PodEvent
+	9,  // 39: podd.v1.PodService.DeletePod:output_type -> podd.v1.DeletePodResponse
+	11, // 40: podd.v1.PodService.Logs:output_type -> podd.v1.LogChunk
+	14, // 41: podd.v1.PodService.ListEvents:output_type -> podd.v1.ListEventsResponse
+	13, // 42: podd.v1.PodService.WatchEvents:output_type -> podd.v1.Event
+	18, // 43: podd.v1.PodService.Exec:output_type -> podd.v1.ExecResponse
+	21, // 44: podd.v1.PodService.ImportImage:output_type -> podd.v1.ImportImageResponse
+	23, // 45: podd.v1.PodService.ListImages:output_type -> podd.v1.ListImagesResponse
+	25, // 46: podd.v1.PodService.PullImage:output_type -> podd.v1.PullImageResponse
+	26, // 47: podd.v1.PodService.PullImageWithProgress:output_type -> podd.v1.PullImageProgress
+	29, // 48: podd.v1.PodService.RemoveImage:output_type -> podd.v1.RemoveImageResponse
+	31, // 49: podd.v1.PodService.PruneImages:output_type -> podd.v1.PruneImagesResponse
+	33, // 50: podd.v1.PodService.Version:output_type -> podd.v1.VersionResponse
+	34, // 51: podd.v1.PodService.GetObject:output_type -> podd.v1.Object
+	37, // 52: podd.v1.PodService.ListObjects:output_type -> podd.v1.ListObjectsResponse
+	39, // 53: podd.v1.PodService.DeleteObject:output_type -> podd.v1.DeleteObjectResponse
+	43, // 54: podd.v1.PodService.TopPods:output_type -> podd.v1.TopPodsResponse
+	35, // [35:55] is the sub-list for method output_type
+	15, // [15:35] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_podd_v1_pod_proto_init() }
@@ -2946,7 +3087,7 @@ func file_podd_v1_pod_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_podd_v1_pod_proto_rawDesc), len(file_podd_v1_pod_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   42,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

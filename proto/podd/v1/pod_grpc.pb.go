@@ -23,25 +23,26 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PodService_Apply_FullMethodName        = "/podd.v1.PodService/Apply"
-	PodService_GetPod_FullMethodName       = "/podd.v1.PodService/GetPod"
-	PodService_ListPods_FullMethodName     = "/podd.v1.PodService/ListPods"
-	PodService_WatchPods_FullMethodName    = "/podd.v1.PodService/WatchPods"
-	PodService_DeletePod_FullMethodName    = "/podd.v1.PodService/DeletePod"
-	PodService_Logs_FullMethodName         = "/podd.v1.PodService/Logs"
-	PodService_ListEvents_FullMethodName   = "/podd.v1.PodService/ListEvents"
-	PodService_WatchEvents_FullMethodName  = "/podd.v1.PodService/WatchEvents"
-	PodService_Exec_FullMethodName         = "/podd.v1.PodService/Exec"
-	PodService_ImportImage_FullMethodName  = "/podd.v1.PodService/ImportImage"
-	PodService_ListImages_FullMethodName   = "/podd.v1.PodService/ListImages"
-	PodService_PullImage_FullMethodName    = "/podd.v1.PodService/PullImage"
-	PodService_RemoveImage_FullMethodName  = "/podd.v1.PodService/RemoveImage"
-	PodService_PruneImages_FullMethodName  = "/podd.v1.PodService/PruneImages"
-	PodService_Version_FullMethodName      = "/podd.v1.PodService/Version"
-	PodService_GetObject_FullMethodName    = "/podd.v1.PodService/GetObject"
-	PodService_ListObjects_FullMethodName  = "/podd.v1.PodService/ListObjects"
-	PodService_DeleteObject_FullMethodName = "/podd.v1.PodService/DeleteObject"
-	PodService_TopPods_FullMethodName      = "/podd.v1.PodService/TopPods"
+	PodService_Apply_FullMethodName                 = "/podd.v1.PodService/Apply"
+	PodService_GetPod_FullMethodName                = "/podd.v1.PodService/GetPod"
+	PodService_ListPods_FullMethodName              = "/podd.v1.PodService/ListPods"
+	PodService_WatchPods_FullMethodName             = "/podd.v1.PodService/WatchPods"
+	PodService_DeletePod_FullMethodName             = "/podd.v1.PodService/DeletePod"
+	PodService_Logs_FullMethodName                  = "/podd.v1.PodService/Logs"
+	PodService_ListEvents_FullMethodName            = "/podd.v1.PodService/ListEvents"
+	PodService_WatchEvents_FullMethodName           = "/podd.v1.PodService/WatchEvents"
+	PodService_Exec_FullMethodName                  = "/podd.v1.PodService/Exec"
+	PodService_ImportImage_FullMethodName           = "/podd.v1.PodService/ImportImage"
+	PodService_ListImages_FullMethodName            = "/podd.v1.PodService/ListImages"
+	PodService_PullImage_FullMethodName             = "/podd.v1.PodService/PullImage"
+	PodService_PullImageWithProgress_FullMethodName = "/podd.v1.PodService/PullImageWithProgress"
+	PodService_RemoveImage_FullMethodName           = "/podd.v1.PodService/RemoveImage"
+	PodService_PruneImages_FullMethodName           = "/podd.v1.PodService/PruneImages"
+	PodService_Version_FullMethodName               = "/podd.v1.PodService/Version"
+	PodService_GetObject_FullMethodName             = "/podd.v1.PodService/GetObject"
+	PodService_ListObjects_FullMethodName           = "/podd.v1.PodService/ListObjects"
+	PodService_DeleteObject_FullMethodName          = "/podd.v1.PodService/DeleteObject"
+	PodService_TopPods_FullMethodName               = "/podd.v1.PodService/TopPods"
 )
 
 // PodServiceClient is the client API for PodService service.
@@ -81,6 +82,9 @@ type PodServiceClient interface {
 	ListImages(ctx context.Context, in *ListImagesRequest, opts ...grpc.CallOption) (*ListImagesResponse, error)
 	// PullImage pulls an image from a registry.
 	PullImage(ctx context.Context, in *PullImageRequest, opts ...grpc.CallOption) (*PullImageResponse, error)
+	// PullImageWithProgress pulls as PullImage does and streams each layer's
+	// progress as it changes; the last message carries the image.
+	PullImageWithProgress(ctx context.Context, in *PullImageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PullImageProgress], error)
 	// RemoveImage removes what a reference names, as `docker rmi` does: a tag
 	// only untags an image that keeps other tags; a digest or an ID removes
 	// the image with all its names. Refused (FailedPrecondition, naming the
@@ -265,6 +269,25 @@ func (c *podServiceClient) PullImage(ctx context.Context, in *PullImageRequest, 
 	return out, nil
 }
 
+func (c *podServiceClient) PullImageWithProgress(ctx context.Context, in *PullImageRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[PullImageProgress], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &PodService_ServiceDesc.Streams[4], PodService_PullImageWithProgress_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[PullImageRequest, PullImageProgress]{ClientStream: stream}
+	if err := x.ClientStream.SendMsg(in); err != nil {
+		return nil, err
+	}
+	if err := x.ClientStream.CloseSend(); err != nil {
+		return nil, err
+	}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PodService_PullImageWithProgressClient = grpc.ServerStreamingClient[PullImageProgress]
+
 func (c *podServiceClient) RemoveImage(ctx context.Context, in *RemoveImageRequest, opts ...grpc.CallOption) (*RemoveImageResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(RemoveImageResponse)
@@ -372,6 +395,9 @@ type PodServiceServer interface {
 	ListImages(context.Context, *ListImagesRequest) (*ListImagesResponse, error)
 	// PullImage pulls an image from a registry.
 	PullImage(context.Context, *PullImageRequest) (*PullImageResponse, error)
+	// PullImageWithProgress pulls as PullImage does and streams each layer's
+	// progress as it changes; the last message carries the image.
+	PullImageWithProgress(*PullImageRequest, grpc.ServerStreamingServer[PullImageProgress]) error
 	// RemoveImage removes what a reference names, as `docker rmi` does: a tag
 	// only untags an image that keeps other tags; a digest or an ID removes
 	// the image with all its names. Refused (FailedPrecondition, naming the
@@ -441,6 +467,9 @@ func (UnimplementedPodServiceServer) ListImages(context.Context, *ListImagesRequ
 }
 func (UnimplementedPodServiceServer) PullImage(context.Context, *PullImageRequest) (*PullImageResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method PullImage not implemented")
+}
+func (UnimplementedPodServiceServer) PullImageWithProgress(*PullImageRequest, grpc.ServerStreamingServer[PullImageProgress]) error {
+	return status.Errorf(codes.Unimplemented, "method PullImageWithProgress not implemented")
 }
 func (UnimplementedPodServiceServer) RemoveImage(context.Context, *RemoveImageRequest) (*RemoveImageResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method RemoveImage not implemented")
@@ -668,6 +697,17 @@ func _PodService_PullImage_Handler(srv interface{}, ctx context.Context, dec fun
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PodService_PullImageWithProgress_Handler(srv interface{}, stream grpc.ServerStream) error {
+	m := new(PullImageRequest)
+	if err := stream.RecvMsg(m); err != nil {
+		return err
+	}
+	return srv.(PodServiceServer).PullImageWithProgress(m, &grpc.GenericServerStream[PullImageRequest, PullImageProgress]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type PodService_PullImageWithProgressServer = grpc.ServerStreamingServer[PullImageProgress]
+
 func _PodService_RemoveImage_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(RemoveImageRequest)
 	if err := dec(in); err != nil {
@@ -883,6 +923,11 @@ var PodService_ServiceDesc = grpc.ServiceDesc{
 			Handler:       _PodService_Exec_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
+		},
+		{
+			StreamName:    "PullImageWithProgress",
+			Handler:       _PodService_PullImageWithProgress_Handler,
+			ServerStreams: true,
 		},
 	},
 	Metadata: "podd/v1/pod.proto",
