@@ -11,12 +11,16 @@ import (
 
 // claimVolumes is the workers' Volumes on this host: runtime/volume, with
 // a persistentVolumeClaim volume resolved to its claim's directory in the
-// pod's namespace.
+// pod's namespace, configMap, secret and projected volumes to the objects
+// of that namespace.
 type claimVolumes struct{ d *Daemon }
 
 func (v claimVolumes) Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (map[string]string, error) {
-	return volume.PrepareWithClaims(ctx, pod, podDir, func(name string) (string, error) {
-		return v.d.claimDir(pod.Namespace, name)
+	return volume.PrepareWith(ctx, pod, podDir, volume.Sources{
+		Claims: func(name string) (string, error) {
+			return v.d.claimDir(pod.Namespace, name)
+		},
+		Objects: namespaceObjects{o: v.d.objects, ns: pod.Namespace},
 	})
 }
 

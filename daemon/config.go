@@ -8,6 +8,8 @@ import (
 
 	"github.com/podd-dev/podd/daemon/ownership"
 	"github.com/podd-dev/podd/network"
+	"github.com/podd-dev/podd/network/clusterdns"
+	"github.com/podd-dev/podd/network/podfiles"
 	"github.com/podd-dev/podd/runtime/image"
 )
 
@@ -79,6 +81,17 @@ type Config struct {
 	// loopback unless MetricsAllowRemote); empty serves none.
 	MetricsAddress     string
 	MetricsAllowRemote bool
+	// ClusterDNS serves cluster DNS on the pod bridge's gateway address,
+	// port 53, for pods with dnsPolicy ClusterFirst; off, they get the
+	// host's resolv.conf (with a warning), as under a kubelet without
+	// clusterDNS.
+	ClusterDNS bool
+	// ClusterDomain is the cluster DNS domain (the kubelet's clusterDomain).
+	ClusterDomain string
+	// ResolvConf is the host's resolver file: what dnsPolicy Default pods
+	// get and where cluster DNS forwards other names (the kubelet's
+	// resolvConf).
+	ResolvConf string
 }
 
 // DefaultPodPidsLimit is the default podPidsLimit: enough for any sane pod,
@@ -129,5 +142,8 @@ func DefaultConfig() Config {
 		PodPidsLimit:   DefaultPodPidsLimit,
 		// How often emptyDir sizeLimits are checked, as the kubelet does.
 		EvictionInterval: DefaultEvictionInterval,
+		ClusterDNS:       true,
+		ClusterDomain:    clusterdns.DefaultDomain,
+		ResolvConf:       podfiles.HostResolvConfPath,
 	}
 }

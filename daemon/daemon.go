@@ -28,6 +28,7 @@ import (
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/network"
+	"github.com/podd-dev/podd/network/podfiles"
 	"github.com/podd-dev/podd/probes"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/runtime/cgroupusage"
@@ -88,6 +89,13 @@ func Run(ctx context.Context, cfg Config) error {
 	d.host = host
 	if err := host.claimNetwork(d.network.Resources()); err != nil {
 		return err
+	}
+	dnsSrv, err := d.startClusterDNS()
+	if err != nil {
+		return err
+	}
+	if dnsSrv != nil {
+		defer dnsSrv.Close()
 	}
 	defer d.probes.Close()
 	lis, err := listener(cfg.Socket)
@@ -278,10 +286,11 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
 		ShimBinary: host.shimBinary, PauseBinary: host.pauseBinary,
 		ShimLogLevel: "info", PodPidsLimit: cfg.PodPidsLimit,
-		ResolvConf: "/etc/resolv.conf", NodeIP: nodeIP(),
+		ResolvConf: cfg.ResolvConf, ClusterDNS: podfiles.ClusterDNS{Domain: cfg.ClusterDomain}, NodeIP: nodeIP(),
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},
 		Security:    spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},
 		Work:        limiter.New(workBudget()), Observes: limiter.New(observeBudget()),
+		Objects: func(ns string) spec.Objects { return namespaceObjects{o: d.objects, ns: ns} },
 	}
 	return d, nil
 }

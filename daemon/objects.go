@@ -167,6 +167,7 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 	d.objects.mu.Unlock()
 	// Never the object itself: a Secret's data must not reach a log.
 	slog.Info("Object accepted", "kind", kind, "object", podKey(obj.GetNamespace(), obj.GetName()), "uid", obj.GetUID(), "action", result.Action)
+	d.objectApplied(obj)
 	return result, nil
 }
 

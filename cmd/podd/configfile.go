@@ -17,6 +17,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/podd-dev/podd/daemon"
+	"github.com/podd-dev/podd/network/clusterdns"
 	"github.com/podd-dev/podd/runtime/image"
 )
 
@@ -51,6 +52,10 @@ type fileConfig struct {
 	// MetricsAddress and MetricsAllowRemote: see daemon.Config.
 	MetricsAddress     *string `json:"metricsAddress"`
 	MetricsAllowRemote *bool   `json:"metricsAllowRemote"`
+	// ClusterDNS, ClusterDomain and ResolvConf: see daemon.Config.
+	ClusterDNS    *bool   `json:"clusterDNS"`
+	ClusterDomain *string `json:"clusterDomain"`
+	ResolvConf    *string `json:"resolvConf"`
 	// RegistryMirrors maps a registry host to mirror URLs tried in order.
 	RegistryMirrors *map[string][]string `json:"registryMirrors"`
 }
@@ -121,6 +126,7 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 		{"manifests", fc.Manifests, &cfg.Manifests, true}, // empty: no static pods
 		{"cniConfDir", fc.CNIConfDir, &cfg.CNIConfDir, false},
 		{"binDir", fc.BinDir, &cfg.BinDir, false},
+		{"resolvConf", fc.ResolvConf, &cfg.ResolvConf, false},
 	}
 	for _, p := range paths {
 		if p.val == nil {
@@ -214,6 +220,15 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 			}
 		}
 		cfg.MetricsAddress = *fc.MetricsAddress
+	}
+	if fc.ClusterDNS != nil {
+		cfg.ClusterDNS = *fc.ClusterDNS
+	}
+	if fc.ClusterDomain != nil {
+		if err := clusterdns.CheckDomain(*fc.ClusterDomain); err != nil {
+			return fmt.Errorf("clusterDomain: %w", err)
+		}
+		cfg.ClusterDomain = *fc.ClusterDomain
 	}
 	if fc.RegistryMirrors != nil {
 		m := image.Mirrors(*fc.RegistryMirrors)

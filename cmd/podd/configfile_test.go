@@ -104,6 +104,12 @@ logLevel: debug
 			c.MetricsAddress, c.MetricsAllowRemote = "0.0.0.0:9101", true
 		}},
 		{name: "metrics address without port", yaml: "metricsAddress: localhost\n", wantErr: "metricsAddress"},
+		{name: "cluster DNS keys", yaml: "clusterDNS: false\nclusterDomain: corp.internal\nresolvConf: /etc/podd/resolv.conf\n", edit: func(c *daemon.Config) {
+			c.ClusterDNS, c.ClusterDomain, c.ResolvConf = false, "corp.internal", "/etc/podd/resolv.conf"
+		}},
+		{name: "empty cluster domain", yaml: `clusterDomain: ""`, wantErr: "clusterDomain"},
+		{name: "bad cluster domain", yaml: "clusterDomain: a..b\n", wantErr: "clusterDomain"},
+		{name: "relative resolv.conf", yaml: "resolvConf: resolv.conf\n", wantErr: `resolvConf: "resolv.conf" is not an absolute path`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -15,6 +15,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon"
 	"github.com/podd-dev/podd/internal/version"
+	"github.com/podd-dev/podd/network/clusterdns"
 )
 
 func main() {
@@ -64,6 +65,11 @@ func main() {
 		"serve Prometheus metrics at http://ADDRESS/metrics, host:port on a loopback address (default: none)")
 	fs.BoolVar(&cfg.MetricsAllowRemote, "metrics-allow-remote", cfg.MetricsAllowRemote,
 		"let --metrics-address be a non-loopback address (the metrics have no authentication)")
+	fs.BoolVar(&cfg.ClusterDNS, "cluster-dns", cfg.ClusterDNS,
+		"serve cluster DNS on the pod bridge's gateway address, port 53, for pods with dnsPolicy ClusterFirst")
+	fs.StringVar(&cfg.ClusterDomain, "cluster-domain", cfg.ClusterDomain, "cluster DNS domain")
+	fs.StringVar(&cfg.ResolvConf, "resolv-conf", cfg.ResolvConf,
+		"host resolver file: dnsPolicy Default pods get it, cluster DNS forwards other names to its nameservers")
 	showVersion := fs.Bool("version", false, "print the version and exit")
 	fs.Parse(os.Args[1:])
 	if *showVersion {
@@ -92,6 +98,14 @@ func main() {
 			fmt.Fprintf(os.Stderr, "podd: --metrics-address: %v\n", err)
 			os.Exit(2)
 		}
+	}
+	if err := clusterdns.CheckDomain(cfg.ClusterDomain); err != nil {
+		fmt.Fprintf(os.Stderr, "podd: --cluster-domain: %v\n", err)
+		os.Exit(2)
+	}
+	if err := checkPath("--resolv-conf", cfg.ResolvConf, false); err != nil {
+		fmt.Fprintf(os.Stderr, "podd: %v\n", err)
+		os.Exit(2)
 	}
 	cfg.AllowedUnsafeSysctls = nil
 	if *unsafeSysctls != "" {

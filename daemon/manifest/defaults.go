@@ -150,6 +150,27 @@ func defaultVolume(v *corev1.Volume) {
 			}
 		}
 	}
+	if c := v.ConfigMap; c != nil && c.DefaultMode == nil {
+		c.DefaultMode = ptr(corev1.ConfigMapVolumeSourceDefaultMode)
+	}
+	if s := v.Secret; s != nil && s.DefaultMode == nil {
+		s.DefaultMode = ptr(corev1.SecretVolumeSourceDefaultMode)
+	}
+	if pv := v.Projected; pv != nil {
+		if pv.DefaultMode == nil {
+			pv.DefaultMode = ptr(corev1.ProjectedVolumeSourceDefaultMode)
+		}
+		for _, src := range pv.Sources {
+			if src.DownwardAPI == nil {
+				continue
+			}
+			for i := range src.DownwardAPI.Items {
+				if f := src.DownwardAPI.Items[i].FieldRef; f != nil && f.APIVersion == "" {
+					f.APIVersion = "v1"
+				}
+			}
+		}
+	}
 }
 
 // imageTag returns the tag of an image reference, "latest" when it has

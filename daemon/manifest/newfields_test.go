@@ -43,7 +43,7 @@ func TestParse_FieldsNewInKubernetes135To137(t *testing.T) {
 		{"downwardAPI item user", podVol("a", "{name: v, mountPath: /d}", "{name: v, downwardAPI: {items: [{path: name, user: 1000, fieldRef: {fieldPath: metadata.name}}]}}"),
 			`spec.volumes[0].downwardAPI.items[0].user: Forbidden`, ""},
 		{"configMap volume defaultUser", podVol("a", "{name: v, mountPath: /d}", "{name: v, configMap: {name: x, defaultUser: 1000}}"),
-			`spec.volumes[0].configMap: Forbidden`, ""},
+			`spec.volumes[0].configMap.defaultUser: Forbidden`, ""},
 		{"schedulingGroup", withSpec("schedulingGroup: {podGroupName: g}"), "", "spec.schedulingGroup is ignored"},
 		{"evictionResponders", withSpec("evictionResponders: [{name: example.com/drain, priority: 10}]"), "", "spec.evictionResponders is ignored"},
 	}

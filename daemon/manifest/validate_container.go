@@ -112,13 +112,17 @@ func validateEnvFrom(from []corev1.EnvFromSource, p *field.Path) field.ErrorList
 	var errs field.ErrorList
 	for i, f := range from {
 		fp := p.Index(i)
-		if f.ConfigMapRef != nil {
-			errs = append(errs, field.Forbidden(fp.Child("configMapRef"), "configMaps are not supported by podd yet"))
+		if f.Prefix != "" {
+			errs = append(errs, msgs(fp.Child("prefix"), f.Prefix, validation.IsEnvVarName(f.Prefix))...)
 		}
-		if f.SecretRef != nil {
-			errs = append(errs, field.Forbidden(fp.Child("secretRef"), "secrets are not supported by podd yet"))
-		}
-		if f.ConfigMapRef == nil && f.SecretRef == nil {
+		switch {
+		case f.ConfigMapRef != nil && f.SecretRef != nil:
+			errs = append(errs, field.Invalid(fp, "", "may not have more than one field specified at a time"))
+		case f.ConfigMapRef != nil:
+			errs = append(errs, objectRef(f.ConfigMapRef.Name, fp.Child("configMapRef", "name"))...)
+		case f.SecretRef != nil:
+			errs = append(errs, objectRef(f.SecretRef.Name, fp.Child("secretRef", "name"))...)
+		default:
 			errs = append(errs, field.Required(fp, "must specify a source"))
 		}
 	}
@@ -167,11 +171,13 @@ func validateEnvSource(ctx *podContext, s *corev1.EnvVarSource, p *field.Path) f
 	}
 	if s.ConfigMapKeyRef != nil {
 		n++
-		errs = append(errs, field.Forbidden(p.Child("configMapKeyRef"), "configMaps are not supported by podd yet"))
+		r := s.ConfigMapKeyRef
+		errs = append(errs, validateKeySelector(r.Name, r.Key, p.Child("configMapKeyRef"))...)
 	}
 	if s.SecretKeyRef != nil {
 		n++
-		errs = append(errs, field.Forbidden(p.Child("secretKeyRef"), "secrets are not supported by podd yet"))
+		r := s.SecretKeyRef
+		errs = append(errs, validateKeySelector(r.Name, r.Key, p.Child("secretKeyRef"))...)
 	}
 	if s.FileKeyRef != nil {
 		n++
@@ -179,7 +185,7 @@ func validateEnvSource(ctx *podContext, s *corev1.EnvVarSource, p *field.Path) f
 	}
 	switch {
 	case n == 0:
-		errs = append(errs, field.Invalid(p, "", "must specify one of: `fieldRef`, `resourceFieldRef`"))
+		errs = append(errs, field.Invalid(p, "", "must specify one of: `fieldRef`, `resourceFieldRef`, `configMapKeyRef` or `secretKeyRef`"))
 	case n > 1:
 		errs = append(errs, field.Invalid(p, "", "may not have more than one field specified at a time"))
 	}

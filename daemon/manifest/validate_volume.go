@@ -32,15 +32,9 @@ func sources(v *corev1.VolumeSource) []source {
 	}
 }
 
-// unsupportedSources explain the refusal of a known but unsupported source.
-var unsupportedSources = map[string]string{
-	"configMap": "configMap volumes are not supported by podd yet",
-	"secret":    "secret volumes are not supported by podd yet",
-	"projected": "projected volumes are not supported by podd",
-}
-
 // validateVolumes returns the names of the pod's volumes and their errors
-// (R92: emptyDir, hostPath, downwardAPI and persistentVolumeClaim only).
+// (R92: emptyDir, hostPath, downwardAPI, persistentVolumeClaim, configMap,
+// secret and projected only).
 func validateVolumes(s *corev1.PodSpec, p *field.Path) (sets.Set[string], field.ErrorList) {
 	var errs field.ErrorList
 	names := sets.New[string]()
@@ -72,12 +66,15 @@ func validateVolumes(s *corev1.PodSpec, p *field.Path) (sets.Set[string], field.
 				errs = append(errs, validateDownwardAPI(s, v.DownwardAPI, sp)...)
 			case "persistentVolumeClaim":
 				errs = append(errs, validateClaimSource(v.PersistentVolumeClaim, sp)...)
+			case "configMap":
+				errs = append(errs, validateConfigMapVolume(v.ConfigMap, sp)...)
+			case "secret":
+				errs = append(errs, validateSecretVolume(v.Secret, sp)...)
+			case "projected":
+				errs = append(errs, validateProjected(s, v.Projected, sp)...)
 			default:
-				msg, ok := unsupportedSources[src.name]
-				if !ok {
-					msg = src.name + " volumes are not supported by podd: use emptyDir, hostPath, downwardAPI or persistentVolumeClaim"
-				}
-				errs = append(errs, field.Forbidden(sp, msg))
+				errs = append(errs, field.Forbidden(sp, src.name+" volumes are not supported by podd: use emptyDir, hostPath, "+
+					"downwardAPI, persistentVolumeClaim, configMap, secret or projected"))
 			}
 		}
 		if n == 0 {
@@ -137,7 +134,6 @@ var volumeFieldPaths = sets.New("metadata.name", "metadata.namespace", "metadata
 func validateDownwardAPI(s *corev1.PodSpec, d *corev1.DownwardAPIVolumeSource, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	errs = append(errs, validateMode(d.DefaultMode, p.Child("defaultMode"))...)
-	const noOwner = "not supported by podd: downward API files are owned by root"
 	if d.DefaultUser != nil {
 		errs = append(errs, field.Forbidden(p.Child("defaultUser"), noOwner))
 	}

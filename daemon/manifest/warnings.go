@@ -32,7 +32,6 @@ func Warnings(pod *corev1.Pod) []string {
 	w.add(s.ServiceAccountName != "", p.Child("serviceAccountName"), noToken)
 	w.add(s.DeprecatedServiceAccount != "" && s.ServiceAccountName == "", p.Child("serviceAccount"), noToken)
 	w.add(s.AutomountServiceAccountToken != nil && *s.AutomountServiceAccountToken, p.Child("automountServiceAccountToken"), noToken)
-	w.add(len(s.ImagePullSecrets) > 0, p.Child("imagePullSecrets"), "podd pulls images without credentials")
 	w.add(len(s.ReadinessGates) > 0, p.Child("readinessGates"), "Ready follows ContainersReady on a single node (R63)")
 	if sc := s.SecurityContext; sc != nil {
 		sp := p.Child("securityContext")

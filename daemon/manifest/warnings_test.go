@@ -31,7 +31,7 @@ spec:
 	}
 	want := []string{
 		"spec.nodeSelector is ignored", "spec.nodeName is ignored", "spec.tolerations is ignored",
-		"spec.serviceAccountName is ignored", "spec.imagePullSecrets is ignored", "spec.priorityClassName is ignored",
+		"spec.serviceAccountName is ignored", "spec.priorityClassName is ignored",
 		"spec.readinessGates is ignored", "spec.securityContext.windowsOptions is ignored",
 		"spec.volumes[0].emptyDir.sizeLimit is ignored", "spec.containers[0].resources.limits[ephemeral-storage] is ignored",
 		"spec.containers[0].lifecycle.preStop.tcpSocket is ignored",

@@ -316,3 +316,28 @@ func TestPlanner_R21_start_failures_keep_the_container_waiting(t *testing.T) {
 		})
 	}
 }
+
+// A container whose config refers to a ConfigMap or Secret that does not
+// exist yet is retried at the base delay, never the doubled back-off (the
+// kubelet retries CreateContainerConfigError at every sync): the object may
+// be applied at any moment. Other start failures double.
+func TestPlanner_R21_config_error_retried_at_the_base_delay(t *testing.T) {
+	for reason, want := range map[string][]time.Duration{
+		ReasonCreateContainerConfigError: {10 * time.Second, 10 * time.Second, 10 * time.Second},
+		ReasonCreateContainerError:       {10 * time.Second, 20 * time.Second, 40 * time.Second},
+	} {
+		t.Run(reason, func(t *testing.T) {
+			w := newWorld(t, basePod())
+			w.startFail["web"] = StartFailure{Reason: reason, Message: `secret "s" not found`}
+			var got []time.Duration
+			for range want {
+				w.up()
+				got = append(got, w.hist.Containers["web"].Backoff.Delay)
+				w.advance(w.hist.Containers["web"].Backoff.Delay)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Errorf("delays %v, want %v", got, want)
+			}
+		})
+	}
+}

@@ -89,7 +89,7 @@ func (p *plan) foldInstance(v *cview) {
 }
 
 // foldStartFailure adopts a start failure newer than anything known and counts it for
-// the back-off once.
+// the back-off once; a CreateContainerConfigError keeps the base delay.
 func (p *plan) foldStartFailure(v *cview) {
 	f := v.obs.StartFailure
 	h := &v.h
@@ -101,6 +101,12 @@ func (p *plan) foldStartFailure(v *cview) {
 	}
 	c := *f
 	h.StartFailure = &c
+	if f.Reason == ReasonCreateContainerConfigError {
+		// It waits for an object that may be applied at any moment (the
+		// kubelet retries it at every sync): the base delay, not doubled.
+		h.Backoff = Backoff{}.next(f.At, p.cfg)
+		return
+	}
 	h.Backoff = h.Backoff.next(f.At, p.cfg)
 }
 

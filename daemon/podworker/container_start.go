@@ -158,7 +158,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		Files: spec.PodFiles{Hosts: l.HostsFile(w.uid), ResolvConf: l.ResolvConfFile(w.uid),
 			Hostname: l.HostnameFile(w.uid)},
 		PodIPs: sb.IPs, HostIPs: []string{w.deps.NodeIP},
-		CgroupParent: w.podCgroup(), LogPath: logPath, Security: w.deps.Security,
+		CgroupParent: w.podCgroup(), LogPath: logPath, Security: w.deps.Security, Objects: w.objects(),
 		Labels: map[string]string{
 			labelContainer: c.Name, labelStopSignal: strconv.Itoa(int(sig)), labelImageID: img.ID,
 			labelContainerID: store.NewContainerID(),
@@ -171,6 +171,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	if err != nil {
 		return failStart("CreateContainerConfigError", "%w", err)
 	}
+	w.warnInvalidEnv(c, fp)
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
 	t.mark("spec", time.Now())
 	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
@@ -218,7 +219,7 @@ func (w *Worker) ensureImage(ctx context.Context, c *corev1.Container, fp string
 	}
 	w.event(corev1.EventTypeNormal, "Pulling", fp, fmt.Sprintf("Pulling image %q", c.Image))
 	start := time.Now()
-	img, err = w.deps.Images.Pull(ctx, c.Image, image.PullOptions{})
+	img, err = w.deps.Images.Pull(ctx, c.Image, image.PullOptions{Auth: w.pullCredentials(c.Image, fp)})
 	if err != nil {
 		return image.Image{}, failStart("ErrImagePull", "pull image %q: %w", c.Image, err)
 	}

@@ -104,7 +104,7 @@ func (w *Worker) makeTimedSandbox(ctx context.Context, attempt uint32, t *startT
 	}
 	if err != nil {
 		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now(),
-			Waiting: errors.Is(err, volume.ErrClaimNotFound)}
+			Waiting: errors.Is(err, volume.ErrNotFound)}
 		w.mu.Unlock()
 		w.persist()
 		w.finishStart(t, "", err)

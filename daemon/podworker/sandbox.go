@@ -178,7 +178,7 @@ func (w *Worker) writePodFiles(podIP string) error {
 	if err != nil {
 		return fmt.Errorf("write pod files: %w", err)
 	}
-	resolv, warning, err := podfiles.ResolvConf(w.pod, hostResolv)
+	resolv, warning, err := podfiles.ResolvConf(w.pod, hostResolv, w.deps.ClusterDNS)
 	if err != nil {
 		return fmt.Errorf("write pod files: resolv.conf: %w", err)
 	}
@@ -188,7 +188,7 @@ func (w *Worker) writePodFiles(podIP string) error {
 	l := w.deps.Layout
 	files := map[string][]byte{
 		l.HostnameFile(w.uid):   []byte(podfiles.Hostname(w.pod) + "\n"),
-		l.HostsFile(w.uid):      podfiles.Hosts(w.pod, podIP, hostHosts),
+		l.HostsFile(w.uid):      podfiles.Hosts(w.pod, podIP, hostHosts, w.deps.ClusterDNS.Domain),
 		l.ResolvConfFile(w.uid): resolv,
 	}
 	for path, data := range files {

@@ -59,7 +59,8 @@ type State struct {
 type SandboxFailure struct {
 	Message string    `json:"message"`
 	At      time.Time `json:"at"`
-	// Waiting: it failed on a claim that does not exist yet (planner.Sandbox.Waiting).
+	// Waiting: it failed on a claim, ConfigMap or Secret that does not exist
+	// yet (planner.Sandbox.Waiting).
 	Waiting bool `json:"waiting,omitempty"`
 }
 

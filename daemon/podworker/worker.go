@@ -14,6 +14,7 @@ import (
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/internal/limiter"
+	"github.com/podd-dev/podd/network/podfiles"
 	"github.com/podd-dev/podd/probes"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/spec"
@@ -53,6 +54,9 @@ type Deps struct {
 	ShimLogLevel string
 	// ResolvConf is the host resolver file for dnsPolicy Default.
 	ResolvConf string
+	// ClusterDNS is the cluster DNS pods with dnsPolicy ClusterFirst use;
+	// without nameservers they fall back to Default.
+	ClusterDNS podfiles.ClusterDNS
 	// NodeIP is the host's address (status.hostIP).
 	NodeIP string
 	// LogRotation bounds each container's log (containerLogMaxSize,
@@ -70,6 +74,9 @@ type Deps struct {
 	Work, Observes *limiter.Limiter
 	// Recorder takes the start timings and restarts; nil records nothing.
 	Recorder Recorder
+	// Objects returns the ConfigMaps and Secrets of a namespace, for env
+	// and envFrom; nil: none exist.
+	Objects func(namespace string) spec.Objects
 }
 
 // Worker drives one pod until it is removed or the daemon stops.
@@ -104,6 +111,8 @@ type Worker struct {
 	eviction *planner.Eviction
 	// volumes maps volume names to host paths once prepared.
 	volumes map[string]string
+	// refresh asks the loop to prepare the volumes again (ObjectChanged).
+	refresh bool
 	wake    chan struct{}
 	done    chan struct{}
 	// panicked is a panic recovered since the loop last looked.
@@ -135,6 +144,8 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 		w.accepted = time.Now()
 		w.event(corev1.EventTypeNormal, "Scheduled", "", "Successfully assigned "+w.key+" to "+pod.Spec.NodeName)
 	}
+	// Objects may have changed while the daemon was down.
+	w.refresh = st != nil && projects(pod)
 	if w.state.StartFailures == nil {
 		w.state.StartFailures = map[string]*planner.StartFailure{}
 	}
@@ -326,6 +337,7 @@ type round struct {
 // syncOnce observes, plans, commits and acts once. A shim that does not
 // answer tells nothing: the round acts on nothing and looks again later.
 func (w *Worker) syncOnce(ctx context.Context) round {
+	w.refreshVolumes(ctx)
 	in, known := w.observe(ctx)
 	if !known {
 		return round{wait: w.silence.retryAfter()}

@@ -323,7 +323,7 @@ func (r *Registry) writeFiles(id string, sp *Spec, ip string) error {
 	}
 	files := map[string][]byte{
 		r.layout.CRIHostnameFile(id):   []byte(podfiles.Hostname(pod) + "\n"),
-		r.layout.CRIHostsFile(id):      podfiles.Hosts(pod, ip, hostHosts),
+		r.layout.CRIHostsFile(id):      podfiles.Hosts(pod, ip, hostHosts, ""),
 		r.layout.CRIResolvConfFile(id): resolv,
 	}
 	for path, data := range files {

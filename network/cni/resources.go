@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net"
 	"path/filepath"
+	"slices"
 	"sort"
 )
 
@@ -22,19 +23,26 @@ type Resources struct {
 	Bridges   []string
 	Subnets   []*net.IPNet
 	LeaseDirs []string
+	// Gateways are the addresses the bridge plugin gives its bridge
+	// (isGateway): each host-local range's gateway, by default its
+	// subnet's first address. The host has them once a sandbox was set up.
+	Gateways []net.IP
 }
 
 // pluginConf is the part of a plugin configuration that names host
 // resources (bridge plugin, host-local IPAM).
 type pluginConf struct {
-	Type   string `json:"type"`
-	Bridge string `json:"bridge"`
-	IPAM   struct {
+	Type      string `json:"type"`
+	Bridge    string `json:"bridge"`
+	IsGateway bool   `json:"isGateway"`
+	IPAM      struct {
 		Type    string `json:"type"`
 		Subnet  string `json:"subnet"`
+		Gateway string `json:"gateway"`
 		DataDir string `json:"dataDir"`
 		Ranges  [][]struct {
-			Subnet string `json:"subnet"`
+			Subnet  string `json:"subnet"`
+			Gateway string `json:"gateway"`
 		} `json:"ranges"`
 	} `json:"ipam"`
 }
@@ -70,20 +78,49 @@ func (n *Network) Resources() Resources {
 			dataDir = hostLocalDefaultDataDir
 		}
 		add(&r.LeaseDirs, filepath.Join(dataDir, n.Name))
-		subnets := []string{c.IPAM.Subnet}
+		ranges := [][2]string{{c.IPAM.Subnet, c.IPAM.Gateway}}
 		for _, set := range c.IPAM.Ranges {
 			for _, rg := range set {
-				subnets = append(subnets, rg.Subnet)
+				ranges = append(ranges, [2]string{rg.Subnet, rg.Gateway})
 			}
 		}
-		for _, s := range subnets {
-			if _, sn, err := net.ParseCIDR(s); err == nil && !seen["subnet "+sn.String()] {
+		for _, rg := range ranges {
+			_, sn, err := net.ParseCIDR(rg[0])
+			if err != nil {
+				continue
+			}
+			if !seen["subnet "+sn.String()] {
 				seen["subnet "+sn.String()] = true
 				r.Subnets = append(r.Subnets, sn)
+			}
+			if c.Type == "bridge" && c.IsGateway {
+				if gw := gateway(sn, rg[1]); gw != nil && !seen["gateway "+gw.String()] {
+					seen["gateway "+gw.String()] = true
+					r.Gateways = append(r.Gateways, gw)
+				}
 			}
 		}
 	}
 	sort.Strings(r.Bridges)
 	sort.Strings(r.LeaseDirs)
 	return r
+}
+
+// gateway is a host-local range's gateway: the one given, else the
+// subnet's first address (host-local's default).
+func gateway(subnet *net.IPNet, given string) net.IP {
+	if given != "" {
+		return net.ParseIP(given)
+	}
+	gw := slices.Clone(subnet.IP.To16())
+	if v4 := subnet.IP.To4(); v4 != nil {
+		gw = slices.Clone(v4)
+	}
+	for i := len(gw) - 1; i >= 0; i-- {
+		gw[i]++
+		if gw[i] != 0 {
+			break
+		}
+	}
+	return gw
 }

@@ -1,6 +1,7 @@
 package cni
 
 import (
+	"net"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -27,6 +28,37 @@ func TestResourcesOfAConflist(t *testing.T) {
 		!reflect.DeepEqual(r.LeaseDirs, []string{"/srv/ipam/net1", "/var/lib/cni/networks/net1"}) {
 		t.Errorf("resources = %+v (subnets %v)", r, subnets)
 	}
+}
+
+func TestGatewaysAreTheBridgeAddresses(t *testing.T) {
+	n, err := ParseNetwork([]byte(`{"cniVersion": "1.0.0", "name": "net1", "plugins": [
+	  {"type": "bridge", "bridge": "br1", "isGateway": true, "ipam": {"type": "host-local",
+	    "ranges": [[{"subnet": "10.1.0.0/24"}, {"subnet": "10.3.0.0/24", "gateway": "10.3.0.254"}], [{"subnet": "fd00::/64"}]]}},
+	  {"type": "bridge", "bridge": "br2", "ipam": {"type": "host-local", "subnet": "10.2.0.0/16"}},
+	  {"type": "bridge", "bridge": "br3", "isGateway": true, "ipam": {"type": "host-local", "subnet": "10.4.255.0/23", "gateway": "10.4.255.9"}},
+	  {"type": "portmap", "capabilities": {"portMappings": true}}]}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, gw := range n.Resources().Gateways {
+		got = append(got, gw.String())
+	}
+	// br2 is no gateway (isGateway false): the host has no address on it.
+	if want := []string{"10.1.0.1", "10.3.0.254", "fd00::1", "10.4.255.9"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("gateways = %v, want %v", got, want)
+	}
+	if gw := gateway(mustCIDR(t, "10.4.254.0/23"), ""); gw.String() != "10.4.254.1" {
+		t.Errorf("default gateway of 10.4.254.0/23 = %s", gw)
+	}
+}
+
+func mustCIDR(t *testing.T, s string) *net.IPNet {
+	_, n, err := net.ParseCIDR(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func TestLeasesReadHostLocalFiles(t *testing.T) {

@@ -7,8 +7,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 )
 
-// ClusterDomain is the DNS domain of pod FQDNs (hostname.subdomain.ns.svc.<domain>).
-const ClusterDomain = "cluster.local"
+// DefaultClusterDomain is the DNS domain of pod FQDNs
+// (hostname.subdomain.ns.svc.<domain>) when none is given.
+const DefaultClusterDomain = "cluster.local"
 
 // maxHostnameLen is the DNS label limit the kubelet truncates hostnames to.
 const maxHostnameLen = 63
@@ -28,9 +29,10 @@ func Hostname(pod *corev1.Pod) string {
 	return h
 }
 
-// Domain is the pod's DNS domain, "<subdomain>.<namespace>.svc.cluster.local",
-// or empty when the pod sets no subdomain.
-func Domain(pod *corev1.Pod) string {
+// Domain is the pod's DNS domain, "<subdomain>.<namespace>.svc.<domain>"
+// (DefaultClusterDomain when clusterDomain is empty), or empty when the pod
+// sets no subdomain.
+func Domain(pod *corev1.Pod, clusterDomain string) string {
 	if pod.Spec.Subdomain == "" {
 		return ""
 	}
@@ -38,7 +40,10 @@ func Domain(pod *corev1.Pod) string {
 	if ns == "" {
 		ns = "default"
 	}
-	return fmt.Sprintf("%s.%s.svc.%s", pod.Spec.Subdomain, ns, ClusterDomain)
+	if clusterDomain = strings.TrimSuffix(clusterDomain, "."); clusterDomain == "" {
+		clusterDomain = DefaultClusterDomain
+	}
+	return fmt.Sprintf("%s.%s.svc.%s", pod.Spec.Subdomain, ns, clusterDomain)
 }
 
 const managedHostsHeader = `# Kubernetes-managed hosts file.
@@ -56,7 +61,8 @@ const hostNetworkHostsHeader = "# Kubernetes-managed hosts file (host network).\
 // lines, then podIP with the FQDN (when a subdomain is set) and the
 // hostname, then hostAliases. For hostNetwork: the host's hosts file
 // (hostHosts) followed by hostAliases. An empty podIP writes no pod line.
-func Hosts(pod *corev1.Pod, podIP string, hostHosts []byte) []byte {
+// The FQDN is under clusterDomain (see Domain).
+func Hosts(pod *corev1.Pod, podIP string, hostHosts []byte, clusterDomain string) []byte {
 	var b strings.Builder
 	if pod.Spec.HostNetwork {
 		b.WriteString(hostNetworkHostsHeader)
@@ -68,7 +74,7 @@ func Hosts(pod *corev1.Pod, podIP string, hostHosts []byte) []byte {
 		b.WriteString(managedHostsHeader)
 		if podIP != "" {
 			host := Hostname(pod)
-			if d := Domain(pod); d != "" {
+			if d := Domain(pod, clusterDomain); d != "" {
 				fmt.Fprintf(&b, "%s\t%s.%s\t%s\n", podIP, host, d, host)
 			} else {
 				fmt.Fprintf(&b, "%s\t%s\n", podIP, host)

@@ -48,6 +48,7 @@ func TestR91Hosts(t *testing.T) {
 		pod     *corev1.Pod
 		podIP   string
 		host    string
+		domain  string
 		want    []string // lines that must appear, in this order
 		notWant []string
 	}{
@@ -59,6 +60,11 @@ func TestR91Hosts(t *testing.T) {
 			name: "fqdn with subdomain",
 			pod:  pod("web", func(p *corev1.Pod) { p.Spec.Hostname = "h"; p.Spec.Subdomain = "sub" }), podIP: "10.88.0.5",
 			want: []string{"10.88.0.5\th.sub.ns1.svc.cluster.local\th"},
+		},
+		{
+			name: "fqdn under the configured cluster domain",
+			pod:  pod("web", func(p *corev1.Pod) { p.Spec.Hostname = "h"; p.Spec.Subdomain = "sub" }), podIP: "10.88.0.5", domain: "corp.internal.",
+			want: []string{"10.88.0.5\th.sub.ns1.svc.corp.internal\th"},
 		},
 		{
 			name: "host aliases after the pod line",
@@ -80,7 +86,7 @@ func TestR91Hosts(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := string(Hosts(tt.pod, tt.podIP, []byte(tt.host)))
+			got := string(Hosts(tt.pod, tt.podIP, []byte(tt.host), tt.domain))
 			lines := strings.Split(got, "\n")
 			at := 0
 			for _, w := range tt.want {
@@ -106,6 +112,7 @@ func TestR91Hosts(t *testing.T) {
 func TestR91ResolvConf(t *testing.T) {
 	host := "# generated\nnameserver 10.0.0.2\nnameserver 10.0.0.3 ; comment\nsearch corp.example. lab.example\noptions ndots:2 rotate\n"
 	str := func(s string) *string { return &s }
+	cluster := ClusterDNS{Nameservers: []string{"10.88.0.1"}, Domain: "cluster.local"}
 	manyNS := &corev1.PodDNSConfig{Nameservers: []string{"1.1.1.1", "8.8.8.8"}}
 	var many []string
 	for i := range 40 {
@@ -116,6 +123,7 @@ func TestR91ResolvConf(t *testing.T) {
 		policy   corev1.DNSPolicy
 		hostNet  bool
 		dns      *corev1.PodDNSConfig
+		cluster  ClusterDNS
 		want     string
 		wantWarn string
 		wantErr  bool
@@ -125,7 +133,7 @@ func TestR91ResolvConf(t *testing.T) {
 			want: "search corp.example lab.example\nnameserver 10.0.0.2\nnameserver 10.0.0.3\noptions ndots:2 rotate\n",
 		},
 		{
-			name: "ClusterFirst falls back with a warning", policy: corev1.DNSClusterFirst,
+			name: "ClusterFirst without a cluster DNS falls back with a warning", policy: corev1.DNSClusterFirst,
 			want:     "search corp.example lab.example\nnameserver 10.0.0.2\nnameserver 10.0.0.3\noptions ndots:2 rotate\n",
 			wantWarn: "no cluster DNS",
 		},
@@ -139,9 +147,52 @@ func TestR91ResolvConf(t *testing.T) {
 			want: "search corp.example lab.example\nnameserver 10.0.0.2\nnameserver 10.0.0.3\noptions ndots:2 rotate\n",
 		},
 		{
-			name: "ClusterFirstWithHostNet warns", policy: corev1.DNSClusterFirstWithHostNet, hostNet: true,
+			name: "ClusterFirstWithHostNet without a cluster DNS warns", policy: corev1.DNSClusterFirstWithHostNet, hostNet: true,
 			want:     "search corp.example lab.example\nnameserver 10.0.0.2\nnameserver 10.0.0.3\noptions ndots:2 rotate\n",
 			wantWarn: "no cluster DNS",
+		},
+		{
+			name: "ClusterFirst uses the cluster DNS alone, cluster then host searches, ndots:5", policy: corev1.DNSClusterFirst, cluster: cluster,
+			want: "search ns1.svc.cluster.local svc.cluster.local cluster.local corp.example lab.example\nnameserver 10.88.0.1\noptions ndots:5\n",
+		},
+		{
+			name: "empty policy is ClusterFirst with the cluster DNS", policy: "", cluster: cluster,
+			want: "search ns1.svc.cluster.local svc.cluster.local cluster.local corp.example lab.example\nnameserver 10.88.0.1\noptions ndots:5\n",
+		},
+		{
+			name: "ClusterFirst with hostNetwork is Default even with a cluster DNS", policy: corev1.DNSClusterFirst, hostNet: true, cluster: cluster,
+			want: "search corp.example lab.example\nnameserver 10.0.0.2\nnameserver 10.0.0.3\noptions ndots:2 rotate\n",
+		},
+		{
+			name: "ClusterFirstWithHostNet with hostNetwork uses the cluster DNS", policy: corev1.DNSClusterFirstWithHostNet, hostNet: true, cluster: cluster,
+			want: "search ns1.svc.cluster.local svc.cluster.local cluster.local corp.example lab.example\nnameserver 10.88.0.1\noptions ndots:5\n",
+		},
+		{
+			name: "ClusterFirstWithHostNet on the pod network uses the cluster DNS", policy: corev1.DNSClusterFirstWithHostNet, cluster: cluster,
+			want: "search ns1.svc.cluster.local svc.cluster.local cluster.local corp.example lab.example\nnameserver 10.88.0.1\noptions ndots:5\n",
+		},
+		{
+			name: "Default ignores the cluster DNS", policy: corev1.DNSDefault, cluster: cluster,
+			want: "search corp.example lab.example\nnameserver 10.0.0.2\nnameserver 10.0.0.3\noptions ndots:2 rotate\n",
+		},
+		{
+			name: "None ignores the cluster DNS", policy: corev1.DNSNone, cluster: cluster,
+			dns:  &corev1.PodDNSConfig{Nameservers: []string{"9.9.9.9"}},
+			want: "nameserver 9.9.9.9\n",
+		},
+		{
+			name: "ClusterFirst merges dnsConfig: nameservers and searches after, options override", policy: corev1.DNSClusterFirst, cluster: cluster,
+			dns: &corev1.PodDNSConfig{
+				Nameservers: []string{"10.88.0.1", "9.9.9.9"},
+				Searches:    []string{"svc.cluster.local", "extra.example"},
+				Options:     []corev1.PodDNSConfigOption{{Name: "ndots", Value: str("2")}, {Name: "edns0"}},
+			},
+			want: "search ns1.svc.cluster.local svc.cluster.local cluster.local corp.example lab.example extra.example\nnameserver 10.88.0.1\nnameserver 9.9.9.9\noptions ndots:2 edns0\n",
+		},
+		{
+			name: "ClusterFirst drops host searches the cluster path has; custom domain", policy: corev1.DNSClusterFirst,
+			cluster: ClusterDNS{Nameservers: []string{"10.88.0.1"}, Domain: "corp.example."},
+			want:    "search ns1.svc.corp.example svc.corp.example corp.example lab.example\nnameserver 10.88.0.1\noptions ndots:5\n",
 		},
 		{
 			name: "None uses dnsConfig alone", policy: corev1.DNSNone,
@@ -179,7 +230,7 @@ func TestR91ResolvConf(t *testing.T) {
 				p.Spec.HostNetwork = tt.hostNet
 				p.Spec.DNSConfig = tt.dns
 			})
-			got, warn, err := ResolvConf(p, []byte(host))
+			got, warn, err := ResolvConf(p, []byte(host), tt.cluster)
 			if tt.wantErr {
 				if err == nil {
 					t.Fatalf("ResolvConf succeeded, want error")

@@ -24,9 +24,22 @@ const (
 	systemdResolvedStubIP4 = "127.0.0.53"
 )
 
-// NoClusterDNSWarning is the warning for ClusterFirst pods: podd runs no
-// cluster DNS, so they get the host's resolver configuration.
-const NoClusterDNSWarning = "podd has no cluster DNS; pod with dnsPolicy ClusterFirst falls back to the Default policy (the host's resolv.conf)"
+// NoClusterDNSWarning is the warning for pods that ask for cluster DNS
+// when the daemon runs none: they get the host's resolver configuration, as
+// the kubelet does without clusterDNS.
+const NoClusterDNSWarning = "podd runs no cluster DNS; pod with dnsPolicy ClusterFirst falls back to the Default policy (the host's resolv.conf)"
+
+// ClusterDNS is the cluster DNS the daemon serves, as pods see it.
+type ClusterDNS struct {
+	// Nameservers are the server's addresses; none: no cluster DNS.
+	Nameservers []string
+	// Domain is the cluster domain (cluster.local).
+	Domain string
+}
+
+// clusterOptions are the options of a pod using cluster DNS: a name with
+// fewer than five dots is tried with the search path first.
+var clusterOptions = []string{"ndots:5"}
 
 // dnsConfig is a parsed or composed resolver configuration.
 type dnsConfig struct {
@@ -36,12 +49,15 @@ type dnsConfig struct {
 }
 
 // ResolvConf renders the pod's /etc/resolv.conf (R91) from the host's
-// resolver file and the pod's dnsPolicy and dnsConfig. Default uses the host
-// file; ClusterFirst (unless hostNetwork) and ClusterFirstWithHostNet do the
-// same and return a warning, since there is no cluster DNS; None uses
-// dnsConfig alone. dnsConfig is merged in with duplicates removed, then the
-// kubelet limits apply (a warning says what was cut).
-func ResolvConf(pod *corev1.Pod, hostResolvConf []byte) ([]byte, string, error) {
+// resolver file, the cluster DNS and the pod's dnsPolicy and dnsConfig, as
+// the kubelet does. Default uses the host file, and so does ClusterFirst
+// with hostNetwork. ClusterFirst and ClusterFirstWithHostNet use the
+// cluster DNS alone, with the search path <ns>.svc.<domain> svc.<domain>
+// <domain> and then the host's, and options ndots:5 (without a cluster DNS
+// they fall back to Default with a warning). None uses dnsConfig alone.
+// dnsConfig is merged in with duplicates removed, then the kubelet limits
+// apply (a warning says what was cut).
+func ResolvConf(pod *corev1.Pod, hostResolvConf []byte, cluster ClusterDNS) ([]byte, string, error) {
 	var cfg dnsConfig
 	var warnings []string
 	switch pod.Spec.DNSPolicy {
@@ -51,14 +67,20 @@ func ResolvConf(pod *corev1.Pod, hostResolvConf []byte) ([]byte, string, error) 
 		}
 	case corev1.DNSDefault:
 		cfg = parseResolvConf(hostResolvConf)
-	case corev1.DNSClusterFirst, "":
+	case corev1.DNSClusterFirst, "", corev1.DNSClusterFirstWithHostNet:
 		cfg = parseResolvConf(hostResolvConf)
-		if !pod.Spec.HostNetwork {
-			warnings = append(warnings, NoClusterDNSWarning)
+		if pod.Spec.HostNetwork && pod.Spec.DNSPolicy != corev1.DNSClusterFirstWithHostNet {
+			break // ClusterFirst on the host's network is Default
 		}
-	case corev1.DNSClusterFirstWithHostNet:
-		cfg = parseResolvConf(hostResolvConf)
-		warnings = append(warnings, NoClusterDNSWarning)
+		if len(cluster.Nameservers) == 0 {
+			warnings = append(warnings, NoClusterDNSWarning)
+			break
+		}
+		cfg = dnsConfig{
+			nameservers: slices.Clone(cluster.Nameservers),
+			searches:    append(clusterSearches(pod.Namespace, cluster.Domain), cfg.searches...),
+			options:     slices.Clone(clusterOptions),
+		}
 	default:
 		return nil, "", fmt.Errorf("unknown dnsPolicy %q", pod.Spec.DNSPolicy)
 	}
@@ -77,6 +99,18 @@ func ResolvConf(pod *corev1.Pod, hostResolvConf []byte) ([]byte, string, error) 
 	cfg.searches = dedupe(cfg.searches)
 	warnings = append(warnings, cfg.applyLimits()...)
 	return cfg.render(), strings.Join(warnings, "; "), nil
+}
+
+// clusterSearches is the cluster part of a pod's search path.
+func clusterSearches(namespace, domain string) []string {
+	domain = strings.TrimSuffix(domain, ".")
+	if domain == "" {
+		return nil
+	}
+	if namespace == "" {
+		namespace = corev1.NamespaceDefault
+	}
+	return []string{namespace + ".svc." + domain, "svc." + domain, domain}
 }
 
 // parseResolvConf reads nameserver, search/domain (the last one wins, as in

@@ -72,4 +72,14 @@ type Input struct {
 	Labels map[string]string
 	// Security holds the host's capabilities and the seccomp settings.
 	Security HostSecurity
+	// Objects finds the ConfigMaps and Secrets of the pod's namespace for
+	// env and envFrom; nil: none exist.
+	Objects Objects
+}
+
+// Objects finds the ConfigMaps and Secrets of the pod's namespace; ok is
+// false for one that does not exist. What it returns is the caller's.
+type Objects interface {
+	ConfigMap(name string) (cm *corev1.ConfigMap, ok bool)
+	Secret(name string) (s *corev1.Secret, ok bool)
 }

@@ -30,7 +30,7 @@ func prepareEmptyDir(pod *corev1.Pod, v *corev1.Volume, podDir string, rollback 
 	if v.EmptyDir.Medium == corev1.StorageMediumMemory {
 		alloc := nodeAllocatable()
 		size := memoryVolumeSize(pod, v.EmptyDir, alloc.Memory().Value())
-		if err := mountTmpfs(dir, size, rollback); err != nil {
+		if err := mountTmpfs(dir, size, "0777", rollback); err != nil {
 			return "", err
 		}
 	}
@@ -41,8 +41,8 @@ func prepareEmptyDir(pod *corev1.Pod, v *corev1.Volume, podDir string, rollback 
 }
 
 // mountTmpfs mounts a tmpfs of size bytes (0: the kernel's default, half
-// the host's memory) on dir.
-func mountTmpfs(dir string, size int64, rollback *undo.Stack) error {
+// the host's memory) and octal mode on dir.
+func mountTmpfs(dir string, size int64, mode string, rollback *undo.Stack) error {
 	mounted, err := mountinfo.Mounted(dir)
 	if err != nil {
 		return err
@@ -50,7 +50,7 @@ func mountTmpfs(dir string, size int64, rollback *undo.Stack) error {
 	if mounted {
 		return nil
 	}
-	opts := "mode=0777"
+	opts := "mode=" + mode
 	if size > 0 {
 		opts += ",size=" + strconv.FormatInt(size, 10)
 	}

@@ -97,7 +97,7 @@ func TestPrepare_RollbackAtEachStep(t *testing.T) {
 func TestPrepare_UndoStepsDescribeTheTeardown(t *testing.T) {
 	f := newRollbackFixture(t)
 	var rollback undo.Stack
-	if _, err := prepare(context.Background(), testPod(f.volumes...), f.podDir, nil, &rollback); err != nil {
+	if _, err := prepare(context.Background(), testPod(f.volumes...), f.podDir, Sources{}, &rollback); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{
@@ -126,7 +126,7 @@ func TestPrepare_UndoStepsDescribeTheTeardown(t *testing.T) {
 func TestPrepare_RollbackReportsEveryFailure(t *testing.T) {
 	f := newRollbackFixture(t)
 	var rollback undo.Stack
-	if _, err := prepare(context.Background(), testPod(f.volumes...), f.podDir, nil, &rollback); err != nil {
+	if _, err := prepare(context.Background(), testPod(f.volumes...), f.podDir, Sources{}, &rollback); err != nil {
 		t.Fatal(err)
 	}
 	// Someone put files into the created hostPath directory, and replaced

@@ -26,9 +26,13 @@ func Prepare(ctx context.Context, pod *corev1.Pod, podDir string) (map[string]st
 	return PrepareWithClaims(ctx, pod, podDir, nil)
 }
 
+// ErrNotFound is wrapped by the error of a volume whose claim, ConfigMap,
+// Secret or key does not exist (yet): the pod waits for it.
+var ErrNotFound = errors.New("not found")
+
 // ErrClaimNotFound is the error ClaimDirs wraps for a claim that does not
-// exist (yet): the pod waits for it.
-var ErrClaimNotFound = errors.New("not found")
+// exist (yet); it is ErrNotFound.
+var ErrClaimNotFound = ErrNotFound
 
 // ClaimDirs returns the volume directory of the claim named name in the
 // pod's namespace, creating it if need be, or an error that names the
@@ -39,10 +43,27 @@ type ClaimDirs func(name string) (string, error)
 // volumes claims resolves (nil: such a volume fails). A claim's volume is
 // its directory, used in place like a hostPath: never created in the pod's
 // directory, never removed with the pod.
-func PrepareWithClaims(ctx context.Context, pod *corev1.Pod, podDir string, claims ClaimDirs) (_ map[string]string, err error) {
+func PrepareWithClaims(ctx context.Context, pod *corev1.Pod, podDir string, claims ClaimDirs) (map[string]string, error) {
+	return PrepareWith(ctx, pod, podDir, Sources{Claims: claims})
+}
+
+// Sources resolves what a pod's volumes refer to outside the pod.
+type Sources struct {
+	// Claims resolves persistentVolumeClaim volumes (nil: such a volume fails).
+	Claims ClaimDirs
+	// Objects resolves configMap, secret and projected volumes (nil: every
+	// object is missing).
+	Objects Objects
+}
+
+// PrepareWith is Prepare for a pod whose volumes refer to claims, ConfigMaps
+// and Secrets. A configMap, secret or projected volume is written with the
+// atomic-writer layout (runtime/atomicdir); prepared again, it is rewritten
+// in one swap if its objects changed, which is how updates reach it.
+func PrepareWith(ctx context.Context, pod *corev1.Pod, podDir string, src Sources) (_ map[string]string, err error) {
 	var rollback undo.Stack
 	defer rollback.OnFailure(ctx, &err)
-	paths, err := prepare(ctx, pod, podDir, claims, &rollback)
+	paths, err := prepare(ctx, pod, podDir, src, &rollback)
 	if err != nil {
 		return nil, err
 	}
@@ -52,7 +73,7 @@ func PrepareWithClaims(ctx context.Context, pod *corev1.Pod, podDir string, clai
 
 // prepare is Prepare, registering on rollback the undo of each thing it
 // makes as soon as it exists.
-func prepare(ctx context.Context, pod *corev1.Pod, podDir string, claims ClaimDirs, rollback *undo.Stack) (map[string]string, error) {
+func prepare(ctx context.Context, pod *corev1.Pod, podDir string, src Sources, rollback *undo.Stack) (map[string]string, error) {
 	paths := make(map[string]string, len(pod.Spec.Volumes))
 	for i := range pod.Spec.Volumes {
 		if err := ctx.Err(); err != nil {
@@ -69,7 +90,9 @@ func prepare(ctx context.Context, pod *corev1.Pod, podDir string, claims ClaimDi
 		case v.DownwardAPI != nil:
 			p, err = prepareDownwardAPI(pod, v, podDir, rollback)
 		case v.PersistentVolumeClaim != nil:
-			p, err = prepareClaim(v.PersistentVolumeClaim, claims)
+			p, err = prepareClaim(v.PersistentVolumeClaim, src.Claims)
+		case Projects(v):
+			p, err = prepareProjection(pod, v, podDir, src.Objects, rollback)
 		default:
 			err = errors.New("unsupported volume source")
 		}
@@ -91,6 +114,12 @@ func sourceField(v *corev1.Volume) string {
 		return ".downwardAPI"
 	case v.PersistentVolumeClaim != nil:
 		return ".persistentVolumeClaim"
+	case v.ConfigMap != nil:
+		return ".configMap"
+	case v.Secret != nil:
+		return ".secret"
+	case v.Projected != nil:
+		return ".projected"
 	}
 	return ""
 }
