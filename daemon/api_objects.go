@@ -13,6 +13,8 @@ func checkResource(resource string) error {
 	switch resource {
 	case resNamespaces, resConfigMaps, resSecrets, resClaims:
 		return nil
+	case resDeployments, resReplicaSets, resJobs:
+		return nil
 	}
 	return classed(ErrNotFound, "the server doesn't have a resource type %q", resource)
 }
@@ -22,7 +24,12 @@ func objectMessage(obj manifest.Object) (*poddv1.Object, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &poddv1.Object{Kind: manifest.KindOf(obj), Json: data}, nil
+	kind := manifest.KindOf(obj)
+	if kind == "" {
+		// Kinds the daemon writes itself (ReplicaSets) carry their TypeMeta.
+		kind = obj.GetObjectKind().GroupVersionKind().Kind
+	}
+	return &poddv1.Object{Kind: kind, Json: data}, nil
 }
 
 func (a *api) GetObject(ctx context.Context, req *poddv1.GetObjectRequest) (*poddv1.Object, error) {

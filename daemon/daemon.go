@@ -51,6 +51,10 @@ type Daemon struct {
 	pods    *pods
 	// objects are the namespaces, ConfigMaps, Secrets and claims.
 	objects *objects
+	// deployQueue holds the Deployments to reconcile.
+	deployQueue *workQueue
+	// jobQueue holds the Jobs to reconcile.
+	jobQueue *workQueue
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
@@ -116,6 +120,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	go d.routeProbeUpdates(wctx)
+	go d.runDeployments(wctx)
+	go d.runJobs(wctx)
 	go d.checkStorage(ctx, cfg.EvictionInterval)
 	if cfg.Manifests != "" {
 		w := staticpods.New(cfg.Manifests, staticApplier{d: d}, staticpods.Options{Rescan: cfg.StaticRescan, Known: d.knownStatic()})
@@ -272,8 +278,9 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		cfg: cfg, ctx: ctx, store: st, images: host.images, network: host.network,
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(), objects: newObjects(),
-		metrics: m, cgroups: cgroupusage.Reader{},
+		metrics: m, cgroups: cgroupusage.Reader{}, deployQueue: newWorkQueue(), jobQueue: newWorkQueue(),
 	}
+	d.pods.observe = d.observePod
 	d.criState.d = d
 	if host.volumes == nil {
 		host.volumes = claimVolumes{d: d}

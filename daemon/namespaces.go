@@ -6,12 +6,16 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podd-dev/podd/daemon/manifest"
+	"github.com/podd-dev/podd/daemon/podworker"
 )
 
 // restoreObjects loads the namespaces and the objects in them, creates the
@@ -38,6 +42,15 @@ func (d *Daemon) restoreObjects() error {
 	}
 	for _, c := range loaded.Claims {
 		o.byRes[resClaims][podKey(c.Namespace, c.Name)] = c
+	}
+	for _, dep := range loaded.Deployments {
+		o.byRes[resDeployments][podKey(dep.Namespace, dep.Name)] = dep
+	}
+	for _, rs := range loaded.ReplicaSets {
+		o.byRes[resReplicaSets][podKey(rs.Namespace, rs.Name)] = rs
+	}
+	for _, j := range loaded.Jobs {
+		o.byRes[resJobs][podKey(j.Namespace, j.Name)] = j
 	}
 	o.mu.Unlock()
 	for _, c := range loaded.Claims {
@@ -184,7 +197,7 @@ func (d *Daemon) finishNamespace(ns string, pods []*podEntry) error {
 		}
 	}
 	d.objects.mu.Lock()
-	for _, r := range []string{resConfigMaps, resSecrets, resClaims} {
+	for _, r := range []string{resConfigMaps, resSecrets, resClaims, resDeployments, resReplicaSets, resJobs} {
 		for k, obj := range d.objects.byRes[r] {
 			if obj.GetNamespace() == ns {
 				delete(d.objects.byRes[r], k)
@@ -214,6 +227,41 @@ func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wa
 	obj, ok := d.objects.get(resource, ns, name)
 	if !ok {
 		return "", classed(ErrNotFound, "%s %q not found", resource, name)
+	}
+	if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
+		return "", classed(ErrFailedPrecondition, "%s %q is from the static manifest %s: remove it from that file to delete it", strings.ToLower(manifest.KindOf(obj)), name, file)
+	}
+	if resource == resDeployments {
+		pods, err := d.deleteDeployment(obj.(*appsv1.Deployment))
+		if err != nil || !wait {
+			return string(obj.GetUID()), err
+		}
+		d.objects.applyMu.Unlock()
+		defer d.objects.applyMu.Lock()
+		for _, e := range pods {
+			select {
+			case <-e.gone:
+			case <-ctx.Done():
+				return string(obj.GetUID()), fmt.Errorf("wait for the pods of deployment %q to be deleted: %w", name, ctx.Err())
+			}
+		}
+		return string(obj.GetUID()), nil
+	}
+	if resource == resJobs {
+		pods, err := d.deleteJob(obj.(*batchv1.Job))
+		if err != nil || !wait {
+			return string(obj.GetUID()), err
+		}
+		d.objects.applyMu.Unlock()
+		defer d.objects.applyMu.Lock()
+		for _, e := range pods {
+			select {
+			case <-e.gone:
+			case <-ctx.Done():
+				return string(obj.GetUID()), fmt.Errorf("wait for the pods of job %q to be deleted: %w", name, ctx.Err())
+			}
+		}
+		return string(obj.GetUID()), nil
 	}
 	if resource == resClaims {
 		// The pvc-protection finalizer of Kubernetes, as a refusal.

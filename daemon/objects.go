@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/google/uuid"
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -37,6 +39,10 @@ func resourceOf(kind string) string {
 		return resSecrets
 	case manifest.KindPersistentVolumeClaim:
 		return resClaims
+	case manifest.KindDeployment:
+		return resDeployments
+	case manifest.KindJob:
+		return resJobs
 	}
 	return ""
 }
@@ -145,6 +151,15 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 		obj.SetUID(types.UID(uuid.NewString()))
 		obj.SetCreationTimestamp(metav1.NewTime(time.Now().Truncate(time.Second)))
 	}
+	if dep, ok := obj.(*appsv1.Deployment); ok {
+		dep.Generation = 1
+		if exists {
+			carryDeployment(old.(*appsv1.Deployment), dep)
+		}
+	}
+	if j, ok := obj.(*batchv1.Job); ok && exists {
+		j.Status = old.(*batchv1.Job).Status
+	}
 	setStatus(obj)
 	result.UID = string(obj.GetUID())
 	if exists && sameJSON(old, obj) {
@@ -165,6 +180,12 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 		d.objects.byRes[res][podKey(obj.GetNamespace(), obj.GetName())] = obj
 	}
 	d.objects.mu.Unlock()
+	if kind == manifest.KindDeployment {
+		d.deployQueue.add(podKey(obj.GetNamespace(), obj.GetName()))
+	}
+	if kind == manifest.KindJob {
+		d.jobQueue.add(podKey(obj.GetNamespace(), obj.GetName()))
+	}
 	// Never the object itself: a Secret's data must not reach a log.
 	slog.Info("Object accepted", "kind", kind, "object", podKey(obj.GetNamespace(), obj.GetName()), "uid", obj.GetUID(), "action", result.Action)
 	d.objectApplied(obj)

@@ -3,11 +3,15 @@ package daemon
 import (
 	"errors"
 	"fmt"
+	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
 	"github.com/podd-dev/podd/daemon/manifest"
+	"github.com/podd-dev/podd/daemon/podworker"
 )
 
 // admitObjects refuses, before anything changes, a manifest whose objects
@@ -27,9 +31,9 @@ func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) e
 	for _, doc := range docs {
 		obj := doc.Object
 		kind := manifest.KindOf(obj)
-		if static != "" {
+		if _, controller := staticControllers[kind]; static != "" && !controller {
 			if kind != manifest.KindPod {
-				return classed(ErrInvalidArgument, "%s: document %d: kind %s: a static manifest holds Pods only", source, doc.Doc, kind)
+				return classed(ErrInvalidArgument, "%s: document %d: kind %s: a static manifest holds Pods, Deployments and Jobs only", source, doc.Doc, kind)
 			}
 			// Static pods run whatever their namespace, as the kubelet's do.
 			continue
@@ -46,6 +50,9 @@ func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) e
 		old, ok := d.objects.get(resourceOf(kind), obj.GetNamespace(), obj.GetName())
 		if !ok {
 			continue
+		}
+		if err := checkStaticSource(old, static, kind); err != nil {
+			return err
 		}
 		if errs := validateUpdate(old, obj); len(errs) > 0 {
 			return classed(ErrInvalidArgument, "%v", &manifest.InvalidError{Source: source, Doc: doc.Doc, Docs: doc.Docs, Kind: kind,
@@ -77,6 +84,10 @@ func validateUpdate(old, obj manifest.Object) field.ErrorList {
 		if p.Type != o.Type {
 			errs = append(errs, field.Invalid(field.NewPath("type"), o.Type, "field is immutable"))
 		}
+	case *appsv1.Deployment:
+		errs = append(errs, manifest.ValidateDeploymentUpdate(old.(*appsv1.Deployment), o)...)
+	case *batchv1.Job:
+		errs = append(errs, manifest.ValidateJobUpdate(old.(*batchv1.Job), o)...)
 	case *corev1.PersistentVolumeClaim:
 		p := old.(*corev1.PersistentVolumeClaim)
 		storage := field.NewPath("spec", "resources", "requests").Key(string(corev1.ResourceStorage))
@@ -91,4 +102,17 @@ func validateUpdate(old, obj manifest.Object) field.ErrorList {
 		}
 	}
 	return errs
+}
+
+// checkStaticSource refuses to replace an object of one static manifest
+// (or of the API: "") from another source.
+func checkStaticSource(old manifest.Object, static, kind string) error {
+	was := old.GetAnnotations()[podworker.AnnotationStaticSource]
+	switch {
+	case was == static:
+		return nil
+	case was != "":
+		return classed(ErrFailedPrecondition, "%s %q is from the static manifest %s: edit that file instead", strings.ToLower(kind), old.GetName(), was)
+	}
+	return classed(ErrAlreadyExists, "%s %q exists and is not from %s", strings.ToLower(kind), old.GetName(), static)
 }

@@ -41,6 +41,9 @@ type pods struct {
 	mu       sync.Mutex
 	byKey    map[string]*podEntry
 	watchers map[chan podChange]struct{}
+	// observe, when set, sees every change (the controllers' trigger); it
+	// must not block.
+	observe func(*corev1.Pod)
 }
 
 type podChange struct {
@@ -53,6 +56,9 @@ func newPods() *pods {
 }
 
 func (p *pods) notify(typ string, pod *corev1.Pod) {
+	if p.observe != nil {
+		p.observe(pod)
+	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	for w := range p.watchers {
@@ -117,6 +123,9 @@ func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) 
 	defer d.objects.applyMu.Unlock()
 	if err := d.admitObjects(docs, source, static); err != nil {
 		return nil, warnings, err
+	}
+	if static != "" {
+		markStatic(docs, static)
 	}
 	var parsed []*corev1.Pod
 	for _, doc := range docs {

@@ -6,7 +6,12 @@ import (
 	"log/slog"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+
 	"github.com/podd-dev/podd/daemon/events"
+	"github.com/podd-dev/podd/daemon/manifest"
+	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/staticpods"
 )
 
@@ -26,6 +31,10 @@ func (s staticApplier) ApplyStatic(ctx context.Context, file string, data []byte
 	}
 	var keys []string
 	for _, r := range results {
+		if res, ok := staticControllers[r.Kind]; ok {
+			keys = append(keys, res+":"+podKey(r.Namespace, r.Name))
+			continue
+		}
 		keys = append(keys, podKey(r.Namespace, r.Name))
 	}
 	return keys, nil
@@ -34,6 +43,12 @@ func (s staticApplier) ApplyStatic(ctx context.Context, file string, data []byte
 // DeleteStatic deletes the pods a file owned, gracefully.
 func (s staticApplier) DeleteStatic(ctx context.Context, file string, keys []string) error {
 	for _, k := range keys {
+		if res, key, ok := strings.Cut(k, ":"); ok {
+			if err := s.d.deleteStaticController(file, res, key); err != nil {
+				return err
+			}
+			continue
+		}
 		ns, name, _ := strings.Cut(k, "/")
 		e, ok := s.d.pods.get(ns, name)
 		if !ok || e.static != file {
@@ -69,5 +84,52 @@ func (d *Daemon) knownStatic() map[string][]string {
 			known[e.static] = append(known[e.static], podKey(p.Namespace, p.Name))
 		}
 	}
+	for _, res := range staticControllers {
+		for _, obj := range d.objects.list(res, "") {
+			if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
+				known[file] = append(known[file], res+":"+podKey(obj.GetNamespace(), obj.GetName()))
+			}
+		}
+	}
 	return known
+}
+
+// staticControllers are the kinds besides Pod a static manifest may hold,
+// with their resource: a file's key for one is "<resource>:<namespace>/<name>".
+var staticControllers = map[string]string{manifest.KindDeployment: resDeployments, manifest.KindJob: resJobs}
+
+// markStatic records on each Deployment and Job of a static manifest the
+// file it came from (pods are marked as they are accepted).
+func markStatic(docs []manifest.Document, file string) {
+	for _, doc := range docs {
+		if _, ok := staticControllers[manifest.KindOf(doc.Object)]; !ok {
+			continue
+		}
+		a := doc.Object.GetAnnotations()
+		if a == nil {
+			a = map[string]string{}
+		}
+		a[podworker.AnnotationStaticSource] = file
+		doc.Object.SetAnnotations(a)
+	}
+}
+
+// deleteStaticController deletes the Deployment or Job key
+// ("namespace/name") of static manifest file, with its pods.
+func (d *Daemon) deleteStaticController(file, resource, key string) error {
+	d.objects.applyMu.Lock()
+	defer d.objects.applyMu.Unlock()
+	ns, name := splitKey(key)
+	obj, ok := d.objects.get(resource, ns, name)
+	if !ok || obj.GetAnnotations()[podworker.AnnotationStaticSource] != file {
+		return nil
+	}
+	var err error
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		_, err = d.deleteDeployment(o)
+	case *batchv1.Job:
+		_, err = d.deleteJob(o)
+	}
+	return err
 }

@@ -8,7 +8,7 @@ import (
 func newDeleteCommand(a *app) *cobra.Command {
 	opts := verb.DeleteOptions{Streams: a.streams}
 	cmd := &cobra.Command{
-		Use:   "delete pod|configmap|secret|pvc|namespace NAME... | TYPE/NAME... | -f FILE",
+		Use:   "delete pod|deployment|configmap|secret|pvc|namespace NAME... | TYPE/NAME... | -f FILE",
 		Short: "Delete pods and other objects (a namespace with everything in it)",
 		Long: "Delete pods gracefully (preStop, stop signal, SIGKILL after the grace period) and wait until they are gone.\n" +
 			"--force deletes at once and is required to delete a static pod (its manifest file is removed).",

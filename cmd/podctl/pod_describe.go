@@ -8,7 +8,7 @@ import (
 func newDescribeCommand(a *app) *cobra.Command {
 	opts := verb.DescribeOptions{Streams: a.streams}
 	cmd := &cobra.Command{
-		Use:     "describe pod|configmap|secret|pvc|namespace [NAME...] | TYPE/NAME...",
+		Use:     "describe pod|deployment|configmap|secret|pvc|namespace [NAME...] | TYPE/NAME...",
 		Short:   "Show the details of pods (with their events) and other objects",
 		Example: "  podctl describe pod web\n  podctl describe pods",
 		Args:    cobra.MinimumNArgs(1),

@@ -10,7 +10,7 @@ import (
 func newGetCommand(a *app) *cobra.Command {
 	opts := verb.GetOptions{Streams: a.streams}
 	cmd := &cobra.Command{
-		Use:   "get pods|configmaps|secrets|pvc|namespaces [NAME...] | TYPE/NAME...",
+		Use:   "get pods|deployments|configmaps|secrets|pvc|namespaces [NAME...] | TYPE/NAME...",
 		Short: "List pods and other objects",
 		Long:  "List pods as a table (NAME READY STATUS RESTARTS AGE), or print them as YAML, JSON or names.",
 		Example: "  podctl get pods\n  podctl get pods -A -o wide\n  podctl get pod web -o yaml\n" +

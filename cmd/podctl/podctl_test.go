@@ -90,11 +90,11 @@ func TestApply(t *testing.T) {
 		t.Fatalf("apply of a directory = %+v", r)
 	}
 
-	bad := writeFile(t, dir, "deploy.yaml", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n")
+	bad := writeFile(t, dir, "sts.yaml", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: d}\n")
 	r = podctl(t, sock, "", "apply", "-f", bad, "-f", web)
-	if r.code != 1 || !strings.Contains(r.stderr, `Error from server (InvalidArgument): `+bad+`: kind "Deployment" is not supported`) ||
+	if r.code != 1 || !strings.Contains(r.stderr, `Error from server (InvalidArgument): `+bad+`: kind "StatefulSet" is not supported`) ||
 		r.stdout != "pod/web configured\n" {
-		t.Fatalf("apply of a Deployment then a pod = %+v", r)
+		t.Fatalf("apply of a StatefulSet then a pod = %+v", r)
 	}
 }
 
@@ -168,9 +168,9 @@ func TestGet(t *testing.T) {
 	if r.code != 1 || !strings.Contains(r.stdout, "web ") || !strings.Contains(r.stderr, `pods "missing" not found`) {
 		t.Fatalf("get of one present and one missing pod = %+v", r)
 	}
-	r = podctl(t, sock, "", "get", "deployments")
-	if r.code != 1 || !strings.Contains(r.stderr, `error: the server doesn't have a resource type "deployments"`) {
-		t.Fatalf("get deployments = %+v", r)
+	r = podctl(t, sock, "", "get", "statefulsets")
+	if r.code != 1 || !strings.Contains(r.stderr, `error: the server doesn't have a resource type "statefulsets"`) {
+		t.Fatalf("get statefulsets = %+v", r)
 	}
 	r = podctl(t, sock, "", "get", "pods", "-o", "table")
 	if r.code != 1 || !strings.Contains(r.stderr, "unable to match a printer") {

@@ -95,6 +95,8 @@ func newRootCommand(a *app) *cobra.Command {
 		newRemoveImageCommand(a, "rmi"),
 		newTopCommand(a),
 		newVersionCommand(a),
+		newScaleCommand(a),
+		newRolloutCommand(a),
 	)
 	return root
 }

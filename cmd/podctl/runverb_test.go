@@ -11,13 +11,16 @@ import (
 func TestUsageErrorsNeverDial(t *testing.T) {
 	sock := filepath.Join(t.TempDir(), "nobody.sock")
 	for _, args := range [][]string{
-		{"get", "deployments"},
+		{"get", "statefulsets"},
 		{"describe", "svc/web"},
-		{"delete", "deploy/web"},
+		{"delete", "sts/web"},
 		{"logs", "svc/web"},
 		{"exec", "svc/web", "--", "true"},
 		{"exec", "web", "extra", "--", "true"},
 		{"events", "svc/web"},
+		{"scale", "pod/web", "--replicas=1"},
+		{"rollout", "status", "svc/web"},
+		{"rollout", "undo", "deployment/a", "deployment/b"},
 	} {
 		r := podctl(t, sock, "", args...)
 		if r.code == 0 || strings.Contains(r.stderr, sock) {

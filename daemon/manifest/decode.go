@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	kjson "sigs.k8s.io/json"
@@ -237,8 +239,8 @@ func checkKind(tm metav1.TypeMeta) error {
 		return errors.New("kind is required: want one of " + kindList())
 	case kinds[tm.Kind] == nil:
 		return fmt.Errorf("kind %q is not supported: podd accepts %s", tm.Kind, kindList())
-	case tm.APIVersion != "v1":
-		return fmt.Errorf("apiVersion %q is not supported for kind %s: want v1", tm.APIVersion, tm.Kind)
+	case tm.APIVersion != APIVersionOf(tm.Kind):
+		return fmt.Errorf("apiVersion %q is not supported for kind %s: want %s", tm.APIVersion, tm.Kind, APIVersionOf(tm.Kind))
 	}
 	return nil
 }
@@ -269,11 +271,11 @@ func stripServerFields(obj Object) []string {
 	obj.SetDeletionGracePeriodSeconds(nil)
 	obj.SetManagedFields(nil)
 	if len(obj.GetOwnerReferences()) > 0 {
-		w = append(w, "metadata.ownerReferences is ignored: podd has no controllers")
+		w = append(w, "metadata.ownerReferences is ignored: podd sets the owner references of what its controllers make")
 		obj.SetOwnerReferences(nil)
 	}
 	if len(obj.GetFinalizers()) > 0 {
-		w = append(w, "metadata.finalizers is ignored: podd has no controllers")
+		w = append(w, "metadata.finalizers is ignored: podd runs no finalizers")
 		obj.SetFinalizers(nil)
 	}
 	if stripStatus(obj) {
@@ -293,6 +295,10 @@ func stripStatus(obj Object) bool {
 		status, o.Status = o.Status, corev1.NamespaceStatus{}
 	case *corev1.PersistentVolumeClaim:
 		status, o.Status = o.Status, corev1.PersistentVolumeClaimStatus{}
+	case *appsv1.Deployment:
+		status, o.Status = o.Status, appsv1.DeploymentStatus{}
+	case *batchv1.Job:
+		status, o.Status = o.Status, batchv1.JobStatus{}
 	default:
 		return false
 	}

@@ -5,6 +5,8 @@ import (
 	"sort"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -25,14 +27,30 @@ type Document struct {
 	Object    Object
 }
 
-// The kinds a manifest may hold (all apiVersion v1).
+// The kinds a manifest may hold (apiVersion v1 unless apiVersions says otherwise).
 const (
 	KindPod                   = "Pod"
 	KindNamespace             = "Namespace"
 	KindConfigMap             = "ConfigMap"
 	KindSecret                = "Secret"
 	KindPersistentVolumeClaim = "PersistentVolumeClaim"
+	KindDeployment            = "Deployment"
+	KindJob                   = "Job"
 )
+
+// apiVersions are the apiVersions of the kinds that are not v1.
+var apiVersions = map[string]string{
+	KindDeployment: "apps/v1",
+	KindJob:        "batch/v1",
+}
+
+// APIVersionOf is the apiVersion of kind.
+func APIVersionOf(kind string) string {
+	if v, ok := apiVersions[kind]; ok {
+		return v
+	}
+	return "v1"
+}
 
 var kinds = map[string]func() Object{
 	KindPod:                   func() Object { return &corev1.Pod{} },
@@ -40,6 +58,8 @@ var kinds = map[string]func() Object{
 	KindConfigMap:             func() Object { return &corev1.ConfigMap{} },
 	KindSecret:                func() Object { return &corev1.Secret{} },
 	KindPersistentVolumeClaim: func() Object { return &corev1.PersistentVolumeClaim{} },
+	KindDeployment:            func() Object { return &appsv1.Deployment{} },
+	KindJob:                   func() Object { return &batchv1.Job{} },
 }
 
 func kindList() string {
@@ -64,6 +84,10 @@ func KindOf(obj Object) string {
 		return KindSecret
 	case *corev1.PersistentVolumeClaim:
 		return KindPersistentVolumeClaim
+	case *appsv1.Deployment:
+		return KindDeployment
+	case *batchv1.Job:
+		return KindJob
 	}
 	return ""
 }

@@ -106,7 +106,7 @@ func TestParseObjectsRejectsBadObjectsNamingTheField(t *testing.T) {
 			[]string{`spec.volumeMode: Unsupported value: "Block"`}},
 		{"duplicate object", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n",
 			[]string{`document 2: configmap "c": metadata.name: Duplicate value: "c (also in document 1)"`}},
-		{"unsupported kind", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\n", []string{`kind "Deployment" is not supported`}},
+		{"unsupported kind", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: d}\n", []string{`kind "StatefulSet" is not supported`}},
 		{"bad one of many", objectsManifest + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\ndata: {\"a b\": x}\n",
 			[]string{`document 6: configmap "c": data[a b]`}},
 	} {

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 )
@@ -73,6 +75,12 @@ func ParseObjects(data []byte, source string, pol Policy) ([]Document, []string,
 			if len(errs) == 0 {
 				warns = Warnings(pod)
 			}
+		} else if w, ok := d.Object.(*appsv1.Deployment); ok {
+			defaultDeployment(w)
+			errs = validateDeployment(w, pol)
+		} else if j, ok := d.Object.(*batchv1.Job); ok {
+			defaultJob(j)
+			errs = validateJob(j, pol)
 		} else {
 			warns = DefaultObject(d.Object)
 			errs = ValidateObject(d.Object)

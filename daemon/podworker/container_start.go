@@ -104,8 +104,8 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	}
 	t.mark("image", time.Now())
 	// A pull waits on the registry; what follows is the host's work, bounded
-	// across pods.
-	release, err := w.deps.Work.Acquire(ctx, limiter.Start)
+	// across pods, ahead of new sandboxes (its pod's sandbox exists).
+	release, err := w.deps.Work.Acquire(ctx, limiter.Continue)
 	if err != nil {
 		return failStart("CreateContainerError", "container %q of pod %q: wait to start: %w", c.Name, w.key, err)
 	}

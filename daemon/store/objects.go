@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/runtime/atomicfile"
@@ -20,11 +22,17 @@ const (
 	ResourceConfigMaps = "configmaps"
 	ResourceSecrets    = "secrets"
 	ResourceClaims     = "persistentvolumeclaims"
+	// ResourceDeployments and ResourceReplicaSets are the Deployments and
+	// the revisions of their templates.
+	ResourceDeployments = "deployments"
+	ResourceReplicaSets = "replicasets"
+	// ResourceJobs are the Jobs.
+	ResourceJobs = "jobs"
 )
 
 // Resources lists the namespaced resources the store keeps, in the order
 // they load.
-var Resources = []string{ResourceConfigMaps, ResourceSecrets, ResourceClaims}
+var Resources = []string{ResourceConfigMaps, ResourceSecrets, ResourceClaims, ResourceDeployments, ResourceReplicaSets, ResourceJobs}
 
 // checkName refuses a name that is not one path element; validation has
 // refused it already, this keeps the layout safe whoever calls.
@@ -134,10 +142,13 @@ func (s *Store) RemoveNamespace(ns string) error {
 
 // Objects is everything LoadObjects read back.
 type Objects struct {
-	Namespaces []*corev1.Namespace
-	ConfigMaps []*corev1.ConfigMap
-	Secrets    []*corev1.Secret
-	Claims     []*corev1.PersistentVolumeClaim
+	Namespaces  []*corev1.Namespace
+	ConfigMaps  []*corev1.ConfigMap
+	Secrets     []*corev1.Secret
+	Claims      []*corev1.PersistentVolumeClaim
+	Deployments []*appsv1.Deployment
+	ReplicaSets []*appsv1.ReplicaSet
+	Jobs        []*batchv1.Job
 	// Bad are files that did not decode, moved aside.
 	Bad []Quarantined
 }
@@ -215,6 +226,21 @@ func (s *Store) loadResource(ns, resource string, out *Objects) error {
 			o := &corev1.PersistentVolumeClaim{}
 			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
 				out.Claims = append(out.Claims, o)
+			}
+		case ResourceDeployments:
+			o := &appsv1.Deployment{}
+			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
+				out.Deployments = append(out.Deployments, o)
+			}
+		case ResourceReplicaSets:
+			o := &appsv1.ReplicaSet{}
+			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
+				out.ReplicaSets = append(out.ReplicaSets, o)
+			}
+		case ResourceJobs:
+			o := &batchv1.Job{}
+			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
+				out.Jobs = append(out.Jobs, o)
 			}
 		}
 		if err != nil {

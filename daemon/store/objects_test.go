@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
@@ -26,6 +27,8 @@ func TestObjectsRoundTripPerNamespaceWithPrivateModes(t *testing.T) {
 	sec := &corev1.Secret{ObjectMeta: metav1.ObjectMeta{Name: "creds", Namespace: "shop"}, Data: map[string][]byte{"k": []byte("v")}}
 	cm := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg", Namespace: "shop"}, Data: map[string]string{"a": "b"}}
 	claim := &corev1.PersistentVolumeClaim{ObjectMeta: metav1.ObjectMeta{Name: "data", Namespace: "shop"}}
+	dep := &appsv1.Deployment{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "shop"}}
+	rs := &appsv1.ReplicaSet{ObjectMeta: metav1.ObjectMeta{Name: "web-abc", Namespace: "shop"}}
 	if err := s.SaveObject(ResourceSecrets, "shop", "creds", sec); err == nil {
 		t.Fatal("an object was saved in a namespace that is not saved")
 	}
@@ -36,7 +39,7 @@ func TestObjectsRoundTripPerNamespaceWithPrivateModes(t *testing.T) {
 		res string
 		obj any
 		nm  string
-	}{{ResourceSecrets, sec, "creds"}, {ResourceConfigMaps, cm, "cfg"}, {ResourceClaims, claim, "data"}} {
+	}{{ResourceSecrets, sec, "creds"}, {ResourceConfigMaps, cm, "cfg"}, {ResourceClaims, claim, "data"}, {ResourceDeployments, dep, "web"}, {ResourceReplicaSets, rs, "web-abc"}} {
 		if err := s.SaveObject(o.res, "shop", o.nm, o.obj); err != nil {
 			t.Fatal(err)
 		}
@@ -56,7 +59,8 @@ func TestObjectsRoundTripPerNamespaceWithPrivateModes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(got.Namespaces) != 1 || len(got.Secrets) != 1 || len(got.ConfigMaps) != 1 || len(got.Claims) != 1 || len(got.Bad) != 0 {
+	if len(got.Namespaces) != 1 || len(got.Secrets) != 1 || len(got.ConfigMaps) != 1 || len(got.Claims) != 1 || len(got.Bad) != 0 ||
+		len(got.Deployments) != 1 || len(got.ReplicaSets) != 1 {
 		t.Fatalf("loaded %+v", got)
 	}
 	if string(got.Secrets[0].Data["k"]) != "v" || got.ConfigMaps[0].Data["a"] != "b" {

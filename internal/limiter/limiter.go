@@ -17,7 +17,11 @@ const (
 	// Maintain is the daemon's own work on what exists: tearing down,
 	// deleting, reconciling after a restart.
 	Maintain Priority = iota
-	// Start is new work: creating sandboxes, starting containers.
+	// Continue finishes what was begun: starting the containers of a
+	// sandbox that exists, so that pods come up one after another instead
+	// of all sandboxes first (a burst then has running pods early).
+	Continue
+	// Start is new work: creating sandboxes.
 	Start
 	numPriorities
 )

@@ -116,6 +116,25 @@ func TestMaintainBeforeStart(t *testing.T) {
 	}
 }
 
+// Starting the containers of a sandbox that exists (Continue) goes before
+// creating new sandboxes: in a burst of 200 pods, FIFO let every queued
+// sandbox creation go before the first container start, so almost no pod
+// ran until nearly all sandboxes existed. Maintain still goes first.
+func TestContinueBeforeStartAfterMaintain(t *testing.T) {
+	l := New(1)
+	hold, _ := l.Acquire(context.Background(), Start)
+	order, wg := acquireInOrder(t, l, []Priority{Start, Continue, Start, Maintain, Continue})
+	hold()
+	wg.Wait()
+	want := []int{3, 1, 4, 0, 2}
+	got := order()
+	for i := range want {
+		if len(got) != len(want) || got[i] != want[i] {
+			t.Fatalf("admitted in order %v, want %v", got, want)
+		}
+	}
+}
+
 // A waiter whose context ends leaves the queue holding nothing, and the
 // slot goes to the next waiter.
 func TestCancelledWaiterHoldsNothing(t *testing.T) {

@@ -244,7 +244,7 @@ func TestMalformedManifestsChangeNothing(t *testing.T) {
 	before := e.census(t)
 	for _, tc := range []struct{ name, manifest, want string }{
 		{"bad yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: x\n", "yaml"},
-		{"wrong kind", "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n", "Deployment"},
+		{"wrong kind", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata: {name: x}\n", "StatefulSet"},
 		{"missing image", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: a}]\n", "spec.containers[0].image"},
 		{"duplicate names", "apiVersion: v1\nkind: Pod\nmetadata: {name: x}\nspec:\n  containers: [{name: a, image: busybox}, {name: a, image: busybox}]\n", "spec.containers[1].name"},
 		{"slash in name", "apiVersion: v1\nkind: Pod\nmetadata: {name: a/b}\nspec:\n  containers: [{name: a, image: busybox}]\n", "metadata.name"},

@@ -5,6 +5,8 @@ import (
 	"text/tabwriter"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 )
 
@@ -26,6 +28,10 @@ func DescribeObject(out io.Writer, obj Object) error {
 		describeSecret(w, o)
 	case *corev1.PersistentVolumeClaim:
 		describeClaim(w, o)
+	case *appsv1.Deployment:
+		describeDeployment(w, o)
+	case *batchv1.Job:
+		describeJob(w, o)
 	}
 	w.flush()
 	return w.err

@@ -1,11 +1,14 @@
 package printers
 
 import (
+	"fmt"
 	"sort"
 	"strconv"
 	"strings"
 	"time"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -31,6 +34,12 @@ func ObjectHeader(resource string, allNamespaces bool) []string {
 		h = []string{"NAME", "TYPE", "DATA", "AGE"}
 	case "persistentvolumeclaims":
 		h = []string{"NAME", "STATUS", "VOLUME", "CAPACITY", "ACCESS MODES", "STORAGECLASS", "VOLUMEATTRIBUTESCLASS", "AGE"}
+	case "deployments":
+		h = []string{"NAME", "READY", "UP-TO-DATE", "AVAILABLE", "AGE"}
+	case "replicasets":
+		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "AGE"}
+	case "jobs":
+		h = []string{"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"}
 	}
 	if allNamespaces {
 		h = append([]string{"NAMESPACE"}, h...)
@@ -57,6 +66,14 @@ func ObjectRow(obj Object, now time.Time, allNamespaces bool) []string {
 		}
 		row = []string{o.Name, string(o.Status.Phase), ClaimVolume(o), capacity, AccessModes(o.Status.AccessModes),
 			orUnset(o.Spec.StorageClassName), orUnset(o.Spec.VolumeAttributesClassName), age}
+	case *appsv1.Deployment:
+		row = []string{o.Name, fmt.Sprintf("%d/%d", o.Status.ReadyReplicas, replicasOf(o.Spec.Replicas)),
+			strconv.Itoa(int(o.Status.UpdatedReplicas)), strconv.Itoa(int(o.Status.AvailableReplicas)), age}
+	case *batchv1.Job:
+		row = []string{o.Name, JobStatus(o), fmt.Sprintf("%d/%d", o.Status.Succeeded, replicasOf(o.Spec.Completions)), jobDuration(o, now), age}
+	case *appsv1.ReplicaSet:
+		row = []string{o.Name, strconv.Itoa(int(replicasOf(o.Spec.Replicas))), strconv.Itoa(int(o.Status.Replicas)),
+			strconv.Itoa(int(o.Status.ReadyReplicas)), age}
 	}
 	if allNamespaces {
 		row = append([]string{obj.GetNamespace()}, row...)
@@ -91,9 +108,38 @@ func AccessModes(modes []corev1.PersistentVolumeAccessMode) string {
 	return strings.Join(out, ",")
 }
 
+func replicasOf(r *int32) int32 {
+	if r == nil {
+		return 1
+	}
+	return *r
+}
+
 func orUnset(s *string) string {
 	if s == nil {
 		return "<unset>"
 	}
 	return *s
+}
+
+// JobStatus is kubectl's STATUS of a Job: Complete, Failed or Running.
+func JobStatus(j *batchv1.Job) string {
+	for _, c := range j.Status.Conditions {
+		if c.Status == corev1.ConditionTrue && (c.Type == batchv1.JobComplete || c.Type == batchv1.JobFailed) {
+			return string(c.Type)
+		}
+	}
+	return "Running"
+}
+
+// jobDuration is how long a Job ran (until now while it runs).
+func jobDuration(j *batchv1.Job, now time.Time) string {
+	if j.Status.StartTime == nil {
+		return ""
+	}
+	end := now
+	if j.Status.CompletionTime != nil {
+		end = j.Status.CompletionTime.Time
+	}
+	return Age(metav1.NewTime(j.Status.StartTime.Time), end)
 }

@@ -21,11 +21,11 @@ type objectList struct {
 // does.
 func WriteObjects(w io.Writer, objs []Object, kind, format string, asList bool) error {
 	for _, o := range objs {
-		o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{Version: "v1", Kind: kind})
+		o.GetObjectKind().SetGroupVersionKind(schema.GroupVersionKind{Group: groupOf(kind), Version: "v1", Kind: kind})
 	}
 	if format == FormatName {
 		for _, o := range objs {
-			if _, err := fmt.Fprintf(w, "%s/%s\n", strings.ToLower(kind), o.GetName()); err != nil {
+			if _, err := fmt.Fprintf(w, "%s/%s\n", QualifiedKind(kind), o.GetName()); err != nil {
 				return err
 			}
 		}
@@ -50,4 +50,24 @@ func WriteObjects(w io.Writer, objs []Object, kind, format string, asList bool) 
 		}
 	}
 	return nil
+}
+
+// groupOf is the API group of kind ("" for core/v1).
+func groupOf(kind string) string {
+	switch kind {
+	case "Deployment", "ReplicaSet":
+		return "apps"
+	case "Job":
+		return "batch"
+	}
+	return ""
+}
+
+// QualifiedKind is kind as kubectl names it in "kind/name": lower case,
+// with its group unless core ("deployment.apps").
+func QualifiedKind(kind string) string {
+	if g := groupOf(kind); g != "" {
+		return strings.ToLower(kind) + "." + g
+	}
+	return strings.ToLower(kind)
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"strings"
 
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/cmd/podctl/internal/printers"
@@ -25,6 +27,10 @@ var (
 	kindConfigMap = ObjectKind{"configmaps", "ConfigMap", true}
 	kindSecret    = ObjectKind{"secrets", "Secret", true}
 	kindClaim     = ObjectKind{"persistentvolumeclaims", "PersistentVolumeClaim", true}
+	// KindDeployment is the kind scale and rollout act on.
+	KindDeployment = ObjectKind{"deployments", "Deployment", true}
+	kindReplicaSet = ObjectKind{"replicasets", "ReplicaSet", true}
+	kindJob        = ObjectKind{"jobs", "Job", true}
 )
 
 // objectTypeNames are the spellings kubectl accepts for each kind.
@@ -33,6 +39,10 @@ var objectTypeNames = map[string]ObjectKind{
 	"configmap": kindConfigMap, "configmaps": kindConfigMap, "cm": kindConfigMap,
 	"secret": kindSecret, "secrets": kindSecret,
 	"persistentvolumeclaim": kindClaim, "persistentvolumeclaims": kindClaim, "pvc": kindClaim,
+	"deployment": KindDeployment, "deployments": KindDeployment, "deploy": KindDeployment,
+	"deployment.apps": KindDeployment, "deployments.apps": KindDeployment,
+	"replicaset": kindReplicaSet, "replicasets": kindReplicaSet, "rs": kindReplicaSet,
+	"job": kindJob, "jobs": kindJob, "job.batch": kindJob, "jobs.batch": kindJob,
 }
 
 // ParseObjectArgs reads "TYPE [NAME...]" or "TYPE/NAME..." for the object
@@ -78,6 +88,12 @@ func decodeObject(m *poddv1.Object) (printers.Object, error) {
 		obj = &corev1.Secret{}
 	case "PersistentVolumeClaim":
 		obj = &corev1.PersistentVolumeClaim{}
+	case "Deployment":
+		obj = &appsv1.Deployment{}
+	case "ReplicaSet":
+		obj = &appsv1.ReplicaSet{}
+	case "Job":
+		obj = &batchv1.Job{}
 	default:
 		return nil, fmt.Errorf("decode object from daemon: unknown kind %q", m.GetKind())
 	}

@@ -21,7 +21,7 @@ func TestParseResourceArgs(t *testing.T) {
 		{args: []string{"pod", "a", "b"}, want: []string{"a", "b"}},
 		{args: []string{"po", "a"}, want: []string{"a"}},
 		{args: []string{"pod/a", "pods/b"}, want: []string{"a", "b"}},
-		{args: []string{"deployments"}, wantErr: `resource type "deployments"`},
+		{args: []string{"statefulsets"}, wantErr: `resource type "statefulsets"`},
 		{args: []string{"svc/a"}, wantErr: `resource type "svc"`},
 		{args: []string{"pod/"}, wantErr: "single resource and name"},
 		{args: nil, wantErr: "must specify the type"},

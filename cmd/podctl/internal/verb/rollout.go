@@ -1,0 +1,265 @@
+package verb
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+)
+
+const (
+	labelTemplateHash  = appsv1.DefaultDeploymentUniqueLabelKey
+	annotationRevision = "deployment.kubernetes.io/revision"
+	annotationCause    = "kubernetes.io/change-cause"
+)
+
+// RolloutOptions are the inputs of scale and rollout status|history|undo
+// on one Deployment.
+type RolloutOptions struct {
+	Streams
+	Namespace string
+	Name      string
+	// Replicas is scale's --replicas.
+	Replicas int32
+	// ToRevision is undo's --to-revision (0: the previous one).
+	ToRevision int64
+	// Watch keeps rollout status waiting until the rollout ends.
+	Watch bool
+	// Timeout bounds rollout status's wait (0: no bound).
+	Timeout time.Duration
+	// Poll is how often rollout status reads the Deployment.
+	Poll time.Duration
+}
+
+// ParseDeploymentArg reads "deployment/NAME" or "deployment NAME".
+func ParseDeploymentArg(args []string) (string, error) {
+	kind, names, ok, err := ParseObjectArgs(args)
+	switch {
+	case err != nil:
+		return "", err
+	case !ok || kind != KindDeployment:
+		return "", fmt.Errorf("%q: podctl supports deployments only (deployment/NAME)", strings.Join(args, " "))
+	case len(names) != 1:
+		return "", fmt.Errorf("one deployment is required, as deployment/NAME")
+	}
+	return names[0], nil
+}
+
+func getDeployment(ctx context.Context, c poddv1.PodServiceClient, ns, name string) (*appsv1.Deployment, error) {
+	m, err := c.GetObject(ctx, &poddv1.GetObjectRequest{Resource: KindDeployment.Resource, Namespace: ns, Name: name})
+	if err != nil {
+		return nil, err
+	}
+	d := &appsv1.Deployment{}
+	if err := json.Unmarshal(m.GetJson(), d); err != nil {
+		return nil, fmt.Errorf("decode deployment %q from daemon: %w", name, err)
+	}
+	return d, nil
+}
+
+// applyDeployment sends d back as a manifest, without what the daemon sets.
+func applyDeployment(ctx context.Context, c poddv1.PodServiceClient, d *appsv1.Deployment, source string) error {
+	d = d.DeepCopy()
+	d.APIVersion, d.Kind = "apps/v1", "Deployment"
+	d.UID, d.ResourceVersion, d.Generation, d.CreationTimestamp, d.ManagedFields = "", "", 0, metav1.Time{}, nil
+	d.Status = appsv1.DeploymentStatus{}
+	data, err := json.Marshal(d)
+	if err != nil {
+		return err
+	}
+	_, err = c.Apply(ctx, &poddv1.ApplyRequest{Manifest: data, Source: source})
+	return err
+}
+
+// Scale sets a Deployment's replicas, as kubectl scale does.
+func Scale(ctx context.Context, c poddv1.PodServiceClient, opts RolloutOptions) error {
+	if opts.Replicas < 0 {
+		return fmt.Errorf("the --replicas=COUNT flag is required, and COUNT must be greater than or equal to 0")
+	}
+	ns := namespaceOrDefault(opts.Namespace)
+	d, err := getDeployment(ctx, c, ns, opts.Name)
+	if err != nil {
+		return err
+	}
+	d.Spec.Replicas = &opts.Replicas
+	if err := applyDeployment(ctx, c, d, "scale"); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "deployment.apps/%s scaled\n", opts.Name)
+	return nil
+}
+
+// revisions are the Deployment's recorded revisions, oldest first.
+func revisions(ctx context.Context, c poddv1.PodServiceClient, d *appsv1.Deployment) ([]*appsv1.ReplicaSet, error) {
+	objs, err := listObjects(ctx, c, kindReplicaSet, d.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	var out []*appsv1.ReplicaSet
+	for _, o := range objs {
+		rs := o.(*appsv1.ReplicaSet)
+		for _, r := range rs.OwnerReferences {
+			if r.UID == d.UID {
+				out = append(out, rs)
+			}
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return revisionOf(out[i]) < revisionOf(out[j]) })
+	return out, nil
+}
+
+func revisionOf(rs *appsv1.ReplicaSet) int64 {
+	n, _ := strconv.ParseInt(rs.Annotations[annotationRevision], 10, 64)
+	return n
+}
+
+// RolloutHistory prints a Deployment's revisions and their change causes.
+func RolloutHistory(ctx context.Context, c poddv1.PodServiceClient, opts RolloutOptions) error {
+	d, err := getDeployment(ctx, c, namespaceOrDefault(opts.Namespace), opts.Name)
+	if err != nil {
+		return err
+	}
+	rss, err := revisions(ctx, c, d)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "deployment.apps/%s \n", opts.Name)
+	tw := tabwriter.NewWriter(opts.Out, 0, 8, 2, ' ', 0)
+	fmt.Fprintf(tw, "REVISION\tCHANGE-CAUSE\n")
+	for _, rs := range rss {
+		cause := rs.Annotations[annotationCause]
+		if cause == "" {
+			cause = "<none>"
+		}
+		fmt.Fprintf(tw, "%d\t%s\n", revisionOf(rs), cause)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(opts.Out)
+	return err
+}
+
+// RolloutUndo puts back the template of an earlier revision (the previous
+// one unless ToRevision), as kubectl rollout undo does.
+func RolloutUndo(ctx context.Context, c poddv1.PodServiceClient, opts RolloutOptions) error {
+	d, err := getDeployment(ctx, c, namespaceOrDefault(opts.Namespace), opts.Name)
+	if err != nil {
+		return err
+	}
+	rss, err := revisions(ctx, c, d)
+	if err != nil {
+		return err
+	}
+	var target *appsv1.ReplicaSet
+	switch {
+	case opts.ToRevision > 0:
+		for _, rs := range rss {
+			if revisionOf(rs) == opts.ToRevision {
+				target = rs
+			}
+		}
+		if target == nil {
+			return fmt.Errorf("unable to find specified revision %d in history", opts.ToRevision)
+		}
+	case len(rss) < 2:
+		return fmt.Errorf("no rollout history found for deployment %q", opts.Name)
+	default:
+		target = rss[len(rss)-2]
+	}
+	t := target.Spec.Template.DeepCopy()
+	delete(t.Labels, labelTemplateHash)
+	if templatesEqual(t, &d.Spec.Template) {
+		fmt.Fprintf(opts.Out, "deployment.apps/%s skipped rollback (current template already matches revision %d)\n", opts.Name, revisionOf(target))
+		return nil
+	}
+	d.Spec.Template = *t
+	if err := applyDeployment(ctx, c, d, "rollout undo"); err != nil {
+		return err
+	}
+	fmt.Fprintf(opts.Out, "deployment.apps/%s rolled back\n", opts.Name)
+	return nil
+}
+
+func templatesEqual(a, b *corev1.PodTemplateSpec) bool {
+	ja, erra := json.Marshal(a)
+	jb, errb := json.Marshal(b)
+	return erra == nil && errb == nil && string(ja) == string(jb)
+}
+
+// rolloutState is kubectl's reading of a Deployment's status: a message,
+// whether the rollout is done, and an error when it failed.
+func rolloutState(d *appsv1.Deployment) (string, bool, error) {
+	if d.Generation > d.Status.ObservedGeneration {
+		return "Waiting for deployment spec update to be observed...\n", false, nil
+	}
+	for _, c := range d.Status.Conditions {
+		if c.Type == appsv1.DeploymentProgressing && c.Reason == "ProgressDeadlineExceeded" {
+			return "", false, fmt.Errorf("deployment %q exceeded its progress deadline", d.Name)
+		}
+	}
+	want := int32(1)
+	if d.Spec.Replicas != nil {
+		want = *d.Spec.Replicas
+	}
+	s := d.Status
+	switch {
+	case s.UpdatedReplicas < want:
+		return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d out of %d new replicas have been updated...\n", d.Name, s.UpdatedReplicas, want), false, nil
+	case s.Replicas > s.UpdatedReplicas:
+		return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d old replicas are pending termination...\n", d.Name, s.Replicas-s.UpdatedReplicas), false, nil
+	case s.AvailableReplicas < s.UpdatedReplicas:
+		return fmt.Sprintf("Waiting for deployment %q rollout to finish: %d of %d updated replicas are available...\n", d.Name, s.AvailableReplicas, s.UpdatedReplicas), false, nil
+	}
+	return fmt.Sprintf("deployment %q successfully rolled out\n", d.Name), true, nil
+}
+
+// RolloutStatus prints the rollout's progress until it completes (or
+// fails, or the timeout passes), as kubectl rollout status does.
+func RolloutStatus(ctx context.Context, c poddv1.PodServiceClient, opts RolloutOptions) error {
+	if opts.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+		defer cancel()
+	}
+	poll := opts.Poll
+	if poll <= 0 {
+		poll = 200 * time.Millisecond
+	}
+	ns, last := namespaceOrDefault(opts.Namespace), ""
+	for {
+		d, err := getDeployment(ctx, c, ns, opts.Name)
+		if err != nil {
+			if ctx.Err() != nil {
+				return fmt.Errorf("timed out waiting for the condition")
+			}
+			return err
+		}
+		msg, done, err := rolloutState(d)
+		if err != nil {
+			return err
+		}
+		if msg != last {
+			fmt.Fprint(opts.Out, msg)
+			last = msg
+		}
+		if done || !opts.Watch {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("timed out waiting for the condition")
+		case <-time.After(poll):
+		}
+	}
+}

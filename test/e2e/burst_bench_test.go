@@ -1,0 +1,279 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+)
+
+// Issue 13 goal 2 as figures: PODD_BENCH_BURST_PODS (default 200)
+// one-container pods in one `podctl apply -f`: how long the apply call
+// takes, until the watch shows every pod running, the p99 latency of the
+// pod list (every page) sampled during the burst, the daemon's peak
+// goroutines and RSS; then `podctl delete -f` with grace 0 until the watch
+// shows every pod gone. Fails on any restart or SandboxChanged event.
+// The CPU per pod start (apply to all Running) says how far the burst is
+// bound by work rather than by waiting.
+// Also prints the median of each start phase (queue: waiting for the
+// daemon's work limiter).
+func BenchmarkBurst(b *testing.B) {
+	n := envInt(b, "PODD_BENCH_BURST_PODS", 200)
+	e := benchEnvFlags(b, "--metrics-address", "127.0.0.1:0", "--log-level", "debug")
+	b.StopTimer()
+	url := e.metricsURL()
+	tr := e.trackPods(b)
+	for i := 0; i < b.N; i++ {
+		e.burst(b, tr, url, n, fmt.Sprintf("b%d-", i))
+	}
+}
+
+// burst runs one burst of n pods named prefix….
+func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix string) {
+	b.Helper()
+	manifest, names := podsManifest(prefix, n)
+	file := filepath.Join(e.dir, prefix+"burst.yaml")
+	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	s := e.startSampler(b, url)
+
+	cpu0 := e.startCPU(b)
+	b.StartTimer()
+	start := time.Now()
+	e.podctlLong(b, "apply", "-f", file)
+	applied := time.Since(start)
+	tr.wait(b, 15*time.Minute, fmt.Sprintf("%d pods running", n), func() bool { return tr.countRunning(names) == n })
+	b.StopTimer()
+	cpuPerPod := (e.startCPU(b) - cpu0) / time.Duration(n)
+	var lastRunning time.Time
+	tr.mu.Lock()
+	for _, name := range names {
+		lastRunning = maxTime(lastRunning, tr.running[name])
+	}
+	tr.mu.Unlock()
+	allRunning := lastRunning.Sub(start)
+	s.sample(b, true)
+	lists := s.stopLists()
+
+	restarts := tr.restartsOf(names)
+	changed := e.sandboxChanges(b, prefix)
+
+	b.StartTimer()
+	delStart := time.Now()
+	e.podctlLong(b, "delete", "-f", file, "--grace-period", "0", "--wait=false")
+	deleteCall := time.Since(delStart)
+	tr.wait(b, 15*time.Minute, fmt.Sprintf("%d pods gone", n), func() bool { return tr.countGone(names) == n })
+	b.StopTimer()
+	var lastGone time.Time
+	tr.mu.Lock()
+	for _, name := range names {
+		lastGone = maxTime(lastGone, tr.gone[name])
+	}
+	tr.mu.Unlock()
+	deleted := lastGone.Sub(delStart)
+	s.stop()
+	if s.err != nil {
+		b.Fatal(s.err)
+	}
+
+	p99 := percentile(lists, 99)
+	b.ReportMetric(msOf(applied), "ms-apply")
+	b.ReportMetric(msOf(allRunning), "ms-all-running")
+	b.ReportMetric(msOf(deleted), "ms-delete-all")
+	b.ReportMetric(msOf(p99), "ms-p99-list")
+	b.ReportMetric(msOf(cpuPerPod), "cpu-ms/pod-start")
+	b.ReportMetric(float64(s.peakGoroutines), "peak-goroutines")
+	b.ReportMetric(float64(s.peakRSS)/1024, "peak-rss-MiB")
+	var r benchReport
+	r.add("burst of %d one-container pods in one podctl apply -f", n)
+	r.goal("apply call returns", applied.Seconds(), "s", 1)
+	r.goal("all Running (watch)", allRunning.Seconds(), "s", 30)
+	r.goal("delete grace 0 until all gone", deleted.Seconds(), "s", 10)
+	r.add("  %-30s %10.2f s  (the CLI call alone)", "delete call returns", deleteCall.Seconds())
+	r.goal("p99 pod list during burst", msOf(p99), "ms", 100)
+	r.add("  %-30s %10.2f ms (median; %d samples)", "pod list during burst", msOf(median(lists)), len(lists))
+	r.add("  %-30s %10.0f ms (daemon with its CNI plugins, shims, pods)", "CPU per pod start", msOf(cpuPerPod))
+	r.goal("restarts", float64(restarts), "", 0)
+	r.goal("SandboxChanged events", float64(changed), "", 0)
+	r.add("  %-30s %10d", "daemon goroutines at peak", s.peakGoroutines)
+	r.add("  %-30s %10.1f MiB", "daemon RSS at peak", float64(s.peakRSS)/1024)
+	r.lines = append(r.lines, phaseMedians(e.logBuf.String(), prefix)...)
+	r.print(b)
+	if restarts != 0 || changed != 0 {
+		b.Errorf("burst of %d pods: %d restarts and %d SandboxChanged events, want 0", n, restarts, changed)
+	}
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// podctlLong runs podctl with a long deadline (a burst's apply and delete
+// can take minutes on a busy host) and fails on a non-zero exit.
+func (e *env) podctlLong(tb testing.TB, args ...string) {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, filepath.Join(e.bin, "podctl"), append([]string{"--socket", e.socket}, args...)...).CombinedOutput()
+	if err != nil {
+		tb.Fatalf("podctl %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+}
+
+// sandboxChanges counts the SandboxChanged events of pods named prefix….
+func (e *env) sandboxChanges(tb testing.TB, prefix string) int {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	resp, err := e.client.ListEvents(ctx, &poddv1.ListEventsRequest{Namespace: "default"})
+	if err != nil {
+		tb.Fatalf("list events: %v", err)
+	}
+	n := 0
+	for _, ev := range resp.Events {
+		if ev.Reason == "SandboxChanged" && strings.HasPrefix(ev.Pod, prefix) {
+			n += int(max(ev.Count, 1))
+		}
+	}
+	return n
+}
+
+// sampler lists the pods every 100 ms (timing the whole paged list) and
+// every second reads the daemon's goroutines and RSS, keeping the peaks.
+type sampler struct {
+	e      *env
+	url    string
+	cancel context.CancelFunc
+	done   chan struct{}
+
+	mu             sync.Mutex
+	lists          []time.Duration
+	listing        bool
+	peakGoroutines int
+	peakRSS        int64
+	err            error
+}
+
+func (e *env) startSampler(tb testing.TB, url string) *sampler {
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &sampler{e: e, url: url, cancel: cancel, done: make(chan struct{}), listing: true}
+	tb.Cleanup(s.stop)
+	go func() {
+		defer close(s.done)
+		tick := time.NewTicker(100 * time.Millisecond)
+		defer tick.Stop()
+		for i := 0; ; i++ {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			s.mu.Lock()
+			listing := s.listing
+			s.mu.Unlock()
+			if listing {
+				d, err := e.listAllPods(ctx)
+				s.mu.Lock()
+				if err != nil && ctx.Err() == nil {
+					s.err = err
+				} else if err == nil {
+					s.lists = append(s.lists, d)
+				}
+				s.mu.Unlock()
+			}
+			if i%10 == 0 {
+				s.sample(tb, false)
+			}
+		}
+	}()
+	return s
+}
+
+// sample reads goroutines and RSS once; fatal says whether a failure fails
+// the benchmark (from the benchmark's goroutine) or is only recorded.
+func (s *sampler) sample(tb testing.TB, fatal bool) {
+	fams, err := scrapeMetrics(s.url)
+	var g int
+	if err == nil {
+		g = int(gaugeValue(fams, "go_goroutines"))
+	}
+	rss, rerr := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.e.cmd.Process.Pid))
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil || rerr != nil {
+		if fatal {
+			tb.Fatalf("sample the daemon: %v %v", err, rerr)
+		}
+		s.err = fmt.Errorf("sample the daemon: %v %v", err, rerr)
+		return
+	}
+	s.peakGoroutines = max(s.peakGoroutines, g)
+	s.peakRSS = max(s.peakRSS, kibField(string(rss), "VmRSS"))
+}
+
+// stopLists ends the list sampling and returns the latencies.
+func (s *sampler) stopLists() []time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.listing = false
+	return append([]time.Duration(nil), s.lists...)
+}
+
+func (s *sampler) stop() {
+	s.cancel()
+	<-s.done
+}
+
+// listAllPods lists every pod, page by page, and returns how long it took.
+func (e *env) listAllPods(ctx context.Context) (time.Duration, error) {
+	start := time.Now()
+	req := &poddv1.ListPodsRequest{}
+	for {
+		resp, err := e.client.ListPods(ctx, req)
+		if err != nil {
+			return 0, err
+		}
+		if resp.Continue == "" {
+			return time.Since(start), nil
+		}
+		req.Continue = resp.Continue
+	}
+}
+
+// startCPU is the CPU used so far by what starts pods: the daemon with the
+// children it waited for (CNI plugins, iptables), and everything in its
+// cgroup parent (shims, pause, containers).
+func (e *env) startCPU(tb testing.TB) time.Duration {
+	tb.Helper()
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", e.cmd.Process.Pid))
+	if err != nil {
+		tb.Fatal(err)
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
+	// utime, stime, cutime, cstime are fields 14-17 of stat, 12-15 after the name.
+	var ticks int64
+	for _, v := range f[11:15] {
+		t, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			tb.Fatalf("daemon stat %q: %v", v, err)
+		}
+		ticks += t
+	}
+	own := time.Duration(ticks) * time.Second / clockTicks
+	if len(cgroupDirs(e.cgroupParent)) == 0 {
+		return own // the daemon makes its cgroup parent with the first pod
+	}
+	return own + e.cgroupCPU(tb)
+}

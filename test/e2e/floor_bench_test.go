@@ -1,0 +1,136 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/containernetworking/cni/libcni"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"golang.org/x/sys/unix"
+
+	"github.com/podd-dev/podd/test/image"
+)
+
+// floor is the least a pod start can do on this host, the second peer of
+// BenchmarkStartLatency: `ip netns add`, the CNI ADD of the env's own
+// conflist (libcni, the same plugin binaries, bridge and IPAM as podd's
+// pods), an overlay mount of the busybox rootfs and `runc run -d` of
+// `sleep` in that netns. Every run is undone at its end, even on failure.
+type floor struct {
+	tb     testing.TB
+	e      *env
+	runc   string
+	dir    string
+	lower  string
+	cni    *libcni.CNIConfig
+	list   *libcni.NetworkConfigList
+	cgroup string
+}
+
+func newFloor(tb testing.TB, e *env, runc string) *floor {
+	tb.Helper()
+	dir := filepath.Join(e.dir, "floor")
+	f := &floor{tb: tb, e: e, runc: runc, dir: dir, lower: filepath.Join(dir, "lower"), cgroup: e.cgroupParent + "-floor"}
+	if err := os.MkdirAll(f.lower, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		for _, d := range cgroupDirs(f.cgroup) {
+			removeCgroupTree(d)
+		}
+	})
+	img, err := image.Busybox()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	flat := mutate.Extract(img)
+	defer flat.Close()
+	untar := exec.Command("tar", "-x", "-C", f.lower)
+	untar.Stdin = flat
+	if out, err := untar.CombinedOutput(); err != nil {
+		tb.Fatalf("unpack busybox for the floor: %v: %s", err, out)
+	}
+	if out, err := exec.Command(runc, "spec", "--bundle", dir).CombinedOutput(); err != nil {
+		tb.Fatalf("runc spec: %v: %s", err, out)
+	}
+	if f.list, err = libcni.ConfListFromBytes([]byte(e.conflist())); err != nil {
+		tb.Fatal(err)
+	}
+	f.cni = libcni.NewCNIConfigWithCacheDir([]string{"/usr/lib/cni"}, filepath.Join(dir, "cni-cache"), nil)
+	return f
+}
+
+// run starts one floor container and returns how long the start took.
+func (f *floor) run(i int) time.Duration {
+	f.tb.Helper()
+	id := fmt.Sprintf("floor%d-%s", i, f.e.bridge)
+	netns := "pdfl" + f.e.bridge[3:] + fmt.Sprint(i)
+	bundle := filepath.Join(f.dir, id)
+	rootfs := filepath.Join(bundle, "rootfs")
+	for _, d := range []string{rootfs, filepath.Join(bundle, "upper"), filepath.Join(bundle, "work")} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			f.tb.Fatal(err)
+		}
+	}
+	defer os.RemoveAll(bundle)
+	spec, err := os.ReadFile(filepath.Join(f.dir, "config.json"))
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bundle, "config.json"), spec, 0o644); err != nil {
+		f.tb.Fatal(err)
+	}
+	if err := editJSON(filepath.Join(bundle, "config.json"), func(c map[string]any) {
+		p := c["process"].(map[string]any)
+		p["terminal"] = false
+		p["args"] = []string{"sleep", "1000000"}
+		c["root"] = map[string]any{"path": "rootfs"}
+		linux := c["linux"].(map[string]any)
+		linux["cgroupsPath"] = f.cgroup + "/" + id
+		nss := linux["namespaces"].([]any)
+		for _, ns := range nss {
+			if m := ns.(map[string]any); m["type"] == "network" {
+				m["path"] = "/var/run/netns/" + netns
+			}
+		}
+	}); err != nil {
+		f.tb.Fatal(err)
+	}
+	log, err := os.Create(filepath.Join(bundle, "runc.log"))
+	if err != nil {
+		f.tb.Fatal(err)
+	}
+	defer log.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rt := &libcni.RuntimeConf{ContainerID: id, NetNS: "/var/run/netns/" + netns, IfName: "eth0"}
+	state := filepath.Join(f.dir, "state")
+
+	start := time.Now()
+	if out, err := exec.Command("ip", "netns", "add", netns).CombinedOutput(); err != nil {
+		f.tb.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	defer exec.Command("ip", "netns", "del", netns).Run()
+	defer f.cni.DelNetworkList(context.Background(), f.list, rt)
+	if _, err := f.cni.AddNetworkList(ctx, f.list, rt); err != nil {
+		f.tb.Fatalf("floor CNI ADD: %v", err)
+	}
+	opts := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", f.lower, filepath.Join(bundle, "upper"), filepath.Join(bundle, "work"))
+	if err := unix.Mount("overlay", rootfs, "overlay", 0, opts); err != nil {
+		f.tb.Fatalf("floor overlay mount: %v", err)
+	}
+	defer unix.Unmount(rootfs, unix.MNT_DETACH)
+	defer exec.Command(f.runc, "--root", state, "delete", "-f", id).Run()
+	runc := exec.CommandContext(ctx, f.runc, "--root", state, "run", "-d", "--bundle", bundle, id)
+	runc.Stdout, runc.Stderr = log, log
+	if err := runc.Run(); err != nil {
+		out, _ := os.ReadFile(log.Name())
+		f.tb.Fatalf("runc run: %v: %s", err, out)
+	}
+	return time.Since(start)
+}

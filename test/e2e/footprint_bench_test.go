@@ -1,0 +1,140 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Issue 13 goal 3 as figures: PODD_BENCH_FOOTPRINT_PODS (default 50) idle
+// one-container pods: PSS per pod of its shim and pause (smaps_rollup), the
+// daemon's RSS and goroutines, and the CPU the daemon (/proc/<pid>/stat)
+// and the shims (cpuacct of <cgroup parent>/shims) use per pod over an idle
+// window of PODD_BENCH_IDLE_SECONDS (default 30), begun 5 s after the last
+// pod ran.
+func BenchmarkFootprint(b *testing.B) {
+	n := envInt(b, "PODD_BENCH_FOOTPRINT_PODS", 50)
+	window := time.Duration(envInt(b, "PODD_BENCH_IDLE_SECONDS", 30)) * time.Second
+	e := benchEnvFlags(b, "--metrics-address", "127.0.0.1:0")
+	b.StopTimer()
+	url := e.metricsURL()
+	tr := e.trackPods(b)
+	for i := 0; i < b.N; i++ {
+		prefix := fmt.Sprintf("f%d-", i)
+		manifest, names := podsManifest(prefix, n)
+		file := filepath.Join(e.dir, prefix+"footprint.yaml")
+		if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
+			b.Fatal(err)
+		}
+		e.podctlLong(b, "apply", "-f", file)
+		tr.wait(b, 15*time.Minute, fmt.Sprintf("%d pods running", n), func() bool { return tr.countRunning(names) == n })
+		e.measureFootprint(b, url, n, window)
+		e.podctlLong(b, "delete", "-f", file, "--grace-period", "0", "--wait=false")
+		tr.wait(b, 15*time.Minute, fmt.Sprintf("%d pods gone", n), func() bool { return tr.countGone(names) == n })
+	}
+}
+
+func (e *env) measureFootprint(b *testing.B, url string, n int, window time.Duration) {
+	b.Helper()
+	// Let the last starts' follow-up work (status writes, events) finish.
+	<-time.After(5 * time.Second)
+	shims, pauses := e.shimsAndPauses(b)
+	if len(shims) != n || len(pauses) != n {
+		b.Fatalf("%d pods running, but %d shims and %d pause processes", n, len(shims), len(pauses))
+	}
+	var shimPSS, pausePSS, shimRSS int64
+	for _, pid := range shims {
+		shimPSS += procKiB(b, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss")
+		shimRSS += procKiB(b, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Rss")
+	}
+	for _, pid := range pauses {
+		pausePSS += procKiB(b, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss")
+	}
+	daemon := e.cmd.Process.Pid
+	rss := procKiB(b, fmt.Sprintf("/proc/%d/status", daemon), "VmRSS")
+	g := goroutines(b, url)
+
+	shimsCgroup := e.cgroupParent + "/shims"
+	d0, s0, a0 := processCPU(b, daemon), cgroupCPUOf(b, shimsCgroup), e.cgroupCPU(b)
+	start := time.Now()
+	<-time.After(window)
+	d1, s1, a1 := processCPU(b, daemon), cgroupCPUOf(b, shimsCgroup), e.cgroupCPU(b)
+	took := time.Since(start)
+	perPod := func(cpu time.Duration) float64 { return 100 * cpu.Seconds() / took.Seconds() / float64(n) }
+
+	mib := func(kib int64) float64 { return float64(kib) / 1024 }
+	b.ReportMetric(mib(shimPSS+pausePSS)/float64(n), "MiB-pss/pod")
+	b.ReportMetric(mib(rss), "MiB-daemon-rss")
+	b.ReportMetric(perPod(d1-d0), "%core-daemon/pod")
+	b.ReportMetric(perPod(s1-s0), "%core-shims/pod")
+	var r benchReport
+	r.add("%d idle one-container pods; idle window %s", n, took.Round(time.Millisecond))
+	r.goal("shim+pause PSS per pod", mib(shimPSS+pausePSS)/float64(n), "MiB", 3)
+	r.add("  %-30s %10.2f MiB (PSS; RSS %.2f MiB)", "  of which shim", mib(shimPSS)/float64(n), mib(shimRSS)/float64(n))
+	r.add("  %-30s %10.2f MiB (PSS)", "  of which pause", mib(pausePSS)/float64(n))
+	r.goal("daemon RSS (goal is at 200 pods)", mib(rss), "MiB", 60)
+	r.add("  %-30s %10d", "daemon goroutines", g)
+	r.goal("idle CPU daemon per pod", perPod(d1-d0), "% core", 0.1)
+	r.goal("idle CPU shims per pod", perPod(s1-s0), "% core", 0.1)
+	r.add("  %-30s %10.3f %% core (shims, pause and containers)", "idle CPU cgroup parent per pod", perPod(a1-a0))
+	r.add("  %-30s %10.2f %% core (daemon + cgroup parent)", "idle CPU in all", 100*((d1-d0)+(a1-a0)).Seconds()/took.Seconds())
+	r.print(b)
+}
+
+// shimsAndPauses finds the env's shims (by command line) and their
+// podd-pause children (run as /pause in the pod).
+func (e *env) shimsAndPauses(tb testing.TB) (shims, pauses []int) {
+	tb.Helper()
+	procs, err := os.ReadDir("/proc")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	parent := map[int]int{}
+	comms := map[int]string{}
+	for _, p := range procs {
+		pid, err := strconv.Atoi(p.Name())
+		if err != nil {
+			continue
+		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err == nil && strings.Contains(string(cmdline), "podd-shim") && strings.Contains(string(cmdline), e.runRoot) {
+			shims = append(shims, pid)
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", p.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		s := string(stat)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		f := strings.Fields(s[close+2:])
+		if len(f) > 1 {
+			ppid, _ := strconv.Atoi(f[1])
+			parent[pid], comms[pid] = ppid, s[open+1:close]
+		}
+	}
+	isShim := map[int]bool{}
+	for _, pid := range shims {
+		isShim[pid] = true
+	}
+	for pid, ppid := range parent {
+		if isShim[ppid] && comms[pid] == "pause" { // /pause, podd-pause bind-mounted
+			pauses = append(pauses, pid)
+		}
+	}
+	return shims, pauses
+}
+
+// cgroupCPUOf is the CPU used so far by everything in cgroup path (v1
+// cpuacct or v2 cpu.stat): env.cgroupCPU reads only the cgroup parent.
+func cgroupCPUOf(tb testing.TB, path string) time.Duration {
+	tb.Helper()
+	return (&env{cgroupParent: path}).cgroupCPU(tb)
+}

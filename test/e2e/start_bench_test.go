@@ -1,0 +1,132 @@
+package e2e
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// benchEnvFlags is benchEnv with extra daemon flags.
+func benchEnvFlags(b *testing.B, flags ...string) *env {
+	b.Helper()
+	b.StopTimer()
+	defer b.StartTimer()
+	return newEnvWith(b, nil, flags...)
+}
+
+// Issue 13 goal 1 as a figure: apply→Running of a one-container busybox
+// pod (podctl apply, then a watch until its container runs), next to
+// `podman kube play` of the same manifest and next to the floor (netns +
+// the same CNI ADD + overlay mount + runc run -d), the three interleaved
+// in one run after a warm-up of each; medians of PODD_BENCH_START_RUNS
+// (default 20) runs. Goals: podd/podman ≤ 0.4, podd/floor ≤ 1.3. Also
+// prints the median of every phase of podd's debug start timing lines.
+func BenchmarkStartLatency(b *testing.B) {
+	runc, err := exec.LookPath("runc")
+	if err != nil {
+		b.Fatal("runc is not installed (make deps installs it)")
+	}
+	runs := envInt(b, "PODD_BENCH_START_RUNS", 20)
+	e := benchEnvFlags(b, "--log-level", "debug")
+	b.StopTimer()
+	pm := newPodmanPeer(b, e)
+	fl := newFloor(b, e, runc)
+	tr := e.trackPods(b)
+	manifest := filepath.Join(e.dir, "podman-lat.yaml")
+	if err := os.WriteFile(manifest, []byte(sleepPod("lat")), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	// Warm-up: podman builds its infra image, every side fills its caches.
+	e.startOnce(b, tr, "warm")
+	pm.play(manifest)
+	pm.down(manifest)
+	fl.run(-1)
+	e.logBuf.Reset()
+	b.StartTimer()
+
+	var podd, podman, fl0 []time.Duration
+	for i := 0; i < b.N*runs; i++ {
+		podd = append(podd, e.startOnce(b, tr, fmt.Sprintf("lat%d", i)))
+		podman = append(podman, pm.play(manifest))
+		b.StopTimer()
+		pm.down(manifest)
+		b.StartTimer()
+		fl0 = append(fl0, fl.run(i))
+	}
+	b.StopTimer()
+	mp, mm, mf := median(podd), median(podman), median(fl0)
+	b.ReportMetric(msOf(mp), "ms-podd")
+	b.ReportMetric(msOf(mm), "ms-podman")
+	b.ReportMetric(msOf(mf), "ms-floor")
+	b.ReportMetric(float64(mp)/float64(mm), "ratio-podd/podman")
+	b.ReportMetric(float64(mp)/float64(mf), "ratio-podd/floor")
+	var r benchReport
+	r.add("apply→Running, median of %d runs each: podd %.0f ms, podman kube play %.0f ms, floor %.0f ms",
+		len(podd), msOf(mp), msOf(mm), msOf(mf))
+	r.goal("ratio podd/podman", float64(mp)/float64(mm), "", 0.4)
+	r.goal("ratio podd/floor", float64(mp)/float64(mf), "", 1.3)
+	r.lines = append(r.lines, phaseMedians(e.logBuf.String(), "lat")...)
+	r.print(b)
+}
+
+// startOnce applies the one-container pod name, returns the time until the
+// watch shows its container running, then deletes it (untimed).
+func (e *env) startOnce(b *testing.B, tr *podTracker, name string) time.Duration {
+	b.Helper()
+	start := time.Now()
+	e.apply(sleepPod(name))
+	d := tr.runningAt(b, name, 2*time.Minute).Sub(start)
+	b.StopTimer()
+	e.podctl("delete", "pod", name, "--grace-period", "0")
+	b.StartTimer()
+	return d
+}
+
+var (
+	startTimingRE = regexp.MustCompile(`msg="Start timing" pod=default/(\S+) .*kind=(\S+) .*ok=true (.*)`)
+	phaseRE       = regexp.MustCompile(`phases_ms\.(\w+)=([0-9.]+)`)
+	podRunningRE  = regexp.MustCompile(`msg="Pod running" pod=default/(\S+) .*since_accept_ms=([0-9.]+)`)
+)
+
+// phaseMedians renders the median of each phase of the daemon's "Start
+// timing" debug lines (pods named prefix…), per kind, in the order the
+// phases run, and the median of "Pod running" (acceptance → running).
+func phaseMedians(log, prefix string) []string {
+	type key struct{ kind, phase string }
+	samples := map[key][]time.Duration{}
+	var order []key
+	add := func(k key, v string) {
+		f, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return
+		}
+		if _, seen := samples[k]; !seen {
+			order = append(order, k)
+		}
+		samples[k] = append(samples[k], time.Duration(f*float64(time.Millisecond)))
+	}
+	for _, line := range strings.Split(log, "\n") {
+		if m := startTimingRE.FindStringSubmatch(line); m != nil && strings.HasPrefix(m[1], prefix) {
+			for _, p := range phaseRE.FindAllStringSubmatch(m[3], -1) {
+				add(key{m[2], p[1]}, p[2])
+			}
+		}
+		if m := podRunningRE.FindStringSubmatch(line); m != nil && strings.HasPrefix(m[1], prefix) {
+			add(key{"pod", "accepted_to_running"}, m[2])
+		}
+	}
+	rank := map[string]int{"sandbox": 0, "container": 1, "pod": 2}
+	sort.SliceStable(order, func(i, j int) bool { return rank[order[i].kind] < rank[order[j].kind] })
+	out := []string{"podd start phases (median ms of the daemon's debug timing lines):"}
+	for _, k := range order {
+		out = append(out, fmt.Sprintf("  %-9s %-28s %8.1f  (n=%d)", k.kind, k.phase, msOf(median(samples[k])), len(samples[k])))
+	}
+	return out
+}
