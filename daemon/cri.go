@@ -29,6 +29,7 @@ func (d *Daemon) serveCRI(errc chan<- error) (*grpc.Server, error) {
 	srv := cri.NewServer(cri.Config{
 		Images:     criImages{d: d},
 		Runtime:    &d.criState,
+		Sandboxes:  criSandboxes{r: d.criSandboxes},
 		ImageFsDir: d.deps.Layout.ImagesDir(),
 		Version:    version.Version,
 	})

@@ -22,6 +22,7 @@ import (
 	"github.com/podd-dev/podd/daemon/metrics"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/podworker"
+	"github.com/podd-dev/podd/daemon/sandbox"
 	"github.com/podd-dev/podd/daemon/sdnotify"
 	"github.com/podd-dev/podd/daemon/staticpods"
 	"github.com/podd-dev/podd/daemon/store"
@@ -62,7 +63,10 @@ type Daemon struct {
 	host   *hostClaims
 	// criState is what CRI's runtime-wide calls record (the pod CIDR).
 	criState criState
-	wg       sync.WaitGroup
+	// criSandboxes are the sandboxes CRI clients made (restorePods opens
+	// them, before the GC, which keeps their networks).
+	criSandboxes *sandbox.Registry
+	wg           sync.WaitGroup
 	// metrics are the daemon's Prometheus metrics (recorded even when no
 	// listener serves them); cgroups reads pods' usage for top.
 	metrics *metrics.Metrics
@@ -364,6 +368,9 @@ func (d *Daemon) restorePods() error {
 			lostState[string(pod.UID)] = *q
 		}
 		states[i] = st
+	}
+	if err := d.openCRISandboxes(); err != nil {
+		return err
 	}
 	d.collectGarbage(pods, states)
 	start := time.Now()

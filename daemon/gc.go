@@ -34,7 +34,9 @@ const gcTimeout = 30 * time.Second
 // It touches only what this daemon's records name (directories under its
 // root and run root, shims serving from its run root) and pod cgroups
 // under a cgroup parent its root holds the claim of: never another
-// daemon's pods, even one sharing the cgroup parent.
+// daemon's pods, even one sharing the cgroup parent. CRI sandboxes are
+// their client's to collect: their shims, cgroups (cri<id>) and records
+// live apart from the pods', and their networks are kept as live.
 func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 	ctx, cancel := context.WithTimeout(d.ctx, gcTimeout)
 	defer cancel()
@@ -92,7 +94,7 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 		}
 		slog.Info("GC: released an unknown pod", "uid", uid)
 	}
-	if err := d.network.GC(ctx, liveSandboxes(states)); err != nil {
+	if err := d.network.GC(ctx, append(liveSandboxes(states), d.criSandboxes.IDs()...)); err != nil {
 		slog.Warn("GC: network", "err", err)
 	}
 }

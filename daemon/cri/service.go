@@ -49,8 +49,9 @@ type Runtime interface {
 
 // Config is what the CRI server serves from.
 type Config struct {
-	Images  Images
-	Runtime Runtime
+	Images    Images
+	Runtime   Runtime
+	Sandboxes Sandboxes
 	// ImageFsDir is where the images are stored (ImageFsInfo's mountpoint).
 	ImageFsDir string
 	// Version is podd's version, reported as the runtime version.
@@ -71,8 +72,8 @@ func NewServer(cfg Config) *grpc.Server {
 	return srv
 }
 
-// runtimeService serves RuntimeService: the runtime-wide calls so far;
-// sandboxes and containers are not implemented yet (issue 9).
+// runtimeService serves RuntimeService: the runtime-wide calls and the
+// pod sandbox calls so far; containers are not implemented yet (issue 9).
 type runtimeService struct {
 	runtimeapi.UnimplementedRuntimeServiceServer
 	cfg Config

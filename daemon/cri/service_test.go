@@ -387,9 +387,9 @@ func TestCallsNotImplementedYetSaySo(t *testing.T) {
 	cfg, _, _ := testConfig()
 	rc, _ := clients(t, cfg)
 	ctx := context.Background()
-	_, err := rc.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{})
-	if code(err) != codes.Unimplemented || status.Convert(err).Message() != "RunPodSandbox: not yet implemented in podd" {
-		t.Errorf("RunPodSandbox: %v", err)
+	_, err := rc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{})
+	if code(err) != codes.Unimplemented || status.Convert(err).Message() != "CreateContainer: not yet implemented in podd" {
+		t.Errorf("CreateContainer: %v", err)
 	}
 	ev, err := rc.GetContainerEvents(ctx, &runtimeapi.GetEventsRequest{})
 	if err == nil {

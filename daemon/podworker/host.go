@@ -5,39 +5,14 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/daemon/sandbox"
 	"github.com/podd-dev/podd/runtime/rootfs"
-	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/volume"
 )
 
-// hostShims is Shims on this host: podd-shim processes and cgroups.
-type hostShims struct{}
-
 // HostShims returns the Shims of this host, for callers besides the worker
 // (the daemon's start-up GC).
-func HostShims() Shims { return hostShims{} }
-
-func (hostShims) Launch(ctx context.Context, cfg shim.LaunchConfig) (ShimClient, error) {
-	cl, err := shim.Launch(ctx, cfg)
-	if err != nil {
-		return nil, err // a nil *shim.Client must not become a non-nil interface
-	}
-	return cl, nil
-}
-
-func (hostShims) Connect(ctx context.Context, stateDir string) (ShimClient, error) {
-	cl, err := shim.Connect(ctx, stateDir)
-	if err != nil {
-		return nil, err
-	}
-	return cl, nil
-}
-
-func (hostShims) Kill(stateDir, cgroup string) error { return shim.Kill(stateDir, cgroup) }
-func (hostShims) RemoveCgroup(cgroup string) error   { return shim.RemoveCgroup(cgroup) }
-func (hostShims) Gone(ctx context.Context, stateDir string) error {
-	return shim.Gone(ctx, stateDir)
-}
+func HostShims() Shims { return sandbox.HostShims() }
 
 // hostVolumes is Volumes on this host (runtime/volume).
 type hostVolumes struct{}
@@ -63,7 +38,7 @@ func (d *Deps) shims() Shims {
 	if d.Shims != nil {
 		return d.Shims
 	}
-	return hostShims{}
+	return sandbox.HostShims()
 }
 
 func (d *Deps) volumes() Volumes {

@@ -13,13 +13,11 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/daemon/sandbox"
 	"github.com/podd-dev/podd/internal/undo"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/network/podfiles"
-	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/atomicfile"
-	"github.com/podd-dev/podd/runtime/shim"
-	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // Sandbox is one instance of a pod's sandbox: pinned netns with its CNI
@@ -52,11 +50,11 @@ func (w *Worker) runtimeTimeout() time.Duration {
 	return defaultRuntimeTimeout
 }
 
-// createSandbox makes the pod's sandbox in the design's order: volumes, pin
-// netns + CNI ADD, pod files, shim, pause. Each step registers its undo as
-// soon as what it made exists; on a failure (or a panic) everything made is
-// undone, newest first, and the error names the step and every undo that
-// failed.
+// createSandbox makes the pod's sandbox in the design's order: volumes, then
+// the sandbox service's steps (pin netns + CNI ADD, pod files, shim,
+// pause). Each step registers its undo as soon as what it made exists; on a
+// failure (or a panic) everything made is undone, newest first, and the
+// error names the step and every undo that failed.
 func (w *Worker) createSandbox(ctx context.Context, attempt uint32, t *startTiming) (_ *Sandbox, _ ShimClient, err error) {
 	var rollback undo.Stack
 	defer rollback.OnFailure(ctx, &err)
@@ -73,24 +71,43 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32, t *startTimi
 		return nil, nil, err
 	}
 	t.mark("volumes", time.Now())
-	if err := w.setupSandboxNetwork(ctx, sb, &rollback, t); err != nil {
-		return nil, nil, err
-	}
-	if err := w.writePodFiles(sb); err != nil {
-		return nil, nil, err
-	}
-	t.mark("pod_files", time.Now())
-	cl, err := w.launchShim(ctx, &rollback)
+	inst, cl, err := w.sandboxes().Create(ctx, sandbox.Request{
+		ID: sb.ID, Owner: "pod " + w.key, Pod: w.pod, PortMappings: portMappings(w.pod), Paths: w.sandboxPaths(),
+		WriteFiles: func(inst *sandbox.Instance) error { return w.writePodFiles(inst.IP) },
+		Mark: func(step string, at time.Time, parts []sandbox.Phase) {
+			pts := make([]phaseTime, len(parts))
+			for i, p := range parts {
+				pts[i] = phaseTime{name: p.Name, took: p.Took}
+			}
+			t.markParts(step, at, pts...)
+		},
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	t.mark("shim", time.Now())
-	if err := w.startPause(ctx, cl, sb, t); err != nil {
-		return nil, nil, err
-	}
+	sb.NetnsPath, sb.IP, sb.IPs = inst.NetnsPath, inst.IP, inst.IPs
 	rollback.Release()
 	slog.Info("Sandbox created", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "ip", sb.IP)
 	return sb, cl, nil
+}
+
+// sandboxes is the sandbox service over the worker's seams.
+func (w *Worker) sandboxes() *sandbox.Service {
+	d := w.deps
+	return sandbox.New(sandbox.Deps{
+		Network: d.Network, Shims: d.shims(), ShimBinary: d.ShimBinary, PauseBinary: d.PauseBinary,
+		ShimLogLevel: d.ShimLogLevel, LogRotation: d.LogRotation, PodPidsLimit: d.PodPidsLimit,
+		Security: d.Security, NodeIP: d.NodeIP,
+	})
+}
+
+// sandboxPaths are where the pod's sandbox lives (store.Layout).
+func (w *Worker) sandboxPaths() sandbox.Paths {
+	l := w.deps.Layout
+	return sandbox.Paths{
+		ShimDir: l.ShimDir(w.uid), PodCgroup: w.podCgroup(), ShimCgroup: w.shimCgroup(),
+		PauseRootfs: l.PauseRootfs(w.uid), PauseLog: l.PauseLog(w.uid),
+	}
 }
 
 // prepareSandboxVolumes makes the pod's volumes ready.
@@ -109,85 +126,6 @@ func (w *Worker) prepareSandboxVolumes(ctx context.Context, rollback *undo.Stack
 		w.mu.Unlock()
 		return w.deps.volumes().Cleanup(ctx, podDir)
 	})
-	return nil
-}
-
-// setupSandboxNetwork pins the sandbox's netns and runs CNI ADD in it
-// (hostNetwork: the node's address), filling in sb's addresses.
-func (w *Worker) setupSandboxNetwork(ctx context.Context, sb *Sandbox, rollback *undo.Stack, t *startTiming) error {
-	if w.pod.Spec.HostNetwork {
-		sb.IP = w.deps.NodeIP
-		sb.IPs = []string{sb.IP}
-		t.mark("network", time.Now())
-		return nil
-	}
-	id := sb.ID
-	att, err := w.deps.Network.Setup(ctx, network.SetupRequest{
-		PodUID: w.uid, Namespace: w.pod.Namespace, Name: w.pod.Name, SandboxID: id,
-		PortMappings: portMappings(w.pod),
-	})
-	if err != nil {
-		return fmt.Errorf("set up pod network: %w", err)
-	}
-	t.markParts("network", time.Now(), phaseTime{"netns", att.NetnsTook}, phaseTime{"cni_add", att.CNIAddTook})
-	rollback.Push("tear down the network of sandbox "+id, func(ctx context.Context) error {
-		return w.deps.Network.Teardown(ctx, id)
-	})
-	sb.NetnsPath = att.NetnsPath
-	for _, ip := range att.IPs {
-		sb.IPs = append(sb.IPs, ip.String())
-	}
-	if len(sb.IPs) > 0 {
-		sb.IP = sb.IPs[0]
-	}
-	return nil
-}
-
-// launchShim starts the pod's shim in its own cgroup.
-func (w *Worker) launchShim(ctx context.Context, rollback *undo.Stack) (ShimClient, error) {
-	stateDir := w.deps.Layout.ShimDir(w.uid)
-	cl, err := w.deps.shims().Launch(ctx, shim.LaunchConfig{
-		ShimBinary: w.deps.ShimBinary, PodUID: w.uid, StateDir: stateDir,
-		CgroupParent: w.podCgroup(), LogLevel: w.deps.ShimLogLevel, ShimCgroup: w.shimCgroup(),
-		LogRotation: w.deps.LogRotation, PodPidsLimit: w.deps.PodPidsLimit,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("start shim: %w", err)
-	}
-	rollback.Push("stop the shim of pod "+w.key, func(ctx context.Context) error {
-		defer cl.Close()
-		if err := cl.Stop(ctx, true); err != nil {
-			// A shim that does not answer must not outlive its sandbox.
-			return errors.Join(err, w.killShim())
-		}
-		return w.deps.shims().RemoveCgroup(w.shimCgroup())
-	})
-	return cl, nil
-}
-
-// startPause runs the pod's namespace holder in the shim; it must be
-// running once the call returns.
-func (w *Worker) startPause(ctx context.Context, cl ShimClient, sb *Sandbox, t *startTiming) error {
-	pauseRoot := w.deps.Layout.PauseRootfs(w.uid)
-	if err := os.MkdirAll(pauseRoot, 0o755); err != nil {
-		return fmt.Errorf("start pause: %w", err)
-	}
-	cfg, err := spec.PauseConfig(spec.PauseInput{
-		Pod: w.pod, Rootfs: pauseRoot, Binary: w.deps.PauseBinary,
-		NetnsPath: sb.NetnsPath, CgroupParent: w.podCgroup(),
-		LogPath: w.deps.Layout.PauseLog(w.uid), Security: w.deps.Security,
-	})
-	if err != nil {
-		return fmt.Errorf("start pause: %w", err)
-	}
-	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
-	if err != nil {
-		return fmt.Errorf("start pause: %w", err)
-	}
-	t.markParts("pause", time.Now(), prefixed("pause_", shimPhases(resp))...)
-	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
-		return fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
-	}
 	return nil
 }
 
@@ -230,7 +168,7 @@ func (w *Worker) abandonCreation(ctx context.Context) error {
 
 // writePodFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for
 // the pod's containers (R91).
-func (w *Worker) writePodFiles(sb *Sandbox) error {
+func (w *Worker) writePodFiles(podIP string) error {
 	dir := w.deps.Layout.PodFilesDir(w.uid)
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("write pod files: %w", err)
@@ -250,7 +188,7 @@ func (w *Worker) writePodFiles(sb *Sandbox) error {
 	l := w.deps.Layout
 	files := map[string][]byte{
 		l.HostnameFile(w.uid):   []byte(podfiles.Hostname(w.pod) + "\n"),
-		l.HostsFile(w.uid):      podfiles.Hosts(w.pod, sb.IP, hostHosts, w.deps.ClusterDNS.Domain),
+		l.HostsFile(w.uid):      podfiles.Hosts(w.pod, podIP, hostHosts, w.deps.ClusterDNS.Domain),
 		l.ResolvConfFile(w.uid): resolv,
 	}
 	for path, data := range files {
@@ -263,44 +201,22 @@ func (w *Worker) writePodFiles(sb *Sandbox) error {
 
 // teardownSandbox releases everything of the sandbox instance in the
 // design's order: shim (with pause and any container left) → CNI DEL →
-// unpin → container rootfs mounts. Each step treats "already gone" as done.
+// unpin (the sandbox service) → container rootfs mounts. Each step treats
+// "already gone" as done.
 func (w *Worker) teardownSandbox(ctx context.Context) error {
-	var errs []error
 	w.mu.Lock()
 	cl := w.shim
 	w.shim = nil
+	sb := w.state.Sandbox
 	w.mu.Unlock()
 	if cl == nil {
 		cl, _ = w.connectShim(ctx)
 	}
-	stopped := false
-	if cl != nil {
-		// A shim that was already gone stopped nothing: what it ran (pause,
-		// containers) is still in the pod cgroup.
-		stopped = !cl.Exited() && cl.Stop(ctx, true) == nil
-		cl.Close()
+	td := sandbox.Teardown{HostNetwork: w.pod.Spec.HostNetwork, Paths: w.sandboxPaths(), Shim: cl}
+	if sb != nil {
+		td.ID = sb.ID
 	}
-	if !stopped {
-		// A shim that does not answer must not outlive its sandbox: kill
-		// it and whatever is left in the pod cgroup.
-		if err := w.killShim(); err != nil {
-			errs = append(errs, fmt.Errorf("kill shim: %w", err))
-		}
-	} else if err := w.deps.shims().RemoveCgroup(w.shimCgroup()); err != nil {
-		errs = append(errs, fmt.Errorf("remove shim cgroup: %w", err))
-	}
-	w.mu.Lock()
-	sb := w.state.Sandbox
-	w.mu.Unlock()
-	if sb != nil && !w.pod.Spec.HostNetwork {
-		if err := w.deps.Network.Teardown(ctx, sb.ID); err != nil {
-			errs = append(errs, fmt.Errorf("tear down pod network: %w", err))
-		}
-	}
-	if err := w.unmountAllRootfs(); err != nil {
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+	return errors.Join(w.sandboxes().Release(ctx, td), w.unmountAllRootfs())
 }
 
 // unmountAllRootfs unmounts and removes every container root filesystem.
@@ -338,10 +254,7 @@ func (w *Worker) removePod(ctx context.Context) error {
 
 // killShim kills the pod's shim, everything in the pod cgroup and the
 // shim's own cgroup, and removes both cgroups.
-func (w *Worker) killShim() error {
-	dir := w.deps.Layout.ShimDir(w.uid)
-	return errors.Join(w.deps.shims().Kill(dir, w.podCgroup()), w.deps.shims().Kill(dir, w.shimCgroup()))
-}
+func (w *Worker) killShim() error { return w.sandboxes().KillShim(w.sandboxPaths()) }
 
 // shimCgroup is the cgroup the pod's shim runs in, beside the pods'.
 func (w *Worker) shimCgroup() string { return w.deps.Layout.ShimCgroup(w.uid) }

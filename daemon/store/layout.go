@@ -156,3 +156,69 @@ func (l Layout) ClaimDir(ns, name string) string {
 
 // ClaimsDir holds the local volumes of the claims of namespace ns.
 func (l Layout) ClaimsDir(ns string) string { return filepath.Join(l.NamespaceDir(ns), "volumes") }
+
+// Sandboxes a CRI client made live apart from podd's pods: their records
+// under <root>/cri/sandboxes, their shims under <run-root>/cri and their
+// cgroups named cri<id>, so that neither the pod API, nor the pods' GC, nor
+// a pod UID can ever name one.
+
+// criCgroupPrefix starts the name of a CRI sandbox's cgroups ("cri<id>").
+const criCgroupPrefix = "cri"
+
+// CRISandboxesDir holds one directory per CRI sandbox, named by its ID.
+func (l Layout) CRISandboxesDir() string { return filepath.Join(l.Root, "cri", "sandboxes") }
+
+// CRISandboxDir is the persistent directory of CRI sandbox id.
+func (l Layout) CRISandboxDir(id string) string { return filepath.Join(l.CRISandboxesDir(), id) }
+
+// CRISandboxFile is the record of CRI sandbox id (its config and state).
+func (l Layout) CRISandboxFile(id string) string {
+	return filepath.Join(l.CRISandboxDir(id), "sandbox.json")
+}
+
+// CRIPodFilesDir holds the generated hosts, resolv.conf and hostname
+// files of CRI sandbox id.
+func (l Layout) CRIPodFilesDir(id string) string { return filepath.Join(l.CRISandboxDir(id), "etc") }
+
+// CRIHostsFile is the generated /etc/hosts of CRI sandbox id.
+func (l Layout) CRIHostsFile(id string) string { return filepath.Join(l.CRIPodFilesDir(id), "hosts") }
+
+// CRIResolvConfFile is the generated /etc/resolv.conf of CRI sandbox id.
+func (l Layout) CRIResolvConfFile(id string) string {
+	return filepath.Join(l.CRIPodFilesDir(id), "resolv.conf")
+}
+
+// CRIHostnameFile is the generated /etc/hostname of CRI sandbox id.
+func (l Layout) CRIHostnameFile(id string) string {
+	return filepath.Join(l.CRIPodFilesDir(id), "hostname")
+}
+
+// CRIShimsDir holds one shim run directory per CRI sandbox.
+func (l Layout) CRIShimsDir() string { return filepath.Join(l.RunRoot, "cri") }
+
+// CRIShimDir is the run directory of CRI sandbox id's shim.
+func (l Layout) CRIShimDir(id string) string { return filepath.Join(l.CRIShimsDir(), id) }
+
+// CRIPauseRootfs is the empty root CRI sandbox id's pause holder runs in.
+func (l Layout) CRIPauseRootfs(id string) string {
+	return filepath.Join(l.CRIShimDir(id), "pause-rootfs")
+}
+
+// CRIPauseLog is the output of CRI sandbox id's pause holder.
+func (l Layout) CRIPauseLog(id string) string { return filepath.Join(l.CRIShimDir(id), "pause.log") }
+
+// CRIPodCgroup is the cgroup of CRI sandbox id (its pause and containers
+// go under it): cri<id> under the parent its client names, or under podd's
+// cgroup parent when that is "". Each sandbox has its own, so that
+// releasing one never touches another under the same parent.
+func (l Layout) CRIPodCgroup(parent, id string) string {
+	if parent == "" {
+		parent = l.CgroupParent
+	}
+	return filepath.Join(parent, criCgroupPrefix+id)
+}
+
+// CRIShimCgroup is the cgroup CRI sandbox id's shim runs in.
+func (l Layout) CRIShimCgroup(id string) string {
+	return filepath.Join(l.ShimsCgroup(), criCgroupPrefix+id)
+}

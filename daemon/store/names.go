@@ -61,3 +61,7 @@ func IsContainerID(s string) bool {
 	_, err := hex.DecodeString(s)
 	return err == nil && strings.ToLower(s) == s
 }
+
+// NewSandboxID returns a fresh CRI sandbox ID: 32 random bytes in hex, as
+// containerd makes them.
+func NewSandboxID() string { return NewContainerID() }

@@ -1,0 +1,273 @@
+package sandbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/internal/undo"
+	"github.com/podd-dev/podd/network"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/crilog"
+	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/spec"
+)
+
+// Deps are the host services and settings every sandbox is made with.
+type Deps struct {
+	Network Network
+	// Shims is the host's when nil.
+	Shims Shims
+	// ShimBinary and PauseBinary are the helper executables.
+	ShimBinary   string
+	PauseBinary  string
+	ShimLogLevel string
+	// LogRotation bounds each container's log.
+	LogRotation crilog.Rotation
+	// PodPidsLimit is the pids limit of each pod cgroup; -1 is no limit.
+	PodPidsLimit int64
+	// Security holds the host's capability bounding set and seccomp
+	// settings (the pause runs under the default filter).
+	Security spec.HostSecurity
+	// NodeIP is the host's address: a hostNetwork sandbox's.
+	NodeIP string
+}
+
+// Service makes and releases sandbox instances on the host. It keeps no
+// state: callers record what Create returns.
+type Service struct{ deps Deps }
+
+// New returns the service over deps.
+func New(deps Deps) *Service {
+	if deps.Shims == nil {
+		deps.Shims = hostShims{}
+	}
+	return &Service{deps: deps}
+}
+
+// Shims is the service's shim seam, for callers that find or kill a shim
+// outside a creation or teardown (restore, abandoned creations).
+func (s *Service) Shims() Shims { return s.deps.Shims }
+
+// Paths are where one sandbox's host state lives (daemon/store.Layout
+// names them).
+type Paths struct {
+	// ShimDir is the shim's run directory (socket, libcontainer state).
+	ShimDir string
+	// PodCgroup holds the pause and the containers; ShimCgroup the shim.
+	PodCgroup, ShimCgroup string
+	// PauseRootfs is the pause holder's empty root; PauseLog its output.
+	PauseRootfs, PauseLog string
+}
+
+// Phase is how long one named part of a step took.
+type Phase struct {
+	Name string
+	Took time.Duration
+}
+
+// Request is one sandbox instance to make.
+type Request struct {
+	// ID is fresh per instance: the netns pin name and the CNI container ID.
+	ID string
+	// Owner names the sandbox's owner in undo steps and errors ("pod
+	// default/web").
+	Owner string
+	// Pod gives the pause holder its namespaces (hostNetwork, hostPID,
+	// hostIPC, shareProcessNamespace), hostname, sysctls and labels.
+	Pod          *corev1.Pod
+	PortMappings []network.PortMapping
+	Paths        Paths
+	// PauseOOMScoreAdj is asked for the pause; the shim clamps it to its
+	// own score, as containerd's restrict_oom_score_adj does, since this
+	// kind of host refuses to lower it.
+	PauseOOMScoreAdj int32
+	// WriteFiles writes the pod's files once its address is known, before
+	// the shim starts; nil writes none.
+	WriteFiles func(*Instance) error
+	// Mark records the end of each step (network, pod_files, shim, pause)
+	// with its parts; nil records nothing.
+	Mark func(step string, at time.Time, parts []Phase)
+}
+
+// Instance is a sandbox instance as made.
+type Instance struct {
+	ID        string
+	NetnsPath string
+	// IP is the first of IPs ("" before the network is set up).
+	IP  string
+	IPs []string
+}
+
+// Create makes a sandbox in the design's order: pin netns + CNI ADD, pod
+// files, shim, pause. Each step registers its undo as soon as what it made
+// exists; on a failure (or a panic) everything made is undone, newest
+// first, and the error names the step and every undo that failed. The
+// returned shim runs the pause.
+func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimClient, err error) {
+	var rollback undo.Stack
+	defer rollback.OnFailure(ctx, &err)
+	mark := req.Mark
+	if mark == nil {
+		mark = func(string, time.Time, []Phase) {}
+	}
+	inst := &Instance{ID: req.ID}
+	parts, err := s.setupNetwork(ctx, req, inst, &rollback)
+	if err != nil {
+		return nil, nil, err
+	}
+	mark("network", time.Now(), parts)
+	if req.WriteFiles != nil {
+		if err := req.WriteFiles(inst); err != nil {
+			return nil, nil, err
+		}
+		mark("pod_files", time.Now(), nil)
+	}
+	cl, err := s.launchShim(ctx, req, &rollback)
+	if err != nil {
+		return nil, nil, err
+	}
+	mark("shim", time.Now(), nil)
+	parts, err = s.startPause(ctx, cl, req, inst)
+	if err != nil {
+		return nil, nil, err
+	}
+	mark("pause", time.Now(), parts)
+	rollback.Release()
+	return inst, cl, nil
+}
+
+// setupNetwork pins the sandbox's netns and runs CNI ADD in it
+// (hostNetwork: the node's address), filling in inst's addresses.
+func (s *Service) setupNetwork(ctx context.Context, req Request, inst *Instance, rollback *undo.Stack) ([]Phase, error) {
+	if req.Pod.Spec.HostNetwork {
+		inst.IP = s.deps.NodeIP
+		inst.IPs = []string{inst.IP}
+		return nil, nil
+	}
+	id := req.ID
+	att, err := s.deps.Network.Setup(ctx, network.SetupRequest{
+		PodUID: string(req.Pod.UID), Namespace: req.Pod.Namespace, Name: req.Pod.Name, SandboxID: id,
+		PortMappings: req.PortMappings,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("set up pod network: %w", err)
+	}
+	rollback.Push("tear down the network of sandbox "+id, func(ctx context.Context) error {
+		return s.deps.Network.Teardown(ctx, id)
+	})
+	inst.NetnsPath = att.NetnsPath
+	for _, ip := range att.IPs {
+		inst.IPs = append(inst.IPs, ip.String())
+	}
+	if len(inst.IPs) > 0 {
+		inst.IP = inst.IPs[0]
+	}
+	return []Phase{{"netns", att.NetnsTook}, {"cni_add", att.CNIAddTook}}, nil
+}
+
+// launchShim starts the pod's shim in its own cgroup.
+func (s *Service) launchShim(ctx context.Context, req Request, rollback *undo.Stack) (ShimClient, error) {
+	p := req.Paths
+	cl, err := s.deps.Shims.Launch(ctx, shim.LaunchConfig{
+		ShimBinary: s.deps.ShimBinary, PodUID: string(req.Pod.UID), StateDir: p.ShimDir,
+		CgroupParent: p.PodCgroup, LogLevel: s.deps.ShimLogLevel, ShimCgroup: p.ShimCgroup,
+		LogRotation: s.deps.LogRotation, PodPidsLimit: s.deps.PodPidsLimit,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start shim: %w", err)
+	}
+	rollback.Push("stop the shim of "+req.Owner, func(ctx context.Context) error {
+		defer cl.Close()
+		if err := cl.Stop(ctx, true); err != nil {
+			// A shim that does not answer must not outlive its sandbox.
+			return errors.Join(err, s.KillShim(p))
+		}
+		return s.deps.Shims.RemoveCgroup(p.ShimCgroup)
+	})
+	return cl, nil
+}
+
+// startPause runs the pod's namespace holder in the shim; it must be
+// running once the call returns.
+func (s *Service) startPause(ctx context.Context, cl ShimClient, req Request, inst *Instance) ([]Phase, error) {
+	p := req.Paths
+	if err := os.MkdirAll(p.PauseRootfs, 0o755); err != nil {
+		return nil, fmt.Errorf("start pause: %w", err)
+	}
+	cfg, err := spec.PauseConfig(spec.PauseInput{
+		Pod: req.Pod, Rootfs: p.PauseRootfs, Binary: s.deps.PauseBinary,
+		NetnsPath: inst.NetnsPath, CgroupParent: p.PodCgroup,
+		LogPath: p.PauseLog, Security: s.deps.Security,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start pause: %w", err)
+	}
+	cfg.OomScoreAdj = req.PauseOOMScoreAdj
+	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
+	if err != nil {
+		return nil, fmt.Errorf("start pause: %w", err)
+	}
+	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
+		return nil, fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
+	}
+	var parts []Phase
+	for _, ph := range resp.GetPhases() {
+		parts = append(parts, Phase{Name: "pause_" + ph.GetName(), Took: time.Duration(ph.GetNanos())})
+	}
+	return parts, nil
+}
+
+// Teardown is what Release needs of a sandbox instance.
+type Teardown struct {
+	// ID is the instance's; "" when it never got that far.
+	ID          string
+	HostNetwork bool
+	Paths       Paths
+	// Shim is the instance's shim when the caller holds it; Release
+	// connects to it otherwise.
+	Shim ShimClient
+}
+
+// Release releases everything of a sandbox instance in the design's order:
+// shim (with the pause and any container left) → CNI DEL → unpin. Each step
+// treats "already gone" as done, so Release may be repeated after a crash.
+func (s *Service) Release(ctx context.Context, td Teardown) error {
+	var errs []error
+	cl := td.Shim
+	if cl == nil {
+		cl, _ = s.deps.Shims.Connect(ctx, td.Paths.ShimDir)
+	}
+	stopped := false
+	if cl != nil {
+		// A shim that was already gone stopped nothing: what it ran (pause,
+		// containers) is still in the pod cgroup.
+		stopped = !cl.Exited() && cl.Stop(ctx, true) == nil
+		cl.Close()
+	}
+	if !stopped {
+		// A shim that does not answer must not outlive its sandbox: kill
+		// it and whatever is left in the pod cgroup.
+		if err := s.KillShim(td.Paths); err != nil {
+			errs = append(errs, fmt.Errorf("kill shim: %w", err))
+		}
+	} else if err := s.deps.Shims.RemoveCgroup(td.Paths.ShimCgroup); err != nil {
+		errs = append(errs, fmt.Errorf("remove shim cgroup: %w", err))
+	}
+	if td.ID != "" && !td.HostNetwork {
+		if err := s.deps.Network.Teardown(ctx, td.ID); err != nil {
+			errs = append(errs, fmt.Errorf("tear down pod network: %w", err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// KillShim kills a sandbox's shim, everything in its pod cgroup and the
+// shim's own cgroup, and removes both cgroups.
+func (s *Service) KillShim(p Paths) error {
+	return errors.Join(s.deps.Shims.Kill(p.ShimDir, p.PodCgroup), s.deps.Shims.Kill(p.ShimDir, p.ShimCgroup))
+}

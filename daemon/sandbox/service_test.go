@@ -1,0 +1,123 @@
+package sandbox_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
+	"github.com/podd-dev/podd/daemon/sandbox"
+)
+
+func newService(h *podworkertest.Host) *sandbox.Service {
+	return sandbox.New(sandbox.Deps{
+		Network: h, Shims: podworkertest.Shims[sandbox.ShimClient]{Host: h},
+		ShimBinary: "/bin/podd-shim", PauseBinary: "/bin/podd-pause", NodeIP: "192.0.2.1",
+	})
+}
+
+func request(t *testing.T, hostNetwork bool) sandbox.Request {
+	dir := t.TempDir()
+	return sandbox.Request{
+		ID: "sb1", Owner: "pod default/web",
+		Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "u1"},
+			Spec: corev1.PodSpec{HostNetwork: hostNetwork}},
+		Paths: sandbox.Paths{ShimDir: dir + "/shim", PodCgroup: "/podd/podu1", ShimCgroup: "/podd/shims/podu1",
+			PauseRootfs: dir + "/pause-rootfs", PauseLog: dir + "/pause.log"},
+	}
+}
+
+// A failure at any step of a creation undoes everything made before it,
+// and the error names the step.
+func TestCreateRollsBackAtEveryStep(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		setup func(*podworkertest.Host, *sandbox.Request)
+		want  string
+	}{
+		{"network (CNI ADD)", func(h *podworkertest.Host, _ *sandbox.Request) {
+			h.Script("network.setup", podworkertest.FaultError, 0)
+		}, "set up pod network"},
+		{"pod files", func(_ *podworkertest.Host, r *sandbox.Request) {
+			r.WriteFiles = func(*sandbox.Instance) error { return errors.New("write pod files: disk full") }
+		}, "write pod files"},
+		{"shim launch", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("shim.launch", podworkertest.FaultError, 0) }, "start shim"},
+		{"pause create", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("pause.create", podworkertest.FaultError, 0) }, "start pause"},
+		{"pause exits at once", func(h *podworkertest.Host, _ *sandbox.Request) { h.PauseExits = true }, "start pause"},
+		{"pause create panics", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("pause.create", podworkertest.FaultPanic, 0) }, "panic"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := podworkertest.NewHost()
+			req := request(t, false)
+			tc.setup(h, &req)
+			var err error
+			func() {
+				defer func() {
+					if r := recover(); r != nil {
+						err = errors.New("panic")
+					}
+				}()
+				_, _, err = newService(h).Create(context.Background(), req)
+			}()
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Create error %v, want one naming %q", err, tc.want)
+			}
+			if l := h.Leaks(); len(l) > 0 {
+				t.Errorf("left behind after the rollback: %v", l)
+			}
+		})
+	}
+}
+
+// Create makes network, files, shim and pause in that order and reports
+// the address; Release undoes it all and may be repeated.
+func TestCreateThenReleaseTwice(t *testing.T) {
+	h := podworkertest.NewHost()
+	svc := newService(h)
+	req := request(t, false)
+	var steps []string
+	req.WriteFiles = func(inst *sandbox.Instance) error {
+		if inst.IP == "" {
+			t.Error("pod files written before the address is known")
+		}
+		return nil
+	}
+	req.Mark = func(step string, _ time.Time, _ []sandbox.Phase) { steps = append(steps, step) }
+	inst, cl, err := svc.Create(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.IP == "" || inst.NetnsPath == "" || !h.HasNetwork("sb1") || !h.HasShim(req.Paths.ShimDir) {
+		t.Fatalf("instance %+v; network %v shim %v", inst, h.HasNetwork("sb1"), h.HasShim(req.Paths.ShimDir))
+	}
+	if want := "network pod_files shim pause"; strings.Join(steps, " ") != want {
+		t.Errorf("steps %v, want %s", steps, want)
+	}
+	td := sandbox.Teardown{ID: inst.ID, Paths: req.Paths, Shim: cl}
+	for i := 0; i < 2; i++ {
+		if err := svc.Release(context.Background(), td); err != nil {
+			t.Fatalf("release %d: %v", i, err)
+		}
+		td.Shim = nil
+	}
+	if l := h.Leaks(); len(l) > 0 {
+		t.Errorf("left behind: %v", l)
+	}
+}
+
+// A hostNetwork sandbox has the node's address and no CNI attachment.
+func TestCreateHostNetwork(t *testing.T) {
+	h := podworkertest.NewHost()
+	inst, _, err := newService(h).Create(context.Background(), request(t, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if inst.IP != "192.0.2.1" || inst.NetnsPath != "" || h.Count("network.setup") != 0 {
+		t.Errorf("instance %+v, %d CNI ADDs", inst, h.Count("network.setup"))
+	}
+}
