@@ -94,6 +94,21 @@ func (m *Manager) Updates() <-chan Update { return m.q.out }
 // name not among t.ContainerPorts, no host), when (key, k) was already added,
 // or when a Startup probe comes after the others.
 func (m *Manager) Add(key ContainerKey, k Kind, p *corev1.Probe, t Target) error {
+	return m.add(key, k, p, t, false)
+}
+
+// Resume adds a probe of an instance that ran before a daemon restart and
+// that, by the pod's recorded status, had passed it: its startup probe had
+// succeeded (R43; it is not run again, as the kubelet stops probing startup
+// once a container has started) or it was ready (R47; the readiness worker
+// starts from Success with no initial delay, so the pod stays ready, and in
+// its Services' endpoints, until readiness fails its threshold again).
+// Liveness has nothing to resume: Resume adds it as Add does.
+func (m *Manager) Resume(key ContainerKey, k Kind, p *corev1.Probe, t Target) error {
+	return m.add(key, k, p, t, true)
+}
+
+func (m *Manager) add(key ContainerKey, k Kind, p *corev1.Probe, t Target, passed bool) error {
 	if p == nil {
 		return fmt.Errorf("add %s probe of container %q: no probe", k, key.Container)
 	}
@@ -117,12 +132,23 @@ func (m *Manager) Add(key ContainerKey, k Kind, p *corev1.Probe, t Target) error
 		if m.hasWorker(key, Liveness) || m.hasWorker(key, Readiness) {
 			return fmt.Errorf("add startup probe of container %q: add it before the liveness and readiness probes", key.Container)
 		}
+		if passed {
+			// Started already: the gate is open and nothing runs.
+			open := make(chan struct{})
+			close(open)
+			m.gates[key] = &gate{ch: open, open: true}
+			return nil
+		}
 		m.gates[key] = &gate{ch: make(chan struct{})}
 		w.state = Unknown
 	case Liveness:
 		w.state = Success
 	case Readiness:
 		w.state = Failure
+		if passed {
+			w.state = Success
+			w.timing.initialDelay = 0
+		}
 	default:
 		return fmt.Errorf("add probe of container %q: unknown kind %d", key.Container, k)
 	}

@@ -1,6 +1,7 @@
 package probes
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +174,52 @@ func TestManager_CloseClosesUpdates(t *testing.T) {
 	}
 	if err := m.Add(key1, Readiness, &corev1.Probe{}, Target{}); err == nil {
 		t.Fatal("Add after Close succeeded")
+	}
+}
+
+// After a daemon restart, a probe the instance had passed resumes from
+// there: readiness starts Success with no initial delay, and failed runs
+// keep it ready until failureThreshold (a fresh worker reported each failed
+// run as not ready, and the restored pod left its Services' endpoints until
+// its first success); a startup probe already passed is not run again and
+// does not hold liveness back.
+func TestManager_ResumePassedProbes(t *testing.T) {
+	h := newHarness(t)
+	ready := &fakeProber{script: []result{f(), f(), f()}}
+	if err := h.m.Resume(key1, Readiness, h.probe("ready", ready, func(p *corev1.Probe) { p.InitialDelaySeconds = 60 }), Target{}); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok := h.m.Get(key1, Readiness); !ok || got != Success {
+		t.Fatalf("resumed readiness = (%v, %v), want Success", got, ok)
+	}
+	var results []Result
+	for i := 1; i <= 3; i++ {
+		if i > 1 {
+			h.clock.Advance(10 * time.Second)
+		}
+		h.waitCalls(ready, i)
+		select {
+		case u := <-h.m.Updates(): // every failed run is reported
+			h.received++
+			results = append(results, u.Result)
+		case <-time.After(5 * time.Second):
+			t.Fatalf("no update for failed run %d", i)
+		}
+	}
+	if want := []Result{Success, Success, Failure}; !slices.Equal(results, want) {
+		t.Errorf("readiness after failed runs 1..3 = %v, want %v (ready until the threshold)", results, want)
+	}
+
+	key2 := ContainerKey{PodUID: "p", Container: "c2", InstanceID: "c2-0"}
+	start, live := &fakeProber{script: []result{f()}}, &fakeProber{script: []result{s()}}
+	if err := h.m.Resume(key2, Startup, h.probe("start", start, nil), Target{}); err != nil {
+		t.Fatal(err)
+	}
+	h.add(key2, Liveness, h.probe("live", live, nil))
+	h.waitCalls(live, 1) // not held behind the startup gate
+	h.clock.Advance(time.Minute)
+	h.waitCalls(live, 2)
+	if start.Calls() != 0 {
+		t.Errorf("a startup probe already passed ran %d times", start.Calls())
 	}
 }

@@ -289,7 +289,7 @@ func (w *Worker) removeOldInstances(ctx context.Context, name, keep string) {
 
 // afterStart starts the instance's probes and its postStart hook (R51).
 func (w *Worker) afterStart(ctx context.Context, c *corev1.Container, id string, sb Sandbox, fp string) {
-	w.addProbes(c, id, sb)
+	w.addProbes(c, id, sb, planner.ProbeResults{})
 	if c.Lifecycle == nil || c.Lifecycle.PostStart == nil {
 		return
 	}

@@ -50,7 +50,7 @@ func (w *Worker) reconnect(ctx context.Context) {
 	for _, c := range allContainers(w.pod) {
 		st := newestInstance(states, c.Name)
 		if st != nil && st.GetStatus() == shimv1.Status_STATUS_RUNNING {
-			w.addProbes(c, st.GetId(), *sb)
+			w.addProbes(c, st.GetId(), *sb, w.recordedProbes(c, st.GetId()))
 		}
 	}
 }

@@ -6,13 +6,21 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/probes"
 )
 
 // addProbes registers the instance's probes, startup first (the manager
-// holds liveness and readiness until startup succeeds, R43).
-func (w *Worker) addProbes(c *corev1.Container, id string, sb Sandbox) {
+// holds liveness and readiness until startup succeeds, R43). passed is what
+// the instance had passed before a daemon restart (zero for a new one):
+// those probes resume from there.
+func (w *Worker) addProbes(c *corev1.Container, id string, sb Sandbox, passed planner.ProbeResults) {
 	key := probes.ContainerKey{PodUID: w.uid, Container: c.Name, InstanceID: id}
+	if passed != (planner.ProbeResults{}) {
+		w.mu.Lock()
+		w.probeResults[id] = passed
+		w.mu.Unlock()
+	}
 	target := probes.Target{
 		PodIP: sb.IP, HostNetwork: w.pod.Spec.HostNetwork, ContainerPorts: c.Ports,
 		Execer: w.execer(), ContainerID: id,
@@ -24,11 +32,38 @@ func (w *Worker) addProbes(c *corev1.Container, id string, sb Sandbox) {
 		if p.probe == nil {
 			continue
 		}
-		if err := w.deps.Probes.Add(key, p.kind, p.probe, target); err != nil {
+		add := w.deps.Probes.Add
+		if p.kind == probes.Startup && passed.StartupSucceeded || p.kind == probes.Readiness && passed.Ready {
+			add = w.deps.Probes.Resume
+		}
+		if err := add(key, p.kind, p.probe, target); err != nil {
 			slog.Warn("Add probe", "pod", w.key, "uid", w.uid, "container", id, "probe", p.kind.String(), "err", err)
 			w.event(corev1.EventTypeWarning, "Unhealthy", "spec.containers{"+c.Name+"}", fmt.Sprintf("%s probe errored: %v", p.kind, err))
 		}
 	}
+}
+
+// recordedProbes is what the recorded status says instance id of c had
+// passed before a daemon restart: started (with a startup probe) and ready
+// (with a readiness probe), when the status is of that very instance.
+func (w *Worker) recordedProbes(c *corev1.Container, id string) planner.ProbeResults {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h, ok := w.state.History.Containers[c.Name]
+	if !ok || h.InstanceID != id || h.ContainerID == "" {
+		return planner.ProbeResults{}
+	}
+	st := w.state.Status
+	for _, cs := range append(append([]corev1.ContainerStatus{}, st.InitContainerStatuses...), st.ContainerStatuses...) {
+		if cs.Name != c.Name || cs.ContainerID != planner.ContainerIDPrefix+h.ContainerID || cs.State.Running == nil {
+			continue
+		}
+		return planner.ProbeResults{
+			StartupSucceeded: c.StartupProbe != nil && cs.Started != nil && *cs.Started,
+			Ready:            c.ReadinessProbe != nil && cs.Ready,
+		}
+	}
+	return planner.ProbeResults{}
 }
 
 // ProbeUpdate takes a probe worker's new state for one of this pod's
