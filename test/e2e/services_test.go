@@ -264,3 +264,77 @@ spec:
 		t.Errorf("Service rules left after the last Service was deleted: %v %v", c.ServiceChains, c.ServiceJumps)
 	}
 }
+
+// Issue 11: kill -9 of podd while a client loop runs through a Service
+// loses no request (the rules stay in the kernel); the restarted daemon
+// reconciles them, and they go with the Service.
+func TestServiceTrafficSurvivesDaemonKill9(t *testing.T) {
+	e, prefix := newServiceEnv(t)
+	svcIP := prefix + ".10"
+	e.apply(servicePod("web-0", "app: web") + "---\n" + fmt.Sprintf(`apiVersion: v1
+kind: Service
+metadata: {name: web}
+spec:
+  clusterIP: %s
+  selector: {app: web}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: loop}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox:latest
+    command: ["sh", "-c", %q]
+`, svcIP, "while true; do { "+httpRequest(svcIP+":80")+"; } >> /tmp/log; usleep 20000; done"))
+	e.waitRunning("loop", 60*time.Second)
+	e.waitEndpoints("web", 1, 30*time.Second)
+	count := func() (ok, failed int, fails []string) {
+		for _, line := range strings.Split(e.execIn("loop", "c", "cat", "/tmp/log"), "\n") {
+			switch {
+			case line == "web-0":
+				ok++
+			case strings.HasPrefix(line, "FAIL"):
+				failed++
+				fails = append(fails, line)
+			}
+		}
+		return ok, failed, fails
+	}
+	testutil.WaitFor(t, 20*time.Second, "the loop's first answers", func() (bool, error) {
+		ok, _, _ := count()
+		return ok > 10, nil
+	})
+	before, _, _ := count()
+	e.killDaemon()
+	down := time.Now()
+	// The loop runs on while no daemon is there; give it a while.
+	testutil.WaitFor(t, 10*time.Second, "two seconds without a daemon", func() (bool, error) {
+		return time.Since(down) > 2*time.Second, nil
+	})
+	e.restartDaemon()
+	// And a while after the restart, past the restarted daemon's first
+	// sync of the rules (restored pods keep their readiness, R47).
+	atRestart, _, _ := count()
+	testutil.WaitFor(t, 20*time.Second, "answers after the restart", func() (bool, error) {
+		ok, _, _ := count()
+		return ok > atRestart+20, nil
+	})
+	after, failed, fails := count()
+	t.Logf("requests through the Service: %d before kill -9, %d more while the daemon was down, restarting and after, %d lost", before, after-before, failed)
+	if failed > 0 {
+		t.Errorf("%d requests lost: %v", failed, fails)
+	}
+	if after-before < 10 {
+		t.Errorf("only %d requests while the daemon was down: the loop did not run", after-before)
+	}
+	if c := e.census(t); len(c.ServiceChains) == 0 {
+		t.Errorf("the restarted daemon has no Service chains")
+	}
+	e.podctl("delete", "svc", "web")
+	if c := e.census(t); len(c.ServiceChains)+len(c.ServiceJumps) > 0 {
+		t.Errorf("Service rules left after the last Service was deleted: %v %v", c.ServiceChains, c.ServiceJumps)
+	}
+}
