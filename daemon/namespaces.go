@@ -238,8 +238,15 @@ func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wa
 	if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
 		return "", classed(ErrFailedPrecondition, "%s %q is from the static manifest %s: remove it from that file to delete it", strings.ToLower(manifest.KindOf(obj)), name, file)
 	}
-	if resource == resDeployments {
-		pods, err := d.deleteDeployment(obj.(*appsv1.Deployment))
+	if resource == resDeployments || resource == resJobs {
+		// A workload goes with its pods.
+		var pods []*podEntry
+		var err error
+		if resource == resDeployments {
+			pods, err = d.deleteDeployment(obj.(*appsv1.Deployment))
+		} else {
+			pods, err = d.deleteJob(obj.(*batchv1.Job))
+		}
 		if err != nil || !wait {
 			return string(obj.GetUID()), err
 		}
@@ -249,23 +256,7 @@ func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wa
 			select {
 			case <-e.gone:
 			case <-ctx.Done():
-				return string(obj.GetUID()), fmt.Errorf("wait for the pods of deployment %q to be deleted: %w", name, ctx.Err())
-			}
-		}
-		return string(obj.GetUID()), nil
-	}
-	if resource == resJobs {
-		pods, err := d.deleteJob(obj.(*batchv1.Job))
-		if err != nil || !wait {
-			return string(obj.GetUID()), err
-		}
-		d.objects.applyMu.Unlock()
-		defer d.objects.applyMu.Lock()
-		for _, e := range pods {
-			select {
-			case <-e.gone:
-			case <-ctx.Done():
-				return string(obj.GetUID()), fmt.Errorf("wait for the pods of job %q to be deleted: %w", name, ctx.Err())
+				return string(obj.GetUID()), fmt.Errorf("wait for the pods of %s %q to be deleted: %w", strings.ToLower(manifest.KindOf(obj)), name, ctx.Err())
 			}
 		}
 		return string(obj.GetUID()), nil
