@@ -18,6 +18,13 @@ import (
 	"github.com/podd-dev/podd/daemon/podworker"
 )
 
+// index puts loaded objects of one resource in its "namespace/name" map.
+func index[T manifest.Object](m map[string]manifest.Object, objs []T) {
+	for _, obj := range objs {
+		m[podKey(obj.GetNamespace(), obj.GetName())] = obj
+	}
+}
+
 // restoreObjects loads the namespaces and the objects in them, creates the
 // default namespace when it is missing, and removes claim volumes whose
 // claim is gone (a crash between the two steps of a claim's delete).
@@ -34,27 +41,13 @@ func (d *Daemon) restoreObjects() error {
 	for _, n := range loaded.Namespaces {
 		o.namespaces[n.Name] = n
 	}
-	for _, cm := range loaded.ConfigMaps {
-		o.byRes[resConfigMaps][podKey(cm.Namespace, cm.Name)] = cm
-	}
-	for _, s := range loaded.Secrets {
-		o.byRes[resSecrets][podKey(s.Namespace, s.Name)] = s
-	}
-	for _, c := range loaded.Claims {
-		o.byRes[resClaims][podKey(c.Namespace, c.Name)] = c
-	}
-	for _, s := range loaded.Services {
-		o.byRes[resServices][podKey(s.Namespace, s.Name)] = s
-	}
-	for _, dep := range loaded.Deployments {
-		o.byRes[resDeployments][podKey(dep.Namespace, dep.Name)] = dep
-	}
-	for _, rs := range loaded.ReplicaSets {
-		o.byRes[resReplicaSets][podKey(rs.Namespace, rs.Name)] = rs
-	}
-	for _, j := range loaded.Jobs {
-		o.byRes[resJobs][podKey(j.Namespace, j.Name)] = j
-	}
+	index(o.byRes[resConfigMaps], loaded.ConfigMaps)
+	index(o.byRes[resSecrets], loaded.Secrets)
+	index(o.byRes[resClaims], loaded.Claims)
+	index(o.byRes[resServices], loaded.Services)
+	index(o.byRes[resDeployments], loaded.Deployments)
+	index(o.byRes[resReplicaSets], loaded.ReplicaSets)
+	index(o.byRes[resJobs], loaded.Jobs)
 	o.mu.Unlock()
 	for _, c := range loaded.Claims {
 		if _, err := d.store.EnsureClaimDir(c.Namespace, c.Name); err != nil {

@@ -214,49 +214,40 @@ func (s *Store) loadResource(ns, resource string, out *Objects) error {
 		}
 		file := s.Layout.ObjectFile(ns, resource, name)
 		qid := resource + "-" + ns + "-" + name
-		var ok bool
 		switch resource {
 		case ResourceConfigMaps:
-			o := &corev1.ConfigMap{}
-			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
-				out.ConfigMaps = append(out.ConfigMaps, o)
-			}
+			err = loadInto(s, file, qid, ns, name, out, &out.ConfigMaps)
 		case ResourceSecrets:
-			o := &corev1.Secret{}
-			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
-				out.Secrets = append(out.Secrets, o)
-			}
+			err = loadInto(s, file, qid, ns, name, out, &out.Secrets)
 		case ResourceClaims:
-			o := &corev1.PersistentVolumeClaim{}
-			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
-				out.Claims = append(out.Claims, o)
-			}
+			err = loadInto(s, file, qid, ns, name, out, &out.Claims)
 		case ResourceServices:
-			o := &corev1.Service{}
-			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
-				out.Services = append(out.Services, o)
-			}
+			err = loadInto(s, file, qid, ns, name, out, &out.Services)
 		case ResourceDeployments:
-			o := &appsv1.Deployment{}
-			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
-				out.Deployments = append(out.Deployments, o)
-			}
+			err = loadInto(s, file, qid, ns, name, out, &out.Deployments)
 		case ResourceReplicaSets:
-			o := &appsv1.ReplicaSet{}
-			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
-				out.ReplicaSets = append(out.ReplicaSets, o)
-			}
+			err = loadInto(s, file, qid, ns, name, out, &out.ReplicaSets)
 		case ResourceJobs:
-			o := &batchv1.Job{}
-			if ok, err = s.loadOne(file, qid, o, ns, name, out); ok {
-				out.Jobs = append(out.Jobs, o)
-			}
+			err = loadInto(s, file, qid, ns, name, out, &out.Jobs)
 		}
 		if err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// loadInto reads one object of type T and appends it to dst when it loaded.
+func loadInto[T any, PT interface {
+	*T
+	named
+}](s *Store, file, qid, ns, name string, out *Objects, dst *[]PT) error {
+	o := PT(new(T))
+	ok, err := s.loadOne(file, qid, o, ns, name, out)
+	if ok {
+		*dst = append(*dst, o)
+	}
+	return err
 }
 
 // named is what loadOne checks of an object read back.
