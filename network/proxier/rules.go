@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -231,34 +232,60 @@ func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `'`) + `"`
 // existing maps a table ("nat", "filter") to the tag's chains there now.
 func Restore(tag string, rs Ruleset, existing map[string][]string) string {
 	var b strings.Builder
-	for _, t := range []struct {
-		name   string
-		chains map[string][]string
-	}{{"nat", rs.NAT}, {"filter", rs.Filter}} {
-		stale := staleChains(tag, t.chains, existing[t.name])
-		if len(t.chains) == 0 && len(stale) == 0 {
-			continue
-		}
-		fmt.Fprintf(&b, "*%s\n", t.name)
-		names := make([]string, 0, len(t.chains))
-		for ch := range t.chains {
-			names = append(names, ch)
-		}
-		sort.Strings(names)
-		for _, ch := range append(names, stale...) {
-			fmt.Fprintf(&b, ":%s - [0:0]\n", ch)
-		}
-		for _, ch := range names {
-			for _, r := range t.chains[ch] {
-				fmt.Fprintf(&b, "-A %s %s\n", ch, r)
-			}
-		}
-		for _, ch := range stale {
-			fmt.Fprintf(&b, "-X %s\n", ch)
-		}
-		b.WriteString("COMMIT\n")
+	for _, t := range tables(rs) {
+		writeTable(&b, t.name, t.chains, staleChains(tag, t.chains, existing[t.name]))
 	}
 	return b.String()
+}
+
+// RestoreChanges renders the iptables-restore --noflush input that turns
+// the daemon's chains from prev (as last written) into rs: only the chains
+// whose rules differ are declared and filled, and the chains of prev that
+// rs lacks deleted. A readiness change so rewrites one Service's chains,
+// not every Service's. No change renders "".
+func RestoreChanges(tag string, rs, prev Ruleset) string {
+	var b strings.Builder
+	for i, t := range tables(rs) {
+		before := tables(prev)[i].chains
+		changed := map[string][]string{}
+		for ch, rules := range t.chains {
+			if old, ok := before[ch]; !ok || !slices.Equal(old, rules) {
+				changed[ch] = rules
+			}
+		}
+		writeTable(&b, t.name, changed, staleChains(tag, t.chains, keys(before)))
+	}
+	return b.String()
+}
+
+type table struct {
+	name   string
+	chains map[string][]string
+}
+
+func tables(rs Ruleset) [2]table { return [2]table{{"nat", rs.NAT}, {"filter", rs.Filter}} }
+
+// writeTable renders one table's part of a restore: chains declared (so
+// flushed) and filled, stale ones flushed and deleted.
+func writeTable(b *strings.Builder, name string, chains map[string][]string, stale []string) {
+	if len(chains) == 0 && len(stale) == 0 {
+		return
+	}
+	fmt.Fprintf(b, "*%s\n", name)
+	names := keys(chains)
+	sort.Strings(names)
+	for _, ch := range append(names, stale...) {
+		fmt.Fprintf(b, ":%s - [0:0]\n", ch)
+	}
+	for _, ch := range names {
+		for _, r := range chains[ch] {
+			fmt.Fprintf(b, "-A %s %s\n", ch, r)
+		}
+	}
+	for _, ch := range stale {
+		fmt.Fprintf(b, "-X %s\n", ch)
+	}
+	b.WriteString("COMMIT\n")
 }
 
 func staleChains(tag string, want map[string][]string, existing []string) []string {

@@ -157,3 +157,79 @@ func TestTagsDiffer(t *testing.T) {
 		t.Errorf("tags %q %q: want distinct, stable, 8 hex digits", a, b)
 	}
 }
+
+// A readiness change rewrites only the chains it changes: the Service's
+// chain and the endpoint's, not every other Service's (issue 11: the
+// data path follows within 100 ms).
+func TestRestoreChanges(t *testing.T) {
+	tag := "abcd1234"
+	c := ChainsOf(tag)
+	web := port("default/web:80", "10.88.0.2", "10.88.0.3")
+	other := port("default/other:80", "10.88.0.9")
+	other.ClusterIP = net.ParseIP("10.96.0.11").To4()
+	prev := Build(Options{Tag: tag}, []ServicePort{web, other})
+	gone := endpointChain(tag, web, web.Endpoints[1])
+	web.Endpoints = web.Endpoints[:1]
+	next := Build(Options{Tag: tag}, []ServicePort{web, other})
+
+	in := RestoreChanges(tag, next, prev)
+	for _, want := range []string{":" + serviceChain(tag, web) + " - [0:0]\n", ":" + gone + " - [0:0]\n", "-X " + gone + "\n", "COMMIT\n"} {
+		if !strings.Contains(in, want) {
+			t.Errorf("restore input lacks %q:\n%s", want, in)
+		}
+	}
+	for _, untouched := range []string{serviceChain(tag, other), endpointChain(tag, other, other.Endpoints[0]), c.Services, c.Postrouting, c.Filter, "*filter"} {
+		if strings.Contains(in, untouched) {
+			t.Errorf("restore input rewrites %s, which did not change:\n%s", untouched, in)
+		}
+	}
+	if got := RestoreChanges(tag, next, next); got != "" {
+		t.Errorf("no change, restore input %q", got)
+	}
+	// Applied over prev, the changes give what a full restore gives.
+	if got, want := apply(prev, in), apply(Ruleset{}, Restore(tag, next, nil)); !equalChains(got, want) {
+		t.Errorf("prev + changes:\n%v\nwant:\n%v", got, want)
+	}
+}
+
+// apply plays restore input over the chains of rs as iptables-restore
+// --noflush does: a declared chain is flushed, -A appends, -X deletes.
+func apply(rs Ruleset, input string) map[string][]string {
+	out := map[string][]string{}
+	for ch, r := range rs.NAT {
+		out["nat/"+ch] = append([]string{}, r...)
+	}
+	for ch, r := range rs.Filter {
+		out["filter/"+ch] = append([]string{}, r...)
+	}
+	table := ""
+	for _, line := range strings.Split(input, "\n") {
+		switch {
+		case strings.HasPrefix(line, "*"):
+			table = line[1:]
+		case strings.HasPrefix(line, ":"):
+			out[table+"/"+strings.Fields(line[1:])[0]] = []string{}
+		case strings.HasPrefix(line, "-A "):
+			f := strings.SplitN(line[3:], " ", 2)
+			out[table+"/"+f[0]] = append(out[table+"/"+f[0]], f[1])
+		case strings.HasPrefix(line, "-X "):
+			delete(out, table+"/"+line[3:])
+		}
+	}
+	return out
+}
+
+func equalChains(a, b map[string][]string) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if joined(v) != joined(b[k]) {
+			return false
+		}
+		if _, ok := b[k]; !ok {
+			return false
+		}
+	}
+	return true
+}

@@ -23,15 +23,14 @@ type Proxier struct {
 	ipt *iptables.IPTables
 
 	mu sync.Mutex
-	// last is the restore input last applied; jumped says the jumps into
-	// the chains are known to be in place.
-	last   string
-	jumped bool
+	// written is the ruleset last put into the kernel, nil when unknown (at
+	// the first sync, after a failure): then every chain is written and the
+	// kernel asked which are stale. jumped says the jumps into the chains
+	// are known to be in place.
+	written *Ruleset
+	jumped  bool
 	// checkedEmpty says the tag's chains are known to be gone.
 	checkedEmpty bool
-	// known are the tag's chains per table as last written; nil: ask the
-	// kernel (at the first sync, after a failure).
-	known map[string][]string
 }
 
 // New returns the Proxier of tag over the host's IPv4 iptables.
@@ -47,21 +46,27 @@ func New(tag string) (*Proxier, error) {
 func (p *Proxier) Tag() string { return p.tag }
 
 // Sync makes the kernel's rules rs: one iptables-restore of the daemon's
-// chains (atomic per table), then the jumps into them. An empty ruleset
-// removes the jumps and every chain of the tag. Syncing the ruleset last
-// applied does nothing.
+// chains that changed since the last sync (all of them at the first; atomic
+// per table), then the jumps into them. An empty ruleset removes the jumps
+// and every chain of the tag. Syncing the ruleset last applied does
+// nothing.
 func (p *Proxier) Sync(ctx context.Context, rs Ruleset) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if rs.Empty() {
 		return p.cleanupLocked(ctx)
 	}
-	existing, err := p.existing()
-	if err != nil {
-		return err
+	var input string
+	if p.written != nil {
+		input = RestoreChanges(p.tag, rs, *p.written)
+	} else {
+		existing, err := listChains(p.ipt, p.tag)
+		if err != nil {
+			return err
+		}
+		input = Restore(p.tag, rs, existing)
 	}
-	input := Restore(p.tag, rs, existing)
-	if input == p.last && p.jumped {
+	if input == "" && p.jumped {
 		return nil
 	}
 	if rs.LocalNet {
@@ -69,12 +74,13 @@ func (p *Proxier) Sync(ctx context.Context, rs Ruleset) error {
 			return err
 		}
 	}
-	if err := restore(ctx, input); err != nil {
-		p.last, p.known = "", nil
-		return err
+	if input != "" {
+		if err := restore(ctx, input); err != nil {
+			p.written = nil
+			return err
+		}
 	}
-	p.last, p.checkedEmpty = input, false
-	p.known = map[string][]string{"nat": keys(rs.NAT), "filter": keys(rs.Filter)}
+	p.written, p.checkedEmpty = &rs, false
 	if !p.jumped {
 		for _, j := range Jumps(p.tag) {
 			if err := p.ensureFirst(j); err != nil {
@@ -109,22 +115,14 @@ func (p *Proxier) Cleanup(ctx context.Context) error {
 }
 
 func (p *Proxier) cleanupLocked(ctx context.Context) error {
-	if p.last == "" && !p.jumped && p.checkedEmpty {
+	if p.written == nil && !p.jumped && p.checkedEmpty {
 		return nil
 	}
 	if err := Cleanup(ctx, p.tag); err != nil {
 		return err
 	}
-	p.last, p.jumped, p.checkedEmpty, p.known = "", false, true, nil
+	p.written, p.jumped, p.checkedEmpty = nil, false, true
 	return nil
-}
-
-// existing lists the tag's chains per table.
-func (p *Proxier) existing() (map[string][]string, error) {
-	if p.known != nil {
-		return p.known, nil
-	}
-	return listChains(p.ipt, p.tag)
 }
 
 func keys(m map[string][]string) []string {
