@@ -23,10 +23,12 @@ const (
 	resEndpoints = "endpoints"
 )
 
-// ruleSyncer puts a ruleset into the kernel (proxier.Proxier); unit tests
-// record it instead.
+// ruleSyncer puts a ruleset into the kernel and clears the conntrack
+// entries a change left stale (proxier.Proxier); unit tests record them
+// instead.
 type ruleSyncer interface {
 	Sync(ctx context.Context, rs proxier.Ruleset) error
+	ClearFlows(flows []proxier.Flow) (uint, error)
 }
 
 // serviceProxy is the Service half of the node: it recomputes endpoints
@@ -97,6 +99,7 @@ func (d *Daemon) syncServices(ctx context.Context) error {
 	s := d.svc
 	s.syncMu.Lock()
 	defer s.syncMu.Unlock()
+	began := time.Now()
 	s.pendMu.Lock()
 	since := s.pending
 	s.pending = time.Time{}
@@ -114,18 +117,31 @@ func (d *Daemon) syncServices(ctx context.Context) error {
 		ports = append(ports, services.ProxyPorts(svc, ep)...)
 	}
 	if !s.synced || !reflect.DeepEqual(ports, s.last) {
+		computed := time.Now()
 		rs := proxier.Build(proxier.Options{Tag: s.tag, PodCIDRs: d.podCIDRs()}, ports)
-		began := time.Now()
 		if err := s.rules.Sync(ctx, rs); err != nil {
 			s.synced = false
 			return err
 		}
+		restored := time.Now()
+		attrs := []any{"ports", len(ports), "took", restored.Sub(computed).Round(time.Microsecond)}
+		if s.synced {
+			// A UDP client must not keep talking to an endpoint that left
+			// (the first sync after a start does not know what left).
+			if flows := proxier.StaleFlows(s.last, ports); len(flows) > 0 {
+				n, err := s.rules.ClearFlows(flows)
+				if err != nil {
+					slog.Warn("Stale conntrack entries of Services not cleared", "err", err)
+				}
+				attrs = append(attrs, "conntrack", n)
+			}
+		}
 		s.last, s.synced = ports, true
-		attrs := []any{"ports", len(ports), "took", time.Since(began).Round(time.Microsecond)}
 		if !since.IsZero() {
 			// From the pod status change that podd published to the
-			// rules in the kernel.
-			attrs = append(attrs, "latency", time.Since(since).Round(time.Microsecond))
+			// rules in the kernel, and the part of it before this sync
+			// began (the previous sync still running).
+			attrs = append(attrs, "latency", time.Since(since).Round(time.Microsecond), "waited", began.Sub(since).Round(time.Microsecond))
 		}
 		slog.Info("Service rules synced", attrs...)
 	}
@@ -237,10 +253,18 @@ func serviceCIDR(cfg Config) (*net.IPNet, error) {
 }
 
 // noRules is the ruleSyncer of a daemon that runs without the host (the
-// unit tests' harness): it keeps the last ruleset.
+// unit tests' harness): it keeps the last ruleset and the flows cleared.
 type noRules struct {
-	mu   sync.Mutex
-	last proxier.Ruleset
+	mu      sync.Mutex
+	last    proxier.Ruleset
+	cleared []proxier.Flow
+}
+
+func (n *noRules) ClearFlows(flows []proxier.Flow) (uint, error) {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.cleared = append(n.cleared, flows...)
+	return uint(len(flows)), nil
 }
 
 func (n *noRules) Sync(_ context.Context, rs proxier.Ruleset) error {
