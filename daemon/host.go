@@ -56,10 +56,18 @@ func claimHost(cfg *Config) (*hostClaims, error) {
 		Name: id.NetworkName(), Bridge: id.Bridge(), Subnets: id.SubnetCandidates(),
 		SubnetFree: h.registry.SubnetFree,
 	}
+	cidr, err := serviceCIDR(*cfg)
+	if err != nil {
+		h.release()
+		return nil, err
+	}
 	res := []ownership.Resource{
 		{Kind: ownership.RunRoot, Key: cfg.RunRoot},
 		{Kind: ownership.Socket, Key: cfg.Socket},
 		{Kind: ownership.CgroupParent, Key: cfg.CgroupParent},
+		// Two daemons' cluster IPs must not overlap: each one's rules
+		// would capture the other's Services (--service-cidr).
+		{Kind: ownership.ServiceCIDR, Key: cidr.String()},
 	}
 	if cfg.CRISocket != "" {
 		res = append(res, ownership.Resource{Kind: ownership.Socket, Key: cfg.CRISocket})

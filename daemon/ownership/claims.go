@@ -39,7 +39,15 @@ const (
 	Subnet Kind = "subnet"
 	// LeaseDir is a host-local IPAM directory (<dataDir>/<network>).
 	LeaseDir Kind = "lease-dir"
+	// ServiceCIDR is where a daemon's cluster IPs come from; claims
+	// conflict with any overlapping service CIDR (each daemon's rules
+	// would capture the other's Services).
+	ServiceCIDR Kind = "service-cidr"
 )
+
+// ranged reports whether claims of k conflict with any overlapping range
+// of the same kind, not only with the same key.
+func (k Kind) ranged() bool { return k == Subnet || k == ServiceCIDR }
 
 // Resource is one claimable thing: a kind and a key (a path, a name, a
 // CIDR).
@@ -165,7 +173,7 @@ func (r *Registry) Release() error {
 // A claim whose owner root is gone is stale and removed.
 func (r *Registry) otherOwner(x Resource) (string, error) {
 	var candidates []claimFile
-	if x.Kind == Subnet {
+	if x.Kind.ranged() {
 		_, want, err := net.ParseCIDR(x.Key)
 		if err != nil {
 			return "", fmt.Errorf("claim %s: %w", x, err)
@@ -175,7 +183,7 @@ func (r *Registry) otherOwner(x Resource) (string, error) {
 			return "", err
 		}
 		for _, f := range files {
-			if _, n, err := net.ParseCIDR(f.res.Key); err == nil && f.res.Kind == Subnet && overlap(n, want) {
+			if _, n, err := net.ParseCIDR(f.res.Key); err == nil && f.res.Kind == x.Kind && overlap(n, want) {
 				candidates = append(candidates, f)
 			}
 		}

@@ -66,6 +66,31 @@ func TestSubnetsConflictWhenTheyOverlap(t *testing.T) {
 	}
 }
 
+// Two daemons' cluster IPs must not overlap (each one's rules would
+// capture the other's traffic): a service CIDR conflicts with any
+// overlapping one, not with a pod subnet of the same addresses (that is
+// checked by the network).
+func TestServiceCIDRsConflictWhenTheyOverlap(t *testing.T) {
+	dir, a, b := roots(t)
+	ra, rb := NewRegistry(dir, a, nil), NewRegistry(dir, b, nil)
+	if err := ra.Claim([]Resource{{ServiceCIDR, "10.96.0.0/16"}}); err != nil {
+		t.Fatal(err)
+	}
+	for cidr, free := range map[string]bool{"10.96.0.0/16": false, "10.96.7.0/24": false, "10.0.0.0/8": false, "10.97.0.0/16": true} {
+		err := rb.Claim([]Resource{{ServiceCIDR, cidr}})
+		var conflict *ConflictError
+		if free != (err == nil) || (!free && (!errors.As(err, &conflict) || !strings.Contains(err.Error(), "service-cidr "+cidr+" belongs to the podd with --root "+a))) {
+			t.Errorf("claim of service CIDR %s: %v; want free %v", cidr, err, free)
+		}
+		if err == nil {
+			rb.Release()
+		}
+	}
+	if err := rb.Claim([]Resource{{Subnet, "10.96.3.0/24"}}); err != nil {
+		t.Errorf("a pod subnet conflicts with a service CIDR: %v", err)
+	}
+}
+
 func TestClaimOfAVanishedRootIsTakenOver(t *testing.T) {
 	dir, a, b := roots(t)
 	if err := NewRegistry(dir, a, nil).Claim([]Resource{{Bridge, "br-x"}, {Subnet, "10.90.9.0/24"}}); err != nil {

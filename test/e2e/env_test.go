@@ -102,6 +102,9 @@ type env struct {
 	runRoot string
 	bridge  string
 	subnet  string
+	// serviceCIDR is the daemon's own service CIDR (a /24 no other env
+	// uses: daemons refuse overlapping ones).
+	serviceCIDR string
 	// cgroupParent is this daemon's own cgroup parent, so leaks are countable.
 	cgroupParent string
 	// network is the CNI network name (default: the bridge name) and
@@ -142,7 +145,7 @@ func newEnvWith(t testing.TB, extraEnv []string, extraFlags ...string) *env {
 	args := append([]string{
 		"--root", e.root, "--run-root", e.runRoot, "--socket", e.socket,
 		"--cni-conf-dir", e.confDir(), "--manifests", "", "--backoff-base", "1s", "--backoff-max", "8s",
-		"--cgroup-parent", e.cgroupParent,
+		"--cgroup-parent", e.cgroupParent, "--service-cidr", e.serviceCIDR,
 	}, extraFlags...)
 	e.start(args)
 	e.importBusybox()
@@ -162,12 +165,13 @@ func prepareEnv(t testing.TB, extraEnv []string) *env {
 	}
 	e := &env{
 		t: t, bin: bin, dir: dir,
-		socket:   filepath.Join(dir, "podd.sock"),
-		root:     filepath.Join(dir, "root"),
-		runRoot:  filepath.Join(dir, "run"),
-		bridge:   fmt.Sprintf("pde%d%d", os.Getpid()%10000, n),
-		subnet:   fmt.Sprintf("10.%d.%d.0/24", 200+os.Getpid()%50, n%250),
-		extraEnv: extraEnv,
+		socket:      filepath.Join(dir, "podd.sock"),
+		root:        filepath.Join(dir, "root"),
+		runRoot:     filepath.Join(dir, "run"),
+		bridge:      fmt.Sprintf("pde%d%d", os.Getpid()%10000, n),
+		subnet:      fmt.Sprintf("10.%d.%d.0/24", 200+os.Getpid()%50, n%250),
+		serviceCIDR: fmt.Sprintf("10.%d.%d.0/24", 150+os.Getpid()%40, n%250),
+		extraEnv:    extraEnv,
 	}
 	e.cgroupParent = "/" + e.bridge
 	if err := os.MkdirAll(e.confDir(), 0o755); err != nil {

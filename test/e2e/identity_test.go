@@ -45,6 +45,7 @@ func (e *env) defaultArgs() []string {
 	return []string{
 		"--root", e.root, "--run-root", e.runRoot, "--socket", e.socket,
 		"--cni-conf-dir", e.confDir(), "--manifests", "", "--backoff-base", "1s", "--backoff-max", "8s",
+		"--service-cidr", e.serviceCIDR,
 	}
 }
 
