@@ -6,9 +6,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"slices"
-
-	corev1 "k8s.io/api/core/v1"
+	"time"
 
 	"github.com/podd-dev/podd/daemon/services"
 	"github.com/podd-dev/podd/network/clusterdns"
@@ -17,6 +15,10 @@ import (
 
 // clusterDNSPort is where pods' resolvers send their queries.
 const clusterDNSPort = "53"
+
+// resolvConfInterval is how often cluster DNS looks for a change of the
+// host's resolv.conf (a read of a small file).
+const resolvConfInterval = 2 * time.Second
 
 // startClusterDNS serves cluster DNS on the pod network's bridge gateway and
 // has the workers give that address to ClusterFirst pods. It returns nil
@@ -101,26 +103,15 @@ func dnsService(info services.Info) clusterdns.Service {
 		}
 		for _, a := range sub.Addresses {
 			if ip, err := netip.ParseAddr(a.IP); err == nil {
-				out.Endpoints = append(out.Endpoints, clusterdns.Endpoint{IP: ip, Ports: ports})
+				out.Endpoints = append(out.Endpoints, clusterdns.Endpoint{IP: ip, Hostname: a.Hostname, Ports: ports})
 			}
 		}
 	}
 	return out
 }
 
-// PodHasIP implements clusterdns.Catalog.
+// PodHasIP implements clusterdns.Catalog from the index the pods' changes
+// keep.
 func (c dnsCatalog) PodHasIP(ns string, ip netip.Addr) bool {
-	for _, e := range c.pods.list() {
-		pod := e.worker.Snapshot()
-		if pod.Namespace != ns {
-			continue
-		}
-		if slices.ContainsFunc(pod.Status.PodIPs, func(p corev1.PodIP) bool {
-			a, err := netip.ParseAddr(p.IP)
-			return err == nil && a == ip
-		}) {
-			return true
-		}
-	}
-	return false
+	return c.pods.ips.has(ns, ip)
 }

@@ -103,6 +103,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if dnsSrv != nil {
 		defer dnsSrv.Close()
+		go dnsSrv.FollowResolvConf(wctx, cfg.ResolvConf, resolvConfInterval)
 	}
 	defer d.probes.Close()
 	lis, err := listener(cfg.Socket)
@@ -404,6 +405,7 @@ func (d *Daemon) restorePods() error {
 		e := newPodEntry(w, pod.Annotations[podworker.AnnotationSpecHash], pod.Annotations[podworker.AnnotationStaticSource])
 		d.pods.byKey[key] = e
 		d.pods.mu.Unlock()
+		d.pods.ips.set(w.Snapshot())
 		if after == nil {
 			workers = append(workers, w) // a successor reconciles once it starts
 		}

@@ -46,6 +46,8 @@ type pods struct {
 	// observe, when set, sees every change (the controllers' trigger); it
 	// must not block.
 	observe func(*corev1.Pod)
+	// ips are the pods' addresses, for cluster DNS.
+	ips *podIPs
 }
 
 type podChange struct {
@@ -54,10 +56,15 @@ type podChange struct {
 }
 
 func newPods() *pods {
-	return &pods{byKey: map[string]*podEntry{}, watchers: map[chan podChange]struct{}{}}
+	return &pods{byKey: map[string]*podEntry{}, watchers: map[chan podChange]struct{}{}, ips: newPodIPs()}
 }
 
 func (p *pods) notify(typ string, pod *corev1.Pod) {
+	if typ == "DELETED" {
+		p.ips.remove(pod.UID)
+	} else {
+		p.ips.set(pod)
+	}
 	if p.changed != nil {
 		p.changed()
 	}

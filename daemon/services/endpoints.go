@@ -49,6 +49,7 @@ func Endpoints(svc *corev1.Service, pods []*corev1.Pod) *corev1.Endpoints {
 		}
 		addr := corev1.EndpointAddress{
 			IP:        pod.Status.PodIP,
+			Hostname:  hostname(svc, pod),
 			NodeName:  nodeName(pod),
 			TargetRef: &corev1.ObjectReference{Kind: "Pod", Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID},
 		}
@@ -83,6 +84,16 @@ func Ready(pod *corev1.Pod) bool {
 		}
 	}
 	return false
+}
+
+// hostname is the address's hostname: the pod's spec.hostname when its
+// spec.subdomain names the Service (as the endpoints controller sets it),
+// so that DNS answers <hostname>.<subdomain>.<ns>.svc.
+func hostname(svc *corev1.Service, pod *corev1.Pod) string {
+	if pod.Spec.Hostname != "" && pod.Spec.Subdomain == svc.Name {
+		return pod.Spec.Hostname
+	}
+	return ""
 }
 
 func nodeName(pod *corev1.Pod) *string {

@@ -94,6 +94,28 @@ func TestEndpoints(t *testing.T) {
 	}
 }
 
+// A pod with hostname and subdomain naming its Service gets that hostname
+// on its address (the endpoints controller's rule, which kube-dns turns into
+// <hostname>.<subdomain>.<ns>.svc records); a subdomain naming another
+// Service gives none.
+func TestEndpointHostnameFromHostnameAndSubdomain(t *testing.T) {
+	named := func(host, sub string) podOpt {
+		return func(p *corev1.Pod) { p.Spec.Hostname, p.Spec.Subdomain = host, sub }
+	}
+	s := webService(intstr.FromInt32(8080), func(s *corev1.Service) { s.Spec.ClusterIP = corev1.ClusterIPNone })
+	ep := Endpoints(s, []*corev1.Pod{pod("a", "10.88.0.2", true, named("web-a", "web")), pod("b", "10.88.0.3", true, named("web-b", "other")),
+		pod("c", "10.88.0.4", true, named("", "web"))})
+	got := map[string]string{}
+	for _, sub := range ep.Subsets {
+		for _, a := range sub.Addresses {
+			got[a.IP] = a.Hostname
+		}
+	}
+	if want := map[string]string{"10.88.0.2": "web-a", "10.88.0.3": "", "10.88.0.4": ""}; !reflect.DeepEqual(got, want) {
+		t.Errorf("address hostnames %v, want %v", got, want)
+	}
+}
+
 func TestSelectorlessServiceHasNoEndpoints(t *testing.T) {
 	s := webService(intstr.FromInt32(80), func(s *corev1.Service) { s.Spec.Selector = nil })
 	if ep := Endpoints(s, []*corev1.Pod{pod("a", "10.88.0.2", true)}); ep != nil {

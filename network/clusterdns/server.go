@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -47,8 +48,9 @@ type Config struct {
 
 // Server is a running cluster DNS server.
 type Server struct {
-	zone      zone
-	upstreams []string
+	zone zone
+	// upstreams change when the host's resolv.conf does (SetUpstreams).
+	upstreams atomic.Pointer[[]string]
 	clients   []netip.Prefix
 	timeout   time.Duration
 	udp, tcp  *dns.Server
@@ -91,7 +93,7 @@ func Start(cfg Config, cat Catalog) (*Server, error) {
 		return nil, fmt.Errorf("cluster DNS: listen on tcp %s: %w", pc.LocalAddr(), err)
 	}
 	s.pc, s.ln = pc, ln
-	s.upstreams = withoutSelf(cfg.Upstreams, pc.LocalAddr().String())
+	s.SetUpstreams(cfg.Upstreams)
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	// Close works once both have started (a Shutdown before is refused
 	// and would leave the sockets open).
@@ -114,7 +116,14 @@ func Start(cfg Config, cat Catalog) (*Server, error) {
 func (s *Server) Addr() string { return s.pc.LocalAddr().String() }
 
 // Upstreams are the resolvers the server forwards to.
-func (s *Server) Upstreams() []string { return slices.Clone(s.upstreams) }
+func (s *Server) Upstreams() []string { return slices.Clone(*s.upstreams.Load()) }
+
+// SetUpstreams replaces the resolvers the server forwards to (the server's
+// own address is left out); queries under way finish with the old ones.
+func (s *Server) SetUpstreams(upstreams []string) {
+	u := withoutSelf(upstreams, s.pc.LocalAddr().String())
+	s.upstreams.Store(&u)
+}
 
 // Close stops serving and closes the sockets.
 func (s *Server) Close() error {
@@ -177,7 +186,7 @@ func (s *Server) forward(w dns.ResponseWriter, req *dns.Msg) *dns.Msg {
 		network = "tcp"
 	}
 	var failed *dns.Msg
-	for _, up := range s.upstreams {
+	for _, up := range *s.upstreams.Load() {
 		resp, err := s.exchange(network, up, req)
 		if err == nil && resp.Truncated && network == "udp" {
 			resp, err = s.exchange("tcp", up, req)

@@ -1,9 +1,12 @@
 package clusterdns
 
 import (
+	"context"
 	"fmt"
 	"net"
 	"net/netip"
+	"os"
+	"path/filepath"
 	"slices"
 	"sort"
 	"strings"
@@ -385,5 +388,31 @@ func TestCloseRightAfterStartClosesTheSockets(t *testing.T) {
 	if c, err := net.Dial("tcp", addr); err == nil {
 		c.Close()
 		t.Errorf("tcp %s still accepts after Close", addr)
+	}
+}
+
+// The upstreams follow the host's resolv.conf: read once at start, a
+// changed file (DHCP, a VPN) would leave names outside the cluster going
+// to a resolver that is gone.
+func TestUpstreamsFollowTheHostsResolvConf(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "resolv.conf")
+	if err := os.WriteFile(path, []byte("nameserver 192.0.2.1\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s := startServer(t, Config{Upstreams: []string{"192.0.2.1:53"}})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { s.FollowResolvConf(ctx, path, 10*time.Millisecond); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	if err := os.WriteFile(path, []byte("nameserver 192.0.2.2\nnameserver 192.0.2.3\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"192.0.2.2:53", "192.0.2.3:53"}
+	deadline := time.Now().Add(5 * time.Second)
+	for !slices.Equal(s.Upstreams(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("upstreams %q, want %q after the file changed", s.Upstreams(), want)
+		}
+		time.Sleep(5 * time.Millisecond) // polling with a deadline
 	}
 }

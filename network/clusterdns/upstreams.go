@@ -2,8 +2,12 @@ package clusterdns
 
 import (
 	"bytes"
+	"context"
 	"fmt"
+	"log/slog"
 	"net"
+	"os"
+	"time"
 
 	"github.com/miekg/dns"
 )
@@ -20,4 +24,34 @@ func Upstreams(resolvConf []byte) ([]string, error) {
 		out = append(out, net.JoinHostPort(s, cc.Port))
 	}
 	return out, nil
+}
+
+// FollowResolvConf re-reads the resolv.conf at path every interval and,
+// when its content changed, gives the server the upstreams it names (a
+// host whose DHCP or VPN rewrites it keeps forwarding to the resolvers in
+// force), until ctx ends. A file that cannot be read or parsed leaves the
+// upstreams as they are.
+func (s *Server) FollowResolvConf(ctx context.Context, path string, interval time.Duration) {
+	last, _ := os.ReadFile(path)
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		data, err := os.ReadFile(path)
+		if err != nil || bytes.Equal(data, last) {
+			continue
+		}
+		last = data
+		ups, err := Upstreams(data)
+		if err != nil {
+			slog.Warn("Cluster DNS keeps its upstreams: the host's resolv.conf changed but does not parse", "resolv-conf", path, "err", err)
+			continue
+		}
+		s.SetUpstreams(ups)
+		slog.Info("Cluster DNS upstreams changed with the host's resolv.conf", "resolv-conf", path, "upstreams", s.Upstreams())
+	}
 }
