@@ -1,3 +1,5 @@
+//lint:file-ignore SA1019 podd serves v1 Endpoints, as `kubectl get endpoints` shows them (issue 11)
+
 package daemon
 
 import (

@@ -49,6 +49,9 @@ type serviceProxy struct {
 	syncMu sync.Mutex
 	last   []proxier.ServicePort
 	synced bool
+	// readyAt is the latest Ready transition of a pod at the last sync
+	// (for the latency log).
+	readyAt time.Time
 }
 
 func newServiceProxy(cidr *net.IPNet, tag string, rules ruleSyncer) *serviceProxy {
@@ -105,8 +108,11 @@ func (d *Daemon) syncServices(ctx context.Context) error {
 	s.pending = time.Time{}
 	s.pendMu.Unlock()
 	var pods []*corev1.Pod
+	var readyAt time.Time
 	for _, e := range d.pods.list() {
-		pods = append(pods, e.worker.Snapshot())
+		p := e.worker.Snapshot()
+		pods = append(pods, p)
+		readyAt = latestReadyTransition(p, readyAt)
 	}
 	var infos []services.Info
 	var ports []proxier.ServicePort
@@ -125,6 +131,18 @@ func (d *Daemon) syncServices(ctx context.Context) error {
 		}
 		restored := time.Now()
 		attrs := []any{"ports", len(ports), "took", restored.Sub(computed).Round(time.Microsecond)}
+		if !since.IsZero() {
+			// From the pod status change that podd published to the
+			// rules in the kernel, and the part of it before this sync
+			// began (the previous sync still running).
+			attrs = append(attrs, "latency", restored.Sub(since).Round(time.Microsecond), "waited", began.Sub(since).Round(time.Microsecond))
+		}
+		if s.synced && readyAt.After(s.readyAt) {
+			// From the readiness transition a pod's worker decided (its
+			// Ready condition), through the pod state written to disk
+			// and published, to the rules in the kernel.
+			attrs = append(attrs, "since-ready", restored.Sub(readyAt).Round(time.Microsecond))
+		}
 		if s.synced {
 			// A UDP client must not keep talking to an endpoint that left
 			// (the first sync after a start does not know what left).
@@ -137,16 +155,22 @@ func (d *Daemon) syncServices(ctx context.Context) error {
 			}
 		}
 		s.last, s.synced = ports, true
-		if !since.IsZero() {
-			// From the pod status change that podd published to the
-			// rules in the kernel, and the part of it before this sync
-			// began (the previous sync still running).
-			attrs = append(attrs, "latency", time.Since(since).Round(time.Microsecond), "waited", began.Sub(since).Round(time.Microsecond))
-		}
 		slog.Info("Service rules synced", attrs...)
 	}
+	s.readyAt = readyAt
 	s.reg.Set(infos)
 	return nil
+}
+
+// latestReadyTransition is the later of after and the last transition of
+// pod's Ready condition.
+func latestReadyTransition(pod *corev1.Pod, after time.Time) time.Time {
+	for _, c := range pod.Status.Conditions {
+		if c.Type == corev1.PodReady && c.LastTransitionTime.After(after) {
+			return c.LastTransitionTime.Time
+		}
+	}
+	return after
 }
 
 // syncServicesNow syncs at once (after a Service changed, so that apply
