@@ -102,8 +102,9 @@ type env struct {
 	runRoot string
 	bridge  string
 	subnet  string
-	// serviceCIDR is the daemon's own service CIDR (a /24 no other env
-	// uses: daemons refuse overlapping ones).
+	// serviceCIDR is the daemon's own service CIDR (daemons refuse
+	// overlapping ones): picked like the subnet, so that two envs share
+	// it only when they share the subnet too.
 	serviceCIDR string
 	// cgroupParent is this daemon's own cgroup parent, so leaks are countable.
 	cgroupParent string
@@ -170,7 +171,7 @@ func prepareEnv(t testing.TB, extraEnv []string) *env {
 		runRoot:     filepath.Join(dir, "run"),
 		bridge:      fmt.Sprintf("pde%d%d", os.Getpid()%10000, n),
 		subnet:      fmt.Sprintf("10.%d.%d.0/24", 200+os.Getpid()%50, n%250),
-		serviceCIDR: fmt.Sprintf("10.%d.%d.0/24", 150+os.Getpid()%40, n%250),
+		serviceCIDR: fmt.Sprintf("10.%d.%d.0/24", 150+os.Getpid()%50, n%250),
 		extraEnv:    extraEnv,
 	}
 	e.cgroupParent = "/" + e.bridge
