@@ -1,12 +1,10 @@
 package proxier
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"slices"
 	"strings"
 	"sync"
@@ -31,6 +29,7 @@ type Proxier struct {
 	jumped  bool
 	// checkedEmpty says the tag's chains are known to be gone.
 	checkedEmpty bool
+	restorer     restorer
 }
 
 // New returns the Proxier of tag over the host's IPv4 iptables.
@@ -39,7 +38,7 @@ func New(tag string) (*Proxier, error) {
 	if err != nil {
 		return nil, fmt.Errorf("service rules: %w", err)
 	}
-	return &Proxier{tag: tag, ipt: ipt}, nil
+	return &Proxier{tag: tag, ipt: ipt, restorer: restorer{ahead: nftBackend()}}, nil
 }
 
 // Tag is the tag the Proxier's chains carry.
@@ -75,7 +74,7 @@ func (p *Proxier) Sync(ctx context.Context, rs Ruleset) error {
 		}
 	}
 	if input != "" {
-		if err := restore(ctx, input); err != nil {
+		if err := p.restorer.restore(ctx, input); err != nil {
 			p.written = nil
 			return err
 		}
@@ -115,6 +114,8 @@ func (p *Proxier) Cleanup(ctx context.Context) error {
 }
 
 func (p *Proxier) cleanupLocked(ctx context.Context) error {
+	// No Service: no iptables-restore waits for one.
+	p.restorer.close()
 	if p.written == nil && !p.jumped && p.checkedEmpty {
 		return nil
 	}
@@ -203,19 +204,10 @@ func Cleanup(ctx context.Context, tag string) error {
 // restoreTimeout bounds one iptables-restore.
 const restoreTimeout = 30 * time.Second
 
-// restore feeds input to iptables-restore --noflush: only the chains it
-// names change, atomically per table.
+// restore feeds input to a new iptables-restore --noflush: only the chains
+// it names change, atomically per table.
 func restore(ctx context.Context, input string) error {
-	ctx, cancel := context.WithTimeout(ctx, restoreTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "iptables-restore", "--noflush", "-w", "5")
-	cmd.Stdin = strings.NewReader(input)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("service rules: iptables-restore: %w: %s", err, strings.TrimSpace(stderr.String()))
-	}
-	return nil
+	return (&restorer{}).restore(ctx, input)
 }
 
 // enableRouteLocalnet lets node ports answer on 127.0.0.1, as kube-proxy

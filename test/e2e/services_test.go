@@ -265,7 +265,14 @@ spec:
 			}
 		}
 		e.waitEndpoints("web", 2, 10*time.Second)
-		if l := e.ruleSyncs(off); len(l) > 0 {
+		// The daemon's log line reaches the test through a pipe, maybe
+		// after the API showed the change.
+		var l []ruleSync
+		testutil.WaitFor(t, 5*time.Second, "the rule sync's log line", func() (bool, error) {
+			l = e.ruleSyncs(off)
+			return len(l) > 0, nil
+		})
+		if len(l) > 0 {
 			lat, waited, took = append(lat, l[0].latency), append(waited, l[0].waited), append(took, l[0].took)
 			if l[0].sinceReady > 0 {
 				sinceReady = append(sinceReady, l[0].sinceReady)
