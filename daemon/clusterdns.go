@@ -1,6 +1,7 @@
 package daemon
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -24,8 +25,9 @@ const resolvConfInterval = 2 * time.Second
 // has the workers give that address to ClusterFirst pods. It returns nil
 // when cluster DNS is off or the network has no bridge gateway (a warning
 // says so; ClusterFirst pods then get the host's resolvers). Call it before
-// any worker starts.
-func (d *Daemon) startClusterDNS() (*clusterdns.Server, error) {
+// any worker starts. Until ctx ends the server follows changes of the
+// host's resolv.conf.
+func (d *Daemon) startClusterDNS(ctx context.Context) (*clusterdns.Server, error) {
 	if !d.cfg.ClusterDNS {
 		return nil, nil
 	}
@@ -56,6 +58,7 @@ func (d *Daemon) startClusterDNS() (*clusterdns.Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w (--cluster-dns=false turns cluster DNS off)", err)
 	}
+	go srv.FollowResolvConf(ctx, d.cfg.ResolvConf, hostResolv, resolvConfInterval)
 	d.deps.ClusterDNS = podfiles.ClusterDNS{Nameservers: []string{gw}, Domain: d.cfg.ClusterDomain}
 	slog.Info("Serving cluster DNS", "addr", srv.Addr(), "domain", d.cfg.ClusterDomain, "upstreams", srv.Upstreams())
 	if len(srv.Upstreams()) == 0 {

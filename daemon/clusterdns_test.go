@@ -3,6 +3,7 @@
 package daemon
 
 import (
+	"context"
 	"net/netip"
 	"testing"
 	"time"
@@ -34,7 +35,7 @@ func TestClusterDNSAnswersPodNamesFromThePodTable(t *testing.T) {
 func TestNoClusterDNSWithoutABridgeGateway(t *testing.T) {
 	d := startTestDaemon(t)
 	d.cfg.ClusterDNS = true
-	srv, err := d.startClusterDNS()
+	srv, err := d.startClusterDNS(context.Background())
 	if err != nil || srv != nil {
 		t.Fatalf("startClusterDNS on a network without gateway = %v, %v; want nothing served", srv, err)
 	}

@@ -97,13 +97,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := host.claimNetwork(d.network.Resources()); err != nil {
 		return err
 	}
-	dnsSrv, err := d.startClusterDNS()
+	dnsSrv, err := d.startClusterDNS(wctx)
 	if err != nil {
 		return err
 	}
 	if dnsSrv != nil {
 		defer dnsSrv.Close()
-		go dnsSrv.FollowResolvConf(wctx, cfg.ResolvConf, resolvConfInterval)
 	}
 	defer d.probes.Close()
 	lis, err := listener(cfg.Socket)

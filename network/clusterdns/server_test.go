@@ -396,13 +396,14 @@ func TestCloseRightAfterStartClosesTheSockets(t *testing.T) {
 // to a resolver that is gone.
 func TestUpstreamsFollowTheHostsResolvConf(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "resolv.conf")
-	if err := os.WriteFile(path, []byte("nameserver 192.0.2.1\n"), 0o644); err != nil {
+	first := []byte("nameserver 192.0.2.1\n")
+	if err := os.WriteFile(path, first, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	s := startServer(t, Config{Upstreams: []string{"192.0.2.1:53"}})
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
-	go func() { s.FollowResolvConf(ctx, path, 10*time.Millisecond); close(done) }()
+	go func() { s.FollowResolvConf(ctx, path, first, 10*time.Millisecond); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
 	if err := os.WriteFile(path, []byte("nameserver 192.0.2.2\nnameserver 192.0.2.3\n"), 0o644); err != nil {
 		t.Fatal(err)

@@ -27,12 +27,12 @@ func Upstreams(resolvConf []byte) ([]string, error) {
 }
 
 // FollowResolvConf re-reads the resolv.conf at path every interval and,
-// when its content changed, gives the server the upstreams it names (a
-// host whose DHCP or VPN rewrites it keeps forwarding to the resolvers in
-// force), until ctx ends. A file that cannot be read or parsed leaves the
-// upstreams as they are.
-func (s *Server) FollowResolvConf(ctx context.Context, path string, interval time.Duration) {
-	last, _ := os.ReadFile(path)
+// when its content differs from last (what the current upstreams were
+// read from), gives the server the upstreams it names (a host whose DHCP
+// or VPN rewrites it keeps forwarding to the resolvers in force), until
+// ctx ends. A file that cannot be read or parsed leaves the upstreams as
+// they are.
+func (s *Server) FollowResolvConf(ctx context.Context, path string, last []byte, interval time.Duration) {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
