@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -316,7 +317,8 @@ func TestSecurity_AllowedUnsafeSysctlsMustBeNamespaced(t *testing.T) {
 	defer cancel()
 	out, err := exec.CommandContext(ctx, filepath.Join(bin, "podd"), "--root", filepath.Join(dir, "root"),
 		"--run-root", filepath.Join(dir, "run"), "--socket", filepath.Join(dir, "podd.sock"), "--manifests", "",
-		"--cgroup-parent", "/pdeunsafe", "--allowed-unsafe-sysctls", "net.core.somaxconn,kernel.core_pattern").CombinedOutput()
+		"--cgroup-parent", "/pdeunsafe", "--service-cidr", fmt.Sprintf("10.%d.255.0/24", 150+os.Getpid()%50),
+		"--allowed-unsafe-sysctls", "net.core.somaxconn,kernel.core_pattern").CombinedOutput()
 	if err == nil || ctx.Err() != nil || !strings.Contains(string(out), "allowedUnsafeSysctls[1]") ||
 		!strings.Contains(string(out), "kernel.core_pattern") || !strings.Contains(string(out), "not namespaced") {
 		t.Errorf("podd with kernel.core_pattern allowed: err %v, output %q; want it to refuse to start naming the setting", err, out)
