@@ -299,6 +299,10 @@ func stripStatus(obj Object) bool {
 		status, o.Status = o.Status, appsv1.DeploymentStatus{}
 	case *batchv1.Job:
 		status, o.Status = o.Status, batchv1.JobStatus{}
+	case *appsv1.DaemonSet:
+		status, o.Status = o.Status, appsv1.DaemonSetStatus{}
+	case *batchv1.CronJob:
+		status, o.Status = o.Status, batchv1.CronJobStatus{}
 	default:
 		return false
 	}
