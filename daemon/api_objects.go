@@ -17,7 +17,7 @@ func checkResource(resource string) error {
 	switch resource {
 	case resNamespaces, resConfigMaps, resSecrets, resClaims, resServices, resEndpoints:
 		return nil
-	case resDeployments, resReplicaSets, resJobs:
+	case resDeployments, resReplicaSets, resJobs, resDaemonSets, resCronJobs:
 		return nil
 	}
 	return classed(ErrNotFound, "the server doesn't have a resource type %q", resource)

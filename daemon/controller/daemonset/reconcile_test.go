@@ -149,8 +149,8 @@ func TestReconcile(t *testing.T) {
 			wantStatus: [6]int32{1, 1, 1, 1, 1, 0}, wantMatched: corev1.ConditionTrue,
 		},
 		{
-			name: "minReadySeconds: a new pod ready for less is not available, the old stays",
-			ds: daemonSet("v2", surge, func(ds *appsv1.DaemonSet) { ds.Spec.MinReadySeconds = 10 }),
+			name:       "minReadySeconds: a new pod ready for less is not available, the old stays",
+			ds:         daemonSet("v2", surge, func(ds *appsv1.DaemonSet) { ds.Spec.MinReadySeconds = 10 }),
 			pods:       []Pod{pod("a", "v1", time.Minute), pod("b", "v2", 4*time.Second)},
 			wantStatus: [6]int32{1, 1, 1, 1, 1, 0}, wantMatched: corev1.ConditionTrue, wantRequeue: 6 * time.Second,
 		},
