@@ -93,3 +93,14 @@ func TestParseCronJob_RejectsNamingTheField(t *testing.T) {
 		t.Errorf("a 53-character CronJob name: %v", err)
 	}
 }
+
+func TestParseDaemonSet_NoStatusWarningWithoutStatus(t *testing.T) {
+	_, warns, err := ParseObjects([]byte(daemonSetYAML(okDaemonSet)), "ds.yaml", Policy{})
+	if err != nil || len(warns) != 0 {
+		t.Errorf("warnings %v, err %v", warns, err)
+	}
+	_, warns, _ = ParseObjects([]byte(daemonSetYAML(okDaemonSet)+"status: {numberReady: 1}\n"), "ds.yaml", Policy{})
+	if len(warns) != 1 || !strings.Contains(warns[0], "status is ignored") {
+		t.Errorf("warnings %v, want status is ignored", warns)
+	}
+}
