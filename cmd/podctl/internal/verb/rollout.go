@@ -24,11 +24,14 @@ const (
 )
 
 // RolloutOptions are the inputs of scale and rollout status|history|undo
-// on one Deployment.
+// on one Deployment (rollout status on a DaemonSet too).
 type RolloutOptions struct {
 	Streams
 	Namespace string
-	Name      string
+	// Kind is the kind of Name: KindDeployment, or KindDaemonSet for
+	// rollout status.
+	Kind ObjectKind
+	Name string
 	// Replicas is scale's --replicas.
 	Replicas int32
 	// ToRevision is undo's --to-revision (0: the previous one).
@@ -43,16 +46,30 @@ type RolloutOptions struct {
 
 // ParseDeploymentArg reads "deployment/NAME" or "deployment NAME".
 func ParseDeploymentArg(args []string) (string, error) {
+	_, name, err := ParseRolloutArg(args, KindDeployment)
+	return name, err
+}
+
+// ParseRolloutArg reads "KIND/NAME" or "KIND NAME" for one object of one
+// of kinds.
+func ParseRolloutArg(args []string, kinds ...ObjectKind) (ObjectKind, string, error) {
 	kind, names, ok, err := ParseObjectArgs(args)
+	var plural, spelled []string
+	known := false
+	for _, k := range kinds {
+		plural = append(plural, k.Resource)
+		spelled = append(spelled, strings.ToLower(k.Kind)+"/NAME")
+		known = known || (ok && kind == k)
+	}
 	switch {
 	case err != nil:
-		return "", err
-	case !ok || kind != KindDeployment:
-		return "", fmt.Errorf("%q: podctl supports deployments only (deployment/NAME)", strings.Join(args, " "))
+		return ObjectKind{}, "", err
+	case !known:
+		return ObjectKind{}, "", fmt.Errorf("%q: podctl supports %s only (%s)", strings.Join(args, " "), strings.Join(plural, " and "), strings.Join(spelled, ", "))
 	case len(names) != 1:
-		return "", fmt.Errorf("one deployment is required, as deployment/NAME")
+		return ObjectKind{}, "", fmt.Errorf("one %s is required, as %s/NAME", strings.ToLower(kind.Kind), strings.ToLower(kind.Kind))
 	}
-	return names[0], nil
+	return kind, names[0], nil
 }
 
 func getDeployment(ctx context.Context, c poddv1.PodServiceClient, ns, name string) (*appsv1.Deployment, error) {
@@ -125,6 +142,9 @@ func revisionOf(rs *appsv1.ReplicaSet) int64 {
 
 // RolloutHistory prints a Deployment's revisions and their change causes.
 func RolloutHistory(ctx context.Context, c poddv1.PodServiceClient, opts RolloutOptions) error {
+	if err := revisionsKept(opts.Kind); err != nil {
+		return err
+	}
 	d, err := getDeployment(ctx, c, namespaceOrDefault(opts.Namespace), opts.Name)
 	if err != nil {
 		return err
@@ -153,6 +173,9 @@ func RolloutHistory(ctx context.Context, c poddv1.PodServiceClient, opts Rollout
 // RolloutUndo puts back the template of an earlier revision (the previous
 // one unless ToRevision), as kubectl rollout undo does.
 func RolloutUndo(ctx context.Context, c poddv1.PodServiceClient, opts RolloutOptions) error {
+	if err := revisionsKept(opts.Kind); err != nil {
+		return err
+	}
 	d, err := getDeployment(ctx, c, namespaceOrDefault(opts.Namespace), opts.Name)
 	if err != nil {
 		return err
@@ -191,15 +214,34 @@ func RolloutUndo(ctx context.Context, c poddv1.PodServiceClient, opts RolloutOpt
 	return nil
 }
 
+// revisionsKept refuses the kinds whose revisions podd does not record.
+func revisionsKept(kind ObjectKind) error {
+	if kind == KindDaemonSet {
+		return fmt.Errorf("podd records no revisions of daemonsets: rollout history and undo serve deployments; apply the earlier template instead")
+	}
+	return nil
+}
+
 func templatesEqual(a, b *corev1.PodTemplateSpec) bool {
 	ja, erra := json.Marshal(a)
 	jb, errb := json.Marshal(b)
 	return erra == nil && errb == nil && string(ja) == string(jb)
 }
 
-// rolloutState is kubectl's reading of a Deployment's status: a message,
-// whether the rollout is done, and an error when it failed.
-func rolloutState(d *appsv1.Deployment) (string, bool, error) {
+// rolloutState is kubectl's reading of a Deployment's or DaemonSet's
+// status: a message, whether the rollout is done, and an error when it
+// failed.
+func rolloutState(obj any) (string, bool, error) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		return deploymentRolloutState(o)
+	case *appsv1.DaemonSet:
+		return daemonSetRolloutState(o)
+	}
+	return "", false, fmt.Errorf("rollout status serves deployments and daemonsets, not %T", obj)
+}
+
+func deploymentRolloutState(d *appsv1.Deployment) (string, bool, error) {
 	if d.Generation > d.Status.ObservedGeneration {
 		return "Waiting for deployment spec update to be observed...\n", false, nil
 	}
@@ -224,6 +266,23 @@ func rolloutState(d *appsv1.Deployment) (string, bool, error) {
 	return fmt.Sprintf("deployment %q successfully rolled out\n", d.Name), true, nil
 }
 
+func daemonSetRolloutState(ds *appsv1.DaemonSet) (string, bool, error) {
+	if ds.Spec.UpdateStrategy.Type != appsv1.RollingUpdateDaemonSetStrategyType {
+		return "", true, fmt.Errorf("rollout status is only available for %s strategy type", appsv1.RollingUpdateDaemonSetStrategyType)
+	}
+	if ds.Generation > ds.Status.ObservedGeneration {
+		return "Waiting for daemon set spec update to be observed...\n", false, nil
+	}
+	s := ds.Status
+	switch {
+	case s.UpdatedNumberScheduled < s.DesiredNumberScheduled:
+		return fmt.Sprintf("Waiting for daemon set %q rollout to finish: %d out of %d new pods have been updated...\n", ds.Name, s.UpdatedNumberScheduled, s.DesiredNumberScheduled), false, nil
+	case s.NumberAvailable < s.DesiredNumberScheduled:
+		return fmt.Sprintf("Waiting for daemon set %q rollout to finish: %d of %d updated pods are available...\n", ds.Name, s.NumberAvailable, s.DesiredNumberScheduled), false, nil
+	}
+	return fmt.Sprintf("daemon set %q successfully rolled out\n", ds.Name), true, nil
+}
+
 // RolloutStatus prints the rollout's progress until it completes (or
 // fails, or the timeout passes), as kubectl rollout status does.
 func RolloutStatus(ctx context.Context, c poddv1.PodServiceClient, opts RolloutOptions) error {
@@ -238,14 +297,22 @@ func RolloutStatus(ctx context.Context, c poddv1.PodServiceClient, opts RolloutO
 	}
 	ns, last := namespaceOrDefault(opts.Namespace), ""
 	for {
-		d, err := getDeployment(ctx, c, ns, opts.Name)
+		kind := opts.Kind
+		if kind == (ObjectKind{}) {
+			kind = KindDeployment
+		}
+		m, err := c.GetObject(ctx, &poddv1.GetObjectRequest{Resource: kind.Resource, Namespace: ns, Name: opts.Name})
 		if err != nil {
 			if ctx.Err() != nil {
 				return fmt.Errorf("timed out waiting for the condition")
 			}
 			return err
 		}
-		msg, done, err := rolloutState(d)
+		obj, err := decodeObject(m)
+		if err != nil {
+			return err
+		}
+		msg, done, err := rolloutState(obj)
 		if err != nil {
 			return err
 		}
