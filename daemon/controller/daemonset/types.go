@@ -15,13 +15,15 @@ const (
 	LabelTemplateGeneration = appsv1.DeprecatedTemplateGeneration
 )
 
-// The condition podd adds to say whether this node runs the DaemonSet.
+// ConditionNodeMatched is the condition podd adds to say whether this node
+// runs the DaemonSet: True when the node matches its nodeSelector and
+// required node affinity.
+const ConditionNodeMatched appsv1.DaemonSetConditionType = "NodeMatched"
+
+// The reasons of ConditionNodeMatched.
 const (
-	// ConditionNodeMatched is True when the node matches the DaemonSet's
-	// nodeSelector and required node affinity.
-	ConditionNodeMatched appsv1.DaemonSetConditionType = "NodeMatched"
-	ReasonNodeMatches                                  = "NodeMatches"
-	ReasonNodeMismatch                                 = "NodeSelectorMismatch"
+	ReasonNodeMatches  = "NodeMatches"
+	ReasonNodeMismatch = "NodeSelectorMismatch"
 )
 
 // Node is the one node the daemon runs.
