@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	goruntime "runtime"
+	"strings"
 	"time"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -19,10 +20,11 @@ import (
 const resDaemonSets = store.ResourceDaemonSets
 
 // node is this node as a DaemonSet's nodeSelector and node affinity see
-// it: its name and the well-known labels the kubelet sets on its Node.
+// it: its name and the well-known labels the kubelet sets on its Node (the
+// hostname label lower-cased, as the kubelet's).
 func (d *Daemon) node() daemonset.Node {
 	return daemonset.Node{Name: d.cfg.NodeName, Labels: map[string]string{
-		corev1.LabelHostname:   d.cfg.NodeName,
+		corev1.LabelHostname:   strings.ToLower(d.cfg.NodeName),
 		corev1.LabelOSStable:   goruntime.GOOS,
 		corev1.LabelArchStable: goruntime.GOARCH,
 	}}

@@ -125,7 +125,7 @@ func TestDaemonSetRunsOnePodRollsSurvivesRestartAndDeletes(t *testing.T) {
 		return len(d2.pods.list()) == 0 && ds.Status.DesiredNumberScheduled == 0 && len(c) == 1 &&
 			c[0].Type == daemonset.ConditionNodeMatched && c[0].Status == corev1.ConditionFalse && strings.Contains(c[0].Message, "disktype=ssd")
 	})
-	d2.mustApply(t, daemonSetYAML("2", "      nodeSelector: {kubernetes.io/hostname: Node1}\n"))
+	d2.mustApply(t, daemonSetYAML("2", "      nodeSelector: {kubernetes.io/hostname: node1}\n"))
 	eventually(t, "the pod back on a matching nodeSelector", 10*time.Second, func() bool { return d2.updated("agent") })
 
 	if _, err := d2.deleteObject(context.Background(), resDaemonSets, "default", "agent", true); err != nil {

@@ -243,7 +243,10 @@ spec:
 	if out := e.apply(manifest); !strings.Contains(out, "cronjob/tick created") {
 		t.Fatalf("apply:\n%s", out)
 	}
-	next := began.Truncate(time.Minute).Add(time.Minute)
+	var created batchv1.CronJob
+	e.object("cronjobs", "tick", &created)
+	// The first start time is the first minute after its creation.
+	next := created.CreationTimestamp.Time.Truncate(time.Minute).Add(time.Minute)
 	want := fmt.Sprintf("tick-%d", next.Unix()/60)
 	seen := map[string]time.Time{}
 	testutil.WaitFor(t, 2*time.Minute, "the Job of the next minute to start and finish", func() (bool, error) {
