@@ -119,6 +119,7 @@ func carryWorkload(old, obj manifest.Object) {
 			if !sameJSON(p.Spec, o.Spec) {
 				o.Generation++
 			}
+			carryRevision(p, o)
 		}
 	case *batchv1.Job:
 		if p, ok := old.(*batchv1.Job); ok {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	goruntime "runtime"
+	"strconv"
 	"strings"
 	"time"
 
@@ -13,11 +14,15 @@ import (
 	"k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/podd-dev/podd/daemon/controller/daemonset"
+	"github.com/podd-dev/podd/daemon/controller/deployment"
 	"github.com/podd-dev/podd/daemon/manifest"
 	"github.com/podd-dev/podd/daemon/store"
 )
 
-const resDaemonSets = store.ResourceDaemonSets
+const (
+	resDaemonSets          = store.ResourceDaemonSets
+	resControllerRevisions = store.ResourceControllerRevisions
+)
 
 // node is this node as a DaemonSet's nodeSelector and node affinity see
 // it: its name and the well-known labels the kubelet sets on its Node (the
@@ -60,7 +65,17 @@ func (d *Daemon) reconcileDaemonSet(ctx context.Context, key string) error {
 		return nil // being deleted with its namespace
 	}
 	pods, entries := d.daemonSetPods(ds)
-	act := daemonset.Reconcile(daemonset.Input{DaemonSet: ds, Node: d.node(), Pods: pods, Now: time.Now()})
+	act := daemonset.Reconcile(daemonset.Input{DaemonSet: ds, Revisions: d.daemonSetRevisions(ds), Node: d.node(), Pods: pods, Now: time.Now()})
+	for _, cr := range act.Save {
+		if err := d.putObject(resControllerRevisions, cr); err != nil {
+			return fmt.Errorf("record revision %s of daemonset %q: %w", cr.Name, key, err)
+		}
+	}
+	for _, n := range act.Forget {
+		if err := d.dropObject(resControllerRevisions, ns, n); err != nil {
+			return fmt.Errorf("forget revision %q of daemonset %q: %w", n, key, err)
+		}
+	}
 	for _, del := range act.Delete {
 		if e, ok := entries[del.Pod]; ok {
 			slog.Info("DaemonSet deletes pod", "daemonset", key, "pod", podKey(ns, del.Pod), "reason", del.Reason)
@@ -75,6 +90,10 @@ func (d *Daemon) reconcileDaemonSet(ctx context.Context, key string) error {
 	}
 	updated := ds.DeepCopy()
 	updated.Status = act.Status
+	if updated.Annotations == nil {
+		updated.Annotations = map[string]string{}
+	}
+	updated.Annotations[annotationRevision] = strconv.FormatInt(act.Revision, 10)
 	if !sameJSON(updated, ds) {
 		if err := d.putObject(resDaemonSets, updated); err != nil {
 			return fmt.Errorf("save status of daemonset %q: %w", key, err)
@@ -84,6 +103,21 @@ func (d *Daemon) reconcileDaemonSet(ctx context.Context, key string) error {
 		d.dsQueue.addAfter(key, act.RequeueAfter)
 	}
 	return nil
+}
+
+// annotationRevision is the number of a workload's current revision, as
+// the Deployment's is annotated.
+const annotationRevision = deployment.AnnotationRevision
+
+// daemonSetRevisions are the ControllerRevisions ds owns.
+func (d *Daemon) daemonSetRevisions(ds *appsv1.DaemonSet) []*appsv1.ControllerRevision {
+	var out []*appsv1.ControllerRevision
+	for _, o := range d.objects.list(resControllerRevisions, ds.Namespace) {
+		if cr := o.(*appsv1.ControllerRevision); ownedBy(cr.OwnerReferences, ds.UID) {
+			out = append(out, cr)
+		}
+	}
+	return out
 }
 
 // newDaemonPod is a pod of ds's template hash with a fresh suffix,
@@ -103,6 +137,11 @@ func (d *Daemon) newDaemonPod(ds *appsv1.DaemonSet, hash string) *corev1.Pod {
 func (d *Daemon) deleteDaemonSet(ds *appsv1.DaemonSet) ([]*podEntry, error) {
 	if err := d.dropObject(resDaemonSets, ds.Namespace, ds.Name); err != nil {
 		return nil, err
+	}
+	for _, cr := range d.daemonSetRevisions(ds) {
+		if err := d.dropObject(resControllerRevisions, cr.Namespace, cr.Name); err != nil {
+			return nil, err
+		}
 	}
 	out := d.deleteOwnedPods(ds)
 	slog.Info("DaemonSet deleted", "daemonset", podKey(ds.Namespace, ds.Name), "pods", len(out))

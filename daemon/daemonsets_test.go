@@ -89,6 +89,9 @@ func TestDaemonSetRunsOnePodRollsSurvivesRestartAndDeletes(t *testing.T) {
 		t.Errorf("pod name %q, want agent-<5 characters>", first[0])
 	}
 
+	if res := d.mustApply(t, daemonSetYAML("1", "")); res[0].Action != "unchanged" {
+		t.Errorf("applying the same DaemonSet again: %s", res[0].Action)
+	}
 	d.mustApply(t, daemonSetYAML("2", ""))
 	most := 0
 	eventually(t, "the rollout of the new template", 10*time.Second, func() bool {
@@ -105,6 +108,9 @@ func TestDaemonSetRunsOnePodRollsSurvivesRestartAndDeletes(t *testing.T) {
 	}
 	if g := d.daemonSet("agent").Generation; g != 2 {
 		t.Errorf("generation %d after one template change, want 2", g)
+	}
+	if rev := d.daemonSet("agent").Annotations[annotationRevision]; rev != "2" || len(d.objects.list(resControllerRevisions, "default")) != 2 {
+		t.Errorf("revision %q with %d revisions recorded, want 2 and 2", rev, len(d.objects.list(resControllerRevisions, "default")))
 	}
 
 	d.stop()
@@ -133,6 +139,9 @@ func TestDaemonSetRunsOnePodRollsSurvivesRestartAndDeletes(t *testing.T) {
 	}
 	if n := len(d2.pods.list()); n != 0 {
 		t.Errorf("%d pods left after the DaemonSet was deleted", n)
+	}
+	if n := len(d2.objects.list(resControllerRevisions, "default")); n != 0 {
+		t.Errorf("%d revisions left after the DaemonSet was deleted", n)
 	}
 }
 

@@ -267,12 +267,23 @@ func carryDeployment(old, dep *appsv1.Deployment) {
 	if !sameJSON(old.Spec, dep.Spec) {
 		dep.Generation++
 	}
-	if rev, ok := old.Annotations[deployment.AnnotationRevision]; ok {
-		if _, set := dep.Annotations[deployment.AnnotationRevision]; !set {
-			if dep.Annotations == nil {
-				dep.Annotations = map[string]string{}
-			}
-			dep.Annotations[deployment.AnnotationRevision] = rev
-		}
+	carryRevision(old, dep)
+}
+
+// carryRevision keeps the revision annotation the controller set on a
+// workload applied again without one.
+func carryRevision(old, obj metav1.Object) {
+	rev, ok := old.GetAnnotations()[deployment.AnnotationRevision]
+	if !ok {
+		return
 	}
+	a := obj.GetAnnotations()
+	if _, set := a[deployment.AnnotationRevision]; set {
+		return
+	}
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[deployment.AnnotationRevision] = rev
+	obj.SetAnnotations(a)
 }

@@ -48,6 +48,7 @@ func (d *Daemon) restoreObjects() error {
 	index(o.byRes[resReplicaSets], loaded.ReplicaSets)
 	index(o.byRes[resJobs], loaded.Jobs)
 	index(o.byRes[resDaemonSets], loaded.DaemonSets)
+	index(o.byRes[resControllerRevisions], loaded.Revisions)
 	index(o.byRes[resCronJobs], loaded.CronJobs)
 	o.mu.Unlock()
 	for _, c := range loaded.Claims {

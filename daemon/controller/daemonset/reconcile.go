@@ -21,6 +21,7 @@ func Reconcile(in Input) Actions {
 	ds := in.DaemonSet
 	r := &run{in: in, ds: ds, deleted: map[string]bool{}}
 	r.act.Hash = deployment.TemplateHash(&ds.Spec.Template)
+	r.revisions()
 	r.matched, r.why = NodeMatches(&ds.Spec.Template.Spec, in.Node)
 	r.classify()
 	switch {

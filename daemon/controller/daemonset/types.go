@@ -49,6 +49,8 @@ type Pod struct {
 // Input is one reconcile's view of the world.
 type Input struct {
 	DaemonSet *appsv1.DaemonSet
+	// Revisions are the DaemonSet's recorded templates.
+	Revisions []*appsv1.ControllerRevision
 	Node      Node
 	Pods      []Pod
 	Now       time.Time
@@ -63,8 +65,14 @@ type Delete struct {
 type Actions struct {
 	// Create asks for a pod of the current template (Hash).
 	Create bool
-	// Hash is the current template's controller-revision-hash.
-	Hash   string
+	// Hash is the current template's controller-revision-hash, Revision
+	// the number of its revision.
+	Hash     string
+	Revision int64
+	// Save are revisions to create or update (a number bumped by a
+	// rollback to it); Forget, by name, those beyond revisionHistoryLimit.
+	Save   []*appsv1.ControllerRevision
+	Forget []string
 	Delete []Delete
 	Status appsv1.DaemonSetStatus
 	// RequeueAfter, when positive, asks for another reconcile then (a pod
