@@ -133,8 +133,9 @@ func (e *env) waitDaemonPod(notName string) *corev1.Pod {
 // Issue 10 item 5: a DaemonSet (applied in one file with a CronJob) runs
 // exactly one pod on the node; a template change replaces it without two
 // pods at once (maxSurge 0); both survive kill -9 of the daemon with the
-// pod kept; a nodeSelector the node does not match removes the pod and
-// says so; delete removes its pod, and nothing leaks.
+// pod kept; rollout history lists its revisions and undo goes back to the
+// first template; a nodeSelector the node does not match removes the pod
+// and says so; delete removes its pod, and nothing leaks.
 func TestDaemonSetOnePodRollsSurvivesKillAndDeletes(t *testing.T) {
 	e := newEnv(t)
 	yearly := "apiVersion: batch/v1\nkind: CronJob\nmetadata: {name: yearly}\nspec:\n  schedule: '@yearly'\n  jobTemplate:\n    spec:\n      template:\n        spec:\n          restartPolicy: Never\n          containers: [{name: c, image: busybox:latest, command: [\"true\"]}]\n"
@@ -193,6 +194,21 @@ func TestDaemonSetOnePodRollsSurvivesKillAndDeletes(t *testing.T) {
 	var cj batchv1.CronJob
 	if !e.object("cronjobs", "yearly", &cj) || cj.Spec.Schedule != "@yearly" {
 		t.Errorf("cronjob after kill -9: %+v", cj.Spec)
+	}
+
+	// History and undo, through the Deployment's rollout code.
+	if out := e.podctl("rollout", "history", "ds/agent"); !regexpMatch(`(?s)daemonset.apps/agent.*REVISION\s+CHANGE-CAUSE\s+1\s+<none>\s+2\s+<none>`, out) {
+		t.Errorf("rollout history:\n%s", out)
+	}
+	if out := e.podctl("rollout", "undo", "daemonset/agent"); !strings.Contains(out, "daemonset.apps/agent rolled back") {
+		t.Errorf("rollout undo:\n%s", out)
+	}
+	back := e.waitDaemonPod(second.Name)
+	if back.Labels["controller-revision-hash"] != first.Labels["controller-revision-hash"] {
+		t.Errorf("after undo the pod has template hash %s, want the first's %s", back.Labels["controller-revision-hash"], first.Labels["controller-revision-hash"])
+	}
+	if out := e.podctl("rollout", "history", "ds/agent"); !regexpMatch(`(?s)REVISION\s+CHANGE-CAUSE\s+2\s+<none>\s+3\s+<none>`, out) {
+		t.Errorf("rollout history after undo (revision 1 becomes 3):\n%s", out)
 	}
 
 	e.apply(agentDaemonSet("2", "      nodeSelector: {disktype: ssd}\n"))

@@ -48,6 +48,8 @@ func ObjectHeader(resource string, allNamespaces bool) []string {
 		h = []string{"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"}
 	case "daemonsets":
 		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"}
+	case "controllerrevisions":
+		h = []string{"NAME", "CONTROLLER", "REVISION", "AGE"}
 	case "cronjobs":
 		h = []string{"NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"}
 	}
@@ -100,6 +102,14 @@ func ObjectRow(obj Object, now time.Time, allNamespaces bool) []string {
 		}
 		row = []string{o.Name, o.Spec.Schedule, tz, strconv.FormatBool(o.Spec.Suspend != nil && *o.Spec.Suspend),
 			strconv.Itoa(len(o.Status.Active)), last, age}
+	case *appsv1.ControllerRevision:
+		controller := "<none>"
+		for _, r := range o.OwnerReferences {
+			if r.Controller != nil && *r.Controller {
+				controller = strings.ToLower(r.Kind) + ".apps/" + r.Name
+			}
+		}
+		row = []string{o.Name, controller, strconv.FormatInt(o.Revision, 10), age}
 	case *appsv1.ReplicaSet:
 		row = []string{o.Name, strconv.Itoa(int(replicasOf(o.Spec.Replicas))), strconv.Itoa(int(o.Status.Replicas)),
 			strconv.Itoa(int(o.Status.ReadyReplicas)), age}

@@ -38,6 +38,8 @@ var (
 	// KindDaemonSet is the other kind rollout acts on.
 	KindDaemonSet = ObjectKind{"daemonsets", "DaemonSet", true}
 	kindCronJob   = ObjectKind{"cronjobs", "CronJob", true}
+	// kindControllerRevision are the revisions of DaemonSets.
+	kindControllerRevision = ObjectKind{"controllerrevisions", "ControllerRevision", true}
 )
 
 // objectTypeNames are the spellings kubectl accepts for each kind.
@@ -54,6 +56,7 @@ var objectTypeNames = map[string]ObjectKind{
 	"job": kindJob, "jobs": kindJob, "job.batch": kindJob, "jobs.batch": kindJob,
 	"daemonset": KindDaemonSet, "daemonsets": KindDaemonSet, "ds": KindDaemonSet,
 	"daemonset.apps": KindDaemonSet, "daemonsets.apps": KindDaemonSet,
+	"controllerrevision": kindControllerRevision, "controllerrevisions": kindControllerRevision,
 	"cronjob": kindCronJob, "cronjobs": kindCronJob, "cj": kindCronJob, "cronjob.batch": kindCronJob, "cronjobs.batch": kindCronJob,
 }
 
@@ -114,6 +117,8 @@ func decodeObject(m *poddv1.Object) (printers.Object, error) {
 		obj = &appsv1.DaemonSet{}
 	case "CronJob":
 		obj = &batchv1.CronJob{}
+	case "ControllerRevision":
+		obj = &appsv1.ControllerRevision{}
 	default:
 		return nil, fmt.Errorf("decode object from daemon: unknown kind %q", m.GetKind())
 	}
