@@ -164,8 +164,8 @@ func TestCreateLaunchesShimDuringCNIAdd(t *testing.T) {
 	h := podworkertest.NewHost()
 	launching := make(chan struct{})
 	svc := sandbox.New(sandbox.Deps{
-		Network: gatedNetwork{Host: h, launching: launching},
-		Shims: signallingShims{Shims: podworkertest.Shims[sandbox.ShimClient]{Host: h}, once: &sync.Once{}, launching: launching},
+		Network:    gatedNetwork{Host: h, launching: launching},
+		Shims:      signallingShims{Shims: podworkertest.Shims[sandbox.ShimClient]{Host: h}, once: &sync.Once{}, launching: launching},
 		ShimBinary: "/bin/podd-shim", PauseBinary: "/bin/podd-pause", NodeIP: "192.0.2.1",
 	})
 	req := request(t, false)

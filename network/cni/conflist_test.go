@@ -165,8 +165,8 @@ func TestNetworkWithoutPortMappers(t *testing.T) {
 		t.Fatal(err)
 	}
 	tests := []struct {
-		name                string
-		conf                string
+		name                 string
+		conf                 string
 		wantNoPorts, wantAll []string
 	}{
 		{name: "default", conf: string(def), wantNoPorts: []string{"bridge"}, wantAll: []string{"bridge", "portmap"}},
