@@ -89,7 +89,7 @@ type Request struct {
 	// WriteFiles writes the pod's files once its address is known, before
 	// the pause starts; nil writes none.
 	WriteFiles func(*Instance) error
-	// Mark records the end of each step (network, pod_files, shim, pause)
+	// Mark records the end of each step (network, shim, pod_files, pause)
 	// with its parts; nil records nothing.
 	Mark func(step string, at time.Time, parts []Phase)
 }
@@ -141,14 +141,15 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 	if launch.err != nil {
 		return nil, nil, launch.err
 	}
+	// "shim" is how long the launch outlasted the network.
+	mark("shim", time.Now(), nil)
+	cl := launch.cl
 	if req.WriteFiles != nil {
 		if err := req.WriteFiles(inst); err != nil {
 			return nil, nil, err
 		}
 		mark("pod_files", time.Now(), nil)
 	}
-	cl := launch.cl
-	mark("shim", time.Now(), nil)
 	parts, err = s.startPause(ctx, cl, req, inst)
 	if err != nil {
 		return nil, nil, err

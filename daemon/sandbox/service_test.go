@@ -82,7 +82,7 @@ func TestCreateRollsBackAtEveryStep(t *testing.T) {
 	}
 }
 
-// Create makes network, files, shim and pause in that order and reports
+// Create makes network (with the shim), files and pause in that order and reports
 // the address; Release undoes it all and may be repeated.
 func TestCreateThenReleaseTwice(t *testing.T) {
 	h := podworkertest.NewHost()
@@ -103,7 +103,7 @@ func TestCreateThenReleaseTwice(t *testing.T) {
 	if inst.IP == "" || inst.NetnsPath == "" || !h.HasNetwork("sb1") || !h.HasShim(req.Paths.ShimDir) {
 		t.Fatalf("instance %+v; network %v shim %v", inst, h.HasNetwork("sb1"), h.HasShim(req.Paths.ShimDir))
 	}
-	if want := "network pod_files shim pause"; strings.Join(steps, " ") != want {
+	if want := "network shim pod_files pause"; strings.Join(steps, " ") != want {
 		t.Errorf("steps %v, want %s", steps, want)
 	}
 	td := sandbox.Teardown{ID: inst.ID, Paths: req.Paths, Shim: cl}
