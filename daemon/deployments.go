@@ -181,10 +181,13 @@ func (d *Daemon) reconcileDeployment(ctx context.Context, key string) error {
 			e.worker.Delete(nil)
 		}
 	}
-	for i := 0; i < act.Create; i++ {
-		pod := d.newOwnedPod(dep, act.Revision)
-		if _, err := d.applyOne(ctx, pod, ""); err != nil {
-			return fmt.Errorf("create pod %q of deployment %q: %w", pod.Name, key, err)
+	if act.Create > 0 {
+		pods := make([]*corev1.Pod, act.Create)
+		for i := range pods {
+			pods[i] = d.newOwnedPod(dep, act.Revision)
+		}
+		if _, err := d.applyPods(ctx, pods, ""); err != nil {
+			return fmt.Errorf("create %d pods of deployment %q: %w", len(pods), key, err)
 		}
 	}
 	updated := dep.DeepCopy()

@@ -58,10 +58,13 @@ func (d *Daemon) reconcileJob(ctx context.Context, key string) error {
 			e.worker.Delete(nil)
 		}
 	}
-	for i := 0; i < act.Create; i++ {
-		pod := d.newJobPod(j)
-		if _, err := d.applyOne(ctx, pod, ""); err != nil {
-			return fmt.Errorf("create pod %q of job %q: %w", pod.Name, key, err)
+	if act.Create > 0 {
+		pods := make([]*corev1.Pod, act.Create)
+		for i := range pods {
+			pods[i] = d.newJobPod(j)
+		}
+		if _, err := d.applyPods(ctx, pods, ""); err != nil {
+			return fmt.Errorf("create %d pods of job %q: %w", len(pods), key, err)
 		}
 	}
 	if act.DeleteJob {
