@@ -84,7 +84,7 @@ func (d *Daemon) reconcileDaemonSet(ctx context.Context, key string) error {
 	}
 	if act.Create {
 		pod := d.newDaemonPod(ds, act.Hash)
-		if _, err := d.applyOne(ctx, pod, ""); err != nil {
+		if _, err := d.applyPods(ctx, []*corev1.Pod{pod}, ""); err != nil {
 			return fmt.Errorf("create pod %q of daemonset %q: %w", pod.Name, key, err)
 		}
 	}
