@@ -46,7 +46,12 @@ func TestShutdownTearsDownWhenIdle(t *testing.T) {
 	if _, err := os.Stat(shim.ExitRecordPath(s.stateDir, "app-0")); err != nil {
 		t.Errorf("exit record gone with the teardown: %v", err)
 	}
-	if _, ok := <-events; ok {
+	select {
+	case _, ok := <-events:
+		if ok {
+			t.Error("an event was published at teardown")
+		}
+	case <-time.After(10 * time.Second):
 		t.Error("an event subscription outlived the teardown")
 	}
 	// Again, now forced: no second teardown (it would close done twice).
