@@ -58,34 +58,22 @@ func (a *api) GetPod(ctx context.Context, req *poddv1.GetPodRequest) (*poddv1.Po
 	return m, toGRPC(err)
 }
 
-// listPageBytes bounds one ListPods response, well under the 4 MiB a gRPC
-// client accepts by default, so no set of pods can break listing.
-const listPageBytes = 2 << 20
-
 // ListPods returns a page of pods in key order; its continue token is the
 // key of the last pod returned.
 func (a *api) ListPods(ctx context.Context, req *poddv1.ListPodsRequest) (*poddv1.ListPodsResponse, error) {
-	resp := &poddv1.ListPodsResponse{}
-	size, last := 0, ""
-	for _, e := range a.d.pods.list() {
-		pod := e.worker.Snapshot()
-		key := podKey(pod.Namespace, pod.Name)
-		if key <= req.GetContinue() || !matches(pod, req.GetNamespace(), req.GetName()) {
-			continue
-		}
-		m, err := podMessage(pod)
-		if err != nil {
-			return nil, toGRPC(err)
-		}
-		full := req.GetLimit() > 0 && len(resp.Pods) >= int(req.GetLimit())
-		if len(resp.Pods) > 0 && (full || size+len(m.Json) > listPageBytes) {
-			resp.Continue = last
-			break
-		}
-		size, last = size+len(m.Json), key
-		resp.Pods = append(resp.Pods, m)
+	entries := a.d.pods.list()
+	pods := make([]*corev1.Pod, 0, len(entries))
+	for _, e := range entries {
+		pods = append(pods, e.worker.Snapshot())
 	}
-	return resp, nil
+	page, next, err := listPage(pods, req.GetContinue(), req.GetLimit(),
+		func(p *corev1.Pod) string { return podKey(p.Namespace, p.Name) },
+		func(p *corev1.Pod) bool { return matches(p, req.GetNamespace(), req.GetName()) },
+		podMessage)
+	if err != nil {
+		return nil, toGRPC(err)
+	}
+	return &poddv1.ListPodsResponse{Pods: page, Continue: next}, nil
 }
 
 func matches(pod *corev1.Pod, ns, name string) bool {

@@ -57,26 +57,14 @@ func (a *api) ListObjects(ctx context.Context, req *poddv1.ListObjectsRequest) (
 	if err := checkResource(req.GetResource()); err != nil {
 		return nil, toGRPC(err)
 	}
-	resp := &poddv1.ListObjectsResponse{}
-	size, last := 0, ""
-	for _, obj := range a.d.listObjects(req.GetResource(), req.GetNamespace()) {
-		key := podKey(obj.GetNamespace(), obj.GetName())
-		if key <= req.GetContinue() {
-			continue
-		}
-		m, err := objectMessage(obj)
-		if err != nil {
-			return nil, toGRPC(err)
-		}
-		full := req.GetLimit() > 0 && len(resp.Objects) >= int(req.GetLimit())
-		if len(resp.Objects) > 0 && (full || size+len(m.Json) > listPageBytes) {
-			resp.Continue = last
-			break
-		}
-		size, last = size+len(m.Json), key
-		resp.Objects = append(resp.Objects, m)
+	page, next, err := listPage(a.d.listObjects(req.GetResource(), req.GetNamespace()), req.GetContinue(), req.GetLimit(),
+		func(obj manifest.Object) string { return podKey(obj.GetNamespace(), obj.GetName()) },
+		func(manifest.Object) bool { return true },
+		objectMessage)
+	if err != nil {
+		return nil, toGRPC(err)
 	}
-	return resp, nil
+	return &poddv1.ListObjectsResponse{Objects: page, Continue: next}, nil
 }
 
 func (a *api) DeleteObject(ctx context.Context, req *poddv1.DeleteObjectRequest) (*poddv1.DeleteObjectResponse, error) {

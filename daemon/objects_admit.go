@@ -62,7 +62,7 @@ func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) e
 			return err
 		}
 		if errs := validateUpdate(old, obj); len(errs) > 0 {
-			return classed(ErrInvalidArgument, "%v", &manifest.InvalidError{Source: source, Doc: doc.Doc, Docs: doc.Docs, Kind: kind,
+			return classed(ErrInvalidArgument, "%w", &manifest.InvalidError{Source: source, Doc: doc.Doc, Docs: doc.Docs, Kind: kind,
 				Namespace: obj.GetNamespace(), Name: obj.GetName(), Errs: errs})
 		}
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/podd-dev/podd/daemon/manifest"
 	"github.com/podd-dev/podd/daemon/store"
 )
 
@@ -132,6 +133,10 @@ func TestApplyRefusedChangesNothing(t *testing.T) {
 			_, err := applyString(t, d, tc.manifest)
 			if err == nil || !strings.Contains(err.Error(), tc.want) || !errors.Is(err, tc.class) {
 				t.Fatalf("error %v; want %q (%v)", err, tc.want, tc.class)
+			}
+			// A refused field keeps its structured form, as a parse error does.
+			if inv := (*manifest.InvalidError)(nil); tc.class == ErrInvalidArgument && !errors.As(err, &inv) {
+				t.Errorf("error %v does not wrap the *manifest.InvalidError", err)
 			}
 			if after := files(t, root); after != before {
 				t.Errorf("files changed:\n%s\nwant\n%s", after, before)

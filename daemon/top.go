@@ -2,13 +2,13 @@ package daemon
 
 import (
 	"context"
-	"path"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
 
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/runtime/cgroupusage"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // Top's measurement window: the default, and the most a caller may ask.
@@ -48,7 +48,7 @@ func topTargets(podCgroup func(uid string) string, pods []topPod) []usageTarget 
 		out = append(out, usageTarget{pod: p.pod, cgroup: podCg})
 		for _, cs := range p.pod.Status.ContainerStatuses {
 			if id := p.instances[cs.Name]; cs.State.Running != nil && id != "" {
-				out = append(out, usageTarget{pod: p.pod, container: cs.Name, cgroup: path.Join(podCg, id)})
+				out = append(out, usageTarget{pod: p.pod, container: cs.Name, cgroup: spec.ContainerCgroup(podCg, id)})
 			}
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -228,7 +227,7 @@ func (w *Worker) unmountAllRootfs() error {
 	}
 	var errs []error
 	for _, e := range ents {
-		if err := w.deps.rootfs().Unmount(filepath.Join(dir, e.Name())); err != nil {
+		if err := w.deps.rootfs().Unmount(w.deps.Layout.ContainerDir(w.uid, e.Name())); err != nil {
 			errs = append(errs, fmt.Errorf("unmount rootfs of container %s: %w", e.Name(), err))
 		}
 	}

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"sort"
-	"strings"
 	"sync"
 	"time"
 
@@ -339,15 +338,5 @@ func (r *Registry) resolvConf(dns *DNS) ([]byte, error) {
 	if dns == nil {
 		return podfiles.ReadHostResolvConf(r.hostResolvConf)
 	}
-	var b strings.Builder
-	if len(dns.Searches) > 0 {
-		b.WriteString("search " + strings.Join(dns.Searches, " ") + "\n")
-	}
-	for _, s := range dns.Servers {
-		b.WriteString("nameserver " + s + "\n")
-	}
-	if len(dns.Options) > 0 {
-		b.WriteString("options " + strings.Join(dns.Options, " ") + "\n")
-	}
-	return []byte(b.String()), nil
+	return podfiles.RenderResolvConf(dns.Servers, dns.Searches, dns.Options), nil
 }

@@ -40,7 +40,7 @@ func (l Layout) LogPath(uid, container string, restart int) string {
 
 // ContainerDir holds a container instance's overlay (upper, work, merged).
 func (l Layout) ContainerDir(uid, id string) string {
-	return filepath.Join(l.PodDir(uid), "containers", id)
+	return filepath.Join(l.ContainersDir(uid), id)
 }
 
 // StagingDir holds a container instance's pinned volumeMounts (subPaths,

@@ -196,16 +196,20 @@ func (c *dnsConfig) applyLimits() []string {
 	return warnings
 }
 
-func (c dnsConfig) render() []byte {
+func (c dnsConfig) render() []byte { return RenderResolvConf(c.nameservers, c.searches, c.options) }
+
+// RenderResolvConf writes a resolv.conf: the search line, one nameserver
+// line each, the options line; empty lines are left out.
+func RenderResolvConf(nameservers, searches, options []string) []byte {
 	var b strings.Builder
-	if len(c.searches) > 0 {
-		b.WriteString("search " + strings.Join(c.searches, " ") + "\n")
+	if len(searches) > 0 {
+		b.WriteString("search " + strings.Join(searches, " ") + "\n")
 	}
-	for _, ns := range c.nameservers {
+	for _, ns := range nameservers {
 		b.WriteString("nameserver " + ns + "\n")
 	}
-	if len(c.options) > 0 {
-		b.WriteString("options " + strings.Join(c.options, " ") + "\n")
+	if len(options) > 0 {
+		b.WriteString("options " + strings.Join(options, " ") + "\n")
 	}
 	return []byte(b.String())
 }

@@ -3,7 +3,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"path"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -74,7 +73,7 @@ func Build(in Input) (*shimv1.ContainerConfig, error) {
 		User:            user,
 		Mounts:          mounts,
 		Namespaces:      containerNamespaces(in.Sandbox),
-		CgroupPath:      path.Join(in.CgroupParent, in.ContainerID),
+		CgroupPath:      ContainerCgroup(in.CgroupParent, in.ContainerID),
 		Resources:       containerResources(c),
 		LogPath:         in.LogPath,
 		Tty:             c.TTY,

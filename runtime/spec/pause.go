@@ -3,7 +3,6 @@ package spec
 import (
 	"errors"
 	"fmt"
-	"path"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -55,7 +54,7 @@ func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
 		Mounts: []*shimv1.Mount{{Source: in.Binary, Destination: "/pause", Type: "bind",
 			Options: []string{"bind", "ro", "nosuid", "nodev"}}},
 		Namespaces:      pauseNamespaces(sb),
-		CgroupPath:      path.Join(in.CgroupParent, PauseID),
+		CgroupPath:      ContainerCgroup(in.CgroupParent, PauseID),
 		Resources:       &shimv1.Resources{CpuShares: minShares},
 		LogPath:         in.LogPath,
 		NoNewPrivileges: true,
