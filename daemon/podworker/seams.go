@@ -38,7 +38,6 @@ type Images interface {
 	Layers(ctx context.Context, img image.Image) ([]string, error)
 }
 
-
 // StateStore keeps a pod's worker state across daemon restarts.
 type StateStore interface {
 	// SaveState writes the state atomically; what it returns is durable.
