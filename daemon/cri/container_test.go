@@ -16,6 +16,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podd-dev/podd/internal/errdefs"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
 // fakeContainers records what the CRI edge asks of the container service.
@@ -27,6 +28,7 @@ type fakeContainers struct {
 	execs    []ExecOptions
 	execCode int32
 	execErr  error
+	updates  []*shimv1.Resources
 }
 
 func (f *fakeContainers) Create(_ context.Context, sp ContainerSpec) (string, error) {
@@ -78,6 +80,13 @@ func (f *fakeContainers) Remove(_ context.Context, id string) error {
 		}
 	}
 	return nil
+}
+
+func (f *fakeContainers) Update(_ context.Context, id string, res *shimv1.Resources, config []byte) error {
+	f.mu.Lock()
+	f.updates = append(f.updates, res)
+	f.mu.Unlock()
+	return f.set(id, func(c *Container) { c.Config = config })
 }
 
 func (f *fakeContainers) Get(_ context.Context, id string) (Container, error) {
@@ -394,8 +403,23 @@ func TestContainerCalls(t *testing.T) {
 	if got := list(nil); !reflect.DeepEqual(got, []string{"b CONTAINER_CREATED"}) {
 		t.Errorf("after remove: %v", got)
 	}
-	if _, err := rc.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: b}); code(err) != codes.Unimplemented ||
-		!strings.Contains(err.Error(), "UpdateContainerResources") {
-		t.Errorf("UpdateContainerResources: %v", err)
+	if _, err := rc.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: b,
+		Linux: &runtimeapi.LinuxContainerResources{CpuShares: 256, MemoryLimitInBytes: 32 << 20}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.updates) != 1 || fc.updates[0].CpuShares != 256 || fc.updates[0].MemoryLimitBytes != 32<<20 {
+		t.Errorf("updates %v", fc.updates)
+	}
+	st, _ = rc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: b})
+	if r := st.Status.GetResources().GetLinux(); r.GetCpuShares() != 256 || r.GetMemoryLimitInBytes() != 32<<20 {
+		t.Errorf("status resources after update: %v", r)
+	}
+	if _, err := rc.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: b,
+		Linux: &runtimeapi.LinuxContainerResources{CpusetCpus: "0-1"}}); code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "linux.cpuset_cpus") {
+		t.Errorf("UpdateContainerResources with a cpuset: %v", err)
+	}
+	if _, err := rc.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: "nope",
+		Linux: &runtimeapi.LinuxContainerResources{CpuShares: 2}}); code(err) != codes.NotFound {
+		t.Errorf("UpdateContainerResources of an unknown container: %v", err)
 	}
 }

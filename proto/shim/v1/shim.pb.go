@@ -1705,6 +1705,94 @@ func (*ExecResponse_Stderr) isExecResponse_Msg() {}
 
 func (*ExecResponse_Exit) isExecResponse_Msg() {}
 
+type UpdateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Resources     *Resources             `protobuf:"bytes,2,opt,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRequest) Reset() {
+	*x = UpdateRequest{}
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRequest) ProtoMessage() {}
+
+func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
+func (*UpdateRequest) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UpdateRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateRequest) GetResources() *Resources {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type UpdateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResponse) Reset() {
+	*x = UpdateResponse{}
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResponse) ProtoMessage() {}
+
+func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
+func (*UpdateResponse) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
+}
+
 type ShutdownRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Force         bool                   `protobuf:"varint,1,opt,name=force,proto3" json:"force,omitempty"`
@@ -1714,7 +1802,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1814,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1827,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ShutdownRequest) GetForce() bool {
@@ -1757,7 +1845,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1857,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +1870,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
 }
 
 var File_shim_v1_shim_proto protoreflect.FileDescriptor
@@ -1925,7 +2013,11 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x06stdout\x18\x01 \x01(\fH\x00R\x06stdout\x12\x18\n" +
 	"\x06stderr\x18\x02 \x01(\fH\x00R\x06stderr\x12,\n" +
 	"\x04exit\x18\x03 \x01(\v2\x16.podd.shim.v1.ExecExitH\x00R\x04exitB\x05\n" +
-	"\x03msg\"'\n" +
+	"\x03msg\"V\n" +
+	"\rUpdateRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
+	"\tresources\x18\x02 \x01(\v2\x17.podd.shim.v1.ResourcesR\tresources\"\x10\n" +
+	"\x0eUpdateResponse\"'\n" +
 	"\x0fShutdownRequest\x12\x14\n" +
 	"\x05force\x18\x01 \x01(\bR\x05force\"\x12\n" +
 	"\x10ShutdownResponse*X\n" +
@@ -1933,7 +2025,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n" +
 	"\x0eSTATUS_CREATED\x10\x01\x12\x12\n" +
 	"\x0eSTATUS_RUNNING\x10\x02\x12\x12\n" +
-	"\x0eSTATUS_STOPPED\x10\x032\xc6\x04\n" +
+	"\x0eSTATUS_STOPPED\x10\x032\x8b\x05\n" +
 	"\x04Shim\x12=\n" +
 	"\x04Info\x12\x19.podd.shim.v1.InfoRequest\x1a\x1a.podd.shim.v1.InfoResponse\x12^\n" +
 	"\x0fCreateContainer\x12$.podd.shim.v1.CreateContainerRequest\x1a%.podd.shim.v1.CreateContainerResponse\x12C\n" +
@@ -1941,7 +2033,8 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x05State\x12\x1a.podd.shim.v1.StateRequest\x1a\x1b.podd.shim.v1.StateResponse\x12E\n" +
 	"\x06Events\x12\x1b.podd.shim.v1.EventsRequest\x1a\x1c.podd.shim.v1.ContainerState0\x01\x12C\n" +
 	"\x06Remove\x12\x1b.podd.shim.v1.RemoveRequest\x1a\x1c.podd.shim.v1.RemoveResponse\x12A\n" +
-	"\x04Exec\x12\x19.podd.shim.v1.ExecRequest\x1a\x1a.podd.shim.v1.ExecResponse(\x010\x01\x12I\n" +
+	"\x04Exec\x12\x19.podd.shim.v1.ExecRequest\x1a\x1a.podd.shim.v1.ExecResponse(\x010\x01\x12C\n" +
+	"\x06Update\x12\x1b.podd.shim.v1.UpdateRequest\x1a\x1c.podd.shim.v1.UpdateResponse\x12I\n" +
 	"\bShutdown\x12\x1d.podd.shim.v1.ShutdownRequest\x1a\x1e.podd.shim.v1.ShutdownResponseB/Z-github.com/podd-dev/podd/proto/shim/v1;shimv1b\x06proto3"
 
 var (
@@ -1957,7 +2050,7 @@ func file_shim_v1_shim_proto_rawDescGZIP() []byte {
 }
 
 var file_shim_v1_shim_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_shim_v1_shim_proto_goTypes = []any{
 	(Status)(0),                     // 0: podd.shim.v1.Status
 	(*InfoRequest)(nil),             // 1: podd.shim.v1.InfoRequest
@@ -1983,49 +2076,54 @@ var file_shim_v1_shim_proto_goTypes = []any{
 	(*Resize)(nil),                  // 21: podd.shim.v1.Resize
 	(*ExecExit)(nil),                // 22: podd.shim.v1.ExecExit
 	(*ExecResponse)(nil),            // 23: podd.shim.v1.ExecResponse
-	(*ShutdownRequest)(nil),         // 24: podd.shim.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),        // 25: podd.shim.v1.ShutdownResponse
-	nil,                             // 26: podd.shim.v1.ContainerConfig.SysctlsEntry
-	nil,                             // 27: podd.shim.v1.ContainerConfig.LabelsEntry
-	nil,                             // 28: podd.shim.v1.ContainerState.LabelsEntry
+	(*UpdateRequest)(nil),           // 24: podd.shim.v1.UpdateRequest
+	(*UpdateResponse)(nil),          // 25: podd.shim.v1.UpdateResponse
+	(*ShutdownRequest)(nil),         // 26: podd.shim.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),        // 27: podd.shim.v1.ShutdownResponse
+	nil,                             // 28: podd.shim.v1.ContainerConfig.SysctlsEntry
+	nil,                             // 29: podd.shim.v1.ContainerConfig.LabelsEntry
+	nil,                             // 30: podd.shim.v1.ContainerState.LabelsEntry
 }
 var file_shim_v1_shim_proto_depIdxs = []int32{
 	6,  // 0: podd.shim.v1.ContainerConfig.user:type_name -> podd.shim.v1.User
 	3,  // 1: podd.shim.v1.ContainerConfig.mounts:type_name -> podd.shim.v1.Mount
 	4,  // 2: podd.shim.v1.ContainerConfig.namespaces:type_name -> podd.shim.v1.Namespace
 	5,  // 3: podd.shim.v1.ContainerConfig.resources:type_name -> podd.shim.v1.Resources
-	26, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
-	27, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
+	28, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
+	29, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
 	7,  // 6: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
 	14, // 7: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
 	10, // 8: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
 	0,  // 9: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
-	28, // 10: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
+	30, // 10: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
 	14, // 11: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
 	19, // 12: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
 	21, // 13: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
 	22, // 14: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
-	1,  // 15: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
-	8,  // 16: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
-	11, // 17: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
-	13, // 18: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
-	16, // 19: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
-	17, // 20: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
-	20, // 21: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
-	24, // 22: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
-	2,  // 23: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
-	9,  // 24: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
-	12, // 25: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
-	15, // 26: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
-	14, // 27: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
-	18, // 28: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
-	23, // 29: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
-	25, // 30: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
-	23, // [23:31] is the sub-list for method output_type
-	15, // [15:23] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	5,  // 15: podd.shim.v1.UpdateRequest.resources:type_name -> podd.shim.v1.Resources
+	1,  // 16: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
+	8,  // 17: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
+	11, // 18: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
+	13, // 19: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
+	16, // 20: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
+	17, // 21: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
+	20, // 22: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
+	24, // 23: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
+	26, // 24: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
+	2,  // 25: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
+	9,  // 26: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
+	12, // 27: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
+	15, // 28: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
+	14, // 29: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
+	18, // 30: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
+	23, // 31: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
+	25, // 32: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
+	27, // 33: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
+	25, // [25:34] is the sub-list for method output_type
+	16, // [16:25] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_shim_v1_shim_proto_init() }
@@ -2050,7 +2148,7 @@ func file_shim_v1_shim_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shim_v1_shim_proto_rawDesc), len(file_shim_v1_shim_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,6 +30,7 @@ const (
 	Shim_Events_FullMethodName          = "/podd.shim.v1.Shim/Events"
 	Shim_Remove_FullMethodName          = "/podd.shim.v1.Shim/Remove"
 	Shim_Exec_FullMethodName            = "/podd.shim.v1.Shim/Exec"
+	Shim_Update_FullMethodName          = "/podd.shim.v1.Shim/Update"
 	Shim_Shutdown_FullMethodName        = "/podd.shim.v1.Shim/Shutdown"
 )
 
@@ -62,6 +63,10 @@ type ShimClient interface {
 	// carries ExecProcess; later ones stdin, resize or close_stdin. The last
 	// response carries the exit code.
 	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecRequest, ExecResponse], error)
+	// Update sets a created or running container's CPU and memory limits
+	// (its cgroup) to resources; a zero value leaves that limit as it is.
+	// An unknown container is NotFound, a stopped one FailedPrecondition.
+	Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error)
 	// Shutdown makes the shim exit once it has no running container. With
 	// force it kills what still runs first.
 	Shutdown(ctx context.Context, in *ShutdownRequest, opts ...grpc.CallOption) (*ShutdownResponse, error)
@@ -157,6 +162,16 @@ func (c *shimClient) Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.Bi
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Shim_ExecClient = grpc.BidiStreamingClient[ExecRequest, ExecResponse]
 
+func (c *shimClient) Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateResponse)
+	err := c.cc.Invoke(ctx, Shim_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *shimClient) Shutdown(ctx context.Context, in *ShutdownRequest, opts ...grpc.CallOption) (*ShutdownResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ShutdownResponse)
@@ -196,6 +211,10 @@ type ShimServer interface {
 	// carries ExecProcess; later ones stdin, resize or close_stdin. The last
 	// response carries the exit code.
 	Exec(grpc.BidiStreamingServer[ExecRequest, ExecResponse]) error
+	// Update sets a created or running container's CPU and memory limits
+	// (its cgroup) to resources; a zero value leaves that limit as it is.
+	// An unknown container is NotFound, a stopped one FailedPrecondition.
+	Update(context.Context, *UpdateRequest) (*UpdateResponse, error)
 	// Shutdown makes the shim exit once it has no running container. With
 	// force it kills what still runs first.
 	Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error)
@@ -229,6 +248,9 @@ func (UnimplementedShimServer) Remove(context.Context, *RemoveRequest) (*RemoveR
 }
 func (UnimplementedShimServer) Exec(grpc.BidiStreamingServer[ExecRequest, ExecResponse]) error {
 	return status.Errorf(codes.Unimplemented, "method Exec not implemented")
+}
+func (UnimplementedShimServer) Update(context.Context, *UpdateRequest) (*UpdateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Update not implemented")
 }
 func (UnimplementedShimServer) Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Shutdown not implemented")
@@ -362,6 +384,24 @@ func _Shim_Exec_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Shim_ExecServer = grpc.BidiStreamingServer[ExecRequest, ExecResponse]
 
+func _Shim_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ShimServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Shim_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ShimServer).Update(ctx, req.(*UpdateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Shim_Shutdown_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ShutdownRequest)
 	if err := dec(in); err != nil {
@@ -406,6 +446,10 @@ var Shim_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Remove",
 			Handler:    _Shim_Remove_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _Shim_Update_Handler,
 		},
 		{
 			MethodName: "Shutdown",
