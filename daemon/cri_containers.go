@@ -37,6 +37,10 @@ func (c criContainers) Update(ctx context.Context, id string, res *shimv1.Resour
 	return c.c.Update(ctx, id, res, config)
 }
 
+func (c criContainers) ReopenLog(ctx context.Context, id string) error {
+	return c.c.ReopenLog(ctx, id)
+}
+
 func (c criContainers) Get(ctx context.Context, id string) (cri.Container, error) {
 	st, err := c.c.Get(ctx, id)
 	if err != nil {

@@ -89,6 +89,17 @@ func (f *fakeContainers) Update(_ context.Context, id string, res *shimv1.Resour
 	return f.set(id, func(c *Container) { c.Config = config })
 }
 
+func (f *fakeContainers) ReopenLog(_ context.Context, id string) error {
+	c, err := f.Get(context.Background(), id)
+	if err != nil {
+		return err
+	}
+	if c.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		return errdefs.Classed(errdefs.ErrFailedPrecondition, "container %s is not running", id)
+	}
+	return nil
+}
+
 func (f *fakeContainers) Get(_ context.Context, id string) (Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -387,6 +398,12 @@ func TestContainerCalls(t *testing.T) {
 		t.Errorf("ExecSync without a command: %v", err)
 	}
 
+	if _, err := rc.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: a}); err != nil {
+		t.Errorf("ReopenContainerLog of a running container: %v", err)
+	}
+	if _, err := rc.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: b}); code(err) != codes.FailedPrecondition {
+		t.Errorf("ReopenContainerLog of a created container: %v", err)
+	}
 	if _, err := rc.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: a, Timeout: 5}); err != nil {
 		t.Fatal(err)
 	}

@@ -67,15 +67,14 @@ func mergeResources(old, update *runtimeapi.LinuxContainerResources) *runtimeapi
 	return out
 }
 
-// ReopenContainerLog: podd's shim rotates container logs itself
-// (containerLogMaxSize, containerLogMaxFiles) and cannot reopen one on
-// request yet. The container must exist.
+// ReopenContainerLog makes a running container's log go to a new file at
+// its log path, after the client moved the old one away.
 func (s *runtimeService) ReopenContainerLog(ctx context.Context, req *runtimeapi.ReopenContainerLogRequest) (*runtimeapi.ReopenContainerLogResponse, error) {
 	if req.GetContainerId() == "" {
 		return nil, invalid("container_id is required")
 	}
-	if _, err := s.cfg.Containers.Get(ctx, req.GetContainerId()); err != nil {
+	if err := s.cfg.Containers.ReopenLog(ctx, req.GetContainerId()); err != nil {
 		return nil, toStatus(err)
 	}
-	return nil, unsupported("ReopenContainerLog: podd's shim rotates container logs itself and cannot reopen one on request")
+	return &runtimeapi.ReopenContainerLogResponse{}, nil
 }

@@ -56,6 +56,9 @@ type Containers interface {
 	// (zero: left as it is) and keeps config, its ContainerConfig as
 	// updated; an exited container is errdefs.ErrFailedPrecondition.
 	Update(ctx context.Context, id string, res *shimv1.Resources, config []byte) error
+	// ReopenLog reopens a running container's log file (after the client
+	// moved it); one not running is errdefs.ErrFailedPrecondition.
+	ReopenLog(ctx context.Context, id string) error
 	// Exec runs a process in a running container: an unknown container
 	// is errdefs.ErrNotFound, one not running errdefs.ErrFailedPrecondition.
 	Exec(ctx context.Context, containerID string, opts ExecOptions) (exitCode int32, err error)

@@ -655,6 +655,28 @@ func (c *Containers) Update(ctx context.Context, id string, res *shimv1.Resource
 	return nil
 }
 
+// ReopenLog makes the shim reopen a running container's log file; a
+// container not running is errdefs.ErrFailedPrecondition.
+func (c *Containers) ReopenLog(ctx context.Context, id string) error {
+	e := c.lookup(id)
+	if e == nil {
+		return errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if st := c.status(ctx, e); st.State != StateRunning {
+		return errdefs.Classed(errdefs.ErrFailedPrecondition, "reopen the log of container %s: it is %s, not running", id, st.State)
+	}
+	cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID)
+	if err != nil {
+		return fmt.Errorf("reopen the log of container %s: %w", id, err)
+	}
+	if _, err := cl.ReopenLog(ctx, &shimv1.ReopenLogRequest{Id: id}); err != nil {
+		return fmt.Errorf("reopen the log of container %s: %w", id, err)
+	}
+	return nil
+}
+
 // inSandbox lists the IDs of sandbox's containers.
 func (c *Containers) inSandbox(sandbox string) []string {
 	c.mu.Lock()

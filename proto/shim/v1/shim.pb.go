@@ -1793,6 +1793,86 @@ func (*UpdateResponse) Descriptor() ([]byte, []int) {
 	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
 }
 
+type ReopenLogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenLogRequest) Reset() {
+	*x = ReopenLogRequest{}
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenLogRequest) ProtoMessage() {}
+
+func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenLogRequest.ProtoReflect.Descriptor instead.
+func (*ReopenLogRequest) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ReopenLogRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ReopenLogResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenLogResponse) Reset() {
+	*x = ReopenLogResponse{}
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenLogResponse) ProtoMessage() {}
+
+func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenLogResponse.ProtoReflect.Descriptor instead.
+func (*ReopenLogResponse) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
+}
+
 type ShutdownRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Force         bool                   `protobuf:"varint,1,opt,name=force,proto3" json:"force,omitempty"`
@@ -1802,7 +1882,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +1894,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +1907,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ShutdownRequest) GetForce() bool {
@@ -1845,7 +1925,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1857,7 +1937,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1870,7 +1950,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{28}
 }
 
 var File_shim_v1_shim_proto protoreflect.FileDescriptor
@@ -2017,7 +2097,10 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\rUpdateRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
 	"\tresources\x18\x02 \x01(\v2\x17.podd.shim.v1.ResourcesR\tresources\"\x10\n" +
-	"\x0eUpdateResponse\"'\n" +
+	"\x0eUpdateResponse\"\"\n" +
+	"\x10ReopenLogRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x13\n" +
+	"\x11ReopenLogResponse\"'\n" +
 	"\x0fShutdownRequest\x12\x14\n" +
 	"\x05force\x18\x01 \x01(\bR\x05force\"\x12\n" +
 	"\x10ShutdownResponse*X\n" +
@@ -2025,7 +2108,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n" +
 	"\x0eSTATUS_CREATED\x10\x01\x12\x12\n" +
 	"\x0eSTATUS_RUNNING\x10\x02\x12\x12\n" +
-	"\x0eSTATUS_STOPPED\x10\x032\x8b\x05\n" +
+	"\x0eSTATUS_STOPPED\x10\x032\xd9\x05\n" +
 	"\x04Shim\x12=\n" +
 	"\x04Info\x12\x19.podd.shim.v1.InfoRequest\x1a\x1a.podd.shim.v1.InfoResponse\x12^\n" +
 	"\x0fCreateContainer\x12$.podd.shim.v1.CreateContainerRequest\x1a%.podd.shim.v1.CreateContainerResponse\x12C\n" +
@@ -2034,7 +2117,8 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x06Events\x12\x1b.podd.shim.v1.EventsRequest\x1a\x1c.podd.shim.v1.ContainerState0\x01\x12C\n" +
 	"\x06Remove\x12\x1b.podd.shim.v1.RemoveRequest\x1a\x1c.podd.shim.v1.RemoveResponse\x12A\n" +
 	"\x04Exec\x12\x19.podd.shim.v1.ExecRequest\x1a\x1a.podd.shim.v1.ExecResponse(\x010\x01\x12C\n" +
-	"\x06Update\x12\x1b.podd.shim.v1.UpdateRequest\x1a\x1c.podd.shim.v1.UpdateResponse\x12I\n" +
+	"\x06Update\x12\x1b.podd.shim.v1.UpdateRequest\x1a\x1c.podd.shim.v1.UpdateResponse\x12L\n" +
+	"\tReopenLog\x12\x1e.podd.shim.v1.ReopenLogRequest\x1a\x1f.podd.shim.v1.ReopenLogResponse\x12I\n" +
 	"\bShutdown\x12\x1d.podd.shim.v1.ShutdownRequest\x1a\x1e.podd.shim.v1.ShutdownResponseB/Z-github.com/podd-dev/podd/proto/shim/v1;shimv1b\x06proto3"
 
 var (
@@ -2050,7 +2134,7 @@ func file_shim_v1_shim_proto_rawDescGZIP() []byte {
 }
 
 var file_shim_v1_shim_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_shim_v1_shim_proto_goTypes = []any{
 	(Status)(0),                     // 0: podd.shim.v1.Status
 	(*InfoRequest)(nil),             // 1: podd.shim.v1.InfoRequest
@@ -2078,24 +2162,26 @@ var file_shim_v1_shim_proto_goTypes = []any{
 	(*ExecResponse)(nil),            // 23: podd.shim.v1.ExecResponse
 	(*UpdateRequest)(nil),           // 24: podd.shim.v1.UpdateRequest
 	(*UpdateResponse)(nil),          // 25: podd.shim.v1.UpdateResponse
-	(*ShutdownRequest)(nil),         // 26: podd.shim.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),        // 27: podd.shim.v1.ShutdownResponse
-	nil,                             // 28: podd.shim.v1.ContainerConfig.SysctlsEntry
-	nil,                             // 29: podd.shim.v1.ContainerConfig.LabelsEntry
-	nil,                             // 30: podd.shim.v1.ContainerState.LabelsEntry
+	(*ReopenLogRequest)(nil),        // 26: podd.shim.v1.ReopenLogRequest
+	(*ReopenLogResponse)(nil),       // 27: podd.shim.v1.ReopenLogResponse
+	(*ShutdownRequest)(nil),         // 28: podd.shim.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),        // 29: podd.shim.v1.ShutdownResponse
+	nil,                             // 30: podd.shim.v1.ContainerConfig.SysctlsEntry
+	nil,                             // 31: podd.shim.v1.ContainerConfig.LabelsEntry
+	nil,                             // 32: podd.shim.v1.ContainerState.LabelsEntry
 }
 var file_shim_v1_shim_proto_depIdxs = []int32{
 	6,  // 0: podd.shim.v1.ContainerConfig.user:type_name -> podd.shim.v1.User
 	3,  // 1: podd.shim.v1.ContainerConfig.mounts:type_name -> podd.shim.v1.Mount
 	4,  // 2: podd.shim.v1.ContainerConfig.namespaces:type_name -> podd.shim.v1.Namespace
 	5,  // 3: podd.shim.v1.ContainerConfig.resources:type_name -> podd.shim.v1.Resources
-	28, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
-	29, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
+	30, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
+	31, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
 	7,  // 6: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
 	14, // 7: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
 	10, // 8: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
 	0,  // 9: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
-	30, // 10: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
+	32, // 10: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
 	14, // 11: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
 	19, // 12: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
 	21, // 13: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
@@ -2109,18 +2195,20 @@ var file_shim_v1_shim_proto_depIdxs = []int32{
 	17, // 21: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
 	20, // 22: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
 	24, // 23: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
-	26, // 24: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
-	2,  // 25: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
-	9,  // 26: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
-	12, // 27: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
-	15, // 28: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
-	14, // 29: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
-	18, // 30: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
-	23, // 31: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
-	25, // 32: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
-	27, // 33: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
-	25, // [25:34] is the sub-list for method output_type
-	16, // [16:25] is the sub-list for method input_type
+	26, // 24: podd.shim.v1.Shim.ReopenLog:input_type -> podd.shim.v1.ReopenLogRequest
+	28, // 25: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
+	2,  // 26: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
+	9,  // 27: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
+	12, // 28: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
+	15, // 29: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
+	14, // 30: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
+	18, // 31: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
+	23, // 32: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
+	25, // 33: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
+	27, // 34: podd.shim.v1.Shim.ReopenLog:output_type -> podd.shim.v1.ReopenLogResponse
+	29, // 35: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
+	26, // [26:36] is the sub-list for method output_type
+	16, // [16:26] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name
@@ -2148,7 +2236,7 @@ func file_shim_v1_shim_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shim_v1_shim_proto_rawDesc), len(file_shim_v1_shim_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   30,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -31,6 +31,7 @@ const (
 	Shim_Remove_FullMethodName          = "/podd.shim.v1.Shim/Remove"
 	Shim_Exec_FullMethodName            = "/podd.shim.v1.Shim/Exec"
 	Shim_Update_FullMethodName          = "/podd.shim.v1.Shim/Update"
+	Shim_ReopenLog_FullMethodName       = "/podd.shim.v1.Shim/ReopenLog"
 	Shim_Shutdown_FullMethodName        = "/podd.shim.v1.Shim/Shutdown"
 )
 
@@ -67,6 +68,10 @@ type ShimClient interface {
 	// (its cgroup) to resources; a zero value leaves that limit as it is.
 	// An unknown container is NotFound, a stopped one FailedPrecondition.
 	Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error)
+	// ReopenLog closes a running container's log file and opens its path
+	// again (after a client moved it away). An unknown container is
+	// NotFound, one not running FailedPrecondition.
+	ReopenLog(ctx context.Context, in *ReopenLogRequest, opts ...grpc.CallOption) (*ReopenLogResponse, error)
 	// Shutdown makes the shim exit once it has no running container. With
 	// force it kills what still runs first.
 	Shutdown(ctx context.Context, in *ShutdownRequest, opts ...grpc.CallOption) (*ShutdownResponse, error)
@@ -172,6 +177,16 @@ func (c *shimClient) Update(ctx context.Context, in *UpdateRequest, opts ...grpc
 	return out, nil
 }
 
+func (c *shimClient) ReopenLog(ctx context.Context, in *ReopenLogRequest, opts ...grpc.CallOption) (*ReopenLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReopenLogResponse)
+	err := c.cc.Invoke(ctx, Shim_ReopenLog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *shimClient) Shutdown(ctx context.Context, in *ShutdownRequest, opts ...grpc.CallOption) (*ShutdownResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ShutdownResponse)
@@ -215,6 +230,10 @@ type ShimServer interface {
 	// (its cgroup) to resources; a zero value leaves that limit as it is.
 	// An unknown container is NotFound, a stopped one FailedPrecondition.
 	Update(context.Context, *UpdateRequest) (*UpdateResponse, error)
+	// ReopenLog closes a running container's log file and opens its path
+	// again (after a client moved it away). An unknown container is
+	// NotFound, one not running FailedPrecondition.
+	ReopenLog(context.Context, *ReopenLogRequest) (*ReopenLogResponse, error)
 	// Shutdown makes the shim exit once it has no running container. With
 	// force it kills what still runs first.
 	Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error)
@@ -251,6 +270,9 @@ func (UnimplementedShimServer) Exec(grpc.BidiStreamingServer[ExecRequest, ExecRe
 }
 func (UnimplementedShimServer) Update(context.Context, *UpdateRequest) (*UpdateResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedShimServer) ReopenLog(context.Context, *ReopenLogRequest) (*ReopenLogResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReopenLog not implemented")
 }
 func (UnimplementedShimServer) Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Shutdown not implemented")
@@ -402,6 +424,24 @@ func _Shim_Update_Handler(srv interface{}, ctx context.Context, dec func(interfa
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Shim_ReopenLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReopenLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ShimServer).ReopenLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Shim_ReopenLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ShimServer).ReopenLog(ctx, req.(*ReopenLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Shim_Shutdown_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ShutdownRequest)
 	if err := dec(in); err != nil {
@@ -450,6 +490,10 @@ var Shim_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Update",
 			Handler:    _Shim_Update_Handler,
+		},
+		{
+			MethodName: "ReopenLog",
+			Handler:    _Shim_ReopenLog_Handler,
 		},
 		{
 			MethodName: "Shutdown",
