@@ -3,8 +3,7 @@ package cri
 import (
 	"path/filepath"
 	"strconv"
-	"strings"
-
+	
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -204,37 +203,22 @@ func apparmor(sc *runtimeapi.LinuxContainerSecurityContext) error {
 	if a := sc.GetApparmor(); a != nil && a.GetProfileType() == runtimeapi.SecurityProfile_Localhost {
 		return invalid("config.linux.security_context.apparmor: AppArmor is not available on this host (profile %q)", a.GetLocalhostRef())
 	}
-	if p := sc.GetApparmorProfile(); p != "" && p != "runtime/default" && p != "unconfined" {
-		return invalid("config.linux.security_context.apparmor_profile %q: AppArmor is not available on this host", p)
-	}
 	return nil
 }
 
-// seccompOf reads the seccomp profile, or the deprecated profile path.
+// seccompOf reads the seccomp profile (the deprecated seccomp_profile_path,
+// which kubelets no longer send, is not read).
 func seccompOf(sc *runtimeapi.LinuxContainerSecurityContext, p *spec.CRIInput) error {
-	if s := sc.GetSeccomp(); s != nil {
-		switch s.GetProfileType() {
-		case runtimeapi.SecurityProfile_RuntimeDefault:
+	switch s := sc.GetSeccomp(); s.GetProfileType() {
+	case runtimeapi.SecurityProfile_RuntimeDefault:
+		if s != nil {
 			p.Seccomp = string(corev1.SeccompProfileTypeRuntimeDefault)
-		case runtimeapi.SecurityProfile_Unconfined:
-			p.Seccomp = string(corev1.SeccompProfileTypeUnconfined)
-		case runtimeapi.SecurityProfile_Localhost:
-			p.Seccomp, p.SeccompProfile = string(corev1.SeccompProfileTypeLocalhost), s.GetLocalhostRef()
 		}
-		return nil
-	}
-	switch path := sc.GetSeccompProfilePath(); {
-	case path == "":
-	case path == "runtime/default" || path == "docker/default":
-		p.Seccomp = string(corev1.SeccompProfileTypeRuntimeDefault)
-	case path == "unconfined":
+	case runtimeapi.SecurityProfile_Unconfined:
 		p.Seccomp = string(corev1.SeccompProfileTypeUnconfined)
-	case strings.HasPrefix(path, "localhost/"):
-		p.Seccomp, p.SeccompProfile = string(corev1.SeccompProfileTypeLocalhost), strings.TrimPrefix(path, "localhost/")
-	default:
-		return invalid("config.linux.security_context.seccomp_profile_path %q: not runtime/default, unconfined or localhost/<path>", path)
+	case runtimeapi.SecurityProfile_Localhost:
+		p.Seccomp, p.SeccompProfile = string(corev1.SeccompProfileTypeLocalhost), s.GetLocalhostRef()
 	}
 	return nil
 }
-
 func itoa(i int) string { return strconv.Itoa(i) }

@@ -246,12 +246,6 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("seccomp %q %q", cs.Process.Seccomp, cs.Process.SeccompProfile)
 			}
 		}},
-		{name: "deprecated seccomp path", mut: func(c *runtimeapi.ContainerConfig) { ctrSec(c).SeccompProfilePath = "localhost//etc/p.json" },
-			check: func(t *testing.T, cs ContainerSpec) {
-				if cs.Process.Seccomp != "Localhost" || cs.Process.SeccompProfile != "/etc/p.json" {
-					t.Errorf("seccomp %q %q", cs.Process.Seccomp, cs.Process.SeccompProfile)
-				}
-			}},
 		{name: "name required", mut: func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = "" }, wantCode: codes.InvalidArgument, wantErr: "config.metadata.name"},
 		{name: "image required", mut: func(c *runtimeapi.ContainerConfig) { c.Image.Image = "" }, wantCode: codes.InvalidArgument, wantErr: "config.image.image"},
 		{name: "devices", mut: func(c *runtimeapi.ContainerConfig) {
@@ -281,8 +275,6 @@ func TestContainerSpecTranslation(t *testing.T) {
 		{name: "AppArmor Localhost", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).Apparmor = &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost, LocalhostRef: "p"}
 		}, wantCode: codes.InvalidArgument, wantErr: "apparmor"},
-		{name: "bad deprecated seccomp path", mut: func(c *runtimeapi.ContainerConfig) { ctrSec(c).SeccompProfilePath = "mine" },
-			wantCode: codes.InvalidArgument, wantErr: "seccomp_profile_path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cs, err := containerSpec(&runtimeapi.CreateContainerRequest{PodSandboxId: "sb1", Config: containerConfig("app", tc.mut)}, sb)
