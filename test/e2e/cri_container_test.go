@@ -260,3 +260,34 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 		t.Errorf("mounts left under the root: %s %v", out, err)
 	}
 }
+
+// A reboot leaves a started CRI container EXITED with exit code 255 and
+// reason Unknown (nobody saw it end), as containerd reports it; rm, stopp
+// and rmp still release everything.
+func TestCRIContainerAfterRebootIsExited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dir := t.TempDir()
+	sbCfg := writeJSON(t, filepath.Join(dir, "sandbox.json"), `{"metadata": {"name": "rbc", "namespace": "cri", "uid": "rbc-uid"},
+  "log_directory": "`+filepath.Join(dir, "logs")+`", "linux": {}}`)
+	cCfg := writeJSON(t, filepath.Join(dir, "c.json"), `{"metadata": {"name": "c"}, "image": {"image": "busybox:latest"},
+  "command": ["sleep", "3600"], "log_path": "c/0.log", "linux": {}}`)
+	sb := strings.TrimSpace(e.crictl("runp", sbCfg))
+	id := strings.TrimSpace(e.crictl("create", "--no-pull", sb, cCfg, sbCfg))
+	e.crictl("start", id)
+	e.killDaemon()
+	simulateReboot(t, e)
+	e.restartDaemon()
+	if got := e.crictlPs(); !reflect.DeepEqual(got, []string{id + " CONTAINER_EXITED"}) {
+		t.Errorf("after a reboot: crictl ps -a = %v", got)
+	}
+	if s := e.inspect(id).Status; s.ExitCode != 255 || s.Reason != "Unknown" {
+		t.Errorf("after a reboot: %+v", s)
+	}
+	e.crictl("rm", id)
+	e.crictl("stopp", sb)
+	e.crictl("rmp", sb)
+	if c := e.census(t); !c.empty() {
+		t.Errorf("left on the host after rmp: %+v", c)
+	}
+}
