@@ -3,6 +3,7 @@ package cri
 import (
 	"path/filepath"
 	"strconv"
+	"strings"
 	
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -21,10 +22,11 @@ func unsupported(format string, args ...any) error {
 
 // containerSpec translates a CreateContainer request for sandbox sb. A
 // field podd cannot honour is an InvalidArgument or Unimplemented error
-// naming it. Accepted and left to podd's defaults: SELinux relabel
-// (no SELinux here), masked and readonly paths (the shim masks the usual
-// set; privileged containers none), memory swap (no swap accounting) and
-// zero hugepage limits (the kubelet sends one per page size).
+// naming it. Masked and read-only paths are exactly the request's (none
+// when it sends none), as containerd has them. Accepted and left to podd's
+// defaults: SELinux relabel (no SELinux here), memory swap (no swap
+// accounting) and zero hugepage limits (the kubelet sends one per page
+// size).
 func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (ContainerSpec, error) {
 	cfg := req.GetConfig()
 	md := cfg.GetMetadata()
@@ -36,9 +38,6 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (Containe
 	}
 	if cfg.GetWindows() != nil {
 		return ContainerSpec{}, invalid("config.windows: podd runs Linux containers only")
-	}
-	if len(cfg.GetDevices()) > 0 {
-		return ContainerSpec{}, unsupported("config.devices: podd does not pass host devices to containers")
 	}
 	if len(cfg.GetCDIDevices()) > 0 {
 		return ContainerSpec{}, unsupported("config.CDI_devices: podd does not support CDI devices")
@@ -59,6 +58,15 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (Containe
 	}
 	for _, kv := range cfg.GetEnvs() {
 		p.Env = append(p.Env, corev1.EnvVar{Name: kv.GetKey(), Value: string(kv.GetValue())})
+	}
+	for i, d := range cfg.GetDevices() {
+		if !filepath.IsAbs(d.GetHostPath()) || !filepath.IsAbs(d.GetContainerPath()) {
+			return ContainerSpec{}, invalid("config.devices[%d]: host_path %q and container_path %q must be absolute", i, d.GetHostPath(), d.GetContainerPath())
+		}
+		if strings.Trim(d.GetPermissions(), "rwm") != "" {
+			return ContainerSpec{}, invalid("config.devices[%d].permissions %q: only r, w and m", i, d.GetPermissions())
+		}
+		p.Devices = append(p.Devices, &shimv1.Device{HostPath: d.GetHostPath(), ContainerPath: d.GetContainerPath(), Permissions: d.GetPermissions()})
 	}
 	for i, m := range cfg.GetMounts() {
 		mt, err := containerMount(i, m)
@@ -193,6 +201,7 @@ func containerSecurity(sc *runtimeapi.LinuxContainerSecurityContext, sb Sandbox,
 		p.RunAsGroup = &v
 	}
 	p.RunAsUsername = sc.GetRunAsUsername()
+	p.MaskedPaths, p.ReadonlyPaths = sc.GetMaskedPaths(), sc.GetReadonlyPaths()
 	p.SupplementalGroups = sc.GetSupplementalGroups()
 	return seccompOf(sc, p)
 }

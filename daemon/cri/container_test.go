@@ -227,7 +227,8 @@ func TestContainerSpecTranslation(t *testing.T) {
 			p := cs.Process
 			if *p.RunAsUser != 1000 || *p.RunAsGroup != 2000 || !reflect.DeepEqual(p.SupplementalGroups, []int64{5, 6}) ||
 				!reflect.DeepEqual(p.CapAdd, []string{"NET_ADMIN"}) || !reflect.DeepEqual(p.CapDrop, []string{"ALL"}) ||
-				!p.ReadonlyRootfs || !p.NoNewPrivs || !p.Privileged || p.Seccomp != "RuntimeDefault" || p.Sandbox.ShareProcessNamespace {
+				!p.ReadonlyRootfs || !p.NoNewPrivs || !p.Privileged || p.Seccomp != "RuntimeDefault" || p.Sandbox.ShareProcessNamespace ||
+				!reflect.DeepEqual(p.MaskedPaths, []string{"/proc/kcore"}) || !reflect.DeepEqual(p.ReadonlyPaths, []string{"/proc/sys"}) {
 				t.Errorf("process %+v", p)
 			}
 		}},
@@ -249,8 +250,15 @@ func TestContainerSpecTranslation(t *testing.T) {
 		{name: "name required", mut: func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = "" }, wantCode: codes.InvalidArgument, wantErr: "config.metadata.name"},
 		{name: "image required", mut: func(c *runtimeapi.ContainerConfig) { c.Image.Image = "" }, wantCode: codes.InvalidArgument, wantErr: "config.image.image"},
 		{name: "devices", mut: func(c *runtimeapi.ContainerConfig) {
-			c.Devices = []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rwm"}}
-		}, wantCode: codes.Unimplemented, wantErr: "config.devices"},
+			c.Devices = []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rw"}}
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			if d := cs.Process.Devices; len(d) != 1 || d[0].HostPath != "/dev/null" || d[0].ContainerPath != "/dev/x" || d[0].Permissions != "rw" {
+				t.Errorf("devices %v", d)
+			}
+		}},
+		{name: "bad device permissions", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Devices = []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rwx"}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.devices[0].permissions"},
 		{name: "relative host path", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "srv/a"}}
 		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].host_path"},

@@ -84,7 +84,8 @@ func writeJSON(t *testing.T, path, data string) string {
 
 // Issue 9, container slice: crictl create/start/ps/inspect/logs/exec -s/
 // stop/rm drive podd's container steps in a CRI sandbox: a hostPath mount
-// (read-only), a security context (user, no capabilities, read-only root);
+// (read-only), a host device, a security context (user, no capabilities,
+// read-only root);
 // a kill -9 of podd in the middle changes nothing crictl sees; stop uses
 // SIGKILL after its timeout; nothing is left after rmp.
 func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
@@ -109,6 +110,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
   "command": ["sh", "-c", "trap '' TERM; echo started; cat /data/hello; id -u; exec sleep 3600"],
   "envs": [{"key": "GREETING", "value": "hi"}],
   "mounts": [{"container_path": "/data", "host_path": "`+data+`", "readonly": true}],
+  "devices": [{"container_path": "/dev/mynull", "host_path": "/dev/null", "permissions": "rwm"}],
   "log_path": "app/0.log",
   "labels": {"tier": "web"},
   "linux": {"security_context": {
@@ -161,6 +163,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 		{[]string{"touch", "/x"}, "", "touch: /x: Read-only file system\n", "1"},
 		{[]string{"touch", "/data/x"}, "", "touch: /data/x: Read-only file system\n", "1"},
 		{[]string{"sh", "-c", "grep CapEff /proc/self/status"}, "CapEff:\t0000000000000000\n", "", "0"},
+		{[]string{"sh", "-c", "echo x > /dev/mynull && ls -l /dev/mynull | cut -c1"}, "c\n", "", "0"},
 	} {
 		r, err := rc.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: tc.cmd, Timeout: 30})
 		if err != nil {
