@@ -4,7 +4,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	
+
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
