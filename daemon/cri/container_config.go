@@ -201,6 +201,9 @@ func containerSecurity(sc *runtimeapi.LinuxContainerSecurityContext, sb Sandbox,
 		p.RunAsGroup = &v
 	}
 	p.RunAsUsername = sc.GetRunAsUsername()
+	if p.RunAsGroup != nil && p.RunAsUser == nil && p.RunAsUsername == "" {
+		return invalid("%s.run_as_group is set without run_as_user or run_as_username", f)
+	}
 	p.MaskedPaths, p.ReadonlyPaths = sc.GetMaskedPaths(), sc.GetReadonlyPaths()
 	p.SupplementalGroups = sc.GetSupplementalGroups()
 	return seccompOf(sc, p)
@@ -215,13 +218,15 @@ func apparmor(sc *runtimeapi.LinuxContainerSecurityContext) error {
 	return nil
 }
 
-// seccompOf reads the seccomp profile (the deprecated seccomp_profile_path,
-// which kubelets no longer send, is not read).
+// seccompOf reads the seccomp profile; none is unconfined, as containerd
+// has it (the kubelet always sends one). The deprecated
+// seccomp_profile_path, which kubelets no longer send, is not read.
 func seccompOf(sc *runtimeapi.LinuxContainerSecurityContext, p *spec.CRIInput) error {
 	switch s := sc.GetSeccomp(); s.GetProfileType() {
 	case runtimeapi.SecurityProfile_RuntimeDefault:
-		if s != nil {
-			p.Seccomp = string(corev1.SeccompProfileTypeRuntimeDefault)
+		p.Seccomp = string(corev1.SeccompProfileTypeRuntimeDefault)
+		if s == nil {
+			p.Seccomp = string(corev1.SeccompProfileTypeUnconfined)
 		}
 	case runtimeapi.SecurityProfile_Unconfined:
 		p.Seccomp = string(corev1.SeccompProfileTypeUnconfined)

@@ -185,12 +185,15 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("kept config %v, %v", got, err)
 			}
 		}},
-		{name: "no log path: no log", mut: func(c *runtimeapi.ContainerConfig) { c.LogPath = "" },
+		{name: "no log path: no log; no seccomp profile: unconfined", mut: func(c *runtimeapi.ContainerConfig) { c.LogPath = "" },
 			check: func(t *testing.T, cs ContainerSpec) {
-				if cs.LogPath != "" {
-					t.Errorf("log path %q", cs.LogPath)
+				if cs.LogPath != "" || cs.Process.Seccomp != "Unconfined" {
+					t.Errorf("log path %q seccomp %q", cs.LogPath, cs.Process.Seccomp)
 				}
 			}},
+		{name: "run_as_group without a user", mut: func(c *runtimeapi.ContainerConfig) {
+			ctrSec(c).RunAsGroup = &runtimeapi.Int64Value{Value: 5}
+		}, wantCode: codes.InvalidArgument, wantErr: "run_as_group"},
 		{name: "mounts with propagation", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Mounts = []*runtimeapi.Mount{
 				{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, SelinuxRelabel: true},
