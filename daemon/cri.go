@@ -29,7 +29,8 @@ func (d *Daemon) serveCRI(errc chan<- error) (*grpc.Server, error) {
 	srv := cri.NewServer(cri.Config{
 		Images:     criImages{d: d},
 		Runtime:    &d.criState,
-		Sandboxes:  criSandboxes{r: d.criSandboxes},
+		Sandboxes:  criSandboxes{r: d.criSandboxes, c: d.criContainers},
+		Containers: criContainers{c: d.criContainers},
 		ImageFsDir: d.deps.Layout.ImagesDir(),
 		Version:    version.Version,
 	})
@@ -99,6 +100,9 @@ func (d *Daemon) removeWholeImage(ctx context.Context, ref string) error {
 	all, err := d.images.List(ctx)
 	if err != nil {
 		return err
+	}
+	if d.criContainers != nil && d.criContainers.Images()[img.ID] {
+		return classed(ErrFailedPrecondition, "image %q is in use by a CRI container: remove the container first", ref)
 	}
 	pods, resolve := d.podSpecs(), d.resolveImage(ctx)
 	var digests []string

@@ -49,9 +49,10 @@ type Runtime interface {
 
 // Config is what the CRI server serves from.
 type Config struct {
-	Images    Images
-	Runtime   Runtime
-	Sandboxes Sandboxes
+	Images     Images
+	Runtime    Runtime
+	Sandboxes  Sandboxes
+	Containers Containers
 	// ImageFsDir is where the images are stored (ImageFsInfo's mountpoint).
 	ImageFsDir string
 	// Version is podd's version, reported as the runtime version.
