@@ -74,7 +74,7 @@ func Build(in Input) (*shimv1.ContainerConfig, error) {
 		User:            user,
 		Mounts:          mounts,
 		Namespaces:      containerNamespaces(in.Sandbox),
-		CgroupPath:      path.Join(in.CgroupParent, in.ContainerID),
+		CgroupPath:      ContainerCgroup(in.CgroupParent, in.ContainerID),
 		Resources:       containerResources(c),
 		LogPath:         in.LogPath,
 		Tty:             c.TTY,
@@ -169,3 +169,7 @@ func labels(pod *corev1.Pod, container string, extra map[string]string) map[stri
 	}
 	return out
 }
+
+// ContainerCgroup is the cgroup of container id in its pod's (or
+// sandbox's) cgroup parent.
+func ContainerCgroup(parent, id string) string { return path.Join(parent, id) }
