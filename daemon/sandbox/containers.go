@@ -175,8 +175,10 @@ func OpenContainers(ctx context.Context, sandboxes *Registry, layout store.Layou
 			continue
 		}
 		c.entries[rec.ID] = &centry{rec: rec, snap: rec}
-		if rec.Phase == ContainerStarted && rec.Exit == nil {
-			c.follow(rec.SandboxID)
+	}
+	for _, e := range c.entries {
+		if e.rec.Phase == ContainerStarted && e.rec.Exit == nil {
+			c.follow(e.rec.SandboxID)
 		}
 	}
 	return c, nil
