@@ -32,6 +32,7 @@ func (d *Daemon) serveCRI(errc chan<- error) (*grpc.Server, error) {
 		Sandboxes:  criSandboxes{r: d.criSandboxes, c: d.criContainers},
 		Containers: criContainers{c: d.criContainers},
 		Usage:      criUsage{cgroups: d.cgroups, layout: d.deps.Layout},
+		Events:     criEvents{ev: d.criSandboxes.Events()},
 		ImageFsDir: d.deps.Layout.ImagesDir(),
 		Version:    version.Version,
 	})

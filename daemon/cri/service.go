@@ -55,6 +55,8 @@ type Config struct {
 	Containers Containers
 	// Usage reads the containers' and sandboxes' use of the host.
 	Usage Usage
+	// Events delivers the containers' and sandboxes' changes.
+	Events Events
 	// ImageFsDir is where the images are stored (ImageFsInfo's mountpoint).
 	ImageFsDir string
 	// Version is podd's version, reported as the runtime version.
