@@ -10,6 +10,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/cri"
 	"github.com/podd-dev/podd/daemon/sandbox"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
 // criContainers is the CRI container registry as the CRI edge (and its
@@ -30,6 +31,14 @@ func (c criContainers) Remove(ctx context.Context, id string) error {
 
 func (c criContainers) Stop(ctx context.Context, id string, timeout time.Duration) error {
 	return c.c.Stop(ctx, id, timeout)
+}
+
+func (c criContainers) Update(ctx context.Context, id string, res *shimv1.Resources, config []byte) error {
+	return c.c.Update(ctx, id, res, config)
+}
+
+func (c criContainers) ReopenLog(ctx context.Context, id string) error {
+	return c.c.ReopenLog(ctx, id)
 }
 
 func (c criContainers) Get(ctx context.Context, id string) (cri.Container, error) {

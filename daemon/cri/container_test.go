@@ -16,6 +16,7 @@ import (
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podd-dev/podd/internal/errdefs"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
 // fakeContainers records what the CRI edge asks of the container service.
@@ -27,6 +28,7 @@ type fakeContainers struct {
 	execs    []ExecOptions
 	execCode int32
 	execErr  error
+	updates  []*shimv1.Resources
 }
 
 func (f *fakeContainers) Create(_ context.Context, sp ContainerSpec) (string, error) {
@@ -76,6 +78,24 @@ func (f *fakeContainers) Remove(_ context.Context, id string) error {
 			f.cs = append(f.cs[:i], f.cs[i+1:]...)
 			break
 		}
+	}
+	return nil
+}
+
+func (f *fakeContainers) Update(_ context.Context, id string, res *shimv1.Resources, config []byte) error {
+	f.mu.Lock()
+	f.updates = append(f.updates, res)
+	f.mu.Unlock()
+	return f.set(id, func(c *Container) { c.Config = config })
+}
+
+func (f *fakeContainers) ReopenLog(_ context.Context, id string) error {
+	c, err := f.Get(context.Background(), id)
+	if err != nil {
+		return err
+	}
+	if c.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		return errdefs.Classed(errdefs.ErrFailedPrecondition, "container %s is not running", id)
 	}
 	return nil
 }
@@ -207,7 +227,8 @@ func TestContainerSpecTranslation(t *testing.T) {
 			p := cs.Process
 			if *p.RunAsUser != 1000 || *p.RunAsGroup != 2000 || !reflect.DeepEqual(p.SupplementalGroups, []int64{5, 6}) ||
 				!reflect.DeepEqual(p.CapAdd, []string{"NET_ADMIN"}) || !reflect.DeepEqual(p.CapDrop, []string{"ALL"}) ||
-				!p.ReadonlyRootfs || !p.NoNewPrivs || !p.Privileged || p.Seccomp != "RuntimeDefault" || p.Sandbox.ShareProcessNamespace {
+				!p.ReadonlyRootfs || !p.NoNewPrivs || !p.Privileged || p.Seccomp != "RuntimeDefault" || p.Sandbox.ShareProcessNamespace ||
+				!reflect.DeepEqual(p.MaskedPaths, []string{"/proc/kcore"}) || !reflect.DeepEqual(p.ReadonlyPaths, []string{"/proc/sys"}) {
 				t.Errorf("process %+v", p)
 			}
 		}},
@@ -226,17 +247,18 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("seccomp %q %q", cs.Process.Seccomp, cs.Process.SeccompProfile)
 			}
 		}},
-		{name: "deprecated seccomp path", mut: func(c *runtimeapi.ContainerConfig) { ctrSec(c).SeccompProfilePath = "localhost//etc/p.json" },
-			check: func(t *testing.T, cs ContainerSpec) {
-				if cs.Process.Seccomp != "Localhost" || cs.Process.SeccompProfile != "/etc/p.json" {
-					t.Errorf("seccomp %q %q", cs.Process.Seccomp, cs.Process.SeccompProfile)
-				}
-			}},
 		{name: "name required", mut: func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = "" }, wantCode: codes.InvalidArgument, wantErr: "config.metadata.name"},
 		{name: "image required", mut: func(c *runtimeapi.ContainerConfig) { c.Image.Image = "" }, wantCode: codes.InvalidArgument, wantErr: "config.image.image"},
 		{name: "devices", mut: func(c *runtimeapi.ContainerConfig) {
-			c.Devices = []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rwm"}}
-		}, wantCode: codes.Unimplemented, wantErr: "config.devices"},
+			c.Devices = []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rw"}}
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			if d := cs.Process.Devices; len(d) != 1 || d[0].HostPath != "/dev/null" || d[0].ContainerPath != "/dev/x" || d[0].Permissions != "rw" {
+				t.Errorf("devices %v", d)
+			}
+		}},
+		{name: "bad device permissions", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Devices = []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rwx"}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.devices[0].permissions"},
 		{name: "relative host path", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "srv/a"}}
 		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].host_path"},
@@ -261,8 +283,6 @@ func TestContainerSpecTranslation(t *testing.T) {
 		{name: "AppArmor Localhost", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).Apparmor = &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost, LocalhostRef: "p"}
 		}, wantCode: codes.InvalidArgument, wantErr: "apparmor"},
-		{name: "bad deprecated seccomp path", mut: func(c *runtimeapi.ContainerConfig) { ctrSec(c).SeccompProfilePath = "mine" },
-			wantCode: codes.InvalidArgument, wantErr: "seccomp_profile_path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cs, err := containerSpec(&runtimeapi.CreateContainerRequest{PodSandboxId: "sb1", Config: containerConfig("app", tc.mut)}, sb)
@@ -378,6 +398,12 @@ func TestContainerCalls(t *testing.T) {
 		t.Errorf("ExecSync without a command: %v", err)
 	}
 
+	if _, err := rc.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: a}); err != nil {
+		t.Errorf("ReopenContainerLog of a running container: %v", err)
+	}
+	if _, err := rc.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: b}); code(err) != codes.FailedPrecondition {
+		t.Errorf("ReopenContainerLog of a created container: %v", err)
+	}
 	if _, err := rc.StopContainer(ctx, &runtimeapi.StopContainerRequest{ContainerId: a, Timeout: 5}); err != nil {
 		t.Fatal(err)
 	}
@@ -394,8 +420,23 @@ func TestContainerCalls(t *testing.T) {
 	if got := list(nil); !reflect.DeepEqual(got, []string{"b CONTAINER_CREATED"}) {
 		t.Errorf("after remove: %v", got)
 	}
-	if _, err := rc.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: b}); code(err) != codes.Unimplemented ||
-		!strings.Contains(err.Error(), "UpdateContainerResources") {
-		t.Errorf("UpdateContainerResources: %v", err)
+	if _, err := rc.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: b,
+		Linux: &runtimeapi.LinuxContainerResources{CpuShares: 256, MemoryLimitInBytes: 32 << 20}}); err != nil {
+		t.Fatal(err)
+	}
+	if len(fc.updates) != 1 || fc.updates[0].CpuShares != 256 || fc.updates[0].MemoryLimitBytes != 32<<20 {
+		t.Errorf("updates %v", fc.updates)
+	}
+	st, _ = rc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: b})
+	if r := st.Status.GetResources().GetLinux(); r.GetCpuShares() != 256 || r.GetMemoryLimitInBytes() != 32<<20 {
+		t.Errorf("status resources after update: %v", r)
+	}
+	if _, err := rc.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: b,
+		Linux: &runtimeapi.LinuxContainerResources{CpusetCpus: "0-1"}}); code(err) != codes.Unimplemented || !strings.Contains(err.Error(), "linux.cpuset_cpus") {
+		t.Errorf("UpdateContainerResources with a cpuset: %v", err)
+	}
+	if _, err := rc.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: "nope",
+		Linux: &runtimeapi.LinuxContainerResources{CpuShares: 2}}); code(err) != codes.NotFound {
+		t.Errorf("UpdateContainerResources of an unknown container: %v", err)
 	}
 }

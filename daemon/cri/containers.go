@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/spec"
 )
 
@@ -51,6 +52,13 @@ type Containers interface {
 	Get(ctx context.Context, id string) (Container, error)
 	// List returns every container, oldest first.
 	List(ctx context.Context) ([]Container, error)
+	// Update sets a created or running container's CPU and memory limits
+	// (zero: left as it is) and keeps config, its ContainerConfig as
+	// updated; an exited container is errdefs.ErrFailedPrecondition.
+	Update(ctx context.Context, id string, res *shimv1.Resources, config []byte) error
+	// ReopenLog reopens a running container's log file (after the client
+	// moved it); one not running is errdefs.ErrFailedPrecondition.
+	ReopenLog(ctx context.Context, id string) error
 	// Exec runs a process in a running container: an unknown container
 	// is errdefs.ErrNotFound, one not running errdefs.ErrFailedPrecondition.
 	Exec(ctx context.Context, containerID string, opts ExecOptions) (exitCode int32, err error)

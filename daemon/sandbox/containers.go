@@ -672,6 +672,86 @@ func (c *Containers) refresh(id string) {
 	c.status(c.ctx, e)
 }
 
+// Update sets a created or running container's CPU and memory limits (a
+// zero value leaves one as it is) and records them with client, the
+// client's config as updated. An exited container is
+// errdefs.ErrFailedPrecondition.
+func (c *Containers) Update(ctx context.Context, id string, res *shimv1.Resources, client []byte) error {
+	e := c.lookup(id)
+	if e == nil {
+		return errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	switch st := c.status(ctx, e); st.State {
+	case StateCreated:
+		if e.rec.Phase == ContainerStarted {
+			return errdefs.Classed(errdefs.ErrFailedPrecondition, "update container %s: it is being started", id)
+		}
+	case StateRunning:
+		cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID)
+		if err != nil {
+			return fmt.Errorf("update container %s: %w", id, err)
+		}
+		if _, err := cl.Update(ctx, &shimv1.UpdateRequest{Id: id, Resources: res}); err != nil {
+			return fmt.Errorf("update container %s: %w", id, err)
+		}
+	default:
+		return errdefs.Classed(errdefs.ErrFailedPrecondition, "update container %s: it is %s", id, st.State)
+	}
+	cfg := &shimv1.ContainerConfig{}
+	if err := proto.Unmarshal(e.rec.Config, cfg); err != nil {
+		return fmt.Errorf("update container %s: read its config: %w", id, err)
+	}
+	if cfg.Resources == nil {
+		cfg.Resources = &shimv1.Resources{}
+	}
+	r := cfg.Resources
+	if res.GetCpuShares() > 0 {
+		r.CpuShares = res.GetCpuShares()
+	}
+	if res.GetCpuQuotaUs() > 0 {
+		r.CpuQuotaUs, r.CpuPeriodUs = res.GetCpuQuotaUs(), res.GetCpuPeriodUs()
+	}
+	if res.GetMemoryLimitBytes() > 0 {
+		r.MemoryLimitBytes = res.GetMemoryLimitBytes()
+	}
+	data, err := proto.Marshal(cfg)
+	if err != nil {
+		return fmt.Errorf("update container %s: %w", id, err)
+	}
+	old := e.rec
+	e.rec.Config, e.rec.Client = data, client
+	if err := c.persist(e); err != nil {
+		e.rec = old
+		return fmt.Errorf("update container %s: %w", id, err)
+	}
+	slog.Info("CRI container resources updated", "container", id)
+	return nil
+}
+
+// ReopenLog makes the shim reopen a running container's log file; a
+// container not running is errdefs.ErrFailedPrecondition.
+func (c *Containers) ReopenLog(ctx context.Context, id string) error {
+	e := c.lookup(id)
+	if e == nil {
+		return errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if st := c.status(ctx, e); st.State != StateRunning {
+		return errdefs.Classed(errdefs.ErrFailedPrecondition, "reopen the log of container %s: it is %s, not running", id, st.State)
+	}
+	cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID)
+	if err != nil {
+		return fmt.Errorf("reopen the log of container %s: %w", id, err)
+	}
+	if _, err := cl.ReopenLog(ctx, &shimv1.ReopenLogRequest{Id: id}); err != nil {
+		return fmt.Errorf("reopen the log of container %s: %w", id, err)
+	}
+	return nil
+}
+
 // inSandbox lists the IDs of sandbox's containers.
 func (c *Containers) inSandbox(sandbox string) []string {
 	c.mu.Lock()

@@ -11,6 +11,7 @@ import (
 	"github.com/podd-dev/podd/daemon/sandbox"
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/internal/errdefs"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	podspec "github.com/podd-dev/podd/runtime/spec"
 )
 
@@ -75,6 +76,12 @@ func TestContainersLifecycle(t *testing.T) {
 	if st := state(t, c, id); st.State != sandbox.StateRunning || st.Pid == 0 || st.StartedAt.IsZero() {
 		t.Errorf("after Start: %+v", st)
 	}
+	if err := c.Update(ctx, id, &shimv1.Resources{CpuShares: 256}, []byte("client v2")); err != nil {
+		t.Fatalf("Update of a running container: %v", err)
+	}
+	if st := state(t, c, id); string(st.Client) != "client v2" {
+		t.Errorf("client config after Update: %q", st.Client)
+	}
 	h.IgnoreTerm = true
 	start := time.Now()
 	if err := c.Stop(ctx, id, 300*time.Millisecond); err != nil {
@@ -89,6 +96,9 @@ func TestContainersLifecycle(t *testing.T) {
 	}
 	if st := state(t, c, id); st.State != sandbox.StateExited || st.Reason != "Completed" || st.FinishedAt.IsZero() {
 		t.Errorf("after Stop: %+v", st)
+	}
+	if err := c.Update(ctx, id, &shimv1.Resources{CpuShares: 256}, nil); !errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("Update of a stopped container: %v", err)
 	}
 	if _, err := c.Exec(ctx, id, sandbox.ExecRequest{Cmd: []string{"true"}}); !errors.Is(err, errdefs.ErrFailedPrecondition) {
 		t.Errorf("Exec in a stopped container: %v", err)
@@ -151,7 +161,10 @@ func TestContainersCreateRollsBack(t *testing.T) {
 		{step: "image.get"},
 		{step: "image.layers"},
 		{step: "rootfs.mount"},
-		{mut: func(cs *sandbox.ContainerSpec) { cs.Process.Seccomp = "Localhost"; cs.Process.SeccompProfile = "/nonexistent.json" },
+		{mut: func(cs *sandbox.ContainerSpec) {
+			cs.Process.Seccomp = "Localhost"
+			cs.Process.SeccompProfile = "/nonexistent.json"
+		},
 			want: errdefs.ErrInvalidArgument},
 	} {
 		t.Run(tc.step, func(t *testing.T) {

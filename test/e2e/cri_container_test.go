@@ -84,7 +84,8 @@ func writeJSON(t *testing.T, path, data string) string {
 
 // Issue 9, container slice: crictl create/start/ps/inspect/logs/exec -s/
 // stop/rm drive podd's container steps in a CRI sandbox: a hostPath mount
-// (read-only), a security context (user, no capabilities, read-only root);
+// (read-only), a host device, a security context (user, no capabilities,
+// read-only root);
 // a kill -9 of podd in the middle changes nothing crictl sees; stop uses
 // SIGKILL after its timeout; nothing is left after rmp.
 func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
@@ -106,9 +107,10 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	appCfg := writeJSON(t, filepath.Join(dir, "app.json"), `{
   "metadata": {"name": "app", "attempt": 0},
   "image": {"image": "busybox:latest"},
-  "command": ["sh", "-c", "echo started; cat /data/hello; id -u; exec sleep 3600"],
+  "command": ["sh", "-c", "trap '' TERM; echo started; cat /data/hello; id -u; exec sleep 3600"],
   "envs": [{"key": "GREETING", "value": "hi"}],
   "mounts": [{"container_path": "/data", "host_path": "`+data+`", "readonly": true}],
+  "devices": [{"container_path": "/dev/mynull", "host_path": "/dev/null", "permissions": "rwm"}],
   "log_path": "app/0.log",
   "labels": {"tier": "web"},
   "linux": {"security_context": {
@@ -146,8 +148,9 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 		return err == nil && strings.Contains(out, "started\nhello from the host\n1000\n"), nil
 	})
 
-	// exec -s: ExecSync in the container's namespaces, user and env.
-	if out := e.crictl("exec", "-s", id, "sh", "-c", "echo $GREETING $(id -u); cat /data/hello"); out != "hi 1000\nhello from the host\n" {
+	// exec -s: ExecSync in the container's namespaces, user and env (crictl
+	// ends what it prints with newlines of its own).
+	if out := e.crictl("exec", "-s", id, "sh", "-c", "echo $GREETING $(id -u); cat /data/hello"); strings.TrimRight(out, "\n") != "hi 1000\nhello from the host" {
 		t.Errorf("exec -s printed %q", out)
 	}
 	rc, _ := e.criClients()
@@ -160,6 +163,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 		{[]string{"touch", "/x"}, "", "touch: /x: Read-only file system\n", "1"},
 		{[]string{"touch", "/data/x"}, "", "touch: /data/x: Read-only file system\n", "1"},
 		{[]string{"sh", "-c", "grep CapEff /proc/self/status"}, "CapEff:\t0000000000000000\n", "", "0"},
+		{[]string{"sh", "-c", "echo x > /dev/mynull && ls -l /dev/mynull | cut -c1"}, "c\n", "", "0"},
 	} {
 		r, err := rc.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: tc.cmd, Timeout: 30})
 		if err != nil {
@@ -186,7 +190,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	if after := e.inspect(id); !reflect.DeepEqual(after, before) {
 		t.Errorf("after kill -9: inspect %+v, before %+v", after, before)
 	}
-	if out := e.crictl("exec", "-s", id, "cat", "/data/hello"); out != "hello from the host\n" {
+	if out := e.crictl("exec", "-s", id, "cat", "/data/hello"); strings.TrimRight(out, "\n") != "hello from the host" {
 		t.Errorf("after kill -9: exec -s printed %q", out)
 	}
 
@@ -200,7 +204,26 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 		t.Errorf("once: %+v", s)
 	}
 
-	// sh as PID 1 ignores SIGTERM: stop kills it once the timeout passed.
+	// UpdateContainerResources reaches the running container's cgroup.
+	e.crictl("update", "--memory", "67108864", "--cpu-share", "256", id)
+	if out := e.crictl("exec", "-s", id, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/cpu/cpu.shares"); strings.TrimRight(out, "\n") != "67108864\n256" {
+		t.Errorf("cgroup after update: %q", out)
+	}
+	if r := e.inspect(id); r.Status.State != "CONTAINER_RUNNING" {
+		t.Errorf("after update: %+v", r.Status)
+	}
+	// ReopenContainerLog after the log was moved away starts a new one.
+	logFile := filepath.Join(logDir, "app/0.log")
+	if err := os.Rename(logFile, logFile+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: id}); err != nil {
+		t.Errorf("ReopenContainerLog: %v", err)
+	}
+	if _, err := os.Stat(logFile); err != nil {
+		t.Errorf("after ReopenContainerLog: %v", err)
+	}
+	// The app ignores SIGTERM: stop kills it once the timeout passed.
 	start = time.Now()
 	e.crictl("stop", "--timeout", "2", id)
 	if took := time.Since(start); took < 2*time.Second {
@@ -212,7 +235,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	if r, err := rc.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"true"}}); err == nil {
 		t.Errorf("ExecSync in a stopped container: %v", r)
 	}
-	e.crictl("rm", id)
+	e.crictl("rm", "--keep-logs", id)
 	if got := e.crictlPs(); !reflect.DeepEqual(got, []string{once + " CONTAINER_EXITED"}) {
 		t.Errorf("after rm: crictl ps -a = %v", got)
 	}
@@ -230,7 +253,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	if got := e.crictlPs(); len(got) != 0 {
 		t.Errorf("after rmp: crictl ps -a = %v", got)
 	}
-	if _, err := os.Stat(filepath.Join(logDir, "app/0.log")); err != nil {
+	if _, err := os.Stat(logFile); err != nil {
 		t.Errorf("the container's log is the client's to remove: %v", err)
 	}
 	if c := e.census(t); !c.empty() {
@@ -238,5 +261,36 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	}
 	if out, err := exec.Command("sh", "-c", "grep -c "+e.root+" /proc/self/mountinfo").Output(); strings.TrimSpace(string(out)) != "0" {
 		t.Errorf("mounts left under the root: %s %v", out, err)
+	}
+}
+
+// A reboot leaves a started CRI container EXITED with exit code 255 and
+// reason Unknown (nobody saw it end), as containerd reports it; rm, stopp
+// and rmp still release everything.
+func TestCRIContainerAfterRebootIsExited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dir := t.TempDir()
+	sbCfg := writeJSON(t, filepath.Join(dir, "sandbox.json"), `{"metadata": {"name": "rbc", "namespace": "cri", "uid": "rbc-uid"},
+  "log_directory": "`+filepath.Join(dir, "logs")+`", "linux": {}}`)
+	cCfg := writeJSON(t, filepath.Join(dir, "c.json"), `{"metadata": {"name": "c"}, "image": {"image": "busybox:latest"},
+  "command": ["sleep", "3600"], "log_path": "c/0.log", "linux": {}}`)
+	sb := strings.TrimSpace(e.crictl("runp", sbCfg))
+	id := strings.TrimSpace(e.crictl("create", "--no-pull", sb, cCfg, sbCfg))
+	e.crictl("start", id)
+	e.killDaemon()
+	simulateReboot(t, e)
+	e.restartDaemon()
+	if got := e.crictlPs(); !reflect.DeepEqual(got, []string{id + " CONTAINER_EXITED"}) {
+		t.Errorf("after a reboot: crictl ps -a = %v", got)
+	}
+	if s := e.inspect(id).Status; s.ExitCode != 255 || s.Reason != "Unknown" {
+		t.Errorf("after a reboot: %+v", s)
+	}
+	e.crictl("rm", id)
+	e.crictl("stopp", sb)
+	e.crictl("rmp", sb)
+	if c := e.census(t); !c.empty() {
+		t.Errorf("left on the host after rmp: %+v", c)
 	}
 }

@@ -494,7 +494,14 @@ type ContainerConfig struct {
 	// seccomp is the container's seccomp filter: an OCI runtime-spec
 	// LinuxSeccomp (specs-go) encoded as JSON. Empty means no filter. The
 	// daemon resolves the pod's profile (RuntimeDefault, Localhost) into it.
-	Seccomp       []byte `protobuf:"bytes,22,opt,name=seccomp,proto3" json:"seccomp,omitempty"`
+	Seccomp []byte `protobuf:"bytes,22,opt,name=seccomp,proto3" json:"seccomp,omitempty"`
+	// devices are host devices made in the container (and allowed by its
+	// device cgroup).
+	Devices []*Device `protobuf:"bytes,23,rep,name=devices,proto3" json:"devices,omitempty"`
+	// paths, when set, are exactly the masked and read-only paths of a
+	// container that is not privileged (none when empty), instead of the
+	// usual runtime set.
+	Paths         *Paths `protobuf:"bytes,24,opt,name=paths,proto3" json:"paths,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -683,6 +690,135 @@ func (x *ContainerConfig) GetSeccomp() []byte {
 	return nil
 }
 
+func (x *ContainerConfig) GetDevices() []*Device {
+	if x != nil {
+		return x.Devices
+	}
+	return nil
+}
+
+func (x *ContainerConfig) GetPaths() *Paths {
+	if x != nil {
+		return x.Paths
+	}
+	return nil
+}
+
+type Device struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// host_path is a character or block device on the host.
+	HostPath      string `protobuf:"bytes,1,opt,name=host_path,json=hostPath,proto3" json:"host_path,omitempty"`
+	ContainerPath string `protobuf:"bytes,2,opt,name=container_path,json=containerPath,proto3" json:"container_path,omitempty"`
+	// permissions are cgroup device access: any of "r", "w", "m" ("rwm" when
+	// empty).
+	Permissions   string `protobuf:"bytes,3,opt,name=permissions,proto3" json:"permissions,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Device) Reset() {
+	*x = Device{}
+	mi := &file_shim_v1_shim_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Device) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Device) ProtoMessage() {}
+
+func (x *Device) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Device.ProtoReflect.Descriptor instead.
+func (*Device) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *Device) GetHostPath() string {
+	if x != nil {
+		return x.HostPath
+	}
+	return ""
+}
+
+func (x *Device) GetContainerPath() string {
+	if x != nil {
+		return x.ContainerPath
+	}
+	return ""
+}
+
+func (x *Device) GetPermissions() string {
+	if x != nil {
+		return x.Permissions
+	}
+	return ""
+}
+
+type Paths struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Masked        []string               `protobuf:"bytes,1,rep,name=masked,proto3" json:"masked,omitempty"`
+	Readonly      []string               `protobuf:"bytes,2,rep,name=readonly,proto3" json:"readonly,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Paths) Reset() {
+	*x = Paths{}
+	mi := &file_shim_v1_shim_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Paths) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Paths) ProtoMessage() {}
+
+func (x *Paths) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Paths.ProtoReflect.Descriptor instead.
+func (*Paths) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *Paths) GetMasked() []string {
+	if x != nil {
+		return x.Masked
+	}
+	return nil
+}
+
+func (x *Paths) GetReadonly() []string {
+	if x != nil {
+		return x.Readonly
+	}
+	return nil
+}
+
 type CreateContainerRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Config        *ContainerConfig       `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
@@ -692,7 +828,7 @@ type CreateContainerRequest struct {
 
 func (x *CreateContainerRequest) Reset() {
 	*x = CreateContainerRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[7]
+	mi := &file_shim_v1_shim_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -704,7 +840,7 @@ func (x *CreateContainerRequest) String() string {
 func (*CreateContainerRequest) ProtoMessage() {}
 
 func (x *CreateContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[7]
+	mi := &file_shim_v1_shim_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -717,7 +853,7 @@ func (x *CreateContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContainerRequest.ProtoReflect.Descriptor instead.
 func (*CreateContainerRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{7}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateContainerRequest) GetConfig() *ContainerConfig {
@@ -740,7 +876,7 @@ type CreateContainerResponse struct {
 
 func (x *CreateContainerResponse) Reset() {
 	*x = CreateContainerResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[8]
+	mi := &file_shim_v1_shim_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -752,7 +888,7 @@ func (x *CreateContainerResponse) String() string {
 func (*CreateContainerResponse) ProtoMessage() {}
 
 func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[8]
+	mi := &file_shim_v1_shim_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -765,7 +901,7 @@ func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContainerResponse.ProtoReflect.Descriptor instead.
 func (*CreateContainerResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{8}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateContainerResponse) GetState() *ContainerState {
@@ -792,7 +928,7 @@ type StartPhase struct {
 
 func (x *StartPhase) Reset() {
 	*x = StartPhase{}
-	mi := &file_shim_v1_shim_proto_msgTypes[9]
+	mi := &file_shim_v1_shim_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +940,7 @@ func (x *StartPhase) String() string {
 func (*StartPhase) ProtoMessage() {}
 
 func (x *StartPhase) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[9]
+	mi := &file_shim_v1_shim_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +953,7 @@ func (x *StartPhase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartPhase.ProtoReflect.Descriptor instead.
 func (*StartPhase) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{9}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *StartPhase) GetName() string {
@@ -845,7 +981,7 @@ type SignalRequest struct {
 
 func (x *SignalRequest) Reset() {
 	*x = SignalRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[10]
+	mi := &file_shim_v1_shim_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -857,7 +993,7 @@ func (x *SignalRequest) String() string {
 func (*SignalRequest) ProtoMessage() {}
 
 func (x *SignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[10]
+	mi := &file_shim_v1_shim_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -870,7 +1006,7 @@ func (x *SignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalRequest.ProtoReflect.Descriptor instead.
 func (*SignalRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{10}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *SignalRequest) GetId() string {
@@ -902,7 +1038,7 @@ type SignalResponse struct {
 
 func (x *SignalResponse) Reset() {
 	*x = SignalResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	mi := &file_shim_v1_shim_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -914,7 +1050,7 @@ func (x *SignalResponse) String() string {
 func (*SignalResponse) ProtoMessage() {}
 
 func (x *SignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	mi := &file_shim_v1_shim_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -927,7 +1063,7 @@ func (x *SignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalResponse.ProtoReflect.Descriptor instead.
 func (*SignalResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{11}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{13}
 }
 
 type StateRequest struct {
@@ -938,7 +1074,7 @@ type StateRequest struct {
 
 func (x *StateRequest) Reset() {
 	*x = StateRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	mi := &file_shim_v1_shim_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -950,7 +1086,7 @@ func (x *StateRequest) String() string {
 func (*StateRequest) ProtoMessage() {}
 
 func (x *StateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	mi := &file_shim_v1_shim_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -963,7 +1099,7 @@ func (x *StateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateRequest.ProtoReflect.Descriptor instead.
 func (*StateRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{12}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{14}
 }
 
 type ContainerState struct {
@@ -991,7 +1127,7 @@ type ContainerState struct {
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_shim_v1_shim_proto_msgTypes[13]
+	mi := &file_shim_v1_shim_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1003,7 +1139,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[13]
+	mi := &file_shim_v1_shim_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1016,7 +1152,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{13}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ContainerState) GetId() string {
@@ -1119,7 +1255,7 @@ type StateResponse struct {
 
 func (x *StateResponse) Reset() {
 	*x = StateResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[14]
+	mi := &file_shim_v1_shim_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1131,7 +1267,7 @@ func (x *StateResponse) String() string {
 func (*StateResponse) ProtoMessage() {}
 
 func (x *StateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[14]
+	mi := &file_shim_v1_shim_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1144,7 +1280,7 @@ func (x *StateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateResponse.ProtoReflect.Descriptor instead.
 func (*StateResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{14}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *StateResponse) GetContainers() []*ContainerState {
@@ -1162,7 +1298,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[15]
+	mi := &file_shim_v1_shim_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1174,7 +1310,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[15]
+	mi := &file_shim_v1_shim_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1187,7 +1323,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{15}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{17}
 }
 
 type RemoveRequest struct {
@@ -1199,7 +1335,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[16]
+	mi := &file_shim_v1_shim_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1347,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[16]
+	mi := &file_shim_v1_shim_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1360,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{16}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RemoveRequest) GetId() string {
@@ -1242,7 +1378,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[17]
+	mi := &file_shim_v1_shim_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1254,7 +1390,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[17]
+	mi := &file_shim_v1_shim_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1267,7 +1403,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{17}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{19}
 }
 
 type ExecProcess struct {
@@ -1291,7 +1427,7 @@ type ExecProcess struct {
 
 func (x *ExecProcess) Reset() {
 	*x = ExecProcess{}
-	mi := &file_shim_v1_shim_proto_msgTypes[18]
+	mi := &file_shim_v1_shim_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1439,7 @@ func (x *ExecProcess) String() string {
 func (*ExecProcess) ProtoMessage() {}
 
 func (x *ExecProcess) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[18]
+	mi := &file_shim_v1_shim_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1452,7 @@ func (x *ExecProcess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcess.ProtoReflect.Descriptor instead.
 func (*ExecProcess) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{18}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ExecProcess) GetContainer() string {
@@ -1404,7 +1540,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[19]
+	mi := &file_shim_v1_shim_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1416,7 +1552,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[19]
+	mi := &file_shim_v1_shim_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1429,7 +1565,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{19}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -1513,7 +1649,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_shim_v1_shim_proto_msgTypes[20]
+	mi := &file_shim_v1_shim_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1525,7 +1661,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[20]
+	mi := &file_shim_v1_shim_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1538,7 +1674,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{20}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Resize) GetWidth() uint32 {
@@ -1565,7 +1701,7 @@ type ExecExit struct {
 
 func (x *ExecExit) Reset() {
 	*x = ExecExit{}
-	mi := &file_shim_v1_shim_proto_msgTypes[21]
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1577,7 +1713,7 @@ func (x *ExecExit) String() string {
 func (*ExecExit) ProtoMessage() {}
 
 func (x *ExecExit) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[21]
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1590,7 +1726,7 @@ func (x *ExecExit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecExit.ProtoReflect.Descriptor instead.
 func (*ExecExit) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{21}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExecExit) GetExitCode() int32 {
@@ -1621,7 +1757,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[22]
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1633,7 +1769,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[22]
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1646,7 +1782,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{22}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -1705,6 +1841,174 @@ func (*ExecResponse_Stderr) isExecResponse_Msg() {}
 
 func (*ExecResponse_Exit) isExecResponse_Msg() {}
 
+type UpdateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Resources     *Resources             `protobuf:"bytes,2,opt,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRequest) Reset() {
+	*x = UpdateRequest{}
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRequest) ProtoMessage() {}
+
+func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
+func (*UpdateRequest) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *UpdateRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateRequest) GetResources() *Resources {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type UpdateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResponse) Reset() {
+	*x = UpdateResponse{}
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResponse) ProtoMessage() {}
+
+func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
+func (*UpdateResponse) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
+}
+
+type ReopenLogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenLogRequest) Reset() {
+	*x = ReopenLogRequest{}
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenLogRequest) ProtoMessage() {}
+
+func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenLogRequest.ProtoReflect.Descriptor instead.
+func (*ReopenLogRequest) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *ReopenLogRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ReopenLogResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenLogResponse) Reset() {
+	*x = ReopenLogResponse{}
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenLogResponse) ProtoMessage() {}
+
+func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenLogResponse.ProtoReflect.Descriptor instead.
+func (*ReopenLogResponse) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{28}
+}
+
 type ShutdownRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Force         bool                   `protobuf:"varint,1,opt,name=force,proto3" json:"force,omitempty"`
@@ -1714,7 +2018,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +2030,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +2043,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ShutdownRequest) GetForce() bool {
@@ -1757,7 +2061,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +2073,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +2086,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{30}
 }
 
 var File_shim_v1_shim_proto protoreflect.FileDescriptor
@@ -1817,7 +2121,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x04User\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\rR\x03uid\x12\x10\n" +
 	"\x03gid\x18\x02 \x01(\rR\x03gid\x12'\n" +
-	"\x0fadditional_gids\x18\x03 \x03(\rR\x0eadditionalGids\"\x8d\a\n" +
+	"\x0fadditional_gids\x18\x03 \x03(\rR\x0eadditionalGids\"\xe8\a\n" +
 	"\x0fContainerConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06rootfs\x18\x02 \x01(\tR\x06rootfs\x12'\n" +
@@ -1846,13 +2150,22 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"privileged\x18\x14 \x01(\bR\n" +
 	"privileged\x12A\n" +
 	"\x06labels\x18\x15 \x03(\v2).podd.shim.v1.ContainerConfig.LabelsEntryR\x06labels\x12\x18\n" +
-	"\aseccomp\x18\x16 \x01(\fR\aseccomp\x1a:\n" +
+	"\aseccomp\x18\x16 \x01(\fR\aseccomp\x12.\n" +
+	"\adevices\x18\x17 \x03(\v2\x14.podd.shim.v1.DeviceR\adevices\x12)\n" +
+	"\x05paths\x18\x18 \x01(\v2\x13.podd.shim.v1.PathsR\x05paths\x1a:\n" +
 	"\fSysctlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"O\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"n\n" +
+	"\x06Device\x12\x1b\n" +
+	"\thost_path\x18\x01 \x01(\tR\bhostPath\x12%\n" +
+	"\x0econtainer_path\x18\x02 \x01(\tR\rcontainerPath\x12 \n" +
+	"\vpermissions\x18\x03 \x01(\tR\vpermissions\";\n" +
+	"\x05Paths\x12\x16\n" +
+	"\x06masked\x18\x01 \x03(\tR\x06masked\x12\x1a\n" +
+	"\breadonly\x18\x02 \x03(\tR\breadonly\"O\n" +
 	"\x16CreateContainerRequest\x125\n" +
 	"\x06config\x18\x01 \x01(\v2\x1d.podd.shim.v1.ContainerConfigR\x06config\"\x7f\n" +
 	"\x17CreateContainerResponse\x122\n" +
@@ -1925,7 +2238,14 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x06stdout\x18\x01 \x01(\fH\x00R\x06stdout\x12\x18\n" +
 	"\x06stderr\x18\x02 \x01(\fH\x00R\x06stderr\x12,\n" +
 	"\x04exit\x18\x03 \x01(\v2\x16.podd.shim.v1.ExecExitH\x00R\x04exitB\x05\n" +
-	"\x03msg\"'\n" +
+	"\x03msg\"V\n" +
+	"\rUpdateRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
+	"\tresources\x18\x02 \x01(\v2\x17.podd.shim.v1.ResourcesR\tresources\"\x10\n" +
+	"\x0eUpdateResponse\"\"\n" +
+	"\x10ReopenLogRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x13\n" +
+	"\x11ReopenLogResponse\"'\n" +
 	"\x0fShutdownRequest\x12\x14\n" +
 	"\x05force\x18\x01 \x01(\bR\x05force\"\x12\n" +
 	"\x10ShutdownResponse*X\n" +
@@ -1933,7 +2253,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n" +
 	"\x0eSTATUS_CREATED\x10\x01\x12\x12\n" +
 	"\x0eSTATUS_RUNNING\x10\x02\x12\x12\n" +
-	"\x0eSTATUS_STOPPED\x10\x032\xc6\x04\n" +
+	"\x0eSTATUS_STOPPED\x10\x032\xd9\x05\n" +
 	"\x04Shim\x12=\n" +
 	"\x04Info\x12\x19.podd.shim.v1.InfoRequest\x1a\x1a.podd.shim.v1.InfoResponse\x12^\n" +
 	"\x0fCreateContainer\x12$.podd.shim.v1.CreateContainerRequest\x1a%.podd.shim.v1.CreateContainerResponse\x12C\n" +
@@ -1941,7 +2261,9 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x05State\x12\x1a.podd.shim.v1.StateRequest\x1a\x1b.podd.shim.v1.StateResponse\x12E\n" +
 	"\x06Events\x12\x1b.podd.shim.v1.EventsRequest\x1a\x1c.podd.shim.v1.ContainerState0\x01\x12C\n" +
 	"\x06Remove\x12\x1b.podd.shim.v1.RemoveRequest\x1a\x1c.podd.shim.v1.RemoveResponse\x12A\n" +
-	"\x04Exec\x12\x19.podd.shim.v1.ExecRequest\x1a\x1a.podd.shim.v1.ExecResponse(\x010\x01\x12I\n" +
+	"\x04Exec\x12\x19.podd.shim.v1.ExecRequest\x1a\x1a.podd.shim.v1.ExecResponse(\x010\x01\x12C\n" +
+	"\x06Update\x12\x1b.podd.shim.v1.UpdateRequest\x1a\x1c.podd.shim.v1.UpdateResponse\x12L\n" +
+	"\tReopenLog\x12\x1e.podd.shim.v1.ReopenLogRequest\x1a\x1f.podd.shim.v1.ReopenLogResponse\x12I\n" +
 	"\bShutdown\x12\x1d.podd.shim.v1.ShutdownRequest\x1a\x1e.podd.shim.v1.ShutdownResponseB/Z-github.com/podd-dev/podd/proto/shim/v1;shimv1b\x06proto3"
 
 var (
@@ -1957,7 +2279,7 @@ func file_shim_v1_shim_proto_rawDescGZIP() []byte {
 }
 
 var file_shim_v1_shim_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_shim_v1_shim_proto_goTypes = []any{
 	(Status)(0),                     // 0: podd.shim.v1.Status
 	(*InfoRequest)(nil),             // 1: podd.shim.v1.InfoRequest
@@ -1967,65 +2289,78 @@ var file_shim_v1_shim_proto_goTypes = []any{
 	(*Resources)(nil),               // 5: podd.shim.v1.Resources
 	(*User)(nil),                    // 6: podd.shim.v1.User
 	(*ContainerConfig)(nil),         // 7: podd.shim.v1.ContainerConfig
-	(*CreateContainerRequest)(nil),  // 8: podd.shim.v1.CreateContainerRequest
-	(*CreateContainerResponse)(nil), // 9: podd.shim.v1.CreateContainerResponse
-	(*StartPhase)(nil),              // 10: podd.shim.v1.StartPhase
-	(*SignalRequest)(nil),           // 11: podd.shim.v1.SignalRequest
-	(*SignalResponse)(nil),          // 12: podd.shim.v1.SignalResponse
-	(*StateRequest)(nil),            // 13: podd.shim.v1.StateRequest
-	(*ContainerState)(nil),          // 14: podd.shim.v1.ContainerState
-	(*StateResponse)(nil),           // 15: podd.shim.v1.StateResponse
-	(*EventsRequest)(nil),           // 16: podd.shim.v1.EventsRequest
-	(*RemoveRequest)(nil),           // 17: podd.shim.v1.RemoveRequest
-	(*RemoveResponse)(nil),          // 18: podd.shim.v1.RemoveResponse
-	(*ExecProcess)(nil),             // 19: podd.shim.v1.ExecProcess
-	(*ExecRequest)(nil),             // 20: podd.shim.v1.ExecRequest
-	(*Resize)(nil),                  // 21: podd.shim.v1.Resize
-	(*ExecExit)(nil),                // 22: podd.shim.v1.ExecExit
-	(*ExecResponse)(nil),            // 23: podd.shim.v1.ExecResponse
-	(*ShutdownRequest)(nil),         // 24: podd.shim.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),        // 25: podd.shim.v1.ShutdownResponse
-	nil,                             // 26: podd.shim.v1.ContainerConfig.SysctlsEntry
-	nil,                             // 27: podd.shim.v1.ContainerConfig.LabelsEntry
-	nil,                             // 28: podd.shim.v1.ContainerState.LabelsEntry
+	(*Device)(nil),                  // 8: podd.shim.v1.Device
+	(*Paths)(nil),                   // 9: podd.shim.v1.Paths
+	(*CreateContainerRequest)(nil),  // 10: podd.shim.v1.CreateContainerRequest
+	(*CreateContainerResponse)(nil), // 11: podd.shim.v1.CreateContainerResponse
+	(*StartPhase)(nil),              // 12: podd.shim.v1.StartPhase
+	(*SignalRequest)(nil),           // 13: podd.shim.v1.SignalRequest
+	(*SignalResponse)(nil),          // 14: podd.shim.v1.SignalResponse
+	(*StateRequest)(nil),            // 15: podd.shim.v1.StateRequest
+	(*ContainerState)(nil),          // 16: podd.shim.v1.ContainerState
+	(*StateResponse)(nil),           // 17: podd.shim.v1.StateResponse
+	(*EventsRequest)(nil),           // 18: podd.shim.v1.EventsRequest
+	(*RemoveRequest)(nil),           // 19: podd.shim.v1.RemoveRequest
+	(*RemoveResponse)(nil),          // 20: podd.shim.v1.RemoveResponse
+	(*ExecProcess)(nil),             // 21: podd.shim.v1.ExecProcess
+	(*ExecRequest)(nil),             // 22: podd.shim.v1.ExecRequest
+	(*Resize)(nil),                  // 23: podd.shim.v1.Resize
+	(*ExecExit)(nil),                // 24: podd.shim.v1.ExecExit
+	(*ExecResponse)(nil),            // 25: podd.shim.v1.ExecResponse
+	(*UpdateRequest)(nil),           // 26: podd.shim.v1.UpdateRequest
+	(*UpdateResponse)(nil),          // 27: podd.shim.v1.UpdateResponse
+	(*ReopenLogRequest)(nil),        // 28: podd.shim.v1.ReopenLogRequest
+	(*ReopenLogResponse)(nil),       // 29: podd.shim.v1.ReopenLogResponse
+	(*ShutdownRequest)(nil),         // 30: podd.shim.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),        // 31: podd.shim.v1.ShutdownResponse
+	nil,                             // 32: podd.shim.v1.ContainerConfig.SysctlsEntry
+	nil,                             // 33: podd.shim.v1.ContainerConfig.LabelsEntry
+	nil,                             // 34: podd.shim.v1.ContainerState.LabelsEntry
 }
 var file_shim_v1_shim_proto_depIdxs = []int32{
 	6,  // 0: podd.shim.v1.ContainerConfig.user:type_name -> podd.shim.v1.User
 	3,  // 1: podd.shim.v1.ContainerConfig.mounts:type_name -> podd.shim.v1.Mount
 	4,  // 2: podd.shim.v1.ContainerConfig.namespaces:type_name -> podd.shim.v1.Namespace
 	5,  // 3: podd.shim.v1.ContainerConfig.resources:type_name -> podd.shim.v1.Resources
-	26, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
-	27, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
-	7,  // 6: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
-	14, // 7: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
-	10, // 8: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
-	0,  // 9: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
-	28, // 10: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
-	14, // 11: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
-	19, // 12: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
-	21, // 13: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
-	22, // 14: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
-	1,  // 15: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
-	8,  // 16: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
-	11, // 17: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
-	13, // 18: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
-	16, // 19: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
-	17, // 20: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
-	20, // 21: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
-	24, // 22: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
-	2,  // 23: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
-	9,  // 24: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
-	12, // 25: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
-	15, // 26: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
-	14, // 27: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
-	18, // 28: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
-	23, // 29: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
-	25, // 30: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
-	23, // [23:31] is the sub-list for method output_type
-	15, // [15:23] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	32, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
+	33, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
+	8,  // 6: podd.shim.v1.ContainerConfig.devices:type_name -> podd.shim.v1.Device
+	9,  // 7: podd.shim.v1.ContainerConfig.paths:type_name -> podd.shim.v1.Paths
+	7,  // 8: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
+	16, // 9: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
+	12, // 10: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
+	0,  // 11: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
+	34, // 12: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
+	16, // 13: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
+	21, // 14: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
+	23, // 15: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
+	24, // 16: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
+	5,  // 17: podd.shim.v1.UpdateRequest.resources:type_name -> podd.shim.v1.Resources
+	1,  // 18: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
+	10, // 19: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
+	13, // 20: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
+	15, // 21: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
+	18, // 22: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
+	19, // 23: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
+	22, // 24: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
+	26, // 25: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
+	28, // 26: podd.shim.v1.Shim.ReopenLog:input_type -> podd.shim.v1.ReopenLogRequest
+	30, // 27: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
+	2,  // 28: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
+	11, // 29: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
+	14, // 30: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
+	17, // 31: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
+	16, // 32: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
+	20, // 33: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
+	25, // 34: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
+	27, // 35: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
+	29, // 36: podd.shim.v1.Shim.ReopenLog:output_type -> podd.shim.v1.ReopenLogResponse
+	31, // 37: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
+	28, // [28:38] is the sub-list for method output_type
+	18, // [18:28] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_shim_v1_shim_proto_init() }
@@ -2033,13 +2368,13 @@ func file_shim_v1_shim_proto_init() {
 	if File_shim_v1_shim_proto != nil {
 		return
 	}
-	file_shim_v1_shim_proto_msgTypes[19].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[21].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_Resize)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[22].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[24].OneofWrappers = []any{
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
@@ -2050,7 +2385,7 @@ func file_shim_v1_shim_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shim_v1_shim_proto_rawDesc), len(file_shim_v1_shim_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   28,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -80,7 +80,16 @@ func buildSpec(cfg *shimv1.ContainerConfig, in specInputs) (*specs.Spec, error) 
 	if !cfg.GetPrivileged() {
 		s.Linux.MaskedPaths = defaultMaskedPaths
 		s.Linux.ReadonlyPaths = defaultReadonlyPaths
+		if p := cfg.GetPaths(); p != nil {
+			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = p.GetMasked(), p.GetReadonly()
+		}
 	}
+	devs, rules, err := buildDevices(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Linux.Devices = devs
+	s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, rules...)
 	if len(cfg.GetSeccomp()) > 0 {
 		s.Linux.Seccomp = &specs.LinuxSeccomp{}
 		if err := json.Unmarshal(cfg.GetSeccomp(), s.Linux.Seccomp); err != nil {

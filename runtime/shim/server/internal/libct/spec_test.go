@@ -264,3 +264,35 @@ func TestClassifyAndRunnable(t *testing.T) {
 		}
 	}
 }
+
+// Host devices become device nodes with cgroup rules allowing them; a
+// path that is no device is refused. Paths, when sent, replace the default
+// masked and read-only paths.
+func TestBuildSpecDevicesAndPaths(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Devices = []*shimv1.Device{{HostPath: "/dev/null", ContainerPath: "/dev/mynull", Permissions: "rw"}}
+	cfg.Paths = &shimv1.Paths{Masked: []string{"/proc/kcore"}}
+	s := mustSpec(t, cfg)
+	if d := s.Linux.Devices; len(d) != 1 || d[0].Path != "/dev/mynull" || d[0].Type != "c" || d[0].Major != 1 || d[0].Minor != 3 {
+		t.Errorf("devices %+v", d)
+	}
+	r := s.Linux.Resources.Devices
+	if last := r[len(r)-1]; !last.Allow || last.Type != "c" || *last.Major != 1 || *last.Minor != 3 || last.Access != "rw" {
+		t.Errorf("device rules %+v", r)
+	}
+	if !slices.Equal(s.Linux.MaskedPaths, []string{"/proc/kcore"}) || len(s.Linux.ReadonlyPaths) != 0 {
+		t.Errorf("masked %v readonly %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+	for _, d := range []*shimv1.Device{
+		{HostPath: "/etc/hostname", ContainerPath: "/dev/x"},
+		{HostPath: "/dev/null", ContainerPath: "dev/x"},
+		{HostPath: "/dev/null", ContainerPath: "/dev/x", Permissions: "rwx"},
+		{HostPath: "/dev/nonexistent", ContainerPath: "/dev/x"},
+	} {
+		cfg := baseConfig()
+		cfg.Devices = []*shimv1.Device{d}
+		if _, err := buildSpec(cfg, testInputs); err == nil {
+			t.Errorf("device %v accepted", d)
+		}
+	}
+}
