@@ -25,16 +25,20 @@ var criEventTypes = map[sandbox.EventType]runtimeapi.ContainerEventType{
 	sandbox.EventDeleted: runtimeapi.ContainerEventType_CONTAINER_DELETED_EVENT,
 }
 
+func criEvent(e sandbox.Event) cri.Event {
+	return cri.Event{ContainerID: e.ContainerID, SandboxID: e.SandboxID, Type: criEventTypes[e.Type], At: e.At}
+}
+
 // Next delivers the events buffered before a drop, then the drop.
 func (c criSubscription) Next(ctx context.Context) (cri.Event, error) {
 	select {
 	case e := <-c.s.C:
-		return cri.Event{ContainerID: e.ContainerID, SandboxID: e.SandboxID, Type: criEventTypes[e.Type], At: e.At}, nil
+		return criEvent(e), nil
 	default:
 	}
 	select {
 	case e := <-c.s.C:
-		return cri.Event{ContainerID: e.ContainerID, SandboxID: e.SandboxID, Type: criEventTypes[e.Type], At: e.At}, nil
+		return criEvent(e), nil
 	case <-c.s.Dropped:
 		return cri.Event{}, cri.ErrEventsDropped
 	case <-ctx.Done():
