@@ -185,12 +185,15 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("kept config %v, %v", got, err)
 			}
 		}},
-		{name: "no log path: no log", mut: func(c *runtimeapi.ContainerConfig) { c.LogPath = "" },
+		{name: "no log path: no log; no seccomp profile: unconfined", mut: func(c *runtimeapi.ContainerConfig) { c.LogPath = "" },
 			check: func(t *testing.T, cs ContainerSpec) {
-				if cs.LogPath != "" {
-					t.Errorf("log path %q", cs.LogPath)
+				if cs.LogPath != "" || cs.Process.Seccomp != "Unconfined" {
+					t.Errorf("log path %q seccomp %q", cs.LogPath, cs.Process.Seccomp)
 				}
 			}},
+		{name: "run_as_group without a user", mut: func(c *runtimeapi.ContainerConfig) {
+			ctrSec(c).RunAsGroup = &runtimeapi.Int64Value{Value: 5}
+		}, wantCode: codes.InvalidArgument, wantErr: "run_as_group"},
 		{name: "mounts with propagation", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Mounts = []*runtimeapi.Mount{
 				{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, SelinuxRelabel: true},
@@ -271,9 +274,13 @@ func TestContainerSpecTranslation(t *testing.T) {
 		{name: "user namespace", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD}}
 		}, wantCode: codes.Unimplemented, wantErr: "userns_options"},
-		{name: "network namespace other than the sandbox's", mut: func(c *runtimeapi.ContainerConfig) {
-			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}
-		}, wantCode: codes.InvalidArgument, wantErr: "namespace_options.network"},
+		{name: "network and IPC modes are the sandbox's, whatever the container says", mut: func(c *runtimeapi.ContainerConfig) {
+			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE, Ipc: runtimeapi.NamespaceMode_NODE}
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			if sb := cs.Process.Sandbox; sb.HostNetwork || sb.HostIPC {
+				t.Errorf("sandbox namespaces %+v", sb)
+			}
+		}},
 		{name: "target PID namespace", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_TARGET, TargetId: "x"}
 		}, wantCode: codes.Unimplemented, wantErr: "namespace_options.pid"},

@@ -74,6 +74,7 @@ func buildSpec(cfg *shimv1.ContainerConfig, in specInputs) (*specs.Spec, error) 
 			Sysctl:      cfg.GetSysctls(),
 		},
 	}
+	s.Linux.RootfsPropagation = rootfsPropagation(cfg.GetMounts())
 	if ownsNamespace(namespaces, specs.UTSNamespace) {
 		s.Hostname = cfg.GetHostname()
 	}
@@ -100,6 +101,24 @@ func buildSpec(cfg *shimv1.ContainerConfig, in specInputs) (*specs.Spec, error) 
 		applyCgroup2(s, cfg.GetPrivileged())
 	}
 	return s, nil
+}
+
+// rootfsPropagation is the propagation the container's root mount needs
+// for its mounts' own: rshared for a bidirectional mount (its mounts reach
+// the host), rslave for a host-to-container one, else runc's default.
+func rootfsPropagation(mounts []*shimv1.Mount) string {
+	out := ""
+	for _, m := range mounts {
+		for _, o := range m.GetOptions() {
+			switch {
+			case o == "rshared" || o == "shared":
+				return "rshared"
+			case o == "rslave" || o == "slave":
+				out = "rslave"
+			}
+		}
+	}
+	return out
 }
 
 func validate(cfg *shimv1.ContainerConfig) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -293,6 +294,28 @@ func TestBuildSpecDevicesAndPaths(t *testing.T) {
 		cfg.Devices = []*shimv1.Device{d}
 		if _, err := buildSpec(cfg, testInputs); err == nil {
 			t.Errorf("device %v accepted", d)
+		}
+	}
+}
+
+// A bidirectional mount needs a shared root mount (its mounts reach the
+// host through it), a host-to-container one a slave root.
+func TestBuildSpecRootfsPropagation(t *testing.T) {
+	for _, tc := range []struct {
+		opts [][]string
+		want string
+	}{
+		{nil, ""},
+		{[][]string{{"rbind", "rprivate"}}, ""},
+		{[][]string{{"rbind", "rslave"}}, "rslave"},
+		{[][]string{{"rbind", "rslave"}, {"rbind", "rshared"}}, "rshared"},
+	} {
+		cfg := baseConfig()
+		for i, o := range tc.opts {
+			cfg.Mounts = append(cfg.Mounts, &shimv1.Mount{Source: "/srv", Destination: "/m" + strconv.Itoa(i), Type: "bind", Options: o})
+		}
+		if got := mustSpec(t, cfg).Linux.RootfsPropagation; got != tc.want {
+			t.Errorf("mounts %v: rootfs propagation %q, want %q", tc.opts, got, tc.want)
 		}
 	}
 }
