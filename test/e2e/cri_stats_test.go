@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -223,6 +224,19 @@ func TestCRIStatsAndEventsWithCrictl(t *testing.T) {
 	if len(l.Containers) != 1 || l.Containers[0].Attributes.ID != id {
 		t.Errorf("statsp containers %+v, want busy", l.Containers)
 	}
+
+	// A container that ends on its own is reported stopped when it ends,
+	// without a client asking for its state first.
+	onceCfg := writeJSON(t, filepath.Join(dir, "once.json"), `{
+  "metadata": {"name": "once"}, "image": {"image": "busybox:latest"},
+  "command": ["sh", "-c", "exit 0"], "log_path": "once/0.log", "linux": {}
+}`)
+	once := strings.TrimSpace(e.crictl("create", "--no-pull", sb, onceCfg, sbCfg))
+	e.crictl("start", once)
+	testutil.WaitFor(t, 30*time.Second, "crictl events: once stopped", func() (bool, error) {
+		return slices.Contains(events.of(once), "CONTAINER_STOPPED_EVENT"), nil
+	})
+	e.crictl("rm", once)
 
 	e.crictl("stop", "--timeout", "0", id)
 	e.crictl("rm", id)
