@@ -31,6 +31,8 @@ func (d *Daemon) serveCRI(errc chan<- error) (*grpc.Server, error) {
 		Runtime:    &d.criState,
 		Sandboxes:  criSandboxes{r: d.criSandboxes, c: d.criContainers},
 		Containers: criContainers{c: d.criContainers},
+		Usage:      criUsage{cgroups: d.cgroups, layout: d.deps.Layout},
+		Events:     criEvents{ev: d.criSandboxes.Events()},
 		ImageFsDir: d.deps.Layout.ImagesDir(),
 		Version:    version.Version,
 	})

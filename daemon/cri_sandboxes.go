@@ -93,6 +93,6 @@ func (c criSandboxes) List(ctx context.Context) ([]cri.Sandbox, error) {
 func criSandbox(rec sandbox.Record) cri.Sandbox {
 	return cri.Sandbox{
 		ID: rec.ID, Ready: rec.State == sandbox.Ready, CreatedAt: rec.CreatedAt,
-		NetnsPath: rec.NetnsPath, IP: rec.IP, IPs: rec.IPs, Config: rec.Spec.Client,
+		NetnsPath: rec.NetnsPath, Cgroup: rec.PodCgroup, IP: rec.IP, IPs: rec.IPs, Config: rec.Spec.Client,
 	}
 }

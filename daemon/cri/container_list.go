@@ -45,12 +45,7 @@ func containerMatches(f *runtimeapi.ContainerFilter, c Container, cfg *runtimeap
 	if f.GetState() != nil && f.GetState().GetState() != c.State {
 		return false
 	}
-	for k, v := range f.GetLabelSelector() {
-		if got, ok := cfg.GetLabels()[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
+	return labelsMatch(f.GetLabelSelector(), cfg.GetLabels())
 }
 
 // imageSpec is the image a container shows: the first tag of its image

@@ -39,10 +39,5 @@ func sandboxMatches(f *runtimeapi.PodSandboxFilter, sb Sandbox, cfg *runtimeapi.
 	if f.GetState() != nil && f.GetState().GetState() != sb.state() {
 		return false
 	}
-	for k, v := range f.GetLabelSelector() {
-		if got, ok := cfg.GetLabels()[k]; !ok || got != v {
-			return false
-		}
-	}
-	return true
+	return labelsMatch(f.GetLabelSelector(), cfg.GetLabels())
 }

@@ -65,8 +65,10 @@ type Sandbox struct {
 	Ready     bool
 	CreatedAt time.Time
 	NetnsPath string
-	IP        string
-	IPs       []string
+	// Cgroup is the sandbox's pod cgroup, its containers' parent.
+	Cgroup string
+	IP     string
+	IPs    []string
 	// Config is SandboxSpec.Config.
 	Config []byte
 }

@@ -53,6 +53,10 @@ type Config struct {
 	Runtime    Runtime
 	Sandboxes  Sandboxes
 	Containers Containers
+	// Usage reads the containers' and sandboxes' use of the host.
+	Usage Usage
+	// Events delivers the containers' and sandboxes' changes.
+	Events Events
 	// ImageFsDir is where the images are stored (ImageFsInfo's mountpoint).
 	ImageFsDir string
 	// Version is podd's version, reported as the runtime version.
@@ -78,6 +82,8 @@ func NewServer(cfg Config) *grpc.Server {
 type runtimeService struct {
 	runtimeapi.UnimplementedRuntimeServiceServer
 	cfg Config
+	// cpu keeps the previous CPU samples for usage_nano_cores.
+	cpu cpuSamples
 }
 
 // imageService serves ImageService.

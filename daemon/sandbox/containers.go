@@ -125,8 +125,13 @@ type Containers struct {
 	images    ContainerImages
 	rootfs    Rootfs
 
+	// ctx bounds the goroutines following the shims' events.
+	ctx context.Context
+
 	mu      sync.Mutex
 	entries map[string]*centry
+	// following holds the sandboxes whose shim events are followed.
+	following map[string]bool
 }
 
 type centry struct {
@@ -142,7 +147,10 @@ func OpenContainers(ctx context.Context, sandboxes *Registry, layout store.Layou
 	if fs == nil {
 		fs = HostRootfs()
 	}
-	c := &Containers{sandboxes: sandboxes, layout: layout, images: images, rootfs: fs, entries: map[string]*centry{}}
+	c := &Containers{
+		sandboxes: sandboxes, layout: layout, images: images, rootfs: fs, ctx: context.WithoutCancel(ctx),
+		entries: map[string]*centry{}, following: map[string]bool{},
+	}
 	ents, err := os.ReadDir(layout.CRIContainersDir())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("restore CRI containers: %w", err)
@@ -165,6 +173,11 @@ func OpenContainers(ctx context.Context, sandboxes *Registry, layout store.Layou
 			continue
 		}
 		c.entries[rec.ID] = &centry{rec: rec, snap: rec}
+	}
+	for _, e := range c.entries {
+		if e.rec.Phase == ContainerStarted && e.rec.Exit == nil {
+			c.follow(e.rec.SandboxID)
+		}
 	}
 	return c, nil
 }
@@ -269,6 +282,7 @@ func (c *Containers) Create(ctx context.Context, cs ContainerSpec) (_ string, er
 	}
 	rollback.Release()
 	slog.Info("CRI container created", "container", id, "name", cs.Name, "sandbox", cs.SandboxID, "image", img.ID)
+	c.sandboxes.events.publish(EventCreated, cs.SandboxID, id)
 	return id, nil
 }
 
@@ -313,6 +327,7 @@ func (c *Containers) Start(ctx context.Context, id string) error {
 			now := time.Now()
 			e.rec.Exit = &ContainerExit{StartedAt: now, FinishedAt: now, ExitCode: 128, Reason: "StartError", Message: status.Convert(err).Message()}
 			c.persist(e)
+			c.sandboxes.events.publish(EventStopped, e.rec.SandboxID, id)
 		}
 		return fmt.Errorf("start container %s: %w", id, err)
 	}
@@ -320,6 +335,8 @@ func (c *Containers) Start(ctx context.Context, id string) error {
 		return errdefs.Classed(errdefs.ErrFailedPrecondition, "start container %s: %s: %s", id, st.GetReason(), st.GetMessage())
 	}
 	slog.Info("CRI container started", "container", id)
+	c.sandboxes.events.publish(EventStarted, e.rec.SandboxID, id)
+	c.follow(e.rec.SandboxID)
 	return nil
 }
 
@@ -353,9 +370,13 @@ func (c *Containers) observe(e *centry, rec ContainerRecord, st *shimv1.Containe
 		return out
 	case st != nil && st.GetStatus() == shimv1.Status_STATUS_STOPPED:
 		ex := exitOf(st)
-		if e != nil && (rec.Exit == nil || !rec.Exit.same(ex)) {
+		if e != nil && (e.rec.Exit == nil || !e.rec.Exit.same(ex)) {
+			first := e.rec.Exit == nil
 			e.rec.Exit = &ex
 			c.persist(e)
+			if first {
+				c.sandboxes.events.publish(EventStopped, e.rec.SandboxID, e.rec.ID)
+			}
 		}
 		rec.Exit = &ex
 	case st != nil:
@@ -592,7 +613,61 @@ func (c *Containers) Remove(ctx context.Context, id string) error {
 	delete(c.entries, id)
 	c.mu.Unlock()
 	slog.Info("CRI container removed", "container", id)
+	c.sandboxes.events.publish(EventDeleted, e.rec.SandboxID, id)
 	return nil
+}
+
+// follow watches the events of sandbox's shim, unless already watched,
+// so that a container that ends on its own is observed (its end recorded
+// and published) when it ends, not when a client next asks. The watch
+// ends with the shim.
+func (c *Containers) follow(sandbox string) {
+	c.mu.Lock()
+	if c.following[sandbox] {
+		c.mu.Unlock()
+		return
+	}
+	c.following[sandbox] = true
+	c.mu.Unlock()
+	go func() {
+		defer func() {
+			c.mu.Lock()
+			delete(c.following, sandbox)
+			c.mu.Unlock()
+		}()
+		cl, _, err := c.sandboxes.Shim(c.ctx, sandbox)
+		if err != nil {
+			return
+		}
+		stream, err := cl.Events(c.ctx, &shimv1.EventsRequest{})
+		if err != nil {
+			return
+		}
+		// What ended before the stream opened.
+		for _, id := range c.inSandbox(sandbox) {
+			c.refresh(id)
+		}
+		for {
+			st, err := stream.Recv()
+			if err != nil {
+				return
+			}
+			if st.GetStatus() == shimv1.Status_STATUS_STOPPED {
+				c.refresh(st.GetId())
+			}
+		}
+	}()
+}
+
+// refresh observes container id (a known one) through its shim.
+func (c *Containers) refresh(id string) {
+	e := c.lookup(id)
+	if e == nil {
+		return
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	c.status(c.ctx, e)
 }
 
 // Update sets a created or running container's CPU and memory limits (a

@@ -30,6 +30,9 @@ type Registry struct {
 	// without a DNS config.
 	hostResolvConf string
 
+	// events gets every change of the sandboxes and their containers.
+	events *Events
+
 	mu      sync.Mutex
 	entries map[string]*entry
 }
@@ -49,7 +52,7 @@ type entry struct {
 // killed meanwhile, a reboot) comes back NotReady, as does one whose
 // creation a crash cut short.
 func OpenRegistry(ctx context.Context, svc *Service, layout store.Layout, resolvConf string) (*Registry, error) {
-	r := &Registry{svc: svc, layout: layout, hostResolvConf: resolvConf, entries: map[string]*entry{}}
+	r := &Registry{svc: svc, layout: layout, hostResolvConf: resolvConf, events: NewEvents(), entries: map[string]*entry{}}
 	ents, err := os.ReadDir(layout.CRISandboxesDir())
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("restore CRI sandboxes: %w", err)
@@ -133,6 +136,8 @@ func (r *Registry) Run(ctx context.Context, sp Spec) (Record, error) {
 		return fail(errors.Join(err, r.release(ctx, e)))
 	}
 	slog.Info("CRI sandbox created", "sandbox", id, "pod", sp.Namespace+"/"+sp.Name, "ip", inst.IP)
+	r.events.publish(EventCreated, id, id)
+	r.events.publish(EventStarted, id, id)
 	return e.rec, nil
 }
 
@@ -168,6 +173,7 @@ func (r *Registry) Stop(ctx context.Context, id string) error {
 		return fmt.Errorf("stop sandbox %s: %w", id, err)
 	}
 	slog.Info("CRI sandbox stopped", "sandbox", id)
+	r.events.publish(EventStopped, id, id)
 	return nil
 }
 
@@ -194,6 +200,7 @@ func (r *Registry) Remove(ctx context.Context, id string) error {
 		return fmt.Errorf("remove sandbox %s: %w", id, err)
 	}
 	slog.Info("CRI sandbox removed", "sandbox", id)
+	r.events.publish(EventDeleted, id, id)
 	return nil
 }
 
@@ -258,6 +265,7 @@ func (r *Registry) refresh(ctx context.Context, e *entry) {
 	}
 	r.persist(e)
 	slog.Warn("CRI sandbox lost its pause; NotReady", "sandbox", e.rec.ID)
+	r.events.publish(EventStopped, e.rec.ID, e.rec.ID)
 }
 
 // pauseRuns asks the sandbox's shim whether the pause runs.
@@ -365,6 +373,10 @@ func (r *Registry) Shim(ctx context.Context, id string) (ShimClient, Record, err
 	}
 	return e.shim, e.rec, nil
 }
+
+// Events is where the changes of the sandboxes and their containers are
+// published.
+func (r *Registry) Events() *Events { return r.events }
 
 // Security is the host's security settings the sandboxes' containers are
 // built with.

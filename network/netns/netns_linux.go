@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/moby/sys/mountinfo"
+	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -11,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/vishvananda/netlink"
+	vnetns "github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
 )
 
@@ -176,4 +178,40 @@ func validName(name string) error {
 func Pinned(path string) bool {
 	var st unix.Statfs_t
 	return unix.Statfs(path, &st) == nil && st.Type == unix.NSFS_MAGIC
+}
+
+// Interface is one network interface's counters.
+type Interface struct {
+	Name                                 string
+	RxBytes, RxErrors, TxBytes, TxErrors uint64
+}
+
+// Interfaces reads the counters of every interface but loopback in the
+// network namespace pinned at path, through a netlink socket opened in it
+// (the calling thread does not move).
+func Interfaces(path string) ([]Interface, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open netns %q: %w", path, err)
+	}
+	defer f.Close()
+	h, err := netlink.NewHandleAt(vnetns.NsHandle(f.Fd()))
+	if err != nil {
+		return nil, fmt.Errorf("netlink in netns %q: %w", path, err)
+	}
+	defer h.Close()
+	links, err := h.LinkList()
+	if err != nil {
+		return nil, fmt.Errorf("list links in netns %q: %w", path, err)
+	}
+	var out []Interface
+	for _, l := range links {
+		a := l.Attrs()
+		if a.Flags&net.FlagLoopback != 0 || a.Statistics == nil {
+			continue
+		}
+		s := a.Statistics
+		out = append(out, Interface{Name: a.Name, RxBytes: s.RxBytes, RxErrors: s.RxErrors, TxBytes: s.TxBytes, TxErrors: s.TxErrors})
+	}
+	return out, nil
 }

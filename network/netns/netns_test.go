@@ -132,3 +132,44 @@ func TestCreatePinRemove(t *testing.T) {
 		t.Errorf("mountinfo still names %s", path)
 	}
 }
+
+// Interfaces reads the counters inside the pinned netns (not the host's),
+// without loopback.
+func TestInterfacesInPinnedNetns(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := newPinDir(t)
+	path, err := Create(dir, "stats1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { Remove(path) })
+	netNS, err := ns.GetNS(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer netNS.Close()
+	if err := netNS.Do(func(ns.NetNS) error {
+		v := &netlink.Veth{LinkAttrs: netlink.LinkAttrs{Name: "podd-stat0"}, PeerName: "podd-stat1"}
+		if err := netlink.LinkAdd(v); err != nil {
+			return err
+		}
+		return netlink.LinkSetUp(v)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	ifs, err := Interfaces(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, i := range ifs {
+		names = append(names, i.Name)
+	}
+	slices.Sort(names)
+	if !slices.Equal(names, []string{"podd-stat0", "podd-stat1"}) {
+		t.Errorf("interfaces %v, want the veth pair made in the netns only", names)
+	}
+	if _, err := Interfaces(filepath.Join(dir, "gone")); err == nil {
+		t.Error("Interfaces of a missing pin succeeded")
+	}
+}

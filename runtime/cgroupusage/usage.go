@@ -1,7 +1,7 @@
-// Package cgroupusage reads what a cgroup uses: its cumulative CPU time and
-// its memory working set (usage minus inactive file pages, as the kubelet
-// and cAdvisor count it), on cgroup v1 and v2 hosts, and turns two samples
-// into millicores.
+// Package cgroupusage reads what a cgroup uses: its cumulative CPU time,
+// its memory (usage, working set as the kubelet and cAdvisor count it, RSS,
+// page faults, limit) and its process count, on cgroup v1 and v2 hosts, and
+// turns two samples into a CPU rate.
 package cgroupusage
 
 import (
@@ -25,6 +25,17 @@ type Sample struct {
 	// WorkingSet is the memory in use that cannot be reclaimed at once:
 	// usage minus inactive file-backed pages, never below zero.
 	WorkingSet uint64
+	// MemoryUsage is the memory charged to the cgroup, page cache included.
+	MemoryUsage uint64
+	// RSS is the anonymous memory (and swap cache) of its processes.
+	RSS uint64
+	// PageFaults and MajorPageFaults count the faults of its processes.
+	PageFaults, MajorPageFaults uint64
+	// MemoryLimit is the cgroup's memory limit, 0 when unlimited.
+	MemoryLimit uint64
+	// Processes is the number of its processes (pids.current; 0 without
+	// the pids controller).
+	Processes uint64
 	// At is when the sample was read.
 	At time.Time
 }
@@ -82,11 +93,21 @@ func readV2(dir string) (Sample, error) {
 	if err != nil {
 		return Sample{}, err
 	}
-	return Sample{CPU: time.Duration(usec) * time.Microsecond, WorkingSet: WorkingSet(usage, mem["inactive_file"])}, nil
+	limit, err := readLimit(filepath.Join(dir, "memory.max"))
+	if err != nil {
+		return Sample{}, err
+	}
+	return Sample{
+		CPU: time.Duration(usec) * time.Microsecond, WorkingSet: WorkingSet(usage, mem["inactive_file"]),
+		MemoryUsage: usage, RSS: mem["anon"], PageFaults: mem["pgfault"], MajorPageFaults: mem["pgmajfault"],
+		MemoryLimit: limit, Processes: readOptional(filepath.Join(dir, "pids.current")),
+	}, nil
 }
 
-// readV1 reads cpuacct.usage (nanoseconds), memory.usage_in_bytes and
-// memory.stat's total_inactive_file (the hierarchical figure, as cAdvisor).
+// readV1 reads cpuacct.usage (nanoseconds), memory.usage_in_bytes,
+// memory.limit_in_bytes and memory.stat's hierarchical total_* figures (as
+// cAdvisor: the cgroup's own ones leave out its children), and
+// pids.current when the pids hierarchy is mounted.
 func readV1(root, path string) (Sample, error) {
 	cpuDir, err := v1Hierarchy(root, "cpuacct", "cpu,cpuacct", "cpuacct,cpu")
 	if err != nil {
@@ -105,7 +126,53 @@ func readV1(root, path string) (Sample, error) {
 	if err != nil {
 		return Sample{}, err
 	}
-	return Sample{CPU: time.Duration(ns), WorkingSet: WorkingSet(usage, mem["total_inactive_file"])}, nil
+	limit, err := readLimit(filepath.Join(memDir, "memory.limit_in_bytes"))
+	if err != nil {
+		return Sample{}, err
+	}
+	return Sample{
+		CPU: time.Duration(ns), WorkingSet: WorkingSet(usage, mem["total_inactive_file"]),
+		MemoryUsage: usage, RSS: mem["total_rss"], PageFaults: mem["total_pgfault"], MajorPageFaults: mem["total_pgmajfault"],
+		MemoryLimit: limit, Processes: readOptional(filepath.Join(root, "pids", path, "pids.current")),
+	}, nil
+}
+
+// v1Unlimited is the smallest memory.limit_in_bytes v1 reports for "no
+// limit" (LONG_MAX rounded down to the page size; 2^63-4096 on x86-64).
+const v1Unlimited = 1 << 62
+
+// readLimit reads a memory limit file: "max" (v2) or a v1 figure past
+// v1Unlimited is no limit (0); a missing file too (a controller not
+// enabled for the cgroup).
+func readLimit(path string) (uint64, error) {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+	v := string(bytes.TrimSpace(b))
+	if v == "max" {
+		return 0, nil
+	}
+	n, err := strconv.ParseUint(v, 10, 64)
+	if err != nil {
+		return 0, fmt.Errorf("parse %s: %w", path, err)
+	}
+	if n >= v1Unlimited {
+		return 0, nil
+	}
+	return n, nil
+}
+
+// readOptional reads a number that a host may not have (0 then).
+func readOptional(path string) uint64 {
+	n, err := readUint(path)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // v1Hierarchy finds the mount of a v1 controller under one of its names.
@@ -137,6 +204,26 @@ func Millicores(a, b Sample) int64 {
 		return 0
 	}
 	return int64(float64(b.CPU-a.CPU) / float64(wall) * 1000)
+}
+
+// NanoCores is the CPU rate between two samples of one cgroup in
+// billionths of a core (CRI's usage_nano_cores); 0 as for Millicores.
+func NanoCores(a, b Sample) uint64 {
+	wall := b.At.Sub(a.At)
+	if wall <= 0 || b.CPU < a.CPU {
+		return 0
+	}
+	return uint64(float64(b.CPU-a.CPU) / float64(wall) * 1e9)
+}
+
+// Available is the memory the cgroup may still take before its limit
+// (limit minus working set, as the kubelet counts it), 0 when unlimited or
+// at the limit.
+func (s Sample) Available() uint64 {
+	if s.MemoryLimit == 0 || s.WorkingSet >= s.MemoryLimit {
+		return 0
+	}
+	return s.MemoryLimit - s.WorkingSet
 }
 
 func readUint(path string) (uint64, error) {

@@ -30,8 +30,9 @@ func TestReadV2(t *testing.T) {
 		"cgroup.controllers":        "cpuset cpu io memory pids\n",
 		"podd/podx/cpu.stat":        "usage_usec 2500000\nuser_usec 2000000\nsystem_usec 500000\n",
 		"podd/podx/memory.current":  "10485760\n",
-		"podd/podx/memory.stat":     "anon 4194304\nfile 6291456\nactive_file 2097152\ninactive_file 4194304\n",
+		"podd/podx/memory.stat":     "anon 4194304\nfile 6291456\nactive_file 2097152\ninactive_file 4194304\npgfault 812\npgmajfault 3\n",
 		"podd/podx/memory.max":      "max\n",
+		"podd/podx/pids.current":    "4\n",
 		"podd/podx/cgroup.procs":    "",
 		"podd/podx/cgroup.type":     "domain\n",
 		"podd/podx/memory.swap.max": "0\n",
@@ -41,7 +42,10 @@ func TestReadV2(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := Sample{CPU: 2500 * time.Millisecond, WorkingSet: 10485760 - 4194304, At: at}
+	want := Sample{
+		CPU: 2500 * time.Millisecond, WorkingSet: 10485760 - 4194304, MemoryUsage: 10485760, RSS: 4194304,
+		PageFaults: 812, MajorPageFaults: 3, Processes: 4, At: at,
+	}
 	if s != want {
 		t.Errorf("sample %+v, want %+v", s, want)
 	}
@@ -58,14 +62,19 @@ func TestReadV1(t *testing.T) {
 				"unified/cgroup.controllers":             "\n",
 				cpuDir + "/podd/podx/cpuacct.usage":      "1500000000\n",
 				"memory/podd/podx/memory.usage_in_bytes": "8388608\n",
-				"memory/podd/podx/memory.stat":           "cache 4096\ninactive_file 0\ntotal_inactive_file 3145728\ntotal_active_file 1048576\n",
+				"memory/podd/podx/memory.stat":           "cache 4096\ninactive_file 0\ntotal_inactive_file 3145728\ntotal_active_file 1048576\nrss 1\ntotal_rss 2097152\npgfault 1\ntotal_pgfault 640\ntotal_pgmajfault 2\n",
+				"memory/podd/podx/memory.limit_in_bytes": "9223372036854771712\n",
+				"pids/podd/podx/pids.current":            "3\n",
 			})
 			at := time.Unix(200, 0)
 			s, err := Reader{Root: root, Now: fixedClock(at)}.Read("/podd/podx")
 			if err != nil {
 				t.Fatal(err)
 			}
-			want := Sample{CPU: 1500 * time.Millisecond, WorkingSet: 8388608 - 3145728, At: at}
+			want := Sample{
+				CPU: 1500 * time.Millisecond, WorkingSet: 8388608 - 3145728, MemoryUsage: 8388608, RSS: 2097152,
+				PageFaults: 640, MajorPageFaults: 2, Processes: 3, At: at,
+			}
 			if s != want {
 				t.Errorf("sample %+v, want %+v", s, want)
 			}
@@ -112,6 +121,71 @@ func TestMillicores(t *testing.T) {
 	} {
 		if got := Millicores(tc.a, tc.b); got != tc.want {
 			t.Errorf("%s: %d millicores, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// A memory limit is read as the cgroup has it; "max" (v2) and v1's
+// page-rounded LONG_MAX mean none, and the available memory is the limit
+// minus the working set, as the kubelet counts it.
+func TestMemoryLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		files        map[string]string
+		limit, avail uint64
+	}{
+		{"v2 limited", map[string]string{
+			"cgroup.controllers": "cpu memory\n", "p/cpu.stat": "usage_usec 1\n", "p/memory.current": "3000\n",
+			"p/memory.stat": "inactive_file 1000\n", "p/memory.max": "10000\n",
+		}, 10000, 8000},
+		{"v2 unlimited", map[string]string{
+			"cgroup.controllers": "cpu memory\n", "p/cpu.stat": "usage_usec 1\n", "p/memory.current": "3000\n",
+			"p/memory.stat": "inactive_file 1000\n", "p/memory.max": "max\n",
+		}, 0, 0},
+		{"v1 limited, no pids hierarchy", map[string]string{
+			"cpuacct/p/cpuacct.usage": "1\n", "memory/p/memory.usage_in_bytes": "3000\n",
+			"memory/p/memory.stat": "total_inactive_file 1000\n", "memory/p/memory.limit_in_bytes": "4096\n",
+		}, 4096, 2096},
+		{"v1 unlimited", map[string]string{
+			"cpuacct/p/cpuacct.usage": "1\n", "memory/p/memory.usage_in_bytes": "3000\n",
+			"memory/p/memory.stat": "total_inactive_file 1000\n", "memory/p/memory.limit_in_bytes": "9223372036854771712\n",
+		}, 0, 0},
+		{"over the limit (racy reads): nothing available", map[string]string{
+			"cgroup.controllers": "cpu memory\n", "p/cpu.stat": "usage_usec 1\n", "p/memory.current": "3000\n",
+			"p/memory.stat": "inactive_file 0\n", "p/memory.max": "2000\n",
+		}, 2000, 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			root := t.TempDir()
+			writeFiles(t, root, tc.files)
+			s, err := Reader{Root: root}.Read("/p")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s.MemoryLimit != tc.limit || s.Available() != tc.avail {
+				t.Errorf("limit %d available %d, want %d and %d", s.MemoryLimit, s.Available(), tc.limit, tc.avail)
+			}
+			if s.Processes != 0 {
+				t.Errorf("processes %d without a pids file, want 0", s.Processes)
+			}
+		})
+	}
+}
+
+func TestNanoCores(t *testing.T) {
+	t0 := time.Unix(0, 0)
+	for _, tc := range []struct {
+		name string
+		a, b Sample
+		want uint64
+	}{
+		{"one busy core", Sample{CPU: time.Second, At: t0}, Sample{CPU: 3 * time.Second, At: t0.Add(2 * time.Second)}, 1e9},
+		{"a tenth of a core", Sample{CPU: 0, At: t0}, Sample{CPU: 100 * time.Millisecond, At: t0.Add(time.Second)}, 1e8},
+		{"counter went back", Sample{CPU: 5 * time.Second, At: t0}, Sample{CPU: time.Second, At: t0.Add(time.Second)}, 0},
+		{"no time passed", Sample{CPU: 0, At: t0}, Sample{CPU: time.Second, At: t0}, 0},
+	} {
+		if got := NanoCores(tc.a, tc.b); got != tc.want {
+			t.Errorf("%s: %d nanocores, want %d", tc.name, got, tc.want)
 		}
 	}
 }

@@ -29,7 +29,7 @@ func Mount(lowerDirs []string, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
 	}
-	upper, work, merged := filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
+	upper, work, merged := UpperDir(dir), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
 	for _, d := range []string{dir, upper, work, merged} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
 			return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
@@ -38,7 +38,7 @@ func Mount(lowerDirs []string, dir string) (string, error) {
 	if dir, err = filepath.EvalSymlinks(dir); err != nil {
 		return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
 	}
-	upper, work, merged = filepath.Join(dir, "upper"), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
+	upper, work, merged = UpperDir(dir), filepath.Join(dir, "work"), filepath.Join(dir, "merged")
 	if ok, err := isOverlay(merged); err != nil || ok {
 		if err != nil {
 			return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
@@ -54,6 +54,10 @@ func Mount(lowerDirs []string, dir string) (string, error) {
 	}
 	return merged, nil
 }
+
+// UpperDir is where the writes of the rootfs Mount makes in dir land (its
+// writable layer).
+func UpperDir(dir string) string { return filepath.Join(dir, "upper") }
 
 func isOverlay(path string) (bool, error) {
 	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(path))

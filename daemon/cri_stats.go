@@ -1,0 +1,26 @@
+package daemon
+
+import (
+	"context"
+
+	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/network/netns"
+	"github.com/podd-dev/podd/runtime/cgroupusage"
+	"github.com/podd-dev/podd/runtime/diskusage"
+	"github.com/podd-dev/podd/runtime/rootfs"
+)
+
+// criUsage reads what CRI containers and sandboxes use: the same cgroup
+// reader as podctl top, their overlay upper dirs and their netns.
+type criUsage struct {
+	cgroups CgroupReader
+	layout  store.Layout
+}
+
+func (u criUsage) Cgroup(path string) (cgroupusage.Sample, error) { return u.cgroups.Read(path) }
+
+func (u criUsage) WritableLayer(ctx context.Context, id string) (diskusage.Usage, error) {
+	return diskusage.Walk(ctx, rootfs.UpperDir(u.layout.CRIContainerRootfsDir(id)))
+}
+
+func (criUsage) Interfaces(path string) ([]netns.Interface, error) { return netns.Interfaces(path) }
