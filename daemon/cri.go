@@ -51,8 +51,8 @@ func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 	if err := CheckCRIStreamAddress(addr); err != nil {
 		return nil, err
 	}
-	sandboxes := criSandboxes{r: d.criSandboxes}
-	streams, err := cri.ListenStreams(cri.StreamConfig{Addr: addr, Sandboxes: sandboxes, Dial: netns.Dial})
+	sandboxes, containers := criSandboxes{r: d.criSandboxes, c: d.criContainers}, criContainers{c: d.criContainers}
+	streams, err := cri.ListenStreams(cri.StreamConfig{Addr: addr, Containers: containers, Sandboxes: sandboxes, Dial: netns.Dial})
 	if err != nil {
 		return nil, err
 	}
@@ -65,6 +65,7 @@ func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 		Images:     criImages{d: d},
 		Runtime:    &d.criState,
 		Sandboxes:  sandboxes,
+		Containers: containers,
 		Streams:    streams,
 		ImageFsDir: d.deps.Layout.ImagesDir(),
 		Version:    version.Version,
@@ -140,6 +141,9 @@ func (d *Daemon) removeWholeImage(ctx context.Context, ref string) error {
 	all, err := d.images.List(ctx)
 	if err != nil {
 		return err
+	}
+	if d.criContainers != nil && d.criContainers.Images()[img.ID] {
+		return classed(ErrFailedPrecondition, "image %q is in use by a CRI container: remove the container first", ref)
 	}
 	pods, resolve := d.podSpecs(), d.resolveImage(ctx)
 	var digests []string

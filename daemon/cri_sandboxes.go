@@ -23,11 +23,21 @@ func (d *Daemon) openCRISandboxes() error {
 		return fmt.Errorf("restore CRI sandboxes: %w", err)
 	}
 	d.criSandboxes = r
+	c, err := sandbox.OpenContainers(d.ctx, r, deps.Layout, d.deps.Images, deps.Rootfs)
+	if err != nil {
+		return err
+	}
+	d.criContainers = c
 	return nil
 }
 
-// criSandboxes is the sandbox registry as the CRI edge uses it.
-type criSandboxes struct{ r *sandbox.Registry }
+// criSandboxes is the sandbox registry as the CRI edge uses it; stopping
+// or removing a sandbox stops or removes its containers first, as
+// containerd does.
+type criSandboxes struct {
+	r *sandbox.Registry
+	c *sandbox.Containers
+}
 
 func (c criSandboxes) Run(ctx context.Context, sp cri.SandboxSpec) (cri.Sandbox, error) {
 	spec := sandbox.Spec{
@@ -49,8 +59,19 @@ func (c criSandboxes) Run(ctx context.Context, sp cri.SandboxSpec) (cri.Sandbox,
 	return criSandbox(rec), nil
 }
 
-func (c criSandboxes) Stop(ctx context.Context, id string) error   { return c.r.Stop(ctx, id) }
-func (c criSandboxes) Remove(ctx context.Context, id string) error { return c.r.Remove(ctx, id) }
+func (c criSandboxes) Stop(ctx context.Context, id string) error {
+	if err := c.c.StopSandbox(ctx, id); err != nil {
+		return fmt.Errorf("stop sandbox %s: %w", id, err)
+	}
+	return c.r.Stop(ctx, id)
+}
+
+func (c criSandboxes) Remove(ctx context.Context, id string) error {
+	if err := c.c.RemoveSandbox(ctx, id); err != nil {
+		return fmt.Errorf("remove sandbox %s: %w", id, err)
+	}
+	return c.r.Remove(ctx, id)
+}
 
 func (c criSandboxes) Get(ctx context.Context, id string) (cri.Sandbox, error) {
 	rec, err := c.r.Get(ctx, id)

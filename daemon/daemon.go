@@ -66,7 +66,9 @@ type Daemon struct {
 	// criSandboxes are the sandboxes CRI clients made (restorePods opens
 	// them, before the GC, which keeps their networks).
 	criSandboxes *sandbox.Registry
-	wg           sync.WaitGroup
+	// criContainers are the containers CRI clients made in them.
+	criContainers *sandbox.Containers
+	wg            sync.WaitGroup
 	// metrics are the daemon's Prometheus metrics (recorded even when no
 	// listener serves them); cgroups reads pods' usage for top.
 	metrics *metrics.Metrics

@@ -69,9 +69,13 @@ func (d *Daemon) pruneImages(ctx context.Context) ([]image.Image, int, error) {
 // no mounted container rootfs uses (a container keeps running on layers of
 // an image whose tag has moved on).
 func (d *Daemon) pruneLayers(ctx context.Context) (int, error) {
-	inUse, err := rootfs.LayersInUse(d.deps.Layout.PodsDir())
-	if err != nil {
-		return 0, err
+	var inUse []string
+	for _, dir := range []string{d.deps.Layout.PodsDir(), d.deps.Layout.CRIContainersDir()} {
+		used, err := rootfs.LayersInUse(dir)
+		if err != nil {
+			return 0, err
+		}
+		inUse = append(inUse, used...)
 	}
 	removed, err := d.images.PruneLayers(ctx, inUse)
 	if err != nil {

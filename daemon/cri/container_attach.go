@@ -18,11 +18,11 @@ func (s *runtimeService) Attach(ctx context.Context, req *runtimeapi.AttachReque
 	if err := checkStreams(req.GetContainerId(), req.GetTty(), req.GetStdin(), req.GetStdout(), req.GetStderr()); err != nil {
 		return nil, err
 	}
-	t, err := s.runningContainer(ctx, req.GetContainerId(), "attach to")
+	c, err := s.runningContainer(ctx, req.GetContainerId(), "attach to")
 	if err != nil {
 		return nil, err
 	}
-	if req.GetStdin() && !t.Stdin {
+	if req.GetStdin() && !c.config().GetStdin() {
 		return nil, status.Errorf(codes.FailedPrecondition, "stdin: container %q was not created with stdin", req.GetContainerId())
 	}
 	resp, err := streams.srv.GetAttach(req)

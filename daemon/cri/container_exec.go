@@ -56,13 +56,13 @@ func checkStreams(containerID string, tty, stdin, stdout, stderr bool) error {
 
 // runningContainer returns a container the streaming calls may use: it
 // exists and runs.
-func (s *runtimeService) runningContainer(ctx context.Context, id, verb string) (StreamTarget, error) {
-	t, err := s.cfg.Streams.containers.StreamTarget(ctx, id)
+func (s *runtimeService) runningContainer(ctx context.Context, id, verb string) (Container, error) {
+	c, err := s.cfg.Streams.containers.Get(ctx, id)
 	if err != nil {
-		return StreamTarget{}, toStatus(err)
+		return Container{}, toStatus(err)
 	}
-	if !t.Running() {
-		return StreamTarget{}, status.Errorf(codes.FailedPrecondition, "%s container %q: it is %s, not running", verb, id, t.State)
+	if c.State != runtimeapi.ContainerState_CONTAINER_RUNNING {
+		return Container{}, status.Errorf(codes.FailedPrecondition, "%s container %q: it is %s, not running", verb, id, c.State)
 	}
-	return t, nil
+	return c, nil
 }

@@ -49,9 +49,10 @@ type Runtime interface {
 
 // Config is what the CRI server serves from.
 type Config struct {
-	Images    Images
-	Runtime   Runtime
-	Sandboxes Sandboxes
+	Images     Images
+	Runtime    Runtime
+	Sandboxes  Sandboxes
+	Containers Containers
 	// Streams serves the sessions Exec, Attach and PortForward hand out
 	// URLs to; nil: those calls answer Unimplemented.
 	Streams *StreamServer

@@ -387,9 +387,9 @@ func TestCallsNotImplementedYetSaySo(t *testing.T) {
 	cfg, _, _ := testConfig()
 	rc, _ := clients(t, cfg)
 	ctx := context.Background()
-	_, err := rc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{})
-	if code(err) != codes.Unimplemented || status.Convert(err).Message() != "CreateContainer: not yet implemented in podd" {
-		t.Errorf("CreateContainer: %v", err)
+	_, err := rc.ContainerStats(ctx, &runtimeapi.ContainerStatsRequest{})
+	if code(err) != codes.Unimplemented || status.Convert(err).Message() != "ContainerStats: not yet implemented in podd" {
+		t.Errorf("ContainerStats: %v", err)
 	}
 	ev, err := rc.GetContainerEvents(ctx, &runtimeapi.GetEventsRequest{})
 	if err == nil {

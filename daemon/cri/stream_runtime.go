@@ -57,9 +57,13 @@ func (r *streamRuntime) Attach(ctx context.Context, id string, in io.Reader, out
 	if r.containers == nil {
 		return errNoContainers
 	}
+	c, err := r.containers.Get(ctx, id)
+	if err != nil {
+		return fmt.Errorf("attach to container %q: %w", id, err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	opts := AttachOptions{Tty: tty, Resize: sizes(ctx, resize)}
+	opts := AttachOptions{Tty: tty, StdinOnce: c.config().GetStdinOnce(), Resize: sizes(ctx, resize)}
 	if in != nil {
 		opts.Stdin = in
 	}

@@ -17,6 +17,7 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/cri-streaming/pkg/streaming/remotecommand"
 	utilexec "k8s.io/utils/exec"
@@ -24,30 +25,40 @@ import (
 	"github.com/podd-dev/podd/internal/errdefs"
 )
 
-// fakeContainers is the daemon's CRI containers as the streaming calls see
-// them: a table of targets, and a record of each exec and attach.
-type fakeContainers struct {
-	mu      sync.Mutex
-	targets map[string]StreamTarget
-	execs   []ExecOptions
-	code    int32
-	err     error
-	sizes   []Size
+// streamFakes is the daemon's CRI containers as the streaming calls see
+// them: a table of containers, and a record of each exec and attach.
+type streamFakes struct {
+	mu       sync.Mutex
+	targets  map[string]Container
+	execs    []ExecOptions
+	attaches []AttachOptions
+	code     int32
+	err      error
+	sizes    []Size
 }
 
-func (f *fakeContainers) StreamTarget(_ context.Context, id string) (StreamTarget, error) {
+func (f *streamFakes) Get(_ context.Context, id string) (Container, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t, ok := f.targets[id]
+	c, ok := f.targets[id]
 	if !ok {
-		return StreamTarget{}, errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
+		return Container{}, errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
 	}
-	return t, nil
+	return c, nil
+}
+
+// streamTarget is a container in state with the stdin settings of cfg.
+func streamTarget(state runtimeapi.ContainerState, cfg *runtimeapi.ContainerConfig) Container {
+	b, err := proto.Marshal(cfg)
+	if err != nil {
+		panic(err)
+	}
+	return Container{State: state, Config: b}
 }
 
 // Exec echoes its stdin to stdout after the command, and records the
 // terminal sizes it is sent until its stdin ends.
-func (f *fakeContainers) Exec(_ context.Context, id string, opts ExecOptions) (int32, error) {
+func (f *streamFakes) Exec(_ context.Context, id string, opts ExecOptions) (int32, error) {
 	f.mu.Lock()
 	f.execs = append(f.execs, opts)
 	code, err := f.code, f.err
@@ -69,7 +80,10 @@ func (f *fakeContainers) Exec(_ context.Context, id string, opts ExecOptions) (i
 	return code, nil
 }
 
-func (f *fakeContainers) Attach(_ context.Context, id string, opts AttachOptions) error {
+func (f *streamFakes) Attach(_ context.Context, id string, opts AttachOptions) error {
+	f.mu.Lock()
+	f.attaches = append(f.attaches, opts)
+	f.mu.Unlock()
 	if opts.Stdout != nil {
 		fmt.Fprintf(opts.Stdout, "attached to %s tty=%v", id, opts.Tty)
 	}
@@ -97,18 +111,19 @@ func streamConfig(t *testing.T, cfg Config, ctrs StreamContainers, dial func(con
 	return cfg
 }
 
-func streamTestConfig(t *testing.T) (Config, *fakeSandboxes, *fakeContainers) {
+func streamTestConfig(t *testing.T) (Config, *fakeSandboxes, *streamFakes) {
 	cfg, _, _ := testConfig()
 	sbs := &fakeSandboxes{sbs: []Sandbox{
 		{ID: "sb-ready", Ready: true, NetnsPath: "/run/podd/netns/sb-ready"},
 		{ID: "sb-stopped", Ready: false},
 	}}
 	cfg.Sandboxes = sbs
-	ctrs := &fakeContainers{targets: map[string]StreamTarget{
-		"running":  {State: runtimeapi.ContainerState_CONTAINER_RUNNING},
-		"stdin":    {State: runtimeapi.ContainerState_CONTAINER_RUNNING, Stdin: true},
-		"exited":   {State: runtimeapi.ContainerState_CONTAINER_EXITED, Stdin: true},
-		"creating": {State: runtimeapi.ContainerState_CONTAINER_CREATED},
+	running, exited, created := runtimeapi.ContainerState_CONTAINER_RUNNING, runtimeapi.ContainerState_CONTAINER_EXITED, runtimeapi.ContainerState_CONTAINER_CREATED
+	ctrs := &streamFakes{targets: map[string]Container{
+		"running":  streamTarget(running, &runtimeapi.ContainerConfig{}),
+		"stdin":    streamTarget(running, &runtimeapi.ContainerConfig{Stdin: true}),
+		"exited":   streamTarget(exited, &runtimeapi.ContainerConfig{Stdin: true}),
+		"creating": streamTarget(created, &runtimeapi.ContainerConfig{}),
 	}}
 	return streamConfig(t, cfg, ctrs, nil), sbs, ctrs
 }
@@ -223,7 +238,7 @@ func TestStreamingWithoutContainers(t *testing.T) {
 // The streaming.Runtime adaptor: an exec's exit code reaches the server as
 // an ExitError, resizes reach the container, errors name the container.
 func TestStreamRuntimeExec(t *testing.T) {
-	ctrs := &fakeContainers{code: 3}
+	ctrs := &streamFakes{code: 3}
 	r := &streamRuntime{containers: ctrs}
 	var out bytes.Buffer
 	resize := make(chan remotecommand.TerminalSize, 2)
@@ -263,18 +278,28 @@ func TestStreamRuntimeExec(t *testing.T) {
 	}
 }
 
+// Attach passes the container's stdin_once and the client's streams.
 func TestStreamRuntimeAttach(t *testing.T) {
-	r := &streamRuntime{containers: &fakeContainers{}}
+	ctrs := &streamFakes{targets: map[string]Container{
+		"c1": streamTarget(runtimeapi.ContainerState_CONTAINER_RUNNING, &runtimeapi.ContainerConfig{Stdin: true, StdinOnce: true, Tty: true}),
+	}}
+	r := &streamRuntime{containers: ctrs}
 	var out bytes.Buffer
-	if err := r.Attach(context.Background(), "c1", nil, nopCloser{&out}, nil, true, nil); err != nil {
+	if err := r.Attach(context.Background(), "c1", strings.NewReader("x"), nopCloser{&out}, nil, true, nil); err != nil {
 		t.Fatal(err)
 	}
 	if out.String() != "attached to c1 tty=true" {
 		t.Errorf("stdout %q (stderr must be nil, not a nil writer in an interface)", out.String())
 	}
-	r = &streamRuntime{containers: &fakeContainers{err: errors.New("shim gone")}}
+	if o := ctrs.attaches[0]; !o.StdinOnce || o.Stdin == nil || o.Stderr != nil || !o.Tty {
+		t.Errorf("attach options %+v", o)
+	}
+	ctrs.err = errors.New("shim gone")
 	if err := r.Attach(context.Background(), "c1", nil, nopCloser{&out}, nil, false, nil); err == nil || !strings.Contains(err.Error(), `attach to container "c1": shim gone`) {
 		t.Fatalf("attach error: %v", err)
+	}
+	if err := r.Attach(context.Background(), "gone", nil, nopCloser{&out}, nil, false, nil); !errors.Is(err, errdefs.ErrNotFound) {
+		t.Fatalf("attach to an unknown container: %v", err)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/daemon/sandbox"
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/hooks"
 	"github.com/podd-dev/podd/internal/limiter"
@@ -113,15 +114,11 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	t.mark("queue", time.Now())
 	w.removeOldInstances(ctx, c.Name, id)
 	t.mark("cleanup", time.Now())
-	layers, err := w.deps.Images.Layers(ctx, img)
-	if err != nil {
-		return failStart("CreateContainerError", "unpack image %q: %w", c.Image, err)
-	}
-	t.mark("layers", time.Now())
 	dir := w.deps.Layout.ContainerDir(w.uid, id)
-	root, err := w.deps.rootfs().Mount(layers, dir)
+	root, err := sandbox.MountRootfs(ctx, w.deps.Images, w.deps.rootfs(), img, dir,
+		func(step string) { t.mark(step, time.Now()) })
 	if err != nil {
-		return failStart("CreateContainerError", "mount rootfs of container %q: %w", c.Name, err)
+		return failStart("CreateContainerError", "container %q (image %q): %w", c.Name, c.Image, err)
 	}
 	t.mark("rootfs", time.Now())
 	var rollback undo.Stack
@@ -130,10 +127,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 		return w.unmountInstance(id)
 	})
 	rollback.Push("remove instance "+id+" from the shim", func(ctx context.Context) error {
-		if _, err := cl.Remove(ctx, &shimv1.RemoveRequest{Id: id}); err != nil && status.Code(err) != codes.NotFound {
-			return err
-		}
-		return nil
+		return sandbox.RemoveFromShim(ctx, cl, id)
 	})
 	logPath := w.deps.Layout.LogPath(w.uid, c.Name, int(a.Restart))
 	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
@@ -260,8 +254,7 @@ func (w *Worker) stageMounts(ctx context.Context, in spec.Input, id string) (map
 // so no unmount propagates to the host), then unmounts and removes its
 // rootfs dir.
 func (w *Worker) unmountInstance(id string) error {
-	return errors.Join(volume.Unstage(w.deps.Layout.StagingDir(w.uid, id)),
-		w.deps.rootfs().Unmount(w.deps.Layout.ContainerDir(w.uid, id)))
+	return sandbox.UnmountContainer(w.deps.rootfs(), w.deps.Layout.ContainerDir(w.uid, id), w.deps.Layout.StagingDir(w.uid, id))
 }
 
 // removeOldInstances forgets the container's earlier stopped instances in

@@ -6,7 +6,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/sandbox"
-	"github.com/podd-dev/podd/runtime/rootfs"
 	"github.com/podd-dev/podd/runtime/volume"
 )
 
@@ -24,14 +23,6 @@ func (hostVolumes) Prepare(ctx context.Context, pod *corev1.Pod, podDir string) 
 func (hostVolumes) Cleanup(ctx context.Context, podDir string) error {
 	return volume.Cleanup(ctx, podDir)
 }
-
-// hostRootfs is Rootfs on this host (overlayfs, runtime/rootfs).
-type hostRootfs struct{}
-
-func (hostRootfs) Mount(layers []string, dir string) (string, error) {
-	return rootfs.Mount(layers, dir)
-}
-func (hostRootfs) Unmount(dir string) error { return rootfs.Unmount(dir) }
 
 // shims, volumes and rootfs are the seams Deps sets, or the host's.
 func (d *Deps) shims() Shims {
@@ -52,5 +43,5 @@ func (d *Deps) rootfs() Rootfs {
 	if d.Rootfs != nil {
 		return d.Rootfs
 	}
-	return hostRootfs{}
+	return sandbox.HostRootfs()
 }

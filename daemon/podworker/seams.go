@@ -20,6 +20,8 @@ type (
 	ShimClient = sandbox.ShimClient
 	Shims      = sandbox.Shims
 	Network    = sandbox.Network
+	// Rootfs mounts and unmounts container root filesystems.
+	Rootfs = sandbox.Rootfs
 )
 
 // Volumes prepares a pod's volumes and cleans them up.
@@ -34,14 +36,6 @@ type Images interface {
 	Get(ctx context.Context, ref string) (image.Image, error)
 	Pull(ctx context.Context, ref string, opts image.PullOptions) (image.Image, error)
 	Layers(ctx context.Context, img image.Image) ([]string, error)
-}
-
-// Rootfs mounts and unmounts container root filesystems.
-type Rootfs interface {
-	// Mount stacks layers (lowest first) under dir and returns the root.
-	Mount(layers []string, dir string) (string, error)
-	// Unmount unmounts and removes dir; a missing dir is done.
-	Unmount(dir string) error
 }
 
 // StateStore keeps a pod's worker state across daemon restarts.

@@ -351,3 +351,32 @@ func (r *Registry) resolvConf(dns *DNS) ([]byte, error) {
 	}
 	return []byte(b.String()), nil
 }
+
+// Shim returns the shim of sandbox id with its record, connecting to the
+// shim if needed: an unknown sandbox is errdefs.ErrNotFound, one without a
+// running shim (stopped, restored after a reboot) errdefs.ErrFailedPrecondition.
+func (r *Registry) Shim(ctx context.Context, id string) (ShimClient, Record, error) {
+	e := r.lookup(id)
+	if e == nil {
+		return nil, Record{}, errdefs.Classed(errdefs.ErrNotFound, "sandbox %q not found", id)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.rec.Released || e.rec.State == Creating {
+		return nil, e.rec, errdefs.Classed(errdefs.ErrFailedPrecondition, "sandbox %s is not ready", id)
+	}
+	if e.shim == nil {
+		cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		cl, err := r.svc.Shims().Connect(cctx, r.layout.CRIShimDir(id))
+		if err != nil {
+			return nil, e.rec, errdefs.Classed(errdefs.ErrFailedPrecondition, "sandbox %s has no running shim: %w", id, err)
+		}
+		e.shim = cl
+	}
+	return e.shim, e.rec, nil
+}
+
+// Security is the host's security settings the sandboxes' containers are
+// built with.
+func (r *Registry) Security() spec.HostSecurity { return r.svc.deps.Security }

@@ -21,7 +21,10 @@ type ShimClient interface {
 	State(ctx context.Context, in *shimv1.StateRequest, opts ...grpc.CallOption) (*shimv1.StateResponse, error)
 	Events(ctx context.Context, in *shimv1.EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error)
 	Remove(ctx context.Context, in *shimv1.RemoveRequest, opts ...grpc.CallOption) (*shimv1.RemoveResponse, error)
+	Update(ctx context.Context, in *shimv1.UpdateRequest, opts ...grpc.CallOption) (*shimv1.UpdateResponse, error)
+	ReopenLog(ctx context.Context, in *shimv1.ReopenLogRequest, opts ...grpc.CallOption) (*shimv1.ReopenLogResponse, error)
 	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.ExecRequest, shimv1.ExecResponse], error)
+	Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.AttachRequest, shimv1.AttachResponse], error)
 	// Stop shuts the shim down (force: kill what runs first) and waits
 	// until it is gone.
 	Stop(ctx context.Context, force bool) error

@@ -222,3 +222,26 @@ func (l Layout) CRIPodCgroup(parent, id string) string {
 func (l Layout) CRIShimCgroup(id string) string {
 	return filepath.Join(l.ShimsCgroup(), criCgroupPrefix+id)
 }
+
+// CRIContainersDir holds one directory per CRI container, named by its ID:
+// its record and its root filesystem's overlay.
+func (l Layout) CRIContainersDir() string { return filepath.Join(l.Root, "cri", "containers") }
+
+// CRIContainerDir is the persistent directory of CRI container id.
+func (l Layout) CRIContainerDir(id string) string { return filepath.Join(l.CRIContainersDir(), id) }
+
+// CRIContainerFile is the record of CRI container id (its config and state).
+func (l Layout) CRIContainerFile(id string) string {
+	return filepath.Join(l.CRIContainerDir(id), "container.json")
+}
+
+// CRIContainerRootfsDir holds CRI container id's overlay (upper, work,
+// merged).
+func (l Layout) CRIContainerRootfsDir(id string) string {
+	return filepath.Join(l.CRIContainerDir(id), "rootfs")
+}
+
+// CRIContainerStagingDir holds CRI container id's pinned mounts.
+func (l Layout) CRIContainerStagingDir(id string) string {
+	return filepath.Join(l.CRIContainerRootfsDir(id), "staging")
+}

@@ -110,6 +110,24 @@ func (r *RotatingFile) rotate() error {
 	return errors.Join(errs...)
 }
 
+// Reopen closes the live file and opens its path again: a new file when a
+// client moved the old one away (as the kubelet does when it rotates).
+func (r *RotatingFile) Reopen() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.f == nil {
+		return os.ErrClosed
+	}
+	if err := r.f.Close(); err != nil {
+		return fmt.Errorf("reopen log %s: %w", r.path, err)
+	}
+	r.f = nil
+	if err := r.open(); err != nil {
+		return fmt.Errorf("reopen log %s: %w", r.path, err)
+	}
+	return nil
+}
+
 // Sync flushes the live file to disk.
 func (r *RotatingFile) Sync() error {
 	r.mu.Lock()

@@ -174,3 +174,33 @@ func logFiles(path string) ([]string, error) {
 	}
 	return append(out, path), nil
 }
+
+// Reopen after a client moved the log away writes to a new file at the
+// path; the moved file keeps what was written before.
+func TestRotatingFileReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "0.log")
+	f, err := OpenRotating(path, Rotation{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	w := NewWriter(f)
+	writeLines(t, w, 1, 2)
+	if err := os.Rename(path, path+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Reopen(); err != nil {
+		t.Fatal(err)
+	}
+	writeLines(t, w, 3, 4)
+	if got := readAll(t, path+".moved", -1); got != lines(1, 2) {
+		t.Errorf("moved log = %q", got)
+	}
+	if got := readAll(t, path, -1); got != lines(3, 4) {
+		t.Errorf("reopened log = %q", got)
+	}
+	f.Close()
+	if err := f.Reopen(); err == nil {
+		t.Error("Reopen of a closed log succeeded")
+	}
+}

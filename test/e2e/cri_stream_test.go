@@ -1,7 +1,7 @@
 package e2e
 
 import (
-		"fmt"
+	"fmt"
 	"io"
 	"net"
 	"os"

@@ -587,8 +587,50 @@ func (s *Shim) Remove(ctx context.Context, in *shimv1.RemoveRequest, _ ...grpc.C
 	return &shimv1.RemoveResponse{}, nil
 }
 
+func (s *Shim) Update(ctx context.Context, in *shimv1.UpdateRequest, _ ...grpc.CallOption) (*shimv1.UpdateResponse, error) {
+	if err := s.h.step(ctx, "container.update"); err != nil {
+		return nil, err
+	}
+	if err := s.alive(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.containers[in.GetId()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
+	}
+	if c.Status == shimv1.Status_STATUS_STOPPED {
+		return nil, status.Errorf(codes.FailedPrecondition, "container %s is stopped", in.GetId())
+	}
+	return &shimv1.UpdateResponse{}, nil
+}
+
+func (s *Shim) ReopenLog(ctx context.Context, in *shimv1.ReopenLogRequest, _ ...grpc.CallOption) (*shimv1.ReopenLogResponse, error) {
+	if err := s.h.step(ctx, "container.reopenlog"); err != nil {
+		return nil, err
+	}
+	if err := s.alive(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.containers[in.GetId()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
+	}
+	if c.Status != shimv1.Status_STATUS_RUNNING {
+		return nil, status.Errorf(codes.FailedPrecondition, "container %s is not running", in.GetId())
+	}
+	return &shimv1.ReopenLogResponse{}, nil
+}
+
 func (s *Shim) Exec(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.ExecRequest, shimv1.ExecResponse], error) {
 	return nil, status.Error(codes.Unimplemented, "the fake shim runs no exec")
+}
+
+func (s *Shim) Attach(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.AttachRequest, shimv1.AttachResponse], error) {
+	return nil, status.Error(codes.Unimplemented, "the fake shim attaches no client")
 }
 
 func (s *Shim) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {

@@ -1705,6 +1705,174 @@ func (*ExecResponse_Stderr) isExecResponse_Msg() {}
 
 func (*ExecResponse_Exit) isExecResponse_Msg() {}
 
+type UpdateRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	Resources     *Resources             `protobuf:"bytes,2,opt,name=resources,proto3" json:"resources,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateRequest) Reset() {
+	*x = UpdateRequest{}
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateRequest) ProtoMessage() {}
+
+func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
+func (*UpdateRequest) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *UpdateRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *UpdateRequest) GetResources() *Resources {
+	if x != nil {
+		return x.Resources
+	}
+	return nil
+}
+
+type UpdateResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *UpdateResponse) Reset() {
+	*x = UpdateResponse{}
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *UpdateResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*UpdateResponse) ProtoMessage() {}
+
+func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
+func (*UpdateResponse) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
+}
+
+type ReopenLogRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenLogRequest) Reset() {
+	*x = ReopenLogRequest{}
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenLogRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenLogRequest) ProtoMessage() {}
+
+func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenLogRequest.ProtoReflect.Descriptor instead.
+func (*ReopenLogRequest) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ReopenLogRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type ReopenLogResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ReopenLogResponse) Reset() {
+	*x = ReopenLogResponse{}
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ReopenLogResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ReopenLogResponse) ProtoMessage() {}
+
+func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ReopenLogResponse.ProtoReflect.Descriptor instead.
+func (*ReopenLogResponse) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
+}
+
 type ShutdownRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Force         bool                   `protobuf:"varint,1,opt,name=force,proto3" json:"force,omitempty"`
@@ -1714,7 +1882,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1726,7 +1894,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1739,7 +1907,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ShutdownRequest) GetForce() bool {
@@ -1757,7 +1925,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1769,7 +1937,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1782,7 +1950,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{28}
 }
 
 type AttachStart struct {
@@ -1802,7 +1970,7 @@ type AttachStart struct {
 
 func (x *AttachStart) Reset() {
 	*x = AttachStart{}
-	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	mi := &file_shim_v1_shim_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1814,7 +1982,7 @@ func (x *AttachStart) String() string {
 func (*AttachStart) ProtoMessage() {}
 
 func (x *AttachStart) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	mi := &file_shim_v1_shim_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1827,7 +1995,7 @@ func (x *AttachStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachStart.ProtoReflect.Descriptor instead.
 func (*AttachStart) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *AttachStart) GetContainer() string {
@@ -1880,7 +2048,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	mi := &file_shim_v1_shim_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1892,7 +2060,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	mi := &file_shim_v1_shim_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1905,7 +2073,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *AttachRequest) GetMsg() isAttachRequest_Msg {
@@ -1987,7 +2155,7 @@ type AttachExit struct {
 
 func (x *AttachExit) Reset() {
 	*x = AttachExit{}
-	mi := &file_shim_v1_shim_proto_msgTypes[27]
+	mi := &file_shim_v1_shim_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1999,7 +2167,7 @@ func (x *AttachExit) String() string {
 func (*AttachExit) ProtoMessage() {}
 
 func (x *AttachExit) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[27]
+	mi := &file_shim_v1_shim_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2012,7 +2180,7 @@ func (x *AttachExit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachExit.ProtoReflect.Descriptor instead.
 func (*AttachExit) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{27}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{31}
 }
 
 type AttachResponse struct {
@@ -2029,7 +2197,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[28]
+	mi := &file_shim_v1_shim_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2041,7 +2209,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[28]
+	mi := &file_shim_v1_shim_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2054,7 +2222,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{28}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AttachResponse) GetMsg() isAttachResponse_Msg {
@@ -2254,7 +2422,14 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x06stdout\x18\x01 \x01(\fH\x00R\x06stdout\x12\x18\n" +
 	"\x06stderr\x18\x02 \x01(\fH\x00R\x06stderr\x12,\n" +
 	"\x04exit\x18\x03 \x01(\v2\x16.podd.shim.v1.ExecExitH\x00R\x04exitB\x05\n" +
-	"\x03msg\"'\n" +
+	"\x03msg\"V\n" +
+	"\rUpdateRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
+	"\tresources\x18\x02 \x01(\v2\x17.podd.shim.v1.ResourcesR\tresources\"\x10\n" +
+	"\x0eUpdateResponse\"\"\n" +
+	"\x10ReopenLogRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"\x13\n" +
+	"\x11ReopenLogResponse\"'\n" +
 	"\x0fShutdownRequest\x12\x14\n" +
 	"\x05force\x18\x01 \x01(\bR\x05force\"\x12\n" +
 	"\x10ShutdownResponse\"\x90\x01\n" +
@@ -2283,7 +2458,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n" +
 	"\x0eSTATUS_CREATED\x10\x01\x12\x12\n" +
 	"\x0eSTATUS_RUNNING\x10\x02\x12\x12\n" +
-	"\x0eSTATUS_STOPPED\x10\x032\x8f\x05\n" +
+	"\x0eSTATUS_STOPPED\x10\x032\xa2\x06\n" +
 	"\x04Shim\x12=\n" +
 	"\x04Info\x12\x19.podd.shim.v1.InfoRequest\x1a\x1a.podd.shim.v1.InfoResponse\x12^\n" +
 	"\x0fCreateContainer\x12$.podd.shim.v1.CreateContainerRequest\x1a%.podd.shim.v1.CreateContainerResponse\x12C\n" +
@@ -2291,7 +2466,9 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x05State\x12\x1a.podd.shim.v1.StateRequest\x1a\x1b.podd.shim.v1.StateResponse\x12E\n" +
 	"\x06Events\x12\x1b.podd.shim.v1.EventsRequest\x1a\x1c.podd.shim.v1.ContainerState0\x01\x12C\n" +
 	"\x06Remove\x12\x1b.podd.shim.v1.RemoveRequest\x1a\x1c.podd.shim.v1.RemoveResponse\x12A\n" +
-	"\x04Exec\x12\x19.podd.shim.v1.ExecRequest\x1a\x1a.podd.shim.v1.ExecResponse(\x010\x01\x12I\n" +
+	"\x04Exec\x12\x19.podd.shim.v1.ExecRequest\x1a\x1a.podd.shim.v1.ExecResponse(\x010\x01\x12C\n" +
+	"\x06Update\x12\x1b.podd.shim.v1.UpdateRequest\x1a\x1c.podd.shim.v1.UpdateResponse\x12L\n" +
+	"\tReopenLog\x12\x1e.podd.shim.v1.ReopenLogRequest\x1a\x1f.podd.shim.v1.ReopenLogResponse\x12I\n" +
 	"\bShutdown\x12\x1d.podd.shim.v1.ShutdownRequest\x1a\x1e.podd.shim.v1.ShutdownResponse\x12G\n" +
 	"\x06Attach\x12\x1b.podd.shim.v1.AttachRequest\x1a\x1c.podd.shim.v1.AttachResponse(\x010\x01B/Z-github.com/podd-dev/podd/proto/shim/v1;shimv1b\x06proto3"
 
@@ -2308,7 +2485,7 @@ func file_shim_v1_shim_proto_rawDescGZIP() []byte {
 }
 
 var file_shim_v1_shim_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
+var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 36)
 var file_shim_v1_shim_proto_goTypes = []any{
 	(Status)(0),                     // 0: podd.shim.v1.Status
 	(*InfoRequest)(nil),             // 1: podd.shim.v1.InfoRequest
@@ -2334,58 +2511,67 @@ var file_shim_v1_shim_proto_goTypes = []any{
 	(*Resize)(nil),                  // 21: podd.shim.v1.Resize
 	(*ExecExit)(nil),                // 22: podd.shim.v1.ExecExit
 	(*ExecResponse)(nil),            // 23: podd.shim.v1.ExecResponse
-	(*ShutdownRequest)(nil),         // 24: podd.shim.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),        // 25: podd.shim.v1.ShutdownResponse
-	(*AttachStart)(nil),             // 26: podd.shim.v1.AttachStart
-	(*AttachRequest)(nil),           // 27: podd.shim.v1.AttachRequest
-	(*AttachExit)(nil),              // 28: podd.shim.v1.AttachExit
-	(*AttachResponse)(nil),          // 29: podd.shim.v1.AttachResponse
-	nil,                             // 30: podd.shim.v1.ContainerConfig.SysctlsEntry
-	nil,                             // 31: podd.shim.v1.ContainerConfig.LabelsEntry
-	nil,                             // 32: podd.shim.v1.ContainerState.LabelsEntry
+	(*UpdateRequest)(nil),           // 24: podd.shim.v1.UpdateRequest
+	(*UpdateResponse)(nil),          // 25: podd.shim.v1.UpdateResponse
+	(*ReopenLogRequest)(nil),        // 26: podd.shim.v1.ReopenLogRequest
+	(*ReopenLogResponse)(nil),       // 27: podd.shim.v1.ReopenLogResponse
+	(*ShutdownRequest)(nil),         // 28: podd.shim.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),        // 29: podd.shim.v1.ShutdownResponse
+	(*AttachStart)(nil),             // 30: podd.shim.v1.AttachStart
+	(*AttachRequest)(nil),           // 31: podd.shim.v1.AttachRequest
+	(*AttachExit)(nil),              // 32: podd.shim.v1.AttachExit
+	(*AttachResponse)(nil),          // 33: podd.shim.v1.AttachResponse
+	nil,                             // 34: podd.shim.v1.ContainerConfig.SysctlsEntry
+	nil,                             // 35: podd.shim.v1.ContainerConfig.LabelsEntry
+	nil,                             // 36: podd.shim.v1.ContainerState.LabelsEntry
 }
 var file_shim_v1_shim_proto_depIdxs = []int32{
 	6,  // 0: podd.shim.v1.ContainerConfig.user:type_name -> podd.shim.v1.User
 	3,  // 1: podd.shim.v1.ContainerConfig.mounts:type_name -> podd.shim.v1.Mount
 	4,  // 2: podd.shim.v1.ContainerConfig.namespaces:type_name -> podd.shim.v1.Namespace
 	5,  // 3: podd.shim.v1.ContainerConfig.resources:type_name -> podd.shim.v1.Resources
-	30, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
-	31, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
+	34, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
+	35, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
 	7,  // 6: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
 	14, // 7: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
 	10, // 8: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
 	0,  // 9: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
-	32, // 10: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
+	36, // 10: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
 	14, // 11: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
 	19, // 12: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
 	21, // 13: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
 	22, // 14: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
-	26, // 15: podd.shim.v1.AttachRequest.start:type_name -> podd.shim.v1.AttachStart
-	21, // 16: podd.shim.v1.AttachRequest.resize:type_name -> podd.shim.v1.Resize
-	28, // 17: podd.shim.v1.AttachResponse.exit:type_name -> podd.shim.v1.AttachExit
-	1,  // 18: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
-	8,  // 19: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
-	11, // 20: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
-	13, // 21: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
-	16, // 22: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
-	17, // 23: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
-	20, // 24: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
-	24, // 25: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
-	27, // 26: podd.shim.v1.Shim.Attach:input_type -> podd.shim.v1.AttachRequest
-	2,  // 27: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
-	9,  // 28: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
-	12, // 29: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
-	15, // 30: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
-	14, // 31: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
-	18, // 32: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
-	23, // 33: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
-	25, // 34: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
-	29, // 35: podd.shim.v1.Shim.Attach:output_type -> podd.shim.v1.AttachResponse
-	27, // [27:36] is the sub-list for method output_type
-	18, // [18:27] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	5,  // 15: podd.shim.v1.UpdateRequest.resources:type_name -> podd.shim.v1.Resources
+	30, // 16: podd.shim.v1.AttachRequest.start:type_name -> podd.shim.v1.AttachStart
+	21, // 17: podd.shim.v1.AttachRequest.resize:type_name -> podd.shim.v1.Resize
+	32, // 18: podd.shim.v1.AttachResponse.exit:type_name -> podd.shim.v1.AttachExit
+	1,  // 19: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
+	8,  // 20: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
+	11, // 21: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
+	13, // 22: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
+	16, // 23: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
+	17, // 24: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
+	20, // 25: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
+	24, // 26: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
+	26, // 27: podd.shim.v1.Shim.ReopenLog:input_type -> podd.shim.v1.ReopenLogRequest
+	28, // 28: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
+	31, // 29: podd.shim.v1.Shim.Attach:input_type -> podd.shim.v1.AttachRequest
+	2,  // 30: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
+	9,  // 31: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
+	12, // 32: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
+	15, // 33: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
+	14, // 34: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
+	18, // 35: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
+	23, // 36: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
+	25, // 37: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
+	27, // 38: podd.shim.v1.Shim.ReopenLog:output_type -> podd.shim.v1.ReopenLogResponse
+	29, // 39: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
+	33, // 40: podd.shim.v1.Shim.Attach:output_type -> podd.shim.v1.AttachResponse
+	30, // [30:41] is the sub-list for method output_type
+	19, // [19:30] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_shim_v1_shim_proto_init() }
@@ -2404,13 +2590,13 @@ func file_shim_v1_shim_proto_init() {
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[26].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[30].OneofWrappers = []any{
 		(*AttachRequest_Start)(nil),
 		(*AttachRequest_Stdin)(nil),
 		(*AttachRequest_Resize)(nil),
 		(*AttachRequest_CloseStdin)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[28].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[32].OneofWrappers = []any{
 		(*AttachResponse_Stdout)(nil),
 		(*AttachResponse_Stderr)(nil),
 		(*AttachResponse_Exit)(nil),
@@ -2421,7 +2607,7 @@ func file_shim_v1_shim_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shim_v1_shim_proto_rawDesc), len(file_shim_v1_shim_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   32,
+			NumMessages:   36,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -30,6 +30,8 @@ const (
 	Shim_Events_FullMethodName          = "/podd.shim.v1.Shim/Events"
 	Shim_Remove_FullMethodName          = "/podd.shim.v1.Shim/Remove"
 	Shim_Exec_FullMethodName            = "/podd.shim.v1.Shim/Exec"
+	Shim_Update_FullMethodName          = "/podd.shim.v1.Shim/Update"
+	Shim_ReopenLog_FullMethodName       = "/podd.shim.v1.Shim/ReopenLog"
 	Shim_Shutdown_FullMethodName        = "/podd.shim.v1.Shim/Shutdown"
 	Shim_Attach_FullMethodName          = "/podd.shim.v1.Shim/Attach"
 )
@@ -63,6 +65,14 @@ type ShimClient interface {
 	// carries ExecProcess; later ones stdin, resize or close_stdin. The last
 	// response carries the exit code.
 	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[ExecRequest, ExecResponse], error)
+	// Update sets a created or running container's CPU and memory limits
+	// (its cgroup) to resources; a zero value leaves that limit as it is.
+	// An unknown container is NotFound, a stopped one FailedPrecondition.
+	Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error)
+	// ReopenLog closes a running container's log file and opens its path
+	// again (after a client moved it away). An unknown container is
+	// NotFound, one not running FailedPrecondition.
+	ReopenLog(ctx context.Context, in *ReopenLogRequest, opts ...grpc.CallOption) (*ReopenLogResponse, error)
 	// Shutdown makes the shim exit once it has no running container. With
 	// force it kills what still runs first.
 	Shutdown(ctx context.Context, in *ShutdownRequest, opts ...grpc.CallOption) (*ShutdownResponse, error)
@@ -166,6 +176,26 @@ func (c *shimClient) Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.Bi
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Shim_ExecClient = grpc.BidiStreamingClient[ExecRequest, ExecResponse]
 
+func (c *shimClient) Update(ctx context.Context, in *UpdateRequest, opts ...grpc.CallOption) (*UpdateResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(UpdateResponse)
+	err := c.cc.Invoke(ctx, Shim_Update_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *shimClient) ReopenLog(ctx context.Context, in *ReopenLogRequest, opts ...grpc.CallOption) (*ReopenLogResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ReopenLogResponse)
+	err := c.cc.Invoke(ctx, Shim_ReopenLog_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *shimClient) Shutdown(ctx context.Context, in *ShutdownRequest, opts ...grpc.CallOption) (*ShutdownResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ShutdownResponse)
@@ -218,6 +248,14 @@ type ShimServer interface {
 	// carries ExecProcess; later ones stdin, resize or close_stdin. The last
 	// response carries the exit code.
 	Exec(grpc.BidiStreamingServer[ExecRequest, ExecResponse]) error
+	// Update sets a created or running container's CPU and memory limits
+	// (its cgroup) to resources; a zero value leaves that limit as it is.
+	// An unknown container is NotFound, a stopped one FailedPrecondition.
+	Update(context.Context, *UpdateRequest) (*UpdateResponse, error)
+	// ReopenLog closes a running container's log file and opens its path
+	// again (after a client moved it away). An unknown container is
+	// NotFound, one not running FailedPrecondition.
+	ReopenLog(context.Context, *ReopenLogRequest) (*ReopenLogResponse, error)
 	// Shutdown makes the shim exit once it has no running container. With
 	// force it kills what still runs first.
 	Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error)
@@ -259,6 +297,12 @@ func (UnimplementedShimServer) Remove(context.Context, *RemoveRequest) (*RemoveR
 }
 func (UnimplementedShimServer) Exec(grpc.BidiStreamingServer[ExecRequest, ExecResponse]) error {
 	return status.Errorf(codes.Unimplemented, "method Exec not implemented")
+}
+func (UnimplementedShimServer) Update(context.Context, *UpdateRequest) (*UpdateResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method Update not implemented")
+}
+func (UnimplementedShimServer) ReopenLog(context.Context, *ReopenLogRequest) (*ReopenLogResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method ReopenLog not implemented")
 }
 func (UnimplementedShimServer) Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Shutdown not implemented")
@@ -395,6 +439,42 @@ func _Shim_Exec_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Shim_ExecServer = grpc.BidiStreamingServer[ExecRequest, ExecResponse]
 
+func _Shim_Update_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(UpdateRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ShimServer).Update(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Shim_Update_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ShimServer).Update(ctx, req.(*UpdateRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _Shim_ReopenLog_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ReopenLogRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ShimServer).ReopenLog(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Shim_ReopenLog_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ShimServer).ReopenLog(ctx, req.(*ReopenLogRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _Shim_Shutdown_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(ShutdownRequest)
 	if err := dec(in); err != nil {
@@ -446,6 +526,14 @@ var Shim_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Remove",
 			Handler:    _Shim_Remove_Handler,
+		},
+		{
+			MethodName: "Update",
+			Handler:    _Shim_Update_Handler,
+		},
+		{
+			MethodName: "ReopenLog",
+			Handler:    _Shim_ReopenLog_Handler,
 		},
 		{
 			MethodName: "Shutdown",

@@ -180,6 +180,47 @@ func (s *service) Events(_ *shimv1.EventsRequest, stream shimv1.Shim_EventsServe
 	}
 }
 
+// Update sets a created or running container's CPU and memory limits.
+func (s *service) Update(_ context.Context, req *shimv1.UpdateRequest) (*shimv1.UpdateResponse, error) {
+	c := s.lookup(req.GetId())
+	if c == nil {
+		return nil, status.Errorf(codes.NotFound, "update container %q: no such container", req.GetId())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch c.st.(type) {
+	case stoppedState, removedState:
+		return nil, status.Errorf(codes.FailedPrecondition, "update container %q: it is %s", c.id, c.st.name())
+	}
+	if c.lc == nil {
+		return nil, status.Errorf(codes.FailedPrecondition, "update container %q: it is not created yet", c.id)
+	}
+	if err := c.lc.Update(req.GetResources()); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &shimv1.UpdateResponse{}, nil
+}
+
+// ReopenLog reopens a running container's log file.
+func (s *service) ReopenLog(_ context.Context, req *shimv1.ReopenLogRequest) (*shimv1.ReopenLogResponse, error) {
+	c := s.lookup(req.GetId())
+	if c == nil {
+		return nil, status.Errorf(codes.NotFound, "reopen the log of container %q: no such container", req.GetId())
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, running := c.st.(runningState); !running {
+		return nil, status.Errorf(codes.FailedPrecondition, "reopen the log of container %q: it is %s, not running", c.id, c.st.name())
+	}
+	if c.out == nil || c.out.file == nil {
+		return &shimv1.ReopenLogResponse{}, nil
+	}
+	if err := c.out.file.Reopen(); err != nil {
+		return nil, status.Error(codes.Internal, err.Error())
+	}
+	return &shimv1.ReopenLogResponse{}, nil
+}
+
 // Remove forgets a stopped container and deletes its exit record.
 func (s *service) Remove(_ context.Context, req *shimv1.RemoveRequest) (*shimv1.RemoveResponse, error) {
 	c := s.lookup(req.GetId())

@@ -380,3 +380,26 @@ func (c *Container) Destroy() error {
 }
 
 func (c *Container) destroyQuietly() { _ = c.lc.Destroy() }
+
+// Update sets the container's CPU and memory limits to those res sets
+// (zero values leave a limit as it is), as buildResources reads them.
+func (c *Container) Update(res *shimv1.Resources) error {
+	r := buildResources(&shimv1.ContainerConfig{Resources: res})
+	cfg := c.lc.Config()
+	cr := cfg.Cgroups.Resources
+	if r.CPU != nil {
+		if r.CPU.Shares != nil {
+			cr.CpuShares = *r.CPU.Shares
+		}
+		if r.CPU.Quota != nil {
+			cr.CpuQuota, cr.CpuPeriod = *r.CPU.Quota, *r.CPU.Period
+		}
+	}
+	if r.Memory != nil {
+		cr.Memory = *r.Memory.Limit
+	}
+	if err := c.lc.Set(cfg); err != nil {
+		return fmt.Errorf("update container %q: %w", c.lc.ID(), err)
+	}
+	return nil
+}

@@ -1,0 +1,240 @@
+package cri
+
+import (
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	corev1 "k8s.io/api/core/v1"
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/spec"
+)
+
+// unsupported is an Unimplemented status error naming what podd lacks.
+func unsupported(format string, args ...any) error {
+	return status.Errorf(codes.Unimplemented, format, args...)
+}
+
+// containerSpec translates a CreateContainer request for sandbox sb. A
+// field podd cannot honour is an InvalidArgument or Unimplemented error
+// naming it. Accepted and left to podd's defaults: SELinux relabel
+// (no SELinux here), masked and readonly paths (the shim masks the usual
+// set; privileged containers none), memory swap (no swap accounting) and
+// zero hugepage limits (the kubelet sends one per page size).
+func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (ContainerSpec, error) {
+	cfg := req.GetConfig()
+	md := cfg.GetMetadata()
+	if md.GetName() == "" {
+		return ContainerSpec{}, invalid("config.metadata.name is required")
+	}
+	if cfg.GetImage().GetImage() == "" {
+		return ContainerSpec{}, invalid("config.image.image is required")
+	}
+	if cfg.GetWindows() != nil {
+		return ContainerSpec{}, invalid("config.windows: podd runs Linux containers only")
+	}
+	if len(cfg.GetDevices()) > 0 {
+		return ContainerSpec{}, unsupported("config.devices: podd does not pass host devices to containers")
+	}
+	if len(cfg.GetCDIDevices()) > 0 {
+		return ContainerSpec{}, unsupported("config.CDI_devices: podd does not support CDI devices")
+	}
+	cs := ContainerSpec{
+		SandboxID: req.GetPodSandboxId(), Name: md.GetName(), Attempt: md.GetAttempt(),
+		Image: cfg.GetImage().GetImage(), Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
+	}
+	if lp := cfg.GetLogPath(); lp != "" {
+		cs.LogPath = filepath.Join(sb.config().GetLogDirectory(), lp)
+		if !filepath.IsAbs(cs.LogPath) {
+			return ContainerSpec{}, invalid("config.log_path %q: with the sandbox's log_directory %q it is not an absolute path", lp, sb.config().GetLogDirectory())
+		}
+	}
+	p := spec.CRIInput{
+		Command: cfg.GetCommand(), Args: cfg.GetArgs(), WorkingDir: cfg.GetWorkingDir(),
+		TTY: cfg.GetTty(), Stdin: cfg.GetStdin(), Labels: cfg.GetLabels(),
+	}
+	for _, kv := range cfg.GetEnvs() {
+		p.Env = append(p.Env, corev1.EnvVar{Name: kv.GetKey(), Value: string(kv.GetValue())})
+	}
+	for i, m := range cfg.GetMounts() {
+		mt, err := containerMount(i, m)
+		if err != nil {
+			return ContainerSpec{}, err
+		}
+		p.Mounts = append(p.Mounts, mt)
+	}
+	if err := containerResources(cfg.GetLinux().GetResources(), &p); err != nil {
+		return ContainerSpec{}, err
+	}
+	if err := containerSecurity(cfg.GetLinux().GetSecurityContext(), sb, &p); err != nil {
+		return ContainerSpec{}, err
+	}
+	var err error
+	if cs.Config, err = proto.Marshal(cfg); err != nil {
+		return ContainerSpec{}, invalid("config: %v", err)
+	}
+	cs.Process = p
+	return cs, nil
+}
+
+func containerMount(i int, m *runtimeapi.Mount) (spec.CRIMount, error) {
+	field := func(f string) string { return "config.mounts[" + itoa(i) + "]." + f }
+	if m.GetImage() != nil && m.GetImage().GetImage() != "" {
+		return spec.CRIMount{}, unsupported("%s: podd does not mount images as volumes", field("image"))
+	}
+	if m.GetRecursiveReadOnly() {
+		return spec.CRIMount{}, unsupported("%s: podd does not make mounts recursively read-only", field("recursive_read_only"))
+	}
+	if !filepath.IsAbs(m.GetContainerPath()) {
+		return spec.CRIMount{}, invalid("%s %q must be absolute", field("container_path"), m.GetContainerPath())
+	}
+	if !filepath.IsAbs(m.GetHostPath()) {
+		return spec.CRIMount{}, invalid("%s %q must be absolute", field("host_path"), m.GetHostPath())
+	}
+	mt := spec.CRIMount{HostPath: m.GetHostPath(), ContainerPath: m.GetContainerPath(), ReadOnly: m.GetReadonly()}
+	switch m.GetPropagation() {
+	case runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
+		mt.Propagation = "private"
+	case runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER:
+		mt.Propagation = "rslave"
+	case runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL:
+		mt.Propagation = "rshared"
+	default:
+		return spec.CRIMount{}, invalid("%s %v is unknown", field("propagation"), m.GetPropagation())
+	}
+	return mt, nil
+}
+
+// containerResources reads the cgroup values podd applies: CPU shares,
+// quota and period, memory limit and OOM score adjustment.
+func containerResources(r *runtimeapi.LinuxContainerResources, p *spec.CRIInput) error {
+	if r == nil {
+		p.Resources = &shimv1.Resources{}
+		return nil
+	}
+	if err := unsupportedResources(r, "config.linux.resources"); err != nil {
+		return err
+	}
+	p.Resources = &shimv1.Resources{
+		CpuShares: uint64(max(0, r.GetCpuShares())), CpuQuotaUs: max(0, r.GetCpuQuota()),
+		CpuPeriodUs: uint64(max(0, r.GetCpuPeriod())), MemoryLimitBytes: max(0, r.GetMemoryLimitInBytes()),
+	}
+	p.OOMScoreAdj = int32(r.GetOomScoreAdj())
+	return nil
+}
+
+// unsupportedResources refuses the resources podd cannot set.
+func unsupportedResources(r *runtimeapi.LinuxContainerResources, field string) error {
+	if r.GetCpusetCpus() != "" {
+		return unsupported("%s.cpuset_cpus: podd does not pin containers to CPUs", field)
+	}
+	if r.GetCpusetMems() != "" {
+		return unsupported("%s.cpuset_mems: podd does not pin containers to memory nodes", field)
+	}
+	for _, h := range r.GetHugepageLimits() {
+		if h.GetLimit() != 0 {
+			return unsupported("%s.hugepage_limits: podd does not limit huge pages (%s)", field, h.GetPageSize())
+		}
+	}
+	if len(r.GetUnified()) > 0 {
+		return unsupported("%s.unified: podd does not set cgroup v2 values", field)
+	}
+	return nil
+}
+
+// containerSecurity reads the container's security context and
+// namespaces (which must be the sandbox's).
+func containerSecurity(sc *runtimeapi.LinuxContainerSecurityContext, sb Sandbox, p *spec.CRIInput) error {
+	const f = "config.linux.security_context"
+	ns := sc.GetNamespaceOptions()
+	sbNS := sb.config().GetLinux().GetSecurityContext().GetNamespaceOptions()
+	if ns.GetNetwork() != sbNS.GetNetwork() {
+		return invalid("%s.namespace_options.network %s: the sandbox's is %s", f, ns.GetNetwork(), sbNS.GetNetwork())
+	}
+	if ns.GetIpc() != sbNS.GetIpc() {
+		return invalid("%s.namespace_options.ipc %s: the sandbox's is %s", f, ns.GetIpc(), sbNS.GetIpc())
+	}
+	switch m := ns.GetPid(); m {
+	case runtimeapi.NamespaceMode_CONTAINER:
+	case runtimeapi.NamespaceMode_POD:
+		p.Sandbox.ShareProcessNamespace = true
+	case runtimeapi.NamespaceMode_NODE:
+		p.Sandbox.HostPID = true
+	default:
+		return unsupported("%s.namespace_options.pid %s: podd does not join another container's PID namespace", f, m)
+	}
+	if ns.GetTargetId() != "" {
+		return unsupported("%s.namespace_options.target_id: podd does not join another container's PID namespace", f)
+	}
+	if u := ns.GetUsernsOptions(); u != nil && u.GetMode() != runtimeapi.NamespaceMode_NODE {
+		return unsupported("%s.namespace_options.userns_options: podd does not support user namespaces", f)
+	}
+	if se := sc.GetSelinuxOptions(); se.GetUser()+se.GetRole()+se.GetType()+se.GetLevel() != "" {
+		return invalid("%s.selinux_options: SELinux is not available on this host", f)
+	}
+	if err := apparmor(sc); err != nil {
+		return err
+	}
+	if len(sc.GetCapabilities().GetAddAmbientCapabilities()) > 0 {
+		return unsupported("%s.capabilities.add_ambient_capabilities: podd does not set ambient capabilities", f)
+	}
+	p.CapAdd, p.CapDrop = sc.GetCapabilities().GetAddCapabilities(), sc.GetCapabilities().GetDropCapabilities()
+	p.Privileged, p.ReadonlyRootfs, p.NoNewPrivs = sc.GetPrivileged(), sc.GetReadonlyRootfs(), sc.GetNoNewPrivs()
+	if u := sc.GetRunAsUser(); u != nil {
+		v := u.GetValue()
+		p.RunAsUser = &v
+	}
+	if g := sc.GetRunAsGroup(); g != nil {
+		v := g.GetValue()
+		p.RunAsGroup = &v
+	}
+	p.RunAsUsername = sc.GetRunAsUsername()
+	p.SupplementalGroups = sc.GetSupplementalGroups()
+	return seccompOf(sc, p)
+}
+
+// apparmor accepts no profile, RuntimeDefault or Unconfined: this host has
+// no AppArmor, so each runs unconfined.
+func apparmor(sc *runtimeapi.LinuxContainerSecurityContext) error {
+	if a := sc.GetApparmor(); a != nil && a.GetProfileType() == runtimeapi.SecurityProfile_Localhost {
+		return invalid("config.linux.security_context.apparmor: AppArmor is not available on this host (profile %q)", a.GetLocalhostRef())
+	}
+	if p := sc.GetApparmorProfile(); p != "" && p != "runtime/default" && p != "unconfined" {
+		return invalid("config.linux.security_context.apparmor_profile %q: AppArmor is not available on this host", p)
+	}
+	return nil
+}
+
+// seccompOf reads the seccomp profile, or the deprecated profile path.
+func seccompOf(sc *runtimeapi.LinuxContainerSecurityContext, p *spec.CRIInput) error {
+	if s := sc.GetSeccomp(); s != nil {
+		switch s.GetProfileType() {
+		case runtimeapi.SecurityProfile_RuntimeDefault:
+			p.Seccomp = string(corev1.SeccompProfileTypeRuntimeDefault)
+		case runtimeapi.SecurityProfile_Unconfined:
+			p.Seccomp = string(corev1.SeccompProfileTypeUnconfined)
+		case runtimeapi.SecurityProfile_Localhost:
+			p.Seccomp, p.SeccompProfile = string(corev1.SeccompProfileTypeLocalhost), s.GetLocalhostRef()
+		}
+		return nil
+	}
+	switch path := sc.GetSeccompProfilePath(); {
+	case path == "":
+	case path == "runtime/default" || path == "docker/default":
+		p.Seccomp = string(corev1.SeccompProfileTypeRuntimeDefault)
+	case path == "unconfined":
+		p.Seccomp = string(corev1.SeccompProfileTypeUnconfined)
+	case strings.HasPrefix(path, "localhost/"):
+		p.Seccomp, p.SeccompProfile = string(corev1.SeccompProfileTypeLocalhost), strings.TrimPrefix(path, "localhost/")
+	default:
+		return invalid("config.linux.security_context.seccomp_profile_path %q: not runtime/default, unconfined or localhost/<path>", path)
+	}
+	return nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }

@@ -1,0 +1,60 @@
+package cri
+
+import (
+	"context"
+	"encoding/json"
+
+	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+)
+
+// ContainerStatus reports a container: state, exit code and reason
+// (Completed, Error, OOMKilled, StartError; Unknown when its end was not
+// seen), times, image and image ref, mounts, log path, labels and
+// annotations; verbose adds an "info" entry.
+func (s *runtimeService) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
+	if req.GetContainerId() == "" {
+		return nil, invalid("container_id is required")
+	}
+	c, err := s.cfg.Containers.Get(ctx, req.GetContainerId())
+	if err != nil {
+		return nil, toStatus(err)
+	}
+	cfg := c.config()
+	st := &runtimeapi.ContainerStatus{
+		Id: c.ID, Metadata: cfg.GetMetadata(), State: c.State, CreatedAt: c.CreatedAt.UnixNano(),
+		ExitCode: c.ExitCode, Image: s.imageSpec(ctx, c, cfg), ImageRef: c.ImageRef, ImageId: c.ImageID,
+		Reason: c.Reason, Message: c.Message, Labels: cfg.GetLabels(), Annotations: cfg.GetAnnotations(),
+		Mounts: cfg.GetMounts(), LogPath: c.LogPath,
+		Resources: &runtimeapi.ContainerResources{Linux: cfg.GetLinux().GetResources()},
+	}
+	if !c.StartedAt.IsZero() {
+		st.StartedAt = c.StartedAt.UnixNano()
+	}
+	if !c.FinishedAt.IsZero() {
+		st.FinishedAt = c.FinishedAt.UnixNano()
+	}
+	if u := cfg.GetLinux().GetSecurityContext().GetRunAsUser(); u != nil {
+		st.User = &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{Uid: u.GetValue()}}
+	}
+	resp := &runtimeapi.ContainerStatusResponse{Status: st}
+	if req.GetVerbose() {
+		info, err := json.Marshal(containerInfo{
+			SandboxID: c.SandboxID, Pid: c.Pid, Image: c.Image, LogPath: c.LogPath, RuntimeHandler: "", Config: cfg,
+		})
+		if err != nil {
+			return nil, toStatus(err)
+		}
+		resp.Info = map[string]string{"info": string(info)}
+	}
+	return resp, nil
+}
+
+// containerInfo is ContainerStatus's verbose "info", as containerd's.
+type containerInfo struct {
+	SandboxID      string                      `json:"sandboxID"`
+	Pid            int32                       `json:"pid"`
+	Image          string                      `json:"image"`
+	LogPath        string                      `json:"logPath,omitempty"`
+	RuntimeHandler string                      `json:"runtimeHandler"`
+	Config         *runtimeapi.ContainerConfig `json:"config"`
+}
