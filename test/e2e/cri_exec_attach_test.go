@@ -16,14 +16,16 @@ import (
 	"github.com/podd-dev/podd/test/testutil"
 )
 
-// crictlIn runs crictl with stdin and returns its combined output.
-func (e *env) crictlIn(stdin string, args ...string) (string, error) {
+// crictlIn runs crictl with stdin and returns its stdout and stderr.
+func (e *env) crictlIn(stdin string, args ...string) (stdout, stderr string, err error) {
 	e.t.Helper()
 	sock := "unix://" + e.criSocket()
 	cmd := exec.Command(crictlBinary(e.t), append([]string{"--runtime-endpoint", sock, "--timeout", "60s"}, args...)...)
 	cmd.Stdin = strings.NewReader(stdin)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	var out, errOut strings.Builder
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err = cmd.Run()
+	return out.String(), errOut.String(), err
 }
 
 // terminal is crictl running on a pseudo-terminal, as a user at a shell.
@@ -126,23 +128,22 @@ func TestCRIExecAndAttachWithCrictl(t *testing.T) {
 	shell := start(ctr("shell", `, "stdin": true, "tty": true`, "sh"))
 	reader := start(ctr("reader", `, "stdin": true, "stdin_once": true`, "sh", "-c", "cat; echo bye"))
 
-	if out := e.crictl("exec", "-s", sleeper, "sh", "-c", "echo sync"); out != "sync\n" {
+	if out := e.crictl("exec", "-s", sleeper, "sh", "-c", "echo sync"); strings.TrimSpace(out) != "sync" {
 		t.Errorf("exec -s: %q", out)
 	}
-	out, err := e.crictlIn("", "exec", sleeper, "sh", "-c", "echo out; echo err >&2; exit 3")
-	if err == nil || !strings.Contains(out, "out\n") || !strings.Contains(out, "err\n") || !strings.Contains(out, "exit code 3") {
-		t.Errorf("exec exiting 3: %v\n%s", err, out)
+	out, errOut, err := e.crictlIn("", "exec", sleeper, "sh", "-c", "echo out; echo err >&2; exit 3")
+	if err == nil || out != "out\n" || !strings.Contains(errOut, "err\n") || !strings.Contains(errOut, "exit code 3") {
+		t.Errorf("exec exiting 3: %v\nstdout %q\nstderr %q", err, out, errOut)
 	}
-	if out, err := e.crictlIn("piped\n", "exec", "-i", sleeper, "cat"); err != nil || out != "piped\n" {
-		t.Errorf("exec -i with piped stdin: %v %q", err, out)
+	if out, errOut, err := e.crictlIn("piped\n", "exec", "-i", sleeper, "cat"); err != nil || out != "piped\n" {
+		t.Errorf("exec -i with piped stdin: %v %q %q", err, out, errOut)
 	}
 
 	term := e.crictlOnTerminal(console.WinSize{Height: 33, Width: 101}, "exec", "-it", sleeper, "sh", "-c", "stty size; tty")
+	term.waitOutput("exec -it's terminal size", "33 101")
+	term.waitOutput("exec -it's terminal", "/dev/pts/")
 	if err := term.waitExit(); err != nil {
 		t.Errorf("exec -it: %v\n%s", err, term.out.String())
-	}
-	if got := term.out.String(); !strings.Contains(got, "33 101") || !strings.Contains(got, "/dev/pts/") {
-		t.Errorf("exec -it on a 101x33 terminal printed %q", got)
 	}
 
 	term = e.crictlOnTerminal(console.WinSize{Height: 24, Width: 80}, "attach", "-it", shell)
@@ -165,9 +166,9 @@ func TestCRIExecAndAttachWithCrictl(t *testing.T) {
 		t.Errorf("the shell after a detach: %s", st)
 	}
 
-	out, err = e.crictlIn("hello\n", "attach", "-i", reader)
-	if err != nil || !strings.Contains(out, "hello\nbye\n") {
-		t.Errorf("attach -i to a stdin_once reader: %v %q", err, out)
+	out, errOut, err = e.crictlIn("hello\n", "attach", "-i", reader)
+	if err != nil || out != "hello\nbye\n" {
+		t.Errorf("attach -i to a stdin_once reader: %v %q %q", err, out, errOut)
 	}
 	testutil.WaitFor(t, testutil.Scaled(30*time.Second), "the reader to exit once its stdin closed", func() (bool, error) {
 		s := e.inspect(reader).Status
