@@ -106,7 +106,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	appCfg := writeJSON(t, filepath.Join(dir, "app.json"), `{
   "metadata": {"name": "app", "attempt": 0},
   "image": {"image": "busybox:latest"},
-  "command": ["sh", "-c", "echo started; cat /data/hello; id -u; exec sleep 3600"],
+  "command": ["sh", "-c", "trap '' TERM; echo started; cat /data/hello; id -u; exec sleep 3600"],
   "envs": [{"key": "GREETING", "value": "hi"}],
   "mounts": [{"container_path": "/data", "host_path": "`+data+`", "readonly": true}],
   "log_path": "app/0.log",
@@ -146,8 +146,9 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 		return err == nil && strings.Contains(out, "started\nhello from the host\n1000\n"), nil
 	})
 
-	// exec -s: ExecSync in the container's namespaces, user and env.
-	if out := e.crictl("exec", "-s", id, "sh", "-c", "echo $GREETING $(id -u); cat /data/hello"); out != "hi 1000\nhello from the host\n" {
+	// exec -s: ExecSync in the container's namespaces, user and env (crictl
+	// ends what it prints with newlines of its own).
+	if out := e.crictl("exec", "-s", id, "sh", "-c", "echo $GREETING $(id -u); cat /data/hello"); strings.TrimRight(out, "\n") != "hi 1000\nhello from the host" {
 		t.Errorf("exec -s printed %q", out)
 	}
 	rc, _ := e.criClients()
@@ -186,7 +187,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	if after := e.inspect(id); !reflect.DeepEqual(after, before) {
 		t.Errorf("after kill -9: inspect %+v, before %+v", after, before)
 	}
-	if out := e.crictl("exec", "-s", id, "cat", "/data/hello"); out != "hello from the host\n" {
+	if out := e.crictl("exec", "-s", id, "cat", "/data/hello"); strings.TrimRight(out, "\n") != "hello from the host" {
 		t.Errorf("after kill -9: exec -s printed %q", out)
 	}
 
@@ -200,7 +201,26 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 		t.Errorf("once: %+v", s)
 	}
 
-	// sh as PID 1 ignores SIGTERM: stop kills it once the timeout passed.
+	// UpdateContainerResources reaches the running container's cgroup.
+	e.crictl("update", "--memory", "67108864", "--cpu-share", "256", id)
+	if out := e.crictl("exec", "-s", id, "cat", "/sys/fs/cgroup/memory/memory.limit_in_bytes", "/sys/fs/cgroup/cpu/cpu.shares"); strings.TrimRight(out, "\n") != "67108864\n256" {
+		t.Errorf("cgroup after update: %q", out)
+	}
+	if r := e.inspect(id); r.Status.State != "CONTAINER_RUNNING" {
+		t.Errorf("after update: %+v", r.Status)
+	}
+	// ReopenContainerLog after the log was moved away starts a new one.
+	logFile := filepath.Join(logDir, "app/0.log")
+	if err := os.Rename(logFile, logFile+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := rc.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: id}); err != nil {
+		t.Errorf("ReopenContainerLog: %v", err)
+	}
+	if _, err := os.Stat(logFile); err != nil {
+		t.Errorf("after ReopenContainerLog: %v", err)
+	}
+	// The app ignores SIGTERM: stop kills it once the timeout passed.
 	start = time.Now()
 	e.crictl("stop", "--timeout", "2", id)
 	if took := time.Since(start); took < 2*time.Second {
@@ -212,7 +232,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	if r, err := rc.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"true"}}); err == nil {
 		t.Errorf("ExecSync in a stopped container: %v", r)
 	}
-	e.crictl("rm", id)
+	e.crictl("rm", "--keep-logs", id)
 	if got := e.crictlPs(); !reflect.DeepEqual(got, []string{once + " CONTAINER_EXITED"}) {
 		t.Errorf("after rm: crictl ps -a = %v", got)
 	}
@@ -230,7 +250,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	if got := e.crictlPs(); len(got) != 0 {
 		t.Errorf("after rmp: crictl ps -a = %v", got)
 	}
-	if _, err := os.Stat(filepath.Join(logDir, "app/0.log")); err != nil {
+	if _, err := os.Stat(logFile); err != nil {
 		t.Errorf("the container's log is the client's to remove: %v", err)
 	}
 	if c := e.census(t); !c.empty() {
