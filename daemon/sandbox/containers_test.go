@@ -161,7 +161,10 @@ func TestContainersCreateRollsBack(t *testing.T) {
 		{step: "image.get"},
 		{step: "image.layers"},
 		{step: "rootfs.mount"},
-		{mut: func(cs *sandbox.ContainerSpec) { cs.Process.Seccomp = "Localhost"; cs.Process.SeccompProfile = "/nonexistent.json" },
+		{mut: func(cs *sandbox.ContainerSpec) {
+			cs.Process.Seccomp = "Localhost"
+			cs.Process.SeccompProfile = "/nonexistent.json"
+		},
 			want: errdefs.ErrInvalidArgument},
 	} {
 		t.Run(tc.step, func(t *testing.T) {
