@@ -17,7 +17,7 @@ func checkResource(resource string) error {
 	switch resource {
 	case resNamespaces, resConfigMaps, resSecrets, resClaims, resServices, resEndpoints:
 		return nil
-	case resDeployments, resReplicaSets, resJobs:
+	case resDeployments, resReplicaSets, resJobs, resDaemonSets, resControllerRevisions, resCronJobs:
 		return nil
 	}
 	return classed(ErrNotFound, "the server doesn't have a resource type %q", resource)
@@ -33,7 +33,8 @@ func objectMessage(obj manifest.Object) (*poddv1.Object, error) {
 		kind = "Endpoints" // derived, never in a manifest
 	}
 	if kind == "" {
-		// Kinds the daemon writes itself (ReplicaSets) carry their TypeMeta.
+		// Kinds the daemon writes itself (ReplicaSets, ControllerRevisions)
+		// carry their TypeMeta.
 		kind = obj.GetObjectKind().GroupVersionKind().Kind
 	}
 	return &poddv1.Object{Kind: kind, Json: data}, nil

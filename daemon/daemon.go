@@ -58,6 +58,8 @@ type Daemon struct {
 	deployQueue *workQueue
 	// jobQueue holds the Jobs to reconcile.
 	jobQueue *workQueue
+	// dsQueue and cronQueue hold the DaemonSets and CronJobs to reconcile.
+	dsQueue, cronQueue *workQueue
 	// policy is what manifests are validated against.
 	policy manifest.Policy
 	host   *hostClaims
@@ -128,8 +130,10 @@ func Run(ctx context.Context, cfg Config) error {
 	// Reconciles what the last daemon left in the kernel (which serves
 	// meanwhile) without holding up the API.
 	go d.runServices(wctx)
-	go d.runDeployments(wctx)
-	go d.runJobs(wctx)
+	go d.runController(wctx, d.deployQueue, resDeployments, d.reconcileDeployment)
+	go d.runController(wctx, d.jobQueue, resJobs, d.reconcileJob)
+	go d.runController(wctx, d.dsQueue, resDaemonSets, d.reconcileDaemonSet)
+	go d.runController(wctx, d.cronQueue, resCronJobs, d.reconcileCronJob)
 	go d.checkStorage(ctx, cfg.EvictionInterval)
 	if cfg.Manifests != "" {
 		w := staticpods.New(cfg.Manifests, staticApplier{d: d}, staticpods.Options{Rescan: cfg.StaticRescan, Known: d.knownStatic()})
@@ -295,6 +299,7 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		policy: manifest.Policy{AllowedUnsafeSysctls: cfg.AllowedUnsafeSysctls, HostCapabilities: bounding},
 		events: events.New(time.Now), probes: probes.NewManager(probes.Config{Recorder: m}), pods: newPods(), objects: newObjects(),
 		metrics: m, cgroups: cgroupusage.Reader{}, deployQueue: newWorkQueue(), jobQueue: newWorkQueue(),
+		dsQueue: newWorkQueue(), cronQueue: newWorkQueue(),
 		svc: newServiceProxy(cidr, cfg.ServiceRulesTag, host.rules),
 	}
 	d.pods.changed = d.svc.podsChanged

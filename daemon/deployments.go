@@ -123,20 +123,9 @@ func (d *Daemon) observePod(pod *corev1.Pod) {
 	if key := ownerOf(pod, manifest.KindJob); key != "" {
 		d.jobQueue.add(key)
 	}
-}
-
-// runDeployments reconciles Deployments as their pods change, until ctx
-// ends. Every Deployment is reconciled once at start (after a restore).
-func (d *Daemon) runDeployments(ctx context.Context) {
-	for _, obj := range d.objects.list(resDeployments, "") {
-		d.deployQueue.add(podKey(obj.GetNamespace(), obj.GetName()))
+	if key := ownerOf(pod, manifest.KindDaemonSet); key != "" {
+		d.dsQueue.add(key)
 	}
-	d.deployQueue.run(ctx, func(key string) {
-		if err := d.reconcileDeployment(ctx, key); err != nil {
-			slog.Error("Deployment reconcile failed; retrying", "deployment", key, "err", err)
-			d.deployQueue.addAfter(key, d.cfg.BackoffBase+time.Second)
-		}
-	})
 }
 
 // ownedPods is what the Deployment controller sees of dep's pods, with
@@ -144,20 +133,11 @@ func (d *Daemon) runDeployments(ctx context.Context) {
 func (d *Daemon) ownedPods(dep *appsv1.Deployment) ([]deployment.Pod, map[string]*podEntry) {
 	var pods []deployment.Pod
 	entries := map[string]*podEntry{}
-	for _, e := range d.pods.list() {
-		snap := e.worker.Snapshot()
-		if snap.Namespace != dep.Namespace || !ownedBy(snap.OwnerReferences, dep.UID) {
-			continue
-		}
-		p := deployment.Pod{Name: snap.Name, Hash: snap.Labels[deployment.LabelTemplateHash], Phase: snap.Status.Phase,
-			Deleting: e.worker.Deleting(), Created: snap.CreationTimestamp.Time}
-		for _, c := range snap.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				p.Ready, p.ReadySince = true, c.LastTransitionTime.Time
-			}
-		}
-		pods = append(pods, p)
-		entries[snap.Name] = e
+	for _, o := range d.podsOwnedBy(dep) {
+		ready, since := podReady(o.snap)
+		pods = append(pods, deployment.Pod{Name: o.snap.Name, Hash: o.snap.Labels[deployment.LabelTemplateHash], Phase: o.snap.Status.Phase,
+			Ready: ready, ReadySince: since, Deleting: o.entry.worker.Deleting(), Created: o.snap.CreationTimestamp.Time})
+		entries[o.snap.Name] = o.entry
 	}
 	return pods, entries
 }
@@ -201,10 +181,13 @@ func (d *Daemon) reconcileDeployment(ctx context.Context, key string) error {
 			e.worker.Delete(nil)
 		}
 	}
-	for i := 0; i < act.Create; i++ {
-		pod := d.newOwnedPod(dep, act.Revision)
-		if _, err := d.applyOne(ctx, pod, ""); err != nil {
-			return fmt.Errorf("create pod %q of deployment %q: %w", pod.Name, key, err)
+	if act.Create > 0 {
+		pods := make([]*corev1.Pod, act.Create)
+		for i := range pods {
+			pods[i] = d.newOwnedPod(dep, act.Revision)
+		}
+		if _, err := d.applyPods(ctx, pods, ""); err != nil {
+			return fmt.Errorf("create %d pods of deployment %q: %w", len(pods), key, err)
 		}
 	}
 	updated := dep.DeepCopy()
@@ -273,12 +256,7 @@ func (d *Daemon) deleteDeployment(dep *appsv1.Deployment) ([]*podEntry, error) {
 			}
 		}
 	}
-	_, entries := d.ownedPods(dep)
-	var out []*podEntry
-	for _, e := range entries {
-		e.worker.Delete(nil)
-		out = append(out, e)
-	}
+	out := d.deleteOwnedPods(dep)
 	slog.Info("Deployment deleted", "deployment", podKey(dep.Namespace, dep.Name), "pods", len(out))
 	return out, nil
 }
@@ -292,12 +270,23 @@ func carryDeployment(old, dep *appsv1.Deployment) {
 	if !sameJSON(old.Spec, dep.Spec) {
 		dep.Generation++
 	}
-	if rev, ok := old.Annotations[deployment.AnnotationRevision]; ok {
-		if _, set := dep.Annotations[deployment.AnnotationRevision]; !set {
-			if dep.Annotations == nil {
-				dep.Annotations = map[string]string{}
-			}
-			dep.Annotations[deployment.AnnotationRevision] = rev
-		}
+	carryRevision(old, dep)
+}
+
+// carryRevision keeps the revision annotation the controller set on a
+// workload applied again without one.
+func carryRevision(old, obj metav1.Object) {
+	rev, ok := old.GetAnnotations()[deployment.AnnotationRevision]
+	if !ok {
+		return
 	}
+	a := obj.GetAnnotations()
+	if _, set := a[deployment.AnnotationRevision]; set {
+		return
+	}
+	if a == nil {
+		a = map[string]string{}
+	}
+	a[deployment.AnnotationRevision] = rev
+	obj.SetAnnotations(a)
 }

@@ -77,7 +77,7 @@ func TestDeploymentRollsOutSurvivesRestartAndDeletesItsPods(t *testing.T) {
 	if err := d.restore(); err != nil {
 		t.Fatal(err)
 	}
-	go d.runDeployments(d.ctx)
+	go d.runController(d.ctx, d.deployQueue, resDeployments, d.reconcileDeployment)
 	res := d.mustApply(t, deploymentYAML(3, "1"))
 	if res[0].Kind != "Deployment" || res[0].Action != "created" {
 		t.Fatalf("apply: %+v", res)
@@ -115,7 +115,7 @@ func TestDeploymentRollsOutSurvivesRestartAndDeletesItsPods(t *testing.T) {
 	if err := d2.restore(); err != nil {
 		t.Fatal(err)
 	}
-	go d2.runDeployments(d2.ctx)
+	go d2.runController(d2.ctx, d2.deployQueue, resDeployments, d2.reconcileDeployment)
 	if got := len(d2.objects.list(resReplicaSets, "default")); got != 2 {
 		t.Errorf("%d revisions after restart, want 2", got)
 	}
@@ -159,7 +159,7 @@ func mapKeys(t *testing.T, d *testDaemon) map[string]bool {
 // and deleted with its pods when the file drops it.
 func TestStaticDeployment(t *testing.T) {
 	d := startTestDaemon(t)
-	go d.runDeployments(d.ctx)
+	go d.runController(d.ctx, d.deployQueue, resDeployments, d.reconcileDeployment)
 	file := "/etc/podd/manifests/web.yaml"
 	keys, err := staticApplier{d: d.Daemon}.ApplyStatic(context.Background(), file, []byte(deploymentYAML(2, "1")))
 	if err != nil {

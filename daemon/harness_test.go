@@ -18,6 +18,7 @@ import (
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/network/cni"
 	"github.com/podd-dev/podd/runtime/image"
 )
@@ -28,6 +29,19 @@ type fakeNetwork struct {
 	mu sync.Mutex
 	// gcLive holds the live sandboxes of each GC call.
 	gcLive [][]string
+	// onSetup, when set, runs at the start of each Setup.
+	onSetup func()
+}
+
+// Setup is the fake host's, after onSetup.
+func (n *fakeNetwork) Setup(ctx context.Context, req network.SetupRequest) (*network.Attachment, error) {
+	n.mu.Lock()
+	hook := n.onSetup
+	n.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
+	return n.Host.Setup(ctx, req)
 }
 
 // GC tears down every network not in live, as the real one does.

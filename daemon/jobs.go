@@ -17,43 +17,21 @@ import (
 
 const resJobs = store.ResourceJobs
 
-// runJobs reconciles Jobs as their pods change, until ctx ends. Every Job
-// is reconciled once at start (after a restore).
-func (d *Daemon) runJobs(ctx context.Context) {
-	for _, obj := range d.objects.list(resJobs, "") {
-		d.jobQueue.add(podKey(obj.GetNamespace(), obj.GetName()))
-	}
-	d.jobQueue.run(ctx, func(key string) {
-		if err := d.reconcileJob(ctx, key); err != nil {
-			slog.Error("Job reconcile failed; retrying", "job", key, "err", err)
-			d.jobQueue.addAfter(key, d.cfg.BackoffBase+time.Second)
-		}
-	})
-}
-
 // jobPods is what the Job controller sees of j's pods, with their entries.
 func (d *Daemon) jobPods(j *batchv1.Job) ([]job.Pod, map[string]*podEntry) {
 	var pods []job.Pod
 	entries := map[string]*podEntry{}
-	for _, e := range d.pods.list() {
-		snap := e.worker.Snapshot()
-		if snap.Namespace != j.Namespace || !ownedBy(snap.OwnerReferences, j.UID) {
-			continue
-		}
-		p := job.Pod{Name: snap.Name, Phase: snap.Status.Phase, Deleting: e.worker.Deleting()}
-		for _, c := range snap.Status.Conditions {
-			if c.Type == corev1.PodReady && c.Status == corev1.ConditionTrue {
-				p.Ready = true
-			}
-		}
-		for _, cs := range snap.Status.ContainerStatuses {
+	for _, o := range d.podsOwnedBy(j) {
+		p := job.Pod{Name: o.snap.Name, Phase: o.snap.Status.Phase, Deleting: o.entry.worker.Deleting()}
+		p.Ready, _ = podReady(o.snap)
+		for _, cs := range o.snap.Status.ContainerStatuses {
 			p.Restarts += cs.RestartCount
 			if t := cs.State.Terminated; t != nil && t.FinishedAt.After(p.Finished) {
 				p.Finished = t.FinishedAt.Time
 			}
 		}
 		pods = append(pods, p)
-		entries[snap.Name] = e
+		entries[o.snap.Name] = o.entry
 	}
 	return pods, entries
 }
@@ -80,10 +58,13 @@ func (d *Daemon) reconcileJob(ctx context.Context, key string) error {
 			e.worker.Delete(nil)
 		}
 	}
-	for i := 0; i < act.Create; i++ {
-		pod := d.newJobPod(j)
-		if _, err := d.applyOne(ctx, pod, ""); err != nil {
-			return fmt.Errorf("create pod %q of job %q: %w", pod.Name, key, err)
+	if act.Create > 0 {
+		pods := make([]*corev1.Pod, act.Create)
+		for i := range pods {
+			pods[i] = d.newJobPod(j)
+		}
+		if _, err := d.applyPods(ctx, pods, ""); err != nil {
+			return fmt.Errorf("create %d pods of job %q: %w", len(pods), key, err)
 		}
 	}
 	if act.DeleteJob {
@@ -102,6 +83,7 @@ func (d *Daemon) reconcileJob(ctx context.Context, key string) error {
 		if err := d.putObject(resJobs, updated); err != nil {
 			return fmt.Errorf("save status of job %q: %w", key, err)
 		}
+		d.wakeCronJob(updated)
 	}
 	if act.RequeueAfter > 0 {
 		d.jobQueue.addAfter(key, act.RequeueAfter)
@@ -135,12 +117,8 @@ func (d *Daemon) deleteJob(j *batchv1.Job) ([]*podEntry, error) {
 	if err := d.dropObject(resJobs, j.Namespace, j.Name); err != nil {
 		return nil, err
 	}
-	_, entries := d.jobPods(j)
-	var out []*podEntry
-	for _, e := range entries {
-		e.worker.Delete(nil)
-		out = append(out, e)
-	}
+	out := d.deleteOwnedPods(j)
+	d.wakeCronJob(j)
 	slog.Info("Job deleted", "job", podKey(j.Namespace, j.Name), "pods", len(out))
 	return out, nil
 }

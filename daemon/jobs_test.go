@@ -56,7 +56,7 @@ func TestJobRetriesSurvivesRestartAndCompletes(t *testing.T) {
 	if err := d.restore(); err != nil {
 		t.Fatal(err)
 	}
-	go d.runJobs(d.ctx)
+	go d.runController(d.ctx, d.jobQueue, resJobs, d.reconcileJob)
 	d.mustApply(t, jobYAML)
 	eventually(t, "a pod of the Job fails", 10*time.Second, func() bool { return d.exitJobPod("pi", 1) })
 	eventually(t, "the failure counted and a new pod running", 10*time.Second, func() bool {
@@ -69,7 +69,7 @@ func TestJobRetriesSurvivesRestartAndCompletes(t *testing.T) {
 	if err := d2.restore(); err != nil {
 		t.Fatal(err)
 	}
-	go d2.runJobs(d2.ctx)
+	go d2.runController(d2.ctx, d2.jobQueue, resJobs, d2.reconcileJob)
 	for i := 0; i < 2; i++ {
 		eventually(t, "a pod of the Job succeeds", 10*time.Second, func() bool { return d2.exitJobPod("pi", 0) })
 		want := int32(i + 1)
@@ -87,7 +87,7 @@ func TestJobRetriesSurvivesRestartAndCompletes(t *testing.T) {
 // A static manifest may hold a Job; the file dropping it deletes it.
 func TestStaticJob(t *testing.T) {
 	d := startTestDaemon(t)
-	go d.runJobs(d.ctx)
+	go d.runController(d.ctx, d.jobQueue, resJobs, d.reconcileJob)
 	file := "/etc/podd/manifests/pi.yaml"
 	keys, err := staticApplier{d: d.Daemon}.ApplyStatic(context.Background(), file, []byte(jobYAML))
 	if err != nil {

@@ -9,13 +9,12 @@ import (
 	"strings"
 	"time"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/podd-dev/podd/daemon/manifest"
 	"github.com/podd-dev/podd/daemon/podworker"
+	"github.com/podd-dev/podd/daemon/store"
 )
 
 // index puts loaded objects of one resource in its "namespace/name" map.
@@ -48,6 +47,9 @@ func (d *Daemon) restoreObjects() error {
 	index(o.byRes[resDeployments], loaded.Deployments)
 	index(o.byRes[resReplicaSets], loaded.ReplicaSets)
 	index(o.byRes[resJobs], loaded.Jobs)
+	index(o.byRes[resDaemonSets], loaded.DaemonSets)
+	index(o.byRes[resControllerRevisions], loaded.Revisions)
+	index(o.byRes[resCronJobs], loaded.CronJobs)
 	o.mu.Unlock()
 	for _, c := range loaded.Claims {
 		if _, err := d.store.EnsureClaimDir(c.Namespace, c.Name); err != nil {
@@ -193,7 +195,7 @@ func (d *Daemon) finishNamespace(ns string, pods []*podEntry) error {
 		}
 	}
 	d.objects.mu.Lock()
-	for _, r := range []string{resConfigMaps, resSecrets, resClaims, resServices, resDeployments, resReplicaSets, resJobs} {
+	for _, r := range store.Resources {
 		for k, obj := range d.objects.byRes[r] {
 			if obj.GetNamespace() == ns {
 				delete(d.objects.byRes[r], k)
@@ -231,15 +233,9 @@ func (d *Daemon) deleteObject(ctx context.Context, resource, ns, name string, wa
 	if file := obj.GetAnnotations()[podworker.AnnotationStaticSource]; file != "" {
 		return "", classed(ErrFailedPrecondition, "%s %q is from the static manifest %s: remove it from that file to delete it", strings.ToLower(manifest.KindOf(obj)), name, file)
 	}
-	if resource == resDeployments || resource == resJobs {
+	if workloadResources[resource] {
 		// A workload goes with its pods.
-		var pods []*podEntry
-		var err error
-		if resource == resDeployments {
-			pods, err = d.deleteDeployment(obj.(*appsv1.Deployment))
-		} else {
-			pods, err = d.deleteJob(obj.(*batchv1.Job))
-		}
+		pods, err := d.deleteWorkload(obj)
 		if err != nil || !wait {
 			return string(obj.GetUID()), err
 		}

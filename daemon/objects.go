@@ -9,8 +9,6 @@ import (
 	"time"
 
 	"github.com/google/uuid"
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
@@ -45,6 +43,10 @@ func resourceOf(kind string) string {
 		return resDeployments
 	case manifest.KindJob:
 		return resJobs
+	case manifest.KindDaemonSet:
+		return resDaemonSets
+	case manifest.KindCronJob:
+		return resCronJobs
 	}
 	return ""
 }
@@ -153,14 +155,10 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 		obj.SetUID(types.UID(uuid.NewString()))
 		obj.SetCreationTimestamp(metav1.NewTime(time.Now().Truncate(time.Second)))
 	}
-	if dep, ok := obj.(*appsv1.Deployment); ok {
-		dep.Generation = 1
-		if exists {
-			carryDeployment(old.(*appsv1.Deployment), dep)
-		}
-	}
-	if j, ok := obj.(*batchv1.Job); ok && exists {
-		j.Status = old.(*batchv1.Job).Status
+	if exists {
+		carryWorkload(old, obj)
+	} else {
+		carryWorkload(nil, obj)
 	}
 	setStatus(obj)
 	result.UID = string(obj.GetUID())
@@ -185,11 +183,8 @@ func (d *Daemon) applyObject(obj manifest.Object) (ApplyResult, error) {
 	if _, ok := obj.(*corev1.Service); ok {
 		d.syncServicesNow(d.ctx)
 	}
-	if kind == manifest.KindDeployment {
-		d.deployQueue.add(podKey(obj.GetNamespace(), obj.GetName()))
-	}
-	if kind == manifest.KindJob {
-		d.jobQueue.add(podKey(obj.GetNamespace(), obj.GetName()))
+	if q := d.queueOf(kind); q != nil {
+		q.add(podKey(obj.GetNamespace(), obj.GetName()))
 	}
 	// Never the object itself: a Secret's data must not reach a log.
 	slog.Info("Object accepted", "kind", kind, "object", podKey(obj.GetNamespace(), obj.GetName()), "uid", obj.GetUID(), "action", result.Action)

@@ -34,7 +34,7 @@ func (d *Daemon) admitObjects(docs []manifest.Document, source, static string) e
 		kind := manifest.KindOf(obj)
 		if _, controller := staticControllers[kind]; static != "" && !controller {
 			if kind != manifest.KindPod {
-				return classed(ErrInvalidArgument, "%s: document %d: kind %s: a static manifest holds Pods, Deployments and Jobs only", source, doc.Doc, kind)
+				return classed(ErrInvalidArgument, "%s: document %d: kind %s: a static manifest holds Pods, Deployments, DaemonSets, Jobs and CronJobs only", source, doc.Doc, kind)
 			}
 			// Static pods run whatever their namespace, as the kubelet's do.
 			continue
@@ -95,6 +95,8 @@ func validateUpdate(old, obj manifest.Object) field.ErrorList {
 		errs = append(errs, manifest.ValidateDeploymentUpdate(old.(*appsv1.Deployment), o)...)
 	case *batchv1.Job:
 		errs = append(errs, manifest.ValidateJobUpdate(old.(*batchv1.Job), o)...)
+	case *appsv1.DaemonSet:
+		errs = append(errs, manifest.ValidateDaemonSetUpdate(old.(*appsv1.DaemonSet), o)...)
 	case *corev1.PersistentVolumeClaim:
 		p := old.(*corev1.PersistentVolumeClaim)
 		storage := field.NewPath("spec", "resources", "requests").Key(string(corev1.ResourceStorage))

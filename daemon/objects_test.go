@@ -201,7 +201,7 @@ func TestStaticManifestHoldsPodsAndControllersOnly(t *testing.T) {
 	d := objectDaemon(t, root)
 	before := files(t, root)
 	_, _, err := d.apply(context.Background(), []byte("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c}\n"), "/etc/podd/manifests/c.yaml", "/etc/podd/manifests/c.yaml")
-	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "a static manifest holds Pods, Deployments and Jobs only") {
+	if !errors.Is(err, ErrInvalidArgument) || !strings.Contains(err.Error(), "a static manifest holds Pods, Deployments, DaemonSets, Jobs and CronJobs only") {
 		t.Errorf("static ConfigMap: %v", err)
 	}
 	if after := files(t, root); after != before {

@@ -38,6 +38,9 @@ func podKey(ns, name string) string { return ns + "/" + name }
 
 // pods is the daemon's table of accepted pods and the fan-out of changes.
 type pods struct {
+	// acceptMu orders the pods' acceptance (applies, controllers): each
+	// accepts its batch whole while the table stays readable.
+	acceptMu sync.Mutex
 	mu       sync.Mutex
 	byKey    map[string]*podEntry
 	watchers map[chan podChange]struct{}
@@ -157,22 +160,29 @@ func (d *Daemon) apply(ctx context.Context, data []byte, source, static string) 
 		}
 	}
 	results := make([]ApplyResult, len(docs))
-	for _, pass := range []func(manifest.Object) bool{isNamespace, isOther, isPod} {
+	for _, pass := range []func(manifest.Object) bool{isNamespace, isOther} {
 		for i, doc := range docs {
 			if !pass(doc.Object) {
 				continue
 			}
-			var res ApplyResult
-			var err error
-			if pod, ok := doc.Object.(*corev1.Pod); ok {
-				res, err = d.applyOne(ctx, pod, static)
-			} else {
-				res, err = d.applyObject(doc.Object)
-			}
+			res, err := d.applyObject(doc.Object)
 			if err != nil {
 				return done(results), warnings, err
 			}
 			results[i] = res
+		}
+	}
+	// The pods last, in one batch: persisted side by side, and none starts
+	// before all are accepted.
+	podResults, err := d.applyPods(ctx, parsed, static)
+	if err != nil {
+		return done(results), warnings, err
+	}
+	next := 0
+	for i, doc := range docs {
+		if isPod(doc.Object) {
+			results[i] = podResults[next]
+			next++
 		}
 	}
 	return results, warnings, nil
@@ -193,47 +203,93 @@ func done(results []ApplyResult) []ApplyResult {
 	return out
 }
 
-func (d *Daemon) applyOne(ctx context.Context, pod *corev1.Pod, static string) (ApplyResult, error) {
-	hash := manifest.SpecHash(pod)
-	key := podKey(pod.Namespace, pod.Name)
+// podAccept is one pod applyPods creates or replaces.
+type podAccept struct {
+	pod       *corev1.Pod
+	key, hash string
+	result    *ApplyResult
+}
+
+// applyPods accepts pods: each identical to the pod of its name is left
+// alone (R3), the others get a UID and are persisted together (the fsyncs
+// side by side), then their workers start; a changed pod replaces the old
+// one once that has terminated. Nothing is accepted when persisting fails.
+// The table's lock is not held while the files are written, so reads of
+// the pods stay quick during a large apply.
+func (d *Daemon) applyPods(ctx context.Context, pods []*corev1.Pod, static string) ([]ApplyResult, error) {
+	d.pods.acceptMu.Lock()
+	defer d.pods.acceptMu.Unlock()
+	results := make([]ApplyResult, len(pods))
+	var accepts []podAccept
+	var toSave []*corev1.Pod
+	now := metav1.NewTime(time.Now().Truncate(time.Second))
+	seen := make(map[string]bool, len(pods))
 	d.pods.mu.Lock()
-	defer d.pods.mu.Unlock()
-	old := d.pods.byKey[key]
-	if old != nil && old.hash == hash && !old.worker.Deleting() {
-		snap := old.worker.Snapshot()
-		return ApplyResult{manifest.KindPod, pod.Namespace, pod.Name, string(snap.UID), "unchanged"}, nil
+	for i, pod := range pods {
+		hash := manifest.SpecHash(pod)
+		key := podKey(pod.Namespace, pod.Name)
+		if seen[key] {
+			d.pods.mu.Unlock()
+			return nil, classed(ErrInvalidArgument, "pod %q is given twice", key)
+		}
+		seen[key] = true
+		if old := d.pods.byKey[key]; old != nil && old.hash == hash && !old.worker.Deleting() {
+			snap := old.worker.Snapshot()
+			results[i] = ApplyResult{manifest.KindPod, pod.Namespace, pod.Name, string(snap.UID), "unchanged"}
+			continue
+		}
+		pod.UID = types.UID(uuid.NewString())
+		pod.CreationTimestamp = now
+		if pod.Spec.NodeName == "" {
+			pod.Spec.NodeName = d.cfg.NodeName
+		}
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		pod.Annotations[podworker.AnnotationSpecHash] = hash
+		if static != "" {
+			pod.Annotations[podworker.AnnotationStaticSource] = static
+		}
+		accepts = append(accepts, podAccept{pod: pod, key: key, hash: hash, result: &results[i]})
+		toSave = append(toSave, pod)
 	}
-	pod.UID = types.UID(uuid.NewString())
-	pod.CreationTimestamp = metav1.NewTime(time.Now().Truncate(time.Second))
-	if pod.Spec.NodeName == "" {
-		pod.Spec.NodeName = d.cfg.NodeName
-	}
-	if pod.Annotations == nil {
-		pod.Annotations = map[string]string{}
-	}
-	pod.Annotations[podworker.AnnotationSpecHash] = hash
-	if static != "" {
-		pod.Annotations[podworker.AnnotationStaticSource] = static
+	d.pods.mu.Unlock()
+	if len(accepts) == 0 {
+		return results, nil
 	}
 	saving := time.Now()
-	if err := d.store.SavePod(pod); err != nil {
-		return ApplyResult{}, err
+	if err := d.store.SavePods(toSave); err != nil {
+		return nil, err
 	}
-	d.metrics.StartPhase("pod", "persist", time.Since(saving))
-	action := "created"
-	var after <-chan struct{}
-	if old != nil {
-		// R3: the old pod terminates with its grace period, then the new one starts.
-		action = "configured"
-		old.worker.Delete(nil)
-		after = old.worker.Done()
+	took := time.Since(saving)
+	d.pods.mu.Lock()
+	type start struct {
+		e     *podEntry
+		key   string
+		after <-chan struct{}
 	}
-	w := podworker.New(d.deps, pod, nil)
-	e := newPodEntry(w, hash, static)
-	d.pods.byKey[key] = e
-	d.startWorker(e, key, after)
-	slog.Info("Pod accepted", "pod", key, "uid", pod.UID, "action", action)
-	return ApplyResult{manifest.KindPod, pod.Namespace, pod.Name, string(pod.UID), action}, nil
+	starts := make([]start, 0, len(accepts))
+	for _, a := range accepts {
+		d.metrics.StartPhase("pod", "persist", took)
+		action := "created"
+		var after <-chan struct{}
+		if old := d.pods.byKey[a.key]; old != nil {
+			// R3: the old pod terminates with its grace period, then the new one starts.
+			action = "configured"
+			old.worker.Delete(nil)
+			after = old.worker.Done()
+		}
+		e := newPodEntry(podworker.New(d.deps, a.pod, nil), a.hash, static)
+		d.pods.byKey[a.key] = e
+		starts = append(starts, start{e, a.key, after})
+		*a.result = ApplyResult{manifest.KindPod, a.pod.Namespace, a.pod.Name, string(a.pod.UID), action}
+		slog.Info("Pod accepted", "pod", a.key, "uid", a.pod.UID, "action", action)
+	}
+	d.pods.mu.Unlock()
+	for _, s := range starts {
+		d.startWorker(s.e, s.key, s.after)
+	}
+	return results, nil
 }
 
 // startWorker runs a pod's worker (after `after` closes, if set) and drops

@@ -6,9 +6,6 @@ import (
 	"log/slog"
 	"strings"
 
-	appsv1 "k8s.io/api/apps/v1"
-	batchv1 "k8s.io/api/batch/v1"
-
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/manifest"
 	"github.com/podd-dev/podd/daemon/podworker"
@@ -96,9 +93,10 @@ func (d *Daemon) knownStatic() map[string][]string {
 
 // staticControllers are the kinds besides Pod a static manifest may hold,
 // with their resource: a file's key for one is "<resource>:<namespace>/<name>".
-var staticControllers = map[string]string{manifest.KindDeployment: resDeployments, manifest.KindJob: resJobs}
+var staticControllers = map[string]string{manifest.KindDeployment: resDeployments, manifest.KindJob: resJobs,
+	manifest.KindDaemonSet: resDaemonSets, manifest.KindCronJob: resCronJobs}
 
-// markStatic records on each Deployment and Job of a static manifest the
+// markStatic records on each workload (Deployment, Job, DaemonSet, CronJob) of a static manifest the
 // file it came from (pods are marked as they are accepted).
 func markStatic(docs []manifest.Document, file string) {
 	for _, doc := range docs {
@@ -114,7 +112,7 @@ func markStatic(docs []manifest.Document, file string) {
 	}
 }
 
-// deleteStaticController deletes the Deployment or Job key
+// deleteStaticController deletes the workload key
 // ("namespace/name") of static manifest file, with its pods.
 func (d *Daemon) deleteStaticController(file, resource, key string) error {
 	d.objects.applyMu.Lock()
@@ -124,12 +122,6 @@ func (d *Daemon) deleteStaticController(file, resource, key string) error {
 	if !ok || obj.GetAnnotations()[podworker.AnnotationStaticSource] != file {
 		return nil
 	}
-	var err error
-	switch o := obj.(type) {
-	case *appsv1.Deployment:
-		_, err = d.deleteDeployment(o)
-	case *batchv1.Job:
-		_, err = d.deleteJob(o)
-	}
+	_, err := d.deleteWorkload(obj)
 	return err
 }

@@ -220,6 +220,9 @@ func TestSetupTwoSandboxesReachableAndTeardown(t *testing.T) {
 		if !tn.subnet.Contains(at.IPs[0]) || at.Interface != "eth0" || at.Network != tn.bridge || len(at.ConfigBytes) == 0 {
 			t.Fatalf("attachment = %+v", at)
 		}
+		if strings.Contains(string(at.ConfigBytes), "portmap") {
+			t.Errorf("sandbox %s without a hostPort ran portmap: %s", at.SandboxID, at.ConfigBytes)
+		}
 		if at.NetnsPath != filepath.Join(tn.runRoot, "netns", at.SandboxID) || !inMountinfo(t, at.NetnsPath) {
 			t.Fatalf("netns %s not pinned", at.NetnsPath)
 		}

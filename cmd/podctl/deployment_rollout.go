@@ -10,7 +10,17 @@ import (
 func (a *app) deploymentArg(opts *verb.RolloutOptions) func(args []string) error {
 	return func(args []string) error {
 		name, err := verb.ParseDeploymentArg(args)
-		opts.Name, opts.Namespace = name, a.namespace
+		opts.Name, opts.Namespace, opts.Kind = name, a.namespace, verb.KindDeployment
+		return err
+	}
+}
+
+// rolloutArg is the parse of runVerb for rollout commands on one
+// Deployment or DaemonSet.
+func (a *app) rolloutArg(opts *verb.RolloutOptions) func(args []string) error {
+	return func(args []string) error {
+		kind, name, err := verb.ParseRolloutArg(args, verb.KindDeployment, verb.KindDaemonSet)
+		opts.Kind, opts.Name, opts.Namespace = kind, name, a.namespace
 		return err
 	}
 }
@@ -30,16 +40,16 @@ func newScaleCommand(a *app) *cobra.Command {
 
 func newRolloutCommand(a *app) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "rollout status|history|undo deployment/NAME",
-		Short: "Follow, list and undo the rollouts of a Deployment",
+		Use:   "rollout status|history|undo deployment/NAME|daemonset/NAME",
+		Short: "Follow, list and undo the rollouts of a Deployment (follow a DaemonSet's)",
 	}
 	status := verb.RolloutOptions{Streams: a.streams}
 	statusCmd := &cobra.Command{
-		Use:     "status deployment/NAME",
-		Short:   "Wait until the Deployment's rollout completes (fails when it exceeds its progress deadline)",
-		Example: "  podctl rollout status deployment/web --timeout=2m",
+		Use:     "status deployment/NAME|daemonset/NAME",
+		Short:   "Wait until the rollout completes (a Deployment's fails when it exceeds its progress deadline)",
+		Example: "  podctl rollout status deployment/web --timeout=2m\n  podctl rollout status ds/agent",
 		Args:    cobra.MinimumNArgs(1),
-		RunE:    runVerb(a, &status, a.deploymentArg(&status), verb.RolloutStatus),
+		RunE:    runVerb(a, &status, a.rolloutArg(&status), verb.RolloutStatus),
 	}
 	statusCmd.Flags().BoolVarP(&status.Watch, "watch", "w", true, "wait until the rollout ends")
 	statusCmd.Flags().DurationVar(&status.Timeout, "timeout", 0, "how long to wait before giving up (0: forever)")
@@ -48,7 +58,7 @@ func newRolloutCommand(a *app) *cobra.Command {
 		Use:   "history deployment/NAME",
 		Short: "List the Deployment's revisions",
 		Args:  cobra.MinimumNArgs(1),
-		RunE:  runVerb(a, &history, a.deploymentArg(&history), verb.RolloutHistory),
+		RunE:  runVerb(a, &history, a.rolloutArg(&history), verb.RolloutHistory),
 	}
 	undo := verb.RolloutOptions{Streams: a.streams}
 	undoCmd := &cobra.Command{
@@ -56,7 +66,7 @@ func newRolloutCommand(a *app) *cobra.Command {
 		Short:   "Roll the Deployment back to its previous revision (or to N)",
 		Example: "  podctl rollout undo deployment/web\n  podctl rollout undo deployment/web --to-revision=1",
 		Args:    cobra.MinimumNArgs(1),
-		RunE:    runVerb(a, &undo, a.deploymentArg(&undo), verb.RolloutUndo),
+		RunE:    runVerb(a, &undo, a.rolloutArg(&undo), verb.RolloutUndo),
 	}
 	undoCmd.Flags().Int64Var(&undo.ToRevision, "to-revision", 0, "the revision to roll back to (0: the previous one)")
 	cmd.AddCommand(statusCmd, historyCmd, undoCmd)

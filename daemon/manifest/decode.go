@@ -287,7 +287,8 @@ func stripServerFields(obj Object) []string {
 // stripStatus clears the status of the kinds that have one and reports
 // whether it was set.
 func stripStatus(obj Object) bool {
-	var status any
+	// empty is the type's zero status: a DaemonSet's marshals its counts.
+	var status, empty any
 	switch o := obj.(type) {
 	case *corev1.Pod:
 		status, o.Status = o.Status, corev1.PodStatus{}
@@ -299,11 +300,16 @@ func stripStatus(obj Object) bool {
 		status, o.Status = o.Status, appsv1.DeploymentStatus{}
 	case *batchv1.Job:
 		status, o.Status = o.Status, batchv1.JobStatus{}
+	case *appsv1.DaemonSet:
+		status, o.Status, empty = o.Status, appsv1.DaemonSetStatus{}, appsv1.DaemonSetStatus{}
+	case *batchv1.CronJob:
+		status, o.Status = o.Status, batchv1.CronJobStatus{}
 	default:
 		return false
 	}
 	b, err := json.Marshal(status)
-	return err == nil && string(b) != "{}"
+	e, _ := json.Marshal(empty)
+	return err == nil && string(b) != "{}" && string(b) != string(e)
 }
 
 // podsOf keeps the pods of docs, in order.

@@ -38,12 +38,16 @@ const (
 	KindService               = "Service"
 	KindDeployment            = "Deployment"
 	KindJob                   = "Job"
+	KindDaemonSet             = "DaemonSet"
+	KindCronJob               = "CronJob"
 )
 
 // apiVersions are the apiVersions of the kinds that are not v1.
 var apiVersions = map[string]string{
 	KindDeployment: "apps/v1",
 	KindJob:        "batch/v1",
+	KindDaemonSet:  "apps/v1",
+	KindCronJob:    "batch/v1",
 }
 
 // APIVersionOf is the apiVersion of kind.
@@ -63,6 +67,8 @@ var kinds = map[string]func() Object{
 	KindService:               func() Object { return &corev1.Service{} },
 	KindDeployment:            func() Object { return &appsv1.Deployment{} },
 	KindJob:                   func() Object { return &batchv1.Job{} },
+	KindDaemonSet:             func() Object { return &appsv1.DaemonSet{} },
+	KindCronJob:               func() Object { return &batchv1.CronJob{} },
 }
 
 func kindList() string {
@@ -93,6 +99,10 @@ func KindOf(obj Object) string {
 		return KindDeployment
 	case *batchv1.Job:
 		return KindJob
+	case *appsv1.DaemonSet:
+		return KindDaemonSet
+	case *batchv1.CronJob:
+		return KindCronJob
 	}
 	return ""
 }

@@ -81,6 +81,12 @@ func ParseObjects(data []byte, source string, pol Policy) ([]Document, []string,
 		} else if j, ok := d.Object.(*batchv1.Job); ok {
 			defaultJob(j)
 			errs = validateJob(j, pol)
+		} else if ds, ok := d.Object.(*appsv1.DaemonSet); ok {
+			defaultDaemonSet(ds)
+			errs = validateDaemonSet(ds, pol)
+		} else if cj, ok := d.Object.(*batchv1.CronJob); ok {
+			defaultCronJob(cj)
+			errs = validateCronJob(cj, pol)
 		} else {
 			warns = DefaultObject(d.Object)
 			errs = ValidateObject(d.Object)

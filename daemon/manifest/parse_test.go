@@ -20,7 +20,7 @@ func TestParse_R1_RejectsMalformedManifests(t *testing.T) {
 		{"tab indentation", "apiVersion: v1\nkind: Pod\nmetadata:\n\tname: a\n", []string{"line 4"}},
 		{"bad JSON", `{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a",}}`, []string{"line 1", "invalid character"}},
 		{"wrong kind", "apiVersion: apps/v1\nkind: StatefulSet\nmetadata:\n  name: a\n",
-			[]string{`kind "StatefulSet" is not supported: podd accepts ConfigMap, Deployment, Job, Namespace, PersistentVolumeClaim, Pod, Secret`}},
+			[]string{`kind "StatefulSet" is not supported: podd accepts ConfigMap, CronJob, DaemonSet, Deployment, Job, Namespace, PersistentVolumeClaim, Pod, Secret`}},
 		{"wrong kind in document 2 of 2", pod("a", "") + "---\napiVersion: apps/v1\nkind: StatefulSet\n",
 			[]string{"web.yaml: document 2: ", `kind "StatefulSet"`}},
 		{"missing kind", "apiVersion: v1\nmetadata:\n  name: a\n", []string{"kind is required"}},

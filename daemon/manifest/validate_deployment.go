@@ -147,20 +147,25 @@ func validateStrategy(st *appsv1.DeploymentStrategy, p *field.Path) field.ErrorL
 	default:
 		return field.ErrorList{field.NotSupported(p.Child("type"), st.Type, []string{string(appsv1.RecreateDeploymentStrategyType), string(appsv1.RollingUpdateDeploymentStrategyType)})}
 	}
-	ru := st.RollingUpdate
+	return validateRollingLimits(st.RollingUpdate.MaxSurge, st.RollingUpdate.MaxUnavailable, p.Child("rollingUpdate"))
+}
+
+// validateRollingLimits checks a rolling update's maxSurge and
+// maxUnavailable (a Deployment's or a DaemonSet's) under p (rollingUpdate).
+func validateRollingLimits(surge, unavailable *intstr.IntOrString, p *field.Path) field.ErrorList {
 	var errs field.ErrorList
-	errs = append(errs, intOrPercent(ru.MaxSurge, p.Child("rollingUpdate", "maxSurge"))...)
-	errs = append(errs, intOrPercent(ru.MaxUnavailable, p.Child("rollingUpdate", "maxUnavailable"))...)
+	errs = append(errs, intOrPercent(surge, p.Child("maxSurge"))...)
+	errs = append(errs, intOrPercent(unavailable, p.Child("maxUnavailable"))...)
 	if len(errs) > 0 {
 		return errs
 	}
-	if ru.MaxUnavailable.Type == intstr.String {
-		if v, _ := intstr.GetScaledValueFromIntOrPercent(ru.MaxUnavailable, 100, false); v > 100 {
-			errs = append(errs, field.Invalid(p.Child("rollingUpdate", "maxUnavailable"), ru.MaxUnavailable.String(), "must not be greater than 100%"))
+	if unavailable.Type == intstr.String {
+		if v, _ := intstr.GetScaledValueFromIntOrPercent(unavailable, 100, false); v > 100 {
+			errs = append(errs, field.Invalid(p.Child("maxUnavailable"), unavailable.String(), "must not be greater than 100%"))
 		}
 	}
-	if isZero(ru.MaxSurge) && isZero(ru.MaxUnavailable) {
-		errs = append(errs, field.Invalid(p.Child("rollingUpdate", "maxUnavailable"), ru.MaxUnavailable.String(), "may not be 0 when `maxSurge` is 0"))
+	if isZero(surge) && isZero(unavailable) {
+		errs = append(errs, field.Invalid(p.Child("maxUnavailable"), unavailable.String(), "may not be 0 when `maxSurge` is 0"))
 	}
 	return errs
 }
@@ -184,10 +189,20 @@ func isZero(v *intstr.IntOrString) bool {
 // ValidateDeploymentUpdate is what the API server refuses when a
 // Deployment is replaced: a changed selector.
 func ValidateDeploymentUpdate(old, d *appsv1.Deployment) field.ErrorList {
-	a, _ := metav1.LabelSelectorAsMap(old.Spec.Selector)
-	b, _ := metav1.LabelSelectorAsMap(d.Spec.Selector)
-	if labels.Set(a).String() != labels.Set(b).String() || len(old.Spec.Selector.MatchExpressions) != len(d.Spec.Selector.MatchExpressions) {
-		return field.ErrorList{field.Invalid(field.NewPath("spec", "selector"), d.Spec.Selector, "field is immutable")}
+	return validateSelectorUpdate(old.Spec.Selector, d.Spec.Selector)
+}
+
+// ValidateDaemonSetUpdate is what the API server refuses when a DaemonSet
+// is replaced: a changed selector.
+func ValidateDaemonSetUpdate(old, d *appsv1.DaemonSet) field.ErrorList {
+	return validateSelectorUpdate(old.Spec.Selector, d.Spec.Selector)
+}
+
+func validateSelectorUpdate(old, sel *metav1.LabelSelector) field.ErrorList {
+	a, _ := metav1.LabelSelectorAsMap(old)
+	b, _ := metav1.LabelSelectorAsMap(sel)
+	if labels.Set(a).String() != labels.Set(b).String() || len(old.MatchExpressions) != len(sel.MatchExpressions) {
+		return field.ErrorList{field.Invalid(field.NewPath("spec", "selector"), sel, "field is immutable")}
 	}
 	return nil
 }

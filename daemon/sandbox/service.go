@@ -87,9 +87,9 @@ type Request struct {
 	// kind of host refuses to lower it.
 	PauseOOMScoreAdj int32
 	// WriteFiles writes the pod's files once its address is known, before
-	// the shim starts; nil writes none.
+	// the pause starts; nil writes none.
 	WriteFiles func(*Instance) error
-	// Mark records the end of each step (network, pod_files, shim, pause)
+	// Mark records the end of each step (network, shim, pod_files, pause)
 	// with its parts; nil records nothing.
 	Mark func(step string, at time.Time, parts []Phase)
 }
@@ -103,8 +103,8 @@ type Instance struct {
 	IPs []string
 }
 
-// Create makes a sandbox in the design's order: pin netns + CNI ADD, pod
-// files, shim, pause. Each step registers its undo as soon as what it made
+// Create makes a sandbox in the design's order: pin netns + CNI ADD (with
+// the shim starting meanwhile), pod files, pause. Each step registers its undo as soon as what it made
 // exists; on a failure (or a panic) everything made is undone, newest
 // first, and the error names the step and every undo that failed. The
 // returned shim runs the pause.
@@ -116,22 +116,40 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 		mark = func(string, time.Time, []Phase) {}
 	}
 	inst := &Instance{ID: req.ID}
-	parts, err := s.setupNetwork(ctx, req, inst, &rollback)
-	if err != nil {
-		return nil, nil, err
+	// The shim starts while CNI ADD runs: neither needs the other, and
+	// both mostly wait on processes they exec.
+	launchCtx, cancelLaunch := context.WithCancel(ctx)
+	defer cancelLaunch()
+	launched := make(chan launchResult, 1)
+	go func() { launched <- s.launchShim(launchCtx, req) }()
+	parts, netErr := s.setupNetwork(ctx, req, inst, &rollback)
+	if netErr != nil {
+		cancelLaunch()
+	} else {
+		mark("network", time.Now(), parts)
 	}
-	mark("network", time.Now(), parts)
+	launch := <-launched
+	if launch.cl != nil {
+		s.pushShimStop(&rollback, req, launch.cl)
+	}
+	if launch.panicked != nil {
+		panic(launch.panicked) // undone like a panic of this goroutine
+	}
+	if netErr != nil {
+		return nil, nil, netErr
+	}
+	if launch.err != nil {
+		return nil, nil, launch.err
+	}
+	// "shim" is how long the launch outlasted the network.
+	mark("shim", time.Now(), nil)
+	cl := launch.cl
 	if req.WriteFiles != nil {
 		if err := req.WriteFiles(inst); err != nil {
 			return nil, nil, err
 		}
 		mark("pod_files", time.Now(), nil)
 	}
-	cl, err := s.launchShim(ctx, req, &rollback)
-	if err != nil {
-		return nil, nil, err
-	}
-	mark("shim", time.Now(), nil)
 	parts, err = s.startPause(ctx, cl, req, inst)
 	if err != nil {
 		return nil, nil, err
@@ -170,8 +188,21 @@ func (s *Service) setupNetwork(ctx context.Context, req Request, inst *Instance,
 	return []Phase{{"netns", att.NetnsTook}, {"cni_add", att.CNIAddTook}}, nil
 }
 
+// launchResult is what launching a shim gave: the running shim, or why
+// not (an error, or the value of a panic, re-raised by Create).
+type launchResult struct {
+	cl       ShimClient
+	err      error
+	panicked any
+}
+
 // launchShim starts the pod's shim in its own cgroup.
-func (s *Service) launchShim(ctx context.Context, req Request, rollback *undo.Stack) (ShimClient, error) {
+func (s *Service) launchShim(ctx context.Context, req Request) (res launchResult) {
+	defer func() {
+		if r := recover(); r != nil {
+			res = launchResult{panicked: r}
+		}
+	}()
 	p := req.Paths
 	cl, err := s.deps.Shims.Launch(ctx, shim.LaunchConfig{
 		ShimBinary: s.deps.ShimBinary, PodUID: string(req.Pod.UID), StateDir: p.ShimDir,
@@ -179,8 +210,14 @@ func (s *Service) launchShim(ctx context.Context, req Request, rollback *undo.St
 		LogRotation: s.deps.LogRotation, PodPidsLimit: s.deps.PodPidsLimit,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start shim: %w", err)
+		return launchResult{err: fmt.Errorf("start shim: %w", err)}
 	}
+	return launchResult{cl: cl}
+}
+
+// pushShimStop registers the undo of a launched shim.
+func (s *Service) pushShimStop(rollback *undo.Stack, req Request, cl ShimClient) {
+	p := req.Paths
 	rollback.Push("stop the shim of "+req.Owner, func(ctx context.Context) error {
 		defer cl.Close()
 		if err := cl.Stop(ctx, true); err != nil {
@@ -189,7 +226,6 @@ func (s *Service) launchShim(ctx context.Context, req Request, rollback *undo.St
 		}
 		return s.deps.Shims.RemoveCgroup(p.ShimCgroup)
 	})
-	return cl, nil
 }
 
 // startPause runs the pod's namespace holder in the shim; it must be

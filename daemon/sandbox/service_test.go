@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,6 +13,8 @@ import (
 
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 	"github.com/podd-dev/podd/daemon/sandbox"
+	"github.com/podd-dev/podd/network"
+	"github.com/podd-dev/podd/runtime/shim"
 )
 
 func newService(h *podworkertest.Host) *sandbox.Service {
@@ -47,6 +50,11 @@ func TestCreateRollsBackAtEveryStep(t *testing.T) {
 			r.WriteFiles = func(*sandbox.Instance) error { return errors.New("write pod files: disk full") }
 		}, "write pod files"},
 		{"shim launch", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("shim.launch", podworkertest.FaultError, 0) }, "start shim"},
+		{"shim launch panics", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("shim.launch", podworkertest.FaultPanic, 0) }, "panic"},
+		{"network and shim launch both fail", func(h *podworkertest.Host, _ *sandbox.Request) {
+			h.Script("network.setup", podworkertest.FaultError, 0)
+			h.Script("shim.launch", podworkertest.FaultError, 0)
+		}, "set up pod network"},
 		{"pause create", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("pause.create", podworkertest.FaultError, 0) }, "start pause"},
 		{"pause exits at once", func(h *podworkertest.Host, _ *sandbox.Request) { h.PauseExits = true }, "start pause"},
 		{"pause create panics", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("pause.create", podworkertest.FaultPanic, 0) }, "panic"},
@@ -74,7 +82,7 @@ func TestCreateRollsBackAtEveryStep(t *testing.T) {
 	}
 }
 
-// Create makes network, files, shim and pause in that order and reports
+// Create makes network (with the shim), files and pause in that order and reports
 // the address; Release undoes it all and may be repeated.
 func TestCreateThenReleaseTwice(t *testing.T) {
 	h := podworkertest.NewHost()
@@ -95,7 +103,7 @@ func TestCreateThenReleaseTwice(t *testing.T) {
 	if inst.IP == "" || inst.NetnsPath == "" || !h.HasNetwork("sb1") || !h.HasShim(req.Paths.ShimDir) {
 		t.Fatalf("instance %+v; network %v shim %v", inst, h.HasNetwork("sb1"), h.HasShim(req.Paths.ShimDir))
 	}
-	if want := "network pod_files shim pause"; strings.Join(steps, " ") != want {
+	if want := "network shim pod_files pause"; strings.Join(steps, " ") != want {
 		t.Errorf("steps %v, want %s", steps, want)
 	}
 	td := sandbox.Teardown{ID: inst.ID, Paths: req.Paths, Shim: cl}
@@ -119,5 +127,56 @@ func TestCreateHostNetwork(t *testing.T) {
 	}
 	if inst.IP != "192.0.2.1" || inst.NetnsPath != "" || h.Count("network.setup") != 0 {
 		t.Errorf("instance %+v, %d CNI ADDs", inst, h.Count("network.setup"))
+	}
+}
+
+// gatedNetwork is the fake host's network whose CNI ADD waits for a shim
+// launch to begin (or gives up after a while).
+type gatedNetwork struct {
+	*podworkertest.Host
+	launching <-chan struct{}
+}
+
+func (n gatedNetwork) Setup(ctx context.Context, req network.SetupRequest) (*network.Attachment, error) {
+	select {
+	case <-n.launching:
+		return n.Host.Setup(ctx, req)
+	case <-time.After(5 * time.Second):
+		return nil, errors.New("the shim was not launched while CNI ADD ran")
+	}
+}
+
+// signallingShims tells launching when a launch begins.
+type signallingShims struct {
+	podworkertest.Shims[sandbox.ShimClient]
+	once      *sync.Once
+	launching chan struct{}
+}
+
+func (s signallingShims) Launch(ctx context.Context, cfg shim.LaunchConfig) (sandbox.ShimClient, error) {
+	s.once.Do(func() { close(s.launching) })
+	return s.Shims.Launch(ctx, cfg)
+}
+
+// The shim starts while CNI ADD runs (issue 13: the two waited on each
+// other for ~300 ms each on every sandbox start).
+func TestCreateLaunchesShimDuringCNIAdd(t *testing.T) {
+	h := podworkertest.NewHost()
+	launching := make(chan struct{})
+	svc := sandbox.New(sandbox.Deps{
+		Network:    gatedNetwork{Host: h, launching: launching},
+		Shims:      signallingShims{Shims: podworkertest.Shims[sandbox.ShimClient]{Host: h}, once: &sync.Once{}, launching: launching},
+		ShimBinary: "/bin/podd-shim", PauseBinary: "/bin/podd-pause", NodeIP: "192.0.2.1",
+	})
+	req := request(t, false)
+	inst, cl, err := svc.Create(context.Background(), req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := svc.Release(context.Background(), sandbox.Teardown{ID: inst.ID, Paths: req.Paths, Shim: cl}); err != nil {
+		t.Fatal(err)
+	}
+	if l := h.Leaks(); len(l) > 0 {
+		t.Errorf("left behind: %v", l)
 	}
 }

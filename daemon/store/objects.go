@@ -29,11 +29,17 @@ const (
 	ResourceReplicaSets = "replicasets"
 	// ResourceJobs are the Jobs.
 	ResourceJobs = "jobs"
+	// ResourceDaemonSets and ResourceControllerRevisions are the
+	// DaemonSets and the revisions of their templates.
+	ResourceDaemonSets          = "daemonsets"
+	ResourceControllerRevisions = "controllerrevisions"
+	// ResourceCronJobs are the CronJobs.
+	ResourceCronJobs = "cronjobs"
 )
 
 // Resources lists the namespaced resources the store keeps, in the order
 // they load.
-var Resources = []string{ResourceConfigMaps, ResourceSecrets, ResourceClaims, ResourceServices, ResourceDeployments, ResourceReplicaSets, ResourceJobs}
+var Resources = []string{ResourceConfigMaps, ResourceSecrets, ResourceClaims, ResourceServices, ResourceDeployments, ResourceReplicaSets, ResourceJobs, ResourceDaemonSets, ResourceControllerRevisions, ResourceCronJobs}
 
 // checkName refuses a name that is not one path element; validation has
 // refused it already, this keeps the layout safe whoever calls.
@@ -153,6 +159,9 @@ type Objects struct {
 	Deployments []*appsv1.Deployment
 	ReplicaSets []*appsv1.ReplicaSet
 	Jobs        []*batchv1.Job
+	DaemonSets  []*appsv1.DaemonSet
+	Revisions   []*appsv1.ControllerRevision
+	CronJobs    []*batchv1.CronJob
 	// Bad are files that did not decode, moved aside.
 	Bad []Quarantined
 }
@@ -229,6 +238,12 @@ func (s *Store) loadResource(ns, resource string, out *Objects) error {
 			err = loadInto(s, file, qid, ns, name, out, &out.ReplicaSets)
 		case ResourceJobs:
 			err = loadInto(s, file, qid, ns, name, out, &out.Jobs)
+		case ResourceDaemonSets:
+			err = loadInto(s, file, qid, ns, name, out, &out.DaemonSets)
+		case ResourceControllerRevisions:
+			err = loadInto(s, file, qid, ns, name, out, &out.Revisions)
+		case ResourceCronJobs:
+			err = loadInto(s, file, qid, ns, name, out, &out.CronJobs)
 		}
 		if err != nil {
 			return err

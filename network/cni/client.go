@@ -130,7 +130,8 @@ func (c *Client) Add(ctx context.Context, n *Network, a Attachment) (*Result, er
 	ctx, cancel := withDefaultTimeout(ctx)
 	defer cancel()
 	rt := a.runtimeConf()
-	res, err := c.lib.AddNetworkList(ctx, n.list, rt)
+	list := n.forAttachment(len(a.PortMappings) > 0)
+	res, err := c.lib.AddNetworkList(ctx, list, rt)
 	if err != nil {
 		return nil, fmt.Errorf("cni add of %q on network %q: %w", a.ContainerID, n.Name, err)
 	}
@@ -140,7 +141,7 @@ func (c *Client) Add(ctx context.Context, n *Network, a Attachment) (*Result, er
 	}
 	return &Result{
 		Network:     n.Name,
-		ConfigBytes: n.Bytes,
+		ConfigBytes: list.Bytes,
 		Interface:   rt.IfName,
 		IPs:         sandboxIPs(cur, rt.IfName),
 		Raw:         cur,

@@ -143,6 +143,9 @@ type Network struct {
 	Bytes []byte
 
 	list *libcni.NetworkConfigList
+	// noPorts is list without its port-mapping plugins, for a sandbox with
+	// no hostPort; list itself when it has none.
+	noPorts *libcni.NetworkConfigList
 }
 
 // ParseNetwork parses configuration list bytes.
@@ -154,7 +157,61 @@ func ParseNetwork(data []byte) (*Network, error) {
 	if len(list.Plugins) == 0 {
 		return nil, fmt.Errorf("cni configuration list %q has no plugins", list.Name)
 	}
-	return &Network{Name: list.Name, Bytes: list.Bytes, list: list}, nil
+	noPorts, err := withoutPortMappers(list)
+	if err != nil {
+		return nil, fmt.Errorf("cni configuration list %q: %w", list.Name, err)
+	}
+	return &Network{Name: list.Name, Bytes: list.Bytes, list: list, noPorts: noPorts}, nil
+}
+
+// forAttachment is the list an ADD with ports (or none) runs.
+func (n *Network) forAttachment(hasPorts bool) *libcni.NetworkConfigList {
+	if hasPorts || n.noPorts == nil {
+		return n.list
+	}
+	return n.noPorts
+}
+
+// withoutPortMappers returns list without the plugins whose only capability
+// is portMappings (portmap): with no hostPort they do nothing on ADD but
+// cost an exec, and on DEL they still scan and rewrite the host's iptables
+// nat chains. A DEL replays the list its ADD cached, so each sandbox's DEL
+// runs exactly the plugins its ADD ran.
+func withoutPortMappers(list *libcni.NetworkConfigList) (*libcni.NetworkConfigList, error) {
+	var raw map[string]json.RawMessage
+	if err := json.Unmarshal(list.Bytes, &raw); err != nil {
+		return nil, err
+	}
+	var plugins []json.RawMessage
+	if err := json.Unmarshal(raw["plugins"], &plugins); err != nil {
+		return nil, err
+	}
+	if len(plugins) != len(list.Plugins) {
+		return list, nil
+	}
+	var kept []json.RawMessage
+	for i, p := range list.Plugins {
+		if !onlyPortMappings(p.Network.Capabilities) {
+			kept = append(kept, plugins[i])
+		}
+	}
+	if len(kept) == len(plugins) || len(kept) == 0 {
+		return list, nil
+	}
+	keptBytes, err := json.Marshal(kept)
+	if err != nil {
+		return nil, err
+	}
+	raw["plugins"] = keptBytes
+	data, err := json.Marshal(raw)
+	if err != nil {
+		return nil, err
+	}
+	return libcni.NetworkConfFromBytes(data)
+}
+
+func onlyPortMappings(caps map[string]bool) bool {
+	return len(caps) == 1 && caps["portMappings"]
 }
 
 // ConfFiles returns the CNI configuration files of dir (*.conflist and

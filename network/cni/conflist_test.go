@@ -154,3 +154,70 @@ func TestLoadExistingWritesNothing(t *testing.T) {
 		t.Errorf("LoadExisting = %v, %v; want the valid file after the broken one", n, err)
 	}
 }
+
+// A sandbox without a hostPort runs the list without its port mapper: the
+// portmap exec does nothing on such an ADD and rewrites the nat chains on
+// its DEL (issue 13: a CNI ADD was ~280 ms). Plugins with other
+// capabilities stay, and a list without a port mapper is used as it is.
+func TestNetworkWithoutPortMappers(t *testing.T) {
+	def, err := DefaultConflist(DefaultOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name                 string
+		conf                 string
+		wantNoPorts, wantAll []string
+	}{
+		{name: "default", conf: string(def), wantNoPorts: []string{"bridge"}, wantAll: []string{"bridge", "portmap"}},
+		{
+			name: "portmap and bandwidth",
+			conf: `{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge","bridge":"b0"},` +
+				`{"type":"portmap","capabilities":{"portMappings":true}},` +
+				`{"type":"bandwidth","capabilities":{"bandwidth":true}},` +
+				`{"type":"x","capabilities":{"portMappings":true,"ips":true}}]}`,
+			wantNoPorts: []string{"bridge", "bandwidth", "x"}, wantAll: []string{"bridge", "portmap", "bandwidth", "x"},
+		},
+		{
+			name:        "no port mapper",
+			conf:        `{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"bridge","bridge":"b0"},{"type":"firewall"}]}`,
+			wantNoPorts: []string{"bridge", "firewall"}, wantAll: []string{"bridge", "firewall"},
+		},
+		{
+			name:        "only a port mapper",
+			conf:        `{"cniVersion":"1.0.0","name":"n","plugins":[{"type":"portmap","capabilities":{"portMappings":true}}]}`,
+			wantNoPorts: []string{"portmap"}, wantAll: []string{"portmap"},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			n, err := ParseNetwork([]byte(tt.conf))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range []struct {
+				ports bool
+				want  []string
+			}{{false, tt.wantNoPorts}, {true, tt.wantAll}} {
+				list := n.forAttachment(c.ports)
+				var got []string
+				for _, p := range list.Plugins {
+					got = append(got, p.Network.Type)
+				}
+				if strings.Join(got, ",") != strings.Join(c.want, ",") {
+					t.Errorf("ports=%v: plugins %v, want %v", c.ports, got, c.want)
+				}
+				// The bytes libcni caches for DEL hold the same plugins.
+				var raw struct {
+					Name    string `json:"name"`
+					Plugins []struct {
+						Type string `json:"type"`
+					} `json:"plugins"`
+				}
+				if err := json.Unmarshal(list.Bytes, &raw); err != nil || raw.Name != n.Name || len(raw.Plugins) != len(c.want) {
+					t.Errorf("ports=%v: list bytes %s (%v) do not match the plugins %v", c.ports, list.Bytes, err, c.want)
+				}
+			}
+		})
+	}
+}

@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
+
+	"github.com/podd-dev/podd/daemon/controller/history"
 )
 
 // Reconcile decides what brings a Deployment's pods to its spec: the
@@ -58,31 +60,37 @@ func ptrOr[T any](p *T, def T) T {
 // revision finds or records the revision of the current template.
 func (r *run) revision() {
 	r.hash = TemplateHash(&r.d.Spec.Template)
-	var max int64
+	number, found, changed := history.Current(entries(r.in.ReplicaSets), r.hash)
 	var cur *appsv1.ReplicaSet
 	for _, rs := range r.in.ReplicaSets {
-		if n := RevisionOf(rs); n > max {
-			max = n
-		}
 		if rs.Labels[LabelTemplateHash] == r.hash {
 			cur = rs
 		}
 	}
 	switch {
-	case cur == nil:
-		cur = newRevision(r.d, r.hash, max+1)
+	case !found:
+		cur = newRevision(r.d, r.hash, number)
 		r.created = true
 		r.act.Save = append(r.act.Save, cur)
-	case RevisionOf(cur) < max:
+	case changed:
 		// Back to an older template (rollout undo): it becomes the newest revision.
 		cur = cur.DeepCopy()
-		cur.Annotations[AnnotationRevision] = strconv.FormatInt(max+1, 10)
+		cur.Annotations[AnnotationRevision] = strconv.FormatInt(number, 10)
 		if cause, ok := r.d.Annotations[AnnotationChangeCause]; ok {
 			cur.Annotations[AnnotationChangeCause] = cause
 		}
 		r.act.Save = append(r.act.Save, cur)
 	}
 	r.act.Revision = cur
+}
+
+// entries are the revisions as the history package numbers them.
+func entries(rss []*appsv1.ReplicaSet) []history.Entry {
+	out := make([]history.Entry, len(rss))
+	for i, rs := range rss {
+		out[i] = history.Entry{Name: rs.Name, Hash: rs.Labels[LabelTemplateHash], Number: RevisionOf(rs)}
+	}
+	return out
 }
 
 // classify splits the live pods by template; pods that ended (a Deployment's
@@ -273,22 +281,11 @@ func scaled(v *intstr.IntOrString, total int, up bool) int {
 // forgetOld drops revisions without pods beyond revisionHistoryLimit,
 // oldest first.
 func (r *run) forgetOld() {
-	limit := int(ptrOr(r.d.Spec.RevisionHistoryLimit, 10))
 	used := map[string]bool{}
 	for _, p := range r.in.Pods {
 		used[p.Hash] = true
 	}
-	var idle []*appsv1.ReplicaSet
-	for _, rs := range r.in.ReplicaSets {
-		h := rs.Labels[LabelTemplateHash]
-		if h != r.hash && !used[h] {
-			idle = append(idle, rs)
-		}
-	}
-	SortByRevision(idle)
-	for i := 0; i < len(idle)-limit; i++ {
-		r.act.Forget = append(r.act.Forget, idle[i].Name)
-	}
+	r.act.Forget = history.Forget(entries(r.in.ReplicaSets), r.hash, used, int(ptrOr(r.d.Spec.RevisionHistoryLimit, 10)))
 }
 
 // status counts the pods as they will be after the actions and sets the

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash/fnv"
-	"sort"
 	"strconv"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -35,11 +34,6 @@ func TemplateHash(t *corev1.PodTemplateSpec) string {
 func RevisionOf(rs *appsv1.ReplicaSet) int64 {
 	n, _ := strconv.ParseInt(rs.Annotations[AnnotationRevision], 10, 64)
 	return n
-}
-
-// SortByRevision orders revisions oldest first.
-func SortByRevision(rss []*appsv1.ReplicaSet) {
-	sort.SliceStable(rss, func(i, j int) bool { return RevisionOf(rss[i]) < RevisionOf(rss[j]) })
 }
 
 // newRevision is the ReplicaSet that records d's current template.

@@ -39,6 +39,10 @@ func DescribeObject(out io.Writer, obj Object) error {
 		describeDeployment(w, o)
 	case *batchv1.Job:
 		describeJob(w, o)
+	case *appsv1.DaemonSet:
+		describeDaemonSet(w, o)
+	case *batchv1.CronJob:
+		describeCronJob(w, o)
 	}
 	w.flush()
 	return w.err

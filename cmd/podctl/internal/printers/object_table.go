@@ -46,6 +46,12 @@ func ObjectHeader(resource string, allNamespaces bool) []string {
 		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "AGE"}
 	case "jobs":
 		h = []string{"NAME", "STATUS", "COMPLETIONS", "DURATION", "AGE"}
+	case "daemonsets":
+		h = []string{"NAME", "DESIRED", "CURRENT", "READY", "UP-TO-DATE", "AVAILABLE", "NODE SELECTOR", "AGE"}
+	case "controllerrevisions":
+		h = []string{"NAME", "CONTROLLER", "REVISION", "AGE"}
+	case "cronjobs":
+		h = []string{"NAME", "SCHEDULE", "TIMEZONE", "SUSPEND", "ACTIVE", "LAST SCHEDULE", "AGE"}
 	}
 	if allNamespaces {
 		h = append([]string{"NAMESPACE"}, h...)
@@ -81,6 +87,29 @@ func ObjectRow(obj Object, now time.Time, allNamespaces bool) []string {
 			strconv.Itoa(int(o.Status.UpdatedReplicas)), strconv.Itoa(int(o.Status.AvailableReplicas)), age}
 	case *batchv1.Job:
 		row = []string{o.Name, JobStatus(o), fmt.Sprintf("%d/%d", o.Status.Succeeded, replicasOf(o.Spec.Completions)), jobDuration(o, now), age}
+	case *appsv1.DaemonSet:
+		st := o.Status
+		row = []string{o.Name, itoa(st.DesiredNumberScheduled), itoa(st.CurrentNumberScheduled), itoa(st.NumberReady),
+			itoa(st.UpdatedNumberScheduled), itoa(st.NumberAvailable), nodeSelector(o.Spec.Template.Spec.NodeSelector), age}
+	case *batchv1.CronJob:
+		last := "<none>"
+		if t := o.Status.LastScheduleTime; t != nil {
+			last = Age(*t, now)
+		}
+		tz := "<none>"
+		if o.Spec.TimeZone != nil {
+			tz = *o.Spec.TimeZone
+		}
+		row = []string{o.Name, o.Spec.Schedule, tz, strconv.FormatBool(o.Spec.Suspend != nil && *o.Spec.Suspend),
+			strconv.Itoa(len(o.Status.Active)), last, age}
+	case *appsv1.ControllerRevision:
+		controller := "<none>"
+		for _, r := range o.OwnerReferences {
+			if r.Controller != nil && *r.Controller {
+				controller = strings.ToLower(r.Kind) + ".apps/" + r.Name
+			}
+		}
+		row = []string{o.Name, controller, strconv.FormatInt(o.Revision, 10), age}
 	case *appsv1.ReplicaSet:
 		row = []string{o.Name, strconv.Itoa(int(replicasOf(o.Spec.Replicas))), strconv.Itoa(int(o.Status.Replicas)),
 			strconv.Itoa(int(o.Status.ReadyReplicas)), age}
@@ -117,6 +146,8 @@ func AccessModes(modes []corev1.PersistentVolumeAccessMode) string {
 	sort.Strings(out)
 	return strings.Join(out, ",")
 }
+
+func itoa(n int32) string { return strconv.Itoa(int(n)) }
 
 func replicasOf(r *int32) int32 {
 	if r == nil {

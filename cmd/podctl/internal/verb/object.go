@@ -35,6 +35,11 @@ var (
 	KindDeployment = ObjectKind{"deployments", "Deployment", true}
 	kindReplicaSet = ObjectKind{"replicasets", "ReplicaSet", true}
 	kindJob        = ObjectKind{"jobs", "Job", true}
+	// KindDaemonSet is the other kind rollout acts on.
+	KindDaemonSet = ObjectKind{"daemonsets", "DaemonSet", true}
+	kindCronJob   = ObjectKind{"cronjobs", "CronJob", true}
+	// kindControllerRevision are the revisions of DaemonSets.
+	kindControllerRevision = ObjectKind{"controllerrevisions", "ControllerRevision", true}
 )
 
 // objectTypeNames are the spellings kubectl accepts for each kind.
@@ -49,6 +54,10 @@ var objectTypeNames = map[string]ObjectKind{
 	"deployment.apps": KindDeployment, "deployments.apps": KindDeployment,
 	"replicaset": kindReplicaSet, "replicasets": kindReplicaSet, "rs": kindReplicaSet,
 	"job": kindJob, "jobs": kindJob, "job.batch": kindJob, "jobs.batch": kindJob,
+	"daemonset": KindDaemonSet, "daemonsets": KindDaemonSet, "ds": KindDaemonSet,
+	"daemonset.apps": KindDaemonSet, "daemonsets.apps": KindDaemonSet,
+	"controllerrevision": kindControllerRevision, "controllerrevisions": kindControllerRevision,
+	"cronjob": kindCronJob, "cronjobs": kindCronJob, "cj": kindCronJob, "cronjob.batch": kindCronJob, "cronjobs.batch": kindCronJob,
 }
 
 // ParseObjectArgs reads "TYPE [NAME...]" or "TYPE/NAME..." for the object
@@ -104,6 +113,12 @@ func decodeObject(m *poddv1.Object) (printers.Object, error) {
 		obj = &appsv1.ReplicaSet{}
 	case "Job":
 		obj = &batchv1.Job{}
+	case "DaemonSet":
+		obj = &appsv1.DaemonSet{}
+	case "CronJob":
+		obj = &batchv1.CronJob{}
+	case "ControllerRevision":
+		obj = &appsv1.ControllerRevision{}
 	default:
 		return nil, fmt.Errorf("decode object from daemon: unknown kind %q", m.GetKind())
 	}

@@ -63,3 +63,46 @@ func TestParseDeploymentArg(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRolloutArgTakesDaemonSets(t *testing.T) {
+	kind, name, err := ParseRolloutArg([]string{"ds/agent"}, KindDeployment, KindDaemonSet)
+	if err != nil || kind != KindDaemonSet || name != "agent" {
+		t.Errorf("ds/agent: %v %q %v", kind, name, err)
+	}
+	_, _, err = ParseRolloutArg([]string{"cj/tick"}, KindDeployment, KindDaemonSet)
+	if err == nil || !strings.Contains(err.Error(), "deployments and daemonsets only (deployment/NAME, daemonset/NAME)") {
+		t.Errorf("cj/tick: %v", err)
+	}
+}
+
+func TestDaemonSetRolloutStateReadsStatusLikeKubectl(t *testing.T) {
+	ds := func(gen, observed int64, s appsv1.DaemonSetStatus) *appsv1.DaemonSet {
+		s.ObservedGeneration = observed
+		return &appsv1.DaemonSet{ObjectMeta: metav1.ObjectMeta{Name: "agent", Generation: gen}, Status: s,
+			Spec: appsv1.DaemonSetSpec{UpdateStrategy: appsv1.DaemonSetUpdateStrategy{Type: appsv1.RollingUpdateDaemonSetStrategyType}}}
+	}
+	for _, tc := range []struct {
+		name string
+		ds   *appsv1.DaemonSet
+		want string
+		done bool
+	}{
+		{"spec not observed", ds(2, 1, appsv1.DaemonSetStatus{}), "Waiting for daemon set spec update to be observed", false},
+		{"updating", ds(1, 1, appsv1.DaemonSetStatus{DesiredNumberScheduled: 1}), "0 out of 1 new pods have been updated", false},
+		{"not available", ds(1, 1, appsv1.DaemonSetStatus{DesiredNumberScheduled: 1, UpdatedNumberScheduled: 1}), "0 of 1 updated pods are available", false},
+		{"done", ds(1, 1, appsv1.DaemonSetStatus{DesiredNumberScheduled: 1, UpdatedNumberScheduled: 1, NumberAvailable: 1}), `daemon set "agent" successfully rolled out`, true},
+		{"no node matches: nothing to roll", ds(1, 1, appsv1.DaemonSetStatus{}), `daemon set "agent" successfully rolled out`, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			msg, done, err := rolloutState(tc.ds)
+			if err != nil || done != tc.done || !strings.Contains(msg, tc.want) {
+				t.Errorf("got %q done=%v err=%v, want %q done=%v", msg, done, err, tc.want, tc.done)
+			}
+		})
+	}
+	onDelete := ds(1, 1, appsv1.DaemonSetStatus{})
+	onDelete.Spec.UpdateStrategy.Type = appsv1.OnDeleteDaemonSetStrategyType
+	if _, _, err := rolloutState(onDelete); err == nil || !strings.Contains(err.Error(), "only available for RollingUpdate") {
+		t.Errorf("OnDelete: %v", err)
+	}
+}
