@@ -78,8 +78,11 @@ func (term *terminal) typeIn(s string) {
 
 func (term *terminal) waitOutput(what, want string) {
 	term.t.Helper()
-	testutil.WaitFor(term.t, testutil.Scaled(30*time.Second), what, func() (bool, error) {
-		return strings.Contains(term.out.String(), want), nil
+	testutil.WaitFor(term.t, 30*time.Second, what, func() (bool, error) {
+		if got := term.out.String(); !strings.Contains(got, want) {
+			return false, fmt.Errorf("the terminal shows %q", got)
+		}
+		return true, nil
 	})
 }
 
@@ -170,7 +173,7 @@ func TestCRIExecAndAttachWithCrictl(t *testing.T) {
 	if err != nil || out != "hello\nbye\n" {
 		t.Errorf("attach -i to a stdin_once reader: %v %q %q", err, out, errOut)
 	}
-	testutil.WaitFor(t, testutil.Scaled(30*time.Second), "the reader to exit once its stdin closed", func() (bool, error) {
+	testutil.WaitFor(t, 30*time.Second, "the reader to exit once its stdin closed", func() (bool, error) {
 		s := e.inspect(reader).Status
 		return s.State == "CONTAINER_EXITED" && s.ExitCode == 0, nil
 	})

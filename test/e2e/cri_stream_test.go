@@ -83,7 +83,7 @@ func TestCRIPortForwardWithCrictl(t *testing.T) {
 		"port-forward", id, fmt.Sprintf("%d:%d", local, port))
 	url := fmt.Sprintf("http://127.0.0.1:%d/index.html", local)
 	var body string
-	testutil.WaitFor(t, testutil.Scaled(60*time.Second), "a page through crictl port-forward", func() (bool, error) {
+	testutil.WaitFor(t, 60*time.Second, "a page through crictl port-forward", func() (bool, error) {
 		var err error
 		body, err = httpGet(url)
 		return err == nil, nil
@@ -104,7 +104,7 @@ func TestCRIPortForwardWithCrictl(t *testing.T) {
 	other := freePort(t)
 	missOut, _ := background(t, crictlBinary(t), "--runtime-endpoint", "unix://"+e.criSocket(), "--timeout", "60s",
 		"port-forward", id, fmt.Sprintf("%d:%d", other, port+1))
-	testutil.WaitFor(t, testutil.Scaled(60*time.Second), "crictl to report the missing port", func() (bool, error) {
+	testutil.WaitFor(t, 60*time.Second, "crictl to report the missing port", func() (bool, error) {
 		if c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", other), 5*time.Second); err == nil {
 			c.SetDeadline(time.Now().Add(5 * time.Second))
 			io.ReadAll(c)
