@@ -22,10 +22,11 @@ func unsupported(format string, args ...any) error {
 
 // containerSpec translates a CreateContainer request for sandbox sb. A
 // field podd cannot honour is an InvalidArgument or Unimplemented error
-// naming it. Accepted and left to podd's defaults: SELinux relabel
-// (no SELinux here), masked and readonly paths (the shim masks the usual
-// set; privileged containers none), memory swap (no swap accounting) and
-// zero hugepage limits (the kubelet sends one per page size).
+// naming it. Masked and read-only paths are exactly the request's (none
+// when it sends none), as containerd has them. Accepted and left to podd's
+// defaults: SELinux relabel (no SELinux here), memory swap (no swap
+// accounting) and zero hugepage limits (the kubelet sends one per page
+// size).
 func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (ContainerSpec, error) {
 	cfg := req.GetConfig()
 	md := cfg.GetMetadata()
@@ -37,9 +38,6 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (Containe
 	}
 	if cfg.GetWindows() != nil {
 		return ContainerSpec{}, invalid("config.windows: podd runs Linux containers only")
-	}
-	if len(cfg.GetDevices()) > 0 {
-		return ContainerSpec{}, unsupported("config.devices: podd does not pass host devices to containers")
 	}
 	if len(cfg.GetCDIDevices()) > 0 {
 		return ContainerSpec{}, unsupported("config.CDI_devices: podd does not support CDI devices")
@@ -60,6 +58,15 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (Containe
 	}
 	for _, kv := range cfg.GetEnvs() {
 		p.Env = append(p.Env, corev1.EnvVar{Name: kv.GetKey(), Value: string(kv.GetValue())})
+	}
+	for i, d := range cfg.GetDevices() {
+		if !filepath.IsAbs(d.GetHostPath()) || !filepath.IsAbs(d.GetContainerPath()) {
+			return ContainerSpec{}, invalid("config.devices[%d]: host_path %q and container_path %q must be absolute", i, d.GetHostPath(), d.GetContainerPath())
+		}
+		if strings.Trim(d.GetPermissions(), "rwm") != "" {
+			return ContainerSpec{}, invalid("config.devices[%d].permissions %q: only r, w and m", i, d.GetPermissions())
+		}
+		p.Devices = append(p.Devices, &shimv1.Device{HostPath: d.GetHostPath(), ContainerPath: d.GetContainerPath(), Permissions: d.GetPermissions()})
 	}
 	for i, m := range cfg.GetMounts() {
 		mt, err := containerMount(i, m)
@@ -194,6 +201,10 @@ func containerSecurity(sc *runtimeapi.LinuxContainerSecurityContext, sb Sandbox,
 		p.RunAsGroup = &v
 	}
 	p.RunAsUsername = sc.GetRunAsUsername()
+	if p.RunAsGroup != nil && p.RunAsUser == nil && p.RunAsUsername == "" {
+		return invalid("%s.run_as_group is set without run_as_user or run_as_username", f)
+	}
+	p.MaskedPaths, p.ReadonlyPaths = sc.GetMaskedPaths(), sc.GetReadonlyPaths()
 	p.SupplementalGroups = sc.GetSupplementalGroups()
 	return seccompOf(sc, p)
 }
@@ -204,37 +215,24 @@ func apparmor(sc *runtimeapi.LinuxContainerSecurityContext) error {
 	if a := sc.GetApparmor(); a != nil && a.GetProfileType() == runtimeapi.SecurityProfile_Localhost {
 		return invalid("config.linux.security_context.apparmor: AppArmor is not available on this host (profile %q)", a.GetLocalhostRef())
 	}
-	if p := sc.GetApparmorProfile(); p != "" && p != "runtime/default" && p != "unconfined" {
-		return invalid("config.linux.security_context.apparmor_profile %q: AppArmor is not available on this host", p)
-	}
 	return nil
 }
 
-// seccompOf reads the seccomp profile, or the deprecated profile path.
+// seccompOf reads the seccomp profile; none is unconfined, as containerd
+// has it (the kubelet always sends one). The deprecated
+// seccomp_profile_path, which kubelets no longer send, is not read.
 func seccompOf(sc *runtimeapi.LinuxContainerSecurityContext, p *spec.CRIInput) error {
-	if s := sc.GetSeccomp(); s != nil {
-		switch s.GetProfileType() {
-		case runtimeapi.SecurityProfile_RuntimeDefault:
-			p.Seccomp = string(corev1.SeccompProfileTypeRuntimeDefault)
-		case runtimeapi.SecurityProfile_Unconfined:
-			p.Seccomp = string(corev1.SeccompProfileTypeUnconfined)
-		case runtimeapi.SecurityProfile_Localhost:
-			p.Seccomp, p.SeccompProfile = string(corev1.SeccompProfileTypeLocalhost), s.GetLocalhostRef()
-		}
-		return nil
-	}
-	switch path := sc.GetSeccompProfilePath(); {
-	case path == "":
-	case path == "runtime/default" || path == "docker/default":
+	switch s := sc.GetSeccomp(); s.GetProfileType() {
+	case runtimeapi.SecurityProfile_RuntimeDefault:
 		p.Seccomp = string(corev1.SeccompProfileTypeRuntimeDefault)
-	case path == "unconfined":
+		if s == nil {
+			p.Seccomp = string(corev1.SeccompProfileTypeUnconfined)
+		}
+	case runtimeapi.SecurityProfile_Unconfined:
 		p.Seccomp = string(corev1.SeccompProfileTypeUnconfined)
-	case strings.HasPrefix(path, "localhost/"):
-		p.Seccomp, p.SeccompProfile = string(corev1.SeccompProfileTypeLocalhost), strings.TrimPrefix(path, "localhost/")
-	default:
-		return invalid("config.linux.security_context.seccomp_profile_path %q: not runtime/default, unconfined or localhost/<path>", path)
+	case runtimeapi.SecurityProfile_Localhost:
+		p.Seccomp, p.SeccompProfile = string(corev1.SeccompProfileTypeLocalhost), s.GetLocalhostRef()
 	}
 	return nil
 }
-
 func itoa(i int) string { return strconv.Itoa(i) }

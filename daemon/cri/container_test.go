@@ -185,12 +185,15 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("kept config %v, %v", got, err)
 			}
 		}},
-		{name: "no log path: no log", mut: func(c *runtimeapi.ContainerConfig) { c.LogPath = "" },
+		{name: "no log path: no log; no seccomp profile: unconfined", mut: func(c *runtimeapi.ContainerConfig) { c.LogPath = "" },
 			check: func(t *testing.T, cs ContainerSpec) {
-				if cs.LogPath != "" {
-					t.Errorf("log path %q", cs.LogPath)
+				if cs.LogPath != "" || cs.Process.Seccomp != "Unconfined" {
+					t.Errorf("log path %q seccomp %q", cs.LogPath, cs.Process.Seccomp)
 				}
 			}},
+		{name: "run_as_group without a user", mut: func(c *runtimeapi.ContainerConfig) {
+			ctrSec(c).RunAsGroup = &runtimeapi.Int64Value{Value: 5}
+		}, wantCode: codes.InvalidArgument, wantErr: "run_as_group"},
 		{name: "mounts with propagation", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Mounts = []*runtimeapi.Mount{
 				{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, SelinuxRelabel: true},
@@ -227,7 +230,8 @@ func TestContainerSpecTranslation(t *testing.T) {
 			p := cs.Process
 			if *p.RunAsUser != 1000 || *p.RunAsGroup != 2000 || !reflect.DeepEqual(p.SupplementalGroups, []int64{5, 6}) ||
 				!reflect.DeepEqual(p.CapAdd, []string{"NET_ADMIN"}) || !reflect.DeepEqual(p.CapDrop, []string{"ALL"}) ||
-				!p.ReadonlyRootfs || !p.NoNewPrivs || !p.Privileged || p.Seccomp != "RuntimeDefault" || p.Sandbox.ShareProcessNamespace {
+				!p.ReadonlyRootfs || !p.NoNewPrivs || !p.Privileged || p.Seccomp != "RuntimeDefault" || p.Sandbox.ShareProcessNamespace ||
+				!reflect.DeepEqual(p.MaskedPaths, []string{"/proc/kcore"}) || !reflect.DeepEqual(p.ReadonlyPaths, []string{"/proc/sys"}) {
 				t.Errorf("process %+v", p)
 			}
 		}},
@@ -246,17 +250,18 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("seccomp %q %q", cs.Process.Seccomp, cs.Process.SeccompProfile)
 			}
 		}},
-		{name: "deprecated seccomp path", mut: func(c *runtimeapi.ContainerConfig) { ctrSec(c).SeccompProfilePath = "localhost//etc/p.json" },
-			check: func(t *testing.T, cs ContainerSpec) {
-				if cs.Process.Seccomp != "Localhost" || cs.Process.SeccompProfile != "/etc/p.json" {
-					t.Errorf("seccomp %q %q", cs.Process.Seccomp, cs.Process.SeccompProfile)
-				}
-			}},
 		{name: "name required", mut: func(c *runtimeapi.ContainerConfig) { c.Metadata.Name = "" }, wantCode: codes.InvalidArgument, wantErr: "config.metadata.name"},
 		{name: "image required", mut: func(c *runtimeapi.ContainerConfig) { c.Image.Image = "" }, wantCode: codes.InvalidArgument, wantErr: "config.image.image"},
 		{name: "devices", mut: func(c *runtimeapi.ContainerConfig) {
-			c.Devices = []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rwm"}}
-		}, wantCode: codes.Unimplemented, wantErr: "config.devices"},
+			c.Devices = []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rw"}}
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			if d := cs.Process.Devices; len(d) != 1 || d[0].HostPath != "/dev/null" || d[0].ContainerPath != "/dev/x" || d[0].Permissions != "rw" {
+				t.Errorf("devices %v", d)
+			}
+		}},
+		{name: "bad device permissions", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Devices = []*runtimeapi.Device{{ContainerPath: "/dev/x", HostPath: "/dev/null", Permissions: "rwx"}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.devices[0].permissions"},
 		{name: "relative host path", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "srv/a"}}
 		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].host_path"},
@@ -281,8 +286,6 @@ func TestContainerSpecTranslation(t *testing.T) {
 		{name: "AppArmor Localhost", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).Apparmor = &runtimeapi.SecurityProfile{ProfileType: runtimeapi.SecurityProfile_Localhost, LocalhostRef: "p"}
 		}, wantCode: codes.InvalidArgument, wantErr: "apparmor"},
-		{name: "bad deprecated seccomp path", mut: func(c *runtimeapi.ContainerConfig) { ctrSec(c).SeccompProfilePath = "mine" },
-			wantCode: codes.InvalidArgument, wantErr: "seccomp_profile_path"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cs, err := containerSpec(&runtimeapi.CreateContainerRequest{PodSandboxId: "sb1", Config: containerConfig("app", tc.mut)}, sb)

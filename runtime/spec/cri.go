@@ -54,6 +54,12 @@ type CRIInput struct {
 	// or "Localhost" with SeccompProfile the profile's absolute path.
 	Seccomp, SeccompProfile string
 
+	// Devices are host devices made in the container.
+	Devices []*shimv1.Device
+	// MaskedPaths and ReadonlyPaths are exactly the container's (none
+	// when empty), as a CRI client sends them; ignored when privileged.
+	MaskedPaths, ReadonlyPaths []string
+
 	// Resources are the cgroup values as given (0: unset).
 	Resources *shimv1.Resources
 	// OOMScoreAdj is asked for the process; the shim clamps it.
@@ -96,6 +102,8 @@ func BuildCRI(in CRIInput) (*shimv1.ContainerConfig, error) {
 	}
 	cfg.OomScoreAdj = in.OOMScoreAdj
 	cfg.Labels = in.Labels
+	cfg.Devices = in.Devices
+	cfg.Paths = &shimv1.Paths{Masked: in.MaskedPaths, Readonly: in.ReadonlyPaths}
 	return cfg, nil
 }
 

@@ -70,6 +70,15 @@ func TestBuildCRI(t *testing.T) {
 				t.Errorf("missing mounts %v", want)
 			}
 		}},
+		{name: "devices and masked/readonly paths as given", mut: func(in *CRIInput) {
+			in.Devices = []*shimv1.Device{{HostPath: "/dev/null", ContainerPath: "/dev/x", Permissions: "r"}}
+			in.MaskedPaths, in.ReadonlyPaths = []string{"/proc/kcore"}, []string{"/proc/sys"}
+		}, check: func(t *testing.T, cfg *shimv1.ContainerConfig) {
+			if len(cfg.Devices) != 1 || cfg.Devices[0].ContainerPath != "/dev/x" ||
+				!reflect.DeepEqual(cfg.Paths.Masked, []string{"/proc/kcore"}) || !reflect.DeepEqual(cfg.Paths.Readonly, []string{"/proc/sys"}) {
+				t.Errorf("devices %v paths %v", cfg.Devices, cfg.Paths)
+			}
+		}},
 		{name: "a bad propagation names the mount", mut: func(in *CRIInput) {
 			in.Mounts = []CRIMount{{HostPath: "/srv/a", ContainerPath: "/a", Propagation: "weird"}}
 		}, wantErr: `mount "/a": propagation "weird"`},

@@ -84,7 +84,8 @@ func writeJSON(t *testing.T, path, data string) string {
 
 // Issue 9, container slice: crictl create/start/ps/inspect/logs/exec -s/
 // stop/rm drive podd's container steps in a CRI sandbox: a hostPath mount
-// (read-only), a security context (user, no capabilities, read-only root);
+// (read-only), a host device, a security context (user, no capabilities,
+// read-only root);
 // a kill -9 of podd in the middle changes nothing crictl sees; stop uses
 // SIGKILL after its timeout; nothing is left after rmp.
 func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
@@ -109,6 +110,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
   "command": ["sh", "-c", "trap '' TERM; echo started; cat /data/hello; id -u; exec sleep 3600"],
   "envs": [{"key": "GREETING", "value": "hi"}],
   "mounts": [{"container_path": "/data", "host_path": "`+data+`", "readonly": true}],
+  "devices": [{"container_path": "/dev/mynull", "host_path": "/dev/null", "permissions": "rwm"}],
   "log_path": "app/0.log",
   "labels": {"tier": "web"},
   "linux": {"security_context": {
@@ -161,6 +163,7 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 		{[]string{"touch", "/x"}, "", "touch: /x: Read-only file system\n", "1"},
 		{[]string{"touch", "/data/x"}, "", "touch: /data/x: Read-only file system\n", "1"},
 		{[]string{"sh", "-c", "grep CapEff /proc/self/status"}, "CapEff:\t0000000000000000\n", "", "0"},
+		{[]string{"sh", "-c", "echo x > /dev/mynull && ls -l /dev/mynull | cut -c1"}, "c\n", "", "0"},
 	} {
 		r, err := rc.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: tc.cmd, Timeout: 30})
 		if err != nil {
@@ -258,5 +261,36 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 	}
 	if out, err := exec.Command("sh", "-c", "grep -c "+e.root+" /proc/self/mountinfo").Output(); strings.TrimSpace(string(out)) != "0" {
 		t.Errorf("mounts left under the root: %s %v", out, err)
+	}
+}
+
+// A reboot leaves a started CRI container EXITED with exit code 255 and
+// reason Unknown (nobody saw it end), as containerd reports it; rm, stopp
+// and rmp still release everything.
+func TestCRIContainerAfterRebootIsExited(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	dir := t.TempDir()
+	sbCfg := writeJSON(t, filepath.Join(dir, "sandbox.json"), `{"metadata": {"name": "rbc", "namespace": "cri", "uid": "rbc-uid"},
+  "log_directory": "`+filepath.Join(dir, "logs")+`", "linux": {}}`)
+	cCfg := writeJSON(t, filepath.Join(dir, "c.json"), `{"metadata": {"name": "c"}, "image": {"image": "busybox:latest"},
+  "command": ["sleep", "3600"], "log_path": "c/0.log", "linux": {}}`)
+	sb := strings.TrimSpace(e.crictl("runp", sbCfg))
+	id := strings.TrimSpace(e.crictl("create", "--no-pull", sb, cCfg, sbCfg))
+	e.crictl("start", id)
+	e.killDaemon()
+	simulateReboot(t, e)
+	e.restartDaemon()
+	if got := e.crictlPs(); !reflect.DeepEqual(got, []string{id + " CONTAINER_EXITED"}) {
+		t.Errorf("after a reboot: crictl ps -a = %v", got)
+	}
+	if s := e.inspect(id).Status; s.ExitCode != 255 || s.Reason != "Unknown" {
+		t.Errorf("after a reboot: %+v", s)
+	}
+	e.crictl("rm", id)
+	e.crictl("stopp", sb)
+	e.crictl("rmp", sb)
+	if c := e.census(t); !c.empty() {
+		t.Errorf("left on the host after rmp: %+v", c)
 	}
 }

@@ -74,13 +74,23 @@ func buildSpec(cfg *shimv1.ContainerConfig, in specInputs) (*specs.Spec, error) 
 			Sysctl:      cfg.GetSysctls(),
 		},
 	}
+	s.Linux.RootfsPropagation = rootfsPropagation(cfg.GetMounts())
 	if ownsNamespace(namespaces, specs.UTSNamespace) {
 		s.Hostname = cfg.GetHostname()
 	}
 	if !cfg.GetPrivileged() {
 		s.Linux.MaskedPaths = defaultMaskedPaths
 		s.Linux.ReadonlyPaths = defaultReadonlyPaths
+		if p := cfg.GetPaths(); p != nil {
+			s.Linux.MaskedPaths, s.Linux.ReadonlyPaths = p.GetMasked(), p.GetReadonly()
+		}
 	}
+	devs, rules, err := buildDevices(cfg)
+	if err != nil {
+		return nil, err
+	}
+	s.Linux.Devices = devs
+	s.Linux.Resources.Devices = append(s.Linux.Resources.Devices, rules...)
 	if len(cfg.GetSeccomp()) > 0 {
 		s.Linux.Seccomp = &specs.LinuxSeccomp{}
 		if err := json.Unmarshal(cfg.GetSeccomp(), s.Linux.Seccomp); err != nil {
@@ -91,6 +101,24 @@ func buildSpec(cfg *shimv1.ContainerConfig, in specInputs) (*specs.Spec, error) 
 		applyCgroup2(s, cfg.GetPrivileged())
 	}
 	return s, nil
+}
+
+// rootfsPropagation is the propagation the container's root mount needs
+// for its mounts' own: rshared for a bidirectional mount (its mounts reach
+// the host), rslave for a host-to-container one, else runc's default.
+func rootfsPropagation(mounts []*shimv1.Mount) string {
+	out := ""
+	for _, m := range mounts {
+		for _, o := range m.GetOptions() {
+			switch {
+			case o == "rshared" || o == "shared":
+				return "rshared"
+			case o == "rslave" || o == "slave":
+				out = "rslave"
+			}
+		}
+	}
+	return out
 }
 
 func validate(cfg *shimv1.ContainerConfig) error {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -261,6 +262,60 @@ func TestClassifyAndRunnable(t *testing.T) {
 	for _, tt := range tests {
 		if got := runnable(tt.hdr); got != tt.want {
 			t.Errorf("runnable(%q) = %v, want %v", tt.hdr, got, tt.want)
+		}
+	}
+}
+
+// Host devices become device nodes with cgroup rules allowing them; a
+// path that is no device is refused. Paths, when sent, replace the default
+// masked and read-only paths.
+func TestBuildSpecDevicesAndPaths(t *testing.T) {
+	cfg := baseConfig()
+	cfg.Devices = []*shimv1.Device{{HostPath: "/dev/null", ContainerPath: "/dev/mynull", Permissions: "rw"}}
+	cfg.Paths = &shimv1.Paths{Masked: []string{"/proc/kcore"}}
+	s := mustSpec(t, cfg)
+	if d := s.Linux.Devices; len(d) != 1 || d[0].Path != "/dev/mynull" || d[0].Type != "c" || d[0].Major != 1 || d[0].Minor != 3 {
+		t.Errorf("devices %+v", d)
+	}
+	r := s.Linux.Resources.Devices
+	if last := r[len(r)-1]; !last.Allow || last.Type != "c" || *last.Major != 1 || *last.Minor != 3 || last.Access != "rw" {
+		t.Errorf("device rules %+v", r)
+	}
+	if !slices.Equal(s.Linux.MaskedPaths, []string{"/proc/kcore"}) || len(s.Linux.ReadonlyPaths) != 0 {
+		t.Errorf("masked %v readonly %v", s.Linux.MaskedPaths, s.Linux.ReadonlyPaths)
+	}
+	for _, d := range []*shimv1.Device{
+		{HostPath: "/etc/hostname", ContainerPath: "/dev/x"},
+		{HostPath: "/dev/null", ContainerPath: "dev/x"},
+		{HostPath: "/dev/null", ContainerPath: "/dev/x", Permissions: "rwx"},
+		{HostPath: "/dev/nonexistent", ContainerPath: "/dev/x"},
+	} {
+		cfg := baseConfig()
+		cfg.Devices = []*shimv1.Device{d}
+		if _, err := buildSpec(cfg, testInputs); err == nil {
+			t.Errorf("device %v accepted", d)
+		}
+	}
+}
+
+// A bidirectional mount needs a shared root mount (its mounts reach the
+// host through it), a host-to-container one a slave root.
+func TestBuildSpecRootfsPropagation(t *testing.T) {
+	for _, tc := range []struct {
+		opts [][]string
+		want string
+	}{
+		{nil, ""},
+		{[][]string{{"rbind", "rprivate"}}, ""},
+		{[][]string{{"rbind", "rslave"}}, "rslave"},
+		{[][]string{{"rbind", "rslave"}, {"rbind", "rshared"}}, "rshared"},
+	} {
+		cfg := baseConfig()
+		for i, o := range tc.opts {
+			cfg.Mounts = append(cfg.Mounts, &shimv1.Mount{Source: "/srv", Destination: "/m" + strconv.Itoa(i), Type: "bind", Options: o})
+		}
+		if got := mustSpec(t, cfg).Linux.RootfsPropagation; got != tc.want {
+			t.Errorf("mounts %v: rootfs propagation %q, want %q", tc.opts, got, tc.want)
 		}
 	}
 }
