@@ -78,7 +78,7 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (Containe
 	if err := containerResources(cfg.GetLinux().GetResources(), &p); err != nil {
 		return ContainerSpec{}, err
 	}
-	if err := containerSecurity(cfg.GetLinux().GetSecurityContext(), sb, &p); err != nil {
+	if err := containerSecurity(cfg.GetLinux().GetSecurityContext(), &p); err != nil {
 		return ContainerSpec{}, err
 	}
 	var err error
@@ -154,18 +154,13 @@ func unsupportedResources(r *runtimeapi.LinuxContainerResources, field string) e
 	return nil
 }
 
-// containerSecurity reads the container's security context and
-// namespaces (which must be the sandbox's).
-func containerSecurity(sc *runtimeapi.LinuxContainerSecurityContext, sb Sandbox, p *spec.CRIInput) error {
+// containerSecurity reads the container's security context and PID mode.
+func containerSecurity(sc *runtimeapi.LinuxContainerSecurityContext, p *spec.CRIInput) error {
 	const f = "config.linux.security_context"
+	// The network and IPC namespaces are the sandbox's whatever the
+	// container says (as containerd has them); the PID mode is the
+	// container's.
 	ns := sc.GetNamespaceOptions()
-	sbNS := sb.config().GetLinux().GetSecurityContext().GetNamespaceOptions()
-	if ns.GetNetwork() != sbNS.GetNetwork() {
-		return invalid("%s.namespace_options.network %s: the sandbox's is %s", f, ns.GetNetwork(), sbNS.GetNetwork())
-	}
-	if ns.GetIpc() != sbNS.GetIpc() {
-		return invalid("%s.namespace_options.ipc %s: the sandbox's is %s", f, ns.GetIpc(), sbNS.GetIpc())
-	}
 	switch m := ns.GetPid(); m {
 	case runtimeapi.NamespaceMode_CONTAINER:
 	case runtimeapi.NamespaceMode_POD:

@@ -274,9 +274,13 @@ func TestContainerSpecTranslation(t *testing.T) {
 		{name: "user namespace", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD}}
 		}, wantCode: codes.Unimplemented, wantErr: "userns_options"},
-		{name: "network namespace other than the sandbox's", mut: func(c *runtimeapi.ContainerConfig) {
-			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE}
-		}, wantCode: codes.InvalidArgument, wantErr: "namespace_options.network"},
+		{name: "network and IPC modes are the sandbox's, whatever the container says", mut: func(c *runtimeapi.ContainerConfig) {
+			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE, Ipc: runtimeapi.NamespaceMode_NODE}
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			if sb := cs.Process.Sandbox; sb.HostNetwork || sb.HostIPC {
+				t.Errorf("sandbox namespaces %+v", sb)
+			}
+		}},
 		{name: "target PID namespace", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_TARGET, TargetId: "x"}
 		}, wantCode: codes.Unimplemented, wantErr: "namespace_options.pid"},
