@@ -2,8 +2,10 @@ package daemon
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"github.com/podd-dev/podd/daemon/ownership"
@@ -26,6 +28,11 @@ type Config struct {
 	// root-only like Socket; empty disables CRI. The podd binary defaults it
 	// to <RunRoot>/cri.sock (DefaultCRISocket).
 	CRISocket string
+	// CRIStreamAddress is where the CRI streaming server (the URLs of
+	// Exec, Attach and PortForward) listens: host:port on a loopback
+	// address, port 0 for any free one (containerd's stream_server_address
+	// and stream_server_port). Its sessions are unauthenticated.
+	CRIStreamAddress string
 	// RegistryMirrors are tried, in order, before a registry on every pull
 	// from it (pods, the pod API, CRI).
 	RegistryMirrors image.Mirrors
@@ -116,6 +123,27 @@ func CheckPodPidsLimit(n int64) error {
 // DefaultCRISocket is the CRI socket of a run root.
 func DefaultCRISocket(runRoot string) string { return filepath.Join(runRoot, "cri.sock") }
 
+// DefaultCRIStreamAddress is the CRI streaming server's default address:
+// loopback, any free port.
+const DefaultCRIStreamAddress = "127.0.0.1:0"
+
+// CheckCRIStreamAddress accepts host:port with a loopback host: the
+// streaming server has no authentication, so it never listens beyond this
+// host.
+func CheckCRIStreamAddress(addr string) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("CRI stream address %q: %w", addr, err)
+	}
+	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
+		return fmt.Errorf("CRI stream address %q: port %q is not a port number", addr, port)
+	}
+	if ip := net.ParseIP(host); host != "localhost" && (ip == nil || !ip.IsLoopback()) {
+		return fmt.Errorf("CRI stream address %q: %q is not a loopback address (the streaming server has no authentication)", addr, host)
+	}
+	return nil
+}
+
 // DefaultConfig returns the production defaults.
 func DefaultConfig() Config {
 	host, _ := os.Hostname()
@@ -124,19 +152,20 @@ func DefaultConfig() Config {
 		bin = filepath.Dir(exe)
 	}
 	return Config{
-		Root:         "/var/lib/podd",
-		RunRoot:      "/run/podd",
-		Socket:       "/run/podd/podd.sock",
-		CRISocket:    "/run/podd/cri.sock",
-		Manifests:    "/etc/podd/manifests",
-		CNIConfDir:   "/etc/cni/net.d",
-		CNIBinDirs:   []string{"/usr/lib/cni", "/opt/cni/bin"},
-		CgroupParent: "",
-		BinDir:       bin,
-		BackoffBase:  10 * time.Second,
-		BackoffMax:   300 * time.Second,
-		NodeName:     host,
-		StaticRescan: 20 * time.Second,
+		Root:             "/var/lib/podd",
+		RunRoot:          "/run/podd",
+		Socket:           "/run/podd/podd.sock",
+		CRISocket:        "/run/podd/cri.sock",
+		CRIStreamAddress: DefaultCRIStreamAddress,
+		Manifests:        "/etc/podd/manifests",
+		CNIConfDir:       "/etc/cni/net.d",
+		CNIBinDirs:       []string{"/usr/lib/cni", "/opt/cni/bin"},
+		CgroupParent:     "",
+		BinDir:           bin,
+		BackoffBase:      10 * time.Second,
+		BackoffMax:       300 * time.Second,
+		NodeName:         host,
+		StaticRescan:     20 * time.Second,
 
 		ContainerLogMaxSize:  10 << 20,
 		ContainerLogMaxFiles: 5,

@@ -12,25 +12,61 @@ import (
 
 	"github.com/podd-dev/podd/daemon/cri"
 	"github.com/podd-dev/podd/internal/version"
+	"github.com/podd-dev/podd/network/netns"
 	"github.com/podd-dev/podd/runtime/image"
 )
 
+// criServer is the CRI socket's gRPC server and its streaming server.
+type criServer struct {
+	grpc    *grpc.Server
+	streams *cri.StreamServer
+}
+
+// stop stops both servers; graceful waits for the calls in progress
+// (streaming sessions end at once either way).
+func (s *criServer) stop(graceful bool) {
+	if s == nil {
+		return
+	}
+	s.streams.Close()
+	if graceful {
+		s.grpc.GracefulStop()
+	} else {
+		s.grpc.Stop()
+	}
+}
+
 // serveCRI opens the CRI socket (cfg.CRISocket, root-only like the pod
-// API's) and serves CRI on it. Nothing happens when the socket is disabled
-// (""); the returned server is then nil.
-func (d *Daemon) serveCRI(errc chan<- error) (*grpc.Server, error) {
+// API's) and the streaming server (cfg.CRIStreamAddress) and serves CRI.
+// Nothing happens when the socket is disabled (""); the returned server is
+// then nil.
+func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 	if d.cfg.CRISocket == "" {
 		return nil, nil
 	}
+	addr := d.cfg.CRIStreamAddress
+	if addr == "" {
+		addr = DefaultCRIStreamAddress
+	}
+	if err := CheckCRIStreamAddress(addr); err != nil {
+		return nil, err
+	}
+	sandboxes, containers := criSandboxes{r: d.criSandboxes, c: d.criContainers}, criContainers{c: d.criContainers}
+	streams, err := cri.ListenStreams(cri.StreamConfig{Addr: addr, Containers: containers, Sandboxes: sandboxes, Dial: netns.Dial})
+	if err != nil {
+		return nil, err
+	}
 	lis, err := listen(d.cfg.CRISocket)
 	if err != nil {
+		streams.Close()
 		return nil, fmt.Errorf("cri socket: %w", err)
 	}
 	srv := cri.NewServer(cri.Config{
 		Images:     criImages{d: d},
 		Runtime:    &d.criState,
-		Sandboxes:  criSandboxes{r: d.criSandboxes, c: d.criContainers},
-		Containers: criContainers{c: d.criContainers},
+		Sandboxes:  sandboxes,
+		Containers: containers,
+		Streams:    streams,
 		Usage:      criUsage{cgroups: d.cgroups, layout: d.deps.Layout},
 		Events:     criEvents{ev: d.criSandboxes.Events()},
 		ImageFsDir: d.deps.Layout.ImagesDir(),
@@ -41,8 +77,13 @@ func (d *Daemon) serveCRI(errc chan<- error) (*grpc.Server, error) {
 			errc <- fmt.Errorf("serve %s: %w", d.cfg.CRISocket, err)
 		}
 	}()
-	slog.Info("CRI serving", "socket", d.cfg.CRISocket)
-	return srv, nil
+	go func() {
+		if err := streams.Serve(); err != nil {
+			errc <- fmt.Errorf("serve CRI streams on %s: %w", streams.Addr(), err)
+		}
+	}()
+	slog.Info("CRI serving", "socket", d.cfg.CRISocket, "streams", streams.Addr())
+	return &criServer{grpc: srv, streams: streams}, nil
 }
 
 // criImages is the image store as the CRI edge uses it: the same store and

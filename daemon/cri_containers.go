@@ -65,25 +65,7 @@ func (c criContainers) Exec(ctx context.Context, id string, opts cri.ExecOptions
 	if opts.Resize != nil {
 		ctx, cancel := context.WithCancel(ctx)
 		defer cancel()
-		sizes := make(chan sandbox.TermSize)
-		req.Resize = sizes
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case sz, ok := <-opts.Resize:
-					if !ok {
-						return
-					}
-					select {
-					case sizes <- sandbox.TermSize{Width: sz.Width, Height: sz.Height}:
-					case <-ctx.Done():
-						return
-					}
-				}
-			}
-		}()
+		req.Resize = termSizes(ctx, opts.Resize)
 		code, err := c.c.Exec(ctx, id, req)
 		return code, execErr(err)
 	}
@@ -112,4 +94,39 @@ func criContainer(st sandbox.ContainerStatus) cri.Container {
 		State: criStates[st.State], Pid: st.Pid, CreatedAt: st.CreatedAt, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
 		ExitCode: st.ExitCode, Reason: st.Reason, Message: st.Message, LogPath: st.LogPath, Config: st.Client,
 	}
+}
+
+func (c criContainers) Attach(ctx context.Context, id string, opts cri.AttachOptions) error {
+	req := sandbox.AttachRequest{Stdin: opts.Stdin, Stdout: opts.Stdout, Stderr: opts.Stderr, StdinOnce: opts.StdinOnce}
+	if opts.Resize != nil {
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		req.Resize = termSizes(ctx, opts.Resize)
+		return c.c.Attach(ctx, id, req)
+	}
+	return c.c.Attach(ctx, id, req)
+}
+
+// termSizes turns the CRI edge's terminal sizes into the registry's until
+// ctx ends.
+func termSizes(ctx context.Context, in <-chan cri.Size) <-chan sandbox.TermSize {
+	out := make(chan sandbox.TermSize)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case sz, ok := <-in:
+				if !ok {
+					return
+				}
+				select {
+				case out <- sandbox.TermSize{Width: sz.Width, Height: sz.Height}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
+	return out
 }

@@ -170,18 +170,14 @@ func Run(ctx context.Context, cfg Config) error {
 	stopped := make(chan struct{})
 	go func() {
 		srv.GracefulStop()
-		if criSrv != nil {
-			criSrv.GracefulStop()
-		}
+		criSrv.stop(true)
 		close(stopped)
 	}()
 	select {
 	case <-stopped:
 	case <-time.After(2 * time.Second):
 		srv.Stop()
-		if criSrv != nil {
-			criSrv.Stop()
-		}
+		criSrv.stop(false)
 	}
 	d.wg.Wait()
 	slog.Info("podd stopped", "pods-left-running", !cfg.Drain)

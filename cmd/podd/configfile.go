@@ -29,19 +29,21 @@ var defaultConfigFile = "/etc/podd/config.yaml"
 // fileConfig is the config file's schema: one key per daemon flag, all
 // optional; a key that is present overrides the built-in default.
 type fileConfig struct {
-	Root         *string   `json:"root"`
-	RunRoot      *string   `json:"runRoot"`
-	Socket       *string   `json:"socket"`
-	CRISocket    *string   `json:"criSocket"` // "": no CRI
-	Manifests    *string   `json:"manifests"`
-	CNIConfDir   *string   `json:"cniConfDir"`
-	CNIBinDirs   *[]string `json:"cniBinDirs"`
-	CgroupParent *string   `json:"cgroupParent"`
-	BinDir       *string   `json:"binDir"`
-	BackoffBase  *string   `json:"backoffBase"`
-	BackoffMax   *string   `json:"backoffMax"`
-	NodeName     *string   `json:"nodeName"`
-	LogLevel     *string   `json:"logLevel"`
+	Root      *string `json:"root"`
+	RunRoot   *string `json:"runRoot"`
+	Socket    *string `json:"socket"`
+	CRISocket *string `json:"criSocket"` // "": no CRI
+	// CRIStreamAddress: see daemon.Config.
+	CRIStreamAddress *string   `json:"criStreamAddress"`
+	Manifests        *string   `json:"manifests"`
+	CNIConfDir       *string   `json:"cniConfDir"`
+	CNIBinDirs       *[]string `json:"cniBinDirs"`
+	CgroupParent     *string   `json:"cgroupParent"`
+	BinDir           *string   `json:"binDir"`
+	BackoffBase      *string   `json:"backoffBase"`
+	BackoffMax       *string   `json:"backoffMax"`
+	NodeName         *string   `json:"nodeName"`
+	LogLevel         *string   `json:"logLevel"`
 
 	ContainerLogMaxSize  *json.RawMessage `json:"containerLogMaxSize"` // a quantity: 10Mi or a number
 	ContainerLogMaxFiles *int             `json:"containerLogMaxFiles"`
@@ -211,6 +213,12 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 			return fmt.Errorf("podPidsLimit: %w", err)
 		}
 		cfg.PodPidsLimit = *fc.PodPidsLimit
+	}
+	if fc.CRIStreamAddress != nil {
+		if err := daemon.CheckCRIStreamAddress(*fc.CRIStreamAddress); err != nil {
+			return fmt.Errorf("criStreamAddress: %w", err)
+		}
+		cfg.CRIStreamAddress = *fc.CRIStreamAddress
 	}
 	if fc.MetricsAllowRemote != nil {
 		cfg.MetricsAllowRemote = *fc.MetricsAllowRemote

@@ -103,6 +103,11 @@ logLevel: debug
 		{name: "remote metrics address", yaml: "metricsAddress: 0.0.0.0:9101\nmetricsAllowRemote: true\n", edit: func(c *daemon.Config) {
 			c.MetricsAddress, c.MetricsAllowRemote = "0.0.0.0:9101", true
 		}},
+		{name: "CRI stream address", yaml: "criStreamAddress: 127.0.0.1:10010\n", edit: func(c *daemon.Config) { c.CRIStreamAddress = "127.0.0.1:10010" }},
+		{name: "CRI stream address on IPv6 loopback", yaml: "criStreamAddress: '[::1]:0'\n", edit: func(c *daemon.Config) { c.CRIStreamAddress = "[::1]:0" }},
+		{name: "remote CRI stream address", yaml: "criStreamAddress: 0.0.0.0:10010\n", wantErr: `criStreamAddress: CRI stream address "0.0.0.0:10010": "0.0.0.0" is not a loopback address`},
+		{name: "CRI stream address without port", yaml: "criStreamAddress: 127.0.0.1\n", wantErr: "criStreamAddress"},
+		{name: "CRI stream address with a bad port", yaml: "criStreamAddress: 127.0.0.1:http\n", wantErr: `port "http" is not a port number`},
 		{name: "metrics address without port", yaml: "metricsAddress: localhost\n", wantErr: "metricsAddress"},
 		{name: "cluster DNS keys", yaml: "clusterDNS: false\nclusterDomain: corp.internal\nresolvConf: /etc/podd/resolv.conf\n", edit: func(c *daemon.Config) {
 			c.ClusterDNS, c.ClusterDomain, c.ResolvConf = false, "corp.internal", "/etc/podd/resolv.conf"

@@ -35,6 +35,8 @@ func main() {
 	fs.StringVar(&cfg.RunRoot, "run-root", cfg.RunRoot, "run state root (tmpfs)")
 	fs.StringVar(&cfg.Socket, "socket", cfg.Socket, "pod API unix socket")
 	fs.StringVar(&cfg.CRISocket, "cri-socket", cfg.CRISocket, "CRI v1 unix socket for crictl and the kubelet (empty: no CRI)")
+	fs.StringVar(&cfg.CRIStreamAddress, "cri-stream-address", cfg.CRIStreamAddress,
+		"host:port of the CRI streaming server (exec, attach, port-forward URLs), a loopback address; port 0: any free port")
 	fs.StringVar(&cfg.Manifests, "manifests", cfg.Manifests, "static pod manifest directory (empty: none)")
 	fs.StringVar(&cfg.CNIConfDir, "cni-conf-dir", cfg.CNIConfDir, "CNI network configuration directory")
 	binDirs := fs.String("cni-bin-dir", strings.Join(cfg.CNIBinDirs, ":"), "CNI plugin directories, colon separated")
@@ -81,6 +83,10 @@ func main() {
 	cfg.CNIBinDirs = strings.Split(*binDirs, ":")
 	if err := resolveCRISocket(&cfg); err != nil {
 		fmt.Fprintf(os.Stderr, "podd: %v\n", err)
+		os.Exit(2)
+	}
+	if err := daemon.CheckCRIStreamAddress(cfg.CRIStreamAddress); err != nil {
+		fmt.Fprintf(os.Stderr, "podd: --cri-stream-address: %v\n", err)
 		os.Exit(2)
 	}
 	if cfg.ContainerLogMaxFiles < 2 {

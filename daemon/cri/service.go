@@ -57,6 +57,9 @@ type Config struct {
 	Usage Usage
 	// Events delivers the containers' and sandboxes' changes.
 	Events Events
+	// Streams serves the sessions Exec, Attach and PortForward hand out
+	// URLs to; nil: those calls answer Unimplemented.
+	Streams *StreamServer
 	// ImageFsDir is where the images are stored (ImageFsInfo's mountpoint).
 	ImageFsDir string
 	// Version is podd's version, reported as the runtime version.

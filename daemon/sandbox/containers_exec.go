@@ -56,6 +56,10 @@ func (c *Containers) Exec(ctx context.Context, id string, req ExecRequest) (int3
 	return execIn(ctx, cl, id, req)
 }
 
+// firstSizeWait bounds how long a terminal exec waits for the client's
+// terminal size before it starts without one.
+const firstSizeWait = time.Second
+
 // execIn runs req in container id through the shim's Exec stream.
 func execIn(ctx context.Context, cl ShimClient, id string, req ExecRequest) (int32, error) {
 	ctx, cancel := context.WithCancel(ctx)
@@ -67,6 +71,19 @@ func execIn(ctx context.Context, cl ShimClient, id string, req ExecRequest) (int
 	start := &shimv1.ExecProcess{Container: id, Args: req.Cmd, Tty: req.Tty, Stdin: req.Stdin != nil}
 	if req.Timeout > 0 {
 		start.TimeoutMs = max(1, req.Timeout.Milliseconds())
+	}
+	if req.Tty && req.Resize != nil {
+		// A terminal client sends its size first: the process starts with
+		// it, or a command reading it at once would see 0x0.
+		select {
+		case sz, ok := <-req.Resize:
+			if ok {
+				start.Width, start.Height = uint32(sz.Width), uint32(sz.Height)
+			}
+		case <-time.After(firstSizeWait):
+		case <-ctx.Done():
+			return 0, fmt.Errorf("exec in container %s: %w", id, ctx.Err())
+		}
 	}
 	var sendMu sync.Mutex
 	send := func(m *shimv1.ExecRequest) error {

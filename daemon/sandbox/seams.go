@@ -24,6 +24,7 @@ type ShimClient interface {
 	Update(ctx context.Context, in *shimv1.UpdateRequest, opts ...grpc.CallOption) (*shimv1.UpdateResponse, error)
 	ReopenLog(ctx context.Context, in *shimv1.ReopenLogRequest, opts ...grpc.CallOption) (*shimv1.ReopenLogResponse, error)
 	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.ExecRequest, shimv1.ExecResponse], error)
+	Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.AttachRequest, shimv1.AttachResponse], error)
 	// Stop shuts the shim down (force: kill what runs first) and waits
 	// until it is gone.
 	Stop(ctx context.Context, force bool) error

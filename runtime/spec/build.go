@@ -168,7 +168,3 @@ func labels(pod *corev1.Pod, container string, extra map[string]string) map[stri
 	}
 	return out
 }
-
-// ContainerCgroup is the cgroup of container id in its pod's (or
-// sandbox's) cgroup parent.
-func ContainerCgroup(parent, id string) string { return path.Join(parent, id) }

@@ -629,6 +629,10 @@ func (s *Shim) Exec(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClie
 	return nil, status.Error(codes.Unimplemented, "the fake shim runs no exec")
 }
 
+func (s *Shim) Attach(context.Context, ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.AttachRequest, shimv1.AttachResponse], error) {
+	return nil, status.Error(codes.Unimplemented, "the fake shim attaches no client")
+}
+
 func (s *Shim) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {
 	if err := s.alive(); err != nil {
 		return nil, err

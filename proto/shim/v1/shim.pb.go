@@ -2089,6 +2089,335 @@ func (*ShutdownResponse) Descriptor() ([]byte, []int) {
 	return file_shim_v1_shim_proto_rawDescGZIP(), []int{30}
 }
 
+type AttachStart struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Container string                 `protobuf:"bytes,1,opt,name=container,proto3" json:"container,omitempty"`
+	// stdin forwards the client's input to the container's stdin (or its
+	// terminal): the container must have been created with stdin.
+	Stdin  bool `protobuf:"varint,2,opt,name=stdin,proto3" json:"stdin,omitempty"`
+	Stdout bool `protobuf:"varint,3,opt,name=stdout,proto3" json:"stdout,omitempty"`
+	Stderr bool `protobuf:"varint,4,opt,name=stderr,proto3" json:"stderr,omitempty"`
+	// stdin_once closes the container's stdin when this client's input ends
+	// (CRI's stdin_once: the first attach that detaches closes it for good).
+	StdinOnce     bool `protobuf:"varint,5,opt,name=stdin_once,json=stdinOnce,proto3" json:"stdin_once,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachStart) Reset() {
+	*x = AttachStart{}
+	mi := &file_shim_v1_shim_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachStart) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachStart) ProtoMessage() {}
+
+func (x *AttachStart) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachStart.ProtoReflect.Descriptor instead.
+func (*AttachStart) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *AttachStart) GetContainer() string {
+	if x != nil {
+		return x.Container
+	}
+	return ""
+}
+
+func (x *AttachStart) GetStdin() bool {
+	if x != nil {
+		return x.Stdin
+	}
+	return false
+}
+
+func (x *AttachStart) GetStdout() bool {
+	if x != nil {
+		return x.Stdout
+	}
+	return false
+}
+
+func (x *AttachStart) GetStderr() bool {
+	if x != nil {
+		return x.Stderr
+	}
+	return false
+}
+
+func (x *AttachStart) GetStdinOnce() bool {
+	if x != nil {
+		return x.StdinOnce
+	}
+	return false
+}
+
+type AttachRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*AttachRequest_Start
+	//	*AttachRequest_Stdin
+	//	*AttachRequest_Resize
+	//	*AttachRequest_CloseStdin
+	Msg           isAttachRequest_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachRequest) Reset() {
+	*x = AttachRequest{}
+	mi := &file_shim_v1_shim_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachRequest) ProtoMessage() {}
+
+func (x *AttachRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
+func (*AttachRequest) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *AttachRequest) GetMsg() isAttachRequest_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *AttachRequest) GetStart() *AttachStart {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachRequest_Start); ok {
+			return x.Start
+		}
+	}
+	return nil
+}
+
+func (x *AttachRequest) GetStdin() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachRequest_Stdin); ok {
+			return x.Stdin
+		}
+	}
+	return nil
+}
+
+func (x *AttachRequest) GetResize() *Resize {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachRequest_Resize); ok {
+			return x.Resize
+		}
+	}
+	return nil
+}
+
+func (x *AttachRequest) GetCloseStdin() bool {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachRequest_CloseStdin); ok {
+			return x.CloseStdin
+		}
+	}
+	return false
+}
+
+type isAttachRequest_Msg interface {
+	isAttachRequest_Msg()
+}
+
+type AttachRequest_Start struct {
+	Start *AttachStart `protobuf:"bytes,1,opt,name=start,proto3,oneof"`
+}
+
+type AttachRequest_Stdin struct {
+	Stdin []byte `protobuf:"bytes,2,opt,name=stdin,proto3,oneof"`
+}
+
+type AttachRequest_Resize struct {
+	Resize *Resize `protobuf:"bytes,3,opt,name=resize,proto3,oneof"`
+}
+
+type AttachRequest_CloseStdin struct {
+	CloseStdin bool `protobuf:"varint,4,opt,name=close_stdin,json=closeStdin,proto3,oneof"`
+}
+
+func (*AttachRequest_Start) isAttachRequest_Msg() {}
+
+func (*AttachRequest_Stdin) isAttachRequest_Msg() {}
+
+func (*AttachRequest_Resize) isAttachRequest_Msg() {}
+
+func (*AttachRequest_CloseStdin) isAttachRequest_Msg() {}
+
+type AttachExit struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachExit) Reset() {
+	*x = AttachExit{}
+	mi := &file_shim_v1_shim_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachExit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachExit) ProtoMessage() {}
+
+func (x *AttachExit) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachExit.ProtoReflect.Descriptor instead.
+func (*AttachExit) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{33}
+}
+
+type AttachResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Types that are valid to be assigned to Msg:
+	//
+	//	*AttachResponse_Stdout
+	//	*AttachResponse_Stderr
+	//	*AttachResponse_Exit
+	Msg           isAttachResponse_Msg `protobuf_oneof:"msg"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AttachResponse) Reset() {
+	*x = AttachResponse{}
+	mi := &file_shim_v1_shim_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AttachResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AttachResponse) ProtoMessage() {}
+
+func (x *AttachResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
+func (*AttachResponse) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *AttachResponse) GetMsg() isAttachResponse_Msg {
+	if x != nil {
+		return x.Msg
+	}
+	return nil
+}
+
+func (x *AttachResponse) GetStdout() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachResponse_Stdout); ok {
+			return x.Stdout
+		}
+	}
+	return nil
+}
+
+func (x *AttachResponse) GetStderr() []byte {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachResponse_Stderr); ok {
+			return x.Stderr
+		}
+	}
+	return nil
+}
+
+func (x *AttachResponse) GetExit() *AttachExit {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachResponse_Exit); ok {
+			return x.Exit
+		}
+	}
+	return nil
+}
+
+type isAttachResponse_Msg interface {
+	isAttachResponse_Msg()
+}
+
+type AttachResponse_Stdout struct {
+	Stdout []byte `protobuf:"bytes,1,opt,name=stdout,proto3,oneof"`
+}
+
+type AttachResponse_Stderr struct {
+	Stderr []byte `protobuf:"bytes,2,opt,name=stderr,proto3,oneof"`
+}
+
+type AttachResponse_Exit struct {
+	// exit says the container exited: no more output will come.
+	Exit *AttachExit `protobuf:"bytes,3,opt,name=exit,proto3,oneof"`
+}
+
+func (*AttachResponse_Stdout) isAttachResponse_Msg() {}
+
+func (*AttachResponse_Stderr) isAttachResponse_Msg() {}
+
+func (*AttachResponse_Exit) isAttachResponse_Msg() {}
+
 var File_shim_v1_shim_proto protoreflect.FileDescriptor
 
 const file_shim_v1_shim_proto_rawDesc = "" +
@@ -2248,12 +2577,33 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x11ReopenLogResponse\"'\n" +
 	"\x0fShutdownRequest\x12\x14\n" +
 	"\x05force\x18\x01 \x01(\bR\x05force\"\x12\n" +
-	"\x10ShutdownResponse*X\n" +
+	"\x10ShutdownResponse\"\x90\x01\n" +
+	"\vAttachStart\x12\x1c\n" +
+	"\tcontainer\x18\x01 \x01(\tR\tcontainer\x12\x14\n" +
+	"\x05stdin\x18\x02 \x01(\bR\x05stdin\x12\x16\n" +
+	"\x06stdout\x18\x03 \x01(\bR\x06stdout\x12\x16\n" +
+	"\x06stderr\x18\x04 \x01(\bR\x06stderr\x12\x1d\n" +
+	"\n" +
+	"stdin_once\x18\x05 \x01(\bR\tstdinOnce\"\xb4\x01\n" +
+	"\rAttachRequest\x121\n" +
+	"\x05start\x18\x01 \x01(\v2\x19.podd.shim.v1.AttachStartH\x00R\x05start\x12\x16\n" +
+	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12.\n" +
+	"\x06resize\x18\x03 \x01(\v2\x14.podd.shim.v1.ResizeH\x00R\x06resize\x12!\n" +
+	"\vclose_stdin\x18\x04 \x01(\bH\x00R\n" +
+	"closeStdinB\x05\n" +
+	"\x03msg\"\f\n" +
+	"\n" +
+	"AttachExit\"{\n" +
+	"\x0eAttachResponse\x12\x18\n" +
+	"\x06stdout\x18\x01 \x01(\fH\x00R\x06stdout\x12\x18\n" +
+	"\x06stderr\x18\x02 \x01(\fH\x00R\x06stderr\x12.\n" +
+	"\x04exit\x18\x03 \x01(\v2\x18.podd.shim.v1.AttachExitH\x00R\x04exitB\x05\n" +
+	"\x03msg*X\n" +
 	"\x06Status\x12\x12\n" +
 	"\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n" +
 	"\x0eSTATUS_CREATED\x10\x01\x12\x12\n" +
 	"\x0eSTATUS_RUNNING\x10\x02\x12\x12\n" +
-	"\x0eSTATUS_STOPPED\x10\x032\xd9\x05\n" +
+	"\x0eSTATUS_STOPPED\x10\x032\xa2\x06\n" +
 	"\x04Shim\x12=\n" +
 	"\x04Info\x12\x19.podd.shim.v1.InfoRequest\x1a\x1a.podd.shim.v1.InfoResponse\x12^\n" +
 	"\x0fCreateContainer\x12$.podd.shim.v1.CreateContainerRequest\x1a%.podd.shim.v1.CreateContainerResponse\x12C\n" +
@@ -2264,7 +2614,8 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x04Exec\x12\x19.podd.shim.v1.ExecRequest\x1a\x1a.podd.shim.v1.ExecResponse(\x010\x01\x12C\n" +
 	"\x06Update\x12\x1b.podd.shim.v1.UpdateRequest\x1a\x1c.podd.shim.v1.UpdateResponse\x12L\n" +
 	"\tReopenLog\x12\x1e.podd.shim.v1.ReopenLogRequest\x1a\x1f.podd.shim.v1.ReopenLogResponse\x12I\n" +
-	"\bShutdown\x12\x1d.podd.shim.v1.ShutdownRequest\x1a\x1e.podd.shim.v1.ShutdownResponseB/Z-github.com/podd-dev/podd/proto/shim/v1;shimv1b\x06proto3"
+	"\bShutdown\x12\x1d.podd.shim.v1.ShutdownRequest\x1a\x1e.podd.shim.v1.ShutdownResponse\x12G\n" +
+	"\x06Attach\x12\x1b.podd.shim.v1.AttachRequest\x1a\x1c.podd.shim.v1.AttachResponse(\x010\x01B/Z-github.com/podd-dev/podd/proto/shim/v1;shimv1b\x06proto3"
 
 var (
 	file_shim_v1_shim_proto_rawDescOnce sync.Once
@@ -2279,7 +2630,7 @@ func file_shim_v1_shim_proto_rawDescGZIP() []byte {
 }
 
 var file_shim_v1_shim_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
 var file_shim_v1_shim_proto_goTypes = []any{
 	(Status)(0),                     // 0: podd.shim.v1.Status
 	(*InfoRequest)(nil),             // 1: podd.shim.v1.InfoRequest
@@ -2313,54 +2664,63 @@ var file_shim_v1_shim_proto_goTypes = []any{
 	(*ReopenLogResponse)(nil),       // 29: podd.shim.v1.ReopenLogResponse
 	(*ShutdownRequest)(nil),         // 30: podd.shim.v1.ShutdownRequest
 	(*ShutdownResponse)(nil),        // 31: podd.shim.v1.ShutdownResponse
-	nil,                             // 32: podd.shim.v1.ContainerConfig.SysctlsEntry
-	nil,                             // 33: podd.shim.v1.ContainerConfig.LabelsEntry
-	nil,                             // 34: podd.shim.v1.ContainerState.LabelsEntry
+	(*AttachStart)(nil),             // 32: podd.shim.v1.AttachStart
+	(*AttachRequest)(nil),           // 33: podd.shim.v1.AttachRequest
+	(*AttachExit)(nil),              // 34: podd.shim.v1.AttachExit
+	(*AttachResponse)(nil),          // 35: podd.shim.v1.AttachResponse
+	nil,                             // 36: podd.shim.v1.ContainerConfig.SysctlsEntry
+	nil,                             // 37: podd.shim.v1.ContainerConfig.LabelsEntry
+	nil,                             // 38: podd.shim.v1.ContainerState.LabelsEntry
 }
 var file_shim_v1_shim_proto_depIdxs = []int32{
 	6,  // 0: podd.shim.v1.ContainerConfig.user:type_name -> podd.shim.v1.User
 	3,  // 1: podd.shim.v1.ContainerConfig.mounts:type_name -> podd.shim.v1.Mount
 	4,  // 2: podd.shim.v1.ContainerConfig.namespaces:type_name -> podd.shim.v1.Namespace
 	5,  // 3: podd.shim.v1.ContainerConfig.resources:type_name -> podd.shim.v1.Resources
-	32, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
-	33, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
+	36, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
+	37, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
 	8,  // 6: podd.shim.v1.ContainerConfig.devices:type_name -> podd.shim.v1.Device
 	9,  // 7: podd.shim.v1.ContainerConfig.paths:type_name -> podd.shim.v1.Paths
 	7,  // 8: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
 	16, // 9: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
 	12, // 10: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
 	0,  // 11: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
-	34, // 12: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
+	38, // 12: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
 	16, // 13: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
 	21, // 14: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
 	23, // 15: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
 	24, // 16: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
 	5,  // 17: podd.shim.v1.UpdateRequest.resources:type_name -> podd.shim.v1.Resources
-	1,  // 18: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
-	10, // 19: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
-	13, // 20: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
-	15, // 21: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
-	18, // 22: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
-	19, // 23: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
-	22, // 24: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
-	26, // 25: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
-	28, // 26: podd.shim.v1.Shim.ReopenLog:input_type -> podd.shim.v1.ReopenLogRequest
-	30, // 27: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
-	2,  // 28: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
-	11, // 29: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
-	14, // 30: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
-	17, // 31: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
-	16, // 32: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
-	20, // 33: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
-	25, // 34: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
-	27, // 35: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
-	29, // 36: podd.shim.v1.Shim.ReopenLog:output_type -> podd.shim.v1.ReopenLogResponse
-	31, // 37: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
-	28, // [28:38] is the sub-list for method output_type
-	18, // [18:28] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	32, // 18: podd.shim.v1.AttachRequest.start:type_name -> podd.shim.v1.AttachStart
+	23, // 19: podd.shim.v1.AttachRequest.resize:type_name -> podd.shim.v1.Resize
+	34, // 20: podd.shim.v1.AttachResponse.exit:type_name -> podd.shim.v1.AttachExit
+	1,  // 21: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
+	10, // 22: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
+	13, // 23: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
+	15, // 24: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
+	18, // 25: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
+	19, // 26: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
+	22, // 27: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
+	26, // 28: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
+	28, // 29: podd.shim.v1.Shim.ReopenLog:input_type -> podd.shim.v1.ReopenLogRequest
+	30, // 30: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
+	33, // 31: podd.shim.v1.Shim.Attach:input_type -> podd.shim.v1.AttachRequest
+	2,  // 32: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
+	11, // 33: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
+	14, // 34: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
+	17, // 35: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
+	16, // 36: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
+	20, // 37: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
+	25, // 38: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
+	27, // 39: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
+	29, // 40: podd.shim.v1.Shim.ReopenLog:output_type -> podd.shim.v1.ReopenLogResponse
+	31, // 41: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
+	35, // 42: podd.shim.v1.Shim.Attach:output_type -> podd.shim.v1.AttachResponse
+	32, // [32:43] is the sub-list for method output_type
+	21, // [21:32] is the sub-list for method input_type
+	21, // [21:21] is the sub-list for extension type_name
+	21, // [21:21] is the sub-list for extension extendee
+	0,  // [0:21] is the sub-list for field type_name
 }
 
 func init() { file_shim_v1_shim_proto_init() }
@@ -2379,13 +2739,24 @@ func file_shim_v1_shim_proto_init() {
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
+	file_shim_v1_shim_proto_msgTypes[32].OneofWrappers = []any{
+		(*AttachRequest_Start)(nil),
+		(*AttachRequest_Stdin)(nil),
+		(*AttachRequest_Resize)(nil),
+		(*AttachRequest_CloseStdin)(nil),
+	}
+	file_shim_v1_shim_proto_msgTypes[34].OneofWrappers = []any{
+		(*AttachResponse_Stdout)(nil),
+		(*AttachResponse_Stderr)(nil),
+		(*AttachResponse_Exit)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shim_v1_shim_proto_rawDesc), len(file_shim_v1_shim_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   34,
+			NumMessages:   38,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

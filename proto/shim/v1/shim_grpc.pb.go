@@ -33,6 +33,7 @@ const (
 	Shim_Update_FullMethodName          = "/podd.shim.v1.Shim/Update"
 	Shim_ReopenLog_FullMethodName       = "/podd.shim.v1.Shim/ReopenLog"
 	Shim_Shutdown_FullMethodName        = "/podd.shim.v1.Shim/Shutdown"
+	Shim_Attach_FullMethodName          = "/podd.shim.v1.Shim/Attach"
 )
 
 // ShimClient is the client API for Shim service.
@@ -75,6 +76,14 @@ type ShimClient interface {
 	// Shutdown makes the shim exit once it has no running container. With
 	// force it kills what still runs first.
 	Shutdown(ctx context.Context, in *ShutdownRequest, opts ...grpc.CallOption) (*ShutdownResponse, error)
+	// Attach connects to a running container's own stdio (CRI Attach). The
+	// first request carries AttachStart; later ones stdin, resize or
+	// close_stdin. Responses carry the container's output from the moment of
+	// attaching (the log keeps the past) until the client goes or the
+	// container exits; then the last response is exit. A client too slow to
+	// take the output is dropped (ResourceExhausted) rather than stall the
+	// container.
+	Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AttachRequest, AttachResponse], error)
 }
 
 type shimClient struct {
@@ -197,6 +206,19 @@ func (c *shimClient) Shutdown(ctx context.Context, in *ShutdownRequest, opts ...
 	return out, nil
 }
 
+func (c *shimClient) Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AttachRequest, AttachResponse], error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	stream, err := c.cc.NewStream(ctx, &Shim_ServiceDesc.Streams[2], Shim_Attach_FullMethodName, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	x := &grpc.GenericClientStream[AttachRequest, AttachResponse]{ClientStream: stream}
+	return x, nil
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Shim_AttachClient = grpc.BidiStreamingClient[AttachRequest, AttachResponse]
+
 // ShimServer is the server API for Shim service.
 // All implementations must embed UnimplementedShimServer
 // for forward compatibility.
@@ -237,6 +259,14 @@ type ShimServer interface {
 	// Shutdown makes the shim exit once it has no running container. With
 	// force it kills what still runs first.
 	Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error)
+	// Attach connects to a running container's own stdio (CRI Attach). The
+	// first request carries AttachStart; later ones stdin, resize or
+	// close_stdin. Responses carry the container's output from the moment of
+	// attaching (the log keeps the past) until the client goes or the
+	// container exits; then the last response is exit. A client too slow to
+	// take the output is dropped (ResourceExhausted) rather than stall the
+	// container.
+	Attach(grpc.BidiStreamingServer[AttachRequest, AttachResponse]) error
 	mustEmbedUnimplementedShimServer()
 }
 
@@ -276,6 +306,9 @@ func (UnimplementedShimServer) ReopenLog(context.Context, *ReopenLogRequest) (*R
 }
 func (UnimplementedShimServer) Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error) {
 	return nil, status.Errorf(codes.Unimplemented, "method Shutdown not implemented")
+}
+func (UnimplementedShimServer) Attach(grpc.BidiStreamingServer[AttachRequest, AttachResponse]) error {
+	return status.Errorf(codes.Unimplemented, "method Attach not implemented")
 }
 func (UnimplementedShimServer) mustEmbedUnimplementedShimServer() {}
 func (UnimplementedShimServer) testEmbeddedByValue()              {}
@@ -460,6 +493,13 @@ func _Shim_Shutdown_Handler(srv interface{}, ctx context.Context, dec func(inter
 	return interceptor(ctx, in, info, handler)
 }
 
+func _Shim_Attach_Handler(srv interface{}, stream grpc.ServerStream) error {
+	return srv.(ShimServer).Attach(&grpc.GenericServerStream[AttachRequest, AttachResponse]{ServerStream: stream})
+}
+
+// This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
+type Shim_AttachServer = grpc.BidiStreamingServer[AttachRequest, AttachResponse]
+
 // Shim_ServiceDesc is the grpc.ServiceDesc for Shim service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -509,6 +549,12 @@ var Shim_ServiceDesc = grpc.ServiceDesc{
 		{
 			StreamName:    "Exec",
 			Handler:       _Shim_Exec_Handler,
+			ServerStreams: true,
+			ClientStreams: true,
+		},
+		{
+			StreamName:    "Attach",
+			Handler:       _Shim_Attach_Handler,
 			ServerStreams: true,
 			ClientStreams: true,
 		},

@@ -33,6 +33,8 @@ type container struct {
 	oomBase uint64
 	out     *output
 	stdin   *os.File // kept open so that a stdin:true container never sees EOF
+	// hub shares the container's stdio with attached clients.
+	hub *attachHub
 	// stopped is closed once the exit record is written and the state is
 	// stopped.
 	stopped chan struct{}
@@ -42,7 +44,7 @@ type container struct {
 }
 
 func newContainer(cfg *shimv1.ContainerConfig, now time.Time) *container {
-	return &container{id: cfg.GetId(), cfg: cfg, created: now, st: createdState{}, stopped: make(chan struct{})}
+	return &container{id: cfg.GetId(), cfg: cfg, created: now, st: createdState{}, stopped: make(chan struct{}), hub: newAttachHub()}
 }
 
 // snapshot returns the container's ContainerState.
@@ -113,13 +115,14 @@ func openOutput(path string, rot crilog.Rotation) (*output, error) {
 	return &output{file: f, w: crilog.NewWriter(f)}, nil
 }
 
-// copy starts copying r into the log as stream.
-func (o *output) copy(stream crilog.Stream, r *os.File) {
+// copy starts copying r into the log as stream, and into tee as it is
+// read (tee must not fail).
+func (o *output) copy(stream crilog.Stream, r *os.File, tee io.Writer) {
 	o.readers = append(o.readers, r)
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
-		_ = o.w.Copy(stream, r)
+		_ = o.w.Copy(stream, io.TeeReader(r, tee))
 	}()
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"time"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
@@ -77,10 +78,18 @@ func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 	pc.mark("libcontainer_start", time.Now())
 	c.startPhases = pc.phases
 	if proc.Console != nil {
-		out.copy(crilog.Stdout, proc.Console)
+		out.copy(crilog.Stdout, proc.Console, c.hub.output(false))
+		var stdin io.WriteCloser
+		if cfg.GetStdin() {
+			stdin = &ttyInput{f: proc.Console}
+		}
+		c.hub.setInput(stdin, proc.Resize)
 	} else {
-		out.copy(crilog.Stdout, p.stdoutR)
-		out.copy(crilog.Stderr, p.stderrR)
+		out.copy(crilog.Stdout, p.stdoutR, c.hub.output(false))
+		out.copy(crilog.Stderr, p.stderrR, c.hub.output(true))
+		if p.stdinW != nil {
+			c.hub.setInput(p.stdinW, nil)
+		}
 	}
 	c.mu.Lock()
 	c.lc, c.proc, c.oomBase, c.out = lc, proc, base, out
@@ -152,6 +161,7 @@ func (s *service) reapExit(c *container) {
 	if err := out.finish(); err != nil {
 		s.log.Warn("finish container log", "container", c.id, "err", err)
 	}
+	c.hub.exit()
 	n, err := lc.OOMKillCount()
 	if err != nil {
 		s.log.Warn("read OOM-kill count", "container", c.id, "err", err)
