@@ -44,8 +44,8 @@ func TestOutputWritesTheCRILog(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.copy(crilog.Stdout, p.stdoutR)
-	out.copy(crilog.Stderr, p.stderrR)
+	out.copy(crilog.Stdout, p.stdoutR, io.Discard)
+	out.copy(crilog.Stderr, p.stderrR, io.Discard)
 	io.WriteString(p.child.Stdout, "one\ntwo\n")
 	io.WriteString(p.child.Stderr, "err\n")
 	p.closeChildren()
@@ -79,7 +79,7 @@ func TestOutputWithoutLogPath(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.copy(crilog.Stdout, p.stdoutR)
+	out.copy(crilog.Stdout, p.stdoutR, io.Discard)
 	io.WriteString(p.child.Stdout, "dropped\n")
 	p.closeChildren()
 	if err := out.finish(); err != nil || out.file != nil {
@@ -100,7 +100,7 @@ func TestOutputFinishBoundedByDrainTimeout(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.closeAll()
-	out.copy(crilog.Stdout, p.stdoutR)
+	out.copy(crilog.Stdout, p.stdoutR, io.Discard)
 	io.WriteString(p.child.Stdout, "before\n")
 	start := time.Now()
 	if err := out.finish(); err != nil {
