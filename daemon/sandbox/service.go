@@ -122,6 +122,17 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 	defer cancelLaunch()
 	launched := make(chan launchResult, 1)
 	go func() { launched <- s.launchShim(launchCtx, req) }()
+	consumed := false
+	defer func() {
+		// A panic in the network step: the shim the launch may still make
+		// is undone with the rest (this runs before the rollback).
+		if !consumed {
+			cancelLaunch()
+			if l := <-launched; l.cl != nil {
+				s.pushShimStop(&rollback, req, l.cl)
+			}
+		}
+	}()
 	parts, netErr := s.setupNetwork(ctx, req, inst, &rollback)
 	if netErr != nil {
 		cancelLaunch()
@@ -129,6 +140,7 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 		mark("network", time.Now(), parts)
 	}
 	launch := <-launched
+	consumed = true
 	if launch.cl != nil {
 		s.pushShimStop(&rollback, req, launch.cl)
 	}

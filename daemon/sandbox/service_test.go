@@ -50,6 +50,9 @@ func TestCreateRollsBackAtEveryStep(t *testing.T) {
 			r.WriteFiles = func(*sandbox.Instance) error { return errors.New("write pod files: disk full") }
 		}, "write pod files"},
 		{"shim launch", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("shim.launch", podworkertest.FaultError, 0) }, "start shim"},
+		{"network panics while the shim launches", func(h *podworkertest.Host, _ *sandbox.Request) {
+			h.Script("network.setup", podworkertest.FaultPanic, 0)
+		}, "panic"},
 		{"shim launch panics", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("shim.launch", podworkertest.FaultPanic, 0) }, "panic"},
 		{"network and shim launch both fail", func(h *podworkertest.Host, _ *sandbox.Request) {
 			h.Script("network.setup", podworkertest.FaultError, 0)
