@@ -3,7 +3,9 @@ package daemon
 import (
 	"context"
 
+	"github.com/podd-dev/podd/daemon/cri"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/network/cni"
 	"github.com/podd-dev/podd/network/netns"
 	"github.com/podd-dev/podd/runtime/cgroupusage"
 	"github.com/podd-dev/podd/runtime/diskusage"
@@ -23,4 +25,15 @@ func (u criUsage) WritableLayer(ctx context.Context, id string) (diskusage.Usage
 	return diskusage.Walk(ctx, rootfs.UpperDir(u.layout.CRIContainerRootfsDir(id)))
 }
 
-func (criUsage) Interfaces(path string) ([]netns.Interface, error) { return netns.Interfaces(path) }
+func (criUsage) Interfaces(path string) ([]cri.Interface, error) {
+	ifs, err := netns.Interfaces(path)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cri.Interface, len(ifs))
+	for i, f := range ifs {
+		out[i] = cri.Interface{Name: f.Name, RxBytes: f.RxBytes, RxErrors: f.RxErrors, TxBytes: f.TxBytes, TxErrors: f.TxErrors,
+			Default: f.Name == cni.DefaultIfName}
+	}
+	return out, nil
+}

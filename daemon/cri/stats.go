@@ -6,8 +6,6 @@ import (
 
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/podd-dev/podd/network/cni"
-	"github.com/podd-dev/podd/network/netns"
 	"github.com/podd-dev/podd/runtime/cgroupusage"
 	"github.com/podd-dev/podd/runtime/diskusage"
 	"github.com/podd-dev/podd/runtime/spec"
@@ -21,8 +19,16 @@ type Usage interface {
 	// upper dir) takes on disk.
 	WritableLayer(ctx context.Context, id string) (diskusage.Usage, error)
 	// Interfaces reads the counters of the interfaces in the netns pinned
-	// at path.
-	Interfaces(path string) ([]netns.Interface, error)
+	// at path; the pod's own (CNI's) is marked Default.
+	Interfaces(path string) ([]Interface, error)
+}
+
+// Interface is one network interface's counters.
+type Interface struct {
+	Name                                 string
+	RxBytes, RxErrors, TxBytes, TxErrors uint64
+	// Default marks the pod's own interface (CNI's eth0).
+	Default bool
 }
 
 // cpuSamples keeps the last CPU sample of each container and sandbox, for
@@ -147,7 +153,7 @@ func (s *runtimeService) sandboxStats(ctx context.Context, sb Sandbox, container
 
 // networkStats is the counters of a sandbox's interfaces; the pod's own
 // (CNI's eth0, else the first) is the default one.
-func networkStats(at int64, ifs []netns.Interface) *runtimeapi.NetworkUsage {
+func networkStats(at int64, ifs []Interface) *runtimeapi.NetworkUsage {
 	if len(ifs) == 0 {
 		return nil
 	}
@@ -157,7 +163,7 @@ func networkStats(at int64, ifs []netns.Interface) *runtimeapi.NetworkUsage {
 			Name: i.Name, RxBytes: &runtimeapi.UInt64Value{Value: i.RxBytes}, RxErrors: &runtimeapi.UInt64Value{Value: i.RxErrors},
 			TxBytes: &runtimeapi.UInt64Value{Value: i.TxBytes}, TxErrors: &runtimeapi.UInt64Value{Value: i.TxErrors},
 		}
-		if i.Name == cni.DefaultIfName {
+		if i.Default {
 			out.DefaultInterface = u
 			continue
 		}

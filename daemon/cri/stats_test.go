@@ -11,7 +11,6 @@ import (
 	"google.golang.org/grpc/codes"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
-	"github.com/podd-dev/podd/network/netns"
 	"github.com/podd-dev/podd/runtime/cgroupusage"
 	"github.com/podd-dev/podd/runtime/diskusage"
 )
@@ -23,7 +22,7 @@ type fakeUsage struct {
 	samples map[string][]cgroupusage.Sample
 	reads   []string
 	layers  map[string]diskusage.Usage
-	ifs     map[string][]netns.Interface
+	ifs     map[string][]Interface
 }
 
 func (f *fakeUsage) Cgroup(path string) (cgroupusage.Sample, error) {
@@ -49,7 +48,7 @@ func (f *fakeUsage) WritableLayer(_ context.Context, id string) (diskusage.Usage
 	return u, nil
 }
 
-func (f *fakeUsage) Interfaces(path string) ([]netns.Interface, error) {
+func (f *fakeUsage) Interfaces(path string) ([]Interface, error) {
 	ifs, ok := f.ifs[path]
 	if !ok {
 		return nil, errors.New("no netns")
@@ -70,7 +69,7 @@ type statsFixture struct {
 func newStatsFixture(t *testing.T) statsFixture {
 	t.Helper()
 	cfg, fs, _ := containerTestConfig()
-	u := &fakeUsage{samples: map[string][]cgroupusage.Sample{}, layers: map[string]diskusage.Usage{}, ifs: map[string][]netns.Interface{}}
+	u := &fakeUsage{samples: map[string][]cgroupusage.Sample{}, layers: map[string]diskusage.Usage{}, ifs: map[string][]Interface{}}
 	cfg.Usage = u
 	rc, _ := clients(t, cfg)
 	ctx := context.Background()
@@ -214,8 +213,8 @@ func TestPodSandboxStats(t *testing.T) {
 		{CPU: 3 * time.Second, WorkingSet: 5000, MemoryUsage: 6000, Processes: 3, At: t0.Add(time.Second)},
 	}
 	f.usage.samples[f.appCgroup] = []cgroupusage.Sample{{CPU: time.Second, WorkingSet: 100, At: t0}}
-	f.usage.ifs["/run/netns/"+f.web[:4]] = []netns.Interface{
-		{Name: "net1", RxBytes: 1}, {Name: "eth0", RxBytes: 100, TxBytes: 200, RxErrors: 1, TxErrors: 2},
+	f.usage.ifs["/run/netns/"+f.web[:4]] = []Interface{
+		{Name: "net1", RxBytes: 1}, {Name: "eth0", Default: true, RxBytes: 100, TxBytes: 200, RxErrors: 1, TxErrors: 2},
 	}
 	r, err := f.rc.PodSandboxStats(ctx, &runtimeapi.PodSandboxStatsRequest{PodSandboxId: f.web})
 	if err != nil {
