@@ -126,9 +126,9 @@ func TestCRIImageServiceSharesTheStore(t *testing.T) {
 			t.Errorf("condition %s is false: %s %s", c.Type, c.Reason, c.Message)
 		}
 	}
-	if _, err := rc.ContainerStats(ctx, &runtimeapi.ContainerStatsRequest{}); status.Code(err) != codes.Unimplemented ||
+	if _, err := rc.CheckpointContainer(ctx, &runtimeapi.CheckpointContainerRequest{}); status.Code(err) != codes.Unimplemented ||
 		!strings.Contains(err.Error(), "not yet implemented in podd") {
-		t.Errorf("ContainerStats: %v", err)
+		t.Errorf("CheckpointContainer: %v", err)
 	}
 
 	// Imported through the pod API, listed by CRI with the same ID.
