@@ -82,15 +82,9 @@ func Start(cfg Config, cat Catalog) (*Server, error) {
 	if s.timeout == 0 {
 		s.timeout = defaultForwardTimeout
 	}
-	lc := net.ListenConfig{Control: freeBind}
-	pc, err := lc.ListenPacket(context.Background(), "udp", cfg.Addr)
+	pc, ln, err := listenUDPAndTCP(cfg.Addr)
 	if err != nil {
-		return nil, fmt.Errorf("cluster DNS: listen on udp %s: %w", cfg.Addr, err)
-	}
-	ln, err := lc.Listen(context.Background(), "tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
-		return nil, fmt.Errorf("cluster DNS: listen on tcp %s: %w", pc.LocalAddr(), err)
+		return nil, err
 	}
 	s.pc, s.ln = pc, ln
 	s.SetUpstreams(cfg.Upstreams)
@@ -110,6 +104,42 @@ func Start(cfg Config, cat Catalog) (*Server, error) {
 	}
 	started.Wait()
 	return s, nil
+}
+
+// listenTCP opens the stream socket beside the datagram one (a seam for
+// tests).
+var listenTCP = func(lc *net.ListenConfig, addr string) (net.Listener, error) {
+	return lc.Listen(context.Background(), "tcp", addr)
+}
+
+// listenUDPAndTCP opens one port for both protocols. With port 0 the
+// kernel picks a free UDP port, which TCP may already hold: then it
+// tries again with another (a few times), instead of failing a start
+// that any free port would have satisfied.
+func listenUDPAndTCP(addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("cluster DNS: address %q: %w", addr, err)
+	}
+	attempts := 1
+	if port == "0" {
+		attempts = 16
+	}
+	lc := &net.ListenConfig{Control: freeBind}
+	for i := 1; ; i++ {
+		pc, err := lc.ListenPacket(context.Background(), "udp", addr)
+		if err != nil {
+			return nil, nil, fmt.Errorf("cluster DNS: listen on udp %s: %w", addr, err)
+		}
+		ln, err := listenTCP(lc, pc.LocalAddr().String())
+		if err == nil {
+			return pc, ln, nil
+		}
+		pc.Close()
+		if i >= attempts || !errors.Is(err, syscall.EADDRINUSE) {
+			return nil, nil, fmt.Errorf("cluster DNS: listen on tcp %s: %w", pc.LocalAddr(), err)
+		}
+	}
 }
 
 // Addr is the address the server listens on (UDP and TCP).

@@ -10,6 +10,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -415,5 +416,44 @@ func TestUpstreamsFollowTheHostsResolvConf(t *testing.T) {
 			t.Fatalf("upstreams %q, want %q after the file changed", s.Upstreams(), want)
 		}
 		time.Sleep(5 * time.Millisecond) // polling with a deadline
+	}
+}
+
+// With port 0 the UDP port the kernel picks may be taken for TCP by
+// another process; the server then takes another port (CI failed once on
+// "bind: address already in use").
+func TestStartRetriesWhenTheTCPHalfOfAFreeUDPPortIsTaken(t *testing.T) {
+	real := listenTCP
+	t.Cleanup(func() { listenTCP = real })
+	var calls int
+	listenTCP = func(lc *net.ListenConfig, addr string) (net.Listener, error) {
+		calls++
+		if calls <= 2 {
+			return nil, &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", syscall.EADDRINUSE)}
+		}
+		return real(lc, addr)
+	}
+	s := startServer(t, Config{})
+	if calls != 3 {
+		t.Errorf("tcp listen tried %d times, want 3", calls)
+	}
+	if resp := query(t, "tcp", s.Addr(), "web.default.svc.cluster.local.", dns.TypeA); len(resp.Answer) != 1 {
+		t.Errorf("over tcp: %v", resp)
+	}
+
+	// A fixed port is not changed behind the caller's back.
+	calls = 0
+	listenTCP = func(*net.ListenConfig, string) (net.Listener, error) {
+		calls++
+		return nil, &net.OpError{Op: "listen", Net: "tcp", Err: os.NewSyscallError("bind", syscall.EADDRINUSE)}
+	}
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixed := pc.LocalAddr().String()
+	pc.Close()
+	if _, err := Start(Config{Addr: fixed}, NewMemoryCatalog()); err == nil || calls != 1 {
+		t.Errorf("fixed port: err %v after %d tries, want an error after 1", err, calls)
 	}
 }
