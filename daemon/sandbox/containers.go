@@ -20,7 +20,6 @@ import (
 	"github.com/podd-dev/podd/internal/errdefs"
 	"github.com/podd-dev/podd/internal/undo"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/atomicfile"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/spec"
 )
@@ -802,14 +801,7 @@ func (c *Containers) lookup(id string) *centry {
 
 // persist writes e's record atomically.
 func (c *Containers) persist(e *centry) error {
-	data, err := json.Marshal(e.rec)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(c.layout.CRIContainerDir(e.rec.ID), 0o700); err != nil {
-		return fmt.Errorf("record container %s: %w", e.rec.ID, err)
-	}
-	if err := atomicfile.WriteFile(c.layout.CRIContainerFile(e.rec.ID), data, 0o600); err != nil {
+	if err := writeRecord(c.layout.CRIContainerDir(e.rec.ID), c.layout.CRIContainerFile(e.rec.ID), e.rec); err != nil {
 		return fmt.Errorf("record container %s: %w", e.rec.ID, err)
 	}
 	c.mu.Lock()

@@ -293,14 +293,7 @@ func (r *Registry) pauseRuns(ctx context.Context, e *entry) bool {
 
 // persist writes the record atomically.
 func (r *Registry) persist(e *entry) error {
-	data, err := json.Marshal(e.rec)
-	if err != nil {
-		return err
-	}
-	if err := os.MkdirAll(r.layout.CRISandboxDir(e.rec.ID), 0o700); err != nil {
-		return fmt.Errorf("record sandbox %s: %w", e.rec.ID, err)
-	}
-	if err := atomicfile.WriteFile(r.layout.CRISandboxFile(e.rec.ID), data, 0o600); err != nil {
+	if err := writeRecord(r.layout.CRISandboxDir(e.rec.ID), r.layout.CRISandboxFile(e.rec.ID), e.rec); err != nil {
 		return fmt.Errorf("record sandbox %s: %w", e.rec.ID, err)
 	}
 	r.mu.Lock()
@@ -381,3 +374,16 @@ func (r *Registry) Events() *Events { return r.events }
 // Security is the host's security settings the sandboxes' containers are
 // built with.
 func (r *Registry) Security() spec.HostSecurity { return r.svc.deps.Security }
+
+// writeRecord stores a CRI object's record (a sandbox's or a container's)
+// as JSON in file, atomically, creating its dir (0700) first.
+func writeRecord(dir, file string, rec any) error {
+	data, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	return atomicfile.WriteFile(file, data, 0o600)
+}
