@@ -24,7 +24,7 @@ TEST_TIMEOUT ?= 25m
 TEST_FUZZTIME ?= 3s
 FUZZTIME ?= 1m
 
-.PHONY: help deps tools build crictl critest test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
+.PHONY: help deps tools build crictl critest bench-cri test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
 
 help: ## show the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z0-9-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -119,6 +119,9 @@ bench: build ## benchmarks, reported as ratios against a peer measured in the sa
 	fi
 	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench . -skip '$(BENCH_ONCE)' -benchtime 3x ./...
 	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -run '^$$' -bench '$(BENCH_ONCE)' -benchtime 1x -timeout 60m ./test/e2e
+
+bench-cri: deps build ## CRI latency (crictl runp+create+start) and footprint next to podd's own apply->Running
+	BIN_DIR=$(BIN) CONFORMANCE_DIR=$(CONFORMANCE_DIR) ./hack/bench-cri.sh
 
 demo: deps build ## start podd in the background and run the example web pod
 	./hack/demo.sh

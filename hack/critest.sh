@@ -23,30 +23,6 @@ WORK=${WORK:-/tmp/podd-critest}
 [ -x "$CONFORMANCE_DIR/run-critest.sh" ] || { echo "critest: no conformance kit at $CONFORMANCE_DIR (set CONFORMANCE_DIR)" >&2; exit 2; }
 OUT_DIR=$BIN_DIR ./hack/build-cri-tools.sh crictl critest
 
-mirror="http://127.0.0.1:$REGISTRY_PORT"
-rm -rf "$WORK/root" "$WORK/run"
-mkdir -p "$WORK/cni"
-cat > "$WORK/podd.yaml" <<YAML
-registryMirrors:
-  registry.k8s.io: ["$mirror"]
-  k8s.gcr.io: ["$mirror"]
-  gcr.io: ["$mirror"]
-  docker.io: ["$mirror"]
-YAML
-sock=$WORK/run/cri.sock
-"$BIN_DIR/podd" --config "$WORK/podd.yaml" --root "$WORK/root" --run-root "$WORK/run" \
-  --socket "$WORK/run/podd.sock" --cri-socket "$sock" --cni-conf-dir "$WORK/cni" \
-  --manifests "" --bin-dir "$BIN_DIR" > "$WORK/podd.log" 2>&1 &
-pid=$!
-stop() {
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
-  # podd's mounts (the netns dir is a shared mount of itself), innermost first.
-  awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
-  rm -rf "$WORK/root" "$WORK/run"
-}
-trap stop EXIT
-for _ in $(seq 100); do [ -S "$sock" ] && break; kill -0 "$pid" || break; sleep 0.1; done
-[ -S "$sock" ] || { echo "critest: podd did not serve $sock; see $WORK/podd.log" >&2; exit 1; }
-echo "critest: podd pid $pid serving $sock (log $WORK/podd.log)" >&2
-BIN_DIR=$BIN_DIR REGISTRY_PORT=$REGISTRY_PORT FOCUS=$FOCUS "$CONFORMANCE_DIR/run-critest.sh" "$sock" "$@"
+. ./hack/podd-standalone.sh
+start_podd
+BIN_DIR=$BIN_DIR REGISTRY_PORT=$REGISTRY_PORT FOCUS=$FOCUS "$CONFORMANCE_DIR/run-critest.sh" "$PODD_CRI_SOCK" "$@"

@@ -1,0 +1,38 @@
+# Sourced by hack/critest.sh and hack/bench-cri.sh: a podd of their own,
+# with its own root, run root, sockets and CNI dir under $WORK, whose
+# registryMirrors send every registry the conformance kit names to the
+# kit's registry on 127.0.0.1:$REGISTRY_PORT.
+#
+# start_podd sets PODD_PID and PODD_CRI_SOCK and PODD_SOCK; stop_podd (set
+# as the EXIT trap) stops it and removes its mounts and roots.
+
+start_podd() {
+  local mirror="http://127.0.0.1:$REGISTRY_PORT"
+  rm -rf "$WORK/root" "$WORK/run"
+  mkdir -p "$WORK/cni"
+  cat > "$WORK/podd.yaml" <<YAML
+registryMirrors:
+  registry.k8s.io: ["$mirror"]
+  k8s.gcr.io: ["$mirror"]
+  gcr.io: ["$mirror"]
+  docker.io: ["$mirror"]
+YAML
+  PODD_CRI_SOCK=$WORK/run/cri.sock
+  PODD_SOCK=$WORK/run/podd.sock
+  "$BIN_DIR/podd" --config "$WORK/podd.yaml" --root "$WORK/root" --run-root "$WORK/run" \
+    --socket "$PODD_SOCK" --cri-socket "$PODD_CRI_SOCK" --cni-conf-dir "$WORK/cni" \
+    --manifests "" --bin-dir "$BIN_DIR" "$@" > "$WORK/podd.log" 2>&1 &
+  PODD_PID=$!
+  trap stop_podd EXIT
+  for _ in $(seq 100); do [ -S "$PODD_CRI_SOCK" ] && break; kill -0 "$PODD_PID" || break; sleep 0.1; done
+  [ -S "$PODD_CRI_SOCK" ] || { echo "podd did not serve $PODD_CRI_SOCK; see $WORK/podd.log" >&2; exit 1; }
+  echo "podd pid $PODD_PID serving $PODD_CRI_SOCK (log $WORK/podd.log)" >&2
+}
+
+stop_podd() {
+  kill -TERM "$PODD_PID" 2>/dev/null || true
+  wait "$PODD_PID" 2>/dev/null || true
+  # podd's mounts (the netns dir is a shared mount of itself), innermost first.
+  awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+  rm -rf "$WORK/root" "$WORK/run"
+}
