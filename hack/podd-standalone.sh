@@ -1,7 +1,8 @@
 # Sourced by hack/critest.sh and hack/bench-cri.sh: a podd of their own,
 # with its own root, run root, sockets and CNI dir under $WORK, whose
 # registryMirrors send every registry the conformance kit names to the
-# kit's registry on 127.0.0.1:$REGISTRY_PORT.
+# kit's registry on 127.0.0.1:$REGISTRY_PORT, and a service CIDR of its own
+# (SERVICE_CIDR, else derived from $WORK).
 #
 # start_podd sets PODD_PID and PODD_CRI_SOCK and PODD_SOCK; stop_podd (set
 # as the EXIT trap) stops it and removes its mounts and roots.
@@ -17,11 +18,16 @@ registryMirrors:
   gcr.io: ["$mirror"]
   docker.io: ["$mirror"]
 YAML
+  # The default service CIDR belongs to the first daemon that claims it:
+  # each $WORK gets one of its own, so these runs and a host's podd coexist.
+  local h
+  h=$(printf %s "$WORK" | cksum | cut -d' ' -f1)
+  SERVICE_CIDR=${SERVICE_CIDR:-10.$((100 + h % 100)).0.0/16}
   PODD_CRI_SOCK=$WORK/run/cri.sock
   PODD_SOCK=$WORK/run/podd.sock
   "$BIN_DIR/podd" --config "$WORK/podd.yaml" --root "$WORK/root" --run-root "$WORK/run" \
     --socket "$PODD_SOCK" --cri-socket "$PODD_CRI_SOCK" --cni-conf-dir "$WORK/cni" \
-    --manifests "" --bin-dir "$BIN_DIR" "$@" > "$WORK/podd.log" 2>&1 &
+    --manifests "" --bin-dir "$BIN_DIR" --service-cidr "$SERVICE_CIDR" "$@" > "$WORK/podd.log" 2>&1 &
   PODD_PID=$!
   trap stop_podd EXIT
   for _ in $(seq 100); do [ -S "$PODD_CRI_SOCK" ] && break; kill -0 "$PODD_PID" || break; sleep 0.1; done
