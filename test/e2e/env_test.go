@@ -317,6 +317,9 @@ func (e *env) cleanup() {
 		// Deleting many pods takes minutes on a loaded host: the budget is
 		// scaled like every other wait.
 		ctx, cancel := context.WithTimeout(context.Background(), testutil.Scaled(60*time.Second))
+		// A workload left by a failed test would create its pods again
+		// while they are deleted: it goes first.
+		deleteObjects(ctx, e.client, "cronjobs", "jobs", "deployments", "daemonsets")
 		// The list is paged: delete what a page shows until none is left.
 		for range 100 {
 			if e.client == nil {
@@ -334,7 +337,7 @@ func (e *env) cleanup() {
 				}
 			}
 		}
-		deleteServices(ctx, e.client)
+		deleteObjects(ctx, e.client, "services")
 		cancel()
 		e.stopDaemon()
 		// Every test ends with a leak check: deleted pods leave nothing.
@@ -543,22 +546,25 @@ func (e *env) waitLog(re *regexp.Regexp, timeout time.Duration) []string {
 	return m
 }
 
-// deleteServices deletes every Service of the daemon (their rules go with
-// them), as cleanup deletes every pod.
-func deleteServices(ctx context.Context, c poddv1.PodServiceClient) {
+// deleteObjects deletes every object of the resources, in order: Services
+// (their rules go with them) as cleanup deletes every pod, and the
+// workloads before the pods they own.
+func deleteObjects(ctx context.Context, c poddv1.PodServiceClient, resources ...string) {
 	if c == nil {
 		return
 	}
-	resp, err := c.ListObjects(ctx, &poddv1.ListObjectsRequest{Resource: "services"})
-	if err != nil {
-		return
-	}
-	for _, o := range resp.Objects {
-		var s struct {
-			Metadata struct{ Namespace, Name string } `json:"metadata"`
+	for _, res := range resources {
+		resp, err := c.ListObjects(ctx, &poddv1.ListObjectsRequest{Resource: res})
+		if err != nil {
+			continue
 		}
-		if json.Unmarshal(o.Json, &s) == nil {
-			c.DeleteObject(ctx, &poddv1.DeleteObjectRequest{Resource: "services", Namespace: s.Metadata.Namespace, Name: s.Metadata.Name})
+		for _, o := range resp.Objects {
+			var s struct {
+				Metadata struct{ Namespace, Name string } `json:"metadata"`
+			}
+			if json.Unmarshal(o.Json, &s) == nil {
+				c.DeleteObject(ctx, &poddv1.DeleteObjectRequest{Resource: res, Namespace: s.Metadata.Namespace, Name: s.Metadata.Name})
+			}
 		}
 	}
 }
