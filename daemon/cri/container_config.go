@@ -27,7 +27,7 @@ func unsupported(format string, args ...any) error {
 // defaults: SELinux relabel (no SELinux here), memory swap (no swap
 // accounting) and zero hugepage limits (the kubelet sends one per page
 // size).
-func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (ContainerSpec, error) {
+func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox, host Features) (ContainerSpec, error) {
 	cfg := req.GetConfig()
 	md := cfg.GetMetadata()
 	if md.GetName() == "" {
@@ -69,7 +69,7 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (Containe
 		p.Devices = append(p.Devices, &shimv1.Device{HostPath: d.GetHostPath(), ContainerPath: d.GetContainerPath(), Permissions: d.GetPermissions()})
 	}
 	for i, m := range cfg.GetMounts() {
-		mt, err := containerMount(i, m)
+		mt, err := containerMount(i, m, host)
 		if err != nil {
 			return ContainerSpec{}, err
 		}
@@ -89,13 +89,13 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (Containe
 	return cs, nil
 }
 
-func containerMount(i int, m *runtimeapi.Mount) (spec.CRIMount, error) {
+func containerMount(i int, m *runtimeapi.Mount, host Features) (spec.CRIMount, error) {
 	field := func(f string) string { return "config.mounts[" + itoa(i) + "]." + f }
 	if m.GetImage() != nil && m.GetImage().GetImage() != "" {
 		return spec.CRIMount{}, unsupported("%s: podd does not mount images as volumes", field("image"))
 	}
-	if m.GetRecursiveReadOnly() {
-		return spec.CRIMount{}, unsupported("%s: podd does not make mounts recursively read-only", field("recursive_read_only"))
+	if err := recursiveReadOnly(m, host, field); err != nil {
+		return spec.CRIMount{}, err
 	}
 	if !filepath.IsAbs(m.GetContainerPath()) {
 		return spec.CRIMount{}, invalid("%s %q must be absolute", field("container_path"), m.GetContainerPath())
@@ -103,7 +103,8 @@ func containerMount(i int, m *runtimeapi.Mount) (spec.CRIMount, error) {
 	if !filepath.IsAbs(m.GetHostPath()) {
 		return spec.CRIMount{}, invalid("%s %q must be absolute", field("host_path"), m.GetHostPath())
 	}
-	mt := spec.CRIMount{HostPath: m.GetHostPath(), ContainerPath: m.GetContainerPath(), ReadOnly: m.GetReadonly()}
+	mt := spec.CRIMount{HostPath: m.GetHostPath(), ContainerPath: m.GetContainerPath(), ReadOnly: m.GetReadonly(),
+		RecursiveReadOnly: m.GetRecursiveReadOnly()}
 	switch m.GetPropagation() {
 	case runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
 		mt.Propagation = "private"
@@ -115,6 +116,23 @@ func containerMount(i int, m *runtimeapi.Mount) (spec.CRIMount, error) {
 		return spec.CRIMount{}, invalid("%s %v is unknown", field("propagation"), m.GetPropagation())
 	}
 	return mt, nil
+}
+
+// recursiveReadOnly checks a recursive read-only mount as the kubelet and
+// containerd do: it must be read-only with private propagation, on a host
+// that can make one.
+func recursiveReadOnly(m *runtimeapi.Mount, host Features, field func(string) string) error {
+	switch {
+	case !m.GetRecursiveReadOnly():
+		return nil
+	case !m.GetReadonly():
+		return invalid("%s: a recursive read-only mount must be read-only (readonly is false)", field("recursive_read_only"))
+	case m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
+		return invalid("%s: a recursive read-only mount must have private propagation, not %s", field("recursive_read_only"), m.GetPropagation())
+	case !host.RecursiveReadOnlyMounts:
+		return unsupported("%s: this kernel cannot make mounts recursively read-only (mount_setattr, Linux 5.12+)", field("recursive_read_only"))
+	}
+	return nil
 }
 
 // containerResources reads the cgroup values podd applies: CPU shares,

@@ -166,6 +166,8 @@ func TestContainerSpecTranslation(t *testing.T) {
 		check    func(*testing.T, ContainerSpec)
 		wantCode codes.Code
 		wantErr  string
+		// noRRO is a host whose kernel cannot make recursive read-only mounts.
+		noRRO bool
 	}{
 		{name: "metadata, image, log path under the sandbox's log directory, process", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Command, c.Args, c.WorkingDir = []string{"/bin/sh"}, []string{"-c", "true"}, "/w"
@@ -207,6 +209,27 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("mounts %+v", m)
 			}
 		}},
+		{name: "recursive read-only mount", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, RecursiveReadOnly: true}}
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			if m := cs.Process.Mounts; len(m) != 1 || !m[0].RecursiveReadOnly || !m[0].ReadOnly || m[0].Propagation != "private" {
+				t.Errorf("mounts %+v", m)
+			}
+		}},
+		{name: "recursive read-only without readonly", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", RecursiveReadOnly: true}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].recursive_read_only: a recursive read-only mount must be read-only"},
+		{name: "recursive read-only with host-to-container propagation", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, RecursiveReadOnly: true,
+				Propagation: runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER}}
+		}, wantCode: codes.InvalidArgument, wantErr: "must have private propagation, not PROPAGATION_HOST_TO_CONTAINER"},
+		{name: "recursive read-only with bidirectional propagation", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, RecursiveReadOnly: true,
+				Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL}}
+		}, wantCode: codes.InvalidArgument, wantErr: "must have private propagation, not PROPAGATION_BIDIRECTIONAL"},
+		{name: "recursive read-only on a kernel without mount_setattr", noRRO: true, mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, RecursiveReadOnly: true}}
+		}, wantCode: codes.Unimplemented, wantErr: "config.mounts[0].recursive_read_only"},
 		{name: "resources and OOM score", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Linux.Resources = &runtimeapi.LinuxContainerResources{CpuShares: 512, CpuQuota: 50000, CpuPeriod: 100000,
 				MemoryLimitInBytes: 64 << 20, OomScoreAdj: 999, HugepageLimits: []*runtimeapi.HugepageLimit{{PageSize: "2MB"}}}
@@ -292,7 +315,8 @@ func TestContainerSpecTranslation(t *testing.T) {
 		}, wantCode: codes.InvalidArgument, wantErr: "apparmor"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cs, err := containerSpec(&runtimeapi.CreateContainerRequest{PodSandboxId: "sb1", Config: containerConfig("app", tc.mut)}, sb)
+			host := Features{RecursiveReadOnlyMounts: !tc.noRRO}
+			cs, err := containerSpec(&runtimeapi.CreateContainerRequest{PodSandboxId: "sb1", Config: containerConfig("app", tc.mut)}, sb, host)
 			if tc.wantErr != "" {
 				if code(err) != tc.wantCode || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %s naming %q", err, tc.wantCode, tc.wantErr)

@@ -72,6 +72,9 @@ type CRIInput struct {
 type CRIMount struct {
 	HostPath, ContainerPath string
 	ReadOnly                bool
+	// RecursiveReadOnly makes the mounts below a read-only mount
+	// read-only too (the "rro" option; needs RecursiveReadOnlyMounts).
+	RecursiveReadOnly bool
 	// Propagation is "" or "private", "rslave" or "rshared".
 	Propagation string
 }
@@ -174,8 +177,16 @@ func criPod(in *CRIInput) (*corev1.Pod, *corev1.Container, map[string]string, er
 		default:
 			return nil, nil, nil, fmt.Errorf("container %q: mount %q: propagation %q is not private, rslave or rshared", in.Name, m.ContainerPath, m.Propagation)
 		}
+		vm := corev1.VolumeMount{Name: name, MountPath: m.ContainerPath, ReadOnly: m.ReadOnly, MountPropagation: &prop}
+		if m.RecursiveReadOnly {
+			if !m.ReadOnly || prop != corev1.MountPropagationNone {
+				return nil, nil, nil, fmt.Errorf("container %q: mount %q: recursive read-only needs read-only and private propagation", in.Name, m.ContainerPath)
+			}
+			rro := corev1.RecursiveReadOnlyEnabled
+			vm.RecursiveReadOnly = &rro
+		}
 		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: m.HostPath}}})
-		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: name, MountPath: m.ContainerPath, ReadOnly: m.ReadOnly, MountPropagation: &prop})
+		c.VolumeMounts = append(c.VolumeMounts, vm)
 	}
 	pod.Spec.Containers = []corev1.Container{*c}
 	return pod, &pod.Spec.Containers[0], vols, nil

@@ -70,6 +70,22 @@ func TestBuildCRI(t *testing.T) {
 				t.Errorf("missing mounts %v", want)
 			}
 		}},
+		{name: "a recursive read-only mount gets rro", mut: func(in *CRIInput) {
+			in.Mounts = []CRIMount{{HostPath: "/srv/a", ContainerPath: "/a", ReadOnly: true, RecursiveReadOnly: true, Propagation: "private"}}
+		}, check: func(t *testing.T, cfg *shimv1.ContainerConfig) {
+			for _, m := range cfg.Mounts {
+				if m.Destination == "/a" && strings.Join(m.Options, ",") == "rbind,rprivate,ro,rro" {
+					return
+				}
+			}
+			t.Errorf("no rbind,rprivate,ro,rro mount at /a: %v", cfg.Mounts)
+		}},
+		{name: "recursive read-only needs read-only", mut: func(in *CRIInput) {
+			in.Mounts = []CRIMount{{HostPath: "/srv/a", ContainerPath: "/a", RecursiveReadOnly: true}}
+		}, wantErr: `mount "/a": recursive read-only needs read-only and private propagation`},
+		{name: "recursive read-only needs private propagation", mut: func(in *CRIInput) {
+			in.Mounts = []CRIMount{{HostPath: "/srv/a", ContainerPath: "/a", ReadOnly: true, RecursiveReadOnly: true, Propagation: "rslave"}}
+		}, wantErr: `mount "/a": recursive read-only needs read-only and private propagation`},
 		{name: "devices and masked/readonly paths as given", mut: func(in *CRIInput) {
 			in.Devices = []*shimv1.Device{{HostPath: "/dev/null", ContainerPath: "/dev/x", Permissions: "r"}}
 			in.MaskedPaths, in.ReadonlyPaths = []string{"/proc/kcore"}, []string{"/proc/sys"}
