@@ -219,6 +219,14 @@ func containerSecurity(sc *runtimeapi.LinuxContainerSecurityContext, p *spec.CRI
 	}
 	p.MaskedPaths, p.ReadonlyPaths = sc.GetMaskedPaths(), sc.GetReadonlyPaths()
 	p.SupplementalGroups = sc.GetSupplementalGroups()
+	switch pol := sc.GetSupplementalGroupsPolicy(); pol {
+	case runtimeapi.SupplementalGroupsPolicy_Merge:
+		p.SupplementalGroupsPolicy = string(corev1.SupplementalGroupsPolicyMerge)
+	case runtimeapi.SupplementalGroupsPolicy_Strict:
+		p.SupplementalGroupsPolicy = string(corev1.SupplementalGroupsPolicyStrict)
+	default:
+		return invalid("%s.supplemental_groups_policy %v is unknown", f, pol)
+	}
 	return seccompOf(sc, p)
 }
 

@@ -9,8 +9,10 @@ import (
 
 // ContainerStatus reports a container: state, exit code and reason
 // (Completed, Error, OOMKilled, StartError; Unknown when its end was not
-// seen), times, image and image ref, mounts, log path, labels and
-// annotations; verbose adds an "info" entry.
+// seen), times, image and image ref, mounts, log path, labels,
+// annotations and the user its process starts as (uid, gid and
+// supplementary groups, the primary group among them, as containerd has
+// them); verbose adds an "info" entry.
 func (s *runtimeService) ContainerStatus(ctx context.Context, req *runtimeapi.ContainerStatusRequest) (*runtimeapi.ContainerStatusResponse, error) {
 	if req.GetContainerId() == "" {
 		return nil, invalid("container_id is required")
@@ -33,7 +35,9 @@ func (s *runtimeService) ContainerStatus(ctx context.Context, req *runtimeapi.Co
 	if !c.FinishedAt.IsZero() {
 		st.FinishedAt = c.FinishedAt.UnixNano()
 	}
-	if u := cfg.GetLinux().GetSecurityContext().GetRunAsUser(); u != nil {
+	if c.User != nil {
+		st.User = &runtimeapi.ContainerUser{Linux: c.User}
+	} else if u := cfg.GetLinux().GetSecurityContext().GetRunAsUser(); u != nil {
 		st.User = &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{Uid: u.GetValue()}}
 	}
 	resp := &runtimeapi.ContainerStatusResponse{Status: st}

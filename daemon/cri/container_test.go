@@ -258,6 +258,21 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("process %+v", p)
 			}
 		}},
+		{name: "supplemental groups policy: Merge by default", check: func(t *testing.T, cs ContainerSpec) {
+			if cs.Process.SupplementalGroupsPolicy != "Merge" {
+				t.Errorf("policy %q", cs.Process.SupplementalGroupsPolicy)
+			}
+		}},
+		{name: "supplemental groups policy Strict", mut: func(c *runtimeapi.ContainerConfig) {
+			ctrSec(c).SupplementalGroupsPolicy = runtimeapi.SupplementalGroupsPolicy_Strict
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			if cs.Process.SupplementalGroupsPolicy != "Strict" {
+				t.Errorf("policy %q", cs.Process.SupplementalGroupsPolicy)
+			}
+		}},
+		{name: "unknown supplemental groups policy", mut: func(c *runtimeapi.ContainerConfig) {
+			ctrSec(c).SupplementalGroupsPolicy = 7
+		}, wantCode: codes.InvalidArgument, wantErr: "supplemental_groups_policy 7"},
 		{name: "run as username, PID NODE", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).RunAsUsername = "nobody"
 			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_NODE}
@@ -469,5 +484,39 @@ func TestContainerCalls(t *testing.T) {
 	if _, err := rc.UpdateContainerResources(ctx, &runtimeapi.UpdateContainerResourcesRequest{ContainerId: "nope",
 		Linux: &runtimeapi.LinuxContainerResources{CpuShares: 2}}); code(err) != codes.NotFound {
 		t.Errorf("UpdateContainerResources of an unknown container: %v", err)
+	}
+}
+
+// ContainerStatus reports the identity the container's process starts
+// with, as the container service knows it; without it, the requested
+// run_as_user.
+func TestContainerStatusUser(t *testing.T) {
+	cfg, _, fc := containerTestConfig()
+	rc, _ := clients(t, cfg)
+	ctx := context.Background()
+	sb, err := rc.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("web", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := rc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb.PodSandboxId,
+		Config: containerConfig("a", func(c *runtimeapi.ContainerConfig) { ctrSec(c).RunAsUser = &runtimeapi.Int64Value{Value: 1000} })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	user := func() *runtimeapi.ContainerUser {
+		t.Helper()
+		st, err := rc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: r.ContainerId})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Status.User
+	}
+	if u := user(); !proto.Equal(u, &runtimeapi.ContainerUser{Linux: &runtimeapi.LinuxContainerUser{Uid: 1000}}) {
+		t.Errorf("user without the service's = %v", u)
+	}
+	want := &runtimeapi.LinuxContainerUser{Uid: 1000, Gid: 1000, SupplementalGroups: []int64{1000, 1234, 50000}}
+	fc.set(r.ContainerId, func(c *Container) { c.User = want })
+	if u := user(); !proto.Equal(u, &runtimeapi.ContainerUser{Linux: want}) {
+		t.Errorf("user = %v, want %v", u, want)
 	}
 }

@@ -96,6 +96,9 @@ type Container struct {
 	LogPath                  string
 	// Config is ContainerSpec.Config.
 	Config []byte
+	// User is the identity the container's process starts with (nil:
+	// not known).
+	User *runtimeapi.LinuxContainerUser
 }
 
 // config decodes the container's ContainerConfig.

@@ -407,7 +407,7 @@ func TestCallsNotImplementedYetSaySo(t *testing.T) {
 }
 
 // Status advertises the host-dependent features only where the host has
-// them.
+// them, and SupplementalGroupsPolicy everywhere.
 func TestStatusAdvertisesHostFeatures(t *testing.T) {
 	for _, rro := range []bool{false, true} {
 		cfg, _, _ := testConfig()
@@ -419,6 +419,9 @@ func TestStatusAdvertisesHostFeatures(t *testing.T) {
 		}
 		if got := st.GetRuntimeHandlers()[0].GetFeatures().GetRecursiveReadOnlyMounts(); got != rro {
 			t.Errorf("host rro %v: advertised %v", rro, got)
+		}
+		if !st.GetFeatures().GetSupplementalGroupsPolicy() {
+			t.Errorf("SupplementalGroupsPolicy not advertised: %v", st.GetFeatures())
 		}
 	}
 }

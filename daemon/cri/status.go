@@ -28,7 +28,7 @@ func (s *runtimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 		RuntimeHandlers: []*runtimeapi.RuntimeHandler{{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{
 			RecursiveReadOnlyMounts: s.cfg.Features.RecursiveReadOnlyMounts,
 		}}},
-		Features: &runtimeapi.RuntimeFeatures{},
+		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}
 	if req.GetVerbose() {
 		check := "OK"

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,10 +47,14 @@ type CRIInput struct {
 	// RunAsUsername is a user name of the image (without RunAsUser).
 	RunAsUsername      string
 	SupplementalGroups []int64
-	CapAdd, CapDrop    []string
-	Privileged         bool
-	ReadonlyRootfs     bool
-	NoNewPrivs         bool
+	// SupplementalGroupsPolicy is "" or "Merge" (the groups of the image's
+	// /etc/group that list the user are added) or "Strict" (only
+	// SupplementalGroups).
+	SupplementalGroupsPolicy string
+	CapAdd, CapDrop          []string
+	Privileged               bool
+	ReadonlyRootfs           bool
+	NoNewPrivs               bool
 	// Seccomp is "" (the host's default), "RuntimeDefault", "Unconfined"
 	// or "Localhost" with SeccompProfile the profile's absolute path.
 	Seccomp, SeccompProfile string
@@ -81,7 +86,8 @@ type CRIMount struct {
 
 // BuildCRI returns the shim config of a CRI container: the request is
 // read as the pod and container it came from and built by Build, with the
-// client's own resources, OOM score and labels.
+// client's own resources, OOM score and labels, and the primary group
+// among the supplementary ones.
 func BuildCRI(in CRIInput) (*shimv1.ContainerConfig, error) {
 	pod, c, vols, err := criPod(&in)
 	if err != nil {
@@ -98,6 +104,11 @@ func BuildCRI(in CRIInput) (*shimv1.ContainerConfig, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The primary group is a supplementary group too, as containerd has it
+	// (and reports it in ContainerStatus.user).
+	if u := cfg.User; u != nil && !slices.Contains(u.AdditionalGids, u.Gid) {
+		u.AdditionalGids = append([]uint32{u.Gid}, u.AdditionalGids...)
 	}
 	cfg.Resources = in.Resources
 	if cfg.Resources == nil {
@@ -120,6 +131,13 @@ func criPod(in *CRIInput) (*corev1.Pod, *corev1.Container, map[string]string, er
 	share := in.Sandbox.ShareProcessNamespace
 	pod.Spec.ShareProcessNamespace = &share
 	psc := &corev1.PodSecurityContext{SupplementalGroups: in.SupplementalGroups}
+	switch p := corev1.SupplementalGroupsPolicy(in.SupplementalGroupsPolicy); p {
+	case "":
+	case corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict:
+		psc.SupplementalGroupsPolicy = &p
+	default:
+		return nil, nil, nil, fmt.Errorf("container %q: supplemental groups policy %q is not Merge or Strict", in.Name, p)
+	}
 	pod.Spec.SecurityContext = psc
 	c := &corev1.Container{
 		Name: in.Name, Command: in.Command, Args: in.Args, Env: in.Env, WorkingDir: in.WorkingDir,
