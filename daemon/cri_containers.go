@@ -111,7 +111,20 @@ func criContainer(st sandbox.ContainerStatus) cri.Container {
 		ID: st.ID, SandboxID: st.SandboxID, Image: st.Image, ImageID: st.ImageID, ImageRef: st.ImageRef,
 		State: criStates[st.State], Pid: st.Pid, CreatedAt: st.CreatedAt, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
 		ExitCode: st.ExitCode, Reason: st.Reason, Message: st.Message, LogPath: st.LogPath, Config: st.Client,
+		ImageVolumes: imageVolumes(st.ImageVolumes),
 	}
+}
+
+// imageVolumes maps each image volume's container path to its image ID.
+func imageVolumes(vols []sandbox.ImageVolume) map[string]string {
+	if len(vols) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(vols))
+	for _, v := range vols {
+		out[v.ContainerPath] = v.ImageID
+	}
+	return out
 }
 
 func (c criContainers) Attach(ctx context.Context, id string, opts cri.AttachOptions) error {

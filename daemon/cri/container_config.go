@@ -2,6 +2,7 @@ package cri
 
 import (
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -91,8 +92,11 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox, host Feat
 
 func containerMount(i int, m *runtimeapi.Mount, host Features) (spec.CRIMount, error) {
 	field := func(f string) string { return "config.mounts[" + itoa(i) + "]." + f }
-	if m.GetImage() != nil && m.GetImage().GetImage() != "" {
-		return spec.CRIMount{}, unsupported("%s: podd does not mount images as volumes", field("image"))
+	if m.GetImage().GetImage() != "" {
+		return imageMount(m, field)
+	}
+	if m.GetImageSubPath() != "" {
+		return spec.CRIMount{}, invalid("%s is set without an image", field("image_sub_path"))
 	}
 	if err := recursiveReadOnly(m, host, field); err != nil {
 		return spec.CRIMount{}, err
@@ -116,6 +120,36 @@ func containerMount(i int, m *runtimeapi.Mount, host Features) (spec.CRIMount, e
 		return spec.CRIMount{}, invalid("%s %v is unknown", field("propagation"), m.GetPropagation())
 	}
 	return mt, nil
+}
+
+// imageMount reads an image volume: an image (stored already: the client
+// pulls it) mounted read-only, whole or its image_sub_path, in place of a
+// host path, with private propagation.
+func imageMount(m *runtimeapi.Mount, field func(string) string) (spec.CRIMount, error) {
+	switch sub := m.GetImageSubPath(); {
+	case !m.GetReadonly():
+		return spec.CRIMount{}, invalid("%s: an image volume is read-only: readonly must be true", field("readonly"))
+	case m.GetHostPath() != "":
+		return spec.CRIMount{}, invalid("%s %q: an image volume has no host path", field("host_path"), m.GetHostPath())
+	case m.GetImage().GetRuntimeHandler() != "":
+		return spec.CRIMount{}, invalid("%s %q: podd has only the default runtime handler", field("image.runtime_handler"), m.GetImage().GetRuntimeHandler())
+	case m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
+		return spec.CRIMount{}, invalid("%s %s: an image volume has private propagation", field("propagation"), m.GetPropagation())
+	case !filepath.IsAbs(m.GetContainerPath()):
+		return spec.CRIMount{}, invalid("%s %q must be absolute", field("container_path"), m.GetContainerPath())
+	case filepath.IsAbs(sub) || hasDotDot(sub):
+		return spec.CRIMount{}, invalid("%s %q must be a relative path without \"..\"", field("image_sub_path"), sub)
+	}
+	mt := spec.CRIMount{Image: m.GetImage().GetImage(), ContainerPath: m.GetContainerPath(), ReadOnly: true, Propagation: "private"}
+	if sub := m.GetImageSubPath(); sub != "" {
+		mt.ImageSubPath = filepath.Clean(sub)
+	}
+	return mt, nil
+}
+
+// hasDotDot reports whether a slash-separated path has a ".." element.
+func hasDotDot(p string) bool {
+	return slices.Contains(strings.Split(p, "/"), "..")
 }
 
 // recursiveReadOnly checks a recursive read-only mount as the kubelet and

@@ -303,9 +303,37 @@ func TestContainerSpecTranslation(t *testing.T) {
 		{name: "relative host path", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "srv/a"}}
 		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].host_path"},
-		{name: "image volume", mut: func(c *runtimeapi.ContainerConfig) {
-			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Image: &runtimeapi.ImageSpec{Image: "busybox"}}}
-		}, wantCode: codes.Unimplemented, wantErr: "config.mounts[0].image"},
+		{name: "image volumes, whole and a sub path", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}},
+				{ContainerPath: "/b", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}, ImageSubPath: "etc/"}}
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			m := cs.Process.Mounts
+			if len(m) != 2 || m[0].Image != "sha256:abc" || m[0].ImageSubPath != "" || m[0].HostPath != "" || !m[0].ReadOnly ||
+				m[0].Propagation != "private" || m[1].ImageSubPath != "etc" || m[1].ContainerPath != "/b" {
+				t.Errorf("mounts %+v", m)
+			}
+		}},
+		{name: "image volume not read-only", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].readonly: an image volume is read-only"},
+		{name: "image volume with a host path", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].host_path"},
+		{name: "image volume sub path out of the image", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}, ImageSubPath: "etc/../../x"}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].image_sub_path"},
+		{name: "image volume sub path absolute", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}, ImageSubPath: "/etc"}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].image_sub_path"},
+		{name: "image volume with propagation", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}, Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].propagation"},
+		{name: "image volume of another runtime handler", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "x", RuntimeHandler: "kata"}}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].image.runtime_handler"},
+		{name: "image sub path without an image", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv", ImageSubPath: "etc"}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].image_sub_path"},
 		{name: "cpuset", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Linux.Resources = &runtimeapi.LinuxContainerResources{CpusetCpus: "0"}
 		}, wantCode: codes.Unimplemented, wantErr: "cpuset_cpus"},
@@ -518,5 +546,34 @@ func TestContainerStatusUser(t *testing.T) {
 	fc.set(r.ContainerId, func(c *Container) { c.User = want })
 	if u := user(); !proto.Equal(u, &runtimeapi.ContainerUser{Linux: want}) {
 		t.Errorf("user = %v, want %v", u, want)
+	}
+}
+
+// ContainerStatus reports an image volume's mount with the ID of the image
+// mounted (image_ref); other mounts as asked.
+func TestContainerStatusImageVolume(t *testing.T) {
+	cfg, _, fc := containerTestConfig()
+	rc, _ := clients(t, cfg)
+	ctx := context.Background()
+	sb, err := rc.RunPodSandbox(ctx, &runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("web", nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mounts := []*runtimeapi.Mount{{ContainerPath: "/host", HostPath: "/srv", Readonly: true},
+		{ContainerPath: "/img", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "busybox", UserSpecifiedImage: "busybox:1"}}}
+	r, err := rc.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{PodSandboxId: sb.PodSandboxId,
+		Config: containerConfig("a", func(c *runtimeapi.ContainerConfig) { c.Mounts = mounts })})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fc.set(r.ContainerId, func(c *Container) { c.ImageVolumes = map[string]string{"/img": idA} })
+	st, err := rc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: r.ContainerId})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []*runtimeapi.Mount{mounts[0], proto.Clone(mounts[1]).(*runtimeapi.Mount)}
+	want[1].Image.ImageRef = idA
+	if got := st.Status.Mounts; len(got) != 2 || !proto.Equal(got[0], want[0]) || !proto.Equal(got[1], want[1]) {
+		t.Errorf("mounts = %v, want %v", got, want)
 	}
 }

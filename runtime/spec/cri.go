@@ -73,13 +73,17 @@ type CRIInput struct {
 	Security    HostSecurity
 }
 
-// CRIMount is a host path bound into the container.
+// CRIMount is a host path (or an image) bound into the container.
 type CRIMount struct {
 	HostPath, ContainerPath string
 	ReadOnly                bool
 	// RecursiveReadOnly makes the mounts below a read-only mount
 	// read-only too (the "rro" option; needs RecursiveReadOnlyMounts).
 	RecursiveReadOnly bool
+	// Image, for an image volume, names the image mounted read-only in
+	// place of a host path, and ImageSubPath the path inside it ("": its
+	// root): the container service mounts it and sets HostPath.
+	Image, ImageSubPath string
 	// Propagation is "" or "private", "rslave" or "rshared".
 	Propagation string
 }
@@ -179,6 +183,9 @@ func criPod(in *CRIInput) (*corev1.Pod, *corev1.Container, map[string]string, er
 	c.SecurityContext = sc
 	vols := map[string]string{}
 	for i, m := range in.Mounts {
+		if m.Image != "" && m.HostPath == "" {
+			return nil, nil, nil, fmt.Errorf("container %q: mount %q: image %q is not mounted", in.Name, m.ContainerPath, m.Image)
+		}
 		if !path.IsAbs(m.ContainerPath) || !path.IsAbs(m.HostPath) {
 			return nil, nil, nil, fmt.Errorf("container %q: mount %d (%q → %q): both paths must be absolute", in.Name, i, m.HostPath, m.ContainerPath)
 		}

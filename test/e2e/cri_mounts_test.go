@@ -8,7 +8,9 @@ import (
 	"testing"
 
 	"golang.org/x/sys/unix"
+	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 )
@@ -37,6 +39,15 @@ func (e *env) criRunPod(t *testing.T, name string) *criPod {
 	}
 	p := &criPod{t: t, rc: rc, id: resp.PodSandboxId, config: cfg}
 	t.Cleanup(func() {
+		// A connection of its own: the test's may be closed by now (a
+		// restarted daemon takes a new one).
+		conn, err := grpc.NewClient("unix://"+e.criSocket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+		if err != nil {
+			t.Errorf("remove sandbox %s: %v", name, err)
+			return
+		}
+		defer conn.Close()
+		rc := runtimeapi.NewRuntimeServiceClient(conn)
 		ctx := context.Background()
 		if _, err := rc.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{PodSandboxId: p.id}); err != nil {
 			t.Errorf("StopPodSandbox %s: %v", name, err)
