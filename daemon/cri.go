@@ -14,6 +14,7 @@ import (
 	"github.com/podd-dev/podd/internal/version"
 	"github.com/podd-dev/podd/network/netns"
 	"github.com/podd-dev/podd/runtime/image"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // criServer is the CRI socket's gRPC server and its streaming server.
@@ -69,6 +70,7 @@ func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 		Streams:    streams,
 		Usage:      criUsage{cgroups: d.cgroups, layout: d.deps.Layout},
 		Events:     criEvents{ev: d.criSandboxes.Events()},
+		Features:   cri.Features{RecursiveReadOnlyMounts: spec.RecursiveReadOnlyMounts()},
 		ImageFsDir: d.deps.Layout.ImagesDir(),
 		Version:    version.Version,
 	})

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 
 	"github.com/podd-dev/podd/daemon/cri"
@@ -46,7 +47,24 @@ func (c criContainers) Get(ctx context.Context, id string) (cri.Container, error
 	if err != nil {
 		return cri.Container{}, err
 	}
-	return criContainer(st), nil
+	out := criContainer(st)
+	out.User = containerUser(st.Config)
+	return out, nil
+}
+
+// containerUser is the identity in a container's shim config (nil when
+// the config does not read).
+func containerUser(config []byte) *runtimeapi.LinuxContainerUser {
+	cfg := &shimv1.ContainerConfig{}
+	if err := proto.Unmarshal(config, cfg); err != nil || cfg.GetUser() == nil {
+		return nil
+	}
+	u := cfg.GetUser()
+	out := &runtimeapi.LinuxContainerUser{Uid: int64(u.GetUid()), Gid: int64(u.GetGid())}
+	for _, g := range u.GetAdditionalGids() {
+		out.SupplementalGroups = append(out.SupplementalGroups, int64(g))
+	}
+	return out
 }
 
 func (c criContainers) List(ctx context.Context) ([]cri.Container, error) {
@@ -93,7 +111,20 @@ func criContainer(st sandbox.ContainerStatus) cri.Container {
 		ID: st.ID, SandboxID: st.SandboxID, Image: st.Image, ImageID: st.ImageID, ImageRef: st.ImageRef,
 		State: criStates[st.State], Pid: st.Pid, CreatedAt: st.CreatedAt, StartedAt: st.StartedAt, FinishedAt: st.FinishedAt,
 		ExitCode: st.ExitCode, Reason: st.Reason, Message: st.Message, LogPath: st.LogPath, Config: st.Client,
+		ImageVolumes: imageVolumes(st.ImageVolumes),
 	}
+}
+
+// imageVolumes maps each image volume's container path to its image ID.
+func imageVolumes(vols []sandbox.ImageVolume) map[string]string {
+	if len(vols) == 0 {
+		return nil
+	}
+	out := make(map[string]string, len(vols))
+	for _, v := range vols {
+		out[v.ContainerPath] = v.ImageID
+	}
+	return out
 }
 
 func (c criContainers) Attach(ctx context.Context, id string, opts cri.AttachOptions) error {

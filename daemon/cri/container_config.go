@@ -2,6 +2,7 @@ package cri
 
 import (
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,7 @@ func unsupported(format string, args ...any) error {
 // defaults: SELinux relabel (no SELinux here), memory swap (no swap
 // accounting) and zero hugepage limits (the kubelet sends one per page
 // size).
-func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (ContainerSpec, error) {
+func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox, host Features) (ContainerSpec, error) {
 	cfg := req.GetConfig()
 	md := cfg.GetMetadata()
 	if md.GetName() == "" {
@@ -69,7 +70,7 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (Containe
 		p.Devices = append(p.Devices, &shimv1.Device{HostPath: d.GetHostPath(), ContainerPath: d.GetContainerPath(), Permissions: d.GetPermissions()})
 	}
 	for i, m := range cfg.GetMounts() {
-		mt, err := containerMount(i, m)
+		mt, err := containerMount(i, m, host)
 		if err != nil {
 			return ContainerSpec{}, err
 		}
@@ -89,13 +90,16 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox) (Containe
 	return cs, nil
 }
 
-func containerMount(i int, m *runtimeapi.Mount) (spec.CRIMount, error) {
+func containerMount(i int, m *runtimeapi.Mount, host Features) (spec.CRIMount, error) {
 	field := func(f string) string { return "config.mounts[" + itoa(i) + "]." + f }
-	if m.GetImage() != nil && m.GetImage().GetImage() != "" {
-		return spec.CRIMount{}, unsupported("%s: podd does not mount images as volumes", field("image"))
+	if m.GetImage().GetImage() != "" {
+		return imageMount(m, field)
 	}
-	if m.GetRecursiveReadOnly() {
-		return spec.CRIMount{}, unsupported("%s: podd does not make mounts recursively read-only", field("recursive_read_only"))
+	if m.GetImageSubPath() != "" {
+		return spec.CRIMount{}, invalid("%s is set without an image", field("image_sub_path"))
+	}
+	if err := recursiveReadOnly(m, host, field); err != nil {
+		return spec.CRIMount{}, err
 	}
 	if !filepath.IsAbs(m.GetContainerPath()) {
 		return spec.CRIMount{}, invalid("%s %q must be absolute", field("container_path"), m.GetContainerPath())
@@ -103,7 +107,8 @@ func containerMount(i int, m *runtimeapi.Mount) (spec.CRIMount, error) {
 	if !filepath.IsAbs(m.GetHostPath()) {
 		return spec.CRIMount{}, invalid("%s %q must be absolute", field("host_path"), m.GetHostPath())
 	}
-	mt := spec.CRIMount{HostPath: m.GetHostPath(), ContainerPath: m.GetContainerPath(), ReadOnly: m.GetReadonly()}
+	mt := spec.CRIMount{HostPath: m.GetHostPath(), ContainerPath: m.GetContainerPath(), ReadOnly: m.GetReadonly(),
+		RecursiveReadOnly: m.GetRecursiveReadOnly()}
 	switch m.GetPropagation() {
 	case runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
 		mt.Propagation = "private"
@@ -115,6 +120,53 @@ func containerMount(i int, m *runtimeapi.Mount) (spec.CRIMount, error) {
 		return spec.CRIMount{}, invalid("%s %v is unknown", field("propagation"), m.GetPropagation())
 	}
 	return mt, nil
+}
+
+// imageMount reads an image volume: an image (stored already: the client
+// pulls it) mounted read-only, whole or its image_sub_path, in place of a
+// host path, with private propagation.
+func imageMount(m *runtimeapi.Mount, field func(string) string) (spec.CRIMount, error) {
+	switch sub := m.GetImageSubPath(); {
+	case !m.GetReadonly():
+		return spec.CRIMount{}, invalid("%s: an image volume is read-only: readonly must be true", field("readonly"))
+	case m.GetHostPath() != "":
+		return spec.CRIMount{}, invalid("%s %q: an image volume has no host path", field("host_path"), m.GetHostPath())
+	case m.GetImage().GetRuntimeHandler() != "":
+		return spec.CRIMount{}, invalid("%s %q: podd has only the default runtime handler", field("image.runtime_handler"), m.GetImage().GetRuntimeHandler())
+	case m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
+		return spec.CRIMount{}, invalid("%s %s: an image volume has private propagation", field("propagation"), m.GetPropagation())
+	case !filepath.IsAbs(m.GetContainerPath()):
+		return spec.CRIMount{}, invalid("%s %q must be absolute", field("container_path"), m.GetContainerPath())
+	case filepath.IsAbs(sub) || hasDotDot(sub):
+		return spec.CRIMount{}, invalid("%s %q must be a relative path without \"..\"", field("image_sub_path"), sub)
+	}
+	mt := spec.CRIMount{Image: m.GetImage().GetImage(), ContainerPath: m.GetContainerPath(), ReadOnly: true, Propagation: "private"}
+	if sub := m.GetImageSubPath(); sub != "" {
+		mt.ImageSubPath = filepath.Clean(sub)
+	}
+	return mt, nil
+}
+
+// hasDotDot reports whether a slash-separated path has a ".." element.
+func hasDotDot(p string) bool {
+	return slices.Contains(strings.Split(p, "/"), "..")
+}
+
+// recursiveReadOnly checks a recursive read-only mount as the kubelet and
+// containerd do: it must be read-only with private propagation, on a host
+// that can make one.
+func recursiveReadOnly(m *runtimeapi.Mount, host Features, field func(string) string) error {
+	switch {
+	case !m.GetRecursiveReadOnly():
+		return nil
+	case !m.GetReadonly():
+		return invalid("%s: a recursive read-only mount must be read-only (readonly is false)", field("recursive_read_only"))
+	case m.GetPropagation() != runtimeapi.MountPropagation_PROPAGATION_PRIVATE:
+		return invalid("%s: a recursive read-only mount must have private propagation, not %s", field("recursive_read_only"), m.GetPropagation())
+	case !host.RecursiveReadOnlyMounts:
+		return unsupported("%s: this kernel cannot make mounts recursively read-only (mount_setattr, Linux 5.12+)", field("recursive_read_only"))
+	}
+	return nil
 }
 
 // containerResources reads the cgroup values podd applies: CPU shares,
@@ -201,6 +253,14 @@ func containerSecurity(sc *runtimeapi.LinuxContainerSecurityContext, p *spec.CRI
 	}
 	p.MaskedPaths, p.ReadonlyPaths = sc.GetMaskedPaths(), sc.GetReadonlyPaths()
 	p.SupplementalGroups = sc.GetSupplementalGroups()
+	switch pol := sc.GetSupplementalGroupsPolicy(); pol {
+	case runtimeapi.SupplementalGroupsPolicy_Merge:
+		p.SupplementalGroupsPolicy = string(corev1.SupplementalGroupsPolicyMerge)
+	case runtimeapi.SupplementalGroupsPolicy_Strict:
+		p.SupplementalGroupsPolicy = string(corev1.SupplementalGroupsPolicyStrict)
+	default:
+		return invalid("%s.supplemental_groups_policy %v is unknown", f, pol)
+	}
 	return seccompOf(sc, p)
 }
 

@@ -16,7 +16,7 @@ func (s *runtimeService) CreateContainer(ctx context.Context, req *runtimeapi.Cr
 	if err != nil {
 		return nil, toStatus(err)
 	}
-	cs, err := containerSpec(req, sb)
+	cs, err := containerSpec(req, sb, s.cfg.Features)
 	if err != nil {
 		return nil, err
 	}

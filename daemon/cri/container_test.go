@@ -166,6 +166,8 @@ func TestContainerSpecTranslation(t *testing.T) {
 		check    func(*testing.T, ContainerSpec)
 		wantCode codes.Code
 		wantErr  string
+		// noRRO is a host whose kernel cannot make recursive read-only mounts.
+		noRRO bool
 	}{
 		{name: "metadata, image, log path under the sandbox's log directory, process", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Command, c.Args, c.WorkingDir = []string{"/bin/sh"}, []string{"-c", "true"}, "/w"
@@ -207,6 +209,27 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("mounts %+v", m)
 			}
 		}},
+		{name: "recursive read-only mount", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, RecursiveReadOnly: true}}
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			if m := cs.Process.Mounts; len(m) != 1 || !m[0].RecursiveReadOnly || !m[0].ReadOnly || m[0].Propagation != "private" {
+				t.Errorf("mounts %+v", m)
+			}
+		}},
+		{name: "recursive read-only without readonly", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", RecursiveReadOnly: true}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].recursive_read_only: a recursive read-only mount must be read-only"},
+		{name: "recursive read-only with host-to-container propagation", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, RecursiveReadOnly: true,
+				Propagation: runtimeapi.MountPropagation_PROPAGATION_HOST_TO_CONTAINER}}
+		}, wantCode: codes.InvalidArgument, wantErr: "must have private propagation, not PROPAGATION_HOST_TO_CONTAINER"},
+		{name: "recursive read-only with bidirectional propagation", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, RecursiveReadOnly: true,
+				Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL}}
+		}, wantCode: codes.InvalidArgument, wantErr: "must have private propagation, not PROPAGATION_BIDIRECTIONAL"},
+		{name: "recursive read-only on a kernel without mount_setattr", noRRO: true, mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv/a", Readonly: true, RecursiveReadOnly: true}}
+		}, wantCode: codes.Unimplemented, wantErr: "config.mounts[0].recursive_read_only"},
 		{name: "resources and OOM score", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Linux.Resources = &runtimeapi.LinuxContainerResources{CpuShares: 512, CpuQuota: 50000, CpuPeriod: 100000,
 				MemoryLimitInBytes: 64 << 20, OomScoreAdj: 999, HugepageLimits: []*runtimeapi.HugepageLimit{{PageSize: "2MB"}}}
@@ -235,6 +258,21 @@ func TestContainerSpecTranslation(t *testing.T) {
 				t.Errorf("process %+v", p)
 			}
 		}},
+		{name: "supplemental groups policy: Merge by default", check: func(t *testing.T, cs ContainerSpec) {
+			if cs.Process.SupplementalGroupsPolicy != "Merge" {
+				t.Errorf("policy %q", cs.Process.SupplementalGroupsPolicy)
+			}
+		}},
+		{name: "supplemental groups policy Strict", mut: func(c *runtimeapi.ContainerConfig) {
+			ctrSec(c).SupplementalGroupsPolicy = runtimeapi.SupplementalGroupsPolicy_Strict
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			if cs.Process.SupplementalGroupsPolicy != "Strict" {
+				t.Errorf("policy %q", cs.Process.SupplementalGroupsPolicy)
+			}
+		}},
+		{name: "unknown supplemental groups policy", mut: func(c *runtimeapi.ContainerConfig) {
+			ctrSec(c).SupplementalGroupsPolicy = 7
+		}, wantCode: codes.InvalidArgument, wantErr: "supplemental_groups_policy 7"},
 		{name: "run as username, PID NODE", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).RunAsUsername = "nobody"
 			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{Pid: runtimeapi.NamespaceMode_NODE}
@@ -265,9 +303,37 @@ func TestContainerSpecTranslation(t *testing.T) {
 		{name: "relative host path", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "srv/a"}}
 		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].host_path"},
-		{name: "image volume", mut: func(c *runtimeapi.ContainerConfig) {
-			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Image: &runtimeapi.ImageSpec{Image: "busybox"}}}
-		}, wantCode: codes.Unimplemented, wantErr: "config.mounts[0].image"},
+		{name: "image volumes, whole and a sub path", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}},
+				{ContainerPath: "/b", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}, ImageSubPath: "etc/"}}
+		}, check: func(t *testing.T, cs ContainerSpec) {
+			m := cs.Process.Mounts
+			if len(m) != 2 || m[0].Image != "sha256:abc" || m[0].ImageSubPath != "" || m[0].HostPath != "" || !m[0].ReadOnly ||
+				m[0].Propagation != "private" || m[1].ImageSubPath != "etc" || m[1].ContainerPath != "/b" {
+				t.Errorf("mounts %+v", m)
+			}
+		}},
+		{name: "image volume not read-only", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].readonly: an image volume is read-only"},
+		{name: "image volume with a host path", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].host_path"},
+		{name: "image volume sub path out of the image", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}, ImageSubPath: "etc/../../x"}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].image_sub_path"},
+		{name: "image volume sub path absolute", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}, ImageSubPath: "/etc"}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].image_sub_path"},
+		{name: "image volume with propagation", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "sha256:abc"}, Propagation: runtimeapi.MountPropagation_PROPAGATION_BIDIRECTIONAL}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].propagation"},
+		{name: "image volume of another runtime handler", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", Readonly: true, Image: &runtimeapi.ImageSpec{Image: "x", RuntimeHandler: "kata"}}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].image.runtime_handler"},
+		{name: "image sub path without an image", mut: func(c *runtimeapi.ContainerConfig) {
+			c.Mounts = []*runtimeapi.Mount{{ContainerPath: "/a", HostPath: "/srv", ImageSubPath: "etc"}}
+		}, wantCode: codes.InvalidArgument, wantErr: "config.mounts[0].image_sub_path"},
 		{name: "cpuset", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Linux.Resources = &runtimeapi.LinuxContainerResources{CpusetCpus: "0"}
 		}, wantCode: codes.Unimplemented, wantErr: "cpuset_cpus"},
@@ -292,7 +358,8 @@ func TestContainerSpecTranslation(t *testing.T) {
 		}, wantCode: codes.InvalidArgument, wantErr: "apparmor"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cs, err := containerSpec(&runtimeapi.CreateContainerRequest{PodSandboxId: "sb1", Config: containerConfig("app", tc.mut)}, sb)
+			host := Features{RecursiveReadOnlyMounts: !tc.noRRO}
+			cs, err := containerSpec(&runtimeapi.CreateContainerRequest{PodSandboxId: "sb1", Config: containerConfig("app", tc.mut)}, sb, host)
 			if tc.wantErr != "" {
 				if code(err) != tc.wantCode || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("err %v, want %s naming %q", err, tc.wantCode, tc.wantErr)

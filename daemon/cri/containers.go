@@ -36,10 +36,11 @@ var ErrExecTimeout = errors.New("exec timed out")
 // own pods' containers are made with. podd never restarts, probes or
 // collects these containers: the CRI client does.
 type Containers interface {
-	// Create makes a container in a ready sandbox, recorded CREATED; one
-	// of the same name and attempt in the sandbox is refused
-	// (errdefs.ErrAlreadyExists), an unknown sandbox or image is
-	// errdefs.ErrNotFound.
+	// Create makes a container in a ready sandbox, recorded CREATED, with
+	// its image volumes mounted; one of the same name and attempt in the
+	// sandbox is refused (errdefs.ErrAlreadyExists), an unknown sandbox or
+	// image is errdefs.ErrNotFound, an image volume's sub path missing in
+	// its image errdefs.ErrInvalidArgument.
 	Create(ctx context.Context, spec ContainerSpec) (id string, err error)
 	// Start runs a created container.
 	Start(ctx context.Context, id string) error
@@ -96,6 +97,12 @@ type Container struct {
 	LogPath                  string
 	// Config is ContainerSpec.Config.
 	Config []byte
+	// User is the identity the container's process starts with (nil:
+	// not known).
+	User *runtimeapi.LinuxContainerUser
+	// ImageVolumes maps the container path of each image volume to the
+	// ID of the image mounted there.
+	ImageVolumes map[string]string
 }
 
 // config decodes the container's ContainerConfig.

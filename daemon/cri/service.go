@@ -60,12 +60,21 @@ type Config struct {
 	// Streams serves the sessions Exec, Attach and PortForward hand out
 	// URLs to; nil: those calls answer Unimplemented.
 	Streams *StreamServer
+	// Features are the optional features this host supports.
+	Features Features
 	// ImageFsDir is where the images are stored (ImageFsInfo's mountpoint).
 	ImageFsDir string
 	// Version is podd's version, reported as the runtime version.
 	Version string
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+}
+
+// Features are the optional CRI features that depend on the host.
+type Features struct {
+	// RecursiveReadOnlyMounts: the kernel makes mounts recursively
+	// read-only (spec.RecursiveReadOnlyMounts).
+	RecursiveReadOnlyMounts bool
 }
 
 // NewServer returns a gRPC server with both CRI services registered. Calls

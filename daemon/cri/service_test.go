@@ -137,7 +137,8 @@ func testConfig() (Config, *fakeImages, *fakeRuntime) {
 	}
 	rt := &fakeRuntime{}
 	return Config{Images: imgs, Runtime: rt, ImageFsDir: "/var/lib/podd/images", Version: "v9",
-		Now: func() time.Time { return time.Unix(100, 0) }}, imgs, rt
+		Features: Features{RecursiveReadOnlyMounts: true},
+		Now:      func() time.Time { return time.Unix(100, 0) }}, imgs, rt
 }
 
 func code(err error) codes.Code { return status.Code(err) }
@@ -342,7 +343,7 @@ func TestVersionStatusRuntimeConfig(t *testing.T) {
 		for _, c := range st.Status.Conditions {
 			m[c.Type] = c
 		}
-		if len(st.RuntimeHandlers) != 1 || st.RuntimeHandlers[0].Name != "" {
+		if len(st.RuntimeHandlers) != 1 || st.RuntimeHandlers[0].Name != "" || !st.RuntimeHandlers[0].Features.RecursiveReadOnlyMounts {
 			t.Errorf("runtime handlers = %v", st.RuntimeHandlers)
 		}
 		return m, st.Info
@@ -402,5 +403,25 @@ func TestCallsNotImplementedYetSaySo(t *testing.T) {
 	// An Unimplemented answer of a call itself is left alone.
 	if got := notYet("/runtime.v1.RuntimeService/X", status.Error(codes.Unimplemented, "checkpoints are not supported")); status.Convert(got).Message() != "checkpoints are not supported" {
 		t.Errorf("notYet rewrote a call's own answer: %v", got)
+	}
+}
+
+// Status advertises the host-dependent features only where the host has
+// them, and SupplementalGroupsPolicy everywhere.
+func TestStatusAdvertisesHostFeatures(t *testing.T) {
+	for _, rro := range []bool{false, true} {
+		cfg, _, _ := testConfig()
+		cfg.Features.RecursiveReadOnlyMounts = rro
+		rc, _ := clients(t, cfg)
+		st, err := rc.Status(context.Background(), &runtimeapi.StatusRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := st.GetRuntimeHandlers()[0].GetFeatures().GetRecursiveReadOnlyMounts(); got != rro {
+			t.Errorf("host rro %v: advertised %v", rro, got)
+		}
+		if !st.GetFeatures().GetSupplementalGroupsPolicy() {
+			t.Errorf("SupplementalGroupsPolicy not advertised: %v", st.GetFeatures())
+		}
 	}
 }

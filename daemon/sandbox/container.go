@@ -22,6 +22,9 @@ import (
 type Rootfs interface {
 	// Mount stacks layers (lowest first) under dir and returns the root.
 	Mount(layers []string, dir string) (string, error)
+	// MountView mounts layers (lowest first) read-only under dir and
+	// returns the view.
+	MountView(layers []string, dir string) (string, error)
 	// Unmount unmounts and removes dir; a missing dir is done.
 	Unmount(dir string) error
 }
@@ -40,6 +43,9 @@ func HostRootfs() Rootfs { return hostRootfs{} }
 
 func (hostRootfs) Mount(layers []string, dir string) (string, error) {
 	return rootfs.Mount(layers, dir)
+}
+func (hostRootfs) MountView(layers []string, dir string) (string, error) {
+	return rootfs.MountView(layers, dir)
 }
 func (hostRootfs) Unmount(dir string) error { return rootfs.Unmount(dir) }
 

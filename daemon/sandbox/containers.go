@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"sync"
 	"syscall"
@@ -80,6 +81,8 @@ type ContainerRecord struct {
 	Client []byte
 	// Exit is the last end the registry saw, kept once the shim forgets it.
 	Exit *ContainerExit `json:",omitempty"`
+	// ImageVolumes are the images it mounts as volumes.
+	ImageVolumes []ImageVolume `json:",omitempty"`
 }
 
 // ContainerExit is how a container ended.
@@ -181,9 +184,13 @@ func OpenContainers(ctx context.Context, sandboxes *Registry, layout store.Layou
 	return c, nil
 }
 
-// undoCreate removes what a creation made: rootfs and record.
+// undoCreate removes what a creation made: image volumes, rootfs and
+// record.
 func (c *Containers) undoCreate(_ context.Context, id string) error {
 	l := c.layout
+	if err := unmountImageVolumes(c.rootfs, l.CRIContainerImageVolumesDir(id)); err != nil {
+		return err
+	}
 	if err := UnmountContainer(c.rootfs, l.CRIContainerRootfsDir(id), l.CRIContainerStagingDir(id)); err != nil {
 		return err
 	}
@@ -191,9 +198,11 @@ func (c *Containers) undoCreate(_ context.Context, id string) error {
 }
 
 // Create makes a container in a ready sandbox: its rootfs from the image's
-// layers and its shim config, recorded Created. A container of the same
-// name and attempt in the sandbox is refused (errdefs.ErrAlreadyExists);
-// an unknown image is errdefs.ErrNotFound. On a failure nothing is left.
+// layers, a read-only view of each image it mounts as a volume, and its
+// shim config, recorded Created. A container of the same name and attempt
+// in the sandbox is refused (errdefs.ErrAlreadyExists); an unknown image
+// is errdefs.ErrNotFound; an image volume's sub path missing in its image
+// errdefs.ErrInvalidArgument. On a failure nothing is left.
 func (c *Containers) Create(ctx context.Context, cs ContainerSpec) (_ string, err error) {
 	_, sb, err := c.sandboxes.Shim(ctx, cs.SandboxID)
 	if err != nil {
@@ -256,6 +265,10 @@ func (c *Containers) Create(ctx context.Context, cs ContainerSpec) (_ string, er
 		}
 	}
 	in := cs.Process
+	in.Mounts = slices.Clone(in.Mounts)
+	if e.rec.ImageVolumes, err = mountImageVolumes(ctx, c.images, c.rootfs, c.layout.CRIContainerImageVolumesDir(id), in.Mounts); err != nil {
+		return fail(err)
+	}
 	in.ContainerID, in.Name = id, cs.Name
 	in.PodName, in.PodNamespace, in.PodUID = sb.Spec.Name, sb.Spec.Namespace, sb.Spec.UID
 	in.Hostname = sb.Spec.Hostname
@@ -782,13 +795,16 @@ func (c *Containers) RemoveSandbox(ctx context.Context, sandbox string) error {
 	return errors.Join(errs...)
 }
 
-// Images lists the image IDs the containers use.
+// Images lists the image IDs the containers use, as root or as volume.
 func (c *Containers) Images() map[string]bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	out := map[string]bool{}
 	for _, e := range c.entries {
 		out[e.snap.ImageID] = true
+		for _, v := range e.snap.ImageVolumes {
+			out[v.ImageID] = true
+		}
 	}
 	return out
 }

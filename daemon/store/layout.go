@@ -241,6 +241,12 @@ func (l Layout) CRIContainerRootfsDir(id string) string {
 	return filepath.Join(l.CRIContainerDir(id), "rootfs")
 }
 
+// CRIContainerImageVolumesDir holds CRI container id's image volumes, one
+// read-only view of an image per directory.
+func (l Layout) CRIContainerImageVolumesDir(id string) string {
+	return filepath.Join(l.CRIContainerDir(id), "image-volumes")
+}
+
 // CRIContainerStagingDir holds CRI container id's pinned mounts.
 func (l Layout) CRIContainerStagingDir(id string) string {
 	return filepath.Join(l.CRIContainerRootfsDir(id), "staging")

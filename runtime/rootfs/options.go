@@ -11,12 +11,17 @@ import (
 // reversed, and repeats dropped). Mount data must fit in one page (limit bytes). When the
 // absolute form does not fit, the lower dirs are written relative to their
 // common parent and chdir names that parent: the mount must then be made
-// from it (containerd does the same).
+// from it (containerd does the same). With no upper and work dir (both
+// ""), the overlay is read-only.
 func overlayOptions(lowerDirs []string, upper, work string, limit int) (data, chdir string, err error) {
 	if len(lowerDirs) == 0 {
 		return "", "", fmt.Errorf("overlay needs at least one lower dir")
 	}
-	for _, p := range append([]string{upper, work}, lowerDirs...) {
+	paths := lowerDirs
+	if upper != "" || work != "" {
+		paths = append([]string{upper, work}, lowerDirs...)
+	}
+	for _, p := range paths {
 		if !filepath.IsAbs(p) {
 			return "", "", fmt.Errorf("overlay path %q is not absolute", p)
 		}
@@ -53,7 +58,11 @@ func overlayOptions(lowerDirs []string, upper, work string, limit int) (data, ch
 }
 
 func join(lowers []string, upper, work string) string {
-	return "lowerdir=" + strings.Join(lowers, ":") + ",upperdir=" + upper + ",workdir=" + work
+	data := "lowerdir=" + strings.Join(lowers, ":")
+	if upper == "" {
+		return data
+	}
+	return data + ",upperdir=" + upper + ",workdir=" + work
 }
 
 // commonParent is the deepest directory that holds every path in paths

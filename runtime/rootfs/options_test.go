@@ -27,6 +27,16 @@ func TestOverlayOptionsDropsRepeatedLayers(t *testing.T) {
 	}
 }
 
+func TestOverlayOptionsWithoutUpperDir(t *testing.T) {
+	data, chdir, err := overlayOptions([]string{"/l/base", "/l/top"}, "", "", 4095)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "lowerdir=/l/top:/l/base"; data != want || chdir != "" {
+		t.Errorf("got %q chdir %q, want %q", data, chdir, want)
+	}
+}
+
 func TestOverlayOptionsLongLowerDirs(t *testing.T) {
 	parent := "/var/lib/podd/images/" + strings.Repeat("p", 150) + "/layers"
 	var lowers []string

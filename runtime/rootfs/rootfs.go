@@ -49,8 +49,49 @@ func Mount(lowerDirs []string, dir string) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
 	}
-	if err := mountOverlay(chdir, merged, data); err != nil {
+	if err := mountOverlay(chdir, merged, data, mountFlags); err != nil {
 		return "", fmt.Errorf("mount rootfs at %s: mount overlay (%d lower dirs): %w", dir, len(lowerDirs), err)
+	}
+	return merged, nil
+}
+
+// MountView mounts a read-only view of lowerDirs (oldest first, as Mount
+// takes them) under dir and returns it, dir/merged: an overlay without an
+// upper dir, so nothing can be written to it. Overlayfs wants two lower
+// dirs without an upper one: a single layer is stacked on dir/empty. Like
+// the rootfs, the view is nodev; Unmount undoes it. If dir/merged is
+// already an overlay mount, MountView returns it unchanged.
+func MountView(lowerDirs []string, dir string) (string, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return "", fmt.Errorf("mount image view at %s: %w", dir, err)
+	}
+	empty, merged := filepath.Join(dir, "empty"), filepath.Join(dir, "merged")
+	for _, d := range []string{dir, empty, merged} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return "", fmt.Errorf("mount image view at %s: %w", dir, err)
+		}
+	}
+	if dir, err = filepath.EvalSymlinks(dir); err != nil {
+		return "", fmt.Errorf("mount image view at %s: %w", dir, err)
+	}
+	empty, merged = filepath.Join(dir, "empty"), filepath.Join(dir, "merged")
+	if ok, err := isOverlay(merged); err != nil || ok {
+		if err != nil {
+			return "", fmt.Errorf("mount image view at %s: %w", dir, err)
+		}
+		return merged, nil
+	}
+	lowers := lowerDirs
+	if len(lowers) == 1 {
+		lowers = []string{empty, lowers[0]}
+	}
+	data, chdir, err := overlayOptions(lowers, "", "", unix.Getpagesize()-1)
+	if err != nil {
+		return "", fmt.Errorf("mount image view at %s: %w", dir, err)
+	}
+	if err := mountOverlay(chdir, merged, data, mountFlags|unix.MS_RDONLY); err != nil {
+		return "", fmt.Errorf("mount image view at %s: mount overlay (%d lower dirs): %w", dir, len(lowerDirs), err)
 	}
 	return merged, nil
 }
@@ -77,11 +118,11 @@ func isOverlay(path string) (bool, error) {
 // what keep device nodes out.
 const mountFlags = unix.MS_NODEV
 
-// mountOverlay mounts at target; with chdir set, from a thread whose
+// mountOverlay mounts at target with flags; with chdir set, from a thread whose
 // working directory is chdir, so relative lower dirs resolve there.
-func mountOverlay(chdir, target, data string) error {
+func mountOverlay(chdir, target, data string, flags uintptr) error {
 	if chdir == "" {
-		return unix.Mount("overlay", target, "overlay", mountFlags, data)
+		return unix.Mount("overlay", target, "overlay", flags, data)
 	}
 	errc := make(chan error, 1)
 	go func() {
@@ -97,7 +138,7 @@ func mountOverlay(chdir, target, data string) error {
 			errc <- fmt.Errorf("chdir %s: %w", chdir, err)
 			return
 		}
-		errc <- unix.Mount("overlay", target, "overlay", mountFlags, data)
+		errc <- unix.Mount("overlay", target, "overlay", flags, data)
 	}()
 	return <-errc
 }

@@ -4,12 +4,15 @@ import (
 	"archive/tar"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -221,5 +224,56 @@ func TestMountManyLayersPastPageLimit(t *testing.T) {
 func TestUnmountMissingDir(t *testing.T) {
 	if err := rootfs.Unmount(filepath.Join(t.TempDir(), "never")); err != nil {
 		t.Errorf("Unmount of a missing dir = %v", err)
+	}
+}
+
+// MountView shows an image's layers read-only (a single layer too), with
+// the upper layer's whiteouts applied; LayersInUse counts its layers;
+// Unmount removes it.
+func TestMountViewIsReadOnly(t *testing.T) {
+	testutil.RequireRoot(t)
+	ctx := context.Background()
+	base := t.TempDir()
+	s, err := image.Open(filepath.Join(base, "images"), image.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	layers, err := s.Layers(ctx, twoLayerImage(t, s))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ls := range map[string][]string{"two layers": layers, "one layer": layers[:1]} {
+		t.Run(name, func(t *testing.T) {
+			dir := filepath.Join(base, strings.ReplaceAll(name, " ", "-"))
+			t.Cleanup(func() { rootfs.Unmount(dir) })
+			view, err := rootfs.MountView(ls, dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if again, err := rootfs.MountView(ls, dir); err != nil || again != view {
+				t.Fatalf("second MountView = %q, %v; want %q", again, err, view)
+			}
+			if out, err := exec.Command(filepath.Join(view, "bin/busybox"), "true").CombinedOutput(); err != nil {
+				t.Errorf("bin/busybox from the view: %v %s", err, out)
+			}
+			_, motd := os.Stat(filepath.Join(view, "etc/motd"))
+			_, index := os.Stat(filepath.Join(view, "www/index.html"))
+			if len(ls) == 2 && (motd != nil || index == nil) || len(ls) == 1 && (motd == nil || index != nil) {
+				t.Errorf("etc/motd: %v, www/index.html: %v", motd, index)
+			}
+			if err := os.WriteFile(filepath.Join(view, "tmp/x"), nil, 0o644); !errors.Is(err, syscall.EROFS) {
+				t.Errorf("write into the view: %v, want EROFS", err)
+			}
+			inUse, err := rootfs.LayersInUse(dir)
+			if err != nil || !slices.Contains(inUse, ls[len(ls)-1]) {
+				t.Errorf("LayersInUse = %v, %v; want %s among them", inUse, err, ls[len(ls)-1])
+			}
+			if err := rootfs.Unmount(dir); err != nil {
+				t.Fatal(err)
+			}
+			if m := mountsUnder(t, dir); len(m) != 0 {
+				t.Errorf("mounts left: %v", m)
+			}
+		})
 	}
 }

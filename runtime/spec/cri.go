@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -46,10 +47,14 @@ type CRIInput struct {
 	// RunAsUsername is a user name of the image (without RunAsUser).
 	RunAsUsername      string
 	SupplementalGroups []int64
-	CapAdd, CapDrop    []string
-	Privileged         bool
-	ReadonlyRootfs     bool
-	NoNewPrivs         bool
+	// SupplementalGroupsPolicy is "" or "Merge" (the groups of the image's
+	// /etc/group that list the user are added) or "Strict" (only
+	// SupplementalGroups).
+	SupplementalGroupsPolicy string
+	CapAdd, CapDrop          []string
+	Privileged               bool
+	ReadonlyRootfs           bool
+	NoNewPrivs               bool
 	// Seccomp is "" (the host's default), "RuntimeDefault", "Unconfined"
 	// or "Localhost" with SeccompProfile the profile's absolute path.
 	Seccomp, SeccompProfile string
@@ -68,17 +73,25 @@ type CRIInput struct {
 	Security    HostSecurity
 }
 
-// CRIMount is a host path bound into the container.
+// CRIMount is a host path (or an image) bound into the container.
 type CRIMount struct {
 	HostPath, ContainerPath string
 	ReadOnly                bool
+	// RecursiveReadOnly makes the mounts below a read-only mount
+	// read-only too (the "rro" option; needs RecursiveReadOnlyMounts).
+	RecursiveReadOnly bool
+	// Image, for an image volume, names the image mounted read-only in
+	// place of a host path, and ImageSubPath the path inside it ("": its
+	// root): the container service mounts it and sets HostPath.
+	Image, ImageSubPath string
 	// Propagation is "" or "private", "rslave" or "rshared".
 	Propagation string
 }
 
 // BuildCRI returns the shim config of a CRI container: the request is
 // read as the pod and container it came from and built by Build, with the
-// client's own resources, OOM score and labels.
+// client's own resources, OOM score and labels, and the primary group
+// among the supplementary ones.
 func BuildCRI(in CRIInput) (*shimv1.ContainerConfig, error) {
 	pod, c, vols, err := criPod(&in)
 	if err != nil {
@@ -95,6 +108,11 @@ func BuildCRI(in CRIInput) (*shimv1.ContainerConfig, error) {
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The primary group is a supplementary group too, as containerd has it
+	// (and reports it in ContainerStatus.user).
+	if u := cfg.User; u != nil && !slices.Contains(u.AdditionalGids, u.Gid) {
+		u.AdditionalGids = append([]uint32{u.Gid}, u.AdditionalGids...)
 	}
 	cfg.Resources = in.Resources
 	if cfg.Resources == nil {
@@ -117,6 +135,13 @@ func criPod(in *CRIInput) (*corev1.Pod, *corev1.Container, map[string]string, er
 	share := in.Sandbox.ShareProcessNamespace
 	pod.Spec.ShareProcessNamespace = &share
 	psc := &corev1.PodSecurityContext{SupplementalGroups: in.SupplementalGroups}
+	switch p := corev1.SupplementalGroupsPolicy(in.SupplementalGroupsPolicy); p {
+	case "":
+	case corev1.SupplementalGroupsPolicyMerge, corev1.SupplementalGroupsPolicyStrict:
+		psc.SupplementalGroupsPolicy = &p
+	default:
+		return nil, nil, nil, fmt.Errorf("container %q: supplemental groups policy %q is not Merge or Strict", in.Name, p)
+	}
 	pod.Spec.SecurityContext = psc
 	c := &corev1.Container{
 		Name: in.Name, Command: in.Command, Args: in.Args, Env: in.Env, WorkingDir: in.WorkingDir,
@@ -158,6 +183,9 @@ func criPod(in *CRIInput) (*corev1.Pod, *corev1.Container, map[string]string, er
 	c.SecurityContext = sc
 	vols := map[string]string{}
 	for i, m := range in.Mounts {
+		if m.Image != "" && m.HostPath == "" {
+			return nil, nil, nil, fmt.Errorf("container %q: mount %q: image %q is not mounted", in.Name, m.ContainerPath, m.Image)
+		}
 		if !path.IsAbs(m.ContainerPath) || !path.IsAbs(m.HostPath) {
 			return nil, nil, nil, fmt.Errorf("container %q: mount %d (%q → %q): both paths must be absolute", in.Name, i, m.HostPath, m.ContainerPath)
 		}
@@ -174,8 +202,16 @@ func criPod(in *CRIInput) (*corev1.Pod, *corev1.Container, map[string]string, er
 		default:
 			return nil, nil, nil, fmt.Errorf("container %q: mount %q: propagation %q is not private, rslave or rshared", in.Name, m.ContainerPath, m.Propagation)
 		}
+		vm := corev1.VolumeMount{Name: name, MountPath: m.ContainerPath, ReadOnly: m.ReadOnly, MountPropagation: &prop}
+		if m.RecursiveReadOnly {
+			if !m.ReadOnly || prop != corev1.MountPropagationNone {
+				return nil, nil, nil, fmt.Errorf("container %q: mount %q: recursive read-only needs read-only and private propagation", in.Name, m.ContainerPath)
+			}
+			rro := corev1.RecursiveReadOnlyEnabled
+			vm.RecursiveReadOnly = &rro
+		}
 		pod.Spec.Volumes = append(pod.Spec.Volumes, corev1.Volume{Name: name, VolumeSource: corev1.VolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: m.HostPath}}})
-		c.VolumeMounts = append(c.VolumeMounts, corev1.VolumeMount{Name: name, MountPath: m.ContainerPath, ReadOnly: m.ReadOnly, MountPropagation: &prop})
+		c.VolumeMounts = append(c.VolumeMounts, vm)
 	}
 	pod.Spec.Containers = []corev1.Container{*c}
 	return pod, &pod.Spec.Containers[0], vols, nil

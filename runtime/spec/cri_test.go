@@ -70,6 +70,22 @@ func TestBuildCRI(t *testing.T) {
 				t.Errorf("missing mounts %v", want)
 			}
 		}},
+		{name: "a recursive read-only mount gets rro", mut: func(in *CRIInput) {
+			in.Mounts = []CRIMount{{HostPath: "/srv/a", ContainerPath: "/a", ReadOnly: true, RecursiveReadOnly: true, Propagation: "private"}}
+		}, check: func(t *testing.T, cfg *shimv1.ContainerConfig) {
+			for _, m := range cfg.Mounts {
+				if m.Destination == "/a" && strings.Join(m.Options, ",") == "rbind,rprivate,ro,rro" {
+					return
+				}
+			}
+			t.Errorf("no rbind,rprivate,ro,rro mount at /a: %v", cfg.Mounts)
+		}},
+		{name: "recursive read-only needs read-only", mut: func(in *CRIInput) {
+			in.Mounts = []CRIMount{{HostPath: "/srv/a", ContainerPath: "/a", RecursiveReadOnly: true}}
+		}, wantErr: `mount "/a": recursive read-only needs read-only and private propagation`},
+		{name: "recursive read-only needs private propagation", mut: func(in *CRIInput) {
+			in.Mounts = []CRIMount{{HostPath: "/srv/a", ContainerPath: "/a", ReadOnly: true, RecursiveReadOnly: true, Propagation: "rslave"}}
+		}, wantErr: `mount "/a": recursive read-only needs read-only and private propagation`},
 		{name: "devices and masked/readonly paths as given", mut: func(in *CRIInput) {
 			in.Devices = []*shimv1.Device{{HostPath: "/dev/null", ContainerPath: "/dev/x", Permissions: "r"}}
 			in.MaskedPaths, in.ReadonlyPaths = []string{"/proc/kcore"}, []string{"/proc/sys"}
@@ -92,10 +108,28 @@ func TestBuildCRI(t *testing.T) {
 			u, g := int64(33), int64(50)
 			in.RunAsUser, in.RunAsGroup, in.SupplementalGroups = &u, &g, []int64{7}
 		}, check: func(t *testing.T, cfg *shimv1.ContainerConfig) {
-			if cfg.User.Uid != 33 || cfg.User.Gid != 50 || !reflect.DeepEqual(cfg.User.AdditionalGids, []uint32{7}) {
+			if cfg.User.Uid != 33 || cfg.User.Gid != 50 || !reflect.DeepEqual(cfg.User.AdditionalGids, []uint32{50, 7}) {
 				t.Errorf("user %v", cfg.User)
 			}
 		}},
+		{name: "supplemental groups policy Merge (the default): the image's groups of the user are added", mut: func(in *CRIInput) {
+			u := int64(1000)
+			in.RunAsUser, in.SupplementalGroups = &u, []int64{7}
+		}, check: func(t *testing.T, cfg *shimv1.ContainerConfig) {
+			if cfg.User.Uid != 1000 || cfg.User.Gid != 1000 || !reflect.DeepEqual(cfg.User.AdditionalGids, []uint32{1000, 50, 29, 7}) {
+				t.Errorf("user %v", cfg.User)
+			}
+		}},
+		{name: "supplemental groups policy Strict: only the given groups", mut: func(in *CRIInput) {
+			u := int64(1000)
+			in.RunAsUser, in.SupplementalGroups, in.SupplementalGroupsPolicy = &u, []int64{7}, "Strict"
+		}, check: func(t *testing.T, cfg *shimv1.ContainerConfig) {
+			if cfg.User.Uid != 1000 || cfg.User.Gid != 1000 || !reflect.DeepEqual(cfg.User.AdditionalGids, []uint32{1000, 7}) {
+				t.Errorf("user %v", cfg.User)
+			}
+		}},
+		{name: "an unknown supplemental groups policy", mut: func(in *CRIInput) { in.SupplementalGroupsPolicy = "Loose" },
+			wantErr: `supplemental groups policy "Loose"`},
 		{name: "capabilities, readonly rootfs, no_new_privs", mut: func(in *CRIInput) {
 			in.CapAdd, in.CapDrop = []string{"NET_ADMIN"}, []string{"ALL"}
 			in.ReadonlyRootfs, in.NoNewPrivs = true, true

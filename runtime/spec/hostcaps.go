@@ -1,10 +1,13 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/moby/sys/capability"
+	"golang.org/x/sys/unix"
 )
 
 // HostBoundingSet reads the capability bounding set of the calling process
@@ -31,3 +34,13 @@ func HostBoundingSet() ([]string, error) {
 	}
 	return inOrder(have), nil
 }
+
+// RecursiveReadOnlyMounts reports whether this kernel makes bind mounts
+// recursively read-only (mount_setattr with AT_RECURSIVE, Linux 5.12+),
+// what the "rro" mount option needs. Probed once: a call that changes
+// nothing answers ENOSYS only where the syscall is missing (or EPERM where
+// a seccomp filter refuses it).
+var RecursiveReadOnlyMounts = sync.OnceValue(func() bool {
+	err := unix.MountSetattr(-1, "", unix.AT_EMPTY_PATH, &unix.MountAttr{})
+	return !errors.Is(err, unix.ENOSYS) && !errors.Is(err, unix.EPERM)
+})

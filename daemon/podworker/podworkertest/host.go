@@ -460,6 +460,19 @@ func (h *Host) Mount(_ []string, dir string) (string, error) {
 	return dir + "/merged", nil
 }
 
+func (h *Host) MountView(_ []string, dir string) (string, error) {
+	if err := h.step(nil, "rootfs.view"); err != nil {
+		return "", err
+	}
+	if err := os.MkdirAll(dir+"/merged", 0o755); err != nil {
+		return "", err
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.mounts[dir] = true
+	return dir + "/merged", nil
+}
+
 func (h *Host) Unmount(dir string) error {
 	if err := h.step(nil, "rootfs.unmount"); err != nil {
 		return err
