@@ -7,7 +7,8 @@
 #   CONFORMANCE_DIR [../shared/conformance]  the conformance kit (run-critest.sh, images, registry)
 #   FOCUS ['Image Manager']  ginkgo focus ("" runs every spec)
 #   REGISTRY_PORT [5077]     the kit's registry, which podd's registryMirrors point at
-#   WORK [/tmp/podd-critest] podd's roots and log for the run (removed after, log kept)
+#   WORK [/tmp/podd-critest] podd's roots and log for the run (removed after, log kept);
+#                            24 characters at most (podd's shim sockets are under it)
 #
 # podd gets its own root, run root, sockets and cgroup parent, and a config
 # file whose registryMirrors send every registry critest names to the kit's
@@ -20,6 +21,9 @@ FOCUS=${FOCUS-Image Manager}
 REGISTRY_PORT=${REGISTRY_PORT:-5077}
 WORK=${WORK:-/tmp/podd-critest}
 [ "$(id -u)" = 0 ] || { echo "critest: podd needs root" >&2; exit 2; }
+# A CRI sandbox's shim socket is $WORK/run/cri/<64-hex ID>/shim.sock, and a
+# unix socket path has 107 bytes at most: every RunPodSandbox would fail.
+[ "${#WORK}" -le 24 ] || { echo "critest: WORK=$WORK is longer than 24 characters: the shim sockets under it would not fit a unix socket path" >&2; exit 2; }
 [ -x "$CONFORMANCE_DIR/run-critest.sh" ] || { echo "critest: no conformance kit at $CONFORMANCE_DIR (set CONFORMANCE_DIR)" >&2; exit 2; }
 OUT_DIR=$BIN_DIR ./hack/build-cri-tools.sh crictl critest
 

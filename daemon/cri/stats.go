@@ -8,6 +8,7 @@ import (
 
 	"github.com/podd-dev/podd/runtime/cgroupusage"
 	"github.com/podd-dev/podd/runtime/diskusage"
+	"github.com/podd-dev/podd/runtime/procusage"
 	"github.com/podd-dev/podd/runtime/spec"
 )
 
@@ -21,12 +22,26 @@ type Usage interface {
 	// Interfaces reads the counters of the interfaces in the netns pinned
 	// at path; the pod's own (CNI's) is marked Default.
 	Interfaces(path string) ([]Interface, error)
+
+	// CgroupStats reads every counter of a cgroup (path from the hierarchy
+	// roots), for the metrics.
+	CgroupStats(path string) (cgroupusage.Stats, error)
+	// Processes counts what the processes pids hold.
+	Processes(pids []int) procusage.Usage
+	// MaxOpenFiles is the soft limit on open files of process pid.
+	MaxOpenFiles(pid int) (uint64, error)
+	// WritableLayerFS is the filesystem container id's writable layer is
+	// on.
+	WritableLayerFS(id string) (diskusage.FS, error)
+	// DeviceName names block device major:minor ("/dev/sda").
+	DeviceName(major, minor uint64) string
 }
 
 // Interface is one network interface's counters.
 type Interface struct {
-	Name                                 string
-	RxBytes, RxErrors, TxBytes, TxErrors uint64
+	Name                                    string
+	RxBytes, RxPackets, RxErrors, RxDropped uint64
+	TxBytes, TxPackets, TxErrors, TxDropped uint64
 	// Default marks the pod's own interface (CNI's eth0).
 	Default bool
 }

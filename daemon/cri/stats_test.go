@@ -3,6 +3,7 @@ package cri
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/podd-dev/podd/runtime/cgroupusage"
 	"github.com/podd-dev/podd/runtime/diskusage"
+	"github.com/podd-dev/podd/runtime/procusage"
 )
 
 // fakeUsage serves scripted cgroup samples (each read takes the next one,
@@ -23,6 +25,15 @@ type fakeUsage struct {
 	reads   []string
 	layers  map[string]diskusage.Usage
 	ifs     map[string][]Interface
+	// For the metrics: cgroup stats by path, what any set of processes
+	// holds (procsAsked records the sets), open files limits by pid,
+	// writable layers' filesystems by container, device names.
+	stats      map[string]cgroupusage.Stats
+	procs      procusage.Usage
+	procsAsked [][]int
+	nofile     map[int]uint64
+	fs         map[string]diskusage.FS
+	devices    map[[2]uint64]string
 }
 
 func (f *fakeUsage) Cgroup(path string) (cgroupusage.Sample, error) {
@@ -56,6 +67,47 @@ func (f *fakeUsage) Interfaces(path string) ([]Interface, error) {
 	return ifs, nil
 }
 
+func (f *fakeUsage) CgroupStats(path string) (cgroupusage.Stats, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reads = append(f.reads, path)
+	st, ok := f.stats[path]
+	if !ok {
+		return cgroupusage.Stats{}, errors.New("no such cgroup")
+	}
+	return st, nil
+}
+
+func (f *fakeUsage) Processes(pids []int) procusage.Usage {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.procsAsked = append(f.procsAsked, pids)
+	return f.procs
+}
+
+func (f *fakeUsage) MaxOpenFiles(pid int) (uint64, error) {
+	n, ok := f.nofile[pid]
+	if !ok {
+		return 0, errors.New("no such process")
+	}
+	return n, nil
+}
+
+func (f *fakeUsage) WritableLayerFS(id string) (diskusage.FS, error) {
+	fs, ok := f.fs[id]
+	if !ok {
+		return diskusage.FS{}, errors.New("no upper dir")
+	}
+	return fs, nil
+}
+
+func (f *fakeUsage) DeviceName(major, minor uint64) string {
+	if n, ok := f.devices[[2]uint64{major, minor}]; ok {
+		return n
+	}
+	return fmt.Sprintf("%d:%d", major, minor)
+}
+
 // statsFixture is two ready sandboxes (web with a running container "app"
 // and a created one "side", db with a running "sql") and a stopped one.
 type statsFixture struct {
@@ -69,7 +121,10 @@ type statsFixture struct {
 func newStatsFixture(t *testing.T) statsFixture {
 	t.Helper()
 	cfg, fs, _ := containerTestConfig()
-	u := &fakeUsage{samples: map[string][]cgroupusage.Sample{}, layers: map[string]diskusage.Usage{}, ifs: map[string][]Interface{}}
+	u := &fakeUsage{
+		samples: map[string][]cgroupusage.Sample{}, layers: map[string]diskusage.Usage{}, ifs: map[string][]Interface{},
+		stats: map[string]cgroupusage.Stats{}, nofile: map[int]uint64{}, fs: map[string]diskusage.FS{}, devices: map[[2]uint64]string{},
+	}
 	cfg.Usage = u
 	rc, _ := clients(t, cfg)
 	ctx := context.Background()
@@ -324,18 +379,5 @@ func TestCPUSamples(t *testing.T) {
 	}
 	if got := c.nanoCores("b", at(2*time.Second, 2)); got != 1e9 {
 		t.Errorf("b kept: %d nanocores, want 1e9", got)
-	}
-}
-
-func TestMetricsCallsAnswerEmpty(t *testing.T) {
-	cfg, _, _ := containerTestConfig()
-	rc, _ := clients(t, cfg)
-	d, err := rc.ListMetricDescriptors(context.Background(), &runtimeapi.ListMetricDescriptorsRequest{})
-	if err != nil || len(d.Descriptors) != 0 {
-		t.Errorf("ListMetricDescriptors: %v, %v", d, err)
-	}
-	m, err := rc.ListPodSandboxMetrics(context.Background(), &runtimeapi.ListPodSandboxMetricsRequest{})
-	if err != nil || len(m.PodMetrics) != 0 {
-		t.Errorf("ListPodSandboxMetrics: %v, %v", m, err)
 	}
 }

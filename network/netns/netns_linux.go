@@ -182,8 +182,9 @@ func Pinned(path string) bool {
 
 // Interface is one network interface's counters.
 type Interface struct {
-	Name                                 string
-	RxBytes, RxErrors, TxBytes, TxErrors uint64
+	Name                                    string
+	RxBytes, RxPackets, RxErrors, RxDropped uint64
+	TxBytes, TxPackets, TxErrors, TxDropped uint64
 }
 
 // Interfaces reads the counters of every interface but loopback in the
@@ -211,7 +212,10 @@ func Interfaces(path string) ([]Interface, error) {
 			continue
 		}
 		s := a.Statistics
-		out = append(out, Interface{Name: a.Name, RxBytes: s.RxBytes, RxErrors: s.RxErrors, TxBytes: s.TxBytes, TxErrors: s.TxErrors})
+		out = append(out, Interface{
+			Name: a.Name, RxBytes: s.RxBytes, RxPackets: s.RxPackets, RxErrors: s.RxErrors, RxDropped: s.RxDropped,
+			TxBytes: s.TxBytes, TxPackets: s.TxPackets, TxErrors: s.TxErrors, TxDropped: s.TxDropped,
+		})
 	}
 	return out, nil
 }

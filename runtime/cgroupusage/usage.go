@@ -1,7 +1,9 @@
 // Package cgroupusage reads what a cgroup uses: its cumulative CPU time,
 // its memory (usage, working set as the kubelet and cAdvisor count it, RSS,
 // page faults, limit) and its process count, on cgroup v1 and v2 hosts, and
-// turns two samples into a CPU rate.
+// turns two samples into a CPU rate. Stats reads every counter cAdvisor
+// exports (CFS throttling, memory detail, OOM kills, pids, block I/O,
+// huge pages, pressure) for the CRI metrics.
 package cgroupusage
 
 import (
@@ -83,7 +85,7 @@ func readV2(dir string) (Sample, error) {
 	}
 	usec, ok := cpu["usage_usec"]
 	if !ok {
-		return Sample{}, errors.New("cpu.stat has no usage_usec")
+		return Sample{}, errNoUsage
 	}
 	usage, err := readUint(filepath.Join(dir, "memory.current"))
 	if err != nil {

@@ -1,5 +1,6 @@
 // Package diskusage adds up what a directory tree takes on disk, as du
-// counts it: allocated blocks and inodes, each inode once.
+// counts it: allocated blocks and inodes, each inode once; and tells the
+// filesystem a directory is on (size, free space, inodes, device name).
 package diskusage
 
 import (
