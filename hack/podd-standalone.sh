@@ -19,10 +19,11 @@ registryMirrors:
   docker.io: ["$mirror"]
 YAML
   # The default service CIDR belongs to the first daemon that claims it:
-  # each $WORK gets one of its own, so these runs and a host's podd coexist.
+  # each $WORK gets one of its own in 10.100-149 (the e2e daemons use
+  # 10.150-199), so these runs, the tests and a host's podd coexist.
   local h
   h=$(printf %s "$WORK" | cksum | cut -d' ' -f1)
-  SERVICE_CIDR=${SERVICE_CIDR:-10.$((100 + h % 100)).0.0/16}
+  SERVICE_CIDR=${SERVICE_CIDR:-10.$((100 + h % 50)).0.0/16}
   PODD_CRI_SOCK=$WORK/run/cri.sock
   PODD_SOCK=$WORK/run/podd.sock
   "$BIN_DIR/podd" --config "$WORK/podd.yaml" --root "$WORK/root" --run-root "$WORK/run" \
