@@ -77,6 +77,12 @@ func TestCRIPortForwardWithCrictl(t *testing.T) {
 	}
 	const port = 8080
 	_, stopHTTPD := background(t, "nsenter", "--net="+netnsPath, "busybox", "httpd", "-f", "-p", fmt.Sprintf("127.0.0.1:%d", port), "-h", www)
+	// Listening first: a forwarded connection that finds nothing makes
+	// crictl end the whole port-forward session (client-go's behaviour).
+	testutil.WaitFor(t, 30*time.Second, "httpd to listen in the sandbox", func() (bool, error) {
+		return exec.Command("nsenter", "--net="+netnsPath, "busybox", "wget", "-q", "-O", "/dev/null",
+			fmt.Sprintf("http://127.0.0.1:%d/index.html", port)).Run() == nil, nil
+	})
 
 	local := freePort(t)
 	fwdOut, stopFwd := background(t, crictlBinary(t), "--runtime-endpoint", "unix://"+e.criSocket(), "--timeout", "60s",
