@@ -73,17 +73,18 @@ func Start(cfg Config, mark func(step string)) (_ *Holder, err error) {
 }
 
 // makeCgroup creates the holder's cgroup (on cgroup v2 the controllers are
-// enabled down to its parent) and sets its cpu shares.
+// enabled down to its parent) and sets its cpu shares. On cgroup v1 it is
+// made in every hierarchy, devices too, but sets no device rule: the holder
+// gets its parent's.
 func makeCgroup(cfg Config) (cgroups.Manager, error) {
-	res := &cgroups.Resources{CpuShares: cfg.CPUShares, SkipDevices: true}
-	cg, err := manager.New(&cgroups.Cgroup{Path: cfg.CgroupPath, Resources: res})
+	cg, err := manager.New(&cgroups.Cgroup{Path: cfg.CgroupPath, Resources: &cgroups.Resources{CpuShares: cfg.CPUShares}})
 	if err != nil {
 		return nil, fmt.Errorf("cgroup %s: %w", cfg.CgroupPath, err)
 	}
 	if err := cg.Apply(-1); err != nil {
 		return nil, fmt.Errorf("create cgroup %s: %w", cfg.CgroupPath, err)
 	}
-	if err := cg.Set(res); err != nil {
+	if err := cg.Set(&cgroups.Resources{CpuShares: cfg.CPUShares, SkipDevices: true}); err != nil {
 		_ = cg.Destroy()
 		return nil, fmt.Errorf("set up cgroup %s: %w", cfg.CgroupPath, err)
 	}
