@@ -82,6 +82,7 @@ func makeCgroup(cfg Config) (cgroups.Manager, error) {
 		return nil, fmt.Errorf("cgroup %s: %w", cfg.CgroupPath, err)
 	}
 	if err := cg.Apply(-1); err != nil {
+		_ = cg.Destroy() // what was made of it in some hierarchies
 		return nil, fmt.Errorf("create cgroup %s: %w", cfg.CgroupPath, err)
 	}
 	if err := cg.Set(&cgroups.Resources{CpuShares: cfg.CPUShares, SkipDevices: true}); err != nil {
