@@ -265,14 +265,19 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Absolute: the shim execs podd-pause by this path from its own cwd.
+	binDir, err := filepath.Abs(cfg.BinDir)
+	if err != nil {
+		return nil, fmt.Errorf("find helper binaries: %w", err)
+	}
 	for _, b := range []string{"podd-shim", "podd-pause"} {
-		if _, err := os.Stat(filepath.Join(cfg.BinDir, b)); err != nil {
+		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
 			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
 		}
 	}
 	return assemble(ctx, cfg, st, hostParts{
 		images: images, network: netw, shims: podworker.HostShims(),
-		shimBinary: filepath.Join(cfg.BinDir, "podd-shim"), pauseBinary: filepath.Join(cfg.BinDir, "podd-pause"),
+		shimBinary: filepath.Join(binDir, "podd-shim"), pauseBinary: filepath.Join(binDir, "podd-pause"),
 		rules: rules,
 	})
 }

@@ -6,9 +6,14 @@ package main
 import (
 	"os"
 	"os/signal"
+	"path/filepath"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+// init runs on the main thread, whose name is the process's.
+func init() { nameAfterArgv0() }
 
 func main() {
 	sigs := make(chan os.Signal, 16)
@@ -34,5 +39,15 @@ func reap() {
 		if pid <= 0 || err != nil {
 			return
 		}
+	}
+}
+
+// nameAfterArgv0 names the process (comm, what ps and top show) after its
+// argv[0]: the shim execs podd-pause through /proc/self/fd/N, which would
+// name it "N".
+func nameAfterArgv0() {
+	name, err := unix.BytePtrFromString(filepath.Base(os.Args[0]))
+	if err == nil {
+		_ = unix.Prctl(unix.PR_SET_NAME, uintptr(unsafe.Pointer(name)), 0, 0, 0)
 	}
 }

@@ -105,7 +105,7 @@ func (w *Worker) sandboxPaths() sandbox.Paths {
 	l := w.deps.Layout
 	return sandbox.Paths{
 		ShimDir: l.ShimDir(w.uid), PodCgroup: w.podCgroup(), ShimCgroup: w.shimCgroup(),
-		PauseRootfs: l.PauseRootfs(w.uid), PauseLog: l.PauseLog(w.uid),
+		PauseLog: l.PauseLog(w.uid),
 	}
 }
 

@@ -306,7 +306,7 @@ func (r *Registry) paths(rec Record) Paths {
 	l, id := r.layout, rec.ID
 	return Paths{
 		ShimDir: l.CRIShimDir(id), PodCgroup: rec.PodCgroup, ShimCgroup: l.CRIShimCgroup(id),
-		PauseRootfs: l.CRIPauseRootfs(id), PauseLog: l.CRIPauseLog(id),
+		PauseLog: l.CRIPauseLog(id),
 	}
 }
 

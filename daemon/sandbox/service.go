@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -31,7 +30,7 @@ type Deps struct {
 	// PodPidsLimit is the pids limit of each pod cgroup; -1 is no limit.
 	PodPidsLimit int64
 	// Security holds the host's capability bounding set and seccomp
-	// settings (the pause runs under the default filter).
+	// settings, for the sandboxes' containers.
 	Security spec.HostSecurity
 	// NodeIP is the host's address: a hostNetwork sandbox's.
 	NodeIP string
@@ -60,8 +59,8 @@ type Paths struct {
 	ShimDir string
 	// PodCgroup holds the pause and the containers; ShimCgroup the shim.
 	PodCgroup, ShimCgroup string
-	// PauseRootfs is the pause holder's empty root; PauseLog its output.
-	PauseRootfs, PauseLog string
+	// PauseLog is the pause holder's output.
+	PauseLog string
 }
 
 // Phase is how long one named part of a step took.
@@ -244,13 +243,9 @@ func (s *Service) pushShimStop(rollback *undo.Stack, req Request, cl ShimClient)
 // running once the call returns.
 func (s *Service) startPause(ctx context.Context, cl ShimClient, req Request, inst *Instance) ([]Phase, error) {
 	p := req.Paths
-	if err := os.MkdirAll(p.PauseRootfs, 0o755); err != nil {
-		return nil, fmt.Errorf("start pause: %w", err)
-	}
 	cfg, err := spec.PauseConfig(spec.PauseInput{
-		Pod: req.Pod, Rootfs: p.PauseRootfs, Binary: s.deps.PauseBinary,
-		NetnsPath: inst.NetnsPath, CgroupParent: p.PodCgroup,
-		LogPath: p.PauseLog, Security: s.deps.Security,
+		Pod: req.Pod, Binary: s.deps.PauseBinary,
+		NetnsPath: inst.NetnsPath, CgroupParent: p.PodCgroup, LogPath: p.PauseLog,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start pause: %w", err)

@@ -31,7 +31,7 @@ func request(t *testing.T, hostNetwork bool) sandbox.Request {
 		Pod: &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "web", Namespace: "default", UID: "u1"},
 			Spec: corev1.PodSpec{HostNetwork: hostNetwork}},
 		Paths: sandbox.Paths{ShimDir: dir + "/shim", PodCgroup: "/podd/podu1", ShimCgroup: "/podd/shims/podu1",
-			PauseRootfs: dir + "/pause-rootfs", PauseLog: dir + "/pause.log"},
+			PauseLog: dir + "/pause.log"},
 	}
 }
 

@@ -93,9 +93,6 @@ func (l Layout) ShimsDir() string { return filepath.Join(l.RunRoot, "pods") }
 // ShimDir is the run directory of a pod's shim (socket, libcontainer state).
 func (l Layout) ShimDir(uid string) string { return filepath.Join(l.ShimsDir(), uid) }
 
-// PauseRootfs is the empty root the pause holder runs in.
-func (l Layout) PauseRootfs(uid string) string { return filepath.Join(l.ShimDir(uid), "pause-rootfs") }
-
 // PauseLog is the output of the pod's pause holder.
 func (l Layout) PauseLog(uid string) string { return filepath.Join(l.ShimDir(uid), "pause.log") }
 
@@ -198,11 +195,6 @@ func (l Layout) CRIShimsDir() string { return filepath.Join(l.RunRoot, "cri") }
 
 // CRIShimDir is the run directory of CRI sandbox id's shim.
 func (l Layout) CRIShimDir(id string) string { return filepath.Join(l.CRIShimsDir(), id) }
-
-// CRIPauseRootfs is the empty root CRI sandbox id's pause holder runs in.
-func (l Layout) CRIPauseRootfs(id string) string {
-	return filepath.Join(l.CRIShimDir(id), "pause-rootfs")
-}
 
 // CRIPauseLog is the output of CRI sandbox id's pause holder.
 func (l Layout) CRIPauseLog(id string) string { return filepath.Join(l.CRIShimDir(id), "pause.log") }

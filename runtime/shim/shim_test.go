@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -143,25 +142,13 @@ func TestStartFailuresAreContainerCannotRun(t *testing.T) {
 // R94: containers join the pause's IPC and UTS namespaces and a pinned netns.
 func TestAppJoinsPauseNamespaces(t *testing.T) {
 	p := startPod(t)
-	netns := "ps" + filepath.Base(p.dir)
-	if out, err := exec.Command("ip", "netns", "add", netns).CombinedOutput(); err != nil {
-		t.Fatalf("ip netns add: %v: %s", err, out)
-	}
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", netns).Run() })
-	nsPath := "/run/netns/" + netns
+	nsPath := newNetns(t, "ps"+filepath.Base(p.dir))
 
 	root := p.rootfs("r")
-	// Like the daemon: an empty read-only rootfs with the pause bind-mounted.
-	pauseRoot := filepath.Join(p.dir, "pauseroot")
-	if err := os.Mkdir(pauseRoot, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	pause := p.config("pause", pauseRoot, "/pause")
-	pause.Mounts = []*shimv1.Mount{{Source: filepath.Join(binDir, "podd-pause"), Destination: "/pause", Type: "bind", Options: []string{"rbind", "ro"}}}
-	pause.Hostname = "mypod"
-	pause.ReadonlyRootfs = true
-	pause.Namespaces = []*shimv1.Namespace{{Type: "net", Path: nsPath}, {Type: "ipc"}, {Type: "uts"}, {Type: "pid"}}
+	// Like the daemon: podd-pause as the namespace holder (no libcontainer).
+	pause := p.holderConfig(nsPath)
 	pst := p.create(pause)
+	assertHolder(t, p, pst.GetPid())
 
 	app := p.config("app-0", root, "sh", "-c", "hostname; sleep 1000")
 	app.Hostname = "ignored"
@@ -178,13 +165,19 @@ func TestAppJoinsPauseNamespaces(t *testing.T) {
 	if a, b := readlinkNS(ast.GetPid(), "pid"), readlinkNS(pst.GetPid(), "pid"); a == b {
 		t.Errorf("app shares the pause's PID namespace %s", a)
 	}
+	// The app sees the holder's hostname and the sysctls written in its
+	// namespaces.
+	r := p.exec(&shimv1.ExecProcess{Container: "app-0", Args: []string{"cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start", "/proc/sys/kernel/shm_rmid_forced"}})
+	if r.stdout != "0\n1\n" {
+		t.Errorf("sysctls in the app: %q, want the holder's 0 and 1", r.stdout)
+	}
 	testutil.WaitFor(t, 5*time.Second, "app hostname in log", func() (bool, error) {
 		b, err := os.ReadFile(app.GetLogPath())
 		return strings.Contains(string(b), " stdout F mypod\n"), err
 	})
 
 	// Exec runs in the container and returns output and exit code.
-	r := p.exec(&shimv1.ExecProcess{Container: "app-0", Args: []string{"echo", "hi"}})
+	r = p.exec(&shimv1.ExecProcess{Container: "app-0", Args: []string{"echo", "hi"}})
 	if r.stdout != "hi\n" || r.exit.GetExitCode() != 0 {
 		t.Fatalf("exec echo hi: %+v", r)
 	}

@@ -39,17 +39,20 @@ func containerNamespaces(sb Sandbox) []*shimv1.Namespace {
 	return ns
 }
 
-// pauseNamespaces: the pause joins the pinned netns and creates the IPC,
-// UTS and PID namespaces the containers will join, except the host ones.
+// pauseNamespaces: the pause joins the pinned netns and creates the IPC
+// and UTS namespaces the containers will join, except the host ones, and
+// the PID namespace only when the pod shares one (otherwise each container
+// has its own and nothing would join the pause's). It needs no mount
+// namespace: it touches no file.
 func pauseNamespaces(sb Sandbox) []*shimv1.Namespace {
-	ns := []*shimv1.Namespace{{Type: nsMount}}
+	var ns []*shimv1.Namespace
 	if !sb.HostNetwork {
 		ns = append(ns, &shimv1.Namespace{Type: nsNet, Path: sb.NetnsPath}, &shimv1.Namespace{Type: nsUTS})
 	}
 	if !sb.HostIPC {
 		ns = append(ns, &shimv1.Namespace{Type: nsIPC})
 	}
-	if !sb.HostPID {
+	if !sb.HostPID && sb.ShareProcessNamespace {
 		ns = append(ns, &shimv1.Namespace{Type: nsPID})
 	}
 	return ns

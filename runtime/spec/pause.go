@@ -2,7 +2,7 @@ package spec
 
 import (
 	"errors"
-	"fmt"
+	"path/filepath"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -15,44 +15,35 @@ const PauseUID = 65535
 // PauseInput is what PauseConfig needs.
 type PauseInput struct {
 	Pod *corev1.Pod
-	// Rootfs is an empty directory the caller prepared.
-	Rootfs string
-	// Binary is the host path of podd-pause, bind-mounted at /pause.
+	// Binary is the host path of podd-pause, which the shim execs as is.
 	Binary string
 	// NetnsPath is the pinned netns; ignored with hostNetwork.
 	NetnsPath    string
 	CgroupParent string
 	LogPath      string
-	// Security: the pause always runs under the default seccomp filter
-	// (it is podd's own program; the pod's profile is for its containers).
-	Security HostSecurity
 }
 
 // PauseConfig returns the config of the pod's namespace holder: podd-pause
-// on a read-only empty rootfs, in the pinned netns, owning the pod's IPC,
-// UTS (hostname, R91) and PID namespaces unless the pod uses the host's.
+// started by the shim as a plain child (shimv1 ContainerConfig.holder: no
+// libcontainer, rootfs or mount namespace), in the pinned netns, owning the
+// pod's IPC and UTS (hostname, R91) namespaces unless the pod uses the
+// host's, and its PID namespace when the pod shares one (R94), as an
+// unprivileged user with no capability and no_new_privs.
 func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
-	if in.Pod == nil || in.Rootfs == "" || in.Binary == "" || in.CgroupParent == "" {
-		return nil, errors.New("build pause config: Pod, Rootfs, Binary and CgroupParent are required")
+	if in.Pod == nil || !filepath.IsAbs(in.Binary) || in.CgroupParent == "" {
+		return nil, errors.New("build pause config: Pod, Binary (an absolute path) and CgroupParent are required")
 	}
 	sb := SandboxFor(in.Pod, in.NetnsPath)
 	if !sb.HostNetwork && sb.NetnsPath == "" {
 		return nil, errors.New("build pause config: NetnsPath is required without hostNetwork")
 	}
-	filter, err := seccompFilter(&corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}, nil, false, in.Security)
-	if err != nil {
-		return nil, fmt.Errorf("build pause config: %w", err)
-	}
 	cfg := &shimv1.ContainerConfig{
-		Id:             PauseID,
-		Rootfs:         in.Rootfs,
-		ReadonlyRootfs: true,
-		Args:           []string{"/pause"},
-		Env:            []string{DefaultPath},
-		Cwd:            "/",
-		User:           &shimv1.User{Uid: PauseUID, Gid: PauseUID},
-		Mounts: []*shimv1.Mount{{Source: in.Binary, Destination: "/pause", Type: "bind",
-			Options: []string{"bind", "ro", "nosuid", "nodev"}}},
+		Id:              PauseID,
+		Holder:          true,
+		Args:            []string{in.Binary},
+		Env:             []string{DefaultPath},
+		Cwd:             "/",
+		User:            &shimv1.User{Uid: PauseUID, Gid: PauseUID},
 		Namespaces:      pauseNamespaces(sb),
 		CgroupPath:      ContainerCgroup(in.CgroupParent, PauseID),
 		Resources:       &shimv1.Resources{CpuShares: minShares},
@@ -60,7 +51,6 @@ func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
 		NoNewPrivileges: true,
 		Sysctls:         sysctls(in.Pod),
 		Labels:          labels(in.Pod, PauseID, nil),
-		Seccomp:         filter,
 	}
 	if !sb.HostNetwork {
 		cfg.Hostname = PodHostname(in.Pod)

@@ -26,19 +26,21 @@ func TestPauseConfig_R94(t *testing.T) {
 		want     []*shimv1.Namespace
 	}{
 		{"pod network", corev1.PodSpec{}, "web",
-			[]*shimv1.Namespace{ns("mount", ""), ns("net", netns), ns("uts", ""), ns("ipc", ""), ns("pid", "")}},
+			[]*shimv1.Namespace{ns("net", netns), ns("uts", ""), ns("ipc", "")}},
 		{"R91 spec.hostname", corev1.PodSpec{Hostname: "front"}, "front",
-			[]*shimv1.Namespace{ns("mount", ""), ns("net", netns), ns("uts", ""), ns("ipc", ""), ns("pid", "")}},
+			[]*shimv1.Namespace{ns("net", netns), ns("uts", ""), ns("ipc", "")}},
 		{"hostNetwork keeps the host's net and uts", corev1.PodSpec{HostNetwork: true}, "",
-			[]*shimv1.Namespace{ns("mount", ""), ns("ipc", ""), ns("pid", "")}},
+			[]*shimv1.Namespace{ns("ipc", "")}},
 		{"hostIPC and hostPID", corev1.PodSpec{HostIPC: true, HostPID: true}, "web",
-			[]*shimv1.Namespace{ns("mount", ""), ns("net", netns), ns("uts", "")}},
-		{"shareProcessNamespace", corev1.PodSpec{ShareProcessNamespace: &share}, "web",
-			[]*shimv1.Namespace{ns("mount", ""), ns("net", netns), ns("uts", ""), ns("ipc", ""), ns("pid", "")}},
+			[]*shimv1.Namespace{ns("net", netns), ns("uts", "")}},
+		{"shareProcessNamespace: the pause is PID 1", corev1.PodSpec{ShareProcessNamespace: &share}, "web",
+			[]*shimv1.Namespace{ns("net", netns), ns("uts", ""), ns("ipc", ""), ns("pid", "")}},
+		{"hostPID wins over shareProcessNamespace", corev1.PodSpec{HostPID: true, ShareProcessNamespace: &share}, "web",
+			[]*shimv1.Namespace{ns("net", netns), ns("uts", ""), ns("ipc", "")}},
 	}
 	for _, tc := range cases {
-		cfg, err := PauseConfig(PauseInput{Pod: pausePod(tc.spec), Rootfs: "/run/podd/pods/u1/pause", Binary: "/usr/bin/podd-pause",
-			NetnsPath: netns, CgroupParent: "/podd/podu1"})
+		cfg, err := PauseConfig(PauseInput{Pod: pausePod(tc.spec), Binary: "/usr/bin/podd-pause",
+			NetnsPath: netns, CgroupParent: "/podd/podu1", LogPath: "/run/podd/pods/u1/pause.log"})
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}
@@ -48,22 +50,38 @@ func TestPauseConfig_R94(t *testing.T) {
 		if cfg.Hostname != tc.hostname {
 			t.Errorf("%s: hostname %q, want %q", tc.name, cfg.Hostname, tc.hostname)
 		}
-		if cfg.Id != PauseID || !cfg.ReadonlyRootfs || !reflect.DeepEqual(cfg.Args, []string{"/pause"}) ||
-			cfg.CgroupPath != "/podd/podu1/pause" || cfg.User.Uid != PauseUID {
+		// The shim execs the host binary as the holder: no rootfs, mounts,
+		// capabilities or seccomp filter of a container.
+		if cfg.Id != PauseID || !cfg.Holder || !reflect.DeepEqual(cfg.Args, []string{"/usr/bin/podd-pause"}) ||
+			cfg.CgroupPath != "/podd/podu1/pause" || cfg.User.Uid != PauseUID || cfg.User.Gid != PauseUID ||
+			!cfg.NoNewPrivileges || cfg.Rootfs != "" || len(cfg.Mounts) != 0 || len(cfg.Capabilities) != 0 ||
+			cfg.Seccomp != nil || cfg.LogPath != "/run/podd/pods/u1/pause.log" {
 			t.Errorf("%s: config %+v", tc.name, cfg)
-		}
-		m := cfg.Mounts[0]
-		if m.Source != "/usr/bin/podd-pause" || m.Destination != "/pause" || !strings.Contains(strings.Join(m.Options, ","), "ro") {
-			t.Errorf("%s: pause binary mount %+v", tc.name, m)
 		}
 	}
 }
 
+func TestPauseConfig_Sysctls(t *testing.T) {
+	pod := pausePod(corev1.PodSpec{SecurityContext: &corev1.PodSecurityContext{Sysctls: []corev1.Sysctl{
+		{Name: "net/ipv4/ip_unprivileged_port_start", Value: "0"}, {Name: "kernel.shm_rmid_forced", Value: "1"}}}})
+	cfg, err := PauseConfig(PauseInput{Pod: pod, Binary: "/b", NetnsPath: "/ns", CgroupParent: "/p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shm_rmid_forced": "1"}
+	if !reflect.DeepEqual(cfg.Sysctls, want) {
+		t.Errorf("sysctls %v, want %v", cfg.Sysctls, want)
+	}
+}
+
 func TestPauseConfig_RequiresInputs(t *testing.T) {
-	if _, err := PauseConfig(PauseInput{Pod: pausePod(corev1.PodSpec{}), Rootfs: "/r", Binary: "/b", CgroupParent: "/p"}); err == nil {
+	if _, err := PauseConfig(PauseInput{Pod: pausePod(corev1.PodSpec{}), Binary: "/b", CgroupParent: "/p"}); err == nil {
 		t.Errorf("missing netns accepted")
 	}
-	if _, err := PauseConfig(PauseInput{Pod: pausePod(corev1.PodSpec{HostNetwork: true}), Rootfs: "/r", Binary: "/b", CgroupParent: "/p"}); err != nil {
+	if _, err := PauseConfig(PauseInput{Pod: pausePod(corev1.PodSpec{HostNetwork: true}), Binary: "b", CgroupParent: "/p"}); err == nil {
+		t.Errorf("relative binary path accepted")
+	}
+	if _, err := PauseConfig(PauseInput{Pod: pausePod(corev1.PodSpec{HostNetwork: true}), Binary: "/b", CgroupParent: "/p"}); err != nil {
 		t.Errorf("hostNetwork without netns: %v", err)
 	}
 }

@@ -118,7 +118,7 @@ func TestSeccompFilter_Localhost(t *testing.T) {
 	}
 }
 
-// The container's profile wins over the pod's; Build and PauseConfig send
+// The container's profile wins over the pod's; Build sends
 // the filter to the shim.
 func TestBuild_Seccomp(t *testing.T) {
 	in := testInput(t)
@@ -142,13 +142,6 @@ func TestBuild_Seccomp(t *testing.T) {
 	in.Security.SeccompRoot = t.TempDir()
 	if _, err := Build(in); err == nil || !strings.Contains(err.Error(), `container "app"`) {
 		t.Errorf("missing Localhost profile: error %v", err)
-	}
-	pause, err := PauseConfig(PauseInput{Pod: in.Pod, Rootfs: "/r", Binary: "/b", CgroupParent: "/p", NetnsPath: "/ns"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if f := decodeFilter(t, pause.Seccomp); f == nil || allows(f, "unshare") {
-		t.Errorf("pause filter %v: want the default profile", f)
 	}
 }
 

@@ -86,7 +86,7 @@ func (e *env) measureFootprint(b *testing.B, url string, n int, window time.Dura
 }
 
 // shimsAndPauses finds the env's shims (by command line) and their
-// podd-pause children (run as /pause in the pod).
+// podd-pause children (the namespace holders the shims start).
 func (e *env) shimsAndPauses(tb testing.TB) (shims, pauses []int) {
 	tb.Helper()
 	procs, err := os.ReadDir("/proc")
@@ -125,7 +125,7 @@ func (e *env) shimsAndPauses(tb testing.TB) (shims, pauses []int) {
 		isShim[pid] = true
 	}
 	for pid, ppid := range parent {
-		if isShim[ppid] && comms[pid] == "pause" { // /pause, podd-pause bind-mounted
+		if isShim[ppid] && comms[pid] == "podd-pause" {
 			pauses = append(pauses, pid)
 		}
 	}

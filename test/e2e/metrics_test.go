@@ -101,7 +101,7 @@ spec:
 	}
 	for _, kp := range [][2]string{
 		{"sandbox", "total"}, {"sandbox", "netns"}, {"sandbox", "cni_add"}, {"sandbox", "shim"},
-		{"sandbox", "pause_libcontainer_create"}, {"sandbox", "pause_libcontainer_start"}, {"sandbox", "pause"},
+		{"sandbox", "pause_cgroup"}, {"sandbox", "pause_start"}, {"sandbox", "pause"},
 		{"container", "total"}, {"container", "rootfs"}, {"container", "libcontainer_create"},
 		{"container", "libcontainer_start"}, {"container", "shim_call"},
 		{"pod", "validation"}, {"pod", "persist"}, {"pod", "total"},

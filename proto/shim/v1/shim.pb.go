@@ -501,7 +501,15 @@ type ContainerConfig struct {
 	// paths, when set, are exactly the masked and read-only paths of a
 	// container that is not privileged (none when empty), instead of the
 	// usual runtime set.
-	Paths         *Paths `protobuf:"bytes,24,opt,name=paths,proto3" json:"paths,omitempty"`
+	Paths *Paths `protobuf:"bytes,24,opt,name=paths,proto3" json:"paths,omitempty"`
+	// holder makes this the pod's namespace holder, started without
+	// libcontainer: args[0] is a host path the shim execs directly as a child
+	// of its own, in the namespaces listed (net by path; new uts, ipc, pid;
+	// no mount namespace, no rootfs), in cgroup_path, with hostname, sysctls,
+	// user and oom_score_adj, no capability at all and no_new_privs. rootfs,
+	// mounts, seccomp, devices, capabilities, tty and stdin are ignored; exec
+	// and update are refused.
+	Holder        bool `protobuf:"varint,25,opt,name=holder,proto3" json:"holder,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -702,6 +710,13 @@ func (x *ContainerConfig) GetPaths() *Paths {
 		return x.Paths
 	}
 	return nil
+}
+
+func (x *ContainerConfig) GetHolder() bool {
+	if x != nil {
+		return x.Holder
+	}
+	return false
 }
 
 type Device struct {
@@ -2450,7 +2465,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x04User\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\rR\x03uid\x12\x10\n" +
 	"\x03gid\x18\x02 \x01(\rR\x03gid\x12'\n" +
-	"\x0fadditional_gids\x18\x03 \x03(\rR\x0eadditionalGids\"\xe8\a\n" +
+	"\x0fadditional_gids\x18\x03 \x03(\rR\x0eadditionalGids\"\x80\b\n" +
 	"\x0fContainerConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06rootfs\x18\x02 \x01(\tR\x06rootfs\x12'\n" +
@@ -2481,7 +2496,8 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x06labels\x18\x15 \x03(\v2).podd.shim.v1.ContainerConfig.LabelsEntryR\x06labels\x12\x18\n" +
 	"\aseccomp\x18\x16 \x01(\fR\aseccomp\x12.\n" +
 	"\adevices\x18\x17 \x03(\v2\x14.podd.shim.v1.DeviceR\adevices\x12)\n" +
-	"\x05paths\x18\x18 \x01(\v2\x13.podd.shim.v1.PathsR\x05paths\x1a:\n" +
+	"\x05paths\x18\x18 \x01(\v2\x13.podd.shim.v1.PathsR\x05paths\x12\x16\n" +
+	"\x06holder\x18\x19 \x01(\bR\x06holder\x1a:\n" +
 	"\fSysctlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +

@@ -9,6 +9,8 @@ import (
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
@@ -28,8 +30,8 @@ type container struct {
 	st state
 
 	// Set during start, used by the exit flow, Signal, Exec and Remove.
-	lc      *libct.Container
-	proc    *libct.Process
+	task    task
+	proc    process
 	oomBase uint64
 	out     *output
 	stdin   *os.File // kept open so that a stdin:true container never sees EOF
@@ -41,6 +43,31 @@ type container struct {
 	// startPhases are the timed steps of the start, for CreateContainer's
 	// answer (written by the start before it returns).
 	startPhases []*shimv1.StartPhase
+}
+
+// task is what runs a started container: a libcontainer container, or the
+// pod's namespace holder (a plain child of the shim).
+type task interface {
+	// Signal signals the init, or with all every process of the task.
+	Signal(sig unix.Signal, all bool) error
+	// KillLeftovers kills what is left once the init has ended.
+	KillLeftovers() error
+	OOMKillCount() (uint64, error)
+	// Destroy removes the task's state and cgroup once it has ended.
+	Destroy() error
+}
+
+// process is a task's init process.
+type process interface {
+	Pid() int
+	Wait() (libct.Exit, error)
+}
+
+// libcontainer returns c's libcontainer container (exec, update), or false
+// for the namespace holder or before the start.
+func (c *container) libcontainer() (*libct.Container, bool) {
+	lc, ok := c.task.(*libct.Container)
+	return lc, ok
 }
 
 func newContainer(cfg *shimv1.ContainerConfig, now time.Time) *container {

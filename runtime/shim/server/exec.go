@@ -61,8 +61,11 @@ func (s *service) Exec(stream shimv1.Shim_ExecServer) error {
 	if c == nil {
 		return status.Errorf(codes.NotFound, "exec in container %q: no such container", spec.GetContainer())
 	}
+	if c.cfg.GetHolder() {
+		return status.Errorf(codes.FailedPrecondition, "exec in container %q: it is the namespace holder", c.id)
+	}
 	c.mu.Lock()
-	lc := c.lc
+	lc, _ := c.libcontainer()
 	_, running := c.st.(runningState)
 	c.mu.Unlock()
 	if !running {

@@ -25,6 +25,9 @@ func (e *startError) Error() string { return e.reason + ": " + e.message }
 // the process has been exec'd, or a *startError once the failure is
 // recorded.
 func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
+	if c.cfg.GetHolder() {
+		return s.runHolder(c)
+	}
 	cfg := c.cfg
 	pc := newPhaseClock(time.Now())
 	out, err := openOutput(cfg.GetLogPath(), s.logRotation)
@@ -92,13 +95,20 @@ func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 		}
 	}
 	c.mu.Lock()
-	c.lc, c.proc, c.oomBase, c.out = lc, proc, base, out
+	c.task, c.proc, c.oomBase, c.out = lc, proc, base, out
 	if p != nil {
 		c.stdin = p.stdinW
 	}
 	c.mu.Unlock()
+	return s.markRunning(c), nil
+}
+
+// markRunning moves c, whose task and process are set, to running,
+// publishes that, and watches for its end.
+func (s *service) markRunning(c *container) *shimv1.ContainerState {
 	c.mu.Lock()
-	next, err := c.st.start(proc.Pid(), time.Now())
+	pid := c.proc.Pid()
+	next, err := c.st.start(pid, time.Now())
 	if err == nil {
 		c.st = next
 	}
@@ -109,11 +119,11 @@ func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 		// process runs and reapExit still records its end.
 		s.log.Error("mark container running", "container", c.id, "err", err)
 	}
-	s.log.Info("container started", "container", c.id, "pid", proc.Pid())
+	s.log.Info("container started", "container", c.id, "pid", pid)
 	s.events.publish(running)
 	go s.reapExit(c)
 	s.killIfForced(c)
-	return running, nil
+	return running
 }
 
 // recordStartFailure records a start failure as the container's exit (code 128).
@@ -139,7 +149,7 @@ func (s *service) recordStartFailure(c *container, reason string, cause error) e
 // the container and only then reports the exit.
 func (s *service) reapExit(c *container) {
 	c.mu.Lock()
-	lc, proc, out, stdin, base := c.lc, c.proc, c.out, c.stdin, c.oomBase
+	t, proc, out, stdin, base := c.task, c.proc, c.out, c.stdin, c.oomBase
 	running, _ := c.st.(runningState)
 	started := running.started
 	c.mu.Unlock()
@@ -152,17 +162,19 @@ func (s *service) reapExit(c *container) {
 		s.log.Error("wait for container", "container", c.id, "err", err)
 		ex, msg = libct.Exit{Code: 255}, err.Error()
 	}
-	if err := lc.KillLeftovers(); err != nil {
+	if err := t.KillLeftovers(); err != nil {
 		s.log.Warn("kill leftover processes", "container", c.id, "err", err)
 	}
 	if stdin != nil {
 		stdin.Close()
 	}
-	if err := out.finish(); err != nil {
-		s.log.Warn("finish container log", "container", c.id, "err", err)
+	if out != nil {
+		if err := out.finish(); err != nil {
+			s.log.Warn("finish container log", "container", c.id, "err", err)
+		}
 	}
 	c.hub.exit()
-	n, err := lc.OOMKillCount()
+	n, err := t.OOMKillCount()
 	if err != nil {
 		s.log.Warn("read OOM-kill count", "container", c.id, "err", err)
 	}
@@ -183,17 +195,17 @@ func (s *service) reapExit(c *container) {
 	s.finishStopped(c, rec)
 }
 
-// finishStopped writes rec, destroys the libcontainer container, moves c to
+// finishStopped writes rec, destroys the task, moves c to
 // stopped and publishes the exit.
 func (s *service) finishStopped(c *container, rec *shim.ExitRecord) {
 	if err := s.writeRecord(rec); err != nil {
 		s.log.Error("write exit record", "container", c.id, "err", err)
 	}
 	c.mu.Lock()
-	lc := c.lc
+	t := c.task
 	c.mu.Unlock()
-	if lc != nil {
-		if err := lc.Destroy(); err != nil {
+	if t != nil {
+		if err := t.Destroy(); err != nil {
 			s.log.Warn("destroy stopped container", "container", c.id, "err", err)
 		}
 	}

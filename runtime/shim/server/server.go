@@ -31,10 +31,12 @@ type service struct {
 	logRotation  crilog.Rotation
 	log          *slog.Logger
 	rt           *libct.Runtime
-	reaper       *reaper
-	events       *broker
-	execStarts   startLimit
-	started      time.Time
+	// minOOMScoreAdj is the lowest oom_score_adj the shim can give.
+	minOOMScoreAdj int
+	reaper         *reaper
+	events         *broker
+	execStarts     startLimit
+	started        time.Time
 
 	mu           sync.Mutex
 	containers   map[string]*container
@@ -54,18 +56,19 @@ func newService(opts Options, log *slog.Logger, minOOMScoreAdj int) (*service, e
 		return nil, fmt.Errorf("create exits dir: %w", err)
 	}
 	return &service{
-		podUID:       opts.PodUID,
-		stateDir:     opts.StateDir,
-		cgroupParent: opts.CgroupParent,
-		logRotation:  opts.LogRotation,
-		log:          log,
-		rt:           rt,
-		reaper:       newReaper(log),
-		events:       newBroker(),
-		execStarts:   newStartLimit(maxExecStarts),
-		started:      time.Now(),
-		containers:   map[string]*container{},
-		done:         make(chan struct{}),
+		podUID:         opts.PodUID,
+		stateDir:       opts.StateDir,
+		cgroupParent:   opts.CgroupParent,
+		logRotation:    opts.LogRotation,
+		log:            log,
+		rt:             rt,
+		minOOMScoreAdj: minOOMScoreAdj,
+		reaper:         newReaper(log),
+		events:         newBroker(),
+		execStarts:     newStartLimit(maxExecStarts),
+		started:        time.Now(),
+		containers:     map[string]*container{},
+		done:           make(chan struct{}),
 	}, nil
 }
 
@@ -127,7 +130,7 @@ func (s *service) Signal(_ context.Context, req *shimv1.SignalRequest) (*shimv1.
 		return nil, status.Errorf(codes.InvalidArgument, "signal container %q: bad signal %d", req.GetId(), req.GetSignal())
 	}
 	c.mu.Lock()
-	st, lc := c.st, c.lc
+	st, t := c.st, c.task
 	c.mu.Unlock()
 	switch st.(type) {
 	case stoppedState, removedState:
@@ -135,7 +138,7 @@ func (s *service) Signal(_ context.Context, req *shimv1.SignalRequest) (*shimv1.
 	case createdState:
 		return nil, status.Errorf(codes.FailedPrecondition, "signal container %q: not started", req.GetId())
 	}
-	if err := lc.Signal(sig, req.GetAll()); err != nil {
+	if err := t.Signal(sig, req.GetAll()); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &shimv1.SignalResponse{}, nil
@@ -192,10 +195,14 @@ func (s *service) Update(_ context.Context, req *shimv1.UpdateRequest) (*shimv1.
 	case stoppedState, removedState:
 		return nil, status.Errorf(codes.FailedPrecondition, "update container %q: it is %s", c.id, c.st.name())
 	}
-	if c.lc == nil {
+	if c.cfg.GetHolder() {
+		return nil, status.Errorf(codes.FailedPrecondition, "update container %q: it is the namespace holder", c.id)
+	}
+	lc, ok := c.libcontainer()
+	if !ok {
 		return nil, status.Errorf(codes.FailedPrecondition, "update container %q: it is not created yet", c.id)
 	}
-	if err := c.lc.Update(req.GetResources()); err != nil {
+	if err := lc.Update(req.GetResources()); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
 	}
 	return &shimv1.UpdateResponse{}, nil
@@ -236,8 +243,8 @@ func (s *service) Remove(_ context.Context, req *shimv1.RemoveRequest) (*shimv1.
 	default:
 		return nil, status.Errorf(codes.FailedPrecondition, "remove container %q: it is %s", c.id, c.st.name())
 	}
-	if c.lc != nil {
-		if err := c.lc.Destroy(); err != nil {
+	if c.task != nil {
+		if err := c.task.Destroy(); err != nil {
 			return nil, status.Error(codes.Internal, err.Error())
 		}
 	}

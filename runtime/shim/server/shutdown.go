@@ -36,10 +36,10 @@ func (s *service) beginShutdown(force bool) {
 	if force {
 		for _, c := range list {
 			c.mu.Lock()
-			lc, running := c.lc, c.st.status() == shimv1.Status_STATUS_RUNNING
+			t, running := c.task, c.st.status() == shimv1.Status_STATUS_RUNNING
 			c.mu.Unlock()
 			if running {
-				if err := lc.Signal(unix.SIGKILL, true); err != nil {
+				if err := t.Signal(unix.SIGKILL, true); err != nil {
 					s.log.Warn("kill container", "container", c.id, "err", err)
 				}
 			}
@@ -59,10 +59,10 @@ func (s *service) teardownWhenIdle(list []*container) {
 	}
 	for _, c := range list {
 		c.mu.Lock()
-		lc := c.lc
+		t := c.task
 		c.mu.Unlock()
-		if lc != nil {
-			if err := lc.Destroy(); err != nil {
+		if t != nil {
+			if err := t.Destroy(); err != nil {
 				s.log.Warn("destroy container", "container", c.id, "err", err)
 			}
 		}
@@ -93,9 +93,9 @@ func (s *service) killIfForced(c *container) {
 		return
 	}
 	c.mu.Lock()
-	lc := c.lc
+	t := c.task
 	c.mu.Unlock()
-	if err := lc.Signal(unix.SIGKILL, true); err != nil {
+	if err := t.Signal(unix.SIGKILL, true); err != nil {
 		s.log.Warn("kill container", "container", c.id, "err", err)
 	}
 }

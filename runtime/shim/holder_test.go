@@ -1,0 +1,179 @@
+package shim_test
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+)
+
+// holderConfig is the pod's namespace holder as the daemon sends it
+// (runtime/spec PauseConfig), in the pinned netns at nsPath, owning the
+// UTS, IPC and (shared) PID namespaces.
+func (p *testPod) holderConfig(nsPath string) *shimv1.ContainerConfig {
+	return &shimv1.ContainerConfig{
+		Id:              "pause",
+		Holder:          true,
+		Args:            []string{filepath.Join(binDir, "podd-pause")},
+		Env:             []string{"PATH=/bin"},
+		User:            &shimv1.User{Uid: 65535, Gid: 65535},
+		Hostname:        "mypod",
+		CgroupPath:      p.cgroup + "/pause",
+		Resources:       &shimv1.Resources{CpuShares: 2},
+		LogPath:         filepath.Join(p.dir, "logs", "pause.log"),
+		Namespaces:      []*shimv1.Namespace{{Type: "net", Path: nsPath}, {Type: "ipc"}, {Type: "uts"}, {Type: "pid"}},
+		Sysctls:         map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shm_rmid_forced": "1"},
+		OomScoreAdj:     900,
+		NoNewPrivileges: true,
+		Labels:          map[string]string{"test": p.t.Name()},
+	}
+}
+
+// newNetns pins a network namespace named name for the test.
+func newNetns(t *testing.T, name string) string {
+	t.Helper()
+	if out, err := exec.Command("ip", "netns", "add", name).CombinedOutput(); err != nil {
+		t.Fatalf("ip netns add: %v: %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "delete", name).Run() })
+	return "/run/netns/" + name
+}
+
+// assertHolder checks what the holder at pid was given: its user, no
+// capability, no_new_privs, its cgroup, oom_score_adj, the host's mount
+// namespace, and the hostname and sysctls of the namespaces it holds.
+func assertHolder(t *testing.T, p *testPod, pid int32) {
+	t.Helper()
+	proc := "/proc/" + strconv.Itoa(int(pid))
+	status := procStatus(t, proc)
+	for field, want := range map[string]string{
+		"Uid": "65535\t65535\t65535\t65535", "Gid": "65535\t65535\t65535\t65535", "Groups": "",
+		"CapInh": "0000000000000000", "CapPrm": "0000000000000000", "CapEff": "0000000000000000",
+		"CapBnd": "0000000000000000", "CapAmb": "0000000000000000", "NoNewPrivs": "1",
+	} {
+		if got := status[field]; got != want {
+			t.Errorf("holder %s: %q, want %q", field, got, want)
+		}
+	}
+	// In every hierarchy (cgroup v1: devices too).
+	b, _ := os.ReadFile(proc + "/cgroup")
+	for _, line := range strings.Split(strings.TrimSpace(string(b)), "\n") {
+		if !strings.HasSuffix(line, ":"+p.cgroup+"/pause") {
+			t.Errorf("holder cgroup %q, want %s/pause", line, p.cgroup)
+		}
+	}
+	if b, _ := os.ReadFile(proc + "/oom_score_adj"); strings.TrimSpace(string(b)) != "900" {
+		t.Errorf("holder oom_score_adj %q, want 900", b)
+	}
+	if exe, _ := os.Readlink(proc + "/exe"); exe != filepath.Join(binDir, "podd-pause") {
+		t.Errorf("holder runs %q, want podd-pause", exe)
+	}
+	if b, _ := os.ReadFile(proc + "/comm"); strings.TrimSpace(string(b)) != "podd-pause" {
+		t.Errorf("holder comm %q, want podd-pause", b)
+	}
+	if a, b := readlinkNS(pid, "mnt"), readlinkNS(int32(os.Getpid()), "mnt"); a != b {
+		t.Errorf("holder mount namespace %s, want the host's %s", a, b)
+	}
+	for file, want := range map[string]string{
+		"/proc/sys/kernel/hostname":                     "mypod",
+		"/proc/sys/net/ipv4/ip_unprivileged_port_start": "0",
+		"/proc/sys/kernel/shm_rmid_forced":              "1",
+	} {
+		out, err := exec.Command("nsenter", "-t", strconv.Itoa(int(pid)), "-n", "-i", "-u", "cat", file).CombinedOutput()
+		if err != nil || strings.TrimSpace(string(out)) != want {
+			t.Errorf("%s in the holder's namespaces: %q (%v), want %q", file, out, err, want)
+		}
+	}
+}
+
+func procStatus(t *testing.T, proc string) map[string]string {
+	t.Helper()
+	b, err := os.ReadFile(proc + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		if k, v, ok := strings.Cut(line, ":"); ok {
+			out[k] = strings.TrimSpace(v)
+		}
+	}
+	return out
+}
+
+// The holder is no libcontainer container: exec and update are refused.
+func TestHolderRefusesExecAndUpdate(t *testing.T) {
+	p := startPod(t)
+	p.create(p.holderConfig(newNetns(t, "ph"+filepath.Base(p.dir))))
+	ctx := context.Background()
+	if _, err := p.c.Update(ctx, &shimv1.UpdateRequest{Id: "pause", Resources: &shimv1.Resources{CpuShares: 4}}); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("update the holder: %v, want FailedPrecondition", err)
+	}
+	stream, err := p.c.Exec(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := stream.Send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Start{Start: &shimv1.ExecProcess{Container: "pause", Args: []string{"true"}}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := stream.Recv(); status.Code(err) != codes.FailedPrecondition {
+		t.Errorf("exec in the holder: %v, want FailedPrecondition", err)
+	}
+}
+
+// A holder that cannot start (its program is missing) is recorded as a
+// start failure and leaves no cgroup behind.
+func TestHolderStartFailureIsRecorded(t *testing.T) {
+	p := startPod(t)
+	cfg := p.holderConfig(newNetns(t, "pf"+filepath.Base(p.dir)))
+	cfg.Args = []string{filepath.Join(p.dir, "no-such-pause")}
+	_, err := p.c.CreateContainer(context.Background(), &shimv1.CreateContainerRequest{Config: cfg})
+	if err == nil || !strings.Contains(err.Error(), "no-such-pause") {
+		t.Fatalf("create a holder with no program: %v", err)
+	}
+	if st := p.state("pause"); st.GetStatus() != shimv1.Status_STATUS_STOPPED || st.GetExitCode() != 128 {
+		t.Errorf("holder state %v, want stopped with 128", st)
+	}
+	if dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + p.cgroup + "/pause"); len(dirs) != 0 {
+		t.Errorf("cgroups left by the failed holder: %v", dirs)
+	}
+}
+
+// A hostNetwork/hostPID pod's holder stays in the host's network, UTS and
+// PID namespaces (its hostname is the node's) and owns only its IPC one.
+func TestHolderInHostNamespaces(t *testing.T) {
+	p := startPod(t)
+	cfg := p.holderConfig("")
+	cfg.Namespaces = []*shimv1.Namespace{{Type: "ipc"}}
+	cfg.Hostname = ""
+	cfg.Sysctls = map[string]string{"kernel.shm_rmid_forced": "1"}
+	pid := p.create(cfg).GetPid()
+	self := int32(os.Getpid())
+	for _, ns := range []string{"net", "uts", "pid", "mnt"} {
+		if a, b := readlinkNS(pid, ns), readlinkNS(self, ns); a == "" || a != b {
+			t.Errorf("holder %s namespace %s, want the host's %s", ns, a, b)
+		}
+	}
+	if a, b := readlinkNS(pid, "ipc"), readlinkNS(self, "ipc"); a == "" || a == b {
+		t.Errorf("holder ipc namespace %s, want its own", a)
+	}
+	out, err := exec.Command("nsenter", "-t", strconv.Itoa(int(pid)), "-i", "cat", "/proc/sys/kernel/shm_rmid_forced").CombinedOutput()
+	if err != nil || strings.TrimSpace(string(out)) != "1" {
+		t.Errorf("kernel.shm_rmid_forced in the holder's IPC namespace: %q (%v), want 1", out, err)
+	}
+	// The holder is no PID 1 here: it exits 0 on SIGTERM all the same.
+	p.signal("pause", int32(syscall.SIGTERM))
+	if st := p.waitStopped("pause", 5*time.Second); st.GetExitCode() != 0 {
+		t.Errorf("holder exited %d on SIGTERM, want 0", st.GetExitCode())
+	}
+}

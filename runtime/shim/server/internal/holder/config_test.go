@@ -1,0 +1,96 @@
+package holder
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+)
+
+func holderConfig() *shimv1.ContainerConfig {
+	return &shimv1.ContainerConfig{
+		Id: "pause", Holder: true, Args: []string{"/usr/bin/podd-pause"}, Env: []string{"PATH=/bin"},
+		User: &shimv1.User{Uid: 65535, Gid: 65535}, Hostname: "web",
+		Namespaces: []*shimv1.Namespace{{Type: "net", Path: "/run/podd/netns/sb1"}, {Type: "uts"}, {Type: "ipc"}},
+		CgroupPath: "/podd/podu1/pause", Resources: &shimv1.Resources{CpuShares: 2},
+		LogPath: "/run/podd/pods/u1/pause.log", OomScoreAdj: -998,
+		Sysctls: map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shm_rmid_forced": "1"},
+	}
+}
+
+func TestFromContainerConfig(t *testing.T) {
+	got, err := FromContainerConfig(holderConfig(), -500)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Config{
+		ID: "pause", Args: []string{"/usr/bin/podd-pause"}, Env: []string{"PATH=/bin"},
+		NetnsPath: "/run/podd/netns/sb1", NewUTS: true, NewIPC: true, Hostname: "web",
+		Sysctls: map[string]string{"net.ipv4.ip_unprivileged_port_start": "0", "kernel.shm_rmid_forced": "1"},
+		UID:     65535, GID: 65535, CgroupPath: "/podd/podu1/pause", CPUShares: 2,
+		OOMScoreAdj: -500, // clamped to what the shim can give
+		LogPath:     "/run/podd/pods/u1/pause.log",
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("config\n got %+v\nwant %+v", got, want)
+	}
+
+	shared := holderConfig()
+	shared.Namespaces = append(shared.Namespaces, &shimv1.Namespace{Type: "pid"}, &shimv1.Namespace{Type: "mount"})
+	if got, err := FromContainerConfig(shared, -1000); err != nil || !got.NewPID || got.OOMScoreAdj != -998 {
+		t.Errorf("shared PID namespace: %+v, %v; want NewPID and oom_score_adj -998", got, err)
+	}
+}
+
+func TestFromContainerConfigRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*shimv1.ContainerConfig)
+		want   string
+	}{
+		{"relative program", func(c *shimv1.ContainerConfig) { c.Args = []string{"pause"} }, "absolute host path"},
+		{"no program", func(c *shimv1.ContainerConfig) { c.Args = nil }, "absolute host path"},
+		{"relative cgroup", func(c *shimv1.ContainerConfig) { c.CgroupPath = "podd/pause" }, "not absolute"},
+		{"joins a container", func(c *shimv1.ContainerConfig) {
+			c.Namespaces[1] = &shimv1.Namespace{Type: "uts", Container: "other"}
+		}, "joins no container"},
+		{"new network namespace", func(c *shimv1.ContainerConfig) { c.Namespaces[0] = &shimv1.Namespace{Type: "net"} }, "pinned network namespace"},
+		{"ipc by path", func(c *shimv1.ContainerConfig) {
+			c.Namespaces[2] = &shimv1.Namespace{Type: "ipc", Path: "/proc/1/ns/ipc"}
+		}, "but the network's by path"},
+		{"user namespace", func(c *shimv1.ContainerConfig) {
+			c.Namespaces = append(c.Namespaces, &shimv1.Namespace{Type: "user"})
+		}, "only uts, ipc and pid"},
+		{"net sysctl on the host network", func(c *shimv1.ContainerConfig) { c.Namespaces = c.Namespaces[1:] }, "host's network namespace"},
+		{"ipc sysctl on the host IPC", func(c *shimv1.ContainerConfig) { c.Namespaces = c.Namespaces[:2] }, "no IPC namespace"},
+		{"domainname on the host UTS", func(c *shimv1.ContainerConfig) {
+			c.Namespaces = []*shimv1.Namespace{c.Namespaces[0], c.Namespaces[2]}
+			c.Sysctls = map[string]string{"kernel.domainname": "x"}
+		}, "no UTS namespace"},
+		{"hostname as a sysctl", func(c *shimv1.ContainerConfig) { c.Sysctls = map[string]string{"kernel.hostname": "x"} }, "set the hostname"},
+		{"host-wide sysctl", func(c *shimv1.ContainerConfig) { c.Sysctls = map[string]string{"kernel.core_pattern": "x"} }, "not in a namespace"},
+		{"escaping /proc/sys/net", func(c *shimv1.ContainerConfig) {
+			c.Sysctls = map[string]string{"net.//.kernel.core_pattern": "x"}
+		}, "not a sysctl name"},
+	} {
+		cfg := holderConfig()
+		tc.change(cfg)
+		_, err := FromContainerConfig(cfg, -1000)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `holder "pause"`) {
+			t.Errorf("%s: error %v, want one naming the holder and containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func TestSysctlPath(t *testing.T) {
+	for name, want := range map[string]string{
+		"net.ipv4.ip_forward":            "/proc/sys/net/ipv4/ip_forward",
+		"net.ipv4.conf.eth0/1.rp_filter": "/proc/sys/net/ipv4/conf/eth0.1/rp_filter",
+		"fs.mqueue.msg_max":              "/proc/sys/fs/mqueue/msg_max",
+	} {
+		if got := sysctlPath(name); got != want {
+			t.Errorf("sysctlPath(%q) = %q, want %q", name, got, want)
+		}
+	}
+}
