@@ -78,7 +78,10 @@ type kubelet struct {
 	// port serves the kubelet API (https, anonymous, /pods); healthzPort
 	// /healthz over http.
 	port, healthzPort int
+	bin               string
+	args              []string
 	cmd               *exec.Cmd
+	exited            chan struct{}
 	log               *os.File
 	client            *http.Client
 }
@@ -125,21 +128,30 @@ func startKubelet(t *testing.T, e *env, bin string) *kubelet {
 		t.Fatal(err)
 	}
 	k.log = log
-	k.cmd = exec.Command("unshare", "--mount", "--propagation", "slave", "--",
-		"sh", "-c", kubeletNamespace, "podd-kubelet-ns", k.path("ns"),
-		bin, "--config", conf, "--root-dir", k.path("root"), "--cert-dir", k.path("pki"),
-		"--hostname-override", kubeletNode, "--v", "2")
-	k.cmd.Stdout, k.cmd.Stderr = log, log
-	if err := k.cmd.Start(); err != nil {
-		t.Fatalf("start kubelet: %v", err)
-	}
+	k.args = []string{"--config", conf, "--root-dir", k.path("root"), "--cert-dir", k.path("pki"),
+		"--hostname-override", kubeletNode, "--v", "2"}
+	k.bin = bin
 	t.Cleanup(k.stop)
-	exited := make(chan struct{})
-	go func() { k.cmd.Process.Wait(); close(exited) }()
-	testutil.WaitFor(t, 60*time.Second, "kubelet /healthz", func() (bool, error) {
+	k.launch()
+	return k
+}
+
+// launch starts the kubelet process and waits for its /healthz.
+func (k *kubelet) launch() {
+	k.t.Helper()
+	args := append([]string{"--mount", "--propagation", "slave", "--",
+		"sh", "-c", kubeletNamespace, "podd-kubelet-ns", k.path("ns"), k.bin}, k.args...)
+	cmd := exec.Command("unshare", args...)
+	cmd.Stdout, cmd.Stderr = k.log, k.log
+	if err := cmd.Start(); err != nil {
+		k.t.Fatalf("start kubelet: %v", err)
+	}
+	k.cmd, k.exited = cmd, make(chan struct{})
+	go func(done chan struct{}) { cmd.Wait(); close(done) }(k.exited)
+	testutil.WaitFor(k.t, 60*time.Second, "kubelet /healthz", func() (bool, error) {
 		select {
-		case <-exited:
-			t.Fatalf("the kubelet exited at start:\n%s", k.logTail(40))
+		case <-k.exited:
+			k.t.Fatalf("the kubelet exited at start:\n%s", k.logTail(40))
 		default:
 		}
 		resp, err := k.client.Get(fmt.Sprintf("http://127.0.0.1:%d/healthz", k.healthzPort))
@@ -150,7 +162,29 @@ func startKubelet(t *testing.T, e *env, bin string) *kubelet {
 		resp.Body.Close()
 		return resp.StatusCode == http.StatusOK, fmt.Errorf("%s: %s", resp.Status, body)
 	})
-	return k
+}
+
+// terminate stops the kubelet process: SIGTERM, SIGKILL after 20 s. The
+// pods keep running.
+func (k *kubelet) terminate() {
+	if k.cmd == nil {
+		return
+	}
+	k.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-k.exited:
+	case <-time.After(20 * time.Second):
+		k.cmd.Process.Kill()
+		<-k.exited
+	}
+	k.cmd = nil
+}
+
+// restart stops the kubelet and starts it again on the same directories.
+func (k *kubelet) restart() {
+	k.t.Helper()
+	k.terminate()
+	k.launch()
 }
 
 // makeCgroupRoot makes the kubelet's cgroup root, which it wants in every
@@ -280,6 +314,20 @@ func (k *kubelet) pods() (map[string]*corev1.Pod, error) {
 	return out, nil
 }
 
+// get fetches a path of the kubelet's API and returns the body of a 200.
+func (k *kubelet) get(path string) (string, error) {
+	resp, err := k.client.Get(fmt.Sprintf("https://127.0.0.1:%d%s", k.port, path))
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("kubelet %s: %s: %s", path, resp.Status, body)
+	}
+	return string(body), err
+}
+
 // waitPod polls the kubelet's /pods until cond holds for the static pod
 // name (without the node suffix) and returns it.
 func (k *kubelet) waitPod(name string, timeout time.Duration, what string, cond func(*corev1.Pod) bool) *corev1.Pod {
@@ -334,19 +382,7 @@ var kubeletQoSCgroups = []string{"kubepods/besteffort", "kubepods/burstable", "k
 // env's cleanup reports it). The pods the kubelet leaves running are the
 // env cleanup's: it stops podd and removes what podd left.
 func (k *kubelet) stop() {
-	if k.cmd == nil {
-		return
-	}
-	k.cmd.Process.Signal(syscall.SIGTERM)
-	done := make(chan struct{})
-	go func() { k.cmd.Wait(); close(done) }()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		k.cmd.Process.Kill()
-		<-done
-	}
-	k.cmd = nil
+	k.terminate()
 	if k.t.Failed() {
 		k.t.Logf("kubelet log (%s):\n%s", k.path("kubelet.log"), k.logTail(80))
 	}

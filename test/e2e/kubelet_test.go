@@ -95,6 +95,18 @@ func (e *env) waitRunningInCRI(name string, timeout time.Duration) time.Time {
 	return time.Now()
 }
 
+// runningContainers maps the name of each running CRI container to its ID.
+func (e *env) runningContainers() map[string]string {
+	e.t.Helper()
+	out := map[string]string{}
+	for _, c := range e.criContainers("") {
+		if c.State == "CONTAINER_RUNNING" {
+			out[c.Metadata.Name] = c.ID
+		}
+	}
+	return out
+}
+
 // The reference pod of ../shared/conformance/kubelet (its figures were
 // measured with containerd): a busybox sleeping, an exec readiness probe.
 const kubeletProbePod = `apiVersion: v1
@@ -113,7 +125,7 @@ spec:
 `
 
 // kubeletWebPod: an init container writes the page into an emptyDir;
-// httpd serves it, an httpGet probe makes the pod ready, and a preStop
+// httpd (Guaranteed: CPU and memory limits) serves it, an httpGet probe makes the pod ready, and a preStop
 // hook leaves a mark in a hostPath directory. The image is pulled from a
 // registry on 127.0.0.1 on every start (imagePullPolicy Always).
 func kubeletWebPod(image, outDir string) string {
@@ -130,12 +142,14 @@ spec:
     image: %[1]s
     imagePullPolicy: Always
     command: ["sh", "-c", "echo hello from $(hostname) > /www/index.html"]
+    resources: {limits: {cpu: 200m, memory: 64Mi}}
     volumeMounts: [{name: www, mountPath: /www}]
   containers:
   - name: web
     image: %[1]s
     imagePullPolicy: Always
     command: ["httpd", "-f", "-p", "8080", "-h", "/www"]
+    resources: {limits: {cpu: 200m, memory: 64Mi}}
     ports: [{containerPort: 8080}]
     volumeMounts: [{name: www, mountPath: /www}, {name: out, mountPath: /out}]
     readinessProbe:
@@ -161,12 +175,16 @@ spec:
     command: ["sh", "-c", "echo crashing; echo bye > /dev/termination-log; exit 1"]
 `
 
+// kubeletPods are the static pods of the kubelet test.
+var kubeletPods = []string{"bb", "web", "crash"}
+
 // Issue 9, kubelet slice: an upstream kubelet (make kubelet-e2e builds
 // v1.37.2) runs standalone on podd's CRI socket. It brings a web pod (init
-// container, httpGet readiness, preStop hook) to running and ready,
-// restarts a crashing container with growing back-off, and when the
-// manifests are removed it tears everything down through podd, which
-// leaves nothing on the host.
+// container, httpGet readiness, preStop hook) to running and ready and
+// restarts a crashing container with growing back-off; a kill -9 of podd
+// and a restart of the kubelet change nothing; after a reboot the kubelet
+// runs the pods again in new sandboxes; when the manifests are removed it
+// tears everything down through podd, which leaves nothing on the host.
 func TestKubeletRunsStaticPodsOnPodd(t *testing.T) {
 	bin := kubeletBinary(t)
 	t.Parallel()
@@ -183,8 +201,9 @@ func TestKubeletRunsStaticPodsOnPodd(t *testing.T) {
 	// The reference pod alone first: its figures compare with containerd's.
 	t0 := k.writeManifest("bb", kubeletProbePod)
 	bbRunning := e.waitRunningInCRI("bb", 120*time.Second).Sub(t0)
-	k.waitPod("bb", 60*time.Second, "Ready", podReady)
+	bb := k.waitPod("bb", 60*time.Second, "Ready", podReady)
 	bbReady := time.Since(t0)
+	checkKubeletContainerProcess(t, e, e.runningContainers()["bb"], bb, bestEffort)
 
 	t0 = k.writeManifest("web", kubeletWebPod(reg+"/test/web:v1", outDir))
 	k.writeManifest("crash", kubeletCrashPod)
@@ -192,36 +211,118 @@ func TestKubeletRunsStaticPodsOnPodd(t *testing.T) {
 	web := k.waitPod("web", 60*time.Second, "Ready", podReady)
 	webReady := time.Since(t0)
 	checkWebPod(t, e, web)
-	checkCrashBackOff(t, e, k)
+	steady := e.runningContainers()
 
+	// podd crashes under the kubelet: afterwards CRI answers as before, so
+	// the kubelet restarts nothing and keeps driving the crashing pod.
+	e.killDaemon()
+	e.restartDaemon()
+	checkCrashBackOff(t, e, k)
+	checkStatsSummary(t, k)
+	checkKubeletRestartKeepsPods(t, e, k, steady)
 	kubeletRSS, poddRSS := rssKB(k.cmd.Process.Pid), rssKB(e.cmd.Process.Pid)
+	rebootReady := checkRebootMakesNewSandboxes(t, e, k)
 	if t.Failed() {
 		return
 	}
+	stopped, removed := checkTeardown(t, e, k, outDir)
+	t.Logf("figures (ms): bb (exec probe) file→running %d, →ready %d; web (init, pull, httpGet probe) file→running %d, →ready %d; "+
+		"reboot→web ready %d; delete→sandbox stopped bb %d web %d crash %d; delete→every sandbox removed %d; RSS kubelet %d MiB, podd %d MiB (3 pods)",
+		bbRunning.Milliseconds(), bbReady.Milliseconds(), webRunning.Milliseconds(), webReady.Milliseconds(), rebootReady.Milliseconds(),
+		stopped["bb"].Milliseconds(), stopped["web"].Milliseconds(), stopped["crash"].Milliseconds(), removed.Milliseconds(),
+		kubeletRSS/1024, poddRSS/1024)
+	// The env's cleanup stops podd and takes the census once more, with the
+	// kubelet stopped and its QoS cgroups removed.
+}
 
-	// Teardown: every manifest removed at once; the kubelet stops the
-	// sandboxes (after the preStop hook and the grace period) and removes
-	// them at its next cleanup of dead pods.
-	names := []string{"bb", "web", "crash"}
-	ids := map[string]string{}
-	for _, n := range names {
-		ids[n], _ = e.sandboxOf(n)
+// checkKubeletRestartKeepsPods: a new kubelet finds its pods through CRI
+// (labels and annotations, the restart count among them) and keeps them:
+// the running containers are those of before and no pod got a new
+// sandbox. It has forgotten the back-off, so the crashing container
+// starts again at once: the kubelet has synced its pods by then.
+func checkKubeletRestartKeepsPods(t *testing.T, e *env, k *kubelet, steady map[string]string) {
+	crashAttempt := containerStatus(k.waitPod("crash", 10*time.Second, "listed", func(*corev1.Pod) bool { return true }), "crash").RestartCount
+	k.restart()
+	k.waitPod("crash", 60*time.Second, "restarted by the new kubelet", func(p *corev1.Pod) bool {
+		cs := containerStatus(p, "crash")
+		return cs != nil && cs.RestartCount > crashAttempt
+	})
+	web := k.waitPod("web", 60*time.Second, "Ready after the kubelet's restart", podReady)
+	if got := e.runningContainers(); got["web"] != steady["web"] || got["bb"] != steady["bb"] {
+		t.Errorf("running containers after podd's crash and the kubelet's restart %v, before %v", got, steady)
 	}
+	if cs := containerStatus(web, "web"); cs == nil || cs.RestartCount != 0 || cs.ContainerID != "podd://"+steady["web"] {
+		t.Errorf("web after podd's crash and the kubelet's restart: %+v", cs)
+	}
+	for _, n := range kubeletPods {
+		if sbs := e.crictlPods("--label", "io.kubernetes.pod.name="+n+"-"+kubeletNode); len(sbs) != 1 {
+			t.Errorf("pod %s has sandboxes %v, want the one it started with", n, sbs)
+		}
+	}
+}
+
+// checkRebootMakesNewSandboxes: after a reboot podd lists every CRI
+// sandbox NotReady (as containerd does), and the kubelet, started again,
+// runs each pod in a new sandbox: the init container again, then the web
+// page on the new pod IP. It returns how long the web pod took to be
+// Ready from the kubelet's start.
+func checkRebootMakesNewSandboxes(t *testing.T, e *env, k *kubelet) time.Duration {
+	old := map[string]string{}
+	for _, n := range kubeletPods {
+		old[n], _ = e.sandboxOf(n)
+	}
+	k.terminate()
+	e.killDaemon()
+	simulateReboot(t, e)
+	makeCgroupRoot(t, e.cgroupParent) // the kubelet's cgroup root went with the reboot
+	e.restartDaemon()
+	for n, id := range old {
+		if st := e.inspectp(id).Status.State; st != "SANDBOX_NOTREADY" {
+			t.Errorf("after the reboot the sandbox of %s is %s", n, st)
+		}
+	}
+	t0 := time.Now()
+	k.launch()
+	web := k.waitPod("web", 120*time.Second, "Ready after the reboot", func(p *corev1.Pod) bool {
+		id, st := e.sandboxOf("web")
+		return podReady(p) && id != old["web"] && st == "SANDBOX_READY"
+	})
+	ready := time.Since(t0)
+	for _, n := range kubeletPods {
+		if id, st := e.sandboxOf(n); id == old[n] || st != "SANDBOX_READY" {
+			k.waitPod(n, 60*time.Second, "a new sandbox", func(*corev1.Pod) bool {
+				id, st := e.sandboxOf(n)
+				return id != old[n] && st == "SANDBOX_READY"
+			})
+		}
+	}
+	if body := fetchPage(t, web.Status.PodIP); body != "hello from web-"+kubeletNode+"\n" {
+		t.Errorf("after the reboot the pod IP %s served %q", web.Status.PodIP, body)
+	}
+	return ready
+}
+
+// checkTeardown removes every manifest at once: the kubelet stops the
+// sandboxes (after the preStop hook and the grace period) and removes them
+// at its next cleanup of dead pods (the old sandboxes of the reboot too);
+// then nothing is left on the host but the kubelet's QoS cgroups. It
+// returns when each pod's sandbox stopped and when all were removed.
+func checkTeardown(t *testing.T, e *env, k *kubelet, outDir string) (map[string]time.Duration, time.Duration) {
 	var td time.Time
-	for _, n := range names {
+	for _, n := range kubeletPods {
 		td = k.removeManifest(n)
 	}
-	notReady := map[string]time.Duration{}
+	stopped := map[string]time.Duration{}
 	testutil.WaitFor(t, 120*time.Second, "every sandbox stopped", func() (bool, error) {
-		for _, n := range names {
-			if _, ok := notReady[n]; ok {
+		for _, n := range kubeletPods {
+			if _, ok := stopped[n]; ok {
 				continue
 			}
 			if _, st := e.sandboxOf(n); st != "SANDBOX_READY" {
-				notReady[n] = time.Since(td)
+				stopped[n] = time.Since(td)
 			}
 		}
-		return len(notReady) == len(names), fmt.Errorf("stopped: %v", notReady)
+		return len(stopped) == len(kubeletPods), fmt.Errorf("stopped: %v", stopped)
 	})
 	testutil.WaitFor(t, 180*time.Second, "crictl pods and ps empty", func() (bool, error) {
 		pods := e.crictlPods()
@@ -232,8 +333,7 @@ func TestKubeletRunsStaticPodsOnPodd(t *testing.T) {
 	if data, err := os.ReadFile(filepath.Join(outDir, "prestop")); err != nil || string(data) != "prestop of web-"+kubeletNode+"\n" {
 		t.Errorf("the preStop hook's mark: %q, %v", data, err)
 	}
-	// The kubelet removes a pod's cgroup once the pod is gone; then only
-	// its QoS cgroups are left under its root.
+	// The kubelet removes a pod's cgroup once the pod is gone.
 	testutil.WaitFor(t, 60*time.Second, "nothing left of the pods with the kubelet running", func() (bool, error) {
 		c := e.census(t)
 		c.Cgroups = slices.DeleteFunc(c.Cgroups, func(p string) bool {
@@ -241,18 +341,22 @@ func TestKubeletRunsStaticPodsOnPodd(t *testing.T) {
 		})
 		return c.empty(), fmt.Errorf("%+v", c)
 	})
-	for _, n := range names {
-		if st := e.crictlPods("--id", ids[n]); len(st) != 0 {
-			t.Errorf("sandbox of %s still listed: %v", n, st)
-		}
+	return stopped, removed
+}
+
+// fetchPage GETs port 8080 of a pod IP from the host.
+func fetchPage(t *testing.T, ip string) string {
+	t.Helper()
+	resp, err := http.Get("http://" + ip + ":8080/")
+	if err != nil {
+		t.Fatalf("fetch from the pod IP: %v", err)
 	}
-	t.Logf("figures (ms): bb (exec probe) file→running %d, →ready %d; web (init, pull, httpGet probe) file→running %d, →ready %d; "+
-		"delete→sandbox stopped bb %d web %d crash %d; delete→every sandbox removed %d; RSS kubelet %d MiB, podd %d MiB (3 pods)",
-		bbRunning.Milliseconds(), bbReady.Milliseconds(), webRunning.Milliseconds(), webReady.Milliseconds(),
-		notReady["bb"].Milliseconds(), notReady["web"].Milliseconds(), notReady["crash"].Milliseconds(), removed.Milliseconds(),
-		kubeletRSS/1024, poddRSS/1024)
-	// The env's cleanup stops podd and takes the census once more, with the
-	// kubelet stopped and its QoS cgroups removed.
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusOK {
+		t.Errorf("the pod IP answered %s", resp.Status)
+	}
+	return string(body)
 }
 
 // checkWebPod: the init container ran to completion before the web
@@ -283,19 +387,13 @@ func checkWebPod(t *testing.T, e *env, p *corev1.Pod) {
 			t.Errorf("web container label %s = %q, want %q", k, webs[0].Labels[k], v)
 		}
 	}
-	checkKubeletContainerProcess(t, e, webs[0].ID, p)
+	checkKubeletContainerProcess(t, e, webs[0].ID, p, guaranteed)
 	si := e.inspectp(webs[0].PodSandboxID)
 	if si.Status.Network.IP == "" || si.Status.Network.IP != p.Status.PodIP {
 		t.Fatalf("sandbox IP %q, the kubelet's pod IP %q", si.Status.Network.IP, p.Status.PodIP)
 	}
-	resp, err := http.Get("http://" + p.Status.PodIP + ":8080/")
-	if err != nil {
-		t.Fatalf("fetch from the pod IP: %v", err)
-	}
-	body, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	if string(body) != "hello from web-"+kubeletNode+"\n" {
-		t.Errorf("the pod IP served %s %q", resp.Status, body)
+	if body := fetchPage(t, p.Status.PodIP); body != "hello from web-"+kubeletNode+"\n" {
+		t.Errorf("the pod IP served %q", body)
 	}
 }
 
@@ -321,7 +419,9 @@ func checkCrashBackOff(t *testing.T, e *env, k *kubelet) {
 	})
 	gaps := []time.Duration{created[2].Sub(created[1]), created[3].Sub(created[2])}
 	t.Logf("crashing container: attempt 1→2 after %v, 2→3 after %v", gaps[0].Round(time.Millisecond), gaps[1].Round(time.Millisecond))
-	if gaps[0] < 9*time.Second || gaps[1] < gaps[0]*3/2 {
+	// Each gap is the back-off (from the attempt's end, which podd reports)
+	// plus the attempt's run and the kubelet's latency: never shorter.
+	if gaps[0] < 9500*time.Millisecond || gaps[1] < 19500*time.Millisecond || gaps[1] <= gaps[0] {
 		t.Errorf("back-off does not grow as the kubelet's (10 s, then 20 s): gaps %v", gaps)
 	}
 	p := k.waitPod("crash", 60*time.Second, "restart count ≥ 3 and exit code 1", func(p *corev1.Pod) bool {
@@ -350,38 +450,77 @@ func checkCrashBackOff(t *testing.T, e *env, k *kubelet) {
 	if out, err := e.crictlErr("logs", last.ID); err != nil || out != "crashing\n" {
 		t.Errorf("crictl logs of attempt %d: %q, %v", last.Metadata.Attempt, out, err)
 	}
+	// The kubelet's reader of CRI logs (kubectl logs) parses podd's files.
+	// Its status may name for a moment an attempt it has just removed.
+	for _, q := range []string{"", "?previous=true"} {
+		testutil.WaitFor(t, 30*time.Second, "kubelet /containerLogs"+q+" of the crashing container", func() (bool, error) {
+			out, err := k.get("/containerLogs/default/crash-" + kubeletNode + "/crash" + q)
+			return err == nil && out == "crashing\n", fmt.Errorf("%q, %v", out, err)
+		})
+	}
 	logFile := filepath.Join(k.path("pod-logs"), fmt.Sprintf("default_crash-%s_%s", kubeletNode, p.UID), "crash", fmt.Sprintf("%d.log", last.Metadata.Attempt))
 	if data, err := os.ReadFile(logFile); err != nil || !strings.Contains(string(data), " stdout F crashing") {
 		t.Errorf("CRI log file %s: %q, %v", logFile, data, err)
 	}
 }
 
+// qosWant is what the kubelet asks for a container of a QoS class.
+type qosWant struct {
+	class string
+	// dir is the QoS cgroup of the pod's, under kubepods.
+	dir string
+	// oomScoreAdj is what the kubelet asks; podd clamps it to its shim's.
+	oomScoreAdj int
+	// memLimit, cpuQuota and cpuShares are the container cgroup's values.
+	memLimit, cpuQuota, cpuShares int64
+}
+
+var (
+	bestEffort = qosWant{class: "BestEffort", dir: "/besteffort", oomScoreAdj: 1000, cpuShares: 2, cpuQuota: -1}
+	// guaranteed is the web container's: limits cpu 200m, memory 64Mi.
+	guaranteed = qosWant{class: "Guaranteed", oomScoreAdj: -997, memLimit: 64 << 20, cpuQuota: 20000, cpuShares: 204}
+)
+
 // checkKubeletContainerProcess: the container's process is where the
 // kubelet asked, and as it asked: in the cgroup of its pod
-// (<root>/kubepods/besteffort/pod<uid>), with the OOM score of a
-// best-effort container (1000), without seccomp filter (the kubelet's
-// default is Unconfined), with the resolv.conf the kubelet gave the sandbox
-// (the host's nameservers, no cluster DNS here) and the kubelet's
-// annotations back in its status.
-func checkKubeletContainerProcess(t *testing.T, e *env, id string, p *corev1.Pod) {
+// (<root>/kubepods[/<qos>]/pod<uid>) with the container's CPU and memory
+// values, with the OOM score of its QoS class (lowered no further than
+// podd's shim could go), without seccomp filter (the kubelet's default is
+// Unconfined), with the resolv.conf the kubelet gave the sandbox (the
+// host's nameservers, no cluster DNS here) and the kubelet's annotations
+// back in its status.
+func checkKubeletContainerProcess(t *testing.T, e *env, id string, p *corev1.Pod, want qosWant) {
 	ci := e.inspect(id)
 	pid := ci.Info.Pid
 	if pid <= 0 {
 		t.Fatalf("container %s: pid %d", id, pid)
 	}
-	cg, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
-	if err != nil {
-		t.Fatal(err)
+	if p.Status.QOSClass != corev1.PodQOSClass(want.class) {
+		t.Errorf("pod %s is %s, want %s", p.Name, p.Status.QOSClass, want.class)
 	}
-	podCgroup := e.cgroupParent + "/kubepods/besteffort/pod" + string(p.UID)
-	for _, line := range strings.Split(strings.TrimSpace(string(cg)), "\n") {
-		f := strings.SplitN(line, ":", 3)
-		if len(f) == 3 && (strings.Contains(f[1], "memory") || strings.Contains(f[1], "pids")) && !strings.HasPrefix(f[2], podCgroup+"/") {
-			t.Errorf("container cgroup %s, want under the pod's %s", line, podCgroup)
+	podCgroup := e.cgroupParent + "/kubepods" + want.dir + "/pod" + string(p.UID)
+	for ctrl, files := range map[string]map[string]int64{
+		"memory": {"memory.limit_in_bytes": want.memLimit},
+		"cpu":    {"cpu.cfs_quota_us": want.cpuQuota, "cpu.shares": want.cpuShares},
+		"pids":   {},
+	} {
+		dir := v1CgroupOf(t, pid, ctrl)
+		if !strings.HasPrefix(dir, podCgroup+"/") {
+			t.Errorf("container's %s cgroup %s, want under the pod's %s", ctrl, dir, podCgroup)
+		}
+		for f, v := range files {
+			if v == 0 {
+				continue // not asked: unlimited
+			}
+			got, err := os.ReadFile(filepath.Join("/sys/fs/cgroup", ctrl, dir, f))
+			if err != nil || strings.TrimSpace(string(got)) != strconv.FormatInt(v, 10) {
+				t.Errorf("container's %s = %q, %v; want %d", f, got, err, v)
+			}
 		}
 	}
-	if adj, err := os.ReadFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid)); err != nil || strings.TrimSpace(string(adj)) != "1000" {
-		t.Errorf("oom_score_adj %q, %v: want 1000 (best effort)", adj, err)
+	wantAdj := max(want.oomScoreAdj, shimOOMScoreAdj(t, e, ci.Info.SandboxID))
+	if adj, err := os.ReadFile(fmt.Sprintf("/proc/%d/oom_score_adj", pid)); err != nil || strings.TrimSpace(string(adj)) != strconv.Itoa(wantAdj) {
+		t.Errorf("oom_score_adj %q, %v: want %d (%s, the kubelet asks %d)", adj, err, wantAdj, want.class, want.oomScoreAdj)
 	}
 	if st, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid)); err != nil || !strings.Contains(string(st), "Seccomp:\t0\n") {
 		t.Errorf("seccomp mode of the container (Unconfined asked): %v\n%s", err, st)
@@ -407,10 +546,107 @@ func checkKubeletContainerProcess(t *testing.T, e *env, id string, p *corev1.Pod
 	for k, v := range map[string]string{
 		"io.kubernetes.container.restartCount":           "0",
 		"io.kubernetes.container.terminationMessagePath": "/dev/termination-log",
-		"io.kubernetes.pod.terminationGracePeriod":       "5",
+		"io.kubernetes.pod.terminationGracePeriod":       strconv.FormatInt(*p.Spec.TerminationGracePeriodSeconds, 10),
 	} {
 		if st.Status.Annotations[k] != v {
 			t.Errorf("container annotation %s = %q, want %q", k, st.Status.Annotations[k], v)
 		}
 	}
+}
+
+// checkStatsSummary: the kubelet's /stats/summary has the web container's
+// CPU, memory, writable layer and log usage (from CRI's ListContainerStats:
+// cAdvisor knows no podd containers) and the image filesystem (ImageFsInfo).
+func checkStatsSummary(t *testing.T, k *kubelet) {
+	type fsStats struct {
+		UsedBytes  *uint64 `json:"usedBytes"`
+		InodesUsed *uint64 `json:"inodesUsed"`
+	}
+	var sum struct {
+		Node struct {
+			Runtime struct {
+				ImageFs *fsStats `json:"imageFs"`
+			} `json:"runtime"`
+		} `json:"node"`
+		Pods []struct {
+			PodRef     struct{ Name string } `json:"podRef"`
+			Containers []struct {
+				Name string `json:"name"`
+				CPU  *struct {
+					UsageCoreNanoSeconds uint64 `json:"usageCoreNanoSeconds"`
+				} `json:"cpu"`
+				Memory *struct {
+					WorkingSetBytes uint64 `json:"workingSetBytes"`
+				} `json:"memory"`
+				Rootfs *fsStats `json:"rootfs"`
+				Logs   *fsStats `json:"logs"`
+			} `json:"containers"`
+		} `json:"pods"`
+	}
+	resp, err := k.client.Get(fmt.Sprintf("https://127.0.0.1:%d/stats/summary", k.port))
+	if err != nil {
+		t.Fatalf("kubelet /stats/summary: %v", err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(&sum); err != nil {
+		t.Fatalf("kubelet /stats/summary: %v", err)
+	}
+	if fs := sum.Node.Runtime.ImageFs; fs == nil || fs.UsedBytes == nil || *fs.UsedBytes == 0 {
+		t.Errorf("stats summary: image filesystem %+v", fs)
+	}
+	for _, p := range sum.Pods {
+		if p.PodRef.Name != "web-"+kubeletNode {
+			continue
+		}
+		for _, c := range p.Containers {
+			if c.Name != "web" {
+				continue
+			}
+			if c.CPU == nil || c.CPU.UsageCoreNanoSeconds == 0 || c.Memory == nil || c.Memory.WorkingSetBytes == 0 ||
+				c.Rootfs == nil || c.Rootfs.UsedBytes == nil || c.Logs == nil || c.Logs.InodesUsed == nil {
+				t.Errorf("stats summary of the web container: cpu %+v memory %+v rootfs %+v logs %+v", c.CPU, c.Memory, c.Rootfs, c.Logs)
+			}
+			return
+		}
+	}
+	t.Errorf("stats summary has no web container: %+v", sum.Pods)
+}
+
+// v1CgroupOf is a process's cgroup path in the v1 hierarchy of ctrl.
+func v1CgroupOf(t *testing.T, pid int, ctrl string) string {
+	t.Helper()
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/cgroup", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(data)), "\n") {
+		f := strings.SplitN(line, ":", 3)
+		if len(f) == 3 && slices.Contains(strings.Split(f[1], ","), ctrl) {
+			return f[2]
+		}
+	}
+	t.Fatalf("process %d has no %s cgroup (a cgroup v1 host is needed):\n%s", pid, ctrl, data)
+	return ""
+}
+
+// shimOOMScoreAdj is the oom_score_adj of a sandbox's shim: the lowest
+// podd gives the sandbox's processes.
+func shimOOMScoreAdj(t *testing.T, e *env, sandboxID string) int {
+	t.Helper()
+	procs, err := os.ReadFile(filepath.Join("/sys/fs/cgroup/memory", e.cgroupParent, "shims", "cri"+sandboxID, "cgroup.procs"))
+	if err != nil {
+		t.Fatalf("the shim of sandbox %s: %v", sandboxID, err)
+	}
+	for _, pid := range strings.Fields(string(procs)) {
+		adj, err := os.ReadFile("/proc/" + pid + "/oom_score_adj")
+		if err != nil {
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimSpace(string(adj)))
+		if err == nil {
+			return n
+		}
+	}
+	t.Fatalf("no shim in the cgroup of sandbox %s", sandboxID)
+	return 0
 }
