@@ -134,7 +134,12 @@ type Containers struct {
 	following map[string]bool
 }
 
+// centry is one container. op serialises what changes it (start, stop,
+// update, reopen, remove) and is taken before mu; mu guards rec and is
+// held only while it is read or observed, so that a status or an exec
+// never waits for a stop's grace period.
 type centry struct {
+	op   sync.Mutex
 	mu   sync.Mutex
 	rec  ContainerRecord
 	snap ContainerRecord
@@ -302,6 +307,8 @@ func (c *Containers) Start(ctx context.Context, id string) error {
 	if e == nil {
 		return errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.rec.Phase != ContainerCreated {
@@ -524,26 +531,30 @@ func (c *Containers) Stop(ctx context.Context, id string, timeout time.Duration)
 	if e == nil {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.op.Lock()
+	defer e.op.Unlock()
 	return c.stop(ctx, e, timeout)
 }
 
+// stop stops e, whose op lock the caller holds; it takes e.mu only to
+// observe e, never while it waits.
 func (c *Containers) stop(ctx context.Context, e *centry, timeout time.Duration) error {
-	id := e.rec.ID
-	if e.rec.Phase != ContainerStarted {
+	e.mu.Lock()
+	rec := e.rec
+	e.mu.Unlock()
+	id := rec.ID
+	if rec.Phase != ContainerStarted {
 		return nil
 	}
-	cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID)
+	cl, _, err := c.sandboxes.Shim(ctx, rec.SandboxID)
 	if err != nil {
 		return nil // no shim: nothing of it runs
 	}
-	if st, ok := c.shimState(ctx, cl, id); !ok || st.GetStatus() == shimv1.Status_STATUS_STOPPED {
-		c.observe(e, e.rec, st, true)
+	if c.observeStopped(ctx, e, cl) {
 		return nil
 	}
 	if timeout > 0 {
-		sig := syscall.Signal(e.rec.StopSignal)
+		sig := syscall.Signal(rec.StopSignal)
 		if sig == 0 {
 			sig = syscall.SIGTERM
 		}
@@ -564,15 +575,26 @@ func (c *Containers) stop(ctx context.Context, e *centry, timeout time.Duration)
 	return nil
 }
 
+// observeStopped asks the shim whether e stopped, recording its end if
+// so.
+func (c *Containers) observeStopped(ctx context.Context, e *centry, cl ShimClient) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, ok := c.shimState(ctx, cl, e.rec.ID)
+	if !ok || st.GetStatus() == shimv1.Status_STATUS_STOPPED {
+		c.observe(e, e.rec, st, true)
+		return true
+	}
+	return false
+}
+
 // waitStopped polls the shim until e stopped (its end recorded) or
 // deadline passes.
 func (c *Containers) waitStopped(ctx context.Context, e *centry, cl ShimClient, deadline time.Time) bool {
 	t := time.NewTicker(stopPoll)
 	defer t.Stop()
 	for {
-		st, ok := c.shimState(ctx, cl, e.rec.ID)
-		if !ok || st.GetStatus() == shimv1.Status_STATUS_STOPPED {
-			c.observe(e, e.rec, st, true)
+		if c.observeStopped(ctx, e, cl) {
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -594,11 +616,13 @@ func (c *Containers) Remove(ctx context.Context, id string) error {
 	if e == nil {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.op.Lock()
+	defer e.op.Unlock()
 	if err := c.stop(ctx, e, 0); err != nil {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.rec.Phase == ContainerStarted {
 		if cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID); err == nil {
 			if err := RemoveFromShim(ctx, cl, id); err != nil {
@@ -679,6 +703,8 @@ func (c *Containers) Update(ctx context.Context, id string, res *shimv1.Resource
 	if e == nil {
 		return errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch st := c.status(ctx, e); st.State {
@@ -735,6 +761,8 @@ func (c *Containers) ReopenLog(ctx context.Context, id string) error {
 	if e == nil {
 		return errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if st := c.status(ctx, e); st.State != StateRunning {
