@@ -75,10 +75,13 @@ KUBELET_VERSION ?= v1.37.2
 kubelet: ## build bin/kubelet, an upstream kubelet (cold: 12-27 min on 2 cores; then seconds)
 	OUT_DIR=$(BIN) KUBELET_VERSION=$(KUBELET_VERSION) GO=$(GO) ./hack/build-kubelet.sh
 
+# kubelet-e2e: test/e2e/kubelet_test.go with a podd of its own; the
+# kubelet's log is kept in KUBELET_E2E_LOG.
 KUBELET_E2E_TIMEOUT ?= 20m
+KUBELET_E2E_LOG ?= /tmp/podd-kubelet-e2e.log
 kubelet-e2e: deps build kubelet ## run an upstream kubelet standalone on podd's CRI socket (not part of make test)
 	OUT_DIR=$(BIN) GO=$(GO) ./hack/build-cri-tools.sh crictl
-	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) PODD_KUBELET=$(CURDIR)/$(BIN)/kubelet \
+	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) PODD_KUBELET=$(CURDIR)/$(BIN)/kubelet PODD_KUBELET_LOG=$(KUBELET_E2E_LOG) \
 	  $(GO) test -count=1 -run '^TestKubelet' -v -timeout $(KUBELET_E2E_TIMEOUT) ./test/e2e
 
 test: deps build lint ## the whole suite: unit tests, end-to-end tests as root, each fuzz target briefly
