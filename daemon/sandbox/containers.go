@@ -302,6 +302,7 @@ func imageRef(img image.Image) string {
 
 // Start hands a created container to its sandbox's shim, which runs it.
 // A container not created (started already) is errdefs.ErrFailedPrecondition.
+// Its status answers meanwhile (CREATED until the shim runs it).
 func (c *Containers) Start(ctx context.Context, id string) error {
 	e := c.lookup(id)
 	if e == nil {
@@ -309,27 +310,14 @@ func (c *Containers) Start(ctx context.Context, id string) error {
 	}
 	e.op.Lock()
 	defer e.op.Unlock()
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.rec.Phase != ContainerCreated {
-		return errdefs.Classed(errdefs.ErrFailedPrecondition, "start container %s: it is %s already", id, e.rec.Phase)
-	}
-	cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID)
+	cl, cfg, err := c.markStarted(ctx, e)
 	if err != nil {
-		return fmt.Errorf("start container %s: %w", id, err)
-	}
-	cfg := &shimv1.ContainerConfig{}
-	if err := proto.Unmarshal(e.rec.Config, cfg); err != nil {
-		return fmt.Errorf("start container %s: read its config: %w", id, err)
-	}
-	// Recorded first: once asked, the shim is the source of truth.
-	e.rec.Phase = ContainerStarted
-	if err := c.persist(e); err != nil {
-		e.rec.Phase = ContainerCreated
-		return fmt.Errorf("start container %s: %w", id, err)
+		return err
 	}
 	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
 	if err != nil {
+		e.mu.Lock()
+		defer e.mu.Unlock()
 		if _, known := c.shimState(ctx, cl, id); !known {
 			now := time.Now()
 			e.rec.Exit = &ContainerExit{StartedAt: now, FinishedAt: now, ExitCode: 128, Reason: "StartError", Message: status.Convert(err).Message()}
@@ -345,6 +333,31 @@ func (c *Containers) Start(ctx context.Context, id string) error {
 	c.sandboxes.events.publish(EventStarted, e.rec.SandboxID, id)
 	c.follow(e.rec.SandboxID)
 	return nil
+}
+
+// markStarted records e Started (once asked, the shim is the source of
+// truth) and returns its sandbox's shim and e's shim config.
+func (c *Containers) markStarted(ctx context.Context, e *centry) (ShimClient, *shimv1.ContainerConfig, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id := e.rec.ID
+	if e.rec.Phase != ContainerCreated {
+		return nil, nil, errdefs.Classed(errdefs.ErrFailedPrecondition, "start container %s: it is %s already", id, e.rec.Phase)
+	}
+	cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start container %s: %w", id, err)
+	}
+	cfg := &shimv1.ContainerConfig{}
+	if err := proto.Unmarshal(e.rec.Config, cfg); err != nil {
+		return nil, nil, fmt.Errorf("start container %s: read its config: %w", id, err)
+	}
+	e.rec.Phase = ContainerStarted
+	if err := c.persist(e); err != nil {
+		e.rec.Phase = ContainerCreated
+		return nil, nil, fmt.Errorf("start container %s: %w", id, err)
+	}
+	return cl, cfg, nil
 }
 
 // shimState returns the shim's state of container id.

@@ -333,3 +333,46 @@ func TestStatusAndExecAnswerWhileAStopWaits(t *testing.T) {
 		t.Errorf("signals %+v, want TERM then KILL", sigs)
 	}
 }
+
+// A start the shim takes its time over does not hold up the container's
+// status either: the kubelet's PLEG relist inspects a container it sees
+// created while the kubelet's pod worker is starting it.
+func TestStatusAnswersWhileAStartWaits(t *testing.T) {
+	h, layout := podworkertest.NewHost(), testLayout(t)
+	r := newRegistry(t, h, layout)
+	c := openContainers(t, h, r, layout)
+	ctx := context.Background()
+	sb, err := r.Run(ctx, spec("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Create(ctx, containerSpec(sb.ID, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Script("container.create", podworkertest.FaultHang, 1)
+	const wait = 2 * time.Second
+	started := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		started <- c.Start(sctx, id)
+	}()
+	deadline := time.Now().Add(wait / 2)
+	for h.Count("container.create") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the start did not reach the shim")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	if st := state(t, c, id); time.Since(start) > wait/4 || st.State != sandbox.StateCreated {
+		t.Errorf("status during the start: %s after %s, want CREATED at once", st.State, time.Since(start))
+	}
+	if err := <-started; err == nil {
+		t.Fatal("a start the shim never answered succeeded")
+	}
+	if st := state(t, c, id); st.State != sandbox.StateExited || st.Reason != "StartError" {
+		t.Errorf("after the failed start: %+v", st)
+	}
+}
