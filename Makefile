@@ -24,7 +24,7 @@ TEST_TIMEOUT ?= 25m
 TEST_FUZZTIME ?= 3s
 FUZZTIME ?= 1m
 
-.PHONY: help deps tools build crictl critest bench-cri test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
+.PHONY: help deps tools build crictl critest conformance kubelet kubelet-e2e bench-cri test test-cgroupv2 unit-test e2e-test fuzz proto lint bench demo demo-stop clean install
 
 help: ## show the targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z0-9-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -63,6 +63,26 @@ CONFORMANCE_DIR ?= ../shared/conformance
 CRITEST_FOCUS ?= Image Manager
 critest: deps build ## run critest against a podd of its own (not part of make test)
 	BIN_DIR=$(BIN) CONFORMANCE_DIR=$(CONFORMANCE_DIR) FOCUS='$(CRITEST_FOCUS)' ./hack/critest.sh
+
+# conformance is critest with every spec (issue 9 names it so); the
+# variable is the target's, so critest, its prerequisite, sees it too.
+conformance: CRITEST_FOCUS :=
+conformance: critest ## run every critest spec against a podd of its own (critest with CRITEST_FOCUS=)
+
+# The kubelet kubelet-e2e runs: built once into bin/ from the Go module proxy
+# (or the module cache), rebuilt when the version changes.
+KUBELET_VERSION ?= v1.37.2
+kubelet: ## build bin/kubelet, an upstream kubelet (cold: 12-27 min on 2 cores; then seconds)
+	OUT_DIR=$(BIN) KUBELET_VERSION=$(KUBELET_VERSION) GO=$(GO) ./hack/build-kubelet.sh
+
+# kubelet-e2e: test/e2e/kubelet_test.go with a podd of its own; the
+# kubelet's log is kept in KUBELET_E2E_LOG.
+KUBELET_E2E_TIMEOUT ?= 20m
+KUBELET_E2E_LOG ?= /tmp/podd-kubelet-e2e.log
+kubelet-e2e: deps build kubelet ## run an upstream kubelet standalone on podd's CRI socket (not part of make test)
+	OUT_DIR=$(BIN) GO=$(GO) ./hack/build-cri-tools.sh crictl
+	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) PODD_KUBELET=$(CURDIR)/$(BIN)/kubelet PODD_KUBELET_LOG=$(KUBELET_E2E_LOG) \
+	  $(GO) test -count=1 -run '^TestKubelet' -v -timeout $(KUBELET_E2E_TIMEOUT) ./test/e2e
 
 test: deps build lint ## the whole suite: unit tests, end-to-end tests as root, each fuzz target briefly
 	PODD_TEST_ROOT=1 PODD_BIN_DIR=$(CURDIR)/$(BIN) $(GO) test -count=1 -timeout $(TEST_TIMEOUT) -p 2 ./...

@@ -136,7 +136,12 @@ type Containers struct {
 	following map[string]bool
 }
 
+// centry is one container. op serialises what changes it (start, stop,
+// update, reopen, remove) and is taken before mu; mu guards rec and is
+// held only while it is read or observed, so that a status or an exec
+// never waits for a stop's grace period.
 type centry struct {
+	op   sync.Mutex
 	mu   sync.Mutex
 	rec  ContainerRecord
 	snap ContainerRecord
@@ -309,32 +314,22 @@ func imageRef(img image.Image) string {
 
 // Start hands a created container to its sandbox's shim, which runs it.
 // A container not created (started already) is errdefs.ErrFailedPrecondition.
+// Its status answers meanwhile (CREATED until the shim runs it).
 func (c *Containers) Start(ctx context.Context, id string) error {
 	e := c.lookup(id)
 	if e == nil {
 		return errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.rec.Phase != ContainerCreated {
-		return errdefs.Classed(errdefs.ErrFailedPrecondition, "start container %s: it is %s already", id, e.rec.Phase)
-	}
-	cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID)
+	e.op.Lock()
+	defer e.op.Unlock()
+	cl, cfg, err := c.markStarted(ctx, e)
 	if err != nil {
-		return fmt.Errorf("start container %s: %w", id, err)
-	}
-	cfg := &shimv1.ContainerConfig{}
-	if err := proto.Unmarshal(e.rec.Config, cfg); err != nil {
-		return fmt.Errorf("start container %s: read its config: %w", id, err)
-	}
-	// Recorded first: once asked, the shim is the source of truth.
-	e.rec.Phase = ContainerStarted
-	if err := c.persist(e); err != nil {
-		e.rec.Phase = ContainerCreated
-		return fmt.Errorf("start container %s: %w", id, err)
+		return err
 	}
 	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
 	if err != nil {
+		e.mu.Lock()
+		defer e.mu.Unlock()
 		if _, known := c.shimState(ctx, cl, id); !known {
 			now := time.Now()
 			e.rec.Exit = &ContainerExit{StartedAt: now, FinishedAt: now, ExitCode: 128, Reason: "StartError", Message: status.Convert(err).Message()}
@@ -350,6 +345,31 @@ func (c *Containers) Start(ctx context.Context, id string) error {
 	c.sandboxes.events.publish(EventStarted, e.rec.SandboxID, id)
 	c.follow(e.rec.SandboxID)
 	return nil
+}
+
+// markStarted records e Started (once asked, the shim is the source of
+// truth) and returns its sandbox's shim and e's shim config.
+func (c *Containers) markStarted(ctx context.Context, e *centry) (ShimClient, *shimv1.ContainerConfig, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	id := e.rec.ID
+	if e.rec.Phase != ContainerCreated {
+		return nil, nil, errdefs.Classed(errdefs.ErrFailedPrecondition, "start container %s: it is %s already", id, e.rec.Phase)
+	}
+	cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID)
+	if err != nil {
+		return nil, nil, fmt.Errorf("start container %s: %w", id, err)
+	}
+	cfg := &shimv1.ContainerConfig{}
+	if err := proto.Unmarshal(e.rec.Config, cfg); err != nil {
+		return nil, nil, fmt.Errorf("start container %s: read its config: %w", id, err)
+	}
+	e.rec.Phase = ContainerStarted
+	if err := c.persist(e); err != nil {
+		e.rec.Phase = ContainerCreated
+		return nil, nil, fmt.Errorf("start container %s: %w", id, err)
+	}
+	return cl, cfg, nil
 }
 
 // shimState returns the shim's state of container id.
@@ -536,26 +556,30 @@ func (c *Containers) Stop(ctx context.Context, id string, timeout time.Duration)
 	if e == nil {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.op.Lock()
+	defer e.op.Unlock()
 	return c.stop(ctx, e, timeout)
 }
 
+// stop stops e, whose op lock the caller holds; it takes e.mu only to
+// observe e, never while it waits.
 func (c *Containers) stop(ctx context.Context, e *centry, timeout time.Duration) error {
-	id := e.rec.ID
-	if e.rec.Phase != ContainerStarted {
+	e.mu.Lock()
+	rec := e.rec
+	e.mu.Unlock()
+	id := rec.ID
+	if rec.Phase != ContainerStarted {
 		return nil
 	}
-	cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID)
+	cl, _, err := c.sandboxes.Shim(ctx, rec.SandboxID)
 	if err != nil {
 		return nil // no shim: nothing of it runs
 	}
-	if st, ok := c.shimState(ctx, cl, id); !ok || st.GetStatus() == shimv1.Status_STATUS_STOPPED {
-		c.observe(e, e.rec, st, true)
+	if c.observeStopped(ctx, e, cl) {
 		return nil
 	}
 	if timeout > 0 {
-		sig := syscall.Signal(e.rec.StopSignal)
+		sig := syscall.Signal(rec.StopSignal)
 		if sig == 0 {
 			sig = syscall.SIGTERM
 		}
@@ -576,15 +600,26 @@ func (c *Containers) stop(ctx context.Context, e *centry, timeout time.Duration)
 	return nil
 }
 
+// observeStopped asks the shim whether e stopped, recording its end if
+// so.
+func (c *Containers) observeStopped(ctx context.Context, e *centry, cl ShimClient) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	st, ok := c.shimState(ctx, cl, e.rec.ID)
+	if !ok || st.GetStatus() == shimv1.Status_STATUS_STOPPED {
+		c.observe(e, e.rec, st, true)
+		return true
+	}
+	return false
+}
+
 // waitStopped polls the shim until e stopped (its end recorded) or
 // deadline passes.
 func (c *Containers) waitStopped(ctx context.Context, e *centry, cl ShimClient, deadline time.Time) bool {
 	t := time.NewTicker(stopPoll)
 	defer t.Stop()
 	for {
-		st, ok := c.shimState(ctx, cl, e.rec.ID)
-		if !ok || st.GetStatus() == shimv1.Status_STATUS_STOPPED {
-			c.observe(e, e.rec, st, true)
+		if c.observeStopped(ctx, e, cl) {
 			return true
 		}
 		if time.Now().After(deadline) {
@@ -606,11 +641,13 @@ func (c *Containers) Remove(ctx context.Context, id string) error {
 	if e == nil {
 		return nil
 	}
-	e.mu.Lock()
-	defer e.mu.Unlock()
+	e.op.Lock()
+	defer e.op.Unlock()
 	if err := c.stop(ctx, e, 0); err != nil {
 		return fmt.Errorf("remove container %s: %w", id, err)
 	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
 	if e.rec.Phase == ContainerStarted {
 		if cl, _, err := c.sandboxes.Shim(ctx, e.rec.SandboxID); err == nil {
 			if err := RemoveFromShim(ctx, cl, id); err != nil {
@@ -691,6 +728,8 @@ func (c *Containers) Update(ctx context.Context, id string, res *shimv1.Resource
 	if e == nil {
 		return errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	switch st := c.status(ctx, e); st.State {
@@ -747,6 +786,8 @@ func (c *Containers) ReopenLog(ctx context.Context, id string) error {
 	if e == nil {
 		return errdefs.Classed(errdefs.ErrNotFound, "container %q not found", id)
 	}
+	e.op.Lock()
+	defer e.op.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if st := c.status(ctx, e); st.State != StateRunning {

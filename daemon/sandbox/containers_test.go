@@ -277,3 +277,102 @@ func TestContainersRestore(t *testing.T) {
 		t.Errorf("left behind: %v", l)
 	}
 }
+
+// A stop waiting out its timeout does not hold up the container's status
+// or an exec in it: the kubelet asks for both while it stops a container
+// (PLEG relists, readiness probes run through the grace period), and a
+// status or probe answered only once the container is dead stalls it and
+// blows the probe's timeout (found with kubelet v1.37: an exec readiness
+// probe of 1 s answered after 1.65 s, when the stop's SIGKILL came).
+func TestStatusAndExecAnswerWhileAStopWaits(t *testing.T) {
+	h, layout := podworkertest.NewHost(), testLayout(t)
+	r := newRegistry(t, h, layout)
+	c := openContainers(t, h, r, layout)
+	ctx := context.Background()
+	sb, err := r.Run(ctx, spec("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Create(ctx, containerSpec(sb.ID, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Start(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	h.IgnoreTerm = true
+	const grace = 3 * time.Second
+	stopped := make(chan error, 1)
+	go func() { stopped <- c.Stop(ctx, id, grace) }()
+	deadline := time.Now().Add(grace / 2)
+	for len(h.SignalsTo(id)) == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("no stop signal sent")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	start := time.Now()
+	st := state(t, c, id)
+	if took := time.Since(start); took > grace/3 || st.State != sandbox.StateRunning {
+		t.Errorf("status during the stop's grace period: %s after %s, want RUNNING at once", st.State, took)
+	}
+	start = time.Now()
+	// The fake shim runs no exec: an error from it shows the exec got there.
+	_, err = c.Exec(ctx, id, sandbox.ExecRequest{Cmd: []string{"true"}})
+	if took := time.Since(start); took > grace/3 || errors.Is(err, errdefs.ErrFailedPrecondition) {
+		t.Errorf("exec during the stop's grace period: %v after %s, want it run at once", err, took)
+	}
+	if err := <-stopped; err != nil {
+		t.Fatal(err)
+	}
+	if st := state(t, c, id); st.State != sandbox.StateExited {
+		t.Errorf("after the stop: %+v", st)
+	}
+	if sigs := h.SignalsTo(id); len(sigs) != 2 || sigs[1].Sig != 9 {
+		t.Errorf("signals %+v, want TERM then KILL", sigs)
+	}
+}
+
+// A start the shim takes its time over does not hold up the container's
+// status either: the kubelet's PLEG relist inspects a container it sees
+// created while the kubelet's pod worker is starting it.
+func TestStatusAnswersWhileAStartWaits(t *testing.T) {
+	h, layout := podworkertest.NewHost(), testLayout(t)
+	r := newRegistry(t, h, layout)
+	c := openContainers(t, h, r, layout)
+	ctx := context.Background()
+	sb, err := r.Run(ctx, spec("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	id, err := c.Create(ctx, containerSpec(sb.ID, "app"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Script("container.create", podworkertest.FaultHang, 1)
+	const wait = 2 * time.Second
+	started := make(chan error, 1)
+	go func() {
+		sctx, cancel := context.WithTimeout(ctx, wait)
+		defer cancel()
+		started <- c.Start(sctx, id)
+	}()
+	deadline := time.Now().Add(wait / 2)
+	for h.Count("container.create") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the start did not reach the shim")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	start := time.Now()
+	if st := state(t, c, id); time.Since(start) > wait/4 || st.State != sandbox.StateCreated {
+		t.Errorf("status during the start: %s after %s, want CREATED at once", st.State, time.Since(start))
+	}
+	if err := <-started; err == nil {
+		t.Fatal("a start the shim never answered succeeded")
+	}
+	if st := state(t, c, id); st.State != sandbox.StateExited || st.Reason != "StartError" {
+		t.Errorf("after the failed start: %+v", st)
+	}
+}

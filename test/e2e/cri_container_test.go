@@ -224,10 +224,41 @@ func TestCRIContainerLifecycleWithCrictl(t *testing.T) {
 		t.Errorf("after ReopenContainerLog: %v", err)
 	}
 	// The app ignores SIGTERM: stop kills it once the timeout passed.
+	// Meanwhile its status and an exec in it answer at once, as the
+	// kubelet's PLEG and readiness probes ask through a grace period.
 	start = time.Now()
-	e.crictl("stop", "--timeout", "2", id)
+	stopped := make(chan string, 1)
+	go func() {
+		out, err := e.crictlErr("stop", "--timeout", "2", id)
+		if err != nil {
+			out += err.Error()
+		}
+		stopped <- out
+	}()
+	var slowest time.Duration
+	for during := true; during; {
+		select {
+		case out := <-stopped:
+			if !strings.Contains(out, id) {
+				t.Errorf("crictl stop: %s", out)
+			}
+			during = false
+		default:
+			t0 := time.Now()
+			_, serr := rc.ContainerStatus(ctx, &runtimeapi.ContainerStatusRequest{ContainerId: id})
+			r, xerr := rc.ExecSync(ctx, &runtimeapi.ExecSyncRequest{ContainerId: id, Cmd: []string{"true"}, Timeout: 1})
+			slowest = max(slowest, time.Since(t0))
+			// An exec the stop's SIGKILL ends exits 137 (or fails).
+			if serr != nil || (xerr == nil && r.ExitCode != 0 && r.ExitCode != 137) {
+				t.Errorf("during the stop: status %v, exec %v %v", serr, r, xerr)
+			}
+		}
+	}
 	if took := time.Since(start); took < 2*time.Second {
 		t.Errorf("stop --timeout 2 took %s: SIGKILL came before the timeout", took)
+	}
+	if slowest > time.Second {
+		t.Errorf("a status and an exec during the stop's grace period took %s: they waited for the stop", slowest)
 	}
 	if s := e.inspect(id).Status; s.State != "CONTAINER_EXITED" || s.ExitCode != 137 || s.Reason != "Error" {
 		t.Errorf("after stop: %+v", s)
