@@ -2,6 +2,7 @@ package shim_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // holderConfig is the pod's namespace holder as the daemon sends it
@@ -171,9 +173,33 @@ func TestHolderInHostNamespaces(t *testing.T) {
 	if err != nil || strings.TrimSpace(string(out)) != "1" {
 		t.Errorf("kernel.shm_rmid_forced in the holder's IPC namespace: %q (%v), want 1", out, err)
 	}
-	// The holder is no PID 1 here: it exits 0 on SIGTERM all the same.
+	// The holder is no PID 1 here: it exits 0 on SIGTERM all the same,
+	// once its handler is in (before that the default action kills it,
+	// as it would kill the kubelet's pause in the host PID namespace).
+	testutil.WaitFor(t, 5*time.Second, "the holder to catch SIGTERM", func() (bool, error) {
+		return catchesSignal(pid, syscall.SIGTERM)
+	})
 	p.signal("pause", int32(syscall.SIGTERM))
 	if st := p.waitStopped("pause", 5*time.Second); st.GetExitCode() != 0 {
 		t.Errorf("holder exited %d on SIGTERM, want 0", st.GetExitCode())
 	}
+}
+
+// catchesSignal tells whether process pid has a handler for sig (SigCgt
+// in its /proc status).
+func catchesSignal(pid int32, sig syscall.Signal) (bool, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return false, err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if hex, ok := strings.CutPrefix(line, "SigCgt:"); ok {
+			mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
+			if err != nil {
+				return false, err
+			}
+			return mask&(1<<(uint(sig)-1)) != 0, nil
+		}
+	}
+	return false, fmt.Errorf("no SigCgt in /proc/%d/status", pid)
 }
