@@ -115,7 +115,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	w.removeOldInstances(ctx, c.Name, id)
 	t.mark("cleanup", time.Now())
 	dir := w.deps.Layout.ContainerDir(w.uid, id)
-	root, err := sandbox.MountRootfs(ctx, w.deps.Images, w.deps.rootfs(), img, dir,
+	root, err := sandbox.MountRootfs(ctx, w.deps.Images, w.deps.rootfs(), img, dir, nil,
 		func(step string) { t.mark(step, time.Now()) })
 	if err != nil {
 		return failStart("CreateContainerError", "container %q (image %q): %w", c.Name, c.Image, err)

@@ -48,7 +48,7 @@ func mountImageVolumes(ctx context.Context, images ContainerImages, rfs Rootfs, 
 		if err != nil {
 			return nil, fmt.Errorf("image volume %s: unpack image %s: %w", m.ContainerPath, img.ID, err)
 		}
-		view, err := rfs.MountView(layers, filepath.Join(dir, strconv.Itoa(i)))
+		view, err := rfs.MountView(layers, filepath.Join(dir, strconv.Itoa(i)), nil)
 		if err != nil {
 			return nil, fmt.Errorf("image volume %s: %w", m.ContainerPath, err)
 		}

@@ -255,7 +255,7 @@ func (c *Containers) Create(ctx context.Context, cs ContainerSpec) (_ string, er
 	rollback.Push("remove the rootfs and record of CRI container "+id, func(ctx context.Context) error {
 		return c.undoCreate(ctx, id)
 	})
-	root, err := MountRootfs(ctx, c.images, c.rootfs, img, c.layout.CRIContainerRootfsDir(id), nil)
+	root, err := MountRootfs(ctx, c.images, c.rootfs, img, c.layout.CRIContainerRootfsDir(id), nil, nil)
 	if err != nil {
 		return fail(err)
 	}

@@ -22,6 +22,7 @@ import (
 
 	"github.com/podd-dev/podd/network"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/spec"
@@ -447,7 +448,7 @@ func (h *Host) Layers(ctx context.Context, _ image.Image) ([]string, error) {
 
 // --- Rootfs ---
 
-func (h *Host) Mount(_ []string, dir string) (string, error) {
+func (h *Host) Mount(_ []string, dir string, _ *idmap.Mappings) (string, error) {
 	if err := h.step(nil, "rootfs.mount"); err != nil {
 		return "", err
 	}
@@ -460,7 +461,7 @@ func (h *Host) Mount(_ []string, dir string) (string, error) {
 	return dir + "/merged", nil
 }
 
-func (h *Host) MountView(_ []string, dir string) (string, error) {
+func (h *Host) MountView(_ []string, dir string, _ *idmap.Mappings) (string, error) {
 	if err := h.step(nil, "rootfs.view"); err != nil {
 		return "", err
 	}
