@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/idmap"
 )
 
 // PauseUID is the unprivileged user the pause runs as.
@@ -23,6 +24,10 @@ type PauseInput struct {
 	NetnsPath    string
 	CgroupParent string
 	LogPath      string
+	// UserNS, when set, makes the pause create the pod's user namespace
+	// with these mappings, and its network namespace inside it
+	// (NetnsPath is then unused).
+	UserNS *idmap.Mappings
 	// Security: the pause always runs under the default seccomp filter
 	// (it is podd's own program; the pod's profile is for its containers).
 	Security HostSecurity
@@ -36,7 +41,7 @@ func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
 		return nil, errors.New("build pause config: Pod, Rootfs, Binary and CgroupParent are required")
 	}
 	sb := SandboxFor(in.Pod, in.NetnsPath)
-	if !sb.HostNetwork && sb.NetnsPath == "" {
+	if !sb.HostNetwork && sb.NetnsPath == "" && in.UserNS == nil {
 		return nil, errors.New("build pause config: NetnsPath is required without hostNetwork")
 	}
 	filter, err := seccompFilter(&corev1.SeccompProfile{Type: corev1.SeccompProfileTypeRuntimeDefault}, nil, false, in.Security)
@@ -64,6 +69,11 @@ func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
 	}
 	if !sb.HostNetwork {
 		cfg.Hostname = PodHostname(in.Pod)
+	}
+	if in.UserNS != nil {
+		if err := createUserNamespace(cfg, sb, *in.UserNS); err != nil {
+			return nil, err
+		}
 	}
 	return cfg, nil
 }
