@@ -13,6 +13,7 @@ import (
 	"github.com/podd-dev/podd/daemon/cri"
 	"github.com/podd-dev/podd/internal/version"
 	"github.com/podd-dev/podd/network/netns"
+	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/spec"
 )
@@ -70,8 +71,9 @@ func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 		Streams:    streams,
 		Usage:      criUsage{cgroups: d.cgroups, layout: d.deps.Layout},
 		Events:     criEvents{ev: d.criSandboxes.Events()},
-		Features:   cri.Features{RecursiveReadOnlyMounts: spec.RecursiveReadOnlyMounts()},
+		Features:   cri.Features{RecursiveReadOnlyMounts: spec.RecursiveReadOnlyMounts(), UserNamespaces: d.userNamespaces()},
 		ImageFsDir: d.deps.Layout.ImagesDir(),
+		StateDir:   d.deps.Layout.CRIDir(),
 		Version:    version.Version,
 	})
 	go func() {
@@ -86,6 +88,17 @@ func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 	}()
 	slog.Info("CRI serving", "socket", d.cfg.CRISocket, "streams", streams.Addr())
 	return &criServer{grpc: srv, streams: streams}, nil
+}
+
+// userNamespaces probes whether a sandbox can have its own user namespace
+// here: the kernel must make idmapped mounts of the image store's
+// filesystem (the layers of its containers' roots).
+func (d *Daemon) userNamespaces() bool {
+	if err := idmap.Supported(d.deps.Layout.ImagesDir()); err != nil {
+		slog.Info("CRI sandboxes cannot have their own user namespace: no idmapped mounts of the image store", "dir", d.deps.Layout.ImagesDir(), "err", err)
+		return false
+	}
+	return true
 }
 
 // criImages is the image store as the CRI edge uses it: the same store and
