@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/podd-dev/podd/daemon/cri"
+	"github.com/podd-dev/podd/daemon/sandbox"
 	"github.com/podd-dev/podd/internal/version"
 	"github.com/podd-dev/podd/network/netns"
 	"github.com/podd-dev/podd/runtime/idmap"
@@ -94,9 +95,16 @@ func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 // here: the kernel must make idmapped mounts of the image store's
 // filesystem (the layers of its containers' roots).
 func (d *Daemon) userNamespaces() bool {
-	if err := idmap.Supported(d.deps.Layout.ImagesDir()); err != nil {
-		slog.Info("CRI sandboxes cannot have their own user namespace: no idmapped mounts of the image store", "dir", d.deps.Layout.ImagesDir(), "err", err)
+	l := d.deps.Layout
+	if err := idmap.Supported(l.ImagesDir()); err != nil {
+		slog.Info("CRI sandboxes cannot have their own user namespace: no idmapped mounts of the image store", "dir", l.ImagesDir(), "err", err)
 		return false
+	}
+	for _, dir := range []string{l.Root, l.RunRoot} {
+		if err := sandbox.ReachableAbove(dir); err != nil {
+			slog.Info("CRI sandboxes cannot have their own user namespace", "err", err)
+			return false
+		}
 	}
 	return true
 }

@@ -255,6 +255,11 @@ func (c *Containers) Create(ctx context.Context, cs ContainerSpec) (_ string, er
 	rollback.Push("remove the rootfs and record of CRI container "+id, func(ctx context.Context) error {
 		return c.undoCreate(ctx, id)
 	})
+	if sb.Spec.UserNS != nil {
+		if err := searchable(c.layout.Root, c.layout.CRIContainerRootfsDir(id)); err != nil {
+			return fail(err)
+		}
+	}
 	root, err := MountRootfs(ctx, c.images, c.rootfs, img, c.layout.CRIContainerRootfsDir(id), sb.Spec.UserNS, nil)
 	if err != nil {
 		return fail(err)

@@ -122,6 +122,11 @@ func (r *Registry) Run(ctx context.Context, sp Spec) (Record, error) {
 	if err := r.persist(e); err != nil {
 		return fail(err)
 	}
+	if sp.UserNS != nil {
+		if err := searchable(r.layout.RunRoot, r.layout.CRIShimDir(id)); err != nil {
+			return fail(err)
+		}
+	}
 	inst, cl, err := r.svc.Create(ctx, Request{
 		ID: id, Owner: "sandbox " + sp.Namespace + "/" + sp.Name, Pod: sp.pod(), PortMappings: sp.Ports,
 		Paths: r.paths(e.rec), PauseOOMScoreAdj: sp.OOMScoreAdj, UserNS: sp.UserNS,
