@@ -11,10 +11,8 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/podd-dev/podd/daemon/cri"
-	"github.com/podd-dev/podd/daemon/sandbox"
 	"github.com/podd-dev/podd/internal/version"
 	"github.com/podd-dev/podd/network/netns"
-	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/spec"
 )
@@ -89,24 +87,6 @@ func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 	}()
 	slog.Info("CRI serving", "socket", d.cfg.CRISocket, "streams", streams.Addr())
 	return &criServer{grpc: srv, streams: streams}, nil
-}
-
-// userNamespaces probes whether a sandbox can have its own user namespace
-// here: the kernel must make idmapped mounts of the image store's
-// filesystem (the layers of its containers' roots).
-func (d *Daemon) userNamespaces() bool {
-	l := d.deps.Layout
-	if err := idmap.Supported(l.ImagesDir()); err != nil {
-		slog.Info("CRI sandboxes cannot have their own user namespace: no idmapped mounts of the image store", "dir", l.ImagesDir(), "err", err)
-		return false
-	}
-	for _, dir := range []string{l.Root, l.RunRoot} {
-		if err := sandbox.ReachableAbove(dir); err != nil {
-			slog.Info("CRI sandboxes cannot have their own user namespace", "err", err)
-			return false
-		}
-	}
-	return true
 }
 
 // criImages is the image store as the CRI edge uses it: the same store and

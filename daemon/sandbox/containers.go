@@ -256,7 +256,7 @@ func (c *Containers) Create(ctx context.Context, cs ContainerSpec) (_ string, er
 		return c.undoCreate(ctx, id)
 	})
 	if sb.Spec.UserNS != nil {
-		if err := searchable(c.layout.Root, c.layout.CRIContainerRootfsDir(id)); err != nil {
+		if err := Searchable(c.layout.Root, c.layout.CRIContainerRootfsDir(id)); err != nil {
 			return fail(err)
 		}
 	}

@@ -123,7 +123,7 @@ func (r *Registry) Run(ctx context.Context, sp Spec) (Record, error) {
 		return fail(err)
 	}
 	if sp.UserNS != nil {
-		if err := searchable(r.layout.RunRoot, r.layout.CRIShimDir(id)); err != nil {
+		if err := Searchable(r.layout.RunRoot, r.layout.CRIShimDir(id)); err != nil {
 			return fail(err)
 		}
 	}

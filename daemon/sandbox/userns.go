@@ -12,13 +12,13 @@ import (
 // containers' roots by path. So the directories on those paths need
 // search permission for others (o+x; not read: the names must be known),
 // as containerd keeps its state directories 0711. podd's own directories
-// get it when such a sandbox is made (searchable); those above podd's
+// get it when such a sandbox is made (Searchable); those above podd's
 // root and run root are the host's, checked once (ReachableAbove).
 
-// searchable makes path and each directory between it and top (both
+// Searchable makes path and each directory between it and top (both
 // included; path is under top) at least 0700 and searchable by others,
 // creating what is missing.
-func searchable(top, path string) error {
+func Searchable(top, path string) error {
 	rel, err := filepath.Rel(top, path)
 	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
 		return fmt.Errorf("make %s reachable: not under %s", path, top)

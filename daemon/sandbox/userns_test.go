@@ -21,7 +21,7 @@ func TestSearchable(t *testing.T) {
 		t.Fatal(err)
 	}
 	path := filepath.Join(top, "cri", "containers", "c1", "rootfs")
-	if err := searchable(top, path); err != nil {
+	if err := Searchable(top, path); err != nil {
 		t.Fatal(err)
 	}
 	for d := path; ; d = filepath.Dir(d) {
@@ -33,7 +33,7 @@ func TestSearchable(t *testing.T) {
 			break
 		}
 	}
-	if err := searchable(top, "/etc"); err == nil {
+	if err := Searchable(top, "/etc"); err == nil {
 		t.Error("searchable outside top: no error")
 	}
 	if err := ReachableAbove(filepath.Join(path, "merged")); err != nil {

@@ -77,6 +77,16 @@ type Host struct {
 	// many are in flight (or a second passed); maxCreates is the most seen.
 	CreateBarrier        int
 	creating, maxCreates int
+	// configs are the configs of the containers the shims created, in order.
+	configs []*shimv1.ContainerConfig
+}
+
+// Configs returns the configs the shims were given to create containers
+// (the pause's too), in order.
+func (h *Host) Configs() []*shimv1.ContainerConfig {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*shimv1.ContainerConfig(nil), h.configs...)
 }
 
 // SentSignal is one Signal call a shim received.
@@ -537,6 +547,9 @@ func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRe
 	if err := s.alive(); err != nil {
 		return nil, err
 	}
+	s.h.mu.Lock()
+	s.h.configs = append(s.h.configs, proto.Clone(in.GetConfig()).(*shimv1.ContainerConfig))
+	s.h.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.containers[id]; ok {
