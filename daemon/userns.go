@@ -7,17 +7,17 @@ import (
 
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/sandbox"
-	"github.com/podd-dev/podd/runtime/idmap"
+	"github.com/podd-dev/podd/runtime/rootfs"
 )
 
 // userNamespacesHere probes whether a sandbox can have its own user
-// namespace here: the kernel must make idmapped mounts of the image
-// store's filesystem (the layers of its containers' roots), and the
-// namespace's root must be able to reach podd's directories.
+// namespace here: the kernel must mount a rootfs over idmapped layers in
+// the root's filesystem (where the image layers are), and the namespace's
+// root must be able to reach podd's directories.
 func (d *Daemon) userNamespacesHere() bool {
 	l := d.store.Layout
-	if err := idmap.Supported(l.ImagesDir()); err != nil {
-		slog.Info("Sandboxes cannot have their own user namespace: no idmapped mounts of the image store", "dir", l.ImagesDir(), "err", err)
+	if err := rootfs.ProbeIDMapped(l.Root); err != nil {
+		slog.Info("Sandboxes cannot have their own user namespace: no rootfs over idmapped layers", "dir", l.Root, "err", err)
 		return false
 	}
 	for _, dir := range []string{l.Root, l.RunRoot} {

@@ -80,8 +80,7 @@ type Features struct {
 	// read-only (spec.RecursiveReadOnlyMounts).
 	RecursiveReadOnlyMounts bool
 	// UserNamespaces: a sandbox can have its own user namespace (the
-	// kernel makes idmapped mounts of the image store's filesystem,
-	// idmap.Supported).
+	// kernel mounts a rootfs over idmapped layers, rootfs.ProbeIDMapped).
 	UserNamespaces bool
 }
 

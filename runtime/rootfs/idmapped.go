@@ -79,3 +79,41 @@ func chownToRoot(dir string, ids idmap.Mappings) error {
 	}
 	return nil
 }
+
+// probeIDs are what ProbeIDMapped maps with: any mappings will do.
+var probeIDs = idmap.Mappings{
+	UIDs: []idmap.Range{{ContainerID: 0, HostID: 65536, Size: 65536}},
+	GIDs: []idmap.Range{{ContainerID: 0, HostID: 65536, Size: 65536}},
+}
+
+// probePrefix names ProbeIDMapped's scratch dirs.
+const probePrefix = ".idmap-probe-"
+
+// ProbeIDMapped returns nil when a rootfs with idmapped layers can be
+// mounted in dir's filesystem here (idmapped mounts of it, Linux 5.12+,
+// and overlayfs over idmapped layers, 5.19+), else why not. It mounts one
+// in a scratch dir of dir and removes it, and what an interrupted probe
+// left.
+func ProbeIDMapped(dir string) error {
+	if old, err := filepath.Glob(filepath.Join(dir, probePrefix+"*")); err == nil {
+		for _, d := range old {
+			_ = Unmount(d)
+		}
+	}
+	if err := idmap.Supported(dir); err != nil {
+		return err
+	}
+	tmp, err := os.MkdirTemp(dir, probePrefix)
+	if err != nil {
+		return fmt.Errorf("probe idmapped rootfs: %w", err)
+	}
+	defer Unmount(tmp)
+	lower := filepath.Join(tmp, "lower")
+	if err := os.Mkdir(lower, 0o755); err != nil {
+		return fmt.Errorf("probe idmapped rootfs: %w", err)
+	}
+	if _, err := Mount([]string{lower}, filepath.Join(tmp, "ctr"), &probeIDs); err != nil {
+		return fmt.Errorf("probe idmapped rootfs: %w", err)
+	}
+	return nil
+}

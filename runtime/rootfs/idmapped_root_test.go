@@ -118,3 +118,23 @@ func TestIDMappedView(t *testing.T) {
 		}
 	}
 }
+
+// This kernel (6.x) mounts a rootfs over idmapped layers; the probe
+// leaves nothing behind, not even what an interrupted probe left.
+func TestProbeIDMapped(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	stale := filepath.Join(dir, ".idmap-probe-123")
+	if err := os.MkdirAll(filepath.Join(stale, "lower"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := rootfs.ProbeIDMapped(dir); err != nil {
+		t.Fatalf("ProbeIDMapped: %v", err)
+	}
+	if ents, err := os.ReadDir(dir); err != nil || len(ents) != 0 {
+		t.Errorf("left in %s: %v (%v)", dir, ents, err)
+	}
+	if n := len(mountsUnder(t, dir)); n != 0 {
+		t.Errorf("%d mounts left under %s", n, dir)
+	}
+}
