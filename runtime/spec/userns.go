@@ -17,8 +17,9 @@ const nsUser = "user"
 // neither mount sysfs in it nor set its sysctls (containerd lets runc make
 // it for the same reason). The sandbox pins it from the pause and runs CNI
 // in it. The host's network, IPC and PID namespaces cannot be the pod's
-// then, as Kubernetes has it for hostUsers: false. The pause runs as root
-// in the namespace when PauseUID is not mapped.
+// then, as Kubernetes has it for hostUsers: false. The pause runs as
+// PauseUID in the namespace, or as its highest ID when PauseUID is not
+// mapped; never as its root, who would have every capability in it.
 func createUserNamespace(cfg *shimv1.ContainerConfig, sb Sandbox, ids idmap.Mappings) error {
 	if sb.HostNetwork || sb.HostIPC || sb.HostPID {
 		return errors.New("build pause config: a pod in its own user namespace cannot use the host's network, IPC or PID namespace")
@@ -34,7 +35,11 @@ func createUserNamespace(cfg *shimv1.ContainerConfig, sb Sandbox, ids idmap.Mapp
 	cfg.Namespaces = append(cfg.Namespaces, &shimv1.Namespace{Type: nsUser})
 	cfg.UidMappings, cfg.GidMappings = shimMappings(ids.UIDs), shimMappings(ids.GIDs)
 	if !ids.Maps(PauseUID) {
-		cfg.User = &shimv1.User{}
+		last := min(ids.UIDs[0].Size, ids.GIDs[0].Size) - 1 // Validate: one range each, from ID 0
+		if last == 0 {
+			return errors.New("build pause config: the pod's user namespace maps only ID 0, and the pause runs as a user other than root")
+		}
+		cfg.User = &shimv1.User{Uid: last, Gid: last}
 	}
 	return nil
 }

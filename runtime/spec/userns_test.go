@@ -26,7 +26,7 @@ func TestPauseConfigCreatesUserNamespace(t *testing.T) {
 		wantUID uint32
 	}{
 		{"65536 IDs: the pause runs as PauseUID", 65536, PauseUID},
-		{"fewer IDs: the pause runs as the namespace's root", 1000, 0},
+		{"fewer IDs: the pause runs as the namespace's highest", 1000, 999},
 	} {
 		cfg, err := PauseConfig(PauseInput{Pod: pausePod(corev1.PodSpec{}),
 			Binary: "/usr/bin/podd-pause", CgroupParent: "/podd/podu1", UserNS: podIDs(tc.size)})
@@ -54,8 +54,9 @@ func TestPauseConfigUserNamespaceRefusals(t *testing.T) {
 		ids  *idmap.Mappings
 		want string
 	}{
-		"host network": {corev1.PodSpec{HostNetwork: true}, podIDs(65536), "host's network, IPC or PID"},
-		"host PID":     {corev1.PodSpec{HostPID: true}, podIDs(65536), "host's network, IPC or PID"},
+		"host network":     {corev1.PodSpec{HostNetwork: true}, podIDs(65536), "host's network, IPC or PID"},
+		"host PID":         {corev1.PodSpec{HostPID: true}, podIDs(65536), "host's network, IPC or PID"},
+		"only root mapped": {corev1.PodSpec{}, podIDs(1), "maps only ID 0"},
 		"two ranges": {corev1.PodSpec{}, &idmap.Mappings{UIDs: append(podIDs(10).UIDs, idmap.Range{ContainerID: 10, HostID: 1, Size: 1}),
 			GIDs: podIDs(10).GIDs}, "exactly one mapping"},
 	} {

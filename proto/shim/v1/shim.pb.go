@@ -586,6 +586,7 @@ type ContainerConfig struct {
 	// holder makes this the pod's namespace holder, started without
 	// libcontainer: args[0] is a host path the shim execs directly as a child
 	// of its own, in the namespaces listed (net by path; new uts, ipc, pid;
+	// or new user and net with uid/gid_mappings, the user not its root;
 	// no mount namespace, no rootfs), in cgroup_path, with hostname, sysctls,
 	// user and oom_score_adj, no capability at all and no_new_privs. rootfs,
 	// mounts, seccomp, devices, capabilities, tty and stdin are ignored; exec
