@@ -199,12 +199,22 @@ func killAndReap(p *os.Process) {
 // what fn changes of the thread (namespaces, credentials, no_new_privs)
 // never reaches the shim's other goroutines. The Go runtime starts new
 // threads from a clean template thread while a thread is locked, never
-// from this one.
+// from this one. It is never the main thread: the runtime parks a main
+// thread whose goroutine ends locked instead of ending it, and /proc/self
+// shows the main thread's namespaces (libcontainer compares a container's
+// netns with /proc/self/ns/net to refuse net sysctls in the host's).
 func onThrowawayThread(fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		errc <- fn()
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Hold the main thread while another thread runs fn: a
+			// goroutine started now cannot run on it.
+			defer runtime.UnlockOSThread()
+			errc <- onThrowawayThread(fn)
+			return
+		}
+		errc <- fn() // never unlocked: the thread ends with this goroutine
 	}()
 	return <-errc
 }

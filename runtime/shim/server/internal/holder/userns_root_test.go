@@ -59,10 +59,6 @@ func TestStartInUserNamespace(t *testing.T) {
 		t.Errorf("setgroups %q, want allow (containers joining get their groups)", s)
 	}
 	for _, ns := range []string{"user", "net", "uts", "ipc", "pid"} {
-		// Not /proc/self's: that is the main thread's, which may be the
-		// throwaway thread of a goroutine that ended locked (the Go
-		// runtime parks it for good rather than end the process's
-		// leader).
 		host, _ := os.Readlink("/proc/1/ns/" + ns)
 		its, err := os.Readlink(proc + "ns/" + ns)
 		if err != nil || its == host {
