@@ -4,9 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	corev1 "k8s.io/api/core/v1"
 )
 
 // hostUsers: false on podd's own pods: the daemon (--pod-userns-ids) gives
@@ -30,6 +34,10 @@ metadata: {name: %s}
 spec:
   hostUsers: false
   terminationGracePeriodSeconds: 0
+  securityContext:
+    sysctls:
+    - {name: net.ipv4.ip_unprivileged_port_start, value: "80"}
+    - {name: kernel.shm_rmid_forced, value: "1"}
   volumes:
   - {name: data, hostPath: {path: %s, type: Directory}}
   - {name: scratch, emptyDir: {}}
@@ -41,8 +49,9 @@ spec:
 `, name, data)
 	}
 	e.apply(pod("ua") + "---\n" + pod("ub"))
-	e.waitRunning("ua", 60*time.Second)
+	pa := e.waitRunning("ua", 60*time.Second)
 	e.waitRunning("ub", 60*time.Second)
+	checkUsernsPause(t, e, pa)
 	maps := map[string]bool{}
 	for _, name := range []string{"ua", "ub"} {
 		m := strings.Join(strings.Fields(e.podctl("exec", name, "--", "cat", "/proc/self/uid_map")), " ")
@@ -78,5 +87,40 @@ spec:
 	}
 	if c := e.census(t); !c.empty() {
 		t.Errorf("left on the host after delete: %+v", c)
+	}
+}
+
+// checkUsernsPause checks the pause of pod p, which has a user namespace of
+// its own: the shim cloned it into that namespace, where it runs as 65535
+// (a host ID of the pod's block, not the host's 65535) with no capability
+// and no_new_privs; its container shares its user, network, IPC and UTS
+// namespaces and sees the hostname and the sysctls the shim set in them
+// (the IPC one writable by the namespace's root only).
+func checkUsernsPause(t *testing.T, e *env, p *corev1.Pod) {
+	t.Helper()
+	pid := e.pausePid(t, p)
+	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
+	if err != nil {
+		t.Fatal(err)
+	}
+	uid := regexp.MustCompile(`Uid:\t(\d+)\t`).FindSubmatch(status)
+	if uid == nil || (string(uid[1]) != strconv.Itoa(1048576+65535) && string(uid[1]) != strconv.Itoa(1114112+65535)) {
+		t.Errorf("pause of %s runs as host uid %q, want 65535 of the pod's block", p.Name, uid)
+	}
+	for _, want := range []string{"CapEff:\t0000000000000000\n", "CapPrm:\t0000000000000000\n", "NoNewPrivs:\t1\n"} {
+		if !strings.Contains(string(status), want) {
+			t.Errorf("pause of %s: status lacks %q:\n%s", p.Name, strings.TrimSpace(want), status)
+		}
+	}
+	ctr := e.shimChild(t, p, "sleep")
+	for _, ns := range []string{"user", "net", "ipc", "uts"} {
+		if a, b := nsLink(pid, ns), nsLink(ctr, ns); a == "" || a != b || a == nsLink(1, ns) {
+			t.Errorf("pod %s: %s namespace: pause %q, container %q, host %q; want the pause's own, shared", p.Name, ns, a, b, nsLink(1, ns))
+		}
+	}
+	out := e.podctl("exec", p.Name, "--", "sh", "-c",
+		"hostname; cat /proc/sys/net/ipv4/ip_unprivileged_port_start /proc/sys/kernel/shm_rmid_forced")
+	if want := p.Name + "\n80\n1\n"; out != want {
+		t.Errorf("in pod %s: hostname and sysctls %q, want %q", p.Name, out, want)
 	}
 }
