@@ -11,7 +11,6 @@ import (
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/spec"
-	"github.com/podd-dev/podd/test/testutil"
 )
 
 // A pod with hostUsers: false gets a block of the daemon's range, kept in
@@ -19,7 +18,6 @@ import (
 // join it with every volume idmapped; the block is free again once the pod
 // is removed.
 func TestHostUsersFalse(t *testing.T) {
-	testutil.RequireRoot(t) // the pause's root is given to the namespace's root
 	pod := testPod("userns")
 	no := false
 	pod.Spec.HostUsers = &no
