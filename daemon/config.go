@@ -105,6 +105,12 @@ type Config struct {
 	// get and where cluster DNS forwards other names (the kubelet's
 	// resolvConf).
 	ResolvConf string
+	// PodUserNamespaceIDs is the host ID range "FIRST:COUNT" (an
+	// /etc/subuid entry's numbers, multiples of 65536) the daemon gives
+	// its pods with hostUsers: false, 65536 IDs each; empty: such pods
+	// are refused. It must not overlap the host's users nor a kubelet's
+	// range on the same host.
+	PodUserNamespaceIDs string
 }
 
 // DefaultPodPidsLimit is the default podPidsLimit: enough for any sane pod,

@@ -70,8 +70,9 @@ func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 		Streams:    streams,
 		Usage:      criUsage{cgroups: d.cgroups, layout: d.deps.Layout},
 		Events:     criEvents{ev: d.criSandboxes.Events()},
-		Features:   cri.Features{RecursiveReadOnlyMounts: spec.RecursiveReadOnlyMounts()},
+		Features:   cri.Features{RecursiveReadOnlyMounts: spec.RecursiveReadOnlyMounts(), UserNamespaces: d.userNamespaces()},
 		ImageFsDir: d.deps.Layout.ImagesDir(),
+		StateDir:   d.deps.Layout.CRIDir(),
 		Version:    version.Version,
 	})
 	go func() {

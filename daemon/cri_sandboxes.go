@@ -42,7 +42,7 @@ type criSandboxes struct {
 func (c criSandboxes) Run(ctx context.Context, sp cri.SandboxSpec) (cri.Sandbox, error) {
 	spec := sandbox.Spec{
 		Name: sp.Name, Namespace: sp.Namespace, UID: sp.UID, Attempt: sp.Attempt, Hostname: sp.Hostname,
-		HostNetwork: sp.HostNetwork, HostPID: sp.HostPID, HostIPC: sp.HostIPC, SharePID: sp.SharePID,
+		HostNetwork: sp.HostNetwork, HostPID: sp.HostPID, HostIPC: sp.HostIPC, SharePID: sp.SharePID, UserNS: sp.UserNS,
 		Sysctls: sp.Sysctls, CgroupParent: sp.CgroupParent, Labels: sp.Labels, Annotations: sp.Annotations,
 		LogDirectory: sp.LogDirectory, OOMScoreAdj: sp.OOMScoreAdj, Client: sp.Config,
 	}

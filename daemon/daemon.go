@@ -26,6 +26,7 @@ import (
 	"github.com/podd-dev/podd/daemon/sdnotify"
 	"github.com/podd-dev/podd/daemon/staticpods"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/daemon/userns"
 	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/network/podfiles"
@@ -70,7 +71,10 @@ type Daemon struct {
 	criSandboxes *sandbox.Registry
 	// criContainers are the containers CRI clients made in them.
 	criContainers *sandbox.Containers
-	wg            sync.WaitGroup
+	// userNamespaces reports, probed once, whether sandboxes can have
+	// their own user namespace here (userNamespacesHere).
+	userNamespaces func() bool
+	wg             sync.WaitGroup
 	// metrics are the daemon's Prometheus metrics (recorded even when no
 	// listener serves them); cgroups reads pods' usage for top.
 	metrics *metrics.Metrics
@@ -309,6 +313,12 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 	}
 	d.pods.changed = d.svc.podsChanged
 	d.pods.observe = d.observePod
+	d.userNamespaces = sync.OnceValue(d.userNamespacesHere)
+	ids, err := userns.ParseRange(cfg.PodUserNamespaceIDs)
+	if err != nil {
+		return nil, err
+	}
+	d.policy.UserNamespaces = ids != nil && d.userNamespaces()
 	d.criState.d = d
 	if host.volumes == nil {
 		host.volumes = claimVolumes{d: d}
@@ -326,6 +336,7 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		Security:    spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},
 		Work:        limiter.New(workBudget()), Observes: limiter.New(observeBudget()),
 		Objects: func(ns string) spec.Objects { return namespaceObjects{o: d.objects, ns: ns} },
+		UserNS:  ids,
 	}
 	return d, nil
 }
@@ -377,6 +388,7 @@ func (d *Daemon) restorePods() error {
 		}
 		states[i] = st
 	}
+	d.claimUserNamespaces(pods, states)
 	if err := d.openCRISandboxes(); err != nil {
 		return err
 	}

@@ -63,6 +63,10 @@ type SetupRequest struct {
 	// CNI container ID.
 	SandboxID    string
 	PortMappings []PortMapping
+	// NetnsFrom, when set, is the network namespace to pin instead of a
+	// new one: the one a pod's pause made in the pod's user namespace
+	// (/proc/<pid>/ns/net).
+	NetnsFrom string
 }
 
 // Attachment is a sandbox's network once set up.
@@ -202,7 +206,7 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 		return nil, fmt.Errorf("set up network of sandbox %q: %w", id, err)
 	}
 	began := time.Now()
-	path, err := netns.Create(m.netnsDir, id)
+	path, err := m.pinNetns(id, req.NetnsFrom)
 	if err != nil {
 		return nil, fmt.Errorf("set up network of sandbox %q: %w", id, err)
 	}
@@ -236,6 +240,14 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 		NetnsTook:   pinned.Sub(began),
 		CNIAddTook:  added.Sub(pinned),
 	}, nil
+}
+
+// pinNetns pins a new netns for sandbox id, or the one at from.
+func (m *Manager) pinNetns(id, from string) (string, error) {
+	if from != "" {
+		return netns.Adopt(m.netnsDir, id, from)
+	}
+	return netns.Create(m.netnsDir, id)
 }
 
 // Teardown runs CNI DEL for the sandbox (with an empty netns path when the

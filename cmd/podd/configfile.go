@@ -18,6 +18,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon"
 	"github.com/podd-dev/podd/daemon/services"
+	"github.com/podd-dev/podd/daemon/userns"
 	"github.com/podd-dev/podd/network/clusterdns"
 	"github.com/podd-dev/podd/runtime/image"
 )
@@ -52,6 +53,8 @@ type fileConfig struct {
 	AllowedUnsafeSysctls *[]string        `json:"allowedUnsafeSysctls"`
 	MaxLayerSize         *json.RawMessage `json:"maxLayerSize"` // a quantity: 10Gi or a number
 	PodPidsLimit         *int64           `json:"podPidsLimit"` // -1: no limit
+	// PodUserNamespaceIDs: see daemon.Config.
+	PodUserNamespaceIDs *string `json:"podUserNamespaceIDs"`
 	// MetricsAddress and MetricsAllowRemote: see daemon.Config.
 	MetricsAddress     *string `json:"metricsAddress"`
 	MetricsAllowRemote *bool   `json:"metricsAllowRemote"`
@@ -213,6 +216,12 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 			return fmt.Errorf("podPidsLimit: %w", err)
 		}
 		cfg.PodPidsLimit = *fc.PodPidsLimit
+	}
+	if fc.PodUserNamespaceIDs != nil {
+		if _, err := userns.ParseRange(*fc.PodUserNamespaceIDs); err != nil {
+			return fmt.Errorf("podUserNamespaceIDs: %w", err)
+		}
+		cfg.PodUserNamespaceIDs = *fc.PodUserNamespaceIDs
 	}
 	if fc.CRIStreamAddress != nil {
 		if err := daemon.CheckCRIStreamAddress(*fc.CRIStreamAddress); err != nil {

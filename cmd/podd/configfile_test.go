@@ -99,6 +99,8 @@ logLevel: debug
 		{name: "pod pids limit", yaml: "podPidsLimit: 64\n", edit: func(c *daemon.Config) { c.PodPidsLimit = 64 }},
 		{name: "no pod pids limit", yaml: "podPidsLimit: -1\n", edit: func(c *daemon.Config) { c.PodPidsLimit = -1 }},
 		{name: "zero pod pids limit", yaml: "podPidsLimit: 0\n", wantErr: "podPidsLimit"},
+		{name: "pod user namespace IDs", yaml: "podUserNamespaceIDs: \"1048576:1048576\"\n", edit: func(c *daemon.Config) { c.PodUserNamespaceIDs = "1048576:1048576" }},
+		{name: "pod user namespace IDs off a block", yaml: "podUserNamespaceIDs: \"1000:65536\"\n", wantErr: "podUserNamespaceIDs"},
 		{name: "metrics address", yaml: "metricsAddress: 127.0.0.1:9101\n", edit: func(c *daemon.Config) { c.MetricsAddress = "127.0.0.1:9101" }},
 		{name: "remote metrics address", yaml: "metricsAddress: 0.0.0.0:9101\nmetricsAllowRemote: true\n", edit: func(c *daemon.Config) {
 			c.MetricsAddress, c.MetricsAllowRemote = "0.0.0.0:9101", true

@@ -15,6 +15,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon"
 	"github.com/podd-dev/podd/daemon/services"
+	"github.com/podd-dev/podd/daemon/userns"
 	"github.com/podd-dev/podd/internal/version"
 	"github.com/podd-dev/podd/network/clusterdns"
 )
@@ -63,6 +64,8 @@ func main() {
 		return err
 	})
 	fs.Int64Var(&cfg.PodPidsLimit, "pod-pids-limit", cfg.PodPidsLimit, "processes allowed in each pod, set at the pod cgroup (-1: no limit)")
+	fs.StringVar(&cfg.PodUserNamespaceIDs, "pod-userns-ids", cfg.PodUserNamespaceIDs,
+		"host IDs FIRST:COUNT (multiples of 65536) given to pods with hostUsers: false, 65536 each (default: none, such pods are refused)")
 	fs.DurationVar(&cfg.EvictionInterval, "eviction-interval", cfg.EvictionInterval, "how often emptyDir sizeLimits are checked (for tests; the kubelet's is 10s)")
 	fs.StringVar(&cfg.MetricsAddress, "metrics-address", cfg.MetricsAddress,
 		"serve Prometheus metrics at http://ADDRESS/metrics, host:port on a loopback address (default: none)")
@@ -95,6 +98,10 @@ func main() {
 	}
 	if err := daemon.CheckPodPidsLimit(cfg.PodPidsLimit); err != nil {
 		fmt.Fprintf(os.Stderr, "podd: --pod-pids-limit: %v\n", err)
+		os.Exit(2)
+	}
+	if _, err := userns.ParseRange(cfg.PodUserNamespaceIDs); err != nil {
+		fmt.Fprintf(os.Stderr, "podd: --pod-userns-ids: %v\n", err)
 		os.Exit(2)
 	}
 	if cfg.EvictionInterval <= 0 {

@@ -74,12 +74,18 @@ func containerSpec(req *runtimeapi.CreateContainerRequest, sb Sandbox, host Feat
 		if err != nil {
 			return ContainerSpec{}, err
 		}
+		if mt.IDMap, err = mountIDMap(m, sb, func(f string) string { return "config.mounts[" + itoa(i) + "]." + f }); err != nil {
+			return ContainerSpec{}, err
+		}
 		p.Mounts = append(p.Mounts, mt)
 	}
 	if err := containerResources(cfg.GetLinux().GetResources(), &p); err != nil {
 		return ContainerSpec{}, err
 	}
 	if err := containerSecurity(cfg.GetLinux().GetSecurityContext(), &p); err != nil {
+		return ContainerSpec{}, err
+	}
+	if err := containerUserNamespace(cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(), sb, &p); err != nil {
 		return ContainerSpec{}, err
 	}
 	var err error
@@ -224,9 +230,6 @@ func containerSecurity(sc *runtimeapi.LinuxContainerSecurityContext, p *spec.CRI
 	}
 	if ns.GetTargetId() != "" {
 		return unsupported("%s.namespace_options.target_id: podd does not join another container's PID namespace", f)
-	}
-	if u := ns.GetUsernsOptions(); u != nil && u.GetMode() != runtimeapi.NamespaceMode_NODE {
-		return unsupported("%s.namespace_options.userns_options: podd does not support user namespaces", f)
 	}
 	if se := sc.GetSelinuxOptions(); se.GetUser()+se.GetRole()+se.GetType()+se.GetLevel() != "" {
 		return invalid("%s.selinux_options: SELinux is not available on this host", f)

@@ -337,9 +337,6 @@ func TestContainerSpecTranslation(t *testing.T) {
 		{name: "cpuset", mut: func(c *runtimeapi.ContainerConfig) {
 			c.Linux.Resources = &runtimeapi.LinuxContainerResources{CpusetCpus: "0"}
 		}, wantCode: codes.Unimplemented, wantErr: "cpuset_cpus"},
-		{name: "user namespace", mut: func(c *runtimeapi.ContainerConfig) {
-			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{UsernsOptions: &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD}}
-		}, wantCode: codes.Unimplemented, wantErr: "userns_options"},
 		{name: "network and IPC modes are the sandbox's, whatever the container says", mut: func(c *runtimeapi.ContainerConfig) {
 			ctrSec(c).NamespaceOptions = &runtimeapi.NamespaceOption{Network: runtimeapi.NamespaceMode_NODE, Ipc: runtimeapi.NamespaceMode_NODE}
 		}, check: func(t *testing.T, cs ContainerSpec) {

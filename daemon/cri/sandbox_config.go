@@ -19,8 +19,9 @@ const sandboxOOMScoreAdj = -998
 // (they describe the pause, which podd always runs as its own unprivileged
 // program on a read-only root under the default seccomp filter), SELinux
 // options (no SELinux here), and overhead and resources (the kubelet sizes
-// the cgroup parent it names).
-func sandboxSpec(req *runtimeapi.RunPodSandboxRequest) (SandboxSpec, error) {
+// the cgroup parent it names). A user namespace of its own (POD) needs
+// host's support.
+func sandboxSpec(req *runtimeapi.RunPodSandboxRequest, host Features) (SandboxSpec, error) {
 	if h := req.GetRuntimeHandler(); h != "" {
 		return SandboxSpec{}, invalid("runtime_handler %q: podd has only the default runtime handler (\"\")", h)
 	}
@@ -38,7 +39,12 @@ func sandboxSpec(req *runtimeapi.RunPodSandboxRequest) (SandboxSpec, error) {
 		LogDirectory: cfg.GetLogDirectory(), OOMScoreAdj: sandboxOOMScoreAdj,
 		Sysctls: cfg.GetLinux().GetSysctls(),
 	}
-	if err := namespaceModes(cfg.GetLinux().GetSecurityContext().GetNamespaceOptions(), &sp); err != nil {
+	ns := cfg.GetLinux().GetSecurityContext().GetNamespaceOptions()
+	if err := namespaceModes(ns, &sp); err != nil {
+		return SandboxSpec{}, err
+	}
+	var err error
+	if sp.UserNS, err = sandboxUserNamespace(ns, host); err != nil {
 		return SandboxSpec{}, err
 	}
 	if err := sandboxSysctls(sp); err != nil {
@@ -68,7 +74,7 @@ func sandboxSpec(req *runtimeapi.RunPodSandboxRequest) (SandboxSpec, error) {
 
 // namespaceModes reads the network, PID and IPC modes: POD (the default)
 // or NODE; PID may also be CONTAINER (each container its own) or POD (one
-// for the sandbox). User namespaces are not supported.
+// for the sandbox). The user namespace is sandboxUserNamespace's.
 func namespaceModes(ns *runtimeapi.NamespaceOption, sp *SandboxSpec) error {
 	switch m := ns.GetNetwork(); m {
 	case runtimeapi.NamespaceMode_POD:
@@ -92,9 +98,6 @@ func namespaceModes(ns *runtimeapi.NamespaceOption, sp *SandboxSpec) error {
 		sp.HostIPC = true
 	default:
 		return invalid("config.linux.security_context.namespace_options.ipc %s: a sandbox's IPC is POD or NODE", m)
-	}
-	if u := ns.GetUsernsOptions(); u != nil && u.GetMode() != runtimeapi.NamespaceMode_NODE {
-		return invalid("config.linux.security_context.namespace_options.userns_options: podd does not support user namespaces")
 	}
 	return nil
 }

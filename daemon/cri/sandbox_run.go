@@ -8,7 +8,7 @@ import (
 
 // RunPodSandbox makes a sandbox through podd's sandbox service.
 func (s *runtimeService) RunPodSandbox(ctx context.Context, req *runtimeapi.RunPodSandboxRequest) (*runtimeapi.RunPodSandboxResponse, error) {
-	sp, err := sandboxSpec(req)
+	sp, err := sandboxSpec(req, s.cfg.Features)
 	if err != nil {
 		return nil, err
 	}

@@ -150,9 +150,6 @@ func TestSandboxSpecTranslation(t *testing.T) {
 		{name: "network CONTAINER", mut: func(c *runtimeapi.PodSandboxConfig) { nsOpts(c).Network = runtimeapi.NamespaceMode_CONTAINER }, wantErr: "namespace_options.network"},
 		{name: "PID TARGET", mut: func(c *runtimeapi.PodSandboxConfig) { nsOpts(c).Pid = runtimeapi.NamespaceMode_TARGET }, wantErr: "namespace_options.pid"},
 		{name: "IPC CONTAINER", mut: func(c *runtimeapi.PodSandboxConfig) { nsOpts(c).Ipc = runtimeapi.NamespaceMode_CONTAINER }, wantErr: "namespace_options.ipc"},
-		{name: "user namespace", mut: func(c *runtimeapi.PodSandboxConfig) {
-			nsOpts(c).UsernsOptions = &runtimeapi.UserNamespace{Mode: runtimeapi.NamespaceMode_POD}
-		}, wantErr: "userns_options"},
 		{name: "net sysctl with host network", mut: func(c *runtimeapi.PodSandboxConfig) {
 			nsOpts(c).Network = runtimeapi.NamespaceMode_NODE
 			c.Linux.Sysctls = map[string]string{"net.core.somaxconn": "1024"}
@@ -168,7 +165,7 @@ func TestSandboxSpecTranslation(t *testing.T) {
 		}, wantErr: "config.port_mappings[0]"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sp, err := sandboxSpec(&runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("web", tc.mut), RuntimeHandler: tc.handler})
+			sp, err := sandboxSpec(&runtimeapi.RunPodSandboxRequest{Config: sandboxConfig("web", tc.mut), RuntimeHandler: tc.handler}, Features{})
 			if tc.wantErr != "" {
 				if code(err) != codes.InvalidArgument || !strings.Contains(err.Error(), tc.wantErr) {
 					t.Fatalf("error %v, want InvalidArgument naming %s", err, tc.wantErr)

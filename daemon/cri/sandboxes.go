@@ -6,6 +6,8 @@ import (
 
 	"google.golang.org/protobuf/proto"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+
+	"github.com/podd-dev/podd/runtime/idmap"
 )
 
 // Sandboxes is podd's sandbox service as the CRI calls use it: the same
@@ -35,7 +37,10 @@ type SandboxSpec struct {
 	// HostNetwork, HostPID and HostIPC: namespace mode NODE; SharePID:
 	// PID mode POD.
 	HostNetwork, HostPID, HostIPC, SharePID bool
-	Sysctls                                 map[string]string
+	// UserNS, when set, gives the sandbox its own user namespace with
+	// these mappings (mode POD).
+	UserNS  *idmap.Mappings
+	Sysctls map[string]string
 	// DNS is nil for the node's resolv.conf.
 	DNS          *DNSConfig
 	Ports        []PortMapping

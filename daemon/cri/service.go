@@ -64,6 +64,10 @@ type Config struct {
 	Features Features
 	// ImageFsDir is where the images are stored (ImageFsInfo's mountpoint).
 	ImageFsDir string
+	// StateDir is where the CRI objects are stored; Status reports it in
+	// its verbose config as containerd does (critest probes idmapped
+	// mounts in its parent).
+	StateDir string
 	// Version is podd's version, reported as the runtime version.
 	Version string
 	// Now is the clock (time.Now when nil).
@@ -75,6 +79,9 @@ type Features struct {
 	// RecursiveReadOnlyMounts: the kernel makes mounts recursively
 	// read-only (spec.RecursiveReadOnlyMounts).
 	RecursiveReadOnlyMounts bool
+	// UserNamespaces: a sandbox can have its own user namespace (the
+	// kernel mounts a rootfs over idmapped layers, rootfs.ProbeIDMapped).
+	UserNamespaces bool
 }
 
 // NewServer returns a gRPC server with both CRI services registered. Calls

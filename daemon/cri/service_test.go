@@ -409,16 +409,19 @@ func TestCallsNotImplementedYetSaySo(t *testing.T) {
 // Status advertises the host-dependent features only where the host has
 // them, and SupplementalGroupsPolicy everywhere.
 func TestStatusAdvertisesHostFeatures(t *testing.T) {
-	for _, rro := range []bool{false, true} {
+	for _, have := range []bool{false, true} {
 		cfg, _, _ := testConfig()
-		cfg.Features.RecursiveReadOnlyMounts = rro
+		cfg.Features.RecursiveReadOnlyMounts, cfg.Features.UserNamespaces = have, have
 		rc, _ := clients(t, cfg)
 		st, err := rc.Status(context.Background(), &runtimeapi.StatusRequest{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := st.GetRuntimeHandlers()[0].GetFeatures().GetRecursiveReadOnlyMounts(); got != rro {
-			t.Errorf("host rro %v: advertised %v", rro, got)
+		if got := st.GetRuntimeHandlers()[0].GetFeatures().GetRecursiveReadOnlyMounts(); got != have {
+			t.Errorf("host rro %v: advertised %v", have, got)
+		}
+		if got := st.GetRuntimeHandlers()[0].GetFeatures().GetUserNamespaces(); got != have {
+			t.Errorf("host user namespaces %v: advertised %v", have, got)
 		}
 		if !st.GetFeatures().GetSupplementalGroupsPolicy() {
 			t.Errorf("SupplementalGroupsPolicy not advertised: %v", st.GetFeatures())

@@ -24,9 +24,10 @@ func (s *runtimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 			{Type: runtimeapi.RuntimeReady, Status: true},
 			network,
 		}},
-		// One handler, the default, without user namespaces.
+		// One handler, the default.
 		RuntimeHandlers: []*runtimeapi.RuntimeHandler{{Name: "", Features: &runtimeapi.RuntimeHandlerFeatures{
 			RecursiveReadOnlyMounts: s.cfg.Features.RecursiveReadOnlyMounts,
+			UserNamespaces:          s.cfg.Features.UserNamespaces,
 		}}},
 		Features: &runtimeapi.RuntimeFeatures{SupplementalGroupsPolicy: true},
 	}
@@ -35,7 +36,8 @@ func (s *runtimeService) Status(ctx context.Context, req *runtimeapi.StatusReque
 		if netErr != nil {
 			check = netErr.Error()
 		}
-		cfg, err := json.Marshal(map[string]string{"podCIDR": s.cfg.Runtime.PodCIDR(), "imageFsDir": s.cfg.ImageFsDir, "cgroupDriver": "cgroupfs"})
+		cfg, err := json.Marshal(map[string]string{"podCIDR": s.cfg.Runtime.PodCIDR(), "imageFsDir": s.cfg.ImageFsDir,
+			"stateDir": s.cfg.StateDir, "cgroupDriver": "cgroupfs"})
 		if err != nil {
 			return nil, toStatus(err)
 		}

@@ -190,7 +190,7 @@ func TestParse_R1_RejectsMalformedManifests(t *testing.T) {
 		{"windows pod", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  os: {name: windows}\n  containers: [{name: c, image: busybox}]\n",
 			[]string{`spec.os.name: Unsupported value: "windows"`}},
 		{"hostUsers false", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  hostUsers: false\n  containers: [{name: c, image: busybox}]\n",
-			[]string{"spec.hostUsers: Forbidden"}},
+			[]string{"spec.hostUsers: Forbidden: this podd gives pods no user namespace"}},
 		{"negative grace", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  terminationGracePeriodSeconds: -1\n  containers: [{name: c, image: busybox}]\n",
 			[]string{"spec.terminationGracePeriodSeconds: Invalid value: -1"}},
 		{"zero activeDeadlineSeconds", "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  activeDeadlineSeconds: 0\n  containers: [{name: c, image: busybox}]\n",

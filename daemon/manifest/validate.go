@@ -95,7 +95,31 @@ func validateSpec(s *corev1.PodSpec, p *field.Path, pol Policy) field.ErrorList 
 	errs = append(errs, validatePodSecurity(s, p)...)
 	errs = append(errs, validateSysctls(s, p.Child("securityContext", "sysctls"), pol)...)
 	errs = append(errs, validateProfiles(s, p)...)
+	errs = append(errs, validateHostUsers(s, p, pol)...)
 	return append(errs, validateUnsupportedPodFields(s, p)...)
+}
+
+// validateHostUsers checks hostUsers: false (the pod in a user namespace
+// of its own): the daemon must give pods one, and, as Kubernetes has it,
+// the pod cannot use the host's network, PID or IPC namespace.
+func validateHostUsers(s *corev1.PodSpec, p *field.Path, pol Policy) field.ErrorList {
+	if s.HostUsers == nil || *s.HostUsers {
+		return nil
+	}
+	var errs field.ErrorList
+	if !pol.UserNamespaces {
+		errs = append(errs, field.Forbidden(p.Child("hostUsers"),
+			"this podd gives pods no user namespace: it needs podUserNamespaceIDs in its config and a kernel that makes idmapped mounts"))
+	}
+	for _, f := range []struct {
+		name string
+		on   bool
+	}{{"hostNetwork", s.HostNetwork}, {"hostPID", s.HostPID}, {"hostIPC", s.HostIPC}} {
+		if f.on {
+			errs = append(errs, field.Forbidden(p.Child(f.name), "not allowed with hostUsers: false"))
+		}
+	}
+	return errs
 }
 
 func uniqueName(seen sets.Set[string], name string, p *field.Path) field.ErrorList {
@@ -265,9 +289,6 @@ func validateUnsupportedPodFields(s *corev1.PodSpec, p *field.Path) field.ErrorL
 	}
 	if s.OS != nil && s.OS.Name != corev1.Linux {
 		errs = append(errs, field.NotSupported(p.Child("os", "name"), s.OS.Name, []corev1.OSName{corev1.Linux}))
-	}
-	if s.HostUsers != nil && !*s.HostUsers {
-		errs = append(errs, field.Forbidden(p.Child("hostUsers"), "user namespaces are not supported by podd"))
 	}
 	if len(s.ResourceClaims) > 0 {
 		errs = append(errs, field.Forbidden(p.Child("resourceClaims"), "dynamic resource allocation is not supported by podd"))

@@ -21,6 +21,9 @@ type Policy struct {
 	// HostCapabilities is the daemon's capability bounding set, which its
 	// containers inherit; nil means every capability.
 	HostCapabilities []string
+	// UserNamespaces: pods may have hostUsers: false (the daemon has IDs
+	// to give them and the kernel makes idmapped mounts).
+	UserNamespaces bool
 }
 
 // Annotations that older Kubernetes honoured instead of securityContext

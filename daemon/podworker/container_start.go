@@ -115,7 +115,11 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	w.removeOldInstances(ctx, c.Name, id)
 	t.mark("cleanup", time.Now())
 	dir := w.deps.Layout.ContainerDir(w.uid, id)
-	root, err := sandbox.MountRootfs(ctx, w.deps.Images, w.deps.rootfs(), img, dir,
+	ids := w.heldUserNamespace()
+	if err := w.reachContainerRoot(ids, dir); err != nil {
+		return failStart("CreateContainerError", "container %q: %w", c.Name, err)
+	}
+	root, err := sandbox.MountRootfs(ctx, w.deps.Images, w.deps.rootfs(), img, dir, ids,
 		func(step string) { t.mark(step, time.Now()) })
 	if err != nil {
 		return failStart("CreateContainerError", "container %q (image %q): %w", c.Name, c.Image, err)
@@ -153,11 +157,13 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 			Hostname: l.HostnameFile(w.uid)},
 		PodIPs: sb.IPs, HostIPs: []string{w.deps.NodeIP},
 		CgroupParent: w.podCgroup(), LogPath: logPath, Security: w.deps.Security, Objects: w.objects(),
+		IDMappedVolumes: idmappedVolumes(vols, ids),
 		Labels: map[string]string{
 			labelContainer: c.Name, labelStopSignal: strconv.Itoa(int(sig)), labelImageID: img.ID,
 			labelContainerID: store.NewContainerID(),
 		},
 	}
+	in.Sandbox.UserNS = ids
 	if in.Staged, err = w.stageMounts(ctx, in, id); err != nil {
 		return failStart("CreateContainerConfigError", "%w", err)
 	}

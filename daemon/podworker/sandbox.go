@@ -58,8 +58,12 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32, t *startTimi
 	var rollback undo.Stack
 	defer rollback.OnFailure(ctx, &err)
 	sb := &Sandbox{ID: newSandboxID(), Attempt: attempt, CreatedAt: time.Now()}
-	// Record the attempt before making anything, so that a crash half-way
-	// is undone on restart (abandonCreation).
+	ids, err := w.userNamespace()
+	if err != nil {
+		return nil, nil, err
+	}
+	// Record the attempt (and the user namespace) before making anything,
+	// so that a crash half-way is undone on restart (abandonCreation).
 	w.mu.Lock()
 	w.state.SandboxCreating = sb.ID
 	w.mu.Unlock()
@@ -70,8 +74,13 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32, t *startTimi
 		return nil, nil, err
 	}
 	t.mark("volumes", time.Now())
+	if ids != nil {
+		if err := sandbox.Searchable(w.deps.Layout.RunRoot, w.deps.Layout.ShimDir(w.uid)); err != nil {
+			return nil, nil, err
+		}
+	}
 	inst, cl, err := w.sandboxes().Create(ctx, sandbox.Request{
-		ID: sb.ID, Owner: "pod " + w.key, Pod: w.pod, PortMappings: portMappings(w.pod), Paths: w.sandboxPaths(),
+		ID: sb.ID, Owner: "pod " + w.key, Pod: w.pod, PortMappings: portMappings(w.pod), Paths: w.sandboxPaths(), UserNS: ids,
 		WriteFiles: func(inst *sandbox.Instance) error { return w.writePodFiles(inst.IP) },
 		Mark: func(step string, at time.Time, parts []sandbox.Phase) {
 			pts := make([]phaseTime, len(parts))
@@ -248,6 +257,9 @@ func (w *Worker) removePod(ctx context.Context) error {
 	if err := w.deps.Store.RemovePod(w.uid); err != nil {
 		return err
 	}
+	// Nothing of the pod runs any more: its user namespace's IDs may go
+	// to another pod.
+	w.deps.UserNS.Release(w.uid)
 	return nil
 }
 

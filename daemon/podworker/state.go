@@ -9,6 +9,7 @@ import (
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/runtime/idmap"
 )
 
 // AnnotationStaticSource marks a static pod with the manifest file it came from.
@@ -53,6 +54,9 @@ type State struct {
 	StartFailures map[string]*planner.StartFailure `json:"startFailures,omitempty"`
 	// Events are the pod's events, restored after a daemon restart.
 	Events []events.Event `json:"events,omitempty"`
+	// UserNS is the pod's user namespace (hostUsers: false), the same for
+	// every sandbox of the pod, held until the pod is removed.
+	UserNS *idmap.Mappings `json:"userNS,omitempty"`
 }
 
 // SandboxFailure is a failed sandbox creation.

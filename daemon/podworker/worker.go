@@ -13,6 +13,7 @@ import (
 	"github.com/podd-dev/podd/daemon/events"
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/daemon/userns"
 	"github.com/podd-dev/podd/internal/limiter"
 	"github.com/podd-dev/podd/network/podfiles"
 	"github.com/podd-dev/podd/probes"
@@ -77,6 +78,9 @@ type Deps struct {
 	// Objects returns the ConfigMaps and Secrets of a namespace, for env
 	// and envFrom; nil: none exist.
 	Objects func(namespace string) spec.Objects
+	// UserNS gives pods with hostUsers: false their user namespace's IDs;
+	// nil gives none.
+	UserNS *userns.Allocator
 }
 
 // Worker drives one pod until it is removed or the daemon stops.

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/rootfs"
 	"github.com/podd-dev/podd/runtime/volume"
@@ -20,11 +21,13 @@ import (
 
 // Rootfs mounts and unmounts container root filesystems.
 type Rootfs interface {
-	// Mount stacks layers (lowest first) under dir and returns the root.
-	Mount(layers []string, dir string) (string, error)
+	// Mount stacks layers (lowest first) under dir and returns the root;
+	// with ids, as the root of a user namespace with those mappings.
+	Mount(layers []string, dir string, ids *idmap.Mappings) (string, error)
 	// MountView mounts layers (lowest first) read-only under dir and
-	// returns the view.
-	MountView(layers []string, dir string) (string, error)
+	// returns the view; with ids, as a user namespace with those mappings
+	// sees it.
+	MountView(layers []string, dir string, ids *idmap.Mappings) (string, error)
 	// Unmount unmounts and removes dir; a missing dir is done.
 	Unmount(dir string) error
 }
@@ -41,18 +44,19 @@ type hostRootfs struct{}
 // HostRootfs returns the Rootfs of this host.
 func HostRootfs() Rootfs { return hostRootfs{} }
 
-func (hostRootfs) Mount(layers []string, dir string) (string, error) {
-	return rootfs.Mount(layers, dir)
+func (hostRootfs) Mount(layers []string, dir string, ids *idmap.Mappings) (string, error) {
+	return rootfs.Mount(layers, dir, ids)
 }
-func (hostRootfs) MountView(layers []string, dir string) (string, error) {
-	return rootfs.MountView(layers, dir)
+func (hostRootfs) MountView(layers []string, dir string, ids *idmap.Mappings) (string, error) {
+	return rootfs.MountView(layers, dir, ids)
 }
 func (hostRootfs) Unmount(dir string) error { return rootfs.Unmount(dir) }
 
 // MountRootfs unpacks img's layers and mounts them as a container's root
-// filesystem in dir, returning the root. Nothing is left mounted on an
-// error. mark, if not nil, is called with "layers" once they are unpacked.
-func MountRootfs(ctx context.Context, layers Layers, fs Rootfs, img image.Image, dir string, mark func(string)) (string, error) {
+// filesystem in dir, returning the root (with ids, the root of a user
+// namespace with those mappings). Nothing is left mounted on an error.
+// mark, if not nil, is called with "layers" once they are unpacked.
+func MountRootfs(ctx context.Context, layers Layers, fs Rootfs, img image.Image, dir string, ids *idmap.Mappings, mark func(string)) (string, error) {
 	ls, err := layers.Layers(ctx, img)
 	if err != nil {
 		return "", fmt.Errorf("unpack image %s: %w", img.ID, err)
@@ -60,7 +64,7 @@ func MountRootfs(ctx context.Context, layers Layers, fs Rootfs, img image.Image,
 	if mark != nil {
 		mark("layers")
 	}
-	root, err := fs.Mount(ls, dir)
+	root, err := fs.Mount(ls, dir, ids)
 	if err != nil {
 		return "", fmt.Errorf("mount rootfs: %w", err)
 	}

@@ -12,6 +12,7 @@ import (
 	securejoin "github.com/cyphar/filepath-securejoin"
 
 	"github.com/podd-dev/podd/internal/errdefs"
+	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/spec"
 )
@@ -28,9 +29,11 @@ type ImageVolume struct {
 // read-only view of the image's layers in dir/<index> and binds it (or
 // its sub path) in the mount's place. The image must be stored (else
 // errdefs.ErrNotFound) and a sub path must exist in it (else
-// errdefs.ErrInvalidArgument). The caller unmounts dir on a failure
-// (unmountImageVolumes).
-func mountImageVolumes(ctx context.Context, images ContainerImages, rfs Rootfs, dir string, mounts []spec.CRIMount) ([]ImageVolume, error) {
+// errdefs.ErrInvalidArgument). With ids (a sandbox in its own user
+// namespace) the view is seen as from that namespace, and the mount is
+// not idmapped again (an overlay cannot be). The caller unmounts dir on a
+// failure (unmountImageVolumes).
+func mountImageVolumes(ctx context.Context, images ContainerImages, rfs Rootfs, dir string, mounts []spec.CRIMount, ids *idmap.Mappings) ([]ImageVolume, error) {
 	var vols []ImageVolume
 	for i := range mounts {
 		m := &mounts[i]
@@ -48,7 +51,7 @@ func mountImageVolumes(ctx context.Context, images ContainerImages, rfs Rootfs, 
 		if err != nil {
 			return nil, fmt.Errorf("image volume %s: unpack image %s: %w", m.ContainerPath, img.ID, err)
 		}
-		view, err := rfs.MountView(layers, filepath.Join(dir, strconv.Itoa(i)))
+		view, err := rfs.MountView(layers, filepath.Join(dir, strconv.Itoa(i)), ids)
 		if err != nil {
 			return nil, fmt.Errorf("image volume %s: %w", m.ContainerPath, err)
 		}
@@ -56,7 +59,7 @@ func mountImageVolumes(ctx context.Context, images ContainerImages, rfs Rootfs, 
 		if err != nil {
 			return nil, fmt.Errorf("image volume %s of image %q: %w", m.ContainerPath, m.Image, err)
 		}
-		m.HostPath, m.ReadOnly = src, true
+		m.HostPath, m.ReadOnly, m.IDMap = src, true, nil
 		vols = append(vols, ImageVolume{ContainerPath: m.ContainerPath, Image: m.Image, ImageID: img.ID})
 	}
 	return vols, nil

@@ -135,10 +135,10 @@ func TestContainersRestoreUndoesImageVolumes(t *testing.T) {
 	if err := os.WriteFile(layout.CRIContainerFile(cut), []byte(`{"ID":"`+cut+`","SandboxID":"`+sb.ID+`","Name":"cut","Phase":"Creating"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Mount(nil, layout.CRIContainerRootfsDir(cut)); err != nil {
+	if _, err := h.Mount(nil, layout.CRIContainerRootfsDir(cut), nil); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.MountView(nil, filepath.Join(layout.CRIContainerImageVolumesDir(cut), "0")); err != nil {
+	if _, err := h.MountView(nil, filepath.Join(layout.CRIContainerImageVolumesDir(cut), "0"), nil); err != nil {
 		t.Fatal(err)
 	}
 	r2 := newRegistry(t, h, layout)

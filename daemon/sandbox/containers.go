@@ -260,7 +260,12 @@ func (c *Containers) Create(ctx context.Context, cs ContainerSpec) (_ string, er
 	rollback.Push("remove the rootfs and record of CRI container "+id, func(ctx context.Context) error {
 		return c.undoCreate(ctx, id)
 	})
-	root, err := MountRootfs(ctx, c.images, c.rootfs, img, c.layout.CRIContainerRootfsDir(id), nil)
+	if sb.Spec.UserNS != nil {
+		if err := Searchable(c.layout.Root, c.layout.CRIContainerRootfsDir(id)); err != nil {
+			return fail(err)
+		}
+	}
+	root, err := MountRootfs(ctx, c.images, c.rootfs, img, c.layout.CRIContainerRootfsDir(id), sb.Spec.UserNS, nil)
 	if err != nil {
 		return fail(err)
 	}
@@ -271,13 +276,14 @@ func (c *Containers) Create(ctx context.Context, cs ContainerSpec) (_ string, er
 	}
 	in := cs.Process
 	in.Mounts = slices.Clone(in.Mounts)
-	if e.rec.ImageVolumes, err = mountImageVolumes(ctx, c.images, c.rootfs, c.layout.CRIContainerImageVolumesDir(id), in.Mounts); err != nil {
+	if e.rec.ImageVolumes, err = mountImageVolumes(ctx, c.images, c.rootfs, c.layout.CRIContainerImageVolumesDir(id), in.Mounts, sb.Spec.UserNS); err != nil {
 		return fail(err)
 	}
 	in.ContainerID, in.Name = id, cs.Name
 	in.PodName, in.PodNamespace, in.PodUID = sb.Spec.Name, sb.Spec.Namespace, sb.Spec.UID
 	in.Hostname = sb.Spec.Hostname
 	in.Sandbox.NetnsPath, in.Sandbox.HostNetwork, in.Sandbox.HostIPC = sb.NetnsPath, sb.Spec.HostNetwork, sb.Spec.HostIPC
+	in.Sandbox.UserNS = sb.Spec.UserNS
 	if sb.Spec.HostNetwork {
 		in.Sandbox.NetnsPath = ""
 	}

@@ -242,7 +242,7 @@ func TestContainersRestore(t *testing.T) {
 	if err := os.WriteFile(layout.CRIContainerFile(cut), []byte(`{"ID":"`+cut+`","SandboxID":"`+sb.ID+`","Name":"cut","Phase":"Creating"}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := h.Mount(nil, layout.CRIContainerRootfsDir(cut)); err != nil {
+	if _, err := h.Mount(nil, layout.CRIContainerRootfsDir(cut), nil); err != nil {
 		t.Fatal(err)
 	}
 

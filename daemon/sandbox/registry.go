@@ -122,9 +122,14 @@ func (r *Registry) Run(ctx context.Context, sp Spec) (Record, error) {
 	if err := r.persist(e); err != nil {
 		return fail(err)
 	}
+	if sp.UserNS != nil {
+		if err := Searchable(r.layout.RunRoot, r.layout.CRIShimDir(id)); err != nil {
+			return fail(err)
+		}
+	}
 	inst, cl, err := r.svc.Create(ctx, Request{
 		ID: id, Owner: "sandbox " + sp.Namespace + "/" + sp.Name, Pod: sp.pod(), PortMappings: sp.Ports,
-		Paths: r.paths(e.rec), PauseOOMScoreAdj: sp.OOMScoreAdj,
+		Paths: r.paths(e.rec), PauseOOMScoreAdj: sp.OOMScoreAdj, UserNS: sp.UserNS,
 		WriteFiles: func(inst *Instance) error { return r.writeFiles(id, &sp, inst.IP) },
 	})
 	if err != nil {

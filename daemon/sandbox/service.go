@@ -12,6 +12,7 @@ import (
 	"github.com/podd-dev/podd/network"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/crilog"
+	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/spec"
 )
@@ -91,6 +92,9 @@ type Request struct {
 	// Mark records the end of each step (network, shim, pod_files, pause)
 	// with its parts; nil records nothing.
 	Mark func(step string, at time.Time, parts []Phase)
+	// UserNS, when set, gives the sandbox its own user namespace with
+	// these mappings (see createInUserNamespace).
+	UserNS *idmap.Mappings
 }
 
 // Instance is a sandbox instance as made.
@@ -100,6 +104,8 @@ type Instance struct {
 	// IP is the first of IPs ("" before the network is set up).
 	IP  string
 	IPs []string
+	// pausePid is the pause's pid in the shim's view once it runs.
+	pausePid int
 }
 
 // Create makes a sandbox in the design's order: pin netns + CNI ADD (with
@@ -108,6 +114,9 @@ type Instance struct {
 // first, and the error names the step and every undo that failed. The
 // returned shim runs the pause.
 func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimClient, err error) {
+	if req.UserNS != nil {
+		return s.createInUserNamespace(ctx, req)
+	}
 	var rollback undo.Stack
 	defer rollback.OnFailure(ctx, &err)
 	mark := req.Mark
@@ -132,7 +141,7 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 			}
 		}
 	}()
-	parts, netErr := s.setupNetwork(ctx, req, inst, &rollback)
+	parts, netErr := s.setupNetwork(ctx, req, inst, "", &rollback)
 	if netErr != nil {
 		cancelLaunch()
 	} else {
@@ -170,9 +179,10 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 	return inst, cl, nil
 }
 
-// setupNetwork pins the sandbox's netns and runs CNI ADD in it
-// (hostNetwork: the node's address), filling in inst's addresses.
-func (s *Service) setupNetwork(ctx context.Context, req Request, inst *Instance, rollback *undo.Stack) ([]Phase, error) {
+// setupNetwork pins the sandbox's netns (a new one, or the one at from)
+// and runs CNI ADD in it (hostNetwork: the node's address), filling in
+// inst's addresses.
+func (s *Service) setupNetwork(ctx context.Context, req Request, inst *Instance, from string, rollback *undo.Stack) ([]Phase, error) {
 	if req.Pod.Spec.HostNetwork {
 		inst.IP = s.deps.NodeIP
 		inst.IPs = []string{inst.IP}
@@ -181,7 +191,7 @@ func (s *Service) setupNetwork(ctx context.Context, req Request, inst *Instance,
 	id := req.ID
 	att, err := s.deps.Network.Setup(ctx, network.SetupRequest{
 		PodUID: string(req.Pod.UID), Namespace: req.Pod.Namespace, Name: req.Pod.Name, SandboxID: id,
-		PortMappings: req.PortMappings,
+		PortMappings: req.PortMappings, NetnsFrom: from,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("set up pod network: %w", err)
@@ -246,6 +256,7 @@ func (s *Service) startPause(ctx context.Context, cl ShimClient, req Request, in
 	cfg, err := spec.PauseConfig(spec.PauseInput{
 		Pod: req.Pod, Binary: s.deps.PauseBinary,
 		NetnsPath: inst.NetnsPath, CgroupParent: p.PodCgroup, LogPath: p.PauseLog,
+		UserNS: req.UserNS,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start pause: %w", err)
@@ -258,6 +269,7 @@ func (s *Service) startPause(ctx context.Context, cl ShimClient, req Request, in
 	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
 		return nil, fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
 	}
+	inst.pausePid = int(resp.GetState().GetPid())
 	var parts []Phase
 	for _, ph := range resp.GetPhases() {
 		parts = append(parts, Phase{Name: "pause_" + ph.GetName(), Took: time.Duration(ph.GetNanos())})

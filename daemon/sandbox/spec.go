@@ -9,6 +9,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/podd-dev/podd/network"
+	"github.com/podd-dev/podd/runtime/idmap"
 )
 
 // Spec is a sandbox a client (the CRI server) asks for, in podd's terms;
@@ -28,6 +29,9 @@ type Spec struct {
 	HostIPC     bool              `json:"hostIPC,omitempty"`
 	SharePID    bool              `json:"sharePID,omitempty"`
 	Sysctls     map[string]string `json:"sysctls,omitempty"`
+	// UserNS, when set, gives the sandbox its own user namespace with
+	// these mappings, which its containers join.
+	UserNS *idmap.Mappings `json:"userNS,omitempty"`
 	// DNS is the sandbox's resolv.conf; nil copies the node's.
 	DNS   *DNS                  `json:"dns,omitempty"`
 	Ports []network.PortMapping `json:"ports,omitempty"`

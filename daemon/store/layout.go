@@ -163,7 +163,10 @@ func (l Layout) ClaimsDir(ns string) string { return filepath.Join(l.NamespaceDi
 const criCgroupPrefix = "cri"
 
 // CRISandboxesDir holds one directory per CRI sandbox, named by its ID.
-func (l Layout) CRISandboxesDir() string { return filepath.Join(l.Root, "cri", "sandboxes") }
+func (l Layout) CRISandboxesDir() string { return filepath.Join(l.CRIDir(), "sandboxes") }
+
+// CRIDir holds what the CRI server stores: its sandboxes and containers.
+func (l Layout) CRIDir() string { return filepath.Join(l.Root, "cri") }
 
 // CRISandboxDir is the persistent directory of CRI sandbox id.
 func (l Layout) CRISandboxDir(id string) string { return filepath.Join(l.CRISandboxesDir(), id) }
@@ -217,7 +220,7 @@ func (l Layout) CRIShimCgroup(id string) string {
 
 // CRIContainersDir holds one directory per CRI container, named by its ID:
 // its record and its root filesystem's overlay.
-func (l Layout) CRIContainersDir() string { return filepath.Join(l.Root, "cri", "containers") }
+func (l Layout) CRIContainersDir() string { return filepath.Join(l.CRIDir(), "containers") }
 
 // CRIContainerDir is the persistent directory of CRI container id.
 func (l Layout) CRIContainerDir(id string) string { return filepath.Join(l.CRIContainersDir(), id) }

@@ -24,6 +24,23 @@ var sharedDirs sync.Map
 // dir/name. The directory is first made a shared bind mount of itself. It
 // returns the pin's path. A pin that already exists is an error.
 func Create(dir, name string) (string, error) {
+	return pin(dir, name, pinNewNetns)
+}
+
+// Adopt pins the network namespace at src (a process's, /proc/<pid>/ns/net:
+// one made in a pod's user namespace) at dir/name as Create pins a new
+// one, and sets its loopback up.
+func Adopt(dir, name, src string) (string, error) {
+	return pin(dir, name, func(path string) error {
+		if err := unix.Mount(src, path, "none", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("bind-mount %s onto %q: %w", src, path, err)
+		}
+		return loopbackUpAt(path)
+	})
+}
+
+// pin makes the pin file dir/name and mounts a netns on it with mount.
+func pin(dir, name string, mount func(path string) error) (string, error) {
 	if err := validName(name); err != nil {
 		return "", err
 	}
@@ -39,7 +56,7 @@ func Create(dir, name string) (string, error) {
 		_ = os.Remove(path)
 		return "", fmt.Errorf("close netns pin %q: %w", path, err)
 	}
-	if err := pinNewNetns(path); err != nil {
+	if err := mount(path); err != nil {
 		// Remove unmounts too, in case the bind mount succeeded and the
 		// loopback step failed.
 		if rmErr := Remove(path); rmErr != nil {
@@ -85,6 +102,29 @@ func loopbackUp() error {
 	}
 	if err := h.LinkSetUp(lo); err != nil {
 		return fmt.Errorf("set lo up in new netns: %w", err)
+	}
+	return nil
+}
+
+// loopbackUpAt sets lo up in the network namespace pinned at path,
+// through a netlink socket opened in it.
+func loopbackUpAt(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("open netns %q: %w", path, err)
+	}
+	defer f.Close()
+	h, err := netlink.NewHandleAt(vnetns.NsHandle(f.Fd()))
+	if err != nil {
+		return fmt.Errorf("netlink in netns %q: %w", path, err)
+	}
+	defer h.Close()
+	lo, err := h.LinkByName("lo")
+	if err != nil {
+		return fmt.Errorf("find lo in netns %q: %w", path, err)
+	}
+	if err := h.LinkSetUp(lo); err != nil {
+		return fmt.Errorf("set lo up in netns %q: %w", path, err)
 	}
 	return nil
 }

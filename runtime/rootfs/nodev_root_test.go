@@ -26,7 +26,7 @@ func TestRootfsIsNodev(t *testing.T) {
 	}
 	ctr := filepath.Join(base, "ctr")
 	t.Cleanup(func() { rootfs.Unmount(ctr) })
-	merged, err := rootfs.Mount([]string{lower}, ctr)
+	merged, err := rootfs.Mount([]string{lower}, ctr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/moby/sys/mountinfo"
 	"golang.org/x/sys/unix"
 
+	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/unmount"
 )
 
@@ -24,7 +25,9 @@ import (
 // container's writes. The overlay is mounted nodev: no device node in the
 // rootfs opens (the container's /dev is a tmpfs of its own). If
 // dir/merged is already an overlay mount, Mount returns it unchanged.
-func Mount(lowerDirs []string, dir string) (string, error) {
+// With ids, it is the root of a container in a user namespace with those
+// mappings (see mapLayers).
+func Mount(lowerDirs []string, dir string, ids *idmap.Mappings) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
@@ -45,6 +48,17 @@ func Mount(lowerDirs []string, dir string) (string, error) {
 		}
 		return merged, nil
 	}
+	if ids != nil {
+		mapped, release, err := mapLayers(lowerDirs, dir, *ids)
+		if err != nil {
+			return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
+		}
+		defer release()
+		lowerDirs = mapped
+		if err := chownToRoot(upper, *ids); err != nil {
+			return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
+		}
+	}
 	data, chdir, err := overlayOptions(lowerDirs, upper, work, unix.Getpagesize()-1)
 	if err != nil {
 		return "", fmt.Errorf("mount rootfs at %s: %w", dir, err)
@@ -60,8 +74,9 @@ func Mount(lowerDirs []string, dir string) (string, error) {
 // upper dir, so nothing can be written to it. Overlayfs wants two lower
 // dirs without an upper one: a single layer is stacked on dir/empty. Like
 // the rootfs, the view is nodev; Unmount undoes it. If dir/merged is
-// already an overlay mount, MountView returns it unchanged.
-func MountView(lowerDirs []string, dir string) (string, error) {
+// already an overlay mount, MountView returns it unchanged. With ids, it
+// is seen from a user namespace with those mappings (see mapLayers).
+func MountView(lowerDirs []string, dir string, ids *idmap.Mappings) (string, error) {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
 		return "", fmt.Errorf("mount image view at %s: %w", dir, err)
@@ -85,6 +100,14 @@ func MountView(lowerDirs []string, dir string) (string, error) {
 	lowers := lowerDirs
 	if len(lowers) == 1 {
 		lowers = []string{empty, lowers[0]}
+	}
+	if ids != nil {
+		mapped, release, err := mapLayers(lowers, dir, *ids)
+		if err != nil {
+			return "", fmt.Errorf("mount image view at %s: %w", dir, err)
+		}
+		defer release()
+		lowers = mapped
 	}
 	data, chdir, err := overlayOptions(lowers, "", "", unix.Getpagesize()-1)
 	if err != nil {

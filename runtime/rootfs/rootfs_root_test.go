@@ -104,11 +104,11 @@ func TestOverlayRootfsOfImportedImage(t *testing.T) {
 	}
 	ctr := filepath.Join(base, "ctr")
 	t.Cleanup(func() { rootfs.Unmount(ctr) })
-	merged, err := rootfs.Mount(layers, ctr)
+	merged, err := rootfs.Mount(layers, ctr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if again, err := rootfs.Mount(layers, ctr); err != nil || again != merged {
+	if again, err := rootfs.Mount(layers, ctr, nil); err != nil || again != merged {
 		t.Fatalf("second Mount = %q, %v; want %q", again, err, merged)
 	}
 	if n := len(mountsUnder(t, ctr)); n != 1 {
@@ -189,7 +189,7 @@ func TestMountManyLayersPastPageLimit(t *testing.T) {
 	}
 	ctr := filepath.Join(base, "ctr")
 	t.Cleanup(func() { rootfs.Unmount(ctr) })
-	merged, err := rootfs.Mount(lowers, ctr)
+	merged, err := rootfs.Mount(lowers, ctr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -246,11 +246,11 @@ func TestMountViewIsReadOnly(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := filepath.Join(base, strings.ReplaceAll(name, " ", "-"))
 			t.Cleanup(func() { rootfs.Unmount(dir) })
-			view, err := rootfs.MountView(ls, dir)
+			view, err := rootfs.MountView(ls, dir, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if again, err := rootfs.MountView(ls, dir); err != nil || again != view {
+			if again, err := rootfs.MountView(ls, dir, nil); err != nil || again != view {
 				t.Fatalf("second MountView = %q, %v; want %q", again, err, view)
 			}
 			if out, err := exec.Command(filepath.Join(view, "bin/busybox"), "true").CombinedOutput(); err != nil {

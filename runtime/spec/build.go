@@ -47,6 +47,7 @@ func Build(in Input) (*shimv1.ContainerConfig, error) {
 	if err != nil {
 		return nil, err
 	}
+	idmapMounts(mounts, volumeNames(c), in.IDMappedVolumes)
 	sc := c.SecurityContext
 	readonly := sc != nil && sc.ReadOnlyRootFilesystem != nil && *sc.ReadOnlyRootFilesystem
 	taken := map[string]bool{}
@@ -86,7 +87,21 @@ func Build(in Input) (*shimv1.ContainerConfig, error) {
 		Labels:          labels(in.Pod, c.Name, in.Labels),
 		Seccomp:         filter,
 	}
+	if ids := in.Sandbox.UserNS; ids != nil {
+		if err := joinUserNamespace(cfg, *ids); err != nil {
+			return nil, fmt.Errorf("container %q: %w", c.Name, err)
+		}
+	}
 	return cfg, nil
+}
+
+// volumeNames are the volumes of c's volumeMounts, in order.
+func volumeNames(c *corev1.Container) []string {
+	out := make([]string, len(c.VolumeMounts))
+	for i, m := range c.VolumeMounts {
+		out[i] = m.Name
+	}
+	return out
 }
 
 func checkInput(in *Input) error {

@@ -11,6 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/image"
 )
 
@@ -86,6 +87,9 @@ type CRIMount struct {
 	Image, ImageSubPath string
 	// Propagation is "" or "private", "rslave" or "rshared".
 	Propagation string
+	// IDMap, when set, makes the bind mount idmapped with these mappings
+	// (the client's uid/gid mappings of a mount in a user namespace).
+	IDMap *idmap.Mappings
 }
 
 // BuildCRI returns the shim config of a CRI container: the request is
@@ -105,6 +109,7 @@ func BuildCRI(in CRIInput) (*shimv1.ContainerConfig, error) {
 		Pod: pod, Container: c, ContainerID: in.ContainerID, Image: img, Rootfs: in.Rootfs,
 		Volumes: vols, Sandbox: in.Sandbox, Files: in.Files, PodIPs: in.PodIPs,
 		CgroupParent: in.CgroupParent, LogPath: in.LogPath, Security: in.Security,
+		IDMappedVolumes: criIDMappedVolumes(in.Mounts),
 	})
 	if err != nil {
 		return nil, err
@@ -124,6 +129,20 @@ func BuildCRI(in CRIInput) (*shimv1.ContainerConfig, error) {
 	cfg.Paths = &shimv1.Paths{Masked: in.MaskedPaths, Readonly: in.ReadonlyPaths}
 	return cfg, nil
 }
+
+// criIDMappedVolumes are the idmapped mounts among mounts, by the volume
+// name criPod gives each.
+func criIDMappedVolumes(mounts []CRIMount) map[string]idmap.Mappings {
+	out := map[string]idmap.Mappings{}
+	for i, m := range mounts {
+		if m.IDMap != nil {
+			out[criVolumeName(i)] = *m.IDMap
+		}
+	}
+	return out
+}
+
+func criVolumeName(i int) string { return "cri-mount-" + strconv.Itoa(i) }
 
 // criPod reads a CRI container as a pod with one container whose mounts
 // are hostPath volumes.
@@ -189,7 +208,7 @@ func criPod(in *CRIInput) (*corev1.Pod, *corev1.Container, map[string]string, er
 		if !path.IsAbs(m.ContainerPath) || !path.IsAbs(m.HostPath) {
 			return nil, nil, nil, fmt.Errorf("container %q: mount %d (%q → %q): both paths must be absolute", in.Name, i, m.HostPath, m.ContainerPath)
 		}
-		name := "cri-mount-" + strconv.Itoa(i)
+		name := criVolumeName(i)
 		vols[name] = m.HostPath
 		var prop corev1.MountPropagationMode
 		switch m.Propagation {

@@ -3,6 +3,7 @@ package spec
 import (
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/image"
 )
 
@@ -14,6 +15,9 @@ type Sandbox struct {
 	HostPID               bool
 	HostIPC               bool
 	ShareProcessNamespace bool
+	// UserNS, when set, are the mappings of the pod's own user namespace,
+	// which the pause made: the containers join it.
+	UserNS *idmap.Mappings
 }
 
 // SandboxFor derives a pod's Sandbox from its spec and its pinned netns.
@@ -72,6 +76,9 @@ type Input struct {
 	Labels map[string]string
 	// Security holds the host's capabilities and the seccomp settings.
 	Security HostSecurity
+	// IDMappedVolumes are the volumes (by name) bound as idmapped mounts
+	// with these mappings (a pod in its own user namespace).
+	IDMappedVolumes map[string]idmap.Mappings
 	// Objects finds the ConfigMaps and Secrets of the pod's namespace for
 	// env and envFrom; nil: none exist.
 	Objects Objects

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/idmap"
 )
 
 // PauseUID is the unprivileged user the pause runs as.
@@ -21,6 +22,10 @@ type PauseInput struct {
 	NetnsPath    string
 	CgroupParent string
 	LogPath      string
+	// UserNS, when set, makes the pause create the pod's user namespace
+	// with these mappings, and its network namespace inside it
+	// (NetnsPath is then unused).
+	UserNS *idmap.Mappings
 }
 
 // PauseConfig returns the config of the pod's namespace holder: podd-pause
@@ -34,7 +39,7 @@ func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
 		return nil, errors.New("build pause config: Pod, Binary (an absolute path) and CgroupParent are required")
 	}
 	sb := SandboxFor(in.Pod, in.NetnsPath)
-	if !sb.HostNetwork && sb.NetnsPath == "" {
+	if !sb.HostNetwork && sb.NetnsPath == "" && in.UserNS == nil {
 		return nil, errors.New("build pause config: NetnsPath is required without hostNetwork")
 	}
 	cfg := &shimv1.ContainerConfig{
@@ -54,6 +59,11 @@ func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
 	}
 	if !sb.HostNetwork {
 		cfg.Hostname = PodHostname(in.Pod)
+	}
+	if in.UserNS != nil {
+		if err := createUserNamespace(cfg, sb, *in.UserNS); err != nil {
+			return nil, err
+		}
 	}
 	return cfg, nil
 }

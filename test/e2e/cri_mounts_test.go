@@ -27,11 +27,20 @@ type criPod struct {
 // containers with it) when the test ends.
 func (e *env) criRunPod(t *testing.T, name string) *criPod {
 	t.Helper()
+	return e.criRunPodWith(t, name, nil)
+}
+
+// criRunPodWith is criRunPod with mut changing the sandbox's config.
+func (e *env) criRunPodWith(t *testing.T, name string, mut func(*runtimeapi.PodSandboxConfig)) *criPod {
+	t.Helper()
 	rc, _ := e.criClients()
 	cfg := &runtimeapi.PodSandboxConfig{
 		Metadata:     &runtimeapi.PodSandboxMetadata{Name: name, Namespace: "cri", Uid: name + "-uid"},
 		LogDirectory: filepath.Join(e.dir, name+"-logs"),
 		Linux:        &runtimeapi.LinuxPodSandboxConfig{},
+	}
+	if mut != nil {
+		mut(cfg)
 	}
 	resp, err := rc.RunPodSandbox(context.Background(), &runtimeapi.RunPodSandboxRequest{Config: cfg})
 	if err != nil {

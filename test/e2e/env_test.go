@@ -164,6 +164,11 @@ func prepareEnv(t testing.TB, extraEnv []string) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Searchable, as a host's /var/lib is: the root of a sandbox's own
+	// user namespace reaches the daemon's dirs through it.
+	if err := os.Chmod(dir, 0o711); err != nil {
+		t.Fatal(err)
+	}
 	e := &env{
 		t: t, bin: bin, dir: dir,
 		socket:      filepath.Join(dir, "podd.sock"),

@@ -22,6 +22,7 @@ import (
 
 	"github.com/podd-dev/podd/network"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/idmap"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/spec"
@@ -76,6 +77,16 @@ type Host struct {
 	// many are in flight (or a second passed); maxCreates is the most seen.
 	CreateBarrier        int
 	creating, maxCreates int
+	// configs are the configs of the containers the shims created, in order.
+	configs []*shimv1.ContainerConfig
+}
+
+// Configs returns the configs the shims were given to create containers
+// (the pause's too), in order.
+func (h *Host) Configs() []*shimv1.ContainerConfig {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]*shimv1.ContainerConfig(nil), h.configs...)
 }
 
 // SentSignal is one Signal call a shim received.
@@ -447,7 +458,7 @@ func (h *Host) Layers(ctx context.Context, _ image.Image) ([]string, error) {
 
 // --- Rootfs ---
 
-func (h *Host) Mount(_ []string, dir string) (string, error) {
+func (h *Host) Mount(_ []string, dir string, _ *idmap.Mappings) (string, error) {
 	if err := h.step(nil, "rootfs.mount"); err != nil {
 		return "", err
 	}
@@ -460,7 +471,7 @@ func (h *Host) Mount(_ []string, dir string) (string, error) {
 	return dir + "/merged", nil
 }
 
-func (h *Host) MountView(_ []string, dir string) (string, error) {
+func (h *Host) MountView(_ []string, dir string, _ *idmap.Mappings) (string, error) {
 	if err := h.step(nil, "rootfs.view"); err != nil {
 		return "", err
 	}
@@ -536,6 +547,9 @@ func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRe
 	if err := s.alive(); err != nil {
 		return nil, err
 	}
+	s.h.mu.Lock()
+	s.h.configs = append(s.h.configs, proto.Clone(in.GetConfig()).(*shimv1.ContainerConfig))
+	s.h.mu.Unlock()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if _, ok := s.containers[id]; ok {

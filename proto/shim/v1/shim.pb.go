@@ -189,7 +189,12 @@ type Mount struct {
 	// type is "bind", "tmpfs", "proc", "sysfs", "devpts", "mqueue", "cgroup", ...
 	Type string `protobuf:"bytes,3,opt,name=type,proto3" json:"type,omitempty"`
 	// options are mount(8) style options: "rbind", "ro", "nosuid", "size=64m", ...
-	Options       []string `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`
+	Options []string `protobuf:"bytes,4,rep,name=options,proto3" json:"options,omitempty"`
+	// uid_mappings and gid_mappings, on a bind mount of a container in a
+	// user namespace, make it an idmapped mount: a file a host ID owns shows
+	// as owned by the container ID it maps to, and the reverse on writes.
+	UidMappings   []*IDMapping `protobuf:"bytes,5,rep,name=uid_mappings,json=uidMappings,proto3" json:"uid_mappings,omitempty"`
+	GidMappings   []*IDMapping `protobuf:"bytes,6,rep,name=gid_mappings,json=gidMappings,proto3" json:"gid_mappings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -252,6 +257,82 @@ func (x *Mount) GetOptions() []string {
 	return nil
 }
 
+func (x *Mount) GetUidMappings() []*IDMapping {
+	if x != nil {
+		return x.UidMappings
+	}
+	return nil
+}
+
+func (x *Mount) GetGidMappings() []*IDMapping {
+	if x != nil {
+		return x.GidMappings
+	}
+	return nil
+}
+
+// IDMapping maps size container IDs from container_id to host IDs from
+// host_id.
+type IDMapping struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	ContainerId   uint32                 `protobuf:"varint,1,opt,name=container_id,json=containerId,proto3" json:"container_id,omitempty"`
+	HostId        uint32                 `protobuf:"varint,2,opt,name=host_id,json=hostId,proto3" json:"host_id,omitempty"`
+	Size          uint32                 `protobuf:"varint,3,opt,name=size,proto3" json:"size,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IDMapping) Reset() {
+	*x = IDMapping{}
+	mi := &file_shim_v1_shim_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IDMapping) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IDMapping) ProtoMessage() {}
+
+func (x *IDMapping) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IDMapping.ProtoReflect.Descriptor instead.
+func (*IDMapping) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *IDMapping) GetContainerId() uint32 {
+	if x != nil {
+		return x.ContainerId
+	}
+	return 0
+}
+
+func (x *IDMapping) GetHostId() uint32 {
+	if x != nil {
+		return x.HostId
+	}
+	return 0
+}
+
+func (x *IDMapping) GetSize() uint32 {
+	if x != nil {
+		return x.Size
+	}
+	return 0
+}
+
 type Namespace struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is "net", "ipc", "uts", "pid", "mount", "cgroup" or "user".
@@ -267,7 +348,7 @@ type Namespace struct {
 
 func (x *Namespace) Reset() {
 	*x = Namespace{}
-	mi := &file_shim_v1_shim_proto_msgTypes[3]
+	mi := &file_shim_v1_shim_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -279,7 +360,7 @@ func (x *Namespace) String() string {
 func (*Namespace) ProtoMessage() {}
 
 func (x *Namespace) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[3]
+	mi := &file_shim_v1_shim_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -292,7 +373,7 @@ func (x *Namespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Namespace.ProtoReflect.Descriptor instead.
 func (*Namespace) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{3}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Namespace) GetType() string {
@@ -333,7 +414,7 @@ type Resources struct {
 
 func (x *Resources) Reset() {
 	*x = Resources{}
-	mi := &file_shim_v1_shim_proto_msgTypes[4]
+	mi := &file_shim_v1_shim_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -345,7 +426,7 @@ func (x *Resources) String() string {
 func (*Resources) ProtoMessage() {}
 
 func (x *Resources) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[4]
+	mi := &file_shim_v1_shim_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -358,7 +439,7 @@ func (x *Resources) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resources.ProtoReflect.Descriptor instead.
 func (*Resources) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{4}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *Resources) GetCpuShares() uint64 {
@@ -407,7 +488,7 @@ type User struct {
 
 func (x *User) Reset() {
 	*x = User{}
-	mi := &file_shim_v1_shim_proto_msgTypes[5]
+	mi := &file_shim_v1_shim_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -419,7 +500,7 @@ func (x *User) String() string {
 func (*User) ProtoMessage() {}
 
 func (x *User) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[5]
+	mi := &file_shim_v1_shim_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -432,7 +513,7 @@ func (x *User) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use User.ProtoReflect.Descriptor instead.
 func (*User) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{5}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *User) GetUid() uint32 {
@@ -505,18 +586,24 @@ type ContainerConfig struct {
 	// holder makes this the pod's namespace holder, started without
 	// libcontainer: args[0] is a host path the shim execs directly as a child
 	// of its own, in the namespaces listed (net by path; new uts, ipc, pid;
+	// or new user and net with uid/gid_mappings, the user not its root;
 	// no mount namespace, no rootfs), in cgroup_path, with hostname, sysctls,
 	// user and oom_score_adj, no capability at all and no_new_privs. rootfs,
 	// mounts, seccomp, devices, capabilities, tty and stdin are ignored; exec
 	// and update are refused.
-	Holder        bool `protobuf:"varint,25,opt,name=holder,proto3" json:"holder,omitempty"`
+	Holder bool `protobuf:"varint,25,opt,name=holder,proto3" json:"holder,omitempty"`
+	// uid_mappings and gid_mappings are the mappings of the user namespace
+	// the container creates (namespaces lists "user" without path or
+	// container); one that joins a user namespace gives none.
+	UidMappings   []*IDMapping `protobuf:"bytes,26,rep,name=uid_mappings,json=uidMappings,proto3" json:"uid_mappings,omitempty"`
+	GidMappings   []*IDMapping `protobuf:"bytes,27,rep,name=gid_mappings,json=gidMappings,proto3" json:"gid_mappings,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ContainerConfig) Reset() {
 	*x = ContainerConfig{}
-	mi := &file_shim_v1_shim_proto_msgTypes[6]
+	mi := &file_shim_v1_shim_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -528,7 +615,7 @@ func (x *ContainerConfig) String() string {
 func (*ContainerConfig) ProtoMessage() {}
 
 func (x *ContainerConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[6]
+	mi := &file_shim_v1_shim_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -541,7 +628,7 @@ func (x *ContainerConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerConfig.ProtoReflect.Descriptor instead.
 func (*ContainerConfig) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{6}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ContainerConfig) GetId() string {
@@ -719,6 +806,20 @@ func (x *ContainerConfig) GetHolder() bool {
 	return false
 }
 
+func (x *ContainerConfig) GetUidMappings() []*IDMapping {
+	if x != nil {
+		return x.UidMappings
+	}
+	return nil
+}
+
+func (x *ContainerConfig) GetGidMappings() []*IDMapping {
+	if x != nil {
+		return x.GidMappings
+	}
+	return nil
+}
+
 type Device struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// host_path is a character or block device on the host.
@@ -733,7 +834,7 @@ type Device struct {
 
 func (x *Device) Reset() {
 	*x = Device{}
-	mi := &file_shim_v1_shim_proto_msgTypes[7]
+	mi := &file_shim_v1_shim_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -745,7 +846,7 @@ func (x *Device) String() string {
 func (*Device) ProtoMessage() {}
 
 func (x *Device) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[7]
+	mi := &file_shim_v1_shim_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -758,7 +859,7 @@ func (x *Device) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Device.ProtoReflect.Descriptor instead.
 func (*Device) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{7}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *Device) GetHostPath() string {
@@ -792,7 +893,7 @@ type Paths struct {
 
 func (x *Paths) Reset() {
 	*x = Paths{}
-	mi := &file_shim_v1_shim_proto_msgTypes[8]
+	mi := &file_shim_v1_shim_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +905,7 @@ func (x *Paths) String() string {
 func (*Paths) ProtoMessage() {}
 
 func (x *Paths) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[8]
+	mi := &file_shim_v1_shim_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +918,7 @@ func (x *Paths) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Paths.ProtoReflect.Descriptor instead.
 func (*Paths) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{8}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *Paths) GetMasked() []string {
@@ -843,7 +944,7 @@ type CreateContainerRequest struct {
 
 func (x *CreateContainerRequest) Reset() {
 	*x = CreateContainerRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[9]
+	mi := &file_shim_v1_shim_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -855,7 +956,7 @@ func (x *CreateContainerRequest) String() string {
 func (*CreateContainerRequest) ProtoMessage() {}
 
 func (x *CreateContainerRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[9]
+	mi := &file_shim_v1_shim_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -868,7 +969,7 @@ func (x *CreateContainerRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContainerRequest.ProtoReflect.Descriptor instead.
 func (*CreateContainerRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{9}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateContainerRequest) GetConfig() *ContainerConfig {
@@ -891,7 +992,7 @@ type CreateContainerResponse struct {
 
 func (x *CreateContainerResponse) Reset() {
 	*x = CreateContainerResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[10]
+	mi := &file_shim_v1_shim_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -903,7 +1004,7 @@ func (x *CreateContainerResponse) String() string {
 func (*CreateContainerResponse) ProtoMessage() {}
 
 func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[10]
+	mi := &file_shim_v1_shim_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -916,7 +1017,7 @@ func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContainerResponse.ProtoReflect.Descriptor instead.
 func (*CreateContainerResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{10}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateContainerResponse) GetState() *ContainerState {
@@ -943,7 +1044,7 @@ type StartPhase struct {
 
 func (x *StartPhase) Reset() {
 	*x = StartPhase{}
-	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	mi := &file_shim_v1_shim_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -955,7 +1056,7 @@ func (x *StartPhase) String() string {
 func (*StartPhase) ProtoMessage() {}
 
 func (x *StartPhase) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	mi := &file_shim_v1_shim_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -968,7 +1069,7 @@ func (x *StartPhase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartPhase.ProtoReflect.Descriptor instead.
 func (*StartPhase) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{11}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *StartPhase) GetName() string {
@@ -996,7 +1097,7 @@ type SignalRequest struct {
 
 func (x *SignalRequest) Reset() {
 	*x = SignalRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	mi := &file_shim_v1_shim_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1008,7 +1109,7 @@ func (x *SignalRequest) String() string {
 func (*SignalRequest) ProtoMessage() {}
 
 func (x *SignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	mi := &file_shim_v1_shim_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1021,7 +1122,7 @@ func (x *SignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalRequest.ProtoReflect.Descriptor instead.
 func (*SignalRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{12}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *SignalRequest) GetId() string {
@@ -1053,7 +1154,7 @@ type SignalResponse struct {
 
 func (x *SignalResponse) Reset() {
 	*x = SignalResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[13]
+	mi := &file_shim_v1_shim_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +1166,7 @@ func (x *SignalResponse) String() string {
 func (*SignalResponse) ProtoMessage() {}
 
 func (x *SignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[13]
+	mi := &file_shim_v1_shim_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +1179,7 @@ func (x *SignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalResponse.ProtoReflect.Descriptor instead.
 func (*SignalResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{13}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{14}
 }
 
 type StateRequest struct {
@@ -1089,7 +1190,7 @@ type StateRequest struct {
 
 func (x *StateRequest) Reset() {
 	*x = StateRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[14]
+	mi := &file_shim_v1_shim_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +1202,7 @@ func (x *StateRequest) String() string {
 func (*StateRequest) ProtoMessage() {}
 
 func (x *StateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[14]
+	mi := &file_shim_v1_shim_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +1215,7 @@ func (x *StateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateRequest.ProtoReflect.Descriptor instead.
 func (*StateRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{14}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{15}
 }
 
 type ContainerState struct {
@@ -1142,7 +1243,7 @@ type ContainerState struct {
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_shim_v1_shim_proto_msgTypes[15]
+	mi := &file_shim_v1_shim_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1154,7 +1255,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[15]
+	mi := &file_shim_v1_shim_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1167,7 +1268,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{15}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ContainerState) GetId() string {
@@ -1270,7 +1371,7 @@ type StateResponse struct {
 
 func (x *StateResponse) Reset() {
 	*x = StateResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[16]
+	mi := &file_shim_v1_shim_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1282,7 +1383,7 @@ func (x *StateResponse) String() string {
 func (*StateResponse) ProtoMessage() {}
 
 func (x *StateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[16]
+	mi := &file_shim_v1_shim_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1295,7 +1396,7 @@ func (x *StateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateResponse.ProtoReflect.Descriptor instead.
 func (*StateResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{16}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *StateResponse) GetContainers() []*ContainerState {
@@ -1313,7 +1414,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[17]
+	mi := &file_shim_v1_shim_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1325,7 +1426,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[17]
+	mi := &file_shim_v1_shim_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1338,7 +1439,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{17}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{18}
 }
 
 type RemoveRequest struct {
@@ -1350,7 +1451,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[18]
+	mi := &file_shim_v1_shim_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1362,7 +1463,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[18]
+	mi := &file_shim_v1_shim_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1375,7 +1476,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{18}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RemoveRequest) GetId() string {
@@ -1393,7 +1494,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[19]
+	mi := &file_shim_v1_shim_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1405,7 +1506,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[19]
+	mi := &file_shim_v1_shim_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1418,7 +1519,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{19}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{20}
 }
 
 type ExecProcess struct {
@@ -1442,7 +1543,7 @@ type ExecProcess struct {
 
 func (x *ExecProcess) Reset() {
 	*x = ExecProcess{}
-	mi := &file_shim_v1_shim_proto_msgTypes[20]
+	mi := &file_shim_v1_shim_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1454,7 +1555,7 @@ func (x *ExecProcess) String() string {
 func (*ExecProcess) ProtoMessage() {}
 
 func (x *ExecProcess) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[20]
+	mi := &file_shim_v1_shim_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1467,7 +1568,7 @@ func (x *ExecProcess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcess.ProtoReflect.Descriptor instead.
 func (*ExecProcess) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{20}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ExecProcess) GetContainer() string {
@@ -1555,7 +1656,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[21]
+	mi := &file_shim_v1_shim_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1567,7 +1668,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[21]
+	mi := &file_shim_v1_shim_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1580,7 +1681,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{21}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -1664,7 +1765,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_shim_v1_shim_proto_msgTypes[22]
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1676,7 +1777,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[22]
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1689,7 +1790,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{22}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *Resize) GetWidth() uint32 {
@@ -1716,7 +1817,7 @@ type ExecExit struct {
 
 func (x *ExecExit) Reset() {
 	*x = ExecExit{}
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +1829,7 @@ func (x *ExecExit) String() string {
 func (*ExecExit) ProtoMessage() {}
 
 func (x *ExecExit) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +1842,7 @@ func (x *ExecExit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecExit.ProtoReflect.Descriptor instead.
 func (*ExecExit) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExecExit) GetExitCode() int32 {
@@ -1772,7 +1873,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1784,7 +1885,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1797,7 +1898,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -1866,7 +1967,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1878,7 +1979,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1891,7 +1992,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *UpdateRequest) GetId() string {
@@ -1916,7 +2017,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1928,7 +2029,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1941,7 +2042,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{27}
 }
 
 type ReopenLogRequest struct {
@@ -1953,7 +2054,7 @@ type ReopenLogRequest struct {
 
 func (x *ReopenLogRequest) Reset() {
 	*x = ReopenLogRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[27]
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1965,7 +2066,7 @@ func (x *ReopenLogRequest) String() string {
 func (*ReopenLogRequest) ProtoMessage() {}
 
 func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[27]
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1978,7 +2079,7 @@ func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogRequest.ProtoReflect.Descriptor instead.
 func (*ReopenLogRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{27}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ReopenLogRequest) GetId() string {
@@ -1996,7 +2097,7 @@ type ReopenLogResponse struct {
 
 func (x *ReopenLogResponse) Reset() {
 	*x = ReopenLogResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[28]
+	mi := &file_shim_v1_shim_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2008,7 +2109,7 @@ func (x *ReopenLogResponse) String() string {
 func (*ReopenLogResponse) ProtoMessage() {}
 
 func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[28]
+	mi := &file_shim_v1_shim_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2021,7 +2122,7 @@ func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogResponse.ProtoReflect.Descriptor instead.
 func (*ReopenLogResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{28}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{29}
 }
 
 type ShutdownRequest struct {
@@ -2033,7 +2134,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[29]
+	mi := &file_shim_v1_shim_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2045,7 +2146,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[29]
+	mi := &file_shim_v1_shim_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2058,7 +2159,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{29}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ShutdownRequest) GetForce() bool {
@@ -2076,7 +2177,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[30]
+	mi := &file_shim_v1_shim_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2088,7 +2189,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[30]
+	mi := &file_shim_v1_shim_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2101,7 +2202,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{30}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{31}
 }
 
 type AttachStart struct {
@@ -2121,7 +2222,7 @@ type AttachStart struct {
 
 func (x *AttachStart) Reset() {
 	*x = AttachStart{}
-	mi := &file_shim_v1_shim_proto_msgTypes[31]
+	mi := &file_shim_v1_shim_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2133,7 +2234,7 @@ func (x *AttachStart) String() string {
 func (*AttachStart) ProtoMessage() {}
 
 func (x *AttachStart) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[31]
+	mi := &file_shim_v1_shim_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2146,7 +2247,7 @@ func (x *AttachStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachStart.ProtoReflect.Descriptor instead.
 func (*AttachStart) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{31}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *AttachStart) GetContainer() string {
@@ -2199,7 +2300,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[32]
+	mi := &file_shim_v1_shim_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2211,7 +2312,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[32]
+	mi := &file_shim_v1_shim_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2224,7 +2325,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{32}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *AttachRequest) GetMsg() isAttachRequest_Msg {
@@ -2306,7 +2407,7 @@ type AttachExit struct {
 
 func (x *AttachExit) Reset() {
 	*x = AttachExit{}
-	mi := &file_shim_v1_shim_proto_msgTypes[33]
+	mi := &file_shim_v1_shim_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2318,7 +2419,7 @@ func (x *AttachExit) String() string {
 func (*AttachExit) ProtoMessage() {}
 
 func (x *AttachExit) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[33]
+	mi := &file_shim_v1_shim_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2331,7 +2432,7 @@ func (x *AttachExit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachExit.ProtoReflect.Descriptor instead.
 func (*AttachExit) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{33}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{34}
 }
 
 type AttachResponse struct {
@@ -2348,7 +2449,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[34]
+	mi := &file_shim_v1_shim_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2360,7 +2461,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[34]
+	mi := &file_shim_v1_shim_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2373,7 +2474,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{34}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AttachResponse) GetMsg() isAttachResponse_Msg {
@@ -2443,12 +2544,18 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\apod_uid\x18\x01 \x01(\tR\x06podUid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12*\n" +
-	"\x11started_unix_nano\x18\x04 \x01(\x03R\x0fstartedUnixNano\"o\n" +
+	"\x11started_unix_nano\x18\x04 \x01(\x03R\x0fstartedUnixNano\"\xe7\x01\n" +
 	"\x05Mount\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x12\x18\n" +
-	"\aoptions\x18\x04 \x03(\tR\aoptions\"Q\n" +
+	"\aoptions\x18\x04 \x03(\tR\aoptions\x12:\n" +
+	"\fuid_mappings\x18\x05 \x03(\v2\x17.podd.shim.v1.IDMappingR\vuidMappings\x12:\n" +
+	"\fgid_mappings\x18\x06 \x03(\v2\x17.podd.shim.v1.IDMappingR\vgidMappings\"[\n" +
+	"\tIDMapping\x12!\n" +
+	"\fcontainer_id\x18\x01 \x01(\rR\vcontainerId\x12\x17\n" +
+	"\ahost_id\x18\x02 \x01(\rR\x06hostId\x12\x12\n" +
+	"\x04size\x18\x03 \x01(\rR\x04size\"Q\n" +
 	"\tNamespace\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x12\n" +
 	"\x04path\x18\x02 \x01(\tR\x04path\x12\x1c\n" +
@@ -2465,7 +2572,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x04User\x12\x10\n" +
 	"\x03uid\x18\x01 \x01(\rR\x03uid\x12\x10\n" +
 	"\x03gid\x18\x02 \x01(\rR\x03gid\x12'\n" +
-	"\x0fadditional_gids\x18\x03 \x03(\rR\x0eadditionalGids\"\x80\b\n" +
+	"\x0fadditional_gids\x18\x03 \x03(\rR\x0eadditionalGids\"\xf8\b\n" +
 	"\x0fContainerConfig\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06rootfs\x18\x02 \x01(\tR\x06rootfs\x12'\n" +
@@ -2497,7 +2604,9 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\aseccomp\x18\x16 \x01(\fR\aseccomp\x12.\n" +
 	"\adevices\x18\x17 \x03(\v2\x14.podd.shim.v1.DeviceR\adevices\x12)\n" +
 	"\x05paths\x18\x18 \x01(\v2\x13.podd.shim.v1.PathsR\x05paths\x12\x16\n" +
-	"\x06holder\x18\x19 \x01(\bR\x06holder\x1a:\n" +
+	"\x06holder\x18\x19 \x01(\bR\x06holder\x12:\n" +
+	"\fuid_mappings\x18\x1a \x03(\v2\x17.podd.shim.v1.IDMappingR\vuidMappings\x12:\n" +
+	"\fgid_mappings\x18\x1b \x03(\v2\x17.podd.shim.v1.IDMappingR\vgidMappings\x1a:\n" +
 	"\fSysctlsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a9\n" +
@@ -2646,97 +2755,102 @@ func file_shim_v1_shim_proto_rawDescGZIP() []byte {
 }
 
 var file_shim_v1_shim_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 38)
+var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
 var file_shim_v1_shim_proto_goTypes = []any{
 	(Status)(0),                     // 0: podd.shim.v1.Status
 	(*InfoRequest)(nil),             // 1: podd.shim.v1.InfoRequest
 	(*InfoResponse)(nil),            // 2: podd.shim.v1.InfoResponse
 	(*Mount)(nil),                   // 3: podd.shim.v1.Mount
-	(*Namespace)(nil),               // 4: podd.shim.v1.Namespace
-	(*Resources)(nil),               // 5: podd.shim.v1.Resources
-	(*User)(nil),                    // 6: podd.shim.v1.User
-	(*ContainerConfig)(nil),         // 7: podd.shim.v1.ContainerConfig
-	(*Device)(nil),                  // 8: podd.shim.v1.Device
-	(*Paths)(nil),                   // 9: podd.shim.v1.Paths
-	(*CreateContainerRequest)(nil),  // 10: podd.shim.v1.CreateContainerRequest
-	(*CreateContainerResponse)(nil), // 11: podd.shim.v1.CreateContainerResponse
-	(*StartPhase)(nil),              // 12: podd.shim.v1.StartPhase
-	(*SignalRequest)(nil),           // 13: podd.shim.v1.SignalRequest
-	(*SignalResponse)(nil),          // 14: podd.shim.v1.SignalResponse
-	(*StateRequest)(nil),            // 15: podd.shim.v1.StateRequest
-	(*ContainerState)(nil),          // 16: podd.shim.v1.ContainerState
-	(*StateResponse)(nil),           // 17: podd.shim.v1.StateResponse
-	(*EventsRequest)(nil),           // 18: podd.shim.v1.EventsRequest
-	(*RemoveRequest)(nil),           // 19: podd.shim.v1.RemoveRequest
-	(*RemoveResponse)(nil),          // 20: podd.shim.v1.RemoveResponse
-	(*ExecProcess)(nil),             // 21: podd.shim.v1.ExecProcess
-	(*ExecRequest)(nil),             // 22: podd.shim.v1.ExecRequest
-	(*Resize)(nil),                  // 23: podd.shim.v1.Resize
-	(*ExecExit)(nil),                // 24: podd.shim.v1.ExecExit
-	(*ExecResponse)(nil),            // 25: podd.shim.v1.ExecResponse
-	(*UpdateRequest)(nil),           // 26: podd.shim.v1.UpdateRequest
-	(*UpdateResponse)(nil),          // 27: podd.shim.v1.UpdateResponse
-	(*ReopenLogRequest)(nil),        // 28: podd.shim.v1.ReopenLogRequest
-	(*ReopenLogResponse)(nil),       // 29: podd.shim.v1.ReopenLogResponse
-	(*ShutdownRequest)(nil),         // 30: podd.shim.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),        // 31: podd.shim.v1.ShutdownResponse
-	(*AttachStart)(nil),             // 32: podd.shim.v1.AttachStart
-	(*AttachRequest)(nil),           // 33: podd.shim.v1.AttachRequest
-	(*AttachExit)(nil),              // 34: podd.shim.v1.AttachExit
-	(*AttachResponse)(nil),          // 35: podd.shim.v1.AttachResponse
-	nil,                             // 36: podd.shim.v1.ContainerConfig.SysctlsEntry
-	nil,                             // 37: podd.shim.v1.ContainerConfig.LabelsEntry
-	nil,                             // 38: podd.shim.v1.ContainerState.LabelsEntry
+	(*IDMapping)(nil),               // 4: podd.shim.v1.IDMapping
+	(*Namespace)(nil),               // 5: podd.shim.v1.Namespace
+	(*Resources)(nil),               // 6: podd.shim.v1.Resources
+	(*User)(nil),                    // 7: podd.shim.v1.User
+	(*ContainerConfig)(nil),         // 8: podd.shim.v1.ContainerConfig
+	(*Device)(nil),                  // 9: podd.shim.v1.Device
+	(*Paths)(nil),                   // 10: podd.shim.v1.Paths
+	(*CreateContainerRequest)(nil),  // 11: podd.shim.v1.CreateContainerRequest
+	(*CreateContainerResponse)(nil), // 12: podd.shim.v1.CreateContainerResponse
+	(*StartPhase)(nil),              // 13: podd.shim.v1.StartPhase
+	(*SignalRequest)(nil),           // 14: podd.shim.v1.SignalRequest
+	(*SignalResponse)(nil),          // 15: podd.shim.v1.SignalResponse
+	(*StateRequest)(nil),            // 16: podd.shim.v1.StateRequest
+	(*ContainerState)(nil),          // 17: podd.shim.v1.ContainerState
+	(*StateResponse)(nil),           // 18: podd.shim.v1.StateResponse
+	(*EventsRequest)(nil),           // 19: podd.shim.v1.EventsRequest
+	(*RemoveRequest)(nil),           // 20: podd.shim.v1.RemoveRequest
+	(*RemoveResponse)(nil),          // 21: podd.shim.v1.RemoveResponse
+	(*ExecProcess)(nil),             // 22: podd.shim.v1.ExecProcess
+	(*ExecRequest)(nil),             // 23: podd.shim.v1.ExecRequest
+	(*Resize)(nil),                  // 24: podd.shim.v1.Resize
+	(*ExecExit)(nil),                // 25: podd.shim.v1.ExecExit
+	(*ExecResponse)(nil),            // 26: podd.shim.v1.ExecResponse
+	(*UpdateRequest)(nil),           // 27: podd.shim.v1.UpdateRequest
+	(*UpdateResponse)(nil),          // 28: podd.shim.v1.UpdateResponse
+	(*ReopenLogRequest)(nil),        // 29: podd.shim.v1.ReopenLogRequest
+	(*ReopenLogResponse)(nil),       // 30: podd.shim.v1.ReopenLogResponse
+	(*ShutdownRequest)(nil),         // 31: podd.shim.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),        // 32: podd.shim.v1.ShutdownResponse
+	(*AttachStart)(nil),             // 33: podd.shim.v1.AttachStart
+	(*AttachRequest)(nil),           // 34: podd.shim.v1.AttachRequest
+	(*AttachExit)(nil),              // 35: podd.shim.v1.AttachExit
+	(*AttachResponse)(nil),          // 36: podd.shim.v1.AttachResponse
+	nil,                             // 37: podd.shim.v1.ContainerConfig.SysctlsEntry
+	nil,                             // 38: podd.shim.v1.ContainerConfig.LabelsEntry
+	nil,                             // 39: podd.shim.v1.ContainerState.LabelsEntry
 }
 var file_shim_v1_shim_proto_depIdxs = []int32{
-	6,  // 0: podd.shim.v1.ContainerConfig.user:type_name -> podd.shim.v1.User
-	3,  // 1: podd.shim.v1.ContainerConfig.mounts:type_name -> podd.shim.v1.Mount
-	4,  // 2: podd.shim.v1.ContainerConfig.namespaces:type_name -> podd.shim.v1.Namespace
-	5,  // 3: podd.shim.v1.ContainerConfig.resources:type_name -> podd.shim.v1.Resources
-	36, // 4: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
-	37, // 5: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
-	8,  // 6: podd.shim.v1.ContainerConfig.devices:type_name -> podd.shim.v1.Device
-	9,  // 7: podd.shim.v1.ContainerConfig.paths:type_name -> podd.shim.v1.Paths
-	7,  // 8: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
-	16, // 9: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
-	12, // 10: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
-	0,  // 11: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
-	38, // 12: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
-	16, // 13: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
-	21, // 14: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
-	23, // 15: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
-	24, // 16: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
-	5,  // 17: podd.shim.v1.UpdateRequest.resources:type_name -> podd.shim.v1.Resources
-	32, // 18: podd.shim.v1.AttachRequest.start:type_name -> podd.shim.v1.AttachStart
-	23, // 19: podd.shim.v1.AttachRequest.resize:type_name -> podd.shim.v1.Resize
-	34, // 20: podd.shim.v1.AttachResponse.exit:type_name -> podd.shim.v1.AttachExit
-	1,  // 21: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
-	10, // 22: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
-	13, // 23: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
-	15, // 24: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
-	18, // 25: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
-	19, // 26: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
-	22, // 27: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
-	26, // 28: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
-	28, // 29: podd.shim.v1.Shim.ReopenLog:input_type -> podd.shim.v1.ReopenLogRequest
-	30, // 30: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
-	33, // 31: podd.shim.v1.Shim.Attach:input_type -> podd.shim.v1.AttachRequest
-	2,  // 32: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
-	11, // 33: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
-	14, // 34: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
-	17, // 35: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
-	16, // 36: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
-	20, // 37: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
-	25, // 38: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
-	27, // 39: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
-	29, // 40: podd.shim.v1.Shim.ReopenLog:output_type -> podd.shim.v1.ReopenLogResponse
-	31, // 41: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
-	35, // 42: podd.shim.v1.Shim.Attach:output_type -> podd.shim.v1.AttachResponse
-	32, // [32:43] is the sub-list for method output_type
-	21, // [21:32] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	4,  // 0: podd.shim.v1.Mount.uid_mappings:type_name -> podd.shim.v1.IDMapping
+	4,  // 1: podd.shim.v1.Mount.gid_mappings:type_name -> podd.shim.v1.IDMapping
+	7,  // 2: podd.shim.v1.ContainerConfig.user:type_name -> podd.shim.v1.User
+	3,  // 3: podd.shim.v1.ContainerConfig.mounts:type_name -> podd.shim.v1.Mount
+	5,  // 4: podd.shim.v1.ContainerConfig.namespaces:type_name -> podd.shim.v1.Namespace
+	6,  // 5: podd.shim.v1.ContainerConfig.resources:type_name -> podd.shim.v1.Resources
+	37, // 6: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
+	38, // 7: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
+	9,  // 8: podd.shim.v1.ContainerConfig.devices:type_name -> podd.shim.v1.Device
+	10, // 9: podd.shim.v1.ContainerConfig.paths:type_name -> podd.shim.v1.Paths
+	4,  // 10: podd.shim.v1.ContainerConfig.uid_mappings:type_name -> podd.shim.v1.IDMapping
+	4,  // 11: podd.shim.v1.ContainerConfig.gid_mappings:type_name -> podd.shim.v1.IDMapping
+	8,  // 12: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
+	17, // 13: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
+	13, // 14: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
+	0,  // 15: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
+	39, // 16: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
+	17, // 17: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
+	22, // 18: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
+	24, // 19: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
+	25, // 20: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
+	6,  // 21: podd.shim.v1.UpdateRequest.resources:type_name -> podd.shim.v1.Resources
+	33, // 22: podd.shim.v1.AttachRequest.start:type_name -> podd.shim.v1.AttachStart
+	24, // 23: podd.shim.v1.AttachRequest.resize:type_name -> podd.shim.v1.Resize
+	35, // 24: podd.shim.v1.AttachResponse.exit:type_name -> podd.shim.v1.AttachExit
+	1,  // 25: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
+	11, // 26: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
+	14, // 27: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
+	16, // 28: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
+	19, // 29: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
+	20, // 30: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
+	23, // 31: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
+	27, // 32: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
+	29, // 33: podd.shim.v1.Shim.ReopenLog:input_type -> podd.shim.v1.ReopenLogRequest
+	31, // 34: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
+	34, // 35: podd.shim.v1.Shim.Attach:input_type -> podd.shim.v1.AttachRequest
+	2,  // 36: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
+	12, // 37: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
+	15, // 38: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
+	18, // 39: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
+	17, // 40: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
+	21, // 41: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
+	26, // 42: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
+	28, // 43: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
+	30, // 44: podd.shim.v1.Shim.ReopenLog:output_type -> podd.shim.v1.ReopenLogResponse
+	32, // 45: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
+	36, // 46: podd.shim.v1.Shim.Attach:output_type -> podd.shim.v1.AttachResponse
+	36, // [36:47] is the sub-list for method output_type
+	25, // [25:36] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_shim_v1_shim_proto_init() }
@@ -2744,24 +2858,24 @@ func file_shim_v1_shim_proto_init() {
 	if File_shim_v1_shim_proto != nil {
 		return
 	}
-	file_shim_v1_shim_proto_msgTypes[21].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[22].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_Resize)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[24].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[25].OneofWrappers = []any{
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[32].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[33].OneofWrappers = []any{
 		(*AttachRequest_Start)(nil),
 		(*AttachRequest_Stdin)(nil),
 		(*AttachRequest_Resize)(nil),
 		(*AttachRequest_CloseStdin)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[34].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[35].OneofWrappers = []any{
 		(*AttachResponse_Stdout)(nil),
 		(*AttachResponse_Stderr)(nil),
 		(*AttachResponse_Exit)(nil),
@@ -2772,7 +2886,7 @@ func file_shim_v1_shim_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shim_v1_shim_proto_rawDesc), len(file_shim_v1_shim_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   38,
+			NumMessages:   39,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -1,10 +1,12 @@
 package holder
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sort"
 	"strings"
+	"syscall"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
@@ -17,8 +19,13 @@ type Config struct {
 	// arguments; Env is its environment.
 	Args, Env []string
 	// NetnsPath is the network namespace to join; "" keeps the shim's (the
-	// host's).
+	// host's) unless NewUser.
 	NetnsPath string
+	// NewUser gives the holder a user namespace of its own with UIDMappings
+	// and GIDMappings, and a new network namespace inside it (the pod's
+	// root can then administer it); NetnsPath is "" then.
+	NewUser                  bool
+	UIDMappings, GIDMappings []syscall.SysProcIDMap
 	// NewUTS, NewIPC and NewPID ask for a new namespace of that type; the
 	// holder stays in the shim's (the host's) otherwise.
 	NewUTS, NewIPC, NewPID bool
@@ -27,8 +34,9 @@ type Config struct {
 	// Sysctls are written in the holder's namespaces before it starts,
 	// by dot-form name.
 	Sysctls map[string]string
-	// UID and GID are the holder's user; it never has a supplementary
-	// group or a capability.
+	// UID and GID are the holder's user (in its user namespace, with
+	// NewUser: never its root); it never has a supplementary group or a
+	// capability.
 	UID, GID uint32
 	// CgroupPath is the holder's cgroup, absolute from each hierarchy's
 	// root; CPUShares its cpu shares (0 leaves the default).
@@ -44,8 +52,9 @@ type Config struct {
 
 // FromContainerConfig turns a holder's shim config into a Config, raising
 // its oom_score_adj to minOOMScoreAdj. It refuses what a holder cannot
-// have: a namespace it would join by container, a mount, cgroup or user
-// namespace, a sysctl outside the namespaces it owns.
+// have: a namespace it would join by container, a mount or cgroup
+// namespace, a user namespace without its network namespace inside or
+// with a root user, a sysctl outside the namespaces it owns.
 func FromContainerConfig(cfg *shimv1.ContainerConfig, minOOMScoreAdj int) (Config, error) {
 	c := Config{
 		ID:          cfg.GetId(),
@@ -59,6 +68,8 @@ func FromContainerConfig(cfg *shimv1.ContainerConfig, minOOMScoreAdj int) (Confi
 		CPUShares:   cfg.GetResources().GetCpuShares(),
 		OOMScoreAdj: max(int(cfg.GetOomScoreAdj()), minOOMScoreAdj),
 		LogPath:     cfg.GetLogPath(),
+		UIDMappings: sysMappings(cfg.GetUidMappings()),
+		GIDMappings: sysMappings(cfg.GetGidMappings()),
 	}
 	switch {
 	case len(c.Args) == 0 || !filepath.IsAbs(c.Args[0]):
@@ -66,10 +77,14 @@ func FromContainerConfig(cfg *shimv1.ContainerConfig, minOOMScoreAdj int) (Confi
 	case !filepath.IsAbs(c.CgroupPath):
 		return Config{}, fmt.Errorf("holder %q: cgroup path %q is not absolute", c.ID, c.CgroupPath)
 	}
+	newNet := false
 	for _, ns := range cfg.GetNamespaces() {
-		if err := c.addNamespace(ns); err != nil {
+		if err := c.addNamespace(ns, &newNet); err != nil {
 			return Config{}, fmt.Errorf("holder %q: %w", c.ID, err)
 		}
+	}
+	if err := c.checkUserNamespace(newNet); err != nil {
+		return Config{}, fmt.Errorf("holder %q: %w", c.ID, err)
 	}
 	if err := c.checkSysctls(); err != nil {
 		return Config{}, fmt.Errorf("holder %q: %w", c.ID, err)
@@ -77,17 +92,23 @@ func FromContainerConfig(cfg *shimv1.ContainerConfig, minOOMScoreAdj int) (Confi
 	return c, nil
 }
 
-func (c *Config) addNamespace(ns *shimv1.Namespace) error {
+// addNamespace records ns; a new network namespace (no path) sets
+// *newNet, allowed only in a new user namespace (checkUserNamespace).
+func (c *Config) addNamespace(ns *shimv1.Namespace, newNet *bool) error {
 	if ns.GetContainer() != "" {
 		return fmt.Errorf("namespace %q: a holder joins no container", ns.GetType())
 	}
 	switch t, path := ns.GetType(), ns.GetPath(); {
 	case t == "net" && filepath.IsAbs(path):
 		c.NetnsPath = path
+	case t == "net" && path == "":
+		*newNet = true
 	case t == "net":
 		return fmt.Errorf("namespace \"net\": a holder joins a pinned network namespace by absolute path, got %q", path)
 	case path != "":
 		return fmt.Errorf("namespace %q: a holder joins no namespace but the network's by path", t)
+	case t == "user":
+		c.NewUser = true
 	case t == "uts":
 		c.NewUTS = true
 	case t == "ipc":
@@ -97,9 +118,57 @@ func (c *Config) addNamespace(ns *shimv1.Namespace) error {
 	case t == "mount":
 		// The holder touches no file: it runs in the shim's mount namespace.
 	default:
-		return fmt.Errorf("namespace %q: a holder owns only uts, ipc and pid namespaces", t)
+		return fmt.Errorf("namespace %q: a holder owns only user, net, uts, ipc and pid namespaces", t)
 	}
 	return nil
+}
+
+// checkUserNamespace accepts a new user namespace only with its mappings
+// and a new network namespace inside it, and a holder user other than its
+// root: the namespace's root gets every capability in it at exec (the
+// bounding set starts full in a new user namespace), whatever the shim
+// drops before the fork. A new network namespace needs a new user
+// namespace: the holder of a host-owned one joins the pinned one.
+func (c *Config) checkUserNamespace(newNet bool) error {
+	mapped := len(c.UIDMappings) > 0 && len(c.GIDMappings) > 0
+	switch {
+	case !c.NewUser && newNet:
+		return errors.New("namespace \"net\": a holder joins a pinned network namespace by absolute path unless it makes its own user namespace")
+	case !c.NewUser && len(c.UIDMappings)+len(c.GIDMappings) > 0:
+		return errors.New("uid and gid mappings are given without a new user namespace")
+	case !c.NewUser:
+		return nil
+	case !mapped:
+		return errors.New("namespace \"user\": a new user namespace needs uid and gid mappings")
+	case !newNet || c.NetnsPath != "":
+		return errors.New("namespace \"user\": a holder makes its network namespace inside its user namespace, not joins one")
+	case c.UID == 0 || c.GID == 0:
+		return fmt.Errorf("namespace \"user\": the holder's user %d:%d would be the root of its user namespace, with every capability there", c.UID, c.GID)
+	case !maps(c.UIDMappings, c.UID) || !maps(c.GIDMappings, c.GID):
+		return fmt.Errorf("namespace \"user\": the holder's user %d:%d is not mapped in its user namespace", c.UID, c.GID)
+	}
+	return nil
+}
+
+func maps(ms []syscall.SysProcIDMap, id uint32) bool {
+	for _, m := range ms {
+		if uint64(id) >= uint64(m.ContainerID) && uint64(id) < uint64(m.ContainerID)+uint64(m.Size) {
+			return true
+		}
+	}
+	return false
+}
+
+// sysMappings converts shim/v1 mappings to os/exec's (nil for none).
+func sysMappings(in []*shimv1.IDMapping) []syscall.SysProcIDMap {
+	if len(in) == 0 {
+		return nil
+	}
+	out := make([]syscall.SysProcIDMap, len(in))
+	for i, m := range in {
+		out[i] = syscall.SysProcIDMap{ContainerID: int(m.GetContainerId()), HostID: int(m.GetHostId()), Size: int(m.GetSize())}
+	}
+	return out
 }
 
 // ipcSysctls are the IPC namespace's sysctls besides fs.mqueue.* (the
@@ -107,6 +176,11 @@ func (c *Config) addNamespace(ns *shimv1.Namespace) error {
 var ipcSysctls = map[string]bool{
 	"kernel.msgmax": true, "kernel.msgmnb": true, "kernel.msgmni": true, "kernel.sem": true,
 	"kernel.shmall": true, "kernel.shmmax": true, "kernel.shmmni": true, "kernel.shm_rmid_forced": true,
+}
+
+// isIPCSysctl reports whether name is a sysctl of the IPC namespace.
+func isIPCSysctl(name string) bool {
+	return ipcSysctls[name] || strings.HasPrefix(name, "fs.mqueue.")
 }
 
 // checkSysctls accepts a sysctl only in a namespace the holder has of its
@@ -120,12 +194,12 @@ func (c *Config) checkSysctls() error {
 			}
 		}
 		switch {
-		case ipcSysctls[name] || strings.HasPrefix(name, "fs.mqueue."):
+		case isIPCSysctl(name):
 			if !c.NewIPC {
 				return fmt.Errorf("sysctl %q: the holder has no IPC namespace of its own", name)
 			}
 		case strings.HasPrefix(name, "net."):
-			if c.NetnsPath == "" {
+			if c.NetnsPath == "" && !c.NewUser {
 				return fmt.Errorf("sysctl %q: the holder is in the host's network namespace", name)
 			}
 		case name == "kernel.domainname":

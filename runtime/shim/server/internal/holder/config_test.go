@@ -3,6 +3,7 @@ package holder
 import (
 	"reflect"
 	"strings"
+	"syscall"
 	"testing"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
@@ -59,9 +60,12 @@ func TestFromContainerConfigRefusals(t *testing.T) {
 		{"ipc by path", func(c *shimv1.ContainerConfig) {
 			c.Namespaces[2] = &shimv1.Namespace{Type: "ipc", Path: "/proc/1/ns/ipc"}
 		}, "but the network's by path"},
-		{"user namespace", func(c *shimv1.ContainerConfig) {
+		{"user namespace without mappings", func(c *shimv1.ContainerConfig) {
 			c.Namespaces = append(c.Namespaces, &shimv1.Namespace{Type: "user"})
-		}, "only uts, ipc and pid"},
+		}, "needs uid and gid mappings"},
+		{"cgroup namespace", func(c *shimv1.ContainerConfig) {
+			c.Namespaces = append(c.Namespaces, &shimv1.Namespace{Type: "cgroup"})
+		}, "only user, net, uts, ipc and pid"},
 		{"net sysctl on the host network", func(c *shimv1.ContainerConfig) { c.Namespaces = c.Namespaces[1:] }, "host's network namespace"},
 		{"ipc sysctl on the host IPC", func(c *shimv1.ContainerConfig) { c.Namespaces = c.Namespaces[:2] }, "no IPC namespace"},
 		{"domainname on the host UTS", func(c *shimv1.ContainerConfig) {
@@ -75,6 +79,54 @@ func TestFromContainerConfigRefusals(t *testing.T) {
 		}, "not a sysctl name"},
 	} {
 		cfg := holderConfig()
+		tc.change(cfg)
+		_, err := FromContainerConfig(cfg, -1000)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `holder "pause"`) {
+			t.Errorf("%s: error %v, want one naming the holder and containing %q", tc.name, err, tc.want)
+		}
+	}
+}
+
+func usernsHolderConfig() *shimv1.ContainerConfig {
+	cfg := holderConfig()
+	cfg.Namespaces = []*shimv1.Namespace{{Type: "net"}, {Type: "uts"}, {Type: "ipc"}, {Type: "pid"}, {Type: "user"}}
+	cfg.UidMappings = []*shimv1.IDMapping{{ContainerId: 0, HostId: 100000, Size: 65536}}
+	cfg.GidMappings = []*shimv1.IDMapping{{ContainerId: 0, HostId: 200000, Size: 65536}}
+	return cfg
+}
+
+// A holder in a user namespace of its own makes it with its mappings, and
+// its network namespace inside it; its net sysctls go there.
+func TestFromContainerConfigUserNamespace(t *testing.T) {
+	got, err := FromContainerConfig(usernsHolderConfig(), -1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantU := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 100000, Size: 65536}}
+	wantG := []syscall.SysProcIDMap{{ContainerID: 0, HostID: 200000, Size: 65536}}
+	if !got.NewUser || got.NetnsPath != "" || !got.NewUTS || !got.NewIPC || !got.NewPID ||
+		!reflect.DeepEqual(got.UIDMappings, wantU) || !reflect.DeepEqual(got.GIDMappings, wantG) || len(got.Sysctls) != 2 {
+		t.Errorf("config %+v", got)
+	}
+}
+
+func TestFromContainerConfigUserNamespaceRefusals(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		change func(*shimv1.ContainerConfig)
+		want   string
+	}{
+		{"no gid mappings", func(c *shimv1.ContainerConfig) { c.GidMappings = nil }, "needs uid and gid mappings"},
+		{"mappings without a user namespace", func(c *shimv1.ContainerConfig) {
+			c.Namespaces = []*shimv1.Namespace{{Type: "net", Path: "/run/podd/netns/sb1"}, {Type: "uts"}, {Type: "ipc"}}
+		}, "without a new user namespace"},
+		{"joins a pinned netns", func(c *shimv1.ContainerConfig) { c.Namespaces[0].Path = "/run/podd/netns/sb1" }, "not joins one"},
+		{"host network", func(c *shimv1.ContainerConfig) { c.Namespaces = c.Namespaces[1:] }, "not joins one"},
+		{"root user", func(c *shimv1.ContainerConfig) { c.User = &shimv1.User{Uid: 0, Gid: 65535} }, "root of its user namespace"},
+		{"root group", func(c *shimv1.ContainerConfig) { c.User = &shimv1.User{Uid: 65535, Gid: 0} }, "root of its user namespace"},
+		{"unmapped user", func(c *shimv1.ContainerConfig) { c.User = &shimv1.User{Uid: 70000, Gid: 70000} }, "not mapped"},
+	} {
+		cfg := usernsHolderConfig()
 		tc.change(cfg)
 		_, err := FromContainerConfig(cfg, -1000)
 		if err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), `holder "pause"`) {

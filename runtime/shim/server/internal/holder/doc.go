@@ -8,5 +8,7 @@
 // in all of it, as an unprivileged user with no capability, in its own
 // cgroup (CLONE_INTO_CGROUP on cgroup v2; its pid written to each
 // hierarchy's cgroup.procs on v1). Containers then join its namespaces by
-// /proc/<pid>/ns paths, as they would a libcontainer pause's.
+// /proc/<pid>/ns paths, as they would a libcontainer pause's. A holder with
+// a user namespace of its own is cloned into it and its new network, UTS,
+// IPC and PID namespaces instead (userns.go).
 package holder

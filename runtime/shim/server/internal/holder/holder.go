@@ -68,6 +68,10 @@ func Start(cfg Config, mark func(step string)) (_ *Holder, err error) {
 		killAndReap(proc)
 		return nil, fmt.Errorf("start holder %q: %w", cfg.ID, err)
 	}
+	if err := h.configureUserNamespace(cfg); err != nil {
+		killAndReap(proc)
+		return nil, fmt.Errorf("start holder %q: %w", cfg.ID, err)
+	}
 	mark("start")
 	return h, nil
 }
@@ -127,6 +131,9 @@ func command(cfg Config, p program) *exec.Cmd {
 	}
 	if cfg.NewPID {
 		cmd.SysProcAttr.Cloneflags = unix.CLONE_NEWPID
+	}
+	if cfg.NewUser {
+		inUserNamespace(cfg, cmd.SysProcAttr)
 	}
 	if p.log != nil {
 		cmd.Stdout, cmd.Stderr = p.log, p.log
@@ -192,12 +199,22 @@ func killAndReap(p *os.Process) {
 // what fn changes of the thread (namespaces, credentials, no_new_privs)
 // never reaches the shim's other goroutines. The Go runtime starts new
 // threads from a clean template thread while a thread is locked, never
-// from this one.
+// from this one. It is never the main thread: the runtime parks a main
+// thread whose goroutine ends locked instead of ending it, and /proc/self
+// shows the main thread's namespaces (libcontainer compares a container's
+// netns with /proc/self/ns/net to refuse net sysctls in the host's).
 func onThrowawayThread(fn func() error) error {
 	errc := make(chan error, 1)
 	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with this goroutine
-		errc <- fn()
+		runtime.LockOSThread()
+		if unix.Gettid() == unix.Getpid() {
+			// Hold the main thread while another thread runs fn: a
+			// goroutine started now cannot run on it.
+			defer runtime.UnlockOSThread()
+			errc <- onThrowawayThread(fn)
+			return
+		}
+		errc <- fn() // never unlocked: the thread ends with this goroutine
 	}()
 	return <-errc
 }
@@ -205,10 +222,14 @@ func onThrowawayThread(fn func() error) error {
 // enterAndStart runs on a throwaway thread: it puts the thread in the
 // holder's namespaces, writes the sysctls there, gives up every capability
 // the thread's children could have, and forks the holder, which inherits
-// all of that.
+// all of that. A holder in a user namespace of its own is cloned into new
+// namespaces instead (startInUserNamespace).
 func enterAndStart(cfg Config, cmd *exec.Cmd) error {
+	if cfg.NewUser {
+		return startInUserNamespace(cmd)
+	}
 	if cfg.NetnsPath != "" {
-		if err := setns(cfg.NetnsPath); err != nil {
+		if err := setns(cfg.NetnsPath, unix.CLONE_NEWNET); err != nil {
 			return err
 		}
 	}
@@ -224,6 +245,22 @@ func enterAndStart(cfg Config, cmd *exec.Cmd) error {
 			return fmt.Errorf("unshare uts/ipc namespaces: %w", err)
 		}
 	}
+	if err := configureNamespaces(cfg); err != nil {
+		return err
+	}
+	if err := dropPrivileges(); err != nil {
+		return err
+	}
+	// The fork happens on this thread (os/exec forks from the calling one).
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("exec %s: %w", cmd.Args[0], err)
+	}
+	return nil
+}
+
+// configureNamespaces sets the hostname and writes the sysctls in the
+// namespaces of the calling thread.
+func configureNamespaces(cfg Config) error {
 	if cfg.NewUTS && cfg.Hostname != "" {
 		if err := unix.Sethostname([]byte(cfg.Hostname)); err != nil {
 			return fmt.Errorf("set hostname %q: %w", cfg.Hostname, err)
@@ -234,27 +271,29 @@ func enterAndStart(cfg Config, cmd *exec.Cmd) error {
 			return fmt.Errorf("write sysctl %s: %w", name, err)
 		}
 	}
+	return nil
+}
+
+// dropPrivileges empties the calling thread's capability bounding set and
+// sets no_new_privs, for the holder it forks to inherit.
+func dropPrivileges() error {
 	if err := dropBoundingSet(); err != nil {
 		return err
 	}
 	if err := unix.Prctl(unix.PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0); err != nil {
 		return fmt.Errorf("set no_new_privs: %w", err)
 	}
-	// The fork happens on this thread (os/exec forks from the calling one).
-	if err := cmd.Start(); err != nil {
-		return fmt.Errorf("exec %s: %w", cmd.Args[0], err)
-	}
 	return nil
 }
 
-func setns(path string) error {
+func setns(path string, nstype int) error {
 	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return fmt.Errorf("open network namespace %s: %w", path, err)
+		return fmt.Errorf("open namespace %s: %w", path, err)
 	}
 	defer unix.Close(fd)
-	if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-		return fmt.Errorf("join network namespace %s: %w", path, err)
+	if err := unix.Setns(fd, nstype); err != nil {
+		return fmt.Errorf("join namespace %s: %w", path, err)
 	}
 	return nil
 }

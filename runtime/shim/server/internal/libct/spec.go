@@ -74,6 +74,9 @@ func buildSpec(cfg *shimv1.ContainerConfig, in specInputs) (*specs.Spec, error) 
 			Sysctl:      cfg.GetSysctls(),
 		},
 	}
+	if err := applyUserNamespace(s, cfg); err != nil {
+		return nil, err
+	}
 	s.Linux.RootfsPropagation = rootfsPropagation(cfg.GetMounts())
 	if ownsNamespace(namespaces, specs.UTSNamespace) {
 		s.Hostname = cfg.GetHostname()
@@ -139,7 +142,7 @@ func validate(cfg *shimv1.ContainerConfig) error {
 			return fmt.Errorf("container %q: mount destination %q is not absolute", cfg.GetId(), m.GetDestination())
 		}
 	}
-	return nil
+	return checkMountMappings(cfg)
 }
 
 func buildProcess(cfg *shimv1.ContainerConfig, in specInputs) *specs.Process {
@@ -221,7 +224,8 @@ func buildMounts(cfg *shimv1.ContainerConfig) []specs.Mount {
 		if m.GetType() == "bind" && !hasOption(opts, "bind") && !hasOption(opts, "rbind") {
 			opts = append([]string{"rbind"}, opts...)
 		}
-		extra = append(extra, specs.Mount{Destination: dest, Type: m.GetType(), Source: m.GetSource(), Options: opts})
+		extra = append(extra, specs.Mount{Destination: dest, Type: m.GetType(), Source: m.GetSource(), Options: opts,
+			UIDMappings: idMappings(m.GetUidMappings()), GIDMappings: idMappings(m.GetGidMappings())})
 	}
 	var out []specs.Mount
 	for _, m := range defaultMounts(cfg.GetPrivileged()) {
