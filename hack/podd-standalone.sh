@@ -5,7 +5,9 @@
 # (SERVICE_CIDR, else derived from $WORK).
 #
 # start_podd sets PODD_PID and PODD_CRI_SOCK and PODD_SOCK; stop_podd (set
-# as the EXIT trap) stops it and removes its mounts and roots.
+# as the EXIT trap) stops it -- with --drain, so its pods and CRI sandboxes
+# stop with it instead of outliving it as a host's pods do -- and removes
+# its mounts and roots.
 
 start_podd() {
   local mirror="http://127.0.0.1:$REGISTRY_PORT"
@@ -28,7 +30,7 @@ YAML
   PODD_SOCK=$WORK/run/podd.sock
   "$BIN_DIR/podd" --config "$WORK/podd.yaml" --root "$WORK/root" --run-root "$WORK/run" \
     --socket "$PODD_SOCK" --cri-socket "$PODD_CRI_SOCK" --cni-conf-dir "$WORK/cni" \
-    --manifests "" --bin-dir "$BIN_DIR" --service-cidr "$SERVICE_CIDR" "$@" > "$WORK/podd.log" 2>&1 &
+    --manifests "" --bin-dir "$BIN_DIR" --service-cidr "$SERVICE_CIDR" --drain "$@" > "$WORK/podd.log" 2>&1 &
   PODD_PID=$!
   trap stop_podd EXIT
   for _ in $(seq 100); do [ -S "$PODD_CRI_SOCK" ] && break; kill -0 "$PODD_PID" || break; sleep 0.1; done
