@@ -2,6 +2,7 @@ package spec
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -51,6 +52,9 @@ func TestPauseConfig_R94(t *testing.T) {
 		if cfg.Id != PauseID || !cfg.ReadonlyRootfs || !reflect.DeepEqual(cfg.Args, []string{"/pause"}) ||
 			cfg.CgroupPath != "/podd/podu1/pause" || cfg.User.Uid != PauseUID {
 			t.Errorf("%s: config %+v", tc.name, cfg)
+		}
+		if !slices.Contains(cfg.Env, "GOMAXPROCS=1") {
+			t.Errorf("%s: env %q, want GOMAXPROCS=1 (one P for the pause's runtime)", tc.name, cfg.Env)
 		}
 		m := cfg.Mounts[0]
 		if m.Source != "/usr/bin/podd-pause" || m.Destination != "/pause" || !strings.Contains(strings.Join(m.Options, ","), "ro") {
