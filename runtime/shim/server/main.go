@@ -86,7 +86,15 @@ func Main(opts Options) error {
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			defer srv.trim.kick()
+			return handler(ctx, req)
+		}),
+		grpc.ChainStreamInterceptor(func(impl any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			defer srv.trim.kick()
+			return handler(impl, ss)
+		}))
 	shimv1.RegisterShimServer(gs, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
