@@ -25,6 +25,13 @@ import (
 // start is a failed sandbox, retried with back-off.
 const DefaultStartTimeout = 30 * time.Second
 
+// ShimGOMAXPROCS is the GOMAXPROCS a shim runs with. A shim is idle nearly
+// all the time and its busy moments (a container start, an exec) wait on a
+// child process, not on Go code, while a second P costs every shim memory
+// for good: with GOMAXPROCS=1 from the start an idle shim running one
+// container has ~0.65 MiB less anonymous memory (issue 13).
+const ShimGOMAXPROCS = 1
+
 // LaunchConfig says which shim to start for which pod.
 type LaunchConfig struct {
 	// ShimBinary is the podd-shim executable.
@@ -92,7 +99,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	cmd.Dir = "/"
 	// A clean environment: nothing of the daemon's (NOTIFY_SOCKET,
 	// LISTEN_FDS, GOGC...) should reach the shim or its containers.
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	// GOMAXPROCS must be in it for the runtime to start with one P:
+	// setting it later in the shim leaves the second P's caches and
+	// spans behind (see ShimGOMAXPROCS).
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=" + strconv.Itoa(ShimGOMAXPROCS)}
 	cmd.Stdout = logf
 	cmd.Stderr = logf
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -57,6 +58,9 @@ func TestPauseConfig_R94(t *testing.T) {
 			!cfg.NoNewPrivileges || cfg.Rootfs != "" || len(cfg.Mounts) != 0 || len(cfg.Capabilities) != 0 ||
 			cfg.Seccomp != nil || cfg.LogPath != "/run/podd/pods/u1/pause.log" {
 			t.Errorf("%s: config %+v", tc.name, cfg)
+		}
+		if !slices.Contains(cfg.Env, "GOMAXPROCS=1") {
+			t.Errorf("%s: env %q, want GOMAXPROCS=1 (one P for the pause's runtime)", tc.name, cfg.Env)
 		}
 	}
 }

@@ -193,6 +193,7 @@ func (s *service) reapExit(c *container) {
 	}
 	s.log.Info("container exited", "container", c.id, "exitCode", ex.Code, "signal", ex.Signal, "oomKilled", rec.OOMKilled)
 	s.finishStopped(c, rec)
+	s.trim.kick()
 }
 
 // finishStopped writes rec, destroys the task, moves c to

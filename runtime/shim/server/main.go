@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"os/signal"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -85,7 +86,15 @@ func Main(opts Options) error {
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
-	gs := grpc.NewServer()
+	gs := grpc.NewServer(
+		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+			defer srv.trim.kick()
+			return handler(ctx, req)
+		}),
+		grpc.ChainStreamInterceptor(func(impl any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			defer srv.trim.kick()
+			return handler(impl, ss)
+		}))
 	shimv1.RegisterShimServer(gs, srv)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -161,14 +170,19 @@ func listen(path string) (net.Listener, error) {
 	return lis, nil
 }
 
-// tuneRuntime keeps the heap small unless GOGC/GOMEMLIMIT say otherwise: a
-// node runs one shim per pod.
+// tuneRuntime keeps the heap small unless GOGC/GOMEMLIMIT/GOMAXPROCS say
+// otherwise: a node runs one shim per pod. The daemon starts shims with
+// GOMAXPROCS=shim.ShimGOMAXPROCS, which the runtime reads before anything
+// runs; the call here only covers shims started without it.
 func tuneRuntime() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
 		debug.SetMemoryLimit(32 << 20)
+	}
+	if os.Getenv("GOMAXPROCS") == "" {
+		runtime.GOMAXPROCS(shim.ShimGOMAXPROCS)
 	}
 }
 

@@ -37,6 +37,8 @@ type service struct {
 	events         *broker
 	execStarts     startLimit
 	started        time.Time
+	// trim returns memory to the OS after bursts of work.
+	trim *memTrim
 
 	mu           sync.Mutex
 	containers   map[string]*container
@@ -67,6 +69,7 @@ func newService(opts Options, log *slog.Logger, minOOMScoreAdj int) (*service, e
 		events:         newBroker(),
 		execStarts:     newStartLimit(maxExecStarts),
 		started:        time.Now(),
+		trim:           newMemTrim(),
 		containers:     map[string]*container{},
 		done:           make(chan struct{}),
 	}, nil

@@ -149,6 +149,7 @@ type Exit struct {
 
 // Wait waits for the process to end and reaps it.
 func (p *Process) Wait() (Exit, error) {
+	awaitExit(p.pid)
 	ps, err := p.lp.Wait()
 	if ps == nil {
 		return Exit{}, fmt.Errorf("wait for process %d: %w", p.pid, err)
