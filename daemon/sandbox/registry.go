@@ -210,13 +210,23 @@ func (r *Registry) Remove(ctx context.Context, id string) error {
 }
 
 // Get returns the record of sandbox id, its state checked against the
-// host; an unknown ID is errdefs.ErrNotFound.
+// host; an unknown ID is errdefs.ErrNotFound. A sandbox busy being stopped
+// or removed answers as last recorded, at once: the kubelet inspects
+// sandboxes while it stops them, and a stop can take a while.
 func (r *Registry) Get(ctx context.Context, id string) (Record, error) {
 	e := r.lookup(id)
 	if e == nil {
 		return Record{}, errdefs.Classed(errdefs.ErrNotFound, "sandbox %q not found", id)
 	}
-	e.mu.Lock()
+	if !e.mu.TryLock() {
+		r.mu.Lock()
+		rec := e.snap
+		r.mu.Unlock()
+		if rec.ID == "" || rec.State == Creating {
+			return Record{}, errdefs.Classed(errdefs.ErrNotFound, "sandbox %q not found", id)
+		}
+		return rec, nil
+	}
 	defer e.mu.Unlock()
 	r.refresh(ctx, e)
 	return e.rec, nil

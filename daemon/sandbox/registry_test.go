@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 	"github.com/podd-dev/podd/daemon/sandbox"
@@ -149,5 +150,47 @@ func TestRegistryRestore(t *testing.T) {
 	}
 	if l := h.Leaks(); len(l) > 0 {
 		t.Errorf("left behind: %v", l)
+	}
+}
+
+// A stop that takes its time (a shim or CNI DEL that is slow) does not hold
+// up the sandbox's status: the kubelet's PLEG inspects sandboxes while its
+// pod worker stops them. The status is the one last recorded.
+func TestStatusAnswersWhileAStopWaits(t *testing.T) {
+	h, layout := podworkertest.NewHost(), testLayout(t)
+	r := newRegistry(t, h, layout)
+	ctx := context.Background()
+	sb, err := r.Run(ctx, spec("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.Script("network.teardown", podworkertest.FaultHang, 1)
+	const hang = 2 * time.Second
+	stopCtx, cancel := context.WithTimeout(ctx, hang)
+	defer cancel()
+	stopped := make(chan error, 1)
+	go func() { stopped <- r.Stop(stopCtx, sb.ID) }()
+	deadline := time.Now().Add(hang / 2)
+	for h.Count("network.teardown") == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stop never reached the network teardown")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+
+	start := time.Now()
+	rec, err := r.Get(ctx, sb.ID)
+	if took := time.Since(start); err != nil || took > hang/4 || rec.State != sandbox.Ready {
+		t.Errorf("status during a stop: %v %v after %s, want the last recorded (Ready) at once", rec.State, err, took)
+	}
+	if err := <-stopped; err == nil {
+		t.Fatal("the stop whose teardown hung succeeded")
+	}
+	// Stopping again finishes the job.
+	if err := r.Stop(ctx, sb.ID); err != nil {
+		t.Fatal(err)
+	}
+	if rec, err := r.Get(ctx, sb.ID); err != nil || rec.State != sandbox.NotReady {
+		t.Errorf("after the stop: %v %v, want NotReady", rec.State, err)
 	}
 }
