@@ -43,5 +43,15 @@ stop_podd() {
   wait "$PODD_PID" 2>/dev/null || true
   # podd's mounts (the netns dir is a shared mount of itself), innermost first.
   awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
+  # What a host's podd keeps across restarts but a run of its own must not
+  # leave: its bridge and its (empty, drained) cgroup parent.
+  local net cg
+  net=$(sed -n 's/.*msg="podd serving".* network=\([^ ]*\).*/\1/p' "$WORK/podd.log" | tail -1)
+  cg=$(sed -n 's/.*msg="podd serving".* cgroup-parent=\([^ ]*\).*/\1/p' "$WORK/podd.log" | tail -1)
+  [ -n "$net" ] && ip link del "$net" 2> /dev/null
+  if [ -n "$cg" ]; then
+    find /sys/fs/cgroup/*"$cg" /sys/fs/cgroup"$cg" -depth -type d -exec rmdir {} + 2> /dev/null
+  fi
   rm -rf "$WORK/root" "$WORK/run"
+  return 0
 }
