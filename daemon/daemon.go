@@ -36,6 +36,7 @@ import (
 	"github.com/podd-dev/podd/runtime/cgroupusage"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/image"
+	"github.com/podd-dev/podd/runtime/rootfs"
 	"github.com/podd-dev/podd/runtime/spec"
 )
 
@@ -313,6 +314,7 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 	}
 	d.pods.changed = d.svc.podsChanged
 	d.pods.observe = d.observePod
+	rootfs.RemoveProbeLeftovers(st.Layout.Root)
 	d.userNamespaces = sync.OnceValue(d.userNamespacesHere)
 	ids, err := userns.ParseRange(cfg.PodUserNamespaceIDs)
 	if err != nil {

@@ -89,17 +89,26 @@ var probeIDs = idmap.Mappings{
 // probePrefix names ProbeIDMapped's scratch dirs.
 const probePrefix = ".idmap-probe-"
 
+// RemoveProbeLeftovers unmounts and removes the scratch dirs of probes a
+// kill cut short in dir. A daemon calls it when it starts: it probes only
+// when first asked, so an earlier run's mount would outlive the restart.
+func RemoveProbeLeftovers(dir string) {
+	old, err := filepath.Glob(filepath.Join(dir, probePrefix+"*"))
+	if err != nil {
+		return
+	}
+	for _, d := range old {
+		_ = Unmount(d)
+	}
+}
+
 // ProbeIDMapped returns nil when a rootfs with idmapped layers can be
 // mounted in dir's filesystem here (idmapped mounts of it, Linux 5.12+,
 // and overlayfs over idmapped layers, 5.19+), else why not. It mounts one
 // in a scratch dir of dir and removes it, and what an interrupted probe
 // left.
 func ProbeIDMapped(dir string) error {
-	if old, err := filepath.Glob(filepath.Join(dir, probePrefix+"*")); err == nil {
-		for _, d := range old {
-			_ = Unmount(d)
-		}
-	}
+	RemoveProbeLeftovers(dir)
 	if err := idmap.Supported(dir); err != nil {
 		return err
 	}

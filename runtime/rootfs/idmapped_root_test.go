@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -136,5 +137,28 @@ func TestProbeIDMapped(t *testing.T) {
 	}
 	if n := len(mountsUnder(t, dir)); n != 0 {
 		t.Errorf("%d mounts left under %s", n, dir)
+	}
+}
+
+// A probe a kill cut short leaves its scratch dir mounted; the next
+// daemon start removes it before anything probes again.
+func TestRemoveProbeLeftovers(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	left := filepath.Join(dir, ".idmap-probe-123", "ctr", "merged")
+	if err := os.MkdirAll(left, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mount("tmpfs", left, "tmpfs", 0, ""); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Unmount(left, syscall.MNT_DETACH) })
+	rootfs.RemoveProbeLeftovers(dir)
+	if _, err := os.Stat(filepath.Join(dir, ".idmap-probe-123")); !os.IsNotExist(err) {
+		t.Errorf("probe leftover still there: %v", err)
+	}
+	data, _ := os.ReadFile("/proc/self/mountinfo")
+	if strings.Contains(string(data), left) {
+		t.Errorf("probe leftover still mounted at %s", left)
 	}
 }
