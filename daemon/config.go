@@ -88,6 +88,9 @@ type Config struct {
 	// loopback unless MetricsAllowRemote); empty serves none.
 	MetricsAddress     string
 	MetricsAllowRemote bool
+	// Profiling serves Go's profiles (net/http/pprof) under /debug/pprof/
+	// beside the metrics, like the kubelet's enableProfilingHandler.
+	Profiling bool
 	// ServiceCIDR is where Services' cluster IPs come from; empty is
 	// services.DefaultServiceCIDR.
 	ServiceCIDR string

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/podd-dev/podd/daemon/metrics"
@@ -35,7 +36,8 @@ func CheckMetricsAddress(addr string, allowRemote bool) error {
 	return fmt.Errorf("metrics address %q is not a loopback address; set metrics-allow-remote to serve metrics beyond this host", addr)
 }
 
-// serveMetrics serves /metrics on cfg.MetricsAddress; it returns once the
+// serveMetrics serves /metrics (and with cfg.Profiling /debug/pprof/) on
+// cfg.MetricsAddress; it returns once the
 // listener is bound, with the address bound and a func that stops serving
 // and waits until it has stopped.
 func (d *Daemon) serveMetrics() (addr string, stop func(), err error) {
@@ -48,6 +50,13 @@ func (d *Daemon) serveMetrics() (addr string, stop func(), err error) {
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", d.metrics.Handler())
+	if d.cfg.Profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	done := make(chan struct{})
 	go func() {

@@ -58,6 +58,8 @@ type fileConfig struct {
 	// MetricsAddress and MetricsAllowRemote: see daemon.Config.
 	MetricsAddress     *string `json:"metricsAddress"`
 	MetricsAllowRemote *bool   `json:"metricsAllowRemote"`
+	// Profiling: see daemon.Config.
+	Profiling *bool `json:"profiling"`
 	// ClusterDNS, ClusterDomain and ResolvConf: see daemon.Config.
 	ClusterDNS    *bool   `json:"clusterDNS"`
 	ClusterDomain *string `json:"clusterDomain"`
@@ -231,6 +233,9 @@ func (fc *fileConfig) apply(cfg *daemon.Config, logLevel *string) error {
 	}
 	if fc.MetricsAllowRemote != nil {
 		cfg.MetricsAllowRemote = *fc.MetricsAllowRemote
+	}
+	if fc.Profiling != nil {
+		cfg.Profiling = *fc.Profiling
 	}
 	if fc.MetricsAddress != nil {
 		// Whether it may be remote is checked with the flags applied.

@@ -69,6 +69,8 @@ func main() {
 	fs.DurationVar(&cfg.EvictionInterval, "eviction-interval", cfg.EvictionInterval, "how often emptyDir sizeLimits are checked (for tests; the kubelet's is 10s)")
 	fs.StringVar(&cfg.MetricsAddress, "metrics-address", cfg.MetricsAddress,
 		"serve Prometheus metrics at http://ADDRESS/metrics, host:port on a loopback address (default: none)")
+	fs.BoolVar(&cfg.Profiling, "profiling", cfg.Profiling,
+		"also serve Go's profiles (heap, goroutines, CPU) under /debug/pprof/ on --metrics-address")
 	fs.BoolVar(&cfg.MetricsAllowRemote, "metrics-allow-remote", cfg.MetricsAllowRemote,
 		"let --metrics-address be a non-loopback address (the metrics have no authentication)")
 	fs.StringVar(&cfg.ServiceCIDR, "service-cidr", cfg.ServiceCIDR, "IPv4 range Services' cluster IPs are allocated from (default "+services.DefaultServiceCIDR+")")

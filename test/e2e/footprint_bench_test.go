@@ -2,6 +2,8 @@ package e2e
 
 import (
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -15,11 +17,12 @@ import (
 // daemon's RSS and goroutines, and the CPU the daemon (/proc/<pid>/stat)
 // and the shims (cpuacct of <cgroup parent>/shims) use per pod over an idle
 // window of PODD_BENCH_IDLE_SECONDS (default 30), begun 5 s after the last
-// pod ran.
+// pod ran. With PODD_BENCH_PROFILE_DIR set, the daemon's heap and goroutine
+// profiles at that moment are saved there.
 func BenchmarkFootprint(b *testing.B) {
 	n := envInt(b, "PODD_BENCH_FOOTPRINT_PODS", 50)
 	window := time.Duration(envInt(b, "PODD_BENCH_IDLE_SECONDS", 30)) * time.Second
-	e := benchEnvFlags(b, "--metrics-address", "127.0.0.1:0")
+	e := benchEnvFlags(b, "--metrics-address", "127.0.0.1:0", "--profiling")
 	b.StopTimer()
 	url := e.metricsURL()
 	tr := e.trackPods(b)
@@ -57,6 +60,9 @@ func (e *env) measureFootprint(b *testing.B, url string, n int, window time.Dura
 	daemon := e.cmd.Process.Pid
 	rss := procKiB(b, fmt.Sprintf("/proc/%d/status", daemon), "VmRSS")
 	g := goroutines(b, url)
+	if dir := os.Getenv("PODD_BENCH_PROFILE_DIR"); dir != "" {
+		saveProfiles(b, strings.TrimSuffix(url, "/metrics"), dir)
+	}
 
 	shimsCgroup := e.cgroupParent + "/shims"
 	d0, s0, a0 := processCPU(b, daemon), cgroupCPUOf(b, shimsCgroup), e.cgroupCPU(b)
@@ -137,4 +143,24 @@ func (e *env) shimsAndPauses(tb testing.TB) (shims, pauses []int) {
 func cgroupCPUOf(tb testing.TB, path string) time.Duration {
 	tb.Helper()
 	return (&env{cgroupParent: path}).cgroupCPU(tb)
+}
+
+// saveProfiles saves the daemon's heap profile and goroutine dump (base is
+// its metrics server's http://host:port) in dir.
+func saveProfiles(b *testing.B, base, dir string) {
+	b.Helper()
+	for file, path := range map[string]string{"daemon.heap": "/debug/pprof/heap", "daemon.goroutines": "/debug/pprof/goroutine?debug=1"} {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			b.Fatalf("get %s: %v", path, err)
+		}
+		data, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("get %s: %s %v", path, resp.Status, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, file), data, 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
