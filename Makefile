@@ -4,8 +4,14 @@ GO ?= go
 BIN := bin
 PROTOC_GEN_GO_VERSION := v1.36.12
 PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
+# protoc-gen-go-ttrpc is a command of the ttrpc module: its version is the
+# ttrpc version in go.mod.
+PROTOC_GEN_GO_TTRPC_VERSION := v1.2.9
 STATICCHECK_VERSION := v0.8.2
 PROTOS := podd/v1/pod.proto shim/v1/shim.proto
+# The shim API is also served over ttrpc (issue 13); its names carry the
+# prefix TTRPC, apart from the gRPC ones in the same package.
+TTRPC_PROTOS := shim/v1/shim.proto
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 # libseccomp-dev and pkg-config: podd-shim links libseccomp (cgo, build tag
 # seccomp) so that libcontainer can apply seccomp filters. runc: the peer
@@ -44,6 +50,8 @@ tools: ## install the pinned Go tools: protoc plugins, staticcheck (idempotent)
 	  $(GO) install google.golang.org/protobuf/cmd/protoc-gen-go@$(PROTOC_GEN_GO_VERSION)
 	@$(GOBIN_DIR)/protoc-gen-go-grpc --version 2>/dev/null | grep -qxF 'protoc-gen-go-grpc $(PROTOC_GEN_GO_GRPC_VERSION:v%=%)' || \
 	  $(GO) install google.golang.org/grpc/cmd/protoc-gen-go-grpc@$(PROTOC_GEN_GO_GRPC_VERSION)
+	@$(GO) version -m $(GOBIN_DIR)/protoc-gen-go-ttrpc 2>/dev/null | grep -qE '^\s+mod\s+github.com/containerd/ttrpc\s+$(PROTOC_GEN_GO_TTRPC_VERSION)\s' || \
+	  $(GO) install github.com/containerd/ttrpc/cmd/protoc-gen-go-ttrpc@$(PROTOC_GEN_GO_TTRPC_VERSION)
 	@$(GOBIN_DIR)/staticcheck -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))' || \
 	  $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
@@ -108,17 +116,20 @@ test-cgroupv2: deps build ## podd checks and an e2e subset on a pure cgroup v2 h
 unit-test: ## unit tests only (no root needed)
 	$(GO) test -count=1 ./...
 
-proto: deps ## regenerate the committed gRPC code
+proto: deps ## regenerate the committed gRPC and ttrpc code
 	PATH=$(GOBIN_DIR):$$PATH protoc -I proto \
 	  --go_out=proto --go_opt=paths=source_relative \
 	  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
 	  $(PROTOS)
+	PATH=$(GOBIN_DIR):$$PATH protoc -I proto \
+	  --go-ttrpc_out=proto --go-ttrpc_opt=paths=source_relative,prefix=TTRPC \
+	  $(TTRPC_PROTOS)
 
 lint: tools ## gofmt, go vet, staticcheck, go.mod tidy, generated code current, no build outputs tracked
 	@./hack/check-tracked-files.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
-	@PATH=$(GOBIN_DIR):$$PATH ./hack/check-proto.sh $(PROTOS)
+	@PATH=$(GOBIN_DIR):$$PATH TTRPC_PROTOS='$(TTRPC_PROTOS)' ./hack/check-proto.sh $(PROTOS)
 	$(GO) vet ./...
 	$(GOBIN_DIR)/staticcheck ./...
 

@@ -53,10 +53,13 @@ type LaunchConfig struct {
 	PodPidsLimit int64
 }
 
-// Client talks to one pod's shim. The embedded ShimClient is the full API.
+// Client talks to one pod's shim. The embedded ShimClient is the full API:
+// over ttrpc (Exec and Attach over gRPC) to a shim that serves ttrpc, over
+// gRPC to a shim from before (issue 13; shims outlive a daemon upgrade).
 type Client struct {
 	shimv1.ShimClient
-	conn     *grpc.ClientConn
+	// close closes the connections; the shim keeps running.
+	close    func() error
 	stateDir string
 	pid      int
 	// exited is closed when a shim this process launched has been reaped;
@@ -72,7 +75,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	if cfg.ShimBinary == "" || cfg.PodUID == "" || cfg.StateDir == "" || cfg.CgroupParent == "" {
 		return nil, fmt.Errorf("launch shim: binary, pod uid, state dir and cgroup parent are required")
 	}
-	sock := SocketPath(cfg.StateDir)
+	sock := TTRPCSocketPath(cfg.StateDir)
+	if len(SocketPath(cfg.StateDir)) > len(sock) {
+		sock = SocketPath(cfg.StateDir)
+	}
 	if len(sock) > MaxSocketPath {
 		return nil, fmt.Errorf("launch shim for pod %s: socket path %s is %d bytes, longer than the %d a unix socket allows", cfg.PodUID, sock, len(sock), MaxSocketPath)
 	}
@@ -143,8 +149,9 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	return c, nil
 }
 
-// waitReady dials the shim's socket until Info answers, the shim exits or
-// ctx ends.
+// waitReady dials the shim until Info answers, the shim exits or ctx ends.
+// A shim serves its gRPC socket last, so once that exists the ttrpc socket
+// does too if the shim speaks ttrpc.
 func waitReady(ctx context.Context, stateDir string, exited <-chan struct{}) (*Client, error) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -183,9 +190,22 @@ func Connect(ctx context.Context, stateDir string) (*Client, error) {
 	return c, nil
 }
 
+// dial connects over ttrpc when the shim serves it, else over gRPC.
 func dial(ctx context.Context, stateDir string) (*Client, error) {
-	conn, err := grpc.NewClient("unix://"+SocketPath(stateDir),
-		grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if _, err := os.Stat(TTRPCSocketPath(stateDir)); err == nil {
+		c, err := dialTTRPC(ctx, stateDir)
+		if err == nil || !refusedErr(err) {
+			return c, err
+		}
+		// The socket of a shim that was killed, in the state dir of one
+		// from before ttrpc (a downgrade, then an upgrade).
+	}
+	return dialGRPC(ctx, stateDir)
+}
+
+// dialGRPC connects to the shim's gRPC socket and asks its Info.
+func dialGRPC(ctx context.Context, stateDir string) (*Client, error) {
+	conn, err := newGRPCConn(stateDir)
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +217,23 @@ func dial(ctx context.Context, stateDir string) (*Client, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &Client{ShimClient: api, conn: conn, stateDir: stateDir, pid: int(info.GetPid())}, nil
+	return &Client{ShimClient: api, close: conn.Close, stateDir: stateDir, pid: int(info.GetPid())}, nil
+}
+
+// newGRPCConn makes a client connection to the shim's gRPC socket; it
+// connects at the first call.
+func newGRPCConn(stateDir string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
+	return grpc.NewClient("unix://"+SocketPath(stateDir),
+		append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
+}
+
+// Protocol is what the client speaks to the shim: "ttrpc" (Exec and Attach
+// over gRPC) or "grpc" (a shim from before ttrpc).
+func (c *Client) Protocol() string {
+	if _, ok := c.ShimClient.(*ttrpcAPI); ok {
+		return "ttrpc"
+	}
+	return "grpc"
 }
 
 // Pid is the shim's process id.
@@ -278,8 +314,8 @@ func alive(pid int) bool {
 	return true
 }
 
-// Close closes the connection; the shim keeps running.
-func (c *Client) Close() error { return c.conn.Close() }
+// Close closes the connections; the shim keeps running.
+func (c *Client) Close() error { return c.close() }
 
 // logTail returns the end of the shim's log, to explain a failed launch.
 func logTail(stateDir string) string {

@@ -19,7 +19,7 @@ const cgroupRoot = "/sys/fs/cgroup"
 // shim named by the pid file of stateDir (only if that process really is
 // this pod's podd-shim), then every process left in the pod cgroup (the
 // pause and the containers, in every hierarchy), removes the cgroup
-// directories, the socket and the containers' runc state. Already gone is
+// directories, the sockets and the containers' runc state. Already gone is
 // success.
 func Kill(stateDir, podCgroup string) error {
 	if pid, ok := shimPid(stateDir); ok {
@@ -43,8 +43,10 @@ func Kill(stateDir, podCgroup string) error {
 			errs = append(errs, err)
 		}
 	}
-	if err := os.Remove(SocketPath(stateDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
-		errs = append(errs, err)
+	for _, sock := range []string{SocketPath(stateDir), TTRPCSocketPath(stateDir)} {
+		if err := os.Remove(sock); err != nil && !errors.Is(err, os.ErrNotExist) {
+			errs = append(errs, err)
+		}
 	}
 	// The killed shim left its containers' libcontainer state; a new shim
 	// of the pod would find "container with given ID already exists".

@@ -7,9 +7,16 @@ import (
 // Files and directories inside a shim's state directory
 // (<run-root>/pods/<uid>).
 const (
-	SocketName  = "shim.sock"
-	PidFileName = "shim.pid"
-	LogFileName = "shim.log"
+	// SocketName is the shim's gRPC socket. Every shim serves the whole
+	// API there; the shims of podd before issue 13 serve nothing else.
+	SocketName = "shim.sock"
+	// TTRPCSocketName is the socket on which a shim serves the API
+	// (Exec and Attach excepted) over ttrpc: an idle shim and the
+	// daemon's client of it are far lighter than with gRPC (issue 13).
+	// Its presence is how a shim announces that it speaks ttrpc.
+	TTRPCSocketName = "ttrpc.sock"
+	PidFileName     = "shim.pid"
+	LogFileName     = "shim.log"
 	// RuncDirName is libcontainer's root for the pod's containers.
 	RuncDirName = "runc"
 	// ExitsDirName holds one <container-id>.json exit record per stopped
@@ -23,6 +30,9 @@ const MaxSocketPath = 107
 
 // SocketPath is the shim's API socket in stateDir.
 func SocketPath(stateDir string) string { return filepath.Join(stateDir, SocketName) }
+
+// TTRPCSocketPath is the shim's ttrpc socket in stateDir.
+func TTRPCSocketPath(stateDir string) string { return filepath.Join(stateDir, TTRPCSocketName) }
 
 // PidFile is the file holding the shim's pid in stateDir.
 func PidFile(stateDir string) string { return filepath.Join(stateDir, PidFileName) }

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/containerd/ttrpc"
 	"golang.org/x/sys/unix"
 	"google.golang.org/grpc"
 
@@ -82,9 +83,74 @@ func Main(opts Options) error {
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
-	lis, err := listen(shim.SocketPath(opts.StateDir))
+	servers, err := serve(srv, opts.StateDir)
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go srv.reaper.run(ctx)
+	if err := atomicfile.WriteFile(shim.PidFile(opts.StateDir), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+		servers.stop()
+		return fmt.Errorf("podd-shim: %w", err)
+	}
+	log.Info("shim serving", "pid", os.Getpid(), "socket", shim.SocketPath(opts.StateDir),
+		"ttrpcSocket", shim.TTRPCSocketPath(opts.StateDir), "cgroupParent", opts.CgroupParent)
+
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGTERM)
+	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
+loop:
+	for {
+		select {
+		case <-sigs:
+			srv.beginShutdown(false)
+		case err := <-servers.err:
+			log.Error("serve", "err", err)
+			srv.beginShutdown(true)
+			<-srv.finished()
+			return fmt.Errorf("podd-shim: serve: %w", err)
+		case <-srv.finished():
+			break loop
+		}
+	}
+	servers.stopGracefully(5 * time.Second)
+	log.Info("shim exiting")
+	return nil
+}
+
+// servers are the shim's two API servers: ttrpc, which the daemon uses for
+// everything but Exec and Attach, and gRPC, which serves the whole API (to
+// the daemon's Exec and Attach, and to a daemon from before ttrpc).
+type servers struct {
+	ttrpc *ttrpc.Server
+	grpc  *grpc.Server
+	// err receives the first error that ends a server.
+	err chan error
+}
+
+// serve listens on both sockets and serves srv. The ttrpc socket is made
+// first: once the gRPC socket, which every podd waits for, exists, a
+// daemon can tell that the shim speaks ttrpc.
+func serve(srv *service, stateDir string) (*servers, error) {
+	tlis, err := listen(shim.TTRPCSocketPath(stateDir))
+	if err != nil {
+		return nil, err
+	}
+	ts, err := ttrpc.NewServer(ttrpc.WithUnaryServerInterceptor(
+		func(ctx context.Context, unmarshal ttrpc.Unmarshaler, _ *ttrpc.UnaryServerInfo, method ttrpc.Method) (any, error) {
+			defer srv.trim.kick()
+			return method(ctx, unmarshal)
+		}))
+	if err != nil {
+		tlis.Close()
+		return nil, fmt.Errorf("ttrpc server: %w", err)
+	}
+	shimv1.RegisterTTRPCShimService(ts, ttrpcService{srv})
+	glis, err := listen(shim.SocketPath(stateDir))
+	if err != nil {
+		tlis.Close()
+		return nil, err
 	}
 	gs := grpc.NewServer(
 		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
@@ -96,51 +162,43 @@ func Main(opts Options) error {
 			return handler(impl, ss)
 		}))
 	shimv1.RegisterShimServer(gs, srv)
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	go srv.reaper.run(ctx)
-	serveErr := make(chan error, 1)
-	go func() { serveErr <- gs.Serve(lis) }()
-	if err := atomicfile.WriteFile(shim.PidFile(opts.StateDir), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
-		gs.Stop()
-		return fmt.Errorf("podd-shim: %w", err)
-	}
-	log.Info("shim serving", "pid", os.Getpid(), "socket", shim.SocketPath(opts.StateDir), "cgroupParent", opts.CgroupParent)
-
-	sigs := make(chan os.Signal, 1)
-	signal.Notify(sigs, unix.SIGTERM)
-	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
-loop:
-	for {
-		select {
-		case <-sigs:
-			srv.beginShutdown(false)
-		case err := <-serveErr:
-			log.Error("serve", "err", err)
-			srv.beginShutdown(true)
-			<-srv.finished()
-			return fmt.Errorf("podd-shim: serve: %w", err)
-		case <-srv.finished():
-			break loop
+	s := &servers{ttrpc: ts, grpc: gs, err: make(chan error, 2)}
+	go func() {
+		if err := ts.Serve(context.Background(), tlis); err != nil && !errors.Is(err, ttrpc.ErrServerClosed) {
+			s.err <- fmt.Errorf("ttrpc: %w", err)
 		}
-	}
-	stopGracefully(gs, 5*time.Second)
-	log.Info("shim exiting")
-	return nil
+	}()
+	go func() {
+		if err := gs.Serve(glis); err != nil {
+			s.err <- err
+		}
+	}()
+	return s, nil
 }
 
-// stopGracefully lets running RPCs (the Shutdown answer) finish, for at most
-// timeout.
-func stopGracefully(gs *grpc.Server, timeout time.Duration) {
+// stop closes both servers and their connections at once.
+func (s *servers) stop() {
+	s.ttrpc.Close()
+	s.grpc.Stop()
+}
+
+// stopGracefully lets running calls (the Shutdown answer) finish, for at
+// most timeout, then stops both servers.
+func (s *servers) stopGracefully(timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
 	done := make(chan struct{})
 	go func() {
-		gs.GracefulStop()
+		s.grpc.GracefulStop()
 		close(done)
 	}()
+	if err := s.ttrpc.Shutdown(ctx); err != nil {
+		s.ttrpc.Close()
+	}
 	select {
 	case <-done:
-	case <-time.After(timeout):
-		gs.Stop()
+	case <-ctx.Done():
+		s.grpc.Stop()
 	}
 }
 
