@@ -127,7 +127,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	exited := make(chan struct{})
 	var waitErr error
 	go func() {
-		waitErr = cmd.Wait()
+		waitErr = waitCmd(cmd)
 		close(exited)
 	}()
 
