@@ -11,7 +11,6 @@ import (
 
 	"github.com/containerd/ttrpc"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/metadata"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
@@ -27,8 +26,9 @@ func dialTTRPC(ctx context.Context, stateDir string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	a := &ttrpcAPI{stateDir: stateDir, conn: ttrpc.NewClient(conn), events: map[*ttrpc.Client]struct{}{}}
+	a := &ttrpcAPI{stateDir: stateDir, conn: ttrpc.NewClient(conn)}
 	a.api = shimv1.NewTTRPCShimClient(a.conn)
+	a.hub = newEventsHub(a.api)
 	ictx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	info, err := a.api.Info(ictx, &shimv1.InfoRequest{})
@@ -52,19 +52,16 @@ func refusedErr(err error) bool {
 }
 
 // ttrpcAPI is the shim API over ttrpc, in the shape of the gRPC client the
-// daemon uses (call options are ignored). Each Events stream has a
-// connection of its own, closed when the stream ends or its ctx does: a
-// ttrpc stream has no cancel message, and the shim learns that its client
-// went only when the connection closes. Exec and Attach go over gRPC (see
-// the shim's ttrpcService).
+// daemon uses (call options are ignored). Events streams share one stream
+// from the shim (eventsHub); Exec and Attach go over gRPC (see the shim's
+// ttrpcService).
 type ttrpcAPI struct {
 	stateDir string
 	conn     *ttrpc.Client
 	api      shimv1.TTRPCShimClient
+	hub      *eventsHub
 
 	mu sync.Mutex
-	// events are the connections of the open Events streams.
-	events map[*ttrpc.Client]struct{}
 	// grpc carries Exec and Attach; made at the first.
 	grpc   *grpc.ClientConn
 	closed bool
@@ -104,35 +101,9 @@ func (a *ttrpcAPI) Shutdown(ctx context.Context, in *shimv1.ShutdownRequest, _ .
 	return a.api.Shutdown(ctx, in)
 }
 
-// Events opens a stream on a connection of its own.
-func (a *ttrpcAPI) Events(ctx context.Context, in *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {
-	conn, err := dialUnix(ctx, TTRPCSocketPath(a.stateDir))
-	if err != nil {
-		return nil, fmt.Errorf("events of shim in %s: %w", a.stateDir, err)
-	}
-	cl := ttrpc.NewClient(conn)
-	a.mu.Lock()
-	if a.closed {
-		a.mu.Unlock()
-		cl.Close()
-		return nil, fmt.Errorf("events of shim in %s: %w", a.stateDir, ttrpc.ErrClosed)
-	}
-	a.events[cl] = struct{}{}
-	a.mu.Unlock()
-	done := func() {
-		a.mu.Lock()
-		delete(a.events, cl)
-		a.mu.Unlock()
-		cl.Close()
-	}
-	stop := context.AfterFunc(ctx, done)
-	stream, err := shimv1.NewTTRPCShimClient(cl).Events(ctx, in)
-	if err != nil {
-		stop()
-		done()
-		return nil, err
-	}
-	return &ttrpcEvents{ctx: ctx, stream: stream, done: func() { stop(); done() }}, nil
+// Events subscribes to the shim's one Events stream (see eventsHub).
+func (a *ttrpcAPI) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {
+	return a.hub.subscribe(ctx)
 }
 
 // Exec runs over gRPC.
@@ -172,51 +143,17 @@ func (a *ttrpcAPI) grpcAPI() (shimv1.ShimClient, error) {
 	return shimv1.NewShimClient(a.grpc), nil
 }
 
-// Close closes every connection.
+// Close closes every connection; open Events streams end.
 func (a *ttrpcAPI) Close() error {
 	a.mu.Lock()
 	a.closed = true
-	events, g := a.events, a.grpc
-	a.events, a.grpc = map[*ttrpc.Client]struct{}{}, nil
+	g := a.grpc
+	a.grpc = nil
 	a.mu.Unlock()
-	for cl := range events {
-		cl.Close()
-	}
 	if g != nil {
 		g.Close()
 	}
-	return a.conn.Close()
-}
-
-// ttrpcEvents is a ttrpc Events stream in the shape of a gRPC one; it
-// closes its connection when it ends.
-type ttrpcEvents struct {
-	ctx    context.Context
-	stream shimv1.TTRPCShim_EventsClient
-	once   sync.Once
-	done   func()
-}
-
-var _ grpc.ServerStreamingClient[shimv1.ContainerState] = (*ttrpcEvents)(nil)
-
-func (e *ttrpcEvents) Recv() (*shimv1.ContainerState, error) {
-	st, err := e.stream.Recv()
-	if err != nil {
-		e.once.Do(e.done)
-	}
-	return st, err
-}
-
-func (e *ttrpcEvents) RecvMsg(m any) error {
-	err := e.stream.RecvMsg(m)
-	if err != nil {
-		e.once.Do(e.done)
-	}
+	err := a.conn.Close()
+	a.hub.close()
 	return err
 }
-
-func (e *ttrpcEvents) Context() context.Context     { return e.ctx }
-func (e *ttrpcEvents) Header() (metadata.MD, error) { return nil, nil }
-func (e *ttrpcEvents) Trailer() metadata.MD         { return nil }
-func (e *ttrpcEvents) CloseSend() error             { return nil }
-func (e *ttrpcEvents) SendMsg(any) error            { return errors.New("events: the client sends nothing") }
