@@ -22,7 +22,11 @@ import (
 func BenchmarkFootprint(b *testing.B) {
 	n := envInt(b, "PODD_BENCH_FOOTPRINT_PODS", 50)
 	window := time.Duration(envInt(b, "PODD_BENCH_IDLE_SECONDS", 30)) * time.Second
-	e := benchEnvFlags(b, "--metrics-address", "127.0.0.1:0", "--profiling")
+	flags := []string{"--metrics-address", "127.0.0.1:0"}
+	if os.Getenv("PODD_BENCH_PROFILE_DIR") != "" {
+		flags = append(flags, "--profiling")
+	}
+	e := benchEnvFlags(b, flags...)
 	b.StopTimer()
 	url := e.metricsURL()
 	tr := e.trackPods(b)
