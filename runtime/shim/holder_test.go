@@ -80,9 +80,13 @@ func assertHolder(t *testing.T, p *testPod, pid int32) {
 	if exe, _ := os.Readlink(proc + "/exe"); exe != filepath.Join(binDir, "podd-pause") {
 		t.Errorf("holder runs %q, want podd-pause", exe)
 	}
-	if b, _ := os.ReadFile(proc + "/comm"); strings.TrimSpace(string(b)) != "podd-pause" {
-		t.Errorf("holder comm %q, want podd-pause", b)
-	}
+	// podd-pause names itself once it runs; the shim answers as soon as
+	// it is exec'd (as /proc/self/fd/N, which names it "N").
+	testutil.WaitFor(t, 5*time.Second, "the holder's comm to be podd-pause", func() (bool, error) {
+		b, _ := os.ReadFile(proc + "/comm")
+		got := strings.TrimSpace(string(b))
+		return got == "podd-pause", fmt.Errorf("comm %q", got)
+	})
 	if a, b := readlinkNS(pid, "mnt"), readlinkNS(int32(os.Getpid()), "mnt"); a != b {
 		t.Errorf("holder mount namespace %s, want the host's %s", a, b)
 	}
