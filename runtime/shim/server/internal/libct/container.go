@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/shim/server/internal/fastexec"
 )
 
 // Runtime creates containers under one libcontainer state root.
@@ -27,6 +29,12 @@ type Runtime struct {
 	root           string
 	nofile         uint64
 	minOOMScoreAdj int
+
+	// exe is the sealed clone of the shim binary that execs run from
+	// (see helperExe).
+	exeOnce sync.Once
+	exe     *os.File
+	exeErr  error
 }
 
 // NewRuntime returns a Runtime keeping container state under root.
@@ -43,10 +51,20 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 
 // Container is one libcontainer container.
 type Container struct {
+	rt        *Runtime
 	lc        *libcontainer.Container
 	cgroup    cgroups.Manager
 	spec      *specs.Spec
 	sharedPID bool
+
+	// initPid and initPidfd are the container's init once started; a
+	// pidfd, so that an exec never joins a process that reused the pid.
+	initPid   int
+	initPidfd *os.File
+	// execMu guards initPidfd (closed by Destroy) and tmpl, what every
+	// exec shares, made at the first one.
+	execMu sync.Mutex
+	tmpl   *fastexec.Template
 }
 
 // Create validates cfg and creates its container (state and config; nothing
@@ -75,7 +93,7 @@ func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int
 	if err != nil {
 		return nil, fmt.Errorf("create container %q: %w", cfg.GetId(), err)
 	}
-	return &Container{lc: lc, cgroup: cm, spec: spec, sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
+	return &Container{rt: r, lc: lc, cgroup: cm, spec: spec, sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
 }
 
 // clearStale destroys what a crashed shim left of container id: state of a
@@ -129,6 +147,8 @@ type ProcessSpec struct {
 
 // Process is a started container process.
 type Process struct {
+	// lp is libcontainer's process for the container's init; nil for an
+	// exec'd process, which is the shim's child and reaped with wait4.
 	lp  *libcontainer.Process
 	pid int
 	// Console is the master side of the process's terminal, if it has one.
@@ -150,6 +170,9 @@ type Exit struct {
 // Wait waits for the process to end and reaps it.
 func (p *Process) Wait() (Exit, error) {
 	awaitExit(p.pid)
+	if p.lp == nil {
+		return waitChild(p.pid)
+	}
 	ps, err := p.lp.Wait()
 	if ps == nil {
 		return Exit{}, fmt.Errorf("wait for process %d: %w", p.pid, err)
@@ -177,22 +200,35 @@ func (c *Container) Start(stdio Stdio) (*Process, error) {
 		c.destroyQuietly()
 		return nil, classify(fmt.Errorf("start container %q: %w", c.lc.ID(), err))
 	}
+	// The init is the shim's child and not reaped yet: the pidfd is its.
+	fd, err := unix.PidfdOpen(proc.pid, 0)
+	if err != nil {
+		_ = p.Signal(unix.SIGKILL)
+		_, _ = p.Wait()
+		c.destroyQuietly()
+		return nil, fmt.Errorf("start container %q: pidfd of init: %w", c.lc.ID(), err)
+	}
+	unix.CloseOnExec(fd)
+	c.initPid, c.initPidfd = proc.pid, os.NewFile(uintptr(fd), "init-pidfd")
 	return proc, nil
 }
 
-// Exec starts another process in the running container.
-func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
-	base := c.spec.Process
-	env := append(append([]string(nil), base.Env...), ps.Env...)
-	cwd := ps.Cwd
-	if cwd == "" {
-		cwd = base.Cwd
+// waitChild reaps child pid and returns how it ended.
+func waitChild(pid int) (Exit, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EINTR) {
+			return Exit{}, fmt.Errorf("wait for process %d: %w", pid, err)
+		}
 	}
-	proc, err := c.run(newProcess(base, ps.Args, env, cwd, false), ps.Stdio)
-	if err != nil {
-		return nil, classify(fmt.Errorf("exec in container %q: %w", c.lc.ID(), err))
+	if ws.Signaled() {
+		return Exit{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}, nil
 	}
-	return proc, nil
+	return Exit{Code: ws.ExitStatus()}, nil
 }
 
 func newProcess(base *specs.Process, args, env []string, cwd string, init bool) *libcontainer.Process {
@@ -374,6 +410,12 @@ func (c *Container) OOMKillCount() (uint64, error) {
 // Destroy removes the container's state and cgroup. Its processes must have
 // ended.
 func (c *Container) Destroy() error {
+	c.execMu.Lock()
+	if c.initPidfd != nil {
+		c.initPidfd.Close()
+		c.initPidfd = nil
+	}
+	c.execMu.Unlock()
 	if err := c.lc.Destroy(); err != nil {
 		return fmt.Errorf("destroy container %q: %w", c.lc.ID(), err)
 	}

@@ -1,0 +1,550 @@
+// The exec helper: runs before the Go runtime when the shim binary is
+// started as "podd-shim podd-fastexec", sets up one process in a running
+// container from a request the shim sends, and execs it. Every step's
+// order follows runc's nsexec.c and setns_init_linux.go; see doc.go.
+
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/keyctl.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/uio.h>
+#include <termios.h>
+#include <unistd.h>
+
+#include "fastexec.h"
+
+// fail writes kind and the formatted message to the error pipe and exits.
+// The pipe is close-on-exec: the shim reads end-of-file when the exec
+// succeeded and a message when anything failed.
+static void __attribute__((noreturn, format(printf, 2, 3))) fail(char kind, const char *fmt, ...)
+{
+	char buf[1024];
+	va_list ap;
+	int n;
+
+	buf[0] = kind;
+	va_start(ap, fmt);
+	n = vsnprintf(buf + 1, sizeof(buf) - 1, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		n = 0;
+	if (n > (int)sizeof(buf) - 2)
+		n = sizeof(buf) - 2;
+	// Nothing is left to report a failed write to.
+	(void)!write(FE_FD_ERR, buf, n + 1);
+	_exit(1);
+}
+
+// The request, as fastexec.go encodes it: native-endian integers, strings
+// as a length and bytes, NUL included.
+struct request {
+	uint32_t flags;
+	int32_t oom_score_adj;
+	uint32_t uid, gid, ngroups;
+	gid_t *groups;
+	uint64_t caps[FE_CAP_SETS];
+	uint32_t last_cap;
+	uint32_t nrlimits;
+	struct { uint32_t resource; uint64_t cur, max; } *rlimits;
+	uint32_t ncgroups;
+	char **cgroups;
+	uint32_t nns;
+	struct { uint32_t type; int32_t fd; } *ns;
+	uint32_t seccomp_flags, seccomp_len;
+	struct sock_filter *seccomp;
+	uint32_t umask;
+	uint16_t rows, cols;
+	char *cwd, *keyring;
+	char **argv, **envp;
+};
+
+// reader walks the request buffer; any read past its end fails the exec.
+struct reader {
+	char *p, *end;
+};
+
+static void *take(struct reader *r, size_t n)
+{
+	void *p = r->p;
+	if ((size_t)(r->end - r->p) < n)
+		fail(FE_ERR_SETUP, "malformed exec request");
+	r->p += n;
+	return p;
+}
+
+static uint32_t u32(struct reader *r) { uint32_t v; memcpy(&v, take(r, 4), 4); return v; }
+static uint64_t u64(struct reader *r) { uint64_t v; memcpy(&v, take(r, 8), 8); return v; }
+
+static char *str(struct reader *r)
+{
+	uint32_t n = u32(r);
+	char *s = take(r, n);
+	if (n == 0 || s[n - 1] != '\0')
+		fail(FE_ERR_SETUP, "malformed exec request string");
+	return s;
+}
+
+// strs reads a count and that many strings into a NULL-terminated array.
+static char **strs(struct reader *r, uint32_t *count)
+{
+	uint32_t n = u32(r);
+	char **v;
+	if (n > (uint32_t)(r->end - r->p))
+		fail(FE_ERR_SETUP, "malformed exec request list");
+	v = calloc(n + 1, sizeof(char *));
+	if (!v)
+		fail(FE_ERR_SETUP, "out of memory");
+	for (uint32_t i = 0; i < n; i++)
+		v[i] = str(r);
+	if (count)
+		*count = n;
+	return v;
+}
+
+// read_request receives the request: one datagram on the socket.
+static void read_request(struct request *q)
+{
+	struct reader r;
+	ssize_t n, size;
+	char *buf;
+
+	size = recv(FE_FD_SOCK, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	if (size <= 0)
+		fail(FE_ERR_SETUP, "read exec request: %s", size < 0 ? strerror(errno) : "no request");
+	buf = malloc(size);
+	if (!buf)
+		fail(FE_ERR_SETUP, "out of memory");
+	n = recv(FE_FD_SOCK, buf, size, 0);
+	if (n != size)
+		fail(FE_ERR_SETUP, "read exec request: %s", n < 0 ? strerror(errno) : "short read");
+	r.p = buf;
+	r.end = buf + size;
+
+	if (u32(&r) != FE_MAGIC)
+		fail(FE_ERR_SETUP, "exec request of another shim version");
+	q->flags = u32(&r);
+	q->oom_score_adj = (int32_t)u32(&r);
+	q->uid = u32(&r);
+	q->gid = u32(&r);
+	q->ngroups = u32(&r);
+	q->groups = take(&r, (size_t)q->ngroups * sizeof(gid_t));
+	for (int i = 0; i < FE_CAP_SETS; i++)
+		q->caps[i] = u64(&r);
+	q->last_cap = u32(&r);
+	q->nrlimits = u32(&r);
+	q->rlimits = take(&r, (size_t)q->nrlimits * sizeof(*q->rlimits));
+	q->cgroups = strs(&r, &q->ncgroups);
+	q->nns = u32(&r);
+	q->ns = take(&r, (size_t)q->nns * sizeof(*q->ns));
+	q->seccomp_flags = u32(&r);
+	q->seccomp_len = u32(&r);
+	q->seccomp = take(&r, (size_t)q->seccomp_len * sizeof(struct sock_filter));
+	q->umask = u32(&r);
+	q->rows = (uint16_t)u32(&r);
+	q->cols = (uint16_t)u32(&r);
+	q->cwd = str(&r);
+	q->keyring = str(&r);
+	q->argv = strs(&r, NULL);
+	q->envp = strs(&r, NULL);
+	if (!q->argv[0])
+		fail(FE_ERR_SETUP, "exec request without a command");
+}
+
+// write_file writes s to path (a cgroup or /proc file).
+static int write_file(const char *path, const char *s)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ssize_t n = write(fd, s, strlen(s));
+	int saved = errno;
+	close(fd);
+	errno = saved;
+	return n == (ssize_t)strlen(s) ? 0 : -1;
+}
+
+// enter_cgroups moves this process into each cgroup v1 hierarchy's
+// container cgroup (on v2 the shim cloned it straight into its cgroup).
+// A hierarchy the container has no directory in is skipped, as runc does.
+static void enter_cgroups(struct request *q)
+{
+	char path[4096];
+	for (uint32_t i = 0; i < q->ncgroups; i++) {
+		if (snprintf(path, sizeof(path), "%s/cgroup.procs", q->cgroups[i]) >= (int)sizeof(path))
+			fail(FE_ERR_SETUP, "cgroup path too long: %s", q->cgroups[i]);
+		if (write_file(path, "0") < 0 && errno != ENOENT)
+			fail(FE_ERR_SETUP, "join cgroup %s: %s", q->cgroups[i], strerror(errno));
+	}
+}
+
+static const char *ns_name(uint32_t type)
+{
+	switch (type) {
+	case CLONE_NEWUSER: return "user";
+	case CLONE_NEWNS: return "mnt";
+	case CLONE_NEWNET: return "net";
+	case CLONE_NEWIPC: return "ipc";
+	case CLONE_NEWUTS: return "uts";
+	case CLONE_NEWPID: return "pid";
+	case CLONE_NEWCGROUP: return "cgroup";
+	default: return "unknown";
+	}
+}
+
+// join_some setns()es into every namespace of the request whose type is
+// in allow and that is not joined yet; with lenient, one the kernel
+// refuses (EPERM) is left for a later round.
+static void join_some(struct request *q, uint32_t allow, int lenient)
+{
+	for (uint32_t i = 0; i < q->nns; i++) {
+		uint32_t type = q->ns[i].type;
+		if (q->ns[i].fd < 0 || !(type & allow))
+			continue;
+		if (setns(q->ns[i].fd, type) < 0) {
+			if (lenient && errno == EPERM)
+				continue;
+			fail(FE_ERR_SETUP, "join %s namespace: %s", ns_name(type), strerror(errno));
+		}
+		// Joining a user namespace leaves the ids unmapped until set: be
+		// its root, as unshare(CLONE_NEWUSER) would make us.
+		if (type == CLONE_NEWUSER && setresuid(0, 0, 0) < 0)
+			fail(FE_ERR_SETUP, "become root in the user namespace: %s", strerror(errno));
+		if (close(q->ns[i].fd) < 0)
+			fail(FE_ERR_SETUP, "close %s namespace: %s", ns_name(type), strerror(errno));
+		q->ns[i].fd = -1;
+	}
+}
+
+// join_namespaces joins the container's namespaces like runc's nsexec: the
+// others first (a namespace owned outside the container's user namespace
+// may not be joinable from inside it), then the user namespace, then what
+// needed its capabilities.
+static void join_namespaces(struct request *q)
+{
+	join_some(q, ~(uint32_t)CLONE_NEWUSER, 1);
+	join_some(q, CLONE_NEWUSER, 0);
+	join_some(q, ~(uint32_t)CLONE_NEWUSER, 0);
+}
+
+// send_reply sends a datagram of the int v, with fd attached when >= 0.
+static void send_reply(uint32_t type, int32_t v, int fd)
+{
+	int32_t msg[2] = { (int32_t)type, v };
+	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
+	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
+	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
+
+	if (fd >= 0) {
+		memset(&u, 0, sizeof(u));
+		mh.msg_control = u.buf;
+		mh.msg_controllen = sizeof(u.buf);
+		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
+		c->cmsg_level = SOL_SOCKET;
+		c->cmsg_type = SCM_RIGHTS;
+		c->cmsg_len = CMSG_LEN(sizeof(int));
+		memcpy(CMSG_DATA(c), &fd, sizeof(int));
+	}
+	if (sendmsg(FE_FD_SOCK, &mh, MSG_NOSIGNAL) != sizeof(msg))
+		fail(FE_ERR_SETUP, "reply to the shim: %s", strerror(errno));
+}
+
+// setup_console gives the process a new terminal of the container's devpts
+// (the mount namespace is joined), makes it the controlling terminal of
+// this session and the standard I/O, and sends the master to the shim.
+static void setup_console(struct request *q)
+{
+	struct winsize ws = { .ws_row = q->rows, .ws_col = q->cols };
+	int unlock = 0, master, slave;
+
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		fail(FE_ERR_SETUP, "open /dev/ptmx: %s", strerror(errno));
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
+		fail(FE_ERR_SETUP, "unlock terminal: %s", strerror(errno));
+	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		fail(FE_ERR_SETUP, "open terminal peer: %s", strerror(errno));
+	if (ws.ws_row && ws.ws_col && ioctl(master, TIOCSWINSZ, &ws) < 0)
+		fail(FE_ERR_SETUP, "set terminal size: %s", strerror(errno));
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			fail(FE_ERR_SETUP, "terminal as fd %d: %s", fd, strerror(errno));
+	if (slave > 2 && close(slave) < 0)
+		fail(FE_ERR_SETUP, "close terminal peer: %s", strerror(errno));
+	send_reply(FE_REPLY_CONSOLE, 0, master);
+	if (close(master) < 0)
+		fail(FE_ERR_SETUP, "close terminal: %s", strerror(errno));
+	if (ioctl(0, TIOCSCTTY, 0) < 0)
+		fail(FE_ERR_SETUP, "make the terminal the controlling one: %s", strerror(errno));
+}
+
+static void load_seccomp(struct request *q)
+{
+	struct sock_fprog prog = { .len = (unsigned short)q->seccomp_len, .filter = q->seccomp };
+	if (!q->seccomp_len)
+		return;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, q->seccomp_flags, &prog) < 0)
+		fail(FE_ERR_SETUP, "load seccomp filter: %s", strerror(errno));
+}
+
+static int is_dev_null(struct stat *st)
+{
+	return S_ISCHR(st->st_mode) && st->st_rdev == makedev(1, 3);
+}
+
+// fix_stdio gives the standard I/O to the user the process runs as (runc's
+// fixStdioPermissions), so it can reopen them through /proc/self/fd.
+static void fix_stdio(struct request *q)
+{
+	struct stat st;
+	for (int fd = 0; fd < 3; fd++) {
+		if (fstat(fd, &st) < 0)
+			fail(FE_ERR_SETUP, "stat fd %d: %s", fd, strerror(errno));
+		if (st.st_uid == q->uid || is_dev_null(&st))
+			continue;
+		if (fchown(fd, q->uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM && errno != EROFS)
+			fail(FE_ERR_SETUP, "chown fd %d: %s", fd, strerror(errno));
+	}
+}
+
+// setgroups_denied reports whether the user namespace forbids setgroups.
+static int setgroups_denied(void)
+{
+	char buf[16] = { 0 };
+	int fd = open("/proc/self/setgroups", O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return 0;
+		fail(FE_ERR_SETUP, "open /proc/self/setgroups: %s", strerror(errno));
+	}
+	if (read(fd, buf, sizeof(buf) - 1) < 0)
+		fail(FE_ERR_SETUP, "read /proc/self/setgroups: %s", strerror(errno));
+	close(fd);
+	return strncmp(buf, "deny", 4) == 0;
+}
+
+static void set_user(struct request *q)
+{
+	fix_stdio(q);
+	if (!setgroups_denied() && setgroups(q->ngroups, q->groups) < 0)
+		fail(FE_ERR_SETUP, "setgroups: %s", strerror(errno));
+	if (setgid(q->gid) < 0)
+		fail(FE_ERR_SETUP, errno == EINVAL ? "cannot setgid to unmapped gid %u in user namespace" : "setgid %u: %s",
+		     q->gid, strerror(errno));
+	if (setuid(q->uid) < 0)
+		fail(FE_ERR_SETUP, errno == EINVAL ? "cannot setuid to unmapped uid %u in user namespace" : "setuid %u: %s",
+		     q->uid, strerror(errno));
+}
+
+static int has_cap(uint64_t set, uint32_t cap) { return cap < 64 && (set >> cap) & 1; }
+
+static void drop_bounding(struct request *q)
+{
+	for (uint32_t c = 0; c <= q->last_cap; c++)
+		if (!has_cap(q->caps[FE_CAP_BOUNDING], c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
+			fail(FE_ERR_SETUP, "drop capability %u from the bounding set: %s", c, strerror(errno));
+}
+
+static void apply_caps(struct request *q)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2];
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = (uint32_t)(q->caps[FE_CAP_EFFECTIVE] >> (32 * i));
+		data[i].permitted = (uint32_t)(q->caps[FE_CAP_PERMITTED] >> (32 * i));
+		data[i].inheritable = (uint32_t)(q->caps[FE_CAP_INHERITABLE] >> (32 * i));
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		fail(FE_ERR_SETUP, "capset: %s", strerror(errno));
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		fail(FE_ERR_SETUP, "clear ambient capabilities: %s", strerror(errno));
+	for (uint32_t c = 0; c <= q->last_cap; c++)
+		if (has_cap(q->caps[FE_CAP_AMBIENT], c) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
+			fail(FE_ERR_SETUP, "raise ambient capability %u: %s", c, strerror(errno));
+}
+
+// finalize is runc's finalizeNamespace: working directory, bounding set,
+// user, capabilities. chdir is tried before the user change (a directory
+// only root may enter) and again after it (one only the user may enter).
+static void finalize(struct request *q)
+{
+	char cwd[4096];
+	int chdir_later = 0;
+
+	if (chdir(q->cwd) < 0) {
+		if (errno != EACCES && errno != EPERM)
+			fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, strerror(errno));
+		chdir_later = 1;
+	}
+	drop_bounding(q);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		fail(FE_ERR_SETUP, "keep capabilities: %s", strerror(errno));
+	set_user(q);
+	if (chdir_later && chdir(q->cwd) < 0)
+		fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, strerror(errno));
+	// A working directory outside the container's root would be a breakout.
+	if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/')
+		fail(FE_ERR_SETUP, "current working directory is outside of the container's root");
+	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
+		fail(FE_ERR_SETUP, "clear keep capabilities: %s", strerror(errno));
+	apply_caps(q);
+}
+
+static const char *getenv_from(char **envp, const char *name)
+{
+	const char *v = NULL;
+	size_t n = strlen(name);
+	for (char **e = envp; *e; e++)
+		if (strncmp(*e, name, n) == 0 && (*e)[n] == '=')
+			v = *e + n + 1;
+	return v;
+}
+
+static int executable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && (st.st_mode & 0111) && access(path, X_OK) == 0;
+}
+
+// lookup resolves argv[0] like Go's exec.LookPath (runc's): a name with a
+// slash as it is, any other on the container's PATH.
+static const char *lookup(struct request *q, char *buf, size_t size)
+{
+	const char *name = q->argv[0], *path, *p;
+	struct stat st;
+
+	if (strchr(name, '/')) {
+		if (stat(name, &st) < 0)
+			fail(FE_ERR_RUN, "exec: \"%s\": stat %s: %s", name, name, strerror(errno));
+		if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111) || access(name, X_OK) < 0)
+			fail(FE_ERR_RUN, "exec: \"%s\": permission denied", name);
+		return name;
+	}
+	path = getenv_from(q->envp, "PATH");
+	for (p = path; p && *p;) {
+		const char *end = strchrnul(p, ':');
+		int dirlen = end - p;
+		if (dirlen == 0)
+			snprintf(buf, size, "./%s", name);
+		else if (snprintf(buf, size, "%.*s/%s", dirlen, p, name) >= (int)size)
+			goto next;
+		if (executable(buf))
+			return buf;
+next:
+		p = *end ? end + 1 : end;
+	}
+	fail(FE_ERR_RUN, "exec: \"%s\": executable file not found in $PATH", name);
+}
+
+// run_process is the second process: in the container's PID namespace,
+// the shim's child (CLONE_PARENT). It becomes the command.
+static void __attribute__((noreturn)) run_process(struct request *q)
+{
+	char buf[4096];
+	const char *path;
+
+	if (setsid() < 0)
+		fail(FE_ERR_SETUP, "setsid: %s", strerror(errno));
+	if (setuid(0) < 0)
+		fail(FE_ERR_SETUP, "setuid 0: %s", strerror(errno));
+	if (setgid(0) < 0)
+		fail(FE_ERR_SETUP, "setgid 0: %s", strerror(errno));
+	// The container's session keyring, not the shim's.
+	if (q->keyring[0] && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, q->keyring) < 0 && errno != ENOSYS)
+		fail(FE_ERR_SETUP, "join session keyring: %s", strerror(errno));
+	if (q->flags & FE_FLAG_TTY)
+		setup_console(q);
+	if ((q->flags & FE_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(FE_ERR_SETUP, "set no_new_privs: %s", strerror(errno));
+	if (q->umask != FE_NO_UMASK)
+		umask(q->umask);
+	// Without no_new_privs loading a filter takes CAP_SYS_ADMIN: before the
+	// capabilities go. With it, as late as possible, so the fewest syscalls
+	// run under the filter (runc's order).
+	if (!(q->flags & FE_FLAG_NO_NEW_PRIVS))
+		load_seccomp(q);
+	finalize(q);
+	path = lookup(q, buf, sizeof(buf));
+	if (q->flags & FE_FLAG_NO_NEW_PRIVS)
+		load_seccomp(q);
+	execve(path, q->argv, q->envp);
+	fail(FE_ERR_RUN, "exec %s: %s", path, strerror(errno));
+}
+
+// fastexec runs the helper: the shim's child, which joins the container
+// and forks the process into its PID namespace.
+static void __attribute__((noreturn)) fastexec(void)
+{
+	struct request q = { 0 };
+	char oom[16];
+	pid_t pid;
+
+	// Nothing of ours may reach the command but its standard I/O.
+	if (fcntl(FE_FD_ERR, F_SETFD, FD_CLOEXEC) < 0)
+		_exit(1);
+	if (fcntl(FE_FD_SOCK, F_SETFD, FD_CLOEXEC) < 0)
+		fail(FE_ERR_SETUP, "close-on-exec: %s", strerror(errno));
+	read_request(&q);
+	for (uint32_t i = 0; i < q.nns; i++)
+		if (fcntl(q.ns[i].fd, F_SETFD, FD_CLOEXEC) < 0)
+			fail(FE_ERR_SETUP, "namespace fd %d: %s", q.ns[i].fd, strerror(errno));
+	if (syscall(SYS_close_range, FE_FD_FIRST_FREE, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS && errno != EINVAL)
+		fail(FE_ERR_SETUP, "close-on-exec: %s", strerror(errno));
+
+	// Host-side steps, while this process can still see and write the
+	// host's files: cgroups, OOM score (before !dumpable, which would make
+	// /proc/self read-only to an unprivileged writer), rlimits (raising a
+	// hard limit is not allowed inside a user namespace).
+	enter_cgroups(&q);
+	if (q.flags & FE_FLAG_OOM) {
+		snprintf(oom, sizeof(oom), "%d", q.oom_score_adj);
+		if (write_file("/proc/self/oom_score_adj", oom) < 0)
+			fail(FE_ERR_SETUP, "set oom_score_adj %s: %s", oom, strerror(errno));
+	}
+	// The container must not ptrace or read the memory of the shim's image.
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(FE_ERR_SETUP, "set non-dumpable: %s", strerror(errno));
+	for (uint32_t i = 0; i < q.nrlimits; i++) {
+		struct rlimit rl = { .rlim_cur = q.rlimits[i].cur, .rlim_max = q.rlimits[i].max };
+		if (setrlimit(q.rlimits[i].resource, &rl) < 0)
+			fail(FE_ERR_SETUP, "setrlimit %u: %s", q.rlimits[i].resource, strerror(errno));
+	}
+	join_namespaces(&q);
+
+	// A PID namespace takes effect for children only: fork, as the shim's
+	// child so that the shim reaps it, and report its pid.
+	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+	if (pid < 0)
+		fail(FE_ERR_SETUP, "clone into the PID namespace: %s", strerror(errno));
+	if (pid == 0)
+		run_process(&q);
+	send_reply(FE_REPLY_PID, pid, -1);
+	_exit(0);
+}
+
+// fastexec_init runs before main and before the Go runtime starts: with the
+// marker argument it never returns; without, it costs a string compare.
+__attribute__((constructor)) static void fastexec_init(int argc, char **argv)
+{
+	if (argc >= 2 && strcmp(argv[1], FE_MARKER) == 0)
+		fastexec();
+}
