@@ -44,11 +44,13 @@ func buildBinaries(dir string) error {
 	for _, b := range []struct {
 		name string
 		env  []string
+		tags string
 	}{
-		{"podd-shim", nil},
-		{"podd-pause", []string{"CGO_ENABLED=0"}},
+		// The shim is built as the Makefile builds it: with libseccomp.
+		{"podd-shim", []string{"CGO_ENABLED=1"}, "seccomp,runc_nocriu,grpcnotrace"},
+		{"podd-pause", []string{"CGO_ENABLED=0"}, ""},
 	} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.name), "github.com/podd-dev/podd/cmd/"+b.name)
+		cmd := exec.Command("go", "build", "-tags", b.tags, "-o", filepath.Join(dir, b.name), "github.com/podd-dev/podd/cmd/"+b.name)
 		cmd.Env = append(os.Environ(), b.env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("build %s: %v\n%s", b.name, err, out)

@@ -54,6 +54,17 @@ static void __attribute__((noreturn, format(printf, 2, 3))) fail(char kind, cons
 	_exit(1);
 }
 
+// errstr is strerror(e) with a lower-case first letter, like Go's errors
+// (the shim tells "not found" from other failures by the text).
+static const char *errstr(int e)
+{
+	static char buf[128];
+	snprintf(buf, sizeof(buf), "%s", strerror(e));
+	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
+		buf[0] += 'a' - 'A';
+	return buf;
+}
+
 // The request, as fastexec.go encodes it: native-endian integers, strings
 // as a length and bytes, NUL included.
 struct request {
@@ -129,13 +140,13 @@ static void read_request(struct request *q)
 
 	size = recv(FE_FD_SOCK, NULL, 0, MSG_PEEK | MSG_TRUNC);
 	if (size <= 0)
-		fail(FE_ERR_SETUP, "read exec request: %s", size < 0 ? strerror(errno) : "no request");
+		fail(FE_ERR_SETUP, "read exec request: %s", size < 0 ? errstr(errno) : "no request");
 	buf = malloc(size);
 	if (!buf)
 		fail(FE_ERR_SETUP, "out of memory");
 	n = recv(FE_FD_SOCK, buf, size, 0);
 	if (n != size)
-		fail(FE_ERR_SETUP, "read exec request: %s", n < 0 ? strerror(errno) : "short read");
+		fail(FE_ERR_SETUP, "read exec request: %s", n < 0 ? errstr(errno) : "short read");
 	r.p = buf;
 	r.end = buf + size;
 
@@ -192,7 +203,7 @@ static void enter_cgroups(struct request *q)
 		if (snprintf(path, sizeof(path), "%s/cgroup.procs", q->cgroups[i]) >= (int)sizeof(path))
 			fail(FE_ERR_SETUP, "cgroup path too long: %s", q->cgroups[i]);
 		if (write_file(path, "0") < 0 && errno != ENOENT)
-			fail(FE_ERR_SETUP, "join cgroup %s: %s", q->cgroups[i], strerror(errno));
+			fail(FE_ERR_SETUP, "join cgroup %s: %s", q->cgroups[i], errstr(errno));
 	}
 }
 
@@ -222,14 +233,14 @@ static void join_some(struct request *q, uint32_t allow, int lenient)
 		if (setns(q->ns[i].fd, type) < 0) {
 			if (lenient && errno == EPERM)
 				continue;
-			fail(FE_ERR_SETUP, "join %s namespace: %s", ns_name(type), strerror(errno));
+			fail(FE_ERR_SETUP, "join %s namespace: %s", ns_name(type), errstr(errno));
 		}
 		// Joining a user namespace leaves the ids unmapped until set: be
 		// its root, as unshare(CLONE_NEWUSER) would make us.
 		if (type == CLONE_NEWUSER && setresuid(0, 0, 0) < 0)
-			fail(FE_ERR_SETUP, "become root in the user namespace: %s", strerror(errno));
+			fail(FE_ERR_SETUP, "become root in the user namespace: %s", errstr(errno));
 		if (close(q->ns[i].fd) < 0)
-			fail(FE_ERR_SETUP, "close %s namespace: %s", ns_name(type), strerror(errno));
+			fail(FE_ERR_SETUP, "close %s namespace: %s", ns_name(type), errstr(errno));
 		q->ns[i].fd = -1;
 	}
 }
@@ -264,7 +275,7 @@ static void send_reply(uint32_t type, int32_t v, int fd)
 		memcpy(CMSG_DATA(c), &fd, sizeof(int));
 	}
 	if (sendmsg(FE_FD_SOCK, &mh, MSG_NOSIGNAL) != sizeof(msg))
-		fail(FE_ERR_SETUP, "reply to the shim: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "reply to the shim: %s", errstr(errno));
 }
 
 // setup_console gives the process a new terminal of the container's devpts
@@ -277,24 +288,24 @@ static void setup_console(struct request *q)
 
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
-		fail(FE_ERR_SETUP, "open /dev/ptmx: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "open /dev/ptmx: %s", errstr(errno));
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
-		fail(FE_ERR_SETUP, "unlock terminal: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "unlock terminal: %s", errstr(errno));
 	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
-		fail(FE_ERR_SETUP, "open terminal peer: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "open terminal peer: %s", errstr(errno));
 	if (ws.ws_row && ws.ws_col && ioctl(master, TIOCSWINSZ, &ws) < 0)
-		fail(FE_ERR_SETUP, "set terminal size: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "set terminal size: %s", errstr(errno));
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(slave, fd) < 0)
-			fail(FE_ERR_SETUP, "terminal as fd %d: %s", fd, strerror(errno));
+			fail(FE_ERR_SETUP, "terminal as fd %d: %s", fd, errstr(errno));
 	if (slave > 2 && close(slave) < 0)
-		fail(FE_ERR_SETUP, "close terminal peer: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "close terminal peer: %s", errstr(errno));
 	send_reply(FE_REPLY_CONSOLE, 0, master);
 	if (close(master) < 0)
-		fail(FE_ERR_SETUP, "close terminal: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "close terminal: %s", errstr(errno));
 	if (ioctl(0, TIOCSCTTY, 0) < 0)
-		fail(FE_ERR_SETUP, "make the terminal the controlling one: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "make the terminal the controlling one: %s", errstr(errno));
 }
 
 static void load_seccomp(struct request *q)
@@ -303,7 +314,7 @@ static void load_seccomp(struct request *q)
 	if (!q->seccomp_len)
 		return;
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, q->seccomp_flags, &prog) < 0)
-		fail(FE_ERR_SETUP, "load seccomp filter: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "load seccomp filter: %s", errstr(errno));
 }
 
 static int is_dev_null(struct stat *st)
@@ -318,11 +329,11 @@ static void fix_stdio(struct request *q)
 	struct stat st;
 	for (int fd = 0; fd < 3; fd++) {
 		if (fstat(fd, &st) < 0)
-			fail(FE_ERR_SETUP, "stat fd %d: %s", fd, strerror(errno));
+			fail(FE_ERR_SETUP, "stat fd %d: %s", fd, errstr(errno));
 		if (st.st_uid == q->uid || is_dev_null(&st))
 			continue;
 		if (fchown(fd, q->uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM && errno != EROFS)
-			fail(FE_ERR_SETUP, "chown fd %d: %s", fd, strerror(errno));
+			fail(FE_ERR_SETUP, "chown fd %d: %s", fd, errstr(errno));
 	}
 }
 
@@ -334,10 +345,10 @@ static int setgroups_denied(void)
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		fail(FE_ERR_SETUP, "open /proc/self/setgroups: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "open /proc/self/setgroups: %s", errstr(errno));
 	}
 	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		fail(FE_ERR_SETUP, "read /proc/self/setgroups: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "read /proc/self/setgroups: %s", errstr(errno));
 	close(fd);
 	return strncmp(buf, "deny", 4) == 0;
 }
@@ -346,13 +357,13 @@ static void set_user(struct request *q)
 {
 	fix_stdio(q);
 	if (!setgroups_denied() && setgroups(q->ngroups, q->groups) < 0)
-		fail(FE_ERR_SETUP, "setgroups: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "setgroups: %s", errstr(errno));
 	if (setgid(q->gid) < 0)
 		fail(FE_ERR_SETUP, errno == EINVAL ? "cannot setgid to unmapped gid %u in user namespace" : "setgid %u: %s",
-		     q->gid, strerror(errno));
+		     q->gid, errstr(errno));
 	if (setuid(q->uid) < 0)
 		fail(FE_ERR_SETUP, errno == EINVAL ? "cannot setuid to unmapped uid %u in user namespace" : "setuid %u: %s",
-		     q->uid, strerror(errno));
+		     q->uid, errstr(errno));
 }
 
 static int has_cap(uint64_t set, uint32_t cap) { return cap < 64 && (set >> cap) & 1; }
@@ -361,7 +372,7 @@ static void drop_bounding(struct request *q)
 {
 	for (uint32_t c = 0; c <= q->last_cap; c++)
 		if (!has_cap(q->caps[FE_CAP_BOUNDING], c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-			fail(FE_ERR_SETUP, "drop capability %u from the bounding set: %s", c, strerror(errno));
+			fail(FE_ERR_SETUP, "drop capability %u from the bounding set: %s", c, errstr(errno));
 }
 
 static void apply_caps(struct request *q)
@@ -374,12 +385,12 @@ static void apply_caps(struct request *q)
 		data[i].inheritable = (uint32_t)(q->caps[FE_CAP_INHERITABLE] >> (32 * i));
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		fail(FE_ERR_SETUP, "capset: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "capset: %s", errstr(errno));
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "clear ambient capabilities: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "clear ambient capabilities: %s", errstr(errno));
 	for (uint32_t c = 0; c <= q->last_cap; c++)
 		if (has_cap(q->caps[FE_CAP_AMBIENT], c) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-			fail(FE_ERR_SETUP, "raise ambient capability %u: %s", c, strerror(errno));
+			fail(FE_ERR_SETUP, "raise ambient capability %u: %s", c, errstr(errno));
 }
 
 // finalize is runc's finalizeNamespace: working directory, bounding set,
@@ -392,20 +403,20 @@ static void finalize(struct request *q)
 
 	if (chdir(q->cwd) < 0) {
 		if (errno != EACCES && errno != EPERM)
-			fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, strerror(errno));
+			fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, errstr(errno));
 		chdir_later = 1;
 	}
 	drop_bounding(q);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "keep capabilities: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "keep capabilities: %s", errstr(errno));
 	set_user(q);
 	if (chdir_later && chdir(q->cwd) < 0)
-		fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, strerror(errno));
+		fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, errstr(errno));
 	// A working directory outside the container's root would be a breakout.
 	if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/')
 		fail(FE_ERR_SETUP, "current working directory is outside of the container's root");
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "clear keep capabilities: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "clear keep capabilities: %s", errstr(errno));
 	apply_caps(q);
 }
 
@@ -434,8 +445,10 @@ static const char *lookup(struct request *q, char *buf, size_t size)
 
 	if (strchr(name, '/')) {
 		if (stat(name, &st) < 0)
-			fail(FE_ERR_RUN, "exec: \"%s\": stat %s: %s", name, name, strerror(errno));
-		if (S_ISDIR(st.st_mode) || !(st.st_mode & 0111) || access(name, X_OK) < 0)
+			fail(FE_ERR_RUN, "exec: \"%s\": stat %s: %s", name, name, errstr(errno));
+		if (S_ISDIR(st.st_mode))
+			fail(FE_ERR_RUN, "exec: \"%s\": is a directory", name);
+		if (!(st.st_mode & 0111) || access(name, X_OK) < 0)
 			fail(FE_ERR_RUN, "exec: \"%s\": permission denied", name);
 		return name;
 	}
@@ -463,18 +476,18 @@ static void __attribute__((noreturn)) run_process(struct request *q)
 	const char *path;
 
 	if (setsid() < 0)
-		fail(FE_ERR_SETUP, "setsid: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "setsid: %s", errstr(errno));
 	if (setuid(0) < 0)
-		fail(FE_ERR_SETUP, "setuid 0: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "setuid 0: %s", errstr(errno));
 	if (setgid(0) < 0)
-		fail(FE_ERR_SETUP, "setgid 0: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "setgid 0: %s", errstr(errno));
 	// The container's session keyring, not the shim's.
 	if (q->keyring[0] && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, q->keyring) < 0 && errno != ENOSYS)
-		fail(FE_ERR_SETUP, "join session keyring: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "join session keyring: %s", errstr(errno));
 	if (q->flags & FE_FLAG_TTY)
 		setup_console(q);
 	if ((q->flags & FE_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "set no_new_privs: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "set no_new_privs: %s", errstr(errno));
 	if (q->umask != FE_NO_UMASK)
 		umask(q->umask);
 	// Without no_new_privs loading a filter takes CAP_SYS_ADMIN: before the
@@ -487,7 +500,7 @@ static void __attribute__((noreturn)) run_process(struct request *q)
 	if (q->flags & FE_FLAG_NO_NEW_PRIVS)
 		load_seccomp(q);
 	execve(path, q->argv, q->envp);
-	fail(FE_ERR_RUN, "exec %s: %s", path, strerror(errno));
+	fail(FE_ERR_RUN, "exec %s: %s", path, errstr(errno));
 }
 
 // fastexec runs the helper: the shim's child, which joins the container
@@ -502,13 +515,13 @@ static void __attribute__((noreturn)) fastexec(void)
 	if (fcntl(FE_FD_ERR, F_SETFD, FD_CLOEXEC) < 0)
 		_exit(1);
 	if (fcntl(FE_FD_SOCK, F_SETFD, FD_CLOEXEC) < 0)
-		fail(FE_ERR_SETUP, "close-on-exec: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "close-on-exec: %s", errstr(errno));
 	read_request(&q);
 	for (uint32_t i = 0; i < q.nns; i++)
 		if (fcntl(q.ns[i].fd, F_SETFD, FD_CLOEXEC) < 0)
-			fail(FE_ERR_SETUP, "namespace fd %d: %s", q.ns[i].fd, strerror(errno));
+			fail(FE_ERR_SETUP, "namespace fd %d: %s", q.ns[i].fd, errstr(errno));
 	if (syscall(SYS_close_range, FE_FD_FIRST_FREE, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS && errno != EINVAL)
-		fail(FE_ERR_SETUP, "close-on-exec: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "close-on-exec: %s", errstr(errno));
 
 	// Host-side steps, while this process can still see and write the
 	// host's files: cgroups, OOM score (before !dumpable, which would make
@@ -518,15 +531,15 @@ static void __attribute__((noreturn)) fastexec(void)
 	if (q.flags & FE_FLAG_OOM) {
 		snprintf(oom, sizeof(oom), "%d", q.oom_score_adj);
 		if (write_file("/proc/self/oom_score_adj", oom) < 0)
-			fail(FE_ERR_SETUP, "set oom_score_adj %s: %s", oom, strerror(errno));
+			fail(FE_ERR_SETUP, "set oom_score_adj %s: %s", oom, errstr(errno));
 	}
 	// The container must not ptrace or read the memory of the shim's image.
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "set non-dumpable: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "set non-dumpable: %s", errstr(errno));
 	for (uint32_t i = 0; i < q.nrlimits; i++) {
 		struct rlimit rl = { .rlim_cur = q.rlimits[i].cur, .rlim_max = q.rlimits[i].max };
 		if (setrlimit(q.rlimits[i].resource, &rl) < 0)
-			fail(FE_ERR_SETUP, "setrlimit %u: %s", q.rlimits[i].resource, strerror(errno));
+			fail(FE_ERR_SETUP, "setrlimit %u: %s", q.rlimits[i].resource, errstr(errno));
 	}
 	join_namespaces(&q);
 
@@ -534,7 +547,7 @@ static void __attribute__((noreturn)) fastexec(void)
 	// child so that the shim reaps it, and report its pid.
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid < 0)
-		fail(FE_ERR_SETUP, "clone into the PID namespace: %s", strerror(errno));
+		fail(FE_ERR_SETUP, "clone into the PID namespace: %s", errstr(errno));
 	if (pid == 0)
 		run_process(&q);
 	send_reply(FE_REPLY_PID, pid, -1);

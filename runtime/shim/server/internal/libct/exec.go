@@ -153,16 +153,21 @@ var nsClone = map[configs.NamespaceType]int{
 	configs.NEWCGROUP: unix.CLONE_NEWCGROUP,
 }
 
-// openNamespaces opens every namespace of the container's init to join,
-// as runc's exec joins them: those its config lists. The init is the
-// shim's child; once the files are open, its pidfd still answering proves
-// that the pid was not reused by another process in between.
+// openNamespaces opens the namespaces of the container's init to join.
 func (c *Container) openNamespaces() ([]fastexec.Namespace, error) {
 	c.execMu.Lock()
 	defer c.execMu.Unlock()
 	if c.initPidfd == nil {
 		return nil, fmt.Errorf("the container has not started")
 	}
+	return openNamespaces(c.initPid, c.initPidfd, c.lc.Config().Namespaces)
+}
+
+// openNamespaces opens the namespaces nss of process pid, as runc's exec
+// joins them: those the container's config lists. The process is the
+// shim's child; once the files are open, its pidfd still answering proves
+// that the pid was not reused by another process in between.
+func openNamespaces(pid int, pidfd *os.File, nss configs.Namespaces) ([]fastexec.Namespace, error) {
 	var out []fastexec.Namespace
 	fail := func(err error) ([]fastexec.Namespace, error) {
 		for _, n := range out {
@@ -170,18 +175,18 @@ func (c *Container) openNamespaces() ([]fastexec.Namespace, error) {
 		}
 		return nil, err
 	}
-	for _, ns := range c.lc.Config().Namespaces {
+	for _, ns := range nss {
 		typ, ok := nsClone[ns.Type]
 		if !ok {
 			return fail(fmt.Errorf("cannot join a %s namespace", ns.Type))
 		}
-		f, err := os.Open(ns.GetPath(c.initPid))
+		f, err := os.Open(ns.GetPath(pid))
 		if err != nil {
 			return fail(fmt.Errorf("the container is not running: %w", err))
 		}
 		out = append(out, fastexec.Namespace{Type: typ, File: f})
 	}
-	if err := unix.PidfdSendSignal(int(c.initPidfd.Fd()), 0, nil, 0); err != nil {
+	if err := unix.PidfdSendSignal(int(pidfd.Fd()), 0, nil, 0); err != nil {
 		return fail(fmt.Errorf("the container is not running: %w", err))
 	}
 	return out, nil
