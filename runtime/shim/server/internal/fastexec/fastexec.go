@@ -195,6 +195,11 @@ func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int
 		return 0, nil, err
 	}
 	typ, v, fd, rerr := recvReply(sock)
+	if rerr != nil {
+		// No pid within the timeout (or the helper failed): never wait
+		// for a helper that hangs.
+		_ = helper.Kill()
+	}
 	st, werr := helper.Wait()
 	if rerr == nil && typ == C.FE_REPLY_PID {
 		pid = int(v)

@@ -194,7 +194,7 @@ func (c *Container) Start(stdio Stdio) (*Process, error) {
 		c.destroyQuietly()
 		return nil, err
 	}
-	p := newProcess(c.spec.Process, c.spec.Process.Args, c.spec.Process.Env, c.spec.Process.Cwd, true)
+	p := newInitProcess(c.spec.Process)
 	proc, err := c.run(p, stdio)
 	if err != nil {
 		c.destroyQuietly()
@@ -231,15 +231,16 @@ func waitChild(pid int) (Exit, error) {
 	return Exit{Code: ws.ExitStatus()}, nil
 }
 
-func newProcess(base *specs.Process, args, env []string, cwd string, init bool) *libcontainer.Process {
+// newInitProcess is libcontainer's description of the container's init.
+func newInitProcess(base *specs.Process) *libcontainer.Process {
 	groups := make([]int, 0, len(base.User.AdditionalGids))
 	for _, g := range base.User.AdditionalGids {
 		groups = append(groups, int(g))
 	}
 	return &libcontainer.Process{
-		Args: args, Env: env, Cwd: cwd,
+		Args: base.Args, Env: base.Env, Cwd: base.Cwd,
 		UID: int(base.User.UID), GID: int(base.User.GID), AdditionalGroups: groups,
-		Init: init,
+		Init: true,
 	}
 }
 
