@@ -29,6 +29,8 @@ type Runtime struct {
 	root           string
 	nofile         uint64
 	minOOMScoreAdj int
+	// memlock is the shim's RLIMIT_MEMLOCK as it started (see Create).
+	memlock unix.Rlimit
 
 	// exe is the sealed clone of the shim binary that execs run from
 	// (see helperExe).
@@ -45,8 +47,12 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		return nil, fmt.Errorf("read RLIMIT_NOFILE: %w", err)
 	}
+	var memlock unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &memlock); err != nil {
+		return nil, fmt.Errorf("read RLIMIT_MEMLOCK: %w", err)
+	}
 	limitInitProcs()
-	return &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj}, nil
+	return &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock}, nil
 }
 
 // Container is one libcontainer container.
@@ -82,6 +88,12 @@ func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int
 	for _, rl := range spec.Process.Rlimits {
 		config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_NOFILE, Hard: rl.Hard, Soft: rl.Soft})
 	}
+	// On cgroup v2 libcontainer raises the shim's own RLIMIT_MEMLOCK to
+	// unlimited for good when it loads a device filter (for old kernels'
+	// BPF accounting): every process the shim forks later would inherit
+	// it, so a container's limit depended on whether another one had
+	// started before. Each container process gets the shim's original.
+	config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_MEMLOCK, Hard: r.memlock.Max, Soft: r.memlock.Cur})
 	cm, err := manager.New(config.Cgroups)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager of container %q: %w", cfg.GetId(), err)
