@@ -24,10 +24,12 @@ import (
 // execSecurityFields are the /proc/<pid>/status lines an exec'd process
 // must share with its container's main process: seccomp mode and filter
 // count, every capability set, no_new_privs, the credentials, the umask and
-// the speculation mitigation a seccomp filter's flags choose.
+// the speculation mitigation a seccomp filter's flags choose, and the
+// blocked and ignored signals.
 var execSecurityFields = []string{
 	"Uid:", "Gid:", "Groups:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:",
 	"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "Umask:", "Speculation_Store_Bypass:",
+	"SigBlk:", "SigIgn:",
 }
 
 // Issue 13: whatever makes an exec cheaper must leave the exec'd process

@@ -83,6 +83,7 @@ struct request {
 	uint32_t seccomp_flags, seccomp_len;
 	struct sock_filter *seccomp;
 	uint32_t umask;
+	uint64_t sig_ignore;
 	uint16_t rows, cols;
 	char *cwd, *keyring;
 	char **argv, **envp;
@@ -170,6 +171,7 @@ static void read_request(struct request *q)
 	q->seccomp_len = u32(&r);
 	q->seccomp = take(&r, (size_t)q->seccomp_len * sizeof(struct sock_filter));
 	q->umask = u32(&r);
+	q->sig_ignore = u64(&r);
 	q->rows = (uint16_t)u32(&r);
 	q->cols = (uint16_t)u32(&r);
 	q->cwd = str(&r);
@@ -468,6 +470,28 @@ next:
 	fail(FE_ERR_RUN, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
+// reset_signals gives the process the signal dispositions and mask a
+// process started through libcontainer's init has: every signal default
+// but those in ignore (bit n-1 for signal n), none blocked. The helper
+// inherited the shim's ignored signals.
+static void reset_signals(uint64_t ignore)
+{
+	struct sigaction sa;
+	sigset_t none;
+
+	for (int sig = 1; sig < NSIG; sig++) {
+		if (sig == SIGKILL || sig == SIGSTOP)
+			continue;
+		memset(&sa, 0, sizeof(sa));
+		sa.sa_handler = (sig <= 64 && (ignore >> (sig - 1)) & 1) ? SIG_IGN : SIG_DFL;
+		// Signals glibc reserves for itself (32, 33) refuse a change.
+		if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
+			fail(FE_ERR_SETUP, "reset signal %d: %s", sig, errstr(errno));
+	}
+	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
+		fail(FE_ERR_SETUP, "unblock signals: %s", errstr(errno));
+}
+
 // run_process is the second process: in the container's PID namespace,
 // the shim's child (CLONE_PARENT). It becomes the command.
 static void __attribute__((noreturn)) run_process(struct request *q)
@@ -475,6 +499,7 @@ static void __attribute__((noreturn)) run_process(struct request *q)
 	char buf[4096];
 	const char *path;
 
+	reset_signals(q->sig_ignore);
 	if (setsid() < 0)
 		fail(FE_ERR_SETUP, "setsid: %s", errstr(errno));
 	if (setuid(0) < 0)

@@ -47,6 +47,9 @@ type Template struct {
 	Rlimits     []Rlimit
 	// Umask, when set, is the process's umask.
 	Umask *uint32
+	// SigIgnore are the signals the process starts ignoring (bit n-1 for
+	// signal n); every other one has its default action.
+	SigIgnore uint64
 	// Keyring names the session keyring the process joins ("": keep).
 	Keyring string
 	// Seccomp is the BPF program loaded with SeccompFlags (none if empty).
@@ -327,6 +330,7 @@ func encode(t *Template, ns []Namespace, cmd Command) []byte {
 		umask = *t.Umask
 	}
 	u32(umask)
+	u64(t.SigIgnore)
 	u32(uint32(cmd.Height))
 	u32(uint32(cmd.Width))
 	str(cmd.Cwd)

@@ -95,9 +95,13 @@ func (c *Container) buildTemplate() (*fastexec.Template, error) {
 		return nil, err
 	}
 	u := c.spec.Process.User
+	var err error
 	t := &fastexec.Template{
 		UID: u.UID, GID: u.GID, Groups: u.AdditionalGids,
 		NoNewPrivs: cfg.NoNewPrivileges, OOMScoreAdj: cfg.OomScoreAdj, Umask: cfg.Umask,
+	}
+	if t.SigIgnore, err = initIgnoredSignals(); err != nil {
+		return nil, err
 	}
 	if !cfg.NoNewKeyring {
 		t.Keyring = "_ses." + c.lc.ID()
@@ -115,7 +119,6 @@ func (c *Container) buildTemplate() (*fastexec.Template, error) {
 		}
 		slices.Sort(t.CgroupPaths)
 	}
-	var err error
 	if t.Caps, t.LastCap, err = capMasks(cfg.Capabilities); err != nil {
 		return nil, err
 	}
@@ -190,6 +193,28 @@ func openNamespaces(pid int, pidfd *os.File, nss configs.Namespaces) ([]fastexec
 		return fail(fmt.Errorf("the container is not running: %w", err))
 	}
 	return out, nil
+}
+
+// initIgnoredSignals returns the signals a container process started
+// through libcontainer's init ignores: of those the shim ignores (which
+// every child inherits), the ones the Go runtime of that init leaves
+// ignored, SIGHUP and SIGINT; it gives every other signal a handler, which
+// the exec of the program resets to the default action.
+func initIgnoredSignals() (uint64, error) {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "SigIgn:"); ok {
+			ign, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			if err != nil {
+				return 0, fmt.Errorf("the shim's ignored signals %q: %w", v, err)
+			}
+			return ign & (1<<(unix.SIGHUP-1) | 1<<(unix.SIGINT-1)), nil
+		}
+	}
+	return 0, fmt.Errorf("no SigIgn in /proc/self/status")
 }
 
 // capMasks turns capability names into the five masks of a Template, as
