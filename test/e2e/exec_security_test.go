@@ -25,11 +25,11 @@ import (
 // must share with its container's main process: seccomp mode and filter
 // count, every capability set, no_new_privs, the credentials, the umask and
 // the speculation mitigation a seccomp filter's flags choose, and the
-// blocked and ignored signals.
+// blocked and ignored signals, the CPUs and memory nodes allowed.
 var execSecurityFields = []string{
 	"Uid:", "Gid:", "Groups:", "NoNewPrivs:", "Seccomp:", "Seccomp_filters:",
 	"CapInh:", "CapPrm:", "CapEff:", "CapBnd:", "CapAmb:", "Umask:", "Speculation_Store_Bypass:",
-	"SigBlk:", "SigIgn:",
+	"SigBlk:", "SigIgn:", "Cpus_allowed_list:", "Mems_allowed_list:",
 }
 
 // Issue 13: whatever makes an exec cheaper must leave the exec'd process

@@ -198,6 +198,10 @@ func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int
 		return 0, nil, err
 	}
 	typ, v, fd, rerr := recvReply(sock)
+	if fd >= 0 {
+		// A pid comes without a descriptor.
+		unix.Close(fd)
+	}
 	if rerr != nil {
 		// No pid within the timeout (or the helper failed): never wait
 		// for a helper that hangs.
@@ -209,11 +213,14 @@ func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int
 	}
 	if pid > 0 && wantConsole {
 		typ, _, fd, rerr = recvReply(sock)
-		if rerr == nil && typ == C.FE_REPLY_CONSOLE && fd >= 0 {
+		switch {
+		case rerr == nil && typ == C.FE_REPLY_CONSOLE && fd >= 0:
 			console, err = pollable(fd)
 			if err != nil {
 				return pid, nil, fmt.Errorf("receive terminal: %w", err)
 			}
+		case fd >= 0:
+			unix.Close(fd)
 		}
 	}
 	msg, err := io.ReadAll(errR)
