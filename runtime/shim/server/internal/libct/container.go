@@ -15,6 +15,7 @@ import (
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/exeseal"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -33,10 +34,9 @@ type Runtime struct {
 	memlock unix.Rlimit
 
 	// exe is the sealed clone of the shim binary that execs run from
-	// (see helperExe).
-	exeOnce sync.Once
-	exe     *os.File
-	exeErr  error
+	// (see helperExe), or why there is none.
+	exe    *os.File
+	exeErr error
 }
 
 // NewRuntime returns a Runtime keeping container state under root.
@@ -52,7 +52,12 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 		return nil, fmt.Errorf("read RLIMIT_MEMLOCK: %w", err)
 	}
 	limitInitProcs()
-	return &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock}, nil
+	r := &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock}
+	// Now, while the binary at the shim's path is the shim's own: a shim
+	// outlives upgrades, and a clone made later (through that path) could
+	// be of the next version, whose helper reads another request.
+	r.exe, r.exeErr = exeseal.CloneSelfExe(root)
+	return r, nil
 }
 
 // Container is one libcontainer container.

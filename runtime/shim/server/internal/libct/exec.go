@@ -13,7 +13,6 @@ import (
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer/configs"
-	"github.com/opencontainers/runc/libcontainer/exeseal"
 	"golang.org/x/sys/unix"
 
 	"github.com/podd-dev/podd/runtime/shim/server/internal/fastexec"
@@ -67,11 +66,8 @@ func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
 // helperExe is the shim binary the exec helper runs from: a read-only
 // clone of it (CVE-2019-5736: a container process that reaches the helper's
 // /proc/<pid>/exe must not be able to write the host's binary), made once
-// per shim.
-func (r *Runtime) helperExe() (*os.File, error) {
-	r.exeOnce.Do(func() { r.exe, r.exeErr = exeseal.CloneSelfExe(r.root) })
-	return r.exe, r.exeErr
-}
+// per shim, when it starts (NewRuntime).
+func (r *Runtime) helperExe() (*os.File, error) { return r.exe, r.exeErr }
 
 // execTemplate returns the part of an exec's request every exec of the
 // container shares, computing it at the first exec.
