@@ -13,7 +13,6 @@
 #include <linux/seccomp.h>
 #include <sched.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,161 +25,10 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
-#include <sys/uio.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include "fastexec.h"
-
-// fail writes kind and the formatted message to the error pipe and exits.
-// The pipe is close-on-exec: the shim reads end-of-file when the exec
-// succeeded and a message when anything failed.
-static void __attribute__((noreturn, format(printf, 2, 3))) fail(char kind, const char *fmt, ...)
-{
-	char buf[1024];
-	va_list ap;
-	int n;
-
-	buf[0] = kind;
-	va_start(ap, fmt);
-	n = vsnprintf(buf + 1, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		n = 0;
-	if (n > (int)sizeof(buf) - 2)
-		n = sizeof(buf) - 2;
-	// Nothing is left to report a failed write to.
-	(void)!write(FE_FD_ERR, buf, n + 1);
-	_exit(1);
-}
-
-// errstr is strerror(e) with a lower-case first letter, like Go's errors
-// (the shim tells "not found" from other failures by the text).
-static const char *errstr(int e)
-{
-	static char buf[128];
-	snprintf(buf, sizeof(buf), "%s", strerror(e));
-	if (buf[0] >= 'A' && buf[0] <= 'Z' && !(buf[1] >= 'A' && buf[1] <= 'Z'))
-		buf[0] += 'a' - 'A';
-	return buf;
-}
-
-// The request, as fastexec.go encodes it: native-endian integers, strings
-// as a length and bytes, NUL included.
-struct request {
-	uint32_t flags;
-	int32_t oom_score_adj;
-	uint32_t uid, gid, ngroups;
-	gid_t *groups;
-	uint64_t caps[FE_CAP_SETS];
-	uint32_t last_cap;
-	uint32_t nrlimits;
-	struct { uint32_t resource; uint64_t cur, max; } *rlimits;
-	uint32_t ncgroups;
-	char **cgroups;
-	uint32_t nns;
-	struct { uint32_t type; int32_t fd; } *ns;
-	uint32_t seccomp_flags, seccomp_len;
-	struct sock_filter *seccomp;
-	uint32_t umask;
-	uint64_t sig_ignore;
-	uint16_t rows, cols;
-	char *cwd, *keyring;
-	char **argv, **envp;
-};
-
-// reader walks the request buffer; any read past its end fails the exec.
-struct reader {
-	char *p, *end;
-};
-
-static void *take(struct reader *r, size_t n)
-{
-	void *p = r->p;
-	if ((size_t)(r->end - r->p) < n)
-		fail(FE_ERR_SETUP, "malformed exec request");
-	r->p += n;
-	return p;
-}
-
-static uint32_t u32(struct reader *r) { uint32_t v; memcpy(&v, take(r, 4), 4); return v; }
-static uint64_t u64(struct reader *r) { uint64_t v; memcpy(&v, take(r, 8), 8); return v; }
-
-static char *str(struct reader *r)
-{
-	uint32_t n = u32(r);
-	char *s = take(r, n);
-	if (n == 0 || s[n - 1] != '\0')
-		fail(FE_ERR_SETUP, "malformed exec request string");
-	return s;
-}
-
-// strs reads a count and that many strings into a NULL-terminated array.
-static char **strs(struct reader *r, uint32_t *count)
-{
-	uint32_t n = u32(r);
-	char **v;
-	if (n > (uint32_t)(r->end - r->p))
-		fail(FE_ERR_SETUP, "malformed exec request list");
-	v = calloc(n + 1, sizeof(char *));
-	if (!v)
-		fail(FE_ERR_SETUP, "out of memory");
-	for (uint32_t i = 0; i < n; i++)
-		v[i] = str(r);
-	if (count)
-		*count = n;
-	return v;
-}
-
-// read_request receives the request: one datagram on the socket.
-static void read_request(struct request *q)
-{
-	struct reader r;
-	ssize_t n, size;
-	char *buf;
-
-	size = recv(FE_FD_SOCK, NULL, 0, MSG_PEEK | MSG_TRUNC);
-	if (size <= 0)
-		fail(FE_ERR_SETUP, "read exec request: %s", size < 0 ? errstr(errno) : "no request");
-	buf = malloc(size);
-	if (!buf)
-		fail(FE_ERR_SETUP, "out of memory");
-	n = recv(FE_FD_SOCK, buf, size, 0);
-	if (n != size)
-		fail(FE_ERR_SETUP, "read exec request: %s", n < 0 ? errstr(errno) : "short read");
-	r.p = buf;
-	r.end = buf + size;
-
-	if (u32(&r) != FE_MAGIC)
-		fail(FE_ERR_SETUP, "exec request of another shim version");
-	q->flags = u32(&r);
-	q->oom_score_adj = (int32_t)u32(&r);
-	q->uid = u32(&r);
-	q->gid = u32(&r);
-	q->ngroups = u32(&r);
-	q->groups = take(&r, (size_t)q->ngroups * sizeof(gid_t));
-	for (int i = 0; i < FE_CAP_SETS; i++)
-		q->caps[i] = u64(&r);
-	q->last_cap = u32(&r);
-	q->nrlimits = u32(&r);
-	q->rlimits = take(&r, (size_t)q->nrlimits * sizeof(*q->rlimits));
-	q->cgroups = strs(&r, &q->ncgroups);
-	q->nns = u32(&r);
-	q->ns = take(&r, (size_t)q->nns * sizeof(*q->ns));
-	q->seccomp_flags = u32(&r);
-	q->seccomp_len = u32(&r);
-	q->seccomp = take(&r, (size_t)q->seccomp_len * sizeof(struct sock_filter));
-	q->umask = u32(&r);
-	q->sig_ignore = u64(&r);
-	q->rows = (uint16_t)u32(&r);
-	q->cols = (uint16_t)u32(&r);
-	q->cwd = str(&r);
-	q->keyring = str(&r);
-	q->argv = strs(&r, NULL);
-	q->envp = strs(&r, NULL);
-	if (!q->argv[0])
-		fail(FE_ERR_SETUP, "exec request without a command");
-}
+#include "helper.h"
 
 // write_file writes s to path (a cgroup or /proc file).
 static int write_file(const char *path, const char *s)
@@ -203,9 +51,9 @@ static void enter_cgroups(struct request *q)
 	char path[4096];
 	for (uint32_t i = 0; i < q->ncgroups; i++) {
 		if (snprintf(path, sizeof(path), "%s/cgroup.procs", q->cgroups[i]) >= (int)sizeof(path))
-			fail(FE_ERR_SETUP, "cgroup path too long: %s", q->cgroups[i]);
+			fe_fail(FE_ERR_SETUP, "cgroup path too long: %s", q->cgroups[i]);
 		if (write_file(path, "0") < 0 && errno != ENOENT)
-			fail(FE_ERR_SETUP, "join cgroup %s: %s", q->cgroups[i], errstr(errno));
+			fe_fail(FE_ERR_SETUP, "join cgroup %s: %s", q->cgroups[i], fe_errstr(errno));
 	}
 }
 
@@ -235,14 +83,14 @@ static void join_some(struct request *q, uint32_t allow, int lenient)
 		if (setns(q->ns[i].fd, type) < 0) {
 			if (lenient && errno == EPERM)
 				continue;
-			fail(FE_ERR_SETUP, "join %s namespace: %s", ns_name(type), errstr(errno));
+			fe_fail(FE_ERR_SETUP, "join %s namespace: %s", ns_name(type), fe_errstr(errno));
 		}
 		// Joining a user namespace leaves the ids unmapped until set: be
 		// its root, as unshare(CLONE_NEWUSER) would make us.
 		if (type == CLONE_NEWUSER && setresuid(0, 0, 0) < 0)
-			fail(FE_ERR_SETUP, "become root in the user namespace: %s", errstr(errno));
+			fe_fail(FE_ERR_SETUP, "become root in the user namespace: %s", fe_errstr(errno));
 		if (close(q->ns[i].fd) < 0)
-			fail(FE_ERR_SETUP, "close %s namespace: %s", ns_name(type), errstr(errno));
+			fe_fail(FE_ERR_SETUP, "close %s namespace: %s", ns_name(type), fe_errstr(errno));
 		q->ns[i].fd = -1;
 	}
 }
@@ -258,28 +106,6 @@ static void join_namespaces(struct request *q)
 	join_some(q, ~(uint32_t)CLONE_NEWUSER, 0);
 }
 
-// send_reply sends a datagram of the int v, with fd attached when >= 0.
-static void send_reply(uint32_t type, int32_t v, int fd)
-{
-	int32_t msg[2] = { (int32_t)type, v };
-	struct iovec iov = { .iov_base = msg, .iov_len = sizeof(msg) };
-	union { char buf[CMSG_SPACE(sizeof(int))]; struct cmsghdr align; } u;
-	struct msghdr mh = { .msg_iov = &iov, .msg_iovlen = 1 };
-
-	if (fd >= 0) {
-		memset(&u, 0, sizeof(u));
-		mh.msg_control = u.buf;
-		mh.msg_controllen = sizeof(u.buf);
-		struct cmsghdr *c = CMSG_FIRSTHDR(&mh);
-		c->cmsg_level = SOL_SOCKET;
-		c->cmsg_type = SCM_RIGHTS;
-		c->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	}
-	if (sendmsg(FE_FD_SOCK, &mh, MSG_NOSIGNAL) != sizeof(msg))
-		fail(FE_ERR_SETUP, "reply to the shim: %s", errstr(errno));
-}
-
 // setup_console gives the process a new terminal of the container's devpts
 // (the mount namespace is joined), makes it the controlling terminal of
 // this session and the standard I/O, and sends the master to the shim.
@@ -290,24 +116,24 @@ static void setup_console(struct request *q)
 
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
-		fail(FE_ERR_SETUP, "open /dev/ptmx: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "open /dev/ptmx: %s", fe_errstr(errno));
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0)
-		fail(FE_ERR_SETUP, "unlock terminal: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "unlock terminal: %s", fe_errstr(errno));
 	slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
 	if (slave < 0)
-		fail(FE_ERR_SETUP, "open terminal peer: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "open terminal peer: %s", fe_errstr(errno));
 	if (ws.ws_row && ws.ws_col && ioctl(master, TIOCSWINSZ, &ws) < 0)
-		fail(FE_ERR_SETUP, "set terminal size: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "set terminal size: %s", fe_errstr(errno));
 	for (int fd = 0; fd < 3; fd++)
 		if (dup2(slave, fd) < 0)
-			fail(FE_ERR_SETUP, "terminal as fd %d: %s", fd, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "terminal as fd %d: %s", fd, fe_errstr(errno));
 	if (slave > 2 && close(slave) < 0)
-		fail(FE_ERR_SETUP, "close terminal peer: %s", errstr(errno));
-	send_reply(FE_REPLY_CONSOLE, 0, master);
+		fe_fail(FE_ERR_SETUP, "close terminal peer: %s", fe_errstr(errno));
+	fe_send_reply(FE_REPLY_CONSOLE, 0, master);
 	if (close(master) < 0)
-		fail(FE_ERR_SETUP, "close terminal: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "close terminal: %s", fe_errstr(errno));
 	if (ioctl(0, TIOCSCTTY, 0) < 0)
-		fail(FE_ERR_SETUP, "make the terminal the controlling one: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "make the terminal the controlling one: %s", fe_errstr(errno));
 }
 
 static void load_seccomp(struct request *q)
@@ -316,7 +142,7 @@ static void load_seccomp(struct request *q)
 	if (!q->seccomp_len)
 		return;
 	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, q->seccomp_flags, &prog) < 0)
-		fail(FE_ERR_SETUP, "load seccomp filter: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "load seccomp filter: %s", fe_errstr(errno));
 }
 
 static int is_dev_null(struct stat *st)
@@ -331,11 +157,11 @@ static void fix_stdio(struct request *q)
 	struct stat st;
 	for (int fd = 0; fd < 3; fd++) {
 		if (fstat(fd, &st) < 0)
-			fail(FE_ERR_SETUP, "stat fd %d: %s", fd, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "stat fd %d: %s", fd, fe_errstr(errno));
 		if (st.st_uid == q->uid || is_dev_null(&st))
 			continue;
 		if (fchown(fd, q->uid, st.st_gid) < 0 && errno != EINVAL && errno != EPERM && errno != EROFS)
-			fail(FE_ERR_SETUP, "chown fd %d: %s", fd, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "chown fd %d: %s", fd, fe_errstr(errno));
 	}
 }
 
@@ -347,10 +173,10 @@ static int setgroups_denied(void)
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return 0;
-		fail(FE_ERR_SETUP, "open /proc/self/setgroups: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "open /proc/self/setgroups: %s", fe_errstr(errno));
 	}
 	if (read(fd, buf, sizeof(buf) - 1) < 0)
-		fail(FE_ERR_SETUP, "read /proc/self/setgroups: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "read /proc/self/setgroups: %s", fe_errstr(errno));
 	close(fd);
 	return strncmp(buf, "deny", 4) == 0;
 }
@@ -359,13 +185,13 @@ static void set_user(struct request *q)
 {
 	fix_stdio(q);
 	if (!setgroups_denied() && setgroups(q->ngroups, q->groups) < 0)
-		fail(FE_ERR_SETUP, "setgroups: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "setgroups: %s", fe_errstr(errno));
 	if (setgid(q->gid) < 0)
-		fail(FE_ERR_SETUP, errno == EINVAL ? "cannot setgid to unmapped gid %u in user namespace" : "setgid %u: %s",
-		     q->gid, errstr(errno));
+		fe_fail(FE_ERR_SETUP, errno == EINVAL ? "cannot setgid to unmapped gid %u in user namespace" : "setgid %u: %s",
+		     q->gid, fe_errstr(errno));
 	if (setuid(q->uid) < 0)
-		fail(FE_ERR_SETUP, errno == EINVAL ? "cannot setuid to unmapped uid %u in user namespace" : "setuid %u: %s",
-		     q->uid, errstr(errno));
+		fe_fail(FE_ERR_SETUP, errno == EINVAL ? "cannot setuid to unmapped uid %u in user namespace" : "setuid %u: %s",
+		     q->uid, fe_errstr(errno));
 }
 
 static int has_cap(uint64_t set, uint32_t cap) { return cap < 64 && (set >> cap) & 1; }
@@ -374,7 +200,7 @@ static void drop_bounding(struct request *q)
 {
 	for (uint32_t c = 0; c <= q->last_cap; c++)
 		if (!has_cap(q->caps[FE_CAP_BOUNDING], c) && prctl(PR_CAPBSET_DROP, c, 0, 0, 0) < 0)
-			fail(FE_ERR_SETUP, "drop capability %u from the bounding set: %s", c, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "drop capability %u from the bounding set: %s", c, fe_errstr(errno));
 }
 
 static void apply_caps(struct request *q)
@@ -387,12 +213,12 @@ static void apply_caps(struct request *q)
 		data[i].inheritable = (uint32_t)(q->caps[FE_CAP_INHERITABLE] >> (32 * i));
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
-		fail(FE_ERR_SETUP, "capset: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "capset: %s", fe_errstr(errno));
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "clear ambient capabilities: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "clear ambient capabilities: %s", fe_errstr(errno));
 	for (uint32_t c = 0; c <= q->last_cap; c++)
 		if (has_cap(q->caps[FE_CAP_AMBIENT], c) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, c, 0, 0) < 0)
-			fail(FE_ERR_SETUP, "raise ambient capability %u: %s", c, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "raise ambient capability %u: %s", c, fe_errstr(errno));
 }
 
 // finalize is runc's finalizeNamespace: working directory, bounding set,
@@ -405,20 +231,20 @@ static void finalize(struct request *q)
 
 	if (chdir(q->cwd) < 0) {
 		if (errno != EACCES && errno != EPERM)
-			fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, fe_errstr(errno));
 		chdir_later = 1;
 	}
 	drop_bounding(q);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "keep capabilities: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "keep capabilities: %s", fe_errstr(errno));
 	set_user(q);
 	if (chdir_later && chdir(q->cwd) < 0)
-		fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, errstr(errno));
+		fe_fail(FE_ERR_SETUP, "chdir to cwd (\"%s\"): %s", q->cwd, fe_errstr(errno));
 	// A working directory outside the container's root would be a breakout.
 	if (!getcwd(cwd, sizeof(cwd)) || cwd[0] != '/')
-		fail(FE_ERR_SETUP, "current working directory is outside of the container's root");
+		fe_fail(FE_ERR_SETUP, "current working directory is outside of the container's root");
 	if (prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "clear keep capabilities: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "clear keep capabilities: %s", fe_errstr(errno));
 	apply_caps(q);
 }
 
@@ -447,11 +273,11 @@ static const char *lookup(struct request *q, char *buf, size_t size)
 
 	if (strchr(name, '/')) {
 		if (stat(name, &st) < 0)
-			fail(FE_ERR_RUN, "exec: \"%s\": stat %s: %s", name, name, errstr(errno));
+			fe_fail(FE_ERR_RUN, "exec: \"%s\": stat %s: %s", name, name, fe_errstr(errno));
 		if (S_ISDIR(st.st_mode))
-			fail(FE_ERR_RUN, "exec: \"%s\": is a directory", name);
+			fe_fail(FE_ERR_RUN, "exec: \"%s\": is a directory", name);
 		if (!(st.st_mode & 0111) || access(name, X_OK) < 0)
-			fail(FE_ERR_RUN, "exec: \"%s\": permission denied", name);
+			fe_fail(FE_ERR_RUN, "exec: \"%s\": permission denied", name);
 		return name;
 	}
 	path = getenv_from(q->envp, "PATH");
@@ -467,7 +293,7 @@ static const char *lookup(struct request *q, char *buf, size_t size)
 next:
 		p = *end ? end + 1 : end;
 	}
-	fail(FE_ERR_RUN, "exec: \"%s\": executable file not found in $PATH", name);
+	fe_fail(FE_ERR_RUN, "exec: \"%s\": executable file not found in $PATH", name);
 }
 
 // reset_signals gives the process the signal dispositions and mask a
@@ -486,10 +312,10 @@ static void reset_signals(uint64_t ignore)
 		sa.sa_handler = (sig <= 64 && (ignore >> (sig - 1)) & 1) ? SIG_IGN : SIG_DFL;
 		// Signals glibc reserves for itself (32, 33) refuse a change.
 		if (sigaction(sig, &sa, NULL) < 0 && errno != EINVAL)
-			fail(FE_ERR_SETUP, "reset signal %d: %s", sig, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "reset signal %d: %s", sig, fe_errstr(errno));
 	}
 	if (sigemptyset(&none) < 0 || sigprocmask(SIG_SETMASK, &none, NULL) < 0)
-		fail(FE_ERR_SETUP, "unblock signals: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "unblock signals: %s", fe_errstr(errno));
 }
 
 // run_process is the second process: in the container's PID namespace,
@@ -501,18 +327,18 @@ static void __attribute__((noreturn)) run_process(struct request *q)
 
 	reset_signals(q->sig_ignore);
 	if (setsid() < 0)
-		fail(FE_ERR_SETUP, "setsid: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "setsid: %s", fe_errstr(errno));
 	if (setuid(0) < 0)
-		fail(FE_ERR_SETUP, "setuid 0: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "setuid 0: %s", fe_errstr(errno));
 	if (setgid(0) < 0)
-		fail(FE_ERR_SETUP, "setgid 0: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "setgid 0: %s", fe_errstr(errno));
 	// The container's session keyring, not the shim's.
 	if (q->keyring[0] && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, q->keyring) < 0 && errno != ENOSYS)
-		fail(FE_ERR_SETUP, "join session keyring: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "join session keyring: %s", fe_errstr(errno));
 	if (q->flags & FE_FLAG_TTY)
 		setup_console(q);
 	if ((q->flags & FE_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "set no_new_privs: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "set no_new_privs: %s", fe_errstr(errno));
 	if (q->umask != FE_NO_UMASK)
 		umask(q->umask);
 	// Without no_new_privs loading a filter takes CAP_SYS_ADMIN: before the
@@ -525,7 +351,7 @@ static void __attribute__((noreturn)) run_process(struct request *q)
 	if (q->flags & FE_FLAG_NO_NEW_PRIVS)
 		load_seccomp(q);
 	execve(path, q->argv, q->envp);
-	fail(FE_ERR_RUN, "exec %s: %s", path, errstr(errno));
+	fe_fail(FE_ERR_RUN, "exec %s: %s", path, fe_errstr(errno));
 }
 
 // fastexec runs the helper: the shim's child, which joins the container
@@ -540,13 +366,13 @@ static void __attribute__((noreturn)) fastexec(void)
 	if (fcntl(FE_FD_ERR, F_SETFD, FD_CLOEXEC) < 0)
 		_exit(1);
 	if (fcntl(FE_FD_SOCK, F_SETFD, FD_CLOEXEC) < 0)
-		fail(FE_ERR_SETUP, "close-on-exec: %s", errstr(errno));
-	read_request(&q);
+		fe_fail(FE_ERR_SETUP, "close-on-exec: %s", fe_errstr(errno));
+	fe_read_request(&q);
 	for (uint32_t i = 0; i < q.nns; i++)
 		if (fcntl(q.ns[i].fd, F_SETFD, FD_CLOEXEC) < 0)
-			fail(FE_ERR_SETUP, "namespace fd %d: %s", q.ns[i].fd, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "namespace fd %d: %s", q.ns[i].fd, fe_errstr(errno));
 	if (syscall(SYS_close_range, FE_FD_FIRST_FREE, ~0U, CLOSE_RANGE_CLOEXEC) < 0 && errno != ENOSYS && errno != EINVAL)
-		fail(FE_ERR_SETUP, "close-on-exec: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "close-on-exec: %s", fe_errstr(errno));
 
 	// Host-side steps, while this process can still see and write the
 	// host's files: cgroups, OOM score (before !dumpable, which would make
@@ -556,15 +382,15 @@ static void __attribute__((noreturn)) fastexec(void)
 	if (q.flags & FE_FLAG_OOM) {
 		snprintf(oom, sizeof(oom), "%d", q.oom_score_adj);
 		if (write_file("/proc/self/oom_score_adj", oom) < 0)
-			fail(FE_ERR_SETUP, "set oom_score_adj %s: %s", oom, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "set oom_score_adj %s: %s", oom, fe_errstr(errno));
 	}
 	// The container must not ptrace or read the memory of the shim's image.
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		fail(FE_ERR_SETUP, "set non-dumpable: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "set non-dumpable: %s", fe_errstr(errno));
 	for (uint32_t i = 0; i < q.nrlimits; i++) {
 		struct rlimit rl = { .rlim_cur = q.rlimits[i].cur, .rlim_max = q.rlimits[i].max };
 		if (setrlimit(q.rlimits[i].resource, &rl) < 0)
-			fail(FE_ERR_SETUP, "setrlimit %u: %s", q.rlimits[i].resource, errstr(errno));
+			fe_fail(FE_ERR_SETUP, "setrlimit %u: %s", q.rlimits[i].resource, fe_errstr(errno));
 	}
 	join_namespaces(&q);
 
@@ -572,10 +398,10 @@ static void __attribute__((noreturn)) fastexec(void)
 	// child so that the shim reaps it, and report its pid.
 	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
 	if (pid < 0)
-		fail(FE_ERR_SETUP, "clone into the PID namespace: %s", errstr(errno));
+		fe_fail(FE_ERR_SETUP, "clone into the PID namespace: %s", fe_errstr(errno));
 	if (pid == 0)
 		run_process(&q);
-	send_reply(FE_REPLY_PID, pid, -1);
+	fe_send_reply(FE_REPLY_PID, pid, -1);
 	_exit(0);
 }
 
