@@ -55,7 +55,12 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 	r := &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock}
 	// Now, while the binary at the shim's path is the shim's own: a shim
 	// outlives upgrades, and a clone made later (through that path) could
-	// be of the next version, whose helper reads another request.
+	// be of the next version, whose helper reads another request. The
+	// clone is an overlay over the binary's directory and root (which must
+	// exist, or exeseal falls back to copying the whole binary to memory).
+	if err := os.MkdirAll(root, 0o700); err != nil {
+		return nil, fmt.Errorf("create %s: %w", root, err)
+	}
 	r.exe, r.exeErr = exeseal.CloneSelfExe(root)
 	return r, nil
 }
