@@ -188,3 +188,27 @@ func TestExecWhileTheContainerStops(t *testing.T) {
 		return len(childrenOf(int32(p.c.Pid()))) == 0, nil
 	})
 }
+
+// A shim outlives an upgrade of its binary: when the file it was started
+// from has been replaced, its execs still run its own helper (which reads
+// its own request), not the new file's.
+func TestExecAfterTheShimBinaryIsReplaced(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "podd-shim")
+	if err := copyFile(filepath.Join(binDir, "podd-shim"), bin); err != nil {
+		t.Fatal(err)
+	}
+	p := startPodWith(t, bin)
+	p.create(p.config("c", p.execRootfs(), "sleep", "1000"))
+	next := filepath.Join(dir, "next")
+	if err := os.WriteFile(next, []byte("#!/bin/false\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, bin); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.exec(&shimv1.ExecProcess{Container: "c", Args: []string{"echo", "hi"}}); r.stdout != "hi\n" || r.exit.GetExitCode() != 0 {
+		t.Fatalf("exec after the binary was replaced: %+v", r)
+	}
+}

@@ -70,6 +70,12 @@ type testPod struct {
 
 func startPod(t *testing.T) *testPod {
 	t.Helper()
+	return startPodWith(t, filepath.Join(binDir, "podd-shim"))
+}
+
+// startPodWith starts a pod's shim from the binary shimBinary.
+func startPodWith(t *testing.T, shimBinary string) *testPod {
+	t.Helper()
 	testutil.RequireRoot(t)
 	dir, err := os.MkdirTemp("/tmp", "ps")
 	if err != nil {
@@ -83,7 +89,7 @@ func startPod(t *testing.T) *testPod {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c, err := shim.Launch(ctx, shim.LaunchConfig{
-		ShimBinary: filepath.Join(binDir, "podd-shim"), PodUID: "uid-" + filepath.Base(dir),
+		ShimBinary: shimBinary, PodUID: "uid-" + filepath.Base(dir),
 		StateDir: p.stateDir, CgroupParent: p.cgroup, LogLevel: "debug",
 	})
 	if err != nil {

@@ -15,7 +15,6 @@ import (
 	"github.com/opencontainers/cgroups/manager"
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
-	"github.com/opencontainers/runc/libcontainer/exeseal"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -33,10 +32,12 @@ type Runtime struct {
 	// memlock is the shim's RLIMIT_MEMLOCK as it started (see Create).
 	memlock unix.Rlimit
 
-	// exe is the sealed clone of the shim binary that execs run from
-	// (see helperExe), or why there is none.
-	exe    *os.File
-	exeErr error
+	// self is the shim's binary as it started; exe is the sealed clone
+	// of it that execs run from (see helperExe), or why there is none.
+	self    *os.File
+	exeOnce sync.Once
+	exe     *os.File
+	exeErr  error
 }
 
 // NewRuntime returns a Runtime keeping container state under root.
@@ -52,17 +53,11 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 		return nil, fmt.Errorf("read RLIMIT_MEMLOCK: %w", err)
 	}
 	limitInitProcs()
-	r := &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock}
-	// Now, while the binary at the shim's path is the shim's own: a shim
-	// outlives upgrades, and a clone made later (through that path) could
-	// be of the next version, whose helper reads another request. The
-	// clone is an overlay over the binary's directory and root (which must
-	// exist, or exeseal falls back to copying the whole binary to memory).
-	if err := os.MkdirAll(root, 0o700); err != nil {
-		return nil, fmt.Errorf("create %s: %w", root, err)
+	self, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("open the shim's binary: %w", err)
 	}
-	r.exe, r.exeErr = exeseal.CloneSelfExe(root)
-	return r, nil
+	return &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock, self: self}, nil
 }
 
 // Container is one libcontainer container.

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"slices"
 	"strconv"
@@ -13,6 +14,7 @@ import (
 	"github.com/moby/sys/capability"
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/runc/libcontainer/configs"
+	"github.com/opencontainers/runc/libcontainer/exeseal"
 	"golang.org/x/sys/unix"
 
 	"github.com/podd-dev/podd/runtime/shim/server/internal/fastexec"
@@ -66,8 +68,31 @@ func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
 // helperExe is the shim binary the exec helper runs from: a read-only
 // clone of it (CVE-2019-5736: a container process that reaches the helper's
 // /proc/<pid>/exe must not be able to write the host's binary), made once
-// per shim, when it starts (NewRuntime).
-func (r *Runtime) helperExe() (*os.File, error) { return r.exe, r.exeErr }
+// per shim, at its first exec.
+func (r *Runtime) helperExe() (*os.File, error) {
+	r.exeOnce.Do(func() { r.exe, r.exeErr = r.sealSelf() })
+	return r.exe, r.exeErr
+}
+
+// sealSelf clones the shim's binary: an overlay over the directory it was
+// started from (no copy), unless the file there is no longer the one
+// running. A shim outlives upgrades, and the next version's helper would
+// read another request: then the running binary, still open, is copied.
+func (r *Runtime) sealSelf() (*os.File, error) {
+	running, err := r.self.Stat()
+	if err != nil {
+		return nil, err
+	}
+	exe, err := exeseal.CloneSelfExe(r.root)
+	if err != nil {
+		return nil, err
+	}
+	if fi, err := exe.Stat(); err == nil && fi.Size() == running.Size() && fi.ModTime().Equal(running.ModTime()) {
+		return exe, nil
+	}
+	exe.Close()
+	return exeseal.CloneBinary(io.NewSectionReader(r.self, 0, running.Size()), running.Size(), "podd-shim", r.root)
+}
 
 // execTemplate returns the part of an exec's request every exec of the
 // container shares, computing it at the first exec.
