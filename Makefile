@@ -100,13 +100,14 @@ fuzz: ## run every fuzz target for FUZZTIME (default 1m) each
 	FUZZTIME=$(FUZZTIME) GO=$(GO) ./hack/fuzz.sh
 
 # The e2e tests make test-cgroupv2 runs in the cgroup v2 VM: pods with
-# limits and OOMKilled (main process and child), exec, logs, delete with a
+# limits and OOMKilled (main process and child), exec (and its confinement:
+# the exec helper is cloned into the cgroup with CLONE_INTO_CGROUP), logs, delete with a
 # grace period (exit codes 143/137), a readiness probe across a kill -9 of
 # the daemon and its recovery, the leak census (every test ends with it),
 # the device filter, podctl top's CPU against the v2 cpu.stat, the CRI
 # metrics read from the v2 files, and the pause holder (forked into its
 # cgroup with CLONE_INTO_CGROUP on v2) and its death.
-V2VM_E2E := TestR22_TerminationReasons|TestPauseHolderIsUnprivilegedAndHoldsThePodNamespaces|TestPauseKilledLosesSandbox|TestExecStdinExitCodeAndTTY|TestLogsFollow|TestStopExitCodes|TestProbesAndEventsSurviveDaemonCrash|TestNothingLeftAfterDeleteAndFailedCreate|TestDeviceFilterRefusesHostBlockDevice|TestTopPodsMatchesCgroupCPU|TestCRIMetrics
+V2VM_E2E := TestR22_TerminationReasons|TestExecRunsWithTheContainersSecurity|TestPauseHolderIsUnprivilegedAndHoldsThePodNamespaces|TestPauseKilledLosesSandbox|TestExecStdinExitCodeAndTTY|TestLogsFollow|TestStopExitCodes|TestProbesAndEventsSurviveDaemonCrash|TestNothingLeftAfterDeleteAndFailedCreate|TestDeviceFilterRefusesHostBlockDevice|TestTopPodsMatchesCgroupCPU|TestCRIMetrics
 
 test-cgroupv2: deps build ## podd checks and an e2e subset on a pure cgroup v2 host (a QEMU VM, test/v2vm)
 	$(GO) test -c -o $(BIN)/e2e.test ./test/e2e

@@ -8,8 +8,8 @@ import (
 )
 
 // TestShimDependencies keeps podd-shim lean: libcontainer re-executes it for
-// every container start and exec, so it must not link Kubernetes packages or
-// the daemon.
+// every container start, so it must not link Kubernetes packages or the
+// daemon.
 func TestShimDependencies(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
 	if err != nil {
@@ -28,8 +28,8 @@ func TestShimDependencies(t *testing.T) {
 // TestShimLeavesOutUnusedInits: the shim is built without libcontainer's
 // checkpoint/restore (go-criu registers protobuf descriptors at package
 // initialisation) and without grpc's tracing (x/net/trace, html/template),
-// whose package init every container start and exec paid for in the
-// re-executed init (issue 13). It lists the shim's dependencies with the
+// whose package init every container start (and, before the C exec helper,
+// every exec) paid for in the re-executed init (issue 13). It lists the shim's dependencies with the
 // build tags the Makefile builds it with.
 func TestShimLeavesOutUnusedInits(t *testing.T) {
 	tags := makefileShimTags(t)

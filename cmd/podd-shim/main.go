@@ -1,8 +1,9 @@
 // Command podd-shim is the per-pod shim: the parent of the pod's containers.
 // It serves the shim API on <state-dir>/shim.sock, runs containers through
 // libcontainer, writes their CRI logs and exit records, and survives daemon
-// restarts. libcontainer re-executes it as "init" for every container start
-// and exec.
+// restarts. libcontainer re-executes it as "init" for every container start;
+// an exec runs it as the exec helper, whose C code sets the process up and
+// execs it before the Go runtime starts (runtime/shim/server/internal/fastexec).
 package main
 
 import (

@@ -44,11 +44,13 @@ func buildBinaries(dir string) error {
 	for _, b := range []struct {
 		name string
 		env  []string
+		tags string
 	}{
-		{"podd-shim", nil},
-		{"podd-pause", []string{"CGO_ENABLED=0"}},
+		// The shim is built as the Makefile builds it: with libseccomp.
+		{"podd-shim", []string{"CGO_ENABLED=1"}, "seccomp,runc_nocriu,grpcnotrace"},
+		{"podd-pause", []string{"CGO_ENABLED=0"}, ""},
 	} {
-		cmd := exec.Command("go", "build", "-o", filepath.Join(dir, b.name), "github.com/podd-dev/podd/cmd/"+b.name)
+		cmd := exec.Command("go", "build", "-tags", b.tags, "-o", filepath.Join(dir, b.name), "github.com/podd-dev/podd/cmd/"+b.name)
 		cmd.Env = append(os.Environ(), b.env...)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			return fmt.Errorf("build %s: %v\n%s", b.name, err, out)
@@ -67,6 +69,12 @@ type testPod struct {
 }
 
 func startPod(t *testing.T) *testPod {
+	t.Helper()
+	return startPodWith(t, filepath.Join(binDir, "podd-shim"))
+}
+
+// startPodWith starts a pod's shim from the binary shimBinary.
+func startPodWith(t *testing.T, shimBinary string) *testPod {
 	t.Helper()
 	testutil.RequireRoot(t)
 	return startPodWith(t, filepath.Join(binDir, "podd-shim"))

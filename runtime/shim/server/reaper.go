@@ -14,7 +14,9 @@ import (
 )
 
 // reaper keeps orphans from piling up as zombies without ever reaping a
-// process that libcontainer's Process.Wait is going to reap.
+// process that a libct Process.Wait is going to reap: a container's init,
+// or an exec'd process (which the exec helper forks as the shim's child;
+// the helper itself is waited for while the start holds startMu).
 type reaper struct {
 	// startMu is held shared while processes start and exclusively while
 	// orphans are reaped, so a child is tracked before the sweeper sees it.

@@ -19,8 +19,8 @@ const (
 )
 
 // memTrim hands the memory a burst of work left behind back to the OS once
-// the shim is quiet. Each exec (libcontainer re-executing the shim as the
-// process's init) leaves ~0.5 MiB of garbage in the shim; the collections
+// the shim is quiet. Each exec left ~0.5 MiB of garbage in the shim when
+// libcontainer ran it (less through the C exec helper); the collections
 // reclaim it, but the runtime keeps the free pages (up to its heap goal)
 // for good, and a shim that ran exec probes held ~1.2 MiB more than an
 // idle one. A trim is one collection and a scavenge: ~1 ms of CPU, after

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"sync"
 	"syscall"
 	"time"
 
@@ -20,6 +21,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/shim/server/internal/fastexec"
 )
 
 // Runtime creates containers under one libcontainer state root.
@@ -27,6 +29,15 @@ type Runtime struct {
 	root           string
 	nofile         uint64
 	minOOMScoreAdj int
+	// memlock is the shim's RLIMIT_MEMLOCK as it started (see Create).
+	memlock unix.Rlimit
+
+	// self is the shim's binary as it started; exe is the sealed clone
+	// of it that execs run from (see helperExe), or why there is none.
+	self    *os.File
+	exeOnce sync.Once
+	exe     *os.File
+	exeErr  error
 }
 
 // NewRuntime returns a Runtime keeping container state under root.
@@ -37,16 +48,34 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 	if err := unix.Getrlimit(unix.RLIMIT_NOFILE, &rl); err != nil {
 		return nil, fmt.Errorf("read RLIMIT_NOFILE: %w", err)
 	}
+	var memlock unix.Rlimit
+	if err := unix.Getrlimit(unix.RLIMIT_MEMLOCK, &memlock); err != nil {
+		return nil, fmt.Errorf("read RLIMIT_MEMLOCK: %w", err)
+	}
 	limitInitProcs()
-	return &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj}, nil
+	self, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("open the shim's binary: %w", err)
+	}
+	return &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock, self: self}, nil
 }
 
 // Container is one libcontainer container.
 type Container struct {
+	rt        *Runtime
 	lc        *libcontainer.Container
 	cgroup    cgroups.Manager
 	spec      *specs.Spec
 	sharedPID bool
+
+	// initPid and initPidfd are the container's init once started; a
+	// pidfd, so that an exec never joins a process that reused the pid.
+	initPid   int
+	initPidfd *os.File
+	// execMu guards initPidfd (closed by Destroy) and tmpl, what every
+	// exec shares, made at the first one.
+	execMu sync.Mutex
+	tmpl   *fastexec.Template
 }
 
 // Create validates cfg and creates its container (state and config; nothing
@@ -64,6 +93,12 @@ func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int
 	for _, rl := range spec.Process.Rlimits {
 		config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_NOFILE, Hard: rl.Hard, Soft: rl.Soft})
 	}
+	// On cgroup v2 libcontainer raises the shim's own RLIMIT_MEMLOCK to
+	// unlimited for good when it loads a device filter (for old kernels'
+	// BPF accounting): every process the shim forks later would inherit
+	// it, so a container's limit depended on whether another one had
+	// started before. Each container process gets the shim's original.
+	config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_MEMLOCK, Hard: r.memlock.Max, Soft: r.memlock.Cur})
 	cm, err := manager.New(config.Cgroups)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager of container %q: %w", cfg.GetId(), err)
@@ -75,7 +110,7 @@ func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int
 	if err != nil {
 		return nil, fmt.Errorf("create container %q: %w", cfg.GetId(), err)
 	}
-	return &Container{lc: lc, cgroup: cm, spec: spec, sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
+	return &Container{rt: r, lc: lc, cgroup: cm, spec: spec, sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
 }
 
 // clearStale destroys what a crashed shim left of container id: state of a
@@ -129,6 +164,8 @@ type ProcessSpec struct {
 
 // Process is a started container process.
 type Process struct {
+	// lp is libcontainer's process for the container's init; nil for an
+	// exec'd process, which is the shim's child and reaped with wait4.
 	lp  *libcontainer.Process
 	pid int
 	// Console is the master side of the process's terminal, if it has one.
@@ -150,6 +187,9 @@ type Exit struct {
 // Wait waits for the process to end and reaps it.
 func (p *Process) Wait() (Exit, error) {
 	awaitExit(p.pid)
+	if p.lp == nil {
+		return waitChild(p.pid)
+	}
 	ps, err := p.lp.Wait()
 	if ps == nil {
 		return Exit{}, fmt.Errorf("wait for process %d: %w", p.pid, err)
@@ -171,39 +211,53 @@ func (c *Container) Start(stdio Stdio) (*Process, error) {
 		c.destroyQuietly()
 		return nil, err
 	}
-	p := newProcess(c.spec.Process, c.spec.Process.Args, c.spec.Process.Env, c.spec.Process.Cwd, true)
+	p := newInitProcess(c.spec.Process)
 	proc, err := c.run(p, stdio)
 	if err != nil {
 		c.destroyQuietly()
 		return nil, classify(fmt.Errorf("start container %q: %w", c.lc.ID(), err))
 	}
-	return proc, nil
-}
-
-// Exec starts another process in the running container.
-func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
-	base := c.spec.Process
-	env := append(append([]string(nil), base.Env...), ps.Env...)
-	cwd := ps.Cwd
-	if cwd == "" {
-		cwd = base.Cwd
-	}
-	proc, err := c.run(newProcess(base, ps.Args, env, cwd, false), ps.Stdio)
+	// The init is the shim's child and not reaped yet: the pidfd is its.
+	fd, err := unix.PidfdOpen(proc.pid, 0)
 	if err != nil {
-		return nil, classify(fmt.Errorf("exec in container %q: %w", c.lc.ID(), err))
+		_ = p.Signal(unix.SIGKILL)
+		_, _ = p.Wait()
+		c.destroyQuietly()
+		return nil, fmt.Errorf("start container %q: pidfd of init: %w", c.lc.ID(), err)
 	}
+	unix.CloseOnExec(fd)
+	c.initPid, c.initPidfd = proc.pid, os.NewFile(uintptr(fd), "init-pidfd")
 	return proc, nil
 }
 
-func newProcess(base *specs.Process, args, env []string, cwd string, init bool) *libcontainer.Process {
+// waitChild reaps child pid and returns how it ended.
+func waitChild(pid int) (Exit, error) {
+	var ws unix.WaitStatus
+	for {
+		_, err := unix.Wait4(pid, &ws, 0, nil)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, unix.EINTR) {
+			return Exit{}, fmt.Errorf("wait for process %d: %w", pid, err)
+		}
+	}
+	if ws.Signaled() {
+		return Exit{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}, nil
+	}
+	return Exit{Code: ws.ExitStatus()}, nil
+}
+
+// newInitProcess is libcontainer's description of the container's init.
+func newInitProcess(base *specs.Process) *libcontainer.Process {
 	groups := make([]int, 0, len(base.User.AdditionalGids))
 	for _, g := range base.User.AdditionalGids {
 		groups = append(groups, int(g))
 	}
 	return &libcontainer.Process{
-		Args: args, Env: env, Cwd: cwd,
+		Args: base.Args, Env: base.Env, Cwd: base.Cwd,
 		UID: int(base.User.UID), GID: int(base.User.GID), AdditionalGroups: groups,
-		Init: init,
+		Init: true,
 	}
 }
 
@@ -374,6 +428,12 @@ func (c *Container) OOMKillCount() (uint64, error) {
 // Destroy removes the container's state and cgroup. Its processes must have
 // ended.
 func (c *Container) Destroy() error {
+	c.execMu.Lock()
+	if c.initPidfd != nil {
+		c.initPidfd.Close()
+		c.initPidfd = nil
+	}
+	c.execMu.Unlock()
 	if err := c.lc.Destroy(); err != nil {
 		return fmt.Errorf("destroy container %q: %w", c.lc.ID(), err)
 	}

@@ -19,7 +19,7 @@ func Init() { libcontainer.Init() }
 // initGOMAXPROCS is the GOMAXPROCS of the inits libcontainer re-executes.
 // An init runs one goroutine's worth of setup and then execs the container's
 // program; with a P per CPU its runtime starts threads and GC workers it
-// never uses, on every container start and every exec (exec probes too).
+// never uses, on every container start. (Execs do not run a Go init.)
 const initGOMAXPROCS = "1"
 
 // limitInitProcs makes libcontainer start inits with initGOMAXPROCS: it

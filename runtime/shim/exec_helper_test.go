@@ -1,0 +1,214 @@
+package shim_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/test/testutil"
+)
+
+// execErr runs proc like exec but returns the stream's error instead of
+// failing the test.
+func (p *testPod) execErr(proc *shimv1.ExecProcess) (execResult, error) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	stream, err := p.c.Exec(ctx)
+	if err != nil {
+		return execResult{}, err
+	}
+	if err := stream.Send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Start{Start: proc}}); err != nil {
+		return execResult{}, err
+	}
+	var r execResult
+	for r.exit == nil {
+		resp, err := stream.Recv()
+		if err != nil {
+			return r, err
+		}
+		r.stdout += string(resp.GetStdout())
+		r.stderr += string(resp.GetStderr())
+		r.exit = resp.GetExit()
+	}
+	return r, nil
+}
+
+// execRootfs is a busybox rootfs with what the exec tests run: a file that
+// is not executable, one the kernel cannot run, and more applets.
+func (p *testPod) execRootfs() string {
+	p.t.Helper()
+	root := p.rootfs("x")
+	for _, applet := range []string{"id", "pwd", "mkdir", "env", "kill"} {
+		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	for name, f := range map[string]struct {
+		data string
+		mode os.FileMode
+	}{"bin/plain": {"#!/bin/sh\necho hi\n", 0o644}, "bin/garbage": {"not a program\n", 0o755}} {
+		if err := os.WriteFile(filepath.Join(root, name), []byte(f.data), f.mode); err != nil {
+			p.t.Fatal(err)
+		}
+	}
+	return root
+}
+
+// Issue 13: the exec path that sets the process up in C before the Go
+// runtime reports what a shell would when it cannot run the command (127
+// not found, 126 found but not runnable, with the reason on stderr), fails
+// the RPC for a setup error, and gives the command its standard I/O, exit
+// status, working directory, environment and terminal.
+func TestExecHelperOutcomes(t *testing.T) {
+	p := startPod(t)
+	p.create(p.config("c", p.execRootfs(), "sleep", "1000"))
+	for _, tc := range []struct {
+		name     string
+		proc     *shimv1.ExecProcess
+		code     int32
+		stdout   string
+		inStderr string
+	}{
+		{name: "missing command on PATH", proc: &shimv1.ExecProcess{Args: []string{"nope"}}, code: 127,
+			inStderr: `exec: "nope": executable file not found in $PATH`},
+		{name: "missing path", proc: &shimv1.ExecProcess{Args: []string{"/bin/nope"}}, code: 127, inStderr: "no such file"},
+		{name: "not executable", proc: &shimv1.ExecProcess{Args: []string{"/bin/plain"}}, code: 126, inStderr: "permission denied"},
+		{name: "directory", proc: &shimv1.ExecProcess{Args: []string{"/bin"}}, code: 126, inStderr: "is a directory"},
+		{name: "not a program", proc: &shimv1.ExecProcess{Args: []string{"garbage"}}, code: 126, inStderr: "exec format error"},
+		{name: "exit status", proc: &shimv1.ExecProcess{Args: []string{"sh", "-c", "exit 3"}}, code: 3},
+		{name: "killed by a signal", proc: &shimv1.ExecProcess{Args: []string{"sh", "-c", "kill -TERM $$"}}, code: 128 + 15},
+		{name: "stdout and stderr apart", proc: &shimv1.ExecProcess{Args: []string{"sh", "-c", "echo out; echo err >&2"}}, stdout: "out\n", inStderr: "err\n"},
+		{name: "working directory", proc: &shimv1.ExecProcess{Args: []string{"pwd"}, Cwd: "/bin"}, stdout: "/bin\n"},
+		{name: "environment", proc: &shimv1.ExecProcess{Args: []string{"sh", "-c", "echo $PATH $HOME $X"}, Env: []string{"X=1", "X=2"}}, stdout: "/bin / 2\n"},
+		{name: "pid 1 is the container's", proc: &shimv1.ExecProcess{Args: []string{"cat", "/proc/1/cmdline"}}, stdout: "sleep\x001000\x00"},
+		{name: "session leader without a terminal", proc: &shimv1.ExecProcess{Args: []string{"sh", "-c", `read -r pid comm st ppid pgrp sid tty rest < /proc/self/stat; [ "$$" = "$sid" ] && echo $tty`}}, stdout: "0\n"},
+		{name: "terminal is the controlling one", proc: &shimv1.ExecProcess{Tty: true, Width: 80, Height: 24, Args: []string{"sh", "-c", `read -r pid comm st ppid pgrp sid tty rest < /proc/self/stat; [ "$$" = "$sid" ] && [ "$tty" != 0 ] && tty`}}, stdout: "/dev/pts/0\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.proc.Container = "c"
+			r, err := p.execErr(tc.proc)
+			if err != nil {
+				t.Fatalf("exec %q: %v", tc.proc.GetArgs(), err)
+			}
+			if r.exit.GetExitCode() != tc.code || r.stdout != tc.stdout || !strings.Contains(r.stderr, tc.inStderr) {
+				t.Errorf("exec %q: exit %d, stdout %q, stderr %q; want %d, %q, stderr with %q",
+					tc.proc.GetArgs(), r.exit.GetExitCode(), r.stdout, r.stderr, tc.code, tc.stdout, tc.inStderr)
+			}
+		})
+	}
+	t.Run("bad working directory", func(t *testing.T) {
+		_, err := p.execErr(&shimv1.ExecProcess{Container: "c", Args: []string{"true"}, Cwd: "/nowhere"})
+		if status.Code(err) != codes.Internal || !strings.Contains(err.Error(), `chdir to cwd ("/nowhere")`) {
+			t.Errorf("exec with cwd /nowhere: %v, want Internal naming the chdir", err)
+		}
+	})
+	// The helper runs from an overlay clone of the shim binary, not a
+	// copy of it in memory (exeseal's fallback: ~30 MiB per shim).
+	fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", p.c.Pid()))
+	for _, fd := range fds {
+		if l, _ := os.Readlink(fd); strings.Contains(l, "memfd:") || strings.Contains(l, "(deleted)") {
+			t.Errorf("the shim holds %s: %s, a copy of its binary", fd, l)
+		}
+	}
+	// Every exec above, failed or not, left no process behind: no zombie,
+	// no helper, no command.
+	testutil.WaitFor(t, 5*time.Second, "only the container's init left", func() (bool, error) {
+		return len(childrenOf(int32(p.c.Pid()))) == 1 && len(cgroupProcs(t, p.cgroup+"/c")) == 1, nil
+	})
+}
+
+// The process exec'd into a confined container is confined alike: the
+// user and groups, capabilities, no_new_privs and seccomp filter of the
+// container (e2e TestExecRunsWithTheContainersSecurity compares every
+// field with the main process's).
+func TestExecHelperConfinement(t *testing.T) {
+	p := startPod(t)
+	cfg := p.config("c", p.execRootfs(), "sleep", "1000")
+	cfg.User = &shimv1.User{Uid: 1000, Gid: 1000, AdditionalGids: []uint32{5}}
+	cfg.Capabilities = []string{"NET_BIND_SERVICE"}
+	cfg.NoNewPrivileges = true
+	cfg.OomScoreAdj = 500
+	cfg.Seccomp = []byte(`{"defaultAction":"SCMP_ACT_ALLOW","architectures":["SCMP_ARCH_X86_64"],
+		"syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO","errnoRet":1}]}`)
+	p.create(cfg)
+	r := p.exec(&shimv1.ExecProcess{Container: "c", Args: []string{"sh", "-c",
+		"id; grep -E '^(CapBnd|CapEff|NoNewPrivs|Seccomp):' /proc/self/status; cat /proc/self/oom_score_adj; mkdir /tmp/x"}})
+	want := "uid=1000 gid=1000 groups=5\nNoNewPrivs:\t1\nSeccomp:\t2\n500\n"
+	if strings.Contains(r.stdout, "CapEff:\t0000000000000000\nCapBnd:\t0000000000000400\n") {
+		r.stdout = strings.Replace(r.stdout, "CapEff:\t0000000000000000\nCapBnd:\t0000000000000400\n", "", 1)
+	} else {
+		t.Errorf("capabilities: %q, want none effective, NET_BIND_SERVICE bounding", r.stdout)
+	}
+	if r.stdout != want || r.exit.GetExitCode() == 0 || !strings.Contains(r.stderr, "Operation not permitted") {
+		t.Errorf("exec in a confined container: exit %d, stdout %q, stderr %q; want stdout %q and mkdir refused by the filter",
+			r.exit.GetExitCode(), r.stdout, r.stderr, want)
+	}
+}
+
+// An exec racing the container's end either runs (and dies with the
+// container's PID namespace) or is refused; none hangs, none outlives the
+// container, and the shim reaps every one.
+func TestExecWhileTheContainerStops(t *testing.T) {
+	p := startPod(t)
+	p.create(p.config("c", p.execRootfs(), "sleep", "1000"))
+	var wg sync.WaitGroup
+	errs := make(chan string, 40)
+	for i := 0; i < 20; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			r, err := p.execErr(&shimv1.ExecProcess{Container: "c", Args: []string{"sleep", "30"}})
+			switch c := status.Code(err); {
+			case err == nil && r.exit.GetExitCode() != 128+9:
+				errs <- "exec ended with " + r.exit.String() + ", want killed with the container"
+			case err != nil && c != codes.FailedPrecondition && c != codes.Internal:
+				errs <- "exec: " + err.Error()
+			}
+		}()
+	}
+	p.signal("c", int32(syscall.SIGKILL))
+	p.waitStopped("c", 10*time.Second)
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	testutil.WaitFor(t, 5*time.Second, "no child of the shim left", func() (bool, error) {
+		return len(childrenOf(int32(p.c.Pid()))) == 0, nil
+	})
+}
+
+// A shim outlives an upgrade of its binary: when the file it was started
+// from has been replaced, its execs still run its own helper (which reads
+// its own request), not the new file's.
+func TestExecAfterTheShimBinaryIsReplaced(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "podd-shim")
+	if err := copyFile(filepath.Join(binDir, "podd-shim"), bin); err != nil {
+		t.Fatal(err)
+	}
+	p := startPodWith(t, bin)
+	p.create(p.config("c", p.execRootfs(), "sleep", "1000"))
+	next := filepath.Join(dir, "next")
+	if err := os.WriteFile(next, []byte("#!/bin/false\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(next, bin); err != nil {
+		t.Fatal(err)
+	}
+	if r := p.exec(&shimv1.ExecProcess{Container: "c", Args: []string{"echo", "hi"}}); r.stdout != "hi\n" || r.exit.GetExitCode() != 0 {
+		t.Fatalf("exec after the binary was replaced: %+v", r)
+	}
+}

@@ -1,0 +1,42 @@
+// Constants shared by the exec helper (fastexec.c) and the shim's side of
+// it (fastexec.go), which reads them through cgo.
+#ifndef PODD_FASTEXEC_H
+#define PODD_FASTEXEC_H
+
+// FE_MARKER is argv[1] of the shim binary started as the exec helper.
+#define FE_MARKER "podd-fastexec"
+// FE_MAGIC starts a request; another value is a request of another build.
+#define FE_MAGIC 0x70646678u
+
+// The helper's descriptors: the request/reply socket, the error pipe's
+// write end, and the first that is neither (namespace fds start here).
+#define FE_FD_SOCK 3
+#define FE_FD_ERR 4
+#define FE_FD_FIRST_FREE 5
+
+// Request flags.
+#define FE_FLAG_TTY 1u
+#define FE_FLAG_NO_NEW_PRIVS 2u
+#define FE_FLAG_OOM 4u
+// FE_NO_UMASK leaves the umask as inherited.
+#define FE_NO_UMASK 0xffffffffu
+
+// Capability sets, in request order.
+#define FE_CAP_BOUNDING 0
+#define FE_CAP_EFFECTIVE 1
+#define FE_CAP_PERMITTED 2
+#define FE_CAP_INHERITABLE 3
+#define FE_CAP_AMBIENT 4
+#define FE_CAP_SETS 5
+
+// Replies on the socket: the process's pid (from the helper), the
+// terminal's master (from the process, as SCM_RIGHTS).
+#define FE_REPLY_PID 1
+#define FE_REPLY_CONSOLE 2
+
+// The first byte of an error message: the command cannot be run (not
+// found, not executable), or the setup failed.
+#define FE_ERR_RUN 'R'
+#define FE_ERR_SETUP 'S'
+
+#endif
