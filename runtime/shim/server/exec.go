@@ -23,8 +23,8 @@ import (
 const execDrainTimeout = time.Second
 
 // maxExecStarts bounds how many execs one shim starts at once. Starting is
-// the costly part (libcontainer re-executes the shim as the new process's
-// init: tens of milliseconds of CPU each); a started command runs unbounded,
+// the costly part (the fastexec helper's set-up, and the first exec of a
+// container reads its seccomp program back); a started command runs unbounded,
 // so a long interactive exec never holds up a probe. Time spent waiting here
 // is not the command's: its timeout counts from its start.
 var maxExecStarts = max(1, runtime.NumCPU())
