@@ -6,7 +6,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -257,21 +256,7 @@ func (e *env) listAllPods(ctx context.Context) (time.Duration, error) {
 // cgroup parent (shims, pause, containers).
 func (e *env) startCPU(tb testing.TB) time.Duration {
 	tb.Helper()
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", e.cmd.Process.Pid))
-	if err != nil {
-		tb.Fatal(err)
-	}
-	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+2:]))
-	// utime, stime, cutime, cstime are fields 14-17 of stat, 12-15 after the name.
-	var ticks int64
-	for _, v := range f[11:15] {
-		t, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			tb.Fatalf("daemon stat %q: %v", v, err)
-		}
-		ticks += t
-	}
-	own := time.Duration(ticks) * time.Second / clockTicks
+	own := processTreeCPU(tb, e.cmd.Process.Pid)
 	if len(cgroupDirs(e.cgroupParent)) == 0 {
 		return own // the daemon makes its cgroup parent with the first pod
 	}
