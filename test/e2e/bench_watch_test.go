@@ -289,11 +289,16 @@ func (e *env) metricsURL() string {
 
 // podsManifest is n one-container pods named prefix0… that sleep, in one file.
 func podsManifest(prefix string, n int) (string, []string) {
+	return podsManifestOf(prefix, n, sleepPod)
+}
+
+// podsManifestOf is n pods named prefix0… made by pod, in one file.
+func podsManifestOf(prefix string, n int, pod func(name string) string) (string, []string) {
 	var docs, names []string
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("%s%d", prefix, i)
 		names = append(names, name)
-		docs = append(docs, sleepPod(name))
+		docs = append(docs, pod(name))
 	}
 	return strings.Join(docs, "---\n"), names
 }

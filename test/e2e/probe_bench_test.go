@@ -95,14 +95,9 @@ spec:
 // probeCPU runs one measurement of variant v on n pods named prefix….
 func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant, n int, window time.Duration, prefix string) {
 	b.Helper()
-	var docs, names []string
-	for i := 0; i < n; i++ {
-		name := fmt.Sprintf("%s%d", prefix, i)
-		names = append(names, name)
-		docs = append(docs, v.manifest(name))
-	}
+	manifest, names := podsManifestOf(prefix, n, v.manifest)
 	file := filepath.Join(e.dir, prefix+v.name+".yaml")
-	if err := os.WriteFile(file, []byte(strings.Join(docs, "---\n")), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
 		b.Fatal(err)
 	}
 	e.podctlLong(b, "apply", "-f", file)
