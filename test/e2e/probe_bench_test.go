@@ -17,7 +17,9 @@ import (
 // Issue 13 probe goals as figures: PODD_BENCH_PROBE_PODS (default 100)
 // one-container pods, each with one probe, measured over a window of
 // PODD_BENCH_PROBE_SECONDS (default 60) begun once every pod runs (and,
-// for readiness, is ready) and every probe has run at least once, plus 5 s:
+// for readiness, is ready) and every probe has run at least once, plus 5 s.
+// The same pods without the probe are measured first, over half the
+// window, so the report also says what the probes add:
 //
 //   - httpGet: busybox httpd with a 1 s httpGet readiness probe; goal: the
 //     daemon (the podd process alone; the probed servers are the pods')
@@ -34,8 +36,8 @@ func BenchmarkProbeCPU(b *testing.B) {
 	n := envInt(b, "PODD_BENCH_PROBE_PODS", 100)
 	window := time.Duration(envInt(b, "PODD_BENCH_PROBE_SECONDS", 60)) * time.Second
 	for _, v := range []probeVariant{
-		{name: "httpGet", probeType: "readiness", period: time.Second, manifest: httpGetProbePod, daemonGoal: 5},
-		{name: "exec", probeType: "liveness", period: 10 * time.Second, manifest: execProbePod, allGoal: 15},
+		{name: "httpGet", probeType: "readiness", period: time.Second, manifest: httpGetProbePod, plain: httpdPod, daemonGoal: 5},
+		{name: "exec", probeType: "liveness", period: 10 * time.Second, manifest: execProbePod, plain: sleepPod, allGoal: 15},
 	} {
 		b.Run(v.name, func(b *testing.B) {
 			e := benchEnvFlags(b, "--metrics-address", "127.0.0.1:0")
@@ -55,6 +57,8 @@ type probeVariant struct {
 	probeType string // the podd_prober_* label of its kind
 	period    time.Duration
 	manifest  func(name string) string
+	// plain is the same pod without the probe: the baseline.
+	plain func(name string) string
 	// daemonGoal bounds the daemon's CPU, allGoal that of the daemon, the
 	// shims and the pods together (% of a core); 0: no such goal.
 	daemonGoal, allGoal float64
@@ -73,6 +77,19 @@ spec:
     readinessProbe:
       httpGet: {path: /index.html, port: 8080}
       periodSeconds: 1
+`, name)
+}
+
+func httpdPod(name string) string {
+	return fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata: {name: %s}
+spec:
+  terminationGracePeriodSeconds: 0
+  containers:
+  - name: c
+    image: busybox:latest
+    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"]
 `, name)
 }
 
@@ -95,6 +112,7 @@ spec:
 // probeCPU runs one measurement of variant v on n pods named prefix….
 func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant, n int, window time.Duration, prefix string) {
 	b.Helper()
+	baseDaemon, baseAll := e.plainPodsCPU(b, tr, url, v, n, window/2, prefix+"plain-")
 	manifest, names := podsManifestOf(prefix, n, v.manifest)
 	file := filepath.Join(e.dir, prefix+v.name+".yaml")
 	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
@@ -137,6 +155,7 @@ func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant,
 	} else {
 		r.add("  %-30s %10.3f %% core", "daemon CPU", daemon)
 	}
+	r.add("  %-30s %10.3f %% core (the same pods without the probe: %.3f)", "  of which the probes add", daemon-baseDaemon, baseDaemon)
 	r.add("  %-30s %10.3f %% core", "shims CPU", shims)
 	what := "probed servers: the pods', not podd's"
 	if v.probeType == "liveness" {
@@ -148,6 +167,7 @@ func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant,
 	} else {
 		r.add("  %-30s %10.3f %% core", "daemon+shims+pods CPU", daemon+shims+pods)
 	}
+	r.add("  %-30s %10.3f %% core (the same pods without the probe: %.3f)", "  of which the probes add", daemon+shims+pods-baseAll, baseAll)
 	r.add("  %-30s %10.0f (expected about %.0f)", "probe runs in window", runs, float64(n)*took.Seconds()/v.period.Seconds())
 	r.add("  %-30s %10.0f", "failed runs in window", m1.failed-m0.failed)
 	if runs > 0 {
@@ -167,6 +187,28 @@ func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant,
 	if restarts != 0 || timeouts != 0 {
 		b.Errorf("%d pods with a %s probe: %d restarts and %d probe timeouts, want 0", n, v.name, restarts, timeouts)
 	}
+}
+
+// plainPodsCPU runs n of v's pods without the probe over window (after they
+// all run, plus 5 s) and returns the daemon's CPU and that of the daemon,
+// the shims and the pods together, in % of a core; then deletes them.
+func (e *env) plainPodsCPU(b *testing.B, tr *podTracker, url string, v probeVariant, n int, window time.Duration, prefix string) (daemon, all float64) {
+	b.Helper()
+	manifest, names := podsManifestOf(prefix, n, v.plain)
+	file := filepath.Join(e.dir, prefix+v.name+".yaml")
+	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	e.podctlLong(b, "apply", "-f", file)
+	tr.wait(b, 15*time.Minute, fmt.Sprintf("%d plain pods running", n), func() bool { return tr.countRunning(names) == n })
+	<-time.After(5 * time.Second)
+	m0 := e.probeSnapshot(b, url, v.probeType)
+	<-time.After(window)
+	m1 := e.probeSnapshot(b, url, v.probeType)
+	e.podctlLong(b, "delete", "-f", file, "--grace-period", "0", "--wait=false")
+	tr.wait(b, 15*time.Minute, fmt.Sprintf("%d plain pods gone", n), func() bool { return tr.countGone(names) == n })
+	took := m1.at.Sub(m0.at).Seconds()
+	return 100 * (m1.daemon - m0.daemon).Seconds() / took, 100 * (m1.daemon - m0.daemon + m1.all - m0.all).Seconds() / took
 }
 
 // probeSnapshot is what probeCPU reads at each end of its window.
