@@ -135,10 +135,11 @@ lint: tools ## gofmt, go vet, staticcheck, go.mod tidy, generated code current, 
 	$(GOBIN_DIR)/staticcheck ./...
 
 # The issue 13 benchmarks run once each (each takes its own sample: 20
-# starts per side, a burst of 200 pods, 50 idle pods); sizes can be
-# lowered for a quick run with PODD_BENCH_START_RUNS, PODD_BENCH_BURST_PODS,
-# PODD_BENCH_FOOTPRINT_PODS and PODD_BENCH_IDLE_SECONDS.
-BENCH_ONCE := ^Benchmark(StartLatency|Burst|Footprint)$$
+# starts per side, a burst of 200 pods per delete kind, 50 idle pods, 100
+# probed pods per probe handler); sizes can be lowered for a quick run with
+# PODD_BENCH_START_RUNS, PODD_BENCH_BURST_PODS, PODD_BENCH_FOOTPRINT_PODS,
+# PODD_BENCH_IDLE_SECONDS, PODD_BENCH_PROBE_PODS and PODD_BENCH_PROBE_SECONDS.
+BENCH_ONCE := ^Benchmark(StartLatency|Burst|BurstDefaultGrace|Footprint|ProbeCPU)$$
 # podman is the peer BenchmarkStartLatency measures `podman kube play`
 # against; only make bench installs it. The benchmark gives it a
 # containers.conf of its own (runc, cgroupfs, file events, no default

@@ -2,8 +2,27 @@ package probes
 
 import (
 	"context"
+	"log/slog"
 	"time"
 )
+
+// runGrid is the grid every probe's next run is put on: the runs due
+// within about the same runGrid wake the daemon once, not once each (with
+// 100 pods probed by httpGet every second, waking for each run cost the
+// daemon about a fifth of its CPU: the Go scheduler and sysmon). A run
+// moves by at most half of it, and only the first period after a start is
+// shortened or lengthened by that much: the later ones start a period
+// apart, on the grid.
+const runGrid = 100 * time.Millisecond
+
+// nextRun is how long after began (when a run started) the next one starts:
+// the period, ending on the run grid.
+func nextRun(began time.Time, period time.Duration) time.Duration {
+	if period < runGrid {
+		return period
+	}
+	return began.Add(period).Round(runGrid).Sub(began)
+}
 
 // worker probes one container instance with one probe. Its goroutine ends
 // when its context is cancelled, when a startup probe succeeds, or when a
@@ -40,16 +59,17 @@ func (w *worker) run(ctx context.Context) {
 	}
 	var s streak
 	for {
-		// The period counts from the start of a run, as a ticker would.
-		next := w.m.clock.NewTimer(w.timing.period)
+		// The period counts from the start of a run, as a ticker would, and
+		// ends on the run grid (see nextRun).
 		began := w.m.clock.Now()
+		next := w.m.clock.NewTimer(nextRun(began, w.timing.period))
 		res, out, warning, err := w.prober.probe(ctx, w.timing.timeout)
 		if ctx.Err() != nil {
 			next.Stop()
 			return
 		}
 		w.m.recordRun(w.kind, res, w.m.clock.Now().Sub(began))
-		w.log(res, out, err)
+		w.log(ctx, res, out, err)
 		if w.record(&s, res, out, warning) {
 			next.Stop()
 			return
@@ -92,7 +112,10 @@ func (w *worker) wait(ctx context.Context, d time.Duration) bool {
 	}
 }
 
-func (w *worker) log(res Result, out string, err error) {
+func (w *worker) log(ctx context.Context, res Result, out string, err error) {
+	if !w.m.log.Enabled(ctx, slog.LevelDebug) {
+		return // the arguments would cost allocations on every run
+	}
 	w.m.log.Debug("Probe ran", "uid", w.key.PodUID, "container", w.key.Container,
 		"instance", w.key.InstanceID, "probe", w.kind.String(), "result", res.String(),
 		"output", out, "err", err)

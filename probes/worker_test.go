@@ -134,3 +134,26 @@ func TestWorker_R46_EveryFailedRunIsReported(t *testing.T) {
 		t.Fatalf("%d run failures reported, want 3", h.runFailures)
 	}
 }
+
+// R44's period, on the run grid: a run that began on the grid is followed
+// a period later; one that began off it, a period later rounded to the
+// nearest grid point, so that runs of many probes coincide.
+func TestNextRunEndsThePeriodOnTheGrid(t *testing.T) {
+	base := time.Unix(1_700_000_000, 0)
+	tests := []struct {
+		began  time.Duration // after base, which is on the grid
+		period time.Duration
+		want   time.Duration
+	}{
+		{0, time.Second, time.Second},
+		{30 * time.Millisecond, time.Second, 970 * time.Millisecond},
+		{70 * time.Millisecond, time.Second, 1030 * time.Millisecond},
+		{1234 * time.Millisecond, 10 * time.Second, 9966 * time.Millisecond},
+		{30 * time.Millisecond, runGrid / 2, runGrid / 2},
+	}
+	for _, tt := range tests {
+		if got := nextRun(base.Add(tt.began), tt.period); got != tt.want {
+			t.Errorf("nextRun(base+%s, %s) = %s, want %s", tt.began, tt.period, got, tt.want)
+		}
+	}
+}

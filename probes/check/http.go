@@ -2,7 +2,6 @@ package check
 
 import (
 	"context"
-	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -61,7 +60,8 @@ func (r HTTPGetRequest) URL() *url.URL {
 // Redirects are followed up to 10 times while they stay on the same host. A
 // redirect to another host is not followed: the check is a Success and warning
 // says so (the caller records a ProbeWarning event). warning is empty
-// otherwise. Keep-alives are off, so each check opens its own connection.
+// otherwise. Keep-alives are off, so each check opens its own connection
+// (see oneShotTransport).
 func HTTPGet(ctx context.Context, r HTTPGetRequest) (result Result, output, warning string, err error) {
 	u := r.URL()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
@@ -70,24 +70,35 @@ func HTTPGet(ctx context.Context, r HTTPGetRequest) (result Result, output, warn
 	}
 	req.Header = probeHeaders(r.Headers, "kube-probe/"+version.Version)
 	req.Host = req.Header.Get("Host")
-
-	client := &http.Client{
-		Transport:     newTransport(),
-		Timeout:       max(r.Timeout, 0),
-		CheckRedirect: sameHostRedirects,
+	// The timeout is the request's context rather than the client's Timeout,
+	// which would cost a goroutine per check with a transport other than
+	// net/http's; the outputs name it as net/http's client does.
+	timedOut := func() bool { return false }
+	if r.Timeout > 0 {
+		tctx, cancel := context.WithTimeout(ctx, r.Timeout)
+		defer cancel()
+		req = req.WithContext(tctx)
+		timedOut = func() bool { return ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) }
 	}
-	defer client.CloseIdleConnections()
-	res, err := client.Do(req)
+	res, err := probeClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
 			return Unknown, "", "", fmt.Errorf("http check %s: %w", u, ctx.Err())
 		}
-		return Failure, err.Error(), "", nil
+		out := err.Error()
+		if timedOut() {
+			out += " (Client.Timeout exceeded while awaiting headers)"
+		}
+		return Failure, out, "", nil
 	}
 	defer res.Body.Close()
 	b, err := io.ReadAll(io.LimitReader(res.Body, MaxOutput))
 	if err != nil {
-		return Failure, fmt.Sprintf("read body of %s: %v", u, err), "", nil
+		out := fmt.Sprintf("read body of %s: %v", u, err)
+		if timedOut() {
+			out += " (Client.Timeout or context cancellation while reading body)"
+		}
+		return Failure, out, "", nil
 	}
 	body := string(b)
 	switch {
@@ -130,15 +141,6 @@ func sameHostRedirects(req *http.Request, via []*http.Request) error {
 	return nil
 }
 
-// newTransport returns a transport for one check: no proxy (pod IPs are
-// reached directly), no keep-alive, no transparent gzip, TLS unverified.
-func newTransport() *http.Transport {
-	return &http.Transport{
-		Proxy:               nil,
-		DialContext:         dialer().DialContext,
-		TLSClientConfig:     &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // probes never verify, as the kubelet
-		DisableKeepAlives:   true,
-		DisableCompression:  true,
-		TLSHandshakeTimeout: 10 * time.Second,
-	}
-}
+// probeClient sends every httpGet check: it follows same-host redirects
+// only, over a transport that opens a connection per request.
+var probeClient = &http.Client{Transport: oneShotTransport{}, CheckRedirect: sameHostRedirects}

@@ -161,6 +161,32 @@ func TestHTTPGet_R48_BodyReadAtMost10KiB(t *testing.T) {
 	}
 }
 
+// A server that ignores "Connection: close" and keeps sending a long body
+// costs nothing past the 10 KiB read: the connection is closed, not drained.
+func TestHTTPGet_R48_LongBodyNotDrained(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Length", strconv.Itoa(1<<30))
+		fmt.Fprint(w, strings.Repeat("z", 2*MaxOutput))
+		w.(http.Flusher).Flush()
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	req := requestFor(t, srv, "/")
+	req.Timeout = 10 * time.Second
+	start := time.Now()
+	if res, out, _, err := HTTPGet(context.Background(), req); res != Success || len(out) != MaxOutput || err != nil {
+		t.Fatalf("HTTPGet = (%v, %d bytes, %v), want Success with %d bytes", res, len(out), err, MaxOutput)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Fatalf("HTTPGet took %s: it waited for the rest of the body", d)
+	}
+}
+
 func TestHTTPGet_R48_HTTPSNotVerified(t *testing.T) {
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "tls") }))
 	t.Cleanup(srv.Close)
@@ -193,6 +219,36 @@ func TestHTTPGet_R49_HangingServerCostsAtMostTimeout(t *testing.T) {
 	}
 }
 
+// A timeout's output is net/http's client timeout message, as the kubelet's
+// (whose probe client has a Timeout): while awaiting the headers, and while
+// reading the body.
+func TestHTTPGet_R48_TimeoutOutputs(t *testing.T) {
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/body" {
+			w.Header().Set("Content-Length", "100")
+			fmt.Fprint(w, "abc")
+			w.(http.Flusher).Flush()
+		}
+		select {
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(srv.Close)
+	for path, want := range map[string]string{
+		"/headers": `Get "` + srv.URL + `/headers": context deadline exceeded (Client.Timeout exceeded while awaiting headers)`,
+		"/body":    "read body of " + srv.URL + "/body: context deadline exceeded (Client.Timeout or context cancellation while reading body)",
+	} {
+		req := requestFor(t, srv, path)
+		req.Timeout = 100 * time.Millisecond
+		if res, out, _, err := HTTPGet(context.Background(), req); res != Failure || out != want || err != nil {
+			t.Errorf("%s: HTTPGet = (%v, %q, %v), want Failure with %q", path, res, out, err, want)
+		}
+	}
+}
+
 func TestHTTPGet_RefusedIsFailure_CancelledIsUnknown(t *testing.T) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -208,5 +264,22 @@ func TestHTTPGet_RefusedIsFailure_CancelledIsUnknown(t *testing.T) {
 	cancel()
 	if res, _, _, err := HTTPGet(ctx, req); res != Unknown || !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled: HTTPGet = (%v, %v), want Unknown", res, err)
+	}
+}
+
+// BenchmarkHTTPGet is one httpGet check against a local server per op: the
+// allocations and time a probe costs its caller (the server's share is in
+// the time too).
+func BenchmarkHTTPGet(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	b.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	port, _ := strconv.Atoi(u.Port())
+	req := HTTPGetRequest{Host: u.Hostname(), Port: port, Path: "/healthz", Timeout: time.Second}
+	b.ReportAllocs()
+	for b.Loop() {
+		if res, out, _, err := HTTPGet(context.Background(), req); res != Success || err != nil {
+			b.Fatalf("HTTPGet = (%v, %q, %v)", res, out, err)
+		}
 	}
 }

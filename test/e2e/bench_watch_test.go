@@ -19,11 +19,13 @@ import (
 
 // podTracker follows every pod of the default namespace through WatchPods
 // and records, per pod name, when the test first saw all its app containers
-// running, the largest restart count seen, and when the pod was deleted.
+// running and ready, the largest restart count seen, and when the pod was
+// deleted.
 // Benchmarks wait on it (woken by each update), never by polling the API.
 type podTracker struct {
 	mu       sync.Mutex
 	running  map[string]time.Time
+	ready    map[string]time.Time
 	restarts map[string]int32
 	gone     map[string]time.Time
 	changed  chan struct{}
@@ -39,7 +41,7 @@ func (e *env) trackPods(tb testing.TB) *podTracker {
 	if err != nil {
 		tb.Fatalf("watch pods: %v", err)
 	}
-	t := &podTracker{running: map[string]time.Time{}, restarts: map[string]int32{}, gone: map[string]time.Time{}, changed: make(chan struct{})}
+	t := &podTracker{running: map[string]time.Time{}, ready: map[string]time.Time{}, restarts: map[string]int32{}, gone: map[string]time.Time{}, changed: make(chan struct{})}
 	go func() {
 		for {
 			ev, err := stream.Recv()
@@ -70,6 +72,9 @@ func (t *podTracker) record(typ string, p *corev1.Pod, now time.Time) {
 	}
 	if _, seen := t.running[p.Name]; !seen && allRunning(p) {
 		t.running[p.Name] = now
+	}
+	if _, seen := t.ready[p.Name]; !seen && podReady(p) {
+		t.ready[p.Name] = now
 	}
 }
 
@@ -120,6 +125,16 @@ func (t *podTracker) countRunning(names []string) int {
 	n := 0
 	for _, name := range names {
 		if _, ok := t.running[name]; ok {
+			n++
+		}
+	}
+	return n
+}
+
+func (t *podTracker) countReady(names []string) int {
+	n := 0
+	for _, name := range names {
+		if _, ok := t.ready[name]; ok {
 			n++
 		}
 	}
@@ -274,11 +289,16 @@ func (e *env) metricsURL() string {
 
 // podsManifest is n one-container pods named prefix0… that sleep, in one file.
 func podsManifest(prefix string, n int) (string, []string) {
+	return podsManifestOf(prefix, n, sleepPod)
+}
+
+// podsManifestOf is n pods named prefix0… made by pod, in one file.
+func podsManifestOf(prefix string, n int, pod func(name string) string) (string, []string) {
 	var docs, names []string
 	for i := 0; i < n; i++ {
 		name := fmt.Sprintf("%s%d", prefix, i)
 		names = append(names, name)
-		docs = append(docs, sleepPod(name))
+		docs = append(docs, pod(name))
 	}
 	return strings.Join(docs, "---\n"), names
 }

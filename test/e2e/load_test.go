@@ -16,10 +16,12 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+	"github.com/podd-dev/podd/test/testutil"
 )
 
-// loadPods is how many pods the burst applies at once (issue 7 item 6).
-const loadPods = 150
+// loadPods is how many pods the burst applies at once (issue 7 item 6;
+// issue 13 asks for 200, with no restart and nothing left after delete).
+const loadPods = 200
 
 // loadDeadline bounds each wait of the burst test; generous because the
 // test host is small and may be shared (on 2 cores under a load average of
@@ -68,23 +70,29 @@ func (e *env) identity(p *corev1.Pod) sandboxIdentity {
 	return id
 }
 
-// listPods returns every pod the daemon knows, by name.
+// listPods returns every pod the daemon knows, by name, page by page.
 func (e *env) listPods() (map[string]*corev1.Pod, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	resp, err := e.client.ListPods(ctx, &poddv1.ListPodsRequest{})
-	if err != nil {
-		return nil, err
-	}
 	out := map[string]*corev1.Pod{}
-	for _, raw := range resp.Pods {
-		p := &corev1.Pod{}
-		if err := json.Unmarshal(raw.Json, p); err != nil {
+	req := &poddv1.ListPodsRequest{}
+	for {
+		resp, err := e.client.ListPods(ctx, req)
+		if err != nil {
 			return nil, err
 		}
-		out[p.Name] = p
+		for _, raw := range resp.Pods {
+			p := &corev1.Pod{}
+			if err := json.Unmarshal(raw.Json, p); err != nil {
+				return nil, err
+			}
+			out[p.Name] = p
+		}
+		if resp.Continue == "" {
+			return out, nil
+		}
+		req.Continue = resp.Continue
 	}
-	return out, nil
 }
 
 // daemonAlive fails the test if the daemon process has exited.
@@ -170,9 +178,11 @@ func sameSandboxes(t *testing.T, what string, before, after map[string]sandboxId
 	}
 }
 
-// Issue 7 item 6: a burst of pods on a small host reaches Running without a
-// restart or a crash, and a daemon killed with every pod running comes
-// back without touching any of them.
+// Issue 7 item 6 and issue 13: a burst of 200 pods on a small host reaches
+// Running without a restart or a crash, a daemon killed with every pod
+// running comes back without touching any of them, and deleting them all
+// leaves nothing on the host while the daemon still runs (the census; the
+// env's cleanup takes it again after the daemon stops).
 func TestBurstOfPodsAndKill9KeepEverySandbox(t *testing.T) {
 	e := newEnv(t)
 	e.logBuf.Reset()
@@ -242,6 +252,10 @@ func TestBurstOfPodsAndKill9KeepEverySandbox(t *testing.T) {
 		time.Sleep(time.Second)
 	}
 	t.Logf("deleted %d pods in %s", loadPods, time.Since(delStart).Round(time.Second))
+	testutil.WaitFor(t, 30*time.Second, "nothing left of the deleted pods", func() (bool, error) {
+		c := e.census(t)
+		return c.empty(), fmt.Errorf("census %+v", c)
+	})
 }
 
 // Issue 7 item 6, the other side: evidence does lose a sandbox. A pod whose
