@@ -73,16 +73,10 @@ func startPod(t *testing.T) *testPod {
 	return startPodWith(t, filepath.Join(binDir, "podd-shim"))
 }
 
-// startPodWith starts a pod's shim from the binary shimBinary.
-func startPodWith(t *testing.T, shimBinary string) *testPod {
-	t.Helper()
-	testutil.RequireRoot(t)
-	return startPodWith(t, filepath.Join(binDir, "podd-shim"))
-}
-
 // startPodWith is startPod with the podd-shim binary shimBinary.
 func startPodWith(t *testing.T, shimBinary string) *testPod {
 	t.Helper()
+	testutil.RequireRoot(t)
 	dir, err := os.MkdirTemp("/tmp", "ps")
 	if err != nil {
 		t.Fatal(err)
