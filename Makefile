@@ -15,8 +15,9 @@ TTRPC_PROTOS := shim/v1/shim.proto
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 # libseccomp-dev and pkg-config: podd-shim links libseccomp (cgo, build tag
 # seccomp) so that libcontainer can apply seccomp filters. runc: the peer
-# that make bench measures exec cost against.
-APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps libseccomp-dev pkg-config runc
+# that make bench measures exec cost against. gcc and libc6-dev (its static
+# libc): podd-pause is a static C binary (hack/build-pause.sh).
+APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps libseccomp-dev pkg-config runc gcc libc6-dev
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
 # podd-shim's build tags: seccomp links libseccomp; runc_nocriu leaves out
@@ -60,7 +61,7 @@ build: ## build bin/podd, bin/podctl, bin/podd-shim, bin/podd-pause
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podd ./cmd/podd
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podctl ./cmd/podctl
 	CGO_ENABLED=1 $(GO) build -tags $(SHIM_TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/podd-shim ./cmd/podd-shim
-	CGO_ENABLED=0 $(GO) build -ldflags '-s -w' -o $(BIN)/podd-pause ./cmd/podd-pause
+	./hack/build-pause.sh $(BIN)/podd-pause
 
 crictl: ## build bin/crictl and bin/critest (cri-tools, from the Go module proxy or cache)
 	OUT_DIR=$(BIN) GO=$(GO) ./hack/build-cri-tools.sh crictl critest

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -178,10 +179,10 @@ func TestHolderInHostNamespaces(t *testing.T) {
 		t.Errorf("kernel.shm_rmid_forced in the holder's IPC namespace: %q (%v), want 1", out, err)
 	}
 	// The holder is no PID 1 here: it exits 0 on SIGTERM all the same,
-	// once its handler is in (before that the default action kills it,
-	// as it would kill the kubelet's pause in the host PID namespace).
-	testutil.WaitFor(t, 5*time.Second, "the holder to catch SIGTERM", func() (bool, error) {
-		return catchesSignal(pid, syscall.SIGTERM)
+	// once it has blocked the signal (before that the default action kills
+	// it, as it would kill the kubelet's pause in the host PID namespace).
+	testutil.WaitFor(t, 5*time.Second, "the holder to wait for SIGTERM", func() (bool, error) {
+		return waitsForSignals(pid)
 	})
 	p.signal("pause", int32(syscall.SIGTERM))
 	if st := p.waitStopped("pause", 5*time.Second); st.GetExitCode() != 0 {
@@ -189,21 +190,15 @@ func TestHolderInHostNamespaces(t *testing.T) {
 	}
 }
 
-// catchesSignal tells whether process pid has a handler for sig (SigCgt
-// in its /proc status).
-func catchesSignal(pid int32, sig syscall.Signal) (bool, error) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+// waitsForSignals tells whether process pid sleeps in sigwaitinfo
+// (rt_sigtimedwait, in /proc/<pid>/syscall): podd-pause blocks SIGTERM,
+// SIGINT and SIGCHLD before it waits, and has no handler to show in
+// SigCgt; while it waits, the kernel shows them unblocked in SigBlk.
+func waitsForSignals(pid int32) (bool, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/syscall", pid))
 	if err != nil {
 		return false, err
 	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if hex, ok := strings.CutPrefix(line, "SigCgt:"); ok {
-			mask, err := strconv.ParseUint(strings.TrimSpace(hex), 16, 64)
-			if err != nil {
-				return false, err
-			}
-			return mask&(1<<(uint(sig)-1)) != 0, nil
-		}
-	}
-	return false, fmt.Errorf("no SigCgt in /proc/%d/status", pid)
+	f := strings.Fields(string(data))
+	return len(f) > 0 && f[0] == strconv.Itoa(unix.SYS_RT_SIGTIMEDWAIT), nil
 }

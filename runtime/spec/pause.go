@@ -13,11 +13,6 @@ import (
 // PauseUID is the unprivileged user the pause runs as.
 const PauseUID = 65535
 
-// pauseGOMAXPROCS gives the pause's runtime one P from its start: it
-// sleeps and reaps, and each further P costs every pod threads and memory
-// (issue 13: -70 kB anonymous memory per pause).
-const pauseGOMAXPROCS = "GOMAXPROCS=1"
-
 // PauseInput is what PauseConfig needs.
 type PauseInput struct {
 	Pod *corev1.Pod
@@ -51,7 +46,7 @@ func PauseConfig(in PauseInput) (*shimv1.ContainerConfig, error) {
 		Id:              PauseID,
 		Holder:          true,
 		Args:            []string{in.Binary},
-		Env:             []string{DefaultPath, pauseGOMAXPROCS},
+		Env:             []string{DefaultPath},
 		Cwd:             "/",
 		User:            &shimv1.User{Uid: PauseUID, Gid: PauseUID},
 		Namespaces:      pauseNamespaces(sb),

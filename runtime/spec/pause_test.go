@@ -59,8 +59,9 @@ func TestPauseConfig_R94(t *testing.T) {
 			cfg.Seccomp != nil || cfg.LogPath != "/run/podd/pods/u1/pause.log" {
 			t.Errorf("%s: config %+v", tc.name, cfg)
 		}
-		if !slices.Contains(cfg.Env, "GOMAXPROCS=1") {
-			t.Errorf("%s: env %q, want GOMAXPROCS=1 (one P for the pause's runtime)", tc.name, cfg.Env)
+		// The C pause reads no environment: PATH only, no Go runtime knob.
+		if !slices.Equal(cfg.Env, []string{DefaultPath}) {
+			t.Errorf("%s: env %q, want only %q", tc.name, cfg.Env, DefaultPath)
 		}
 	}
 }

@@ -80,12 +80,3 @@ func TestLibcontainerImportedByOnePackage(t *testing.T) {
 		}
 	}
 }
-
-// podd-pause links only the standard library and x/sys.
-func TestPauseIsTiny(t *testing.T) {
-	for _, d := range deps(t, "cmd/podd-pause") {
-		if strings.Contains(strings.SplitN(d, "/", 2)[0], ".") && !strings.HasPrefix(d, "golang.org/x/sys/") && d != mod+"cmd/podd-pause" {
-			t.Errorf("podd-pause links %s", d)
-		}
-	}
-}
