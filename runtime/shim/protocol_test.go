@@ -122,11 +122,11 @@ func buildOldShim(t *testing.T) string {
 	t.Helper()
 	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
 	if err != nil {
-		t.Fatalf("this test builds podd-shim from git history: git rev-parse: %v", err)
+		t.Skipf("not run: this test builds podd-shim from git history and this is no git checkout: %v", err)
 	}
 	repo := strings.TrimSpace(string(top))
 	if out, err := exec.Command("git", "-C", repo, "cat-file", "-e", preTTRPCCommit+"^{commit}").CombinedOutput(); err != nil {
-		t.Fatalf("this test needs commit %s in the repository's history (a full clone): %v %s", preTTRPCCommit, err, out)
+		t.Skipf("not run: this test needs commit %s in the repository's history (a shallow clone lacks it): %v %s", preTTRPCCommit, err, out)
 	}
 	dir := t.TempDir()
 	src := filepath.Join(dir, "src")
