@@ -20,6 +20,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/podd-dev/podd/internal/procwait"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/fastexec"
 )
@@ -186,7 +187,7 @@ type Exit struct {
 
 // Wait waits for the process to end and reaps it.
 func (p *Process) Wait() (Exit, error) {
-	awaitExit(p.pid)
+	procwait.AwaitExit(p.pid)
 	if p.lp == nil {
 		return waitChild(p.pid)
 	}

@@ -1,4 +1,6 @@
-package libct
+// Package procwait waits for a child process to end without holding an OS
+// thread for it.
+package procwait
 
 import (
 	"os"
@@ -6,12 +8,13 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// awaitExit returns once child process pid has ended (it stays a zombie
-// until reaped), or at once when that cannot be watched. It waits on a
+// AwaitExit returns once child process pid has ended (it stays a zombie
+// until reaped), or at once when that cannot be watched (no pidfds: Linux
+// before 5.10; then the caller's reaping wait blocks instead). It waits on a
 // pidfd in the runtime's poller: os.Process.Wait blocks an OS thread in
 // wait(2) for the whole life of the process, so every container of a pod
-// held a thread of its shim.
-func awaitExit(pid int) {
+// held a thread of its shim, and the daemon one per shim.
+func AwaitExit(pid int) {
 	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
 	if err != nil {
 		return

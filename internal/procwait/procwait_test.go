@@ -1,4 +1,4 @@
-package libct
+package procwait
 
 import (
 	"os"
@@ -25,40 +25,40 @@ func TestAwaitExitReturnsWhenTheChildEndsWithoutReapingIt(t *testing.T) {
 	pid := cmd.Process.Pid
 	done := make(chan struct{})
 	go func() {
-		awaitExit(pid)
+		AwaitExit(pid)
 		close(done)
 	}()
 	select {
 	case <-done:
 		w.Close()
 		_ = cmd.Wait()
-		t.Fatal("awaitExit returned while the child runs")
+		t.Fatal("AwaitExit returned while the child runs")
 	case <-time.After(200 * time.Millisecond):
 	}
 	w.Close()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("awaitExit did not return after the child ended")
+		t.Fatal("AwaitExit did not return after the child ended")
 	}
 	if st := procState(t, pid); st != "Z" {
-		t.Errorf("child state after awaitExit = %q, want Z (ended, not reaped)", st)
+		t.Errorf("child state after AwaitExit = %q, want Z (ended, not reaped)", st)
 	}
 	if err := cmd.Wait(); err != nil {
-		t.Errorf("Wait after awaitExit: %v", err)
+		t.Errorf("Wait after AwaitExit: %v", err)
 	}
 }
 
 func TestAwaitExitOfANonChildReturns(t *testing.T) {
 	done := make(chan struct{})
 	go func() {
-		awaitExit(1) // not our child: nothing to wait for
+		AwaitExit(1) // not our child: nothing to wait for
 		close(done)
 	}()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.Fatal("awaitExit(1) did not return")
+		t.Fatal("AwaitExit(1) did not return")
 	}
 }
 
