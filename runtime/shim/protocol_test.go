@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -15,10 +14,6 @@ import (
 	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/test/testutil"
 )
-
-// preTTRPCCommit is the last podd whose podd-shim serves its API over gRPC
-// only. Its shims keep running across an upgrade of the daemon.
-const preTTRPCCommit = "8505f4d6fdd62cc44adf5223ff7000a858792e4b"
 
 // A shim of this podd serves ttrpc, and the client uses it: calls, an
 // Events stream, and Exec (over gRPC) all answer, after a reconnect too.
@@ -117,31 +112,10 @@ func checkProtocolRoundTrip(t *testing.T, p *testPod, want string) {
 	}
 }
 
-// buildOldShim builds podd-shim from preTTRPCCommit of this repository.
+// buildOldShim builds podd-shim from testutil.PreTTRPCCommit.
 func buildOldShim(t *testing.T) string {
 	t.Helper()
-	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
-	if err != nil {
-		t.Skipf("not run: this test builds podd-shim from git history and this is no git checkout: %v", err)
-	}
-	repo := strings.TrimSpace(string(top))
-	if out, err := exec.Command("git", "-C", repo, "cat-file", "-e", preTTRPCCommit+"^{commit}").CombinedOutput(); err != nil {
-		t.Skipf("not run: this test needs commit %s in the repository's history (a shallow clone lacks it): %v %s", preTTRPCCommit, err, out)
-	}
-	dir := t.TempDir()
-	src := filepath.Join(dir, "src")
-	if err := os.Mkdir(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", repo, preTTRPCCommit, src)
-	if out, err := archive.CombinedOutput(); err != nil {
-		t.Fatalf("extract %s: %v %s", preTTRPCCommit, err, out)
-	}
-	bin := filepath.Join(dir, "podd-shim")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/podd-shim")
-	build.Dir = src
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build podd-shim of %s: %v\n%s", preTTRPCCommit, err, out)
-	}
+	bin := filepath.Join(t.TempDir(), "podd-shim")
+	testutil.BuildShimAt(t, testutil.PreTTRPCCommit, bin)
 	return bin
 }

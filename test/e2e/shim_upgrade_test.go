@@ -3,18 +3,15 @@ package e2e
 import (
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-)
 
-// preTTRPCCommit is the last podd whose podd-shim serves its API over gRPC
-// only (issue 13 added ttrpc).
-const preTTRPCCommit = "8505f4d6fdd62cc44adf5223ff7000a858792e4b"
+	"github.com/podd-dev/podd/test/testutil"
+)
 
 // Shims outlive the daemon: after an upgrade the new daemon drives the
 // shims an older podd started, which speak only gRPC. A daemon whose
@@ -86,34 +83,12 @@ spec:
 	e.waitForPod("new", 10*time.Second, "still running", func(p *corev1.Pod) bool { return p.Status.Phase == corev1.PodRunning })
 }
 
-// buildPreTTRPCShim builds podd-shim at preTTRPCCommit into a directory
+// buildPreTTRPCShim builds podd-shim at testutil.PreTTRPCCommit into a directory
 // with this run's podd-pause beside it (a daemon's --bin-dir).
 func buildPreTTRPCShim(t *testing.T) string {
 	t.Helper()
-	top, err := exec.Command("git", "rev-parse", "--show-toplevel").Output()
-	if err != nil {
-		t.Skipf("not run: this test builds podd-shim from git history and this is no git checkout: %v", err)
-	}
-	repo := strings.TrimSpace(string(top))
-	if out, err := exec.Command("git", "-C", repo, "cat-file", "-e", preTTRPCCommit+"^{commit}").CombinedOutput(); err != nil {
-		t.Skipf("not run: this test needs commit %s in the repository's history (a shallow clone lacks it): %v %s", preTTRPCCommit, err, out)
-	}
-	dir := t.TempDir()
-	src := filepath.Join(dir, "src")
-	if err := os.Mkdir(src, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	archive := exec.Command("sh", "-c", `git -C "$1" archive "$2" | tar -x -C "$3"`, "sh", repo, preTTRPCCommit, src)
-	if out, err := archive.CombinedOutput(); err != nil {
-		t.Fatalf("extract %s: %v %s", preTTRPCCommit, err, out)
-	}
-	bin := filepath.Join(dir, "bin")
-	build := exec.Command("go", "build", "-tags", "seccomp,runc_nocriu,grpcnotrace", "-o", filepath.Join(bin, "podd-shim"), "./cmd/podd-shim")
-	build.Dir = src
-	build.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build podd-shim of %s: %v\n%s", preTTRPCCommit, err, out)
-	}
+	bin := filepath.Join(t.TempDir(), "bin")
+	testutil.BuildShimAt(t, testutil.PreTTRPCCommit, filepath.Join(bin, "podd-shim"))
 	pause, err := os.ReadFile(filepath.Join(binaries(t), "podd-pause"))
 	if err != nil {
 		t.Fatal(err)
