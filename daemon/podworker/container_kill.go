@@ -19,8 +19,12 @@ import (
 // (R50).
 const minGraceAfterPreStop = 2 * time.Second
 
-// exitPoll is how often a stop checks whether the instance exited.
-const exitPoll = 25 * time.Millisecond
+// exitRecheckMin and exitRecheckMax bound how long a stop waits for the
+// shim's next event before it asks the shim whether the instance exited.
+const (
+	exitRecheckMin = 250 * time.Millisecond
+	exitRecheckMax = 2 * time.Second
+)
 
 // startKill stops an instance in the background (R50): preStop, the stop
 // signal, SIGKILL when the grace runs out. The loop sees KillInProgress.
@@ -125,9 +129,14 @@ func killDeadline(graceEnd, now time.Time) time.Time {
 	return graceEnd
 }
 
-// waitExit polls the shim until the instance stopped or deadline passes.
+// waitExit waits until the instance stopped or deadline passes. It asks
+// the shim once, then again at each of the shim's events (an exit is one);
+// without events (a stream being opened again) it asks at growing
+// intervals, never more often than exitRecheckMin.
 func (w *Worker) waitExit(ctx context.Context, id string, deadline time.Time) bool {
+	recheck := exitRecheckMin
 	for {
+		event := w.nextShimEvent() // before asking: an exit in between still wakes us
 		cl := w.currentShim()
 		if cl == nil {
 			return true // the sandbox is gone, and the instance with it
@@ -139,9 +148,19 @@ func (w *Worker) waitExit(ctx context.Context, id string, deadline time.Time) bo
 				return true
 			}
 		}
-		if time.Now().After(deadline) {
+		left := time.Until(deadline)
+		if left < 0 {
 			return false
 		}
-		time.Sleep(min(exitPoll, time.Until(deadline)+time.Millisecond))
+		timer := time.NewTimer(min(recheck, left+time.Millisecond))
+		select {
+		case <-event:
+		case <-timer.C:
+			recheck = min(2*recheck, exitRecheckMax)
+		case <-ctx.Done():
+			timer.Stop()
+			return false
+		}
+		timer.Stop()
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 )
 
 // R30: app containers start in parallel, each in its own goroutine.
@@ -75,4 +77,52 @@ func TestKillWithPreStopAndGrace_R50(t *testing.T) {
 			checkNoLeaks(t, h)
 		})
 	}
+}
+
+// A stop waits for the instance's exit on the shim's events, not by asking
+// the shim over and over: 200 pods stopping at once each asked 40 times a
+// second, and the State calls took both cores (issue 13: a default-grace
+// delete of 200 pods whose containers exit on TERM took 16 s).
+func TestStopWaitsOnEventsNotPolls(t *testing.T) {
+	w, h := newTestWorker(t, testPod("stop"))
+	h.TermExitAfter = time.Second // as `trap 'exit 0' TERM; while :; do sleep 1; done`
+	runWorker(t, w)
+	eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+	before := h.Count("shim.state")
+	start := time.Now()
+	deleteAndWait(t, w, 30)
+	took := time.Since(start)
+	if sigs := h.SignalsTo("app-0"); len(sigs) != 1 || sigs[0].Sig != syscall.SIGTERM {
+		t.Fatalf("signals %+v, want one SIGTERM", sigs)
+	}
+	if took < h.TermExitAfter {
+		t.Fatalf("the pod was gone after %v, before its container exited (%v)", took, h.TermExitAfter)
+	}
+	// The worker's own rounds observe a few times; a poll every 25 ms asks
+	// about 40 times in the second the container takes.
+	if n := h.Count("shim.state") - before; n > 12 {
+		t.Errorf("the shim was asked for its state %d times while one container took %v to exit on TERM; want it to wait on the exit event", n, h.TermExitAfter)
+	}
+	checkNoLeaks(t, h)
+}
+
+// The worker follows the shim's events again when the stream ends while the
+// shim lives on (a subscriber that fell behind is dropped by the shim), also
+// when the first tries to open it again fail; stops then still wake on the
+// exit event.
+func TestShimEventsFollowedAgainAfterTheStreamEnds(t *testing.T) {
+	w, h := newTestWorker(t, testPod("events"))
+	h.TermExitAfter = 300 * time.Millisecond
+	runWorker(t, w)
+	eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+	eventually(t, "events followed", 10*time.Second, func() bool { return h.Count("shim.events") == 1 })
+	h.Script("shim.events", podworkertest.FaultError, 2)
+	h.EndEventStreams(w.deps.Layout.ShimDir(w.uid))
+	eventually(t, "events followed again after two failed tries", 10*time.Second, func() bool { return h.Count("shim.events") == 4 })
+	before := h.Count("shim.state")
+	deleteAndWait(t, w, 30)
+	if n := h.Count("shim.state") - before; n > 10 {
+		t.Errorf("the shim was asked for its state %d times during a stop of %v; want it to wait on the exit event", n, h.TermExitAfter)
+	}
+	checkNoLeaks(t, h)
 }

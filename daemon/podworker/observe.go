@@ -88,25 +88,74 @@ func (w *Worker) connectShim(ctx context.Context) (ShimClient, error) {
 	}
 }
 
-// setShim installs the shim client and follows its events to wake the loop.
+// setShim installs the shim client and follows its events to wake the loop
+// and the stops waiting for an exit. A stream that ends while the shim is
+// still the pod's and has not exited (it fell behind, or the connection was
+// cut) is opened again after a pause.
 func (w *Worker) setShim(ctx context.Context, cl ShimClient) {
 	w.mu.Lock()
 	w.shim = cl
 	w.mu.Unlock()
 	w.goGuarded("following shim events", func() {
-		stream, err := cl.Events(ctx, &shimv1.EventsRequest{})
-		if err != nil {
-			w.poke()
-			return
-		}
+		pause := eventsRetryMin
 		for {
-			if _, err := stream.Recv(); err != nil {
-				w.poke()
+			if w.followEvents(ctx, cl) {
+				pause = eventsRetryMin
+			}
+			if ctx.Err() != nil || cl.Exited() || w.currentShim() != cl {
 				return
 			}
-			w.poke()
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(pause):
+			}
+			pause = min(2*pause, eventsRetryMax)
 		}
 	})
+}
+
+// eventsRetryMin and eventsRetryMax bound the pause before a shim's event
+// stream is opened again.
+const (
+	eventsRetryMin = 100 * time.Millisecond
+	eventsRetryMax = 5 * time.Second
+)
+
+// followEvents wakes the loop and the exit waiters at each event of one
+// stream from cl, until it ends; it reports whether any event came.
+func (w *Worker) followEvents(ctx context.Context, cl ShimClient) (any bool) {
+	defer func() {
+		w.shimEventSeen()
+		w.poke()
+	}()
+	stream, err := cl.Events(ctx, &shimv1.EventsRequest{})
+	if err != nil {
+		return false
+	}
+	for {
+		if _, err := stream.Recv(); err != nil {
+			return any
+		}
+		any = true
+		w.shimEventSeen()
+		w.poke()
+	}
+}
+
+// nextShimEvent returns a channel closed at the shim's next event.
+func (w *Worker) nextShimEvent() <-chan struct{} {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.shimEvent
+}
+
+// shimEventSeen wakes everything waiting on nextShimEvent.
+func (w *Worker) shimEventSeen() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	close(w.shimEvent)
+	w.shimEvent = make(chan struct{})
 }
 
 func (w *Worker) currentShim() ShimClient {

@@ -97,6 +97,9 @@ type Worker struct {
 	state     State
 	snapshot  *corev1.Pod
 	shim      ShimClient
+	// shimEvent is closed, and replaced, at each event from the shim and
+	// when its event stream ends: what a stop waits on (waitExit).
+	shimEvent chan struct{}
 	// silence tracks a shim that does not answer (the loop's only).
 	silence shimSilence
 	// starts cancels the sandbox creation and container starts in flight
@@ -139,6 +142,7 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 		killing: map[string]bool{}, postStart: map[string]*string{}, starts: map[uint64]context.CancelFunc{},
 		probeResults: map[string]planner.ProbeResults{},
 		wake:         make(chan struct{}, 1), done: make(chan struct{}), reconciled: make(chan struct{}),
+		shimEvent: make(chan struct{}),
 	}
 	if st != nil {
 		w.state = *st

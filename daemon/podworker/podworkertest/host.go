@@ -69,6 +69,9 @@ type Host struct {
 	PauseExits bool
 	// IgnoreTerm makes containers survive their stop signal (SIGKILL only).
 	IgnoreTerm bool
+	// TermExitAfter makes a container exit this long after its stop signal,
+	// as a shell whose trap runs once its current command ends; zero: at once.
+	TermExitAfter time.Duration
 	// log records teardown-relevant calls in order.
 	log []string
 	// signals records each Signal call with its time.
@@ -280,9 +283,27 @@ func (h *Host) ExitContainers(stateDir string, match func(*shimv1.ContainerState
 	for _, c := range s.containers {
 		if c.Status == shimv1.Status_STATUS_RUNNING && match(c) {
 			c.Status, c.ExitCode, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, code, time.Now().UnixNano()
+			s.publish(c)
 		}
 	}
 	return true
+}
+
+// EndEventStreams ends the Events streams of the shim of stateDir, as the
+// real shim does to a subscriber that fell too far behind; the shim lives on.
+func (h *Host) EndEventStreams(stateDir string) {
+	h.mu.Lock()
+	s := h.shims[stateDir]
+	h.mu.Unlock()
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, ch := range s.subs {
+		close(ch)
+	}
+	s.subs = nil
 }
 
 // KillShim makes the shim of stateDir die, as a host reboot or an OOM kill
@@ -506,6 +527,19 @@ type Shim struct {
 	containers map[string]*shimv1.ContainerState
 	gone       chan struct{}
 	dead       bool
+	// subs are the Events streams; each gets every state change, as the
+	// real shim publishes them.
+	subs []chan *shimv1.ContainerState
+}
+
+// publish sends a state change to every Events stream. Callers hold s.mu.
+func (s *Shim) publish(st *shimv1.ContainerState) {
+	for _, ch := range s.subs {
+		select {
+		case ch <- proto.Clone(st).(*shimv1.ContainerState):
+		default: // a stream that lags behind misses it, as with the real shim
+		}
+	}
 }
 
 func (s *Shim) die() {
@@ -561,6 +595,7 @@ func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRe
 		st.Status, st.Reason, st.Message = shimv1.Status_STATUS_STOPPED, "ContainerCannotRun", "fake pause exits"
 	}
 	s.containers[id] = st
+	s.publish(st)
 	return &shimv1.CreateContainerResponse{State: st}, nil
 }
 
@@ -582,9 +617,22 @@ func (s *Shim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.C
 		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
 	}
 	sig := syscall.Signal(in.GetSignal())
-	if c.Status == shimv1.Status_STATUS_RUNNING && (sig == syscall.SIGKILL || !s.h.IgnoreTerm) {
-		c.Status, c.Signal, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, int32(sig), time.Now().UnixNano()
+	if c.Status != shimv1.Status_STATUS_RUNNING || (sig != syscall.SIGKILL && s.h.IgnoreTerm) {
+		return &shimv1.SignalResponse{}, nil
 	}
+	if sig != syscall.SIGKILL && s.h.TermExitAfter > 0 {
+		time.AfterFunc(s.h.TermExitAfter, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			if c.Status == shimv1.Status_STATUS_RUNNING && !s.dead {
+				c.Status, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, time.Now().UnixNano()
+				s.publish(c)
+			}
+		})
+		return &shimv1.SignalResponse{}, nil
+	}
+	c.Status, c.Signal, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, int32(sig), time.Now().UnixNano()
+	s.publish(c)
 	return &shimv1.SignalResponse{}, nil
 }
 
@@ -661,10 +709,17 @@ func (s *Shim) Attach(context.Context, ...grpc.CallOption) (grpc.BidiStreamingCl
 }
 
 func (s *Shim) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {
+	if err := s.h.step(ctx, "shim.events"); err != nil {
+		return nil, err
+	}
 	if err := s.alive(); err != nil {
 		return nil, err
 	}
-	return &events{ctx: ctx, gone: s.gone}, nil
+	ch := make(chan *shimv1.ContainerState, 64)
+	s.mu.Lock()
+	s.subs = append(s.subs, ch)
+	s.mu.Unlock()
+	return &events{ctx: ctx, gone: s.gone, ch: ch}, nil
 }
 
 func (s *Shim) Stop(ctx context.Context, force bool) error {
@@ -689,10 +744,16 @@ type events struct {
 	grpc.ClientStream
 	ctx  context.Context
 	gone chan struct{}
+	ch   chan *shimv1.ContainerState
 }
 
 func (e *events) Recv() (*shimv1.ContainerState, error) {
 	select {
+	case st, ok := <-e.ch:
+		if !ok {
+			return nil, errors.New("fake shim ended the event stream")
+		}
+		return st, nil
 	case <-e.ctx.Done():
 		return nil, e.ctx.Err()
 	case <-e.gone:
