@@ -39,6 +39,11 @@ type fakePodService struct {
 	closed  bool // close_stdin received
 	images  []*poddv1.Image
 	imports []*poddv1.ImportImageRequest
+	// deleteHold, when set, holds each DeletePod until it is closed, as a
+	// pod that takes its grace period to go would with --wait.
+	deleteHold chan struct{}
+	// deleting and mostDeleting count the DeletePod calls in flight.
+	deleting, mostDeleting int
 }
 
 // startFake serves a fakePodService on a unix socket in a temp dir and
@@ -200,9 +205,21 @@ func (f *fakePodService) WatchPods(req *poddv1.ListPodsRequest, stream grpc.Serv
 	return nil
 }
 
-func (f *fakePodService) DeletePod(_ context.Context, req *poddv1.DeletePodRequest) (*poddv1.DeletePodResponse, error) {
+func (f *fakePodService) DeletePod(ctx context.Context, req *poddv1.DeletePodRequest) (*poddv1.DeletePodResponse, error) {
+	f.mu.Lock()
+	f.deleting++
+	f.mostDeleting = max(f.mostDeleting, f.deleting)
+	hold := f.deleteHold
+	f.mu.Unlock()
+	if hold != nil {
+		select {
+		case <-hold:
+		case <-ctx.Done():
+		}
+	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	f.deleting--
 	f.deletes = append(f.deletes, req)
 	k := key(req.GetNamespace(), req.GetName())
 	if _, ok := f.pods[k]; !ok {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -449,5 +450,51 @@ func TestSocket_NotRunningAndEnv(t *testing.T) {
 	// The flag wins over the environment.
 	if code := run(context.Background(), []string{"--socket", missing, "get", "pods"}, strings.NewReader(""), &out, &errOut); code != 1 {
 		t.Fatalf("--socket did not override PODD_SOCKET (exit %d)", code)
+	}
+}
+
+// `delete -f` of many pods asks for all deletions at once, as kubectl
+// deletes every object and then waits: one request after the other, each
+// waiting for its pod to be gone (--wait, the default), took the sum of
+// every pod's grace period, and even with --wait=false the daemon's writes
+// came one after the other (issue 13: 3.3 s of a 200-pod delete). The
+// output keeps the manifest's order.
+func TestDeleteManyPodsAtOnce(t *testing.T) {
+	f, sock := startFake(t)
+	var manifest strings.Builder
+	var want strings.Builder
+	for i := range 20 {
+		name := fmt.Sprintf("p%02d", i)
+		f.addPod(runningPod(name, "default"))
+		fmt.Fprintf(&manifest, "---\napiVersion: v1\nkind: Pod\nmetadata: {name: %s}\nspec: {containers: [{name: c, image: busybox}]}\n", name)
+		fmt.Fprintf(&want, "pod %q deleted\n", name)
+	}
+	f.deleteHold = make(chan struct{})
+	go func() {
+		// Let the deletions go once several wait at once (or after a
+		// while, for the failure to show).
+		deadline := time.Now().Add(5 * time.Second)
+		for time.Now().Before(deadline) {
+			f.mu.Lock()
+			n := f.deleting
+			f.mu.Unlock()
+			if n >= 8 {
+				break
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		close(f.deleteHold)
+	}()
+	r := podctl(t, sock, "", "delete", "-f", writeFile(t, t.TempDir(), "many.yaml", manifest.String()))
+	if r.code != 0 || r.stdout != want.String() {
+		t.Fatalf("delete -f of 20 pods = %+v", r)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.mostDeleting < 8 {
+		t.Errorf("at most %d deletions were in flight at once; want them asked for together", f.mostDeleting)
+	}
+	if len(f.pods) != 0 {
+		t.Errorf("pods left: %v", f.pods)
 	}
 }

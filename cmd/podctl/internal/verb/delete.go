@@ -34,7 +34,9 @@ type DeleteOptions struct {
 }
 
 // Delete deletes pods and prints `pod "x" deleted` for each, going on past
-// pods that cannot be deleted (each reported) as kubectl does.
+// pods that cannot be deleted (each reported) as kubectl does. Up to
+// deletesAtOnce deletions are in flight at once; the output keeps the
+// targets' order.
 func Delete(ctx context.Context, c poddv1.PodServiceClient, opts DeleteOptions) error {
 	targets, err := deleteTargets(opts)
 	if err != nil {
@@ -52,24 +54,48 @@ func Delete(ctx context.Context, c poddv1.PodServiceClient, opts DeleteOptions) 
 		verb = "force deleted"
 		fmt.Fprintln(opts.ErrOut, forceWarning)
 	}
-	return forEach(ctx, opts.ErrOut, targets, func(t objectRef) error {
+	one := func(t objectRef, s Streams) error {
+		o := opts
+		o.Streams = s
 		if t.Kind != "Pod" {
-			return deleteObjectTarget(ctx, c, opts, t)
+			return deleteObjectTarget(ctx, c, o, t)
 		}
-		req := &poddv1.DeletePodRequest{Namespace: t.Namespace, Name: t.Name, Wait: opts.Wait, Force: opts.Force}
+		req := &poddv1.DeletePodRequest{Namespace: t.Namespace, Name: t.Name, Wait: o.Wait, Force: o.Force}
 		if grace >= 0 {
 			req.GracePeriodSeconds = &grace
 		}
 		if _, err := c.DeletePod(ctx, req); err != nil {
-			if opts.IgnoreNotFound && status.Code(err) == codes.NotFound && ctx.Err() == nil {
+			if o.IgnoreNotFound && status.Code(err) == codes.NotFound && ctx.Err() == nil {
 				return nil
 			}
 			return err
 		}
-		fmt.Fprintf(opts.Out, "pod %q %s\n", t.Name, verb)
+		fmt.Fprintf(o.Out, "pod %q %s\n", t.Name, verb)
 		return nil
-	})
+	}
+	// Objects of one rank are deleted (and waited for) together, as
+	// kubectl deletes them all before it waits; a rank starts once the one
+	// before it is done (claims after their pods, namespaces last).
+	var failed error
+	for len(targets) > 0 {
+		n := 1
+		for n < len(targets) && deleteRank(targets[n].Kind) == deleteRank(targets[0].Kind) {
+			n++
+		}
+		err := forEachAtOnce(ctx, opts.Streams, targets[:n], deletesAtOnce, one)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		if err != nil {
+			failed = err
+		}
+		targets = targets[n:]
+	}
+	return failed
 }
+
+// deletesAtOnce is how many deletions podctl asks for at once.
+const deletesAtOnce = 16
 
 // deleteTargets lists what to delete: the pods named, then the objects of
 // the -f manifests (their own namespace, else opts.Namespace), claims
