@@ -14,6 +14,8 @@ const subscriberBuffer = 256
 type broker struct {
 	mu   sync.Mutex
 	subs map[chan *shimv1.ContainerState]struct{}
+	// closed is set by close: later subscriptions end at once.
+	closed bool
 }
 
 func newBroker() *broker {
@@ -21,11 +23,16 @@ func newBroker() *broker {
 }
 
 // subscribe returns a channel of events and a cancel func. The channel is
-// closed when the subscriber falls too far behind or the broker closes.
+// closed when the subscriber falls too far behind or the broker closes (at
+// once if it has).
 func (b *broker) subscribe() (<-chan *shimv1.ContainerState, func()) {
 	ch := make(chan *shimv1.ContainerState, subscriberBuffer)
 	b.mu.Lock()
-	b.subs[ch] = struct{}{}
+	if b.closed {
+		close(ch)
+	} else {
+		b.subs[ch] = struct{}{}
+	}
 	b.mu.Unlock()
 	return ch, func() {
 		b.mu.Lock()
@@ -54,6 +61,7 @@ func (b *broker) publish(st *shimv1.ContainerState) {
 func (b *broker) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.closed = true
 	for ch := range b.subs {
 		delete(b.subs, ch)
 		close(ch)

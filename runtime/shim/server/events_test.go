@@ -50,3 +50,21 @@ func TestBrokerFanOut(t *testing.T) {
 	}
 	b.publish(&shimv1.ContainerState{}) // no subscriber: no panic
 }
+
+// A subscription that comes after the broker closed (a daemon's Events call
+// racing the teardown) ends at once: it waited for the client to go, and
+// the shim's exit waited 5 s for it.
+func TestBrokerSubscribeAfterClose(t *testing.T) {
+	b := newBroker()
+	b.close()
+	ch, cancel := b.subscribe()
+	defer cancel()
+	select {
+	case _, ok := <-ch:
+		if ok {
+			t.Fatal("an event after close")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a subscription after close did not end")
+	}
+}
