@@ -192,13 +192,33 @@ func (s *servers) stopGracefully(timeout time.Duration) {
 		s.grpc.GracefulStop()
 		close(done)
 	}()
-	if err := s.ttrpc.Shutdown(ctx); err != nil {
+	if err := s.shutdownTTRPC(ctx); err != nil {
 		s.ttrpc.Close()
 	}
 	select {
 	case <-done:
 	case <-ctx.Done():
 		s.grpc.Stop()
+	}
+}
+
+// ttrpcRecheck is how often shutdownTTRPC looks for the last calls to end.
+const ttrpcRecheck = 5 * time.Millisecond
+
+// shutdownTTRPC is ttrpc's graceful Shutdown, which closes a connection
+// once its calls are done but looks again only every 200 ms: the end of the
+// daemon's Events stream, a moment after the teardown, made every shim
+// exit 200 ms late, and every pod's delete wait for it. Asked again every
+// ttrpcRecheck, it returns as soon as the last call is done, or with ctx's
+// error.
+func (s *servers) shutdownTTRPC(ctx context.Context) error {
+	for {
+		rctx, cancel := context.WithTimeout(ctx, ttrpcRecheck)
+		err := s.ttrpc.Shutdown(rctx)
+		cancel()
+		if err == nil || ctx.Err() != nil || !errors.Is(err, context.DeadlineExceeded) {
+			return err
+		}
 	}
 }
 
