@@ -28,6 +28,9 @@ func benchEnvFlags(b *testing.B, flags ...string) *env {
 // in one run after a warm-up of each; medians of PODD_BENCH_START_RUNS
 // (default 20) runs. Goals: podd/podman ≤ 0.4, podd/floor ≤ 1.3. Also
 // prints the median of every phase of podd's debug start timing lines.
+// PODD_BENCH_PEER_BIN_DIR names the binaries of another podd (an earlier
+// build) to interleave as well: on a busy host only figures taken side
+// by side compare.
 func BenchmarkStartLatency(b *testing.B) {
 	runc, err := exec.LookPath("runc")
 	if err != nil {
@@ -39,6 +42,13 @@ func BenchmarkStartLatency(b *testing.B) {
 	pm := newPodmanPeer(b, e)
 	fl := newFloor(b, e, runc)
 	tr := e.trackPods(b)
+	var peer *env
+	var peerTr *podTracker
+	if dir := os.Getenv("PODD_BENCH_PEER_BIN_DIR"); dir != "" {
+		peer = newEnvBin(b, dir, nil, "--log-level", "debug")
+		peerTr = peer.trackPods(b)
+		peer.startOnce(b, peerTr, "warm")
+	}
 	manifest := filepath.Join(e.dir, "podman-lat.yaml")
 	if err := os.WriteFile(manifest, []byte(sleepPod("lat")), 0o644); err != nil {
 		b.Fatal(err)
@@ -51,9 +61,12 @@ func BenchmarkStartLatency(b *testing.B) {
 	e.logBuf.Reset()
 	b.StartTimer()
 
-	var podd, podman, fl0 []time.Duration
+	var podd, podman, fl0, peers []time.Duration
 	for i := 0; i < b.N*runs; i++ {
 		podd = append(podd, e.startOnce(b, tr, fmt.Sprintf("lat%d", i)))
+		if peer != nil {
+			peers = append(peers, peer.startOnce(b, peerTr, fmt.Sprintf("lat%d", i)))
+		}
 		podman = append(podman, pm.play(manifest))
 		b.StopTimer()
 		pm.down(manifest)
@@ -72,6 +85,13 @@ func BenchmarkStartLatency(b *testing.B) {
 		len(podd), msOf(mp), msOf(mm), msOf(mf))
 	r.goal("ratio podd/podman", float64(mp)/float64(mm), "", 0.4)
 	r.goal("ratio podd/floor", float64(mp)/float64(mf), "", 1.3)
+	if peer != nil {
+		mpe := median(peers)
+		b.ReportMetric(msOf(mpe), "ms-peer")
+		b.ReportMetric(float64(mpe)/float64(mf), "ratio-peer/floor")
+		r.add("peer podd (%s): %.0f ms, ratio peer/floor %.3f, podd/peer %.3f",
+			os.Getenv("PODD_BENCH_PEER_BIN_DIR"), msOf(mpe), float64(mpe)/float64(mf), float64(mp)/float64(mpe))
+	}
 	r.lines = append(r.lines, phaseMedians(e.logBuf.String(), "lat")...)
 	r.print(b)
 }
