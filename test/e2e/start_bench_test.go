@@ -59,6 +59,9 @@ func BenchmarkStartLatency(b *testing.B) {
 	pm.down(manifest)
 	fl.run(-1)
 	e.logBuf.Reset()
+	if peer != nil {
+		peer.logBuf.Reset()
+	}
 	b.StartTimer()
 
 	var podd, podman, fl0, peers []time.Duration
@@ -93,6 +96,10 @@ func BenchmarkStartLatency(b *testing.B) {
 			os.Getenv("PODD_BENCH_PEER_BIN_DIR"), msOf(mpe), float64(mpe)/float64(mf), float64(mp)/float64(mpe))
 	}
 	r.lines = append(r.lines, phaseMedians(e.logBuf.String(), "lat")...)
+	if peer != nil {
+		r.add("peer podd:")
+		r.lines = append(r.lines, phaseMedians(peer.logBuf.String(), "lat")...)
+	}
 	r.print(b)
 }
 
