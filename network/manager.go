@@ -67,6 +67,11 @@ type SetupRequest struct {
 	// new one: the one a pod's pause made in the pod's user namespace
 	// (/proc/<pid>/ns/net).
 	NetnsFrom string
+	// Pinned, when set, is called with the netns's path once it is pinned,
+	// before CNI ADD: what needs only the namespace (the pause joining it)
+	// may start while the plugins run. A Setup that fails afterwards
+	// removes the pin all the same.
+	Pinned func(netnsPath string)
 }
 
 // Attachment is a sandbox's network once set up.
@@ -212,6 +217,9 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 	}
 	pinned := time.Now()
 	rollback.Push("remove the netns pin "+path, func(context.Context) error { return netns.Remove(path) })
+	if req.Pinned != nil {
+		req.Pinned(path)
+	}
 
 	att := cni.Attachment{
 		ContainerID:  id,

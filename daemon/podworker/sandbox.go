@@ -199,8 +199,10 @@ func (w *Worker) writePodFiles(podIP string) error {
 		l.HostsFile(w.uid):      podfiles.Hosts(w.pod, podIP, hostHosts, w.deps.ClusterDNS.Domain),
 		l.ResolvConfFile(w.uid): resolv,
 	}
+	// Not fsynced: a sandbox's files are written anew with it after a
+	// reboot, and each fsync made the sandbox's start wait on the disk.
 	for path, data := range files {
-		if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
+		if err := atomicfile.Replace(path, data, 0o644); err != nil {
 			return fmt.Errorf("write pod files: %w", err)
 		}
 	}

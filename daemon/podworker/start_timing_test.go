@@ -92,7 +92,7 @@ func TestStartPhasesRecorded(t *testing.T) {
 	runWorker(t, w)
 	eventually(t, "container app running", 10*time.Second, func() bool { return running(w, "app") })
 	eventually(t, "container start recorded", 10*time.Second, func() bool { return len(rec.kinds(kindContainer)) > 0 })
-	wantSandbox := []string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "shim", "pod_files", "pause", "persist", "total"}
+	wantSandbox := []string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "pod_files", "shim", "pause", "persist", "total"}
 	if got := rec.kinds(kindSandbox); !slices.Equal(got, wantSandbox) {
 		t.Errorf("sandbox phases %v, want %v", got, wantSandbox)
 	}

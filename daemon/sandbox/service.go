@@ -86,11 +86,12 @@ type Request struct {
 	// own score, as containerd's restrict_oom_score_adj does, since this
 	// kind of host refuses to lower it.
 	PauseOOMScoreAdj int32
-	// WriteFiles writes the pod's files once its address is known, before
-	// the pause starts; nil writes none.
+	// WriteFiles writes the pod's files once its address is known (the
+	// pause may be starting meanwhile); nil writes none.
 	WriteFiles func(*Instance) error
-	// Mark records the end of each step (network, shim, pod_files, pause)
-	// with its parts; nil records nothing.
+	// Mark records the end of each step (network, pod_files, then shim and
+	// pause: how long each outlasted the steps before it) with its parts;
+	// nil records nothing.
 	Mark func(step string, at time.Time, parts []Phase)
 	// UserNS, when set, gives the sandbox its own user namespace with
 	// these mappings (see createInUserNamespace).
@@ -108,11 +109,12 @@ type Instance struct {
 	pausePid int
 }
 
-// Create makes a sandbox in the design's order: pin netns + CNI ADD (with
-// the shim starting meanwhile), pod files, pause. Each step registers its undo as soon as what it made
-// exists; on a failure (or a panic) everything made is undone, newest
-// first, and the error names the step and every undo that failed. The
-// returned shim runs the pause.
+// Create makes a sandbox: pin netns + CNI ADD, and meanwhile the shim and,
+// once the netns is pinned, the pause in it (neither needs the network's
+// result); then the pod files, which need the address. Each step registers
+// its undo as soon as what it made exists; on a failure (or a panic)
+// everything made is undone, newest first, and the error names the step
+// and every undo that failed. The returned shim runs the pause.
 func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimClient, err error) {
 	if req.UserNS != nil {
 		return s.createInUserNamespace(ctx, req)
@@ -124,16 +126,21 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 		mark = func(string, time.Time, []Phase) {}
 	}
 	inst := &Instance{ID: req.ID}
-	// The shim starts while CNI ADD runs: neither needs the other, and
-	// both mostly wait on processes they exec.
+	// The shim starts, and then the pause, while CNI ADD runs: both mostly
+	// wait on processes they exec. pinned hands the launch the netns.
+	pinned := make(chan string, 1)
+	if req.Pod.Spec.HostNetwork {
+		pinned <- ""
+	}
 	launchCtx, cancelLaunch := context.WithCancel(ctx)
 	defer cancelLaunch()
 	launched := make(chan launchResult, 1)
-	go func() { launched <- s.launchShim(launchCtx, req) }()
+	go func() { launched <- s.launchWithPause(launchCtx, req, pinned) }()
 	consumed := false
 	defer func() {
-		// A panic in the network step: the shim the launch may still make
-		// is undone with the rest (this runs before the rollback).
+		// A panic in the network step or the pod files: the shim the
+		// launch may still make is undone with the rest (this runs before
+		// the rollback).
 		if !consumed {
 			cancelLaunch()
 			if l := <-launched; l.cl != nil {
@@ -141,11 +148,19 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 			}
 		}
 	}()
-	parts, netErr := s.setupNetwork(ctx, req, inst, "", &rollback)
+	parts, netErr := s.setupNetwork(ctx, req, inst, "", &rollback, func(path string) { pinned <- path })
+	var filesErr error
 	if netErr != nil {
 		cancelLaunch()
 	} else {
 		mark("network", time.Now(), parts)
+		if req.WriteFiles != nil {
+			if filesErr = req.WriteFiles(inst); filesErr != nil {
+				cancelLaunch()
+			} else {
+				mark("pod_files", time.Now(), nil)
+			}
+		}
 	}
 	launch := <-launched
 	consumed = true
@@ -155,34 +170,41 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 	if launch.panicked != nil {
 		panic(launch.panicked) // undone like a panic of this goroutine
 	}
-	if netErr != nil {
+	switch {
+	case netErr != nil:
 		return nil, nil, netErr
-	}
-	if launch.err != nil {
+	case launch.err != nil:
 		return nil, nil, launch.err
+	case filesErr != nil:
+		return nil, nil, filesErr
+	case launch.pauseErr != nil:
+		return nil, nil, launch.pauseErr
 	}
-	// "shim" is how long the launch outlasted the network.
-	mark("shim", time.Now(), nil)
-	cl := launch.cl
-	if req.WriteFiles != nil {
-		if err := req.WriteFiles(inst); err != nil {
-			return nil, nil, err
-		}
-		mark("pod_files", time.Now(), nil)
+	// "shim" and "pause" are how long each outlasted the steps before.
+	last := time.Now()
+	for _, at := range []*time.Time{&launch.launched, &launch.paused} {
+		*at = later(*at, last)
+		last = *at
 	}
-	parts, err = s.startPause(ctx, cl, req, inst)
-	if err != nil {
-		return nil, nil, err
-	}
-	mark("pause", time.Now(), parts)
+	mark("shim", launch.launched, nil)
+	mark("pause", launch.paused, launch.pauseParts)
+	inst.pausePid = launch.pausePid
 	rollback.Release()
-	return inst, cl, nil
+	return inst, launch.cl, nil
+}
+
+// later is the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
 }
 
 // setupNetwork pins the sandbox's netns (a new one, or the one at from)
 // and runs CNI ADD in it (hostNetwork: the node's address), filling in
-// inst's addresses.
-func (s *Service) setupNetwork(ctx context.Context, req Request, inst *Instance, from string, rollback *undo.Stack) ([]Phase, error) {
+// inst's addresses. pinned, when set, gets the netns's path before CNI ADD.
+func (s *Service) setupNetwork(ctx context.Context, req Request, inst *Instance, from string, rollback *undo.Stack, pinned func(string)) ([]Phase, error) {
 	if req.Pod.Spec.HostNetwork {
 		inst.IP = s.deps.NodeIP
 		inst.IPs = []string{inst.IP}
@@ -191,7 +213,7 @@ func (s *Service) setupNetwork(ctx context.Context, req Request, inst *Instance,
 	id := req.ID
 	att, err := s.deps.Network.Setup(ctx, network.SetupRequest{
 		PodUID: string(req.Pod.UID), Namespace: req.Pod.Namespace, Name: req.Pod.Name, SandboxID: id,
-		PortMappings: req.PortMappings, NetnsFrom: from,
+		PortMappings: req.PortMappings, NetnsFrom: from, Pinned: pinned,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("set up pod network: %w", err)
@@ -215,6 +237,38 @@ type launchResult struct {
 	cl       ShimClient
 	err      error
 	panicked any
+	// launched is when the shim answered; the rest is the pause's, started
+	// by launchWithPause: when it ran, its pid and phases, or why not.
+	launched   time.Time
+	paused     time.Time
+	pausePid   int
+	pauseParts []Phase
+	pauseErr   error
+}
+
+// launchWithPause launches the shim and, once the netns is pinned (its path
+// comes on pinned; "" for the host's network), starts the pause in it. A
+// cancelled ctx (the network or the pod files failed) stops it waiting; a
+// pause started meanwhile goes with the shim's undo.
+func (s *Service) launchWithPause(ctx context.Context, req Request, pinned <-chan string) (res launchResult) {
+	res = s.launchShim(ctx, req)
+	if res.cl == nil {
+		return res
+	}
+	res.launched = time.Now()
+	defer func() {
+		if r := recover(); r != nil {
+			res.panicked = r
+		}
+	}()
+	select {
+	case path := <-pinned:
+		res.pausePid, res.pauseParts, res.pauseErr = s.startPause(ctx, res.cl, req, path)
+		res.paused = time.Now()
+	case <-ctx.Done():
+		res.pauseErr = fmt.Errorf("start pause: %w", ctx.Err())
+	}
+	return res
 }
 
 // launchShim starts the pod's shim in its own cgroup.
@@ -249,32 +303,32 @@ func (s *Service) pushShimStop(rollback *undo.Stack, req Request, cl ShimClient)
 	})
 }
 
-// startPause runs the pod's namespace holder in the shim; it must be
-// running once the call returns.
-func (s *Service) startPause(ctx context.Context, cl ShimClient, req Request, inst *Instance) ([]Phase, error) {
+// startPause runs the pod's namespace holder in the shim, in the netns at
+// netnsPath ("": its own or the host's, as the pod says); it must be running
+// once the call returns. It returns the pause's pid and the shim's phases.
+func (s *Service) startPause(ctx context.Context, cl ShimClient, req Request, netnsPath string) (int, []Phase, error) {
 	p := req.Paths
 	cfg, err := spec.PauseConfig(spec.PauseInput{
 		Pod: req.Pod, Binary: s.deps.PauseBinary,
-		NetnsPath: inst.NetnsPath, CgroupParent: p.PodCgroup, LogPath: p.PauseLog,
+		NetnsPath: netnsPath, CgroupParent: p.PodCgroup, LogPath: p.PauseLog,
 		UserNS: req.UserNS,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("start pause: %w", err)
+		return 0, nil, fmt.Errorf("start pause: %w", err)
 	}
 	cfg.OomScoreAdj = req.PauseOOMScoreAdj
 	resp, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg})
 	if err != nil {
-		return nil, fmt.Errorf("start pause: %w", err)
+		return 0, nil, fmt.Errorf("start pause: %w", err)
 	}
 	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
-		return nil, fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
+		return 0, nil, fmt.Errorf("start pause: %s %s", st.GetReason(), st.GetMessage())
 	}
-	inst.pausePid = int(resp.GetState().GetPid())
 	var parts []Phase
 	for _, ph := range resp.GetPhases() {
 		parts = append(parts, Phase{Name: "pause_" + ph.GetName(), Took: time.Duration(ph.GetNanos())})
 	}
-	return parts, nil
+	return int(resp.GetState().GetPid()), parts, nil
 }
 
 // Teardown is what Release needs of a sandbox instance.

@@ -46,6 +46,20 @@ func TestCreateRollsBackAtEveryStep(t *testing.T) {
 		{"network (CNI ADD)", func(h *podworkertest.Host, _ *sandbox.Request) {
 			h.Script("network.setup", podworkertest.FaultError, 0)
 		}, "set up pod network"},
+		{"netns pin (the pause never starts)", func(h *podworkertest.Host, _ *sandbox.Request) {
+			h.Script("network.pin", podworkertest.FaultError, 0)
+		}, "set up pod network"},
+		{"pause create and CNI ADD both fail", func(h *podworkertest.Host, _ *sandbox.Request) {
+			h.Script("pause.create", podworkertest.FaultError, 0)
+			h.Script("network.setup", podworkertest.FaultError, 0)
+		}, "set up pod network"},
+		{"pod files and pause create both fail", func(h *podworkertest.Host, r *sandbox.Request) {
+			h.Script("pause.create", podworkertest.FaultError, 0)
+			r.WriteFiles = func(*sandbox.Instance) error { return errors.New("write pod files: disk full") }
+		}, "write pod files"},
+		{"pod files panic while the pause starts", func(_ *podworkertest.Host, r *sandbox.Request) {
+			r.WriteFiles = func(*sandbox.Instance) error { panic("pod files") }
+		}, "panic"},
 		{"pod files", func(_ *podworkertest.Host, r *sandbox.Request) {
 			r.WriteFiles = func(*sandbox.Instance) error { return errors.New("write pod files: disk full") }
 		}, "write pod files"},
@@ -85,8 +99,8 @@ func TestCreateRollsBackAtEveryStep(t *testing.T) {
 	}
 }
 
-// Create makes network (with the shim), files and pause in that order and reports
-// the address; Release undoes it all and may be repeated.
+// Create makes network (with the shim and the pause), then files, and
+// reports the address; Release undoes it all and may be repeated.
 func TestCreateThenReleaseTwice(t *testing.T) {
 	h := podworkertest.NewHost()
 	svc := newService(h)
@@ -106,7 +120,7 @@ func TestCreateThenReleaseTwice(t *testing.T) {
 	if inst.IP == "" || inst.NetnsPath == "" || !h.HasNetwork("sb1") || !h.HasShim(req.Paths.ShimDir) {
 		t.Fatalf("instance %+v; network %v shim %v", inst, h.HasNetwork("sb1"), h.HasShim(req.Paths.ShimDir))
 	}
-	if want := "network shim pod_files pause"; strings.Join(steps, " ") != want {
+	if want := "network pod_files shim pause"; strings.Join(steps, " ") != want {
 		t.Errorf("steps %v, want %s", steps, want)
 	}
 	td := sandbox.Teardown{ID: inst.ID, Paths: req.Paths, Shim: cl}
@@ -181,5 +195,66 @@ func TestCreateLaunchesShimDuringCNIAdd(t *testing.T) {
 	}
 	if l := h.Leaks(); len(l) > 0 {
 		t.Errorf("left behind: %v", l)
+	}
+}
+
+// pauseGatedNetwork is the fake host's network whose CNI ADD, once the
+// netns is pinned, waits for the pause to be created (or gives up after a
+// while), then fails with err or succeeds.
+type pauseGatedNetwork struct {
+	*podworkertest.Host
+	err error
+}
+
+func (n pauseGatedNetwork) Setup(ctx context.Context, req network.SetupRequest) (*network.Attachment, error) {
+	req.Pinned("/run/fake/netns/" + req.SandboxID)
+	deadline := time.Now().Add(5 * time.Second)
+	for n.Count("pause.create") == 0 {
+		if time.Now().After(deadline) {
+			return nil, errors.New("the pause was not started while CNI ADD ran")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	if n.err != nil {
+		return nil, n.err
+	}
+	req.Pinned = nil
+	return n.Host.Setup(ctx, req)
+}
+
+// The pause starts in the pinned netns while CNI ADD runs (it needs the
+// namespace, not the network's result); a CNI ADD that then fails undoes
+// the shim with the pause.
+func TestCreateStartsPauseDuringCNIAdd(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		h := podworkertest.NewHost()
+		var cniErr error
+		if fail {
+			cniErr = errors.New("injected CNI ADD failure")
+		}
+		svc := sandbox.New(sandbox.Deps{
+			Network: pauseGatedNetwork{Host: h, err: cniErr}, Shims: podworkertest.Shims[sandbox.ShimClient]{Host: h},
+			ShimBinary: "/bin/podd-shim", PauseBinary: "/bin/podd-pause", NodeIP: "192.0.2.1",
+		})
+		req := request(t, false)
+		inst, cl, err := svc.Create(context.Background(), req)
+		if fail {
+			if err == nil || !strings.Contains(err.Error(), "injected CNI ADD failure") {
+				t.Errorf("Create error %v, want the CNI ADD's", err)
+			}
+		} else {
+			if err != nil {
+				t.Fatal(err)
+			}
+			if inst.NetnsPath != "/run/fake/netns/sb1" {
+				t.Errorf("netns %q", inst.NetnsPath)
+			}
+			if err := svc.Release(context.Background(), sandbox.Teardown{ID: inst.ID, Paths: req.Paths, Shim: cl}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if l := h.Leaks(); len(l) > 0 {
+			t.Errorf("CNI ADD failing %v: left behind: %v", fail, l)
+		}
 	}
 }

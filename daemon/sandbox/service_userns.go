@@ -37,15 +37,16 @@ func (s *Service) createInUserNamespace(ctx context.Context, req Request) (_ *In
 	}
 	mark("shim", time.Now(), nil)
 	cl := launch.cl
-	parts, err := s.startPause(ctx, cl, req, inst)
+	pid, parts, err := s.startPause(ctx, cl, req, "")
 	if err != nil {
 		return nil, nil, err
 	}
+	inst.pausePid = pid
 	mark("pause", time.Now(), parts)
 	if inst.pausePid <= 0 {
 		return nil, nil, fmt.Errorf("set up pod network: the shim reported no pid for the pause")
 	}
-	parts, err = s.setupNetwork(ctx, req, inst, fmt.Sprintf("/proc/%d/ns/net", inst.pausePid), &rollback)
+	parts, err = s.setupNetwork(ctx, req, inst, fmt.Sprintf("/proc/%d/ns/net", inst.pausePid), &rollback, nil)
 	if err != nil {
 		return nil, nil, err
 	}

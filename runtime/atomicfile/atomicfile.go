@@ -24,10 +24,25 @@ func WriteFile(path string, data []byte, perm os.FileMode) error {
 	})
 }
 
+// Replace replaces path with data, created with perm, atomically for
+// readers but not durably (no fsync): for a file that matters only while
+// the host is up and is made anew after a reboot (a pid file, a pod's
+// /etc/hosts), where an fsync would only make its writer wait on the disk.
+func Replace(path string, data []byte, perm os.FileMode) error {
+	return write(path, perm, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	}, false)
+}
+
 // Write atomically replaces path, created with perm, with what fill writes.
 // If fill fails (a stream that does not match its digest, say), path is
 // left as it was and no temp file remains.
 func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
+	return write(path, perm, fill, true)
+}
+
+func write(path string, perm os.FileMode, fill func(io.Writer) error, durable bool) error {
 	dir := filepath.Dir(path)
 	tmp, err := os.CreateTemp(dir, "."+filepath.Base(path)+tempMark+"*")
 	if err != nil {
@@ -47,8 +62,10 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
 	if err := tmp.Chmod(perm); err != nil {
 		return fmt.Errorf("atomic write %s: %w", path, err)
 	}
-	if err := tmp.Sync(); err != nil {
-		return fmt.Errorf("atomic write %s: fsync: %w", path, err)
+	if durable {
+		if err := tmp.Sync(); err != nil {
+			return fmt.Errorf("atomic write %s: fsync: %w", path, err)
+		}
 	}
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("atomic write %s: %w", path, err)
@@ -57,6 +74,9 @@ func Write(path string, perm os.FileMode, fill func(io.Writer) error) error {
 		return fmt.Errorf("atomic write %s: %w", path, err)
 	}
 	ok = true
+	if !durable {
+		return nil
+	}
 	return SyncDir(dir)
 }
 

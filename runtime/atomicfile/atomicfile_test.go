@@ -76,3 +76,19 @@ func TestIsTemp(t *testing.T) {
 		}
 	}
 }
+
+func TestReplaceReplacesAndLeavesNoTemp(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "pid")
+	for _, data := range []string{"1", "22"} {
+		if err := Replace(path, []byte(data), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := os.ReadFile(path); err != nil || string(b) != data {
+			t.Fatalf("read %q, %v; want %q", b, err, data)
+		}
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Fatalf("dir holds %d entries, want 1", len(ents))
+	}
+}

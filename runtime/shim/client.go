@@ -149,11 +149,21 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	return c, nil
 }
 
+// Intervals of waitReady's look for the socket: a shim serves within a few
+// ms of its start, and a launch runs beside CNI ADD on the way to the
+// pause, so it looks often at first (a stat each time), then seldom.
+const (
+	readyPollFast    = 2 * time.Millisecond
+	readyPollSlow    = 20 * time.Millisecond
+	readyPollFastFor = 200 * time.Millisecond
+)
+
 // waitReady dials the shim until Info answers, the shim exits or ctx ends.
 // A shim serves its gRPC socket last, so once that exists the ttrpc socket
 // does too if the shim speaks ttrpc.
 func waitReady(ctx context.Context, stateDir string, exited <-chan struct{}) (*Client, error) {
-	tick := time.NewTicker(20 * time.Millisecond)
+	began := time.Now()
+	tick := time.NewTimer(readyPollFast)
 	defer tick.Stop()
 	var last error
 	for {
@@ -173,6 +183,11 @@ func waitReady(ctx context.Context, stateDir string, exited <-chan struct{}) (*C
 			}
 			return nil, fmt.Errorf("shim not ready: %w", ctx.Err())
 		case <-tick.C:
+		}
+		if time.Since(began) < readyPollFastFor {
+			tick.Reset(readyPollFast)
+		} else {
+			tick.Reset(readyPollSlow)
 		}
 	}
 }

@@ -140,7 +140,16 @@ func newEnv(t *testing.T, extraFlags ...string) *env {
 // newEnvWith is newEnv with extra environment variables for the daemon.
 func newEnvWith(t testing.TB, extraEnv []string, extraFlags ...string) *env {
 	t.Helper()
+	return newEnvBin(t, "", extraEnv, extraFlags...)
+}
+
+// newEnvBin is newEnvWith with the binaries of dir bin ("": the tests').
+func newEnvBin(t testing.TB, bin string, extraEnv []string, extraFlags ...string) *env {
+	t.Helper()
 	e := prepareEnv(t, extraEnv)
+	if bin != "" {
+		e.bin = bin
+	}
 	e.writeConflist()
 	t.Cleanup(e.cleanup)
 	args := append([]string{

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -12,7 +13,10 @@ import (
 	"github.com/containernetworking/cni/libcni"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"golang.org/x/sys/unix"
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/yaml"
 
+	"github.com/podd-dev/podd/runtime/spec"
 	"github.com/podd-dev/podd/test/image"
 )
 
@@ -30,12 +34,58 @@ type floor struct {
 	cni    *libcni.CNIConfig
 	list   *libcni.NetworkConfigList
 	cgroup string
+	// tag tells this floor's names from another's in the same env.
+	tag string
+	// seccomp, when set, is the filter the container runs under (its
+	// runtime-spec JSON), like podd's containers.
+	seccomp json.RawMessage
 }
 
 func newFloor(tb testing.TB, e *env, runc string) *floor {
+	return newFloorTagged(tb, e, runc, "")
+}
+
+// newSeccompFloor is the floor whose container runs under the seccomp
+// filter podd gives the same pod's container (the RuntimeDefault profile,
+// podd's default): runc's init compiles it at every start as libcontainer
+// does in podd's, so the two start the same secured container.
+func newSeccompFloor(tb testing.TB, e *env, runc string) *floor {
 	tb.Helper()
-	dir := filepath.Join(e.dir, "floor")
-	f := &floor{tb: tb, e: e, runc: runc, dir: dir, lower: filepath.Join(dir, "lower"), cgroup: e.cgroupParent + "-floor"}
+	f := newFloorTagged(tb, e, runc, "s")
+	f.seccomp = poddSeccompFilter(tb, f.lower)
+	return f
+}
+
+// poddSeccompFilter is the seccomp filter podd's spec builder gives the
+// container of sleepPod (rootfs: its unpacked image), on this host.
+func poddSeccompFilter(tb testing.TB, rootfs string) json.RawMessage {
+	tb.Helper()
+	var pod corev1.Pod
+	if err := yaml.Unmarshal([]byte(sleepPod("floor")), &pod); err != nil {
+		tb.Fatal(err)
+	}
+	bounding, err := spec.HostBoundingSet()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg, err := spec.Build(spec.Input{
+		Pod: &pod, Container: &pod.Spec.Containers[0], ContainerID: "floor", Rootfs: rootfs,
+		CgroupParent: "/floor", Sandbox: spec.Sandbox{NetnsPath: "/var/run/netns/floor"},
+		Security: spec.HostSecurity{Bounding: bounding, SeccompDefault: true},
+	})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	if len(cfg.GetSeccomp()) == 0 {
+		tb.Fatal("podd gives the floor's container no seccomp filter")
+	}
+	return cfg.GetSeccomp()
+}
+
+func newFloorTagged(tb testing.TB, e *env, runc, tag string) *floor {
+	tb.Helper()
+	dir := filepath.Join(e.dir, "floor"+tag)
+	f := &floor{tb: tb, e: e, runc: runc, dir: dir, lower: filepath.Join(dir, "lower"), cgroup: e.cgroupParent + "-floor" + tag, tag: tag}
 	if err := os.MkdirAll(f.lower, 0o755); err != nil {
 		tb.Fatal(err)
 	}
@@ -68,8 +118,8 @@ func newFloor(tb testing.TB, e *env, runc string) *floor {
 // run starts one floor container and returns how long the start took.
 func (f *floor) run(i int) time.Duration {
 	f.tb.Helper()
-	id := fmt.Sprintf("floor%d-%s", i, f.e.bridge)
-	netns := "pdfl" + f.e.bridge[3:] + fmt.Sprint(i)
+	id := fmt.Sprintf("floor%s%d-%s", f.tag, i, f.e.bridge)
+	netns := "pdfl" + f.tag + f.e.bridge[3:] + fmt.Sprint(i)
 	bundle := filepath.Join(f.dir, id)
 	rootfs := filepath.Join(bundle, "rootfs")
 	for _, d := range []string{rootfs, filepath.Join(bundle, "upper"), filepath.Join(bundle, "work")} {
@@ -92,6 +142,9 @@ func (f *floor) run(i int) time.Duration {
 		c["root"] = map[string]any{"path": "rootfs"}
 		linux := c["linux"].(map[string]any)
 		linux["cgroupsPath"] = f.cgroup + "/" + id
+		if f.seccomp != nil {
+			linux["seccomp"] = f.seccomp
+		}
 		nss := linux["namespaces"].([]any)
 		for _, ns := range nss {
 			if m := ns.(map[string]any); m["type"] == "network" {

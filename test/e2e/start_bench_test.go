@@ -26,8 +26,14 @@ func benchEnvFlags(b *testing.B, flags ...string) *env {
 // `podman kube play` of the same manifest and next to the floor (netns +
 // the same CNI ADD + overlay mount + runc run -d), the three interleaved
 // in one run after a warm-up of each; medians of PODD_BENCH_START_RUNS
-// (default 20) runs. Goals: podd/podman ≤ 0.4, podd/floor ≤ 1.3. Also
+// (default 20) runs. Goals: podd/podman ≤ 0.4, podd/floor ≤ 1.3. A second
+// floor runs its container under the seccomp filter podd gives the pod's
+// (runc's init compiles it at each start, as libcontainer's does in
+// podd's), and podd/floor-seccomp is reported beside podd/floor. Also
 // prints the median of every phase of podd's debug start timing lines.
+// PODD_BENCH_PEER_BIN_DIR names the binaries of another podd (an earlier
+// build) to interleave as well: on a busy host only figures taken side
+// by side compare.
 func BenchmarkStartLatency(b *testing.B) {
 	runc, err := exec.LookPath("runc")
 	if err != nil {
@@ -38,7 +44,15 @@ func BenchmarkStartLatency(b *testing.B) {
 	b.StopTimer()
 	pm := newPodmanPeer(b, e)
 	fl := newFloor(b, e, runc)
+	fls := newSeccompFloor(b, e, runc)
 	tr := e.trackPods(b)
+	var peer *env
+	var peerTr *podTracker
+	if dir := os.Getenv("PODD_BENCH_PEER_BIN_DIR"); dir != "" {
+		peer = newEnvBin(b, dir, nil, "--log-level", "debug")
+		peerTr = peer.trackPods(b)
+		peer.startOnce(b, peerTr, "warm")
+	}
 	manifest := filepath.Join(e.dir, "podman-lat.yaml")
 	if err := os.WriteFile(manifest, []byte(sleepPod("lat")), 0o644); err != nil {
 		b.Fatal(err)
@@ -48,17 +62,25 @@ func BenchmarkStartLatency(b *testing.B) {
 	pm.play(manifest)
 	pm.down(manifest)
 	fl.run(-1)
+	fls.run(-1)
 	e.logBuf.Reset()
+	if peer != nil {
+		peer.logBuf.Reset()
+	}
 	b.StartTimer()
 
-	var podd, podman, fl0 []time.Duration
+	var podd, podman, fl0, fls0, peers []time.Duration
 	for i := 0; i < b.N*runs; i++ {
 		podd = append(podd, e.startOnce(b, tr, fmt.Sprintf("lat%d", i)))
+		if peer != nil {
+			peers = append(peers, peer.startOnce(b, peerTr, fmt.Sprintf("lat%d", i)))
+		}
 		podman = append(podman, pm.play(manifest))
 		b.StopTimer()
 		pm.down(manifest)
 		b.StartTimer()
 		fl0 = append(fl0, fl.run(i))
+		fls0 = append(fls0, fls.run(i))
 	}
 	b.StopTimer()
 	mp, mm, mf := median(podd), median(podman), median(fl0)
@@ -72,7 +94,24 @@ func BenchmarkStartLatency(b *testing.B) {
 		len(podd), msOf(mp), msOf(mm), msOf(mf))
 	r.goal("ratio podd/podman", float64(mp)/float64(mm), "", 0.4)
 	r.goal("ratio podd/floor", float64(mp)/float64(mf), "", 1.3)
+	// The same floor with podd's seccomp filter: the container podd starts.
+	mfs := median(fls0)
+	b.ReportMetric(msOf(mfs), "ms-floor-seccomp")
+	b.ReportMetric(float64(mp)/float64(mfs), "ratio-podd/floor-seccomp")
+	r.add("floor with podd's seccomp filter (RuntimeDefault): %.0f ms", msOf(mfs))
+	r.goal("ratio podd/floor-seccomp", float64(mp)/float64(mfs), "", 1.3)
+	if peer != nil {
+		mpe := median(peers)
+		b.ReportMetric(msOf(mpe), "ms-peer")
+		b.ReportMetric(float64(mpe)/float64(mf), "ratio-peer/floor")
+		r.add("peer podd (%s): %.0f ms, ratio peer/floor %.3f, peer/floor-seccomp %.3f, podd/peer %.3f",
+			os.Getenv("PODD_BENCH_PEER_BIN_DIR"), msOf(mpe), float64(mpe)/float64(mf), float64(mpe)/float64(mfs), float64(mp)/float64(mpe))
+	}
 	r.lines = append(r.lines, phaseMedians(e.logBuf.String(), "lat")...)
+	if peer != nil {
+		r.add("peer podd:")
+		r.lines = append(r.lines, phaseMedians(peer.logBuf.String(), "lat")...)
+	}
 	r.print(b)
 }
 

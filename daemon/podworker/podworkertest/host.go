@@ -405,7 +405,15 @@ func (h *Host) Gone(_ context.Context, stateDir string) error {
 
 // --- Network ---
 
+// Setup pins (step network.pin, then req.Pinned) and runs CNI ADD (step
+// network.setup); a failure at either leaves nothing, as the real manager.
 func (h *Host) Setup(ctx context.Context, req network.SetupRequest) (*network.Attachment, error) {
+	if err := h.step(ctx, "network.pin"); err != nil {
+		return nil, err
+	}
+	if req.Pinned != nil {
+		req.Pinned("/run/fake/netns/" + req.SandboxID)
+	}
 	if err := h.step(ctx, "network.setup"); err != nil {
 		return nil, err // like the real manager, a failed Setup undid itself
 	}

@@ -90,7 +90,9 @@ func Main(opts Options) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go srv.reaper.run(ctx)
-	if err := atomicfile.WriteFile(shim.PidFile(opts.StateDir), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+	// Not fsynced: a pid means nothing after a reboot, and the fsync held
+	// up the first answer (the daemon's launch) by a disk flush.
+	if err := atomicfile.Replace(shim.PidFile(opts.StateDir), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 		servers.stop()
 		return fmt.Errorf("podd-shim: %w", err)
 	}
