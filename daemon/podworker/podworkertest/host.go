@@ -280,6 +280,7 @@ func (h *Host) ExitContainers(stateDir string, match func(*shimv1.ContainerState
 	for _, c := range s.containers {
 		if c.Status == shimv1.Status_STATUS_RUNNING && match(c) {
 			c.Status, c.ExitCode, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, code, time.Now().UnixNano()
+			s.publishLocked(c)
 		}
 	}
 	return true
@@ -498,7 +499,8 @@ func (h *Host) Unmount(dir string) error {
 }
 
 // Shim is one pod's shim with its containers; containers exit at once
-// on their stop signal unless the host ignores TERM.
+// on their stop signal unless the host ignores TERM. Like the shim, it
+// sends each container's start and exit to its Events streams.
 type Shim struct {
 	h          *Host
 	dir        string
@@ -506,6 +508,24 @@ type Shim struct {
 	containers map[string]*shimv1.ContainerState
 	gone       chan struct{}
 	dead       bool
+	// subs are the open Events streams.
+	subs map[*events]struct{}
+}
+
+// eventsBuffer is how many events a stream may lag behind before it ends,
+// as the shim's do.
+const eventsBuffer = 64
+
+// publishLocked sends st to every Events stream. Callers hold s.mu.
+func (s *Shim) publishLocked(st *shimv1.ContainerState) {
+	for e := range s.subs {
+		select {
+		case e.ch <- proto.Clone(st).(*shimv1.ContainerState):
+		default:
+			delete(s.subs, e)
+			close(e.lagged)
+		}
+	}
 }
 
 func (s *Shim) die() {
@@ -515,6 +535,7 @@ func (s *Shim) die() {
 		close(s.gone)
 	}
 	s.containers = map[string]*shimv1.ContainerState{}
+	s.subs = nil
 	s.mu.Unlock()
 	s.h.mu.Lock()
 	if s.h.shims[s.dir] == s {
@@ -561,6 +582,7 @@ func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRe
 		st.Status, st.Reason, st.Message = shimv1.Status_STATUS_STOPPED, "ContainerCannotRun", "fake pause exits"
 	}
 	s.containers[id] = st
+	s.publishLocked(st)
 	return &shimv1.CreateContainerResponse{State: st}, nil
 }
 
@@ -584,6 +606,7 @@ func (s *Shim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.C
 	sig := syscall.Signal(in.GetSignal())
 	if c.Status == shimv1.Status_STATUS_RUNNING && (sig == syscall.SIGKILL || !s.h.IgnoreTerm) {
 		c.Status, c.Signal, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, int32(sig), time.Now().UnixNano()
+		s.publishLocked(c)
 	}
 	return &shimv1.SignalResponse{}, nil
 }
@@ -661,10 +684,17 @@ func (s *Shim) Attach(context.Context, ...grpc.CallOption) (grpc.BidiStreamingCl
 }
 
 func (s *Shim) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {
-	if err := s.alive(); err != nil {
-		return nil, err
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.dead {
+		return nil, status.Error(codes.Unavailable, "fake shim is gone")
 	}
-	return &events{ctx: ctx, gone: s.gone}, nil
+	e := &events{ctx: ctx, gone: s.gone, shim: s, ch: make(chan *shimv1.ContainerState, eventsBuffer), lagged: make(chan struct{})}
+	if s.subs == nil {
+		s.subs = map[*events]struct{}{}
+	}
+	s.subs[e] = struct{}{}
+	return e, nil
 }
 
 func (s *Shim) Stop(ctx context.Context, force bool) error {
@@ -684,18 +714,29 @@ func (s *Shim) Exited() bool {
 	return s.dead
 }
 
-// events is a shim event stream that ends when the shim dies.
+// events is a shim event stream: each container start and exit, until
+// the shim dies, the subscriber leaves (ctx) or falls behind.
 type events struct {
 	grpc.ClientStream
-	ctx  context.Context
-	gone chan struct{}
+	ctx    context.Context
+	gone   chan struct{}
+	shim   *Shim
+	ch     chan *shimv1.ContainerState
+	lagged chan struct{} // closed when the stream fell behind
 }
 
 func (e *events) Recv() (*shimv1.ContainerState, error) {
 	select {
+	case st := <-e.ch:
+		return st, nil
 	case <-e.ctx.Done():
+		e.shim.mu.Lock()
+		delete(e.shim.subs, e)
+		e.shim.mu.Unlock()
 		return nil, e.ctx.Err()
 	case <-e.gone:
 		return nil, errors.New("fake shim is gone")
+	case <-e.lagged:
+		return nil, status.Error(codes.ResourceExhausted, "fake shim events: the subscriber fell behind")
 	}
 }
