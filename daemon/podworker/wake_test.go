@@ -4,7 +4,10 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/probes"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/spec"
 )
@@ -83,6 +86,48 @@ func TestIdlePodDoesNotPollTheShim(t *testing.T) {
 	eventually(t, "the exit seen and the container restarted", 5*time.Second, func() bool {
 		cs := w.Snapshot().Status.ContainerStatuses
 		return len(cs) == 1 && cs[0].RestartCount == 1 && cs[0].State.Running != nil
+	})
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}
+
+// A probe update that leaves the instance's results as they were (a
+// readiness probe failing again, a warning) is an event, not a round of
+// the pod's worker; one that changes them is.
+func TestUnchangedProbeResultDoesNotWakeThePod(t *testing.T) {
+	pod := testPod("probe-same")
+	// Its readiness comes from the updates below only: the probe never runs.
+	pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
+		ProbeHandler:        corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}},
+		InitialDelaySeconds: 3600, PeriodSeconds: 3600,
+	}
+	w, h := newTestWorker(t, pod)
+	runWorker(t, w)
+	eventually(t, "container app running", 10*time.Second, func() bool { return running(w, "app") })
+	count := func() int { return h.Count("shim.state") }
+	n0 := settledStateCalls(t, count)
+	id := w.Snapshot().Status.ContainerStatuses[0].ContainerID
+	w.mu.Lock()
+	inst := w.state.History.Containers["app"].InstanceID
+	w.mu.Unlock()
+	key := probes.ContainerKey{PodUID: w.uid, Container: "app", InstanceID: inst}
+	for range 5 {
+		w.ProbeUpdate(probes.Update{Key: key, Kind: probes.Readiness, Result: probes.Failure, RunFailed: true, Output: "HTTP probe failed with statuscode: 500"})
+	}
+	w.ProbeUpdate(probes.Update{Key: key, Kind: probes.Liveness, Result: probes.Success, Warning: "Probe terminated redirects"})
+	if n := settledStateCalls(t, count) - n0; n > 0 {
+		t.Errorf("%d rounds for probe results that changed nothing, want 0", n)
+	}
+	if !hasEvent(w, corev1.EventTypeWarning, "Unhealthy") || !hasEvent(w, corev1.EventTypeWarning, "ProbeWarning") {
+		t.Error("the failed run and the warning were not recorded as events")
+	}
+	if cs := w.Snapshot().Status.ContainerStatuses; cs[0].Ready {
+		t.Fatal("ready before its probe succeeded")
+	}
+	w.ProbeUpdate(probes.Update{Key: key, Kind: probes.Readiness, Result: probes.Success})
+	eventually(t, "the pod ready", 5*time.Second, func() bool {
+		cs := w.Snapshot().Status.ContainerStatuses
+		return len(cs) == 1 && cs[0].Ready && cs[0].ContainerID == id
 	})
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)
