@@ -132,3 +132,18 @@ func TestUnchangedProbeResultDoesNotWakeThePod(t *testing.T) {
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)
 }
+
+// A shim that dies ends its events stream, which wakes the worker: the
+// lost sandbox is replaced at once, not at the next resync.
+func TestLostShimIsNoticedWithoutAResync(t *testing.T) {
+	w, h := newTestWorker(t, testPod("lost-shim"))
+	runWorker(t, w)
+	eventually(t, "container app running", 10*time.Second, func() bool { return running(w, "app") })
+	settledStateCalls(t, func() int { return h.Count("shim.state") })
+	h.KillShim(w.deps.Layout.ShimDir(w.uid))
+	eventually(t, "a second sandbox running the app", 5*time.Second, func() bool {
+		return h.Count("shim.launch") == 2 && running(w, "app")
+	})
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}
