@@ -35,7 +35,7 @@ func newProber(p *corev1.Probe, t Target) (prober, error) {
 		if err != nil {
 			return nil, err
 		}
-		return httpProber{req: req}, nil
+		return httpProber{check: check.PrepareHTTPGet(req)}, nil
 	case h.TCPSocket != nil:
 		port, err := check.ResolvePort(h.TCPSocket.Port, t.ContainerPorts)
 		if err != nil {
@@ -76,12 +76,11 @@ func (p execProber) probe(ctx context.Context, timeout time.Duration) (Result, s
 	return res, out, "", err
 }
 
-type httpProber struct{ req check.HTTPGetRequest }
+// httpProber's check is prepared once: the probe runs it every period.
+type httpProber struct{ check *check.HTTPGetCheck }
 
 func (p httpProber) probe(ctx context.Context, timeout time.Duration) (Result, string, string, error) {
-	req := p.req
-	req.Timeout = timeout
-	return check.HTTPGet(ctx, req)
+	return p.check.Run(ctx, timeout)
 }
 
 type tcpProber struct {

@@ -67,7 +67,8 @@ func (w *Worker) recordedProbes(c *corev1.Container, id string) planner.ProbeRes
 }
 
 // ProbeUpdate takes a probe worker's new state for one of this pod's
-// instances (the daemon routes updates by pod UID).
+// instances (the daemon routes updates by pod UID), and wakes the loop
+// when it changes the instance's results.
 func (w *Worker) ProbeUpdate(u probes.Update) {
 	fp := "spec.containers{" + u.Key.Container + "}"
 	for i := range w.pod.Spec.InitContainers {
@@ -79,7 +80,8 @@ func (w *Worker) ProbeUpdate(u probes.Update) {
 		w.event(corev1.EventTypeWarning, "ProbeWarning", fp, fmt.Sprintf("%s probe warning: %s", u.Kind, u.Warning))
 	}
 	w.mu.Lock()
-	r := w.probeResults[u.Key.InstanceID]
+	before := w.probeResults[u.Key.InstanceID]
+	r := before
 	ok := u.Result == probes.Success
 	switch {
 	case u.Result == probes.Unknown:
@@ -97,5 +99,10 @@ func (w *Worker) ProbeUpdate(u probes.Update) {
 	if u.RunFailed {
 		w.event(corev1.EventTypeWarning, "Unhealthy", fp, fmt.Sprintf("%s probe failed: %s", u.Kind, u.Output))
 	}
-	w.poke()
+	// Only a changed result can change what the planner decides: a run
+	// that failed again (readiness below its threshold or still failing)
+	// or warned is an event, not a round.
+	if r != before {
+		w.poke()
+	}
 }

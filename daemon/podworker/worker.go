@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -21,9 +22,21 @@ import (
 	"github.com/podd-dev/podd/runtime/spec"
 )
 
-// resync bounds how long the worker waits without any wake-up: a safety net
-// under the shim's exit events and the probe updates.
-const resync = 5 * time.Second
+// resync bounds how long the worker waits without any wake-up, plus a
+// random part of up to resyncJitter of it (the kubelet's pod workers: one
+// minute, jitter 0.5), so that pods started together do not look together.
+// It is a safety net only: every change the worker acts on wakes it (the
+// shim's events and the end of their stream, probe results that change,
+// API calls, its own kills and hooks ending) and so does the planner's
+// NextWake (back-offs, sandbox retries, deadlines).
+const (
+	resync       = time.Minute
+	resyncJitter = 0.5
+)
+
+// minWait is the least the loop sleeps for a NextWake: one already due is
+// not busy-looped on.
+const minWait = 10 * time.Millisecond
 
 // stallRetry is the pause before retrying an action that failed without the
 // planner seeing it (a teardown step).
@@ -357,19 +370,31 @@ func (w *Worker) syncOnce(ctx context.Context) round {
 	if removed {
 		return round{removed: true}
 	}
+	return round{wait: nextWait(out, stalled, time.Now(), jittered(resync))}
+}
+
+// nextWait is how long the loop sleeps after a round whose plan was out
+// and whose actions ran (stalled: one failed in a way the planner cannot
+// see): 0 to plan again at once after acting (level-triggered), else
+// until out.NextWake, never longer than safety (the resync) and never
+// shorter than minWait.
+func nextWait(out planner.Output, stalled bool, now time.Time, safety time.Duration) time.Duration {
 	if len(out.Actions) > 0 && !onlyKills(out.Actions) && !stalled {
-		return round{}
+		return 0
 	}
-	wait := resync
+	wait := safety
 	if stalled {
-		wait = stallRetry
+		wait = min(wait, stallRetry)
 	}
 	if !out.NextWake.IsZero() {
-		if d := time.Until(out.NextWake); d < wait {
-			wait = max(d, 10*time.Millisecond)
-		}
+		wait = max(min(wait, out.NextWake.Sub(now)), minWait)
 	}
-	return round{wait: wait}
+	return wait
+}
+
+// jittered is d plus a random part of up to resyncJitter of it.
+func jittered(d time.Duration) time.Duration {
+	return d + rand.N(time.Duration(float64(d)*resyncJitter)+1)
 }
 
 // markReconciled closes reconciled once.

@@ -63,23 +63,56 @@ func (r HTTPGetRequest) URL() *url.URL {
 // otherwise. Keep-alives are off, so each check opens its own connection
 // (see oneShotTransport).
 func HTTPGet(ctx context.Context, r HTTPGetRequest) (result Result, output, warning string, err error) {
+	return PrepareHTTPGet(r).Run(ctx, r.Timeout)
+}
+
+// HTTPGetCheck is an httpGet check built once and run many times (a probe
+// every period): its URL and headers are worked out when it is prepared,
+// not on every run.
+type HTTPGetCheck struct {
+	url    *url.URL
+	target string // url as text, for errors
+	header http.Header
+	host   string // the Host header, "" for the URL's host
+	err    error  // why no request can be made of it
+}
+
+// PrepareHTTPGet builds r's check; r.Timeout is Run's to give.
+func PrepareHTTPGet(r HTTPGetRequest) *HTTPGetCheck {
 	u := r.URL()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
-	if err != nil {
-		return Unknown, "", "", fmt.Errorf("http check %s: %w", u, err)
+	c := &HTTPGetCheck{target: u.String(), header: probeHeaders(r.Headers, "kube-probe/"+version.Version)}
+	c.host = c.header.Get("Host")
+	// The URL as a request would parse it (as http.NewRequest does).
+	if c.url, c.err = url.Parse(c.target); c.err != nil {
+		c.err = fmt.Errorf("http check %s: %w", c.target, c.err)
 	}
-	req.Header = probeHeaders(r.Headers, "kube-probe/"+version.Version)
-	req.Host = req.Header.Get("Host")
+	return c
+}
+
+// Run sends the GET once (see HTTPGet), within timeout when it is
+// positive.
+func (c *HTTPGetCheck) Run(ctx context.Context, timeout time.Duration) (result Result, output, warning string, err error) {
+	if c.err != nil {
+		return Unknown, "", "", c.err
+	}
+	u := c.target
 	// The timeout is the request's context rather than the client's Timeout,
 	// which would cost a goroutine per check with a transport other than
 	// net/http's; the outputs name it as net/http's client does.
-	timedOut := func() bool { return false }
-	if r.Timeout > 0 {
-		tctx, cancel := context.WithTimeout(ctx, r.Timeout)
+	rctx, timedOut := ctx, func() bool { return false }
+	if timeout > 0 {
+		tctx, cancel := context.WithTimeout(ctx, timeout)
 		defer cancel()
-		req = req.WithContext(tctx)
+		rctx = tctx
 		timedOut = func() bool { return ctx.Err() == nil && errors.Is(tctx.Err(), context.DeadlineExceeded) }
 	}
+	// A request of its own each run, sharing the prepared URL and header:
+	// the client and the transport only read them (a redirect or an
+	// Authorization from the URL's user info gets a header of its own).
+	req := (&http.Request{
+		Method: http.MethodGet, URL: c.url, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: c.header, Host: c.host,
+	}).WithContext(rctx)
 	res, err := probeClient.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {

@@ -283,3 +283,50 @@ func BenchmarkHTTPGet(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkHTTPGetCheck is a probe's run: the check prepared once, run
+// per op.
+func BenchmarkHTTPGetCheck(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { fmt.Fprint(w, "ok") }))
+	b.Cleanup(srv.Close)
+	u, _ := url.Parse(srv.URL)
+	port, _ := strconv.Atoi(u.Port())
+	c := PrepareHTTPGet(HTTPGetRequest{Host: u.Hostname(), Port: port, Path: "/healthz"})
+	b.ReportAllocs()
+	for b.Loop() {
+		if res, out, _, err := c.Run(context.Background(), time.Second); res != Success || err != nil {
+			b.Fatalf("Run = (%v, %q, %v)", res, out, err)
+		}
+	}
+}
+
+// A prepared check runs again and again (a probe every period), also
+// through redirects, and its prepared header stays as it was.
+func TestHTTPGetCheck_R48_RunsRepeatedly(t *testing.T) {
+	var agents []string
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/start" {
+			http.Redirect(w, r, "/final", http.StatusFound)
+			return
+		}
+		agents = append(agents, r.Header.Get("User-Agent")+" "+r.Host)
+		fmt.Fprint(w, "ok")
+	}))
+	t.Cleanup(srv.Close)
+	req := requestFor(t, srv, "/start")
+	req.Headers = http.Header{"Host": {"svc.example"}}
+	c := PrepareHTTPGet(req)
+	before := fmt.Sprint(c.header)
+	for i := range 3 {
+		if res, out, _, err := c.Run(context.Background(), time.Second); res != Success || err != nil || out != "ok" {
+			t.Fatalf("run %d = (%v, %q, %v), want Success ok", i, res, out, err)
+		}
+	}
+	if after := fmt.Sprint(c.header); after != before {
+		t.Errorf("the prepared header changed across runs: %s → %s", before, after)
+	}
+	want := "kube-probe/" + version.Version + " svc.example"
+	if len(agents) != 3 || agents[0] != want || agents[2] != want {
+		t.Errorf("requests at /final: %q, want 3 × %q", agents, want)
+	}
+}

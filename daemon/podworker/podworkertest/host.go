@@ -283,7 +283,7 @@ func (h *Host) ExitContainers(stateDir string, match func(*shimv1.ContainerState
 	for _, c := range s.containers {
 		if c.Status == shimv1.Status_STATUS_RUNNING && match(c) {
 			c.Status, c.ExitCode, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, code, time.Now().UnixNano()
-			s.publish(c)
+			s.publishLocked(c)
 		}
 	}
 	return true
@@ -300,10 +300,10 @@ func (h *Host) EndEventStreams(stateDir string) {
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, ch := range s.subs {
-		close(ch)
+	for e := range s.subs {
+		delete(s.subs, e)
+		close(e.lagged)
 	}
-	s.subs = nil
 }
 
 // KillShim makes the shim of stateDir die, as a host reboot or an OOM kill
@@ -527,7 +527,8 @@ func (h *Host) Unmount(dir string) error {
 }
 
 // Shim is one pod's shim with its containers; containers exit at once
-// on their stop signal unless the host ignores TERM.
+// on their stop signal unless the host ignores TERM. Like the shim, it
+// sends each container's start and exit to its Events streams.
 type Shim struct {
 	h          *Host
 	dir        string
@@ -535,17 +536,22 @@ type Shim struct {
 	containers map[string]*shimv1.ContainerState
 	gone       chan struct{}
 	dead       bool
-	// subs are the Events streams; each gets every state change, as the
-	// real shim publishes them.
-	subs []chan *shimv1.ContainerState
+	// subs are the open Events streams.
+	subs map[*events]struct{}
 }
 
-// publish sends a state change to every Events stream. Callers hold s.mu.
-func (s *Shim) publish(st *shimv1.ContainerState) {
-	for _, ch := range s.subs {
+// eventsBuffer is how many events a stream may lag behind before it ends,
+// as the shim's do.
+const eventsBuffer = 64
+
+// publishLocked sends st to every Events stream. Callers hold s.mu.
+func (s *Shim) publishLocked(st *shimv1.ContainerState) {
+	for e := range s.subs {
 		select {
-		case ch <- proto.Clone(st).(*shimv1.ContainerState):
-		default: // a stream that lags behind misses it, as with the real shim
+		case e.ch <- proto.Clone(st).(*shimv1.ContainerState):
+		default:
+			delete(s.subs, e)
+			close(e.lagged)
 		}
 	}
 }
@@ -557,6 +563,7 @@ func (s *Shim) die() {
 		close(s.gone)
 	}
 	s.containers = map[string]*shimv1.ContainerState{}
+	s.subs = nil
 	s.mu.Unlock()
 	s.h.mu.Lock()
 	if s.h.shims[s.dir] == s {
@@ -603,7 +610,7 @@ func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRe
 		st.Status, st.Reason, st.Message = shimv1.Status_STATUS_STOPPED, "ContainerCannotRun", "fake pause exits"
 	}
 	s.containers[id] = st
-	s.publish(st)
+	s.publishLocked(st)
 	return &shimv1.CreateContainerResponse{State: st}, nil
 }
 
@@ -634,13 +641,13 @@ func (s *Shim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.C
 			defer s.mu.Unlock()
 			if c.Status == shimv1.Status_STATUS_RUNNING && !s.dead {
 				c.Status, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, time.Now().UnixNano()
-				s.publish(c)
+				s.publishLocked(c)
 			}
 		})
 		return &shimv1.SignalResponse{}, nil
 	}
 	c.Status, c.Signal, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, int32(sig), time.Now().UnixNano()
-	s.publish(c)
+	s.publishLocked(c)
 	return &shimv1.SignalResponse{}, nil
 }
 
@@ -720,14 +727,17 @@ func (s *Shim) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.Ca
 	if err := s.h.step(ctx, "shim.events"); err != nil {
 		return nil, err
 	}
-	if err := s.alive(); err != nil {
-		return nil, err
-	}
-	ch := make(chan *shimv1.ContainerState, 64)
 	s.mu.Lock()
-	s.subs = append(s.subs, ch)
-	s.mu.Unlock()
-	return &events{ctx: ctx, gone: s.gone, ch: ch}, nil
+	defer s.mu.Unlock()
+	if s.dead {
+		return nil, status.Error(codes.Unavailable, "fake shim is gone")
+	}
+	e := &events{ctx: ctx, gone: s.gone, shim: s, ch: make(chan *shimv1.ContainerState, eventsBuffer), lagged: make(chan struct{})}
+	if s.subs == nil {
+		s.subs = map[*events]struct{}{}
+	}
+	s.subs[e] = struct{}{}
+	return e, nil
 }
 
 func (s *Shim) Stop(ctx context.Context, force bool) error {
@@ -747,24 +757,29 @@ func (s *Shim) Exited() bool {
 	return s.dead
 }
 
-// events is a shim event stream that ends when the shim dies.
+// events is a shim event stream: each container start and exit, until
+// the shim dies, the subscriber leaves (ctx) or falls behind.
 type events struct {
 	grpc.ClientStream
-	ctx  context.Context
-	gone chan struct{}
-	ch   chan *shimv1.ContainerState
+	ctx    context.Context
+	gone   chan struct{}
+	shim   *Shim
+	ch     chan *shimv1.ContainerState
+	lagged chan struct{} // closed when the stream fell behind
 }
 
 func (e *events) Recv() (*shimv1.ContainerState, error) {
 	select {
-	case st, ok := <-e.ch:
-		if !ok {
-			return nil, errors.New("fake shim ended the event stream")
-		}
+	case st := <-e.ch:
 		return st, nil
 	case <-e.ctx.Done():
+		e.shim.mu.Lock()
+		delete(e.shim.subs, e)
+		e.shim.mu.Unlock()
 		return nil, e.ctx.Err()
 	case <-e.gone:
 		return nil, errors.New("fake shim is gone")
+	case <-e.lagged:
+		return nil, status.Error(codes.ResourceExhausted, "fake shim events: the subscriber fell behind")
 	}
 }
