@@ -238,8 +238,9 @@ func listen(path string) (net.Listener, error) {
 
 // tuneRuntime keeps the heap small unless GOGC/GOMEMLIMIT/GOMAXPROCS say
 // otherwise: a node runs one shim per pod. The daemon starts shims with
-// GOMAXPROCS=shim.ShimGOMAXPROCS, which the runtime reads before anything
-// runs; the call here only covers shims started without it.
+// GOMAXPROCS=shim.ShimGOMAXPROCS and GODEBUG=shim.ShimGODEBUG, which the
+// runtime reads before anything runs; the calls here only cover shims
+// started without them.
 func tuneRuntime() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
@@ -249,6 +250,11 @@ func tuneRuntime() {
 	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(shim.ShimGOMAXPROCS)
+	}
+	if os.Getenv("GODEBUG") == "" {
+		// Late (package initialisation has allocated), but later samples
+		// are what touch the profile's table (see shim.ShimGODEBUG).
+		runtime.MemProfileRate = 0
 	}
 }
 
