@@ -221,3 +221,53 @@ func gone(pid int) bool {
 	i := strings.LastIndexByte(string(b), ')')
 	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
 }
+
+// Update reaches the cgroup of a container the create child started (the
+// shim sets it through the cgroup manager, libcontainer's state is the
+// child's), and a signal reaches its init through the pidfd.
+func TestUpdateAndSignalAContainerTheCreateChildStarted(t *testing.T) {
+	p := startPod(t)
+	cfg := p.config("c", p.rootfs("r"), "sleep", "1000")
+	cfg.Resources = &shimv1.Resources{MemoryLimitBytes: 64 << 20}
+	p.create(cfg)
+	read := func(v1, v2 string) string {
+		t.Helper()
+		for _, name := range []string{v1, v2} {
+			m, _ := filepath.Glob("/sys/fs/cgroup/*" + p.cgroup + "/c/" + name)
+			if len(m) == 0 {
+				m, _ = filepath.Glob("/sys/fs/cgroup" + p.cgroup + "/c/" + name)
+			}
+			if len(m) > 0 {
+				b, err := os.ReadFile(m[0])
+				if err != nil {
+					t.Fatal(err)
+				}
+				return strings.TrimSpace(string(b))
+			}
+		}
+		t.Fatalf("no %s or %s in the container's cgroup", v1, v2)
+		return ""
+	}
+	if got := read("memory.limit_in_bytes", "memory.max"); got != strconv.Itoa(64<<20) {
+		t.Fatalf("memory limit at start: %s, want %d", got, 64<<20)
+	}
+	_, err := p.c.Update(context.Background(), &shimv1.UpdateRequest{Id: "c", Resources: &shimv1.Resources{
+		MemoryLimitBytes: 128 << 20, CpuQuotaUs: 50000, CpuPeriodUs: 100000,
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := read("memory.limit_in_bytes", "memory.max"); got != strconv.Itoa(128<<20) {
+		t.Errorf("memory limit after the update: %s, want %d", got, 128<<20)
+	}
+	if got := read("cpu.cfs_quota_us", "cpu.max"); got != "50000" && got != "50000 100000" {
+		t.Errorf("CPU quota after the update: %s, want 50000", got)
+	}
+	p.signal("c", int32(syscall.SIGKILL))
+	if st := p.waitStopped("c", 10*time.Second); st.GetExitCode() != 137 {
+		t.Errorf("exit after SIGKILL: %v, want 137", st)
+	}
+	if left := p.leftovers("c"); len(left) != 0 {
+		t.Errorf("left after the exit: %v", left)
+	}
+}
