@@ -126,6 +126,7 @@ func (s *service) markRunning(c *container) *shimv1.ContainerState {
 	s.events.publish(running)
 	go s.reapExit(c)
 	s.killIfForced(c)
+	s.trim.kickStarted()
 	return running
 }
 
