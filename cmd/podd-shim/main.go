@@ -20,6 +20,9 @@ func init() {
 	if server.IsInit() {
 		server.Init()
 	}
+	if server.IsCreateChild() {
+		server.CreateChild()
+	}
 }
 
 func main() {

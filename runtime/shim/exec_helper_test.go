@@ -191,7 +191,8 @@ func TestExecWhileTheContainerStops(t *testing.T) {
 
 // A shim outlives an upgrade of its binary: when the file it was started
 // from has been replaced, its execs still run its own helper (which reads
-// its own request), not the new file's.
+// its own request), and its starts its own create child, not the new
+// file's.
 func TestExecAfterTheShimBinaryIsReplaced(t *testing.T) {
 	testutil.RequireRoot(t)
 	dir := t.TempDir()
@@ -211,4 +212,5 @@ func TestExecAfterTheShimBinaryIsReplaced(t *testing.T) {
 	if r := p.exec(&shimv1.ExecProcess{Container: "c", Args: []string{"echo", "hi"}}); r.stdout != "hi\n" || r.exit.GetExitCode() != 0 {
 		t.Fatalf("exec after the binary was replaced: %+v", r)
 	}
+	p.create(p.config("d", p.rootfs("d"), "sleep", "1000"))
 }

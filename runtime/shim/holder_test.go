@@ -202,3 +202,26 @@ func waitsForSignals(pid int32) (bool, error) {
 	f := strings.Fields(string(data))
 	return len(f) > 0 && f[0] == strconv.Itoa(unix.SYS_RT_SIGTIMEDWAIT), nil
 }
+
+// While the holder and a container run, no thread of the shim sits in a
+// blocking waitid(2): their exits are awaited on pidfds in the runtime's
+// poller, so an idle shim keeps no OS thread per process it waits for.
+func TestShimHoldsNoThreadInWaitForItsProcesses(t *testing.T) {
+	p := startPod(t)
+	p.create(p.holderConfig(newNetns(t, "pw"+filepath.Base(p.dir))))
+	p.create(p.config("c", p.rootfs("r"), "sleep", "1000"))
+	// The waits start right after the starts return; a second shows a
+	// thread that went to sleep in one.
+	deadline := time.Now().Add(time.Second)
+	for time.Now().Before(deadline) {
+		time.Sleep(100 * time.Millisecond)
+		tids, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/syscall", p.c.Pid()))
+		for _, f := range tids {
+			b, _ := os.ReadFile(f)
+			// The first field is the syscall number the thread sleeps in.
+			if nr := strings.Fields(string(b)); len(nr) > 0 && nr[0] == strconv.Itoa(unix.SYS_WAITID) {
+				t.Fatalf("shim thread %s sleeps in waitid", filepath.Base(filepath.Dir(f)))
+			}
+		}
+	}
+}

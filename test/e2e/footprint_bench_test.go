@@ -53,10 +53,15 @@ func (e *env) measureFootprint(b *testing.B, url string, n int, window time.Dura
 	if len(shims) != n || len(pauses) != n {
 		b.Fatalf("%d pods running, but %d shims and %d pause processes", n, len(shims), len(pauses))
 	}
-	var shimPSS, pausePSS, shimRSS int64
+	var shimPSS, shimAnon, pausePSS, shimRSS int64
 	for _, pid := range shims {
-		shimPSS += procKiB(b, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss")
-		shimRSS += procKiB(b, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Rss")
+		rollup, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps_rollup", pid))
+		if err != nil {
+			b.Fatal(err)
+		}
+		shimPSS += kibField(string(rollup), "Pss")
+		shimAnon += kibField(string(rollup), "Pss_Anon")
+		shimRSS += kibField(string(rollup), "Rss")
 	}
 	for _, pid := range pauses {
 		pausePSS += procKiB(b, fmt.Sprintf("/proc/%d/smaps_rollup", pid), "Pss")
@@ -78,13 +83,14 @@ func (e *env) measureFootprint(b *testing.B, url string, n int, window time.Dura
 
 	mib := func(kib int64) float64 { return float64(kib) / 1024 }
 	b.ReportMetric(mib(shimPSS+pausePSS)/float64(n), "MiB-pss/pod")
+	b.ReportMetric(mib(shimAnon)/float64(n), "MiB-shim-pss-anon/pod")
 	b.ReportMetric(mib(rss), "MiB-daemon-rss")
 	b.ReportMetric(perPod(d1-d0), "%core-daemon/pod")
 	b.ReportMetric(perPod(s1-s0), "%core-shims/pod")
 	var r benchReport
 	r.add("%d idle one-container pods; idle window %s", n, took.Round(time.Millisecond))
 	r.goal("shim+pause PSS per pod", mib(shimPSS+pausePSS)/float64(n), "MiB", 3)
-	r.add("  %-30s %10.2f MiB (PSS; RSS %.2f MiB)", "  of which shim", mib(shimPSS)/float64(n), mib(shimRSS)/float64(n))
+	r.add("  %-30s %10.2f MiB (PSS; Pss_Anon %.2f MiB; RSS %.2f MiB)", "  of which shim", mib(shimPSS)/float64(n), mib(shimAnon)/float64(n), mib(shimRSS)/float64(n))
 	r.add("  %-30s %10.2f MiB (PSS)", "  of which pause", mib(pausePSS)/float64(n))
 	r.goal("daemon RSS (goal is at 200 pods)", mib(rss), "MiB", 60)
 	r.add("  %-30s %10d", "daemon goroutines", g)

@@ -6,8 +6,9 @@
 // on shutdown.
 //
 // Reaping: the shim is a child subreaper and the parent of every container
-// init and exec process, and libcontainer's Process.Wait (os.Process.Wait
-// for the holder) reaps each of them.
+// init (which its create child started and left to it) and exec process,
+// and libct's Process.Wait (os.Process.Wait for the holder) reaps each of
+// them.
 // A process is registered as tracked while the start lock is held, and the
 // orphan sweeper (run on SIGCHLD) takes that lock exclusively and reaps only
 // zombie children nobody tracks, so no exit is ever stolen from its waiter.

@@ -40,6 +40,9 @@ func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 		_ = out.finish()
 		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
 	}
+	// The phase names predate the create child: "libcontainer_create" is
+	// now the shim's spec and config, "libcontainer_start" the child's
+	// create and start.
 	pc.mark("libcontainer_create", time.Now())
 	// A new cgroup counts from 0; a reused one from what it had.
 	base, err := lc.OOMKillCount()
@@ -123,6 +126,7 @@ func (s *service) markRunning(c *container) *shimv1.ContainerState {
 	s.events.publish(running)
 	go s.reapExit(c)
 	s.killIfForced(c)
+	s.trim.kickStarted()
 	return running
 }
 

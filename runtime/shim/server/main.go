@@ -53,6 +53,14 @@ func IsInit() bool { return libct.IsInit() }
 // Init runs libcontainer's container init. It never returns.
 func Init() { libct.Init() }
 
+// IsCreateChild reports whether this process is a shim's short-lived
+// child that creates and starts one container; podd-shim's main package
+// checks it in init().
+func IsCreateChild() bool { return libct.IsCreateChild() }
+
+// CreateChild runs the create child. It never returns.
+func CreateChild() { libct.CreateChildMain() }
+
 // Main runs the shim until a shutdown has torn it down.
 func Main(opts Options) error {
 	if opts.PodUID == "" || opts.StateDir == "" || opts.CgroupParent == "" {
@@ -252,8 +260,9 @@ func listen(path string) (net.Listener, error) {
 
 // tuneRuntime keeps the heap small unless GOGC/GOMEMLIMIT/GOMAXPROCS say
 // otherwise: a node runs one shim per pod. The daemon starts shims with
-// GOMAXPROCS=shim.ShimGOMAXPROCS, which the runtime reads before anything
-// runs; the call here only covers shims started without it.
+// GOMAXPROCS=shim.ShimGOMAXPROCS and GODEBUG=shim.ShimGODEBUG, which the
+// runtime reads before anything runs; the calls here only cover shims
+// started without them.
 func tuneRuntime() {
 	if os.Getenv("GOGC") == "" {
 		debug.SetGCPercent(50)
@@ -263,6 +272,11 @@ func tuneRuntime() {
 	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(shim.ShimGOMAXPROCS)
+	}
+	if os.Getenv("GODEBUG") == "" {
+		// Late (package initialisation has allocated), but later samples
+		// are what touch the profile's table (see shim.ShimGODEBUG).
+		runtime.MemProfileRate = 0
 	}
 }
 

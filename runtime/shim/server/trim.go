@@ -37,6 +37,9 @@ type memTrim struct {
 	timer *time.Timer
 	// last is allocated() after the previous trim.
 	last uint64
+	// started is set by a container start: the next trim runs whatever
+	// was allocated since the last.
+	started bool
 }
 
 func newMemTrim() *memTrim {
@@ -58,13 +61,30 @@ func (t *memTrim) kick() {
 	t.timer.Reset(t.quiet)
 }
 
-// run trims if enough was allocated since the last trim.
+// kickStarted is kick after a container start. A start leaves the spans
+// of its work (the request, spec and config, pipes, log files) partly
+// filled; since the create child does libcontainer's part, the shim
+// allocates less than minAlloc for it, and without a trim an idle shim
+// kept ~0.06 MiB more (BenchmarkFootprint at 200 pods).
+func (t *memTrim) kickStarted() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	t.started = true
+	t.mu.Unlock()
+	t.kick()
+}
+
+// run trims if enough was allocated since the last trim, or a container
+// started since.
 func (t *memTrim) run() {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.allocated()-t.last < t.minAlloc {
+	if !t.started && t.allocated()-t.last < t.minAlloc {
 		return
 	}
+	t.started = false
 	t.trim()
 	t.last = t.allocated()
 }

@@ -56,3 +56,22 @@ func TestMemTrimSkipsWhenLittleWasAllocated(t *testing.T) {
 		t.Fatal("no trim with more than minAlloc allocated")
 	}
 }
+
+func TestMemTrimAfterAStartRunsWhateverWasAllocated(t *testing.T) {
+	tr, alloc, trimmed := fakeTrim(time.Millisecond)
+	alloc.Store(10) // below minAlloc
+	tr.kickStarted()
+	select {
+	case <-trimmed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("no trim after a start")
+	}
+	// The start's trim is done: the next needs minAlloc again.
+	alloc.Store(20)
+	tr.run()
+	select {
+	case <-trimmed:
+		t.Fatal("trimmed again with less than minAlloc allocated since the start's trim")
+	default:
+	}
+}

@@ -13,6 +13,8 @@ import (
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
 	"golang.org/x/sys/unix"
+
+	"github.com/podd-dev/podd/internal/procwait"
 )
 
 // Holder is a started namespace holder.
@@ -327,8 +329,11 @@ func (h *Holder) settle(cfg Config) error {
 // Pid is the holder's process id (in the shim's PID namespace).
 func (h *Holder) Pid() int { return h.proc.Pid }
 
-// Wait waits for the holder to end and reaps it.
+// Wait waits for the holder to end and reaps it. The wait is on a pidfd in
+// the runtime's poller (os.Process.Wait alone sleeps in waitid, holding an
+// OS thread of the shim for the pod's whole life).
 func (h *Holder) Wait() (Exit, error) {
+	procwait.AwaitExit(h.proc.Pid)
 	ps, err := h.proc.Wait()
 	if err != nil {
 		return Exit{}, fmt.Errorf("wait for holder %q: %w", h.id, err)

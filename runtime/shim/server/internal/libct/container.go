@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/opencontainers/cgroups"
@@ -16,9 +15,9 @@ import (
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
-	"github.com/opencontainers/runc/libcontainer/utils"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/podd-dev/podd/internal/procwait"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
@@ -64,10 +63,13 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 // Container is one libcontainer container.
 type Container struct {
 	rt        *Runtime
-	lc        *libcontainer.Container
+	id        string
+	config    *configs.Config
 	cgroup    cgroups.Manager
 	spec      *specs.Spec
 	sharedPID bool
+	// req is what the create child gets (see Start).
+	req *createRequest
 
 	// initPid and initPidfd are the container's init once started; a
 	// pidfd, so that an exec never joins a process that reused the pid.
@@ -79,53 +81,73 @@ type Container struct {
 	tmpl   *fastexec.Template
 }
 
-// Create validates cfg and creates its container (state and config; nothing
-// runs yet). nsPid resolves Namespace.container to that container's init pid.
+// Create validates cfg and prepares its container: spec, libcontainer
+// config and cgroup manager. Nothing is created on the host yet: Start
+// hands the creation to a short-lived child (see createChild). nsPid
+// resolves Namespace.container to that container's init pid.
 func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int, error)) (*Container, error) {
-	spec, err := buildSpec(cfg, specInputs{nsPid: nsPid, nofile: r.nofile, minOOMScoreAdj: r.minOOMScoreAdj,
-		cgroup2: cgroups.IsCgroup2UnifiedMode()})
+	req := &createRequest{
+		Root: r.root, Nofile: r.nofile, MinOOMScoreAdj: r.minOOMScoreAdj,
+		MemlockCur: r.memlock.Cur, MemlockMax: r.memlock.Max, NsPids: map[string]int{},
+	}
+	resolve := func(id string) (int, error) {
+		pid, err := nsPid(id)
+		if err == nil {
+			req.NsPids[id] = pid
+		}
+		return pid, err
+	}
+	spec, config, err := req.build(cfg, resolve)
 	if err != nil {
 		return nil, err
 	}
-	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: cfg.GetId(), Spec: spec})
-	if err != nil {
-		return nil, fmt.Errorf("convert config of container %q: %w", cfg.GetId(), err)
+	if req.Config, err = proto.Marshal(cfg); err != nil {
+		return nil, fmt.Errorf("encode config of container %q: %w", cfg.GetId(), err)
 	}
-	for _, rl := range spec.Process.Rlimits {
-		config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_NOFILE, Hard: rl.Hard, Soft: rl.Soft})
-	}
-	// On cgroup v2 libcontainer raises the shim's own RLIMIT_MEMLOCK to
-	// unlimited for good when it loads a device filter (for old kernels'
-	// BPF accounting): every process the shim forks later would inherit
-	// it, so a container's limit depended on whether another one had
-	// started before. Each container process gets the shim's original.
-	config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_MEMLOCK, Hard: r.memlock.Max, Soft: r.memlock.Cur})
 	cm, err := manager.New(config.Cgroups)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager of container %q: %w", cfg.GetId(), err)
 	}
-	if err := r.clearStale(cfg.GetId()); err != nil {
-		return nil, err
-	}
-	lc, err := libcontainer.Create(r.root, cfg.GetId(), config)
+	return &Container{rt: r, id: cfg.GetId(), config: config, cgroup: cm, spec: spec, req: req,
+		sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
+}
+
+// build turns cfg into the container's OCI spec and libcontainer config,
+// in the shim and again, the same way, in its create child.
+func (req *createRequest) build(cfg *shimv1.ContainerConfig, nsPid func(id string) (int, error)) (*specs.Spec, *configs.Config, error) {
+	spec, err := buildSpec(cfg, specInputs{nsPid: nsPid, nofile: req.Nofile, minOOMScoreAdj: req.MinOOMScoreAdj,
+		cgroup2: cgroups.IsCgroup2UnifiedMode()})
 	if err != nil {
-		return nil, fmt.Errorf("create container %q: %w", cfg.GetId(), err)
+		return nil, nil, err
 	}
-	return &Container{rt: r, lc: lc, cgroup: cm, spec: spec, sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
+	config, err := specconv.CreateLibcontainerConfig(&specconv.CreateOpts{CgroupName: cfg.GetId(), Spec: spec})
+	if err != nil {
+		return nil, nil, fmt.Errorf("convert config of container %q: %w", cfg.GetId(), err)
+	}
+	for _, rl := range spec.Process.Rlimits {
+		config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_NOFILE, Hard: rl.Hard, Soft: rl.Soft})
+	}
+	// On cgroup v2 libcontainer raises its caller's RLIMIT_MEMLOCK to
+	// unlimited for good when it loads a device filter (for old kernels'
+	// BPF accounting): every process the shim forks later would inherit
+	// it, so a container's limit depended on whether another one had
+	// started before. Each container process gets the shim's original.
+	config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_MEMLOCK, Hard: req.MemlockMax, Soft: req.MemlockCur})
+	return spec, config, nil
 }
 
 // clearStale destroys what a crashed shim left of container id: state of a
 // container that no longer runs (stopped, or created and never started)
 // would make Create fail with "container with given ID already exists"
 // forever. A container that still runs is an error, never destroyed.
-func (r *Runtime) clearStale(id string) error {
-	lc, err := libcontainer.Load(r.root, id)
+func clearStale(root, id string) error {
+	lc, err := libcontainer.Load(root, id)
 	if errors.Is(err, libcontainer.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
 		// A state dir libcontainer cannot read back is nobody's.
-		if rmErr := os.RemoveAll(filepath.Join(r.root, id)); rmErr != nil {
+		if rmErr := os.RemoveAll(filepath.Join(root, id)); rmErr != nil {
 			return fmt.Errorf("remove unreadable stale state of container %q: %w (after %w)", id, rmErr, err)
 		}
 		return nil
@@ -163,11 +185,10 @@ type ProcessSpec struct {
 	Stdio
 }
 
-// Process is a started container process.
+// Process is a started container process, a child of the shim: the
+// container's init (reparented to the shim, its child subreaper, when the
+// create child exits) or an exec'd process.
 type Process struct {
-	// lp is libcontainer's process for the container's init; nil for an
-	// exec'd process, which is the shim's child and reaped with wait4.
-	lp  *libcontainer.Process
 	pid int
 	// Console is the master side of the process's terminal, if it has one.
 	// It is non-blocking, so read deadlines work on it.
@@ -188,47 +209,78 @@ type Exit struct {
 // Wait waits for the process to end and reaps it.
 func (p *Process) Wait() (Exit, error) {
 	procwait.AwaitExit(p.pid)
-	if p.lp == nil {
-		return waitChild(p.pid)
-	}
-	ps, err := p.lp.Wait()
-	if ps == nil {
-		return Exit{}, fmt.Errorf("wait for process %d: %w", p.pid, err)
-	}
-	ws, ok := ps.Sys().(syscall.WaitStatus)
-	if !ok {
-		return Exit{Code: ps.ExitCode()}, nil
-	}
-	if ws.Signaled() {
-		return Exit{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}, nil
-	}
-	return Exit{Code: ws.ExitStatus()}, nil
+	return waitChild(p.pid)
 }
 
-// Start runs the container's init process. On failure the container is
-// destroyed; the error matches ErrCannotRun when the executable is to blame.
+// Start runs the container's init process: a short-lived child of the shim
+// creates and starts the container through libcontainer and exits, and the
+// init becomes the shim's child. On failure the container is destroyed;
+// the error matches ErrCannotRun when the executable is to blame.
 func (c *Container) Start(stdio Stdio) (*Process, error) {
 	if err := checkExecutable(c.spec); err != nil {
-		c.destroyQuietly()
 		return nil, err
 	}
-	p := newInitProcess(c.spec.Process)
-	proc, err := c.run(p, stdio)
-	if err != nil {
-		c.destroyQuietly()
-		return nil, classify(fmt.Errorf("start container %q: %w", c.lc.ID(), err))
+	pid, console, created, err := c.rt.createChild(c.req, stdio)
+	if err == nil {
+		var fd int
+		if fd, err = initPidfd(pid); err == nil {
+			c.execMu.Lock()
+			c.initPid, c.initPidfd = pid, os.NewFile(uintptr(fd), "init-pidfd")
+			c.execMu.Unlock()
+			return &Process{pid: pid, Console: console}, nil
+		}
+		if console != nil {
+			console.Close()
+		}
 	}
-	// The init is the shim's child and not reaped yet: the pidfd is its.
-	fd, err := unix.PidfdOpen(proc.pid, 0)
-	if err != nil {
-		_ = p.Signal(unix.SIGKILL)
-		_, _ = p.Wait()
+	if created {
+		// The child created the container and did not hand it over (it
+		// failed, or was killed part-way): end whatever it left running.
+		if kerr := c.killAll(); kerr != nil {
+			err = fmt.Errorf("%w (and cleaning up: %w)", err, kerr)
+		}
 		c.destroyQuietly()
-		return nil, fmt.Errorf("start container %q: pidfd of init: %w", c.lc.ID(), err)
+	}
+	return nil, classify(fmt.Errorf("start container %q: %w", c.id, err))
+}
+
+// initPidfd opens a pidfd of the container init pid that the create child
+// reported, and checks that it is the shim's child: an init that ended
+// before then is a zombie the shim has not reaped (starts hold the orphan
+// sweeper off), so its pid cannot have been reused by another process.
+func initPidfd(pid int) (int, error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, fmt.Errorf("pidfd of init %d: %w", pid, err)
 	}
 	unix.CloseOnExec(fd)
-	c.initPid, c.initPidfd = proc.pid, os.NewFile(uintptr(fd), "init-pidfd")
-	return proc, nil
+	if ppid := parentPid(pid); ppid != os.Getpid() {
+		unix.Close(fd)
+		return -1, fmt.Errorf("init %d is not the shim's child (its parent is %d)", pid, ppid)
+	}
+	return fd, nil
+}
+
+// parentPid reads the parent of process pid from /proc, -1 if it cannot.
+func parentPid(pid int) int {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return -1
+	}
+	end := bytes.LastIndexByte(b, ')')
+	if end < 0 {
+		return -1
+	}
+	// ") S PPID ..."
+	f := bytes.Fields(b[end+1:])
+	if len(f) < 2 {
+		return -1
+	}
+	ppid, err := strconv.Atoi(string(f[1]))
+	if err != nil {
+		return -1
+	}
+	return ppid
 }
 
 // waitChild reaps child pid and returns how it ended.
@@ -262,54 +314,33 @@ func newInitProcess(base *specs.Process) *libcontainer.Process {
 	}
 }
 
-func (c *Container) run(p *libcontainer.Process, stdio Stdio) (*Process, error) {
-	var parentSock *os.File
-	if stdio.Console {
-		parent, child, err := utils.NewSockPair("console")
-		if err != nil {
-			return nil, fmt.Errorf("console socket: %w", err)
-		}
-		defer child.Close()
-		defer parent.Close()
-		parentSock = parent
-		p.ConsoleSocket = child
-		p.ConsoleWidth, p.ConsoleHeight = stdio.Width, stdio.Height
+// run starts p, the container's init, in the create child: the console
+// (sent by the init over stdio's console socket) is the shim's to receive.
+func run(lc *libcontainer.Container, p *libcontainer.Process, stdio childStdio) (int, error) {
+	if stdio.consoleSock != nil {
+		p.ConsoleSocket = stdio.consoleSock
+		p.ConsoleWidth, p.ConsoleHeight = stdio.width, stdio.height
 	} else {
-		if stdio.Stdin != nil {
-			p.Stdin = stdio.Stdin
+		if stdio.stdin != nil {
+			p.Stdin = stdio.stdin
 		}
-		if stdio.Stdout != nil {
-			p.Stdout = stdio.Stdout
+		if stdio.stdout != nil {
+			p.Stdout = stdio.stdout
 		}
-		if stdio.Stderr != nil {
-			p.Stderr = stdio.Stderr
+		if stdio.stderr != nil {
+			p.Stderr = stdio.stderr
 		}
 	}
-	if err := c.lc.Run(p); err != nil {
-		return nil, err
+	if err := lc.Run(p); err != nil {
+		return 0, err
 	}
 	pid, err := p.Pid()
 	if err != nil {
-		return nil, err
+		_ = p.Signal(unix.SIGKILL)
+		return 0, err
 	}
 	waitExecve(pid)
-	proc := &Process{lp: p, pid: pid}
-	if parentSock != nil {
-		f, err := utils.RecvFile(parentSock)
-		if err != nil {
-			_ = p.Signal(unix.SIGKILL)
-			_, _ = p.Wait()
-			return nil, fmt.Errorf("receive console: %w", err)
-		}
-		cons, err := pollable(f)
-		if err != nil {
-			_ = p.Signal(unix.SIGKILL)
-			_, _ = p.Wait()
-			return nil, fmt.Errorf("receive console: %w", err)
-		}
-		proc.Console = cons
-	}
-	return proc, nil
+	return pid, nil
 }
 
 // initComm is the name nsexec gives a container process until it execs the
@@ -379,8 +410,15 @@ func (c *Container) Signal(sig unix.Signal, all bool) error {
 	if all {
 		return c.signalAll(sig)
 	}
-	if err := c.lc.Signal(sig); err != nil && !errors.Is(err, libcontainer.ErrNotRunning) {
-		return fmt.Errorf("signal container %q: %w", c.lc.ID(), err)
+	c.execMu.Lock()
+	defer c.execMu.Unlock()
+	if c.initPidfd == nil {
+		return nil
+	}
+	// The pidfd, never the pid: once the init is reaped its pid may be
+	// another process's.
+	if err := unix.PidfdSendSignal(int(c.initPidfd.Fd()), sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("signal container %q: %w", c.id, err)
 	}
 	return nil
 }
@@ -398,11 +436,11 @@ func (c *Container) signalAll(sig unix.Signal) error {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
-		return fmt.Errorf("signal processes of container %q: %w", c.lc.ID(), err)
+		return fmt.Errorf("signal processes of container %q: %w", c.id, err)
 	}
 	for _, pid := range pids {
 		if err := unix.Kill(pid, sig); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("signal process %d of container %q: %w", pid, c.lc.ID(), err)
+			return fmt.Errorf("signal process %d of container %q: %w", pid, c.id, err)
 		}
 	}
 	return nil
@@ -435,20 +473,51 @@ func (c *Container) Destroy() error {
 		c.initPidfd = nil
 	}
 	c.execMu.Unlock()
-	if err := c.lc.Destroy(); err != nil {
-		return fmt.Errorf("destroy container %q: %w", c.lc.ID(), err)
+	return c.destroy()
+}
+
+// destroy removes the container's cgroup and libcontainer state, as
+// libcontainer's Destroy of a stopped container does (podd sets no hooks).
+func (c *Container) destroy() error {
+	var errs []error
+	if err := c.cgroup.Destroy(); err != nil {
+		errs = append(errs, err)
+	}
+	if err := os.RemoveAll(filepath.Join(c.rt.root, c.id)); err != nil {
+		errs = append(errs, err)
+	}
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("destroy container %q: %w", c.id, err)
 	}
 	return nil
 }
 
-func (c *Container) destroyQuietly() { _ = c.lc.Destroy() }
+func (c *Container) destroyQuietly() { _ = c.destroy() }
+
+// killAll SIGKILLs every process in the container's cgroup until none is
+// left (or a few seconds have passed).
+func (c *Container) killAll() error {
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err := c.signalAll(unix.SIGKILL); err != nil {
+			return err
+		}
+		pids, err := c.cgroup.GetAllPids()
+		if err != nil || len(pids) == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("container %q: %d processes left after SIGKILL", c.id, len(pids))
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
 
 // Update sets the container's CPU and memory limits to those res sets
 // (zero values leave a limit as it is), as buildResources reads them.
 func (c *Container) Update(res *shimv1.Resources) error {
 	r := buildResources(&shimv1.ContainerConfig{Resources: res})
-	cfg := c.lc.Config()
-	cr := cfg.Cgroups.Resources
+	cr := c.config.Cgroups.Resources
 	if r.CPU != nil {
 		if r.CPU.Shares != nil {
 			cr.CpuShares = *r.CPU.Shares
@@ -460,8 +529,8 @@ func (c *Container) Update(res *shimv1.Resources) error {
 	if r.Memory != nil {
 		cr.Memory = *r.Memory.Limit
 	}
-	if err := c.lc.Set(cfg); err != nil {
-		return fmt.Errorf("update container %q: %w", c.lc.ID(), err)
+	if err := c.cgroup.Set(cr); err != nil {
+		return fmt.Errorf("update container %q: %w", c.id, err)
 	}
 	return nil
 }

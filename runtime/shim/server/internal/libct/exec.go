@@ -26,15 +26,15 @@ import (
 func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
 	t, err := c.execTemplate()
 	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: %w", c.lc.ID(), err)
+		return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
 	}
 	exe, err := c.rt.helperExe()
 	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: seal the shim binary: %w", c.lc.ID(), err)
+		return nil, fmt.Errorf("exec in container %q: seal the shim binary: %w", c.id, err)
 	}
 	ns, err := c.openNamespaces()
 	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: %w", c.lc.ID(), err)
+		return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
 	}
 	defer func() {
 		for _, n := range ns {
@@ -48,7 +48,7 @@ func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
 	}
 	env, err := execEnv(append(slices.Clip(base.Env), ps.Env...), func() string { return homeOf(c.spec.Root.Path, base.User.UID) })
 	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: %w", c.lc.ID(), err)
+		return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
 	}
 	pid, console, err := fastexec.Start(exe, t, ns, fastexec.Command{
 		Args: ps.Args, Env: env, Cwd: cwd,
@@ -60,7 +60,7 @@ func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
 		return nil, &cannotRunError{cause: cannot.Msg}
 	}
 	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: %w", c.lc.ID(), err)
+		return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
 	}
 	return &Process{pid: pid, Console: console}, nil
 }
@@ -111,8 +111,8 @@ func (c *Container) execTemplate() (*fastexec.Template, error) {
 }
 
 func (c *Container) buildTemplate() (*fastexec.Template, error) {
-	cfg := c.lc.Config()
-	if err := checkExecable(&cfg); err != nil {
+	cfg := c.config
+	if err := checkExecable(cfg); err != nil {
 		return nil, err
 	}
 	u := c.spec.Process.User
@@ -125,7 +125,7 @@ func (c *Container) buildTemplate() (*fastexec.Template, error) {
 		return nil, err
 	}
 	if !cfg.NoNewKeyring {
-		t.Keyring = "_ses." + c.lc.ID()
+		t.Keyring = "_ses." + c.id
 	}
 	for _, rl := range cfg.Rlimits {
 		t.Rlimits = append(t.Rlimits, fastexec.Rlimit{Resource: uint32(rl.Type), Cur: rl.Soft, Max: rl.Hard})
@@ -184,7 +184,7 @@ func (c *Container) openNamespaces() ([]fastexec.Namespace, error) {
 	if c.initPidfd == nil {
 		return nil, fmt.Errorf("the container has not started")
 	}
-	return openNamespaces(c.initPid, c.initPidfd, c.lc.Config().Namespaces)
+	return openNamespaces(c.initPid, c.initPidfd, c.config.Namespaces)
 }
 
 // openNamespaces opens the namespaces nss of process pid, as runc's exec
