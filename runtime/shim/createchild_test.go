@@ -200,16 +200,7 @@ func TestShimKilledMidCreateLeavesNothingAfterKill(t *testing.T) {
 	// The shim is gone: the pod's cleanup has nothing to stop. A new shim
 	// takes over the state dir for it.
 	p.c.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := shim.Launch(ctx, shim.LaunchConfig{
-		ShimBinary: filepath.Join(binDir, "podd-shim"), PodUID: "uid-" + filepath.Base(p.dir),
-		StateDir: p.stateDir, CgroupParent: p.cgroup, LogLevel: "debug",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.c = c
+	p.launch(filepath.Join(binDir, "podd-shim"))
 }
 
 // gone reports whether process pid no longer runs (ended, or a zombie).

@@ -81,16 +81,7 @@ func startPodWith(t *testing.T, shimBinary string) *testPod {
 		removeCgroupDirs(p.cgroup)
 		os.RemoveAll(dir)
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := shim.Launch(ctx, shim.LaunchConfig{
-		ShimBinary: shimBinary, PodUID: "uid-" + filepath.Base(dir),
-		StateDir: p.stateDir, CgroupParent: p.cgroup, LogLevel: "debug",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.c = c
+	p.launch(shimBinary)
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 		defer cancel()
@@ -139,6 +130,22 @@ func removeCgroupDirs(cgroup string) {
 }
 
 // rootfs makes a busybox root filesystem named name in the pod's dir.
+// launch starts shimBinary for the pod's state dir (again, after a shim
+// was killed: the new one takes the state dir over) and makes it p.c.
+func (p *testPod) launch(shimBinary string) {
+	p.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := shim.Launch(ctx, shim.LaunchConfig{
+		ShimBinary: shimBinary, PodUID: "uid-" + filepath.Base(p.dir),
+		StateDir: p.stateDir, CgroupParent: p.cgroup, LogLevel: "debug",
+	})
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.c = c
+}
+
 func (p *testPod) rootfs(name string) string {
 	p.t.Helper()
 	root := filepath.Join(p.dir, name)

@@ -1,7 +1,6 @@
 package shim_test
 
 import (
-	"context"
 	"path/filepath"
 	"syscall"
 	"testing"
@@ -35,15 +34,6 @@ func TestCreateAfterCrashClearsStaleState(t *testing.T) {
 	if m, _ := filepath.Glob(filepath.Join(shim.RuncDir(p.stateDir), "pause")); len(m) != 1 {
 		t.Fatalf("no stale libcontainer state left to test with: %v", m)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	c, err := shim.Launch(ctx, shim.LaunchConfig{
-		ShimBinary: filepath.Join(binDir, "podd-shim"), PodUID: "uid-" + filepath.Base(p.dir),
-		StateDir: p.stateDir, CgroupParent: p.cgroup, LogLevel: "debug",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.c = c
+	p.launch(filepath.Join(binDir, "podd-shim"))
 	p.create(cfg)
 }
