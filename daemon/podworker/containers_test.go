@@ -8,6 +8,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/spec"
 )
 
 // R30: app containers start in parallel, each in its own goroutine.
@@ -125,4 +127,22 @@ func TestShimEventsFollowedAgainAfterTheStreamEnds(t *testing.T) {
 		t.Errorf("the shim was asked for its state %d times during a stop of %v; want it to wait on the exit event", n, h.TermExitAfter)
 	}
 	checkNoLeaks(t, h)
+}
+
+// An exit while the worker is not yet subscribed to the shim's events (a
+// stream opened again, or after a daemon restart) is seen once the
+// subscription is up, not at the safety resync a minute later.
+func TestExitBeforeTheEventsSubscriptionIsSeen(t *testing.T) {
+	pod := testPod("subscribe")
+	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	w, h := newTestWorker(t, pod)
+	runWorker(t, w)
+	eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+	h.EventsGate = make(chan struct{})
+	h.EndEventStreams(w.deps.Layout.ShimDir(w.uid))
+	eventually(t, "events asked for again", 10*time.Second, func() bool { return h.Count("shim.events") >= 2 })
+	h.ExitContainers(w.deps.Layout.ShimDir(w.uid), func(st *shimv1.ContainerState) bool { return st.GetId() != spec.PauseID }, 0)
+	close(h.EventsGate)
+	eventually(t, "the exit seen", 10*time.Second, func() bool { return !running(w, "app") })
+	deleteAndWait(t, w, 0)
 }

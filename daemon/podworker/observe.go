@@ -122,8 +122,9 @@ const (
 	eventsRetryMax = 5 * time.Second
 )
 
-// followEvents wakes the loop and the exit waiters at each event of one
-// stream from cl, until it ends; it reports whether any event came.
+// followEvents wakes the loop and the exit waiters once the stream from cl
+// is open and at each of its events, until it ends; it reports whether any
+// event came.
 func (w *Worker) followEvents(ctx context.Context, cl ShimClient) (any bool) {
 	defer func() {
 		w.shimEventSeen()
@@ -133,6 +134,10 @@ func (w *Worker) followEvents(ctx context.Context, cl ShimClient) (any bool) {
 	if err != nil {
 		return false
 	}
+	// What changed before the subscription was up came as no event: a
+	// round now looks (the loop's own rounds may all have come earlier).
+	w.shimEventSeen()
+	w.poke()
 	for {
 		if _, err := stream.Recv(); err != nil {
 			return any

@@ -72,6 +72,9 @@ type Host struct {
 	// TermExitAfter makes a container exit this long after its stop signal,
 	// as a shell whose trap runs once its current command ends; zero: at once.
 	TermExitAfter time.Duration
+	// EventsGate, when set, holds each Events call until it is closed (a
+	// subscription still on its way to the shim).
+	EventsGate chan struct{}
 	// log records teardown-relevant calls in order.
 	log []string
 	// signals records each Signal call with its time.
@@ -726,6 +729,13 @@ func (s *Shim) Attach(context.Context, ...grpc.CallOption) (grpc.BidiStreamingCl
 func (s *Shim) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error) {
 	if err := s.h.step(ctx, "shim.events"); err != nil {
 		return nil, err
+	}
+	if gate := s.h.EventsGate; gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
