@@ -532,6 +532,17 @@ func listen(path string) (net.Listener, error) {
 	return &socketListener{Listener: lis, path: path}, nil
 }
 
+// liveDials dials of an existing socket, liveDialEvery apart, must all
+// connect for it to count as served. A podd killed a moment ago leaves
+// copies of its listener in the children it had forked and not yet exec'd
+// (CNI plugins, shims, iptables): they accept connections at the old
+// socket until their exec closes them, a few ms, longer on a loaded host.
+// A live podd never refuses one.
+var (
+	liveDials     = 10
+	liveDialEvery = 100 * time.Millisecond
+)
+
 // clearStaleSocket removes a socket nobody serves at path. A live socket or
 // a file of another kind is an error.
 func clearStaleSocket(path string) error {
@@ -545,9 +556,16 @@ func clearStaleSocket(path string) error {
 	if fi.Mode().Type() != os.ModeSocket {
 		return fmt.Errorf("%s exists and is not a socket (%s); remove it or choose another --socket", path, fi.Mode().Type())
 	}
-	if c, err := net.Dial("unix", path); err == nil {
+	for i := 0; ; i++ {
+		c, err := net.Dial("unix", path)
+		if err != nil {
+			break
+		}
 		c.Close()
-		return errors.New("another podd is serving it")
+		if i == liveDials-1 {
+			return errors.New("another podd is serving it")
+		}
+		time.Sleep(liveDialEvery)
 	}
 	return os.Remove(path)
 }

@@ -56,3 +56,49 @@ func TestListenRefusesANonSocketAndIsRootOnly(t *testing.T) {
 	}
 	lis2.Close()
 }
+
+// holdListener stands for what a podd killed a moment ago leaves at its
+// socket: a copy of its listener in a child it had forked and not yet
+// exec'd (a CNI plugin, a shim, iptables), which accepts connections until
+// the child's exec closes it. This one closes once it has accepted one.
+func holdListener(t *testing.T, path string) {
+	t.Helper()
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.SetUnlinkOnClose(false)
+	go func() {
+		defer l.Close()
+		if c, err := l.Accept(); err == nil {
+			c.Close()
+		}
+	}()
+	t.Cleanup(func() { l.Close() })
+}
+
+// A socket that answers a dial and then refuses is a dead podd's (seen in
+// TestDaemonKill9DuringSandboxSetupLeaksNoCNIState): the new podd replaces
+// it instead of exiting with "another podd is serving it". One that keeps
+// answering is a live podd's, and stays.
+func TestListenReplacesASocketOnlyACopyOfADeadListenerAnswers(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "podd.sock")
+	holdListener(t, path)
+	lis, err := listen(path)
+	if err != nil {
+		t.Fatalf("listen over a dead podd's socket: %v", err)
+	}
+	lis.Close()
+
+	live, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Close()
+	if lis, err := listen(path); err == nil {
+		lis.Close()
+		t.Fatal("listen over a live podd's socket succeeded")
+	} else if !strings.Contains(err.Error(), "another podd is serving it") {
+		t.Errorf("error %q does not say another podd serves the socket", err)
+	}
+}

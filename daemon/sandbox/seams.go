@@ -26,7 +26,9 @@ type ShimClient interface {
 	Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.ExecRequest, shimv1.ExecResponse], error)
 	Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.AttachRequest, shimv1.AttachResponse], error)
 	// Stop shuts the shim down (force: kill what runs first) and waits
-	// until it is gone.
+	// until it is gone. A shim that died without its teardown (killed)
+	// stopped nothing: the error then wraps shim.ErrGone and the pod
+	// cgroup still holds what it ran.
 	Stop(ctx context.Context, force bool) error
 	// Exited reports that a shim this daemon launched has been reaped.
 	Exited() bool

@@ -267,22 +267,38 @@ func (c *Client) StateDir() string { return c.stateDir }
 // Stop asks the shim to shut down (force: kill what still runs first) and
 // waits until its process is gone or ctx ends. Without force a shim with
 // running containers stays until they stop. Stopping a shim that is already
-// gone succeeds.
+// gone succeeds if it went through its teardown; one that died without it
+// (SIGKILL, OOM kill) stopped nothing: see exitError.
 func (c *Client) Stop(ctx context.Context, force bool) error {
 	if c.gone() {
-		return nil
+		return c.exitError()
 	}
 	if _, err := c.Shutdown(ctx, &shimv1.ShutdownRequest{Force: force}); err != nil {
-		// A shim that is dying cannot answer; that is a stop too.
+		// A shim that exits at the end of its teardown may do so before
+		// its answer is out; one that is being killed cannot answer.
 		wctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
 		if c.waitGone(wctx) != nil {
 			return fmt.Errorf("shut down shim %d: %w", c.pid, err)
 		}
-		return nil
+		return c.exitError()
 	}
 	if err := c.waitGone(ctx); err != nil {
 		return fmt.Errorf("wait for shim %d to exit: %w", c.pid, err)
+	}
+	return nil
+}
+
+// exitError tells apart the two ways an exited shim went. Its teardown
+// (pod cgroup removed, everything it ran stopped) removes its pid file
+// last; a shim killed before (SIGKILL, OOM kill) leaves the file naming it,
+// and its pause and containers still run in the pod cgroup. That is an
+// error wrapping ErrGone, so that the caller kills what is left: a killed
+// shim is often not yet reaped (Exited still false) when the daemon, having
+// found its sandbox lost, releases it.
+func (c *Client) exitError() error {
+	if pid, ok := recordedPid(c.stateDir); ok && pid == c.pid {
+		return fmt.Errorf("shim %d: %w: it exited without its teardown; what it ran is still in the pod cgroup", c.pid, ErrGone)
 	}
 	return nil
 }

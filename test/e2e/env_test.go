@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -258,10 +259,17 @@ func (e *env) start(args []string) {
 	e.cmd.Env = append(os.Environ(), e.extraEnv...)
 	e.cmd.Stdout = e.logBuf
 	e.cmd.Stderr = e.logBuf
+	// A killed daemon's socket can answer a dial for a while: its
+	// children not yet exec'd hold copies of its listener. Only a socket
+	// file the new daemon put in place proves that it listens.
+	old := socketFile(e.socket)
 	if err := e.cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
 	testutil.WaitFor(e.t, 15*time.Second, "podd socket", func() (bool, error) {
+		if old != (fileID{}) && socketFile(e.socket) == old {
+			return false, errors.New("the socket file is still the previous daemon's")
+		}
 		c, err := net.Dial("unix", e.socket)
 		if err != nil {
 			return false, err
@@ -270,6 +278,22 @@ func (e *env) start(args []string) {
 		return true, nil
 	})
 	e.connect()
+}
+
+// fileID tells files apart: a new file at a path has another inode or,
+// with the inode reused, another change time.
+type fileID struct {
+	dev, ino uint64
+	ctime    syscall.Timespec
+}
+
+// socketFile is the identity of the file at path; zero when there is none.
+func socketFile(path string) fileID {
+	var st syscall.Stat_t
+	if syscall.Lstat(path, &st) != nil {
+		return fileID{}
+	}
+	return fileID{dev: st.Dev, ino: st.Ino, ctime: st.Ctim}
 }
 
 // connect opens the API client of the running daemon.

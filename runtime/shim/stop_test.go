@@ -1,0 +1,86 @@
+package shim
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strconv"
+	"testing"
+
+	"google.golang.org/grpc"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+)
+
+// exitingShim is a shim API whose Shutdown ends with the shim's exit: with
+// its teardown (the pid file removed, the answer lost or not) or without it
+// (killed: the call fails, the pid file stays).
+type exitingShim struct {
+	shimv1.ShimClient
+	exit func()
+	err  error
+}
+
+func (s exitingShim) Shutdown(context.Context, *shimv1.ShutdownRequest, ...grpc.CallOption) (*shimv1.ShutdownResponse, error) {
+	s.exit()
+	if s.err != nil {
+		return nil, s.err
+	}
+	return &shimv1.ShutdownResponse{}, nil
+}
+
+// exitingClient is a launched shim's client (pid 4242, in a fresh state
+// dir with its pid file) whose Shutdown exits the shim, tearing down first
+// when teardown is set, and fails with err.
+func exitingClient(t *testing.T, teardown bool, err error) *Client {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(PidFile(dir), []byte(strconv.Itoa(4242)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	exit := func() {
+		if teardown {
+			os.Remove(PidFile(dir))
+		}
+		close(exited) // reaped
+	}
+	return &Client{
+		ShimClient: exitingShim{exit: exit, err: err},
+		close:      func() error { return nil }, stateDir: dir, pid: 4242, exited: exited,
+	}
+}
+
+// A shim that died (SIGKILL, OOM) stopped nothing: its pause and containers
+// are still in the pod cgroup. Stop must not report that as a stop, or the
+// caller (the sandbox's Release) skips the kill of what is left: the e2e
+// TestKilledShimLosesSandbox found the first sandbox's pause and container
+// in the pod cgroup after the pod was deleted, whenever the daemon released
+// the lost sandbox before it had reaped the killed shim.
+func TestStopOfAKilledShimIsNoStop(t *testing.T) {
+	c := exitingClient(t, false, errors.New("ttrpc: closed"))
+	err := c.Stop(context.Background(), true)
+	if !errors.Is(err, ErrGone) {
+		t.Fatalf("Stop of a shim killed as it was asked: %v, want an error wrapping ErrGone", err)
+	}
+	if err := c.Stop(context.Background(), true); !errors.Is(err, ErrGone) {
+		t.Errorf("Stop of the reaped killed shim: %v, want an error wrapping ErrGone", err)
+	}
+}
+
+// A shim that tore down has stopped, whether its answer came or it exited
+// first, and stopping it again is no error.
+func TestStopOfATornDownShimSucceeds(t *testing.T) {
+	for _, answerLost := range []bool{false, true} {
+		var err error
+		if answerLost {
+			err = errors.New("ttrpc: closed")
+		}
+		c := exitingClient(t, true, err)
+		for i := range 2 {
+			if err := c.Stop(context.Background(), true); err != nil {
+				t.Errorf("answer lost %v: stop %d: %v", answerLost, i, err)
+			}
+		}
+	}
+}
