@@ -174,20 +174,27 @@ func (e *env) podctlLong(tb testing.TB, args ...string) {
 
 // sandboxChanges counts the SandboxChanged events of pods named prefix….
 func (e *env) sandboxChanges(tb testing.TB, prefix string) int {
+	n := 0
+	for _, ev := range e.eventsOf(tb, prefix, "SandboxChanged") {
+		n += int(max(ev.Count, 1))
+	}
+	return n
+}
+
+// eventsOf lists the events with reason of the pods named prefix….
+func (e *env) eventsOf(tb testing.TB, prefix, reason string) []*poddv1.Event {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	resp, err := e.client.ListEvents(ctx, &poddv1.ListEventsRequest{Namespace: "default"})
+	evs, err := e.events("")
 	if err != nil {
 		tb.Fatalf("list events: %v", err)
 	}
-	n := 0
-	for _, ev := range resp.Events {
-		if ev.Reason == "SandboxChanged" && strings.HasPrefix(ev.Pod, prefix) {
-			n += int(max(ev.Count, 1))
+	var out []*poddv1.Event
+	for _, ev := range evs {
+		if ev.Reason == reason && strings.HasPrefix(ev.Pod, prefix) {
+			out = append(out, ev)
 		}
 	}
-	return n
+	return out
 }
 
 // sampler lists the pods every 100 ms (timing the whole paged list) and

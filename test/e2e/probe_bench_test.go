@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,8 +9,6 @@ import (
 	"time"
 
 	dto "github.com/prometheus/client_model/go"
-
-	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 )
 
 // Issue 13 probe goals as figures: PODD_BENCH_PROBE_PODS (default 100)
@@ -64,7 +61,12 @@ type probeVariant struct {
 	daemonGoal, allGoal float64
 }
 
-func httpGetProbePod(name string) string {
+// httpdCommand serves /index.html on port 8080.
+const httpdCommand = `["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"]`
+
+// probeBenchPod is a one-container pod running command, with probe (lines
+// of the container's spec, indented for it; "" for none).
+func probeBenchPod(name, command, probe string) string {
 	return fmt.Sprintf(`apiVersion: v1
 kind: Pod
 metadata: {name: %s}
@@ -73,40 +75,24 @@ spec:
   containers:
   - name: c
     image: busybox:latest
-    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"]
-    readinessProbe:
+    command: %s
+%s`, name, command, probe)
+}
+
+func httpGetProbePod(name string) string {
+	return probeBenchPod(name, httpdCommand, `    readinessProbe:
       httpGet: {path: /index.html, port: 8080}
       periodSeconds: 1
-`, name)
+`)
 }
 
-func httpdPod(name string) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %s}
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: c
-    image: busybox:latest
-    command: ["sh", "-c", "mkdir -p /www && echo ok > /www/index.html && exec httpd -f -p 8080 -h /www"]
-`, name)
-}
+func httpdPod(name string) string { return probeBenchPod(name, httpdCommand, "") }
 
 func execProbePod(name string) string {
-	return fmt.Sprintf(`apiVersion: v1
-kind: Pod
-metadata: {name: %s}
-spec:
-  terminationGracePeriodSeconds: 0
-  containers:
-  - name: c
-    image: busybox:latest
-    command: ["sleep", "1000000"]
-    livenessProbe:
+	return probeBenchPod(name, `["sleep", "1000000"]`, `    livenessProbe:
       exec: {command: ["true"]}
       periodSeconds: 10
-`, name)
+`)
 }
 
 // probeCPU runs one measurement of variant v on n pods named prefix….
@@ -286,17 +272,7 @@ func (e *env) waitProbeRuns(tb testing.TB, url, probeType string, n int, timeout
 // whose output says the check timed out (an exec probe's "timed out", an
 // httpGet's client timeout or deadline), and all of them.
 func (e *env) probeTimeouts(tb testing.TB, prefix string) (timeouts, unhealthy int) {
-	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	resp, err := e.client.ListEvents(ctx, &poddv1.ListEventsRequest{Namespace: "default"})
-	if err != nil {
-		tb.Fatalf("list events: %v", err)
-	}
-	for _, ev := range resp.Events {
-		if ev.Reason != "Unhealthy" || !strings.HasPrefix(ev.Pod, prefix) {
-			continue
-		}
+	for _, ev := range e.eventsOf(tb, prefix, "Unhealthy") {
 		c := int(max(ev.Count, 1))
 		unhealthy += c
 		msg := strings.ToLower(ev.Message)
