@@ -146,6 +146,20 @@ func (p *testPod) launch(shimBinary string) {
 	p.c = c
 }
 
+// reconnect closes the pod's client and connects to its running shim
+// again, as a restarted daemon does.
+func (p *testPod) reconnect() {
+	p.t.Helper()
+	if err := p.c.Close(); err != nil {
+		p.t.Fatal(err)
+	}
+	c, err := shim.Connect(context.Background(), p.stateDir)
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.c = c
+}
+
 func (p *testPod) rootfs(name string) string {
 	p.t.Helper()
 	root := filepath.Join(p.dir, name)

@@ -93,14 +93,8 @@ func TestExecNeedsRunningContainer(t *testing.T) {
 func TestConnectFindsRunningShim(t *testing.T) {
 	p := startPod(t)
 	p.create(p.config("keep-0", p.rootfs("r"), "sleep", "1000"))
-	if err := p.c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c, err := shim.Connect(context.Background(), p.stateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.c = c
+	p.reconnect()
+	c := p.c
 	if c.Pid() == 0 {
 		t.Fatal("Connect returned no shim pid")
 	}

@@ -92,14 +92,8 @@ func checkProtocolRoundTrip(t *testing.T, p *testPod, want string) {
 	}
 
 	// A restarted daemon connects to the running shim.
-	if err := p.c.Close(); err != nil {
-		t.Fatal(err)
-	}
-	c, err := shim.Connect(context.Background(), p.stateDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.c = c
+	p.reconnect()
+	c := p.c
 	if got := c.Protocol(); got != want {
 		t.Fatalf("after reconnect the client speaks %s, want %s", got, want)
 	}
