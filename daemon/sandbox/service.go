@@ -251,16 +251,17 @@ type launchResult struct {
 // cancelled ctx (the network or the pod files failed) stops it waiting; a
 // pause started meanwhile goes with the shim's undo.
 func (s *Service) launchWithPause(ctx context.Context, req Request, pinned <-chan string) (res launchResult) {
-	res = s.launchShim(ctx, req)
-	if res.cl == nil {
-		return res
-	}
-	res.launched = time.Now()
 	defer func() {
+		// A panic here is the caller's (Create re-raises it); the shim
+		// already launched stays in res, to be undone with the rest.
 		if r := recover(); r != nil {
 			res.panicked = r
 		}
 	}()
+	if res.cl, res.err = s.launchShim(ctx, req); res.err != nil {
+		return res
+	}
+	res.launched = time.Now()
 	select {
 	case path := <-pinned:
 		res.pausePid, res.pauseParts, res.pauseErr = s.startPause(ctx, res.cl, req, path)
@@ -272,12 +273,7 @@ func (s *Service) launchWithPause(ctx context.Context, req Request, pinned <-cha
 }
 
 // launchShim starts the pod's shim in its own cgroup.
-func (s *Service) launchShim(ctx context.Context, req Request) (res launchResult) {
-	defer func() {
-		if r := recover(); r != nil {
-			res = launchResult{panicked: r}
-		}
-	}()
+func (s *Service) launchShim(ctx context.Context, req Request) (ShimClient, error) {
 	p := req.Paths
 	cl, err := s.deps.Shims.Launch(ctx, shim.LaunchConfig{
 		ShimBinary: s.deps.ShimBinary, PodUID: string(req.Pod.UID), StateDir: p.ShimDir,
@@ -285,9 +281,9 @@ func (s *Service) launchShim(ctx context.Context, req Request) (res launchResult
 		LogRotation: s.deps.LogRotation, PodPidsLimit: s.deps.PodPidsLimit,
 	})
 	if err != nil {
-		return launchResult{err: fmt.Errorf("start shim: %w", err)}
+		return nil, fmt.Errorf("start shim: %w", err)
 	}
-	return launchResult{cl: cl}
+	return cl, nil
 }
 
 // pushShimStop registers the undo of a launched shim.

@@ -25,18 +25,12 @@ func (s *Service) createInUserNamespace(ctx context.Context, req Request) (_ *In
 		return nil, nil, errors.New("a sandbox in its own user namespace cannot use the host's network")
 	}
 	inst := &Instance{ID: req.ID}
-	launch := s.launchShim(ctx, req)
-	if launch.cl != nil {
-		s.pushShimStop(&rollback, req, launch.cl)
+	cl, err := s.launchShim(ctx, req)
+	if err != nil {
+		return nil, nil, err
 	}
-	if launch.panicked != nil {
-		panic(launch.panicked) // undone like a panic of this goroutine
-	}
-	if launch.err != nil {
-		return nil, nil, launch.err
-	}
+	s.pushShimStop(&rollback, req, cl)
 	mark("shim", time.Now(), nil)
-	cl := launch.cl
 	pid, parts, err := s.startPause(ctx, cl, req, "")
 	if err != nil {
 		return nil, nil, err
