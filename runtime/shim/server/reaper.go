@@ -11,6 +11,8 @@ import (
 	"sync"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podd-dev/podd/internal/procstat"
 )
 
 // reaper keeps orphans from piling up as zombies without ever reaping a
@@ -118,14 +120,8 @@ func childPids(pid int) []int {
 }
 
 func isZombie(pid int) bool {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return false
-	}
-	// The state follows the command name, which is in parentheses and may
-	// itself contain ") ".
-	i := strings.LastIndexByte(string(b), ')')
-	return i >= 0 && i+2 < len(b) && b[i+2] == 'Z'
+	st, err := procstat.Read(pid)
+	return err == nil && st.State == 'Z'
 }
 
 // killTree SIGKILLs process pid, its process group and every descendant.

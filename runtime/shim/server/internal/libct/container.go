@@ -1,12 +1,10 @@
 package libct
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
-	"strconv"
 	"sync"
 	"time"
 
@@ -19,6 +17,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/podd-dev/podd/internal/procstat"
 	"github.com/podd-dev/podd/internal/procwait"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/fastexec"
@@ -254,33 +253,11 @@ func initPidfd(pid int) (int, error) {
 		return -1, fmt.Errorf("pidfd of init %d: %w", pid, err)
 	}
 	unix.CloseOnExec(fd)
-	if ppid := parentPid(pid); ppid != os.Getpid() {
+	if st, err := procstat.Read(pid); err != nil || st.PPid != os.Getpid() {
 		unix.Close(fd)
-		return -1, fmt.Errorf("init %d is not the shim's child (its parent is %d)", pid, ppid)
+		return -1, fmt.Errorf("init %d is not the shim's child (%+v, %v)", pid, st, err)
 	}
 	return fd, nil
-}
-
-// parentPid reads the parent of process pid from /proc, -1 if it cannot.
-func parentPid(pid int) int {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return -1
-	}
-	end := bytes.LastIndexByte(b, ')')
-	if end < 0 {
-		return -1
-	}
-	// ") S PPID ..."
-	f := bytes.Fields(b[end+1:])
-	if len(f) < 2 {
-		return -1
-	}
-	ppid, err := strconv.Atoi(string(f[1]))
-	if err != nil {
-		return -1
-	}
-	return ppid
 }
 
 // waitChild reaps child pid and returns how it ended.
@@ -352,15 +329,10 @@ const initComm = "runc:[2:INIT]"
 // arriving before the exec would hit the Go init (which dies of SIGTERM
 // with status 2) instead of the program, which may ignore or trap it.
 func waitExecve(pid int) {
-	stat := "/proc/" + strconv.Itoa(pid) + "/stat"
 	deadline := time.Now().Add(5 * time.Second)
 	for delay := 100 * time.Microsecond; time.Now().Before(deadline); delay = min(2*delay, 10*time.Millisecond) {
-		b, err := os.ReadFile(stat)
-		if err != nil {
-			return
-		}
-		open, end := bytes.IndexByte(b, '('), bytes.LastIndexByte(b, ')')
-		if open < 0 || end < open || end+2 >= len(b) || b[end+2] == 'Z' || string(b[open+1:end]) != initComm {
+		st, err := procstat.Read(pid)
+		if err != nil || st.Ended() || st.Comm != initComm {
 			return
 		}
 		time.Sleep(delay)
