@@ -26,6 +26,16 @@ func podMessage(pod *corev1.Pod) (*poddv1.Pod, error) {
 	return &poddv1.Pod{Json: data, StaticSource: pod.Annotations[podworker.AnnotationStaticSource]}, nil
 }
 
+// publishedMessage is podMessage of a published pod, with the JSON the
+// worker encoded once for every reader.
+func publishedMessage(p *podworker.Published) (*poddv1.Pod, error) {
+	data, err := p.JSON()
+	if err != nil {
+		return nil, err
+	}
+	return &poddv1.Pod{Json: data, StaticSource: p.Pod.Annotations[podworker.AnnotationStaticSource]}, nil
+}
+
 func (a *api) Apply(ctx context.Context, req *poddv1.ApplyRequest) (*poddv1.ApplyResponse, error) {
 	source := req.GetSource()
 	if source == "" {
@@ -54,22 +64,23 @@ func (a *api) GetPod(ctx context.Context, req *poddv1.GetPodRequest) (*poddv1.Po
 	if !ok {
 		return nil, toGRPC(classed(ErrNotFound, "pods %q not found", req.GetName()))
 	}
-	m, err := podMessage(e.worker.Snapshot())
+	m, err := publishedMessage(e.worker.Published())
 	return m, toGRPC(err)
 }
 
 // ListPods returns a page of pods in key order; its continue token is the
-// key of the last pod returned.
+// key of the last pod returned. It copies no pod and waits for no worker:
+// it sends the published snapshots as they are.
 func (a *api) ListPods(ctx context.Context, req *poddv1.ListPodsRequest) (*poddv1.ListPodsResponse, error) {
 	entries := a.d.pods.list()
-	pods := make([]*corev1.Pod, 0, len(entries))
+	pods := make([]*podworker.Published, 0, len(entries))
 	for _, e := range entries {
-		pods = append(pods, e.worker.Snapshot())
+		pods = append(pods, e.worker.Published())
 	}
 	page, next, err := listPage(pods, req.GetContinue(), req.GetLimit(),
-		func(p *corev1.Pod) string { return podKey(p.Namespace, p.Name) },
-		func(p *corev1.Pod) bool { return matches(p, req.GetNamespace(), req.GetName()) },
-		podMessage)
+		func(p *podworker.Published) string { return podKey(p.Pod.Namespace, p.Pod.Name) },
+		func(p *podworker.Published) bool { return matches(p.Pod, req.GetNamespace(), req.GetName()) },
+		publishedMessage)
 	if err != nil {
 		return nil, toGRPC(err)
 	}

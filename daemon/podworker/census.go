@@ -16,10 +16,8 @@ func (w *Worker) Census() Census {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	c := Census{SandboxRunning: w.state.Sandbox != nil, Shim: w.shim != nil}
-	if w.snapshot == nil {
-		return c
-	}
-	for _, list := range [][]corev1.ContainerStatus{w.snapshot.Status.InitContainerStatuses, w.snapshot.Status.ContainerStatuses} {
+	snap := w.Published().Pod
+	for _, list := range [][]corev1.ContainerStatus{snap.Status.InitContainerStatuses, snap.Status.ContainerStatuses} {
 		for _, cs := range list {
 			if cs.State.Running != nil {
 				c.RunningContainers++
@@ -35,10 +33,8 @@ func (w *Worker) RunningInstances() map[string]string {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	out := map[string]string{}
-	if w.snapshot == nil {
-		return out
-	}
-	for _, list := range [][]corev1.ContainerStatus{w.snapshot.Status.InitContainerStatuses, w.snapshot.Status.ContainerStatuses} {
+	snap := w.Published().Pod
+	for _, list := range [][]corev1.ContainerStatus{snap.Status.InitContainerStatuses, snap.Status.ContainerStatuses} {
 		for _, cs := range list {
 			if h, ok := w.state.History.Containers[cs.Name]; ok && cs.State.Running != nil && h.InstanceID != "" {
 				out[cs.Name] = h.InstanceID

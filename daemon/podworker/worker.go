@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -111,7 +112,8 @@ type Worker struct {
 	persistMu sync.Mutex
 	mu        sync.Mutex
 	state     State
-	snapshot  *corev1.Pod
+	// published is the pod as clients see it (readers never take mu).
+	published atomic.Pointer[Published]
 	shim      ShimClient
 	// shimEvent is closed, and replaced, at each event from the shim and
 	// when its event stream ends: what a stop waits on (waitExit).
@@ -178,7 +180,7 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 	if w.state.Status.QOSClass == "" {
 		w.state.Status.QOSClass = spec.QOSClass(pod)
 	}
-	w.snapshot = w.buildSnapshot()
+	w.publish(w.buildSnapshot())
 	return w
 }
 
@@ -197,13 +199,6 @@ func (w *Worker) Deleting() bool {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return w.state.Deletion != nil
-}
-
-// Snapshot returns a copy of the pod with its current status.
-func (w *Worker) Snapshot() *corev1.Pod {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.snapshot.DeepCopy()
 }
 
 // Delete asks for a graceful delete; grace overrides the pod's grace period
@@ -285,9 +280,7 @@ func (w *Worker) persist() *corev1.Pod {
 	}
 	// Clients see the state only once it is written: a crash never takes
 	// back what they read. (persistMu keeps the publications in order.)
-	w.mu.Lock()
-	w.snapshot = snap
-	w.mu.Unlock()
+	w.publish(snap)
 	return snap.DeepCopy()
 }
 
