@@ -109,8 +109,10 @@ func (d *Daemon) syncServices(ctx context.Context) error {
 	s.pendMu.Unlock()
 	var pods []*corev1.Pod
 	var readyAt time.Time
+	// The published pods as they are: the sync runs at nearly every pod
+	// change and only reads them.
 	for _, e := range d.pods.list() {
-		p := e.worker.Snapshot()
+		p := e.worker.Published().Pod
 		pods = append(pods, p)
 		readyAt = latestReadyTransition(p, readyAt)
 	}
