@@ -1,9 +1,11 @@
 package spec
 
 import (
+	"fmt"
 	"maps"
 	"math/bits"
 	"slices"
+	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -16,7 +18,7 @@ import (
 // 11 of the 17 ms (CPU) libseccomp spends exporting the filter, which
 // libcontainer's init does at every container start and every exec. Each
 // value set is the same set as the fewest masked-equality rules
-// ((arg & mask) == value) that cover exactly its values: 12 rules for
+// ((arg & mask) == value) that cover exactly its values: 13 rules for
 // socket, 2 for personality, ~10 ms less per start. The allowed calls do
 // not change (TestCompactArgRules_SameDecisions compiles both filters and
 // compares their verdicts).
@@ -138,31 +140,24 @@ func (c cube) size() int { return 1 << bits.OnesCount64(c.free) }
 
 func (c cube) has(v uint64) bool { return v&^c.free == c.value }
 
-// coverValues returns the fewest cubes whose union is exactly vals (sorted,
+// coverValues returns few cubes whose union is exactly vals (sorted,
 // distinct), found as a two-level logic minimiser does (Quine–McCluskey):
-// the prime cubes, then the smallest set of them covering every value.
+// the prime cubes, then, greedily, the one that covers most values left
+// (for socket's families 13 cubes; the smallest cover has 12).
+// The covers are kept: the default profile has the same few value sets for
+// every container.
 func coverValues(vals []uint64) []cube {
-	primes := primeCubes(vals)
-	best := greedyCover(vals, primes)
-	budget := 200000
-	var search func(left []uint64, chosen []cube)
-	search = func(left []uint64, chosen []cube) {
-		if budget--; budget < 0 || len(chosen) >= len(best) {
-			return
-		}
-		if len(left) == 0 {
-			best = slices.Clone(chosen)
-			return
-		}
-		for _, c := range primes {
-			if c.has(left[0]) {
-				search(slices.DeleteFunc(slices.Clone(left), c.has), append(chosen, c))
-			}
-		}
+	key := fmt.Sprint(vals)
+	if c, ok := covers.Load(key); ok {
+		return c.([]cube)
 	}
-	search(vals, nil)
-	return best
+	c := greedyCover(vals, primeCubes(vals))
+	covers.Store(key, c)
+	return c
 }
+
+// covers maps a value set (fmt.Sprint of its sorted values) to its cover.
+var covers sync.Map
 
 // primeCubes merges cubes of vals that differ in one bit until no more
 // merge; the cubes that never merged are the prime ones, largest first.
