@@ -13,15 +13,15 @@ import (
 // The default profile allows some syscalls only for listed values of their
 // first argument, one rule per value: socket for 32 address families (31
 // rules), personality for 5 personas. libseccomp compiles each such rule
-// into its own branch of the x86 (i386) section, and that section's cost
-// grows steeply with them: on the 2-core CI host the 36 argument rules were
-// 11 of the 17 ms (CPU) libseccomp spends exporting the filter, which
-// libcontainer's init does at every container start and every exec. Each
-// value set is the same set as the fewest masked-equality rules
-// ((arg & mask) == value) that cover exactly its values: 13 rules for
-// socket, 2 for personality, ~10 ms less per start. The allowed calls do
-// not change (TestCompactArgRules_SameDecisions compiles both filters and
-// compares their verdicts).
+// into its own branch, and its export of the i386 section grows steeply
+// with them. libcontainer's init compiles the filter at every container
+// start: on the 2-core CI host, in runc's code path without the load, the
+// 36 argument rules took 10 of its 17 ms (CPU). Each value set is
+// rewritten as few masked-equality rules ((arg & mask) == value) that cover
+// exactly its values: 13 rules for socket, 2 for personality, and the
+// compile takes 9-10 ms. The allowed calls do not change
+// (TestCompactArgRules_SameDecisions compiles both filters and compares
+// their verdicts).
 
 // maxArgValues bounds the value sets compactArgRules rewrites.
 const maxArgValues = 64
