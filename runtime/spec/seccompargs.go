@@ -16,7 +16,7 @@ import (
 // into its own branch, and its export of the i386 section grows steeply
 // with them. libcontainer's init compiles the filter at every container
 // start: on the 2-core CI host, in runc's code path without the load, the
-// 36 argument rules took 10 of its 17 ms (CPU). Each value set is
+// 36 argument rules took ~10 of its 16-21 ms (CPU). Each value set is
 // rewritten as few masked-equality rules ((arg & mask) == value) that cover
 // exactly its values: 13 rules for socket, 2 for personality, and the
 // compile takes 9-10 ms. The allowed calls do not change
