@@ -113,6 +113,31 @@ func TestCompactArgRules_SameDecisions(t *testing.T) {
 	}
 }
 
+// BenchmarkCompileDefaultFilter is libseccomp's compile of the default
+// profile as moby writes it and as podd hands it to libcontainer, whose
+// init compiles it at every container start (with the binary tree, as
+// libcontainer does for more than 32 syscalls).
+func BenchmarkCompileDefaultFilter(b *testing.B) {
+	rs := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: DefaultCapabilities}}}
+	for _, compacted := range []bool{false, true} {
+		f, err := seccomp.GetDefaultProfile(rs)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Architectures = []specs.Arch{specs.ArchX86_64, specs.ArchX86}
+		name := "moby"
+		if compacted {
+			compactArgRules(f)
+			name = "compacted"
+		}
+		b.Run(name, func(b *testing.B) {
+			for range b.N {
+				compileFilter(b, f)
+			}
+		})
+	}
+}
+
 const (
 	auditArchX86_64  = 0xc000003e
 	auditArchI386    = 0x40000003
@@ -165,7 +190,7 @@ func runFilter(t *testing.T, vm *bpf.VM, in []byte) int {
 // compileFilter compiles f with libseccomp as libcontainer's InitSeccomp
 // does (its default action, architectures, binary tree, one rule per name,
 // the conditions of a rule ANDed), and returns the program in a VM.
-func compileFilter(t *testing.T, f *specs.LinuxSeccomp) *bpf.VM {
+func compileFilter(t testing.TB, f *specs.LinuxSeccomp) *bpf.VM {
 	t.Helper()
 	def := libseccomp.ActErrno.SetReturnCode(int16(*f.DefaultErrnoRet))
 	filter, err := libseccomp.NewFilter(def)
