@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/moby/profiles/seccomp"
@@ -68,6 +69,32 @@ func TestCoverValues_Exact(t *testing.T) {
 	}
 	if n := len(coverValues([]uint64{0, 1, 2, 7, 8, 9, 10, 13, 14, 15, 16, 17, 18, 21, 22, 24, 26, 27, 28, 29, 30, 31, 32, 33, 35, 36, 39, 41, 42, 43, 44, 45})); n != 13 {
 		t.Errorf("socket's families: %d cubes, want 13", n)
+	}
+}
+
+// Only a syscall whose every rule admits few values of one argument is
+// rewritten; one with another rule, or none to admit, is left as it is.
+func TestCompactArgRules_LeavesOthersAlone(t *testing.T) {
+	eq := func(name string, v uint64) specs.LinuxSyscall {
+		return specs.LinuxSyscall{Names: []string{name}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: v, Op: specs.OpEqualTo}}}
+	}
+	f := &specs.LinuxSeccomp{Syscalls: []specs.LinuxSyscall{
+		eq("a", 0), eq("a", 1), eq("a", 2), eq("a", 3),
+		eq("b", 0), eq("b", 1), {Names: []string{"b", "c"}, Action: specs.ActAllow},
+		eq("d", 0), eq("d", 1), {Names: []string{"d"}, Action: specs.ActErrno, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 2, Op: specs.OpEqualTo}}},
+		{Names: []string{"e"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 0, Value: 0, Op: specs.OpLessThan}}},
+		eq("f", 0), {Names: []string{"f"}, Action: specs.ActAllow, Args: []specs.LinuxSeccompArg{{Index: 1, Value: 1, Op: specs.OpEqualTo}}},
+	}}
+	compactArgRules(f)
+	var names []string
+	for _, r := range f.Syscalls {
+		names = append(names, r.Names[0])
+	}
+	if got, want := strings.Join(names, " "), "a b b b d d d e f f"; got != want {
+		t.Errorf("rules %s, want %s", got, want)
+	}
+	if a := f.Syscalls[0]; a.Args[0].Op != specs.OpMaskedEqual || a.Args[0].Value != ^uint64(3) || a.Args[0].ValueTwo != 0 {
+		t.Errorf("a's rule %+v, want (arg0 & ^3) == 0", a.Args[0])
 	}
 }
 
