@@ -127,8 +127,10 @@ type Worker struct {
 	// postStart holds the instance ids whose postStart hook is running ("")
 	// or failed (the error text).
 	postStart map[string]*string
-	// probeResults holds each instance's probe conclusions.
+	// probeResults holds each instance's probe conclusions; probed, the
+	// instances whose probes are registered.
 	probeResults map[string]planner.ProbeResults
+	probed       map[string]bool
 
 	// eviction is set once a storage check found the pod over a limit.
 	eviction *planner.Eviction
@@ -156,8 +158,8 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 	w := &Worker{
 		deps: deps, uid: string(pod.UID), key: pod.Namespace + "/" + pod.Name, pod: pod,
 		killing: map[string]bool{}, postStart: map[string]*string{}, starts: map[uint64]context.CancelFunc{},
-		probeResults: map[string]planner.ProbeResults{},
-		wake:         make(chan struct{}, 1), done: make(chan struct{}), reconciled: make(chan struct{}),
+		probeResults: map[string]planner.ProbeResults{}, probed: map[string]bool{},
+		wake: make(chan struct{}, 1), done: make(chan struct{}), reconciled: make(chan struct{}),
 		shimEvent: make(chan struct{}),
 	}
 	if st != nil {
