@@ -23,17 +23,14 @@ import (
 )
 
 // resync bounds how long the worker waits without any wake-up, plus a
-// random part of up to resyncJitter of it, so that pods started together
-// do not look together. It is meant as a safety net only: every change the
-// worker acts on wakes it (the shim's events and the end of their stream,
-// probe results that change, API calls, its own kills and hooks ending) and
-// so does the planner's NextWake (back-offs, sandbox retries, deadlines).
-// It is 5 s, not the kubelet's minute, while a wake-up is still missing:
-// a Deployment's rollout interrupted by a daemon kill -9 finished only at
-// a resync after the restart (TestDeploymentRollingUpdateUndoScaleAndCrash
-// failed 1 run in 2 with one minute).
+// random part of up to resyncJitter of it (the kubelet's pod workers: one
+// minute, jitter 0.5), so that pods started together do not look together.
+// It is a safety net only: every change the worker acts on wakes it (the
+// shim's events and the end of their stream, probe results that change,
+// API calls, its own kills and hooks ending) and so does the planner's
+// NextWake (back-offs, sandbox retries, deadlines).
 const (
-	resync       = 5 * time.Second
+	resync       = time.Minute
 	resyncJitter = 0.5
 )
 
