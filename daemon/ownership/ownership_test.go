@@ -4,9 +4,14 @@ import (
 	"errors"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func roots(t *testing.T) (dir, a, b string) {
@@ -186,4 +191,51 @@ func TestHeldInLockTable(t *testing.T) {
 			t.Errorf("%x:%x:%d held = %v, want %v", tc.major, tc.minor, tc.ino, got, tc.want)
 		}
 	}
+}
+
+// A daemon killed while it forked a child (a shim, a CNI plugin) leaves its
+// lock to that child until the child's exec closes it: a daemon started
+// again at once waits for that lock instead of refusing to start, as long
+// as the pid the lock file names is gone; a live holder is refused at once.
+func TestRootLockLeftToADeadDaemonsChildIsWaitedFor(t *testing.T) {
+	root := t.TempDir()
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// The child's copy of the dead daemon's lock.
+	child, err := os.OpenFile(filepath.Join(root, RootLockName), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer child.Close()
+	if err := unix.Flock(int(child.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := child.WriteString(strconv.Itoa(dead.Process.Pid) + "\n"); err != nil {
+		t.Fatal(err)
+	}
+	released := make(chan struct{})
+	time.AfterFunc(200*time.Millisecond, func() {
+		close(released)
+		child.Close() // the child's exec
+	})
+	l, err := LockRoot(root)
+	if err != nil {
+		t.Fatalf("lock held by a dead daemon's child: %v", err)
+	}
+	select {
+	case <-released:
+	default:
+		t.Error("locked while the child still held the lock")
+	}
+	// Now a live daemon (this process) holds it: refused at once.
+	start := time.Now()
+	if _, err := LockRoot(root); err == nil || !strings.Contains(err.Error(), strconv.Itoa(os.Getpid())) {
+		t.Errorf("second lock while a live daemon holds it: %v", err)
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("refusing a live holder took %v", d)
+	}
+	l.Unlock()
 }

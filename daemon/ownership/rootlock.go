@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -23,7 +24,10 @@ type RootLock struct {
 // LockRoot takes the exclusive lock of root, creating root if needed. A
 // root locked by a running daemon is an error naming that daemon's pid.
 // The kernel drops the lock when the process dies, so a crash never leaves
-// a root locked.
+// a root locked for long: a daemon killed while it started a child (a
+// shim, a CNI plugin) leaves the lock to that child until its exec closes
+// it, so a lock whose recorded daemon is gone is waited for, up to
+// orphanLockWait.
 func LockRoot(root string) (*RootLock, error) {
 	if err := os.MkdirAll(root, 0o700); err != nil {
 		return nil, fmt.Errorf("lock root %s: %w", root, err)
@@ -33,18 +37,45 @@ func LockRoot(root string) (*RootLock, error) {
 	if err != nil {
 		return nil, fmt.Errorf("lock root %s: %w", root, err)
 	}
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	deadline := time.Now().Add(orphanLockWait)
+	for {
+		err = unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if !errors.Is(err, unix.EWOULDBLOCK) {
+			break
+		}
 		pid, _ := os.ReadFile(path)
-		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if alive(strings.TrimSpace(string(pid))) || time.Now().After(deadline) {
+			f.Close()
 			return nil, fmt.Errorf("another podd (pid %s) is running with --root %s", strings.TrimSpace(string(pid)), root)
 		}
+		time.Sleep(orphanLockRetry)
+	}
+	if err != nil {
+		f.Close()
 		return nil, fmt.Errorf("lock root %s: %w", root, err)
 	}
 	if err := f.Truncate(0); err == nil {
 		f.WriteAt([]byte(strconv.Itoa(os.Getpid())+"\n"), 0)
 	}
 	return &RootLock{f: f}, nil
+}
+
+// orphanLockWait bounds the wait for a lock held after its daemon died (by
+// a child it had forked and not yet exec'd); orphanLockRetry is the pause
+// between tries. Variables for tests.
+var (
+	orphanLockWait  = 5 * time.Second
+	orphanLockRetry = 20 * time.Millisecond
+)
+
+// alive reports whether the process with the given pid (as written in a
+// lock file) exists; an unreadable pid counts as alive, the safe side.
+func alive(pid string) bool {
+	n, err := strconv.Atoi(pid)
+	if err != nil || n <= 0 {
+		return true
+	}
+	return !errors.Is(unix.Kill(n, 0), unix.ESRCH)
 }
 
 // Unlock releases the lock.

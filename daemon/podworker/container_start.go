@@ -279,6 +279,7 @@ func (w *Worker) removeOldInstances(ctx context.Context, name, keep string) {
 			w.unmountInstance(st.GetId())
 			w.mu.Lock()
 			delete(w.probeResults, st.GetId())
+			delete(w.probed, st.GetId())
 			delete(w.postStart, st.GetId())
 			w.mu.Unlock()
 			w.deps.Probes.RemoveContainer(probes.ContainerKey{PodUID: w.uid, Container: name, InstanceID: st.GetId()})

@@ -24,7 +24,9 @@ import (
 var observeTimeout = 5 * time.Second
 
 // reconnect finds the shim of a sandbox that existed before a daemon
-// restart, and subscribes to its events.
+// restart, and subscribes to its events. The probes of what still runs
+// start again at the first round's look (observe), as for any running
+// instance that has none.
 func (w *Worker) reconnect(ctx context.Context) {
 	w.mu.Lock()
 	sb := w.state.Sandbox
@@ -42,17 +44,6 @@ func (w *Worker) reconnect(ctx context.Context) {
 		return // observe tries again, and decides on evidence
 	}
 	w.setShim(ctx, cl)
-	// Probes live in the daemon: start them again for what still runs.
-	states, err := w.shimState(ctx, cl)
-	if err != nil {
-		return
-	}
-	for _, c := range allContainers(w.pod) {
-		st := newestInstance(states, c.Name)
-		if st != nil && st.GetStatus() == shimv1.Status_STATUS_RUNNING {
-			w.addProbes(c, st.GetId(), *sb, w.recordedProbes(c, st.GetId()))
-		}
-	}
 }
 
 // connectTimeout bounds reconnecting to a pod's shim; a restarting daemon
@@ -210,6 +201,7 @@ func (w *Worker) observe(ctx context.Context) (planner.Input, bool) {
 		}
 		w.silence.end(w.key, w.uid, in.Now)
 		shimStates = states
+		w.probeRunning(states, *sb)
 		if p := find(states, spec.PauseID); p == nil || p.GetStatus() != shimv1.Status_STATUS_RUNNING {
 			in.Sandbox.State, in.Sandbox.Message = planner.SandboxLost, "the pod's pause holder exited"
 			slog.Warn("Sandbox lost", "pod", w.key, "uid", w.uid, "sandbox", sb.ID, "err", in.Sandbox.Message)

@@ -8,19 +8,46 @@ import (
 
 	"github.com/podd-dev/podd/daemon/planner"
 	"github.com/podd-dev/podd/probes"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
-// addProbes registers the instance's probes, startup first (the manager
-// holds liveness and readiness until startup succeeds, R43). passed is what
-// the instance had passed before a daemon restart (zero for a new one):
-// those probes resume from there.
+// probeRunning registers the probes of every running instance in states
+// that has none yet: one the worker did not start itself (it ran before a
+// daemon restart, also when the reconnect could not look or its start was
+// still under way then), from what the recorded status says it had passed.
+func (w *Worker) probeRunning(states []*shimv1.ContainerState, sb Sandbox) {
+	for _, c := range allContainers(w.pod) {
+		st := newestInstance(states, c.Name)
+		if st == nil || st.GetStatus() != shimv1.Status_STATUS_RUNNING || w.probing(st.GetId()) {
+			continue
+		}
+		w.addProbes(c, st.GetId(), sb, w.recordedProbes(c, st.GetId()))
+	}
+}
+
+// probing reports whether the probes of instance id are registered.
+func (w *Worker) probing(id string) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.probed[id]
+}
+
+// addProbes registers the instance's probes once, startup first (the
+// manager holds liveness and readiness until startup succeeds, R43).
+// passed is what the instance had passed before a daemon restart (zero for
+// a new one): those probes resume from there.
 func (w *Worker) addProbes(c *corev1.Container, id string, sb Sandbox, passed planner.ProbeResults) {
 	key := probes.ContainerKey{PodUID: w.uid, Container: c.Name, InstanceID: id}
-	if passed != (planner.ProbeResults{}) {
-		w.mu.Lock()
-		w.probeResults[id] = passed
+	w.mu.Lock()
+	if w.probed[id] {
 		w.mu.Unlock()
+		return
 	}
+	w.probed[id] = true
+	if passed != (planner.ProbeResults{}) {
+		w.probeResults[id] = passed
+	}
+	w.mu.Unlock()
 	target := probes.Target{
 		PodIP: sb.IP, HostNetwork: w.pod.Spec.HostNetwork, ContainerPorts: c.Ports,
 		Execer: w.execer(), ContainerID: id,

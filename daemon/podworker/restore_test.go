@@ -3,19 +3,14 @@ package podworker
 import (
 	"context"
 	"net/http"
-	"net/http/httptest"
-	"net/url"
-	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/intstr"
 
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 	"github.com/podd-dev/podd/network"
-	"github.com/podd-dev/podd/probes"
 	"github.com/podd-dev/podd/runtime/shim"
 )
 
@@ -197,67 +192,33 @@ func TestRestoreWaitsForASilentShim(t *testing.T) {
 func TestRestoreKeepsReadinessUntilTheProbeFails(t *testing.T) {
 	var code atomic.Int32
 	code.Store(http.StatusOK)
-	srv := httptest.NewServer(http.HandlerFunc(func(rw http.ResponseWriter, _ *http.Request) { rw.WriteHeader(int(code.Load())) }))
-	defer srv.Close()
-	u, _ := url.Parse(srv.URL)
-	port, _ := strconv.Atoi(u.Port())
-	pod := testPod("ready")
-	pod.Spec.Containers[0].ReadinessProbe = &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Host: "127.0.0.1", Port: intstr.FromInt32(int32(port)), Path: "/"}},
-		PeriodSeconds: 1, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 3,
-	}
-	pod.Spec.Containers[0].StartupProbe = &corev1.Probe{
-		ProbeHandler:  corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Host: "127.0.0.1", Port: intstr.FromInt32(int32(port)), Path: "/"}},
-		PeriodSeconds: 1, TimeoutSeconds: 1, SuccessThreshold: 1, FailureThreshold: 30,
-	}
+	pod := probedPod(t, "ready", &code)
+	pod.Spec.Containers[0].StartupProbe = pod.Spec.Containers[0].ReadinessProbe.DeepCopy()
+	pod.Spec.Containers[0].StartupProbe.FailureThreshold = 30
 	w, h := newTestWorker(t, pod)
-	pump := func(w *Worker) {
-		go func() {
-			for u := range w.deps.Probes.Updates() {
-				w.ProbeUpdate(u)
-			}
-		}()
-	}
-	pump(w)
+	pumpProbes(w)
 	stop := runWorker(t, w)
-	ready := func(w *Worker) bool {
-		for _, c := range w.Snapshot().Status.Conditions {
-			if c.Type == corev1.PodReady {
-				return c.Status == corev1.ConditionTrue
-			}
-		}
-		return false
-	}
-	eventually(t, "pod ready", 10*time.Second, func() bool { return ready(w) })
+	eventually(t, "pod ready", 10*time.Second, func() bool { return podReady(w) })
 
 	// The daemon restarts with a new probe manager, and the app now fails
 	// its probes.
 	code.Store(http.StatusInternalServerError)
-	stop()
-	st := &State{}
-	if q, err := diskStore(w.deps).LoadState(w.uid, st); err != nil || q != nil {
-		t.Fatalf("load state: %v %v", q, err)
-	}
-	deps := *w.deps
-	deps.Probes = probes.NewManager(probes.Config{})
-	t.Cleanup(deps.Probes.Close)
-	w2 := New(&deps, w.pod, st)
-	pump(w2)
+	w2 := restartWithNewProbes(t, w, stop)
 	runWorker(t, w2)
 	select {
 	case <-w2.Reconciled():
 	case <-time.After(10 * time.Second):
 		t.Fatal("restored worker never reconciled")
 	}
-	if !ready(w2) {
+	if !podReady(w2) {
 		t.Fatalf("the restored pod is not ready before any probe ran: %+v", w2.Snapshot().Status.Conditions)
 	}
 	eventually(t, "a failed readiness run", 10*time.Second, func() bool { return hasEvent(w2, corev1.EventTypeWarning, "Unhealthy") })
-	if !ready(w2) {
+	if !podReady(w2) {
 		// One failed run (of a period of 1 s) is below the threshold of 3.
 		t.Errorf("one failed readiness run took the readiness away: %+v", w2.Snapshot().Status.Conditions)
 	}
-	eventually(t, "not ready once the threshold is reached", 15*time.Second, func() bool { return !ready(w2) })
+	eventually(t, "not ready once the threshold is reached", 15*time.Second, func() bool { return !podReady(w2) })
 	for _, cs := range w2.Snapshot().Status.ContainerStatuses {
 		if cs.RestartCount != 0 || cs.Started == nil || !*cs.Started {
 			t.Errorf("container %s after the restart: restarts %d, started %v", cs.Name, cs.RestartCount, cs.Started)

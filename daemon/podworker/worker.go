@@ -24,17 +24,14 @@ import (
 )
 
 // resync bounds how long the worker waits without any wake-up, plus a
-// random part of up to resyncJitter of it, so that pods started together
-// do not look together. It is meant as a safety net only: every change the
-// worker acts on wakes it (the shim's events and the end of their stream,
-// probe results that change, API calls, its own kills and hooks ending) and
-// so does the planner's NextWake (back-offs, sandbox retries, deadlines).
-// It is 5 s, not the kubelet's minute, while a wake-up is still missing:
-// a Deployment's rollout interrupted by a daemon kill -9 finished only at
-// a resync after the restart (TestDeploymentRollingUpdateUndoScaleAndCrash
-// failed 1 run in 2 with one minute).
+// random part of up to resyncJitter of it (the kubelet's pod workers: one
+// minute, jitter 0.5), so that pods started together do not look together.
+// It is a safety net only: every change the worker acts on wakes it (the
+// shim's events and the end of their stream, probe results that change,
+// API calls, its own kills and hooks ending) and so does the planner's
+// NextWake (back-offs, sandbox retries, deadlines).
 const (
-	resync       = 5 * time.Second
+	resync       = time.Minute
 	resyncJitter = 0.5
 )
 
@@ -129,8 +126,10 @@ type Worker struct {
 	// postStart holds the instance ids whose postStart hook is running ("")
 	// or failed (the error text).
 	postStart map[string]*string
-	// probeResults holds each instance's probe conclusions.
+	// probeResults holds each instance's probe conclusions; probed, the
+	// instances whose probes are registered.
 	probeResults map[string]planner.ProbeResults
+	probed       map[string]bool
 
 	// eviction is set once a storage check found the pod over a limit.
 	eviction *planner.Eviction
@@ -158,8 +157,8 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 	w := &Worker{
 		deps: deps, uid: string(pod.UID), key: pod.Namespace + "/" + pod.Name, pod: pod,
 		killing: map[string]bool{}, postStart: map[string]*string{}, starts: map[uint64]context.CancelFunc{},
-		probeResults: map[string]planner.ProbeResults{},
-		wake:         make(chan struct{}, 1), done: make(chan struct{}), reconciled: make(chan struct{}),
+		probeResults: map[string]planner.ProbeResults{}, probed: map[string]bool{},
+		wake: make(chan struct{}, 1), done: make(chan struct{}), reconciled: make(chan struct{}),
 		shimEvent: make(chan struct{}),
 	}
 	if st != nil {

@@ -332,8 +332,12 @@ func (r *run) progressing(s appsv1.DeploymentStatus, now metav1.Time) appsv1.Dep
 	prev := find(r.d.Status.Conditions, appsv1.DeploymentProgressing)
 	cond := appsv1.DeploymentCondition{Type: appsv1.DeploymentProgressing, Status: corev1.ConditionTrue}
 	old := r.d.Status
+	// Kubernetes' DeploymentComplete: old pods still terminating count in
+	// no replica number, so they hold the completion no more than they
+	// hold kubectl rollout status (a pod deleted in this very round does
+	// not either).
 	complete := int(s.UpdatedReplicas) == r.replicas && int(s.AvailableReplicas) == r.replicas &&
-		s.Replicas == s.UpdatedReplicas && r.terminatingOld == 0
+		s.Replicas == s.UpdatedReplicas
 	moved := s.UpdatedReplicas > old.UpdatedReplicas || s.Replicas-s.UpdatedReplicas < old.Replicas-old.UpdatedReplicas ||
 		s.ReadyReplicas > old.ReadyReplicas || s.AvailableReplicas > old.AvailableReplicas
 	switch {

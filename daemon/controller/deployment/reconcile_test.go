@@ -231,6 +231,12 @@ func TestReconcile(t *testing.T) {
 			wantCreate: 1, wantStatus: [4]int32{4, 2, 3, 3}, progressing: ReasonRSUpdated, wantRequeue: 600 * time.Second,
 		},
 		{
+			name: "an old pod still terminating does not hold the completion (as it does not hold rollout status)",
+			d:    deploy(3, "v2", strategy(intstr.FromInt32(1), intstr.FromInt32(0))), rss: []*appsv1.ReplicaSet{rev(1, "v1"), rev(2, "v2")},
+			pods:       join(deleting(pods("gone", "v1", 1, true, time.Minute)), pods("new", "v2", 3, true, time.Minute)),
+			wantStatus: [4]int32{3, 3, 3, 3}, progressing: ReasonNewRSAvailable,
+		},
+		{
 			name: "minReadySeconds: a new pod ready for less is not available yet",
 			d:    deploy(3, "v2", strategy(intstr.FromInt32(1), intstr.FromInt32(0)), minReady(10)), rss: []*appsv1.ReplicaSet{rev(1, "v1"), rev(2, "v2")},
 			pods:       join(pods("old", "v1", 3, true, time.Minute), pods("new", "v2", 1, true, 4*time.Second)),

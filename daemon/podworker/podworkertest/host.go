@@ -292,6 +292,42 @@ func (h *Host) ExitContainers(stateDir string, match func(*shimv1.ContainerState
 	return true
 }
 
+// StartingContainers puts the running containers of the shim of stateDir
+// that match back to created, as a start the shim is still carrying out
+// (its create child has not reported yet) looks; FinishStarts ends those
+// starts. False when no shim serves stateDir.
+func (h *Host) StartingContainers(stateDir string, match func(*shimv1.ContainerState) bool) bool {
+	return h.setStatus(stateDir, match, shimv1.Status_STATUS_RUNNING, shimv1.Status_STATUS_CREATED)
+}
+
+// FinishStarts makes the created containers of the shim of stateDir run,
+// with an event each, as the shim's starts end.
+func (h *Host) FinishStarts(stateDir string) bool {
+	return h.setStatus(stateDir, func(*shimv1.ContainerState) bool { return true }, shimv1.Status_STATUS_CREATED, shimv1.Status_STATUS_RUNNING)
+}
+
+// setStatus moves the matching containers of the shim of stateDir from one
+// status to another; a container that starts running is published.
+func (h *Host) setStatus(stateDir string, match func(*shimv1.ContainerState) bool, from, to shimv1.Status) bool {
+	h.mu.Lock()
+	s := h.shims[stateDir]
+	h.mu.Unlock()
+	if s == nil {
+		return false
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, c := range s.containers {
+		if c.Status == from && match(c) {
+			c.Status = to
+			if to == shimv1.Status_STATUS_RUNNING {
+				s.publishLocked(c)
+			}
+		}
+	}
+	return true
+}
+
 // EndEventStreams ends the Events streams of the shim of stateDir, as the
 // real shim does to a subscriber that fell too far behind; the shim lives on.
 func (h *Host) EndEventStreams(stateDir string) {
