@@ -57,15 +57,10 @@ func podReady(w *Worker) bool {
 // (the probes live in the daemon), its updates pumped to the new worker.
 func restartWithNewProbes(t *testing.T, w *Worker, stop func()) *Worker {
 	t.Helper()
-	stop()
-	st := &State{}
-	if q, err := diskStore(w.deps).LoadState(w.uid, st); err != nil || q != nil {
-		t.Fatalf("load state: %v %v", q, err)
-	}
 	deps := *w.deps
 	deps.Probes = probes.NewManager(probes.Config{})
 	t.Cleanup(deps.Probes.Close)
-	w2 := New(&deps, w.pod, st)
+	w2 := restartWith(t, w, stop, &deps)
 	pumpProbes(w2)
 	return w2
 }
@@ -106,21 +101,13 @@ func TestRestoredContainerGetsItsProbes(t *testing.T) {
 			tc.before(h, dir)
 			w2 := restartWithNewProbes(t, w, stop)
 			runWorker(t, w2)
-			select {
-			case <-w2.Reconciled():
-			case <-time.After(10 * time.Second):
-				t.Fatal("restored worker never reconciled")
-			}
+			waitReconciled(t, w2)
 			if tc.after != nil {
 				tc.after(h, dir)
 			}
 			eventually(t, "the readiness probe of app-0 running again", 5*time.Second, func() bool { return probing(w2, "app-0") })
 			eventually(t, "pod ready", 5*time.Second, func() bool { return podReady(w2) })
-			for _, cs := range w2.Snapshot().Status.ContainerStatuses {
-				if cs.RestartCount != 0 {
-					t.Errorf("container %s restarted %d times", cs.Name, cs.RestartCount)
-				}
-			}
+			noRestarts(t, w2)
 			deleteAndWait(t, w2, 0)
 			checkNoLeaks(t, h)
 		})

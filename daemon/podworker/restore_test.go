@@ -19,12 +19,38 @@ import (
 // daemon's restore does.
 func restart(t *testing.T, w *Worker, stop func()) *Worker {
 	t.Helper()
+	return restartWith(t, w, stop, w.deps)
+}
+
+// restartWith is restart with the new daemon's deps.
+func restartWith(t *testing.T, w *Worker, stop func(), deps *Deps) *Worker {
+	t.Helper()
 	stop()
 	st := &State{}
 	if q, err := diskStore(w.deps).LoadState(w.uid, st); err != nil || q != nil {
 		t.Fatalf("load state: %v %v", q, err)
 	}
-	return New(w.deps, w.pod, st)
+	return New(deps, w.pod, st)
+}
+
+// waitReconciled waits for w's first round after a restart.
+func waitReconciled(t *testing.T, w *Worker) {
+	t.Helper()
+	select {
+	case <-w.Reconciled():
+	case <-time.After(10 * time.Second):
+		t.Fatal("restored worker never reconciled")
+	}
+}
+
+// noRestarts fails the test for each of w's containers that restarted.
+func noRestarts(t *testing.T, w *Worker) {
+	t.Helper()
+	for _, cs := range w.Snapshot().Status.ContainerStatuses {
+		if cs.RestartCount != 0 {
+			t.Errorf("container %s restarted %d times", cs.Name, cs.RestartCount)
+		}
+	}
 }
 
 // After a daemon restart the worker reconnects to the running shim: same
@@ -40,11 +66,7 @@ func TestRestoreReconnectsWithoutRestart(t *testing.T) {
 
 	w2 := restart(t, w, stop)
 	runWorker(t, w2)
-	select {
-	case <-w2.Reconciled():
-	case <-time.After(10 * time.Second):
-		t.Fatal("restored worker never reconciled")
-	}
+	waitReconciled(t, w2)
 	eventually(t, "app running after the restart", 10*time.Second, func() bool { return running(w2, "app") })
 	w2.mu.Lock()
 	sb2 := w2.state.Sandbox.ID
@@ -52,11 +74,7 @@ func TestRestoreReconnectsWithoutRestart(t *testing.T) {
 	if sb2 != sb || h.Count("shim.launch") != launches {
 		t.Errorf("sandbox %s → %s, launches %d → %d: the restart replaced the sandbox", sb, sb2, launches, h.Count("shim.launch"))
 	}
-	for _, cs := range w2.Snapshot().Status.ContainerStatuses {
-		if cs.RestartCount != 0 {
-			t.Errorf("container %s restarted %d times", cs.Name, cs.RestartCount)
-		}
-	}
+	noRestarts(t, w2)
 	deleteAndWait(t, w2, 0)
 	checkNoLeaks(t, h)
 }
@@ -158,11 +176,7 @@ func TestRestoreWaitsForASilentShim(t *testing.T) {
 			}
 			w2 := restart(t, w, stop)
 			runWorker(t, w2)
-			select {
-			case <-w2.Reconciled():
-			case <-time.After(10 * time.Second):
-				t.Fatal("restored worker never reconciled")
-			}
+			waitReconciled(t, w2)
 			eventually(t, "app running after the restart", 10*time.Second, func() bool {
 				w2.mu.Lock()
 				moved := w2.state.Sandbox != nil && w2.state.Sandbox.ID != sb
@@ -205,11 +219,7 @@ func TestRestoreKeepsReadinessUntilTheProbeFails(t *testing.T) {
 	code.Store(http.StatusInternalServerError)
 	w2 := restartWithNewProbes(t, w, stop)
 	runWorker(t, w2)
-	select {
-	case <-w2.Reconciled():
-	case <-time.After(10 * time.Second):
-		t.Fatal("restored worker never reconciled")
-	}
+	waitReconciled(t, w2)
 	if !podReady(w2) {
 		t.Fatalf("the restored pod is not ready before any probe ran: %+v", w2.Snapshot().Status.Conditions)
 	}

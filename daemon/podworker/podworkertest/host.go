@@ -275,21 +275,10 @@ func (h *Host) HasShim(stateDir string) bool {
 // match stop with code, as their processes would; false when no shim serves
 // stateDir.
 func (h *Host) ExitContainers(stateDir string, match func(*shimv1.ContainerState) bool, code int32) bool {
-	h.mu.Lock()
-	s := h.shims[stateDir]
-	h.mu.Unlock()
-	if s == nil {
-		return false
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	for _, c := range s.containers {
-		if c.Status == shimv1.Status_STATUS_RUNNING && match(c) {
-			c.Status, c.ExitCode, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, code, time.Now().UnixNano()
-			s.publishLocked(c)
-		}
-	}
-	return true
+	return h.eachContainer(stateDir, shimv1.Status_STATUS_RUNNING, match, func(s *Shim, c *shimv1.ContainerState) {
+		c.Status, c.ExitCode, c.FinishedUnixNano = shimv1.Status_STATUS_STOPPED, code, time.Now().UnixNano()
+		s.publishLocked(c)
+	})
 }
 
 // StartingContainers puts the running containers of the shim of stateDir
@@ -309,6 +298,18 @@ func (h *Host) FinishStarts(stateDir string) bool {
 // setStatus moves the matching containers of the shim of stateDir from one
 // status to another; a container that starts running is published.
 func (h *Host) setStatus(stateDir string, match func(*shimv1.ContainerState) bool, from, to shimv1.Status) bool {
+	return h.eachContainer(stateDir, from, match, func(s *Shim, c *shimv1.ContainerState) {
+		c.Status = to
+		if to == shimv1.Status_STATUS_RUNNING {
+			s.publishLocked(c)
+		}
+	})
+}
+
+// eachContainer calls change, under the shim's lock, for each container of
+// the shim of stateDir in status from that match; false when no shim
+// serves stateDir.
+func (h *Host) eachContainer(stateDir string, from shimv1.Status, match func(*shimv1.ContainerState) bool, change func(*Shim, *shimv1.ContainerState)) bool {
 	h.mu.Lock()
 	s := h.shims[stateDir]
 	h.mu.Unlock()
@@ -319,10 +320,7 @@ func (h *Host) setStatus(stateDir string, match func(*shimv1.ContainerState) boo
 	defer s.mu.Unlock()
 	for _, c := range s.containers {
 		if c.Status == from && match(c) {
-			c.Status = to
-			if to == shimv1.Status_STATUS_RUNNING {
-				s.publishLocked(c)
-			}
+			change(s, c)
 		}
 	}
 	return true
