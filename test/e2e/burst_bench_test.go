@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +69,11 @@ spec:
 
 func benchBurst(b *testing.B, k burstKind) {
 	n := envInt(b, "PODD_BENCH_BURST_PODS", 200)
-	e := benchEnvFlags(b, "--metrics-address", "127.0.0.1:0", "--log-level", "debug")
+	flags := []string{"--metrics-address", "127.0.0.1:0", "--log-level", "debug"}
+	if os.Getenv("PODD_BENCH_PROFILE_DIR") != "" {
+		flags = append(flags, "--profiling")
+	}
+	e := benchEnvFlags(b, flags...)
 	b.StopTimer()
 	url := e.metricsURL()
 	tr := e.trackPods(b)
@@ -86,6 +92,7 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	}
 	s := e.startSampler(b, url)
 
+	prof := startBurstProfile(b, url)
 	cpu0 := e.startCPU(b)
 	b.StartTimer()
 	start := time.Now()
@@ -94,6 +101,7 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	tr.wait(b, 15*time.Minute, fmt.Sprintf("%d pods running", n), func() bool { return tr.countRunning(names) == n })
 	b.StopTimer()
 	cpuPerPod := (e.startCPU(b) - cpu0) / time.Duration(n)
+	prof.stop(b)
 	var lastRunning time.Time
 	tr.mu.Lock()
 	for _, name := range names {
@@ -158,6 +166,54 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// burstProfile, with PODD_BENCH_PROFILE_DIR set, saves the daemon's CPU
+// profile of the burst's start (its first PODD_BENCH_PROFILE_SECONDS,
+// default 20) and the allocations from apply to all Running (two
+// snapshots: compare with go tool pprof -base) there.
+type burstProfile struct {
+	dir, base string
+	cpu       chan error
+}
+
+func startBurstProfile(b *testing.B, url string) *burstProfile {
+	dir := os.Getenv("PODD_BENCH_PROFILE_DIR")
+	if dir == "" {
+		return nil
+	}
+	p := &burstProfile{dir: dir, base: strings.TrimSuffix(url, "/metrics"), cpu: make(chan error, 1)}
+	if err := p.save("/debug/pprof/allocs", "daemon.allocs.before"); err != nil {
+		b.Fatal(err)
+	}
+	secs := envInt(b, "PODD_BENCH_PROFILE_SECONDS", 20)
+	go func() { p.cpu <- p.save(fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), "daemon.cpu") }()
+	return p
+}
+
+func (p *burstProfile) save(path, file string) error {
+	resp, err := http.Get(p.base + path)
+	if err != nil {
+		return fmt.Errorf("get %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("get %s: %s %v", path, resp.Status, err)
+	}
+	return os.WriteFile(filepath.Join(p.dir, file), data, 0o644)
+}
+
+func (p *burstProfile) stop(b *testing.B) {
+	if p == nil {
+		return
+	}
+	if err := p.save("/debug/pprof/allocs", "daemon.allocs.after"); err != nil {
+		b.Fatal(err)
+	}
+	if err := <-p.cpu; err != nil {
+		b.Fatal(err)
+	}
 }
 
 // podctlLong runs podctl with a long deadline (a burst's apply and delete
