@@ -93,7 +93,7 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	s := e.startSampler(b, url)
 
 	prof := startBurstProfile(b, url)
-	cpu0 := e.startCPU(b)
+	cpu0, own0, alloc0 := e.startCPU(b), processCPU(b, e.cmd.Process.Pid), allocatedBytes(b, url)
 	b.StartTimer()
 	start := time.Now()
 	e.podctlLong(b, "apply", "-f", file)
@@ -101,6 +101,8 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	tr.wait(b, 15*time.Minute, fmt.Sprintf("%d pods running", n), func() bool { return tr.countRunning(names) == n })
 	b.StopTimer()
 	cpuPerPod := (e.startCPU(b) - cpu0) / time.Duration(n)
+	ownPerPod := (processCPU(b, e.cmd.Process.Pid) - own0) / time.Duration(n)
+	allocPerPod := (allocatedBytes(b, url) - alloc0) / float64(n)
 	prof.stop(b)
 	var lastRunning time.Time
 	tr.mu.Lock()
@@ -139,6 +141,8 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	b.ReportMetric(msOf(deleted), "ms-delete-all")
 	b.ReportMetric(msOf(p99), "ms-p99-list")
 	b.ReportMetric(msOf(cpuPerPod), "cpu-ms/pod-start")
+	b.ReportMetric(msOf(ownPerPod), "daemon-cpu-ms/pod-start")
+	b.ReportMetric(allocPerPod/1024, "daemon-alloc-KiB/pod-start")
 	b.ReportMetric(float64(s.peakGoroutines), "peak-goroutines")
 	b.ReportMetric(float64(s.peakRSS)/1024, "peak-rss-MiB")
 	var r benchReport
@@ -150,6 +154,8 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	r.goal("p99 pod list during burst", msOf(p99), "ms", 100)
 	r.add("  %-30s %10.2f ms (median; %d samples)", "pod list during burst", msOf(median(lists)), len(lists))
 	r.add("  %-30s %10.0f ms (daemon with its CNI plugins, shims, pods)", "CPU per pod start", msOf(cpuPerPod))
+	r.add("  %-30s %10.1f ms (the daemon's own threads)", "  of which the daemon", msOf(ownPerPod))
+	r.add("  %-30s %10.0f KiB (the daemon's, Go heap)", "allocated per pod start", allocPerPod/1024)
 	r.goal("restarts", float64(restarts), "", 0)
 	r.goal("SandboxChanged events", float64(changed), "", 0)
 	r.add("  %-30s %10d", "daemon goroutines at peak", s.peakGoroutines)
@@ -166,6 +172,21 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// allocatedBytes is the daemon's go_memstats_alloc_bytes_total: what its
+// Go heap allocated so far.
+func allocatedBytes(tb testing.TB, url string) float64 {
+	tb.Helper()
+	fams, err := scrapeMetrics(url)
+	if err != nil {
+		tb.Fatalf("scrape the daemon's metrics: %v", err)
+	}
+	f := fams["go_memstats_alloc_bytes_total"]
+	if f == nil || len(f.GetMetric()) == 0 {
+		tb.Fatal("the daemon's metrics lack go_memstats_alloc_bytes_total")
+	}
+	return f.GetMetric()[0].GetCounter().GetValue()
 }
 
 // burstProfile, with PODD_BENCH_PROFILE_DIR set, saves the daemon's CPU
