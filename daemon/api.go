@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"encoding/json"
 	"runtime"
 
 	corev1 "k8s.io/api/core/v1"
@@ -18,16 +17,8 @@ type api struct {
 	d *Daemon
 }
 
-func podMessage(pod *corev1.Pod) (*poddv1.Pod, error) {
-	data, err := json.Marshal(pod)
-	if err != nil {
-		return nil, err
-	}
-	return &poddv1.Pod{Json: data, StaticSource: pod.Annotations[podworker.AnnotationStaticSource]}, nil
-}
-
-// publishedMessage is podMessage of a published pod, with the JSON the
-// worker encoded once for every reader.
+// publishedMessage is the API message of a published pod, with the JSON
+// the worker encoded once for every reader (lists and watches alike).
 func publishedMessage(p *podworker.Published) (*poddv1.Pod, error) {
 	data, err := p.JSON()
 	if err != nil {
@@ -97,11 +88,12 @@ func (a *api) WatchPods(req *poddv1.ListPodsRequest, stream poddv1.PodService_Wa
 	defer stop()
 	var listed []podChange
 	for _, e := range a.d.pods.list() {
-		listed = append(listed, podChange{typ: "ADDED", pod: e.worker.Snapshot()})
+		listed = append(listed, podChange{typ: "ADDED", pub: e.worker.Published()})
 	}
-	keep := func(c podChange) bool { return matches(c.pod, req.GetNamespace(), req.GetName()) }
+	keep := func(c podChange) bool { return matches(c.pub.Pod, req.GetNamespace(), req.GetName()) }
+	// Every watcher sends the JSON the pod's snapshot encoded once.
 	return serveWatch(stream.Context(), listed, ch, keep, func(c podChange) error {
-		m, err := podMessage(c.pod)
+		m, err := publishedMessage(c.pub)
 		if err != nil {
 			return toGRPC(err)
 		}

@@ -170,9 +170,9 @@ func TestWatchPods(t *testing.T) {
 	})
 	other, _ := d.pods.get("other", "web")
 	web, _ := d.pods.get("default", "web")
-	d.pods.notify("MODIFIED", other.worker.Snapshot())
-	d.pods.notify("MODIFIED", web.worker.Snapshot())
-	d.pods.notify("DELETED", web.worker.Snapshot())
+	d.pods.notify("MODIFIED", other.worker.Published())
+	d.pods.notify("MODIFIED", web.worker.Published())
+	d.pods.notify("DELETED", web.worker.Published())
 	for _, want := range []string{"MODIFIED default/web", "DELETED default/web"} {
 		if typ, key := s.next(t); typ+" "+key != want {
 			t.Fatalf("got %s %s, want %s", typ, key, want)

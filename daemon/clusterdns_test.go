@@ -12,6 +12,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 
+	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/services"
 )
 
@@ -55,20 +56,20 @@ func TestClusterDNSPodIndexFollowsPodChanges(t *testing.T) {
 			Status: corev1.PodStatus{PodIP: ip, PodIPs: []corev1.PodIP{{IP: ip}}}}
 	}
 	old, ip := pod("u1", "10.88.0.2"), netip.MustParseAddr("10.88.0.2")
-	p.notify("MODIFIED", old)
+	p.notify("MODIFIED", podworker.NewPublished(old))
 	if !cat.PodHasIP("default", ip) || cat.PodHasIP("other", ip) {
 		t.Fatalf("after the pod's change: default %v other %v", cat.PodHasIP("default", ip), cat.PodHasIP("other", ip))
 	}
 	next := pod("u2", "10.88.0.3")
-	p.notify("MODIFIED", next)
-	p.notify("DELETED", old)
+	p.notify("MODIFIED", podworker.NewPublished(next))
+	p.notify("DELETED", podworker.NewPublished(old))
 	if cat.PodHasIP("default", ip) {
 		t.Error("the deleted pod's address still resolves")
 	}
 	if !cat.PodHasIP("default", netip.MustParseAddr("10.88.0.3")) {
 		t.Error("the replacing pod's address is gone with the old pod")
 	}
-	p.notify("MODIFIED", pod("u2", "10.88.0.4"))
+	p.notify("MODIFIED", podworker.NewPublished(pod("u2", "10.88.0.4")))
 	if cat.PodHasIP("default", netip.MustParseAddr("10.88.0.3")) {
 		t.Error("a pod's former address still resolves")
 	}

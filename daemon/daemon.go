@@ -329,7 +329,7 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		Layout: layout, Store: st, Images: measuredImages{Images: host.images, m: d.metrics}, Network: host.network, Probes: d.probes, Events: d.events,
 		Shims: host.shims, Volumes: host.volumes, Rootfs: host.rootfs,
 		Recorder:   d.metrics,
-		OnChange:   func(p *corev1.Pod) { d.pods.notify("MODIFIED", p) },
+		OnChange:   func(p *podworker.Published) { d.pods.notify("MODIFIED", p) },
 		Planner:    planner.Config{BackoffBase: cfg.BackoffBase, BackoffMax: cfg.BackoffMax},
 		ShimBinary: host.shimBinary, PauseBinary: host.pauseBinary,
 		ShimLogLevel: "info", PodPidsLimit: cfg.PodPidsLimit,

@@ -55,14 +55,18 @@ type pods struct {
 
 type podChange struct {
 	typ string // ADDED, MODIFIED, DELETED
-	pod *corev1.Pod
+	// pub is the pod as published; its Pod is every watcher's, read only.
+	pub *podworker.Published
 }
 
 func newPods() *pods {
 	return &pods{byKey: map[string]*podEntry{}, watchers: map[chan podChange]struct{}{}, ips: newPodIPs()}
 }
 
-func (p *pods) notify(typ string, pod *corev1.Pod) {
+// notify tells the pods' observers and watchers of a change to the pod pub
+// carries; none of them may modify it.
+func (p *pods) notify(typ string, pub *podworker.Published) {
+	pod := pub.Pod
 	if typ == "DELETED" {
 		p.ips.remove(pod.UID)
 	} else {
@@ -78,7 +82,7 @@ func (p *pods) notify(typ string, pod *corev1.Pod) {
 	defer p.mu.Unlock()
 	for w := range p.watchers {
 		select {
-		case w <- podChange{typ: typ, pod: pod}:
+		case w <- podChange{typ: typ, pub: pub}:
 		default:
 		}
 	}
@@ -325,7 +329,7 @@ func (d *Daemon) startWorker(e *podEntry, key string, after <-chan struct{}) {
 		}
 		d.pods.mu.Unlock()
 		d.events.Forget(w.UID())
-		d.pods.notify("DELETED", w.Snapshot())
+		d.pods.notify("DELETED", w.Published())
 		close(e.gone)
 	}()
 }

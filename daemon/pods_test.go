@@ -164,7 +164,7 @@ func waitChange(t *testing.T, ch <-chan podChange, typ, name string) {
 	for {
 		select {
 		case c := <-ch:
-			if c.typ == typ && c.pod.Name == name {
+			if c.typ == typ && c.pub.Pod.Name == name {
 				return
 			}
 		case <-timeout:

@@ -19,7 +19,8 @@ type Published struct {
 	err  error
 }
 
-func newPublished(pod *corev1.Pod) *Published { return &Published{Pod: pod} }
+// NewPublished makes pod a snapshot; pod is the snapshot's from now on.
+func NewPublished(pod *corev1.Pod) *Published { return &Published{Pod: pod} }
 
 // JSON is the pod's encoding, made by the first caller.
 func (p *Published) JSON() ([]byte, error) {
@@ -34,5 +35,10 @@ func (w *Worker) Published() *Published { return w.published.Load() }
 // Snapshot returns a copy of the pod with its current status.
 func (w *Worker) Snapshot() *corev1.Pod { return w.Published().Pod.DeepCopy() }
 
-// publish makes snap what readers see; snap is theirs from now on.
-func (w *Worker) publish(snap *corev1.Pod) { w.published.Store(newPublished(snap)) }
+// publish makes snap what readers see and returns it; snap is theirs from
+// now on.
+func (w *Worker) publish(snap *corev1.Pod) *Published {
+	p := NewPublished(snap)
+	w.published.Store(p)
+	return p
+}

@@ -117,8 +117,8 @@ const kindPod = "pod"
 
 // recordPodStart records, once, how long a newly accepted pod took to have
 // all its app containers running.
-func (w *Worker) recordPodStart(snap *corev1.Pod) {
-	if w.startRecorded || w.accepted.IsZero() || !allRunning(snap) {
+func (w *Worker) recordPodStart(st *corev1.PodStatus) {
+	if w.startRecorded || w.accepted.IsZero() || !allRunning(w.pod, st) {
 		return
 	}
 	w.startRecorded = true
@@ -129,11 +129,12 @@ func (w *Worker) recordPodStart(snap *corev1.Pod) {
 	}
 }
 
-func allRunning(p *corev1.Pod) bool {
-	if p.Status.Phase != corev1.PodRunning || len(p.Status.ContainerStatuses) != len(p.Spec.Containers) {
+// allRunning says whether status st of pod has every container running.
+func allRunning(pod *corev1.Pod, st *corev1.PodStatus) bool {
+	if st.Phase != corev1.PodRunning || len(st.ContainerStatuses) != len(pod.Spec.Containers) {
 		return false
 	}
-	for _, cs := range p.Status.ContainerStatuses {
+	for _, cs := range st.ContainerStatuses {
 		if cs.State.Running == nil {
 			return false
 		}

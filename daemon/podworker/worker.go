@@ -55,8 +55,9 @@ type Deps struct {
 	Rootfs  Rootfs
 	Probes  *probes.Manager
 	Events  *events.Log
-	// OnChange is called with a snapshot whenever the pod's status changes.
-	OnChange func(*corev1.Pod)
+	// OnChange is called with the published snapshot whenever the pod's
+	// status changes; it must not modify the pod.
+	OnChange func(*Published)
 	// RuntimeTimeout bounds one sandbox creation and one container create
 	// call to the shim (defaultRuntimeTimeout when zero), as the kubelet's
 	// runtime request timeout does; a step that hangs past it fails.
@@ -149,6 +150,10 @@ type Worker struct {
 	// there to Running was recorded (the loop's only).
 	accepted      time.Time
 	startRecorded bool
+	// committed is the encoding of the history and status commit took
+	// last (nil before the first commit), to tell a change without
+	// encoding the state again each round. Guarded by mu.
+	committed []byte
 }
 
 // New returns a worker for an accepted pod. st is its persisted state after a
@@ -263,8 +268,8 @@ func gracePeriod(pod *corev1.Pod, d *planner.Deletion) int64 {
 	return 30
 }
 
-// persist writes the state file.
-func (w *Worker) persist() *corev1.Pod {
+// persist writes the state file and publishes the pod as written.
+func (w *Worker) persist() *Published {
 	w.persistMu.Lock()
 	defer w.persistMu.Unlock()
 	w.mu.Lock()
@@ -279,8 +284,7 @@ func (w *Worker) persist() *corev1.Pod {
 	}
 	// Clients see the state only once it is written: a crash never takes
 	// back what they read. (persistMu keeps the publications in order.)
-	w.publish(snap)
-	return snap.DeepCopy()
+	return w.publish(snap)
 }
 
 // Run drives the pod until it is removed (Done is then closed) or ctx ends
@@ -412,32 +416,34 @@ func (w *Worker) commit(out planner.Output) {
 	for _, e := range out.Events {
 		w.event(e.Type, e.Reason, e.FieldPath, e.Message)
 	}
+	// Compared as encoded, as clients and the disk see them (times in
+	// seconds): a round that changes nothing visible publishes nothing.
+	after, _ := encodeCommitted(out.History, out.Status)
 	w.mu.Lock()
-	before, _ := json.Marshal(struct {
-		H planner.History
-		S corev1.PodStatus
-	}{w.state.History, w.state.Status})
+	if w.committed == nil {
+		w.committed, _ = encodeCommitted(w.state.History, w.state.Status)
+	}
+	changed := string(w.committed) != string(after)
 	w.state.History = out.History
 	w.state.Status = out.Status
-	after, _ := json.Marshal(struct {
-		H planner.History
-		S corev1.PodStatus
-	}{w.state.History, w.state.Status})
-	changed := string(before) != string(after)
-	var next *corev1.Pod
-	if changed {
-		next = w.buildSnapshot()
-	}
+	w.committed = after
 	w.mu.Unlock()
 	if !changed && len(out.Events) == 0 {
 		return
 	}
 	if changed {
 		// Recorded before clients can see the pod running.
-		w.recordPodStart(next)
+		w.recordPodStart(&out.Status)
 	}
-	snap := w.persist()
+	pub := w.persist()
 	if changed && w.deps.OnChange != nil {
-		w.deps.OnChange(snap)
+		w.deps.OnChange(pub)
 	}
+}
+
+func encodeCommitted(h planner.History, s corev1.PodStatus) ([]byte, error) {
+	return json.Marshal(struct {
+		H planner.History
+		S corev1.PodStatus
+	}{h, s})
 }

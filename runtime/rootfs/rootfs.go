@@ -123,8 +123,42 @@ func MountView(lowerDirs []string, dir string, ids *idmap.Mappings) (string, err
 // writable layer).
 func UpperDir(dir string) string { return filepath.Join(dir, "upper") }
 
+// readMounts reads the mount table (a variable: tests count the reads).
+var readMounts = mountinfo.GetMounts
+
+// isOverlay says whether an overlay is mounted at path: a mount at path,
+// as the mount table names it (path itself, never a symlink's target),
+// is of type overlay. The mount table grows with every pod's mounts, so
+// it is read only when the cheap answer is not exact: path is not a mount
+// point at all (statx STATX_ATTR_MOUNT_ROOT), or it is the root of an
+// overlay mount (fstatfs), settles it; something else mounted there
+// (possibly over an overlay) asks the table, as does a path that cannot be
+// opened as a directory without following a symlink, or a kernel that
+// does not report mount roots.
 func isOverlay(path string) (bool, error) {
-	ms, err := mountinfo.GetMounts(mountinfo.SingleEntryFilter(path))
+	fd, err := unix.Open(path, unix.O_PATH|unix.O_NOFOLLOW|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return isOverlayInTable(path)
+	}
+	defer unix.Close(fd)
+	var st unix.Statx_t
+	if err := unix.Statx(fd, "", unix.AT_EMPTY_PATH|unix.AT_SYMLINK_NOFOLLOW, unix.STATX_TYPE, &st); err != nil ||
+		st.Attributes_mask&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		return isOverlayInTable(path)
+	}
+	if st.Attributes&unix.STATX_ATTR_MOUNT_ROOT == 0 {
+		return false, nil
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(fd, &fs); err == nil && fs.Type == unix.OVERLAYFS_SUPER_MAGIC {
+		return true, nil
+	}
+	return isOverlayInTable(path)
+}
+
+// isOverlayInTable is isOverlay by the mount table alone.
+func isOverlayInTable(path string) (bool, error) {
+	ms, err := readMounts(mountinfo.SingleEntryFilter(path))
 	if err != nil {
 		return false, err
 	}

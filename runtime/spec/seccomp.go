@@ -7,6 +7,8 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
+	"sync"
 
 	"github.com/moby/profiles/seccomp"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
@@ -59,12 +61,7 @@ func seccompFilter(profile *corev1.SeccompProfile, caps []string, privileged boo
 	case corev1.SeccompProfileTypeUnconfined:
 		return nil, nil
 	case corev1.SeccompProfileTypeRuntimeDefault:
-		filter, err = seccomp.GetDefaultProfile(rs)
-		if err != nil {
-			return nil, fmt.Errorf("default seccomp profile: %w", err)
-		}
-		filter.Architectures = slices.DeleteFunc(filter.Architectures, func(a specs.Arch) bool { return a == specs.ArchX32 })
-		compactArgRules(filter)
+		return defaultFilters.get(caps)
 	case corev1.SeccompProfileTypeLocalhost:
 		filter, err = localhostSeccomp(profile.LocalhostProfile, rs, host.SeccompRoot)
 		if err != nil {
@@ -104,4 +101,54 @@ func localhostSeccomp(rel *string, rs *specs.Spec, root string) (*specs.LinuxSec
 		return nil, fmt.Errorf("seccomp localhostProfile %q (%s): %w", *rel, path, err)
 	}
 	return filter, nil
+}
+
+// defaultFilters holds the encoded default filter of each capability set
+// seen: it depends on nothing else, and building and encoding it (a few
+// hundred rules) was most of what a container's spec cost the daemon.
+var defaultFilters = filterCache{byCaps: map[string][]byte{}}
+
+// maxCachedFilters bounds the cache; pods' capability sets are few.
+const maxCachedFilters = 64
+
+type filterCache struct {
+	mu     sync.Mutex
+	byCaps map[string][]byte
+}
+
+// get returns the encoded default filter for caps, shared: callers must
+// not modify it.
+func (c *filterCache) get(caps []string) ([]byte, error) {
+	key := strings.Join(caps, ",")
+	c.mu.Lock()
+	b, ok := c.byCaps[key]
+	c.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := encodeDefaultFilter(caps)
+	if err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	if len(c.byCaps) < maxCachedFilters {
+		c.byCaps[key] = b
+	}
+	c.mu.Unlock()
+	return b, nil
+}
+
+func encodeDefaultFilter(caps []string) ([]byte, error) {
+	rs := &specs.Spec{Process: &specs.Process{Capabilities: &specs.LinuxCapabilities{Bounding: caps}}}
+	filter, err := seccomp.GetDefaultProfile(rs)
+	if err != nil {
+		return nil, fmt.Errorf("default seccomp profile: %w", err)
+	}
+	filter.Architectures = slices.DeleteFunc(filter.Architectures, func(a specs.Arch) bool { return a == specs.ArchX32 })
+	compactArgRules(filter)
+	b, err := json.Marshal(filter)
+	if err != nil {
+		return nil, fmt.Errorf("encode seccomp filter: %w", err)
+	}
+	return b, nil
 }

@@ -178,3 +178,52 @@ func TestHostBoundingSet(t *testing.T) {
 		t.Errorf("bounding set %v: empty or out of order", got)
 	}
 }
+
+// The default filter of a capability set is built and encoded once: at
+// every container start it cost the daemon ~37 KB of allocations (7 % of
+// its allocations in a burst of 200 pods). Each set keeps its own filter.
+func TestDefaultSeccompFilterIsBuiltOncePerCapabilitySet(t *testing.T) {
+	host := HostSecurity{SeccompDefault: true}
+	first, err := seccompFilter(nil, DefaultCapabilities, false, host)
+	if err != nil || first == nil {
+		t.Fatalf("default filter = %d bytes, %v", len(first), err)
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if b, err := seccompFilter(nil, DefaultCapabilities, false, host); err != nil || string(b) != string(first) {
+			t.Fatalf("default filter again = %d bytes, %v; want the first", len(b), err)
+		}
+	})
+	if allocs > 5 {
+		t.Errorf("the default filter of a capability set seen before made %.0f allocations, want at most 5", allocs)
+	}
+	withAdmin, err := seccompFilter(nil, append(slices.Clone(DefaultCapabilities), "CAP_SYS_ADMIN"), false, host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(withAdmin) == string(first) {
+		t.Error("CAP_SYS_ADMIN got the filter of the default capabilities")
+	}
+}
+
+// The default filter handed to containers is the compacted profile: socket's
+// address families as a few masked-equality rules, not moby's one rule per
+// family (31), which the init's compile pays for at every start.
+func TestDefaultSeccompFilterIsCompacted(t *testing.T) {
+	b, err := seccompFilter(nil, DefaultCapabilities, false, HostSecurity{SeccompDefault: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f specs.LinuxSeccomp
+	if err := json.Unmarshal(b, &f); err != nil {
+		t.Fatal(err)
+	}
+	socket := 0
+	for _, r := range f.Syscalls {
+		if slices.Contains(r.Names, "socket") && len(r.Args) > 0 {
+			socket++
+		}
+	}
+	if socket == 0 || socket > 16 {
+		t.Errorf("the default filter has %d argument rules for socket, want 1-16 (compacted)", socket)
+	}
+}

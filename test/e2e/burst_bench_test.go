@@ -3,6 +3,8 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -67,7 +69,11 @@ spec:
 
 func benchBurst(b *testing.B, k burstKind) {
 	n := envInt(b, "PODD_BENCH_BURST_PODS", 200)
-	e := benchEnvFlags(b, "--metrics-address", "127.0.0.1:0", "--log-level", "debug")
+	flags := []string{"--metrics-address", "127.0.0.1:0", "--log-level", "debug"}
+	if os.Getenv("PODD_BENCH_PROFILE_DIR") != "" {
+		flags = append(flags, "--profiling")
+	}
+	e := benchEnvFlags(b, flags...)
 	b.StopTimer()
 	url := e.metricsURL()
 	tr := e.trackPods(b)
@@ -86,7 +92,8 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	}
 	s := e.startSampler(b, url)
 
-	cpu0 := e.startCPU(b)
+	prof := startBurstProfile(b, url)
+	cpu0, own0, alloc0 := e.startCPU(b), processCPU(b, e.cmd.Process.Pid), allocatedBytes(b, url)
 	b.StartTimer()
 	start := time.Now()
 	e.podctlLong(b, "apply", "-f", file)
@@ -94,6 +101,9 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	tr.wait(b, 15*time.Minute, fmt.Sprintf("%d pods running", n), func() bool { return tr.countRunning(names) == n })
 	b.StopTimer()
 	cpuPerPod := (e.startCPU(b) - cpu0) / time.Duration(n)
+	ownPerPod := (processCPU(b, e.cmd.Process.Pid) - own0) / time.Duration(n)
+	allocPerPod := (allocatedBytes(b, url) - alloc0) / float64(n)
+	prof.stop(b)
 	var lastRunning time.Time
 	tr.mu.Lock()
 	for _, name := range names {
@@ -131,6 +141,8 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	b.ReportMetric(msOf(deleted), "ms-delete-all")
 	b.ReportMetric(msOf(p99), "ms-p99-list")
 	b.ReportMetric(msOf(cpuPerPod), "cpu-ms/pod-start")
+	b.ReportMetric(msOf(ownPerPod), "daemon-cpu-ms/pod-start")
+	b.ReportMetric(allocPerPod/1024, "daemon-alloc-KiB/pod-start")
 	b.ReportMetric(float64(s.peakGoroutines), "peak-goroutines")
 	b.ReportMetric(float64(s.peakRSS)/1024, "peak-rss-MiB")
 	var r benchReport
@@ -142,6 +154,8 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	r.goal("p99 pod list during burst", msOf(p99), "ms", 100)
 	r.add("  %-30s %10.2f ms (median; %d samples)", "pod list during burst", msOf(median(lists)), len(lists))
 	r.add("  %-30s %10.0f ms (daemon with its CNI plugins, shims, pods)", "CPU per pod start", msOf(cpuPerPod))
+	r.add("  %-30s %10.1f ms (the daemon's own threads)", "  of which the daemon", msOf(ownPerPod))
+	r.add("  %-30s %10.0f KiB (the daemon's, Go heap)", "allocated per pod start", allocPerPod/1024)
 	r.goal("restarts", float64(restarts), "", 0)
 	r.goal("SandboxChanged events", float64(changed), "", 0)
 	r.add("  %-30s %10d", "daemon goroutines at peak", s.peakGoroutines)
@@ -158,6 +172,69 @@ func maxTime(a, b time.Time) time.Time {
 		return b
 	}
 	return a
+}
+
+// allocatedBytes is the daemon's go_memstats_alloc_bytes_total: what its
+// Go heap allocated so far.
+func allocatedBytes(tb testing.TB, url string) float64 {
+	tb.Helper()
+	fams, err := scrapeMetrics(url)
+	if err != nil {
+		tb.Fatalf("scrape the daemon's metrics: %v", err)
+	}
+	f := fams["go_memstats_alloc_bytes_total"]
+	if f == nil || len(f.GetMetric()) == 0 {
+		tb.Fatal("the daemon's metrics lack go_memstats_alloc_bytes_total")
+	}
+	return f.GetMetric()[0].GetCounter().GetValue()
+}
+
+// burstProfile, with PODD_BENCH_PROFILE_DIR set, saves the daemon's CPU
+// profile of the burst's start (its first PODD_BENCH_PROFILE_SECONDS,
+// default 20) and the allocations from apply to all Running (two
+// snapshots: compare with go tool pprof -base) there.
+type burstProfile struct {
+	dir, base string
+	cpu       chan error
+}
+
+func startBurstProfile(b *testing.B, url string) *burstProfile {
+	dir := os.Getenv("PODD_BENCH_PROFILE_DIR")
+	if dir == "" {
+		return nil
+	}
+	p := &burstProfile{dir: dir, base: strings.TrimSuffix(url, "/metrics"), cpu: make(chan error, 1)}
+	if err := p.save("/debug/pprof/allocs", "daemon.allocs.before"); err != nil {
+		b.Fatal(err)
+	}
+	secs := envInt(b, "PODD_BENCH_PROFILE_SECONDS", 20)
+	go func() { p.cpu <- p.save(fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), "daemon.cpu") }()
+	return p
+}
+
+func (p *burstProfile) save(path, file string) error {
+	resp, err := http.Get(p.base + path)
+	if err != nil {
+		return fmt.Errorf("get %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("get %s: %s %v", path, resp.Status, err)
+	}
+	return os.WriteFile(filepath.Join(p.dir, file), data, 0o644)
+}
+
+func (p *burstProfile) stop(b *testing.B) {
+	if p == nil {
+		return
+	}
+	if err := p.save("/debug/pprof/allocs", "daemon.allocs.after"); err != nil {
+		b.Fatal(err)
+	}
+	if err := <-p.cpu; err != nil {
+		b.Fatal(err)
+	}
 }
 
 // podctlLong runs podctl with a long deadline (a burst's apply and delete
