@@ -194,10 +194,7 @@ func sendRequest(sock *os.File, req []byte) error {
 func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int, console *os.File, err error) {
 	deadline := time.Now().Add(replyTimeout)
 	_ = errR.SetReadDeadline(deadline)
-	if err := unix.SetsockoptTimeval(int(sock.Fd()), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &unix.Timeval{Sec: int64(replyTimeout / time.Second)}); err != nil {
-		return 0, nil, err
-	}
-	typ, v, fd, rerr := recvReply(sock)
+	typ, v, fd, rerr := recvReply(sock, deadline)
 	if fd >= 0 {
 		// A pid comes without a descriptor.
 		unix.Close(fd)
@@ -212,7 +209,7 @@ func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int
 		pid = int(v)
 	}
 	if pid > 0 && wantConsole {
-		typ, _, fd, rerr = recvReply(sock)
+		typ, _, fd, rerr = recvReply(sock, deadline)
 		switch {
 		case rerr == nil && typ == C.FE_REPLY_CONSOLE && fd >= 0:
 			console, err = pollable(fd)
@@ -243,11 +240,29 @@ func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int
 	return pid, console, nil
 }
 
-// recvReply receives one reply: its type, value and passed fd (or -1).
-func recvReply(sock *os.File) (typ, v int32, fd int, err error) {
+// recvReply receives one reply before deadline: its type, value and passed
+// fd (or -1). A receive with a timeout (SO_RCVTIMEO) is never restarted
+// after a signal (signal(7)), and the shim gets many (SIGCHLD, the Go
+// runtime's preemption): an interrupted receive is tried again with the
+// time left, never taken for a failed helper.
+func recvReply(sock *os.File, deadline time.Time) (typ, v int32, fd int, err error) {
 	buf := make([]byte, 8)
 	oob := make([]byte, unix.CmsgSpace(4))
-	n, oobn, _, _, err := unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+	var n, oobn int
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			return 0, 0, -1, fmt.Errorf("no reply within %s: %w", replyTimeout, unix.ETIMEDOUT)
+		}
+		tv := unix.NsecToTimeval(left.Nanoseconds())
+		if err := unix.SetsockoptTimeval(int(sock.Fd()), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+			return 0, 0, -1, err
+		}
+		n, oobn, _, _, err = unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err != unix.EINTR {
+			break
+		}
+	}
 	if err != nil {
 		return 0, 0, -1, err
 	}

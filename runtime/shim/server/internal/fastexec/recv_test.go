@@ -1,0 +1,95 @@
+package fastexec
+
+import (
+	"encoding/binary"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// recvmsg on a socket with SO_RCVTIMEO is never restarted after a signal
+// handler, SA_RESTART or not (signal(7)): the shim's SIGCHLDs and the Go
+// runtime's preemption signals interrupt the wait for the helper's reply.
+// That EINTR was taken for a failed helper, which was killed: an exec
+// probe of a healthy container failed with "exec helper: signal: killed".
+func TestRecvReplySurvivesSignals(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	sock := os.NewFile(uintptr(fds[0]), "sock")
+	defer sock.Close()
+	type reply struct {
+		typ, v int32
+		err    error
+	}
+	tids, done := make(chan int, 1), make(chan reply, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		tids <- unix.Gettid()
+		typ, v, _, err := recvReply(sock, time.Now().Add(time.Minute))
+		done <- reply{typ, v, err}
+	}()
+	tid := <-tids
+	// Interrupt the receiving thread inside recvmsg a few times, then answer.
+	for range 5 {
+		inRecvmsg(t, tid, done)
+		if err := unix.Tgkill(unix.Getpid(), tid, unix.SIGURG); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inRecvmsg(t, tid, done)
+	msg := binary.NativeEndian.AppendUint32(binary.NativeEndian.AppendUint32(nil, 7), 42)
+	if _, err := unix.Write(fds[1], msg); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	if r.err != nil || r.typ != 7 || r.v != 42 {
+		t.Fatalf("recvReply = %d %d %v, want 7 42 <nil>", r.typ, r.v, r.err)
+	}
+}
+
+// inRecvmsg waits until thread tid blocks in recvmsg (its
+// /proc/<pid>/task/<tid>/syscall names the call), failing if the receive
+// ended (done) first.
+func inRecvmsg[T any](t *testing.T, tid int, done <-chan T) {
+	t.Helper()
+	path := "/proc/self/task/" + strconv.Itoa(tid) + "/syscall"
+	want := strconv.Itoa(unix.SYS_RECVMSG) + " "
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		select {
+		case r := <-done:
+			t.Fatalf("recvReply returned before the reply: %+v", r)
+		default:
+		}
+		if b, err := os.ReadFile(path); err == nil && strings.HasPrefix(string(b), want) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the receiving thread never blocked in recvmsg")
+		}
+		runtime.Gosched()
+	}
+}
+
+// A helper that never answers still meets the deadline.
+func TestRecvReplyKeepsItsDeadline(t *testing.T) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fds[1])
+	sock := os.NewFile(uintptr(fds[0]), "sock")
+	defer sock.Close()
+	if _, _, _, err := recvReply(sock, time.Now().Add(50*time.Millisecond)); err == nil {
+		t.Fatal("recvReply with no reply returned no error")
+	}
+}
