@@ -34,13 +34,15 @@ type ownedPod struct {
 	entry *podEntry
 }
 
-// podsOwnedBy lists the pods whose controller is owner.
+// podsOwnedBy lists the pods whose controller is owner. Only those are
+// copied: the others are looked at in their published snapshots (a pod's
+// namespace and owners never change).
 func (d *Daemon) podsOwnedBy(owner metav1.Object) []ownedPod {
 	var out []ownedPod
 	for _, e := range d.pods.list() {
-		snap := e.worker.Snapshot()
-		if snap.Namespace == owner.GetNamespace() && ownedBy(snap.OwnerReferences, owner.GetUID()) {
-			out = append(out, ownedPod{snap: snap, entry: e})
+		pub := e.worker.Published().Pod
+		if pub.Namespace == owner.GetNamespace() && ownedBy(pub.OwnerReferences, owner.GetUID()) {
+			out = append(out, ownedPod{snap: e.worker.Snapshot(), entry: e})
 		}
 	}
 	return out

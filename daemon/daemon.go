@@ -476,10 +476,8 @@ func (d *Daemon) routeProbeUpdates(ctx context.Context) {
 			if !ok {
 				return
 			}
-			for _, e := range d.pods.list() {
-				if e.worker.UID() == u.Key.PodUID {
-					e.worker.ProbeUpdate(u)
-				}
+			if e := d.pods.byUID(u.Key.PodUID); e != nil {
+				e.worker.ProbeUpdate(u)
 			}
 		}
 	}

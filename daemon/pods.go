@@ -107,6 +107,18 @@ func (p *pods) get(ns, name string) (*podEntry, bool) {
 	return e, ok
 }
 
+// byUID returns the entry of the pod with uid, or nil.
+func (p *pods) byUID(uid string) *podEntry {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, e := range p.byKey {
+		if e.worker.UID() == uid {
+			return e
+		}
+	}
+	return nil
+}
+
 // list returns the entries sorted by namespace and name.
 func (p *pods) list() []*podEntry {
 	p.mu.Lock()

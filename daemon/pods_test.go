@@ -217,3 +217,19 @@ func TestApplyPersistsEveryPodBeforeAnyStarts(t *testing.T) {
 		t.Errorf("a sandbox started when only %d of the %d pods were persisted", fewest, n)
 	}
 }
+
+// A probe update finds its pod's worker by UID (routeProbeUpdates).
+func TestPodsByUID(t *testing.T) {
+	d := startTestDaemon(t)
+	a := d.mustApply(t, podYAML("a"))
+	b := d.mustApply(t, podYAML("b"))
+	for _, r := range []ApplyResult{a[0], b[0]} {
+		e := d.pods.byUID(r.UID)
+		if e == nil || e.worker.UID() != r.UID || e.worker.Published().Pod.Name != r.Name {
+			t.Errorf("byUID(%s) = %v, want pod %s", r.UID, e, r.Name)
+		}
+	}
+	if e := d.pods.byUID("no-such-uid"); e != nil {
+		t.Errorf("byUID of an unknown UID = %v, want nil", e)
+	}
+}
