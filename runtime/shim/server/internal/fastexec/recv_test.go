@@ -18,13 +18,7 @@ import (
 // That EINTR was taken for a failed helper, which was killed: an exec
 // probe of a healthy container failed with "exec helper: signal: killed".
 func TestRecvReplySurvivesSignals(t *testing.T) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer unix.Close(fds[1])
-	sock := os.NewFile(uintptr(fds[0]), "sock")
-	defer sock.Close()
+	sock, peer := replyPair(t)
 	type reply struct {
 		typ, v int32
 		err    error
@@ -47,7 +41,7 @@ func TestRecvReplySurvivesSignals(t *testing.T) {
 	}
 	inRecvmsg(t, tid, done)
 	msg := binary.NativeEndian.AppendUint32(binary.NativeEndian.AppendUint32(nil, 7), 42)
-	if _, err := unix.Write(fds[1], msg); err != nil {
+	if _, err := unix.Write(peer, msg); err != nil {
 		t.Fatal(err)
 	}
 	r := <-done
@@ -82,14 +76,21 @@ func inRecvmsg[T any](t *testing.T, tid int, done <-chan T) {
 
 // A helper that never answers still meets the deadline.
 func TestRecvReplyKeepsItsDeadline(t *testing.T) {
+	sock, _ := replyPair(t)
+	if _, _, _, err := recvReply(sock, time.Now().Add(50*time.Millisecond)); err == nil {
+		t.Fatal("recvReply with no reply returned no error")
+	}
+}
+
+// replyPair is the shim's end of a helper's socket and the helper's (a
+// raw fd), both closed when the test ends.
+func replyPair(t *testing.T) (*os.File, int) {
+	t.Helper()
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer unix.Close(fds[1])
 	sock := os.NewFile(uintptr(fds[0]), "sock")
-	defer sock.Close()
-	if _, _, _, err := recvReply(sock, time.Now().Add(50*time.Millisecond)); err == nil {
-		t.Fatal("recvReply with no reply returned no error")
-	}
+	t.Cleanup(func() { sock.Close(); unix.Close(fds[1]) })
+	return sock, fds[1]
 }
