@@ -1,11 +1,10 @@
 package spec
 
 import (
-	"fmt"
+	"cmp"
 	"maps"
 	"math/bits"
 	"slices"
-	"sync"
 
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 )
@@ -146,20 +145,11 @@ func (c cube) has(v uint64) bool { return v&^c.free == c.value }
 // distinct), found as a two-level logic minimiser does (Quine–McCluskey):
 // the prime cubes, then, greedily, the one that covers most values left
 // (for socket's families 13 cubes; the smallest cover has 12).
-// The covers are kept: the default profile has the same few value sets for
-// every container.
+// (The default filter of a capability set is built once: see
+// defaultFilters.)
 func coverValues(vals []uint64) []cube {
-	key := fmt.Sprint(vals)
-	if c, ok := covers.Load(key); ok {
-		return c.([]cube)
-	}
-	c := greedyCover(vals, primeCubes(vals))
-	covers.Store(key, c)
-	return c
+	return greedyCover(vals, primeCubes(vals))
 }
-
-// covers maps a value set (fmt.Sprint of its sorted values) to its cover.
-var covers sync.Map
 
 // primeCubes merges cubes of vals that differ in one bit until no more
 // merge; the cubes that never merged are the prime ones, largest first.
@@ -189,25 +179,9 @@ func primeCubes(vals []uint64) []cube {
 		level = next
 	}
 	slices.SortFunc(primes, func(a, b cube) int {
-		if a.size() != b.size() {
-			return b.size() - a.size()
-		}
-		if a.value != b.value {
-			return cmpUint(a.value, b.value)
-		}
-		return cmpUint(a.free, b.free)
+		return cmp.Or(cmp.Compare(b.size(), a.size()), cmp.Compare(a.value, b.value), cmp.Compare(a.free, b.free))
 	})
 	return primes
-}
-
-func cmpUint(a, b uint64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // greedyCover covers vals with the prime that covers most of what is left,
