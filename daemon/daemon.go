@@ -287,7 +287,9 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		}
 	}
 	shimBinary := filepath.Join(binDir, "podd-shim")
-	spares := shim.NewSpares(shimBinary)
+	// The spare waits beside the shims' cgroups; binding it renames its
+	// cgroup to the pod's shim cgroup.
+	spares := shim.NewSpares(shimBinary, filepath.Join(layout.ShimsCgroup(), "spare"))
 	d, err := assemble(ctx, cfg, st, hostParts{
 		images: images, network: netw, shims: sandbox.HostShimsWithSpares(spares),
 		shimBinary: shimBinary, pauseBinary: filepath.Join(binDir, "podd-pause"),

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // A spare is a podd-shim started before any pod needs it, so that a pod's
@@ -45,17 +46,31 @@ const (
 	SpareServing = 's'
 )
 
+// SpareRefillDelay is how long after the last launch the next spare
+// starts. Its exec and Go start take a core for some 10 ms: right after a
+// launch they took CPU from the rest of that pod's start (CNI ADD beside
+// it, the pause, the containers) on a 2-core host, and in a burst of pods
+// from the other pods' starts. A burst's pods exec their shims, as before
+// spares.
+const SpareRefillDelay = 250 * time.Millisecond
+
 // Spares keeps one spare podd-shim of one binary ready for the next
 // Launch, and starts the next spare in the background when it is taken.
 // A launch with no spare ready execs its shim as Launch does. The zero
 // value is not usable; Close kills the idle spare.
 type Spares struct {
 	binary string
+	// cgroup, when set, is where spares wait (beside the shims' cgroups):
+	// a bound spare's is renamed to its shim cgroup (MoveCgroup).
+	cgroup string
 	log    *slog.Logger
 
 	mu      sync.Mutex
 	idle    *spare
 	filling bool
+	// refill starts the next spare SpareRefillDelay after the last
+	// launch.
+	refill *time.Timer
 	// off is set once a spare exited before it waited for its
 	// arguments: the binary has no spare mode (a podd-shim from before
 	// spares) or cannot start; launches exec from then on.
@@ -64,10 +79,11 @@ type Spares struct {
 	fills  sync.WaitGroup
 }
 
-// NewSpares returns the spares of shim binary, and starts the first one
-// in the background.
-func NewSpares(binary string) *Spares {
-	s := &Spares{binary: binary, log: slog.Default().With("shimBinary", binary)}
+// NewSpares returns the spares of shim binary, which wait in cgroup (""
+// leaves them in the caller's), and starts the first one in the
+// background.
+func NewSpares(binary, cgroup string) *Spares {
+	s := &Spares{binary: binary, cgroup: cgroup, log: slog.Default().With("shimBinary", binary)}
 	s.mu.Lock()
 	s.fillLocked()
 	s.mu.Unlock()
@@ -77,9 +93,7 @@ func NewSpares(binary string) *Spares {
 // Launch starts the shim of cfg, through the idle spare when there is a
 // fit one, as Launch does otherwise.
 func (s *Spares) Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
-	// The next spare starts once this launch is done: not beside it,
-	// where it would take CPU from this pod's shim.
-	defer s.fill()
+	defer s.fillLater()
 	sp := s.take(cfg)
 	if sp == nil {
 		return Launch(ctx, cfg)
@@ -116,11 +130,23 @@ func (s *Spares) take(cfg LaunchConfig) *spare {
 	return sp
 }
 
-// fill starts a spare in the background unless one is idle or on its way.
-func (s *Spares) fill() {
+// fillLater starts a spare in the background SpareRefillDelay from now,
+// unless a launch comes first or one is idle or on its way by then.
+func (s *Spares) fillLater() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.fillLocked()
+	if s.closed || s.off {
+		return
+	}
+	if s.refill == nil {
+		s.refill = time.AfterFunc(SpareRefillDelay, func() {
+			s.mu.Lock()
+			defer s.mu.Unlock()
+			s.fillLocked()
+		})
+		return
+	}
+	s.refill.Reset(SpareRefillDelay)
 }
 
 // fillLocked starts a spare in the background unless one is idle or on
@@ -133,7 +159,7 @@ func (s *Spares) fillLocked() {
 	s.fills.Add(1)
 	go func() {
 		defer s.fills.Done()
-		sp, err := startSpare(s.binary)
+		sp, err := startSpare(s.binary, s.cgroup)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.filling = false
@@ -172,6 +198,9 @@ func (s *Spares) watch(sp *spare) {
 func (s *Spares) Close() {
 	s.mu.Lock()
 	s.closed = true
+	if s.refill != nil {
+		s.refill.Stop()
+	}
 	sp := s.idle
 	s.idle = nil
 	s.mu.Unlock()
@@ -179,6 +208,11 @@ func (s *Spares) Close() {
 		sp.drop()
 	}
 	s.fills.Wait()
+	if s.cgroup != "" {
+		if err := RemoveCgroup(s.cgroup); err != nil {
+			s.log.Warn("Cannot remove the spare shims' cgroup", "cgroup", s.cgroup, "err", err)
+		}
+	}
 }
 
 // idlePid is the pid of the idle spare once it waits for its arguments,
@@ -195,9 +229,11 @@ func (s *Spares) idlePid() int {
 // spare is one started spare shim.
 type spare struct {
 	cmd *exec.Cmd
-	// args is the pipe its arguments go down; bin what its binary was.
-	args *os.File
-	bin  os.FileInfo
+	// args is the pipe its arguments go down; bin what its binary was;
+	// cgroup where it waits ("": where the daemon runs).
+	args   *os.File
+	bin    os.FileInfo
+	cgroup string
 	// waiting, bound and serving are closed when the spare says so on
 	// its status pipe; statusDone when the pipe is closed.
 	waiting, bound, serving, statusDone chan struct{}
@@ -207,8 +243,8 @@ type spare struct {
 	dropped atomic.Bool
 }
 
-// startSpare starts a spare of binary.
-func startSpare(binary string) (*spare, error) {
+// startSpare starts a spare of binary in cgroup.
+func startSpare(binary, cgroup string) (*spare, error) {
 	bin, err := os.Stat(binary)
 	if err != nil {
 		return nil, fmt.Errorf("start spare shim: %w", err)
@@ -235,7 +271,7 @@ func startSpare(binary string) (*spare, error) {
 		return nil, fmt.Errorf("start spare shim: %w", err)
 	}
 	sp := &spare{
-		cmd: cmd, args: argsW, bin: bin,
+		cmd: cmd, args: argsW, bin: bin, cgroup: cgroup,
 		waiting: make(chan struct{}), bound: make(chan struct{}), serving: make(chan struct{}),
 		statusDone: make(chan struct{}), exited: make(chan struct{}),
 	}
@@ -244,6 +280,12 @@ func startSpare(binary string) (*spare, error) {
 		close(sp.exited)
 	}()
 	go sp.readStatus(statusR)
+	if cgroup != "" {
+		if err := JoinCgroup(cmd.Process.Pid, cgroup); err != nil {
+			sp.drop()
+			return nil, fmt.Errorf("start spare shim: %w", err)
+		}
+	}
 	return sp, nil
 }
 
@@ -295,8 +337,23 @@ func (sp *spare) sameBinary() bool {
 func (sp *spare) drop() {
 	sp.dropped.Store(true)
 	sp.args.Close()
+	sp.kill()
+}
+
+// kill kills the spare and waits until it is reaped and its status pipe
+// is read to the end.
+func (sp *spare) kill() {
 	_ = sp.cmd.Process.Kill()
 	<-sp.exited
+	<-sp.statusDone
+}
+
+// moveTo moves the spare into cgroup, from the one it waits in.
+func (sp *spare) moveTo(cgroup string) error {
+	if sp.cgroup == "" {
+		return JoinCgroup(sp.cmd.Process.Pid, cgroup)
+	}
+	return MoveCgroup(sp.cmd.Process.Pid, sp.cgroup, cgroup)
 }
 
 // errSpareUnbound is a spare that died before it read its arguments.
@@ -308,19 +365,21 @@ func (sp *spare) bind(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		sp.drop()
 		return nil, err
 	}
-	pid := sp.cmd.Process.Pid
-	if cfg.ShimCgroup != "" {
-		// Before it has its arguments: it starts no container before.
-		if err := JoinCgroup(pid, cfg.ShimCgroup); err != nil {
-			sp.drop()
-			RemoveCgroup(cfg.ShimCgroup)
-			return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
-		}
-	}
 	args, err := json.Marshal(shimArgs(cfg))
 	if err != nil {
 		sp.drop()
 		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
+	}
+	// The move into the shim cgroup runs while the spare sets up, as an
+	// exec'd shim is moved while it starts: it waits for a grace period
+	// of the kernel's (each cgroup v2 hierarchy, and v1 where renaming is
+	// not possible), a few ms on a busy host. The shim starts no
+	// container before Launch returns, after the move.
+	moved := make(chan error, 1)
+	if cfg.ShimCgroup == "" {
+		moved <- nil
+	} else {
+		go func() { moved <- sp.moveTo(cfg.ShimCgroup) }()
 	}
 	// Far below a pipe's buffer: the write never waits for the spare.
 	_, werr := sp.args.Write(args)
@@ -329,13 +388,25 @@ func (sp *spare) bind(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	}
 	if werr != nil {
 		// EPIPE: it died idle.
-		_ = sp.cmd.Process.Kill()
-		<-sp.exited
+		<-moved
+		sp.kill()
 		return nil, fmt.Errorf("%w: %w", errSpareUnbound, werr)
 	}
 	ctx, cancel := withStartTimeout(ctx)
 	defer cancel()
 	c, err := sp.awaitServing(ctx, cfg)
+	if merr := <-moved; merr != nil {
+		if c != nil {
+			c.Close()
+		}
+		sp.kill()
+		if !sp.seen(sp.bound) {
+			// ESRCH: it died idle, the arguments in the pipe's buffer.
+			return nil, fmt.Errorf("%w: %w", errSpareUnbound, merr)
+		}
+		RemoveCgroup(cfg.ShimCgroup)
+		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, merr)
+	}
 	if err != nil {
 		if !errors.Is(err, errSpareUnbound) {
 			err = fmt.Errorf("launch shim for pod %s: %w%s", cfg.PodUID, err, logTail(cfg.StateDir))
@@ -360,13 +431,10 @@ func (sp *spare) awaitServing(ctx context.Context, cfg LaunchConfig) (*Client, e
 		if err == nil {
 			return c, nil
 		}
-		_ = sp.cmd.Process.Kill()
-		<-sp.exited
+		sp.kill()
 		return nil, err
 	}
-	_ = sp.cmd.Process.Kill()
-	<-sp.exited
-	<-sp.statusDone
+	sp.kill()
 	if !sp.seen(sp.bound) {
 		return nil, fmt.Errorf("%w (%v)", errSpareUnbound, sp.waitErr)
 	}

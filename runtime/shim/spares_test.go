@@ -20,9 +20,14 @@ import (
 
 // newSpares returns spares of binary, closed at the end of the test.
 func newSpares(t *testing.T, binary string) *shim.Spares {
+	return newSparesIn(t, binary, "")
+}
+
+// newSparesIn is newSpares with spares waiting in cgroup.
+func newSparesIn(t *testing.T, binary, cgroup string) *shim.Spares {
 	t.Helper()
 	testutil.RequireRoot(t)
-	s := shim.NewSpares(binary)
+	s := shim.NewSpares(binary, cgroup)
 	t.Cleanup(s.Close)
 	return s
 }
@@ -87,8 +92,13 @@ func startPodThrough(t *testing.T, launch func(context.Context, shim.LaunchConfi
 // and the next spare is started.
 func TestLaunchBindsTheSpare(t *testing.T) {
 	binary := filepath.Join(binDir, "podd-shim")
-	s := newSpares(t, binary)
+	spareCgroup := fmt.Sprintf("/pstestspare%d", rand.Uint32())
+	t.Cleanup(func() { removeCgroupDirs(spareCgroup) })
+	s := newSparesIn(t, binary, spareCgroup)
 	sparePid := waitIdleSpare(t, s)
+	if procs := cgroupProcs(t, spareCgroup); len(procs) != 1 || procs[0] != strconv.Itoa(sparePid) {
+		t.Errorf("spare cgroup %s holds %v, want only the spare %d", spareCgroup, procs, sparePid)
+	}
 	p, shimCgroup := startPodThrough(t, s.Launch, binary)
 
 	pid := p.c.Pid()
@@ -118,9 +128,22 @@ func TestLaunchBindsTheSpare(t *testing.T) {
 			t.Errorf("the bound spare's fd %d is %q, want %q", fd, got, want)
 		}
 	}
-	if _, err := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, shim.SpareStatusFd)); err == nil {
-		t.Errorf("the bound spare still holds its status pipe")
+	// Pipes this process holds too were inherited by every child.
+	inherited := map[string]bool{}
+	ours, _ := filepath.Glob("/proc/self/fd/*")
+	for _, fd := range ours {
+		l, _ := os.Readlink(fd)
+		inherited[l] = true
 	}
+	testutil.WaitFor(t, 5*time.Second, "the bound spare to close its status pipe", func() (bool, error) {
+		fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fd); strings.HasPrefix(l, "pipe:") && !inherited[l] {
+				return false, fmt.Errorf("it holds %s -> %s", fd, l)
+			}
+		}
+		return true, nil
+	})
 	if b, _ := os.ReadFile(shim.LogFile(p.stateDir)); !bytes.Contains(b, []byte("shim serving")) || !bytes.Contains(b, []byte("spare=true")) {
 		t.Errorf("shim log has no 'shim serving' line of a spare:\n%s", b)
 	}
@@ -134,10 +157,18 @@ func TestLaunchBindsTheSpare(t *testing.T) {
 		t.Errorf("container log %q, want one record 'hi'", lines)
 	}
 
+	var next int
 	testutil.WaitFor(t, 10*time.Second, "the next spare", func() (bool, error) {
-		next := s.IdlePid()
+		next = s.IdlePid()
 		return next != 0 && next != pid, nil
 	})
+	if procs := cgroupProcs(t, spareCgroup); len(procs) != 1 || procs[0] != strconv.Itoa(next) {
+		t.Errorf("spare cgroup %s holds %v, want only the next spare %d", spareCgroup, procs, next)
+	}
+	s.Close()
+	if dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + spareCgroup); len(dirs) > 0 {
+		t.Errorf("closed spares left their cgroup: %v", dirs)
+	}
 }
 
 // A spare whose daemon end closes (the daemon died, even by SIGKILL)
@@ -199,7 +230,7 @@ func TestHelperSpareDaemon(t *testing.T) {
 	if binary == "" {
 		t.Skip("run by TestSpareDiesWithItsDaemon")
 	}
-	s := shim.NewSpares(binary)
+	s := shim.NewSpares(binary, "")
 	fmt.Println(waitIdleSpare(t, s))
 	select {}
 }
@@ -274,5 +305,65 @@ func TestSpareOfAReplacedBinaryIsNotUsed(t *testing.T) {
 	}
 	if running(old) {
 		t.Errorf("the spare %d of the replaced binary still runs", old)
+	}
+}
+
+// BenchmarkLaunch compares a shim's launch exec'd and through a spare
+// (ready before each launch).
+func BenchmarkLaunch(b *testing.B) {
+	if binDir == "" {
+		b.Skip("needs root and " + testutil.RootEnv + "=1")
+	}
+	binary := filepath.Join(binDir, "podd-shim")
+	for _, mode := range []string{"exec", "spare"} {
+		b.Run(mode, func(b *testing.B) {
+			spareCg := fmt.Sprintf("/psbenchspare%d", rand.Uint32())
+			s := shim.NewSpares(binary, spareCg)
+			defer s.Close()
+			launch := shim.Launch
+			if mode == "spare" {
+				launch = s.Launch
+			}
+			for range b.N {
+				b.StopTimer()
+				dir, err := os.MkdirTemp("/tmp", "psb")
+				if err != nil {
+					b.Fatal(err)
+				}
+				cg := fmt.Sprintf("/psbench%d", rand.Uint32())
+				if mode == "spare" {
+					deadline := time.Now().Add(10 * time.Second)
+					for s.IdlePid() == 0 && time.Now().Before(deadline) {
+						time.Sleep(time.Millisecond)
+					}
+				}
+				b.StartTimer()
+				c, err := launch(context.Background(), shim.LaunchConfig{
+					ShimBinary: binary, PodUID: "uid-" + filepath.Base(dir),
+					StateDir: filepath.Join(dir, "run"), CgroupParent: cg, ShimCgroup: cg + "shim",
+				})
+				b.StopTimer()
+				if err != nil {
+					b.Fatal(err)
+				}
+				ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+				if err := c.Stop(ctx, true); err != nil {
+					b.Error(err)
+				}
+				cancel()
+				c.Close()
+				if os.Getenv("SHOWLOG") != "" {
+					l, _ := os.ReadFile(shim.LogFile(filepath.Join(dir, "run")))
+					for _, line := range strings.Split(string(l), "\n") {
+						if strings.Contains(line, "TIMING") {
+							b.Log(mode, line[strings.Index(line, "msg="):])
+						}
+					}
+				}
+				removeCgroupDirs(cg)
+				removeCgroupDirs(cg + "shim")
+				os.RemoveAll(dir)
+			}
+		})
 	}
 }
