@@ -116,12 +116,15 @@ func (s *Spares) take(cfg LaunchConfig) *spare {
 		return nil
 	}
 	sp := s.idle
-	s.idle = nil
-	s.mu.Unlock()
-	if sp == nil {
+	if sp == nil || !sp.fits(cfg) {
+		// One that does not fit waits for the next pod.
+		s.mu.Unlock()
 		return nil
 	}
-	if sp.gone() || !sp.fits(cfg) || !sp.sameBinary() {
+	s.idle = nil
+	s.mu.Unlock()
+	close(sp.taken)
+	if sp.gone() || !sp.sameBinary() {
 		// A spare of a binary since replaced (an upgrade) never runs a
 		// pod: a pod gets the binary on disk, as with an exec.
 		sp.drop()
@@ -177,17 +180,22 @@ func (s *Spares) fillLocked() {
 	}()
 }
 
-// watch turns spares off when sp exits without ever waiting for its
-// arguments, and forgets sp when it dies idle.
+// watch forgets sp when it dies idle, and turns spares off when it
+// exits by itself before it waited for its arguments (a binary without
+// spares fails on the flag). It returns once sp is taken.
 func (s *Spares) watch(sp *spare) {
-	<-sp.exited
+	select {
+	case <-sp.taken:
+		return
+	case <-sp.exited:
+	}
 	<-sp.statusDone
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.idle == sp {
 		s.idle = nil
 	}
-	if !sp.seen(sp.waiting) && !sp.dropped.Load() {
+	if !sp.seen(sp.waiting) && !sp.killed.Load() && sp.cmd.ProcessState.Exited() {
 		s.off = true
 		s.log.Warn("Spare shim exited before it was ready; pods' shims are started when needed", "err", sp.waitErr)
 	}
@@ -239,8 +247,10 @@ type spare struct {
 	waiting, bound, serving, statusDone chan struct{}
 	exited                              chan struct{}
 	waitErr                             error
-	// dropped is set when the daemon killed it.
-	dropped atomic.Bool
+	// taken is closed when a launch takes it; killed is set when the
+	// daemon kills it.
+	taken  chan struct{}
+	killed atomic.Bool
 }
 
 // startSpare starts a spare of binary in cgroup.
@@ -273,7 +283,7 @@ func startSpare(binary, cgroup string) (*spare, error) {
 	sp := &spare{
 		cmd: cmd, args: argsW, bin: bin, cgroup: cgroup,
 		waiting: make(chan struct{}), bound: make(chan struct{}), serving: make(chan struct{}),
-		statusDone: make(chan struct{}), exited: make(chan struct{}),
+		statusDone: make(chan struct{}), exited: make(chan struct{}), taken: make(chan struct{}),
 	}
 	go func() {
 		sp.waitErr = waitCmd(cmd)
@@ -335,7 +345,6 @@ func (sp *spare) sameBinary() bool {
 
 // drop kills the spare and reaps it.
 func (sp *spare) drop() {
-	sp.dropped.Store(true)
 	sp.args.Close()
 	sp.kill()
 }
@@ -343,6 +352,7 @@ func (sp *spare) drop() {
 // kill kills the spare and waits until it is reaped and its status pipe
 // is read to the end.
 func (sp *spare) kill() {
+	sp.killed.Store(true)
 	_ = sp.cmd.Process.Kill()
 	<-sp.exited
 	<-sp.statusDone

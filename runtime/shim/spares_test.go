@@ -367,3 +367,22 @@ func BenchmarkLaunch(b *testing.B) {
 		})
 	}
 }
+
+// A pod whose shim's command line does not fit in the spare's room gets
+// an exec'd shim; the spare waits for the next pod.
+func TestLaunchTooLongForTheSpareExecs(t *testing.T) {
+	binary := filepath.Join(binDir, "podd-shim")
+	s := newSpares(t, binary)
+	spare := waitIdleSpare(t, s)
+	long := func(_ context.Context, cfg shim.LaunchConfig) (*shim.Client, error) {
+		cfg.PodUID = strings.Repeat("u", shim.SpareRoom)
+		return s.Launch(context.Background(), cfg)
+	}
+	p, _ := startPodThrough(t, long, binary)
+	if p.c.Pid() == spare {
+		t.Fatalf("the pod's shim is the spare %d, whose room is too small for its command line", spare)
+	}
+	if got := s.IdlePid(); got != spare {
+		t.Errorf("idle spare %d after the launch, want %d still", got, spare)
+	}
+}
