@@ -37,6 +37,7 @@ import (
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/rootfs"
+	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/spec"
 )
 
@@ -80,6 +81,9 @@ type Daemon struct {
 	// listener serves them); cgroups reads pods' usage for top.
 	metrics *metrics.Metrics
 	cgroups CgroupReader
+	// spares keeps a podd-shim started ahead of the next sandbox; nil in
+	// tests with fake shims.
+	spares *shim.Spares
 }
 
 // Run starts the daemon, serves until ctx ends, then stops serving and
@@ -102,6 +106,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
+	// Last: no spare shim outlives the daemon's other work.
+	defer d.closeSpares()
 	d.host = host
 	if err := host.claimNetwork(d.network.Resources()); err != nil {
 		return err
@@ -280,11 +286,28 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
 		}
 	}
-	return assemble(ctx, cfg, st, hostParts{
-		images: images, network: netw, shims: podworker.HostShims(),
-		shimBinary: filepath.Join(binDir, "podd-shim"), pauseBinary: filepath.Join(binDir, "podd-pause"),
+	shimBinary := filepath.Join(binDir, "podd-shim")
+	// The spare waits beside the shims' cgroups; binding it renames its
+	// cgroup to the pod's shim cgroup.
+	spares := shim.NewSpares(shimBinary, filepath.Join(layout.ShimsCgroup(), "spare"))
+	d, err := assemble(ctx, cfg, st, hostParts{
+		images: images, network: netw, shims: sandbox.HostShimsWithSpares(spares),
+		shimBinary: shimBinary, pauseBinary: filepath.Join(binDir, "podd-pause"),
 		rules: rules,
 	})
+	if err != nil {
+		spares.Close()
+		return nil, err
+	}
+	d.spares = spares
+	return d, nil
+}
+
+// closeSpares kills the daemon's spare shim, if it has one.
+func (d *Daemon) closeSpares() {
+	if d.spares != nil {
+		d.spares.Close()
+	}
 }
 
 // assemble makes a Daemon over its store and host: events, probes and the

@@ -26,7 +26,12 @@ func init() {
 }
 
 func main() {
+	args := os.Args[1:]
 	var opts server.Options
+	if server.IsSpare() {
+		// Started before its pod: blocks until the daemon binds it.
+		args, opts.SpareStatus = server.AwaitBinding()
+	}
 	flag.StringVar(&opts.PodUID, "pod-uid", "", "uid of the pod this shim runs")
 	flag.StringVar(&opts.StateDir, "state-dir", "", "the pod's run directory, <run-root>/pods/<uid>")
 	flag.StringVar(&opts.CgroupParent, "cgroup-parent", "", "the pod cgroup, e.g. /podd/pod<uid>")
@@ -34,7 +39,7 @@ func main() {
 	flag.Int64Var(&opts.LogRotation.MaxSize, "log-max-size", 0, "rotate a container log before it passes this many bytes (0: never)")
 	flag.IntVar(&opts.LogRotation.MaxFiles, "log-max-files", 5, "log files kept per container, the live one included")
 	flag.Int64Var(&opts.PodPidsLimit, "pod-pids-limit", 0, "pids.max of the pod cgroup (-1: no limit, 0: leave it alone)")
-	flag.Parse()
+	_ = flag.CommandLine.Parse(args) // flag.ExitOnError
 	if err := server.Main(opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

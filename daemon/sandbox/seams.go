@@ -60,13 +60,24 @@ type Network interface {
 }
 
 // hostShims is Shims on this host: podd-shim processes and cgroups.
-type hostShims struct{}
+type hostShims struct {
+	// spares, when set, launches shims through a spare (shim.Spares).
+	spares *shim.Spares
+}
 
 // HostShims returns the Shims of this host.
 func HostShims() Shims { return hostShims{} }
 
-func (hostShims) Launch(ctx context.Context, cfg shim.LaunchConfig) (ShimClient, error) {
-	cl, err := shim.Launch(ctx, cfg)
+// HostShimsWithSpares returns the Shims of this host that launch through
+// spares.
+func HostShimsWithSpares(spares *shim.Spares) Shims { return hostShims{spares: spares} }
+
+func (h hostShims) Launch(ctx context.Context, cfg shim.LaunchConfig) (ShimClient, error) {
+	launch := shim.Launch
+	if h.spares != nil {
+		launch = h.spares.Launch
+	}
+	cl, err := launch(ctx, cfg)
 	if err != nil {
 		return nil, err // a nil *shim.Client must not become a non-nil interface
 	}

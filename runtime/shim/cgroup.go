@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
+	"syscall"
 )
 
 // JoinCgroup moves process pid into cgroup path (absolute from each
@@ -104,4 +106,34 @@ func CgroupChildren(parent string) []string {
 		}
 	}
 	return out
+}
+
+// MoveCgroup makes cgroup from, which holds process pid alone, cgroup to
+// (both absolute from each hierarchy's root, with the same parent). On a
+// cgroup v1 hierarchy it renames the directory: no migration, which waits
+// for an RCU grace period in each hierarchy (some 10 ms on a v1 host with
+// eight of them), and the memory pid has been charged goes along. Where
+// renaming is not possible (cgroup v2, or to exists: a retried launch) it
+// moves pid into to as JoinCgroup does and removes from.
+func MoveCgroup(pid int, from, to string) error {
+	dirs, err := cgroupTargets(to)
+	if err != nil {
+		return err
+	}
+	for _, dir := range dirs {
+		root := strings.TrimSuffix(dir, filepath.Clean(to))
+		old := filepath.Join(root, from)
+		if filepath.Dir(old) == filepath.Dir(dir) && os.Rename(old, dir) == nil {
+			continue
+		}
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("join cgroup %s: %w", to, err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			return fmt.Errorf("join cgroup %s: %w", dir, err)
+		}
+		_ = syscall.Rmdir(old) // empty now, or gone; never waited for
+
+	}
+	return nil
 }

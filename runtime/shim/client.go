@@ -77,48 +77,20 @@ type Client struct {
 // Launch starts podd-shim for a pod and returns once its socket answers. The
 // shim runs in its own session with stdin from /dev/null and stdout/stderr
 // appended to its log file, so the daemon dying never kills or blocks it.
-// Launch reaps the shim when it exits.
+// Launch reaps the shim when it exits. Spares.Launch does the same through
+// a shim started before it was needed.
 func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
-	if cfg.ShimBinary == "" || cfg.PodUID == "" || cfg.StateDir == "" || cfg.CgroupParent == "" {
-		return nil, fmt.Errorf("launch shim: binary, pod uid, state dir and cgroup parent are required")
-	}
-	sock := TTRPCSocketPath(cfg.StateDir)
-	if len(SocketPath(cfg.StateDir)) > len(sock) {
-		sock = SocketPath(cfg.StateDir)
-	}
-	if len(sock) > MaxSocketPath {
-		return nil, fmt.Errorf("launch shim for pod %s: socket path %s is %d bytes, longer than the %d a unix socket allows", cfg.PodUID, sock, len(sock), MaxSocketPath)
-	}
-	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
-		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
+	if err := prepareLaunch(cfg); err != nil {
+		return nil, err
 	}
 	logf, err := os.OpenFile(LogFile(cfg.StateDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
 	}
 	defer logf.Close()
-	level := cfg.LogLevel
-	if level == "" {
-		level = "info"
-	}
-	cmd := exec.Command(cfg.ShimBinary,
-		"--pod-uid", cfg.PodUID,
-		"--state-dir", cfg.StateDir,
-		"--cgroup-parent", cfg.CgroupParent,
-		"--log-level", level,
-		"--log-max-size", strconv.FormatInt(cfg.LogRotation.MaxSize, 10),
-		"--log-max-files", strconv.Itoa(cfg.LogRotation.MaxFiles),
-		"--pod-pids-limit", strconv.FormatInt(cfg.PodPidsLimit, 10))
-	cmd.Dir = "/"
-	// A clean environment: nothing of the daemon's (NOTIFY_SOCKET,
-	// LISTEN_FDS, GOGC...) should reach the shim or its containers.
-	// GOMAXPROCS must be in it for the runtime to start with one P:
-	// setting it later in the shim leaves the second P's caches and
-	// spans behind (see ShimGOMAXPROCS).
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=" + strconv.Itoa(ShimGOMAXPROCS), "GODEBUG=" + ShimGODEBUG}
+	cmd := shimCommand(cfg.ShimBinary, shimArgs(cfg)...)
 	cmd.Stdout = logf
 	cmd.Stderr = logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
 	}
@@ -137,12 +109,8 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 		waitErr = waitCmd(cmd)
 		close(exited)
 	}()
-
-	if _, ok := ctx.Deadline(); !ok {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, DefaultStartTimeout)
-		defer cancel()
-	}
+	ctx, cancel := withStartTimeout(ctx)
+	defer cancel()
 	c, err := waitReady(ctx, cfg.StateDir, exited)
 	if err != nil {
 		_ = cmd.Process.Kill()
@@ -154,6 +122,65 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	}
 	c.exited = exited
 	return c, nil
+}
+
+// prepareLaunch checks cfg and makes the pod's state directory.
+func prepareLaunch(cfg LaunchConfig) error {
+	if cfg.ShimBinary == "" || cfg.PodUID == "" || cfg.StateDir == "" || cfg.CgroupParent == "" {
+		return fmt.Errorf("launch shim: binary, pod uid, state dir and cgroup parent are required")
+	}
+	sock := TTRPCSocketPath(cfg.StateDir)
+	if len(SocketPath(cfg.StateDir)) > len(sock) {
+		sock = SocketPath(cfg.StateDir)
+	}
+	if len(sock) > MaxSocketPath {
+		return fmt.Errorf("launch shim for pod %s: socket path %s is %d bytes, longer than the %d a unix socket allows", cfg.PodUID, sock, len(sock), MaxSocketPath)
+	}
+	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
+		return fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
+	}
+	return nil
+}
+
+// shimArgs are the arguments (after the program name) of cfg's shim.
+func shimArgs(cfg LaunchConfig) []string {
+	level := cfg.LogLevel
+	if level == "" {
+		level = "info"
+	}
+	return []string{
+		"--pod-uid", cfg.PodUID,
+		"--state-dir", cfg.StateDir,
+		"--cgroup-parent", cfg.CgroupParent,
+		"--log-level", level,
+		"--log-max-size", strconv.FormatInt(cfg.LogRotation.MaxSize, 10),
+		"--log-max-files", strconv.Itoa(cfg.LogRotation.MaxFiles),
+		"--pod-pids-limit", strconv.FormatInt(cfg.PodPidsLimit, 10),
+	}
+}
+
+// shimCommand is a podd-shim process as every shim starts: in its own
+// session, in /, with a clean environment.
+func shimCommand(binary string, args ...string) *exec.Cmd {
+	cmd := exec.Command(binary, args...)
+	cmd.Dir = "/"
+	// A clean environment: nothing of the daemon's (NOTIFY_SOCKET,
+	// LISTEN_FDS, GOGC...) should reach the shim or its containers.
+	// GOMAXPROCS must be in it for the runtime to start with one P:
+	// setting it later in the shim leaves the second P's caches and
+	// spans behind (see ShimGOMAXPROCS).
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=" + strconv.Itoa(ShimGOMAXPROCS), "GODEBUG=" + ShimGODEBUG}
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	return cmd
+}
+
+// withStartTimeout bounds ctx by DefaultStartTimeout unless it has a
+// deadline.
+func withStartTimeout(ctx context.Context) (context.Context, context.CancelFunc) {
+	if _, ok := ctx.Deadline(); ok {
+		return ctx, func() {}
+	}
+	return context.WithTimeout(ctx, DefaultStartTimeout)
 }
 
 // Intervals of waitReady's look for the socket: a shim serves within a few

@@ -40,3 +40,26 @@ func ReadExitRecords(stateDir string) ([]*ExitRecord, error) {
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out, nil
 }
+
+// IdlePid is the pid of the idle spare once it waits, else 0.
+func (s *Spares) IdlePid() int { return s.idlePid() }
+
+// Off reports whether s gave spares up.
+func (s *Spares) Off() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.off
+}
+
+// CloseIdleArgs closes the daemon's end of the idle spare's argument pipe,
+// as the daemon's death does, and returns a channel closed once the spare
+// is reaped and its exit error.
+func (s *Spares) CloseIdleArgs() (<-chan struct{}, func() error) {
+	s.mu.Lock()
+	sp := s.idle
+	s.idle = nil
+	s.closed = true // no refill
+	s.mu.Unlock()
+	sp.args.Close()
+	return sp.exited, func() error { return sp.waitErr }
+}

@@ -40,6 +40,11 @@ type Options struct {
 	// PodPidsLimit is pids.max of the pod cgroup; -1 is no limit, 0
 	// leaves it alone.
 	PodPidsLimit int64
+	// SpareStatus is the status pipe of a spare the daemon bound (from
+	// AwaitBinding), nil for a shim exec'd for its pod. Main then points
+	// fds 0-2 where an exec'd shim has them and reports there once it
+	// serves.
+	SpareStatus *os.File
 }
 
 // shimOOMScoreAdj is the score the shim asks for so that the OOM killer
@@ -74,6 +79,11 @@ func Main(opts Options) error {
 		return fmt.Errorf("podd-shim: open log: %w", err)
 	}
 	defer logf.Close()
+	if opts.SpareStatus != nil {
+		if err := bindStdio(logf); err != nil {
+			return fmt.Errorf("podd-shim: %w", err)
+		}
+	}
 	log := slog.New(slog.NewTextHandler(logf, &slog.HandlerOptions{Level: parseLevel(opts.LogLevel)})).
 		With("uid", opts.PodUID)
 
@@ -105,7 +115,8 @@ func Main(opts Options) error {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
 	log.Info("shim serving", "pid", os.Getpid(), "socket", shim.SocketPath(opts.StateDir),
-		"ttrpcSocket", shim.TTRPCSocketPath(opts.StateDir), "cgroupParent", opts.CgroupParent)
+		"ttrpcSocket", shim.TTRPCSocketPath(opts.StateDir), "cgroupParent", opts.CgroupParent, "spare", opts.SpareStatus != nil)
+	reportServing(opts.SpareStatus)
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, unix.SIGTERM)
