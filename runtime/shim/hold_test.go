@@ -25,8 +25,8 @@ func (p *testPod) hold(cfg *shimv1.ContainerConfig) *shimv1.ContainerState {
 	if err != nil {
 		p.t.Fatalf("create %s held: %v", cfg.GetId(), err)
 	}
-	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_CREATED || st.GetStartedUnixNano() != 0 || st.GetPid() == 0 {
-		p.t.Fatalf("create %s held returned %v, want created with a pid, not started", cfg.GetId(), st)
+	if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_CREATED || st.GetStartedUnixNano() != 0 || st.GetPid() == 0 || !st.GetHeld() {
+		p.t.Fatalf("create %s held returned %v, want held: created with a pid, not started", cfg.GetId(), st)
 	}
 	return resp.GetState()
 }
@@ -55,8 +55,8 @@ func TestHeldContainerRunsOnlyOnceStarted(t *testing.T) {
 			id := "held-" + tc.name
 			cfg := p.config(id, p.rootfs(tc.name), "sh", "-c", "echo ran; exit 7")
 			held := p.hold(cfg)
-			if st := p.state(id); st.GetStatus() != shimv1.Status_STATUS_CREATED {
-				t.Fatalf("state of the held container = %v, want created", st)
+			if st := p.state(id); st.GetStatus() != shimv1.Status_STATUS_CREATED || !st.GetHeld() {
+				t.Fatalf("state of the held container = %v, want created, held", st)
 			}
 			if comm, _ := os.ReadFile("/proc/" + strconv.Itoa(int(held.GetPid())) + "/comm"); strings.TrimSpace(string(comm)) != "runc:[2:INIT]" {
 				t.Fatalf("held init %d is %q, want libcontainer's init waiting", held.GetPid(), comm)
@@ -68,7 +68,7 @@ func TestHeldContainerRunsOnlyOnceStarted(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING || st.GetStartedUnixNano() == 0 || st.GetPid() != held.GetPid() {
+			if st := resp.GetState(); st.GetStatus() != shimv1.Status_STATUS_RUNNING || st.GetStartedUnixNano() == 0 || st.GetPid() != held.GetPid() || st.GetHeld() {
 				t.Fatalf("start returned %v, want running with a start time and the held pid %d", st, held.GetPid())
 			}
 			st := p.waitStopped(id, 10*time.Second)

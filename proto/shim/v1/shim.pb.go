@@ -1347,10 +1347,14 @@ type ContainerState struct {
 	OomKilled bool  `protobuf:"varint,9,opt,name=oom_killed,json=oomKilled,proto3" json:"oom_killed,omitempty"`
 	// reason is set when the start failed: "ContainerCannotRun" (exec format,
 	// not found, permission) or "RunContainerError".
-	Reason        string            `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
-	Message       string            `protobuf:"bytes,11,opt,name=message,proto3" json:"message,omitempty"`
-	LogPath       string            `protobuf:"bytes,12,opt,name=log_path,json=logPath,proto3" json:"log_path,omitempty"`
-	Labels        map[string]string `protobuf:"bytes,13,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Reason  string            `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message string            `protobuf:"bytes,11,opt,name=message,proto3" json:"message,omitempty"`
+	LogPath string            `protobuf:"bytes,12,opt,name=log_path,json=logPath,proto3" json:"log_path,omitempty"`
+	Labels  map[string]string `protobuf:"bytes,13,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// held is set while the container, created with hold, waits for
+	// StartContainer (status CREATED, pid its init's): unlike a container
+	// whose start is under way, nothing starts it but a release.
+	Held          bool `protobuf:"varint,14,opt,name=held,proto3" json:"held,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1474,6 +1478,13 @@ func (x *ContainerState) GetLabels() map[string]string {
 		return x.Labels
 	}
 	return nil
+}
+
+func (x *ContainerState) GetHeld() bool {
+	if x != nil {
+		return x.Held
+	}
+	return false
 }
 
 type StateResponse struct {
@@ -2754,7 +2765,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x06signal\x18\x02 \x01(\x05R\x06signal\x12\x10\n" +
 	"\x03all\x18\x03 \x01(\bR\x03all\"\x10\n" +
 	"\x0eSignalResponse\"\x0e\n" +
-	"\fStateRequest\"\x84\x04\n" +
+	"\fStateRequest\"\x98\x04\n" +
 	"\x0eContainerState\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x14.podd.shim.v1.StatusR\x06status\x12\x10\n" +
@@ -2770,7 +2781,8 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	" \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\v \x01(\tR\amessage\x12\x19\n" +
 	"\blog_path\x18\f \x01(\tR\alogPath\x12@\n" +
-	"\x06labels\x18\r \x03(\v2(.podd.shim.v1.ContainerState.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\r \x03(\v2(.podd.shim.v1.ContainerState.LabelsEntryR\x06labels\x12\x12\n" +
+	"\x04held\x18\x0e \x01(\bR\x04held\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +

@@ -99,9 +99,9 @@ func (c *container) snapshotLocked() *shimv1.ContainerState {
 		st.Pid = int32(r.pid)
 		st.StartedUnixNano = r.started.UnixNano()
 	case heldState:
-		st.Pid = int32(r.pid)
+		st.Pid, st.Held = int32(r.pid), true
 	case releasingState:
-		st.Pid = int32(r.pid)
+		st.Pid, st.Held = int32(r.pid), true
 	}
 	return st
 }
