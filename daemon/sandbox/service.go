@@ -175,6 +175,9 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 			}
 		}
 	}
+	// Where this side's own steps ended: the other side's steps are marked
+	// from here, each for as long as it outlasted the ones before.
+	ownDone := time.Now()
 	launch := <-launched
 	consumed = true
 	if launch.cl != nil {
@@ -193,16 +196,17 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 	case launch.pauseErr != nil:
 		return nil, nil, launch.pauseErr
 	}
-	// "shim" and "pause" are how long each outlasted the steps before.
-	last := time.Now()
-	for _, at := range []*time.Time{&launch.launched, &launch.paused} {
+	// "shim", "pause" and "prestart" are how long each outlasted the steps
+	// before (the network and the pod files ran beside them).
+	last := ownDone
+	for _, at := range []*time.Time{&launch.launched, &launch.paused, &launch.prestarted} {
 		*at = later(*at, last)
 		last = *at
 	}
 	mark("shim", launch.launched, nil)
 	mark("pause", launch.paused, launch.pauseParts)
 	if req.Prestart != nil {
-		mark("prestart", later(launch.prestarted, last), nil)
+		mark("prestart", launch.prestarted, nil)
 	}
 	if req.Side != nil {
 		req.Side(launch.side)
