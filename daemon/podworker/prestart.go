@@ -243,6 +243,13 @@ func (w *Worker) undoAhead(ctx context.Context, u *undo.Stack, id string, err er
 // prestart holds the prepared instances of b in shim cl of sandbox sb
 // (its netns pinned and its pause running; no address yet), side by side.
 func (w *Worker) prestart(ctx context.Context, cl ShimClient, sb Sandbox, b *aheadBatch) {
+	// A shim from before hold would run the containers at once: the pod
+	// files and rootfs prepared stay for the sandbox's caller to undo.
+	info, err := cl.Info(ctx, &shimv1.InfoRequest{})
+	if err != nil || !info.GetHold() {
+		slog.Debug("Containers not made ahead: the shim cannot hold them", "pod", w.key, "uid", w.uid, "err", err)
+		return
+	}
 	preps := b.take()
 	var wg sync.WaitGroup
 	for _, p := range preps {
@@ -268,8 +275,13 @@ func (w *Worker) holdInstance(ctx context.Context, p *aheadPrep, cl ShimClient, 
 		var resp *shimv1.CreateContainerResponse
 		resp, err = cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg, Hold: true})
 		t.markParts("shim_call", time.Now(), shimPhases(resp)...)
-		if st := resp.GetState(); err == nil && st.GetStatus() != shimv1.Status_STATUS_CREATED {
-			err = fmt.Errorf("the shim did not hold it (%s)", st.GetStatus())
+		if st := resp.GetState(); err == nil && !st.GetHeld() {
+			// Info said it holds; should it not have, the instance is
+			// the shim's (running, or stopped with a reason) and the
+			// planner takes it from here, as after any start.
+			p.undo.Release()
+			slog.Warn("The shim did not hold a container made ahead", "pod", w.key, "uid", w.uid, "container", id, "status", st.GetStatus())
+			return
 		}
 	}
 	if err != nil && ctx.Err() != nil {

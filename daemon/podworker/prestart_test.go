@@ -300,3 +300,18 @@ func TestStartAheadHolderFailureUndoesThePreparedRootfs(t *testing.T) {
 		}
 	}
 }
+
+// A shim from before hold (one of an older podd-shim binary) is asked
+// nothing ahead: it would run the container before the network is up.
+// The app is started as usual; what was prepared ahead is undone.
+func TestStartAheadSkipsAShimWithoutHold(t *testing.T) {
+	w, h := newAheadWorker(t, testPod("ahead-old-shim"))
+	h.ShimWithoutHold = true
+	runWorker(t, w)
+	eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+	if h.Count("container.hold") != 0 || h.Count("container.create") != 1 {
+		t.Errorf("holds %d, creates %d; want the app created once, never held: %v", h.Count("container.hold"), h.Count("container.create"), h.Log())
+	}
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}

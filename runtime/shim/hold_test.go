@@ -171,6 +171,9 @@ func TestStartContainerNeedsAHeldContainer(t *testing.T) {
 	p := startPod(t)
 	p.create(p.config("run-0", p.rootfs("r"), "sleep", "1000"))
 	ctx := context.Background()
+	if info, err := p.c.Info(ctx, &shimv1.InfoRequest{}); err != nil || !info.GetHold() {
+		t.Fatalf("Info = %v, %v; want hold", info, err)
+	}
 	if _, err := p.c.StartContainer(ctx, &shimv1.StartContainerRequest{Id: "run-0"}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("start of a running container: %v, want FailedPrecondition", err)
 	}

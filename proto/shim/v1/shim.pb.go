@@ -123,8 +123,11 @@ type InfoResponse struct {
 	Pid             int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
 	Version         string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	StartedUnixNano int64                  `protobuf:"varint,4,opt,name=started_unix_nano,json=startedUnixNano,proto3" json:"started_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// hold is set by a shim that knows CreateContainerRequest.hold and
+	// StartContainer (an older one runs a container asked to be held).
+	Hold          bool `protobuf:"varint,5,opt,name=hold,proto3" json:"hold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
@@ -183,6 +186,13 @@ func (x *InfoResponse) GetStartedUnixNano() int64 {
 		return x.StartedUnixNano
 	}
 	return 0
+}
+
+func (x *InfoResponse) GetHold() bool {
+	if x != nil {
+		return x.Hold
+	}
+	return false
 }
 
 type Mount struct {
@@ -2664,12 +2674,13 @@ var File_shim_v1_shim_proto protoreflect.FileDescriptor
 const file_shim_v1_shim_proto_rawDesc = "" +
 	"\n" +
 	"\x12shim/v1/shim.proto\x12\fpodd.shim.v1\"\r\n" +
-	"\vInfoRequest\"\x7f\n" +
+	"\vInfoRequest\"\x93\x01\n" +
 	"\fInfoResponse\x12\x17\n" +
 	"\apod_uid\x18\x01 \x01(\tR\x06podUid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12*\n" +
-	"\x11started_unix_nano\x18\x04 \x01(\x03R\x0fstartedUnixNano\"\xe7\x01\n" +
+	"\x11started_unix_nano\x18\x04 \x01(\x03R\x0fstartedUnixNano\x12\x12\n" +
+	"\x04hold\x18\x05 \x01(\bR\x04hold\"\xe7\x01\n" +
 	"\x05Mount\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x12\n" +

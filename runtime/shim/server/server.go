@@ -88,6 +88,7 @@ func (s *service) Info(context.Context, *shimv1.InfoRequest) (*shimv1.InfoRespon
 		Pid:             int32(os.Getpid()),
 		Version:         version.Version,
 		StartedUnixNano: s.started.UnixNano(),
+		Hold:            true,
 	}, nil
 }
 
