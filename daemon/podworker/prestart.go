@@ -407,3 +407,35 @@ func withoutHeld(states []*shimv1.ContainerState) []*shimv1.ContainerState {
 	}
 	return out
 }
+
+// noteOrphansHeld records the held instances among a shim's states that
+// this worker did not make: an earlier daemon made them ahead and was
+// stopped before it released them. The next execute removes them
+// (removeOrphansHeld) before any start.
+func (w *Worker) noteOrphansHeld(states []*shimv1.ContainerState) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.orphansHeld = w.orphansHeld[:0]
+	for _, s := range states {
+		if _, ours := w.held[s.GetId()]; s.GetHeld() && !ours {
+			w.orphansHeld = append(w.orphansHeld, s.GetId())
+		}
+	}
+}
+
+// removeOrphansHeld removes from the shim, and unmounts, the held
+// instances an earlier daemon left (noteOrphansHeld); the planner's start
+// makes an instance anew.
+func (w *Worker) removeOrphansHeld(ctx context.Context) {
+	w.mu.Lock()
+	ids := w.orphansHeld
+	w.orphansHeld = nil
+	cl := w.shim
+	w.mu.Unlock()
+	for _, id := range ids {
+		if cl == nil {
+			return
+		}
+		w.discard(ctx, &heldInstance{id: id, cl: cl})
+	}
+}

@@ -1,6 +1,7 @@
 package podworker
 
 import (
+	"context"
 	"os"
 	"slices"
 	"strings"
@@ -313,5 +314,37 @@ func TestStartAheadSkipsAShimWithoutHold(t *testing.T) {
 		t.Errorf("holds %d, creates %d; want the app created once, never held: %v", h.Count("container.hold"), h.Count("container.create"), h.Log())
 	}
 	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}
+
+// A held instance an earlier daemon left that the planner does not start
+// (here one of no container of the pod) is removed all the same, by the
+// restarted worker's first round.
+func TestRestartRemovesHeldInstancesNobodyStarts(t *testing.T) {
+	w, h := newAheadWorker(t, testPod("ahead-orphan"))
+	stop := runWorker(t, w)
+	eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+	dir := w.deps.Layout.ShimDir(w.uid)
+	s, err := h.ConnectShim(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ghost := &shimv1.ContainerConfig{Id: "ghost-0", Labels: map[string]string{labelContainer: "ghost"}}
+	if _, err := s.CreateContainer(context.Background(), &shimv1.CreateContainerRequest{Config: ghost, Hold: true}); err != nil {
+		t.Fatal(err)
+	}
+	w2 := restart(t, w, stop)
+	runWorker(t, w2)
+	eventually(t, "the orphan held instance removed", 10*time.Second, func() bool {
+		resp, err := s.State(context.Background(), &shimv1.StateRequest{})
+		if err != nil {
+			return false
+		}
+		return !slices.ContainsFunc(resp.GetContainers(), func(c *shimv1.ContainerState) bool { return c.GetId() == "ghost-0" })
+	})
+	if !running(w2, "app") {
+		t.Errorf("app no longer running after the restart")
+	}
+	deleteAndWait(t, w2, 0)
 	checkNoLeaks(t, h)
 }

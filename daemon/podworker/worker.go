@@ -135,8 +135,10 @@ type Worker struct {
 	// instances whose probes are registered.
 	probeResults map[string]planner.ProbeResults
 	probed       map[string]bool
-	// held holds the instances made ahead with the sandbox (prestart.go).
-	held map[string]*heldInstance
+	// held holds the instances made ahead with the sandbox (prestart.go);
+	// orphansHeld are the held instances an earlier daemon left.
+	held        map[string]*heldInstance
+	orphansHeld []string
 
 	// eviction is set once a storage check found the pod over a limit.
 	eviction *planner.Eviction
