@@ -186,3 +186,54 @@ func TestStartContainerNeedsAHeldContainer(t *testing.T) {
 		t.Fatalf("held namespace holder: %v, want InvalidArgument", err)
 	}
 }
+
+// Two releases at once: one lets the program run, the other is refused
+// (it would find the exec fifo gone).
+func TestConcurrentReleasesStartOnce(t *testing.T) {
+	p := startPod(t)
+	p.hold(p.config("held-0", p.rootfs("r"), "sleep", "1000"))
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errs := make(chan error, 2)
+	for range 2 {
+		go func() {
+			_, err := p.c.StartContainer(ctx, &shimv1.StartContainerRequest{Id: "held-0"})
+			errs <- err
+		}()
+	}
+	var ok, refused int
+	for range 2 {
+		switch err := <-errs; status.Code(err) {
+		case codes.OK:
+			ok++
+		case codes.FailedPrecondition:
+			refused++
+		default:
+			t.Errorf("release: %v", err)
+		}
+	}
+	if ok != 1 || refused != 1 {
+		t.Fatalf("%d releases succeeded, %d refused; want one each", ok, refused)
+	}
+	if st := p.state("held-0"); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
+		t.Fatalf("state after the releases = %v, want running", st)
+	}
+}
+
+// A held container with a terminal gets it at the hold (the init sends it
+// while it sets up) and writes through it once released.
+func TestHeldContainerWithATerminal(t *testing.T) {
+	p := startPod(t)
+	cfg := p.config("held-tty", p.rootfs("r"), "sh", "-c", "test -t 1 && echo on-a-tty")
+	cfg.Tty = true
+	p.hold(cfg)
+	if _, err := p.c.StartContainer(context.Background(), &shimv1.StartContainerRequest{Id: "held-tty"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.waitStopped("held-tty", 10*time.Second); st.GetExitCode() != 0 {
+		t.Fatalf("exit = %v, want 0", st)
+	}
+	if lines := p.logLines(cfg); len(lines) != 1 || !strings.Contains(lines[0], "on-a-tty") {
+		t.Fatalf("log = %q, want the program's line through its terminal", lines)
+	}
+}
