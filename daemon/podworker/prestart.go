@@ -32,7 +32,9 @@ import (
 // planner does not ask for is discarded at the end of the next round;
 // one that fails to be made or released is made anew by the normal
 // start, which reports what fails. A held instance is invisible to the
-// planner (observe skips CREATED instances).
+// planner (observe skips those the shim marks held); one an earlier
+// daemon left is removed by the next round (removeOrphansHeld). Only a
+// shim whose Info says it can hold is asked to.
 
 // heldInstance is one container instance made ahead.
 type heldInstance struct {
