@@ -360,8 +360,9 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},
 		Security:    spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},
 		Work:        limiter.New(workBudget()), Observes: limiter.New(observeBudget()),
-		Objects: func(ns string) spec.Objects { return namespaceObjects{o: d.objects, ns: ns} },
-		UserNS:  ids,
+		Objects:    func(ns string) spec.Objects { return namespaceObjects{o: d.objects, ns: ns} },
+		UserNS:     ids,
+		StartAhead: true,
 	}
 	return d, nil
 }

@@ -130,7 +130,7 @@ func TestApplyAndDeleteRefusals(t *testing.T) {
 // A pod deleted while its sandbox is being made is removed with nothing
 // left on the host, from the table, the disk and the watchers' view.
 func TestDeleteDuringCreate(t *testing.T) {
-	for _, step := range []string{"volumes.prepare", "network.setup", "shim.launch", "pause.create", "container.create"} {
+	for _, step := range []string{"volumes.prepare", "network.setup", "shim.launch", "pause.create", "container.hold", "container.start"} {
 		t.Run(step, func(t *testing.T) {
 			d := startTestDaemon(t)
 			d.deps.RuntimeTimeout = 300 * time.Millisecond

@@ -99,6 +99,13 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	if cl == nil {
 		return failStart("CreateContainerError", "container %q of pod %q: no sandbox", c.Name, w.key)
 	}
+	if h := w.takeHeld(id); h != nil {
+		// Made while the sandbox was: only its program is left to start.
+		if w.startHeld(hookCtx, ctx, h, c, fp) {
+			t = h.t
+			return nil
+		}
+	}
 	img, err := w.ensureImage(ctx, c, fp)
 	if err != nil {
 		return err
@@ -112,64 +119,14 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	}
 	defer release()
 	t.mark("queue", time.Now())
-	w.removeOldInstances(ctx, c.Name, id)
-	t.mark("cleanup", time.Now())
-	dir := w.deps.Layout.ContainerDir(w.uid, id)
-	ids := w.heldUserNamespace()
-	if err := w.reachContainerRoot(ids, dir); err != nil {
-		return failStart("CreateContainerError", "container %q: %w", c.Name, err)
-	}
-	root, err := sandbox.MountRootfs(ctx, w.deps.Images, w.deps.rootfs(), img, dir, ids,
-		func(step string) { t.mark(step, time.Now()) })
-	if err != nil {
-		return failStart("CreateContainerError", "container %q (image %q): %w", c.Name, c.Image, err)
-	}
-	t.mark("rootfs", time.Now())
-	var rollback undo.Stack
-	defer rollback.OnFailure(ctx, &err)
-	rollback.Push("unmount rootfs and volumeMounts of instance "+id, func(context.Context) error {
-		return w.unmountInstance(id)
-	})
-	rollback.Push("remove instance "+id+" from the shim", func(ctx context.Context) error {
-		return sandbox.RemoveFromShim(ctx, cl, id)
-	})
-	logPath := w.deps.Layout.LogPath(w.uid, c.Name, int(a.Restart))
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return failStart("CreateContainerError", "create log dir of container %q: %w", c.Name, err)
-	}
-	if err := w.ensureVolumes(ctx); err != nil {
-		return failStart("CreateContainerConfigError", "%w", err)
-	}
-	sig, err := spec.ContainerStopSignal(c, img.StopSignal)
-	if err != nil {
-		return failStart("CreateContainerConfigError", "container %q: %w", c.Name, err)
-	}
 	w.mu.Lock()
 	sb := *w.state.Sandbox
-	vols := w.volumes
 	w.mu.Unlock()
-	l := w.deps.Layout
-	in := spec.Input{
-		Pod: w.pod, Container: c, ContainerID: id,
-		Image: img.Config, Rootfs: root, Volumes: vols,
-		Sandbox: spec.SandboxFor(w.pod, sb.NetnsPath),
-		Files: spec.PodFiles{Hosts: l.HostsFile(w.uid), ResolvConf: l.ResolvConfFile(w.uid),
-			Hostname: l.HostnameFile(w.uid)},
-		PodIPs: sb.IPs, HostIPs: []string{w.deps.NodeIP},
-		CgroupParent: w.podCgroup(), LogPath: logPath, Security: w.deps.Security, Objects: w.objects(),
-		IDMappedVolumes: idmappedVolumes(vols, ids),
-		Labels: map[string]string{
-			labelContainer: c.Name, labelStopSignal: strconv.Itoa(int(sig)), labelImageID: img.ID,
-			labelContainerID: store.NewContainerID(),
-		},
-	}
-	in.Sandbox.UserNS = ids
-	if in.Staged, err = w.stageMounts(ctx, in, id); err != nil {
-		return failStart("CreateContainerConfigError", "%w", err)
-	}
-	cfg, err := spec.Build(in)
+	var rollback undo.Stack
+	defer rollback.OnFailure(ctx, &err)
+	cfg, err := w.buildInstance(ctx, a, c, img, cl, sb, t, &rollback)
 	if err != nil {
-		return failStart("CreateContainerConfigError", "%w", err)
+		return err
 	}
 	w.warnInvalidEnv(c, fp)
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
@@ -198,6 +155,92 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	w.afterStart(hookCtx, c, id, sb, fp)
 	t.mark("post_start", time.Now())
 	return nil
+}
+
+// buildInstance makes what instance a of c needs on the host in sandbox sb
+// (earlier stopped instances forgotten, rootfs, log dir, volumes, staged
+// mounts) and returns its config; rollback gets the undo of the rootfs and
+// of the instance in shim cl.
+func (w *Worker) buildInstance(ctx context.Context, a planner.Action, c *corev1.Container, img image.Image, cl ShimClient, sb Sandbox, t *startTiming, rollback *undo.Stack) (*shimv1.ContainerConfig, error) {
+	id := store.InstanceKey(c.Name, a.Restart)
+	w.removeOldInstances(ctx, cl, c.Name, id)
+	t.mark("cleanup", time.Now())
+	root, err := w.mountInstance(ctx, a, c, img, t, rollback)
+	if err != nil {
+		return nil, err
+	}
+	return w.configInstance(ctx, a, c, img, root, cl, sb, rollback)
+}
+
+// mountInstance mounts the rootfs of instance a of c and makes its log
+// dir; rollback gets the unmount.
+func (w *Worker) mountInstance(ctx context.Context, a planner.Action, c *corev1.Container, img image.Image, t *startTiming, rollback *undo.Stack) (string, error) {
+	id := store.InstanceKey(c.Name, a.Restart)
+	dir := w.deps.Layout.ContainerDir(w.uid, id)
+	ids := w.heldUserNamespace()
+	if err := w.reachContainerRoot(ids, dir); err != nil {
+		return "", failStart("CreateContainerError", "container %q: %w", c.Name, err)
+	}
+	root, err := sandbox.MountRootfs(ctx, w.deps.Images, w.deps.rootfs(), img, dir, ids,
+		func(step string) { t.mark(step, time.Now()) })
+	if err != nil {
+		return "", failStart("CreateContainerError", "container %q (image %q): %w", c.Name, c.Image, err)
+	}
+	t.mark("rootfs", time.Now())
+	rollback.Push("unmount rootfs and volumeMounts of instance "+id, func(context.Context) error {
+		return w.unmountInstance(id)
+	})
+	logPath := w.deps.Layout.LogPath(w.uid, c.Name, int(a.Restart))
+	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
+		return "", failStart("CreateContainerError", "create log dir of container %q: %w", c.Name, err)
+	}
+	return root, nil
+}
+
+// configInstance returns the config of instance a of c, whose rootfs is
+// mounted at root, in sandbox sb (volumes prepared, mounts staged);
+// rollback gets the removal of the instance from shim cl.
+func (w *Worker) configInstance(ctx context.Context, a planner.Action, c *corev1.Container, img image.Image, root string, cl ShimClient, sb Sandbox, rollback *undo.Stack) (*shimv1.ContainerConfig, error) {
+	id := store.InstanceKey(c.Name, a.Restart)
+	ids := w.heldUserNamespace()
+	rollback.Push("remove instance "+id+" from the shim", func(ctx context.Context) error {
+		return sandbox.RemoveFromShim(ctx, cl, id)
+	})
+	logPath := w.deps.Layout.LogPath(w.uid, c.Name, int(a.Restart))
+	if err := w.ensureVolumes(ctx); err != nil {
+		return nil, failStart("CreateContainerConfigError", "%w", err)
+	}
+	sig, err := spec.ContainerStopSignal(c, img.StopSignal)
+	if err != nil {
+		return nil, failStart("CreateContainerConfigError", "container %q: %w", c.Name, err)
+	}
+	w.mu.Lock()
+	vols := w.volumes
+	w.mu.Unlock()
+	l := w.deps.Layout
+	in := spec.Input{
+		Pod: w.pod, Container: c, ContainerID: id,
+		Image: img.Config, Rootfs: root, Volumes: vols,
+		Sandbox: spec.SandboxFor(w.pod, sb.NetnsPath),
+		Files: spec.PodFiles{Hosts: l.HostsFile(w.uid), ResolvConf: l.ResolvConfFile(w.uid),
+			Hostname: l.HostnameFile(w.uid)},
+		PodIPs: sb.IPs, HostIPs: []string{w.deps.NodeIP},
+		CgroupParent: w.podCgroup(), LogPath: logPath, Security: w.deps.Security, Objects: w.objects(),
+		IDMappedVolumes: idmappedVolumes(vols, ids),
+		Labels: map[string]string{
+			labelContainer: c.Name, labelStopSignal: strconv.Itoa(int(sig)), labelImageID: img.ID,
+			labelContainerID: store.NewContainerID(),
+		},
+	}
+	in.Sandbox.UserNS = ids
+	if in.Staged, err = w.stageMounts(ctx, in, id); err != nil {
+		return nil, failStart("CreateContainerConfigError", "%w", err)
+	}
+	cfg, err := spec.Build(in)
+	if err != nil {
+		return nil, failStart("CreateContainerConfigError", "%w", err)
+	}
+	return cfg, nil
 }
 
 // ensureImage finds the container's image, pulling it when the policy
@@ -264,15 +307,19 @@ func (w *Worker) unmountInstance(id string) error {
 }
 
 // removeOldInstances forgets the container's earlier stopped instances in
-// the shim and unmounts their root filesystems; their logs stay.
-func (w *Worker) removeOldInstances(ctx context.Context, name, keep string) {
-	cl := w.currentShim()
+// shim cl (and a held one of id keep that nobody will release) and
+// unmounts their root filesystems; their logs stay.
+func (w *Worker) removeOldInstances(ctx context.Context, cl ShimClient, name, keep string) {
 	states, err := w.shimState(ctx, cl)
 	if err != nil {
 		return
 	}
 	for _, st := range states {
-		if st.GetLabels()[labelContainer] != name || st.GetId() == keep || st.GetStatus() != shimv1.Status_STATUS_STOPPED {
+		// A held instance of the id to make is one an earlier daemon held
+		// and never released: Remove kills it.
+		stale := st.GetId() == keep && st.GetHeld()
+		old := st.GetId() != keep && st.GetStatus() == shimv1.Status_STATUS_STOPPED
+		if st.GetLabels()[labelContainer] != name || !(stale || old) {
 			continue
 		}
 		if _, err := cl.Remove(ctx, &shimv1.RemoveRequest{Id: st.GetId()}); err == nil {

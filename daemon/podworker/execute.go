@@ -19,6 +19,10 @@ import (
 // whether an action failed in a way the planner cannot see (then the loop
 // waits a little before it tries again).
 func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed, stalled bool) {
+	// Instances made ahead by an earlier round's sandbox creation that
+	// this round does not start are not asked for.
+	defer w.discardHeld(ctx, w.heldIDs())
+	w.removeOrphansHeld(ctx)
 	var apps []planner.Action
 	for _, a := range actions {
 		slog.Debug("Pod action", "pod", w.key, "uid", w.uid, "action", a.String())

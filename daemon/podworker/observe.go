@@ -200,7 +200,8 @@ func (w *Worker) observe(ctx context.Context) (planner.Input, bool) {
 			break
 		}
 		w.silence.end(w.key, w.uid, in.Now)
-		shimStates = states
+		shimStates = withoutHeld(states)
+		w.noteOrphansHeld(states)
 		w.probeRunning(states, *sb)
 		if p := find(states, spec.PauseID); p == nil || p.GetStatus() != shimv1.Status_STATUS_RUNNING {
 			in.Sandbox.State, in.Sandbox.Message = planner.SandboxLost, "the pod's pause holder exited"

@@ -79,9 +79,17 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32, t *startTimi
 			return nil, nil, err
 		}
 	}
-	inst, cl, err := w.sandboxes().Create(ctx, sandbox.Request{
+	var ahead *aheadBatch
+	req := sandbox.Request{
 		ID: sb.ID, Owner: "pod " + w.key, Pod: w.pod, PortMappings: portMappings(w.pod), Paths: w.sandboxPaths(), UserNS: ids,
-		WriteFiles: func(inst *sandbox.Instance) error { return w.writePodFiles(inst.IP) },
+		WriteFiles: func(inst *sandbox.Instance) error {
+			if ahead != nil {
+				// The files without the address, which the containers
+				// made ahead bind-mount, are written first.
+				ahead.filesWritten()
+			}
+			return w.writePodFiles(inst.IP)
+		},
 		Mark: func(step string, at time.Time, parts []sandbox.Phase) {
 			pts := make([]phaseTime, len(parts))
 			for i, p := range parts {
@@ -89,9 +97,35 @@ func (w *Worker) createSandbox(ctx context.Context, attempt uint32, t *startTimi
 			}
 			t.markParts(step, at, pts...)
 		},
-	})
+		Side: func(parts []sandbox.Phase) {
+			for _, p := range parts {
+				t.side(p.Name, p.Took)
+			}
+		},
+	}
+	if ids == nil && w.deps.StartAhead {
+		if acts := w.prestartActions(attempt); len(acts) > 0 {
+			ahead = w.startAhead(ctx, acts)
+			req.Prestart = func(ctx context.Context, cl ShimClient, netnsPath string) {
+				w.prestart(ctx, cl, Sandbox{ID: sb.ID, Attempt: attempt, NetnsPath: netnsPath}, ahead)
+			}
+			// Made beside the network: undone if the sandbox is (the
+			// shim's stop took the processes).
+			before := w.heldIDs()
+			rollback.Push("discard the containers made ahead for sandbox "+sb.ID, func(ctx context.Context) error {
+				w.dropAhead(ctx, ahead)
+				w.discardHeld(ctx, newIDs(w.heldIDs(), before))
+				return nil
+			})
+		}
+	}
+	inst, cl, err := w.sandboxes().Create(ctx, req)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ahead != nil {
+		// Prepared but never held (its pause never ran).
+		w.dropAhead(ctx, ahead)
 	}
 	sb.NetnsPath, sb.IP, sb.IPs = inst.NetnsPath, inst.IP, inst.IPs
 	rollback.Release()
@@ -202,11 +236,45 @@ func (w *Worker) writePodFiles(podIP string) error {
 	// Not fsynced: a sandbox's files are written anew with it after a
 	// reboot, and each fsync made the sandbox's start wait on the disk.
 	for path, data := range files {
-		if err := atomicfile.Replace(path, data, 0o644); err != nil {
+		if err := writePodFile(path, data, podIP != ""); err != nil {
 			return fmt.Errorf("write pod files: %w", err)
 		}
 	}
 	return nil
+}
+
+// writePodFile writes one pod file atomically, or, once it exists and
+// inPlace is set, in place: containers made ahead bind-mounted the file a
+// rename would replace (and none of them runs yet to read it half
+// written; a crash meanwhile undoes the whole sandbox). Never fsynced: a
+// sandbox's files are written anew with it after a reboot.
+func writePodFile(path string, data []byte, inPlace bool) error {
+	if inPlace {
+		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
+		if err == nil {
+			_, err = f.Write(data)
+			return errors.Join(err, f.Close())
+		}
+		if !errors.Is(err, os.ErrNotExist) {
+			return err
+		}
+	}
+	return atomicfile.Replace(path, data, 0o644)
+}
+
+// newIDs returns the ids of now that are not in before.
+func newIDs(now, before []string) []string {
+	old := map[string]bool{}
+	for _, id := range before {
+		old[id] = true
+	}
+	var out []string
+	for _, id := range now {
+		if !old[id] {
+			out = append(out, id)
+		}
+	}
+	return out
 }
 
 // teardownSandbox releases everything of the sandbox instance in the

@@ -2,6 +2,7 @@ package podworker
 
 import (
 	"log/slog"
+	"slices"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -39,6 +40,13 @@ type startTiming struct {
 	begun  time.Time
 	last   time.Time
 	phases []phaseTime
+	// sides are steps that ran beside the phases (not part of the total).
+	sides []phaseTime
+}
+
+// side records a step that ran beside the phases.
+func (t *startTiming) side(name string, took time.Duration) {
+	t.sides = append(t.sides, phaseTime{name: name, took: took})
 }
 
 func newStartTiming(kind string, now time.Time) *startTiming {
@@ -54,8 +62,11 @@ func (t *startTiming) mark(name string, now time.Time) {
 // attrs renders the phases (and the total up to the last mark) as log
 // attributes with stable keys, in milliseconds.
 func (t *startTiming) attrs() []any {
-	out := make([]any, 0, len(t.phases)+1)
+	out := make([]any, 0, len(t.phases)+len(t.sides)+1)
 	for _, p := range t.phases {
+		out = append(out, slog.Float64(p.name, ms(p.took)))
+	}
+	for _, p := range t.sides {
 		out = append(out, slog.Float64(p.name, ms(p.took)))
 	}
 	return append(out, slog.Float64(phaseTotal, ms(t.last.Sub(t.begun))))
@@ -75,7 +86,7 @@ func (w *Worker) finishStart(t *startTiming, id string, err error) {
 	if err != nil || w.deps.Recorder == nil {
 		return
 	}
-	for _, p := range t.phases {
+	for _, p := range slices.Concat(t.phases, t.sides) {
 		w.deps.Recorder.StartPhase(t.kind, p.name, p.took)
 	}
 	w.deps.Recorder.StartPhase(t.kind, phaseTotal, t.last.Sub(t.begun))

@@ -82,27 +82,44 @@ func TestStartTimingPartsNeverNegative(t *testing.T) {
 }
 
 // A pod start through the fakes records every sandbox and container phase,
-// each with a total, in the order they ran.
+// each with a total, in the order they ran, and the shim side's steps
+// (par_*, which ran beside the network) after them. With StartAhead the
+// container is made while the network is set up (up to prestart) and its
+// start is the release (held, start_call).
 func TestStartPhasesRecorded(t *testing.T) {
-	pod := testPod("timing")
-	pod.Spec.RestartPolicy = corev1.RestartPolicyAlways
-	w, h := newTestWorker(t, pod)
-	rec := &fakeRecorder{}
-	w.deps.Recorder = rec
-	runWorker(t, w)
-	eventually(t, "container app running", 10*time.Second, func() bool { return running(w, "app") })
-	eventually(t, "container start recorded", 10*time.Second, func() bool { return len(rec.kinds(kindContainer)) > 0 })
-	wantSandbox := []string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "pod_files", "shim", "pause", "persist", "total"}
-	if got := rec.kinds(kindSandbox); !slices.Equal(got, wantSandbox) {
-		t.Errorf("sandbox phases %v, want %v", got, wantSandbox)
+	for _, tc := range []struct {
+		name                       string
+		ahead                      bool
+		wantSandbox, wantContainer []string
+	}{
+		{"as made", false,
+			[]string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "pod_files", "shim", "pause", "persist", "par_shim", "par_netns_wait", "par_pause", "total"},
+			[]string{"image", "queue", "cleanup", "layers", "rootfs", "spec", "shim_call", "post_start", "total"}},
+		{"made ahead", true,
+			[]string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "pod_files", "shim", "pause", "prestart", "persist", "par_shim", "par_netns_wait", "par_pause", "par_prestart", "total"},
+			[]string{"image", "layers", "rootfs", "pause_wait", "spec", "shim_call", "held", "start_call", "post_start", "total"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			pod := testPod("timing")
+			pod.Spec.RestartPolicy = corev1.RestartPolicyAlways
+			w, h := newTestWorker(t, pod)
+			w.deps.StartAhead = tc.ahead
+			rec := &fakeRecorder{}
+			w.deps.Recorder = rec
+			runWorker(t, w)
+			eventually(t, "container app running", 10*time.Second, func() bool { return running(w, "app") })
+			eventually(t, "container start recorded", 10*time.Second, func() bool { return len(rec.kinds(kindContainer)) > 0 })
+			if got := rec.kinds(kindSandbox); !slices.Equal(got, tc.wantSandbox) {
+				t.Errorf("sandbox phases %v, want %v", got, tc.wantSandbox)
+			}
+			if got := rec.kinds(kindContainer); !slices.Equal(got, tc.wantContainer) {
+				t.Errorf("container phases %v, want %v", got, tc.wantContainer)
+			}
+			eventually(t, "pod start recorded", 10*time.Second, func() bool { return slices.Equal(rec.kinds(kindPod), []string{"total"}) })
+			deleteAndWait(t, w, 0)
+			checkNoLeaks(t, h)
+		})
 	}
-	wantContainer := []string{"image", "queue", "cleanup", "layers", "rootfs", "spec", "shim_call", "post_start", "total"}
-	if got := rec.kinds(kindContainer); !slices.Equal(got, wantContainer) {
-		t.Errorf("container phases %v, want %v", got, wantContainer)
-	}
-	eventually(t, "pod start recorded", 10*time.Second, func() bool { return slices.Equal(rec.kinds(kindPod), []string{"total"}) })
-	deleteAndWait(t, w, 0)
-	checkNoLeaks(t, h)
 }
 
 // The shim's own timings split the CreateContainer call; the rest of the

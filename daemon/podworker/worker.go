@@ -96,6 +96,10 @@ type Deps struct {
 	// UserNS gives pods with hostUsers: false their user namespace's IDs;
 	// nil gives none.
 	UserNS *userns.Allocator
+	// StartAhead makes a sandbox's creation also make the containers the
+	// planner starts first, held before their program until it does
+	// (prestart.go).
+	StartAhead bool
 }
 
 // Worker drives one pod until it is removed or the daemon stops.
@@ -131,6 +135,10 @@ type Worker struct {
 	// instances whose probes are registered.
 	probeResults map[string]planner.ProbeResults
 	probed       map[string]bool
+	// held holds the instances made ahead with the sandbox (prestart.go);
+	// orphansHeld are the held instances an earlier daemon left.
+	held        map[string]*heldInstance
+	orphansHeld []string
 
 	// eviction is set once a storage check found the pod over a limit.
 	eviction *planner.Eviction
@@ -162,7 +170,7 @@ func New(deps *Deps, pod *corev1.Pod, st *State) *Worker {
 	w := &Worker{
 		deps: deps, uid: string(pod.UID), key: pod.Namespace + "/" + pod.Name, pod: pod,
 		killing: map[string]bool{}, postStart: map[string]*string{}, starts: map[uint64]context.CancelFunc{},
-		probeResults: map[string]planner.ProbeResults{}, probed: map[string]bool{},
+		probeResults: map[string]planner.ProbeResults{}, probed: map[string]bool{}, held: map[string]*heldInstance{},
 		wake: make(chan struct{}, 1), done: make(chan struct{}), reconciled: make(chan struct{}),
 		shimEvent: make(chan struct{}),
 	}

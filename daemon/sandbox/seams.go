@@ -16,7 +16,9 @@ import (
 
 // ShimClient is one pod's running shim.
 type ShimClient interface {
+	Info(ctx context.Context, in *shimv1.InfoRequest, opts ...grpc.CallOption) (*shimv1.InfoResponse, error)
 	CreateContainer(ctx context.Context, in *shimv1.CreateContainerRequest, opts ...grpc.CallOption) (*shimv1.CreateContainerResponse, error)
+	StartContainer(ctx context.Context, in *shimv1.StartContainerRequest, opts ...grpc.CallOption) (*shimv1.StartContainerResponse, error)
 	Signal(ctx context.Context, in *shimv1.SignalRequest, opts ...grpc.CallOption) (*shimv1.SignalResponse, error)
 	State(ctx context.Context, in *shimv1.StateRequest, opts ...grpc.CallOption) (*shimv1.StateResponse, error)
 	Events(ctx context.Context, in *shimv1.EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[shimv1.ContainerState], error)

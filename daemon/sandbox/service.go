@@ -96,6 +96,19 @@ type Request struct {
 	// UserNS, when set, gives the sandbox its own user namespace with
 	// these mappings (see createInUserNamespace).
 	UserNS *idmap.Mappings
+	// Prestart, when set, runs once the pause runs in the pinned netns
+	// (netnsPath; no address yet), beside CNI ADD and the pod files: it
+	// may create containers held before their program
+	// (CreateContainerRequest.hold), to release only after Create
+	// returned. Create waits for it; what it made that Create's failure
+	// leaves behind (a rootfs) is its caller's to undo, the processes
+	// go with the shim's stop. Not called for a sandbox in its own user
+	// namespace.
+	Prestart func(ctx context.Context, cl ShimClient, netnsPath string)
+	// Side, when set, takes the timed steps of the shim's side (its
+	// launch, the wait for the netns, the pause, Prestart), which ran
+	// beside the network.
+	Side func(parts []Phase)
 }
 
 // Instance is a sandbox instance as made.
@@ -162,6 +175,9 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 			}
 		}
 	}
+	// Where this side's own steps ended: the other side's steps are marked
+	// from here, each for as long as it outlasted the ones before.
+	ownDone := time.Now()
 	launch := <-launched
 	consumed = true
 	if launch.cl != nil {
@@ -180,14 +196,21 @@ func (s *Service) Create(ctx context.Context, req Request) (_ *Instance, _ ShimC
 	case launch.pauseErr != nil:
 		return nil, nil, launch.pauseErr
 	}
-	// "shim" and "pause" are how long each outlasted the steps before.
-	last := time.Now()
-	for _, at := range []*time.Time{&launch.launched, &launch.paused} {
+	// "shim", "pause" and "prestart" are how long each outlasted the steps
+	// before (the network and the pod files ran beside them).
+	last := ownDone
+	for _, at := range []*time.Time{&launch.launched, &launch.paused, &launch.prestarted} {
 		*at = later(*at, last)
 		last = *at
 	}
 	mark("shim", launch.launched, nil)
 	mark("pause", launch.paused, launch.pauseParts)
+	if req.Prestart != nil {
+		mark("prestart", launch.prestarted, nil)
+	}
+	if req.Side != nil {
+		req.Side(launch.side)
+	}
 	inst.pausePid = launch.pausePid
 	rollback.Release()
 	return inst, launch.cl, nil
@@ -244,6 +267,9 @@ type launchResult struct {
 	pausePid   int
 	pauseParts []Phase
 	pauseErr   error
+	// prestarted is when req.Prestart returned; side times the steps.
+	prestarted time.Time
+	side       []Phase
 }
 
 // launchWithPause launches the shim and, once the netns is pinned (its path
@@ -258,14 +284,23 @@ func (s *Service) launchWithPause(ctx context.Context, req Request, pinned <-cha
 			res.panicked = r
 		}
 	}()
+	began := time.Now()
 	if res.cl, res.err = s.launchShim(ctx, req); res.err != nil {
 		return res
 	}
 	res.launched = time.Now()
+	res.side = append(res.side, Phase{"par_shim", res.launched.Sub(began)})
 	select {
 	case path := <-pinned:
+		waited := time.Now()
 		res.pausePid, res.pauseParts, res.pauseErr = s.startPause(ctx, res.cl, req, path)
 		res.paused = time.Now()
+		res.side = append(res.side, Phase{"par_netns_wait", waited.Sub(res.launched)}, Phase{"par_pause", res.paused.Sub(waited)})
+		if res.pauseErr == nil && req.Prestart != nil {
+			req.Prestart(ctx, res.cl, path)
+			res.prestarted = time.Now()
+			res.side = append(res.side, Phase{"par_prestart", res.prestarted.Sub(res.paused)})
+		}
 	case <-ctx.Done():
 		res.pauseErr = fmt.Errorf("start pause: %w", ctx.Err())
 	}

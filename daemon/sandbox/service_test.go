@@ -258,3 +258,73 @@ func TestCreateStartsPauseDuringCNIAdd(t *testing.T) {
 		}
 	}
 }
+
+// Prestart runs on the shim's side once the pause runs in the pinned netns,
+// while CNI ADD still runs, and Create waits for it ("prestart" after
+// "pause"); when CNI ADD fails its context ends and the shim's stop undoes
+// what it made.
+func TestCreateRunsPrestartBesideTheNetwork(t *testing.T) {
+	for _, fail := range []bool{false, true} {
+		t.Run(map[bool]string{false: "network up", true: "network fails"}[fail], func(t *testing.T) {
+			h := podworkertest.NewHost()
+			h.AddGate = make(chan struct{})
+			if fail {
+				h.Script("network.setup", podworkertest.FaultError, 1)
+			}
+			svc := newService(h)
+			req := request(t, false)
+			var steps []string
+			req.Mark = func(step string, _ time.Time, _ []sandbox.Phase) { steps = append(steps, step) }
+			var side []string
+			req.Side = func(parts []sandbox.Phase) {
+				for _, p := range parts {
+					side = append(side, p.Name)
+				}
+			}
+			ran := make(chan string, 1)
+			req.Prestart = func(ctx context.Context, cl sandbox.ShimClient, netnsPath string) {
+				ran <- netnsPath
+				if fail {
+					<-ctx.Done() // ended by the failed network
+				}
+			}
+			type result struct {
+				inst *sandbox.Instance
+				err  error
+			}
+			done := make(chan result, 1)
+			go func() {
+				inst, _, err := svc.Create(context.Background(), req)
+				done <- result{inst, err}
+			}()
+			select {
+			case path := <-ran:
+				if path == "" {
+					t.Errorf("prestart got no netns path")
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("prestart did not run while CNI ADD was held")
+			}
+			close(h.AddGate)
+			r := <-done
+			if fail {
+				if r.err == nil {
+					t.Fatal("create succeeded with a failed network")
+				}
+				if l := h.Leaks(); len(l) > 0 {
+					t.Errorf("left behind: %v", l)
+				}
+				return
+			}
+			if r.err != nil {
+				t.Fatal(r.err)
+			}
+			if want := "network shim pause prestart"; strings.Join(steps, " ") != want {
+				t.Errorf("steps %v, want %s", steps, want)
+			}
+			if want := "par_shim par_netns_wait par_pause par_prestart"; strings.Join(side, " ") != want {
+				t.Errorf("side steps %v, want %s", side, want)
+			}
+		})
+	}
+}

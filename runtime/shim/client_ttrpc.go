@@ -77,6 +77,10 @@ func (a *ttrpcAPI) CreateContainer(ctx context.Context, in *shimv1.CreateContain
 	return a.api.CreateContainer(ctx, in)
 }
 
+func (a *ttrpcAPI) StartContainer(ctx context.Context, in *shimv1.StartContainerRequest, _ ...grpc.CallOption) (*shimv1.StartContainerResponse, error) {
+	return a.api.StartContainer(ctx, in)
+}
+
 func (a *ttrpcAPI) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.CallOption) (*shimv1.SignalResponse, error) {
 	return a.api.Signal(ctx, in)
 }

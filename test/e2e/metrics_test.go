@@ -101,9 +101,9 @@ spec:
 	}
 	for _, kp := range [][2]string{
 		{"sandbox", "total"}, {"sandbox", "netns"}, {"sandbox", "cni_add"}, {"sandbox", "shim"},
-		{"sandbox", "pause_cgroup"}, {"sandbox", "pause_start"}, {"sandbox", "pause"},
+		{"sandbox", "pause_cgroup"}, {"sandbox", "pause_start"}, {"sandbox", "pause"}, {"sandbox", "prestart"},
 		{"container", "total"}, {"container", "rootfs"}, {"container", "libcontainer_create"},
-		{"container", "libcontainer_start"}, {"container", "shim_call"},
+		{"container", "libcontainer_hold"}, {"container", "held"}, {"container", "libcontainer_exec"}, {"container", "shim_call"},
 		{"pod", "validation"}, {"pod", "persist"}, {"pod", "total"},
 	} {
 		if n := startSamples(fams, kp[0], kp[1]); n != 1 {

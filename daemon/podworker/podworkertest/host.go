@@ -67,6 +67,10 @@ type Host struct {
 	mounts  map[string]bool  // mounted container roots
 	// PauseExits makes the pause stop right after it starts.
 	PauseExits bool
+	// ShimWithoutHold makes the shims act as ones from before
+	// CreateContainerRequest.hold: Info says so, and a container asked to
+	// be held runs at once.
+	ShimWithoutHold bool
 	// IgnoreTerm makes containers survive their stop signal (SIGKILL only).
 	IgnoreTerm bool
 	// TermExitAfter makes a container exit this long after its stop signal,
@@ -85,6 +89,10 @@ type Host struct {
 	creating, maxCreates int
 	// configs are the configs of the containers the shims created, in order.
 	configs []*shimv1.ContainerConfig
+	// AddGate, when set, holds every network setup after its netns is
+	// pinned (and reported) until it is closed or the call's context ends:
+	// what runs beside CNI ADD can be seen at work.
+	AddGate chan struct{}
 }
 
 // Configs returns the configs the shims were given to create containers
@@ -292,7 +300,7 @@ func (h *Host) StartingContainers(stateDir string, match func(*shimv1.ContainerS
 // FinishStarts makes the created containers of the shim of stateDir run,
 // with an event each, as the shim's starts end.
 func (h *Host) FinishStarts(stateDir string) bool {
-	return h.setStatus(stateDir, func(*shimv1.ContainerState) bool { return true }, shimv1.Status_STATUS_CREATED, shimv1.Status_STATUS_RUNNING)
+	return h.setStatus(stateDir, func(c *shimv1.ContainerState) bool { return !c.GetHeld() }, shimv1.Status_STATUS_CREATED, shimv1.Status_STATUS_RUNNING)
 }
 
 // setStatus moves the matching containers of the shim of stateDir from one
@@ -450,6 +458,13 @@ func (h *Host) Setup(ctx context.Context, req network.SetupRequest) (*network.At
 	}
 	if req.Pinned != nil {
 		req.Pinned("/run/fake/netns/" + req.SandboxID)
+	}
+	if gate := h.AddGate; gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
 	}
 	if err := h.step(ctx, "network.setup"); err != nil {
 		return nil, err // like the real manager, a failed Setup undid itself
@@ -621,8 +636,11 @@ func (s *Shim) alive() error {
 func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRequest, _ ...grpc.CallOption) (*shimv1.CreateContainerResponse, error) {
 	id := in.GetConfig().GetId()
 	step := "container.create"
-	if id == spec.PauseID {
+	switch {
+	case id == spec.PauseID:
 		step = "pause.create"
+	case in.GetHold():
+		step = "container.hold"
 	}
 	if err := s.h.step(ctx, step); err != nil {
 		return nil, err
@@ -643,12 +661,51 @@ func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRe
 	}
 	st := &shimv1.ContainerState{Id: id, Status: shimv1.Status_STATUS_RUNNING, Pid: 100,
 		StartedUnixNano: time.Now().UnixNano(), Labels: in.GetConfig().GetLabels()}
+	if in.GetHold() && !s.h.ShimWithoutHold {
+		st.Status, st.StartedUnixNano, st.Held = shimv1.Status_STATUS_CREATED, 0, true
+		s.h.record("hold " + id)
+	} else if id != spec.PauseID {
+		s.h.record("run " + id)
+	}
 	if id == spec.PauseID && s.h.PauseExits {
 		st.Status, st.Reason, st.Message = shimv1.Status_STATUS_STOPPED, "ContainerCannotRun", "fake pause exits"
 	}
 	s.containers[id] = st
 	s.publishLocked(st)
 	return &shimv1.CreateContainerResponse{State: st}, nil
+}
+
+// Info answers the shim's identity; hold unless ShimWithoutHold.
+func (s *Shim) Info(ctx context.Context, _ *shimv1.InfoRequest, _ ...grpc.CallOption) (*shimv1.InfoResponse, error) {
+	if err := s.h.step(ctx, "shim.info"); err != nil {
+		return nil, err
+	}
+	if err := s.alive(); err != nil {
+		return nil, err
+	}
+	return &shimv1.InfoResponse{Pid: 1, Hold: !s.h.ShimWithoutHold}, nil
+}
+
+// StartContainer releases a held container: "container.start" is its step.
+func (s *Shim) StartContainer(ctx context.Context, in *shimv1.StartContainerRequest, _ ...grpc.CallOption) (*shimv1.StartContainerResponse, error) {
+	if err := s.h.step(ctx, "container.start"); err != nil {
+		return nil, err
+	}
+	if err := s.alive(); err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.containers[in.GetId()]
+	if !ok {
+		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
+	}
+	if !c.Held {
+		return nil, status.Errorf(codes.FailedPrecondition, "container %s is not held", in.GetId())
+	}
+	c.Status, c.StartedUnixNano, c.Held = shimv1.Status_STATUS_RUNNING, time.Now().UnixNano(), false
+	s.h.record("start " + in.GetId())
+	return &shimv1.StartContainerResponse{State: proto.Clone(c).(*shimv1.ContainerState)}, nil
 }
 
 func (s *Shim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.CallOption) (*shimv1.SignalResponse, error) {

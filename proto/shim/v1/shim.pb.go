@@ -123,8 +123,11 @@ type InfoResponse struct {
 	Pid             int32                  `protobuf:"varint,2,opt,name=pid,proto3" json:"pid,omitempty"`
 	Version         string                 `protobuf:"bytes,3,opt,name=version,proto3" json:"version,omitempty"`
 	StartedUnixNano int64                  `protobuf:"varint,4,opt,name=started_unix_nano,json=startedUnixNano,proto3" json:"started_unix_nano,omitempty"`
-	unknownFields   protoimpl.UnknownFields
-	sizeCache       protoimpl.SizeCache
+	// hold is set by a shim that knows CreateContainerRequest.hold and
+	// StartContainer (an older one runs a container asked to be held).
+	Hold          bool `protobuf:"varint,5,opt,name=hold,proto3" json:"hold,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
@@ -183,6 +186,13 @@ func (x *InfoResponse) GetStartedUnixNano() int64 {
 		return x.StartedUnixNano
 	}
 	return 0
+}
+
+func (x *InfoResponse) GetHold() bool {
+	if x != nil {
+		return x.Hold
+	}
+	return false
 }
 
 type Mount struct {
@@ -939,8 +949,15 @@ func (x *Paths) GetReadonly() []string {
 }
 
 type CreateContainerRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Config        *ContainerConfig       `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Config *ContainerConfig       `protobuf:"bytes,1,opt,name=config,proto3" json:"config,omitempty"`
+	// hold creates the container and stops its init just before it execs
+	// the user's program (libcontainer create, as `runc create`): the answer
+	// is CREATED with the init's pid, StartContainer releases it, Remove,
+	// Signal or a shutdown kills it. The namespace holder cannot be held. A
+	// shim that predates this field runs the container at once (its answer
+	// is RUNNING).
+	Hold          bool `protobuf:"varint,2,opt,name=hold,proto3" json:"hold,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -982,6 +999,110 @@ func (x *CreateContainerRequest) GetConfig() *ContainerConfig {
 	return nil
 }
 
+func (x *CreateContainerRequest) GetHold() bool {
+	if x != nil {
+		return x.Hold
+	}
+	return false
+}
+
+type StartContainerRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Id            string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartContainerRequest) Reset() {
+	*x = StartContainerRequest{}
+	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartContainerRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartContainerRequest) ProtoMessage() {}
+
+func (x *StartContainerRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartContainerRequest.ProtoReflect.Descriptor instead.
+func (*StartContainerRequest) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *StartContainerRequest) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+type StartContainerResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	State *ContainerState        `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
+	// phases are the timed steps of the release, as in CreateContainerResponse.
+	Phases        []*StartPhase `protobuf:"bytes,2,rep,name=phases,proto3" json:"phases,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *StartContainerResponse) Reset() {
+	*x = StartContainerResponse{}
+	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *StartContainerResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*StartContainerResponse) ProtoMessage() {}
+
+func (x *StartContainerResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use StartContainerResponse.ProtoReflect.Descriptor instead.
+func (*StartContainerResponse) Descriptor() ([]byte, []int) {
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *StartContainerResponse) GetState() *ContainerState {
+	if x != nil {
+		return x.State
+	}
+	return nil
+}
+
+func (x *StartContainerResponse) GetPhases() []*StartPhase {
+	if x != nil {
+		return x.Phases
+	}
+	return nil
+}
+
 type CreateContainerResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	State *ContainerState        `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
@@ -995,7 +1116,7 @@ type CreateContainerResponse struct {
 
 func (x *CreateContainerResponse) Reset() {
 	*x = CreateContainerResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	mi := &file_shim_v1_shim_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +1128,7 @@ func (x *CreateContainerResponse) String() string {
 func (*CreateContainerResponse) ProtoMessage() {}
 
 func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[11]
+	mi := &file_shim_v1_shim_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +1141,7 @@ func (x *CreateContainerResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateContainerResponse.ProtoReflect.Descriptor instead.
 func (*CreateContainerResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{11}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *CreateContainerResponse) GetState() *ContainerState {
@@ -1047,7 +1168,7 @@ type StartPhase struct {
 
 func (x *StartPhase) Reset() {
 	*x = StartPhase{}
-	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	mi := &file_shim_v1_shim_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1059,7 +1180,7 @@ func (x *StartPhase) String() string {
 func (*StartPhase) ProtoMessage() {}
 
 func (x *StartPhase) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[12]
+	mi := &file_shim_v1_shim_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1072,7 +1193,7 @@ func (x *StartPhase) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartPhase.ProtoReflect.Descriptor instead.
 func (*StartPhase) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{12}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *StartPhase) GetName() string {
@@ -1100,7 +1221,7 @@ type SignalRequest struct {
 
 func (x *SignalRequest) Reset() {
 	*x = SignalRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[13]
+	mi := &file_shim_v1_shim_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1112,7 +1233,7 @@ func (x *SignalRequest) String() string {
 func (*SignalRequest) ProtoMessage() {}
 
 func (x *SignalRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[13]
+	mi := &file_shim_v1_shim_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1125,7 +1246,7 @@ func (x *SignalRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalRequest.ProtoReflect.Descriptor instead.
 func (*SignalRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{13}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *SignalRequest) GetId() string {
@@ -1157,7 +1278,7 @@ type SignalResponse struct {
 
 func (x *SignalResponse) Reset() {
 	*x = SignalResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[14]
+	mi := &file_shim_v1_shim_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1169,7 +1290,7 @@ func (x *SignalResponse) String() string {
 func (*SignalResponse) ProtoMessage() {}
 
 func (x *SignalResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[14]
+	mi := &file_shim_v1_shim_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1182,7 +1303,7 @@ func (x *SignalResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SignalResponse.ProtoReflect.Descriptor instead.
 func (*SignalResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{14}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{16}
 }
 
 type StateRequest struct {
@@ -1193,7 +1314,7 @@ type StateRequest struct {
 
 func (x *StateRequest) Reset() {
 	*x = StateRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[15]
+	mi := &file_shim_v1_shim_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1205,7 +1326,7 @@ func (x *StateRequest) String() string {
 func (*StateRequest) ProtoMessage() {}
 
 func (x *StateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[15]
+	mi := &file_shim_v1_shim_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1218,7 +1339,7 @@ func (x *StateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateRequest.ProtoReflect.Descriptor instead.
 func (*StateRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{15}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{17}
 }
 
 type ContainerState struct {
@@ -1236,17 +1357,21 @@ type ContainerState struct {
 	OomKilled bool  `protobuf:"varint,9,opt,name=oom_killed,json=oomKilled,proto3" json:"oom_killed,omitempty"`
 	// reason is set when the start failed: "ContainerCannotRun" (exec format,
 	// not found, permission) or "RunContainerError".
-	Reason        string            `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
-	Message       string            `protobuf:"bytes,11,opt,name=message,proto3" json:"message,omitempty"`
-	LogPath       string            `protobuf:"bytes,12,opt,name=log_path,json=logPath,proto3" json:"log_path,omitempty"`
-	Labels        map[string]string `protobuf:"bytes,13,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	Reason  string            `protobuf:"bytes,10,opt,name=reason,proto3" json:"reason,omitempty"`
+	Message string            `protobuf:"bytes,11,opt,name=message,proto3" json:"message,omitempty"`
+	LogPath string            `protobuf:"bytes,12,opt,name=log_path,json=logPath,proto3" json:"log_path,omitempty"`
+	Labels  map[string]string `protobuf:"bytes,13,rep,name=labels,proto3" json:"labels,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// held is set while the container, created with hold, waits for
+	// StartContainer (status CREATED, pid its init's): unlike a container
+	// whose start is under way, nothing starts it but a release.
+	Held          bool `protobuf:"varint,14,opt,name=held,proto3" json:"held,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_shim_v1_shim_proto_msgTypes[16]
+	mi := &file_shim_v1_shim_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1258,7 +1383,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[16]
+	mi := &file_shim_v1_shim_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1271,7 +1396,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{16}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ContainerState) GetId() string {
@@ -1365,6 +1490,13 @@ func (x *ContainerState) GetLabels() map[string]string {
 	return nil
 }
 
+func (x *ContainerState) GetHeld() bool {
+	if x != nil {
+		return x.Held
+	}
+	return false
+}
+
 type StateResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Containers    []*ContainerState      `protobuf:"bytes,1,rep,name=containers,proto3" json:"containers,omitempty"`
@@ -1374,7 +1506,7 @@ type StateResponse struct {
 
 func (x *StateResponse) Reset() {
 	*x = StateResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[17]
+	mi := &file_shim_v1_shim_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1386,7 +1518,7 @@ func (x *StateResponse) String() string {
 func (*StateResponse) ProtoMessage() {}
 
 func (x *StateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[17]
+	mi := &file_shim_v1_shim_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1399,7 +1531,7 @@ func (x *StateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StateResponse.ProtoReflect.Descriptor instead.
 func (*StateResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{17}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *StateResponse) GetContainers() []*ContainerState {
@@ -1417,7 +1549,7 @@ type EventsRequest struct {
 
 func (x *EventsRequest) Reset() {
 	*x = EventsRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[18]
+	mi := &file_shim_v1_shim_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1429,7 +1561,7 @@ func (x *EventsRequest) String() string {
 func (*EventsRequest) ProtoMessage() {}
 
 func (x *EventsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[18]
+	mi := &file_shim_v1_shim_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1442,7 +1574,7 @@ func (x *EventsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventsRequest.ProtoReflect.Descriptor instead.
 func (*EventsRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{18}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{20}
 }
 
 type RemoveRequest struct {
@@ -1454,7 +1586,7 @@ type RemoveRequest struct {
 
 func (x *RemoveRequest) Reset() {
 	*x = RemoveRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[19]
+	mi := &file_shim_v1_shim_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1466,7 +1598,7 @@ func (x *RemoveRequest) String() string {
 func (*RemoveRequest) ProtoMessage() {}
 
 func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[19]
+	mi := &file_shim_v1_shim_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1479,7 +1611,7 @@ func (x *RemoveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveRequest.ProtoReflect.Descriptor instead.
 func (*RemoveRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{19}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RemoveRequest) GetId() string {
@@ -1497,7 +1629,7 @@ type RemoveResponse struct {
 
 func (x *RemoveResponse) Reset() {
 	*x = RemoveResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[20]
+	mi := &file_shim_v1_shim_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1509,7 +1641,7 @@ func (x *RemoveResponse) String() string {
 func (*RemoveResponse) ProtoMessage() {}
 
 func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[20]
+	mi := &file_shim_v1_shim_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1522,7 +1654,7 @@ func (x *RemoveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RemoveResponse.ProtoReflect.Descriptor instead.
 func (*RemoveResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{20}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{22}
 }
 
 type ExecProcess struct {
@@ -1546,7 +1678,7 @@ type ExecProcess struct {
 
 func (x *ExecProcess) Reset() {
 	*x = ExecProcess{}
-	mi := &file_shim_v1_shim_proto_msgTypes[21]
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1558,7 +1690,7 @@ func (x *ExecProcess) String() string {
 func (*ExecProcess) ProtoMessage() {}
 
 func (x *ExecProcess) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[21]
+	mi := &file_shim_v1_shim_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1571,7 +1703,7 @@ func (x *ExecProcess) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecProcess.ProtoReflect.Descriptor instead.
 func (*ExecProcess) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{21}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ExecProcess) GetContainer() string {
@@ -1659,7 +1791,7 @@ type ExecRequest struct {
 
 func (x *ExecRequest) Reset() {
 	*x = ExecRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[22]
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1671,7 +1803,7 @@ func (x *ExecRequest) String() string {
 func (*ExecRequest) ProtoMessage() {}
 
 func (x *ExecRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[22]
+	mi := &file_shim_v1_shim_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1684,7 +1816,7 @@ func (x *ExecRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecRequest.ProtoReflect.Descriptor instead.
 func (*ExecRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{22}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ExecRequest) GetMsg() isExecRequest_Msg {
@@ -1768,7 +1900,7 @@ type Resize struct {
 
 func (x *Resize) Reset() {
 	*x = Resize{}
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1780,7 +1912,7 @@ func (x *Resize) String() string {
 func (*Resize) ProtoMessage() {}
 
 func (x *Resize) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[23]
+	mi := &file_shim_v1_shim_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1793,7 +1925,7 @@ func (x *Resize) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Resize.ProtoReflect.Descriptor instead.
 func (*Resize) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{23}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Resize) GetWidth() uint32 {
@@ -1820,7 +1952,7 @@ type ExecExit struct {
 
 func (x *ExecExit) Reset() {
 	*x = ExecExit{}
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1832,7 +1964,7 @@ func (x *ExecExit) String() string {
 func (*ExecExit) ProtoMessage() {}
 
 func (x *ExecExit) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[24]
+	mi := &file_shim_v1_shim_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1845,7 +1977,7 @@ func (x *ExecExit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecExit.ProtoReflect.Descriptor instead.
 func (*ExecExit) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{24}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ExecExit) GetExitCode() int32 {
@@ -1876,7 +2008,7 @@ type ExecResponse struct {
 
 func (x *ExecResponse) Reset() {
 	*x = ExecResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1888,7 +2020,7 @@ func (x *ExecResponse) String() string {
 func (*ExecResponse) ProtoMessage() {}
 
 func (x *ExecResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[25]
+	mi := &file_shim_v1_shim_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1901,7 +2033,7 @@ func (x *ExecResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ExecResponse.ProtoReflect.Descriptor instead.
 func (*ExecResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{25}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ExecResponse) GetMsg() isExecResponse_Msg {
@@ -1970,7 +2102,7 @@ type UpdateRequest struct {
 
 func (x *UpdateRequest) Reset() {
 	*x = UpdateRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1982,7 +2114,7 @@ func (x *UpdateRequest) String() string {
 func (*UpdateRequest) ProtoMessage() {}
 
 func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[26]
+	mi := &file_shim_v1_shim_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1995,7 +2127,7 @@ func (x *UpdateRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateRequest.ProtoReflect.Descriptor instead.
 func (*UpdateRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{26}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *UpdateRequest) GetId() string {
@@ -2020,7 +2152,7 @@ type UpdateResponse struct {
 
 func (x *UpdateResponse) Reset() {
 	*x = UpdateResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[27]
+	mi := &file_shim_v1_shim_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2032,7 +2164,7 @@ func (x *UpdateResponse) String() string {
 func (*UpdateResponse) ProtoMessage() {}
 
 func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[27]
+	mi := &file_shim_v1_shim_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2045,7 +2177,7 @@ func (x *UpdateResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateResponse.ProtoReflect.Descriptor instead.
 func (*UpdateResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{27}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{29}
 }
 
 type ReopenLogRequest struct {
@@ -2057,7 +2189,7 @@ type ReopenLogRequest struct {
 
 func (x *ReopenLogRequest) Reset() {
 	*x = ReopenLogRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[28]
+	mi := &file_shim_v1_shim_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2201,7 @@ func (x *ReopenLogRequest) String() string {
 func (*ReopenLogRequest) ProtoMessage() {}
 
 func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[28]
+	mi := &file_shim_v1_shim_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2214,7 @@ func (x *ReopenLogRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogRequest.ProtoReflect.Descriptor instead.
 func (*ReopenLogRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{28}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *ReopenLogRequest) GetId() string {
@@ -2100,7 +2232,7 @@ type ReopenLogResponse struct {
 
 func (x *ReopenLogResponse) Reset() {
 	*x = ReopenLogResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[29]
+	mi := &file_shim_v1_shim_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2112,7 +2244,7 @@ func (x *ReopenLogResponse) String() string {
 func (*ReopenLogResponse) ProtoMessage() {}
 
 func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[29]
+	mi := &file_shim_v1_shim_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2125,7 +2257,7 @@ func (x *ReopenLogResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReopenLogResponse.ProtoReflect.Descriptor instead.
 func (*ReopenLogResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{29}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{31}
 }
 
 type ShutdownRequest struct {
@@ -2137,7 +2269,7 @@ type ShutdownRequest struct {
 
 func (x *ShutdownRequest) Reset() {
 	*x = ShutdownRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[30]
+	mi := &file_shim_v1_shim_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2149,7 +2281,7 @@ func (x *ShutdownRequest) String() string {
 func (*ShutdownRequest) ProtoMessage() {}
 
 func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[30]
+	mi := &file_shim_v1_shim_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2162,7 +2294,7 @@ func (x *ShutdownRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownRequest.ProtoReflect.Descriptor instead.
 func (*ShutdownRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{30}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *ShutdownRequest) GetForce() bool {
@@ -2180,7 +2312,7 @@ type ShutdownResponse struct {
 
 func (x *ShutdownResponse) Reset() {
 	*x = ShutdownResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[31]
+	mi := &file_shim_v1_shim_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2192,7 +2324,7 @@ func (x *ShutdownResponse) String() string {
 func (*ShutdownResponse) ProtoMessage() {}
 
 func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[31]
+	mi := &file_shim_v1_shim_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2205,7 +2337,7 @@ func (x *ShutdownResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ShutdownResponse.ProtoReflect.Descriptor instead.
 func (*ShutdownResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{31}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{33}
 }
 
 type AttachStart struct {
@@ -2225,7 +2357,7 @@ type AttachStart struct {
 
 func (x *AttachStart) Reset() {
 	*x = AttachStart{}
-	mi := &file_shim_v1_shim_proto_msgTypes[32]
+	mi := &file_shim_v1_shim_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2237,7 +2369,7 @@ func (x *AttachStart) String() string {
 func (*AttachStart) ProtoMessage() {}
 
 func (x *AttachStart) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[32]
+	mi := &file_shim_v1_shim_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2250,7 +2382,7 @@ func (x *AttachStart) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachStart.ProtoReflect.Descriptor instead.
 func (*AttachStart) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{32}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *AttachStart) GetContainer() string {
@@ -2303,7 +2435,7 @@ type AttachRequest struct {
 
 func (x *AttachRequest) Reset() {
 	*x = AttachRequest{}
-	mi := &file_shim_v1_shim_proto_msgTypes[33]
+	mi := &file_shim_v1_shim_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2315,7 +2447,7 @@ func (x *AttachRequest) String() string {
 func (*AttachRequest) ProtoMessage() {}
 
 func (x *AttachRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[33]
+	mi := &file_shim_v1_shim_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2328,7 +2460,7 @@ func (x *AttachRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachRequest.ProtoReflect.Descriptor instead.
 func (*AttachRequest) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{33}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *AttachRequest) GetMsg() isAttachRequest_Msg {
@@ -2410,7 +2542,7 @@ type AttachExit struct {
 
 func (x *AttachExit) Reset() {
 	*x = AttachExit{}
-	mi := &file_shim_v1_shim_proto_msgTypes[34]
+	mi := &file_shim_v1_shim_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2422,7 +2554,7 @@ func (x *AttachExit) String() string {
 func (*AttachExit) ProtoMessage() {}
 
 func (x *AttachExit) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[34]
+	mi := &file_shim_v1_shim_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2435,7 +2567,7 @@ func (x *AttachExit) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachExit.ProtoReflect.Descriptor instead.
 func (*AttachExit) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{34}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{36}
 }
 
 type AttachResponse struct {
@@ -2452,7 +2584,7 @@ type AttachResponse struct {
 
 func (x *AttachResponse) Reset() {
 	*x = AttachResponse{}
-	mi := &file_shim_v1_shim_proto_msgTypes[35]
+	mi := &file_shim_v1_shim_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2464,7 +2596,7 @@ func (x *AttachResponse) String() string {
 func (*AttachResponse) ProtoMessage() {}
 
 func (x *AttachResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_shim_v1_shim_proto_msgTypes[35]
+	mi := &file_shim_v1_shim_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2477,7 +2609,7 @@ func (x *AttachResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AttachResponse.ProtoReflect.Descriptor instead.
 func (*AttachResponse) Descriptor() ([]byte, []int) {
-	return file_shim_v1_shim_proto_rawDescGZIP(), []int{35}
+	return file_shim_v1_shim_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *AttachResponse) GetMsg() isAttachResponse_Msg {
@@ -2542,12 +2674,13 @@ var File_shim_v1_shim_proto protoreflect.FileDescriptor
 const file_shim_v1_shim_proto_rawDesc = "" +
 	"\n" +
 	"\x12shim/v1/shim.proto\x12\fpodd.shim.v1\"\r\n" +
-	"\vInfoRequest\"\x7f\n" +
+	"\vInfoRequest\"\x93\x01\n" +
 	"\fInfoResponse\x12\x17\n" +
 	"\apod_uid\x18\x01 \x01(\tR\x06podUid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12*\n" +
-	"\x11started_unix_nano\x18\x04 \x01(\x03R\x0fstartedUnixNano\"\xe7\x01\n" +
+	"\x11started_unix_nano\x18\x04 \x01(\x03R\x0fstartedUnixNano\x12\x12\n" +
+	"\x04hold\x18\x05 \x01(\bR\x04hold\"\xe7\x01\n" +
 	"\x05Mount\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x12\n" +
@@ -2622,9 +2755,15 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\vpermissions\x18\x03 \x01(\tR\vpermissions\";\n" +
 	"\x05Paths\x12\x16\n" +
 	"\x06masked\x18\x01 \x03(\tR\x06masked\x12\x1a\n" +
-	"\breadonly\x18\x02 \x03(\tR\breadonly\"O\n" +
+	"\breadonly\x18\x02 \x03(\tR\breadonly\"c\n" +
 	"\x16CreateContainerRequest\x125\n" +
-	"\x06config\x18\x01 \x01(\v2\x1d.podd.shim.v1.ContainerConfigR\x06config\"\x7f\n" +
+	"\x06config\x18\x01 \x01(\v2\x1d.podd.shim.v1.ContainerConfigR\x06config\x12\x12\n" +
+	"\x04hold\x18\x02 \x01(\bR\x04hold\"'\n" +
+	"\x15StartContainerRequest\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\"~\n" +
+	"\x16StartContainerResponse\x122\n" +
+	"\x05state\x18\x01 \x01(\v2\x1c.podd.shim.v1.ContainerStateR\x05state\x120\n" +
+	"\x06phases\x18\x02 \x03(\v2\x18.podd.shim.v1.StartPhaseR\x06phases\"\x7f\n" +
 	"\x17CreateContainerResponse\x122\n" +
 	"\x05state\x18\x01 \x01(\v2\x1c.podd.shim.v1.ContainerStateR\x05state\x120\n" +
 	"\x06phases\x18\x02 \x03(\v2\x18.podd.shim.v1.StartPhaseR\x06phases\"6\n" +
@@ -2637,7 +2776,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x06signal\x18\x02 \x01(\x05R\x06signal\x12\x10\n" +
 	"\x03all\x18\x03 \x01(\bR\x03all\"\x10\n" +
 	"\x0eSignalResponse\"\x0e\n" +
-	"\fStateRequest\"\x84\x04\n" +
+	"\fStateRequest\"\x98\x04\n" +
 	"\x0eContainerState\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12,\n" +
 	"\x06status\x18\x02 \x01(\x0e2\x14.podd.shim.v1.StatusR\x06status\x12\x10\n" +
@@ -2653,7 +2792,8 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	" \x01(\tR\x06reason\x12\x18\n" +
 	"\amessage\x18\v \x01(\tR\amessage\x12\x19\n" +
 	"\blog_path\x18\f \x01(\tR\alogPath\x12@\n" +
-	"\x06labels\x18\r \x03(\v2(.podd.shim.v1.ContainerState.LabelsEntryR\x06labels\x1a9\n" +
+	"\x06labels\x18\r \x03(\v2(.podd.shim.v1.ContainerState.LabelsEntryR\x06labels\x12\x12\n" +
+	"\x04held\x18\x0e \x01(\bR\x04held\x1a9\n" +
 	"\vLabelsEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
 	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"M\n" +
@@ -2731,7 +2871,7 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n" +
 	"\x0eSTATUS_CREATED\x10\x01\x12\x12\n" +
 	"\x0eSTATUS_RUNNING\x10\x02\x12\x12\n" +
-	"\x0eSTATUS_STOPPED\x10\x032\xa2\x06\n" +
+	"\x0eSTATUS_STOPPED\x10\x032\xff\x06\n" +
 	"\x04Shim\x12=\n" +
 	"\x04Info\x12\x19.podd.shim.v1.InfoRequest\x1a\x1a.podd.shim.v1.InfoResponse\x12^\n" +
 	"\x0fCreateContainer\x12$.podd.shim.v1.CreateContainerRequest\x1a%.podd.shim.v1.CreateContainerResponse\x12C\n" +
@@ -2743,7 +2883,8 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x06Update\x12\x1b.podd.shim.v1.UpdateRequest\x1a\x1c.podd.shim.v1.UpdateResponse\x12L\n" +
 	"\tReopenLog\x12\x1e.podd.shim.v1.ReopenLogRequest\x1a\x1f.podd.shim.v1.ReopenLogResponse\x12I\n" +
 	"\bShutdown\x12\x1d.podd.shim.v1.ShutdownRequest\x1a\x1e.podd.shim.v1.ShutdownResponse\x12G\n" +
-	"\x06Attach\x12\x1b.podd.shim.v1.AttachRequest\x1a\x1c.podd.shim.v1.AttachResponse(\x010\x01B/Z-github.com/podd-dev/podd/proto/shim/v1;shimv1b\x06proto3"
+	"\x06Attach\x12\x1b.podd.shim.v1.AttachRequest\x1a\x1c.podd.shim.v1.AttachResponse(\x010\x01\x12[\n" +
+	"\x0eStartContainer\x12#.podd.shim.v1.StartContainerRequest\x1a$.podd.shim.v1.StartContainerResponseB/Z-github.com/podd-dev/podd/proto/shim/v1;shimv1b\x06proto3"
 
 var (
 	file_shim_v1_shim_proto_rawDescOnce sync.Once
@@ -2758,7 +2899,7 @@ func file_shim_v1_shim_proto_rawDescGZIP() []byte {
 }
 
 var file_shim_v1_shim_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 39)
+var file_shim_v1_shim_proto_msgTypes = make([]protoimpl.MessageInfo, 41)
 var file_shim_v1_shim_proto_goTypes = []any{
 	(Status)(0),                     // 0: podd.shim.v1.Status
 	(*InfoRequest)(nil),             // 1: podd.shim.v1.InfoRequest
@@ -2772,34 +2913,36 @@ var file_shim_v1_shim_proto_goTypes = []any{
 	(*Device)(nil),                  // 9: podd.shim.v1.Device
 	(*Paths)(nil),                   // 10: podd.shim.v1.Paths
 	(*CreateContainerRequest)(nil),  // 11: podd.shim.v1.CreateContainerRequest
-	(*CreateContainerResponse)(nil), // 12: podd.shim.v1.CreateContainerResponse
-	(*StartPhase)(nil),              // 13: podd.shim.v1.StartPhase
-	(*SignalRequest)(nil),           // 14: podd.shim.v1.SignalRequest
-	(*SignalResponse)(nil),          // 15: podd.shim.v1.SignalResponse
-	(*StateRequest)(nil),            // 16: podd.shim.v1.StateRequest
-	(*ContainerState)(nil),          // 17: podd.shim.v1.ContainerState
-	(*StateResponse)(nil),           // 18: podd.shim.v1.StateResponse
-	(*EventsRequest)(nil),           // 19: podd.shim.v1.EventsRequest
-	(*RemoveRequest)(nil),           // 20: podd.shim.v1.RemoveRequest
-	(*RemoveResponse)(nil),          // 21: podd.shim.v1.RemoveResponse
-	(*ExecProcess)(nil),             // 22: podd.shim.v1.ExecProcess
-	(*ExecRequest)(nil),             // 23: podd.shim.v1.ExecRequest
-	(*Resize)(nil),                  // 24: podd.shim.v1.Resize
-	(*ExecExit)(nil),                // 25: podd.shim.v1.ExecExit
-	(*ExecResponse)(nil),            // 26: podd.shim.v1.ExecResponse
-	(*UpdateRequest)(nil),           // 27: podd.shim.v1.UpdateRequest
-	(*UpdateResponse)(nil),          // 28: podd.shim.v1.UpdateResponse
-	(*ReopenLogRequest)(nil),        // 29: podd.shim.v1.ReopenLogRequest
-	(*ReopenLogResponse)(nil),       // 30: podd.shim.v1.ReopenLogResponse
-	(*ShutdownRequest)(nil),         // 31: podd.shim.v1.ShutdownRequest
-	(*ShutdownResponse)(nil),        // 32: podd.shim.v1.ShutdownResponse
-	(*AttachStart)(nil),             // 33: podd.shim.v1.AttachStart
-	(*AttachRequest)(nil),           // 34: podd.shim.v1.AttachRequest
-	(*AttachExit)(nil),              // 35: podd.shim.v1.AttachExit
-	(*AttachResponse)(nil),          // 36: podd.shim.v1.AttachResponse
-	nil,                             // 37: podd.shim.v1.ContainerConfig.SysctlsEntry
-	nil,                             // 38: podd.shim.v1.ContainerConfig.LabelsEntry
-	nil,                             // 39: podd.shim.v1.ContainerState.LabelsEntry
+	(*StartContainerRequest)(nil),   // 12: podd.shim.v1.StartContainerRequest
+	(*StartContainerResponse)(nil),  // 13: podd.shim.v1.StartContainerResponse
+	(*CreateContainerResponse)(nil), // 14: podd.shim.v1.CreateContainerResponse
+	(*StartPhase)(nil),              // 15: podd.shim.v1.StartPhase
+	(*SignalRequest)(nil),           // 16: podd.shim.v1.SignalRequest
+	(*SignalResponse)(nil),          // 17: podd.shim.v1.SignalResponse
+	(*StateRequest)(nil),            // 18: podd.shim.v1.StateRequest
+	(*ContainerState)(nil),          // 19: podd.shim.v1.ContainerState
+	(*StateResponse)(nil),           // 20: podd.shim.v1.StateResponse
+	(*EventsRequest)(nil),           // 21: podd.shim.v1.EventsRequest
+	(*RemoveRequest)(nil),           // 22: podd.shim.v1.RemoveRequest
+	(*RemoveResponse)(nil),          // 23: podd.shim.v1.RemoveResponse
+	(*ExecProcess)(nil),             // 24: podd.shim.v1.ExecProcess
+	(*ExecRequest)(nil),             // 25: podd.shim.v1.ExecRequest
+	(*Resize)(nil),                  // 26: podd.shim.v1.Resize
+	(*ExecExit)(nil),                // 27: podd.shim.v1.ExecExit
+	(*ExecResponse)(nil),            // 28: podd.shim.v1.ExecResponse
+	(*UpdateRequest)(nil),           // 29: podd.shim.v1.UpdateRequest
+	(*UpdateResponse)(nil),          // 30: podd.shim.v1.UpdateResponse
+	(*ReopenLogRequest)(nil),        // 31: podd.shim.v1.ReopenLogRequest
+	(*ReopenLogResponse)(nil),       // 32: podd.shim.v1.ReopenLogResponse
+	(*ShutdownRequest)(nil),         // 33: podd.shim.v1.ShutdownRequest
+	(*ShutdownResponse)(nil),        // 34: podd.shim.v1.ShutdownResponse
+	(*AttachStart)(nil),             // 35: podd.shim.v1.AttachStart
+	(*AttachRequest)(nil),           // 36: podd.shim.v1.AttachRequest
+	(*AttachExit)(nil),              // 37: podd.shim.v1.AttachExit
+	(*AttachResponse)(nil),          // 38: podd.shim.v1.AttachResponse
+	nil,                             // 39: podd.shim.v1.ContainerConfig.SysctlsEntry
+	nil,                             // 40: podd.shim.v1.ContainerConfig.LabelsEntry
+	nil,                             // 41: podd.shim.v1.ContainerState.LabelsEntry
 }
 var file_shim_v1_shim_proto_depIdxs = []int32{
 	4,  // 0: podd.shim.v1.Mount.uid_mappings:type_name -> podd.shim.v1.IDMapping
@@ -2808,52 +2951,56 @@ var file_shim_v1_shim_proto_depIdxs = []int32{
 	3,  // 3: podd.shim.v1.ContainerConfig.mounts:type_name -> podd.shim.v1.Mount
 	5,  // 4: podd.shim.v1.ContainerConfig.namespaces:type_name -> podd.shim.v1.Namespace
 	6,  // 5: podd.shim.v1.ContainerConfig.resources:type_name -> podd.shim.v1.Resources
-	37, // 6: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
-	38, // 7: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
+	39, // 6: podd.shim.v1.ContainerConfig.sysctls:type_name -> podd.shim.v1.ContainerConfig.SysctlsEntry
+	40, // 7: podd.shim.v1.ContainerConfig.labels:type_name -> podd.shim.v1.ContainerConfig.LabelsEntry
 	9,  // 8: podd.shim.v1.ContainerConfig.devices:type_name -> podd.shim.v1.Device
 	10, // 9: podd.shim.v1.ContainerConfig.paths:type_name -> podd.shim.v1.Paths
 	4,  // 10: podd.shim.v1.ContainerConfig.uid_mappings:type_name -> podd.shim.v1.IDMapping
 	4,  // 11: podd.shim.v1.ContainerConfig.gid_mappings:type_name -> podd.shim.v1.IDMapping
 	8,  // 12: podd.shim.v1.CreateContainerRequest.config:type_name -> podd.shim.v1.ContainerConfig
-	17, // 13: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
-	13, // 14: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
-	0,  // 15: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
-	39, // 16: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
-	17, // 17: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
-	22, // 18: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
-	24, // 19: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
-	25, // 20: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
-	6,  // 21: podd.shim.v1.UpdateRequest.resources:type_name -> podd.shim.v1.Resources
-	33, // 22: podd.shim.v1.AttachRequest.start:type_name -> podd.shim.v1.AttachStart
-	24, // 23: podd.shim.v1.AttachRequest.resize:type_name -> podd.shim.v1.Resize
-	35, // 24: podd.shim.v1.AttachResponse.exit:type_name -> podd.shim.v1.AttachExit
-	1,  // 25: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
-	11, // 26: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
-	14, // 27: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
-	16, // 28: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
-	19, // 29: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
-	20, // 30: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
-	23, // 31: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
-	27, // 32: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
-	29, // 33: podd.shim.v1.Shim.ReopenLog:input_type -> podd.shim.v1.ReopenLogRequest
-	31, // 34: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
-	34, // 35: podd.shim.v1.Shim.Attach:input_type -> podd.shim.v1.AttachRequest
-	2,  // 36: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
-	12, // 37: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
-	15, // 38: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
-	18, // 39: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
-	17, // 40: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
-	21, // 41: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
-	26, // 42: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
-	28, // 43: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
-	30, // 44: podd.shim.v1.Shim.ReopenLog:output_type -> podd.shim.v1.ReopenLogResponse
-	32, // 45: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
-	36, // 46: podd.shim.v1.Shim.Attach:output_type -> podd.shim.v1.AttachResponse
-	36, // [36:47] is the sub-list for method output_type
-	25, // [25:36] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	19, // 13: podd.shim.v1.StartContainerResponse.state:type_name -> podd.shim.v1.ContainerState
+	15, // 14: podd.shim.v1.StartContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
+	19, // 15: podd.shim.v1.CreateContainerResponse.state:type_name -> podd.shim.v1.ContainerState
+	15, // 16: podd.shim.v1.CreateContainerResponse.phases:type_name -> podd.shim.v1.StartPhase
+	0,  // 17: podd.shim.v1.ContainerState.status:type_name -> podd.shim.v1.Status
+	41, // 18: podd.shim.v1.ContainerState.labels:type_name -> podd.shim.v1.ContainerState.LabelsEntry
+	19, // 19: podd.shim.v1.StateResponse.containers:type_name -> podd.shim.v1.ContainerState
+	24, // 20: podd.shim.v1.ExecRequest.start:type_name -> podd.shim.v1.ExecProcess
+	26, // 21: podd.shim.v1.ExecRequest.resize:type_name -> podd.shim.v1.Resize
+	27, // 22: podd.shim.v1.ExecResponse.exit:type_name -> podd.shim.v1.ExecExit
+	6,  // 23: podd.shim.v1.UpdateRequest.resources:type_name -> podd.shim.v1.Resources
+	35, // 24: podd.shim.v1.AttachRequest.start:type_name -> podd.shim.v1.AttachStart
+	26, // 25: podd.shim.v1.AttachRequest.resize:type_name -> podd.shim.v1.Resize
+	37, // 26: podd.shim.v1.AttachResponse.exit:type_name -> podd.shim.v1.AttachExit
+	1,  // 27: podd.shim.v1.Shim.Info:input_type -> podd.shim.v1.InfoRequest
+	11, // 28: podd.shim.v1.Shim.CreateContainer:input_type -> podd.shim.v1.CreateContainerRequest
+	16, // 29: podd.shim.v1.Shim.Signal:input_type -> podd.shim.v1.SignalRequest
+	18, // 30: podd.shim.v1.Shim.State:input_type -> podd.shim.v1.StateRequest
+	21, // 31: podd.shim.v1.Shim.Events:input_type -> podd.shim.v1.EventsRequest
+	22, // 32: podd.shim.v1.Shim.Remove:input_type -> podd.shim.v1.RemoveRequest
+	25, // 33: podd.shim.v1.Shim.Exec:input_type -> podd.shim.v1.ExecRequest
+	29, // 34: podd.shim.v1.Shim.Update:input_type -> podd.shim.v1.UpdateRequest
+	31, // 35: podd.shim.v1.Shim.ReopenLog:input_type -> podd.shim.v1.ReopenLogRequest
+	33, // 36: podd.shim.v1.Shim.Shutdown:input_type -> podd.shim.v1.ShutdownRequest
+	36, // 37: podd.shim.v1.Shim.Attach:input_type -> podd.shim.v1.AttachRequest
+	12, // 38: podd.shim.v1.Shim.StartContainer:input_type -> podd.shim.v1.StartContainerRequest
+	2,  // 39: podd.shim.v1.Shim.Info:output_type -> podd.shim.v1.InfoResponse
+	14, // 40: podd.shim.v1.Shim.CreateContainer:output_type -> podd.shim.v1.CreateContainerResponse
+	17, // 41: podd.shim.v1.Shim.Signal:output_type -> podd.shim.v1.SignalResponse
+	20, // 42: podd.shim.v1.Shim.State:output_type -> podd.shim.v1.StateResponse
+	19, // 43: podd.shim.v1.Shim.Events:output_type -> podd.shim.v1.ContainerState
+	23, // 44: podd.shim.v1.Shim.Remove:output_type -> podd.shim.v1.RemoveResponse
+	28, // 45: podd.shim.v1.Shim.Exec:output_type -> podd.shim.v1.ExecResponse
+	30, // 46: podd.shim.v1.Shim.Update:output_type -> podd.shim.v1.UpdateResponse
+	32, // 47: podd.shim.v1.Shim.ReopenLog:output_type -> podd.shim.v1.ReopenLogResponse
+	34, // 48: podd.shim.v1.Shim.Shutdown:output_type -> podd.shim.v1.ShutdownResponse
+	38, // 49: podd.shim.v1.Shim.Attach:output_type -> podd.shim.v1.AttachResponse
+	13, // 50: podd.shim.v1.Shim.StartContainer:output_type -> podd.shim.v1.StartContainerResponse
+	39, // [39:51] is the sub-list for method output_type
+	27, // [27:39] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_shim_v1_shim_proto_init() }
@@ -2861,24 +3008,24 @@ func file_shim_v1_shim_proto_init() {
 	if File_shim_v1_shim_proto != nil {
 		return
 	}
-	file_shim_v1_shim_proto_msgTypes[22].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[24].OneofWrappers = []any{
 		(*ExecRequest_Start)(nil),
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_Resize)(nil),
 		(*ExecRequest_CloseStdin)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[25].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[27].OneofWrappers = []any{
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[33].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[35].OneofWrappers = []any{
 		(*AttachRequest_Start)(nil),
 		(*AttachRequest_Stdin)(nil),
 		(*AttachRequest_Resize)(nil),
 		(*AttachRequest_CloseStdin)(nil),
 	}
-	file_shim_v1_shim_proto_msgTypes[35].OneofWrappers = []any{
+	file_shim_v1_shim_proto_msgTypes[37].OneofWrappers = []any{
 		(*AttachResponse_Stdout)(nil),
 		(*AttachResponse_Stderr)(nil),
 		(*AttachResponse_Exit)(nil),
@@ -2889,7 +3036,7 @@ func file_shim_v1_shim_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_shim_v1_shim_proto_rawDesc), len(file_shim_v1_shim_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   39,
+			NumMessages:   41,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

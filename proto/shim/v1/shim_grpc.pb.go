@@ -37,6 +37,7 @@ const (
 	Shim_ReopenLog_FullMethodName       = "/podd.shim.v1.Shim/ReopenLog"
 	Shim_Shutdown_FullMethodName        = "/podd.shim.v1.Shim/Shutdown"
 	Shim_Attach_FullMethodName          = "/podd.shim.v1.Shim/Attach"
+	Shim_StartContainer_FullMethodName  = "/podd.shim.v1.Shim/StartContainer"
 )
 
 // ShimClient is the client API for Shim service.
@@ -62,7 +63,8 @@ type ShimClient interface {
 	Events(ctx context.Context, in *EventsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[ContainerState], error)
 	// Remove forgets a stopped container: destroys its libcontainer state and
 	// cgroup and drops its exit record. Removing a running container is
-	// FailedPrecondition; removing an unknown one succeeds.
+	// FailedPrecondition; removing an unknown one succeeds; a held one
+	// (CreateContainerRequest.hold) is killed first.
 	Remove(ctx context.Context, in *RemoveRequest, opts ...grpc.CallOption) (*RemoveResponse, error)
 	// Exec runs a process inside a running container. The first request
 	// carries ExecProcess; later ones stdin, resize or close_stdin. The last
@@ -87,6 +89,12 @@ type ShimClient interface {
 	// take the output is dropped (ResourceExhausted) rather than stall the
 	// container.
 	Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[AttachRequest, AttachResponse], error)
+	// StartContainer lets a container created with hold exec the user's
+	// program. It returns once the program runs, or with an error when it
+	// could not (kept as the container's status, as for CreateContainer). An
+	// unknown container is NotFound, one not held (or being released by
+	// another call) FailedPrecondition.
+	StartContainer(ctx context.Context, in *StartContainerRequest, opts ...grpc.CallOption) (*StartContainerResponse, error)
 }
 
 type shimClient struct {
@@ -222,6 +230,16 @@ func (c *shimClient) Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Shim_AttachClient = grpc.BidiStreamingClient[AttachRequest, AttachResponse]
 
+func (c *shimClient) StartContainer(ctx context.Context, in *StartContainerRequest, opts ...grpc.CallOption) (*StartContainerResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(StartContainerResponse)
+	err := c.cc.Invoke(ctx, Shim_StartContainer_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ShimServer is the server API for Shim service.
 // All implementations must embed UnimplementedShimServer
 // for forward compatibility.
@@ -245,7 +263,8 @@ type ShimServer interface {
 	Events(*EventsRequest, grpc.ServerStreamingServer[ContainerState]) error
 	// Remove forgets a stopped container: destroys its libcontainer state and
 	// cgroup and drops its exit record. Removing a running container is
-	// FailedPrecondition; removing an unknown one succeeds.
+	// FailedPrecondition; removing an unknown one succeeds; a held one
+	// (CreateContainerRequest.hold) is killed first.
 	Remove(context.Context, *RemoveRequest) (*RemoveResponse, error)
 	// Exec runs a process inside a running container. The first request
 	// carries ExecProcess; later ones stdin, resize or close_stdin. The last
@@ -270,6 +289,12 @@ type ShimServer interface {
 	// take the output is dropped (ResourceExhausted) rather than stall the
 	// container.
 	Attach(grpc.BidiStreamingServer[AttachRequest, AttachResponse]) error
+	// StartContainer lets a container created with hold exec the user's
+	// program. It returns once the program runs, or with an error when it
+	// could not (kept as the container's status, as for CreateContainer). An
+	// unknown container is NotFound, one not held (or being released by
+	// another call) FailedPrecondition.
+	StartContainer(context.Context, *StartContainerRequest) (*StartContainerResponse, error)
 	mustEmbedUnimplementedShimServer()
 }
 
@@ -312,6 +337,9 @@ func (UnimplementedShimServer) Shutdown(context.Context, *ShutdownRequest) (*Shu
 }
 func (UnimplementedShimServer) Attach(grpc.BidiStreamingServer[AttachRequest, AttachResponse]) error {
 	return status.Errorf(codes.Unimplemented, "method Attach not implemented")
+}
+func (UnimplementedShimServer) StartContainer(context.Context, *StartContainerRequest) (*StartContainerResponse, error) {
+	return nil, status.Errorf(codes.Unimplemented, "method StartContainer not implemented")
 }
 func (UnimplementedShimServer) mustEmbedUnimplementedShimServer() {}
 func (UnimplementedShimServer) testEmbeddedByValue()              {}
@@ -503,6 +531,24 @@ func _Shim_Attach_Handler(srv interface{}, stream grpc.ServerStream) error {
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type Shim_AttachServer = grpc.BidiStreamingServer[AttachRequest, AttachResponse]
 
+func _Shim_StartContainer_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(StartContainerRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ShimServer).StartContainer(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: Shim_StartContainer_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ShimServer).StartContainer(ctx, req.(*StartContainerRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // Shim_ServiceDesc is the grpc.ServiceDesc for Shim service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -541,6 +587,10 @@ var Shim_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Shutdown",
 			Handler:    _Shim_Shutdown_Handler,
+		},
+		{
+			MethodName: "StartContainer",
+			Handler:    _Shim_StartContainer_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

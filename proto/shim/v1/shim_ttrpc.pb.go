@@ -19,6 +19,7 @@ type TTRPCShimService interface {
 	ReopenLog(context.Context, *ReopenLogRequest) (*ReopenLogResponse, error)
 	Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error)
 	Attach(context.Context, TTRPCShim_AttachServer) error
+	StartContainer(context.Context, *StartContainerRequest) (*StartContainerResponse, error)
 }
 
 type TTRPCShim_EventsServer interface {
@@ -137,6 +138,13 @@ func RegisterTTRPCShimService(srv *ttrpc.Server, svc TTRPCShimService) {
 				}
 				return svc.Shutdown(ctx, &req)
 			},
+			"StartContainer": func(ctx context.Context, unmarshal func(interface{}) error) (interface{}, error) {
+				var req StartContainerRequest
+				if err := unmarshal(&req); err != nil {
+					return nil, err
+				}
+				return svc.StartContainer(ctx, &req)
+			},
 		},
 		Streams: map[string]ttrpc.Stream{
 			"Events": {
@@ -180,6 +188,7 @@ type TTRPCShimClient interface {
 	ReopenLog(context.Context, *ReopenLogRequest) (*ReopenLogResponse, error)
 	Shutdown(context.Context, *ShutdownRequest) (*ShutdownResponse, error)
 	Attach(context.Context) (TTRPCShim_AttachClient, error)
+	StartContainer(context.Context, *StartContainerRequest) (*StartContainerResponse, error)
 }
 
 type ttrpcshimClient struct {
@@ -351,4 +360,12 @@ func (x *ttrpcshimAttachClient) Recv() (*AttachResponse, error) {
 		return nil, err
 	}
 	return m, nil
+}
+
+func (c *ttrpcshimClient) StartContainer(ctx context.Context, req *StartContainerRequest) (*StartContainerResponse, error) {
+	var resp StartContainerResponse
+	if err := c.client.Call(ctx, "podd.shim.v1.Shim", "StartContainer", req, &resp); err != nil {
+		return nil, err
+	}
+	return &resp, nil
 }

@@ -43,6 +43,8 @@ type container struct {
 	// startPhases are the timed steps of the start, for CreateContainer's
 	// answer (written by the start before it returns).
 	startPhases []*shimv1.StartPhase
+	// reapOnce starts the one goroutine that records the init's exit.
+	reapOnce sync.Once
 }
 
 // task is what runs a started container: a libcontainer container, or the
@@ -92,9 +94,14 @@ func (c *container) snapshotLocked() *shimv1.ContainerState {
 		LogPath:         c.cfg.GetLogPath(),
 		Labels:          c.cfg.GetLabels(),
 	}
-	if r, ok := c.st.(runningState); ok {
+	switch r := c.st.(type) {
+	case runningState:
 		st.Pid = int32(r.pid)
 		st.StartedUnixNano = r.started.UnixNano()
+	case heldState:
+		st.Pid, st.Held = int32(r.pid), true
+	case releasingState:
+		st.Pid, st.Held = int32(r.pid), true
 	}
 	return st
 }

@@ -28,17 +28,28 @@ func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 	if c.cfg.GetHolder() {
 		return s.runHolder(c)
 	}
+	if err := s.spawn(c, "libcontainer_start", (*libct.Container).Start); err != nil {
+		return nil, err
+	}
+	return s.markRunning(c), nil
+}
+
+// spawn creates c and starts its init with start (libcontainer's Start or
+// Hold; its phase is named step), wiring its output to the log, and sets
+// c's task and process. It returns a *startError once a failure is
+// recorded.
+func (s *service) spawn(c *container, step string, start func(*libct.Container, libct.Stdio) (*libct.Process, error)) error {
 	cfg := c.cfg
 	pc := newPhaseClock(time.Now())
 	out, err := openOutput(cfg.GetLogPath(), s.logRotation)
 	if err != nil {
-		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
+		return s.recordStartFailure(c, shim.ReasonRunError, err)
 	}
 	pc.mark("log_open", time.Now())
 	lc, err := s.rt.Create(cfg, s.namespacePid)
 	if err != nil {
 		_ = out.finish()
-		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
+		return s.recordStartFailure(c, shim.ReasonRunError, err)
 	}
 	// The phase names predate the create child: "libcontainer_create" is
 	// now the shim's spec and config, "libcontainer_start" the child's
@@ -55,14 +66,14 @@ func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 		if p, err = newPipes(cfg.GetStdin()); err != nil {
 			_ = lc.Destroy()
 			_ = out.finish()
-			return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
+			return s.recordStartFailure(c, shim.ReasonRunError, err)
 		}
 		stdio = p.child
 	}
 	var proc *libct.Process
 	err = s.reaper.start(func() (int, error) {
 		var err error
-		if proc, err = lc.Start(stdio); err != nil {
+		if proc, err = start(lc, stdio); err != nil {
 			return 0, err
 		}
 		return proc.Pid(), nil
@@ -79,9 +90,9 @@ func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 		if errors.Is(err, libct.ErrCannotRun) {
 			reason = shim.ReasonCannotRun
 		}
-		return nil, s.recordStartFailure(c, reason, err)
+		return s.recordStartFailure(c, reason, err)
 	}
-	pc.mark("libcontainer_start", time.Now())
+	pc.mark(step, time.Now())
 	c.startPhases = pc.phases
 	if proc.Console != nil {
 		out.copy(crilog.Stdout, proc.Console, c.hub.output(false))
@@ -103,7 +114,7 @@ func (s *service) runContainer(c *container) (*shimv1.ContainerState, error) {
 		c.stdin = p.stdinW
 	}
 	c.mu.Unlock()
-	return s.markRunning(c), nil
+	return nil
 }
 
 // markRunning moves c, whose task and process are set, to running,
@@ -124,10 +135,16 @@ func (s *service) markRunning(c *container) *shimv1.ContainerState {
 	}
 	s.log.Info("container started", "container", c.id, "pid", pid)
 	s.events.publish(running)
-	go s.reapExit(c)
+	s.watchExit(c)
 	s.killIfForced(c)
 	s.trim.kickStarted()
 	return running
+}
+
+// watchExit records c's exit once its init ends (once per container: a
+// held container's is watched from its release or its kill on).
+func (s *service) watchExit(c *container) {
+	c.reapOnce.Do(func() { go s.reapExit(c) })
 }
 
 // recordStartFailure records a start failure as the container's exit (code 128).
@@ -186,7 +203,6 @@ func (s *service) reapExit(c *container) {
 		ID:               c.id,
 		Pid:              int32(proc.Pid()),
 		CreatedUnixNano:  c.created.UnixNano(),
-		StartedUnixNano:  started.UnixNano(),
 		FinishedUnixNano: finished.UnixNano(),
 		ExitCode:         int32(ex.Code),
 		Signal:           int32(ex.Signal),
@@ -194,6 +210,10 @@ func (s *service) reapExit(c *container) {
 		Message:          msg,
 		LogPath:          c.cfg.GetLogPath(),
 		Labels:           c.cfg.GetLabels(),
+	}
+	if !started.IsZero() {
+		// A held container killed before its release never started.
+		rec.StartedUnixNano = started.UnixNano()
 	}
 	s.log.Info("container exited", "container", c.id, "exitCode", ex.Code, "signal", ex.Signal, "oomKilled", rec.OOMKilled)
 	s.finishStopped(c, rec)

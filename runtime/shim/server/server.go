@@ -88,6 +88,7 @@ func (s *service) Info(context.Context, *shimv1.InfoRequest) (*shimv1.InfoRespon
 		Pid:             int32(os.Getpid()),
 		Version:         version.Version,
 		StartedUnixNano: s.started.UnixNano(),
+		Hold:            true,
 	}, nil
 }
 
@@ -97,6 +98,9 @@ func (s *service) CreateContainer(_ context.Context, req *shimv1.CreateContainer
 	cfg := req.GetConfig()
 	if cfg.GetId() == "" {
 		return nil, status.Error(codes.InvalidArgument, "create container: config.id is empty")
+	}
+	if req.GetHold() && cfg.GetHolder() {
+		return nil, status.Errorf(codes.InvalidArgument, "create container %q: the namespace holder cannot be held", cfg.GetId())
 	}
 	s.mu.Lock()
 	if s.shuttingDown {
@@ -111,7 +115,11 @@ func (s *service) CreateContainer(_ context.Context, req *shimv1.CreateContainer
 	s.containers[c.id] = c
 	s.mu.Unlock()
 
-	running, err := s.runContainer(c)
+	start := s.runContainer
+	if req.GetHold() {
+		start = s.holdContainer
+	}
+	running, err := start(c)
 	if err != nil {
 		var se *startError
 		if errors.As(err, &se) && se.reason == shim.ReasonCannotRun {
@@ -138,8 +146,12 @@ func (s *service) Signal(_ context.Context, req *shimv1.SignalRequest) (*shimv1.
 	switch st.(type) {
 	case stoppedState, removedState:
 		return &shimv1.SignalResponse{}, nil
-	case createdState:
+	case createdState, releasingState:
 		return nil, status.Errorf(codes.FailedPrecondition, "signal container %q: not started", req.GetId())
+	case heldState:
+		// Its program never ran: any signal ends it.
+		s.killHeld(c, false)
+		return &shimv1.SignalResponse{}, nil
 	}
 	if err := t.Signal(sig, req.GetAll()); err != nil {
 		return nil, status.Error(codes.Internal, err.Error())
@@ -232,10 +244,13 @@ func (s *service) ReopenLog(_ context.Context, req *shimv1.ReopenLogRequest) (*s
 }
 
 // Remove forgets a stopped container and deletes its exit record.
-func (s *service) Remove(_ context.Context, req *shimv1.RemoveRequest) (*shimv1.RemoveResponse, error) {
+func (s *service) Remove(ctx context.Context, req *shimv1.RemoveRequest) (*shimv1.RemoveResponse, error) {
 	c := s.lookup(req.GetId())
 	if c == nil {
 		return &shimv1.RemoveResponse{}, nil
+	}
+	if err := s.removeHeld(ctx, c); err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

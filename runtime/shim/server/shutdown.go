@@ -33,6 +33,10 @@ func (s *service) beginShutdown(force bool) {
 	}
 	s.mu.Unlock()
 	s.log.Info("shutdown requested", "force", force, "containers", len(list))
+	for _, c := range list {
+		// A held container never ran; nothing would release it now.
+		s.killHeld(c, false)
+	}
 	if force {
 		for _, c := range list {
 			c.mu.Lock()

@@ -14,9 +14,11 @@ import (
 func TestStateTransitions(t *testing.T) {
 	rec := &shim.ExitRecord{ID: "app-0"}
 	moves := map[string]func(state) (state, error){
-		"start":  func(s state) (state, error) { return s.start(42, time.Unix(1, 0)) },
-		"stop":   func(s state) (state, error) { return s.stop(rec) },
-		"remove": func(s state) (state, error) { return s.remove() },
+		"hold":    func(s state) (state, error) { return s.hold(42) },
+		"release": func(s state) (state, error) { return s.release() },
+		"start":   func(s state) (state, error) { return s.start(42, time.Unix(1, 0)) },
+		"stop":    func(s state) (state, error) { return s.stop(rec) },
+		"remove":  func(s state) (state, error) { return s.remove() },
 	}
 	tests := []struct {
 		from    state
@@ -24,6 +26,22 @@ func TestStateTransitions(t *testing.T) {
 		want    shimv1.Status // STATUS_UNKNOWN with wantErr unset means removed
 		wantErr bool
 	}{
+		{createdState{}, "hold", shimv1.Status_STATUS_CREATED, false},
+		{createdState{}, "release", 0, true},
+		{heldState{}, "hold", 0, true},
+		{heldState{}, "release", shimv1.Status_STATUS_CREATED, false},
+		{heldState{}, "start", 0, true},
+		{heldState{}, "stop", shimv1.Status_STATUS_STOPPED, false},
+		{heldState{}, "remove", 0, true},
+		{releasingState{}, "hold", 0, true},
+		{releasingState{}, "release", 0, true},
+		{releasingState{}, "start", shimv1.Status_STATUS_RUNNING, false},
+		{releasingState{}, "stop", shimv1.Status_STATUS_STOPPED, false},
+		{releasingState{}, "remove", 0, true},
+		{runningState{}, "hold", 0, true},
+		{runningState{}, "release", 0, true},
+		{stoppedState{rec: rec}, "hold", 0, true},
+		{removedState{}, "release", 0, true},
 		{createdState{}, "start", shimv1.Status_STATUS_RUNNING, false},
 		{createdState{}, "stop", shimv1.Status_STATUS_STOPPED, false},
 		{createdState{}, "remove", 0, true},

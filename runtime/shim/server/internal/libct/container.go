@@ -215,11 +215,19 @@ func (p *Process) Wait() (Exit, error) {
 // creates and starts the container through libcontainer and exits, and the
 // init becomes the shim's child. On failure the container is destroyed;
 // the error matches ErrCannotRun when the executable is to blame.
-func (c *Container) Start(stdio Stdio) (*Process, error) {
+func (c *Container) Start(stdio Stdio) (*Process, error) { return c.start(stdio, false) }
+
+// Hold is Start stopped just before the init execs the user's program
+// (libcontainer's Start, as `runc create`): namespaces, cgroup, mounts and
+// the console are set up and the init waits on the exec fifo until
+// Release. The init is the shim's child as after Start.
+func (c *Container) Hold(stdio Stdio) (*Process, error) { return c.start(stdio, true) }
+
+func (c *Container) start(stdio Stdio, hold bool) (*Process, error) {
 	if err := checkExecutable(c.spec); err != nil {
 		return nil, err
 	}
-	pid, console, created, err := c.rt.createChild(c.req, stdio)
+	pid, console, created, err := c.rt.createChild(c.req, stdio, hold)
 	if err == nil {
 		var fd int
 		if fd, err = initPidfd(pid); err == nil {
@@ -293,7 +301,8 @@ func newInitProcess(base *specs.Process) *libcontainer.Process {
 
 // run starts p, the container's init, in the create child: the console
 // (sent by the init over stdio's console socket) is the shim's to receive.
-func run(lc *libcontainer.Container, p *libcontainer.Process, stdio childStdio) (int, error) {
+// With hold it returns once the init waits on the exec fifo.
+func run(lc *libcontainer.Container, p *libcontainer.Process, stdio childStdio, hold bool) (int, error) {
 	if stdio.consoleSock != nil {
 		p.ConsoleSocket = stdio.consoleSock
 		p.ConsoleWidth, p.ConsoleHeight = stdio.width, stdio.height
@@ -308,7 +317,11 @@ func run(lc *libcontainer.Container, p *libcontainer.Process, stdio childStdio) 
 			p.Stderr = stdio.stderr
 		}
 	}
-	if err := lc.Run(p); err != nil {
+	do := lc.Run
+	if hold {
+		do = lc.Start
+	}
+	if err := do(p); err != nil {
 		return 0, err
 	}
 	pid, err := p.Pid()
@@ -316,7 +329,9 @@ func run(lc *libcontainer.Container, p *libcontainer.Process, stdio childStdio) 
 		_ = p.Signal(unix.SIGKILL)
 		return 0, err
 	}
-	waitExecve(pid)
+	if !hold {
+		waitExecve(pid)
+	}
 	return pid, nil
 }
 

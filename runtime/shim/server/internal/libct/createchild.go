@@ -48,6 +48,8 @@ type createRequest struct {
 	// Which of the child's stdio descriptors (childFd*) are given.
 	Stdin, Stdout, Stderr, Console bool
 	Width, Height                  uint16
+	// Hold stops the init before it execs the user's program (see Hold).
+	Hold bool `json:",omitempty"`
 }
 
 // createReply is one line the create child writes on its stdout: Created
@@ -71,8 +73,9 @@ const (
 // createChild runs the create child for req with stdio and returns the
 // init's pid and, with a console, its terminal. created reports whether the
 // child had created the container when it failed.
-func (r *Runtime) createChild(req *createRequest, stdio Stdio) (pid int, console *os.File, created bool, err error) {
+func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid int, console *os.File, created bool, err error) {
 	rq := *req
+	rq.Hold = hold
 	extra := make([]*os.File, 4)
 	var parentSock *os.File
 	if stdio.Console {
@@ -225,7 +228,7 @@ func createChildMain(out *json.Encoder) error {
 	stdio.stdout = file(req.Stdout, childFdStdout, "stdout")
 	stdio.stderr = file(req.Stderr, childFdStderr, "stderr")
 	stdio.consoleSock = file(req.Console, childFdConsole, "console-socket")
-	pid, err := run(lc, newInitProcess(spec.Process), stdio)
+	pid, err := run(lc, newInitProcess(spec.Process), stdio, req.Hold)
 	if err != nil {
 		_ = lc.Destroy()
 		return classify(err)
