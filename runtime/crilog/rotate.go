@@ -82,30 +82,32 @@ func (r *RotatingFile) Write(b []byte) (int, error) {
 	return n, err
 }
 
-// rotate renames the live file to <path>.<next>, opens a new one and drops
-// the oldest rotated files beyond MaxFiles.
+// rotate drops the oldest rotated files, renames the live file to
+// <path>.<next> and opens a new one. The oldest go first, so that there are
+// never more than MaxFiles files, not even while it rotates.
 func (r *RotatingFile) rotate() error {
 	if err := r.f.Close(); err != nil {
 		return fmt.Errorf("rotate log %s: %w", r.path, err)
 	}
 	r.f = nil
-	if err := os.Rename(r.path, fmt.Sprintf("%s.%d", r.path, r.next)); err != nil {
-		return fmt.Errorf("rotate log %s: %w", r.path, err)
-	}
-	r.next++
-	if err := r.open(); err != nil {
-		return fmt.Errorf("rotate log %s: %w", r.path, err)
-	}
 	rotated, err := rotatedFiles(r.path)
 	if err != nil {
 		return fmt.Errorf("rotate log %s: %w", r.path, err)
 	}
 	var errs []error
-	for len(rotated) > r.rot.MaxFiles-1 {
+	// The live file is about to join them: room for one.
+	for len(rotated) > r.rot.MaxFiles-2 {
 		if err := os.Remove(rotated[0].path); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 		rotated = rotated[1:]
+	}
+	if err := os.Rename(r.path, fmt.Sprintf("%s.%d", r.path, r.next)); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("rotate log %s: %w", r.path, err))...)
+	}
+	r.next++
+	if err := r.open(); err != nil {
+		return errors.Join(append(errs, fmt.Errorf("rotate log %s: %w", r.path, err))...)
 	}
 	return errors.Join(errs...)
 }

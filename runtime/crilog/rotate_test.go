@@ -204,3 +204,44 @@ func TestRotatingFileReopen(t *testing.T) {
 		t.Error("Reopen of a closed log succeeded")
 	}
 }
+
+// A rotation never leaves more than MaxFiles files beside each other, not
+// even for a moment: whoever lists the log's files meanwhile (a reader,
+// the kubelet's view, TestLogRotationBoundsAFloodAndLogsReadsAcrossFiles)
+// sees the bound. The oldest file goes before the live one is renamed.
+func TestRotationNeverShowsMoreThanMaxFiles(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	const maxFiles = 3
+	rf, err := OpenRotating(path, Rotation{MaxSize: 64, MaxFiles: maxFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rf.Close()
+	stop := make(chan struct{})
+	seen := make(chan int, 1)
+	go func() {
+		most := 0
+		for {
+			select {
+			case <-stop:
+				seen <- most
+				return
+			default:
+			}
+			if ents, err := os.ReadDir(dir); err == nil {
+				most = max(most, len(ents))
+			}
+		}
+	}()
+	record := []byte(strings.Repeat("x", 40) + "\n")
+	for range 10000 {
+		if _, err := rf.Write(record); err != nil {
+			t.Fatal(err)
+		}
+	}
+	close(stop)
+	if most := <-seen; most > maxFiles {
+		t.Fatalf("a listing during rotations found %d files, more than MaxFiles %d", most, maxFiles)
+	}
+}
