@@ -633,6 +633,24 @@ func (s *Shim) alive() error {
 	return nil
 }
 
+// container runs step and the liveness check, then returns container id
+// with s.mu held: the caller calls unlock.
+func (s *Shim) container(ctx context.Context, step, id string) (_ *shimv1.ContainerState, unlock func(), _ error) {
+	if err := s.h.step(ctx, step); err != nil {
+		return nil, nil, err
+	}
+	if err := s.alive(); err != nil {
+		return nil, nil, err
+	}
+	s.mu.Lock()
+	c, ok := s.containers[id]
+	if !ok {
+		s.mu.Unlock()
+		return nil, nil, status.Errorf(codes.NotFound, "container %s not found", id)
+	}
+	return c, s.mu.Unlock, nil
+}
+
 func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRequest, _ ...grpc.CallOption) (*shimv1.CreateContainerResponse, error) {
 	id := in.GetConfig().GetId()
 	step := "container.create"
@@ -688,18 +706,11 @@ func (s *Shim) Info(ctx context.Context, _ *shimv1.InfoRequest, _ ...grpc.CallOp
 
 // StartContainer releases a held container: "container.start" is its step.
 func (s *Shim) StartContainer(ctx context.Context, in *shimv1.StartContainerRequest, _ ...grpc.CallOption) (*shimv1.StartContainerResponse, error) {
-	if err := s.h.step(ctx, "container.start"); err != nil {
+	c, unlock, err := s.container(ctx, "container.start", in.GetId())
+	if err != nil {
 		return nil, err
 	}
-	if err := s.alive(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.containers[in.GetId()]
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
-	}
+	defer unlock()
 	if !c.Held {
 		return nil, status.Errorf(codes.FailedPrecondition, "container %s is not held", in.GetId())
 	}
@@ -713,18 +724,11 @@ func (s *Shim) Signal(ctx context.Context, in *shimv1.SignalRequest, _ ...grpc.C
 	s.h.mu.Lock()
 	s.h.signals = append(s.h.signals, SentSignal{ID: in.GetId(), Sig: syscall.Signal(in.GetSignal()), At: time.Now()})
 	s.h.mu.Unlock()
-	if err := s.h.step(ctx, "container.signal"); err != nil {
+	c, unlock, err := s.container(ctx, "container.signal", in.GetId())
+	if err != nil {
 		return nil, err
 	}
-	if err := s.alive(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.containers[in.GetId()]
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
-	}
+	defer unlock()
 	sig := syscall.Signal(in.GetSignal())
 	if c.Status != shimv1.Status_STATUS_RUNNING || (sig != syscall.SIGKILL && s.h.IgnoreTerm) {
 		return &shimv1.SignalResponse{}, nil
@@ -772,18 +776,11 @@ func (s *Shim) Remove(ctx context.Context, in *shimv1.RemoveRequest, _ ...grpc.C
 }
 
 func (s *Shim) Update(ctx context.Context, in *shimv1.UpdateRequest, _ ...grpc.CallOption) (*shimv1.UpdateResponse, error) {
-	if err := s.h.step(ctx, "container.update"); err != nil {
+	c, unlock, err := s.container(ctx, "container.update", in.GetId())
+	if err != nil {
 		return nil, err
 	}
-	if err := s.alive(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.containers[in.GetId()]
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
-	}
+	defer unlock()
 	if c.Status == shimv1.Status_STATUS_STOPPED {
 		return nil, status.Errorf(codes.FailedPrecondition, "container %s is stopped", in.GetId())
 	}
@@ -791,18 +788,11 @@ func (s *Shim) Update(ctx context.Context, in *shimv1.UpdateRequest, _ ...grpc.C
 }
 
 func (s *Shim) ReopenLog(ctx context.Context, in *shimv1.ReopenLogRequest, _ ...grpc.CallOption) (*shimv1.ReopenLogResponse, error) {
-	if err := s.h.step(ctx, "container.reopenlog"); err != nil {
+	c, unlock, err := s.container(ctx, "container.reopenlog", in.GetId())
+	if err != nil {
 		return nil, err
 	}
-	if err := s.alive(); err != nil {
-		return nil, err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	c, ok := s.containers[in.GetId()]
-	if !ok {
-		return nil, status.Errorf(codes.NotFound, "container %s not found", in.GetId())
-	}
+	defer unlock()
 	if c.Status != shimv1.Status_STATUS_RUNNING {
 		return nil, status.Errorf(codes.FailedPrecondition, "container %s is not running", in.GetId())
 	}
