@@ -50,8 +50,15 @@ type heldInstance struct {
 // sandbox and no instance: the first init container, or the app
 // containers. A container whose environment needs the pod's address
 // (status.podIP) waits for it. None for a pod that gains nothing or that
-// cannot be made safely before its network is up (aheadUnsafe).
+// cannot be made safely before its network is up (aheadUnsafe), and none
+// while other work waits for the work budget: a container made ahead is a
+// start beyond this sandbox's slot, which only pays when the host has
+// room; on a busy host (a burst of pods) it only crowds the other pods'
+// starts and the API.
 func (w *Worker) prestartActions(attempt uint32) []planner.Action {
+	if w.deps.Work.Stats().Waiting > 0 {
+		return nil
+	}
 	w.mu.Lock()
 	if w.state.Deletion != nil || w.eviction != nil || aheadUnsafe(w.pod) {
 		w.mu.Unlock()

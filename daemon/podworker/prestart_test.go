@@ -12,6 +12,7 @@ import (
 
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/internal/limiter"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
@@ -185,6 +186,34 @@ func TestPrestartActionsSkipPodIPEnv(t *testing.T) {
 	pod.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "IP", ValueFrom: &corev1.EnvVarSource{FieldRef: &corev1.ObjectFieldSelector{FieldPath: "status.podIP"}}}}
 	if acts := w.prestartActions(0); len(acts) != 0 {
 		t.Fatalf("prestartActions = %v, want none", acts)
+	}
+}
+
+// Nothing is made ahead while other starts wait for the work budget (a
+// burst of pods): the container made ahead would be a start beyond the
+// budget.
+func TestPrestartActionsWaitForRoomInTheWorkBudget(t *testing.T) {
+	w, _ := newAheadWorker(t, testPod("ahead-busy"))
+	w.deps.Work = limiter.New(1)
+	release, err := w.deps.Work.Acquire(context.Background(), limiter.Start)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan struct{})
+	go func() {
+		defer close(waiting)
+		if r, err := w.deps.Work.Acquire(context.Background(), limiter.Start); err == nil {
+			r()
+		}
+	}()
+	eventually(t, "a start waiting for the budget", 10*time.Second, func() bool { return w.deps.Work.Stats().Waiting == 1 })
+	if acts := w.prestartActions(0); len(acts) != 0 {
+		t.Fatalf("prestartActions = %v while a start waits, want none", acts)
+	}
+	release()
+	<-waiting
+	if acts := w.prestartActions(0); len(acts) != 1 {
+		t.Fatalf("prestartActions = %v with room, want the app", acts)
 	}
 }
 
