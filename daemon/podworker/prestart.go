@@ -254,9 +254,8 @@ func (w *Worker) undoAhead(ctx context.Context, u *undo.Stack, id string, err er
 func (w *Worker) prestart(ctx context.Context, cl ShimClient, sb Sandbox, b *aheadBatch) {
 	// A shim from before hold would run the containers at once: the pod
 	// files and rootfs prepared stay for the sandbox's caller to undo.
-	info, err := cl.Info(ctx, &shimv1.InfoRequest{})
-	if err != nil || !info.GetHold() {
-		slog.Debug("Containers not made ahead: the shim cannot hold them", "pod", w.key, "uid", w.uid, "err", err)
+	if !cl.CanHold() {
+		slog.Debug("Containers not made ahead: the shim cannot hold them", "pod", w.key, "uid", w.uid)
 		return
 	}
 	preps := b.take()

@@ -34,6 +34,9 @@ type ShimClient interface {
 	Stop(ctx context.Context, force bool) error
 	// Exited reports that a shim this daemon launched has been reaped.
 	Exited() bool
+	// CanHold reports whether the shim can hold a container before its
+	// program (CreateContainerRequest.hold), as it said when connected.
+	CanHold() bool
 	Close() error
 }
 

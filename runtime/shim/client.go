@@ -69,6 +69,9 @@ type Client struct {
 	close    func() error
 	stateDir string
 	pid      int
+	// hold is the shim's Info answer: it can hold a container before
+	// its program (CreateContainerRequest.hold).
+	hold bool
 	// exited is closed when a shim this process launched has been reaped;
 	// nil for a shim found with Connect.
 	exited chan struct{}
@@ -266,7 +269,7 @@ func dialGRPC(ctx context.Context, stateDir string) (*Client, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &Client{ShimClient: api, close: conn.Close, stateDir: stateDir, pid: int(info.GetPid())}, nil
+	return &Client{ShimClient: api, close: conn.Close, stateDir: stateDir, pid: int(info.GetPid()), hold: info.GetHold()}, nil
 }
 
 // newGRPCConn makes a client connection to the shim's gRPC socket; it
@@ -287,6 +290,11 @@ func (c *Client) Protocol() string {
 
 // Pid is the shim's process id.
 func (c *Client) Pid() int { return c.pid }
+
+// CanHold reports whether the shim can hold a container before its
+// program (its Info answer when the client connected): a shim from before
+// hold would run it at once.
+func (c *Client) CanHold() bool { return c.hold }
 
 // StateDir is the shim's state directory.
 func (c *Client) StateDir() string { return c.stateDir }

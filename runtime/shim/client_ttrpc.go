@@ -36,7 +36,7 @@ func dialTTRPC(ctx context.Context, stateDir string) (*Client, error) {
 		a.conn.Close()
 		return nil, err
 	}
-	return &Client{ShimClient: a, close: a.Close, stateDir: stateDir, pid: int(info.GetPid())}, nil
+	return &Client{ShimClient: a, close: a.Close, stateDir: stateDir, pid: int(info.GetPid()), hold: info.GetHold()}, nil
 }
 
 func dialUnix(ctx context.Context, path string) (net.Conn, error) {

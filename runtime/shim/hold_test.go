@@ -174,6 +174,9 @@ func TestStartContainerNeedsAHeldContainer(t *testing.T) {
 	if info, err := p.c.Info(ctx, &shimv1.InfoRequest{}); err != nil || !info.GetHold() {
 		t.Fatalf("Info = %v, %v; want hold", info, err)
 	}
+	if !p.c.CanHold() {
+		t.Fatal("the client does not keep the shim's hold from its Info answer")
+	}
 	if _, err := p.c.StartContainer(ctx, &shimv1.StartContainerRequest{Id: "run-0"}); status.Code(err) != codes.FailedPrecondition {
 		t.Fatalf("start of a running container: %v, want FailedPrecondition", err)
 	}

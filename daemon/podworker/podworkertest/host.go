@@ -842,6 +842,9 @@ func (s *Shim) Stop(ctx context.Context, force bool) error {
 
 func (s *Shim) Close() error { return nil }
 
+// CanHold is what Info answers: hold unless ShimWithoutHold.
+func (s *Shim) CanHold() bool { return !s.h.ShimWithoutHold }
+
 func (s *Shim) Exited() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
