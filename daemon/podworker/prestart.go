@@ -292,20 +292,13 @@ func (w *Worker) holdInstance(ctx context.Context, p *aheadPrep, cl ShimClient, 
 			return
 		}
 	}
-	if err != nil && ctx.Err() != nil {
-		// The sandbox's creation is failing: the shim may still be making
-		// the container. Recorded, it is discarded with the sandbox,
-		// after the shim's stop killed whatever it made.
-		p.undo.Release()
-		w.mu.Lock()
-		w.held[id] = &heldInstance{id: id, cl: cl, t: t}
-		w.mu.Unlock()
-		return
-	}
-	if err != nil {
+	if err != nil && ctx.Err() == nil {
 		w.undoAhead(ctx, &p.undo, id, err)
 		return
 	}
+	// Held; or the sandbox's creation is failing (ctx ended) and the shim
+	// may still be making the container: recorded, it is discarded with
+	// the sandbox, after the shim's stop killed whatever it made.
 	p.undo.Release()
 	w.mu.Lock()
 	w.held[id] = &heldInstance{id: id, cl: cl, t: t}
