@@ -240,3 +240,47 @@ func TestHeldContainerWithATerminal(t *testing.T) {
 		t.Fatalf("log = %q, want the program's line through its terminal", lines)
 	}
 }
+
+// A start, held or not, returns once the container's program runs: from
+// then on a signal reaches the program (which may trap it), never
+// libcontainer's init. The shim sees the exec as the exec fifo's hang-up.
+func TestStartReturnsOnceTheProgramRuns(t *testing.T) {
+	p := startPod(t)
+	comm := func(pid int32) string {
+		b, _ := os.ReadFile("/proc/" + strconv.Itoa(int(pid)) + "/comm")
+		return strings.TrimSpace(string(b))
+	}
+	for i := range 5 {
+		id := "direct-" + strconv.Itoa(i)
+		st := p.create(p.config(id, p.rootfs(id), "sleep", "1000"))
+		if c := comm(st.GetPid()); c != "sleep" {
+			t.Fatalf("%s: process %d is %q once create returned, want the program (sleep)", id, st.GetPid(), c)
+		}
+		id = "held-" + strconv.Itoa(i)
+		held := p.hold(p.config(id, p.rootfs(id), "sleep", "1000"))
+		resp, err := p.c.StartContainer(context.Background(), &shimv1.StartContainerRequest{Id: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c := comm(held.GetPid()); c != "sleep" || resp.GetState().GetStatus() != shimv1.Status_STATUS_RUNNING {
+			t.Fatalf("%s: process %d is %q (%v) once start returned, want the program (sleep) running", id, held.GetPid(), c, resp.GetState())
+		}
+	}
+}
+
+// A held container whose program cannot be exec'd (it is not there) is
+// refused at the hold, and a program that exits at once after its release
+// is reported as started, then stopped: the release never hangs.
+func TestReleaseOfAProgramThatEndsAtOnce(t *testing.T) {
+	p := startPod(t)
+	cfg := p.config("quick-0", p.rootfs("q"), "true")
+	p.hold(cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := p.c.StartContainer(ctx, &shimv1.StartContainerRequest{Id: "quick-0"}); err != nil {
+		t.Fatal(err)
+	}
+	if st := p.waitStopped("quick-0", 10*time.Second); st.GetExitCode() != 0 || st.GetStartedUnixNano() == 0 {
+		t.Fatalf("exit = %v, want 0 after a recorded start", st)
+	}
+}
