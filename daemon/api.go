@@ -28,6 +28,9 @@ func publishedMessage(p *podworker.Published) (*poddv1.Pod, error) {
 }
 
 func (a *api) Apply(ctx context.Context, req *poddv1.ApplyRequest) (*poddv1.ApplyResponse, error) {
+	// Most applies make pods: the kernel's wait before the first cgroup
+	// migration runs beside the manifest's parsing and persisting.
+	a.d.warmMigrations()
 	source := req.GetSource()
 	if source == "" {
 		source = "<request>"

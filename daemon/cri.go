@@ -52,7 +52,7 @@ func (d *Daemon) serveCRI(errc chan<- error) (*criServer, error) {
 	if err := CheckCRIStreamAddress(addr); err != nil {
 		return nil, err
 	}
-	sandboxes, containers := criSandboxes{r: d.criSandboxes, c: d.criContainers}, criContainers{c: d.criContainers}
+	sandboxes, containers := criSandboxes{r: d.criSandboxes, c: d.criContainers, warm: d.warmMigrations}, criContainers{c: d.criContainers}
 	streams, err := cri.ListenStreams(cri.StreamConfig{Addr: addr, Containers: containers, Sandboxes: sandboxes, Dial: netns.Dial})
 	if err != nil {
 		return nil, err

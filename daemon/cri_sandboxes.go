@@ -37,9 +37,12 @@ func (d *Daemon) openCRISandboxes() error {
 type criSandboxes struct {
 	r *sandbox.Registry
 	c *sandbox.Containers
+	// warm is called before a sandbox is made (Daemon.warmMigrations).
+	warm func()
 }
 
 func (c criSandboxes) Run(ctx context.Context, sp cri.SandboxSpec) (cri.Sandbox, error) {
+	c.warm()
 	spec := sandbox.Spec{
 		Name: sp.Name, Namespace: sp.Namespace, UID: sp.UID, Attempt: sp.Attempt, Hostname: sp.Hostname,
 		HostNetwork: sp.HostNetwork, HostPID: sp.HostPID, HostIPC: sp.HostIPC, SharePID: sp.SharePID, UserNS: sp.UserNS,

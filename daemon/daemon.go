@@ -293,7 +293,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	d, err := assemble(ctx, cfg, st, hostParts{
 		images: images, network: netw, shims: sandbox.HostShimsWithSpares(spares),
 		shimBinary: shimBinary, pauseBinary: filepath.Join(binDir, "podd-pause"),
-		rules: rules,
+		rules: rules, warmMigrations: shim.WarmMigrations,
 	})
 	if err != nil {
 		spares.Close()
@@ -360,11 +360,20 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 		LogRotation: crilog.Rotation{MaxSize: cfg.ContainerLogMaxSize, MaxFiles: cfg.ContainerLogMaxFiles},
 		Security:    spec.HostSecurity{Bounding: bounding, SeccompDefault: cfg.SeccompDefault, SeccompRoot: layout.SeccompDir()},
 		Work:        limiter.New(workBudget()), Observes: limiter.New(observeBudget()),
-		Objects:    func(ns string) spec.Objects { return namespaceObjects{o: d.objects, ns: ns} },
-		UserNS:     ids,
-		StartAhead: true,
+		Objects:        func(ns string) spec.Objects { return namespaceObjects{o: d.objects, ns: ns} },
+		UserNS:         ids,
+		StartAhead:     true,
+		WarmMigrations: host.warmMigrations,
 	}
 	return d, nil
+}
+
+// warmMigrations tells the host that sandboxes are coming (see
+// shim.WarmMigrations).
+func (d *Daemon) warmMigrations() {
+	if f := d.deps.WarmMigrations; f != nil {
+		f()
+	}
 }
 
 // workBudget is how many sandbox creations, container starts and

@@ -48,4 +48,7 @@ type hostParts struct {
 	shimBinary, pauseBinary string
 	// rules nil: the Service rules are kept in memory only (tests).
 	rules ruleSyncer
+	// warmMigrations is called when sandboxes are coming
+	// (shim.WarmMigrations); nil: never.
+	warmMigrations func()
 }

@@ -34,6 +34,9 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 				return false, true // the sandbox stays recorded; retried after a pause
 			}
 		case planner.ActionCreateSandbox:
+			if w.deps.WarmMigrations != nil {
+				w.deps.WarmMigrations()
+			}
 			t := newStartTiming(kindSandbox, time.Now())
 			if !w.admitted(ctx, limiter.Start, func() bool { t.mark("queue", time.Now()); return w.makeTimedSandbox(ctx, a.Attempt, t) }) {
 				return false, false // the planner backs off (SandboxFailed)

@@ -2,6 +2,8 @@ package podworker
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -122,6 +124,30 @@ func TestPanicEveryRoundBacksOff(t *testing.T) {
 	time.Sleep(500 * time.Millisecond) // a window to count calls in, not a wait for a state
 	if n := h.Count("network.setup") - n0; n > 12 {
 		t.Errorf("%d sandbox attempts in 500 ms: no back-off", n)
+	}
+	deleteAndWait(t, w, 0)
+	checkNoLeaks(t, h)
+}
+
+// Issue 13: each sandbox creation warms the host's cgroup migrations
+// before anything of it is made (the shim's launch is the first step that
+// migrates a process), so the kernel's wait runs beside the intent's write.
+func TestSandboxCreationWarmsMigrationsFirst(t *testing.T) {
+	w, h := newTestWorker(t, testPod("warm"))
+	var mu sync.Mutex
+	var launched []int // shim launches so far, at each call
+	w.deps.WarmMigrations = func() {
+		mu.Lock()
+		launched = append(launched, h.Count("shim.launch"))
+		mu.Unlock()
+	}
+	runWorker(t, w)
+	eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+	mu.Lock()
+	got := slices.Clone(launched)
+	mu.Unlock()
+	if !slices.Equal(got, []int{0}) || h.Count("shim.launch") != 1 {
+		t.Fatalf("warmed with %v shims launched before (%d in all); want once, before the only launch", got, h.Count("shim.launch"))
 	}
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)

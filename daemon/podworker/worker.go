@@ -100,6 +100,11 @@ type Deps struct {
 	// planner starts first, held before their program until it does
 	// (prestart.go).
 	StartAhead bool
+	// WarmMigrations is called when a sandbox is about to be created,
+	// before the work budget admits it (shim.WarmMigrations: the kernel's
+	// wait before the first cgroup migration runs beside the queue and the
+	// intent's write); nil does nothing.
+	WarmMigrations func()
 }
 
 // Worker drives one pod until it is removed or the daemon stops.
