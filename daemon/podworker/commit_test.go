@@ -70,3 +70,38 @@ func TestCommitSeesAChangeAfterUnchangedRounds(t *testing.T) {
 		t.Fatalf("restart count after the change was undone = %d, want 0", got)
 	}
 }
+
+// Issue 13: a created sandbox is written by the next round's commit, even
+// a round whose planner output changed nothing, and before that round acts:
+// the disk never lacks the sandbox its containers run in.
+func TestCommitWritesACreatedSandboxInAnUnchangedRound(t *testing.T) {
+	w, _ := newTestWorker(t, testPod("commit3"))
+	out := richOutput(w)
+	w.commit(out)
+	// As makeTimedSandbox leaves it.
+	w.mu.Lock()
+	w.state.SandboxCreating = ""
+	w.state.Sandbox = &Sandbox{ID: "sb-1", IP: "10.88.0.2"}
+	w.unsaved = true
+	w.mu.Unlock()
+	onDisk := func() *State {
+		var st State
+		if _, err := diskStore(w.deps).LoadState(w.uid, &st); err != nil {
+			t.Fatal(err)
+		}
+		return &st
+	}
+	if st := onDisk(); st.Sandbox != nil {
+		t.Fatalf("sandbox on disk before the commit: %+v", st.Sandbox)
+	}
+	w.commit(out)
+	if st := onDisk(); st.Sandbox == nil || st.Sandbox.ID != "sb-1" || st.SandboxCreating != "" {
+		t.Fatalf("on disk after an unchanged commit: sandbox %+v, creating %q; want sandbox sb-1", st.Sandbox, st.SandboxCreating)
+	}
+	// Written once: the next unchanged round writes nothing.
+	published := w.Published()
+	w.commit(out)
+	if w.Published() != published {
+		t.Fatal("a second unchanged commit wrote and published again")
+	}
+}

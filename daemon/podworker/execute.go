@@ -120,10 +120,15 @@ func (w *Worker) makeTimedSandbox(ctx context.Context, attempt uint32, t *startT
 	}
 	w.state.Sandbox = sb
 	w.state.SandboxFailure = nil
+	// Written by the next round's commit, before anything of the round
+	// runs (R30: no container starts in the round that made the sandbox),
+	// rather than here and again there: one write less between the
+	// sandbox and its first container. Until then the disk still says
+	// SandboxCreating, so a crash in between undoes the sandbox
+	// (abandonCreation), whose containers are at most held, never run.
+	w.unsaved = true
 	w.mu.Unlock()
 	w.setShim(ctx, cl)
-	w.persist()
-	t.mark("persist", time.Now())
 	w.finishStart(t, sb.ID, nil)
 	return true
 }

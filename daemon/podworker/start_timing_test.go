@@ -93,10 +93,10 @@ func TestStartPhasesRecorded(t *testing.T) {
 		wantSandbox, wantContainer []string
 	}{
 		{"as made", false,
-			[]string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "pod_files", "shim", "pause", "persist", "par_shim", "par_netns_wait", "par_pause", "total"},
+			[]string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "pod_files", "shim", "pause", "par_shim", "par_netns_wait", "par_pause", "total"},
 			[]string{"image", "queue", "cleanup", "layers", "rootfs", "spec", "shim_call", "post_start", "total"}},
 		{"made ahead", true,
-			[]string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "pod_files", "shim", "pause", "prestart", "persist", "par_shim", "par_netns_wait", "par_pause", "par_prestart", "total"},
+			[]string{"queue", "cleanup", "persist_intent", "volumes", "netns", "cni_add", "network", "pod_files", "shim", "pause", "prestart", "par_shim", "par_netns_wait", "par_pause", "par_prestart", "total"},
 			[]string{"image", "layers", "rootfs", "pause_wait", "spec", "shim_call", "held", "start_call", "post_start", "total"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -167,6 +167,10 @@ type Worker struct {
 	// last (nil before the first commit), to tell a change without
 	// encoding the state again each round. Guarded by mu.
 	committed []byte
+	// unsaved: the state has a change no write took yet, which the next
+	// commit writes even when the round changed nothing else (a created
+	// sandbox: see makeTimedSandbox). Guarded by mu.
+	unsaved bool
 }
 
 // New returns a worker for an accepted pod. st is its persisted state after a
@@ -286,6 +290,7 @@ func (w *Worker) persist() *Published {
 	w.persistMu.Lock()
 	defer w.persistMu.Unlock()
 	w.mu.Lock()
+	w.unsaved = false
 	w.state.Events = w.deps.Events.Pod(w.uid)
 	data, err := json.Marshal(w.state)
 	snap := w.buildSnapshot()
@@ -440,8 +445,9 @@ func (w *Worker) commit(out planner.Output) {
 	w.state.History = out.History
 	w.state.Status = out.Status
 	w.committed = after
+	unsaved := w.unsaved
 	w.mu.Unlock()
-	if !changed && len(out.Events) == 0 {
+	if !changed && len(out.Events) == 0 && !unsaved {
 		return
 	}
 	if changed {
