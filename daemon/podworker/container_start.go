@@ -132,6 +132,7 @@ func (w *Worker) createInstance(hookCtx context.Context, a planner.Action, c *co
 	w.event(corev1.EventTypeNormal, "Created", fp, "Created container: "+c.Name)
 	t.mark("spec", time.Now())
 	cctx, cancel := context.WithTimeout(ctx, w.runtimeTimeout())
+	w.warmMigrations()
 	resp, err := cl.CreateContainer(cctx, &shimv1.CreateContainerRequest{Config: cfg})
 	cancel()
 	// What the shim did not time itself is the call's round trip.

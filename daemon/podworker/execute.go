@@ -34,9 +34,7 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 				return false, true // the sandbox stays recorded; retried after a pause
 			}
 		case planner.ActionCreateSandbox:
-			if w.deps.WarmMigrations != nil {
-				w.deps.WarmMigrations()
-			}
+			w.warmMigrations()
 			t := newStartTiming(kindSandbox, time.Now())
 			if !w.admitted(ctx, limiter.Start, func() bool { t.mark("queue", time.Now()); return w.makeTimedSandbox(ctx, a.Attempt, t) }) {
 				return false, false // the planner backs off (SandboxFailed)
@@ -71,6 +69,17 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 	}
 	wg.Wait()
 	return false, false
+}
+
+// warmMigrations warms the host's cgroup migrations (Deps.WarmMigrations)
+// before a step that migrates a process: a sandbox's creation (its shim
+// and pause), a container's (its init, ~7 ms after the shim is asked).
+// Within the kernel's window it costs a no-op migration and keeps the
+// window open; after it, the wait runs beside the step's start.
+func (w *Worker) warmMigrations() {
+	if w.deps.WarmMigrations != nil {
+		w.deps.WarmMigrations()
+	}
 }
 
 // admitted runs do once the daemon's work budget admits it at priority p,

@@ -281,6 +281,7 @@ func (w *Worker) holdInstance(ctx context.Context, p *aheadPrep, cl ShimClient, 
 	if err == nil {
 		t.mark("spec", time.Now())
 		var resp *shimv1.CreateContainerResponse
+		w.warmMigrations()
 		resp, err = cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: cfg, Hold: true})
 		t.markParts("shim_call", time.Now(), shimPhases(resp)...)
 		if st := resp.GetState(); err == nil && !st.GetHeld() {

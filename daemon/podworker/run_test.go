@@ -129,25 +129,31 @@ func TestPanicEveryRoundBacksOff(t *testing.T) {
 	checkNoLeaks(t, h)
 }
 
-// Issue 13: each sandbox creation warms the host's cgroup migrations
-// before anything of it is made (the shim's launch is the first step that
-// migrates a process), so the kernel's wait runs beside the intent's write.
-func TestSandboxCreationWarmsMigrationsFirst(t *testing.T) {
+// Issue 13: the host's cgroup migrations are warmed before each step that
+// migrates a process: a sandbox's creation before anything of it is made
+// (its shim's launch migrates the shim), a container's before the shim is
+// asked (its init is migrated), so the kernel's wait runs beside the
+// intent's write and the create child's start.
+func TestWarmsMigrationsBeforeSandboxAndContainerCreation(t *testing.T) {
 	w, h := newTestWorker(t, testPod("warm"))
+	type seen struct{ launched, created int }
 	var mu sync.Mutex
-	var launched []int // shim launches so far, at each call
+	var calls []seen
 	w.deps.WarmMigrations = func() {
 		mu.Lock()
-		launched = append(launched, h.Count("shim.launch"))
+		calls = append(calls, seen{h.Count("shim.launch"), h.Count("container.create") + h.Count("container.hold")})
 		mu.Unlock()
 	}
 	runWorker(t, w)
 	eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
 	mu.Lock()
-	got := slices.Clone(launched)
+	got := slices.Clone(calls)
 	mu.Unlock()
-	if !slices.Equal(got, []int{0}) || h.Count("shim.launch") != 1 {
-		t.Fatalf("warmed with %v shims launched before (%d in all); want once, before the only launch", got, h.Count("shim.launch"))
+	if len(got) == 0 || got[0] != (seen{0, 0}) {
+		t.Fatalf("warm-ups (shims launched, containers created before each) %v: want the first before the shim's launch", got)
+	}
+	if !slices.Contains(got, seen{1, 0}) {
+		t.Fatalf("warm-ups (shims launched, containers created before each) %v: want one after the launch, before the container's creation", got)
 	}
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)
