@@ -8,7 +8,9 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"runtime"
 	"strings"
+	"sync"
 	"syscall"
 
 	"github.com/opencontainers/runc/libcontainer"
@@ -108,7 +110,10 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 		// then kills what is left in the pod cgroup.
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL},
 	}
-	runErr := cmd.Run()
+	runErr := startOnForkThread(cmd)
+	if runErr == nil {
+		runErr = cmd.Wait()
+	}
 	var reply createReply
 	for _, line := range bytes.Split(out.Bytes(), []byte("\n")) {
 		if len(line) == 0 {
@@ -149,6 +154,36 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 		}
 	}
 	return reply.Pid, console, created, nil
+}
+
+// forkThread runs the functions sent to it on one OS thread that never
+// exits (startOnForkThread).
+var forkThread = sync.OnceValue(func() chan<- func() {
+	fns := make(chan func())
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread lives as long as the shim
+		for fn := range fns {
+			fn()
+		}
+	}()
+	return fns
+})
+
+// startOnForkThread starts cmd, a create child, from forkThread. A child's
+// parent-death signal follows the thread that forked it, not the shim, and
+// the shim ends threads (a goroutine that locked its thread and returns
+// ends it: the pause's holder, the seccomp read at a container's first
+// exec): a create child forked from a thread that such a goroutine later
+// took would be killed with it, half-way through a container's creation.
+func startOnForkThread(cmd *exec.Cmd) error {
+	var err error
+	done := make(chan struct{})
+	forkThread() <- func() {
+		defer close(done)
+		err = cmd.Start()
+	}
+	<-done
+	return err
 }
 
 // limitedWriter keeps the first n bytes written to it.
