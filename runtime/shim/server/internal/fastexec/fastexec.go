@@ -165,7 +165,15 @@ func startHelper(exe *os.File, t *Template, ns []Namespace, cmd Command, sock, e
 		defer dir.Close()
 		sys.UseCgroupFD, sys.CgroupFD = true, int(dir.Fd())
 	}
-	p, err := os.StartProcess("/proc/self/fd/"+strconv.Itoa(int(exe.Fd())), []string{"podd-shim", C.FE_MARKER},
+	// The helper is exec'd through a descriptor above the ones it gets:
+	// the child's fds 0..len(files)-1 are files by the time it execs, and
+	// exe's own number may be one of them.
+	exeFd, err := unix.FcntlInt(exe.Fd(), unix.F_DUPFD_CLOEXEC, len(files))
+	if err != nil {
+		return nil, fmt.Errorf("start exec helper: duplicate the binary's descriptor: %w", err)
+	}
+	defer unix.Close(exeFd)
+	p, err := os.StartProcess("/proc/self/fd/"+strconv.Itoa(exeFd), []string{"podd-shim", C.FE_MARKER},
 		&os.ProcAttr{Env: []string{}, Files: files, Sys: sys})
 	if err != nil {
 		return nil, fmt.Errorf("start exec helper: %w", err)

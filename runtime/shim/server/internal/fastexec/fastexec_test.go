@@ -126,3 +126,42 @@ func TestStartFailures(t *testing.T) {
 		})
 	}
 }
+
+// The binary's descriptor may have a number the helper's own descriptors
+// take in the child (stdio, its socket, the namespaces): the helper still
+// runs from the binary. A shim that opens its binary early has it at 9
+// or so, where an exec joining five namespaces puts one of them.
+func TestStartWithTheBinaryAtALowDescriptor(t *testing.T) {
+	testutil.RequireRoot(t)
+	exe := self(t)
+	// Our descriptor 4 becomes the binary; in the child, 4 is the error
+	// pipe (0-2 stdio, 3 the socket).
+	saved, err := unix.Dup(4)
+	if err == nil {
+		t.Cleanup(func() { unix.Dup3(saved, 4, unix.O_CLOEXEC); unix.Close(saved) })
+	} else {
+		t.Cleanup(func() { unix.Close(4) })
+	}
+	if err := unix.Dup3(int(exe.Fd()), 4, unix.O_CLOEXEC); err != nil {
+		t.Fatal(err)
+	}
+	low := os.NewFile(4, "exe")
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	pid, _, err := Start(low, hostTemplate(t), nil, Command{Args: []string{"sh", "-c", "echo ran"}, Env: []string{"PATH=/usr/bin:/bin"}, Cwd: "/", Stdout: w, Stderr: w})
+	w.Close()
+	if err != nil {
+		t.Fatalf("start with the binary at descriptor 4: %v", err)
+	}
+	out, _ := io.ReadAll(r)
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(pid, &ws, 0, nil); err != nil {
+		t.Fatal(err)
+	}
+	if out := string(out); out != "ran\n" || ws.ExitStatus() != 0 {
+		t.Errorf("sh: %q, status %v; want ran, 0", out, ws)
+	}
+}
