@@ -115,6 +115,11 @@ func (s *service) CreateContainer(_ context.Context, req *shimv1.CreateContainer
 	s.containers[c.id] = c
 	s.mu.Unlock()
 
+	if cfg.GetHolder() && s.rt != nil {
+		// A pod's containers are created once its pause runs: their
+		// first create child starts beside the pause.
+		go s.rt.PrepareCreate()
+	}
 	start := s.runContainer
 	if req.GetHold() {
 		start = s.holdContainer

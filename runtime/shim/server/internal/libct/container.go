@@ -37,6 +37,11 @@ type Runtime struct {
 	exeOnce sync.Once
 	exe     *os.File
 	exeErr  error
+
+	// ready is a create child started ahead of its request (see
+	// PrepareCreate), nil when there is none.
+	readyMu sync.Mutex
+	ready   *readyChild
 }
 
 // NewRuntime returns a Runtime keeping container state under root.

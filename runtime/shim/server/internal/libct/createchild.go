@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/utils"
@@ -78,7 +79,8 @@ const (
 func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid int, console *os.File, created bool, err error) {
 	rq := *req
 	rq.Hold = hold
-	extra := make([]*os.File, 4)
+	// files are the child's stdio descriptors, in childFd order.
+	files := make([]*os.File, 4)
 	var parentSock *os.File
 	if stdio.Console {
 		parent, child, err := utils.NewSockPair("console")
@@ -88,34 +90,38 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 		defer child.Close()
 		defer parent.Close()
 		parentSock = parent
-		extra[childFdConsole-3] = child
+		files[childFdConsole-3] = child
 		rq.Console, rq.Width, rq.Height = true, stdio.Width, stdio.Height
 	} else {
-		extra[childFdStdin-3], extra[childFdStdout-3], extra[childFdStderr-3] = stdio.Stdin, stdio.Stdout, stdio.Stderr
+		files[childFdStdin-3], files[childFdStdout-3], files[childFdStderr-3] = stdio.Stdin, stdio.Stdout, stdio.Stderr
 		rq.Stdin, rq.Stdout, rq.Stderr = stdio.Stdin != nil, stdio.Stdout != nil, stdio.Stderr != nil
 	}
 	in, err := json.Marshal(&rq)
 	if err != nil {
 		return 0, nil, false, fmt.Errorf("encode create request: %w", err)
 	}
-	var out, errOut bytes.Buffer
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/exe",
-		Args:       []string{"podd-shim", createChildArg},
-		Stdin:      bytes.NewReader(in),
-		Stdout:     &out,
-		Stderr:     &limitedWriter{w: &errOut, n: 4096},
-		ExtraFiles: extra,
-		// A shim killed part-way takes its create child along; the daemon
-		// then kills what is left in the pod cgroup.
-		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL},
+	var ch *childProc
+	if rc := r.takeReady(); rc != nil {
+		if err := rc.send(in, files); err == nil {
+			ch = rc.proc
+		} else {
+			// It died, or was killed, before it read a thing: the
+			// container is made by a child of its own.
+			rc.proc.kill()
+		}
 	}
-	runErr := startOnForkThread(cmd)
-	if runErr == nil {
-		runErr = cmd.Wait()
+	if ch == nil {
+		ch = &childProc{}
+		cmd := ch.command(createChildArg)
+		cmd.Stdin = bytes.NewReader(in)
+		cmd.ExtraFiles = files
+		if err := ch.start(); err != nil {
+			return 0, nil, false, fmt.Errorf("create child: %w", err)
+		}
 	}
+	runErr := ch.wait()
 	var reply createReply
-	for _, line := range bytes.Split(out.Bytes(), []byte("\n")) {
+	for _, line := range bytes.Split(ch.out.Bytes(), []byte("\n")) {
 		if len(line) == 0 {
 			continue
 		}
@@ -134,7 +140,7 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 	case reply.Err != "":
 		return 0, nil, created, errors.New(reply.Err)
 	case runErr != nil || reply.Pid == 0:
-		msg := strings.TrimSpace(errOut.String())
+		msg := strings.TrimSpace(ch.errOut.String())
 		if runErr == nil {
 			runErr = errors.New("it reported no init pid")
 		}
@@ -154,6 +160,157 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 		}
 	}
 	return reply.Pid, console, created, nil
+}
+
+// childProc is one create child: its process, its replies and the
+// beginning of its stderr.
+type childProc struct {
+	cmd    *exec.Cmd
+	out    bytes.Buffer
+	errOut bytes.Buffer
+	// exited is closed once the child is reaped, with waitErr.
+	exited  chan struct{}
+	waitErr error
+}
+
+// command sets up the child's command with args after the program name.
+func (ch *childProc) command(args ...string) *exec.Cmd {
+	ch.cmd = &exec.Cmd{
+		Path:   "/proc/self/exe",
+		Args:   append([]string{"podd-shim"}, args...),
+		Stdout: &ch.out,
+		Stderr: &limitedWriter{w: &ch.errOut, n: 4096},
+		// A shim killed part-way takes its create child along; the daemon
+		// then kills what is left in the pod cgroup.
+		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL},
+	}
+	return ch.cmd
+}
+
+// start starts the child and reaps it in the background.
+func (ch *childProc) start() error {
+	if err := startOnForkThread(ch.cmd); err != nil {
+		return err
+	}
+	ch.exited = make(chan struct{})
+	go func() {
+		ch.waitErr = ch.cmd.Wait()
+		close(ch.exited)
+	}()
+	return nil
+}
+
+// wait waits until the child is reaped and its output read.
+func (ch *childProc) wait() error {
+	<-ch.exited
+	return ch.waitErr
+}
+
+// kill kills the child and waits for it.
+func (ch *childProc) kill() {
+	_ = ch.cmd.Process.Kill()
+	_ = ch.wait()
+}
+
+// A ready child is a create child started before its request, when a
+// container's creation is about to come (PrepareCreate: the pod's pause
+// is starting), so that its exec and the Go runtime's start (some 20 ms
+// of a container's start on a 2-core host) run beside the pause's start
+// instead of after it. It waits on a socket (its stdin) for the
+// descriptors of its stdio (one message, SCM_RIGHTS) and then its
+// request, and from then on is any create child. One that is not used
+// within readyChildTTL is killed: it holds memory for nothing.
+const readyChildArg = "ready"
+
+// readyChildTTL is how long a ready child waits for its request.
+var readyChildTTL = 10 * time.Second
+
+type readyChild struct {
+	proc *childProc
+	// sock is the shim's end of the child's stdin.
+	sock  *os.File
+	timer *time.Timer
+}
+
+// PrepareCreate starts a ready create child unless one is waiting: a
+// container's creation is coming. Failing to start one costs only time.
+func (r *Runtime) PrepareCreate() {
+	r.readyMu.Lock()
+	defer r.readyMu.Unlock()
+	if r.ready != nil {
+		return
+	}
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return
+	}
+	ours, theirs := os.NewFile(uintptr(fds[0]), "create-request"), os.NewFile(uintptr(fds[1]), "create-request")
+	defer theirs.Close()
+	ch := &childProc{}
+	ch.command(createChildArg, readyChildArg).Stdin = theirs
+	if err := ch.start(); err != nil {
+		ours.Close()
+		return
+	}
+	rc := &readyChild{proc: ch, sock: ours}
+	rc.timer = time.AfterFunc(readyChildTTL, func() {
+		if r.takeReadyIf(rc) {
+			rc.discard()
+		}
+	})
+	r.ready = rc
+}
+
+// takeReady returns (and forgets) the ready child, nil if none.
+func (r *Runtime) takeReady() *readyChild {
+	r.readyMu.Lock()
+	defer r.readyMu.Unlock()
+	rc := r.ready
+	r.ready = nil
+	if rc != nil {
+		rc.timer.Stop()
+	}
+	return rc
+}
+
+// takeReadyIf forgets rc if it is still the ready child.
+func (r *Runtime) takeReadyIf(rc *readyChild) bool {
+	r.readyMu.Lock()
+	defer r.readyMu.Unlock()
+	if r.ready != rc {
+		return false
+	}
+	r.ready = nil
+	return true
+}
+
+// discard kills an unused ready child.
+func (rc *readyChild) discard() {
+	rc.sock.Close()
+	rc.proc.kill()
+}
+
+// send gives the ready child its stdio descriptors (those of files that
+// are set, in order) and request in, then closes its stdin.
+func (rc *readyChild) send(in []byte, files []*os.File) error {
+	defer rc.sock.Close()
+	var fds []int
+	for _, f := range files {
+		if f != nil {
+			fds = append(fds, int(f.Fd()))
+		}
+	}
+	var oob []byte
+	if len(fds) > 0 {
+		oob = unix.UnixRights(fds...)
+	}
+	if err := unix.Sendmsg(int(rc.sock.Fd()), []byte{'r'}, oob, nil, unix.MSG_NOSIGNAL); err != nil {
+		return fmt.Errorf("send the create child its descriptors: %w", err)
+	}
+	if _, err := rc.sock.Write(in); err != nil {
+		return fmt.Errorf("send the create child its request: %w", err)
+	}
+	return nil
 }
 
 // forkThread runs the functions sent to it on one OS thread that never
@@ -215,14 +372,36 @@ func CreateChildMain() {
 }
 
 func createChildMain(out *json.Encoder) error {
-	// The descriptors the shim passed must not reach the container's
-	// processes (libcontainer hands the init only what it is given).
-	for fd := childFdStdin; fd <= childFdConsole; fd++ {
-		unix.CloseOnExec(fd)
+	// fds are the child's stdio descriptors, in childFd order.
+	fds := []int{childFdStdin, childFdStdout, childFdStderr, childFdConsole}
+	if len(os.Args) > 2 && os.Args[2] == readyChildArg {
+		got, err := awaitDescriptors()
+		if err != nil {
+			return err
+		}
+		if got == nil {
+			// The shim closed the socket without a request (it discarded
+			// this child, or ends).
+			os.Exit(0)
+		}
+		fds = got
+	} else {
+		// The descriptors the shim passed must not reach the container's
+		// processes (libcontainer hands the init only what it is given).
+		for _, fd := range fds {
+			unix.CloseOnExec(fd)
+		}
 	}
 	var req createRequest
 	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
 		return fmt.Errorf("read create request: %w", err)
+	}
+	if len(os.Args) > 2 && os.Args[2] == readyChildArg {
+		// The descriptors came in order, those the request has.
+		var err error
+		if fds, err = placeDescriptors(fds, []bool{req.Stdin, req.Stdout, req.Stderr, req.Console}); err != nil {
+			return err
+		}
 	}
 	cfg := &shimv1.ContainerConfig{}
 	if err := proto.Unmarshal(req.Config, cfg); err != nil {
@@ -259,10 +438,10 @@ func createChildMain(out *json.Encoder) error {
 		}
 		return os.NewFile(uintptr(fd), name)
 	}
-	stdio.stdin = file(req.Stdin, childFdStdin, "stdin")
-	stdio.stdout = file(req.Stdout, childFdStdout, "stdout")
-	stdio.stderr = file(req.Stderr, childFdStderr, "stderr")
-	stdio.consoleSock = file(req.Console, childFdConsole, "console-socket")
+	stdio.stdin = file(req.Stdin, fds[0], "stdin")
+	stdio.stdout = file(req.Stdout, fds[1], "stdout")
+	stdio.stderr = file(req.Stderr, fds[2], "stderr")
+	stdio.consoleSock = file(req.Console, fds[3], "console-socket")
 	pid, err := run(lc, newInitProcess(spec.Process), stdio, req.Hold)
 	if err != nil {
 		_ = lc.Destroy()
@@ -270,6 +449,61 @@ func createChildMain(out *json.Encoder) error {
 	}
 	createFault(req.Root, "started", pid)
 	return out.Encode(&createReply{Pid: pid})
+}
+
+// awaitDescriptors waits on stdin, the ready child's socket, for the
+// message that carries its stdio descriptors (close-on-exec); nil when the
+// shim closed the socket instead.
+func awaitDescriptors() ([]int, error) {
+	buf := make([]byte, 1)
+	oob := make([]byte, unix.CmsgSpace(4*4))
+	for {
+		n, oobn, _, _, err := unix.Recvmsg(0, buf, oob, unix.MSG_CMSG_CLOEXEC)
+		if err == unix.EINTR {
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read create request descriptors: %w", err)
+		}
+		if n == 0 {
+			return nil, nil
+		}
+		var fds []int
+		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
+		if err != nil {
+			return nil, fmt.Errorf("read create request descriptors: %w", err)
+		}
+		for _, m := range msgs {
+			got, err := unix.ParseUnixRights(&m)
+			if err != nil {
+				return nil, fmt.Errorf("read create request descriptors: %w", err)
+			}
+			fds = append(fds, got...)
+		}
+		return fds, nil
+	}
+}
+
+// placeDescriptors puts the descriptors got, sent in order for the
+// stdio streams set, at their stream's place (-1 for those not set).
+func placeDescriptors(got []int, set []bool) ([]int, error) {
+	out := make([]int, len(set))
+	i := 0
+	for k, ok := range set {
+		out[k] = -1
+		if !ok {
+			continue
+		}
+		if i == len(got) {
+			return nil, fmt.Errorf("read create request: %d descriptors for %d streams", len(got), i+1)
+		}
+		out[k] = got[i]
+		i++
+	}
+	if i != len(got) {
+		return nil, fmt.Errorf("read create request: %d descriptors for %d streams", len(got), i)
+	}
+	return out, nil
 }
 
 // childStdio is the create child's view of Stdio.

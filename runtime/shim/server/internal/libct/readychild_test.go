@@ -1,0 +1,78 @@
+package libct
+
+import (
+	"os"
+	"testing"
+	"time"
+
+	"github.com/podd-dev/podd/test/testutil"
+)
+
+// The test binary is its own create child: PrepareCreate starts it from
+// /proc/self/exe.
+func TestMain(m *testing.M) {
+	if IsCreateChild() {
+		CreateChildMain()
+	}
+	os.Exit(m.Run())
+}
+
+// A ready create child nobody uses is killed after readyChildTTL and
+// forgotten: it only held memory.
+func TestUnusedReadyChildIsKilled(t *testing.T) {
+	defer func(ttl time.Duration) { readyChildTTL = ttl }(readyChildTTL)
+	readyChildTTL = 300 * time.Millisecond
+	r := &Runtime{}
+	r.PrepareCreate()
+	r.readyMu.Lock()
+	rc := r.ready
+	r.readyMu.Unlock()
+	if rc == nil {
+		t.Fatal("PrepareCreate started no create child")
+	}
+	select {
+	case <-rc.proc.exited:
+		t.Fatalf("the ready child ended at once: %v (%s)", rc.proc.waitErr, rc.proc.errOut.String())
+	case <-time.After(100 * time.Millisecond):
+	}
+	// A second preparation keeps the one waiting.
+	r.PrepareCreate()
+	r.readyMu.Lock()
+	same := r.ready == rc
+	r.readyMu.Unlock()
+	if !same {
+		t.Fatal("a second PrepareCreate replaced the waiting child")
+	}
+	testutil.WaitFor(t, 5*time.Second, "the unused ready child to be killed", func() (bool, error) {
+		select {
+		case <-rc.proc.exited:
+			return true, nil
+		default:
+			return false, nil
+		}
+	})
+	r.readyMu.Lock()
+	left := r.ready
+	r.readyMu.Unlock()
+	if left != nil {
+		t.Error("the runtime still has a ready child after it was killed")
+	}
+}
+
+// A ready child whose socket closes without a request (its shim dropped
+// it) exits 0 having made nothing.
+func TestReadyChildExitsWhenItsSocketCloses(t *testing.T) {
+	r := &Runtime{}
+	r.PrepareCreate()
+	rc := r.takeReady()
+	if rc == nil {
+		t.Fatal("PrepareCreate started no create child")
+	}
+	rc.sock.Close()
+	if err := rc.proc.wait(); err != nil {
+		t.Fatalf("the ready child whose socket closed: %v (%s), want exit 0", err, rc.proc.errOut.String())
+	}
+	if out := rc.proc.out.String(); out != "" {
+		t.Errorf("it replied %q, want nothing", out)
+	}
+}
