@@ -55,7 +55,7 @@ func binaries(t testing.TB) string {
 			return
 		}
 		for _, b := range []struct{ name, pkg, cgo, tags string }{
-			{"podd", "./cmd/podd", "1", ""}, {"podctl", "./cmd/podctl", "1", ""},
+			{"podd", "./cmd/podd", "1", ""}, {"podctl", "./cmd/podctl", "0", "grpcnotrace"},
 			{"podd-shim", "./cmd/podd-shim", "1", "seccomp,runc_nocriu,grpcnotrace"}, {"podd-pause", "./cmd/podd-pause", "0", ""},
 		} {
 			cmd := exec.Command("go", "build", "-tags", b.tags, "-o", filepath.Join(dir, b.name), b.pkg)
