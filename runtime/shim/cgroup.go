@@ -108,13 +108,15 @@ func CgroupChildren(parent string) []string {
 	return out
 }
 
-// MoveCgroup makes cgroup from, which holds process pid alone, cgroup to
+// MoveCgroup makes cgroup from, which holds process pid and its children
+// (a spare shim and the create child it starts while it waits), cgroup to
 // (both absolute from each hierarchy's root, with the same parent). On a
 // cgroup v1 hierarchy it renames the directory: no migration, which waits
 // for an RCU grace period in each hierarchy (some 10 ms on a v1 host with
 // eight of them), and the memory pid has been charged goes along. Where
 // renaming is not possible (cgroup v2, or to exists: a retried launch) it
-// moves pid into to as JoinCgroup does and removes from.
+// moves pid, then the other processes of from, into to as JoinCgroup does
+// and removes from.
 func MoveCgroup(pid int, from, to string) error {
 	dirs, err := cgroupTargets(to)
 	if err != nil {
@@ -131,6 +133,12 @@ func MoveCgroup(pid int, from, to string) error {
 		}
 		if err := os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(strconv.Itoa(pid)), 0o644); err != nil {
 			return fmt.Errorf("join cgroup %s: %w", dir, err)
+		}
+		if b, err := os.ReadFile(filepath.Join(old, "cgroup.procs")); err == nil {
+			for _, p := range strings.Fields(string(b)) {
+				// One that ended meanwhile is gone from from too.
+				_ = os.WriteFile(filepath.Join(dir, "cgroup.procs"), []byte(p), 0o644)
+			}
 		}
 		_ = syscall.Rmdir(old) // empty now, or gone; never waited for
 

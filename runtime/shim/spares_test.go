@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -96,17 +97,17 @@ func TestLaunchBindsTheSpare(t *testing.T) {
 	t.Cleanup(func() { removeCgroupDirs(spareCgroup) })
 	s := newSparesIn(t, binary, spareCgroup)
 	sparePid := waitIdleSpare(t, s)
-	if procs := cgroupProcs(t, spareCgroup); len(procs) != 1 || procs[0] != strconv.Itoa(sparePid) {
-		t.Errorf("spare cgroup %s holds %v, want only the spare %d", spareCgroup, procs, sparePid)
-	}
+	// The spare and the create child it starts for its pod's first
+	// container, which waits with it.
+	ready := spareAndCreateChild(t, spareCgroup, sparePid)
 	p, shimCgroup := startPodThrough(t, s.Launch, binary)
 
 	pid := p.c.Pid()
 	if pid != sparePid {
 		t.Fatalf("the pod's shim is pid %d, want the spare %d", pid, sparePid)
 	}
-	if procs := cgroupProcs(t, shimCgroup); len(procs) != 1 || procs[0] != strconv.Itoa(pid) {
-		t.Errorf("shim cgroup %s holds %v, want only the shim %d", shimCgroup, procs, pid)
+	if procs := cgroupProcs(t, shimCgroup); len(procs) != 2 || !slices.Contains(procs, strconv.Itoa(pid)) || !slices.Contains(procs, ready) {
+		t.Errorf("shim cgroup %s holds %v, want the shim %d and its create child %s", shimCgroup, procs, pid, ready)
 	}
 	if _, err := os.Stat(shim.TTRPCSocketPath(p.stateDir)); err != nil {
 		t.Errorf("no ttrpc socket in the pod's state dir: %v", err)
@@ -128,22 +129,6 @@ func TestLaunchBindsTheSpare(t *testing.T) {
 			t.Errorf("the bound spare's fd %d is %q, want %q", fd, got, want)
 		}
 	}
-	// Pipes this process holds too were inherited by every child.
-	inherited := map[string]bool{}
-	ours, _ := filepath.Glob("/proc/self/fd/*")
-	for _, fd := range ours {
-		l, _ := os.Readlink(fd)
-		inherited[l] = true
-	}
-	testutil.WaitFor(t, 5*time.Second, "the bound spare to close its status pipe", func() (bool, error) {
-		fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
-		for _, fd := range fds {
-			if l, _ := os.Readlink(fd); strings.HasPrefix(l, "pipe:") && !inherited[l] {
-				return false, fmt.Errorf("it holds %s -> %s", fd, l)
-			}
-		}
-		return true, nil
-	})
 	if b, _ := os.ReadFile(shim.LogFile(p.stateDir)); !bytes.Contains(b, []byte("shim serving")) || !bytes.Contains(b, []byte("spare=true")) {
 		t.Errorf("shim log has no 'shim serving' line of a spare:\n%s", b)
 	}
@@ -156,15 +141,36 @@ func TestLaunchBindsTheSpare(t *testing.T) {
 	if lines := p.logLines(cfg); len(lines) != 1 || !strings.HasSuffix(lines[0], " stdout F hi") {
 		t.Errorf("container log %q, want one record 'hi'", lines)
 	}
+	// The container was made by the create child that waited.
+	if pid, _ := strconv.Atoi(ready); running(pid) {
+		t.Errorf("the spare's create child %s still runs after the first container's creation", ready)
+	}
+	if procs := cgroupProcs(t, shimCgroup); len(procs) != 1 || procs[0] != strconv.Itoa(pid) {
+		t.Errorf("shim cgroup %s holds %v, want only the shim %d", shimCgroup, procs, pid)
+	}
+	// Pipes this process holds too were inherited by every child.
+	inherited := map[string]bool{}
+	ours, _ := filepath.Glob("/proc/self/fd/*")
+	for _, fd := range ours {
+		l, _ := os.Readlink(fd)
+		inherited[l] = true
+	}
+	testutil.WaitFor(t, 5*time.Second, "the bound spare to hold no pipe of its own", func() (bool, error) {
+		fds, _ := filepath.Glob(fmt.Sprintf("/proc/%d/fd/*", pid))
+		for _, fd := range fds {
+			if l, _ := os.Readlink(fd); strings.HasPrefix(l, "pipe:") && !inherited[l] {
+				return false, fmt.Errorf("it holds %s -> %s", fd, l)
+			}
+		}
+		return true, nil
+	})
 
 	var next int
 	testutil.WaitFor(t, 10*time.Second, "the next spare", func() (bool, error) {
 		next = s.IdlePid()
 		return next != 0 && next != pid, nil
 	})
-	if procs := cgroupProcs(t, spareCgroup); len(procs) != 1 || procs[0] != strconv.Itoa(next) {
-		t.Errorf("spare cgroup %s holds %v, want only the next spare %d", spareCgroup, procs, next)
-	}
+	spareAndCreateChild(t, spareCgroup, next)
 	s.Close()
 	if dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + spareCgroup); len(dirs) > 0 {
 		t.Errorf("closed spares left their cgroup: %v", dirs)
@@ -385,4 +391,23 @@ func TestLaunchTooLongForTheSpareExecs(t *testing.T) {
 	if got := s.IdlePid(); got != spare {
 		t.Errorf("idle spare %d after the launch, want %d still", got, spare)
 	}
+}
+
+// spareAndCreateChild checks that spare cgroup holds the idle spare and
+// the create child it started for its pod's first container, and returns
+// the child's pid.
+func spareAndCreateChild(t *testing.T, cgroup string, spare int) string {
+	t.Helper()
+	var procs []string
+	var child string
+	testutil.WaitFor(t, 10*time.Second, "the spare's create child", func() (bool, error) {
+		procs, child = cgroupProcs(t, cgroup), ""
+		for _, p := range procs {
+			if cmdline, _ := os.ReadFile("/proc/" + p + "/cmdline"); strings.Contains(string(cmdline), "create-container\x00ready") {
+				child = p
+			}
+		}
+		return len(procs) == 2 && slices.Contains(procs, strconv.Itoa(spare)) && child != "", nil
+	})
+	return child
 }

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 )
 
 // IsSpare reports whether podd-shim was started as a spare (see
@@ -45,6 +46,9 @@ func AwaitBinding() ([]string, *os.File) {
 		os.Exit(spareNoTitle)
 	}
 	tuneRuntime()
+	// Its pod's first container will need a create child: it starts now,
+	// long before the pod (limitInitProcs' GOMAXPROCS is the spare's own).
+	libct.PrepareEarly()
 	if _, err := status.Write([]byte{shim.SpareWaiting}); err != nil {
 		os.Exit(spareDropped) // the daemon is gone
 	}

@@ -61,7 +61,16 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open the shim's binary: %w", err)
 	}
-	return &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock, self: self}, nil
+	r := &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock, self: self}
+	early.Lock()
+	if early.rc != nil {
+		r.readyMu.Lock()
+		r.adoptLocked(early.rc)
+		r.readyMu.Unlock()
+		early.rc = nil
+	}
+	early.Unlock()
+	return r, nil
 }
 
 // Container is one libcontainer container.

@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -102,7 +103,9 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 	}
 	var ch *childProc
 	if rc := r.takeReady(); rc != nil {
-		if err := rc.send(in, files); err == nil {
+		if !rc.inShimCgroups() {
+			rc.discard()
+		} else if err := rc.send(in, files); err == nil {
 			ch = rc.proc
 		} else {
 			// It died, or was killed, before it read a thing: the
@@ -240,9 +243,49 @@ func (r *Runtime) PrepareCreate() {
 	if r.ready != nil {
 		return
 	}
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	rc, err := startReady()
 	if err != nil {
 		return
+	}
+	r.adoptLocked(rc)
+}
+
+// adoptLocked makes rc the runtime's ready child, killed after
+// readyChildTTL unless used. readyMu is held.
+func (r *Runtime) adoptLocked(rc *readyChild) {
+	rc.timer = time.AfterFunc(readyChildTTL, func() {
+		if r.takeReadyIf(rc) {
+			rc.discard()
+		}
+	})
+	r.ready = rc
+}
+
+// early is the ready child a spare shim starts while it waits for its pod
+// (PrepareEarly), for the runtime to adopt.
+var early struct {
+	sync.Mutex
+	rc *readyChild
+}
+
+// PrepareEarly starts a ready create child before the shim has its pod: a
+// spare does, while it waits, so that its pod's first container finds one
+// that has long started. NewRuntime adopts it.
+func PrepareEarly() {
+	rc, err := startReady()
+	if err != nil {
+		return
+	}
+	early.Lock()
+	early.rc = rc
+	early.Unlock()
+}
+
+// startReady starts a ready create child.
+func startReady() (*readyChild, error) {
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, err
 	}
 	ours, theirs := os.NewFile(uintptr(fds[0]), "create-request"), os.NewFile(uintptr(fds[1]), "create-request")
 	defer theirs.Close()
@@ -250,15 +293,22 @@ func (r *Runtime) PrepareCreate() {
 	ch.command(createChildArg, readyChildArg).Stdin = theirs
 	if err := ch.start(); err != nil {
 		ours.Close()
-		return
+		return nil, err
 	}
-	rc := &readyChild{proc: ch, sock: ours}
-	rc.timer = time.AfterFunc(readyChildTTL, func() {
-		if r.takeReadyIf(rc) {
-			rc.discard()
-		}
-	})
-	r.ready = rc
+	return &readyChild{proc: ch, sock: ours}, nil
+}
+
+// inShimCgroups reports whether the ready child is in the shim's cgroups.
+// A spare's is started in the spare's cgroup and moved along with it when
+// the daemon binds the spare (shim.MoveCgroup), unless it was forked
+// while the daemon moved the spare itself.
+func (rc *readyChild) inShimCgroups() bool {
+	mine, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return false
+	}
+	its, err := os.ReadFile("/proc/" + strconv.Itoa(rc.proc.cmd.Process.Pid) + "/cgroup")
+	return err == nil && bytes.Equal(mine, its)
 }
 
 // takeReady returns (and forgets) the ready child, nil if none.
