@@ -5,6 +5,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/podd-dev/podd/runtime/shim"
@@ -37,5 +39,45 @@ func TestRemoveCgroupWaitsForTheLastTaskToLeave(t *testing.T) {
 		if _, err := os.Stat(filepath.Join(root, cg)); err == nil {
 			t.Errorf("%s still exists", filepath.Join(root, cg))
 		}
+	}
+}
+
+// A cgroup that cannot be renamed (its target exists, as on cgroup v2,
+// where no cgroup is ever renamed) moves by migration: every process of
+// it goes, the spare shim's create child with the spare, and it is
+// removed.
+func TestMoveCgroupMigratesEveryProcess(t *testing.T) {
+	testutil.RequireRoot(t)
+	from := fmt.Sprintf("/podd-test-movefrom-%d", os.Getpid())
+	to := fmt.Sprintf("/podd-test-moveto-%d", os.Getpid())
+	var cmds []*exec.Cmd
+	t.Cleanup(func() {
+		for _, c := range cmds {
+			_ = c.Process.Kill()
+			_ = c.Wait()
+		}
+		_ = shim.RemoveCgroup(from)
+		_ = shim.RemoveCgroup(to)
+	})
+	// Two processes in from; to exists (a third process in it): no rename.
+	for _, cg := range []string{from, from, to} {
+		c := exec.Command("sleep", "1000")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		cmds = append(cmds, c)
+		if err := shim.JoinCgroup(c.Process.Pid, cg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := shim.MoveCgroup(cmds[0].Process.Pid, from, to); err != nil {
+		t.Fatal(err)
+	}
+	got := cgroupProcs(t, to)
+	if len(got) != 3 || !slices.Contains(got, strconv.Itoa(cmds[0].Process.Pid)) || !slices.Contains(got, strconv.Itoa(cmds[1].Process.Pid)) {
+		t.Errorf("%s holds %v, want its own and both processes of %s: %d and %d", to, got, from, cmds[0].Process.Pid, cmds[1].Process.Pid)
+	}
+	if dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + from); len(dirs) > 0 {
+		t.Errorf("the moved cgroup is left: %v", dirs)
 	}
 }
