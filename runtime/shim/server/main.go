@@ -120,10 +120,16 @@ func Main(opts Options) error {
 
 	sigs := make(chan os.Signal, 1)
 	signal.Notify(sigs, unix.SIGTERM)
-	signal.Ignore(unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
+	// SIGINT, SIGHUP and SIGPIPE are caught and dropped, not ignored: an
+	// ignored signal stays ignored across fork and exec, in every create
+	// child, container and exec'd process; a caught one is reset to its
+	// default by their exec.
+	dropped := make(chan os.Signal, 1)
+	signal.Notify(dropped, unix.SIGINT, unix.SIGHUP, unix.SIGPIPE)
 loop:
 	for {
 		select {
+		case <-dropped:
 		case <-sigs:
 			srv.beginShutdown(false)
 		case err := <-servers.err:
