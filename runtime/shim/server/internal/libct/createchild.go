@@ -171,9 +171,11 @@ type childProc struct {
 	cmd    *exec.Cmd
 	out    bytes.Buffer
 	errOut bytes.Buffer
-	// exited is closed once the child is reaped, with waitErr.
-	exited  chan struct{}
-	waitErr error
+	// The child is reaped once, by the first wait; none is waiting while a
+	// ready child waits for its request (a goroutine blocked in wait4
+	// holds an OS thread, which the Go runtime keeps for good).
+	waitOnce sync.Once
+	waitErr  error
 }
 
 // command sets up the child's command with args after the program name.
@@ -190,22 +192,12 @@ func (ch *childProc) command(args ...string) *exec.Cmd {
 	return ch.cmd
 }
 
-// start starts the child and reaps it in the background.
-func (ch *childProc) start() error {
-	if err := startOnForkThread(ch.cmd); err != nil {
-		return err
-	}
-	ch.exited = make(chan struct{})
-	go func() {
-		ch.waitErr = ch.cmd.Wait()
-		close(ch.exited)
-	}()
-	return nil
-}
+// start starts the child.
+func (ch *childProc) start() error { return startOnForkThread(ch.cmd) }
 
 // wait waits until the child is reaped and its output read.
 func (ch *childProc) wait() error {
-	<-ch.exited
+	ch.waitOnce.Do(func() { ch.waitErr = ch.cmd.Wait() })
 	return ch.waitErr
 }
 

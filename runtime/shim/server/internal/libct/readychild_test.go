@@ -2,6 +2,7 @@ package libct
 
 import (
 	"os"
+	"strconv"
 	"testing"
 	"time"
 
@@ -30,10 +31,10 @@ func TestUnusedReadyChildIsKilled(t *testing.T) {
 	if rc == nil {
 		t.Fatal("PrepareCreate started no create child")
 	}
-	select {
-	case <-rc.proc.exited:
-		t.Fatalf("the ready child ended at once: %v (%s)", rc.proc.waitErr, rc.proc.errOut.String())
-	case <-time.After(100 * time.Millisecond):
+	pid := rc.proc.cmd.Process.Pid
+	time.Sleep(100 * time.Millisecond)
+	if !alive(pid) {
+		t.Fatalf("the ready child ended at once (%s)", rc.proc.errOut.String())
 	}
 	// A second preparation keeps the one waiting.
 	r.PrepareCreate()
@@ -43,13 +44,8 @@ func TestUnusedReadyChildIsKilled(t *testing.T) {
 	if !same {
 		t.Fatal("a second PrepareCreate replaced the waiting child")
 	}
-	testutil.WaitFor(t, 5*time.Second, "the unused ready child to be killed", func() (bool, error) {
-		select {
-		case <-rc.proc.exited:
-			return true, nil
-		default:
-			return false, nil
-		}
+	testutil.WaitFor(t, 5*time.Second, "the unused ready child to be killed and reaped", func() (bool, error) {
+		return !alive(pid), nil
 	})
 	r.readyMu.Lock()
 	left := r.ready
@@ -75,4 +71,10 @@ func TestReadyChildExitsWhenItsSocketCloses(t *testing.T) {
 	if out := rc.proc.out.String(); out != "" {
 		t.Errorf("it replied %q, want nothing", out)
 	}
+}
+
+// alive reports whether process pid exists, reaped or not yet.
+func alive(pid int) bool {
+	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+	return err == nil
 }
