@@ -118,9 +118,10 @@ type env struct {
 	// defaultRoute gives pods a default route through the bridge (cluster
 	// IPs are reached through it).
 	defaultRoute bool
-	// shared marks an env whose bridge and cgroup parent belong to another
-	// env: its cleanup leaves them alone.
-	shared bool
+	// sharedNetwork and sharedCgroup mark an env whose bridge (and NAT
+	// chains) or cgroup parent belong to another env: its cleanup leaves
+	// those alone, and only those.
+	sharedNetwork, sharedCgroup bool
 	cmd    *exec.Cmd
 	logBuf *syncBuffer
 	client poddv1.PodServiceClient
@@ -409,9 +410,11 @@ func forceClean(e *env) {
 	}
 	// The daemon's Service rules outlive it by design; a test's go with it.
 	proxier.Cleanup(context.Background(), e.rulesTag())
-	if !e.shared {
+	if !e.sharedNetwork {
 		removeNatChains(e.networkName())
 		exec.Command("ip", "link", "del", e.bridge).Run()
+	}
+	if !e.sharedCgroup {
 		for _, d := range cgroupDirs(e.cgroupParent) {
 			removeCgroupTree(d)
 		}

@@ -29,9 +29,7 @@ import (
 func newSibling(t *testing.T, first *env, sameCgroup, sameNetwork bool) *env {
 	t.Helper()
 	e := prepareEnv(t, nil)
-	if sameCgroup || sameNetwork {
-		e.shared = true
-	}
+	e.sharedCgroup, e.sharedNetwork = sameCgroup, sameNetwork
 	if sameCgroup {
 		e.cgroupParent = first.cgroupParent
 	}
