@@ -122,10 +122,10 @@ type env struct {
 	// chains) or cgroup parent belong to another env: its cleanup leaves
 	// those alone, and only those.
 	sharedNetwork, sharedCgroup bool
-	cmd    *exec.Cmd
-	logBuf *syncBuffer
-	client poddv1.PodServiceClient
-	conn   *grpc.ClientConn
+	cmd                         *exec.Cmd
+	logBuf                      *syncBuffer
+	client                      poddv1.PodServiceClient
+	conn                        *grpc.ClientConn
 	// args are the daemon's flags, reused by restarts.
 	args []string
 	// extraEnv is added to the daemon's environment.
