@@ -62,14 +62,11 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 		return nil, fmt.Errorf("open the shim's binary: %w", err)
 	}
 	r := &Runtime{root: root, nofile: min(rl.Max, 1<<20), minOOMScoreAdj: minOOMScoreAdj, memlock: memlock, self: self}
-	early.Lock()
-	if early.rc != nil {
+	if rc := takeEarly(); rc != nil {
 		r.readyMu.Lock()
-		r.adoptLocked(early.rc)
+		r.adoptLocked(rc)
 		r.readyMu.Unlock()
-		early.rc = nil
 	}
-	early.Unlock()
 	return r, nil
 }
 

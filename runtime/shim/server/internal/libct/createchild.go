@@ -103,14 +103,12 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 	}
 	var ch *childProc
 	if rc := r.takeReady(); rc != nil {
-		if !rc.inShimCgroups() {
-			rc.discard()
-		} else if err := rc.send(in, files); err == nil {
+		if rc.inShimCgroups() && rc.send(in, files) == nil {
 			ch = rc.proc
 		} else {
-			// It died, or was killed, before it read a thing: the
-			// container is made by a child of its own.
-			rc.proc.kill()
+			// Elsewhere, or dead before it read a thing: the container
+			// is made by a child of its own.
+			rc.discard()
 		}
 	}
 	if ch == nil {
@@ -208,10 +206,10 @@ func (ch *childProc) kill() {
 }
 
 // A ready child is a create child started before its request, when a
-// container's creation is about to come (PrepareCreate: the pod's pause
-// is starting), so that its exec and the Go runtime's start (some 20 ms
-// of a container's start on a 2-core host) run beside the pause's start
-// instead of after it. It waits on a socket (its stdin) for the
+// container's creation is to come (PrepareEarly: a spare waiting for its
+// pod; PrepareCreate: the pod's pause is starting), so that its exec and
+// the Go runtime's start (some 20 ms of a container's start on a 2-core
+// host) are not part of that container's start. It waits on a socket (its stdin) for the
 // descriptors of its stdio (one message, SCM_RIGHTS) and then its
 // request, and from then on is any create child. One that is not used
 // within readyChildTTL is killed: it holds memory for nothing.
@@ -271,6 +269,16 @@ func PrepareEarly() {
 	early.Lock()
 	early.rc = rc
 	early.Unlock()
+}
+
+// takeEarly returns (and forgets) the child PrepareEarly started, nil if
+// none.
+func takeEarly() *readyChild {
+	early.Lock()
+	defer early.Unlock()
+	rc := early.rc
+	early.rc = nil
+	return rc
 }
 
 // startReady starts a ready create child.
@@ -335,7 +343,6 @@ func (rc *readyChild) discard() {
 // send gives the ready child its stdio descriptors (those of files that
 // are set, in order) and request in, then closes its stdin.
 func (rc *readyChild) send(in []byte, files []*os.File) error {
-	defer rc.sock.Close()
 	var fds []int
 	for _, f := range files {
 		if f != nil {
@@ -352,7 +359,7 @@ func (rc *readyChild) send(in []byte, files []*os.File) error {
 	if _, err := rc.sock.Write(in); err != nil {
 		return fmt.Errorf("send the create child its request: %w", err)
 	}
-	return nil
+	return rc.sock.Close()
 }
 
 // forkThread runs the functions sent to it on one OS thread that never
@@ -416,7 +423,8 @@ func CreateChildMain() {
 func createChildMain(out *json.Encoder) error {
 	// fds are the child's stdio descriptors, in childFd order.
 	fds := []int{childFdStdin, childFdStdout, childFdStderr, childFdConsole}
-	if len(os.Args) > 2 && os.Args[2] == readyChildArg {
+	ready := len(os.Args) > 2 && os.Args[2] == readyChildArg
+	if ready {
 		got, err := awaitDescriptors()
 		if err != nil {
 			return err
@@ -438,7 +446,7 @@ func createChildMain(out *json.Encoder) error {
 	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
 		return fmt.Errorf("read create request: %w", err)
 	}
-	if len(os.Args) > 2 && os.Args[2] == readyChildArg {
+	if ready {
 		// The descriptors came in order, those the request has.
 		var err error
 		if fds, err = placeDescriptors(fds, []bool{req.Stdin, req.Stdout, req.Stderr, req.Console}); err != nil {
