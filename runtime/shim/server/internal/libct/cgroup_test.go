@@ -100,7 +100,7 @@ func TestCgroup2Resources(t *testing.T) {
 		if cgroups.ConvertCPUSharesToCgroupV2Value(r.CpuShares) != tt.weight {
 			t.Errorf("shares %d: cpu.weight %d, want %d", tt.shares, cgroups.ConvertCPUSharesToCgroupV2Value(r.CpuShares), tt.weight)
 		}
-		if r.CpuQuota != 25000 || r.CpuPeriod != 100000 || r.Memory != 64<<20 || r.PidsLimit != 100 {
+		if r.CpuQuota != 25000 || r.CpuPeriod != 100000 || r.Memory != 64<<20 || r.PidsLimit == nil || *r.PidsLimit != 100 {
 			t.Errorf("quota %d period %d memory %d pids %v", r.CpuQuota, r.CpuPeriod, r.Memory, r.PidsLimit)
 		}
 		if r.Unified[oomGroup] != "1" {

@@ -151,7 +151,7 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 		return 0, nil, created, fmt.Errorf("create child: %w", runErr)
 	}
 	if parentSock != nil {
-		f, err := utils.RecvFile(parentSock)
+		f, err := recvConsole(parentSock)
 		if err == nil {
 			console, err = pollable(f)
 		}

@@ -16,10 +16,14 @@ import (
 // subtree_control, which makes the pod cgroup an inner node whose limit
 // its children honour.
 func SetupPodCgroup(path string, pidsLimit int64) error {
+	var limit *int64 // nil: pids.max is left alone
+	if pidsLimit != 0 {
+		limit = &pidsLimit
+	}
 	m, err := manager.New(&cgroups.Cgroup{
 		Path: path,
 		Resources: &cgroups.Resources{
-			PidsLimit: pidsLimit,
+			PidsLimit: limit,
 			// The device rules are each container's, never the pod's.
 			SkipDevices: true,
 		},
@@ -30,7 +34,7 @@ func SetupPodCgroup(path string, pidsLimit int64) error {
 	if err := m.Apply(-1); err != nil {
 		return fmt.Errorf("create pod cgroup %s: %w", path, err)
 	}
-	if err := m.Set(&cgroups.Resources{PidsLimit: pidsLimit, SkipDevices: true}); err != nil {
+	if err := m.Set(&cgroups.Resources{PidsLimit: limit, SkipDevices: true}); err != nil {
 		return fmt.Errorf("set pids limit %d on pod cgroup %s: %w", pidsLimit, path, err)
 	}
 	return nil

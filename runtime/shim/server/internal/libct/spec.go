@@ -332,7 +332,7 @@ func buildResources(cfg *shimv1.ContainerConfig) *specs.LinuxResources {
 		r.Memory = &specs.LinuxMemory{Limit: &v}
 	}
 	if v := res.GetPidsLimit(); v > 0 {
-		r.Pids = &specs.LinuxPids{Limit: v}
+		r.Pids = &specs.LinuxPids{Limit: &v}
 	}
 	return r
 }

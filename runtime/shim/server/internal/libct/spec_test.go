@@ -184,7 +184,7 @@ func TestBuildSpecResources(t *testing.T) {
 	cfg := baseConfig()
 	cfg.Resources = &shimv1.Resources{CpuShares: 512, CpuQuotaUs: 50000, MemoryLimitBytes: 64 << 20, PidsLimit: 100}
 	r := mustSpec(t, cfg).Linux.Resources
-	if *r.CPU.Shares != 512 || *r.CPU.Quota != 50000 || *r.CPU.Period != 100000 || *r.Memory.Limit != 64<<20 || r.Pids.Limit != 100 {
+	if *r.CPU.Shares != 512 || *r.CPU.Quota != 50000 || *r.CPU.Period != 100000 || *r.Memory.Limit != 64<<20 || *r.Pids.Limit != 100 {
 		t.Fatalf("resources %+v", r)
 	}
 	if d := r.Devices; d[0].Allow || d[0].Access != "rwm" {

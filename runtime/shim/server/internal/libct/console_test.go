@@ -1,0 +1,88 @@
+package libct
+
+import (
+	"os"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// recvConsole takes the one descriptor of libcontainer's console message
+// with its name, and refuses (closing all) a message with none or more.
+func TestRecvConsole(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		nfds int
+		ok   bool
+	}{
+		{"one descriptor", 1, true},
+		{"none", 0, false},
+		{"two", 2, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			send, recv := os.NewFile(uintptr(pair[0]), "send"), os.NewFile(uintptr(pair[1]), "recv")
+			defer send.Close()
+			defer recv.Close()
+			var sent []*os.File
+			var fds []int
+			for range tt.nfds {
+				r, w, err := os.Pipe()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer r.Close()
+				defer w.Close()
+				sent = append(sent, r)
+				fds = append(fds, int(r.Fd()))
+			}
+			var oob []byte
+			if len(fds) > 0 {
+				oob = unix.UnixRights(fds...)
+			}
+			if err := unix.Sendmsg(int(send.Fd()), []byte("/dev/pts/7"), oob, nil, 0); err != nil {
+				t.Fatal(err)
+			}
+			before := openFds(t)
+			f, err := recvConsole(recv)
+			if !tt.ok {
+				if err == nil {
+					t.Fatalf("received %v", f.Name())
+				}
+				if after := openFds(t); after != before {
+					t.Errorf("%d descriptors open after the refusal, %d before: received ones leak", after, before)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			if f.Name() != "/dev/pts/7" {
+				t.Errorf("name %q", f.Name())
+			}
+			var a, b unix.Stat_t
+			if err := unix.Fstat(int(f.Fd()), &a); err != nil {
+				t.Fatal(err)
+			}
+			if err := unix.Fstat(int(sent[0].Fd()), &b); err != nil {
+				t.Fatal(err)
+			}
+			if a.Ino != b.Ino || a.Dev != b.Dev {
+				t.Error("received another file than the one sent")
+			}
+		})
+	}
+}
+
+func openFds(t *testing.T) int {
+	t.Helper()
+	ents, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return len(ents)
+}
