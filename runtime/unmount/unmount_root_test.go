@@ -101,3 +101,56 @@ func TestAll_StackedAndNeverPropagates(t *testing.T) {
 		t.Errorf("unmounting below the pod dir took the peer's mount with it (%v, %v)", ok, err)
 	}
 }
+
+// A pod's delete takes down its mounts with one read of the mount table
+// (the host's table is long at 200 pods, and each read parses all of it),
+// not one to find them, one more to detach them and one to see them gone.
+func TestAll_ReadsTheMountTableOnce(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	t.Cleanup(func() { _ = All(dir) })
+	for _, sub := range []string{"", "a", "a/b", "c"} {
+		p := filepath.Join(dir, sub)
+		mkdirs(t, p)
+		if err := unix.Mount("tmpfs", p, "tmpfs", 0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	reads := 0
+	real := getMounts
+	getMounts = func(dir string) ([]*mountinfo.Info, error) {
+		reads++
+		return real(dir)
+	}
+	t.Cleanup(func() { getMounts = real })
+	if err := All(dir); err != nil {
+		t.Fatal(err)
+	}
+	if ms, err := real(dir); err != nil || len(ms) != 0 {
+		t.Fatalf("mounts left below %s: %v, %v", dir, ms, err)
+	}
+	if reads != 1 {
+		t.Errorf("All read the mount table %d times, want 1", reads)
+	}
+}
+
+// A mount hidden under a later mount on one of its parents only shows
+// once the later one is gone: All reads the table again and detaches it.
+func TestAll_MountHiddenUnderAnother(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	t.Cleanup(func() { _ = All(dir) })
+	hidden := filepath.Join(dir, "a", "b")
+	mkdirs(t, hidden)
+	for _, p := range []string{hidden, filepath.Join(dir, "a")} {
+		if err := unix.Mount("tmpfs", p, "tmpfs", 0, ""); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := All(dir); err != nil {
+		t.Fatal(err)
+	}
+	if ms, err := mountinfo.GetMounts(mountinfo.PrefixFilter(dir)); err != nil || len(ms) != 0 {
+		t.Fatalf("mounts left below %s: %v, %v", dir, ms, err)
+	}
+}
