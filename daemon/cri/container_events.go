@@ -3,6 +3,7 @@ package cri
 import (
 	"context"
 	"errors"
+	"log/slog"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -21,6 +22,8 @@ func (s *runtimeService) GetContainerEvents(_ *runtimeapi.GetEventsRequest, stre
 	ctx := stream.Context()
 	sub := s.cfg.Events.Subscribe()
 	defer sub.Close()
+	slog.Info("CRI event stream opened")
+	defer slog.Info("CRI event stream closed")
 	for {
 		ev, err := sub.Next(ctx)
 		switch {

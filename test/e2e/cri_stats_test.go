@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -67,7 +68,9 @@ func (e *env) crictlStats(id string) criStats {
 }
 
 // crictlEvents follows `crictl events` until the test ends and collects
-// what it prints as "<id> <type>" lines.
+// what it prints as "<id> <type>" lines. followEvents returns once the
+// daemon has subscribed crictl's stream (its log says so), so no change
+// made after it is missed.
 type crictlEvents struct {
 	mu  sync.Mutex
 	got []string
@@ -85,6 +88,8 @@ func (e *env) followEvents() *crictlEvents {
 	if err := cmd.Start(); err != nil {
 		e.t.Fatal(err)
 	}
+	opened := regexp.MustCompile(`msg="CRI event stream opened"`)
+	before := len(opened.FindAllStringIndex(e.logBuf.String(), -1))
 	ev := &crictlEvents{}
 	done := make(chan struct{})
 	go func() {
@@ -108,6 +113,9 @@ func (e *env) followEvents() *crictlEvents {
 		cancel()
 		<-done
 		cmd.Wait()
+	})
+	testutil.WaitFor(e.t, 30*time.Second, "the daemon to open crictl's event stream", func() (bool, error) {
+		return len(opened.FindAllStringIndex(e.logBuf.String(), -1)) > before, nil
 	})
 	return ev
 }
