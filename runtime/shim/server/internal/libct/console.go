@@ -10,7 +10,8 @@ import (
 // recvConsole receives the pseudo-terminal master that libcontainer's init
 // sends over sock for a container with a terminal: one message whose data
 // is the terminal's name and whose only descriptor is the master. Any
-// other descriptor that arrives is closed.
+// other descriptor that arrives is closed. The master comes back
+// non-blocking, in the runtime's poller.
 func recvConsole(sock *os.File) (*os.File, error) {
 	name := make([]byte, 4096)
 	oob := make([]byte, unix.CmsgSpace(4))
@@ -40,6 +41,13 @@ func recvConsole(sock *os.File) (*os.File, error) {
 			unix.Close(fd)
 		}
 		return nil, fmt.Errorf("%d descriptors (message flags %#x), want one", len(fds), flags)
+	}
+	// Non-blocking, so that the runtime's poller waits on it: the log
+	// copy then holds no buffer while the container is quiet, and the
+	// drain at its end can set a deadline.
+	if err := unix.SetNonblock(fds[0], true); err != nil {
+		unix.Close(fds[0])
+		return nil, fmt.Errorf("terminal %s: %w", name[:n], err)
 	}
 	return os.NewFile(uintptr(fds[0]), string(name[:n])), nil
 }

@@ -1,8 +1,10 @@
 package libct
 
 import (
+	"errors"
 	"os"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -85,4 +87,37 @@ func openFds(t *testing.T) int {
 		t.Fatal(err)
 	}
 	return len(ents)
+}
+
+// The terminal arrives blocking (libcontainer opens /dev/ptmx so); the
+// shim gets it pollable, so that its log copy waits in the poller holding
+// no buffer and the drain at the container's end can set a deadline.
+func TestRecvConsoleIsPollable(t *testing.T) {
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send, recv := os.NewFile(uintptr(pair[0]), "send"), os.NewFile(uintptr(pair[1]), "recv")
+	defer send.Close()
+	defer recv.Close()
+	var p [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil { // blocking, as a terminal's master
+		t.Fatal(err)
+	}
+	defer unix.Close(p[0])
+	defer unix.Close(p[1])
+	if err := unix.Sendmsg(int(send.Fd()), []byte("/dev/pts/7"), unix.UnixRights(p[0]), nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	f, err := recvConsole(recv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	if err := f.SetReadDeadline(time.Now()); err != nil {
+		t.Fatalf("the received terminal takes no deadline: %v", err)
+	}
+	if _, err := f.Read(make([]byte, 1)); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("read past the deadline: %v", err)
+	}
 }
