@@ -156,7 +156,7 @@ func (o *output) copy(stream crilog.Stream, r *os.File, tee io.Writer) {
 	o.wg.Add(1)
 	go func() {
 		defer o.wg.Done()
-		_ = o.w.Copy(stream, io.TeeReader(r, tee))
+		_ = o.w.CopyTee(stream, r, tee)
 	}()
 }
 
