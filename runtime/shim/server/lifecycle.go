@@ -47,6 +47,9 @@ func (s *service) spawn(c *container, step string, start func(*libct.Container, 
 	}
 	pc.mark("log_open", time.Now())
 	lc, err := s.rt.Create(cfg, s.namespacePid)
+	// c keeps cfg as long as it lives; its seccomp filter (7 KiB, the
+	// default one) was Create's alone to read.
+	cfg.Seccomp = nil
 	if err != nil {
 		_ = out.finish()
 		return s.recordStartFailure(c, shim.ReasonRunError, err)

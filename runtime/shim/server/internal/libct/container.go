@@ -78,8 +78,11 @@ type Container struct {
 	cgroup    cgroups.Manager
 	spec      *specs.Spec
 	sharedPID bool
-	// req is what the create child gets (see Start).
+	// req is what the create child gets (see Start); nil once started.
 	req *createRequest
+	// seccomp is what an exec needs of config.Seccomp, which is nil once
+	// started (see forgetCreation).
+	seccomp execSeccomp
 
 	// initPid and initPidfd are the container's init once started; a
 	// pidfd, so that an exec never joins a process that reused the pid.
@@ -119,7 +122,7 @@ func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int
 		return nil, fmt.Errorf("cgroup manager of container %q: %w", cfg.GetId(), err)
 	}
 	return &Container{rt: r, id: cfg.GetId(), config: config, cgroup: cm, spec: spec, req: req,
-		sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
+		seccomp: newExecSeccomp(config.Seccomp), sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
 }
 
 // build turns cfg into the container's OCI spec and libcontainer config,
@@ -244,6 +247,7 @@ func (c *Container) start(stdio Stdio, hold bool) (*Process, error) {
 		if fd, err = initPidfd(pid); err == nil {
 			c.execMu.Lock()
 			c.initPid, c.initPidfd = pid, os.NewFile(uintptr(fd), "init-pidfd")
+			c.forgetCreation()
 			c.execMu.Unlock()
 			return &Process{pid: pid, Console: console}, nil
 		}
@@ -260,6 +264,21 @@ func (c *Container) start(stdio Stdio, hold bool) (*Process, error) {
 		c.destroyQuietly()
 	}
 	return nil, classify(fmt.Errorf("start container %q: %w", c.id, err))
+}
+
+// forgetCreation drops what only the container's creation needed, once
+// its init runs: a shim keeps its containers for their whole life, and the
+// default seccomp profile alone, parsed in the spec, compiled in the config
+// and encoded in the create request, is some 55 KiB. Exec, Update and
+// Destroy read the rest; what an exec needs of the profile is in c.seccomp.
+// execMu is held.
+func (c *Container) forgetCreation() {
+	c.req = nil
+	c.config.Seccomp, c.config.Mounts, c.config.Devices = nil, nil, nil
+	c.spec.Mounts = nil
+	if l := c.spec.Linux; l != nil {
+		l.Seccomp, l.Devices = nil, nil
+	}
 }
 
 // initPidfd opens a pidfd of the container init pid that the create child

@@ -143,10 +143,11 @@ func (c *Container) buildTemplate() (*fastexec.Template, error) {
 	if t.Caps, t.LastCap, err = capMasks(cfg.Capabilities); err != nil {
 		return nil, err
 	}
-	if cfg.Seccomp != nil {
-		if t.SeccompFlags, err = seccompFlags(cfg.Seccomp); err != nil {
-			return nil, err
+	if c.seccomp.on {
+		if c.seccomp.err != nil {
+			return nil, c.seccomp.err
 		}
+		t.SeccompFlags = c.seccomp.flags
 		if t.Seccomp, err = dumpSeccomp(c.initPid); err != nil {
 			return nil, err
 		}
@@ -266,6 +267,26 @@ var capByName = func() map[string]capability.Cap {
 	}
 	return m
 }()
+
+// execSeccomp is what an exec needs of the container's seccomp profile,
+// which the container drops once it has started (see forgetCreation).
+type execSeccomp struct {
+	// on: the container runs under a filter; an exec loads the same
+	// program (see dumpSeccomp) with flags.
+	on    bool
+	flags uint32
+	// err is why an exec cannot apply the profile; an exec fails with it.
+	err error
+}
+
+// newExecSeccomp is what an exec needs of profile s (nil: none).
+func newExecSeccomp(s *configs.Seccomp) execSeccomp {
+	if s == nil {
+		return execSeccomp{}
+	}
+	flags, err := seccompFlags(s)
+	return execSeccomp{on: true, flags: flags, err: err}
+}
 
 // seccompFlags returns the seccomp(2) flags runc loads the container's
 // filter with (its filterFlags), and refuses what the helper cannot do.

@@ -105,3 +105,32 @@ func TestCheckExecable(t *testing.T) {
 		t.Errorf("seccomp flags: %#x, %v", f, err)
 	}
 }
+
+// What an exec needs of a seccomp profile: whether there is one, the
+// flags it is loaded with, or why an exec cannot apply it.
+func TestNewExecSeccomp(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		profile *configs.Seccomp
+		want    execSeccomp
+		err     string
+	}{
+		{"no profile", nil, execSeccomp{}, ""},
+		{"no flags", &configs.Seccomp{}, execSeccomp{on: true}, ""},
+		{"flags", &configs.Seccomp{Flags: []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_TSYNC", "SECCOMP_FILTER_FLAG_LOG", "SECCOMP_FILTER_FLAG_SPEC_ALLOW"}},
+			execSeccomp{on: true, flags: unix.SECCOMP_FILTER_FLAG_LOG | unix.SECCOMP_FILTER_FLAG_SPEC_ALLOW}, ""},
+		{"notify action", &configs.Seccomp{Syscalls: []*configs.Syscall{{Name: "mkdir", Action: configs.Notify}}},
+			execSeccomp{on: true}, "the container's seccomp profile notifies an agent, which podd's exec does not support"},
+		{"flag exec cannot set", &configs.Seccomp{Flags: []specs.LinuxSeccompFlag{"SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV"}},
+			execSeccomp{on: true}, "seccomp flag SECCOMP_FILTER_FLAG_WAIT_KILLABLE_RECV is not supported by podd's exec"},
+	} {
+		got := newExecSeccomp(tc.profile)
+		gotErr := ""
+		if got.err != nil {
+			gotErr = got.err.Error()
+		}
+		if got.on != tc.want.on || got.flags != tc.want.flags || gotErr != tc.err {
+			t.Errorf("%s: %+v, want %+v (error %q)", tc.name, got, tc.want, tc.err)
+		}
+	}
+}

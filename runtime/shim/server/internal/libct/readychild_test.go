@@ -10,9 +10,12 @@ import (
 	"github.com/podd-dev/podd/test/testutil"
 )
 
-// The test binary is its own create child: PrepareCreate starts it from
-// /proc/self/exe.
+// The test binary is its own create child (PrepareCreate starts it from
+// /proc/self/exe) and container init (libcontainer re-executes it).
 func TestMain(m *testing.M) {
+	if IsInit() {
+		Init()
+	}
 	if IsCreateChild() {
 		CreateChildMain()
 	}
