@@ -19,7 +19,9 @@ import (
 // It runs as "podd-shim --spare <room>" with:
 //
 //   - fd 0 the read end of a pipe whose write end only the daemon holds;
-//     the daemon binds the spare by writing the shim's arguments there as
+//     the daemon writes SparePlaced there once the spare is in its cgroup
+//     (only then does it start its create child), and binds the spare by
+//     writing the shim's arguments there as
 //     one JSON array of strings and closing it. EOF with nothing read (the
 //     daemon dropped the spare, died or was killed) makes the spare exit 0
 //     at once, so no spare outlives its daemon;
@@ -44,6 +46,13 @@ const (
 	SpareWaiting = 'w'
 	SpareBound   = 'b'
 	SpareServing = 's'
+
+	// SparePlaced is the first byte on a spare's stdin: the daemon has
+	// moved it into its cgroup, so what it forks from then on (the
+	// create child of its pod's first container) is there too. A space,
+	// which a spare from before SparePlaced reads as part of its JSON
+	// arguments.
+	SparePlaced = ' '
 )
 
 // SpareRefillDelay is how long after the last launch the next spare
@@ -296,6 +305,9 @@ func startSpare(binary, cgroup string) (*spare, error) {
 			return nil, fmt.Errorf("start spare shim: %w", err)
 		}
 	}
+	// Far below a pipe's buffer: the write never waits. EPIPE: it died
+	// already, which its watch sees.
+	_, _ = argsW.Write([]byte{SparePlaced})
 	return sp, nil
 }
 

@@ -46,13 +46,26 @@ func AwaitBinding() ([]string, *os.File) {
 		os.Exit(spareNoTitle)
 	}
 	tuneRuntime()
-	// Its pod's first container will need a create child: it starts now,
-	// long before the pod (limitInitProcs' GOMAXPROCS is the spare's own).
-	libct.PrepareEarly()
+	// Its pod's first container will need a create child: it starts long
+	// before the pod (limitInitProcs' GOMAXPROCS is the spare's own), once
+	// the daemon has placed the spare in its cgroup. Forked before, the
+	// child stayed in the daemon's cgroup, where the pod's shim could not
+	// use it (a fast host forks before the daemon's move ends).
+	var first [1]byte
+	if n, _ := os.Stdin.Read(first[:]); n == 0 {
+		os.Exit(spareDropped)
+	}
+	var head []byte
+	if first[0] == shim.SparePlaced {
+		libct.PrepareEarly()
+	} else {
+		head = first[:] // a daemon from before SparePlaced: its arguments
+	}
 	if _, err := status.Write([]byte{shim.SpareWaiting}); err != nil {
 		os.Exit(spareDropped) // the daemon is gone
 	}
 	data, err := io.ReadAll(os.Stdin)
+	data = append(head, data...)
 	if len(data) == 0 {
 		os.Exit(spareDropped)
 	}
