@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,9 +52,53 @@ func newFloor(tb testing.TB, e *env, runc string) *floor {
 // does in podd's, so the two start the same secured container.
 func newSeccompFloor(tb testing.TB, e *env, runc string) *floor {
 	tb.Helper()
-	f := newFloorTagged(tb, e, runc, "s")
+	return newSeccompFloorTagged(tb, e, runc, "s")
+}
+
+func newSeccompFloorTagged(tb testing.TB, e *env, runc, tag string) *floor {
+	tb.Helper()
+	f := newFloorTagged(tb, e, runc, tag)
 	f.seccomp = poddSeccompFilter(tb, f.lower)
 	return f
+}
+
+// libcontainerRunc returns the version of runc's module in podd's go.mod
+// (the libcontainer podd-shim runs) and a runc binary of that version,
+// built from the module proxy once per version into the user's cache.
+func libcontainerRunc(tb testing.TB) (version, path string) {
+	tb.Helper()
+	out, err := exec.Command("go", "list", "-m", "-f", "{{.Version}}", "github.com/opencontainers/runc").Output()
+	if err != nil {
+		tb.Fatalf("go list the runc module: %v", err)
+	}
+	version = strings.TrimSpace(string(out))
+	cache, err := os.UserCacheDir()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	dir := filepath.Join(cache, "podd-bench", "runc-"+version)
+	path = filepath.Join(dir, "runc")
+	if _, err := os.Stat(path); err == nil {
+		return version, path
+	}
+	install := exec.Command("go", "install", "-tags", "seccomp", "github.com/opencontainers/runc@"+version)
+	install.Env = append(os.Environ(), "GOBIN="+dir, "CGO_ENABLED=1", "GOFLAGS=")
+	install.Dir = os.TempDir() // outside podd's module
+	if out, err := install.CombinedOutput(); err != nil {
+		tb.Fatalf("build runc %s for the floor: %v: %s", version, err, out)
+	}
+	return version, path
+}
+
+// runcVersion is the first line runc --version prints.
+func runcVersion(tb testing.TB, runc string) string {
+	tb.Helper()
+	out, err := exec.Command(runc, "--version").Output()
+	if err != nil {
+		tb.Fatalf("%s --version: %v", runc, err)
+	}
+	line, _, _ := strings.Cut(string(out), "\n")
+	return strings.TrimPrefix(line, "runc version ")
 }
 
 // poddSeccompFilter is the seccomp filter podd's spec builder gives the

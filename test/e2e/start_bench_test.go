@@ -29,7 +29,10 @@ func benchEnvFlags(b *testing.B, flags ...string) *env {
 // (default 20) runs. Goals: podd/podman ≤ 0.4, podd/floor ≤ 1.3. A second
 // floor runs its container under the seccomp filter podd gives the pod's
 // (runc's init compiles it at each start, as libcontainer's does in
-// podd's), and podd/floor-seccomp is reported beside podd/floor. Also
+// podd's), and podd/floor-seccomp is reported beside podd/floor. A third
+// floor runs that secured container with the runc of the version podd's
+// go.mod has (podd-shim's libcontainer; the host's runc is older), built
+// once from the module proxy: podd/floor-libcontainer. Also
 // prints the median of every phase of podd's debug start timing lines.
 // PODD_BENCH_PEER_BIN_DIR names the binaries of another podd (an earlier
 // build) to interleave as well: on a busy host only figures taken side
@@ -45,6 +48,8 @@ func BenchmarkStartLatency(b *testing.B) {
 	pm := newPodmanPeer(b, e)
 	fl := newFloor(b, e, runc)
 	fls := newSeccompFloor(b, e, runc)
+	lcVersion, lcRunc := libcontainerRunc(b)
+	fll := newSeccompFloorTagged(b, e, lcRunc, "l")
 	tr := e.trackPods(b)
 	var peer *env
 	var peerTr *podTracker
@@ -63,13 +68,14 @@ func BenchmarkStartLatency(b *testing.B) {
 	pm.down(manifest)
 	fl.run(-1)
 	fls.run(-1)
+	fll.run(-1)
 	e.logBuf.Reset()
 	if peer != nil {
 		peer.logBuf.Reset()
 	}
 	b.StartTimer()
 
-	var podd, podman, fl0, fls0, peers []time.Duration
+	var podd, podman, fl0, fls0, fll0, peers []time.Duration
 	for i := 0; i < b.N*runs; i++ {
 		podd = append(podd, e.startOnce(b, tr, fmt.Sprintf("lat%d", i)))
 		if peer != nil {
@@ -81,6 +87,7 @@ func BenchmarkStartLatency(b *testing.B) {
 		b.StartTimer()
 		fl0 = append(fl0, fl.run(i))
 		fls0 = append(fls0, fls.run(i))
+		fll0 = append(fll0, fll.run(i))
 	}
 	b.StopTimer()
 	mp, mm, mf := median(podd), median(podman), median(fl0)
@@ -100,6 +107,15 @@ func BenchmarkStartLatency(b *testing.B) {
 	b.ReportMetric(float64(mp)/float64(mfs), "ratio-podd/floor-seccomp")
 	r.add("floor with podd's seccomp filter (RuntimeDefault): %.0f ms", msOf(mfs))
 	r.goal("ratio podd/floor-seccomp", float64(mp)/float64(mfs), "", 1.3)
+	// The floor's runc is the host's (Debian's); podd runs the
+	// libcontainer of its go.mod, whose starts cost more (its procfs and
+	// mount hardening): the same floor with the runc of that version is
+	// the same runtime code podd runs.
+	mfl := median(fll0)
+	b.ReportMetric(msOf(mfl), "ms-floor-libcontainer")
+	b.ReportMetric(float64(mp)/float64(mfl), "ratio-podd/floor-libcontainer")
+	r.add("floor with runc %s, podd's libcontainer, and podd's seccomp filter: %.0f ms (host runc: %s)", lcVersion, msOf(mfl), runcVersion(b, runc))
+	r.goal("ratio podd/floor-libcontainer", float64(mp)/float64(mfl), "", 1.3)
 	if peer != nil {
 		mpe := median(peers)
 		b.ReportMetric(msOf(mpe), "ms-peer")
