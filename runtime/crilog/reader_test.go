@@ -89,9 +89,7 @@ func TestReadWriterRoundTrip(t *testing.T) {
 	}
 	long := strings.Repeat("ab", MaxLineSize)
 	in := "first\n" + long + "\nlast"
-	if err := NewWriter(f).Copy(Stdout, strings.NewReader(in)); err != nil {
-		t.Fatal(err)
-	}
+	copyString(t, NewWriter(f), Stdout, in)
 	f.Close()
 	var out bytes.Buffer
 	if err := Read(context.Background(), path, ReadOptions{Tail: -1}, &out); err != nil {

@@ -17,9 +17,7 @@ func writeLines(t *testing.T, w *Writer, from, to int) {
 	for i := from; i <= to; i++ {
 		fmt.Fprintf(&b, "line %d\n", i)
 	}
-	if err := w.Copy(Stdout, strings.NewReader(b.String())); err != nil {
-		t.Fatal(err)
-	}
+	copyString(t, w, Stdout, b.String())
 }
 
 func readAll(t *testing.T, path string, tail int64) string {
