@@ -63,3 +63,9 @@ func (s *Spares) CloseIdleArgs() (<-chan struct{}, func() error) {
 	sp.args.Close()
 	return sp.exited, func() error { return sp.waitErr }
 }
+
+// ShimCommand and ShimArgs are how a shim is started, and its arguments.
+var (
+	ShimCommand = shimCommand
+	ShimArgs    = shimArgs
+)

@@ -3,7 +3,9 @@ package shim_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"os/exec"
@@ -391,6 +393,99 @@ func TestLaunchTooLongForTheSpareExecs(t *testing.T) {
 	if got := s.IdlePid(); got != spare {
 		t.Errorf("idle spare %d after the launch, want %d still", got, spare)
 	}
+}
+
+// A spare of this binary started by a daemon from before SparePlaced,
+// which writes nothing to it until it binds it, the arguments first: the
+// spare starts no create child early (the daemon never said where it
+// placed it) and binds, serves and runs its pod's containers.
+func TestSpareOfADaemonBeforeSparePlaced(t *testing.T) {
+	testutil.RequireRoot(t)
+	binary := filepath.Join(binDir, "podd-shim")
+	var pid int
+	oldLaunch := func(ctx context.Context, cfg shim.LaunchConfig) (*shim.Client, error) {
+		args, err := json.Marshal(shim.ShimArgs(cfg))
+		if err != nil {
+			return nil, err
+		}
+		argsR, argsW, err := os.Pipe()
+		if err != nil {
+			return nil, err
+		}
+		defer argsW.Close()
+		statusR, statusW, err := os.Pipe()
+		if err != nil {
+			argsR.Close()
+			return nil, err
+		}
+		defer statusR.Close()
+		cmd := shim.ShimCommand(binary, shim.SpareArg, strings.Repeat(" ", shim.SpareRoom))
+		cmd.Stdin, cmd.ExtraFiles = argsR, []*os.File{statusW}
+		err = cmd.Start()
+		argsR.Close()
+		statusW.Close()
+		if err != nil {
+			return nil, err
+		}
+		pid = cmd.Process.Pid
+		exited := make(chan struct{})
+		go func() { _ = cmd.Wait(); close(exited) }()
+		t.Cleanup(func() {
+			_ = cmd.Process.Kill()
+			<-exited
+		})
+		if _, err := argsW.Write(args); err != nil {
+			return nil, err
+		}
+		argsW.Close()
+		status, err := io.ReadAll(statusR) // until the serving shim closes it
+		if err != nil || string(status) != string([]byte{shim.SpareWaiting, shim.SpareBound, shim.SpareServing}) {
+			return nil, fmt.Errorf("spare status %q (%v), want waiting, bound, serving", status, err)
+		}
+		return shim.Connect(ctx, cfg.StateDir)
+	}
+	p, _ := startPodThrough(t, oldLaunch, binary)
+	if p.c.Pid() != pid {
+		t.Fatalf("the pod's shim is pid %d, want the spare %d", p.c.Pid(), pid)
+	}
+	if ready := readyCreateChildren(t, pid); len(ready) != 0 {
+		t.Errorf("the spare started create children %v before its pod's first container, in a cgroup it was not placed in", ready)
+	}
+	cfg := p.config("echo-0", p.rootfs("r"), "echo", "hi")
+	p.create(cfg)
+	if st := p.waitStopped("echo-0", 10*time.Second); st.GetExitCode() != 0 {
+		t.Fatalf("container exit %d %q, want 0", st.GetExitCode(), st.GetReason())
+	}
+	if lines := p.logLines(cfg); len(lines) != 1 || !strings.HasSuffix(lines[0], " stdout F hi") {
+		t.Errorf("container log %q, want one record 'hi'", lines)
+	}
+}
+
+// readyCreateChildren lists the children of pid that are ready create
+// children.
+func readyCreateChildren(t *testing.T, pid int) []string {
+	t.Helper()
+	stats, err := filepath.Glob("/proc/[0-9]*/stat")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, st := range stats {
+		b, err := os.ReadFile(st)
+		if err != nil {
+			continue // gone meanwhile
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, not ')'.
+		f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(f) < 2 || f[1] != strconv.Itoa(pid) {
+			continue
+		}
+		dir := filepath.Dir(st)
+		if cmdline, _ := os.ReadFile(filepath.Join(dir, "cmdline")); strings.Contains(string(cmdline), "create-container\x00ready") {
+			out = append(out, filepath.Base(dir))
+		}
+	}
+	return out
 }
 
 // spareAndCreateChild checks that spare cgroup holds the idle spare and
