@@ -1,10 +1,13 @@
 package main
 
 import (
-	"os"
+	"debug/elf"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // TestShimDependencies keeps podd-shim lean: libcontainer re-executes it for
@@ -47,15 +50,37 @@ func TestShimLeavesOutUnusedInits(t *testing.T) {
 // makefileShimTags returns the SHIM_TAGS the Makefile builds podd-shim with.
 func makefileShimTags(t *testing.T) string {
 	t.Helper()
-	b, err := os.ReadFile("../../Makefile")
+	tags, err := testutil.ShimTags()
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, "SHIM_TAGS :="); ok {
-			return strings.TrimSpace(v)
+	return tags
+}
+
+// TestShimIsStatic: podd-shim is built as make build builds it (the
+// Makefile's SHIM_TAGS and SHIM_LDFLAGS) into a static executable: no
+// dynamic loader runs at each of its execs (two per container start, one
+// per exec), and it needs no shared library on the host.
+func TestShimIsStatic(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "podd-shim")
+	cmd, err := testutil.ShimBuild(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s: %v\n%s", cmd, err, b)
+	}
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
+			t.Errorf("podd-shim has a %s program header: it is linked dynamically", p.Type)
 		}
 	}
-	t.Fatal("the Makefile sets no SHIM_TAGS")
-	return ""
+	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
+		t.Errorf("podd-shim needs shared libraries %v", libs)
+	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -37,8 +36,11 @@ func faultShimBinary(t *testing.T) string {
 	testutil.RequireRoot(t)
 	faultShimOnce.Do(func() {
 		faultShim = filepath.Join(binDir, "podd-shim-fault")
-		cmd := exec.Command("go", "build", "-tags", "seccomp,runc_nocriu,grpcnotrace,podd_createfault", "-o", faultShim, "github.com/podd-dev/podd/cmd/podd-shim")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+		cmd, err := testutil.ShimBuild(faultShim, "podd_createfault")
+		if err != nil {
+			faultShimErr = err
+			return
+		}
 		if out, err := cmd.CombinedOutput(); err != nil {
 			faultShimErr = errors.New(string(out))
 		}

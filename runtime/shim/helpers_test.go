@@ -42,8 +42,10 @@ func TestMain(m *testing.M) {
 
 func buildBinaries(dir string) error {
 	// The shim is built as the Makefile builds it: with libseccomp.
-	cmd := exec.Command("go", "build", "-tags", "seccomp,runc_nocriu,grpcnotrace", "-o", filepath.Join(dir, "podd-shim"), "github.com/podd-dev/podd/cmd/podd-shim")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	cmd, err := testutil.ShimBuild(filepath.Join(dir, "podd-shim"))
+	if err != nil {
+		return fmt.Errorf("build podd-shim: %w", err)
+	}
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("build podd-shim: %v\n%s", err, out)
 	}

@@ -54,15 +54,24 @@ func binaries(t testing.TB) string {
 			binErr = err
 			return
 		}
+		var cmds []*exec.Cmd
 		for _, b := range []struct{ name, pkg, cgo, tags string }{
 			{"podd", "./cmd/podd", "1", ""}, {"podctl", "./cmd/podctl", "0", "grpcnotrace"},
-			{"podd-shim", "./cmd/podd-shim", "1", "seccomp,runc_nocriu,grpcnotrace"}, {"podd-pause", "./cmd/podd-pause", "0", ""},
+			{"podd-pause", "./cmd/podd-pause", "0", ""},
 		} {
 			cmd := exec.Command("go", "build", "-tags", b.tags, "-o", filepath.Join(dir, b.name), b.pkg)
 			cmd.Dir = "../.."
 			cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
+			cmds = append(cmds, cmd)
+		}
+		shimBuild, err := testutil.ShimBuild(filepath.Join(dir, "podd-shim"))
+		if err != nil {
+			binErr = err
+			return
+		}
+		for _, cmd := range append(cmds, shimBuild) {
 			if out, err := cmd.CombinedOutput(); err != nil {
-				binErr = fmt.Errorf("build %s: %v\n%s", b.name, err, out)
+				binErr = fmt.Errorf("%s: %v\n%s", cmd, err, out)
 				return
 			}
 		}

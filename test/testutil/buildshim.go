@@ -1,0 +1,88 @@
+package testutil
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// ShimBuild returns the command that builds podd-shim into out as make
+// build does: with the Makefile's SHIM_TAGS (and extraTags) and
+// SHIM_LDFLAGS, cgo on, from the repository holding the working
+// directory.
+func ShimBuild(out string, extraTags ...string) (*exec.Cmd, error) {
+	repo, tags, ldflags, err := shimBuildFlags()
+	if err != nil {
+		return nil, err
+	}
+	tags = strings.Join(append([]string{tags}, extraTags...), ",")
+	cmd := exec.Command("go", "build", "-tags", tags, "-ldflags", ldflags, "-o", out, "./cmd/podd-shim")
+	cmd.Dir = repo
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	return cmd, nil
+}
+
+// ShimTags are the build tags make build builds podd-shim with.
+func ShimTags() (string, error) {
+	_, tags, _, err := shimBuildFlags()
+	return tags, err
+}
+
+// shimBuildFlags returns the repository and the Makefile's SHIM_TAGS and
+// SHIM_LDFLAGS.
+func shimBuildFlags() (repo, tags, ldflags string, err error) {
+	repo, err = repoRoot()
+	if err != nil {
+		return "", "", "", err
+	}
+	vars, err := makefileVars(filepath.Join(repo, "Makefile"), "SHIM_TAGS", "SHIM_LDFLAGS")
+	if err != nil {
+		return "", "", "", err
+	}
+	return repo, vars["SHIM_TAGS"], vars["SHIM_LDFLAGS"], nil
+}
+
+// repoRoot is the nearest directory above the working directory with a
+// go.mod.
+func repoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("no go.mod above the working directory")
+		}
+		dir = parent
+	}
+}
+
+// makefileVars returns the values of the simple ("NAME := value")
+// variables names of the Makefile at path; each must be set there.
+func makefileVars(path string, names ...string) (map[string]string, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	vars := map[string]string{}
+	for _, line := range strings.Split(string(b), "\n") {
+		for _, name := range names {
+			if v, ok := strings.CutPrefix(line, name+" :="); ok {
+				vars[name] = strings.TrimSpace(v)
+			}
+		}
+	}
+	for _, name := range names {
+		if _, ok := vars[name]; !ok {
+			return nil, fmt.Errorf("%s sets no %s", path, name)
+		}
+	}
+	return vars, nil
+}
