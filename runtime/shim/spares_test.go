@@ -135,14 +135,7 @@ func TestLaunchBindsTheSpare(t *testing.T) {
 		t.Errorf("shim log has no 'shim serving' line of a spare:\n%s", b)
 	}
 
-	cfg := p.config("echo-0", p.rootfs("r"), "echo", "hi")
-	p.create(cfg)
-	if st := p.waitStopped("echo-0", 10*time.Second); st.GetExitCode() != 0 {
-		t.Fatalf("container exit %d %q, want 0", st.GetExitCode(), st.GetReason())
-	}
-	if lines := p.logLines(cfg); len(lines) != 1 || !strings.HasSuffix(lines[0], " stdout F hi") {
-		t.Errorf("container log %q, want one record 'hi'", lines)
-	}
+	runsEcho(t, p)
 	// The container was made by the create child that waited.
 	if pid, _ := strconv.Atoi(ready); running(pid) {
 		t.Errorf("the spare's create child %s still runs after the first container's creation", ready)
@@ -451,6 +444,13 @@ func TestSpareOfADaemonBeforeSparePlaced(t *testing.T) {
 	if ready := readyCreateChildren(t, pid); len(ready) != 0 {
 		t.Errorf("the spare started create children %v before its pod's first container, in a cgroup it was not placed in", ready)
 	}
+	runsEcho(t, p)
+}
+
+// runsEcho runs a container echoing hi in p's shim and checks its exit
+// and log.
+func runsEcho(t *testing.T, p *testPod) {
+	t.Helper()
 	cfg := p.config("echo-0", p.rootfs("r"), "echo", "hi")
 	p.create(cfg)
 	if st := p.waitStopped("echo-0", 10*time.Second); st.GetExitCode() != 0 {

@@ -9,6 +9,21 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// socketPair is a connected pair of unix sockets, closed at the test's end.
+func socketPair(t *testing.T) (send, recv *os.File) {
+	t.Helper()
+	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	send, recv = os.NewFile(uintptr(pair[0]), "send"), os.NewFile(uintptr(pair[1]), "recv")
+	t.Cleanup(func() {
+		send.Close()
+		recv.Close()
+	})
+	return send, recv
+}
+
 // recvConsole takes the one descriptor of libcontainer's console message
 // with its name, and refuses (closing all) a message with none or more.
 func TestRecvConsole(t *testing.T) {
@@ -22,13 +37,7 @@ func TestRecvConsole(t *testing.T) {
 		{"two", 2, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-			if err != nil {
-				t.Fatal(err)
-			}
-			send, recv := os.NewFile(uintptr(pair[0]), "send"), os.NewFile(uintptr(pair[1]), "recv")
-			defer send.Close()
-			defer recv.Close()
+			send, recv := socketPair(t)
 			var sent []*os.File
 			var fds []int
 			for range tt.nfds {
@@ -93,13 +102,7 @@ func openFds(t *testing.T) int {
 // shim gets it pollable, so that its log copy waits in the poller holding
 // no buffer and the drain at the container's end can set a deadline.
 func TestRecvConsoleIsPollable(t *testing.T) {
-	pair, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	send, recv := os.NewFile(uintptr(pair[0]), "send"), os.NewFile(uintptr(pair[1]), "recv")
-	defer send.Close()
-	defer recv.Close()
+	send, recv := socketPair(t)
 	var p [2]int
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil { // blocking, as a terminal's master
 		t.Fatal(err)
