@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 func writeLines(t *testing.T, w *Writer, from, to int) {
@@ -209,25 +209,6 @@ func TestRotatingFileReopen(t *testing.T) {
 // even for a moment: whoever lists the log's files meanwhile (a reader,
 // the kubelet's view, TestLogRotationBoundsAFloodAndLogsReadsAcrossFiles)
 // sees the bound. The oldest file goes before the live one is renamed.
-// namesAtOnce counts the names in dir as one getdents call sees them: the
-// directory's lock holds off renames for that call. os.ReadDir reads on
-// until a call returns nothing, so a rename between its calls can show one
-// file under its old name and its new one.
-func namesAtOnce(dir string) (int, error) {
-	fd, err := unix.Open(dir, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
-	if err != nil {
-		return 0, err
-	}
-	defer unix.Close(fd)
-	buf := make([]byte, 64*1024)
-	n, err := unix.Getdents(fd, buf)
-	if err != nil {
-		return 0, err
-	}
-	_, count, _ := unix.ParseDirent(buf[:n], -1, nil)
-	return count, nil
-}
-
 func TestRotationNeverShowsMoreThanMaxFiles(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "0.log")
@@ -248,8 +229,10 @@ func TestRotationNeverShowsMoreThanMaxFiles(t *testing.T) {
 				return
 			default:
 			}
-			if n, err := namesAtOnce(dir); err == nil {
-				most = max(most, n)
+			// One getdents call: os.ReadDir's later calls can show a
+			// renamed file under both names.
+			if names, err := testutil.NamesAtOnce(dir); err == nil {
+				most = max(most, len(names))
 			}
 		}
 	}()

@@ -17,11 +17,22 @@ import (
 // logFiles lists a container's log files under the daemon's root and their
 // total size.
 func (e *env) logFiles(container string) ([]string, int64) {
-	files, _ := filepath.Glob(filepath.Join(e.root, "pods", "*", "logs", container, "*"))
+	// The files as one getdents call lists them (testutil.NamesAtOnce): a
+	// glob during a rotation could show a renamed file twice.
+	dirs, _ := filepath.Glob(filepath.Join(e.root, "pods", "*", "logs", container))
+	var files []string
 	var total int64
-	for _, f := range files {
-		if fi, err := os.Stat(f); err == nil {
-			total += fi.Size()
+	for _, dir := range dirs {
+		names, err := testutil.NamesAtOnce(dir)
+		if err != nil {
+			continue // its pod is gone
+		}
+		for _, name := range names {
+			f := filepath.Join(dir, name)
+			files = append(files, f)
+			if fi, err := os.Stat(f); err == nil {
+				total += fi.Size()
+			}
 		}
 	}
 	return files, total
