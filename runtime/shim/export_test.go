@@ -69,3 +69,21 @@ var (
 	ShimCommand = shimCommand
 	ShimArgs    = shimArgs
 )
+
+// BeforeMove makes s call f when a launch has taken its spare, before the
+// spare is moved out of the spares' cgroup.
+func (s *Spares) BeforeMove(f func()) { s.beforeMove = f }
+
+// FillNow starts the next spare now, as the refill timer does.
+func (s *Spares) FillNow() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.fillLocked()
+}
+
+// Filling reports whether a spare is being started.
+func (s *Spares) Filling() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.filling
+}

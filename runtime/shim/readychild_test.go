@@ -1,11 +1,13 @@
 package shim_test
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -66,4 +68,35 @@ func TestPauseStartsTheFirstCreateChild(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A shim's ready create child left unused (a pod whose only container is
+// its pause) ends with the shim (its parent-death signal), even one that
+// could not end by itself: here it is stopped. Left running, it would
+// keep the shim's cgroup from being removed.
+func TestReadyCreateChildEndsWithTheShim(t *testing.T) {
+	p := startPod(t)
+	nsPath := newNetns(t, "pd"+filepath.Base(p.dir))
+	p.create(p.holderConfig(nsPath))
+	var ready []string
+	testutil.WaitFor(t, 10*time.Second, "a create child waiting for its request", func() (bool, error) {
+		ready = waitingCreateChildren(p)
+		return len(ready) == 1, nil
+	})
+	pid, err := strconv.Atoi(ready[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := p.c.Stop(ctx, true); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 5*time.Second, "the shim's ready create child to end with the shim", func() (bool, error) {
+		return !running(pid), nil
+	})
 }

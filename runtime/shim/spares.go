@@ -77,6 +77,10 @@ type Spares struct {
 	mu      sync.Mutex
 	idle    *spare
 	filling bool
+	// moving counts the launches moving the spare they took out of
+	// cgroup: no spare starts meanwhile. The move renames cgroup to the
+	// pod's shim cgroup, and a spare joining it then went along.
+	moving int
 	// refill starts the next spare SpareRefillDelay after the last
 	// launch.
 	refill *time.Timer
@@ -86,6 +90,9 @@ type Spares struct {
 	off    bool
 	closed bool
 	fills  sync.WaitGroup
+	// beforeMove, when set, is called when a launch has taken its spare,
+	// before the spare's move (for tests).
+	beforeMove func()
 }
 
 // NewSpares returns the spares of shim binary, which wait in cgroup (""
@@ -107,6 +114,14 @@ func (s *Spares) Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) 
 	if sp == nil {
 		return Launch(ctx, cfg)
 	}
+	defer func() {
+		s.mu.Lock()
+		s.moving--
+		s.mu.Unlock()
+	}()
+	if s.beforeMove != nil {
+		s.beforeMove()
+	}
 	c, err := sp.bind(ctx, cfg)
 	if errors.Is(err, errSpareUnbound) {
 		// The spare died (killed while idle, or at the moment it was
@@ -117,7 +132,8 @@ func (s *Spares) Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) 
 	return c, err
 }
 
-// take returns the idle spare if it can be cfg's shim, else nil.
+// take returns the idle spare if it can be cfg's shim, else nil; a spare
+// returned counts as moving until its launch ends.
 func (s *Spares) take(cfg LaunchConfig) *spare {
 	s.mu.Lock()
 	if s.closed || s.off || cfg.ShimBinary != s.binary {
@@ -131,12 +147,16 @@ func (s *Spares) take(cfg LaunchConfig) *spare {
 		return nil
 	}
 	s.idle = nil
+	s.moving++
 	s.mu.Unlock()
 	close(sp.taken)
 	if sp.gone() || !sp.sameBinary() {
 		// A spare of a binary since replaced (an upgrade) never runs a
 		// pod: a pod gets the binary on disk, as with an exec.
 		sp.drop()
+		s.mu.Lock()
+		s.moving--
+		s.mu.Unlock()
 		return nil
 	}
 	return sp
@@ -164,7 +184,8 @@ func (s *Spares) fillLater() {
 // fillLocked starts a spare in the background unless one is idle or on
 // its way. s.mu is held.
 func (s *Spares) fillLocked() {
-	if s.closed || s.off || s.filling || s.idle != nil {
+	if s.closed || s.off || s.filling || s.idle != nil || s.moving > 0 {
+		// A launch that ends a move calls fillLater.
 		return
 	}
 	s.filling = true

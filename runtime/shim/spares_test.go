@@ -388,6 +388,40 @@ func TestLaunchTooLongForTheSpareExecs(t *testing.T) {
 	}
 }
 
+// A spare refill that comes while a launch moves the spare it took out of
+// the spares' cgroup (the refill timer of an earlier launch firing then)
+// waits for the move: the spare cgroup is renamed to the pod's, and a spare
+// joining it meanwhile went along into that pod's shim cgroup, in some
+// hierarchies or all, where it kept the cgroup from being removed after the
+// pod's shim exited (EBUSY, a failed StopPodSandbox in critest once). Here
+// the refill comes, and is waited for, just before the move.
+func TestRefillWaitsForTheSparesMove(t *testing.T) {
+	binary := filepath.Join(binDir, "podd-shim")
+	spareCgroup := fmt.Sprintf("/pstestspare%d", rand.Uint32())
+	t.Cleanup(func() { removeCgroupDirs(spareCgroup) })
+	s := newSparesIn(t, binary, spareCgroup)
+	taken := waitIdleSpare(t, s)
+	s.BeforeMove(func() {
+		s.FillNow()
+		testutil.WaitFor(t, 10*time.Second, "the refill to end", func() (bool, error) { return !s.Filling(), nil })
+	})
+	p, shimCgroup := startPodThrough(t, s.Launch, binary)
+	if p.c.Pid() != taken {
+		t.Fatalf("the pod's shim is pid %d, want the spare %d", p.c.Pid(), taken)
+	}
+	for _, pid := range cgroupProcs(t, shimCgroup) {
+		if cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline"); pid != strconv.Itoa(taken) && strings.Contains(string(cmdline), shim.SpareArg) {
+			t.Errorf("shim cgroup %s holds spare %s, started while the launch moved spare %d", shimCgroup, pid, taken)
+		}
+	}
+	// The refill comes once the launch is done.
+	s.FillNow()
+	next := waitIdleSpare(t, s)
+	if procs := cgroupProcs(t, spareCgroup); !slices.Contains(procs, strconv.Itoa(next)) {
+		t.Errorf("spare cgroup %s holds %v, want the next spare %d", spareCgroup, procs, next)
+	}
+}
+
 // A spare of this binary started by a daemon from before SparePlaced,
 // which writes nothing to it until it binds it, the arguments first: the
 // spare starts no create child early (the daemon never said where it
