@@ -32,7 +32,7 @@ SHIM_TAGS := seccomp,runc_nocriu,grpcnotrace,netgo,osusergo
 # release binaries are: every container start execs it twice (its create
 # child and the container's init) and every exec once, and the dynamic
 # loader cost each of those execs ~0.5 ms of CPU (an exec of `true`: 3.8 ->
-# 3.4 ms of CPU in all, BenchmarkExecCPU). test/testutil.BuildShim reads
+# 3.4 ms of CPU in all, BenchmarkExecCPU). test/testutil.ShimBuild reads
 # both variables.
 SHIM_LDFLAGS := -extldflags=-static
 # podctl's: grpcnotrace as well; its package initialisation and the pages

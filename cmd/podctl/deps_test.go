@@ -1,10 +1,11 @@
 package main
 
 import (
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // TestPodctlLeavesOutGRPCTracing: podctl is built without grpc's tracing
@@ -28,15 +29,9 @@ func TestPodctlLeavesOutGRPCTracing(t *testing.T) {
 // makefileVar returns the value the Makefile gives name.
 func makefileVar(t *testing.T, name string) string {
 	t.Helper()
-	b, err := os.ReadFile("../../Makefile")
+	vars, err := testutil.MakefileVars(name)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, line := range strings.Split(string(b), "\n") {
-		if v, ok := strings.CutPrefix(line, name+" :="); ok {
-			return strings.TrimSpace(v)
-		}
-	}
-	t.Fatalf("the Makefile sets no %s", name)
-	return ""
+	return vars[name]
 }

@@ -50,11 +50,11 @@ func TestShimLeavesOutUnusedInits(t *testing.T) {
 // makefileShimTags returns the SHIM_TAGS the Makefile builds podd-shim with.
 func makefileShimTags(t *testing.T) string {
 	t.Helper()
-	tags, err := testutil.ShimTags()
+	vars, err := testutil.MakefileVars("SHIM_TAGS")
 	if err != nil {
 		t.Fatal(err)
 	}
-	return tags
+	return vars["SHIM_TAGS"]
 }
 
 // TestShimIsStatic: podd-shim is built as make build builds it (the

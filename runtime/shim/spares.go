@@ -114,11 +114,7 @@ func (s *Spares) Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) 
 	if sp == nil {
 		return Launch(ctx, cfg)
 	}
-	defer func() {
-		s.mu.Lock()
-		s.moving--
-		s.mu.Unlock()
-	}()
+	defer s.endMove()
 	if s.beforeMove != nil {
 		s.beforeMove()
 	}
@@ -154,12 +150,17 @@ func (s *Spares) take(cfg LaunchConfig) *spare {
 		// A spare of a binary since replaced (an upgrade) never runs a
 		// pod: a pod gets the binary on disk, as with an exec.
 		sp.drop()
-		s.mu.Lock()
-		s.moving--
-		s.mu.Unlock()
+		s.endMove()
 		return nil
 	}
 	return sp
+}
+
+// endMove ends what take counted as moving.
+func (s *Spares) endMove() {
+	s.mu.Lock()
+	s.moving--
+	s.mu.Unlock()
 }
 
 // fillLater starts a spare in the background SpareRefillDelay from now,

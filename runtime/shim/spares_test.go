@@ -35,6 +35,15 @@ func newSparesIn(t *testing.T, binary, cgroup string) *shim.Spares {
 	return s
 }
 
+// newSparesInOwnCgroup is newSparesIn with a cgroup of the test's, removed
+// at its end.
+func newSparesInOwnCgroup(t *testing.T, binary string) (*shim.Spares, string) {
+	t.Helper()
+	cgroup := fmt.Sprintf("/pstestspare%d", rand.Uint32())
+	t.Cleanup(func() { removeCgroupDirs(cgroup) })
+	return newSparesIn(t, binary, cgroup), cgroup
+}
+
 // waitIdleSpare waits for s's spare to wait for its arguments and returns
 // its pid.
 func waitIdleSpare(t *testing.T, s *shim.Spares) int {
@@ -95,9 +104,7 @@ func startPodThrough(t *testing.T, launch func(context.Context, shim.LaunchConfi
 // and the next spare is started.
 func TestLaunchBindsTheSpare(t *testing.T) {
 	binary := filepath.Join(binDir, "podd-shim")
-	spareCgroup := fmt.Sprintf("/pstestspare%d", rand.Uint32())
-	t.Cleanup(func() { removeCgroupDirs(spareCgroup) })
-	s := newSparesIn(t, binary, spareCgroup)
+	s, spareCgroup := newSparesInOwnCgroup(t, binary)
 	sparePid := waitIdleSpare(t, s)
 	// The spare and the create child it starts for its pod's first
 	// container, which waits with it.
@@ -397,9 +404,7 @@ func TestLaunchTooLongForTheSpareExecs(t *testing.T) {
 // the refill comes, and is waited for, just before the move.
 func TestRefillWaitsForTheSparesMove(t *testing.T) {
 	binary := filepath.Join(binDir, "podd-shim")
-	spareCgroup := fmt.Sprintf("/pstestspare%d", rand.Uint32())
-	t.Cleanup(func() { removeCgroupDirs(spareCgroup) })
-	s := newSparesIn(t, binary, spareCgroup)
+	s, spareCgroup := newSparesInOwnCgroup(t, binary)
 	taken := waitIdleSpare(t, s)
 	s.BeforeMove(func() {
 		s.FillNow()

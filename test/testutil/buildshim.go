@@ -14,35 +14,19 @@ import (
 // SHIM_LDFLAGS, cgo on, from the repository holding the working
 // directory.
 func ShimBuild(out string, extraTags ...string) (*exec.Cmd, error) {
-	repo, tags, ldflags, err := shimBuildFlags()
+	repo, err := repoRoot()
 	if err != nil {
 		return nil, err
 	}
-	tags = strings.Join(append([]string{tags}, extraTags...), ",")
-	cmd := exec.Command("go", "build", "-tags", tags, "-ldflags", ldflags, "-o", out, "./cmd/podd-shim")
+	vars, err := MakefileVars("SHIM_TAGS", "SHIM_LDFLAGS")
+	if err != nil {
+		return nil, err
+	}
+	tags := strings.Join(append([]string{vars["SHIM_TAGS"]}, extraTags...), ",")
+	cmd := exec.Command("go", "build", "-tags", tags, "-ldflags", vars["SHIM_LDFLAGS"], "-o", out, "./cmd/podd-shim")
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	return cmd, nil
-}
-
-// ShimTags are the build tags make build builds podd-shim with.
-func ShimTags() (string, error) {
-	_, tags, _, err := shimBuildFlags()
-	return tags, err
-}
-
-// shimBuildFlags returns the repository and the Makefile's SHIM_TAGS and
-// SHIM_LDFLAGS.
-func shimBuildFlags() (repo, tags, ldflags string, err error) {
-	repo, err = repoRoot()
-	if err != nil {
-		return "", "", "", err
-	}
-	vars, err := makefileVars(filepath.Join(repo, "Makefile"), "SHIM_TAGS", "SHIM_LDFLAGS")
-	if err != nil {
-		return "", "", "", err
-	}
-	return repo, vars["SHIM_TAGS"], vars["SHIM_LDFLAGS"], nil
 }
 
 // repoRoot is the nearest directory above the working directory with a
@@ -64,9 +48,14 @@ func repoRoot() (string, error) {
 	}
 }
 
-// makefileVars returns the values of the simple ("NAME := value")
-// variables names of the Makefile at path; each must be set there.
-func makefileVars(path string, names ...string) (map[string]string, error) {
+// MakefileVars returns the values the repository's Makefile gives the
+// simple ("NAME := value") variables names; each must be set there.
+func MakefileVars(names ...string) (map[string]string, error) {
+	repo, err := repoRoot()
+	if err != nil {
+		return nil, err
+	}
+	path := filepath.Join(repo, "Makefile")
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
