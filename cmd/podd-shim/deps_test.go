@@ -1,9 +1,7 @@
 package main
 
 import (
-	"debug/elf"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -55,32 +53,4 @@ func makefileShimTags(t *testing.T) string {
 		t.Fatal(err)
 	}
 	return vars["SHIM_TAGS"]
-}
-
-// TestShimIsStatic: podd-shim is built as make build builds it (the
-// Makefile's SHIM_TAGS and SHIM_LDFLAGS) into a static executable: no
-// dynamic loader runs at each of its execs (two per container start, one
-// per exec), and it needs no shared library on the host.
-func TestShimIsStatic(t *testing.T) {
-	out := filepath.Join(t.TempDir(), "podd-shim")
-	cmd, err := testutil.ShimBuild(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if b, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s: %v\n%s", cmd, err, b)
-	}
-	f, err := elf.Open(out)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	for _, p := range f.Progs {
-		if p.Type == elf.PT_INTERP || p.Type == elf.PT_DYNAMIC {
-			t.Errorf("podd-shim has a %s program header: it is linked dynamically", p.Type)
-		}
-	}
-	if libs, _ := f.ImportedLibraries(); len(libs) > 0 {
-		t.Errorf("podd-shim needs shared libraries %v", libs)
-	}
 }
