@@ -44,14 +44,23 @@ stop_podd() {
   # podd's mounts (the netns dir is a shared mount of itself), innermost first.
   awk -v w="$WORK/" 'index($5, w) == 1 {print $5}' /proc/self/mountinfo | sort -r | xargs -r -n1 umount -l
   # What a host's podd keeps across restarts but a run of its own must not
-  # leave: its bridge and its (empty, drained) cgroup parent.
+  # leave: its bridge, its masquerade chain and its (empty, drained) cgroup
+  # parent.
   local net cg
   net=$(sed -n 's/.*msg="podd serving".* network=\([^ ]*\).*/\1/p' "$WORK/podd.log" | tail -1)
   cg=$(sed -n 's/.*msg="podd serving".* cgroup-parent=\([^ ]*\).*/\1/p' "$WORK/podd.log" | tail -1)
   # Both run under the caller's set -e, where a failure ends the trap and
   # makes a passing run exit 1: no bridge (no sandbox ran, as in critest's
   # Image Manager specs) or no cgroup of a hierarchy is nothing to remove.
-  if [ -n "$net" ]; then ip link del "$net" 2> /dev/null || true; fi
+  if [ -n "$net" ]; then
+    ip link del "$net" 2> /dev/null || true
+    # podd's masquerade of its network (cni.MasqueradeChain).
+    local chain
+    chain=PODD-NM-$(printf %s "$net" | sha256sum | cut -c1-10)
+    iptables -w -t nat -D POSTROUTING -m comment --comment "podd masquerade of network $net" -j "$chain" 2> /dev/null || true
+    iptables -w -t nat -F "$chain" 2> /dev/null || true
+    iptables -w -t nat -X "$chain" 2> /dev/null || true
+  fi
   if [ -n "$cg" ]; then
     find /sys/fs/cgroup/*"$cg" /sys/fs/cgroup"$cg" -depth -type d -exec rmdir {} + 2> /dev/null || true
   fi

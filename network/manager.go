@@ -100,6 +100,12 @@ type Manager struct {
 	// sandbox with no cached CNI result.
 	lastNet atomic.Pointer[cni.Network]
 	locks   keyedMutex
+
+	// masqMu guards masqDone, the "network subnet" pairs podd's
+	// masquerade is known to cover (cni.EnsureMasquerade): rules are
+	// written once per daemon, at the first ADD that needs them.
+	masqMu   sync.Mutex
+	masqDone map[string]bool
 }
 
 // New prepares the dirs (the netns dir as a shared mount of itself), and
@@ -228,6 +234,9 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 		Args:         cniArgs(req),
 		PortMappings: cniPortMappings(req.PortMappings),
 	}
+	if err := m.ensureMasquerade(n); err != nil {
+		return nil, fmt.Errorf("set up network of sandbox %q: %w", id, err)
+	}
 	// Registered before ADD: a chain can fail half-way, after a plugin
 	// already allocated.
 	rollback.Push("CNI DEL of sandbox "+id, func(ctx context.Context) error { return m.cni.Del(ctx, n, att) })
@@ -248,6 +257,38 @@ func (m *Manager) Setup(ctx context.Context, req SetupRequest) (_ *Attachment, e
 		NetnsTook:   pinned.Sub(began),
 		CNIAddTook:  added.Sub(pinned),
 	}, nil
+}
+
+// ensureMasquerade makes sure podd masquerades what n's bridge plugin
+// would have (cni.Network.Masquerade) before a sandbox of n gets its
+// address: a connection opened before would keep its unmasqueraded
+// conntrack entry.
+func (m *Manager) ensureMasquerade(n *cni.Network) error {
+	subnets := n.Masquerade()
+	if len(subnets) == 0 {
+		return nil
+	}
+	m.masqMu.Lock()
+	defer m.masqMu.Unlock()
+	var missing []*net.IPNet
+	for _, sn := range subnets {
+		if !m.masqDone[n.Name+" "+sn.String()] {
+			missing = append(missing, sn)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if err := cni.EnsureMasquerade(n.Name, missing); err != nil {
+		return err
+	}
+	if m.masqDone == nil {
+		m.masqDone = map[string]bool{}
+	}
+	for _, sn := range missing {
+		m.masqDone[n.Name+" "+sn.String()] = true
+	}
+	return nil
 }
 
 // pinNetns pins a new netns for sandbox id, or the one at from.

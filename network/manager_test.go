@@ -98,6 +98,9 @@ func (tn *testNet) cleanup(t *testing.T, base string) {
 			t.Logf("cleanup gc: %v", err)
 		}
 	}
+	if err := cni.RemoveMasquerade(tn.bridge); err != nil {
+		t.Logf("cleanup masquerade: %v", err)
+	}
 	if l, err := netlink.LinkByName(tn.bridge); err == nil {
 		_ = netlink.LinkDel(l)
 	}
@@ -309,11 +312,11 @@ func TestTeardownWithPinGoneAndGC(t *testing.T) {
 	// The pin vanished (a reboot clears /run, a crash between unpin and
 	// DEL): DEL runs with an empty netns. The bridge plugin then frees the
 	// IP but skips its ipMasq teardown (it reads the addresses from the
-	// netns); Teardown removes those rules itself (issue 7 item 9).
+	// netns); Teardown removes those rules itself (issue 7 item 9). podd
+	// now masquerades the network itself; the sandbox has the rules the
+	// plugin made when an earlier podd set it up.
+	addMasqChain(t, tn, gone.SandboxID, gone.IPs[0])
 	t.Cleanup(func() { deleteMasqChain(t, tn.bridge, gone.SandboxID, gone.IPs[0]) })
-	if !strings.Contains(natRules(t), gone.SandboxID) {
-		t.Fatalf("no masquerade rule names sandbox %s after Setup", gone.SandboxID)
-	}
 	if err := unix.Unmount(gone.NetnsPath, unix.MNT_DETACH); err != nil {
 		t.Fatal(err)
 	}
@@ -390,6 +393,28 @@ func natRules(t *testing.T) string {
 	return string(out)
 }
 
+// addMasqChain makes the bridge plugin's ipMasq chain and rule of one
+// attachment, as the plugin (and a podd before it masqueraded networks
+// itself) made them.
+func addMasqChain(t *testing.T, tn *testNet, id string, ip net.IP) {
+	t.Helper()
+	chain := fmt.Sprintf("CNI-%x", sha512.Sum512([]byte(tn.bridge+id)))[:28]
+	comment := fmt.Sprintf("name: %q id: %q", tn.bridge, id)
+	for _, args := range [][]string{
+		{"-t", "nat", "-N", chain},
+		{"-t", "nat", "-A", chain, "-d", tn.subnet.String(), "-m", "comment", "--comment", comment, "-j", "ACCEPT"},
+		{"-t", "nat", "-A", chain, "!", "-d", "224.0.0.0/4", "-m", "comment", "--comment", comment, "-j", "MASQUERADE"},
+		{"-t", "nat", "-A", "POSTROUTING", "-s", ip.String() + "/32", "-m", "comment", "--comment", comment, "-j", chain},
+	} {
+		if out, err := exec.Command("iptables", args...).CombinedOutput(); err != nil {
+			t.Fatalf("iptables %v: %v: %s", args, err, out)
+		}
+	}
+	if !strings.Contains(natRules(t), id) {
+		t.Fatalf("no masquerade rule names sandbox %s", id)
+	}
+}
+
 // deleteMasqChain removes the bridge plugin's ipMasq rule and chain of one
 // attachment, as the plugin names them (CNI- + sha512(network+id), 28 chars).
 func deleteMasqChain(t *testing.T, network, id string, ip net.IP) {
@@ -435,10 +460,11 @@ func TestGCReleasesUncachedAttachmentsLeasesAndMasqueradeRules(t *testing.T) {
 	uncached := tn.setup(t, "sbu"+randHex(t, 4))
 	bare := tn.setup(t, "sbb"+randHex(t, 4))
 	live := tn.setup(t, "sbl"+randHex(t, 4))
-	t.Cleanup(func() {
-		deleteMasqChain(t, tn.bridge, uncached.SandboxID, uncached.IPs[0])
-		deleteMasqChain(t, tn.bridge, bare.SandboxID, bare.IPs[0])
-	})
+	// Set up by an earlier podd: with the bridge plugin's masquerade rules.
+	for _, a := range []*Attachment{uncached, bare, live} {
+		addMasqChain(t, tn, a.SandboxID, a.IPs[0])
+		t.Cleanup(func() { deleteMasqChain(t, tn.bridge, a.SandboxID, a.IPs[0]) })
+	}
 	forgetCachedResult(t, tn, uncached.SandboxID)
 	forgetCachedResult(t, tn, bare.SandboxID)
 	if err := unix.Unmount(bare.NetnsPath, unix.MNT_DETACH); err != nil {

@@ -146,6 +146,9 @@ type Network struct {
 	// noPorts is list without its port-mapping plugins, for a sandbox with
 	// no hostPort; list itself when it has none.
 	noPorts *libcni.NetworkConfigList
+	// masq are the subnets podd masquerades in place of the bridge
+	// plugin, whose ipMasq is off in list (see podMasquerade).
+	masq []*net.IPNet
 }
 
 // ParseNetwork parses configuration list bytes.
@@ -157,12 +160,22 @@ func ParseNetwork(data []byte) (*Network, error) {
 	if len(list.Plugins) == 0 {
 		return nil, fmt.Errorf("cni configuration list %q has no plugins", list.Name)
 	}
-	noPorts, err := withoutPortMappers(list)
+	bytes := list.Bytes
+	run, masq, err := podMasquerade(list)
 	if err != nil {
 		return nil, fmt.Errorf("cni configuration list %q: %w", list.Name, err)
 	}
-	return &Network{Name: list.Name, Bytes: list.Bytes, list: list, noPorts: noPorts}, nil
+	noPorts, err := withoutPortMappers(run)
+	if err != nil {
+		return nil, fmt.Errorf("cni configuration list %q: %w", list.Name, err)
+	}
+	return &Network{Name: list.Name, Bytes: bytes, list: run, noPorts: noPorts, masq: masq}, nil
 }
+
+// Masquerade returns the subnets whose traffic podd masquerades for the
+// network's sandboxes (EnsureMasquerade) in place of its bridge plugin:
+// an ADD must find them masqueraded.
+func (n *Network) Masquerade() []*net.IPNet { return n.masq }
 
 // forAttachment is the list an ADD with ports (or none) runs.
 func (n *Network) forAttachment(hasPorts bool) *libcni.NetworkConfigList {

@@ -22,6 +22,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/podd-dev/podd/network/cni"
 	"github.com/podd-dev/podd/network/proxier"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
 	"github.com/podd-dev/podd/test/image"
@@ -421,6 +422,7 @@ func forceClean(e *env) {
 	proxier.Cleanup(context.Background(), e.rulesTag())
 	if !e.sharedNetwork {
 		removeNatChains(e.networkName())
+		cni.RemoveMasquerade(e.networkName())
 		exec.Command("ip", "link", "del", e.bridge).Run()
 	}
 	if !e.sharedCgroup {
