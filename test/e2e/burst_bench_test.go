@@ -75,6 +75,9 @@ func benchBurst(b *testing.B, k burstKind) {
 	}
 	e := benchEnvFlags(b, flags...)
 	b.StopTimer()
+	// The network masquerades, as podd's default network does.
+	e.ipMasq = true
+	e.writeConflist()
 	url := e.metricsURL()
 	tr := e.trackPods(b)
 	for i := 0; i < b.N; i++ {
