@@ -13,13 +13,25 @@ BIN=$PWD/bin
 BUSYBOX_TAR=${BUSYBOX_TAR:-$BIN/busybox-oci.tar}
 D=/var/lib/podd            # tmpfs in the VM
 SOCK=/run/podd/podd.sock
-PODCTL="$BIN/podctl --socket $SOCK"
+# Every call is bounded: a hung call is a failed check and a dump (diagnose),
+# not a suite that waits until CI's own limit.
+PODCTL="timeout 60 $BIN/podctl --socket $SOCK"
 OUT=${V2VM_OUT:-/scratch}
 fails=0
 el() { awk -v s="$T0" -v n="$(date +%s.%N)" 'BEGIN{printf "%.1f", n-s}'; }
 check() { # check NAME CMD...: runs CMD, records ok/FAIL
 	local name=$1; shift
 	if "$@"; then echo "CHECK ok   $name [$(el)s]"; else echo "CHECK FAIL $name [$(el)s]"; fails=$((fails+1)); fi
+}
+# diagnose: what a stalled check leaves to read -- the processes and what
+# they wait on, CPU/memory/IO pressure, the daemon's and the shims' last lines.
+diagnose() {
+	echo "--- diagnose [$(el)s]: $*"
+	ps -eo pid,ppid,stat,wchan:24,pcpu,etime,args --sort=-pcpu | head -40
+	for f in /proc/pressure/*; do echo "$f: $(tr '\n' ' ' < $f)"; done
+	echo "--- end of podd.log"; tail -30 $OUT/podd.log
+	for l in /run/podd/pods/*/shim.log; do [ -f "$l" ] && { echo "--- $l"; tail -10 "$l"; }; done
+	echo "--- end of diagnose"
 }
 PODD_PID=; DEAD=
 waitfor() { # waitfor SECONDS CMD...: polls CMD every 0.5 s; gives up when podd has died
@@ -32,7 +44,9 @@ waitfor() { # waitfor SECONDS CMD...: polls CMD every 0.5 s; gives up when podd 
 		fi
 		sleep 0.5
 	done
-	"$@"
+	"$@" && return 0
+	diagnose "waitfor $lim $*: still false"
+	return 1
 }
 phase() { $PODCTL get pods "$1" -o json 2>/dev/null | sed -n 's/.*"phase": *"\([^"]*\)".*/\1/p' | head -1; }
 is_phase() { [ "$(phase "$1")" = "$2" ]; }
