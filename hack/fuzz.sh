@@ -8,11 +8,17 @@ fuzztime="${FUZZTIME:-10s}"
 GO="${GO:-go}"
 failed=0
 out=$(mktemp)
-trap 'rm -f "$out"' EXIT
+# The fuzzing engine stops its workers when -fuzztime ends, before a test's
+# cleanups run: a t.TempDir of the input then being tried stays. Every
+# target's temporary files go to a directory of its own, removed after it.
+tmp=
+trap 'rm -f "$out"; [ -z "$tmp" ] || rm -rf "$tmp"' EXIT
 while IFS=: read -r file name; do
 	pkg="./$(dirname "$file")"
 	echo "fuzz $pkg $name ($fuzztime)"
-	if "$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime "${FUZZMINIMIZETIME:-1s}" -parallel 2 "$pkg" 2>&1 | tee "$out"; then
+	[ -z "$tmp" ] || rm -rf "$tmp"
+	tmp=$(mktemp -d)
+	if TMPDIR=$tmp "$GO" test -run '^$' -fuzz "^${name}\$" -fuzztime "$fuzztime" -fuzzminimizetime "${FUZZMINIMIZETIME:-1s}" -parallel 2 "$pkg" 2>&1 | tee "$out"; then
 		continue
 	fi
 	# Go's fuzzing coordinator (up to go1.26) can fail a target with a bare
