@@ -82,17 +82,7 @@ func podMasquerade(list *libcni.NetworkConfigList) (*libcni.NetworkConfigList, [
 // with ipMasq whose masquerade podd can take over: host-local IPAM whose
 // every range is an IPv4 subnet.
 func masqueradedSubnets(conf []byte) ([]*net.IPNet, bool) {
-	var c struct {
-		Type   string `json:"type"`
-		IPMasq bool   `json:"ipMasq"`
-		IPAM   struct {
-			Type   string `json:"type"`
-			Subnet string `json:"subnet"`
-			Ranges [][]struct {
-				Subnet string `json:"subnet"`
-			} `json:"ranges"`
-		} `json:"ipam"`
-	}
+	var c pluginConf
 	if json.Unmarshal(conf, &c) != nil || c.Type != "bridge" || !c.IPMasq || c.IPAM.Type != "host-local" {
 		return nil, false
 	}

@@ -30,11 +30,12 @@ type Resources struct {
 }
 
 // pluginConf is the part of a plugin configuration that names host
-// resources (bridge plugin, host-local IPAM).
+// resources (bridge plugin, host-local IPAM) or masquerades (ipMasq).
 type pluginConf struct {
 	Type      string `json:"type"`
 	Bridge    string `json:"bridge"`
 	IsGateway bool   `json:"isGateway"`
+	IPMasq    bool   `json:"ipMasq"`
 	IPAM      struct {
 		Type    string `json:"type"`
 		Subnet  string `json:"subnet"`
