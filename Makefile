@@ -20,14 +20,15 @@ GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 APT_PACKAGES := busybox-static containernetworking-plugins protobuf-compiler iptables iproute2 procps libseccomp-dev pkg-config runc gcc libc6-dev
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
-# podd-shim's build tags: seccomp links libseccomp; runc_nocriu leaves out
+# podd-shim's and podd-create's build tags: seccomp links libseccomp;
+# runc_nocriu leaves out
 # libcontainer's checkpoint/restore (go-criu and its protobuf descriptors),
 # which podd never uses and every container start and exec paid for in the
 # package initialisation of the re-executed init (issue 13); grpcnotrace
 # leaves out grpc's x/net/trace (html/template and its package init; the
 # shim never enables grpc tracing).
 SHIM_TAGS := seccomp,runc_nocriu,grpcnotrace
-# podd-shim's extra linker flags (none); test/testutil.ShimBuild reads both
+# their extra linker flags (none); test/testutil.ShimBuild reads both
 # variables. Linked statically (-extldflags=-static, with netgo,osusergo)
 # an exec of it cost ~0.4 ms less CPU, but the cgroup v2 VM suite stalled
 # at its first container starts in 2 of 4 CI runs with it (issue 13 note).
@@ -64,13 +65,15 @@ tools: ## install the pinned Go tools: protoc plugins, staticcheck (idempotent)
 	@$(GOBIN_DIR)/staticcheck -version 2>/dev/null | grep -qF '($(STATICCHECK_VERSION:v%=%))' || \
 	  $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
-build: ## build bin/podd, bin/podctl, bin/podd-shim, bin/podd-pause
+build: ## build bin/podd, bin/podctl, bin/podd-shim, bin/podd-create, bin/podd-pause
 	@mkdir -p $(BIN)
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN)/podd ./cmd/podd
 # podctl is linked statically (no cgo: it needs none): no dynamic loader
 # at each start, ~1.4 of its ~7.6 ms before it reaches the daemon.
 	CGO_ENABLED=0 $(GO) build -tags $(PODCTL_TAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/podctl ./cmd/podctl
-	CGO_ENABLED=1 $(GO) build -tags $(SHIM_TAGS) -ldflags '$(LDFLAGS) $(SHIM_LDFLAGS)' -o $(BIN)/podd-shim ./cmd/podd-shim
+# podd-create is the shim's create child and libcontainer's container init,
+# a binary of its own so that those starts pay only for libcontainer.
+	CGO_ENABLED=1 $(GO) build -tags $(SHIM_TAGS) -ldflags '$(LDFLAGS) $(SHIM_LDFLAGS)' -o $(BIN)/ ./cmd/podd-shim ./cmd/podd-create
 	./hack/build-pause.sh $(BIN)/podd-pause
 
 crictl: ## build bin/crictl and bin/critest (cri-tools, from the Go module proxy or cache)
@@ -183,6 +186,7 @@ install: build ## install binaries and systemd units
 	install -D -m 0755 $(BIN)/podd $(DESTDIR)/usr/local/bin/podd
 	install -D -m 0755 $(BIN)/podctl $(DESTDIR)/usr/local/bin/podctl
 	install -D -m 0755 $(BIN)/podd-shim $(DESTDIR)/usr/local/bin/podd-shim
+	install -D -m 0755 $(BIN)/podd-create $(DESTDIR)/usr/local/bin/podd-create
 	install -D -m 0755 $(BIN)/podd-pause $(DESTDIR)/usr/local/bin/podd-pause
 	install -D -m 0644 contrib/systemd/podd.service $(DESTDIR)/etc/systemd/system/podd.service
 	install -D -m 0644 contrib/systemd/podd.socket $(DESTDIR)/etc/systemd/system/podd.socket

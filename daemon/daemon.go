@@ -281,7 +281,9 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("find helper binaries: %w", err)
 	}
-	for _, b := range []string{"podd-shim", "podd-pause"} {
+	// podd-create: the shim runs it from its own directory
+	// (createchild.BinaryName; not imported here, it links libcontainer).
+	for _, b := range []string{"podd-shim", "podd-create", "podd-pause"} {
 		if _, err := os.Stat(filepath.Join(binDir, b)); err != nil {
 			return nil, fmt.Errorf("find helper binary: %w (set --bin-dir)", err)
 		}

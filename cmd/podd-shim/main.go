@@ -1,9 +1,10 @@
 // Command podd-shim is the per-pod shim: the parent of the pod's containers.
 // It serves the shim API on <state-dir>/shim.sock, runs containers through
 // libcontainer, writes their CRI logs and exit records, and survives daemon
-// restarts. libcontainer re-executes it as "init" for every container start;
-// an exec runs it as the exec helper, whose C code sets the process up and
-// execs it before the Go runtime starts (runtime/shim/server/internal/fastexec).
+// restarts. It creates and starts each container through podd-create,
+// installed beside it (cmd/podd-create); an exec runs it as the exec
+// helper, whose C code sets the process up and execs it before the Go
+// runtime starts (runtime/shim/server/internal/fastexec).
 package main
 
 import (
@@ -13,17 +14,6 @@ import (
 
 	"github.com/podd-dev/podd/runtime/shim/server"
 )
-
-func init() {
-	// Runs after package initialisation (keep that light) and before main:
-	// a re-executed container init must not get any further.
-	if server.IsInit() {
-		server.Init()
-	}
-	if server.IsCreateChild() {
-		server.CreateChild()
-	}
-}
 
 func main() {
 	args := os.Args[1:]

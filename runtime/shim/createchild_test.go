@@ -3,6 +3,8 @@ package shim_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -17,10 +19,10 @@ import (
 	"github.com/podd-dev/podd/test/testutil"
 )
 
-// The shim creates and starts every container in a short-lived child (the
-// shim binary as "create-container"). These tests use a shim built with
-// the podd_createfault tag, whose create child reads a fault from the file
-// create-fault in the state dir: "<step> <what>" at step build (before
+// The shim creates and starts every container in a short-lived child
+// (podd-create). These tests use a podd-create built with the
+// podd_createfault tag, beside a shim of its own, which reads a fault from
+// the file create-fault in the state dir: "<step> <what>" at step build (before
 // anything exists), created (libcontainer state made) or started (the init
 // runs, its pid not yet reported).
 
@@ -30,13 +32,15 @@ var (
 	faultShimErr  error
 )
 
-// faultShimBinary builds the fault-injection shim once per test run.
+// faultShimBinary builds a shim beside the fault-injection podd-create once
+// per test run.
 func faultShimBinary(t *testing.T) string {
 	t.Helper()
 	testutil.RequireRoot(t)
 	faultShimOnce.Do(func() {
-		faultShim = filepath.Join(binDir, "podd-shim-fault")
-		cmd, err := testutil.ShimBuild(faultShim, "podd_createfault")
+		dir := filepath.Join(binDir, "fault")
+		faultShim = filepath.Join(dir, "podd-shim")
+		cmd, err := testutil.ShimBuild(dir, "podd_createfault")
 		if err != nil {
 			faultShimErr = err
 			return
@@ -263,4 +267,31 @@ func TestUpdateAndSignalAContainerTheCreateChildStarted(t *testing.T) {
 	if left := p.leftovers("c"); len(left) != 0 {
 		t.Errorf("left after the exit: %v", left)
 	}
+}
+
+// A shim creates its containers through the podd-create beside it: one
+// without it fails at its start, saying so, instead of at its first
+// container.
+func TestShimNeedsPoddCreateBesideIt(t *testing.T) {
+	testutil.RequireRoot(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "podd-shim")
+	if err := copyFile(filepath.Join(binDir, "podd-shim"), bin); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cgroup := fmt.Sprintf("/pstest%d", rand.Uint32())
+	defer removeCgroupDirs(cgroup)
+	c, err := shim.Launch(ctx, shim.LaunchConfig{
+		ShimBinary: bin, PodUID: "uid-nocreate", StateDir: filepath.Join(dir, "run"), CgroupParent: cgroup,
+	})
+	if err == nil {
+		c.Close()
+		t.Fatal("a shim without podd-create beside it started")
+	}
+	if !strings.Contains(err.Error(), "podd-create") {
+		t.Errorf("launch error %q does not name podd-create", err)
+	}
+
 }

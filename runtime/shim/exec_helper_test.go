@@ -189,25 +189,29 @@ func TestExecWhileTheContainerStops(t *testing.T) {
 	})
 }
 
-// A shim outlives an upgrade of its binary: when the file it was started
-// from has been replaced, its execs still run its own helper (which reads
-// its own request), and its starts its own create child, not the new
-// file's.
+// A shim outlives an upgrade of its binaries: when the files it was started
+// from (podd-shim, and the podd-create beside it) have been replaced, its
+// execs still run its own helper (which reads its own request), and its
+// starts its own create child, not the new file's.
 func TestExecAfterTheShimBinaryIsReplaced(t *testing.T) {
 	testutil.RequireRoot(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "podd-shim")
-	if err := copyFile(filepath.Join(binDir, "podd-shim"), bin); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"podd-shim", "podd-create"} {
+		if err := copyFile(filepath.Join(binDir, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	p := startPodWith(t, bin)
 	p.create(p.config("c", p.execRootfs(), "sleep", "1000"))
-	next := filepath.Join(dir, "next")
-	if err := os.WriteFile(next, []byte("#!/bin/false\n"), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(next, bin); err != nil {
-		t.Fatal(err)
+	for _, name := range []string{"podd-shim", "podd-create"} {
+		next := filepath.Join(dir, "next")
+		if err := os.WriteFile(next, []byte("#!/bin/false\n"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Rename(next, filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if r := p.exec(&shimv1.ExecProcess{Container: "c", Args: []string{"echo", "hi"}}); r.stdout != "hi\n" || r.exit.GetExitCode() != 0 {
 		t.Fatalf("exec after the binary was replaced: %+v", r)

@@ -17,7 +17,8 @@ import (
 	"github.com/podd-dev/podd/test/testutil"
 )
 
-// binDir holds podd-shim and podd-pause built for this test run.
+// binDir holds podd-shim, podd-create and podd-pause built for this test
+// run.
 var binDir string
 
 func TestMain(m *testing.M) {
@@ -42,7 +43,7 @@ func TestMain(m *testing.M) {
 
 func buildBinaries(dir string) error {
 	// The shim is built as the Makefile builds it: with libseccomp.
-	cmd, err := testutil.ShimBuild(filepath.Join(dir, "podd-shim"))
+	cmd, err := testutil.ShimBuild(dir)
 	if err != nil {
 		return fmt.Errorf("build podd-shim: %w", err)
 	}

@@ -295,9 +295,12 @@ func TestLaunchWithoutSpares(t *testing.T) {
 // one: the launch execs the new binary.
 func TestSpareOfAReplacedBinaryIsNotUsed(t *testing.T) {
 	testutil.RequireRoot(t)
-	binary := filepath.Join(t.TempDir(), "podd-shim")
-	if err := copyFile(filepath.Join(binDir, "podd-shim"), binary); err != nil {
-		t.Fatal(err)
+	dir := t.TempDir()
+	binary := filepath.Join(dir, "podd-shim")
+	for _, name := range []string{"podd-shim", "podd-create"} {
+		if err := copyFile(filepath.Join(binDir, name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	s := newSpares(t, binary)
 	old := waitIdleSpare(t, s)

@@ -65,7 +65,7 @@ func binaries(t testing.TB) string {
 			cmd.Env = append(os.Environ(), "CGO_ENABLED="+b.cgo)
 			cmds = append(cmds, cmd)
 		}
-		shimBuild, err := testutil.ShimBuild(filepath.Join(dir, "podd-shim"))
+		shimBuild, err := testutil.ShimBuild(dir)
 		if err != nil {
 			binErr = err
 			return

@@ -9,11 +9,11 @@ import (
 	"strings"
 )
 
-// ShimBuild returns the command that builds podd-shim into out as make
-// build does: with the Makefile's SHIM_TAGS (and extraTags) and
-// SHIM_LDFLAGS, cgo on, from the repository holding the working
-// directory.
-func ShimBuild(out string, extraTags ...string) (*exec.Cmd, error) {
+// ShimBuild returns the command that builds podd-shim and podd-create (which
+// the shim runs from its own directory) into dir as make build does: with
+// the Makefile's SHIM_TAGS (and extraTags) and SHIM_LDFLAGS, cgo on, from the
+// repository holding the working directory.
+func ShimBuild(dir string, extraTags ...string) (*exec.Cmd, error) {
 	repo, err := repoRoot()
 	if err != nil {
 		return nil, err
@@ -23,7 +23,7 @@ func ShimBuild(out string, extraTags ...string) (*exec.Cmd, error) {
 		return nil, err
 	}
 	tags := strings.Join(append([]string{vars["SHIM_TAGS"]}, extraTags...), ",")
-	cmd := exec.Command("go", "build", "-tags", tags, "-ldflags", vars["SHIM_LDFLAGS"], "-o", out, "./cmd/podd-shim")
+	cmd := exec.Command("go", "build", "-tags", tags, "-ldflags", vars["SHIM_LDFLAGS"], "-o", dir+"/", "./cmd/podd-shim", "./cmd/podd-create")
 	cmd.Dir = repo
 	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
 	return cmd, nil

@@ -1,7 +1,7 @@
 # podd on a pure cgroup v2 host: run inside the VM (make test-cgroupv2 does,
 # through suite.sh) from a podd checkout with bin/ built:
 #   run-in-v2vm.sh test/v2vm/podd-v2-checks.sh
-# Needs: bin/podd bin/podctl bin/podd-shim bin/podd-pause and $BUSYBOX_TAR
+# Needs: bin/podd bin/podctl bin/podd-shim bin/podd-create bin/podd-pause and $BUSYBOX_TAR
 # (default bin/busybox-oci.tar, from go run ./test/image/cmd/mkbusybox);
 # V2VM_SHARE naming $BUSYBOX_TAR when it lies under /tmp; TRACE=1 (with
 # V2VM_PASSENV=TRACE) times every iptables and CNI plugin call.

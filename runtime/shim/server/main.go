@@ -51,21 +51,6 @@ type Options struct {
 // takes its containers before it.
 const shimOOMScoreAdj = -998
 
-// IsInit reports whether this process is a container init re-executed by
-// libcontainer; podd-shim's main package checks it in init().
-func IsInit() bool { return libct.IsInit() }
-
-// Init runs libcontainer's container init. It never returns.
-func Init() { libct.Init() }
-
-// IsCreateChild reports whether this process is a shim's short-lived
-// child that creates and starts one container; podd-shim's main package
-// checks it in init().
-func IsCreateChild() bool { return libct.IsCreateChild() }
-
-// CreateChild runs the create child. It never returns.
-func CreateChild() { libct.CreateChildMain() }
-
 // Main runs the shim until a shutdown has torn it down.
 func Main(opts Options) error {
 	if opts.PodUID == "" || opts.StateDir == "" || opts.CgroupParent == "" {

@@ -12,6 +12,8 @@ import (
 
 	securejoin "github.com/cyphar/filepath-securejoin"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
+
+	"github.com/podd-dev/podd/runtime/shim/createchild"
 )
 
 // ErrCannotRun marks a start failure caused by the executable itself: not
@@ -27,12 +29,11 @@ func (e *cannotRunError) Is(target error) bool { return target == ErrCannotRun }
 // classify turns libcontainer's report of a failed executable lookup (made
 // inside the container and sent back as text) into a cannotRunError.
 func classify(err error) error {
-	msg := err.Error()
-	i := strings.Index(msg, `exec: "`)
-	if i < 0 {
+	cause, ok := createchild.CannotRunCause(err)
+	if !ok {
 		return err
 	}
-	return &cannotRunError{cause: msg[i:]}
+	return &cannotRunError{cause: cause}
 }
 
 // elfMachines are the ELF e_machine values the host runs natively (or

@@ -10,12 +10,10 @@ import (
 
 	"github.com/opencontainers/cgroups"
 	"github.com/opencontainers/cgroups/manager"
-	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/configs"
 	"github.com/opencontainers/runc/libcontainer/specconv"
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/podd-dev/podd/internal/procstat"
 	"github.com/podd-dev/podd/internal/procwait"
@@ -57,6 +55,11 @@ func NewRuntime(root string, minOOMScoreAdj int) (*Runtime, error) {
 		return nil, fmt.Errorf("read RLIMIT_MEMLOCK: %w", err)
 	}
 	limitInitProcs()
+	// Found now, so that a shim without it fails at its start, and pinned
+	// for the shim's life (see createBinary).
+	if _, err := createBinary(); err != nil {
+		return nil, err
+	}
 	self, err := os.Open("/proc/self/exe")
 	if err != nil {
 		return nil, fmt.Errorf("open the shim's binary: %w", err)
@@ -78,8 +81,6 @@ type Container struct {
 	cgroup    cgroups.Manager
 	spec      *specs.Spec
 	sharedPID bool
-	// req is what the create child gets (see Start); nil once started.
-	req *createRequest
 	// seccomp is what an exec needs of config.Seccomp, which is nil once
 	// started (see forgetCreation).
 	seccomp execSeccomp
@@ -99,36 +100,22 @@ type Container struct {
 // hands the creation to a short-lived child (see createChild). nsPid
 // resolves Namespace.container to that container's init pid.
 func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int, error)) (*Container, error) {
-	req := &createRequest{
-		Root: r.root, Nofile: r.nofile, MinOOMScoreAdj: r.minOOMScoreAdj,
-		MemlockCur: r.memlock.Cur, MemlockMax: r.memlock.Max, NsPids: map[string]int{},
-	}
-	resolve := func(id string) (int, error) {
-		pid, err := nsPid(id)
-		if err == nil {
-			req.NsPids[id] = pid
-		}
-		return pid, err
-	}
-	spec, config, err := req.build(cfg, resolve)
+	spec, config, err := r.build(cfg, nsPid)
 	if err != nil {
 		return nil, err
-	}
-	if req.Config, err = proto.Marshal(cfg); err != nil {
-		return nil, fmt.Errorf("encode config of container %q: %w", cfg.GetId(), err)
 	}
 	cm, err := manager.New(config.Cgroups)
 	if err != nil {
 		return nil, fmt.Errorf("cgroup manager of container %q: %w", cfg.GetId(), err)
 	}
-	return &Container{rt: r, id: cfg.GetId(), config: config, cgroup: cm, spec: spec, req: req,
+	return &Container{rt: r, id: cfg.GetId(), config: config, cgroup: cm, spec: spec,
 		seccomp: newExecSeccomp(config.Seccomp), sharedPID: !config.Namespaces.IsPrivate(configs.NEWPID)}, nil
 }
 
 // build turns cfg into the container's OCI spec and libcontainer config,
-// in the shim and again, the same way, in its create child.
-func (req *createRequest) build(cfg *shimv1.ContainerConfig, nsPid func(id string) (int, error)) (*specs.Spec, *configs.Config, error) {
-	spec, err := buildSpec(cfg, specInputs{nsPid: nsPid, nofile: req.Nofile, minOOMScoreAdj: req.MinOOMScoreAdj,
+// which its create child is given.
+func (r *Runtime) build(cfg *shimv1.ContainerConfig, nsPid func(id string) (int, error)) (*specs.Spec, *configs.Config, error) {
+	spec, err := buildSpec(cfg, specInputs{nsPid: nsPid, nofile: r.nofile, minOOMScoreAdj: r.minOOMScoreAdj,
 		cgroup2: cgroups.IsCgroup2UnifiedMode()})
 	if err != nil {
 		return nil, nil, err
@@ -145,37 +132,8 @@ func (req *createRequest) build(cfg *shimv1.ContainerConfig, nsPid func(id strin
 	// BPF accounting): every process the shim forks later would inherit
 	// it, so a container's limit depended on whether another one had
 	// started before. Each container process gets the shim's original.
-	config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_MEMLOCK, Hard: req.MemlockMax, Soft: req.MemlockCur})
+	config.Rlimits = append(config.Rlimits, configs.Rlimit{Type: unix.RLIMIT_MEMLOCK, Hard: r.memlock.Max, Soft: r.memlock.Cur})
 	return spec, config, nil
-}
-
-// clearStale destroys what a crashed shim left of container id: state of a
-// container that no longer runs (stopped, or created and never started)
-// would make Create fail with "container with given ID already exists"
-// forever. A container that still runs is an error, never destroyed.
-func clearStale(root, id string) error {
-	lc, err := libcontainer.Load(root, id)
-	if errors.Is(err, libcontainer.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		// A state dir libcontainer cannot read back is nobody's.
-		if rmErr := os.RemoveAll(filepath.Join(root, id)); rmErr != nil {
-			return fmt.Errorf("remove unreadable stale state of container %q: %w (after %w)", id, rmErr, err)
-		}
-		return nil
-	}
-	st, err := lc.Status()
-	if err != nil {
-		return fmt.Errorf("status of stale container %q: %w", id, err)
-	}
-	if st == libcontainer.Running || st == libcontainer.Paused {
-		return fmt.Errorf("create container %q: one with this ID is still %s", id, st)
-	}
-	if err := lc.Destroy(); err != nil {
-		return fmt.Errorf("destroy stale state of container %q (%s): %w", id, st, err)
-	}
-	return nil
 }
 
 // Stdio is a process's standard I/O: files handed to it, or a console.
@@ -241,7 +199,7 @@ func (c *Container) start(stdio Stdio, hold bool) (*Process, error) {
 	if err := checkExecutable(c.spec); err != nil {
 		return nil, err
 	}
-	pid, console, created, err := c.rt.createChild(c.req, stdio, hold)
+	pid, console, created, err := c.rt.createChild(c, stdio, hold)
 	if err == nil {
 		var fd int
 		if fd, err = initPidfd(pid); err == nil {
@@ -268,12 +226,11 @@ func (c *Container) start(stdio Stdio, hold bool) (*Process, error) {
 
 // forgetCreation drops what only the container's creation needed, once
 // its init runs: a shim keeps its containers for their whole life, and the
-// default seccomp profile alone, parsed in the spec, compiled in the config
-// and encoded in the create request, is some 55 KiB. Exec, Update and
+// default seccomp profile alone, parsed in the spec and compiled in the
+// config, is some 55 KiB. Exec, Update and
 // Destroy read the rest; what an exec needs of the profile is in c.seccomp.
 // execMu is held.
 func (c *Container) forgetCreation() {
-	c.req = nil
 	c.config.Seccomp, c.config.Mounts, c.config.Devices = nil, nil, nil
 	c.spec.Mounts = nil
 	if l := c.spec.Linux; l != nil {
@@ -314,74 +271,6 @@ func waitChild(pid int) (Exit, error) {
 		return Exit{Code: 128 + int(ws.Signal()), Signal: int(ws.Signal())}, nil
 	}
 	return Exit{Code: ws.ExitStatus()}, nil
-}
-
-// newInitProcess is libcontainer's description of the container's init.
-func newInitProcess(base *specs.Process) *libcontainer.Process {
-	groups := make([]int, 0, len(base.User.AdditionalGids))
-	for _, g := range base.User.AdditionalGids {
-		groups = append(groups, int(g))
-	}
-	return &libcontainer.Process{
-		Args: base.Args, Env: base.Env, Cwd: base.Cwd,
-		UID: int(base.User.UID), GID: int(base.User.GID), AdditionalGroups: groups,
-		Init: true,
-	}
-}
-
-// run starts p, the container's init, in the create child: the console
-// (sent by the init over stdio's console socket) is the shim's to receive.
-// With hold it returns once the init waits on the exec fifo.
-func run(lc *libcontainer.Container, p *libcontainer.Process, stdio childStdio, hold bool) (int, error) {
-	if stdio.consoleSock != nil {
-		p.ConsoleSocket = stdio.consoleSock
-		p.ConsoleWidth, p.ConsoleHeight = stdio.width, stdio.height
-	} else {
-		if stdio.stdin != nil {
-			p.Stdin = stdio.stdin
-		}
-		if stdio.stdout != nil {
-			p.Stdout = stdio.stdout
-		}
-		if stdio.stderr != nil {
-			p.Stderr = stdio.stderr
-		}
-	}
-	do := lc.Run
-	if hold {
-		do = lc.Start
-	}
-	if err := do(p); err != nil {
-		return 0, err
-	}
-	pid, err := p.Pid()
-	if err != nil {
-		_ = p.Signal(unix.SIGKILL)
-		return 0, err
-	}
-	if !hold {
-		waitExecve(pid)
-	}
-	return pid, nil
-}
-
-// initComm is the name nsexec gives a container process until it execs the
-// user's program.
-const initComm = "runc:[2:INIT]"
-
-// waitExecve waits (briefly) until process pid has exec'd the user's
-// program. libcontainer returns when its init is about to exec; a signal
-// arriving before the exec would hit the Go init (which dies of SIGTERM
-// with status 2) instead of the program, which may ignore or trap it.
-func waitExecve(pid int) {
-	deadline := time.Now().Add(5 * time.Second)
-	for delay := 100 * time.Microsecond; time.Now().Before(deadline); delay = min(2*delay, 10*time.Millisecond) {
-		st, err := procstat.Read(pid)
-		if err != nil || st.Ended() || st.Comm != initComm {
-			return
-		}
-		time.Sleep(delay)
-	}
 }
 
 // pollable turns a received terminal into a non-blocking *os.File that the

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"runtime"
 	"strconv"
 	"strings"
@@ -15,16 +16,14 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/opencontainers/runc/libcontainer"
 	"github.com/opencontainers/runc/libcontainer/utils"
 	"golang.org/x/sys/unix"
-	"google.golang.org/protobuf/proto"
 
-	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/shim/createchild"
 )
 
-// The shim creates and starts each container in a short-lived child, the
-// shim binary run as createChildArg, as containerd's shims run "runc
+// The shim creates and starts each container in a short-lived child,
+// podd-create (package createchild), as containerd's shims run "runc
 // create": libcontainer's create and start allocate far more than anything
 // else the shim does, and a Go heap never gives back the spans and size
 // classes such a spike leaves in use. The child exits once the container's
@@ -32,55 +31,28 @@ import (
 // child subreaper). The shim keeps only the spec, the config and the
 // cgroup manager: it signals the init through a pidfd and updates the
 // cgroup itself.
-const createChildArg = "create-container"
 
-// IsCreateChild reports whether this process is a shim's create child.
-func IsCreateChild() bool { return len(os.Args) > 1 && os.Args[1] == createChildArg }
+// createBinary is podd-create, beside the shim's own binary, opened once:
+// every create child of this shim runs that file, even once an upgrade has
+// replaced it by another version.
+var createBinary = sync.OnceValues(func() (*os.File, error) {
+	self, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		return nil, fmt.Errorf("find %s: %w", createchild.BinaryName, err)
+	}
+	f, err := os.Open(filepath.Join(filepath.Dir(self), createchild.BinaryName))
+	if err != nil {
+		return nil, fmt.Errorf("find %s beside the shim: %w", createchild.BinaryName, err)
+	}
+	return f, nil
+})
 
-// createRequest is what the create child is given on its stdin.
-type createRequest struct {
-	Root string
-	// Config is the shimv1.ContainerConfig, marshalled.
-	Config []byte
-	// NsPids are the init pids of the containers whose namespaces this one
-	// joins, as the shim resolved them.
-	NsPids         map[string]int
-	Nofile         uint64
-	MinOOMScoreAdj int
-	MemlockCur     uint64
-	MemlockMax     uint64
-	// Which of the child's stdio descriptors (childFd*) are given.
-	Stdin, Stdout, Stderr, Console bool
-	Width, Height                  uint16
-	// Hold stops the init before it execs the user's program (see Hold).
-	Hold bool `json:",omitempty"`
-}
-
-// createReply is one line the create child writes on its stdout: Created
-// once libcontainer has created the container (from then on a failure
-// leaves something to destroy), then either Pid or Err.
-type createReply struct {
-	Created   bool   `json:",omitempty"`
-	Pid       int    `json:",omitempty"`
-	Err       string `json:",omitempty"`
-	CannotRun bool   `json:",omitempty"`
-}
-
-// The create child's descriptors beyond 0 (request), 1 (replies) and 2.
-const (
-	childFdStdin = 3 + iota
-	childFdStdout
-	childFdStderr
-	childFdConsole
-)
-
-// createChild runs the create child for req with stdio and returns the
+// createChild runs the create child for c with stdio and returns the
 // init's pid and, with a console, its terminal. created reports whether the
 // child had created the container when it failed.
-func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid int, console *os.File, created bool, err error) {
-	rq := *req
-	rq.Hold = hold
-	// files are the child's stdio descriptors, in childFd order.
+func (r *Runtime) createChild(c *Container, stdio Stdio, hold bool) (pid int, console *os.File, created bool, err error) {
+	rq := createchild.Request{Root: r.root, ID: c.id, Spec: c.spec, Config: c.config, Hold: hold}
+	// files are the child's stdio descriptors, in createchild.Fd* order.
 	files := make([]*os.File, 4)
 	var parentSock *os.File
 	if stdio.Console {
@@ -91,10 +63,10 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 		defer child.Close()
 		defer parent.Close()
 		parentSock = parent
-		files[childFdConsole-3] = child
+		files[createchild.FdConsole-3] = child
 		rq.Console, rq.Width, rq.Height = true, stdio.Width, stdio.Height
 	} else {
-		files[childFdStdin-3], files[childFdStdout-3], files[childFdStderr-3] = stdio.Stdin, stdio.Stdout, stdio.Stderr
+		files[createchild.FdStdin-3], files[createchild.FdStdout-3], files[createchild.FdStderr-3] = stdio.Stdin, stdio.Stdout, stdio.Stderr
 		rq.Stdin, rq.Stdout, rq.Stderr = stdio.Stdin != nil, stdio.Stdout != nil, stdio.Stderr != nil
 	}
 	in, err := json.Marshal(&rq)
@@ -113,7 +85,10 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 	}
 	if ch == nil {
 		ch = &childProc{}
-		cmd := ch.command(createChildArg)
+		cmd, err := ch.command(createchild.Arg)
+		if err != nil {
+			return 0, nil, false, err
+		}
 		cmd.Stdin = bytes.NewReader(in)
 		cmd.ExtraFiles = files
 		if err := ch.start(); err != nil {
@@ -121,12 +96,12 @@ func (r *Runtime) createChild(req *createRequest, stdio Stdio, hold bool) (pid i
 		}
 	}
 	runErr := ch.wait()
-	var reply createReply
+	var reply createchild.Reply
 	for _, line := range bytes.Split(ch.out.Bytes(), []byte("\n")) {
 		if len(line) == 0 {
 			continue
 		}
-		var r createReply
+		var r createchild.Reply
 		if err := json.Unmarshal(line, &r); err != nil {
 			break
 		}
@@ -177,17 +152,23 @@ type childProc struct {
 }
 
 // command sets up the child's command with args after the program name.
-func (ch *childProc) command(args ...string) *exec.Cmd {
+func (ch *childProc) command(args ...string) (*exec.Cmd, error) {
+	bin, err := createBinary()
+	if err != nil {
+		return nil, fmt.Errorf("create child: %w", err)
+	}
 	ch.cmd = &exec.Cmd{
-		Path:   "/proc/self/exe",
-		Args:   append([]string{"podd-shim"}, args...),
+		// The open file, not its path: execve resolves this before it
+		// closes the close-on-exec descriptors.
+		Path:   "/proc/self/fd/" + strconv.Itoa(int(bin.Fd())),
+		Args:   append([]string{createchild.BinaryName}, args...),
 		Stdout: &ch.out,
 		Stderr: &limitedWriter{w: &ch.errOut, n: 4096},
 		// A shim killed part-way takes its create child along; the daemon
 		// then kills what is left in the pod cgroup.
 		SysProcAttr: &syscall.SysProcAttr{Pdeathsig: unix.SIGKILL},
 	}
-	return ch.cmd
+	return ch.cmd, nil
 }
 
 // start starts the child.
@@ -208,12 +189,9 @@ func (ch *childProc) kill() {
 // A ready child is a create child started before its request, when a
 // container's creation is to come (PrepareEarly: a spare waiting for its
 // pod; PrepareCreate: the pod's pause is starting), so that its exec and
-// the Go runtime's start (some 20 ms of a container's start on a 2-core
-// host) are not part of that container's start. It waits on a socket (its stdin) for the
-// descriptors of its stdio (one message, SCM_RIGHTS) and then its
-// request, and from then on is any create child. One that is not used
-// within readyChildTTL is killed: it holds memory for nothing.
-const readyChildArg = "ready"
+// the Go runtime's start are not part of that container's start (see
+// createchild.ReadyArg). One that is not used within readyChildTTL is
+// killed: it holds memory for nothing.
 
 // readyChildTTL is how long a ready child waits for its request.
 var readyChildTTL = 10 * time.Second
@@ -290,7 +268,12 @@ func startReady() (*readyChild, error) {
 	ours, theirs := os.NewFile(uintptr(fds[0]), "create-request"), os.NewFile(uintptr(fds[1]), "create-request")
 	defer theirs.Close()
 	ch := &childProc{}
-	ch.command(createChildArg, readyChildArg).Stdin = theirs
+	cmd, err := ch.command(createchild.Arg, createchild.ReadyArg)
+	if err != nil {
+		ours.Close()
+		return nil, err
+	}
+	cmd.Stdin = theirs
 	if err := ch.start(); err != nil {
 		ours.Close()
 		return nil, err
@@ -405,160 +388,4 @@ func (l *limitedWriter) Write(p []byte) (int, error) {
 		l.n -= k
 	}
 	return len(p), nil
-}
-
-// CreateChildMain is the create child: it reads a createRequest on stdin,
-// creates and starts the container, writes createReply lines on stdout and
-// exits, leaving the init running. It never returns.
-func CreateChildMain() {
-	out := json.NewEncoder(os.Stdout)
-	if err := createChildMain(out); err != nil {
-		var cannot *cannotRunError
-		_ = out.Encode(&createReply{Err: err.Error(), CannotRun: errors.As(err, &cannot)})
-		os.Exit(1)
-	}
-	os.Exit(0)
-}
-
-func createChildMain(out *json.Encoder) error {
-	// fds are the child's stdio descriptors, in childFd order.
-	fds := []int{childFdStdin, childFdStdout, childFdStderr, childFdConsole}
-	ready := len(os.Args) > 2 && os.Args[2] == readyChildArg
-	if ready {
-		got, err := awaitDescriptors()
-		if err != nil {
-			return err
-		}
-		if got == nil {
-			// The shim closed the socket without a request (it discarded
-			// this child, or ends).
-			os.Exit(0)
-		}
-		fds = got
-	} else {
-		// The descriptors the shim passed must not reach the container's
-		// processes (libcontainer hands the init only what it is given).
-		for _, fd := range fds {
-			unix.CloseOnExec(fd)
-		}
-	}
-	var req createRequest
-	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
-		return fmt.Errorf("read create request: %w", err)
-	}
-	if ready {
-		// The descriptors came in order, those the request has.
-		var err error
-		if fds, err = placeDescriptors(fds, []bool{req.Stdin, req.Stdout, req.Stderr, req.Console}); err != nil {
-			return err
-		}
-	}
-	cfg := &shimv1.ContainerConfig{}
-	if err := proto.Unmarshal(req.Config, cfg); err != nil {
-		return fmt.Errorf("decode container config: %w", err)
-	}
-	id := cfg.GetId()
-	spec, config, err := req.build(cfg, func(id string) (int, error) {
-		pid, ok := req.NsPids[id]
-		if !ok {
-			return 0, fmt.Errorf("no container %q", id)
-		}
-		return pid, nil
-	})
-	if err != nil {
-		return err
-	}
-	createFault(req.Root, "build", 0)
-	if err := clearStale(req.Root, id); err != nil {
-		return err
-	}
-	lc, err := libcontainer.Create(req.Root, id, config)
-	if err != nil {
-		return fmt.Errorf("create container %q: %w", id, err)
-	}
-	if err := out.Encode(&createReply{Created: true}); err != nil {
-		_ = lc.Destroy()
-		return err
-	}
-	createFault(req.Root, "created", 0)
-	stdio := childStdio{width: req.Width, height: req.Height}
-	file := func(set bool, fd int, name string) *os.File {
-		if !set {
-			return nil
-		}
-		return os.NewFile(uintptr(fd), name)
-	}
-	stdio.stdin = file(req.Stdin, fds[0], "stdin")
-	stdio.stdout = file(req.Stdout, fds[1], "stdout")
-	stdio.stderr = file(req.Stderr, fds[2], "stderr")
-	stdio.consoleSock = file(req.Console, fds[3], "console-socket")
-	pid, err := run(lc, newInitProcess(spec.Process), stdio, req.Hold)
-	if err != nil {
-		_ = lc.Destroy()
-		return classify(err)
-	}
-	createFault(req.Root, "started", pid)
-	return out.Encode(&createReply{Pid: pid})
-}
-
-// awaitDescriptors waits on stdin, the ready child's socket, for the
-// message that carries its stdio descriptors (close-on-exec); nil when the
-// shim closed the socket instead.
-func awaitDescriptors() ([]int, error) {
-	buf := make([]byte, 1)
-	oob := make([]byte, unix.CmsgSpace(4*4))
-	for {
-		n, oobn, _, _, err := unix.Recvmsg(0, buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return nil, fmt.Errorf("read create request descriptors: %w", err)
-		}
-		if n == 0 {
-			return nil, nil
-		}
-		var fds []int
-		msgs, err := unix.ParseSocketControlMessage(oob[:oobn])
-		if err != nil {
-			return nil, fmt.Errorf("read create request descriptors: %w", err)
-		}
-		for _, m := range msgs {
-			got, err := unix.ParseUnixRights(&m)
-			if err != nil {
-				return nil, fmt.Errorf("read create request descriptors: %w", err)
-			}
-			fds = append(fds, got...)
-		}
-		return fds, nil
-	}
-}
-
-// placeDescriptors puts the descriptors got, sent in order for the
-// stdio streams set, at their stream's place (-1 for those not set).
-func placeDescriptors(got []int, set []bool) ([]int, error) {
-	out := make([]int, len(set))
-	i := 0
-	for k, ok := range set {
-		out[k] = -1
-		if !ok {
-			continue
-		}
-		if i == len(got) {
-			return nil, fmt.Errorf("read create request: %d descriptors for %d streams", len(got), i+1)
-		}
-		out[k] = got[i]
-		i++
-	}
-	if i != len(got) {
-		return nil, fmt.Errorf("read create request: %d descriptors for %d streams", len(got), i)
-	}
-	return out, nil
-}
-
-// childStdio is the create child's view of Stdio.
-type childStdio struct {
-	stdin, stdout, stderr *os.File
-	consoleSock           *os.File
-	width, height         uint16
 }

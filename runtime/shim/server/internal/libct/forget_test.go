@@ -16,8 +16,8 @@ import (
 	"github.com/podd-dev/podd/test/testutil"
 )
 
-// A started container keeps nothing only its creation needed: not the
-// create child's request, not its seccomp profile (the default one is
+// A started container keeps nothing only its creation needed: not its
+// seccomp profile (the default one is
 // tens of KiB, parsed and compiled). An exec still runs under the
 // container's filter. Without libseccomp (a build without the seccomp
 // tag) the container runs without one.
@@ -57,7 +57,6 @@ func TestStartedContainerForgetsItsCreation(t *testing.T) {
 	})
 
 	for what, kept := range map[string]bool{
-		"its create request":           c.req != nil,
 		"its compiled seccomp profile": c.config.Seccomp != nil,
 		"its seccomp profile":          c.spec.Linux.Seccomp != nil,
 		"its mounts":                   c.config.Mounts != nil || c.spec.Mounts != nil,

@@ -1,25 +1,45 @@
 package libct
 
 import (
+	"fmt"
 	"os"
-	"slices"
+	"path/filepath"
 	"strconv"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/podd-dev/podd/runtime/shim/createchild"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
-// The test binary is its own create child (PrepareCreate starts it from
-// /proc/self/exe) and container init (libcontainer re-executes it).
+// The create children of these tests run a podd-create built for them (a
+// shim finds it beside its own binary).
 func TestMain(m *testing.M) {
-	if IsInit() {
-		Init()
-	}
-	if IsCreateChild() {
-		CreateChildMain()
-	}
-	os.Exit(m.Run())
+	code := func() int {
+		dir, err := os.MkdirTemp("", "libctbin")
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		defer os.RemoveAll(dir)
+		cmd, err := testutil.ShimBuild(dir)
+		if err == nil {
+			var out []byte
+			if out, err = cmd.CombinedOutput(); err != nil {
+				err = fmt.Errorf("%w\n%s", err, out)
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "build podd-create:", err)
+			return 1
+		}
+		createBinary = sync.OnceValues(func() (*os.File, error) {
+			return os.Open(filepath.Join(dir, createchild.BinaryName))
+		})
+		return m.Run()
+	}()
+	os.Exit(code)
 }
 
 // A ready create child nobody uses is killed after readyChildTTL and
@@ -81,29 +101,4 @@ func TestReadyChildExitsWhenItsSocketCloses(t *testing.T) {
 func alive(pid int) bool {
 	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
 	return err == nil
-}
-
-// A ready child's descriptors arrive in order, one per stream its request
-// sets; each goes to its stream's place, and a count that does not match
-// the request is an error.
-func TestPlaceDescriptors(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		got  []int
-		set  []bool
-		want []int
-		err  bool
-	}{
-		{"stdio", []int{7, 8, 9}, []bool{true, true, true, false}, []int{7, 8, 9, -1}, false},
-		{"console only", []int{7}, []bool{false, false, false, true}, []int{-1, -1, -1, 7}, false},
-		{"no stdin", []int{7, 8}, []bool{false, true, true, false}, []int{-1, 7, 8, -1}, false},
-		{"none", nil, []bool{false, false, false, false}, []int{-1, -1, -1, -1}, false},
-		{"too few", []int{7}, []bool{true, true, false, false}, nil, true},
-		{"too many", []int{7, 8}, []bool{true, false, false, false}, nil, true},
-	} {
-		got, err := placeDescriptors(tc.got, tc.set)
-		if (err != nil) != tc.err || (!tc.err && !slices.Equal(got, tc.want)) {
-			t.Errorf("%s: placeDescriptors(%v, %v) = %v, %v; want %v (error %v)", tc.name, tc.got, tc.set, got, err, tc.want, tc.err)
-		}
-	}
 }

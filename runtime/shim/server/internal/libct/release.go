@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podd-dev/podd/runtime/shim/createchild"
 )
 
 // execFifo is libcontainer's exec fifo in a container's state dir: the
@@ -45,7 +47,7 @@ func (c *Container) Release(ctx context.Context) error {
 		return fmt.Errorf("start container %q: %w", c.id, err)
 	}
 	_ = os.Remove(path)
-	waitExecve(pid)
+	createchild.WaitExecve(pid)
 	return nil
 }
 

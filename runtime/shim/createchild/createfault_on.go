@@ -1,6 +1,6 @@
 //go:build podd_createfault
 
-package libct
+package createchild
 
 import (
 	"os"
