@@ -8,9 +8,9 @@ import (
 	"github.com/podd-dev/podd/test/testutil"
 )
 
-// TestShimDependencies keeps podd-shim lean: libcontainer re-executes it for
-// every container start, so it must not link Kubernetes packages or the
-// daemon.
+// TestShimDependencies keeps podd-shim lean: it runs for every pod (and
+// its C exec helper for every exec), so it must not link Kubernetes
+// packages or the daemon.
 func TestShimDependencies(t *testing.T) {
 	out, err := exec.Command("go", "list", "-deps", ".").CombinedOutput()
 	if err != nil {
@@ -30,8 +30,8 @@ func TestShimDependencies(t *testing.T) {
 // checkpoint/restore (go-criu registers protobuf descriptors at package
 // initialisation) and without grpc's tracing (x/net/trace, html/template),
 // whose package init every container start (and, before the C exec helper,
-// every exec) paid for in the re-executed init (issue 13). It lists the shim's dependencies with the
-// build tags the Makefile builds it with.
+// every exec) paid for in the re-executed init (issue 13). It lists the
+// shim's dependencies with the build tags the Makefile builds it with.
 func TestShimLeavesOutUnusedInits(t *testing.T) {
 	tags := makefileShimTags(t)
 	out, err := exec.Command("go", "list", "-tags", tags, "-deps", ".").CombinedOutput()
