@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
@@ -52,41 +53,74 @@ func (e *NotRunningError) Unwrap() error { return e.Err }
 // Conn is an open connection to the daemon.
 type Conn struct {
 	poddv1.PodServiceClient
-	cc *grpc.ClientConn
+	cc    *grpc.ClientConn
+	first *firstConn
 }
 
 // Dial connects to the daemon on the unix socket at path. It first checks,
 // within DialTimeout, that something accepts connections there, so that a
 // daemon that is not running gives a *NotRunningError at once instead of an
-// error on the first call.
+// error on the first call; the connection it made is the one the first
+// call uses.
 func Dial(ctx context.Context, path string) (*Conn, error) {
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		return nil, fmt.Errorf("resolve socket path %q: %w", path, err)
 	}
-	dialer := func(ctx context.Context, _ string) (net.Conn, error) {
+	dial := func(ctx context.Context) (net.Conn, error) {
 		d := net.Dialer{Timeout: DialTimeout}
 		return d.DialContext(ctx, "unix", abs)
 	}
 	probeCtx, cancel := context.WithTimeout(ctx, DialTimeout)
 	defer cancel()
-	probe, err := dialer(probeCtx, "")
+	probe, err := dial(probeCtx)
 	if err != nil {
 		return nil, &NotRunningError{Socket: abs, Err: err}
 	}
-	_ = probe.Close()
+	first := &firstConn{c: probe}
 	cc, err := grpc.NewClient("passthrough:///podd",
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithContextDialer(dialer))
+		grpc.WithContextDialer(func(ctx context.Context, _ string) (net.Conn, error) {
+			if c := first.take(); c != nil {
+				return c, nil
+			}
+			return dial(ctx)
+		}))
 	if err != nil {
+		first.close()
 		return nil, fmt.Errorf("create client for %s: %w", abs, err)
 	}
-	return &Conn{PodServiceClient: poddv1.NewPodServiceClient(cc), cc: cc}, nil
+	return &Conn{PodServiceClient: poddv1.NewPodServiceClient(cc), cc: cc, first: first}, nil
 }
 
 // Close closes the connection.
 func (c *Conn) Close() error {
+	c.first.close()
 	return c.cc.Close()
+}
+
+// firstConn is the connection Dial made to see that the daemon answers,
+// until gRPC takes it for its transport: a command makes one connection,
+// not two (each costs the daemon an accept and a transport).
+type firstConn struct {
+	mu sync.Mutex
+	c  net.Conn
+}
+
+// take returns the connection once, nil after.
+func (f *firstConn) take() net.Conn {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	c := f.c
+	f.c = nil
+	return c
+}
+
+// close closes the connection if nothing took it.
+func (f *firstConn) close() {
+	if c := f.take(); c != nil {
+		_ = c.Close()
+	}
 }
 
 // FormatError renders err for the terminal: a gRPC status error as
