@@ -158,9 +158,11 @@ func (ch *childProc) command(args ...string) (*exec.Cmd, error) {
 		return nil, fmt.Errorf("create child: %w", err)
 	}
 	ch.cmd = &exec.Cmd{
-		// The open file, not its path: execve resolves this before it
-		// closes the close-on-exec descriptors.
-		Path:   "/proc/self/fd/" + strconv.Itoa(int(bin.Fd())),
+		// The open file, not its path, through the shim's descriptor
+		// table: the child's own has been rearranged for its stdio
+		// (ExtraFiles) by the time it execs, and the number may be one of
+		// those.
+		Path:   "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(bin.Fd())),
 		Args:   append([]string{createchild.BinaryName}, args...),
 		Stdout: &ch.out,
 		Stderr: &limitedWriter{w: &ch.errOut, n: 4096},

@@ -2,27 +2,43 @@ package libct
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim/createchild"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
-// The create children of these tests run a podd-create built for them (a
-// shim finds it beside its own binary).
+// The create children of these tests run a podd-create built for them in
+// createDir (a shim finds it beside its own binary).
+var createDir string
+
 func TestMain(m *testing.M) {
 	code := func() int {
+		if dir := os.Getenv(fdHelperEnv); dir != "" {
+			// The helper process: podd-create is built.
+			createBinary = sync.OnceValues(func() (*os.File, error) {
+				return os.Open(filepath.Join(dir, createchild.BinaryName))
+			})
+			return m.Run()
+		}
 		dir, err := os.MkdirTemp("", "libctbin")
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1
 		}
 		defer os.RemoveAll(dir)
+		createDir = dir
 		cmd, err := testutil.ShimBuild(dir)
 		if err == nil {
 			var out []byte
@@ -101,4 +117,67 @@ func TestReadyChildExitsWhenItsSocketCloses(t *testing.T) {
 func alive(pid int) bool {
 	_, err := os.Stat("/proc/" + strconv.Itoa(pid))
 	return err == nil
+}
+
+// The shim's descriptor of podd-create may have any number, one of those
+// the create child's stdio takes among them: the child, which execs it
+// after Go has rearranged its descriptors for that stdio, still runs
+// podd-create (it failed with "fork/exec /proc/self/fd/5: no such file or
+// directory" when it named its own descriptor). The test binary holds 3 to
+// 6 itself; the start runs in a new process of it, which opens podd-create
+// first, as one of them.
+func TestCreateChildRunsItsBinaryWhateverItsDescriptor(t *testing.T) {
+	testutil.RequireRoot(t)
+	cmd := exec.Command(os.Args[0], "-test.run=^TestCreateChildDescriptorHelper$", "-test.v")
+	cmd.Env = append(os.Environ(), fdHelperEnv+"="+createDir)
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "--- PASS: TestCreateChildDescriptorHelper") {
+		t.Fatalf("the start in a process whose podd-create descriptor the child's stdio takes: %v\n%s", err, out)
+	}
+}
+
+// fdHelperEnv names podd-create's directory in the helper process of
+// TestCreateChildRunsItsBinaryWhateverItsDescriptor.
+const fdHelperEnv = "PODD_LIBCT_FD_HELPER"
+
+// TestCreateChildDescriptorHelper is that helper: it runs only in that
+// process.
+func TestCreateChildDescriptorHelper(t *testing.T) {
+	if os.Getenv(fdHelperEnv) == "" {
+		t.Skip("the helper process of TestCreateChildRunsItsBinaryWhateverItsDescriptor")
+	}
+	bin, err := createBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fd := int(bin.Fd())
+	if fd < createchild.FdStdin || fd > createchild.FdConsole {
+		t.Fatalf("podd-create is descriptor %d here, not one the create child's stdio takes", fd)
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := NewRuntime(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := &shimv1.ContainerConfig{
+		Id: "fd", Rootfs: busyboxRootfs(t, "sleep"), Args: []string{"sleep", "1000"},
+		Env: []string{"PATH=/bin"}, CgroupPath: fmt.Sprintf("/libcttest%d", rand.Uint32()),
+		Namespaces: []*shimv1.Namespace{{Type: "pid"}, {Type: "ipc"}, {Type: "uts"}},
+	}
+	c, err := rt.Create(cfg, func(id string) (int, error) { return 0, fmt.Errorf("no container %q", id) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	// All four stdio descriptors given: 3 to 6 are the child's stdio.
+	p, err := c.Start(Stdio{Stdin: os.Stdin, Stdout: os.Stderr, Stderr: os.Stderr})
+	if err != nil {
+		t.Fatalf("start with podd-create as descriptor %d: %v", fd, err)
+	}
+	_ = c.Signal(unix.SIGKILL, true)
+	_, _ = p.Wait()
+	if err := c.Destroy(); err != nil {
+		t.Error(err)
+	}
 }
