@@ -23,19 +23,7 @@ import (
 // tag) the container runs without one.
 func TestStartedContainerForgetsItsCreation(t *testing.T) {
 	testutil.RequireRoot(t)
-	// The init is reparented to the shim once the create child exits.
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	rt, err := NewRuntime(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &shimv1.ContainerConfig{
-		Id: "forget", Rootfs: busyboxRootfs(t, "sleep", "grep"), Args: []string{"sleep", "1000"},
-		Env: []string{"PATH=/bin"}, CgroupPath: fmt.Sprintf("/libcttest%d", rand.Uint32()),
-		Namespaces: []*shimv1.Namespace{{Type: "pid"}, {Type: "ipc"}, {Type: "uts"}},
-	}
+	rt, cfg := sleeper(t, "forget", "grep")
 	if seccomp.Enabled {
 		cfg.Seccomp = []byte(`{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
 			"syscalls": [{"names": ["sethostname"], "action": "SCMP_ACT_ERRNO"}]}`)
@@ -99,6 +87,27 @@ func TestExecRefusesAForgottenProfileAsBefore(t *testing.T) {
 	_, err = c.Exec(ProcessSpec{Args: []string{"true"}})
 	if want := fmt.Sprintf("exec in container %q: %v", cfg.GetId(), cause); err == nil || err.Error() != want {
 		t.Errorf("exec: %v, want %s", err, want)
+	}
+}
+
+// sleeper is a runtime, as a shim's (the test process its child
+// subreaper: an init is reparented to the shim once its create child
+// exits), and the config of container id running "sleep 1000" in its own
+// PID, IPC and UTS namespaces, with busybox's applets sleep and those
+// given.
+func sleeper(t *testing.T, id string, applets ...string) (*Runtime, *shimv1.ContainerConfig) {
+	t.Helper()
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	rt, err := NewRuntime(t.TempDir(), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rt, &shimv1.ContainerConfig{
+		Id: id, Rootfs: busyboxRootfs(t, append([]string{"sleep"}, applets...)...), Args: []string{"sleep", "1000"},
+		Env: []string{"PATH=/bin"}, CgroupPath: fmt.Sprintf("/libcttest%d", rand.Uint32()),
+		Namespaces: []*shimv1.Namespace{{Type: "pid"}, {Type: "ipc"}, {Type: "uts"}},
 	}
 }
 

@@ -2,7 +2,6 @@ package libct
 
 import (
 	"fmt"
-	"math/rand/v2"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,7 +13,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim/createchild"
 	"github.com/podd-dev/podd/test/testutil"
 )
@@ -154,18 +152,7 @@ func TestCreateChildDescriptorHelper(t *testing.T) {
 	if fd < createchild.FdStdin || fd > createchild.FdConsole {
 		t.Fatalf("podd-create is descriptor %d here, not one the create child's stdio takes", fd)
 	}
-	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	rt, err := NewRuntime(t.TempDir(), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg := &shimv1.ContainerConfig{
-		Id: "fd", Rootfs: busyboxRootfs(t, "sleep"), Args: []string{"sleep", "1000"},
-		Env: []string{"PATH=/bin"}, CgroupPath: fmt.Sprintf("/libcttest%d", rand.Uint32()),
-		Namespaces: []*shimv1.Namespace{{Type: "pid"}, {Type: "ipc"}, {Type: "uts"}},
-	}
+	rt, cfg := sleeper(t, "fd")
 	c, err := rt.Create(cfg, func(id string) (int, error) { return 0, fmt.Errorf("no container %q", id) })
 	if err != nil {
 		t.Fatal(err)
