@@ -57,8 +57,8 @@ func createContainer(out *json.Encoder) error {
 	if err := json.NewDecoder(os.Stdin).Decode(&req); err != nil {
 		return fmt.Errorf("read create request: %w", err)
 	}
-	if req.ID == "" || req.Spec == nil || req.Spec.Process == nil || req.Config == nil {
-		return errors.New("read create request: it lacks the container's id, spec, process or config")
+	if req.ID == "" || req.Process == nil || req.Config == nil {
+		return errors.New("read create request: it lacks the container's id, process or config")
 	}
 	if ready {
 		// The descriptors came in order, those the request has.
@@ -92,7 +92,7 @@ func createContainer(out *json.Encoder) error {
 	stdio.stdout = file(req.Stdout, fds[1], "stdout")
 	stdio.stderr = file(req.Stderr, fds[2], "stderr")
 	stdio.consoleSock = file(req.Console, fds[3], "console-socket")
-	pid, err := run(lc, newInitProcess(req.Spec.Process), stdio, req.Hold)
+	pid, err := run(lc, newInitProcess(req.Process), stdio, req.Hold)
 	if err != nil {
 		_ = lc.Destroy()
 		return err

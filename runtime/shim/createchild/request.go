@@ -33,9 +33,11 @@ const (
 type Request struct {
 	// Root is libcontainer's state root, ID the container's.
 	Root, ID string
-	// Spec is the container's OCI spec: its Process is the init's.
-	Spec *specs.Spec
-	// Config is the libcontainer config built from Spec.
+	// Process is the init's, from the container's OCI spec; the rest of
+	// the spec (its seccomp profile, mounts, devices) is in Config, not
+	// encoded twice on the way of every start.
+	Process *specs.Process
+	// Config is the libcontainer config built from the spec.
 	Config *configs.Config
 	// Which of the stdio descriptors (Fd*) are given.
 	Stdin, Stdout, Stderr, Console bool

@@ -227,9 +227,8 @@ func (c *Container) start(stdio Stdio, hold bool) (*Process, error) {
 // forgetCreation drops what only the container's creation needed, once
 // its init runs: a shim keeps its containers for their whole life, and the
 // default seccomp profile alone, parsed in the spec and compiled in the
-// config, is some 55 KiB. Exec, Update and
-// Destroy read the rest; what an exec needs of the profile is in c.seccomp.
-// execMu is held.
+// config, is some 55 KiB. Exec, Update and Destroy read the rest; what an
+// exec needs of the profile is in c.seccomp. execMu is held.
 func (c *Container) forgetCreation() {
 	c.config.Seccomp, c.config.Mounts, c.config.Devices = nil, nil, nil
 	c.spec.Mounts = nil

@@ -51,7 +51,7 @@ var createBinary = sync.OnceValues(func() (*os.File, error) {
 // init's pid and, with a console, its terminal. created reports whether the
 // child had created the container when it failed.
 func (r *Runtime) createChild(c *Container, stdio Stdio, hold bool) (pid int, console *os.File, created bool, err error) {
-	rq := createchild.Request{Root: r.root, ID: c.id, Spec: c.spec, Config: c.config, Hold: hold}
+	rq := createchild.Request{Root: r.root, ID: c.id, Process: c.spec.Process, Config: c.config, Hold: hold}
 	// files are the child's stdio descriptors, in createchild.Fd* order.
 	files := make([]*os.File, 4)
 	var parentSock *os.File
