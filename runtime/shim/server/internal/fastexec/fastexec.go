@@ -27,6 +27,13 @@ const (
 	CapAmbient     = C.FE_CAP_AMBIENT
 )
 
+// The helper's replies: the pid of the process it forked, the master of
+// that process's terminal.
+const (
+	replyPID     = C.FE_REPLY_PID
+	replyConsole = C.FE_REPLY_CONSOLE
+)
+
 // Template is what every exec into one container shares: computed once per
 // container, it is sent with each exec's command.
 type Template struct {
@@ -196,38 +203,38 @@ func sendRequest(sock *os.File, req []byte) error {
 	return nil
 }
 
-// collect reads the helper's replies and its error pipe: the pid, the
-// terminal, then end-of-file on the pipe once the program runs (or a
-// message when anything failed).
+// collect reads the replies, the pid (from the helper) and the terminal
+// (from the process it forked: the two arrive in either order), then the
+// error pipe to end-of-file once the program runs (or a message when
+// anything failed).
 func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int, console *os.File, err error) {
 	deadline := time.Now().Add(replyTimeout)
 	_ = errR.SetReadDeadline(deadline)
-	typ, v, fd, rerr := recvReply(sock, deadline)
-	if fd >= 0 {
-		// A pid comes without a descriptor.
-		unix.Close(fd)
+	var rerr error
+	for rerr == nil && (pid <= 0 || wantConsole && console == nil) {
+		typ, v, fd, err := recvReply(sock, deadline)
+		switch {
+		case err != nil:
+			rerr = err
+		case typ == replyPID && fd < 0 && pid <= 0:
+			pid = int(v)
+		case typ == replyConsole && fd >= 0 && wantConsole && console == nil:
+			if console, err = pollable(fd); err != nil {
+				rerr = fmt.Errorf("receive terminal: %w", err)
+			}
+		default:
+			if fd >= 0 {
+				unix.Close(fd)
+			}
+			rerr = fmt.Errorf("unexpected reply %d", typ)
+		}
 	}
-	if rerr != nil {
+	if rerr != nil && pid <= 0 {
 		// No pid within the timeout (or the helper failed): never wait
 		// for a helper that hangs.
 		_ = helper.Kill()
 	}
 	st, werr := helper.Wait()
-	if rerr == nil && typ == C.FE_REPLY_PID {
-		pid = int(v)
-	}
-	if pid > 0 && wantConsole {
-		typ, _, fd, rerr = recvReply(sock, deadline)
-		switch {
-		case rerr == nil && typ == C.FE_REPLY_CONSOLE && fd >= 0:
-			console, err = pollable(fd)
-			if err != nil {
-				return pid, nil, fmt.Errorf("receive terminal: %w", err)
-			}
-		case fd >= 0:
-			unix.Close(fd)
-		}
-	}
 	msg, err := io.ReadAll(errR)
 	switch {
 	case err != nil:

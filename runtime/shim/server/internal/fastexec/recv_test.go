@@ -2,6 +2,7 @@ package fastexec
 
 import (
 	"encoding/binary"
+	"io"
 	"os"
 	"runtime"
 	"strconv"
@@ -93,4 +94,66 @@ func replyPair(t *testing.T) (*os.File, int) {
 	sock := os.NewFile(uintptr(fds[0]), "sock")
 	t.Cleanup(func() { sock.Close(); unix.Close(fds[1]) })
 	return sock, fds[1]
+}
+
+// The pid comes from the helper and the terminal from the process it
+// forked: two processes writing to one socket, in either order. A terminal
+// that came first was taken for a bad pid reply and closed, the process's
+// terminal hung up under it, and the exec failed with "make the terminal
+// the controlling one: input/output error" (seen in CI).
+func TestCollectTakesTheTerminalBeforeThePid(t *testing.T) {
+	for _, terminalFirst := range []bool{true, false} {
+		t.Run("terminal first "+strconv.FormatBool(terminalFirst), func(t *testing.T) {
+			sock, peer := replyPair(t)
+			r, w, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			reply := func(typ, v int32) []byte {
+				return binary.NativeEndian.AppendUint32(binary.NativeEndian.AppendUint32(nil, uint32(typ)), uint32(v))
+			}
+			sendPid := func() {
+				if _, err := unix.Write(peer, reply(replyPID, 4242)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if !terminalFirst {
+				sendPid()
+			}
+			if err := unix.Sendmsg(peer, reply(replyConsole, 0), unix.UnixRights(int(w.Fd())), nil, 0); err != nil {
+				t.Fatal(err)
+			}
+			w.Close()
+			if terminalFirst {
+				sendPid()
+			}
+			errR, errW, err := os.Pipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer errR.Close()
+			errW.Close() // the program ran
+			helper, err := os.StartProcess("/bin/true", []string{"true"}, &os.ProcAttr{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, console, err := collect(sock, errR, helper, true)
+			if err != nil {
+				t.Fatalf("collect: %v", err)
+			}
+			defer console.Close()
+			if pid != 4242 {
+				t.Errorf("pid = %d, want 4242", pid)
+			}
+			// The terminal received is the one sent, and open.
+			if _, err := console.Write([]byte("x")); err != nil {
+				t.Fatalf("write to the terminal received: %v", err)
+			}
+			console.Close()
+			if b, err := io.ReadAll(r); err != nil || string(b) != "x" {
+				t.Fatalf("read what went through the terminal = %q, %v; want \"x\"", b, err)
+			}
+		})
+	}
 }
