@@ -84,6 +84,18 @@ func binaries(t testing.TB) string {
 	return binDir
 }
 
+// binDirBesideShim fills dir, a bin dir whose podd-shim a test supplies,
+// with the other binaries the daemon looks for there, this build's
+// (symlinks).
+func binDirBesideShim(t *testing.T, dir string) {
+	t.Helper()
+	for _, name := range []string{"podd-pause", "podd-create"} {
+		if err := os.Symlink(filepath.Join(binaries(t), name), filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // busyboxTar returns a docker-archive of busybox:latest built from the host's
 // busybox-static.
 func busyboxTar(t testing.TB) string {

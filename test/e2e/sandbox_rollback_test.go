@@ -20,11 +20,7 @@ func TestFailedShimStartRollsBackTheSandbox(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(bins, "podd-shim"), []byte("#!/bin/sh\necho no shim today >&2\nexit 1\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	for _, name := range []string{"podd-pause", "podd-create"} {
-		if err := os.Symlink(filepath.Join(binaries(t), name), filepath.Join(bins, name)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	binDirBesideShim(t, bins)
 	e := newEnv(t, "--bin-dir", bins)
 	e.apply(`apiVersion: v1
 kind: Pod

@@ -91,14 +91,6 @@ func buildPreTTRPCShim(t *testing.T) string {
 	testutil.BuildShimAt(t, testutil.PreTTRPCCommit, filepath.Join(bin, "podd-shim"))
 	// The old shim creates containers itself; the daemon still looks for
 	// podd-create, which an upgrade installs beside the rest.
-	for _, name := range []string{"podd-pause", "podd-create"} {
-		b, err := os.ReadFile(filepath.Join(binaries(t), name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(bin, name), b, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
+	binDirBesideShim(t, bin)
 	return bin
 }
