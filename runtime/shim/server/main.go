@@ -267,10 +267,10 @@ func listen(path string) (net.Listener, error) {
 // started without them.
 func tuneRuntime() {
 	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(50)
+		debug.SetGCPercent(activeGCPercent)
 	}
 	if os.Getenv("GOMEMLIMIT") == "" {
-		debug.SetMemoryLimit(32 << 20)
+		debug.SetMemoryLimit(activeMemoryLimit)
 	}
 	if os.Getenv("GOMAXPROCS") == "" {
 		runtime.GOMAXPROCS(shim.ShimGOMAXPROCS)
