@@ -170,6 +170,7 @@ func serve(srv *service, stateDir string) (*servers, error) {
 			return handler(ctx, req)
 		}),
 		grpc.ChainStreamInterceptor(func(impl any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+			srv.trim.busy()
 			defer srv.trim.kick()
 			return handler(impl, ss)
 		}))

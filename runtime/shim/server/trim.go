@@ -49,7 +49,7 @@ const (
 // collections, of ~0.4 MiB of the collector's structures: 200 idle shims
 // held 3.42 MiB each after 2.5 minutes, 3.26 at their start. The shim
 // works again (activeGCPercent, activeMemoryLimit) once it has allocated
-// trimMinAlloc since the trim.
+// trimMinAlloc since the trim, or once a stream starts.
 type memTrim struct {
 	quiet    time.Duration
 	minAlloc uint64
@@ -117,6 +117,21 @@ func (t *memTrim) kick() {
 		return
 	}
 	t.timer.Reset(t.quiet)
+}
+
+// busy makes the runtime collect as in work at once, at the start of a
+// stream (an exec, an attach): one can run long and copy much while the
+// shim would otherwise stay idle until it ends.
+func (t *memTrim) busy() {
+	if t == nil {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.idling {
+		t.work()
+		t.idling = false
+	}
 }
 
 // kickStarted is kick after a container start. A start leaves the spans

@@ -171,3 +171,21 @@ func TestIdleAndActiveGCSetTheRuntime(t *testing.T) {
 		t.Errorf("memory limit after activeGC: %d, want %d", l, activeMemoryLimit)
 	}
 }
+
+func TestMemTrimWorksAtOnceWhenAStreamStarts(t *testing.T) {
+	tr, alloc, trimmed, calls := modeTrim(time.Hour)
+	alloc.Store(1000)
+	tr.run()
+	<-trimmed
+	// Nothing allocated yet: an exec's copy is still to come.
+	tr.busy()
+	if got := calls(); !slices.Equal(got, []string{"idle", "work"}) {
+		t.Fatalf("after a stream started: %v, want [idle work]", got)
+	}
+	tr.busy()
+	if got := calls(); !slices.Equal(got, []string{"idle", "work"}) {
+		t.Fatalf("a second stream while working: %v, want [idle work]", got)
+	}
+	var none *memTrim
+	none.busy() // a service built without a trim
+}
