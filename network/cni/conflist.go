@@ -191,32 +191,32 @@ func (n *Network) forAttachment(hasPorts bool) *libcni.NetworkConfigList {
 // nat chains. A DEL replays the list its ADD cached, so each sandbox's DEL
 // runs exactly the plugins its ADD ran.
 func withoutPortMappers(list *libcni.NetworkConfigList) (*libcni.NetworkConfigList, error) {
-	var raw map[string]json.RawMessage
-	if err := json.Unmarshal(list.Bytes, &raw); err != nil {
-		return nil, err
-	}
-	var plugins []json.RawMessage
-	if err := json.Unmarshal(raw["plugins"], &plugins); err != nil {
-		return nil, err
-	}
-	if len(plugins) != len(list.Plugins) {
-		return list, nil
-	}
 	var kept []json.RawMessage
-	for i, p := range list.Plugins {
+	for _, p := range list.Plugins {
 		if !onlyPortMappings(p.Network.Capabilities) {
-			kept = append(kept, plugins[i])
+			kept = append(kept, p.Bytes)
 		}
 	}
-	if len(kept) == len(plugins) || len(kept) == 0 {
+	if len(kept) == len(list.Plugins) || len(kept) == 0 {
 		return list, nil
 	}
-	keptBytes, err := json.Marshal(kept)
+	return withPlugins(list, kept)
+}
+
+// withPlugins returns list with its plugins replaced by plugins (their
+// configurations), the rest of the list (name, version, other keys) as it
+// is.
+func withPlugins(list *libcni.NetworkConfigList, plugins []json.RawMessage) (*libcni.NetworkConfigList, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(list.Bytes, &top); err != nil {
+		return nil, err
+	}
+	b, err := json.Marshal(plugins)
 	if err != nil {
 		return nil, err
 	}
-	raw["plugins"] = keptBytes
-	data, err := json.Marshal(raw)
+	top["plugins"] = b
+	data, err := json.Marshal(top)
 	if err != nil {
 		return nil, err
 	}

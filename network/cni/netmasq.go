@@ -58,20 +58,7 @@ func podMasquerade(list *libcni.NetworkConfigList) (*libcni.NetworkConfigList, [
 	if !changed {
 		return list, nil, nil
 	}
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(list.Bytes, &top); err != nil {
-		return nil, nil, err
-	}
-	b, err := json.Marshal(plugins)
-	if err != nil {
-		return nil, nil, err
-	}
-	top["plugins"] = b
-	data, err := json.Marshal(top)
-	if err != nil {
-		return nil, nil, err
-	}
-	out, err := libcni.NetworkConfFromBytes(data)
+	out, err := withPlugins(list, plugins)
 	if err != nil {
 		return nil, nil, err
 	}
