@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,14 +70,23 @@ func (w *Worker) ContainerLog(name string, previous bool) (string, func(context.
 	return w.deps.Layout.LogPath(w.uid, name, pick), running, nil
 }
 
-// logNumbers lists the restart numbers that have a log file, ascending.
+// logNumbers lists the restart numbers that have a log file, ascending:
+// <n>.log, or only rotated ones (<n>.log.<m>) in the moment of a rotation,
+// between the rename of the live file and the creation of the next.
 func logNumbers(dir string) []int {
 	ents, _ := os.ReadDir(dir)
 	var nums []int
 	for _, e := range ents {
-		if n, err := strconv.Atoi(strings.TrimSuffix(e.Name(), ".log")); err == nil && strings.HasSuffix(e.Name(), ".log") {
-			nums = append(nums, n)
+		name := e.Name()
+		if live, _, rotated := strings.Cut(name, ".log."); rotated {
+			name = live + ".log"
 		}
+		num, ok := strings.CutSuffix(name, ".log")
+		n, err := strconv.Atoi(num)
+		if !ok || err != nil || slices.Contains(nums, n) {
+			continue
+		}
+		nums = append(nums, n)
 	}
 	sort.Ints(nums)
 	return nums

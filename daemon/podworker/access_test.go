@@ -76,3 +76,25 @@ func TestContainerLog(t *testing.T) {
 		t.Errorf("previous of the only instance: %v", err)
 	}
 }
+
+// A log caught mid-rotation (its live file renamed to <n>.log.<m>, the
+// next not created yet) is still that instance's log, not "waiting to
+// start": TestLogRotationBoundsAFloodAndLogsReadsAcrossFiles hit it.
+func TestContainerLogMidRotation(t *testing.T) {
+	w, _ := newTestWorker(t, testPod("logs"))
+	live := w.deps.Layout.LogPath(w.uid, "app", 2)
+	if err := os.MkdirAll(filepath.Dir(live), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []string{w.deps.Layout.LogPath(w.uid, "app", 1), live + ".3", live + ".4"} {
+		if err := os.WriteFile(f, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got, _, err := w.ContainerLog("app", false); err != nil || got != live {
+		t.Errorf("mid-rotation: %s %v, want %s", got, err, live)
+	}
+	if got, _, err := w.ContainerLog("app", true); err != nil || got != w.deps.Layout.LogPath(w.uid, "app", 1) {
+		t.Errorf("previous, mid-rotation: %s %v", got, err)
+	}
+}

@@ -70,7 +70,7 @@ type ReadOptions struct {
 // it was at that moment: what a running container writes meanwhile is not
 // part of it, so a flood cannot stretch a tail.
 func Read(ctx context.Context, path string, opts ReadOptions, w io.Writer) error {
-	f, err := os.Open(path)
+	f, err := openLive(path)
 	if err != nil {
 		return fmt.Errorf("read log: %w", err)
 	}
@@ -109,6 +109,24 @@ func Read(ctx context.Context, path string, opts ReadOptions, w io.Writer) error
 		return fmt.Errorf("read log %s: %w", path, err)
 	}
 	return follow(ctx, path, &f, bufio.NewReaderSize(f, MaxLineSize+128), &p, out, opts)
+}
+
+// openLive opens the live file at path. In the moment of a rotation,
+// between the rename of the live file and the creation of the next, the
+// newest rotated file is the live one: the log as it was then.
+func openLive(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if !errors.Is(err, os.ErrNotExist) {
+		return f, err
+	}
+	rot, rerr := rotatedFiles(path)
+	if rerr != nil || len(rot) == 0 {
+		return nil, err
+	}
+	if f, rerr := os.Open(rot[len(rot)-1].path); rerr == nil {
+		return f, nil
+	}
+	return nil, err
 }
 
 // olderFiles lists the rotated files of path that are older than the open

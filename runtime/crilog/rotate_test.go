@@ -247,3 +247,23 @@ func TestRotationNeverShowsMoreThanMaxFiles(t *testing.T) {
 		t.Fatalf("a listing during rotations found %d files, more than MaxFiles %d", most, maxFiles)
 	}
 }
+
+// Read in the moment of a rotation, after the live file was renamed and
+// before the next was created, reads the log as it was: the newest rotated
+// file is then the live one.
+func TestReadMidRotation(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "0.log")
+	rf, err := OpenRotating(path, Rotation{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeLines(t, NewWriter(rf), 1, 3)
+	rf.Close()
+	if err := os.Rename(path, path+".1"); err != nil {
+		t.Fatal(err)
+	}
+	if got := readAll(t, path, -1); got != lines(1, 3) {
+		t.Errorf("read mid-rotation = %q", got)
+	}
+}
