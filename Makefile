@@ -8,10 +8,6 @@ PROTOC_GEN_GO_GRPC_VERSION := v1.5.1
 # ttrpc version in go.mod.
 PROTOC_GEN_GO_TTRPC_VERSION := v1.2.9
 STATICCHECK_VERSION := v0.8.2
-PROTOS := podd/v1/pod.proto shim/v1/shim.proto
-# The shim API is also served over ttrpc (issue 13); its names carry the
-# prefix TTRPC, apart from the gRPC ones in the same package.
-TTRPC_PROTOS := shim/v1/shim.proto
 GOBIN_DIR := $(shell $(GO) env GOPATH)/bin
 # libseccomp-dev and pkg-config: podd-shim links libseccomp (cgo, build tag
 # seccomp) so that libcontainer can apply seccomp filters. runc: the peer
@@ -135,20 +131,14 @@ test-cgroupv2: deps build ## podd checks and an e2e subset on a pure cgroup v2 h
 unit-test: ## unit tests only (no root needed)
 	$(GO) test -count=1 ./...
 
-proto: deps ## regenerate the committed gRPC and ttrpc code
-	PATH=$(GOBIN_DIR):$$PATH protoc -I proto \
-	  --go_out=proto --go_opt=paths=source_relative \
-	  --go-grpc_out=proto --go-grpc_opt=paths=source_relative \
-	  $(PROTOS)
-	PATH=$(GOBIN_DIR):$$PATH protoc -I proto \
-	  --go-ttrpc_out=proto --go-ttrpc_opt=paths=source_relative,prefix=TTRPC \
-	  $(TTRPC_PROTOS)
+proto: deps tools ## regenerate the committed gRPC and ttrpc code
+	PATH=$(GOBIN_DIR):$$PATH ./hack/gen-proto.sh proto
 
 lint: tools ## gofmt, go vet, staticcheck, go.mod tidy, generated code current, no build outputs tracked
 	@./hack/check-tracked-files.sh
 	@out=$$(gofmt -l $$(git ls-files '*.go' | grep -v '\.pb\.go$$')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	@$(GO) mod tidy -diff || { echo "go.mod/go.sum are not tidy: run go mod tidy"; exit 1; }
-	@PATH=$(GOBIN_DIR):$$PATH TTRPC_PROTOS='$(TTRPC_PROTOS)' ./hack/check-proto.sh $(PROTOS)
+	@PATH=$(GOBIN_DIR):$$PATH ./hack/check-proto.sh
 	$(GO) vet ./...
 	$(GOBIN_DIR)/staticcheck ./...
 

@@ -38,6 +38,7 @@ import (
 	"github.com/podd-dev/podd/runtime/image"
 	"github.com/podd-dev/podd/runtime/rootfs"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/runtime/spec"
 )
 
@@ -295,7 +296,7 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 	d, err := assemble(ctx, cfg, st, hostParts{
 		images: images, network: netw, shims: sandbox.HostShimsWithSpares(spares),
 		shimBinary: shimBinary, pauseBinary: filepath.Join(binDir, "podd-pause"),
-		rules: rules, warmMigrations: shim.WarmMigrations,
+		rules: rules, warmMigrations: shimdir.WarmMigrations,
 	})
 	if err != nil {
 		spares.Close()
@@ -371,7 +372,7 @@ func assemble(ctx context.Context, cfg Config, st *store.Store, host hostParts) 
 }
 
 // warmMigrations tells the host that sandboxes are coming (see
-// shim.WarmMigrations).
+// shimdir.WarmMigrations).
 func (d *Daemon) warmMigrations() {
 	if f := d.deps.WarmMigrations; f != nil {
 		f()

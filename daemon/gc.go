@@ -18,7 +18,7 @@ import (
 	"github.com/podd-dev/podd/daemon/ownership"
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/store"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/runtime/unmount"
 )
 
@@ -189,7 +189,7 @@ func (d *Daemon) shimProcesses() map[string][]int {
 // hierarchy.
 func podCgroupUIDs(parent string) []string {
 	var out []string
-	for _, name := range shim.CgroupChildren(parent) {
+	for _, name := range shimdir.CgroupChildren(parent) {
 		if uid, ok := store.CgroupUID(name); ok {
 			out = append(out, uid)
 		}

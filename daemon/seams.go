@@ -49,6 +49,6 @@ type hostParts struct {
 	// rules nil: the Service rules are kept in memory only (tests).
 	rules ruleSyncer
 	// warmMigrations is called when sandboxes are coming
-	// (shim.WarmMigrations); nil: never.
+	// (shimdir.WarmMigrations); nil: never.
 	warmMigrations func()
 }

@@ -1,25 +1,14 @@
 #!/usr/bin/env bash
-# Fails when the committed generated gRPC code is not what `make proto` makes
-# from the .proto files: regenerates into a temporary directory and diffs.
-# Usage: [TTRPC_PROTOS='FILE.proto...'] check-proto.sh FILE.proto... (paths
-# below proto/; TTRPC_PROTOS also get ttrpc code, as make proto does). The protoc
-# version line of the headers is not compared (it is the machine's apt
-# package); the pinned plugins' versions are.
+# Fails when the committed generated code is not what `make proto` makes from
+# the .proto files: regenerates into a temporary directory (hack/gen-proto.sh)
+# and diffs. The protoc version line of the headers is not compared (it is
+# the machine's apt package); the pinned plugins' versions are.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v protoc >/dev/null || { echo "protoc not found: run make deps"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-protoc -I proto \
-	--go_out="$tmp" --go_opt=paths=source_relative \
-	--go-grpc_out="$tmp" --go-grpc_opt=paths=source_relative \
-	"$@"
-if [ -n "${TTRPC_PROTOS:-}" ]; then
-	# shellcheck disable=SC2086 # a list of files
-	protoc -I proto \
-		--go-ttrpc_out="$tmp" --go-ttrpc_opt=paths=source_relative,prefix=TTRPC \
-		$TTRPC_PROTOS
-fi
+./hack/gen-proto.sh "$tmp"
 bad=0
 for f in $(cd "$tmp" && find . -name '*.pb.go' | sed 's|^\./||' | sort); do
 	if ! diff -u -I '^//.*protoc  *v[0-9]' "proto/$f" "$tmp/$f" >"$tmp/diff" 2>&1; then

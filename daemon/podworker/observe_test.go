@@ -22,7 +22,8 @@ import (
 	"github.com/podd-dev/podd/daemon/store"
 	"github.com/podd-dev/podd/probes"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/runtime/spec"
 )
 
@@ -30,7 +31,7 @@ import (
 // stateDelay (or until the caller gives up), then reports the pause with
 // pauseStatus; Shutdown is counted.
 type scriptedShim struct {
-	shimv1.UnimplementedShimServer
+	shimgrpc.UnimplementedShimServer
 	pid         int32
 	stateDelay  time.Duration
 	pauseStatus shimv1.Status
@@ -93,13 +94,13 @@ func shimHarness(t *testing.T, fake *scriptedShim) *Worker {
 	}
 	t.Cleanup(func() { proc.Process.Kill(); proc.Wait() })
 	fake.pid, fake.proc = int32(proc.Process.Pid), proc
-	os.WriteFile(shim.PidFile(shimDir), []byte(strconv.Itoa(proc.Process.Pid)), 0o600)
-	fake.lis, err = net.ListenUnix("unix", &net.UnixAddr{Name: shim.SocketPath(shimDir), Net: "unix"})
+	os.WriteFile(shimdir.PidFile(shimDir), []byte(strconv.Itoa(proc.Process.Pid)), 0o600)
+	fake.lis, err = net.ListenUnix("unix", &net.UnixAddr{Name: shimdir.SocketPath(shimDir), Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
 	fake.srv = grpc.NewServer()
-	shimv1.RegisterShimServer(fake.srv, fake)
+	shimgrpc.RegisterShimServer(fake.srv, fake)
 	go fake.srv.Serve(fake.lis)
 	t.Cleanup(fake.srv.Stop)
 

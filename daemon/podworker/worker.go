@@ -101,7 +101,7 @@ type Deps struct {
 	// (prestart.go).
 	StartAhead bool
 	// WarmMigrations is called when a sandbox is about to be created,
-	// before the work budget admits it (shim.WarmMigrations: the kernel's
+	// before the work budget admits it (shimdir.WarmMigrations: the kernel's
 	// wait before the first cgroup migration runs beside the queue and the
 	// intent's write); nil does nothing.
 	WarmMigrations func()

@@ -8,6 +8,7 @@ import (
 	"github.com/podd-dev/podd/network"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // The service reaches the host through these small interfaces, so that its
@@ -97,8 +98,8 @@ func (hostShims) Connect(ctx context.Context, stateDir string) (ShimClient, erro
 	return cl, nil
 }
 
-func (hostShims) Kill(stateDir, cgroup string) error { return shim.Kill(stateDir, cgroup) }
-func (hostShims) RemoveCgroup(cgroup string) error   { return shim.RemoveCgroup(cgroup) }
+func (hostShims) Kill(stateDir, cgroup string) error { return shimdir.Kill(stateDir, cgroup) }
+func (hostShims) RemoveCgroup(cgroup string) error   { return shimdir.RemoveCgroup(cgroup) }
 func (hostShims) Gone(ctx context.Context, stateDir string) error {
 	return shim.Gone(ctx, stateDir)
 }

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -17,7 +18,7 @@ import (
 type attachment struct {
 	t      *testing.T
 	cancel context.CancelFunc
-	stream shimv1.Shim_AttachClient
+	stream shimgrpc.Shim_AttachClient
 	out    chan *shimv1.AttachResponse
 	errc   chan error
 	stdout strings.Builder

@@ -9,7 +9,7 @@ import (
 	"strconv"
 	"testing"
 
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -27,12 +27,12 @@ func TestRemoveCgroupWaitsForTheLastTaskToLeave(t *testing.T) {
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill()
 		<-exited
-		_ = shim.RemoveCgroup(cg)
+		_ = shimdir.RemoveCgroup(cg)
 	})
-	if err := shim.JoinCgroup(cmd.Process.Pid, cg); err != nil {
+	if err := shimdir.JoinCgroup(cmd.Process.Pid, cg); err != nil {
 		t.Fatal(err)
 	}
-	if err := shim.RemoveCgroup(cg); err != nil {
+	if err := shimdir.RemoveCgroup(cg); err != nil {
 		t.Fatalf("remove a cgroup whose task exits within 0.2 s: %v", err)
 	}
 	for _, root := range []string{"/sys/fs/cgroup/memory", "/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
@@ -56,8 +56,8 @@ func TestMoveCgroupMigratesEveryProcess(t *testing.T) {
 			_ = c.Process.Kill()
 			_ = c.Wait()
 		}
-		_ = shim.RemoveCgroup(from)
-		_ = shim.RemoveCgroup(to)
+		_ = shimdir.RemoveCgroup(from)
+		_ = shimdir.RemoveCgroup(to)
 	})
 	// Two processes in from; to exists (a third process in it): no rename.
 	for _, cg := range []string{from, from, to} {
@@ -66,11 +66,11 @@ func TestMoveCgroupMigratesEveryProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		cmds = append(cmds, c)
-		if err := shim.JoinCgroup(c.Process.Pid, cg); err != nil {
+		if err := shimdir.JoinCgroup(c.Process.Pid, cg); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if err := shim.MoveCgroup(cmds[0].Process.Pid, from, to); err != nil {
+	if err := shimdir.MoveCgroup(cmds[0].Process.Pid, from, to); err != nil {
 		t.Fatal(err)
 	}
 	got := cgroupProcs(t, to)

@@ -16,7 +16,9 @@ import (
 
 	"github.com/podd-dev/podd/internal/procstat"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/crilog"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // DefaultStartTimeout bounds how long Launch waits for a new shim to answer
@@ -24,20 +26,6 @@ import (
 // pods a shim can take many seconds to be scheduled and serve, and a missed
 // start is a failed sandbox, retried with back-off.
 const DefaultStartTimeout = 30 * time.Second
-
-// ShimGOMAXPROCS is the GOMAXPROCS a shim runs with. A shim is idle nearly
-// all the time and its busy moments (a container start, an exec) wait on a
-// child process, not on Go code, while a second P costs every shim memory
-// for good: with GOMAXPROCS=1 from the start an idle shim running one
-// container has ~0.65 MiB less anonymous memory (issue 13).
-const ShimGOMAXPROCS = 1
-
-// ShimGODEBUG turns the Go runtime's heap profiling off in shims from the
-// first allocation on: nothing ever reads a shim's memory profile, and
-// with the default rate (a sample every 512 KiB) the runtime maps a
-// 1.4 MB hash table of stacks at the first sample and every later sample
-// touches one of its pages for good (issue 13).
-const ShimGODEBUG = "memprofilerate=0"
 
 // LaunchConfig says which shim to start for which pod.
 type LaunchConfig struct {
@@ -64,7 +52,7 @@ type LaunchConfig struct {
 // over ttrpc (Exec and Attach over gRPC) to a shim that serves ttrpc, over
 // gRPC to a shim from before (issue 13; shims outlive a daemon upgrade).
 type Client struct {
-	shimv1.ShimClient
+	shimgrpc.ShimClient
 	// close closes the connections; the shim keeps running.
 	close    func() error
 	stateDir string
@@ -86,7 +74,7 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	if err := prepareLaunch(cfg); err != nil {
 		return nil, err
 	}
-	logf, err := os.OpenFile(LogFile(cfg.StateDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(shimdir.LogFile(cfg.StateDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
 	}
@@ -99,10 +87,10 @@ func Launch(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 	}
 	if cfg.ShimCgroup != "" {
 		// Before the shim starts any container: it is alone in its process.
-		if err := JoinCgroup(cmd.Process.Pid, cfg.ShimCgroup); err != nil {
+		if err := shimdir.JoinCgroup(cmd.Process.Pid, cfg.ShimCgroup); err != nil {
 			_ = cmd.Process.Kill()
 			_ = cmd.Wait()
-			RemoveCgroup(cfg.ShimCgroup)
+			shimdir.RemoveCgroup(cfg.ShimCgroup)
 			return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
 		}
 	}
@@ -132,12 +120,12 @@ func prepareLaunch(cfg LaunchConfig) error {
 	if cfg.ShimBinary == "" || cfg.PodUID == "" || cfg.StateDir == "" || cfg.CgroupParent == "" {
 		return fmt.Errorf("launch shim: binary, pod uid, state dir and cgroup parent are required")
 	}
-	sock := TTRPCSocketPath(cfg.StateDir)
-	if len(SocketPath(cfg.StateDir)) > len(sock) {
-		sock = SocketPath(cfg.StateDir)
+	sock := shimdir.TTRPCSocketPath(cfg.StateDir)
+	if len(shimdir.SocketPath(cfg.StateDir)) > len(sock) {
+		sock = shimdir.SocketPath(cfg.StateDir)
 	}
-	if len(sock) > MaxSocketPath {
-		return fmt.Errorf("launch shim for pod %s: socket path %s is %d bytes, longer than the %d a unix socket allows", cfg.PodUID, sock, len(sock), MaxSocketPath)
+	if len(sock) > shimdir.MaxSocketPath {
+		return fmt.Errorf("launch shim for pod %s: socket path %s is %d bytes, longer than the %d a unix socket allows", cfg.PodUID, sock, len(sock), shimdir.MaxSocketPath)
 	}
 	if err := os.MkdirAll(cfg.StateDir, 0o700); err != nil {
 		return fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, err)
@@ -172,7 +160,7 @@ func shimCommand(binary string, args ...string) *exec.Cmd {
 	// GOMAXPROCS must be in it for the runtime to start with one P:
 	// setting it later in the shim leaves the second P's caches and
 	// spans behind (see ShimGOMAXPROCS).
-	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=" + strconv.Itoa(ShimGOMAXPROCS), "GODEBUG=" + ShimGODEBUG}
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "GOMAXPROCS=" + strconv.Itoa(shimdir.ShimGOMAXPROCS), "GODEBUG=" + shimdir.ShimGODEBUG}
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
 	return cmd
 }
@@ -204,7 +192,7 @@ func waitReady(ctx context.Context, stateDir string, exited <-chan struct{}) (*C
 	defer tick.Stop()
 	var last error
 	for {
-		if _, err := os.Stat(SocketPath(stateDir)); err == nil {
+		if _, err := os.Stat(shimdir.SocketPath(stateDir)); err == nil {
 			c, err := dial(ctx, stateDir)
 			if err == nil {
 				return c, nil
@@ -232,7 +220,7 @@ func waitReady(ctx context.Context, stateDir string, exited <-chan struct{}) (*C
 // Connect attaches to the running shim of stateDir, e.g. after a daemon
 // restart.
 func Connect(ctx context.Context, stateDir string) (*Client, error) {
-	if _, err := os.Stat(SocketPath(stateDir)); err != nil {
+	if _, err := os.Stat(shimdir.SocketPath(stateDir)); err != nil {
 		return nil, fmt.Errorf("connect to shim: %w", err)
 	}
 	c, err := dial(ctx, stateDir)
@@ -244,7 +232,7 @@ func Connect(ctx context.Context, stateDir string) (*Client, error) {
 
 // dial connects over ttrpc when the shim serves it, else over gRPC.
 func dial(ctx context.Context, stateDir string) (*Client, error) {
-	if _, err := os.Stat(TTRPCSocketPath(stateDir)); err == nil {
+	if _, err := os.Stat(shimdir.TTRPCSocketPath(stateDir)); err == nil {
 		c, err := dialTTRPC(ctx, stateDir)
 		if err == nil || !refusedErr(err) {
 			return c, err
@@ -261,7 +249,7 @@ func dialGRPC(ctx context.Context, stateDir string) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	api := shimv1.NewShimClient(conn)
+	api := shimgrpc.NewShimClient(conn)
 	ictx, cancel := context.WithTimeout(ctx, time.Second)
 	defer cancel()
 	info, err := api.Info(ictx, &shimv1.InfoRequest{}, grpc.WaitForReady(true))
@@ -275,7 +263,7 @@ func dialGRPC(ctx context.Context, stateDir string) (*Client, error) {
 // newGRPCConn makes a client connection to the shim's gRPC socket; it
 // connects at the first call.
 func newGRPCConn(stateDir string, opts ...grpc.DialOption) (*grpc.ClientConn, error) {
-	return grpc.NewClient("unix://"+SocketPath(stateDir),
+	return grpc.NewClient("unix://"+shimdir.SocketPath(stateDir),
 		append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
 }
 
@@ -385,7 +373,7 @@ func (c *Client) Close() error { return c.close() }
 
 // logTail returns the end of the shim's log, to explain a failed launch.
 func logTail(stateDir string) string {
-	b, err := os.ReadFile(LogFile(stateDir))
+	b, err := os.ReadFile(shimdir.LogFile(stateDir))
 	if err != nil || len(b) == 0 {
 		return ""
 	}

@@ -13,6 +13,8 @@ import (
 	"google.golang.org/grpc"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // execIdleTimeout is how long the gRPC connection that carries a shim's
@@ -22,7 +24,7 @@ const execIdleTimeout = 30 * time.Second
 
 // dialTTRPC connects to the shim's ttrpc socket and asks its Info.
 func dialTTRPC(ctx context.Context, stateDir string) (*Client, error) {
-	conn, err := dialUnix(ctx, TTRPCSocketPath(stateDir))
+	conn, err := dialUnix(ctx, shimdir.TTRPCSocketPath(stateDir))
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +69,7 @@ type ttrpcAPI struct {
 	closed bool
 }
 
-var _ shimv1.ShimClient = (*ttrpcAPI)(nil)
+var _ shimgrpc.ShimClient = (*ttrpcAPI)(nil)
 
 func (a *ttrpcAPI) Info(ctx context.Context, in *shimv1.InfoRequest, _ ...grpc.CallOption) (*shimv1.InfoResponse, error) {
 	return a.api.Info(ctx, in)
@@ -131,7 +133,7 @@ func (a *ttrpcAPI) Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.Bi
 // grpcAPI returns the gRPC client for Exec and Attach, made at the first
 // call. Its connection closes after execIdleTimeout without a call and
 // opens again at the next.
-func (a *ttrpcAPI) grpcAPI() (shimv1.ShimClient, error) {
+func (a *ttrpcAPI) grpcAPI() (shimgrpc.ShimClient, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.closed {
@@ -144,7 +146,7 @@ func (a *ttrpcAPI) grpcAPI() (shimv1.ShimClient, error) {
 		}
 		a.grpc = conn
 	}
-	return shimv1.NewShimClient(a.grpc), nil
+	return shimgrpc.NewShimClient(a.grpc), nil
 }
 
 // Close closes every connection; open Events streams end.

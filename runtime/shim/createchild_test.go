@@ -16,6 +16,7 @@ import (
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -92,7 +93,7 @@ func (p *testPod) leftovers(id string) []string {
 		procs, _ := os.ReadFile(filepath.Join(d, "cgroup.procs"))
 		left = append(left, d+" (procs: "+strings.Join(strings.Fields(string(procs)), ",")+")")
 	}
-	if _, err := os.Stat(filepath.Join(shim.RuncDir(p.stateDir), id)); err == nil {
+	if _, err := os.Stat(filepath.Join(shimdir.RuncDir(p.stateDir), id)); err == nil {
 		left = append(left, "libcontainer state of "+id)
 	}
 	return left
@@ -113,8 +114,8 @@ func TestCreateChildFailuresLeaveNothing(t *testing.T) {
 				t.Fatal("the start succeeded with a failing create child")
 			}
 			st := p.state("c")
-			if st.GetStatus() != shimv1.Status_STATUS_STOPPED || st.GetExitCode() != 128 || st.GetReason() != shim.ReasonRunError {
-				t.Errorf("state after the failed start: %v, want stopped, 128, %s", st, shim.ReasonRunError)
+			if st.GetStatus() != shimv1.Status_STATUS_STOPPED || st.GetExitCode() != 128 || st.GetReason() != shimdir.ReasonRunError {
+				t.Errorf("state after the failed start: %v, want stopped, 128, %s", st, shimdir.ReasonRunError)
 			}
 			if left := p.leftovers("c"); len(left) != 0 {
 				t.Errorf("left after the failed start: %v", left)
@@ -158,7 +159,7 @@ func TestInitEndingBeforeTheShimHasItsPidIsRecorded(t *testing.T) {
 
 // A shim killed while its create child has started a container takes the
 // child along (its parent-death signal), and the daemon's last resort,
-// shim.Kill, leaves nothing of the pod.
+// shimdir.Kill, leaves nothing of the pod.
 func TestShimKilledMidCreateLeavesNothingAfterKill(t *testing.T) {
 	p := startPodWith(t, faultShimBinary(t))
 	cfg := p.config("c", p.rootfs("r"), "sleep", "1000")
@@ -188,8 +189,8 @@ func TestShimKilledMidCreateLeavesNothingAfterKill(t *testing.T) {
 	testutil.WaitFor(t, 10*time.Second, "the create child gone with the shim", func() (bool, error) {
 		return gone(child), nil
 	})
-	if err := shim.Kill(p.stateDir, p.cgroup); err != nil {
-		t.Fatalf("shim.Kill: %v", err)
+	if err := shimdir.Kill(p.stateDir, p.cgroup); err != nil {
+		t.Fatalf("shimdir.Kill: %v", err)
 	}
 	for _, s := range procs {
 		pid, _ := strconv.Atoi(s)
@@ -198,10 +199,10 @@ func TestShimKilledMidCreateLeavesNothingAfterKill(t *testing.T) {
 		})
 	}
 	if left := p.leftovers("c"); len(left) != 0 {
-		t.Errorf("left after shim.Kill: %v", left)
+		t.Errorf("left after shimdir.Kill: %v", left)
 	}
 	if dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + p.cgroup); len(dirs) != 0 {
-		t.Errorf("pod cgroups left after shim.Kill: %v", dirs)
+		t.Errorf("pod cgroups left after shimdir.Kill: %v", dirs)
 	}
 	// The shim is gone: the pod's cleanup has nothing to stop. A new shim
 	// takes over the state dir for it.

@@ -8,12 +8,14 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // ReadExitRecords returns every exit record in stateDir, sorted by id, for
 // the tests (the shim reads none back). A missing directory means none.
-func ReadExitRecords(stateDir string) ([]*ExitRecord, error) {
-	dir := ExitsDir(stateDir)
+func ReadExitRecords(stateDir string) ([]*shimdir.ExitRecord, error) {
+	dir := shimdir.ExitsDir(stateDir)
 	entries, err := os.ReadDir(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
@@ -21,7 +23,7 @@ func ReadExitRecords(stateDir string) ([]*ExitRecord, error) {
 	if err != nil {
 		return nil, fmt.Errorf("read exit records: %w", err)
 	}
-	var out []*ExitRecord
+	var out []*shimdir.ExitRecord
 	for _, e := range entries {
 		name := e.Name()
 		if e.IsDir() || strings.HasPrefix(name, ".") || filepath.Ext(name) != ".json" {
@@ -31,7 +33,7 @@ func ReadExitRecords(stateDir string) ([]*ExitRecord, error) {
 		if err != nil {
 			return nil, fmt.Errorf("read exit record: %w", err)
 		}
-		var r ExitRecord
+		var r shimdir.ExitRecord
 		if err := json.Unmarshal(b, &r); err != nil {
 			return nil, fmt.Errorf("decode exit record %s: %w", filepath.Join(dir, name), err)
 		}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // ErrGone marks evidence that a shim no longer runs. A shim that answers
@@ -27,12 +29,12 @@ const refusedTries = 3
 // It returns an error wrapping ErrGone that says which, or nil when the shim
 // may still run (slow, busy or starting).
 func Gone(ctx context.Context, stateDir string) error {
-	sock := SocketPath(stateDir)
+	sock := shimdir.SocketPath(stateDir)
 	if _, err := os.Stat(sock); errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%w: its socket %s does not exist", ErrGone, sock)
 	}
 	if pid, ok := recordedPid(stateDir); ok {
-		if _, isShim := shimPid(stateDir); !isShim {
+		if _, isShim := shimdir.ShimPid(stateDir); !isShim {
 			return fmt.Errorf("%w: its process %d has exited", ErrGone, pid)
 		}
 	}
@@ -53,7 +55,7 @@ func Gone(ctx context.Context, stateDir string) error {
 
 // recordedPid reads the shim's pid file, whoever runs under that pid now.
 func recordedPid(stateDir string) (int, bool) {
-	data, err := os.ReadFile(PidFile(stateDir))
+	data, err := os.ReadFile(shimdir.PidFile(stateDir))
 	if err != nil {
 		return 0, false
 	}

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // fakeShimDir is a state directory with a socket that something listens on
@@ -18,7 +20,7 @@ import (
 func fakeShimDir(t *testing.T) (dir string, lis *net.UnixListener, proc *exec.Cmd) {
 	t.Helper()
 	dir = t.TempDir()
-	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: SocketPath(dir), Net: "unix"})
+	l, err := net.ListenUnix("unix", &net.UnixAddr{Name: shimdir.SocketPath(dir), Net: "unix"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -41,7 +43,7 @@ func fakeShimDir(t *testing.T) (dir string, lis *net.UnixListener, proc *exec.Cm
 		}
 		time.Sleep(time.Millisecond)
 	}
-	if err := os.WriteFile(PidFile(dir), []byte(strconv.Itoa(proc.Process.Pid)), 0o600); err != nil {
+	if err := os.WriteFile(shimdir.PidFile(dir), []byte(strconv.Itoa(proc.Process.Pid)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return dir, l, proc
@@ -74,14 +76,14 @@ func TestGoneOnlyOnEvidence(t *testing.T) {
 	})
 	t.Run("pid reused by another program", func(t *testing.T) {
 		dir, _, _ := fakeShimDir(t)
-		os.WriteFile(PidFile(dir), []byte(strconv.Itoa(os.Getpid())), 0o600)
+		os.WriteFile(shimdir.PidFile(dir), []byte(strconv.Itoa(os.Getpid())), 0o600)
 		if err := Gone(ctx, dir); !errors.Is(err, ErrGone) {
 			t.Fatalf("Gone = %v, want ErrGone", err)
 		}
 	})
 	t.Run("socket refuses connections", func(t *testing.T) {
 		dir, lis, _ := fakeShimDir(t)
-		os.Remove(PidFile(dir))
+		os.Remove(shimdir.PidFile(dir))
 		lis.SetUnlinkOnClose(false)
 		lis.Close()
 		if err := Gone(ctx, dir); !errors.Is(err, ErrGone) {
@@ -99,7 +101,7 @@ func TestGoneOnlyOnEvidence(t *testing.T) {
 			}
 		})
 		for i := 0; i < 300; i++ {
-			c, err := net.Dial("unix", SocketPath(dir))
+			c, err := net.Dial("unix", shimdir.SocketPath(dir))
 			if err != nil {
 				break
 			}

@@ -14,6 +14,7 @@ import (
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -94,7 +95,7 @@ func startPodWith(t *testing.T, shimBinary string) *testPod {
 		}
 		p.c.Close()
 		if t.Failed() {
-			if b, err := os.ReadFile(shim.LogFile(p.stateDir)); err == nil {
+			if b, err := os.ReadFile(shimdir.LogFile(p.stateDir)); err == nil {
 				t.Logf("shim log:\n%s", b)
 			}
 		}

@@ -15,7 +15,8 @@ import (
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // hold creates cfg held: set up, its program not started.
@@ -33,14 +34,14 @@ func (p *testPod) hold(cfg *shimv1.ContainerConfig) *shimv1.ContainerState {
 
 // grpcAPI is a gRPC client of the pod's shim (the daemon's client speaks
 // ttrpc to a shim of this podd).
-func (p *testPod) grpcAPI() shimv1.ShimClient {
+func (p *testPod) grpcAPI() shimgrpc.ShimClient {
 	p.t.Helper()
-	conn, err := grpc.NewClient("unix://"+shim.SocketPath(p.stateDir), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient("unix://"+shimdir.SocketPath(p.stateDir), grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		p.t.Fatal(err)
 	}
 	p.t.Cleanup(func() { conn.Close() })
-	return shimv1.NewShimClient(conn)
+	return shimgrpc.NewShimClient(conn)
 }
 
 // A held container runs its program only once StartContainer releases it,
@@ -49,7 +50,7 @@ func TestHeldContainerRunsOnlyOnceStarted(t *testing.T) {
 	p := startPod(t)
 	for _, tc := range []struct {
 		name string
-		api  shimv1.ShimClient
+		api  shimgrpc.ShimClient
 	}{{"ttrpc", p.c}, {"grpc", p.grpcAPI()}} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := "held-" + tc.name

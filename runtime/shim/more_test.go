@@ -11,7 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -41,7 +41,7 @@ func TestOOMKillIsReportedAfterRecord(t *testing.T) {
 		if ev.GetStatus() != shimv1.Status_STATUS_STOPPED {
 			continue
 		}
-		if _, err := os.Stat(shim.ExitRecordPath(p.stateDir, "oom-0")); err != nil {
+		if _, err := os.Stat(shimdir.ExitRecordPath(p.stateDir, "oom-0")); err != nil {
 			t.Fatalf("exit event before the exit record: %v", err)
 		}
 		if !ev.GetOomKilled() || ev.GetExitCode() != 137 {

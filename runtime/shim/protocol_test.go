@@ -11,7 +11,7 @@ import (
 	"time"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -28,7 +28,7 @@ func TestClientSpeaksTTRPCToANewShim(t *testing.T) {
 func TestClientSpeaksGRPCToAShimFromBeforeTTRPC(t *testing.T) {
 	testutil.RequireRoot(t)
 	p := startPodWith(t, buildOldShim(t))
-	if _, err := os.Stat(shim.TTRPCSocketPath(p.stateDir)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(shimdir.TTRPCSocketPath(p.stateDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the old shim made a ttrpc socket (%v): it is not a shim from before ttrpc", err)
 	}
 	checkProtocolRoundTrip(t, p, "grpc")

@@ -17,6 +17,7 @@ import (
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -126,10 +127,10 @@ func TestStartFailuresAreContainerCannotRun(t *testing.T) {
 		}
 		st := p.state(tt.id)
 		if st.GetStatus() != shimv1.Status_STATUS_STOPPED || st.GetExitCode() != 128 ||
-			st.GetReason() != shim.ReasonCannotRun || !strings.Contains(st.GetMessage(), tt.msg) {
-			t.Errorf("%s: state %v, want stopped, 128, %s, message with %q", tt.id, st, shim.ReasonCannotRun, tt.msg)
+			st.GetReason() != shimdir.ReasonCannotRun || !strings.Contains(st.GetMessage(), tt.msg) {
+			t.Errorf("%s: state %v, want stopped, 128, %s, message with %q", tt.id, st, shimdir.ReasonCannotRun, tt.msg)
 		}
-		if _, err := os.Stat(shim.ExitRecordPath(p.stateDir, tt.id)); err != nil {
+		if _, err := os.Stat(shimdir.ExitRecordPath(p.stateDir, tt.id)); err != nil {
 			t.Errorf("%s: no exit record: %v", tt.id, err)
 		}
 	}
@@ -266,7 +267,7 @@ func TestRemoveForgetsStoppedContainer(t *testing.T) {
 	if st := p.state("once-0"); st != nil {
 		t.Fatalf("removed container still listed: %v", st)
 	}
-	if _, err := os.Stat(shim.ExitRecordPath(p.stateDir, "once-0")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(shimdir.ExitRecordPath(p.stateDir, "once-0")); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("exit record left after remove: %v", err)
 	}
 	if matches, _ := filepath.Glob("/sys/fs/cgroup/*" + p.cgroup + "/once-0"); len(matches) > 0 {
@@ -292,7 +293,7 @@ func assertPodCleanedUp(t *testing.T, p *testPod) {
 	if matches, _ := filepath.Glob("/sys/fs/cgroup/*" + p.cgroup); len(matches) > 0 {
 		t.Errorf("pod cgroup left after shutdown: %v", matches)
 	}
-	for _, f := range []string{shim.RuncDir(p.stateDir), shim.SocketPath(p.stateDir), shim.PidFile(p.stateDir)} {
+	for _, f := range []string{shimdir.RuncDir(p.stateDir), shimdir.SocketPath(p.stateDir), shimdir.PidFile(p.stateDir)} {
 		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("%s left after shutdown (%v)", f, err)
 		}

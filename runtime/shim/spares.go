@@ -12,47 +12,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-)
 
-// A spare is a podd-shim started before any pod needs it, so that a pod's
-// launch does not wait for the exec and the Go runtime's start (issue 13).
-// It runs as "podd-shim --spare <room>" with:
-//
-//   - fd 0 the read end of a pipe whose write end only the daemon holds;
-//     the daemon writes SparePlaced there once the spare is in its cgroup
-//     (only then does it start its create child), and binds the spare by
-//     writing the shim's arguments there as
-//     one JSON array of strings and closing it. EOF with nothing read (the
-//     daemon dropped the spare, died or was killed) makes the spare exit 0
-//     at once, so no spare outlives its daemon;
-//   - fds 1 and 2 /dev/null until it is bound, then the pod's shim log;
-//   - fd 3 the write end of a status pipe, on which it writes SpareWaiting
-//     once it waits for its arguments, SpareBound once it has read them
-//     (from then on it is that pod's shim), and SpareServing once it
-//     serves, then closes it.
-//
-// A bound spare rewrites its command line, in place over the room
-// argument, to the one an exec'd shim of the pod has, so that whatever
-// finds shims by their command line (Kill, the daemon's GC, ps) finds it.
-const (
-	// SpareArg is podd-shim's first argument when it starts as a spare.
-	SpareArg = "--spare"
-	// SpareRoom is the length of the spare's second argument, which only
-	// holds room for the command line it takes once bound.
-	SpareRoom = 2048
-	// SpareStatusFd is the spare's status pipe.
-	SpareStatusFd = 3
-
-	SpareWaiting = 'w'
-	SpareBound   = 'b'
-	SpareServing = 's'
-
-	// SparePlaced is the first byte on a spare's stdin: the daemon has
-	// moved it into its cgroup, so what it forks from then on (the
-	// create child of its pod's first container) is there too. A space,
-	// which a spare from before SparePlaced reads as part of its JSON
-	// arguments.
-	SparePlaced = ' '
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // SpareRefillDelay is how long after the last launch the next spare
@@ -248,7 +209,7 @@ func (s *Spares) Close() {
 	}
 	s.fills.Wait()
 	if s.cgroup != "" {
-		if err := RemoveCgroup(s.cgroup); err != nil {
+		if err := shimdir.RemoveCgroup(s.cgroup); err != nil {
 			s.log.Warn("Cannot remove the spare shims' cgroup", "cgroup", s.cgroup, "err", err)
 		}
 	}
@@ -300,7 +261,7 @@ func startSpare(binary, cgroup string) (*spare, error) {
 		argsW.Close()
 		return nil, fmt.Errorf("start spare shim: %w", err)
 	}
-	cmd := shimCommand(binary, SpareArg, strings.Repeat(" ", SpareRoom))
+	cmd := shimCommand(binary, shimdir.SpareArg, strings.Repeat(" ", shimdir.SpareRoom))
 	cmd.Stdin = argsR
 	cmd.ExtraFiles = []*os.File{statusW} // SpareStatusFd
 	err = cmd.Start()
@@ -322,14 +283,14 @@ func startSpare(binary, cgroup string) (*spare, error) {
 	}()
 	go sp.readStatus(statusR)
 	if cgroup != "" {
-		if err := JoinCgroup(cmd.Process.Pid, cgroup); err != nil {
+		if err := shimdir.JoinCgroup(cmd.Process.Pid, cgroup); err != nil {
 			sp.drop()
 			return nil, fmt.Errorf("start spare shim: %w", err)
 		}
 	}
 	// Far below a pipe's buffer: the write never waits. EPIPE: it died
 	// already, which its watch sees.
-	_, _ = argsW.Write([]byte{SparePlaced})
+	_, _ = argsW.Write([]byte{shimdir.SparePlaced})
 	return sp, nil
 }
 
@@ -337,7 +298,7 @@ func startSpare(binary, cgroup string) (*spare, error) {
 func (sp *spare) readStatus(r *os.File) {
 	defer close(sp.statusDone)
 	defer r.Close()
-	steps := map[byte]chan struct{}{SpareWaiting: sp.waiting, SpareBound: sp.bound, SpareServing: sp.serving}
+	steps := map[byte]chan struct{}{shimdir.SpareWaiting: sp.waiting, shimdir.SpareBound: sp.bound, shimdir.SpareServing: sp.serving}
 	var b [1]byte
 	for {
 		if _, err := r.Read(b[:]); err != nil {
@@ -368,7 +329,7 @@ func (sp *spare) fits(cfg LaunchConfig) bool {
 	}
 	// The room's own terminating NUL stays: the kernel then shows
 	// exactly the arguments, NUL padded.
-	return n <= len(SpareArg)+1+SpareRoom
+	return n <= len(shimdir.SpareArg)+1+shimdir.SpareRoom
 }
 
 // sameBinary reports whether the spare's binary is still the one on disk.
@@ -395,9 +356,9 @@ func (sp *spare) kill() {
 // moveTo moves the spare into cgroup, from the one it waits in.
 func (sp *spare) moveTo(cgroup string) error {
 	if sp.cgroup == "" {
-		return JoinCgroup(sp.cmd.Process.Pid, cgroup)
+		return shimdir.JoinCgroup(sp.cmd.Process.Pid, cgroup)
 	}
-	return MoveCgroup(sp.cmd.Process.Pid, sp.cgroup, cgroup)
+	return shimdir.MoveCgroup(sp.cmd.Process.Pid, sp.cgroup, cgroup)
 }
 
 // errSpareUnbound is a spare that died before it read its arguments.
@@ -448,7 +409,7 @@ func (sp *spare) bind(ctx context.Context, cfg LaunchConfig) (*Client, error) {
 			// ESRCH: it died idle, the arguments in the pipe's buffer.
 			return nil, fmt.Errorf("%w: %w", errSpareUnbound, merr)
 		}
-		RemoveCgroup(cfg.ShimCgroup)
+		shimdir.RemoveCgroup(cfg.ShimCgroup)
 		return nil, fmt.Errorf("launch shim for pod %s: %w", cfg.PodUID, merr)
 	}
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -90,7 +91,7 @@ func startPodThrough(t *testing.T, launch func(context.Context, shim.LaunchConfi
 		}
 		p.c.Close()
 		if t.Failed() {
-			if b, err := os.ReadFile(shim.LogFile(p.stateDir)); err == nil {
+			if b, err := os.ReadFile(shimdir.LogFile(p.stateDir)); err == nil {
 				t.Logf("shim log:\n%s", b)
 			}
 		}
@@ -118,10 +119,10 @@ func TestLaunchBindsTheSpare(t *testing.T) {
 	if procs := cgroupProcs(t, shimCgroup); len(procs) != 2 || !slices.Contains(procs, strconv.Itoa(pid)) || !slices.Contains(procs, ready) {
 		t.Errorf("shim cgroup %s holds %v, want the shim %d and its create child %s", shimCgroup, procs, pid, ready)
 	}
-	if _, err := os.Stat(shim.TTRPCSocketPath(p.stateDir)); err != nil {
+	if _, err := os.Stat(shimdir.TTRPCSocketPath(p.stateDir)); err != nil {
 		t.Errorf("no ttrpc socket in the pod's state dir: %v", err)
 	}
-	if b, _ := os.ReadFile(shim.PidFile(p.stateDir)); string(b) != strconv.Itoa(pid) {
+	if b, _ := os.ReadFile(shimdir.PidFile(p.stateDir)); string(b) != strconv.Itoa(pid) {
 		t.Errorf("pid file says %q, want %d", b, pid)
 	}
 	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
@@ -130,15 +131,15 @@ func TestLaunchBindsTheSpare(t *testing.T) {
 	}
 	args := strings.Join(strings.Fields(strings.ReplaceAll(string(cmdline), "\x00", " ")), " ")
 	want := binary + " --pod-uid uid-" + filepath.Base(p.dir) + " --state-dir " + p.stateDir + " --cgroup-parent " + p.cgroup
-	if !strings.HasPrefix(args, want) || strings.Contains(args, shim.SpareArg) {
+	if !strings.HasPrefix(args, want) || strings.Contains(args, shimdir.SpareArg) {
 		t.Errorf("the bound spare's command line is %q, want it to start %q", args, want)
 	}
-	for fd, want := range map[int]string{0: os.DevNull, 1: shim.LogFile(p.stateDir), 2: shim.LogFile(p.stateDir)} {
+	for fd, want := range map[int]string{0: os.DevNull, 1: shimdir.LogFile(p.stateDir), 2: shimdir.LogFile(p.stateDir)} {
 		if got, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%d", pid, fd)); got != want {
 			t.Errorf("the bound spare's fd %d is %q, want %q", fd, got, want)
 		}
 	}
-	if b, _ := os.ReadFile(shim.LogFile(p.stateDir)); !bytes.Contains(b, []byte("shim serving")) || !bytes.Contains(b, []byte("spare=true")) {
+	if b, _ := os.ReadFile(shimdir.LogFile(p.stateDir)); !bytes.Contains(b, []byte("shim serving")) || !bytes.Contains(b, []byte("spare=true")) {
 		t.Errorf("shim log has no 'shim serving' line of a spare:\n%s", b)
 	}
 
@@ -276,7 +277,7 @@ func TestKilledSpareIsNotUsed(t *testing.T) {
 func TestLaunchWithoutSpares(t *testing.T) {
 	testutil.RequireRoot(t)
 	old := filepath.Join(t.TempDir(), "podd-shim")
-	script := "#!/bin/sh\n[ \"$1\" = " + shim.SpareArg + " ] && { echo 'flag provided but not defined: -spare' >&2; exit 2; }\nexec " + filepath.Join(binDir, "podd-shim") + " \"$@\"\n"
+	script := "#!/bin/sh\n[ \"$1\" = " + shimdir.SpareArg + " ] && { echo 'flag provided but not defined: -spare' >&2; exit 2; }\nexec " + filepath.Join(binDir, "podd-shim") + " \"$@\"\n"
 	if err := os.WriteFile(old, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -364,7 +365,7 @@ func BenchmarkLaunch(b *testing.B) {
 				cancel()
 				c.Close()
 				if os.Getenv("SHOWLOG") != "" {
-					l, _ := os.ReadFile(shim.LogFile(filepath.Join(dir, "run")))
+					l, _ := os.ReadFile(shimdir.LogFile(filepath.Join(dir, "run")))
 					for _, line := range strings.Split(string(l), "\n") {
 						if strings.Contains(line, "TIMING") {
 							b.Log(mode, line[strings.Index(line, "msg="):])
@@ -386,7 +387,7 @@ func TestLaunchTooLongForTheSpareExecs(t *testing.T) {
 	s := newSpares(t, binary)
 	spare := waitIdleSpare(t, s)
 	long := func(_ context.Context, cfg shim.LaunchConfig) (*shim.Client, error) {
-		cfg.PodUID = strings.Repeat("u", shim.SpareRoom)
+		cfg.PodUID = strings.Repeat("u", shimdir.SpareRoom)
 		return s.Launch(context.Background(), cfg)
 	}
 	p, _ := startPodThrough(t, long, binary)
@@ -418,7 +419,7 @@ func TestRefillWaitsForTheSparesMove(t *testing.T) {
 		t.Fatalf("the pod's shim is pid %d, want the spare %d", p.c.Pid(), taken)
 	}
 	for _, pid := range cgroupProcs(t, shimCgroup) {
-		if cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline"); pid != strconv.Itoa(taken) && strings.Contains(string(cmdline), shim.SpareArg) {
+		if cmdline, _ := os.ReadFile("/proc/" + pid + "/cmdline"); pid != strconv.Itoa(taken) && strings.Contains(string(cmdline), shimdir.SpareArg) {
 			t.Errorf("shim cgroup %s holds spare %s, started while the launch moved spare %d", shimCgroup, pid, taken)
 		}
 	}
@@ -454,7 +455,7 @@ func TestSpareOfADaemonBeforeSparePlaced(t *testing.T) {
 			return nil, err
 		}
 		defer statusR.Close()
-		cmd := shim.ShimCommand(binary, shim.SpareArg, strings.Repeat(" ", shim.SpareRoom))
+		cmd := shim.ShimCommand(binary, shimdir.SpareArg, strings.Repeat(" ", shimdir.SpareRoom))
 		cmd.Stdin, cmd.ExtraFiles = argsR, []*os.File{statusW}
 		err = cmd.Start()
 		argsR.Close()
@@ -474,7 +475,7 @@ func TestSpareOfADaemonBeforeSparePlaced(t *testing.T) {
 		}
 		argsW.Close()
 		status, err := io.ReadAll(statusR) // until the serving shim closes it
-		if err != nil || string(status) != string([]byte{shim.SpareWaiting, shim.SpareBound, shim.SpareServing}) {
+		if err != nil || string(status) != string([]byte{shimdir.SpareWaiting, shimdir.SpareBound, shimdir.SpareServing}) {
 			return nil, fmt.Errorf("spare status %q (%v), want waiting, bound, serving", status, err)
 		}
 		return shim.Connect(ctx, cfg.StateDir)

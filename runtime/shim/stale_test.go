@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // Issue 7 item 2: a shim killed with its containers (a crash, or the
@@ -22,7 +22,7 @@ func TestCreateAfterCrashClearsStaleState(t *testing.T) {
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	removeCgroupDirs(p.cgroup) // kills the container, as the daemon's shim.Kill does
+	removeCgroupDirs(p.cgroup) // kills the container, as the daemon's shimdir.Kill does
 	deadline := time.Now().Add(10 * time.Second)
 	for syscall.Kill(pid, 0) == nil {
 		if time.Now().After(deadline) {
@@ -31,7 +31,7 @@ func TestCreateAfterCrashClearsStaleState(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	p.c.Close()
-	if m, _ := filepath.Glob(filepath.Join(shim.RuncDir(p.stateDir), "pause")); len(m) != 1 {
+	if m, _ := filepath.Glob(filepath.Join(shimdir.RuncDir(p.stateDir), "pause")); len(m) != 1 {
 		t.Fatalf("no stale libcontainer state left to test with: %v", m)
 	}
 	p.launch(filepath.Join(binDir, "podd-shim"))

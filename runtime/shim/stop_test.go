@@ -10,13 +10,15 @@ import (
 	"google.golang.org/grpc"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // exitingShim is a shim API whose Shutdown ends with the shim's exit: with
 // its teardown (the pid file removed, the answer lost or not) or without it
 // (killed: the call fails, the pid file stays).
 type exitingShim struct {
-	shimv1.ShimClient
+	shimgrpc.ShimClient
 	exit func()
 	err  error
 }
@@ -35,13 +37,13 @@ func (s exitingShim) Shutdown(context.Context, *shimv1.ShutdownRequest, ...grpc.
 func exitingClient(t *testing.T, teardown bool, err error) *Client {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.WriteFile(PidFile(dir), []byte(strconv.Itoa(4242)), 0o644); err != nil {
+	if err := os.WriteFile(shimdir.PidFile(dir), []byte(strconv.Itoa(4242)), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan struct{})
 	exit := func() {
 		if teardown {
-			os.Remove(PidFile(dir))
+			os.Remove(shimdir.PidFile(dir))
 		}
 		close(exited) // reaped
 	}

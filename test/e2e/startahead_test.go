@@ -9,7 +9,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
@@ -108,7 +108,7 @@ func TestStartAheadDaemonKill9WhileHeld(t *testing.T) {
 	}
 	e.apply(strings.Join(docs, "---\n"))
 	testutil.WaitFor(t, 30*time.Second, "a container waiting on its exec fifo", func() (bool, error) {
-		m, _ := filepath.Glob(filepath.Join(e.runRoot, "pods", "*", shim.RuncDirName, "*", "exec.fifo"))
+		m, _ := filepath.Glob(filepath.Join(e.runRoot, "pods", "*", shimdir.RuncDirName, "*", "exec.fifo"))
 		return len(m) > 0, nil
 	})
 	e.killDaemon()

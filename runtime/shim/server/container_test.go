@@ -6,7 +6,7 @@ import (
 	"time"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // A container's ContainerState follows its state: created carries no pid,
@@ -36,7 +36,7 @@ func TestContainerSnapshotFollowsState(t *testing.T) {
 		t.Fatalf("running pid %d %v", pid, ok)
 	}
 
-	rec := &shim.ExitRecord{ID: "app-0", Pid: 42, ExitCode: 137, Signal: 9, OOMKilled: true, Reason: "OOMKilled",
+	rec := &shimdir.ExitRecord{ID: "app-0", Pid: 42, ExitCode: 137, Signal: 9, OOMKilled: true, Reason: "OOMKilled",
 		CreatedUnixNano: created.UnixNano(), StartedUnixNano: started.UnixNano(), FinishedUnixNano: time.Unix(102, 0).UnixNano()}
 	if err := c.transition(func(s state) (state, error) { return s.stop(rec) }); err != nil {
 		t.Fatal(err)

@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 )
 
@@ -48,7 +49,7 @@ func (l startLimit) acquire(ctx context.Context) error {
 func (l startLimit) release() { <-l }
 
 // Exec runs a process in a running container and streams its I/O.
-func (s *service) Exec(stream shimv1.Shim_ExecServer) error {
+func (s *service) Exec(stream shimgrpc.Shim_ExecServer) error {
 	first, err := stream.Recv()
 	if err != nil {
 		return err
@@ -118,7 +119,7 @@ func (s *service) Exec(stream shimv1.Shim_ExecServer) error {
 	return s.serveExec(stream, spec, proc, p, out)
 }
 
-func (s *service) serveExec(stream shimv1.Shim_ExecServer, spec *shimv1.ExecProcess, proc *libct.Process, p *pipes, out *execOutput) error {
+func (s *service) serveExec(stream shimgrpc.Shim_ExecServer, spec *shimv1.ExecProcess, proc *libct.Process, p *pipes, out *execOutput) error {
 	pid := proc.Pid()
 	var readers []*os.File
 	var wg sync.WaitGroup
@@ -191,7 +192,7 @@ func killedByTimeout(timerFired bool, ex libct.Exit) bool {
 
 // execInput forwards stdin, resizes and close_stdin until the client stops
 // sending or the process ends.
-func (s *service) execInput(stream shimv1.Shim_ExecServer, proc *libct.Process, stdin io.WriteCloser, exited <-chan struct{}) {
+func (s *service) execInput(stream shimgrpc.Shim_ExecServer, proc *libct.Process, stdin io.WriteCloser, exited <-chan struct{}) {
 	for {
 		req, err := stream.Recv()
 		if err != nil {
@@ -229,7 +230,7 @@ func (t *ttyInput) Close() error                { _, err := t.f.Write([]byte{4})
 // execOutput sends an exec's output on the stream, capped at limit bytes
 // (0: no cap). Sends are serialised: a gRPC stream allows one sender.
 type execOutput struct {
-	stream shimv1.Shim_ExecServer
+	stream shimgrpc.Shim_ExecServer
 	limit  int64
 	mu     sync.Mutex
 	sent   int64

@@ -4,9 +4,9 @@ import (
 	"time"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/holder"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // runHolder starts c, the pod's namespace holder, as a plain child of the
@@ -17,7 +17,7 @@ import (
 func (s *service) runHolder(c *container) (*shimv1.ContainerState, error) {
 	cfg, err := holder.FromContainerConfig(c.cfg, s.minOOMScoreAdj)
 	if err != nil {
-		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
+		return nil, s.recordStartFailure(c, shimdir.ReasonRunError, err)
 	}
 	pc := newPhaseClock(time.Now())
 	var h *holder.Holder
@@ -29,7 +29,7 @@ func (s *service) runHolder(c *container) (*shimv1.ContainerState, error) {
 		return h.Pid(), nil
 	})
 	if err != nil {
-		return nil, s.recordStartFailure(c, shim.ReasonRunError, err)
+		return nil, s.recordStartFailure(c, shimdir.ReasonRunError, err)
 	}
 	c.startPhases = pc.phases
 	c.mu.Lock()

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/grpc/codes"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // fakeTask records what the table asks of a task; its process ends when
@@ -54,7 +54,7 @@ func TestHolderConfigErrorIsRecorded(t *testing.T) {
 	_, err := s.CreateContainer(context.Background(), &shimv1.CreateContainerRequest{Config: cfg})
 	wantCode(t, "relative holder program", err, codes.Unknown, "absolute host path")
 	st := s.lookup("pause").snapshot()
-	if st.GetStatus() != shimv1.Status_STATUS_STOPPED || st.GetExitCode() != 128 || st.GetReason() != shim.ReasonRunError {
+	if st.GetStatus() != shimv1.Status_STATUS_STOPPED || st.GetExitCode() != 128 || st.GetReason() != shimdir.ReasonRunError {
 		t.Fatalf("holder state %v", st)
 	}
 }
@@ -95,11 +95,11 @@ func TestHolderRunsThroughTheTable(t *testing.T) {
 	if len(signals) != 2 || signals[0] != unix.SIGTERM || signals[1] != unix.SIGKILL || !destroyed {
 		t.Errorf("holder got signals %v, destroyed %v; want TERM, then KILL at the forced shutdown, and destroyed", signals, destroyed)
 	}
-	b, err := os.ReadFile(shim.ExitRecordPath(s.stateDir, "pause"))
+	b, err := os.ReadFile(shimdir.ExitRecordPath(s.stateDir, "pause"))
 	if err != nil {
 		t.Fatalf("no exit record: %v", err)
 	}
-	var rec shim.ExitRecord
+	var rec shimdir.ExitRecord
 	if err := json.Unmarshal(b, &rec); err != nil || rec.ExitCode != 0 || rec.Pid != 4242 {
 		t.Fatalf("exit record %+v, %v; want the holder's, code 0", rec, err)
 	}

@@ -10,8 +10,8 @@ import (
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/atomicfile"
 	"github.com/podd-dev/podd/runtime/crilog"
-	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // startError is a failed start, already recorded as the container's exit.
@@ -43,7 +43,7 @@ func (s *service) spawn(c *container, step string, start func(*libct.Container, 
 	pc := newPhaseClock(time.Now())
 	out, err := openOutput(cfg.GetLogPath(), s.logRotation)
 	if err != nil {
-		return s.recordStartFailure(c, shim.ReasonRunError, err)
+		return s.recordStartFailure(c, shimdir.ReasonRunError, err)
 	}
 	pc.mark("log_open", time.Now())
 	lc, err := s.rt.Create(cfg, s.namespacePid)
@@ -52,7 +52,7 @@ func (s *service) spawn(c *container, step string, start func(*libct.Container, 
 	cfg.Seccomp = nil
 	if err != nil {
 		_ = out.finish()
-		return s.recordStartFailure(c, shim.ReasonRunError, err)
+		return s.recordStartFailure(c, shimdir.ReasonRunError, err)
 	}
 	// The phase names predate the create child: "libcontainer_create" is
 	// now the shim's spec and config, "libcontainer_start" the child's
@@ -69,7 +69,7 @@ func (s *service) spawn(c *container, step string, start func(*libct.Container, 
 		if p, err = newPipes(cfg.GetStdin()); err != nil {
 			_ = lc.Destroy()
 			_ = out.finish()
-			return s.recordStartFailure(c, shim.ReasonRunError, err)
+			return s.recordStartFailure(c, shimdir.ReasonRunError, err)
 		}
 		stdio = p.child
 	}
@@ -89,9 +89,9 @@ func (s *service) spawn(c *container, step string, start func(*libct.Container, 
 			p.closeAll()
 		}
 		_ = out.finish()
-		reason := shim.ReasonRunError
+		reason := shimdir.ReasonRunError
 		if errors.Is(err, libct.ErrCannotRun) {
-			reason = shim.ReasonCannotRun
+			reason = shimdir.ReasonCannotRun
 		}
 		return s.recordStartFailure(c, reason, err)
 	}
@@ -153,7 +153,7 @@ func (s *service) watchExit(c *container) {
 // recordStartFailure records a start failure as the container's exit (code 128).
 func (s *service) recordStartFailure(c *container, reason string, cause error) error {
 	msg := cause.Error()
-	rec := &shim.ExitRecord{
+	rec := &shimdir.ExitRecord{
 		ID:               c.id,
 		CreatedUnixNano:  c.created.UnixNano(),
 		FinishedUnixNano: time.Now().UnixNano(),
@@ -202,7 +202,7 @@ func (s *service) reapExit(c *container) {
 	if err != nil {
 		s.log.Warn("read OOM-kill count", "container", c.id, "err", err)
 	}
-	rec := &shim.ExitRecord{
+	rec := &shimdir.ExitRecord{
 		ID:               c.id,
 		Pid:              int32(proc.Pid()),
 		CreatedUnixNano:  c.created.UnixNano(),
@@ -225,7 +225,7 @@ func (s *service) reapExit(c *container) {
 
 // finishStopped writes rec, destroys the task, moves c to
 // stopped and publishes the exit.
-func (s *service) finishStopped(c *container, rec *shim.ExitRecord) {
+func (s *service) finishStopped(c *container, rec *shimdir.ExitRecord) {
 	if err := s.writeRecord(rec); err != nil {
 		s.log.Error("write exit record", "container", c.id, "err", err)
 	}
@@ -245,12 +245,12 @@ func (s *service) finishStopped(c *container, rec *shim.ExitRecord) {
 	s.events.publish(rec.State())
 }
 
-func (s *service) writeRecord(rec *shim.ExitRecord) error {
+func (s *service) writeRecord(rec *shimdir.ExitRecord) error {
 	b, err := json.Marshal(rec)
 	if err != nil {
 		return fmt.Errorf("encode exit record of %q: %w", rec.ID, err)
 	}
-	return atomicfile.WriteFile(shim.ExitRecordPath(s.stateDir, rec.ID), b, 0o600)
+	return atomicfile.WriteFile(shimdir.ExitRecordPath(s.stateDir, rec.ID), b, 0o600)
 }
 
 // namespacePid returns the init pid of a running container, for another

@@ -19,10 +19,11 @@ import (
 	"google.golang.org/grpc"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/atomicfile"
 	"github.com/podd-dev/podd/runtime/crilog"
-	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // Options are podd-shim's flags.
@@ -59,7 +60,7 @@ func Main(opts Options) error {
 	if err := os.MkdirAll(opts.StateDir, 0o700); err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
-	logf, err := os.OpenFile(shim.LogFile(opts.StateDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
+	logf, err := os.OpenFile(shimdir.LogFile(opts.StateDir), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return fmt.Errorf("podd-shim: open log: %w", err)
 	}
@@ -95,12 +96,12 @@ func Main(opts Options) error {
 	go srv.reaper.run(ctx)
 	// Not fsynced: a pid means nothing after a reboot, and the fsync held
 	// up the first answer (the daemon's launch) by a disk flush.
-	if err := atomicfile.Replace(shim.PidFile(opts.StateDir), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
+	if err := atomicfile.Replace(shimdir.PidFile(opts.StateDir), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
 		servers.stop()
 		return fmt.Errorf("podd-shim: %w", err)
 	}
-	log.Info("shim serving", "pid", os.Getpid(), "socket", shim.SocketPath(opts.StateDir),
-		"ttrpcSocket", shim.TTRPCSocketPath(opts.StateDir), "cgroupParent", opts.CgroupParent, "spare", opts.SpareStatus != nil)
+	log.Info("shim serving", "pid", os.Getpid(), "socket", shimdir.SocketPath(opts.StateDir),
+		"ttrpcSocket", shimdir.TTRPCSocketPath(opts.StateDir), "cgroupParent", opts.CgroupParent, "spare", opts.SpareStatus != nil)
 	reportServing(opts.SpareStatus)
 
 	sigs := make(chan os.Signal, 1)
@@ -145,7 +146,7 @@ type servers struct {
 // first: once the gRPC socket, which every podd waits for, exists, a
 // daemon can tell that the shim speaks ttrpc.
 func serve(srv *service, stateDir string) (*servers, error) {
-	tlis, err := listen(shim.TTRPCSocketPath(stateDir))
+	tlis, err := listen(shimdir.TTRPCSocketPath(stateDir))
 	if err != nil {
 		return nil, err
 	}
@@ -159,7 +160,7 @@ func serve(srv *service, stateDir string) (*servers, error) {
 		return nil, fmt.Errorf("ttrpc server: %w", err)
 	}
 	shimv1.RegisterTTRPCShimService(ts, ttrpcService{srv})
-	glis, err := listen(shim.SocketPath(stateDir))
+	glis, err := listen(shimdir.SocketPath(stateDir))
 	if err != nil {
 		tlis.Close()
 		return nil, err
@@ -174,7 +175,7 @@ func serve(srv *service, stateDir string) (*servers, error) {
 			defer srv.trim.kick()
 			return handler(impl, ss)
 		}))
-	shimv1.RegisterShimServer(gs, srv)
+	shimgrpc.RegisterShimServer(gs, srv)
 	s := &servers{ttrpc: ts, grpc: gs, err: make(chan error, 2)}
 	go func() {
 		if err := ts.Serve(context.Background(), tlis); err != nil && !errors.Is(err, ttrpc.ErrServerClosed) {
@@ -238,8 +239,8 @@ func (s *servers) shutdownTTRPC(ctx context.Context) error {
 // listen opens the socket (mode 0600), refusing to steal it from a shim
 // that still answers.
 func listen(path string) (net.Listener, error) {
-	if len(path) > shim.MaxSocketPath {
-		return nil, fmt.Errorf("socket path %s is longer than %d bytes", path, shim.MaxSocketPath)
+	if len(path) > shimdir.MaxSocketPath {
+		return nil, fmt.Errorf("socket path %s is longer than %d bytes", path, shimdir.MaxSocketPath)
 	}
 	if conn, err := net.DialTimeout("unix", path, time.Second); err == nil {
 		conn.Close()
@@ -263,7 +264,7 @@ func listen(path string) (net.Listener, error) {
 
 // tuneRuntime keeps the heap small unless GOGC/GOMEMLIMIT/GOMAXPROCS say
 // otherwise: a node runs one shim per pod. The daemon starts shims with
-// GOMAXPROCS=shim.ShimGOMAXPROCS and GODEBUG=shim.ShimGODEBUG, which the
+// GOMAXPROCS=shimdir.ShimGOMAXPROCS and GODEBUG=shimdir.ShimGODEBUG, which the
 // runtime reads before anything runs; the calls here only cover shims
 // started without them.
 func tuneRuntime() {
@@ -274,11 +275,11 @@ func tuneRuntime() {
 		debug.SetMemoryLimit(activeMemoryLimit)
 	}
 	if os.Getenv("GOMAXPROCS") == "" {
-		runtime.GOMAXPROCS(shim.ShimGOMAXPROCS)
+		runtime.GOMAXPROCS(shimdir.ShimGOMAXPROCS)
 	}
 	if os.Getenv("GODEBUG") == "" {
 		// Late (package initialisation has allocated), but later samples
-		// are what touch the profile's table (see shim.ShimGODEBUG).
+		// are what touch the profile's table (see shimdir.ShimGODEBUG).
 		runtime.MemProfileRate = 0
 	}
 }

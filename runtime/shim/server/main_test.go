@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 func TestParseLevel(t *testing.T) {
@@ -51,7 +51,7 @@ func TestListen(t *testing.T) {
 	if _, err := listen(path); err == nil || !strings.Contains(err.Error(), "another shim is serving it") {
 		t.Fatalf("listen on a live socket: %v", err)
 	}
-	long := filepath.Join(dir, strings.Repeat("x", shim.MaxSocketPath))
+	long := filepath.Join(dir, strings.Repeat("x", shimdir.MaxSocketPath))
 	if _, err := listen(long); err == nil || !strings.Contains(err.Error(), "longer than") {
 		t.Fatalf("listen on a long path: %v", err)
 	}

@@ -16,14 +16,15 @@ import (
 
 	"github.com/podd-dev/podd/internal/version"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/crilog"
-	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // service implements the Shim service for one pod.
 type service struct {
-	shimv1.UnimplementedShimServer
+	shimgrpc.UnimplementedShimServer
 
 	podUID       string
 	stateDir     string
@@ -50,11 +51,11 @@ type service struct {
 
 // newService returns the service for the pod in opts.
 func newService(opts Options, log *slog.Logger, minOOMScoreAdj int) (*service, error) {
-	rt, err := libct.NewRuntime(shim.RuncDir(opts.StateDir), minOOMScoreAdj)
+	rt, err := libct.NewRuntime(shimdir.RuncDir(opts.StateDir), minOOMScoreAdj)
 	if err != nil {
 		return nil, err
 	}
-	if err := os.MkdirAll(shim.ExitsDir(opts.StateDir), 0o700); err != nil {
+	if err := os.MkdirAll(shimdir.ExitsDir(opts.StateDir), 0o700); err != nil {
 		return nil, fmt.Errorf("create exits dir: %w", err)
 	}
 	return &service{
@@ -127,7 +128,7 @@ func (s *service) CreateContainer(_ context.Context, req *shimv1.CreateContainer
 	running, err := start(c)
 	if err != nil {
 		var se *startError
-		if errors.As(err, &se) && se.reason == shim.ReasonCannotRun {
+		if errors.As(err, &se) && se.reason == shimdir.ReasonCannotRun {
 			return nil, status.Errorf(codes.FailedPrecondition, "create container %q: %v", c.id, err)
 		}
 		return nil, status.Errorf(codes.Unknown, "create container %q: %v", c.id, err)
@@ -182,7 +183,7 @@ func (s *service) State(context.Context, *shimv1.StateRequest) (*shimv1.StateRes
 
 // Events streams state changes until the client goes, the shim shuts down
 // or the client falls too far behind (then it should resync with State).
-func (s *service) Events(_ *shimv1.EventsRequest, stream shimv1.Shim_EventsServer) error {
+func (s *service) Events(_ *shimv1.EventsRequest, stream shimgrpc.Shim_EventsServer) error {
 	ch, cancel := s.events.subscribe()
 	defer cancel()
 	for {
@@ -271,7 +272,7 @@ func (s *service) Remove(ctx context.Context, req *shimv1.RemoveRequest) (*shimv
 			return nil, status.Error(codes.Internal, err.Error())
 		}
 	}
-	if err := os.Remove(shim.ExitRecordPath(s.stateDir, c.id)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(shimdir.ExitRecordPath(s.stateDir, c.id)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, status.Errorf(codes.Internal, "remove exit record of %q: %v", c.id, err)
 	}
 	next, err := c.st.remove()

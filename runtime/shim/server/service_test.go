@@ -16,7 +16,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // testService is a shim service over a temp state dir with no libcontainer
@@ -25,7 +25,7 @@ import (
 func testService(t *testing.T) *service {
 	t.Helper()
 	dir := t.TempDir()
-	if err := os.MkdirAll(shim.ExitsDir(dir), 0o700); err != nil {
+	if err := os.MkdirAll(shimdir.ExitsDir(dir), 0o700); err != nil {
 		t.Fatal(err)
 	}
 	return &service{
@@ -75,7 +75,7 @@ func TestInfoNamesThePod(t *testing.T) {
 // an id already in the table, and any container once a shutdown began.
 func TestCreateContainerRefusals(t *testing.T) {
 	s := testService(t)
-	s.add(t, "app-0", stoppedState{rec: &shim.ExitRecord{ID: "app-0"}})
+	s.add(t, "app-0", stoppedState{rec: &shimdir.ExitRecord{ID: "app-0"}})
 	ctx := context.Background()
 	_, err := s.CreateContainer(ctx, &shimv1.CreateContainerRequest{Config: &shimv1.ContainerConfig{}})
 	wantCode(t, "no id", err, codes.InvalidArgument, "config.id is empty")
@@ -108,23 +108,23 @@ func TestCreateContainerRecordsAFailedStart(t *testing.T) {
 	defer cancel()
 	cfg := &shimv1.ContainerConfig{Id: "app-0", LogPath: filepath.Join(notDir, "app", "0.log"), Labels: map[string]string{"k": "v"}}
 	_, err := s.CreateContainer(context.Background(), &shimv1.CreateContainerRequest{Config: cfg})
-	wantCode(t, "unopenable log", err, codes.Unknown, shim.ReasonRunError)
+	wantCode(t, "unopenable log", err, codes.Unknown, shimdir.ReasonRunError)
 
-	var rec shim.ExitRecord
-	b, err := os.ReadFile(shim.ExitRecordPath(s.stateDir, "app-0"))
+	var rec shimdir.ExitRecord
+	b, err := os.ReadFile(shimdir.ExitRecordPath(s.stateDir, "app-0"))
 	if err != nil {
 		t.Fatalf("no exit record: %v", err)
 	}
 	if err := json.Unmarshal(b, &rec); err != nil {
 		t.Fatal(err)
 	}
-	if rec.ExitCode != 128 || rec.Reason != shim.ReasonRunError || !strings.Contains(rec.Message, "open log") ||
+	if rec.ExitCode != 128 || rec.Reason != shimdir.ReasonRunError || !strings.Contains(rec.Message, "open log") ||
 		rec.LogPath != cfg.LogPath || rec.Labels["k"] != "v" || rec.FinishedUnixNano < rec.CreatedUnixNano {
 		t.Fatalf("exit record %+v", rec)
 	}
 	select {
 	case ev := <-events:
-		if ev.Status != shimv1.Status_STATUS_STOPPED || ev.Reason != shim.ReasonRunError || ev.ExitCode != 128 {
+		if ev.Status != shimv1.Status_STATUS_STOPPED || ev.Reason != shimdir.ReasonRunError || ev.ExitCode != 128 {
 			t.Fatalf("published %v", ev)
 		}
 	case <-time.After(10 * time.Second):
@@ -146,7 +146,7 @@ func TestCreateContainerRecordsAFailedStart(t *testing.T) {
 func TestSignalRefusalsAndStoppedContainers(t *testing.T) {
 	s := testService(t)
 	s.add(t, "created-0", createdState{})
-	s.add(t, "stopped-0", stoppedState{rec: &shim.ExitRecord{ID: "stopped-0"}})
+	s.add(t, "stopped-0", stoppedState{rec: &shimdir.ExitRecord{ID: "stopped-0"}})
 	s.add(t, "removed-0", removedState{})
 	ctx := context.Background()
 	for _, tc := range []struct {
@@ -178,7 +178,7 @@ func TestSignalRefusalsAndStoppedContainers(t *testing.T) {
 // that is created or running, and an unknown id is already removed.
 func TestRemove(t *testing.T) {
 	s := testService(t)
-	rec := &shim.ExitRecord{ID: "app-0", ExitCode: 1}
+	rec := &shimdir.ExitRecord{ID: "app-0", ExitCode: 1}
 	s.add(t, "app-0", stoppedState{rec: rec})
 	s.add(t, "created-0", createdState{})
 	s.add(t, "running-0", runningState{pid: 42})
@@ -195,7 +195,7 @@ func TestRemove(t *testing.T) {
 	if _, err := s.Remove(ctx, &shimv1.RemoveRequest{Id: "app-0"}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := os.Stat(shim.ExitRecordPath(s.stateDir, "app-0")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(shimdir.ExitRecordPath(s.stateDir, "app-0")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("exit record after remove: %v", err)
 	}
 	if s.lookup("app-0") != nil {
@@ -211,7 +211,7 @@ func TestRemove(t *testing.T) {
 	}
 	// A stopped container whose record is already gone (a crash between
 	// the two) is still removed.
-	s.add(t, "app-1", stoppedState{rec: &shim.ExitRecord{ID: "app-1"}})
+	s.add(t, "app-1", stoppedState{rec: &shimdir.ExitRecord{ID: "app-1"}})
 	if _, err := s.Remove(ctx, &shimv1.RemoveRequest{Id: "app-1"}); err != nil {
 		t.Fatalf("remove without a record: %v", err)
 	}
@@ -223,7 +223,7 @@ func TestStateListsInIDOrder(t *testing.T) {
 	s.add(t, "web-1", runningState{pid: 7, started: time.Unix(3000, 0)})
 	s.add(t, "app-0", createdState{})
 	s.add(t, "pause", runningState{pid: 5})
-	s.add(t, "init-0", stoppedState{rec: &shim.ExitRecord{ID: "init-0", ExitCode: 3}})
+	s.add(t, "init-0", stoppedState{rec: &shimdir.ExitRecord{ID: "init-0", ExitCode: 3}})
 	st, err := s.State(context.Background(), &shimv1.StateRequest{})
 	if err != nil {
 		t.Fatal(err)
@@ -262,24 +262,24 @@ func TestNamespacePid(t *testing.T) {
 // shim is gone.
 func TestWriteRecordRoundTrips(t *testing.T) {
 	s := testService(t)
-	rec := &shim.ExitRecord{ID: "app-0", Pid: 9, CreatedUnixNano: 1, StartedUnixNano: 2, FinishedUnixNano: 3,
+	rec := &shimdir.ExitRecord{ID: "app-0", Pid: 9, CreatedUnixNano: 1, StartedUnixNano: 2, FinishedUnixNano: 3,
 		ExitCode: 137, Signal: 9, OOMKilled: true, LogPath: "/l/0.log", Labels: map[string]string{"a": "b"}}
 	if err := s.writeRecord(rec); err != nil {
 		t.Fatal(err)
 	}
-	fi, err := os.Stat(shim.ExitRecordPath(s.stateDir, "app-0"))
+	fi, err := os.Stat(shimdir.ExitRecordPath(s.stateDir, "app-0"))
 	if err != nil || fi.Mode().Perm() != 0o600 {
 		t.Fatalf("record file %v %v", fi, err)
 	}
-	b, _ := os.ReadFile(shim.ExitRecordPath(s.stateDir, "app-0"))
-	var got shim.ExitRecord
+	b, _ := os.ReadFile(shimdir.ExitRecordPath(s.stateDir, "app-0"))
+	var got shimdir.ExitRecord
 	if err := json.Unmarshal(b, &got); err != nil {
 		t.Fatal(err)
 	}
 	if g, w := got.State().String(), rec.State().String(); g != w {
 		t.Fatalf("read back %s, want %s", g, w)
 	}
-	os.RemoveAll(shim.ExitsDir(s.stateDir))
+	os.RemoveAll(shimdir.ExitsDir(s.stateDir))
 	if err := s.writeRecord(rec); err == nil {
 		t.Fatal("writing into a missing exits dir succeeded")
 	}

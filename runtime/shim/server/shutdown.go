@@ -8,7 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // Shutdown makes the shim exit once no container runs; with force it first
@@ -71,15 +71,15 @@ func (s *service) teardownWhenIdle(list []*container) {
 			}
 		}
 	}
-	if err := os.RemoveAll(shim.RuncDir(s.stateDir)); err != nil {
+	if err := os.RemoveAll(shimdir.RuncDir(s.stateDir)); err != nil {
 		s.log.Warn("remove libcontainer state", "err", err)
 	}
 	if s.cgroupParent != "" {
-		if err := shim.RemoveCgroup(s.cgroupParent); err != nil {
+		if err := shimdir.RemoveCgroup(s.cgroupParent); err != nil {
 			s.log.Warn("remove pod cgroup", "cgroup", s.cgroupParent, "err", err)
 		}
 	}
-	if err := os.Remove(shim.PidFile(s.stateDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
+	if err := os.Remove(shimdir.PidFile(s.stateDir)); err != nil && !errors.Is(err, os.ErrNotExist) {
 		s.log.Warn("remove pid file", "err", err)
 	}
 	s.events.close()

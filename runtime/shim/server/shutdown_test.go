@@ -13,6 +13,7 @@ import (
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // A shutdown with nothing running tears down at once what the shim owns
@@ -20,13 +21,13 @@ import (
 // ends every event subscription and lets the shim exit.
 func TestShutdownTearsDownWhenIdle(t *testing.T) {
 	s := testService(t)
-	if err := os.MkdirAll(shim.RuncDir(s.stateDir), 0o700); err != nil {
+	if err := os.MkdirAll(shimdir.RuncDir(s.stateDir), 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(shim.PidFile(s.stateDir), []byte("1"), 0o600); err != nil {
+	if err := os.WriteFile(shimdir.PidFile(s.stateDir), []byte("1"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	rec := &shim.ExitRecord{ID: "app-0"}
+	rec := &shimdir.ExitRecord{ID: "app-0"}
 	s.add(t, "app-0", stoppedState{rec: rec})
 	close(s.lookup("app-0").stopped)
 	if err := s.writeRecord(rec); err != nil {
@@ -37,13 +38,13 @@ func TestShutdownTearsDownWhenIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitClosed(t, "the teardown", s.finished())
-	if _, err := os.Stat(shim.RuncDir(s.stateDir)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(shimdir.RuncDir(s.stateDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("libcontainer state after teardown: %v", err)
 	}
-	if _, err := os.Stat(shim.PidFile(s.stateDir)); !errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(shimdir.PidFile(s.stateDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pid file after teardown: %v", err)
 	}
-	if _, err := os.Stat(shim.ExitRecordPath(s.stateDir, "app-0")); err != nil {
+	if _, err := os.Stat(shimdir.ExitRecordPath(s.stateDir, "app-0")); err != nil {
 		t.Errorf("exit record gone with the teardown: %v", err)
 	}
 	select {
@@ -75,7 +76,7 @@ func TestShutdownWaitsForContainersToStop(t *testing.T) {
 		t.Fatal("torn down while a container was starting")
 	case <-time.After(100 * time.Millisecond):
 	}
-	_ = s.recordStartFailure(c, shim.ReasonRunError, errors.New("start aborted"))
+	_ = s.recordStartFailure(c, shimdir.ReasonRunError, errors.New("start aborted"))
 	waitClosed(t, "the teardown after the last stop", s.finished())
 }
 

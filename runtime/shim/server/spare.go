@@ -12,13 +12,13 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // IsSpare reports whether podd-shim was started as a spare (see
 // shim.Spares); its main package then calls AwaitBinding first.
-func IsSpare() bool { return len(os.Args) > 1 && os.Args[1] == shim.SpareArg }
+func IsSpare() bool { return len(os.Args) > 1 && os.Args[1] == shimdir.SpareArg }
 
 // Exit codes of a spare that ends before it is bound.
 const (
@@ -34,12 +34,12 @@ const (
 // Options.SpareStatus). A spare the daemon drops (EOF on stdin with
 // nothing read: the daemon closed it, died or was killed) exits 0 here.
 func AwaitBinding() ([]string, *os.File) {
-	if _, err := unix.FcntlInt(shim.SpareStatusFd, unix.F_GETFD, 0); err != nil {
+	if _, err := unix.FcntlInt(shimdir.SpareStatusFd, unix.F_GETFD, 0); err != nil {
 		os.Exit(spareNoStatus)
 	}
 	// Never handed on: not to the pause nor to any container.
-	unix.CloseOnExec(shim.SpareStatusFd)
-	status := os.NewFile(shim.SpareStatusFd, "spare-status")
+	unix.CloseOnExec(shimdir.SpareStatusFd)
+	status := os.NewFile(shimdir.SpareStatusFd, "spare-status")
 	room, err := argvRoom()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "podd-shim:", err)
@@ -56,12 +56,12 @@ func AwaitBinding() ([]string, *os.File) {
 		os.Exit(spareDropped)
 	}
 	var head []byte
-	if first[0] == shim.SparePlaced {
+	if first[0] == shimdir.SparePlaced {
 		libct.PrepareEarly()
 	} else {
 		head = first[:] // a daemon from before SparePlaced: its arguments
 	}
-	if _, err := status.Write([]byte{shim.SpareWaiting}); err != nil {
+	if _, err := status.Write([]byte{shimdir.SpareWaiting}); err != nil {
 		os.Exit(spareDropped) // the daemon is gone
 	}
 	data, err := io.ReadAll(os.Stdin)
@@ -76,7 +76,7 @@ func AwaitBinding() ([]string, *os.File) {
 	if err := retitle(room, args); err != nil {
 		os.Exit(spareNoTitle)
 	}
-	if _, err := status.Write([]byte{shim.SpareBound}); err != nil {
+	if _, err := status.Write([]byte{shimdir.SpareBound}); err != nil {
 		// The daemon gave up on this launch (and kills us); nothing was
 		// done for the pod yet.
 		os.Exit(spareDropped)
@@ -108,7 +108,7 @@ func argvRoom() ([]byte, error) {
 }
 
 // retitle writes the program name and args over room, NUL padded, so that
-// /proc/self/cmdline (ps, pgrep, shim.Kill, the daemon's GC) shows what an
+// /proc/self/cmdline (ps, pgrep, shimdir.Kill, the daemon's GC) shows what an
 // exec'd shim's shows, and makes os.Args the same.
 func retitle(room []byte, args []string) error {
 	argv := append([]string{strings.Clone(os.Args[0])}, args...)
@@ -143,6 +143,6 @@ func reportServing(status *os.File) {
 	if status == nil {
 		return
 	}
-	_, _ = status.Write([]byte{shim.SpareServing})
+	_, _ = status.Write([]byte{shimdir.SpareServing})
 	status.Close()
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // errIllegalTransition is returned for a state change a container's current
@@ -24,7 +24,7 @@ type state interface {
 	hold(pid int) (state, error)
 	release() (state, error)
 	start(pid int, at time.Time) (state, error)
-	stop(rec *shim.ExitRecord) (state, error)
+	stop(rec *shimdir.ExitRecord) (state, error)
 	remove() (state, error)
 }
 
@@ -40,22 +40,22 @@ func (createdState) name() string          { return "created" }
 func (createdState) start(pid int, at time.Time) (state, error) {
 	return runningState{pid: pid, started: at}, nil
 }
-func (createdState) stop(rec *shim.ExitRecord) (state, error) { return stoppedState{rec: rec}, nil }
-func (s createdState) remove() (state, error)                 { return nil, illegal(s, "removed") }
-func (createdState) hold(pid int) (state, error)              { return heldState{pid: pid}, nil }
-func (s createdState) release() (state, error)                { return nil, illegal(s, "releasing") }
+func (createdState) stop(rec *shimdir.ExitRecord) (state, error) { return stoppedState{rec: rec}, nil }
+func (s createdState) remove() (state, error)                    { return nil, illegal(s, "removed") }
+func (createdState) hold(pid int) (state, error)                 { return heldState{pid: pid}, nil }
+func (s createdState) release() (state, error)                   { return nil, illegal(s, "releasing") }
 
 // heldState: its init is set up and waits, before the user's program, for
 // StartContainer; it reports CREATED with the init's pid.
 type heldState struct{ pid int }
 
-func (heldState) status() shimv1.Status                    { return shimv1.Status_STATUS_CREATED }
-func (heldState) name() string                             { return "held" }
-func (s heldState) hold(int) (state, error)                { return nil, illegal(s, "held") }
-func (s heldState) release() (state, error)                { return releasingState(s), nil }
-func (s heldState) start(int, time.Time) (state, error)    { return nil, illegal(s, "running") }
-func (heldState) stop(rec *shim.ExitRecord) (state, error) { return stoppedState{rec: rec}, nil }
-func (s heldState) remove() (state, error)                 { return nil, illegal(s, "removed") }
+func (heldState) status() shimv1.Status                       { return shimv1.Status_STATUS_CREATED }
+func (heldState) name() string                                { return "held" }
+func (s heldState) hold(int) (state, error)                   { return nil, illegal(s, "held") }
+func (s heldState) release() (state, error)                   { return releasingState(s), nil }
+func (s heldState) start(int, time.Time) (state, error)       { return nil, illegal(s, "running") }
+func (heldState) stop(rec *shimdir.ExitRecord) (state, error) { return stoppedState{rec: rec}, nil }
+func (s heldState) remove() (state, error)                    { return nil, illegal(s, "removed") }
 
 // releasingState: held, and one StartContainer lets it exec; a second is
 // refused (it would find the fifo gone).
@@ -68,8 +68,10 @@ func (s releasingState) release() (state, error) { return nil, illegal(s, "relea
 func (releasingState) start(pid int, at time.Time) (state, error) {
 	return runningState{pid: pid, started: at}, nil
 }
-func (releasingState) stop(rec *shim.ExitRecord) (state, error) { return stoppedState{rec: rec}, nil }
-func (s releasingState) remove() (state, error)                 { return nil, illegal(s, "removed") }
+func (releasingState) stop(rec *shimdir.ExitRecord) (state, error) {
+	return stoppedState{rec: rec}, nil
+}
+func (s releasingState) remove() (state, error) { return nil, illegal(s, "removed") }
 
 // runningState: its init process runs.
 type runningState struct {
@@ -84,11 +86,11 @@ func (runningState) name() string              { return "running" }
 func (s runningState) start(int, time.Time) (state, error) {
 	return nil, illegal(s, "running")
 }
-func (runningState) stop(rec *shim.ExitRecord) (state, error) { return stoppedState{rec: rec}, nil }
-func (s runningState) remove() (state, error)                 { return nil, illegal(s, "removed") }
+func (runningState) stop(rec *shimdir.ExitRecord) (state, error) { return stoppedState{rec: rec}, nil }
+func (s runningState) remove() (state, error)                    { return nil, illegal(s, "removed") }
 
 // stoppedState: ended (or never started); rec is on disk.
-type stoppedState struct{ rec *shim.ExitRecord }
+type stoppedState struct{ rec *shimdir.ExitRecord }
 
 func (s stoppedState) hold(int) (state, error) { return nil, illegal(s, "held") }
 func (s stoppedState) release() (state, error) { return nil, illegal(s, "releasing") }
@@ -97,8 +99,8 @@ func (stoppedState) name() string              { return "stopped" }
 func (s stoppedState) start(int, time.Time) (state, error) {
 	return nil, illegal(s, "running")
 }
-func (s stoppedState) stop(*shim.ExitRecord) (state, error) { return nil, illegal(s, "stopped") }
-func (stoppedState) remove() (state, error)                 { return removedState{}, nil }
+func (s stoppedState) stop(*shimdir.ExitRecord) (state, error) { return nil, illegal(s, "stopped") }
+func (stoppedState) remove() (state, error)                    { return removedState{}, nil }
 
 // removedState: forgotten; nothing leaves it.
 type removedState struct{}
@@ -110,5 +112,5 @@ func (removedState) name() string              { return "removed" }
 func (s removedState) start(int, time.Time) (state, error) {
 	return nil, illegal(s, "running")
 }
-func (s removedState) stop(*shim.ExitRecord) (state, error) { return nil, illegal(s, "stopped") }
-func (s removedState) remove() (state, error)               { return nil, illegal(s, "removed") }
+func (s removedState) stop(*shimdir.ExitRecord) (state, error) { return nil, illegal(s, "stopped") }
+func (s removedState) remove() (state, error)                  { return nil, illegal(s, "removed") }

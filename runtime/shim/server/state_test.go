@@ -6,13 +6,13 @@ import (
 	"time"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/runtime/shim"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // TestStateTransitions covers the shim's container lifecycle (R22: a failed
 // start is a stopped container with a reason).
 func TestStateTransitions(t *testing.T) {
-	rec := &shim.ExitRecord{ID: "app-0"}
+	rec := &shimdir.ExitRecord{ID: "app-0"}
 	moves := map[string]func(state) (state, error){
 		"hold":    func(s state) (state, error) { return s.hold(42) },
 		"release": func(s state) (state, error) { return s.release() },

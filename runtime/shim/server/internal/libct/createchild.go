@@ -285,7 +285,7 @@ func startReady() (*readyChild, error) {
 
 // inShimCgroups reports whether the ready child is in the shim's cgroups.
 // A spare's is started in the spare's cgroup and moved along with it when
-// the daemon binds the spare (shim.MoveCgroup), unless it was forked
+// the daemon binds the spare (shimdir.MoveCgroup), unless it was forked
 // while the daemon moved the spare itself.
 func (rc *readyChild) inShimCgroups() bool {
 	mine, err := os.ReadFile("/proc/self/cgroup")

@@ -1,4 +1,4 @@
-package shim
+package shimdir
 
 import (
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"

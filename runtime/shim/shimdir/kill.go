@@ -1,4 +1,4 @@
-package shim
+package shimdir
 
 import (
 	"bytes"
@@ -22,7 +22,7 @@ const cgroupRoot = "/sys/fs/cgroup"
 // directories, the sockets and the containers' runc state. Already gone is
 // success.
 func Kill(stateDir, podCgroup string) error {
-	if pid, ok := shimPid(stateDir); ok {
+	if pid, ok := ShimPid(stateDir); ok {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 	var errs []error
@@ -56,8 +56,8 @@ func Kill(stateDir, podCgroup string) error {
 	return errors.Join(errs...)
 }
 
-// shimPid reads the pid file and checks the process is the shim of stateDir.
-func shimPid(stateDir string) (int, bool) {
+// ShimPid reads the pid file and checks the process is the shim of stateDir.
+func ShimPid(stateDir string) (int, bool) {
 	data, err := os.ReadFile(PidFile(stateDir))
 	if err != nil {
 		return 0, false
