@@ -20,10 +20,9 @@ LDFLAGS := -X github.com/podd-dev/podd/internal/version.Version=$(VERSION)
 # runc_nocriu leaves out
 # libcontainer's checkpoint/restore (go-criu and its protobuf descriptors),
 # which podd never uses and every container start and exec paid for in the
-# package initialisation of the re-executed init (issue 13); grpcnotrace
-# leaves out grpc's x/net/trace (html/template and its package init; the
-# shim never enables grpc tracing).
-SHIM_TAGS := seccomp,runc_nocriu,grpcnotrace
+# package initialisation of the re-executed init (issue 13). podd-shim does
+# not link gRPC (cmd/podd-shim's TestShimLeavesOutUnusedInits).
+SHIM_TAGS := seccomp,runc_nocriu
 # their extra linker flags (none); test/testutil.ShimBuild reads both
 # variables. Linked statically (-extldflags=-static, with netgo,osusergo)
 # an exec of it cost ~0.4 ms less CPU, but the cgroup v2 VM suite stalled

@@ -1,7 +1,7 @@
 // Command podd-shim is the per-pod shim: the parent of the pod's containers.
-// It serves the shim API on <state-dir>/shim.sock, runs containers through
-// libcontainer, writes their CRI logs and exit records, and survives daemon
-// restarts. It creates and starts each container through podd-create,
+// It serves the shim API over ttrpc on <state-dir>/ttrpc.sock, runs
+// containers through libcontainer, writes their CRI logs and exit records,
+// and survives daemon restarts. It creates and starts each container through podd-create,
 // installed beside it (cmd/podd-create); an exec runs it as the exec
 // helper, whose C code sets the process up and execs it before the Go
 // runtime starts (runtime/shim/server/internal/fastexec).

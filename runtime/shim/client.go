@@ -49,8 +49,9 @@ type LaunchConfig struct {
 }
 
 // Client talks to one pod's shim. The embedded ShimClient is the full API:
-// over ttrpc (Exec and Attach over gRPC) to a shim that serves ttrpc, over
-// gRPC to a shim from before (issue 13; shims outlive a daemon upgrade).
+// over ttrpc to a shim of this podd; to a shim from before, over ttrpc with
+// Exec and Attach over gRPC, or over gRPC only (issue 13; shims outlive a
+// daemon upgrade).
 type Client struct {
 	shimgrpc.ShimClient
 	// close closes the connections; the shim keeps running.
@@ -184,19 +185,20 @@ const (
 )
 
 // waitReady dials the shim until Info answers, the shim exits or ctx ends.
-// A shim serves its gRPC socket last, so once that exists the ttrpc socket
-// does too if the shim speaks ttrpc.
+// A shim serves its ttrpc socket. One from before ttrpc streams (a test's
+// build of an earlier podd) also serves gRPC, on a socket it makes last:
+// it is ready once that exists.
 func waitReady(ctx context.Context, stateDir string, exited <-chan struct{}) (*Client, error) {
 	began := time.Now()
 	tick := time.NewTimer(readyPollFast)
 	defer tick.Stop()
 	var last error
 	for {
-		if _, err := os.Stat(shimdir.SocketPath(stateDir)); err == nil {
-			c, err := dial(ctx, stateDir)
-			if err == nil {
+		if c, err := dialReady(ctx, stateDir); err == nil {
+			if c != nil {
 				return c, nil
 			}
+		} else {
 			last = err
 		}
 		select {
@@ -217,10 +219,29 @@ func waitReady(ctx context.Context, stateDir string, exited <-chan struct{}) (*C
 	}
 }
 
+// dialReady connects to a shim that serves all its sockets; nil and no
+// error while it does not yet.
+func dialReady(ctx context.Context, stateDir string) (*Client, error) {
+	_, errT := os.Stat(shimdir.TTRPCSocketPath(stateDir))
+	_, errG := os.Stat(shimdir.SocketPath(stateDir))
+	if errT != nil && errG != nil {
+		return nil, nil
+	}
+	c, err := dial(ctx, stateDir)
+	if err != nil {
+		return nil, err
+	}
+	if c.Protocol() == ProtocolTTRPCWithGRPCStreams && errG != nil {
+		c.Close()
+		return nil, nil
+	}
+	return c, nil
+}
+
 // Connect attaches to the running shim of stateDir, e.g. after a daemon
 // restart.
 func Connect(ctx context.Context, stateDir string) (*Client, error) {
-	if _, err := os.Stat(shimdir.SocketPath(stateDir)); err != nil {
+	if _, err := socketPath(stateDir); err != nil {
 		return nil, fmt.Errorf("connect to shim: %w", err)
 	}
 	c, err := dial(ctx, stateDir)
@@ -228,6 +249,19 @@ func Connect(ctx context.Context, stateDir string) (*Client, error) {
 		return nil, fmt.Errorf("connect to shim in %s: %w", stateDir, err)
 	}
 	return c, nil
+}
+
+// socketPath is the socket the shim of stateDir answers on: its ttrpc
+// socket, or the gRPC one of a shim from before ttrpc.
+func socketPath(stateDir string) (string, error) {
+	sock := shimdir.TTRPCSocketPath(stateDir)
+	_, err := os.Stat(sock)
+	if errors.Is(err, os.ErrNotExist) {
+		if _, errG := os.Stat(shimdir.SocketPath(stateDir)); errG == nil {
+			return shimdir.SocketPath(stateDir), nil
+		}
+	}
+	return sock, err
 }
 
 // dial connects over ttrpc when the shim serves it, else over gRPC.
@@ -267,13 +301,27 @@ func newGRPCConn(stateDir string, opts ...grpc.DialOption) (*grpc.ClientConn, er
 		append([]grpc.DialOption{grpc.WithTransportCredentials(insecure.NewCredentials())}, opts...)...)
 }
 
-// Protocol is what the client speaks to the shim: "ttrpc" (Exec and Attach
-// over gRPC) or "grpc" (a shim from before ttrpc).
+// What a client speaks to its shim (Client.Protocol).
+const (
+	// ProtocolTTRPC is the whole API over ttrpc.
+	ProtocolTTRPC = "ttrpc"
+	// ProtocolTTRPCWithGRPCStreams is ttrpc with Exec and Attach over
+	// gRPC: a shim from before ttrpc streams.
+	ProtocolTTRPCWithGRPCStreams = "ttrpc+grpc"
+	// ProtocolGRPC is the whole API over gRPC: a shim from before ttrpc.
+	ProtocolGRPC = "grpc"
+)
+
+// Protocol is what the client speaks to the shim.
 func (c *Client) Protocol() string {
-	if _, ok := c.ShimClient.(*ttrpcAPI); ok {
-		return "ttrpc"
+	a, ok := c.ShimClient.(*ttrpcAPI)
+	switch {
+	case !ok:
+		return ProtocolGRPC
+	case a.streams:
+		return ProtocolTTRPC
 	}
-	return "grpc"
+	return ProtocolTTRPCWithGRPCStreams
 }
 
 // Pid is the shim's process id.

@@ -11,15 +11,19 @@ import (
 
 	"github.com/containerd/ttrpc"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/shim/shimdir"
+	"github.com/podd-dev/podd/runtime/shim/window"
 )
 
-// execIdleTimeout is how long the gRPC connection that carries a shim's
-// Exec and Attach streams stays open without a call: a pod with an exec
-// probe keeps it, an idle pod costs the daemon no gRPC connection.
+// execIdleTimeout is how long the gRPC connection that carries Exec and
+// Attach streams to a shim from before ttrpc streams stays open without a
+// call: a pod with an exec probe keeps it, an idle pod costs the daemon no
+// gRPC connection.
 const execIdleTimeout = 30 * time.Second
 
 // dialTTRPC connects to the shim's ttrpc socket and asks its Info.
@@ -38,6 +42,7 @@ func dialTTRPC(ctx context.Context, stateDir string) (*Client, error) {
 		a.conn.Close()
 		return nil, err
 	}
+	a.streams = info.GetTtrpcStreams()
 	return &Client{ShimClient: a, close: a.Close, stateDir: stateDir, pid: int(info.GetPid()), hold: info.GetHold()}, nil
 }
 
@@ -55,16 +60,20 @@ func refusedErr(err error) bool {
 
 // ttrpcAPI is the shim API over ttrpc, in the shape of the gRPC client the
 // daemon uses (call options are ignored). Events streams share one stream
-// from the shim (eventsHub); Exec and Attach go over gRPC (see the shim's
-// ttrpcService).
+// from the shim (eventsHub). Exec and Attach are windowed ttrpc streams
+// (package window), or go over gRPC to a shim from before them (streams
+// unset).
 type ttrpcAPI struct {
 	stateDir string
 	conn     *ttrpc.Client
 	api      shimv1.TTRPCShimClient
 	hub      *eventsHub
+	// streams is the shim's Info: it serves Exec and Attach over ttrpc.
+	streams bool
 
 	mu sync.Mutex
-	// grpc carries Exec and Attach; made at the first.
+	// grpc carries Exec and Attach to a shim without streams; made at the
+	// first.
 	grpc   *grpc.ClientConn
 	closed bool
 }
@@ -112,8 +121,15 @@ func (a *ttrpcAPI) Events(ctx context.Context, _ *shimv1.EventsRequest, _ ...grp
 	return a.hub.subscribe(ctx)
 }
 
-// Exec runs over gRPC.
+// Exec runs over a windowed ttrpc stream, or gRPC.
 func (a *ttrpcAPI) Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.ExecRequest, shimv1.ExecResponse], error) {
+	if a.streams {
+		stream, err := a.api.Exec(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &windowedClient[shimv1.ExecRequest, shimv1.ExecResponse]{ctx: ctx, Stream: window.New(ctx, window.ExecDaemon, stream.Send, stream.Recv)}, nil
+	}
 	api, err := a.grpcAPI()
 	if err != nil {
 		return nil, err
@@ -121,8 +137,15 @@ func (a *ttrpcAPI) Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.Bidi
 	return api.Exec(ctx, opts...)
 }
 
-// Attach runs over gRPC.
+// Attach runs over a windowed ttrpc stream, or gRPC.
 func (a *ttrpcAPI) Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.BidiStreamingClient[shimv1.AttachRequest, shimv1.AttachResponse], error) {
+	if a.streams {
+		stream, err := a.api.Attach(ctx)
+		if err != nil {
+			return nil, err
+		}
+		return &windowedClient[shimv1.AttachRequest, shimv1.AttachResponse]{ctx: ctx, Stream: window.New(ctx, window.AttachDaemon, stream.Send, stream.Recv)}, nil
+	}
 	api, err := a.grpcAPI()
 	if err != nil {
 		return nil, err
@@ -163,3 +186,44 @@ func (a *ttrpcAPI) Close() error {
 	a.hub.close()
 	return err
 }
+
+// windowedClient is a windowed ttrpc stream in the shape of a gRPC one. Its
+// CloseSend ends the client's input, not the ttrpc stream: the client's
+// grants still go to the shim over it.
+type windowedClient[S, R any] struct {
+	ctx context.Context
+	*window.Stream[*S, *R]
+}
+
+func (w *windowedClient[S, R]) CloseSend() error {
+	w.Stream.CloseSend()
+	return nil
+}
+
+func (w *windowedClient[S, R]) SendMsg(m any) error {
+	msg, ok := m.(*S)
+	if !ok {
+		return fmt.Errorf("windowed stream: SendMsg takes a %T, not %T", msg, m)
+	}
+	return w.Send(msg)
+}
+
+func (w *windowedClient[S, R]) RecvMsg(m any) error {
+	dst, ok := m.(*R)
+	if !ok {
+		return fmt.Errorf("windowed stream: RecvMsg takes a %T, not %T", dst, m)
+	}
+	r, err := w.Recv()
+	if err != nil {
+		return err
+	}
+	// Both are pointers to the same generated message type.
+	d, src := any(dst).(proto.Message), any(r).(proto.Message)
+	proto.Reset(d)
+	proto.Merge(d, src)
+	return nil
+}
+
+func (w *windowedClient[S, R]) Context() context.Context     { return w.ctx }
+func (w *windowedClient[S, R]) Header() (metadata.MD, error) { return nil, nil }
+func (w *windowedClient[S, R]) Trailer() metadata.MD         { return nil }

@@ -29,8 +29,8 @@ const refusedTries = 3
 // It returns an error wrapping ErrGone that says which, or nil when the shim
 // may still run (slow, busy or starting).
 func Gone(ctx context.Context, stateDir string) error {
-	sock := shimdir.SocketPath(stateDir)
-	if _, err := os.Stat(sock); errors.Is(err, os.ErrNotExist) {
+	sock, err := socketPath(stateDir)
+	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%w: its socket %s does not exist", ErrGone, sock)
 	}
 	if pid, ok := recordedPid(stateDir); ok {

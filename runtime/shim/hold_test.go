@@ -9,14 +9,11 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
-	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // hold creates cfg held: set up, its program not started.
@@ -32,26 +29,13 @@ func (p *testPod) hold(cfg *shimv1.ContainerConfig) *shimv1.ContainerState {
 	return resp.GetState()
 }
 
-// grpcAPI is a gRPC client of the pod's shim (the daemon's client speaks
-// ttrpc to a shim of this podd).
-func (p *testPod) grpcAPI() shimgrpc.ShimClient {
-	p.t.Helper()
-	conn, err := grpc.NewClient("unix://"+shimdir.SocketPath(p.stateDir), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		p.t.Fatal(err)
-	}
-	p.t.Cleanup(func() { conn.Close() })
-	return shimgrpc.NewShimClient(conn)
-}
-
-// A held container runs its program only once StartContainer releases it,
-// over ttrpc and over gRPC alike.
+// A held container runs its program only once StartContainer releases it.
 func TestHeldContainerRunsOnlyOnceStarted(t *testing.T) {
 	p := startPod(t)
 	for _, tc := range []struct {
 		name string
 		api  shimgrpc.ShimClient
-	}{{"ttrpc", p.c}, {"grpc", p.grpcAPI()}} {
+	}{{"ttrpc", p.c}} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := "held-" + tc.name
 			cfg := p.config(id, p.rootfs(tc.name), "sh", "-c", "echo ran; exit 7")

@@ -11,15 +11,29 @@ import (
 	"time"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/shim"
 	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/testutil"
 )
 
-// A shim of this podd serves ttrpc, and the client uses it: calls, an
-// Events stream, and Exec (over gRPC) all answer, after a reconnect too.
+// A shim of this podd serves ttrpc only, and the client uses it: calls,
+// an Events stream, and Exec all answer, after a reconnect too.
 func TestClientSpeaksTTRPCToANewShim(t *testing.T) {
 	p := startPod(t)
-	checkProtocolRoundTrip(t, p, "ttrpc")
+	if _, err := os.Stat(shimdir.SocketPath(p.stateDir)); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("the shim made a gRPC socket (%v)", err)
+	}
+	checkProtocolRoundTrip(t, p, shim.ProtocolTTRPC)
+}
+
+// A shim that serves Exec and Attach over gRPC beside ttrpc (still running
+// after the daemon was upgraded) gets them over gRPC, the rest over ttrpc.
+func TestClientSpeaksGRPCStreamsToAShimFromBeforeTTRPCStreams(t *testing.T) {
+	testutil.RequireRoot(t)
+	bin := filepath.Join(t.TempDir(), "podd-shim")
+	testutil.BuildShimAt(t, testutil.PreTTRPCStreamsCommit, bin)
+	p := startPodWith(t, bin)
+	checkProtocolRoundTrip(t, p, shim.ProtocolTTRPCWithGRPCStreams)
 }
 
 // A shim built from podd before ttrpc (still running after the daemon was
@@ -31,7 +45,7 @@ func TestClientSpeaksGRPCToAShimFromBeforeTTRPC(t *testing.T) {
 	if _, err := os.Stat(shimdir.TTRPCSocketPath(p.stateDir)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("the old shim made a ttrpc socket (%v): it is not a shim from before ttrpc", err)
 	}
-	checkProtocolRoundTrip(t, p, "grpc")
+	checkProtocolRoundTrip(t, p, shim.ProtocolGRPC)
 }
 
 func checkProtocolRoundTrip(t *testing.T, p *testPod, want string) {

@@ -13,8 +13,14 @@ import (
 // the daemon, so a new daemon must still drive them.
 const PreTTRPCCommit = "8505f4d6fdd62cc44adf5223ff7000a858792e4b"
 
+// PreTTRPCStreamsCommit is the last podd whose podd-shim serves Exec and
+// Attach over gRPC, beside ttrpc for the rest (issue 13 moved them to
+// windowed ttrpc streams and took gRPC out of the shim).
+const PreTTRPCStreamsCommit = "4570b62204cb5dbe616c722ddbd5af02c990546c"
+
 // BuildShimAt builds podd-shim as the Makefile does, from commit of this
-// repository's history, into out. A checkout without that history (no git,
+// repository's history, into out (and podd-create beside it, when the
+// commit has it). A checkout without that history (no git,
 // a shallow clone) skips the test and says why.
 func BuildShimAt(t testing.TB, commit, out string) {
 	t.Helper()
@@ -39,5 +45,14 @@ func BuildShimAt(t testing.TB, commit, out string) {
 	build.Env = append(os.Environ(), "CGO_ENABLED=1")
 	if b, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build podd-shim of %s: %v\n%s", commit, err, b)
+	}
+	// A shim since podd-create runs containers through it, beside itself.
+	if _, err := os.Stat(filepath.Join(src, "cmd", "podd-create")); err == nil {
+		build := exec.Command("go", "build", "-tags", "seccomp,runc_nocriu", "-o", filepath.Join(filepath.Dir(out), "podd-create"), "./cmd/podd-create")
+		build.Dir = src
+		build.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if b, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("build podd-create of %s: %v\n%s", commit, err, b)
+		}
 	}
 }

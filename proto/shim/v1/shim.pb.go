@@ -123,7 +123,11 @@ type InfoResponse struct {
 	StartedUnixNano int64                  `protobuf:"varint,4,opt,name=started_unix_nano,json=startedUnixNano,proto3" json:"started_unix_nano,omitempty"`
 	// hold is set by a shim that knows CreateContainerRequest.hold and
 	// StartContainer (an older one runs a container asked to be held).
-	Hold          bool `protobuf:"varint,5,opt,name=hold,proto3" json:"hold,omitempty"`
+	Hold bool `protobuf:"varint,5,opt,name=hold,proto3" json:"hold,omitempty"`
+	// ttrpc_streams is set by a shim that serves Exec and Attach over ttrpc,
+	// with the window (service.proto), and serves no gRPC socket. Shims from
+	// before it serve them over gRPC on shim.sock.
+	TtrpcStreams  bool `protobuf:"varint,6,opt,name=ttrpc_streams,json=ttrpcStreams,proto3" json:"ttrpc_streams,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -189,6 +193,13 @@ func (x *InfoResponse) GetStartedUnixNano() int64 {
 func (x *InfoResponse) GetHold() bool {
 	if x != nil {
 		return x.Hold
+	}
+	return false
+}
+
+func (x *InfoResponse) GetTtrpcStreams() bool {
+	if x != nil {
+		return x.TtrpcStreams
 	}
 	return false
 }
@@ -1782,6 +1793,7 @@ type ExecRequest struct {
 	//	*ExecRequest_Stdin
 	//	*ExecRequest_Resize
 	//	*ExecRequest_CloseStdin
+	//	*ExecRequest_Window
 	Msg           isExecRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1860,6 +1872,15 @@ func (x *ExecRequest) GetCloseStdin() bool {
 	return false
 }
 
+func (x *ExecRequest) GetWindow() uint32 {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecRequest_Window); ok {
+			return x.Window
+		}
+	}
+	return 0
+}
+
 type isExecRequest_Msg interface {
 	isExecRequest_Msg()
 }
@@ -1880,6 +1901,11 @@ type ExecRequest_CloseStdin struct {
 	CloseStdin bool `protobuf:"varint,4,opt,name=close_stdin,json=closeStdin,proto3,oneof"`
 }
 
+type ExecRequest_Window struct {
+	// window grants the shim that many more output messages (over ttrpc).
+	Window uint32 `protobuf:"varint,5,opt,name=window,proto3,oneof"`
+}
+
 func (*ExecRequest_Start) isExecRequest_Msg() {}
 
 func (*ExecRequest_Stdin) isExecRequest_Msg() {}
@@ -1887,6 +1913,8 @@ func (*ExecRequest_Stdin) isExecRequest_Msg() {}
 func (*ExecRequest_Resize) isExecRequest_Msg() {}
 
 func (*ExecRequest_CloseStdin) isExecRequest_Msg() {}
+
+func (*ExecRequest_Window) isExecRequest_Msg() {}
 
 type Resize struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1999,6 +2027,7 @@ type ExecResponse struct {
 	//	*ExecResponse_Stdout
 	//	*ExecResponse_Stderr
 	//	*ExecResponse_Exit
+	//	*ExecResponse_Window
 	Msg           isExecResponse_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2068,6 +2097,15 @@ func (x *ExecResponse) GetExit() *ExecExit {
 	return nil
 }
 
+func (x *ExecResponse) GetWindow() uint32 {
+	if x != nil {
+		if x, ok := x.Msg.(*ExecResponse_Window); ok {
+			return x.Window
+		}
+	}
+	return 0
+}
+
 type isExecResponse_Msg interface {
 	isExecResponse_Msg()
 }
@@ -2084,11 +2122,18 @@ type ExecResponse_Exit struct {
 	Exit *ExecExit `protobuf:"bytes,3,opt,name=exit,proto3,oneof"`
 }
 
+type ExecResponse_Window struct {
+	// window grants the daemon that many more input messages (over ttrpc).
+	Window uint32 `protobuf:"varint,4,opt,name=window,proto3,oneof"`
+}
+
 func (*ExecResponse_Stdout) isExecResponse_Msg() {}
 
 func (*ExecResponse_Stderr) isExecResponse_Msg() {}
 
 func (*ExecResponse_Exit) isExecResponse_Msg() {}
+
+func (*ExecResponse_Window) isExecResponse_Msg() {}
 
 type UpdateRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2426,6 +2471,7 @@ type AttachRequest struct {
 	//	*AttachRequest_Stdin
 	//	*AttachRequest_Resize
 	//	*AttachRequest_CloseStdin
+	//	*AttachRequest_Window
 	Msg           isAttachRequest_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2504,6 +2550,15 @@ func (x *AttachRequest) GetCloseStdin() bool {
 	return false
 }
 
+func (x *AttachRequest) GetWindow() uint32 {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachRequest_Window); ok {
+			return x.Window
+		}
+	}
+	return 0
+}
+
 type isAttachRequest_Msg interface {
 	isAttachRequest_Msg()
 }
@@ -2524,6 +2579,11 @@ type AttachRequest_CloseStdin struct {
 	CloseStdin bool `protobuf:"varint,4,opt,name=close_stdin,json=closeStdin,proto3,oneof"`
 }
 
+type AttachRequest_Window struct {
+	// window grants the shim that many more output messages (over ttrpc).
+	Window uint32 `protobuf:"varint,5,opt,name=window,proto3,oneof"`
+}
+
 func (*AttachRequest_Start) isAttachRequest_Msg() {}
 
 func (*AttachRequest_Stdin) isAttachRequest_Msg() {}
@@ -2531,6 +2591,8 @@ func (*AttachRequest_Stdin) isAttachRequest_Msg() {}
 func (*AttachRequest_Resize) isAttachRequest_Msg() {}
 
 func (*AttachRequest_CloseStdin) isAttachRequest_Msg() {}
+
+func (*AttachRequest_Window) isAttachRequest_Msg() {}
 
 type AttachExit struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -2575,6 +2637,7 @@ type AttachResponse struct {
 	//	*AttachResponse_Stdout
 	//	*AttachResponse_Stderr
 	//	*AttachResponse_Exit
+	//	*AttachResponse_Window
 	Msg           isAttachResponse_Msg `protobuf_oneof:"msg"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2644,6 +2707,15 @@ func (x *AttachResponse) GetExit() *AttachExit {
 	return nil
 }
 
+func (x *AttachResponse) GetWindow() uint32 {
+	if x != nil {
+		if x, ok := x.Msg.(*AttachResponse_Window); ok {
+			return x.Window
+		}
+	}
+	return 0
+}
+
 type isAttachResponse_Msg interface {
 	isAttachResponse_Msg()
 }
@@ -2661,24 +2733,32 @@ type AttachResponse_Exit struct {
 	Exit *AttachExit `protobuf:"bytes,3,opt,name=exit,proto3,oneof"`
 }
 
+type AttachResponse_Window struct {
+	// window grants the daemon that many more input messages (over ttrpc).
+	Window uint32 `protobuf:"varint,4,opt,name=window,proto3,oneof"`
+}
+
 func (*AttachResponse_Stdout) isAttachResponse_Msg() {}
 
 func (*AttachResponse_Stderr) isAttachResponse_Msg() {}
 
 func (*AttachResponse_Exit) isAttachResponse_Msg() {}
 
+func (*AttachResponse_Window) isAttachResponse_Msg() {}
+
 var File_shim_v1_shim_proto protoreflect.FileDescriptor
 
 const file_shim_v1_shim_proto_rawDesc = "" +
 	"\n" +
 	"\x12shim/v1/shim.proto\x12\fpodd.shim.v1\"\r\n" +
-	"\vInfoRequest\"\x93\x01\n" +
+	"\vInfoRequest\"\xb8\x01\n" +
 	"\fInfoResponse\x12\x17\n" +
 	"\apod_uid\x18\x01 \x01(\tR\x06podUid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12*\n" +
 	"\x11started_unix_nano\x18\x04 \x01(\x03R\x0fstartedUnixNano\x12\x12\n" +
-	"\x04hold\x18\x05 \x01(\bR\x04hold\"\xe7\x01\n" +
+	"\x04hold\x18\x05 \x01(\bR\x04hold\x12#\n" +
+	"\rttrpc_streams\x18\x06 \x01(\bR\fttrpcStreams\"\xe7\x01\n" +
 	"\x05Mount\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x12\n" +
@@ -2815,24 +2895,26 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\n" +
 	"timeout_ms\x18\t \x01(\x03R\ttimeoutMs\x12!\n" +
 	"\foutput_limit\x18\n" +
-	" \x01(\x03R\voutputLimit\"\xb2\x01\n" +
+	" \x01(\x03R\voutputLimit\"\xcc\x01\n" +
 	"\vExecRequest\x121\n" +
 	"\x05start\x18\x01 \x01(\v2\x19.podd.shim.v1.ExecProcessH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12.\n" +
 	"\x06resize\x18\x03 \x01(\v2\x14.podd.shim.v1.ResizeH\x00R\x06resize\x12!\n" +
 	"\vclose_stdin\x18\x04 \x01(\bH\x00R\n" +
-	"closeStdinB\x05\n" +
+	"closeStdin\x12\x18\n" +
+	"\x06window\x18\x05 \x01(\rH\x00R\x06windowB\x05\n" +
 	"\x03msg\"6\n" +
 	"\x06Resize\x12\x14\n" +
 	"\x05width\x18\x01 \x01(\rR\x05width\x12\x16\n" +
 	"\x06height\x18\x02 \x01(\rR\x06height\"D\n" +
 	"\bExecExit\x12\x1b\n" +
 	"\texit_code\x18\x01 \x01(\x05R\bexitCode\x12\x1b\n" +
-	"\ttimed_out\x18\x02 \x01(\bR\btimedOut\"w\n" +
+	"\ttimed_out\x18\x02 \x01(\bR\btimedOut\"\x91\x01\n" +
 	"\fExecResponse\x12\x18\n" +
 	"\x06stdout\x18\x01 \x01(\fH\x00R\x06stdout\x12\x18\n" +
 	"\x06stderr\x18\x02 \x01(\fH\x00R\x06stderr\x12,\n" +
-	"\x04exit\x18\x03 \x01(\v2\x16.podd.shim.v1.ExecExitH\x00R\x04exitB\x05\n" +
+	"\x04exit\x18\x03 \x01(\v2\x16.podd.shim.v1.ExecExitH\x00R\x04exit\x12\x18\n" +
+	"\x06window\x18\x04 \x01(\rH\x00R\x06windowB\x05\n" +
 	"\x03msg\"V\n" +
 	"\rUpdateRequest\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x125\n" +
@@ -2850,20 +2932,22 @@ const file_shim_v1_shim_proto_rawDesc = "" +
 	"\x06stdout\x18\x03 \x01(\bR\x06stdout\x12\x16\n" +
 	"\x06stderr\x18\x04 \x01(\bR\x06stderr\x12\x1d\n" +
 	"\n" +
-	"stdin_once\x18\x05 \x01(\bR\tstdinOnce\"\xb4\x01\n" +
+	"stdin_once\x18\x05 \x01(\bR\tstdinOnce\"\xce\x01\n" +
 	"\rAttachRequest\x121\n" +
 	"\x05start\x18\x01 \x01(\v2\x19.podd.shim.v1.AttachStartH\x00R\x05start\x12\x16\n" +
 	"\x05stdin\x18\x02 \x01(\fH\x00R\x05stdin\x12.\n" +
 	"\x06resize\x18\x03 \x01(\v2\x14.podd.shim.v1.ResizeH\x00R\x06resize\x12!\n" +
 	"\vclose_stdin\x18\x04 \x01(\bH\x00R\n" +
-	"closeStdinB\x05\n" +
+	"closeStdin\x12\x18\n" +
+	"\x06window\x18\x05 \x01(\rH\x00R\x06windowB\x05\n" +
 	"\x03msg\"\f\n" +
 	"\n" +
-	"AttachExit\"{\n" +
+	"AttachExit\"\x95\x01\n" +
 	"\x0eAttachResponse\x12\x18\n" +
 	"\x06stdout\x18\x01 \x01(\fH\x00R\x06stdout\x12\x18\n" +
 	"\x06stderr\x18\x02 \x01(\fH\x00R\x06stderr\x12.\n" +
-	"\x04exit\x18\x03 \x01(\v2\x18.podd.shim.v1.AttachExitH\x00R\x04exitB\x05\n" +
+	"\x04exit\x18\x03 \x01(\v2\x18.podd.shim.v1.AttachExitH\x00R\x04exit\x12\x18\n" +
+	"\x06window\x18\x04 \x01(\rH\x00R\x06windowB\x05\n" +
 	"\x03msg*X\n" +
 	"\x06Status\x12\x12\n" +
 	"\x0eSTATUS_UNKNOWN\x10\x00\x12\x12\n" +
@@ -2974,22 +3058,26 @@ func file_shim_v1_shim_proto_init() {
 		(*ExecRequest_Stdin)(nil),
 		(*ExecRequest_Resize)(nil),
 		(*ExecRequest_CloseStdin)(nil),
+		(*ExecRequest_Window)(nil),
 	}
 	file_shim_v1_shim_proto_msgTypes[27].OneofWrappers = []any{
 		(*ExecResponse_Stdout)(nil),
 		(*ExecResponse_Stderr)(nil),
 		(*ExecResponse_Exit)(nil),
+		(*ExecResponse_Window)(nil),
 	}
 	file_shim_v1_shim_proto_msgTypes[35].OneofWrappers = []any{
 		(*AttachRequest_Start)(nil),
 		(*AttachRequest_Stdin)(nil),
 		(*AttachRequest_Resize)(nil),
 		(*AttachRequest_CloseStdin)(nil),
+		(*AttachRequest_Window)(nil),
 	}
 	file_shim_v1_shim_proto_msgTypes[37].OneofWrappers = []any{
 		(*AttachResponse_Stdout)(nil),
 		(*AttachResponse_Stderr)(nil),
 		(*AttachResponse_Exit)(nil),
+		(*AttachResponse_Window)(nil),
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{

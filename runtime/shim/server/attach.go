@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"io"
 	"sync"
 
@@ -8,7 +9,6 @@ import (
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 )
 
 // attachQueue is how many output chunks an attached client may fall behind
@@ -154,9 +154,16 @@ func (h *attachHub) setSize(width, height uint16) error {
 	return resize(width, height)
 }
 
+// attachServer is the shim's side of an Attach stream.
+type attachServer interface {
+	Context() context.Context
+	Send(*shimv1.AttachResponse) error
+	Recv() (*shimv1.AttachRequest, error)
+}
+
 // Attach connects a client to a running container's stdio until the client
 // goes or the container exits.
-func (s *service) Attach(stream shimgrpc.Shim_AttachServer) error {
+func (s *service) Attach(stream attachServer) error {
 	first, err := stream.Recv()
 	if err != nil {
 		return err
@@ -210,7 +217,7 @@ func (s *service) Attach(stream shimgrpc.Shim_AttachServer) error {
 // attachInput forwards a client's stdin and resizes until it stops sending
 // (close_stdin, the end of its stream or the end of the call). With
 // stdin_once the end of its input closes the container's stdin.
-func (s *service) attachInput(stream shimgrpc.Shim_AttachServer, c *container, start *shimv1.AttachStart) {
+func (s *service) attachInput(stream attachServer, c *container, start *shimv1.AttachStart) {
 	withStdin := start.GetStdin()
 	if withStdin && start.GetStdinOnce() {
 		defer c.hub.closeStdin()

@@ -16,11 +16,12 @@ import (
 	"google.golang.org/grpc/status"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 )
 
-// execDrainTimeout bounds reading an exec's output after it ended.
+// execDrainTimeout bounds reading an exec's output after it ended, beyond
+// what it had written by then: what processes it left behind write (or
+// their holding the pipe open without writing).
 const execDrainTimeout = time.Second
 
 // maxExecStarts bounds how many execs one shim starts at once. Starting is
@@ -48,8 +49,15 @@ func (l startLimit) acquire(ctx context.Context) error {
 // release gives back a slot taken by acquire.
 func (l startLimit) release() { <-l }
 
+// execServer is the shim's side of an Exec stream.
+type execServer interface {
+	Context() context.Context
+	Send(*shimv1.ExecResponse) error
+	Recv() (*shimv1.ExecRequest, error)
+}
+
 // Exec runs a process in a running container and streams its I/O.
-func (s *service) Exec(stream shimgrpc.Shim_ExecServer) error {
+func (s *service) Exec(stream execServer) error {
 	first, err := stream.Recv()
 	if err != nil {
 		return err
@@ -119,16 +127,17 @@ func (s *service) Exec(stream shimgrpc.Shim_ExecServer) error {
 	return s.serveExec(stream, spec, proc, p, out)
 }
 
-func (s *service) serveExec(stream shimgrpc.Shim_ExecServer, spec *shimv1.ExecProcess, proc *libct.Process, p *pipes, out *execOutput) error {
+func (s *service) serveExec(stream execServer, spec *shimv1.ExecProcess, proc *libct.Process, p *pipes, out *execOutput) error {
 	pid := proc.Pid()
 	var readers []*os.File
 	var wg sync.WaitGroup
+	exited := make(chan struct{})
 	pump := func(r *os.File, stderr bool) {
 		readers = append(readers, r)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			out.pump(r, stderr)
+			out.pump(r, stderr, exited)
 		}()
 	}
 	var stdin io.WriteCloser
@@ -143,7 +152,6 @@ func (s *service) serveExec(stream shimgrpc.Shim_ExecServer, spec *shimv1.ExecPr
 		}
 	}
 
-	exited := make(chan struct{})
 	var timedOut atomic.Bool
 	if ms := spec.GetTimeoutMs(); ms > 0 {
 		t := time.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
@@ -163,11 +171,13 @@ func (s *service) serveExec(stream shimgrpc.Shim_ExecServer, spec *shimv1.ExecPr
 
 	ex, err := proc.Wait()
 	s.reaper.untrack(pid)
-	close(exited)
+	// The deadlines go before exited is closed: a pump that sees it
+	// closed may lift its own (see pump).
 	deadline := time.Now().Add(execDrainTimeout)
 	for _, r := range readers {
 		_ = r.SetReadDeadline(deadline)
 	}
+	close(exited)
 	wg.Wait()
 	for _, r := range readers {
 		r.Close()
@@ -192,7 +202,7 @@ func killedByTimeout(timerFired bool, ex libct.Exit) bool {
 
 // execInput forwards stdin, resizes and close_stdin until the client stops
 // sending or the process ends.
-func (s *service) execInput(stream shimgrpc.Shim_ExecServer, proc *libct.Process, stdin io.WriteCloser, exited <-chan struct{}) {
+func (s *service) execInput(stream execServer, proc *libct.Process, stdin io.WriteCloser, exited <-chan struct{}) {
 	for {
 		req, err := stream.Recv()
 		if err != nil {
@@ -228,9 +238,9 @@ func (t *ttyInput) Write(b []byte) (int, error) { return t.f.Write(b) }
 func (t *ttyInput) Close() error                { _, err := t.f.Write([]byte{4}); return err }
 
 // execOutput sends an exec's output on the stream, capped at limit bytes
-// (0: no cap). Sends are serialised: a gRPC stream allows one sender.
+// (0: no cap). Sends are serialised: a stream's messages go one at a time.
 type execOutput struct {
-	stream shimgrpc.Shim_ExecServer
+	stream execServer
 	limit  int64
 	mu     sync.Mutex
 	sent   int64
@@ -243,11 +253,29 @@ func (o *execOutput) send(r *shimv1.ExecResponse) error {
 }
 
 // pump copies r to the stream until EOF, a read error or a deadline; output
-// past the limit is read and dropped so the process never blocks.
-func (o *execOutput) pump(r io.Reader, stderr bool) {
+// past the limit is read and dropped so the process never blocks. Once the
+// process has exited (exited closed, r's read deadline set), whatever it
+// wrote before is copied whatever the time that takes (a reader that is
+// slow to take it holds the sends back): the deadline, lifted until then,
+// only bounds what comes after.
+func (o *execOutput) pump(r io.Reader, stderr bool, exited <-chan struct{}) {
+	f, _ := r.(*os.File)
 	buf := make([]byte, 32*1024)
+	measured := false
+	owed := 0
 	for {
+		if !measured && f != nil && isClosed(exited) {
+			measured = true
+			if owed = queued(f); owed > 0 {
+				_ = f.SetReadDeadline(time.Time{})
+			}
+		}
 		n, err := r.Read(buf)
+		if owed > 0 {
+			if owed -= n; owed <= 0 {
+				_ = f.SetReadDeadline(time.Now().Add(execDrainTimeout))
+			}
+		}
 		if n > 0 {
 			if b := o.take(buf[:n]); len(b) > 0 {
 				data := append([]byte(nil), b...)
@@ -282,4 +310,26 @@ func (o *execOutput) take(b []byte) []byte {
 	}
 	o.sent += int64(len(b))
 	return b
+}
+
+// isClosed reports whether ch is closed.
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// queued is how many bytes wait to be read from f, a pipe or a terminal
+// (TIOCINQ is FIONREAD).
+func queued(f *os.File) int {
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return 0
+	}
+	n := 0
+	_ = rc.Control(func(fd uintptr) { n, _ = unix.IoctlGetInt(int(fd), unix.TIOCINQ) })
+	return n
 }

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
@@ -17,7 +16,6 @@ import (
 // execStream is the server side of an Exec stream: Recv hands out reqs,
 // then recvErr; Send records.
 type execStream struct {
-	grpc.ServerStream
 	reqs    []*shimv1.ExecRequest
 	recvErr error
 	sent    []*shimv1.ExecResponse
@@ -91,7 +89,7 @@ func TestExecOutputPumpAndLimit(t *testing.T) {
 			stream := &execStream{}
 			out := &execOutput{stream: stream, limit: tc.limit}
 			r := &chunkReader{chunks: strings.SplitAfter(tc.in, " ")}
-			out.pump(r, tc.stderr)
+			out.pump(r, tc.stderr, nil)
 			if len(r.chunks) != 0 {
 				t.Fatalf("pump stopped with %q unread", r.chunks)
 			}

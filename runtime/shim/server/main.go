@@ -16,10 +16,8 @@ import (
 
 	"github.com/containerd/ttrpc"
 	"golang.org/x/sys/unix"
-	"google.golang.org/grpc"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/atomicfile"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
@@ -87,7 +85,7 @@ func Main(opts Options) error {
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
-	servers, err := serve(srv, opts.StateDir)
+	api, err := serve(srv, opts.StateDir)
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
@@ -97,11 +95,10 @@ func Main(opts Options) error {
 	// Not fsynced: a pid means nothing after a reboot, and the fsync held
 	// up the first answer (the daemon's launch) by a disk flush.
 	if err := atomicfile.Replace(shimdir.PidFile(opts.StateDir), []byte(strconv.Itoa(os.Getpid())), 0o600); err != nil {
-		servers.stop()
+		api.stop()
 		return fmt.Errorf("podd-shim: %w", err)
 	}
-	log.Info("shim serving", "pid", os.Getpid(), "socket", shimdir.SocketPath(opts.StateDir),
-		"ttrpcSocket", shimdir.TTRPCSocketPath(opts.StateDir), "cgroupParent", opts.CgroupParent, "spare", opts.SpareStatus != nil)
+	log.Info("shim serving", "pid", os.Getpid(), "socket", shimdir.TTRPCSocketPath(opts.StateDir), "cgroupParent", opts.CgroupParent, "spare", opts.SpareStatus != nil)
 	reportServing(opts.SpareStatus)
 
 	sigs := make(chan os.Signal, 1)
@@ -118,7 +115,7 @@ loop:
 		case <-dropped:
 		case <-sigs:
 			srv.beginShutdown(false)
-		case err := <-servers.err:
+		case err := <-api.err:
 			log.Error("serve", "err", err)
 			srv.beginShutdown(true)
 			<-srv.finished()
@@ -127,26 +124,21 @@ loop:
 			break loop
 		}
 	}
-	servers.stopGracefully(5 * time.Second)
+	api.stopGracefully(5 * time.Second)
 	log.Info("shim exiting")
 	return nil
 }
 
-// servers are the shim's two API servers: ttrpc, which the daemon uses for
-// everything but Exec and Attach, and gRPC, which serves the whole API (to
-// the daemon's Exec and Attach, and to a daemon from before ttrpc).
-type servers struct {
+// apiServer is the shim's API server: ttrpc on the ttrpc socket.
+type apiServer struct {
 	ttrpc *ttrpc.Server
-	grpc  *grpc.Server
-	// err receives the first error that ends a server.
+	// err receives the error that ends the server.
 	err chan error
 }
 
-// serve listens on both sockets and serves srv. The ttrpc socket is made
-// first: once the gRPC socket, which every podd waits for, exists, a
-// daemon can tell that the shim speaks ttrpc.
-func serve(srv *service, stateDir string) (*servers, error) {
-	tlis, err := listen(shimdir.TTRPCSocketPath(stateDir))
+// serve listens on the ttrpc socket and serves srv there.
+func serve(srv *service, stateDir string) (*apiServer, error) {
+	lis, err := listen(shimdir.TTRPCSocketPath(stateDir))
 	if err != nil {
 		return nil, err
 	}
@@ -156,63 +148,29 @@ func serve(srv *service, stateDir string) (*servers, error) {
 			return method(ctx, unmarshal)
 		}))
 	if err != nil {
-		tlis.Close()
+		lis.Close()
 		return nil, fmt.Errorf("ttrpc server: %w", err)
 	}
 	shimv1.RegisterTTRPCShimService(ts, ttrpcService{srv})
-	glis, err := listen(shimdir.SocketPath(stateDir))
-	if err != nil {
-		tlis.Close()
-		return nil, err
-	}
-	gs := grpc.NewServer(
-		grpc.ChainUnaryInterceptor(func(ctx context.Context, req any, _ *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
-			defer srv.trim.kick()
-			return handler(ctx, req)
-		}),
-		grpc.ChainStreamInterceptor(func(impl any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-			srv.trim.busy()
-			defer srv.trim.kick()
-			return handler(impl, ss)
-		}))
-	shimgrpc.RegisterShimServer(gs, srv)
-	s := &servers{ttrpc: ts, grpc: gs, err: make(chan error, 2)}
+	s := &apiServer{ttrpc: ts, err: make(chan error, 1)}
 	go func() {
-		if err := ts.Serve(context.Background(), tlis); err != nil && !errors.Is(err, ttrpc.ErrServerClosed) {
+		if err := ts.Serve(context.Background(), lis); err != nil && !errors.Is(err, ttrpc.ErrServerClosed) {
 			s.err <- fmt.Errorf("ttrpc: %w", err)
-		}
-	}()
-	go func() {
-		if err := gs.Serve(glis); err != nil {
-			s.err <- err
 		}
 	}()
 	return s, nil
 }
 
-// stop closes both servers and their connections at once.
-func (s *servers) stop() {
-	s.ttrpc.Close()
-	s.grpc.Stop()
-}
+// stop closes the server and its connections at once.
+func (s *apiServer) stop() { s.ttrpc.Close() }
 
 // stopGracefully lets running calls (the Shutdown answer) finish, for at
-// most timeout, then stops both servers.
-func (s *servers) stopGracefully(timeout time.Duration) {
+// most timeout, then stops the server.
+func (s *apiServer) stopGracefully(timeout time.Duration) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
-	done := make(chan struct{})
-	go func() {
-		s.grpc.GracefulStop()
-		close(done)
-	}()
 	if err := s.shutdownTTRPC(ctx); err != nil {
 		s.ttrpc.Close()
-	}
-	select {
-	case <-done:
-	case <-ctx.Done():
-		s.grpc.Stop()
 	}
 }
 
@@ -225,7 +183,7 @@ const ttrpcRecheck = 5 * time.Millisecond
 // exit 200 ms late, and every pod's delete wait for it. Asked again every
 // ttrpcRecheck, it returns as soon as the last call is done, or with ctx's
 // error.
-func (s *servers) shutdownTTRPC(ctx context.Context) error {
+func (s *apiServer) shutdownTTRPC(ctx context.Context) error {
 	for {
 		rctx, cancel := context.WithTimeout(ctx, ttrpcRecheck)
 		err := s.ttrpc.Shutdown(rctx)

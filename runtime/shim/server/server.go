@@ -16,16 +16,13 @@ import (
 
 	"github.com/podd-dev/podd/internal/version"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
-	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/crilog"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
-// service implements the Shim service for one pod.
+// service implements the Shim service for one pod; ttrpcService serves it.
 type service struct {
-	shimgrpc.UnimplementedShimServer
-
 	podUID       string
 	stateDir     string
 	cgroupParent string
@@ -90,6 +87,7 @@ func (s *service) Info(context.Context, *shimv1.InfoRequest) (*shimv1.InfoRespon
 		Version:         version.Version,
 		StartedUnixNano: s.started.UnixNano(),
 		Hold:            true,
+		TtrpcStreams:    true,
 	}, nil
 }
 
@@ -181,9 +179,15 @@ func (s *service) State(context.Context, *shimv1.StateRequest) (*shimv1.StateRes
 	return resp, nil
 }
 
+// eventsServer is the shim's side of an Events stream.
+type eventsServer interface {
+	Context() context.Context
+	Send(*shimv1.ContainerState) error
+}
+
 // Events streams state changes until the client goes, the shim shuts down
 // or the client falls too far behind (then it should resync with State).
-func (s *service) Events(_ *shimv1.EventsRequest, stream shimgrpc.Shim_EventsServer) error {
+func (s *service) Events(_ *shimv1.EventsRequest, stream eventsServer) error {
 	ch, cancel := s.events.subscribe()
 	defer cancel()
 	for {

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -92,7 +91,6 @@ func waitClosed(t *testing.T, what string, ch <-chan struct{}) {
 // eventsStream is the server side of an Events stream; Send blocks while
 // hold is set, standing for a client that does not read.
 type eventsStream struct {
-	grpc.ServerStream
 	ctx  context.Context
 	hold chan struct{}
 	sent chan *shimv1.ContainerState

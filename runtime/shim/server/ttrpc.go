@@ -3,55 +3,61 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
-
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
+	"github.com/podd-dev/podd/runtime/shim/window"
 )
 
-// ttrpcService is the service as the ttrpc API: the daemon's everyday calls
-// (Info, State, CreateContainer, Signal, Events...) go through it. Exec and
-// Attach stay on gRPC: they carry a process's stdio, and ttrpc has no flow
-// control (a reader that falls more than a second behind loses the stream),
-// where gRPC's holds the process back.
+// ttrpcService is the service as the ttrpc API, the only one a shim
+// serves. Exec and Attach carry a process's stdio: their streams are
+// flow-controlled by a window (package window), as ttrpc drops a stream
+// whose reader falls a second behind.
 type ttrpcService struct {
 	*service
 }
 
 var _ shimv1.TTRPCShimService = ttrpcService{}
 
-// Events streams state changes like the gRPC Events. Without stream
-// interceptors in ttrpc, it ends the trim's quiet period itself.
+// Events streams state changes. Without stream interceptors in ttrpc, it
+// ends the trim's quiet period itself.
 func (s ttrpcService) Events(ctx context.Context, req *shimv1.EventsRequest, stream shimv1.TTRPCShim_EventsServer) error {
 	defer s.trim.kick()
-	return s.service.Events(req, ttrpcEventsStream{ctx: ctx, stream: stream})
+	return s.service.Events(req, ttrpcEvents{ctx: ctx, TTRPCShim_EventsServer: stream})
 }
 
-// Exec answers Unimplemented: the client execs over gRPC.
-func (ttrpcService) Exec(context.Context, shimv1.TTRPCShim_ExecServer) error {
-	return status.Error(codes.Unimplemented, "exec is served on the shim's gRPC socket")
+// Exec runs a process in a container over a windowed stream. A stream can
+// run long and copy much: the shim collects as it works meanwhile.
+func (s ttrpcService) Exec(ctx context.Context, stream shimv1.TTRPCShim_ExecServer) error {
+	s.trim.busy()
+	defer s.trim.kick()
+	return s.service.Exec(windowed[*shimv1.ExecResponse, *shimv1.ExecRequest]{
+		ctx:    ctx,
+		Stream: window.New(ctx, window.ExecShim, stream.Send, stream.Recv),
+	})
 }
 
-// Attach answers Unimplemented: the client attaches over gRPC.
-func (ttrpcService) Attach(context.Context, shimv1.TTRPCShim_AttachServer) error {
-	return status.Error(codes.Unimplemented, "attach is served on the shim's gRPC socket")
+// Attach connects to a container's stdio over a windowed stream.
+func (s ttrpcService) Attach(ctx context.Context, stream shimv1.TTRPCShim_AttachServer) error {
+	s.trim.busy()
+	defer s.trim.kick()
+	return s.service.Attach(windowed[*shimv1.AttachResponse, *shimv1.AttachRequest]{
+		ctx:    ctx,
+		Stream: window.New(ctx, window.AttachShim, stream.Send, stream.Recv),
+	})
 }
 
-// ttrpcEventsStream is a ttrpc Events stream as the gRPC one the service
-// writes to; only Send and Context are used.
-type ttrpcEventsStream struct {
-	ctx    context.Context
-	stream shimv1.TTRPCShim_EventsServer
+// windowed is a windowed stream with its context: an execServer or an
+// attachServer.
+type windowed[S, R any] struct {
+	ctx context.Context
+	*window.Stream[S, R]
 }
 
-var _ grpc.ServerStreamingServer[shimv1.ContainerState] = ttrpcEventsStream{}
+func (w windowed[S, R]) Context() context.Context { return w.ctx }
 
-func (s ttrpcEventsStream) Send(st *shimv1.ContainerState) error { return s.stream.Send(st) }
-func (s ttrpcEventsStream) Context() context.Context             { return s.ctx }
-func (s ttrpcEventsStream) SendMsg(m any) error                  { return s.stream.SendMsg(m) }
-func (s ttrpcEventsStream) RecvMsg(m any) error                  { return s.stream.RecvMsg(m) }
-func (ttrpcEventsStream) SetHeader(metadata.MD) error            { return nil }
-func (ttrpcEventsStream) SendHeader(metadata.MD) error           { return nil }
-func (ttrpcEventsStream) SetTrailer(metadata.MD)                 {}
+// ttrpcEvents is a ttrpc Events stream with its context.
+type ttrpcEvents struct {
+	ctx context.Context
+	shimv1.TTRPCShim_EventsServer
+}
+
+func (e ttrpcEvents) Context() context.Context { return e.ctx }

@@ -7,13 +7,14 @@ import (
 // Files and directories inside a shim's state directory
 // (<run-root>/pods/<uid>).
 const (
-	// SocketName is the shim's gRPC socket. Every shim serves the whole
-	// API there; the shims of podd before issue 13 serve nothing else.
+	// SocketName is the gRPC socket of a shim from before ttrpc streams
+	// (InfoResponse.ttrpc_streams), which a daemon finds still running
+	// after an upgrade: it serves the whole API there, or Exec and
+	// Attach beside ttrpc; the shims of podd before ttrpc, nothing else.
 	SocketName = "shim.sock"
-	// TTRPCSocketName is the socket on which a shim serves the API
-	// (Exec and Attach excepted) over ttrpc: an idle shim and the
-	// daemon's client of it are far lighter than with gRPC (issue 13).
-	// Its presence is how a shim announces that it speaks ttrpc.
+	// TTRPCSocketName is the socket on which a shim serves the API over
+	// ttrpc: an idle shim and the daemon's client of it are far lighter
+	// than with gRPC (issue 13).
 	TTRPCSocketName = "ttrpc.sock"
 	PidFileName     = "shim.pid"
 	LogFileName     = "shim.log"
@@ -28,7 +29,7 @@ const (
 // (sun_path is 108 bytes including the terminating NUL).
 const MaxSocketPath = 107
 
-// SocketPath is the shim's API socket in stateDir.
+// SocketPath is the gRPC socket of a shim from before ttrpc streams.
 func SocketPath(stateDir string) string { return filepath.Join(stateDir, SocketName) }
 
 // TTRPCSocketPath is the shim's ttrpc socket in stateDir.

@@ -1,9 +1,19 @@
 // Shim API v1: what the podd daemon says to one pod's podd-shim. A shim
-// serves it over gRPC on <run-root>/pods/<uid>/shim.sock and (but for Exec
-// and Attach, which need gRPC's flow control) over ttrpc on ttrpc.sock; the
-// daemon uses ttrpc when that socket exists (shims from before serve only
-// gRPC). The shim knows nothing of Kubernetes: it runs the containers it is
-// given, writes their logs and records their exits.
+// serves it over ttrpc on <run-root>/pods/<uid>/ttrpc.sock; the shim knows
+// nothing of Kubernetes: it runs the containers it is given, writes their
+// logs and records their exits. Shims of earlier podd builds, which a
+// daemon finds still running after an upgrade, serve it over gRPC on
+// shim.sock: the whole of it (before ttrpc), or Exec and Attach (with
+// ttrpc for the rest; InfoResponse.ttrpc_streams is unset).
+//
+// Exec and Attach over ttrpc are flow-controlled by a window, as ttrpc
+// itself is not (it drops a stream whose reader falls a second behind):
+// each side may have at most 16 of its counted messages not yet read by the
+// other side. The shim's stdout and stderr count, and the daemon's stdin,
+// resize and close_stdin; start, exit and window do not. A side grants the
+// other more with window = n, n being how many counted messages it has read
+// since its last grant, once that is 8 or more. Over gRPC, whose flow
+// control holds the sender back, window is never sent.
 //
 // The service has its own file so that its gRPC code can be a package of its
 // own (shimgrpc, which only the daemon links): podd-shim links the messages
