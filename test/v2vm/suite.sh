@@ -7,7 +7,8 @@ set -u
 HERE=$V2VM_CWD/test/v2vm
 modprobe -a overlay veth bridge br_netfilter nf_tables nft_compat nft_chain_nat xt_MASQUERADE xt_comment xt_mark xt_multiport xt_addrtype xt_conntrack 2>&1
 # A heartbeat on the serial console (console.log; run-in-v2vm.sh prints its
-# tail when the VM times out): load, pressure and the busiest processes every
+# tail when the VM times out, and with V2VM_FROZEN takes its absence for a
+# frozen guest): load, pressure and the busiest processes every
 # 20 s, written by the guest kernel's console driver, not through 9p. Its
 # absence after a point says the whole guest stopped.
 ( while sleep 20; do
