@@ -128,7 +128,7 @@ func (a *ttrpcAPI) Exec(ctx context.Context, opts ...grpc.CallOption) (grpc.Bidi
 		if err != nil {
 			return nil, err
 		}
-		return &windowedClient[shimv1.ExecRequest, shimv1.ExecResponse]{ctx: ctx, Stream: window.New(ctx, window.ExecDaemon, stream.Send, stream.Recv)}, nil
+		return &windowedClient[shimv1.ExecRequest, shimv1.ExecResponse]{window.New(ctx, window.ExecDaemon, stream.Send, stream.Recv)}, nil
 	}
 	api, err := a.grpcAPI()
 	if err != nil {
@@ -144,7 +144,7 @@ func (a *ttrpcAPI) Attach(ctx context.Context, opts ...grpc.CallOption) (grpc.Bi
 		if err != nil {
 			return nil, err
 		}
-		return &windowedClient[shimv1.AttachRequest, shimv1.AttachResponse]{ctx: ctx, Stream: window.New(ctx, window.AttachDaemon, stream.Send, stream.Recv)}, nil
+		return &windowedClient[shimv1.AttachRequest, shimv1.AttachResponse]{window.New(ctx, window.AttachDaemon, stream.Send, stream.Recv)}, nil
 	}
 	api, err := a.grpcAPI()
 	if err != nil {
@@ -191,7 +191,6 @@ func (a *ttrpcAPI) Close() error {
 // CloseSend ends the client's input, not the ttrpc stream: the client's
 // grants still go to the shim over it.
 type windowedClient[S, R any] struct {
-	ctx context.Context
 	*window.Stream[*S, *R]
 }
 
@@ -224,6 +223,5 @@ func (w *windowedClient[S, R]) RecvMsg(m any) error {
 	return nil
 }
 
-func (w *windowedClient[S, R]) Context() context.Context     { return w.ctx }
 func (w *windowedClient[S, R]) Header() (metadata.MD, error) { return nil, nil }
 func (w *windowedClient[S, R]) Trailer() metadata.MD         { return nil }

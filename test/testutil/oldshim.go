@@ -40,19 +40,17 @@ func BuildShimAt(t testing.TB, commit, out string) {
 	if out, err := archive.CombinedOutput(); err != nil {
 		t.Fatalf("extract %s: %v %s", commit, err, out)
 	}
-	build := exec.Command("go", "build", "-tags", "seccomp,runc_nocriu,grpcnotrace", "-o", out, "./cmd/podd-shim")
-	build.Dir = src
-	build.Env = append(os.Environ(), "CGO_ENABLED=1")
-	if b, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build podd-shim of %s: %v\n%s", commit, err, b)
+	build := func(cmd, bin string) {
+		b := exec.Command("go", "build", "-tags", "seccomp,runc_nocriu,grpcnotrace", "-o", bin, "./cmd/"+cmd)
+		b.Dir = src
+		b.Env = append(os.Environ(), "CGO_ENABLED=1")
+		if out, err := b.CombinedOutput(); err != nil {
+			t.Fatalf("build %s of %s: %v\n%s", cmd, commit, err, out)
+		}
 	}
+	build("podd-shim", out)
 	// A shim since podd-create runs containers through it, beside itself.
 	if _, err := os.Stat(filepath.Join(src, "cmd", "podd-create")); err == nil {
-		build := exec.Command("go", "build", "-tags", "seccomp,runc_nocriu", "-o", filepath.Join(filepath.Dir(out), "podd-create"), "./cmd/podd-create")
-		build.Dir = src
-		build.Env = append(os.Environ(), "CGO_ENABLED=1")
-		if b, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("build podd-create of %s: %v\n%s", commit, err, b)
-		}
+		build("podd-create", filepath.Join(filepath.Dir(out), "podd-create"))
 	}
 }

@@ -29,30 +29,15 @@ func (s ttrpcService) Events(ctx context.Context, req *shimv1.EventsRequest, str
 func (s ttrpcService) Exec(ctx context.Context, stream shimv1.TTRPCShim_ExecServer) error {
 	s.trim.busy()
 	defer s.trim.kick()
-	return s.service.Exec(windowed[*shimv1.ExecResponse, *shimv1.ExecRequest]{
-		ctx:    ctx,
-		Stream: window.New(ctx, window.ExecShim, stream.Send, stream.Recv),
-	})
+	return s.service.Exec(window.New(ctx, window.ExecShim, stream.Send, stream.Recv))
 }
 
 // Attach connects to a container's stdio over a windowed stream.
 func (s ttrpcService) Attach(ctx context.Context, stream shimv1.TTRPCShim_AttachServer) error {
 	s.trim.busy()
 	defer s.trim.kick()
-	return s.service.Attach(windowed[*shimv1.AttachResponse, *shimv1.AttachRequest]{
-		ctx:    ctx,
-		Stream: window.New(ctx, window.AttachShim, stream.Send, stream.Recv),
-	})
+	return s.service.Attach(window.New(ctx, window.AttachShim, stream.Send, stream.Recv))
 }
-
-// windowed is a windowed stream with its context: an execServer or an
-// attachServer.
-type windowed[S, R any] struct {
-	ctx context.Context
-	*window.Stream[S, R]
-}
-
-func (w windowed[S, R]) Context() context.Context { return w.ctx }
 
 // ttrpcEvents is a ttrpc Events stream with its context.
 type ttrpcEvents struct {

@@ -105,6 +105,9 @@ func (s *Stream[S, R]) take() {
 	}
 }
 
+// Context is the stream's context.
+func (s *Stream[S, R]) Context() context.Context { return s.ctx }
+
 // Send sends m, first waiting for credit when it counts.
 func (s *Stream[S, R]) Send(m S) error {
 	if s.codec.Counts(m) {
