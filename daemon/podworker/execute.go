@@ -47,9 +47,11 @@ func (w *Worker) execute(ctx context.Context, actions []planner.Action) (removed
 			apps = append(apps, a)
 		case planner.ActionRemovePod:
 			var err error
-			if !w.admitted(ctx, limiter.Maintain, func() bool { err = w.removePod(ctx); return true }) {
+			t := newStartTiming(kindRemoval, time.Now())
+			if !w.admitted(ctx, limiter.Maintain, func() bool { t.mark("queue", time.Now()); err = w.removePod(ctx, t); return true }) {
 				return false, false
 			}
+			w.finishRemoval(t, err)
 			if err != nil {
 				slog.Error("Remove pod", "pod", w.key, "uid", w.uid, "err", err)
 				return false, true // retried after a pause
@@ -146,7 +148,7 @@ func (w *Worker) makeTimedSandbox(ctx context.Context, attempt uint32, t *startT
 // teardown that failed keeps the sandbox recorded (the planner asks again),
 // so that nothing it holds (a CNI attachment, an IP) is forgotten.
 func (w *Worker) killSandbox(ctx context.Context) bool {
-	if err := w.teardownSandbox(ctx); err != nil {
+	if err := w.teardownSandbox(ctx, nil); err != nil {
 		slog.Warn("Tear down sandbox", "pod", w.key, "uid", w.uid, "err", err)
 		return false
 	}

@@ -84,7 +84,7 @@ func (w *Worker) failAfterPanic(ctx context.Context, p *caughtPanic) {
 		sb := w.state.Sandbox
 		w.mu.Unlock()
 		if sb != nil {
-			if err := w.teardownSandbox(ctx); err != nil {
+			if err := w.teardownSandbox(ctx, nil); err != nil {
 				slog.Warn("Tear down sandbox after a panic", "pod", w.key, "uid", w.uid, "err", err)
 				return
 			}

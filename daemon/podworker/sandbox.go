@@ -281,7 +281,7 @@ func newIDs(now, before []string) []string {
 // design's order: shim (with pause and any container left) → CNI DEL →
 // unpin (the sandbox service) → container rootfs mounts. Each step treats
 // "already gone" as done.
-func (w *Worker) teardownSandbox(ctx context.Context) error {
+func (w *Worker) teardownSandbox(ctx context.Context, t *startTiming) error {
 	w.mu.Lock()
 	cl := w.shim
 	w.shim = nil
@@ -294,7 +294,13 @@ func (w *Worker) teardownSandbox(ctx context.Context) error {
 	if sb != nil {
 		td.ID = sb.ID
 	}
-	return errors.Join(w.sandboxes().Release(ctx, td), w.unmountAllRootfs())
+	if t != nil {
+		td.Mark = t.mark
+	}
+	err := w.sandboxes().Release(ctx, td)
+	err = errors.Join(err, w.unmountAllRootfs())
+	t.mark("rootfs", time.Now())
+	return err
 }
 
 // unmountAllRootfs unmounts and removes every container root filesystem.
@@ -314,19 +320,23 @@ func (w *Worker) unmountAllRootfs() error {
 }
 
 // removePod finishes a deletion: sandbox gone, volumes cleaned, state removed.
-func (w *Worker) removePod(ctx context.Context) error {
+// Its steps add to t (nil: untimed).
+func (w *Worker) removePod(ctx context.Context, t *startTiming) error {
 	if err := w.abandonCreation(ctx); err != nil {
 		return err
 	}
-	if err := w.teardownSandbox(ctx); err != nil {
+	t.mark("abandon", time.Now())
+	if err := w.teardownSandbox(ctx, t); err != nil {
 		return err
 	}
 	if err := w.deps.volumes().Cleanup(ctx, w.deps.Layout.PodDir(w.uid)); err != nil {
 		return fmt.Errorf("clean up volumes: %w", err)
 	}
+	t.mark("volumes", time.Now())
 	if err := w.deps.Store.RemovePod(w.uid); err != nil {
 		return err
 	}
+	t.mark("state", time.Now())
 	// Nothing of the pod runs any more: its user namespace's IDs may go
 	// to another pod.
 	w.deps.UserNS.Release(w.uid)

@@ -25,6 +25,8 @@ const (
 	kindSandbox   = "sandbox"
 	kindContainer = "container"
 	phaseTotal    = "total"
+	// kindRemoval times a deleted pod's removal (debug line only).
+	kindRemoval = "removal"
 )
 
 // phaseTime is how long one named phase of a start took.
@@ -53,8 +55,11 @@ func newStartTiming(kind string, now time.Time) *startTiming {
 	return &startTiming{kind: kind, begun: now, last: now}
 }
 
-// mark ends phase name at now.
+// mark ends phase name at now; on nil it does nothing.
 func (t *startTiming) mark(name string, now time.Time) {
+	if t == nil {
+		return
+	}
 	t.phases = append(t.phases, phaseTime{name: name, took: now.Sub(t.last)})
 	t.last = now
 }
@@ -151,4 +156,18 @@ func allRunning(pod *corev1.Pod, st *corev1.PodStatus) bool {
 		}
 	}
 	return true
+}
+
+// finishRemoval reports a pod's removal: one debug line ("Removal
+// timing": pod, uid, ok, since_delete_ms from the delete request,
+// phases_ms.<phase>).
+func (w *Worker) finishRemoval(t *startTiming, err error) {
+	w.mu.Lock()
+	var since float64
+	if d := w.state.Deletion; d != nil && !d.RequestedAt.IsZero() {
+		since = ms(t.last.Sub(d.RequestedAt))
+	}
+	w.mu.Unlock()
+	slog.Debug("Removal timing", "pod", w.key, "uid", w.uid, "ok", err == nil, "since_delete_ms", since,
+		slog.Group("phases_ms", t.attrs()...))
 }

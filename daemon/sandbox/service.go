@@ -371,6 +371,8 @@ type Teardown struct {
 	// Shim is the instance's shim when the caller holds it; Release
 	// connects to it otherwise.
 	Shim ShimClient
+	// Mark, when set, records the end of each step (shim, network).
+	Mark func(step string, at time.Time)
 }
 
 // Release releases everything of a sandbox instance in the design's order:
@@ -378,6 +380,11 @@ type Teardown struct {
 // treats "already gone" as done, so Release may be repeated after a crash.
 func (s *Service) Release(ctx context.Context, td Teardown) error {
 	var errs []error
+	mark := func(step string) {
+		if td.Mark != nil {
+			td.Mark(step, time.Now())
+		}
+	}
 	cl := td.Shim
 	if cl == nil {
 		cl, _ = s.deps.Shims.Connect(ctx, td.Paths.ShimDir)
@@ -398,11 +405,13 @@ func (s *Service) Release(ctx context.Context, td Teardown) error {
 	} else if err := s.deps.Shims.RemoveCgroup(td.Paths.ShimCgroup); err != nil {
 		errs = append(errs, fmt.Errorf("remove shim cgroup: %w", err))
 	}
+	mark("shim")
 	if td.ID != "" && !td.HostNetwork {
 		if err := s.deps.Network.Teardown(ctx, td.ID); err != nil {
 			errs = append(errs, fmt.Errorf("tear down pod network: %w", err))
 		}
 	}
+	mark("network")
 	return errors.Join(errs...)
 }
 

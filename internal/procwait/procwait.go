@@ -1,9 +1,13 @@
-// Package procwait waits for a child process to end without holding an OS
+// Package procwait waits for a process to end without holding an OS
 // thread for it.
 package procwait
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"os"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -34,4 +38,51 @@ func AwaitExit(pid int) {
 		// runs; an error (not a child, gone) has nothing to wait for.
 		return err != nil || info.Signo != 0
 	})
+}
+
+// ErrUnwatchable says AwaitEnd could not watch the process (no pidfds:
+// Linux before 5.3); the caller falls back to asking whether it runs.
+var ErrUnwatchable = errors.New("process cannot be watched")
+
+// AwaitEnd returns nil once process pid, which need not be a child of this
+// one, has ended (a zombie has ended) or when no process pid exists; ctx's
+// error when ctx ends first. It waits on a pidfd in the runtime's poller,
+// which the kernel wakes at the exit: no polling.
+func AwaitEnd(ctx context.Context, pid int) error {
+	fd, err := unix.PidfdOpen(pid, unix.PIDFD_NONBLOCK)
+	if errors.Is(err, unix.ESRCH) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: pidfd of %d: %w", ErrUnwatchable, pid, err)
+	}
+	f := os.NewFile(uintptr(fd), "pidfd")
+	defer f.Close()
+	rc, err := f.SyscallConn()
+	if err != nil {
+		return fmt.Errorf("%w: pidfd of %d: %w", ErrUnwatchable, pid, err)
+	}
+	// A deadline in the past wakes the poller's wait when ctx ends.
+	stop := context.AfterFunc(ctx, func() { _ = f.SetReadDeadline(time.Unix(1, 0)) })
+	defer stop()
+	var pollErr error
+	err = rc.Read(func(fd uintptr) bool {
+		// A pidfd reads as readable once its process has ended.
+		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
+		n, err := unix.Poll(fds, 0)
+		if err != nil && !errors.Is(err, unix.EINTR) {
+			pollErr = err
+			return true
+		}
+		return n > 0
+	})
+	switch {
+	case pollErr != nil:
+		return fmt.Errorf("poll pidfd of %d: %w", pid, pollErr)
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		return fmt.Errorf("wait on pidfd of %d: %w", pid, err)
+	}
+	return nil
 }

@@ -1,10 +1,13 @@
 package procwait
 
 import (
+	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -71,4 +74,58 @@ func procState(t *testing.T, pid int) string {
 	s := string(b)
 	i := strings.LastIndexByte(s, ')')
 	return strings.Fields(s[i+1:])[0]
+}
+
+// A process that is not this one's child (a shell's background job, left
+// to init): AwaitEnd waits while it runs, gives ctx's error when ctx ends
+// first, and returns once it is killed.
+func TestAwaitEndOfANonChild(t *testing.T) {
+	out, err := exec.Command("sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+	if err != nil {
+		t.Fatalf("pid %q: %v", out, err)
+	}
+	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	if err := AwaitEnd(ctx, pid); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("AwaitEnd of a running process = %v, want %v", err, context.DeadlineExceeded)
+	}
+	done := make(chan error, 1)
+	go func() { done <- AwaitEnd(context.Background(), pid) }()
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("AwaitEnd after the kill = %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("AwaitEnd did not return after the process was killed")
+	}
+}
+
+// An ended child not yet reaped (a zombie) has ended; a pid that runs
+// nothing has too.
+func TestAwaitEndOfAZombieAndOfNoProcess(t *testing.T) {
+	cmd := exec.Command("true")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	AwaitExit(cmd.Process.Pid)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := AwaitEnd(ctx, cmd.Process.Pid); err != nil {
+		t.Errorf("AwaitEnd of a zombie = %v, want nil", err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if err := AwaitEnd(ctx, cmd.Process.Pid); err != nil {
+		t.Errorf("AwaitEnd of a reaped pid = %v, want nil", err)
+	}
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/podd-dev/podd/internal/procstat"
+	"github.com/podd-dev/podd/internal/procwait"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/crilog"
@@ -379,8 +380,22 @@ func (c *Client) exitError() error {
 // another program reads as running; Gone tells those apart.
 func (c *Client) Exited() bool { return c.gone() }
 
-// waitGone polls until the shim process has exited or ctx ends.
+// waitGone returns once the shim process has exited, or ctx's error: a
+// shim this process launched when it is reaped, another (one connected to
+// after a restart) when its pidfd says it ended.
 func (c *Client) waitGone(ctx context.Context) error {
+	if c.exited != nil {
+		select {
+		case <-c.exited:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	err := procwait.AwaitEnd(ctx, c.pid)
+	if !errors.Is(err, procwait.ErrUnwatchable) {
+		return err
+	}
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	for !c.gone() {

@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"os"
+	"os/exec"
 	"strconv"
+	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 
@@ -83,6 +87,46 @@ func TestStopOfATornDownShimSucceeds(t *testing.T) {
 			if err := c.Stop(context.Background(), true); err != nil {
 				t.Errorf("answer lost %v: stop %d: %v", answerLost, i, err)
 			}
+		}
+	}
+}
+
+// A shim connected to after a restart is not this process's child: Stop
+// waits for its exit on its pidfd, whether it ends after its answer or
+// before (the answer lost).
+func TestStopWaitsForAShimItDidNotLaunch(t *testing.T) {
+	for _, answerLost := range []bool{false, true} {
+		out, err := exec.Command("sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!").Output()
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
+		if err != nil {
+			t.Fatalf("pid %q: %v", out, err)
+		}
+		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+		dir := t.TempDir()
+		if err := os.WriteFile(shimdir.PidFile(dir), []byte(strconv.Itoa(pid)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		var callErr error
+		if answerLost {
+			callErr = errors.New("ttrpc: closed")
+		}
+		exit := func() {
+			os.Remove(shimdir.PidFile(dir))
+			if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+				t.Error(err)
+			}
+		}
+		c := &Client{ShimClient: exitingShim{exit: exit, err: callErr}, close: func() error { return nil }, stateDir: dir, pid: pid}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if err := c.Stop(ctx, true); err != nil {
+			t.Errorf("answer lost %v: Stop: %v", answerLost, err)
+		}
+		cancel()
+		if !c.Exited() {
+			t.Errorf("answer lost %v: Stop returned while shim %d runs", answerLost, pid)
 		}
 	}
 }

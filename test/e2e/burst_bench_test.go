@@ -120,6 +120,7 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	restarts := tr.restartsOf(names)
 	changed := e.sandboxChanges(b, prefix)
 
+	host0 := readHostCPU(b)
 	b.StartTimer()
 	delStart := time.Now()
 	e.podctlLong(b, append(append([]string{"delete", "-f", file}, k.deleteArgs...), "--wait=false")...)
@@ -133,6 +134,8 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	}
 	tr.mu.Unlock()
 	deleted := lastGone.Sub(delStart)
+	host1 := readHostCPU(b)
+	hostBusy, busyPerDelete := host1.busySince(host0), host1.busyTimeSince(host0)/time.Duration(n)
 	s.stop()
 	if s.err != nil {
 		b.Fatal(s.err)
@@ -154,6 +157,8 @@ func (e *env) burst(b *testing.B, tr *podTracker, url string, n int, prefix stri
 	r.goal("all Running (watch)", allRunning.Seconds(), "s", 30)
 	r.goal(k.deleteWhat, deleted.Seconds(), "s", 10)
 	r.add("  %-30s %10.2f s  (the CLI call alone)", "delete call returns", deleteCall.Seconds())
+	r.add("  %-30s %10.0f ms (the host's busy time, all cores)", "CPU per pod delete", msOf(busyPerDelete))
+	r.add("  %-30s %10.0f %%  (all cores, kernel threads too)", "host CPU busy during delete", 100*hostBusy)
 	r.goal("p99 pod list during burst", msOf(p99), "ms", 100)
 	r.add("  %-30s %10.2f ms (median; %d samples)", "pod list during burst", msOf(median(lists)), len(lists))
 	r.add("  %-30s %10.0f ms (daemon with its CNI plugins, shims, pods)", "CPU per pod start", msOf(cpuPerPod))
@@ -389,4 +394,51 @@ func (e *env) startCPU(tb testing.TB) time.Duration {
 		return own // the daemon makes its cgroup parent with the first pod
 	}
 	return own + e.cgroupCPU(tb)
+}
+
+// hostCPU is the host's CPU time counters (/proc/stat's cpu line, in
+// ticks): all of it and what was idle (idle and iowait).
+type hostCPU struct{ total, idle int64 }
+
+func readHostCPU(tb testing.TB) hostCPU {
+	tb.Helper()
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	f := strings.Fields(line)
+	if len(f) < 6 || f[0] != "cpu" {
+		tb.Fatalf("/proc/stat starts %q, want the cpu line", line)
+	}
+	var c hostCPU
+	for i, v := range f[1:] {
+		var t int64
+		if _, err := fmt.Sscan(v, &t); err != nil {
+			tb.Fatalf("/proc/stat cpu line %q: %v", line, err)
+		}
+		if i >= 7 {
+			break // guest and guest_nice are counted in user and nice
+		}
+		c.total += t
+		if i == 3 || i == 4 {
+			c.idle += t
+		}
+	}
+	return c
+}
+
+// busyTimeSince is the CPU time all cores were busy since before.
+func (c hostCPU) busyTimeSince(before hostCPU) time.Duration {
+	busy := (c.total - before.total) - (c.idle - before.idle)
+	return time.Duration(busy) * time.Second / clockTicks
+}
+
+// busySince is the fraction of all cores' time since before that was busy.
+func (c hostCPU) busySince(before hostCPU) float64 {
+	total := c.total - before.total
+	if total <= 0 {
+		return 0
+	}
+	return 1 - float64(c.idle-before.idle)/float64(total)
 }

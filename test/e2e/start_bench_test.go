@@ -165,6 +165,7 @@ var (
 	startTimingRE = regexp.MustCompile(`msg="Start timing" pod=default/(\S+) .*kind=(\S+) .*ok=true (.*)`)
 	phaseRE       = regexp.MustCompile(`phases_ms\.(\w+)=([0-9.]+)`)
 	podRunningRE  = regexp.MustCompile(`msg="Pod running" pod=default/(\S+) .*since_accept_ms=([0-9.]+)`)
+	removalRE     = regexp.MustCompile(`msg="Removal timing" pod=default/(\S+) .*ok=true since_delete_ms=([0-9.]+) (.*)`)
 )
 
 // phaseMedians renders the median of each phase of the daemon's "Start
@@ -193,10 +194,16 @@ func phaseMedians(log, prefix string) []string {
 		if m := podRunningRE.FindStringSubmatch(line); m != nil && strings.HasPrefix(m[1], prefix) {
 			add(key{"pod", "accepted_to_running"}, m[2])
 		}
+		if m := removalRE.FindStringSubmatch(line); m != nil && strings.HasPrefix(m[1], prefix) {
+			add(key{"removal", "since_delete"}, m[2])
+			for _, p := range phaseRE.FindAllStringSubmatch(m[3], -1) {
+				add(key{"removal", p[1]}, p[2])
+			}
+		}
 	}
-	rank := map[string]int{"sandbox": 0, "container": 1, "pod": 2}
+	rank := map[string]int{"sandbox": 0, "container": 1, "pod": 2, "removal": 3}
 	sort.SliceStable(order, func(i, j int) bool { return rank[order[i].kind] < rank[order[j].kind] })
-	out := []string{"podd start phases (median ms of the daemon's debug timing lines):"}
+	out := []string{"podd start and removal phases (median ms of the daemon's debug timing lines):"}
 	for _, k := range order {
 		out = append(out, fmt.Sprintf("  %-9s %-28s %8.1f  (n=%d)", k.kind, k.phase, msOf(median(samples[k])), len(samples[k])))
 	}
