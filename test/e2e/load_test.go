@@ -282,3 +282,59 @@ func TestKilledShimLosesSandbox(t *testing.T) {
 		t.Errorf("the daemon did not log the lost sandbox")
 	}
 }
+
+// Issue 13, an overloaded host meeting a crash: the daemon is killed while
+// a burst of pods is half-way to Running (sandboxes and containers in
+// every step of their creation), and again while all of them are being
+// deleted. After each restart the burst reaches Running and the delete
+// completes, and nothing of any pod is left on the host (the census: netns
+// pins, mounts, cgroups, addresses, veths, shims, NAT chains).
+func TestKill9MidBurstAndMidMassDelete(t *testing.T) {
+	const n = 80
+	e := newEnv(t)
+	e.apply(sleeperPods("mid", n))
+	e.killWhen(t, "a third of the burst Running", func(pods map[string]*corev1.Pod) bool {
+		running := 0
+		for _, p := range pods {
+			if p.Status.Phase == corev1.PodRunning {
+				running++
+			}
+		}
+		return running >= n/3
+	})
+	e.restartDaemon()
+	e.waitAllRunning(t, "mid", n)
+
+	zero := int64(0)
+	for i := 0; i < n; i++ {
+		name := fmt.Sprintf("mid%d", i)
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		_, err := e.client.DeletePod(ctx, &poddv1.DeletePodRequest{Namespace: "default", Name: name, GracePeriodSeconds: &zero})
+		cancel()
+		if err != nil {
+			t.Fatalf("delete pod %s: %v", name, err)
+		}
+	}
+	e.killWhen(t, "a quarter of the pods deleted", func(pods map[string]*corev1.Pod) bool { return len(pods) <= n-n/4 })
+	e.restartDaemon()
+	testutil.WaitFor(t, loadDeadline, "every pod deleted after the restart", func() (bool, error) {
+		e.daemonAlive(t)
+		pods, err := e.listPods()
+		return err == nil && len(pods) == 0, fmt.Errorf("%d pods listed (list error %v)", len(pods), err)
+	})
+	testutil.WaitFor(t, 30*time.Second, "nothing left of the deleted pods", func() (bool, error) {
+		c := e.census(t)
+		return c.empty(), fmt.Errorf("census %+v", c)
+	})
+}
+
+// killWhen kills the daemon (SIGKILL) as soon as its pod list meets cond.
+func (e *env) killWhen(t *testing.T, what string, cond func(map[string]*corev1.Pod) bool) {
+	t.Helper()
+	testutil.WaitFor(t, loadDeadline, what, func() (bool, error) {
+		e.daemonAlive(t)
+		pods, err := e.listPods()
+		return err == nil && cond(pods), fmt.Errorf("%d pods listed (list error %v)", len(pods), err)
+	})
+	e.killDaemon()
+}
