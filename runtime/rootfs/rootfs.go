@@ -201,9 +201,9 @@ func mountOverlay(chdir, target, data string, flags uintptr) error {
 }
 
 // Unmount unmounts everything mounted at or under dir (lazily if busy)
-// and removes dir. A dir that is already gone is success. dir is removed
-// only once nothing is mounted under it, so a failure never deletes
-// through a mount.
+// and removes dir. A dir that is already gone is success. Nothing is
+// deleted through a mount (unmount.RemoveAll), and a rootfs with only its
+// overlay mounted costs no read of the mount table.
 func Unmount(dir string) error {
 	dir, err := filepath.Abs(dir)
 	if err != nil {
@@ -219,10 +219,12 @@ func Unmount(dir string) error {
 	if real == "/" {
 		return fmt.Errorf("unmount rootfs %s: refusing to remove /", dir)
 	}
-	if err := unmount.All(real); err != nil {
+	// The overlay goes first, found without the mount table; anything
+	// else mounted under dir sends RemoveAll to the table.
+	if err := unmount.Detach(filepath.Join(real, "merged")); err != nil {
 		return fmt.Errorf("unmount rootfs %s: %w", dir, err)
 	}
-	if err := os.RemoveAll(real); err != nil {
+	if err := unmount.RemoveAll(real); err != nil {
 		return fmt.Errorf("unmount rootfs %s: %w", dir, err)
 	}
 	return nil

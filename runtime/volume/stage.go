@@ -65,16 +65,13 @@ func StageMounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, subP
 	return out, nil
 }
 
-// Unstage unmounts everything below dir (unmount.All) and removes it; a
-// missing dir is fine.
+// Unstage unmounts everything below dir and removes it
+// (unmount.RemoveAll); a missing dir is fine.
 func Unstage(dir string) error {
 	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
 		return nil
 	}
-	if err := unmount.All(dir); err != nil {
-		return fmt.Errorf("unstage %s: %w", dir, err)
-	}
-	if err := removeTree(dir); err != nil {
+	if err := unmount.RemoveAll(dir); err != nil {
 		return fmt.Errorf("unstage %s: %w", dir, err)
 	}
 	return nil

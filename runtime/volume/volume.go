@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/internal/undo"
+	"github.com/podd-dev/podd/runtime/unmount"
 )
 
 // VolumesDir is where a pod's emptyDir and downwardAPI volumes live.
@@ -156,7 +157,7 @@ func mkdirOwned(dir string, perm os.FileMode, rollback *undo.Stack) (bool, error
 		}
 		return false, err
 	}
-	rollback.Push("remove directory "+dir, func(context.Context) error { return removeTree(dir) })
+	rollback.Push("remove directory "+dir, func(context.Context) error { return unmount.RemoveAll(dir) })
 	// Mkdir is subject to the umask; the mode must be exact (0777 emptyDir).
 	return true, os.Chmod(dir, perm)
 }

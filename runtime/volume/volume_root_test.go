@@ -113,28 +113,6 @@ func TestCleanup_NeverRemovesThroughAMount(t *testing.T) {
 	}
 }
 
-func TestRemoveTree_RefusesAnotherFilesystem(t *testing.T) {
-	testutil.RequireRoot(t)
-	root := t.TempDir()
-	cleanupMounts(t, root)
-	inner := filepath.Join(root, "tmp")
-	if err := os.Mkdir(inner, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := unix.Mount("tmpfs", inner, "tmpfs", 0, "size=1m"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(inner, "f"), nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := removeTree(root); err == nil {
-		t.Fatal("removeTree crossed into a mounted filesystem")
-	}
-	if _, err := os.Stat(filepath.Join(inner, "f")); err != nil {
-		t.Errorf("file on the inner filesystem removed: %v", err)
-	}
-}
-
 func TestPrepare_FSGroupOwnsEmptyDir(t *testing.T) {
 	testutil.RequireRoot(t)
 	podDir := t.TempDir()
