@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 func TestAwaitExitReturnsWhenTheChildEndsWithoutReapingIt(t *testing.T) {
@@ -80,15 +82,7 @@ func procState(t *testing.T, pid int) string {
 // to init): AwaitEnd waits while it runs, gives ctx's error when ctx ends
 // first, and returns once it is killed.
 func TestAwaitEndOfANonChild(t *testing.T) {
-	out, err := exec.Command("sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!").Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
-	if err != nil {
-		t.Fatalf("pid %q: %v", out, err)
-	}
-	t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+	pid := testutil.StartNonChild(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	if err := AwaitEnd(ctx, pid); !errors.Is(err, context.DeadlineExceeded) {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/proto/shim/v1/shimgrpc"
 	"github.com/podd-dev/podd/runtime/shim/shimdir"
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // exitingShim is a shim API whose Shutdown ends with the shim's exit: with
@@ -96,15 +95,7 @@ func TestStopOfATornDownShimSucceeds(t *testing.T) {
 // before (the answer lost).
 func TestStopWaitsForAShimItDidNotLaunch(t *testing.T) {
 	for _, answerLost := range []bool{false, true} {
-		out, err := exec.Command("sh", "-c", "sleep 60 >/dev/null 2>&1 & echo $!").Output()
-		if err != nil {
-			t.Fatal(err)
-		}
-		pid, err := strconv.Atoi(strings.TrimSpace(string(out)))
-		if err != nil {
-			t.Fatalf("pid %q: %v", out, err)
-		}
-		t.Cleanup(func() { _ = syscall.Kill(pid, syscall.SIGKILL) })
+		pid := testutil.StartNonChild(t)
 		dir := t.TempDir()
 		if err := os.WriteFile(shimdir.PidFile(dir), []byte(strconv.Itoa(pid)), 0o644); err != nil {
 			t.Fatal(err)
