@@ -84,13 +84,13 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 			d.deps.Shims.Kill(stateDir, layout.ShimCgroup(uid))); err != nil {
 			slog.Warn("GC: kill what is left of an unknown pod", "uid", uid, "err", err)
 		}
-		if err := unmount.All(layout.PodDir(uid)); err != nil {
-			slog.Warn("GC: unmount what is left of an unknown pod", "uid", uid, "err", err)
+		// Never deleted through a mount: a pod dir whose mounts cannot be
+		// taken down stays for the next pass.
+		if err := unmount.RemoveAll(layout.PodDir(uid)); err != nil {
+			slog.Warn("GC: unmount and remove the pod dir of an unknown pod", "uid", uid, "err", err)
 		}
-		for _, p := range []string{stateDir, layout.PodDir(uid)} {
-			if err := os.RemoveAll(p); err != nil {
-				slog.Warn("GC: remove the dirs of an unknown pod", "uid", uid, "err", err)
-			}
+		if err := os.RemoveAll(stateDir); err != nil {
+			slog.Warn("GC: remove the shim state dir of an unknown pod", "uid", uid, "err", err)
 		}
 		slog.Info("GC: released an unknown pod", "uid", uid)
 	}

@@ -290,12 +290,9 @@ func (w *Worker) teardownSandbox(ctx context.Context, t *startTiming) error {
 	if cl == nil {
 		cl, _ = w.connectShim(ctx)
 	}
-	td := sandbox.Teardown{HostNetwork: w.pod.Spec.HostNetwork, Paths: w.sandboxPaths(), Shim: cl}
+	td := sandbox.Teardown{HostNetwork: w.pod.Spec.HostNetwork, Paths: w.sandboxPaths(), Shim: cl, Mark: t.mark}
 	if sb != nil {
 		td.ID = sb.ID
-	}
-	if t != nil {
-		td.Mark = t.mark
 	}
 	err := w.sandboxes().Release(ctx, td)
 	err = errors.Join(err, w.unmountAllRootfs())

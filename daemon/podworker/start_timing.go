@@ -35,8 +35,9 @@ type phaseTime struct {
 	took time.Duration
 }
 
-// startTiming times the phases of one sandbox or container start: each
-// mark closes the phase that ran since the previous mark.
+// startTiming times the phases of one sandbox or container start, or of a
+// pod's removal (kindRemoval): each mark closes the phase that ran since
+// the previous mark.
 type startTiming struct {
 	kind   string
 	begun  time.Time

@@ -68,9 +68,6 @@ func StageMounts(ctx context.Context, pod *corev1.Pod, c *corev1.Container, subP
 // Unstage unmounts everything below dir and removes it
 // (unmount.RemoveAll); a missing dir is fine.
 func Unstage(dir string) error {
-	if _, err := os.Lstat(dir); errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
 	if err := unmount.RemoveAll(dir); err != nil {
 		return fmt.Errorf("unstage %s: %w", dir, err)
 	}
