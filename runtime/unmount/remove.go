@@ -46,14 +46,18 @@ func Detach(mountpoint string) error {
 // and never deletes across a mount. It walks dir opening each directory
 // with RESOLVE_NO_XDEV, so that it stops at the first mount point it
 // meets (dir itself, a directory or a file below it) before touching
-// anything inside; then it detaches every mount below dir (All) and
-// removes what is left. A dir with no mount below costs no read of the
-// mount table: at hundreds of pods the table has thousands of lines, and
-// each pod's removal read all of it (issue 13: a 500-pod delete spent a
-// third of the daemon's CPU there, under the kernel's namespace lock that
-// the unmounts of the other removals wait for). Anything the walk cannot
-// do (no openat2 before Linux 5.6, a file it may not unlink) also takes
-// the table's way, whose error is the one returned.
+// anything inside; then it detaches every mount below dir (All) and walks
+// again. A dir with no mount below costs no read of the mount table: at
+// hundreds of pods the table has thousands of lines, and each pod's
+// removal read all of it (issue 13: a 500-pod delete spent a third of the
+// daemon's CPU there, under the kernel's namespace lock that the unmounts
+// of the other removals wait for). The walk holds three descriptors and no
+// stack frame per level whatever the depth: a container can nest
+// directories as deep as its disk allows, and a walk that held a
+// descriptor per level (as os.RemoveAll does) failed at the process's
+// limit, removal after removal, taking the daemon's other descriptors
+// meanwhile. Only a kernel without openat2 (before 5.6) takes
+// os.RemoveAll.
 func RemoveAll(dir string) error {
 	dir = filepath.Clean(dir)
 	if err := removeTree(dir); err == nil {
@@ -62,7 +66,11 @@ func RemoveAll(dir string) error {
 	if err := All(dir); err != nil {
 		return err
 	}
-	if err := os.RemoveAll(dir); err != nil {
+	err := removeTree(dir)
+	if errors.Is(err, unix.ENOSYS) {
+		err = os.RemoveAll(dir)
+	}
+	if err != nil {
 		return fmt.Errorf("remove %s: %w", dir, err)
 	}
 	return nil
@@ -75,6 +83,20 @@ var walkHow = unix.OpenHow{
 	Resolve: unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_BENEATH,
 }
 
+// upHow opens the parent of the directory at hand (".."), never across a
+// mount: the walk came down without crossing one.
+var upHow = unix.OpenHow{
+	Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
+	Resolve: unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
+}
+
+// errRefilled says a directory had entries again once emptied.
+var errRefilled = errors.New("a directory had entries again once emptied")
+
+// errMoved says a directory the walk came through is no longer the parent
+// of the one it left.
+var errMoved = errors.New("a directory moved while it was being removed")
+
 // removeTree removes dir without crossing a mount; errMountMet (or another
 // error) leaves the rest for the table's way.
 func removeTree(dir string) error {
@@ -86,21 +108,12 @@ func removeTree(dir string) error {
 		return err
 	}
 	defer unix.Close(parent)
-	return removeAt(parent, filepath.Base(dir))
-}
-
-// removeAt removes entry name of directory fd, with what is below it.
-func removeAt(fd int, name string) error {
-	err := unix.Unlinkat(fd, name, 0)
-	switch {
-	case err == nil, errors.Is(err, unix.ENOENT):
-		return nil
-	case errors.Is(err, unix.EBUSY):
-		return errMountMet // a file with a mount on it
-	case !errors.Is(err, unix.EISDIR):
+	name := filepath.Base(dir)
+	gone, err := removeEntry(parent, name)
+	if gone || err != nil {
 		return err
 	}
-	child, err := unix.Openat2(fd, name, &walkHow)
+	top, err := unix.Openat2(parent, name, &walkHow)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return nil
@@ -109,35 +122,140 @@ func removeAt(fd int, name string) error {
 	case err != nil:
 		return err
 	}
-	if err := removeContents(child); err != nil {
+	if err := emptyDir(top); err != nil {
 		return err
 	}
-	err = unix.Unlinkat(fd, name, unix.AT_REMOVEDIR)
-	switch {
-	case err == nil, errors.Is(err, unix.ENOENT):
-		return nil
-	case errors.Is(err, unix.EBUSY):
-		return errMountMet
+	gone, err = removeEntry(parent, name)
+	if err == nil && !gone {
+		err = errRefilled
 	}
 	return err
 }
 
-// removeContents removes everything in directory fd, and closes fd.
-func removeContents(fd int) error {
-	f := os.NewFile(uintptr(fd), "")
-	defer f.Close()
+// removeEntry removes entry name of directory fd if it is not a directory,
+// or an empty one; gone is false for a directory with something in it.
+func removeEntry(fd int, name string) (gone bool, err error) {
+	err = unix.Unlinkat(fd, name, 0)
+	switch {
+	case err == nil, errors.Is(err, unix.ENOENT):
+		return true, nil
+	case errors.Is(err, unix.EBUSY):
+		return false, errMountMet // a file with a mount on it
+	case !errors.Is(err, unix.EISDIR):
+		return false, err
+	}
+	err = unix.Unlinkat(fd, name, unix.AT_REMOVEDIR)
+	switch {
+	case err == nil, errors.Is(err, unix.ENOENT):
+		return true, nil
+	case errors.Is(err, unix.ENOTEMPTY), errors.Is(err, unix.EEXIST):
+		return false, nil
+	case errors.Is(err, unix.EBUSY):
+		return false, errMountMet
+	}
+	return false, err
+}
+
+// dirID tells one directory from another.
+type dirID struct{ dev, ino uint64 }
+
+func idOf(fd int) (dirID, error) {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return dirID{}, err
+	}
+	return dirID{dev: st.Dev, ino: st.Ino}, nil
+}
+
+// emptyDir removes everything in directory top, and closes top. It goes
+// down into one directory at a time, holding only the descriptor of the
+// one at hand, and back up through "..", checked to be the directory it
+// came from (none of it can be renamed out of the tree by then: the
+// containers that could are gone, and a rename never crosses a mount).
+func emptyDir(top int) error {
+	cur := top
+	id, err := idOf(cur)
+	if err != nil {
+		unix.Close(cur)
+		return err
+	}
+	// path is the directories from top down to cur.
+	path := []dirID{id}
+	buf := make([]byte, 16<<10)
 	for {
-		names, err := f.Readdirnames(1024)
-		for _, name := range names {
-			if err := removeAt(fd, name); err != nil {
+		sub, err := nextSubdir(cur, buf)
+		if err != nil {
+			unix.Close(cur)
+			return err
+		}
+		if sub != "" {
+			down, err := unix.Openat2(cur, sub, &walkHow)
+			switch {
+			case errors.Is(err, unix.ENOENT):
+				continue
+			case errors.Is(err, unix.EXDEV):
+				err = errMountMet
+			}
+			if err == nil {
+				id, err = idOf(down)
+				if err != nil {
+					unix.Close(down)
+				}
+			}
+			if err != nil {
+				unix.Close(cur)
 				return err
 			}
+			unix.Close(cur)
+			cur, path = down, append(path, id)
+			continue
 		}
-		if errors.Is(err, io.EOF) {
+		if len(path) == 1 {
+			unix.Close(cur)
 			return nil
 		}
+		// cur is empty: its parent removes it in its next pass.
+		up, err := unix.Openat2(cur, "..", &upHow)
+		unix.Close(cur)
 		if err != nil {
 			return err
+		}
+		if id, err = idOf(up); err != nil || id != path[len(path)-2] {
+			unix.Close(up)
+			if err == nil {
+				err = errMoved
+			}
+			return err
+		}
+		cur, path = up, path[:len(path)-1]
+	}
+}
+
+// nextSubdir removes what it can of directory fd's entries, from the
+// first: files, symlinks and empty directories. It returns the name of
+// the first directory with something in it, "" when nothing is left.
+func nextSubdir(fd int, buf []byte) (string, error) {
+	if _, err := unix.Seek(fd, 0, io.SeekStart); err != nil {
+		return "", err
+	}
+	var names []string
+	for {
+		n, err := unix.Getdents(fd, buf)
+		if err != nil {
+			return "", err
+		}
+		if n == 0 {
+			return "", nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names[:0])
+		for _, name := range names {
+			gone, err := removeEntry(fd, name)
+			if err != nil {
+				return "", err
+			}
+			if !gone {
+				return name, nil
+			}
 		}
 	}
 }

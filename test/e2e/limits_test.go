@@ -2,11 +2,16 @@ package e2e
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // bigPod is a pod whose containers carry envBytes of environment, in
@@ -69,4 +74,53 @@ func TestPodSizeLimitsAndPagedList(t *testing.T) {
 	for i := 0; i < 4; i++ {
 		e.waitGone(fmt.Sprintf("big%d", i), 30*time.Second)
 	}
+}
+
+// A container can nest directories as deep as its disk allows (mkdir and
+// chdir in a loop), in its emptyDir and in its writable layer. The pod's
+// removal takes them with a few descriptors: a removal that held one per
+// level failed at the daemon's descriptor limit (EMFILE, here lowered to
+// 256 for the test), retry after retry, so the pod was never gone, and
+// took every descriptor from the rest of the daemon meanwhile.
+func TestDeepTreesDoNotStopAPodsRemoval(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: deep}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes:
+  - {name: scratch, emptyDir: {}}
+  containers:
+  - name: c
+    image: busybox:latest
+    command: ["sleep", "1000000"]
+    volumeMounts:
+    - {name: scratch, mountPath: /scratch}
+`)
+	pod := e.waitRunning("deep", time.Minute)
+	podDir := filepath.Join(e.root, "pods", string(pod.UID))
+	// Written from the host, as the container's program would write them.
+	const depth = 3000
+	testutil.MakeDeepTree(t, filepath.Join(podDir, "volumes", "scratch", "d"), depth)
+	upper := filepath.Join(podDir, "containers", "c-0", "upper")
+	if _, err := os.Stat(upper); err != nil {
+		t.Fatalf("the container's writable layer: %v", err)
+	}
+	testutil.MakeDeepTree(t, filepath.Join(upper, "d"), depth)
+	lim := unix.Rlimit{Cur: 256, Max: 256}
+	if err := unix.Prlimit(e.cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
+		t.Fatalf("lower the daemon's descriptor limit: %v", err)
+	}
+	e.podctl("delete", "pod", "deep", "--grace-period", "0")
+	e.waitGone("deep", time.Minute)
+	if _, err := os.Lstat(podDir); !os.IsNotExist(err) {
+		t.Errorf("the pod's dir is still there (%v)", err)
+	}
+	if c := e.census(t); !c.empty() {
+		t.Errorf("left behind: %+v", c)
+	}
+	e.apply(sleepPod("after"))
+	e.waitRunning("after", time.Minute)
 }
