@@ -1,12 +1,17 @@
 package diskusage
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // Every inode counts once (a hard link is not counted twice), and the
@@ -43,5 +48,52 @@ func TestWalkMissingDir(t *testing.T) {
 	_, err := Walk(context.Background(), filepath.Join(t.TempDir(), "gone"))
 	if !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("err %v, want fs.ErrNotExist", err)
+	}
+}
+
+// A tree nested deeper than a path may be long (PATH_MAX), as a container
+// can make one, is counted to its bottom: a walk by paths stopped with
+// ENAMETOOLONG there, and what lay below went uncounted (an emptyDir's
+// sizeLimit passed without eviction).
+func TestWalkDeeperThanAPathMayBeLong(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "deep")
+	const depth = 2500 // "d/" a level: 5000 bytes of path below dir
+	testutil.MakeDeepTree(t, dir, depth, bytes.Repeat([]byte{1}, 4<<20))
+	u, err := Walk(context.Background(), dir)
+	if err != nil {
+		t.Fatalf("Walk: %.300v", err)
+	}
+	// dir, and at each level a dir d and a file f; then data.
+	if want := uint64(2*depth + 2); u.Inodes != want {
+		t.Errorf("inodes %d, want %d", u.Inodes, want)
+	}
+	if u.Bytes < 4<<20 {
+		t.Errorf("bytes %d, want at least the 4 MiB at the bottom", u.Bytes)
+	}
+}
+
+// Back up in a directory, the walk goes on after the subdirectory it came
+// from: with more entries than one read returns, every inode counts once.
+func TestWalkCountsAWideTreeOnce(t *testing.T) {
+	dir := t.TempDir()
+	long := strings.Repeat("n", 100)
+	const subs = 600
+	for i := range subs {
+		sub := filepath.Join(dir, fmt.Sprintf("%s%d", long, i))
+		if err := os.Mkdir(sub, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for _, f := range []string{filepath.Join(sub, "f"), filepath.Join(dir, fmt.Sprintf("file%d", i))} {
+			if err := os.WriteFile(f, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	u, err := Walk(context.Background(), dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := uint64(1 + 3*subs); u.Inodes != want {
+		t.Errorf("inodes %d, want %d", u.Inodes, want)
 	}
 }

@@ -8,10 +8,13 @@ import (
 	"path/filepath"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podd-dev/podd/runtime/treewalk"
 )
 
-// errMountMet says a removal met a mount point below the dir it removes.
-var errMountMet = errors.New("a mount point below the dir")
+// errMountMet says a removal met a mount point below the dir it removes
+// (as treewalk.OpenBelow says so).
+var errMountMet = treewalk.ErrMount
 
 // Detach detaches whatever is mounted on mountpoint, stacked mounts
 // included, made private first as All does, without reading the mount
@@ -76,26 +79,8 @@ func RemoveAll(dir string) error {
 	return nil
 }
 
-// walkHow opens a directory below the one at hand, never a symlink, a
-// magic link or another mount.
-var walkHow = unix.OpenHow{
-	Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
-	Resolve: unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS | unix.RESOLVE_BENEATH,
-}
-
-// upHow opens the parent of the directory at hand (".."), never across a
-// mount: the walk came down without crossing one.
-var upHow = unix.OpenHow{
-	Flags:   unix.O_RDONLY | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC,
-	Resolve: unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
-}
-
 // errRefilled says a directory had entries again once emptied.
 var errRefilled = errors.New("a directory had entries again once emptied")
-
-// errMoved says a directory the walk came through is no longer the parent
-// of the one it left.
-var errMoved = errors.New("a directory moved while it was being removed")
 
 // removeTree removes dir without crossing a mount; errMountMet (or another
 // error) leaves the rest for the table's way.
@@ -113,12 +98,10 @@ func removeTree(dir string) error {
 	if gone || err != nil {
 		return err
 	}
-	top, err := unix.Openat2(parent, name, &walkHow)
+	top, err := treewalk.OpenBelow(parent, name)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return nil
-	case errors.Is(err, unix.EXDEV):
-		return errMountMet
 	case err != nil:
 		return err
 	}
@@ -156,31 +139,20 @@ func removeEntry(fd int, name string) (gone bool, err error) {
 	return false, err
 }
 
-// dirID tells one directory from another.
-type dirID struct{ dev, ino uint64 }
-
-func idOf(fd int) (dirID, error) {
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return dirID{}, err
-	}
-	return dirID{dev: st.Dev, ino: st.Ino}, nil
-}
-
 // emptyDir removes everything in directory top, and closes top. It goes
 // down into one directory at a time, holding only the descriptor of the
-// one at hand, and back up through "..", checked to be the directory it
-// came from (none of it can be renamed out of the tree by then: the
-// containers that could are gone, and a rename never crosses a mount).
+// one at hand, and back up through the checked ".." (treewalk): none of it
+// can be moved out of the tree by then (the containers that could are
+// gone, and a rename never crosses a mount).
 func emptyDir(top int) error {
 	cur := top
-	id, err := idOf(cur)
+	id, err := treewalk.IDOf(cur)
 	if err != nil {
 		unix.Close(cur)
 		return err
 	}
 	// path is the directories from top down to cur.
-	path := []dirID{id}
+	path := []treewalk.ID{id}
 	buf := make([]byte, 16<<10)
 	for {
 		sub, err := nextSubdir(cur, buf)
@@ -189,24 +161,19 @@ func emptyDir(top int) error {
 			return err
 		}
 		if sub != "" {
-			down, err := unix.Openat2(cur, sub, &walkHow)
-			switch {
-			case errors.Is(err, unix.ENOENT):
+			down, err := treewalk.OpenBelow(cur, sub)
+			if errors.Is(err, unix.ENOENT) {
 				continue
-			case errors.Is(err, unix.EXDEV):
-				err = errMountMet
 			}
 			if err == nil {
-				id, err = idOf(down)
-				if err != nil {
+				if id, err = treewalk.IDOf(down); err != nil {
 					unix.Close(down)
 				}
 			}
+			unix.Close(cur)
 			if err != nil {
-				unix.Close(cur)
 				return err
 			}
-			unix.Close(cur)
 			cur, path = down, append(path, id)
 			continue
 		}
@@ -215,16 +182,9 @@ func emptyDir(top int) error {
 			return nil
 		}
 		// cur is empty: its parent removes it in its next pass.
-		up, err := unix.Openat2(cur, "..", &upHow)
+		up, err := treewalk.OpenParent(cur, path[len(path)-2])
 		unix.Close(cur)
 		if err != nil {
-			return err
-		}
-		if id, err = idOf(up); err != nil || id != path[len(path)-2] {
-			unix.Close(up)
-			if err == nil {
-				err = errMoved
-			}
 			return err
 		}
 		cur, path = up, path[:len(path)-1]

@@ -45,7 +45,7 @@ func TestMain(m *testing.M) {
 func TestRemoveAll_TreeDeeperThanTheDescriptorLimit(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "deep")
 	const depth = 40 * fewDescriptors
-	testutil.MakeDeepTree(t, dir, depth)
+	testutil.MakeDeepTree(t, dir, depth, nil)
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	cmd.Env = append(os.Environ(), deepDirEnv+"="+dir)

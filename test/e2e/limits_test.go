@@ -103,12 +103,12 @@ spec:
 	podDir := filepath.Join(e.root, "pods", string(pod.UID))
 	// Written from the host, as the container's program would write them.
 	const depth = 3000
-	testutil.MakeDeepTree(t, filepath.Join(podDir, "volumes", "scratch", "d"), depth)
+	testutil.MakeDeepTree(t, filepath.Join(podDir, "volumes", "scratch", "d"), depth, nil)
 	upper := filepath.Join(podDir, "containers", "c-0", "upper")
 	if _, err := os.Stat(upper); err != nil {
 		t.Fatalf("the container's writable layer: %v", err)
 	}
-	testutil.MakeDeepTree(t, filepath.Join(upper, "d"), depth)
+	testutil.MakeDeepTree(t, filepath.Join(upper, "d"), depth, nil)
 	lim := unix.Rlimit{Cur: 256, Max: 256}
 	if err := unix.Prlimit(e.cmd.Process.Pid, unix.RLIMIT_NOFILE, &lim, nil); err != nil {
 		t.Fatalf("lower the daemon's descriptor limit: %v", err)

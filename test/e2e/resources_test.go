@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"os"
@@ -185,4 +186,38 @@ spec:
 	})
 	e.podctl("delete", "pod", "filler")
 	e.waitGone("filler", 60*time.Second)
+}
+
+// What a container writes to its emptyDir below a tree deeper than a path
+// may be long counts towards its sizeLimit: the measure walked by paths and
+// stopped with ENAMETOOLONG there, so 32 MiB at the bottom of a tree 2100
+// deep (whose directories take some 8 MiB) never evicted a pod limited to
+// 16 MiB.
+func TestEmptyDirSizeLimitCountsWhatIsDeep(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, "--eviction-interval", "1s")
+	e.apply(`apiVersion: v1
+kind: Pod
+metadata: {name: deepfill}
+spec:
+  terminationGracePeriodSeconds: 0
+  volumes:
+  - {name: scratch, emptyDir: {sizeLimit: 16Mi}}
+  containers:
+  - name: c
+    image: busybox:latest
+    command: ["sleep", "3600"]
+    volumeMounts: [{name: scratch, mountPath: /scratch}]
+`)
+	p := e.waitRunning("deepfill", time.Minute)
+	// Written from the host, as the container's program would write it.
+	dir := filepath.Join(e.root, "pods", string(p.UID), "volumes", "scratch", "d")
+	testutil.MakeDeepTree(t, dir, 2100, bytes.Repeat([]byte{1}, 32<<20))
+	const msg = `Usage of EmptyDir volume "scratch" exceeds the limit "16Mi".`
+	p = e.waitForPhase("deepfill", corev1.PodFailed, 30*time.Second)
+	if p.Status.Reason != "Evicted" || p.Status.Message != msg {
+		t.Fatalf("status reason %q message %q; want Evicted, %q", p.Status.Reason, p.Status.Message, msg)
+	}
+	e.podctl("delete", "pod", "deepfill", "--grace-period", "0")
+	e.waitGone("deepfill", time.Minute)
 }

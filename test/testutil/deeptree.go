@@ -10,8 +10,9 @@ import (
 // MakeDeepTree makes dir with a chain of depth nested directories "d"
 // below it and a file "f" in each, as a container's program can in its
 // emptyDir or writable layer (mkdir and chdir in a loop: no path is ever
-// longer than a name).
-func MakeDeepTree(t testing.TB, dir string, depth int) {
+// longer than a name); the deepest holds bottom as file "data" (nil:
+// none).
+func MakeDeepTree(t testing.TB, dir string, depth int, bottom []byte) {
 	t.Helper()
 	if err := os.Mkdir(dir, 0o755); err != nil {
 		t.Fatal(err)
@@ -36,5 +37,17 @@ func MakeDeepTree(t testing.TB, dir string, depth int) {
 		}
 		fd = next
 	}
-	unix.Close(fd)
+	defer unix.Close(fd)
+	if bottom == nil {
+		return
+	}
+	f, err := unix.Openat(fd, "data", unix.O_CREAT|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		t.Fatalf("make a tree %d deep in %s: its data: %v", depth, dir, err)
+	}
+	data := os.NewFile(uintptr(f), "data")
+	defer data.Close()
+	if _, err := data.Write(bottom); err != nil {
+		t.Fatalf("make a tree %d deep in %s: its data: %v", depth, dir, err)
+	}
 }
