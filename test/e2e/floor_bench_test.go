@@ -40,6 +40,8 @@ type floor struct {
 	// seccomp, when set, is the filter the container runs under (its
 	// runtime-spec JSON), like podd's containers.
 	seccomp json.RawMessage
+	// cpu is the host's busy CPU time of each timed run (i >= 0).
+	cpu meanCPU
 }
 
 func newFloor(tb testing.TB, e *env, runc string) *floor {
@@ -209,6 +211,7 @@ func (f *floor) run(i int) time.Duration {
 	rt := &libcni.RuntimeConf{ContainerID: id, NetNS: "/var/run/netns/" + netns, IfName: "eth0"}
 	state := filepath.Join(f.dir, "state")
 
+	h0 := readHostCPU(f.tb)
 	start := time.Now()
 	if out, err := exec.Command("ip", "netns", "add", netns).CombinedOutput(); err != nil {
 		f.tb.Fatalf("ip netns add: %v: %s", err, out)
@@ -230,5 +233,9 @@ func (f *floor) run(i int) time.Duration {
 		out, _ := os.ReadFile(log.Name())
 		f.tb.Fatalf("runc run: %v: %s", err, out)
 	}
-	return time.Since(start)
+	took := time.Since(start)
+	if i >= 0 {
+		f.cpu.add(readHostCPU(f.tb).busyTimeSince(h0))
+	}
+	return took
 }
