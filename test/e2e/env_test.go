@@ -410,6 +410,15 @@ func (e *env) cleanup() {
 	}
 	if e.t.Failed() && e.logBuf != nil {
 		e.t.Logf("podd log:\n%s", tail(e.logBuf.String(), 60))
+		if dir := os.Getenv("PODD_E2E_LOG_DIR"); dir != "" {
+			// The whole log of a failed test, for what the tail leaves out.
+			path := filepath.Join(dir, strings.NewReplacer("/", "_").Replace(e.t.Name())+".podd.log")
+			if err := os.WriteFile(path, []byte(e.logBuf.String()), 0o644); err != nil {
+				e.t.Logf("save the podd log: %v", err)
+			} else {
+				e.t.Logf("the whole podd log: %s", path)
+			}
+		}
 	}
 	forceClean(e)
 }
