@@ -125,6 +125,14 @@ func (w *Worker) ProbeUpdate(u probes.Update) {
 	w.mu.Unlock()
 	if u.RunFailed {
 		w.event(corev1.EventTypeWarning, "Unhealthy", fp, fmt.Sprintf("%s probe failed: %s", u.Kind, u.Output))
+		if u.Kind != probes.Readiness {
+			// A failed liveness or startup run counts towards a restart:
+			// each is logged, so that a restart can be read back from the
+			// log alone (events are bounded per pod and gone with it). A
+			// failing readiness probe would log every period.
+			slog.Info("Probe failed", "pod", w.key, "uid", w.uid, "container", u.Key.Container,
+				"instance", u.Key.InstanceID, "probe", u.Kind.String(), "output", u.Output)
+		}
 	}
 	// Only a changed result can change what the planner decides: a run
 	// that failed again (readiness below its threshold or still failing)

@@ -1,6 +1,10 @@
 package podworker
 
 import (
+	"bytes"
+	"log/slog"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -146,4 +150,51 @@ func TestLostShimIsNoticedWithoutAResync(t *testing.T) {
 	})
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)
+}
+
+// Each failed run of a liveness or startup probe, which counts towards a
+// restart, is logged with its output; a readiness probe's are events only.
+func TestFailedLivenessRunIsLogged(t *testing.T) {
+	pod := testPod("probe-log")
+	w, _ := newTestWorker(t, pod)
+	runWorker(t, w)
+	eventually(t, "container app running", 10*time.Second, func() bool { return running(w, "app") })
+	w.mu.Lock()
+	inst := w.state.History.Containers["app"].InstanceID
+	w.mu.Unlock()
+	var buf syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	key := probes.ContainerKey{PodUID: w.uid, Container: "app", InstanceID: inst}
+	// Runs that failed below the threshold: the state stays Success.
+	w.ProbeUpdate(probes.Update{Key: key, Kind: probes.Readiness, Result: probes.Success, RunFailed: true, Output: "readiness said no"})
+	w.ProbeUpdate(probes.Update{Key: key, Kind: probes.Liveness, Result: probes.Success, RunFailed: true, Output: "liveness said no"})
+	slog.SetDefault(prev)
+	out := buf.String()
+	if !strings.Contains(out, `msg="Probe failed"`) || !strings.Contains(out, "probe=Liveness") || !strings.Contains(out, `output="liveness said no"`) {
+		t.Errorf("no log line for the failed liveness run:\n%s", out)
+	}
+	if strings.Contains(out, "readiness said no") {
+		t.Errorf("a failed readiness run was logged:\n%s", out)
+	}
+	deleteAndWait(t, w, 0)
+}
+
+// syncBuffer is a bytes.Buffer the worker's goroutines may log to at once.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
