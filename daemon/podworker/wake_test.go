@@ -1,10 +1,8 @@
 package podworker
 
 import (
-	"bytes"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,6 +12,7 @@ import (
 	"github.com/podd-dev/podd/probes"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/spec"
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // The loop sleeps until the planner's NextWake, at most the resync: it
@@ -162,7 +161,7 @@ func TestFailedLivenessRunIsLogged(t *testing.T) {
 	w.mu.Lock()
 	inst := w.state.History.Containers["app"].InstanceID
 	w.mu.Unlock()
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	prev := slog.Default()
 	slog.SetDefault(slog.New(slog.NewTextHandler(&buf, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
@@ -179,22 +178,4 @@ func TestFailedLivenessRunIsLogged(t *testing.T) {
 		t.Errorf("a failed readiness run was logged:\n%s", out)
 	}
 	deleteAndWait(t, w, 0)
-}
-
-// syncBuffer is a bytes.Buffer the worker's goroutines may log to at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }

@@ -33,7 +33,7 @@ type terminal struct {
 	t      testing.TB
 	master console.Console
 	cmd    *exec.Cmd
-	out    *syncBuffer
+	out    *testutil.SyncBuffer
 	done   chan error
 }
 
@@ -58,7 +58,7 @@ func (e *env) crictlOnTerminal(size console.WinSize, args ...string) *terminal {
 		e.t.Fatal(err)
 	}
 	slave.Close()
-	term := &terminal{t: e.t, master: master, cmd: cmd, out: &syncBuffer{}, done: make(chan error, 1)}
+	term := &terminal{t: e.t, master: master, cmd: cmd, out: &testutil.SyncBuffer{}, done: make(chan error, 1)}
 	go io.Copy(term.out, master)
 	go func() { term.done <- cmd.Wait() }()
 	e.t.Cleanup(func() {

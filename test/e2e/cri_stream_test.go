@@ -17,10 +17,10 @@ import (
 
 // background starts a long-running command, ended (and waited for) at
 // cleanup or by the returned stop.
-func background(t *testing.T, name string, args ...string) (out *syncBuffer, stop func()) {
+func background(t *testing.T, name string, args ...string) (out *testutil.SyncBuffer, stop func()) {
 	t.Helper()
 	cmd := exec.Command(name, args...)
-	out = &syncBuffer{}
+	out = &testutil.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", name, err)

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -145,7 +144,7 @@ type env struct {
 	// those alone, and only those.
 	sharedNetwork, sharedCgroup bool
 	cmd                         *exec.Cmd
-	logBuf                      *syncBuffer
+	logBuf                      *testutil.SyncBuffer
 	client                      poddv1.PodServiceClient
 	conn                        *grpc.ClientConn
 	// args are the daemon's flags, reused by restarts.
@@ -276,7 +275,7 @@ func (e *env) start(args []string) {
 	e.t.Helper()
 	e.args = args
 	if e.logBuf == nil {
-		e.logBuf = &syncBuffer{}
+		e.logBuf = &testutil.SyncBuffer{}
 	}
 	e.cmd = exec.Command(filepath.Join(e.bin, "podd"), args...)
 	e.cmd.Env = append(os.Environ(), e.extraEnv...)
@@ -581,31 +580,6 @@ func containerStatus(p *corev1.Pod, name string) *corev1.ContainerStatus {
 		}
 	}
 	return nil
-}
-
-// syncBuffer is a bytes.Buffer safe for the daemon's output copier and the
-// test reading it at once.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func (b *syncBuffer) Reset() {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	b.buf.Reset()
 }
 
 // waitLog waits until the daemon's log matches re and returns the match.

@@ -55,7 +55,7 @@ spec:
 		t.Fatal(err)
 	}
 	f.Close()
-	var buf syncBuffer
+	var buf testutil.SyncBuffer
 	copied := make(chan struct{})
 	go func() {
 		defer close(copied)

@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // Issue 7 item 4: side-by-side daemons never touch each other's pods, cgroups
@@ -54,7 +56,7 @@ func (e *env) defaultArgs() []string {
 func (e *env) tryStart(args []string) (serving bool, output string) {
 	e.t.Helper()
 	e.args = args
-	e.logBuf = &syncBuffer{}
+	e.logBuf = &testutil.SyncBuffer{}
 	cmd := exec.Command(filepath.Join(e.bin, "podd"), args...)
 	cmd.Stdout, cmd.Stderr = e.logBuf, e.logBuf
 	if err := cmd.Start(); err != nil {
