@@ -44,7 +44,7 @@ func bufioCopy(w *Writer, stream Stream, src io.Reader) error {
 
 // bufioRecords are the records bufioCopy cuts in.
 func bufioRecords(in []byte) []string {
-	var sb syncBuilder
+	var sb testutil.SyncBuffer
 	_ = bufioCopy(newTestWriter(&sb), Stdout, bytes.NewReader(in))
 	return records(&sb)
 }
@@ -92,7 +92,7 @@ func randomPieces(r *rand.Rand, n int) []int {
 }
 
 // records are the tags and contents of what a test writer wrote into sb.
-func records(sb *syncBuilder) []string {
+func records(sb *testutil.SyncBuffer) []string {
 	var out []string
 	ts := fixedTime.Format(time.RFC3339Nano) + " stdout "
 	for _, l := range strings.Split(strings.TrimSuffix(sb.String(), "\n"), "\n") {
@@ -101,29 +101,6 @@ func records(sb *syncBuilder) []string {
 		}
 	}
 	return out
-}
-
-type syncBuilder struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuilder) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuilder) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func (s *syncBuilder) Len() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Len()
 }
 
 func sameRecords(t *testing.T, what string, got, want []string) {
@@ -139,7 +116,7 @@ func TestSplitterCutsAsBufioDid(t *testing.T) {
 	r := rand.New(rand.NewSource(2))
 	for i := range 300 {
 		in := randomOutput(r)
-		var sb syncBuilder
+		var sb testutil.SyncBuffer
 		sp := splitter{w: newTestWriter(&sb), stream: Stdout}
 		rest := in
 		for _, n := range randomPieces(r, len(in)) {
@@ -188,7 +165,7 @@ func TestCopyTeeCutsAsBufioDid(t *testing.T) {
 		want := bufioRecords(in)
 
 		pr, werr := pipeWith(t, in, randomPieces(r, len(in))...)
-		var sb, tee syncBuilder
+		var sb, tee testutil.SyncBuffer
 		if err := newTestWriter(&sb).CopyTee(Stdout, pr, &tee); err != nil {
 			t.Fatal(err)
 		}
@@ -200,7 +177,7 @@ func TestCopyTeeCutsAsBufioDid(t *testing.T) {
 			t.Fatalf("input %d: tee got %d bytes, want %d", i, tee.Len(), len(in))
 		}
 
-		var fsb syncBuilder
+		var fsb testutil.SyncBuffer
 		if err := newTestWriter(&fsb).CopyTee(Stdout, fileWith(t, in), nil); err != nil {
 			t.Fatal(err)
 		}
@@ -213,7 +190,7 @@ func TestCopyTeeCutsAsBufioDid(t *testing.T) {
 func TestCopyTeeFromAPipe(t *testing.T) {
 	in := []byte("one\n" + strings.Repeat("long", MaxLineSize) + "\nno newline")
 	pr, werr := pipeWith(t, in, 3, 5000, MaxLineSize, 1)
-	var sb, tee syncBuilder
+	var sb, tee testutil.SyncBuffer
 	if err := newTestWriter(&sb).CopyTee(Stdout, pr, &tee); err != nil {
 		t.Fatalf("CopyTee at EOF: %v", err)
 	}
@@ -249,7 +226,7 @@ func TestCopyHoldsNoBufferWhileIdle(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pr.Close(); pw.Close() })
-	var sb, tee syncBuilder
+	var sb, tee testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- newTestWriter(&sb).CopyTee(Stdout, pr, &tee) }()
 	written := 0
@@ -309,7 +286,7 @@ func TestCopyTeeEndsAtTheReadDeadline(t *testing.T) {
 			if _, err := pw.WriteString(tt.written); err != nil {
 				t.Fatal(err)
 			}
-			var sb, tee syncBuilder
+			var sb, tee testutil.SyncBuffer
 			done := make(chan error, 1)
 			go func() { done <- newTestWriter(&sb).CopyTee(Stdout, pr, &tee) }()
 			testutil.WaitFor(t, 10*time.Second, "the bytes read", func() (bool, error) { return tee.Len() == len(tt.written), nil })

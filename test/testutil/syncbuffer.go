@@ -25,6 +25,13 @@ func (b *SyncBuffer) String() string {
 	return b.buf.String()
 }
 
+// Len is how many bytes were written and not reset.
+func (b *SyncBuffer) Len() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Len()
+}
+
 // Reset forgets what was written.
 func (b *SyncBuffer) Reset() {
 	b.mu.Lock()
