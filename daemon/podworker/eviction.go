@@ -9,6 +9,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/planner"
+	"github.com/podd-dev/podd/runtime/diskusage"
 	"github.com/podd-dev/podd/runtime/volume"
 )
 
@@ -48,7 +49,10 @@ func (w *Worker) storageOverLimit(ctx context.Context) string {
 		if e == nil || e.Medium == corev1.StorageMediumMemory || e.SizeLimit == nil || e.SizeLimit.Sign() <= 0 {
 			continue
 		}
-		used, err := volume.DiskUsage(ctx, filepath.Join(dir, v.Name))
+		// A partial count (ctx ended) is a lower bound: a limit it
+		// already passes is passed.
+		u, err := diskusage.Walk(ctx, filepath.Join(dir, v.Name))
+		used := int64(u.Bytes)
 		if err != nil && used <= e.SizeLimit.Value() {
 			slog.Debug("measure emptyDir", "pod", w.key, "uid", w.uid, "volume", v.Name, "err", err)
 			continue
