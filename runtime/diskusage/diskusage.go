@@ -96,20 +96,15 @@ func (c *counter) walk(ctx context.Context, dir string) error {
 		}
 		if sub != "" {
 			path[len(path)-1].off = after
-			down, err := treewalk.OpenBelow(cur, sub)
+			down, id, err := treewalk.OpenBelow(cur, sub)
 			if errors.Is(err, unix.ENOENT) || errors.Is(err, treewalk.ErrMount) {
 				continue // removed meanwhile; another mount is not this tree's
 			}
 			if err != nil {
 				return err
 			}
-			id, err := treewalk.IDOf(down)
 			unix.Close(cur)
-			cur = down
-			if err != nil {
-				return err
-			}
-			path = append(path, level{id: id})
+			cur, path = down, append(path, level{id: id})
 			continue
 		}
 		if len(path) == 1 {

@@ -50,15 +50,23 @@ var up = unix.OpenHow{
 	Resolve: unix.RESOLVE_NO_XDEV | unix.RESOLVE_NO_SYMLINKS | unix.RESOLVE_NO_MAGICLINKS,
 }
 
-// OpenBelow opens directory name of directory fd (one component), with
-// ErrMount for another mount's root. A kernel without openat2 (before
-// 5.6) gives an error wrapping unix.ENOSYS.
-func OpenBelow(fd int, name string) (int, error) {
+// OpenBelow opens directory name of directory fd (one component) and
+// returns it with its ID, with ErrMount for another mount's root. A kernel
+// without openat2 (before 5.6) gives an error wrapping unix.ENOSYS.
+func OpenBelow(fd int, name string) (int, ID, error) {
 	child, err := unix.Openat2(fd, name, &below)
 	if errors.Is(err, unix.EXDEV) {
-		return -1, ErrMount
+		return -1, ID{}, ErrMount
 	}
-	return child, err
+	if err != nil {
+		return -1, ID{}, err
+	}
+	id, err := IDOf(child)
+	if err != nil {
+		unix.Close(child)
+		return -1, ID{}, err
+	}
+	return child, id, nil
 }
 
 // OpenParent opens the parent of directory fd and checks that it is

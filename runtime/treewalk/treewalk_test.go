@@ -38,11 +38,11 @@ func TestOpenBelowAndParent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if fd, err := OpenBelow(a, "link"); err == nil {
+	if fd, _, err := OpenBelow(a, "link"); err == nil {
 		unix.Close(fd)
 		t.Fatal("OpenBelow followed a symlink")
 	}
-	b, err := OpenBelow(a, "b")
+	b, _, err := OpenBelow(a, "b")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestOpenBelowRefusesAMount(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = unix.Unmount(mnt, unix.MNT_DETACH) })
-	if fd, err := OpenBelow(openDir(t, base), "mnt"); !errors.Is(err, ErrMount) {
+	if fd, _, err := OpenBelow(openDir(t, base), "mnt"); !errors.Is(err, ErrMount) {
 		if err == nil {
 			unix.Close(fd)
 		}

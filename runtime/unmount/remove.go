@@ -98,7 +98,7 @@ func removeTree(dir string) error {
 	if gone || err != nil {
 		return err
 	}
-	top, err := treewalk.OpenBelow(parent, name)
+	top, _, err := treewalk.OpenBelow(parent, name)
 	switch {
 	case errors.Is(err, unix.ENOENT):
 		return nil
@@ -161,14 +161,9 @@ func emptyDir(top int) error {
 			return err
 		}
 		if sub != "" {
-			down, err := treewalk.OpenBelow(cur, sub)
+			down, id, err := treewalk.OpenBelow(cur, sub)
 			if errors.Is(err, unix.ENOENT) {
 				continue
-			}
-			if err == nil {
-				if id, err = treewalk.IDOf(down); err != nil {
-					unix.Close(down)
-				}
 			}
 			unix.Close(cur)
 			if err != nil {
