@@ -4,7 +4,10 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -49,7 +52,7 @@ func (p *testPod) execErr(proc *shimv1.ExecProcess) (execResult, error) {
 func (p *testPod) execRootfs() string {
 	p.t.Helper()
 	root := p.rootfs("x")
-	for _, applet := range []string{"id", "pwd", "mkdir", "env", "kill"} {
+	for _, applet := range []string{"id", "pwd", "mkdir", "env", "kill", "setsid"} {
 		if err := os.Symlink("busybox", filepath.Join(root, "bin", applet)); err != nil {
 			p.t.Fatal(err)
 		}
@@ -187,6 +190,95 @@ func TestExecWhileTheContainerStops(t *testing.T) {
 	testutil.WaitFor(t, 5*time.Second, "no child of the shim left", func() (bool, error) {
 		return len(childrenOf(int32(p.c.Pid()))) == 0, nil
 	})
+}
+
+// An exec's timeout never kills once the command has ended and been
+// reaped: its pid (and the group of that id) may then be any other
+// process's on the host, another pod's container included (pids wrap at
+// 32768 on many hosts). The command here ends in time but leaves a
+// process, in a session of its own, holding its output open, so the shim
+// still drains the output when the timer goes off; meanwhile a process of
+// the test takes the command's pid, and must survive.
+func TestExecTimeoutAfterTheCommandEndedKillsNothing(t *testing.T) {
+	p := startPod(t)
+	p.create(p.config("c", p.execRootfs(), "sleep", "1000"))
+	shim := int32(p.c.Pid())
+	for attempt := 1; ; attempt++ {
+		token := fmt.Sprintf("stale-kill-%d", attempt)
+		done := make(chan execResult, 1)
+		go func() {
+			r, err := p.execErr(&shimv1.ExecProcess{Container: "c", TimeoutMs: 700,
+				Args: []string{"sh", "-c", "setsid sleep 5 & sleep 0.2; : " + token}})
+			if err != nil {
+				t.Errorf("exec: %v", err)
+			}
+			done <- r
+		}()
+		var pid int
+		testutil.WaitFor(t, 10*time.Second, "the exec'd shell", func() (bool, error) {
+			for _, c := range childrenOf(shim) {
+				if b, _ := os.ReadFile("/proc/" + c + "/cmdline"); strings.Contains(string(b), token) {
+					pid, _ = strconv.Atoi(c)
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		testutil.WaitFor(t, 10*time.Second, "the shell reaped", func() (bool, error) {
+			_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
+			return os.IsNotExist(err), nil
+		})
+		alive := processAtPid(t, pid)
+		r := <-done
+		if alive == nil {
+			if attempt < 5 {
+				continue
+			}
+			t.Fatalf("no process of the test took pid %d in %d attempts", pid, attempt)
+		}
+		if r.exit.GetExitCode() != 0 || r.exit.GetTimedOut() {
+			t.Errorf("exec ended with %v, want exit 0 in time", r.exit)
+		}
+		if !alive() {
+			t.Fatalf("pid %d, the reaped command's, now another process's, was killed after the command ended", pid)
+		}
+		return
+	}
+}
+
+// processAtPid starts a sleeping process of the test at pid, which must be
+// free, by setting the last pid the kernel gave out, and returns whether it
+// is still alive (another process may take the pid first: then nil).
+// Cleanup kills it.
+func processAtPid(t *testing.T, pid int) (alive func() bool) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// Reaped as soon as it ends, so that a kill shows as the process gone.
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
+	if cmd.Process.Pid != pid {
+		return nil
+	}
+	return func() bool {
+		select {
+		case <-exited:
+			return false
+		default:
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+		s := string(b)
+		// State is the field after the command's closing parenthesis.
+		return err == nil && !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z")
+	}
 }
 
 // A shim outlives an upgrade of its binaries: when the files it was started

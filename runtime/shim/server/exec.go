@@ -155,15 +155,18 @@ func (s *service) serveExec(stream execServer, spec *shimv1.ExecProcess, proc *l
 	var timedOut atomic.Bool
 	if ms := spec.GetTimeoutMs(); ms > 0 {
 		t := time.AfterFunc(time.Duration(ms)*time.Millisecond, func() {
-			timedOut.Store(true)
-			killTree(pid)
+			// Once the command has ended and been reaped (its output may
+			// still be draining), its pid is no longer its own.
+			if proc.IfUnreaped(killTree) {
+				timedOut.Store(true)
+			}
 		})
 		defer t.Stop()
 	}
 	go func() {
 		select {
 		case <-stream.Context().Done():
-			killTree(pid)
+			proc.IfUnreaped(killTree)
 		case <-exited:
 		}
 	}()

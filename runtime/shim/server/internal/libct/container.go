@@ -164,6 +164,10 @@ type Process struct {
 	// Console is the master side of the process's terminal, if it has one.
 	// It is non-blocking, so read deadlines work on it.
 	Console *os.File
+
+	// mu is held while Wait reaps the process and while IfUnreaped runs.
+	mu     sync.Mutex
+	reaped bool
 }
 
 // Pid is the process id (in the shim's PID namespace).
@@ -180,7 +184,25 @@ type Exit struct {
 // Wait waits for the process to end and reaps it.
 func (p *Process) Wait() (Exit, error) {
 	procwait.AwaitExit(p.pid)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.reaped = true
 	return waitChild(p.pid)
+}
+
+// IfUnreaped runs fn with the process's pid unless Wait has reaped the
+// process, and reports whether it ran. Until then the pid, even a zombie's,
+// and the process group of that id are the process's; once it is reaped,
+// either may be any other process's (pids wrap), which a signal sent to it
+// would hit.
+func (p *Process) IfUnreaped(fn func(pid int)) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reaped {
+		return false
+	}
+	fn(p.pid)
+	return true
 }
 
 // Start runs the container's init process: a short-lived child of the shim
