@@ -83,6 +83,7 @@ type result struct {
 	res     Result
 	out     string
 	warning string
+	err     error
 }
 
 // fakeProber returns its script one result per run (Unknown once the script
@@ -113,7 +114,7 @@ func (p *fakeProber) probe(ctx context.Context, _ time.Duration) (Result, string
 		<-ctx.Done()
 		return Unknown, "", "", ctx.Err()
 	}
-	return r.res, r.out, r.warning, nil
+	return r.res, r.out, r.warning, r.err
 }
 
 // ranChan returns the run signal channel; p.mu must be held.

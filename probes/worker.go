@@ -113,6 +113,14 @@ func (w *worker) wait(ctx context.Context, d time.Duration) bool {
 }
 
 func (w *worker) log(ctx context.Context, res Result, out string, err error) {
+	if err != nil {
+		// The probe could not run (the exec did not start, the shim did
+		// not answer): Unknown, which changes nothing (R45), so no update
+		// and no event says so; this line does.
+		w.m.log.Info("Probe errored", "uid", w.key.PodUID, "container", w.key.Container,
+			"instance", w.key.InstanceID, "probe", w.kind.String(), "err", err)
+		return
+	}
 	if !w.m.log.Enabled(ctx, slog.LevelDebug) {
 		return // the arguments would cost allocations on every run
 	}

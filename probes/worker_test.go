@@ -1,10 +1,15 @@
 package probes
 
 import (
+	"errors"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 var key1 = ContainerKey{PodUID: "uid-1", Container: "web", InstanceID: "web-0"}
@@ -155,5 +160,26 @@ func TestNextRunEndsThePeriodOnTheGrid(t *testing.T) {
 		if got := nextRun(base.Add(tt.began), tt.period); got != tt.want {
 			t.Errorf("nextRun(base+%s, %s) = %s, want %s", tt.began, tt.period, got, tt.want)
 		}
+	}
+}
+
+// A run that could not probe (Unknown with an error) changes nothing and
+// sends no update (R45), but is logged at info with its error; a plain
+// Unknown or a failed run is not (the pod worker logs failed liveness runs).
+func TestWorker_ErroredRunIsLogged(t *testing.T) {
+	var buf testutil.SyncBuffer
+	h := newHarness(t)
+	h.m.log = slog.New(slog.NewTextHandler(&buf, nil))
+	fp := &fakeProber{script: []result{{res: Unknown, err: errors.New("shim did not answer")}, u(), f()}}
+	h.add(key1, Liveness, h.probe("p", fp, nil))
+	h.waitCalls(fp, 1)
+	for i := 2; i <= 4; i++ {
+		h.clock.Advance(10 * time.Second)
+		h.waitCalls(fp, i)
+	}
+	out := buf.String()
+	if strings.Count(out, "level=INFO") != 1 || !strings.Contains(out, `msg="Probe errored"`) ||
+		!strings.Contains(out, `err="shim did not answer"`) || !strings.Contains(out, "probe=Liveness") {
+		t.Errorf("log of an errored, an unknown and a failed run:\n%s\nwant one info line for the errored run", out)
 	}
 }
