@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -54,16 +55,39 @@ func (r *reaper) untrack(pid int) {
 	r.mu.Unlock()
 }
 
-// run sweeps orphans on every SIGCHLD until ctx ends.
+// sweepDelay is how long after a SIGCHLD the reaper sweeps. Nearly every
+// child that ends has a waiter that reaps it at once (a container's init,
+// an exec'd process, the exec helper); a sweep right at the signal found
+// that child not reaped yet and scanned every child of the shim for
+// nothing, twice per exec. An orphan waits this long as a zombie.
+const sweepDelay = time.Second
+
+// run sweeps orphans sweepDelay after a SIGCHLD (the signals meanwhile
+// are that one sweep's) until ctx ends.
 func (r *reaper) run(ctx context.Context) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, unix.SIGCHLD)
 	defer signal.Stop(ch)
+	r.loop(ctx, ch)
+}
+
+// loop is run's, sweeping after each signal on ch.
+func (r *reaper) loop(ctx context.Context, ch <-chan os.Signal) {
+	t := time.NewTimer(sweepDelay)
+	t.Stop()
+	pending := false
 	for {
 		select {
 		case <-ctx.Done():
+			t.Stop()
 			return
 		case <-ch:
+			if !pending {
+				pending = true
+				t.Reset(sweepDelay)
+			}
+		case <-t.C:
+			pending = false
 			r.sweep()
 		}
 	}

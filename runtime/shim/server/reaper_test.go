@@ -1,9 +1,13 @@
 package server
 
 import (
+	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"os/exec"
+	"os/signal"
 	"slices"
 	"syscall"
 	"testing"
@@ -57,6 +61,33 @@ func TestReaperSweepsOnlyUntracked(t *testing.T) {
 	r.mu.Unlock()
 	if n != 0 {
 		t.Errorf("%d pids still tracked after untrack", n)
+	}
+}
+
+// Running, the reaper sweeps a while after the SIGCHLD, not at it: by then
+// a child with a waiter has been reaped by it (no sweep scans for it), and
+// an orphan is reaped all the same.
+func TestReaperRunSweepsAfterTheSignal(t *testing.T) {
+	r := newReaper(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, syscall.SIGCHLD)
+	defer signal.Stop(ch)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { r.loop(ctx, ch); close(done) }()
+	t.Cleanup(func() { cancel(); <-done })
+	orphan := exec.Command("true")
+	if _, err := startPid(orphan); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the orphan to end", func() bool { return isZombie(orphan.Process.Pid) })
+	ended := time.Now()
+	waitFor(t, "the orphan reaped", func() bool {
+		_, err := os.Stat(fmt.Sprintf("/proc/%d", orphan.Process.Pid))
+		return os.IsNotExist(err)
+	})
+	if took := time.Since(ended); took < sweepDelay/2 {
+		t.Errorf("the orphan was reaped %s after it ended, want the sweep about %s after its SIGCHLD", took, sweepDelay)
 	}
 }
 
