@@ -10,6 +10,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/podd-dev/podd/internal/pidsignal"
 )
 
 // cgroupRoot is where the cgroup hierarchies are mounted.
@@ -74,9 +76,17 @@ func ShimPid(stateDir string) (int, bool) {
 }
 
 // killCgroupProcs SIGKILLs every process in the cgroup trees and returns how
-// many it found.
+// many it found (a pid the listing gave that has become another process's
+// since is not killed: see package pidsignal).
 func killCgroupProcs(cg string) int {
-	n := 0
+	n, _ := pidsignal.Listed(func() ([]int, error) { return cgroupProcs(cg), nil }, syscall.SIGKILL)
+	return n
+}
+
+// cgroupProcs lists the processes in the cgroup trees (once per hierarchy
+// on cgroup v1).
+func cgroupProcs(cg string) []int {
+	var pids []int
 	for _, dir := range cgroupDirs(cg) {
 		filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
 			if err != nil || !d.IsDir() {
@@ -88,14 +98,13 @@ func killCgroupProcs(cg string) int {
 			}
 			for _, f := range strings.Fields(string(data)) {
 				if pid, err := strconv.Atoi(f); err == nil {
-					syscall.Kill(pid, syscall.SIGKILL)
-					n++
+					pids = append(pids, pid)
 				}
 			}
 			return nil
 		})
 	}
-	return n
+	return pids
 }
 
 // removeTree removes a cgroup directory bottom-up (cgroupfs needs rmdir).

@@ -15,6 +15,7 @@ import (
 	specs "github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
+	"github.com/podd-dev/podd/internal/pidsignal"
 	"github.com/podd-dev/podd/internal/procstat"
 	"github.com/podd-dev/podd/internal/procwait"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
@@ -358,49 +359,12 @@ func (c *Container) signalAll(sig unix.Signal) error {
 			}
 		}
 	}
-	pids, err := c.cgroup.GetAllPids()
-	if err != nil {
+	// A listed pid may be another process's by the time it is signalled.
+	if _, err := pidsignal.Listed(c.cgroup.GetAllPids, sig); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil
 		}
 		return fmt.Errorf("signal processes of container %q: %w", c.id, err)
-	}
-	// A listed pid may have ended since, and (pids wrap) be another
-	// process's by now, outside the container. A pidfd pins the process
-	// each pid is now; a second listing says which of those are in the
-	// cgroup, and a pinned process still alive afterwards is the one that
-	// listing saw: only those are signalled, through their pidfds.
-	pinned := make(map[int]int, len(pids))
-	defer func() {
-		for _, fd := range pinned {
-			unix.Close(fd)
-		}
-	}()
-	for _, pid := range pids {
-		fd, err := unix.PidfdOpen(pid, 0)
-		switch {
-		case errors.Is(err, unix.ESRCH):
-			continue
-		case err != nil:
-			return fmt.Errorf("signal process %d of container %q: %w", pid, c.id, err)
-		}
-		pinned[pid] = fd
-	}
-	still, err := c.cgroup.GetAllPids()
-	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil
-		}
-		return fmt.Errorf("signal processes of container %q: %w", c.id, err)
-	}
-	for _, pid := range still {
-		fd, ok := pinned[pid]
-		if !ok {
-			continue // not listed the first time: started since
-		}
-		if err := unix.PidfdSendSignal(fd, sig, nil, 0); err != nil && !errors.Is(err, unix.ESRCH) {
-			return fmt.Errorf("signal process %d of container %q: %w", pid, c.id, err)
-		}
 	}
 	return nil
 }
