@@ -10,8 +10,9 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	corev1 "k8s.io/api/core/v1"
 
@@ -45,7 +46,14 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 	for _, p := range pods {
 		known[string(p.UID)] = true
 	}
-	shimPids := d.shimProcesses()
+	shimPids := d.shimProcesses() // pidfds, closed when the pass ends
+	defer func() {
+		for _, fds := range shimPids {
+			for _, fd := range fds {
+				unix.Close(fd)
+			}
+		}
+	}()
 	tr := podTraces{
 		Records:     map[string]bool{},
 		Shims:       map[string]bool{},
@@ -77,8 +85,11 @@ func (d *Daemon) collectGarbage(pods []*corev1.Pod, states []*podworker.State) {
 			cl.Stop(ctx, true)
 			cl.Close()
 		}
-		for _, pid := range shimPids[uid] {
-			syscall.Kill(pid, syscall.SIGKILL) // its state dir may be gone, pid file and all
+		for _, fd := range shimPids[uid] {
+			// Its state dir may be gone, pid file and all. Through the
+			// pidfd: a shim that ended as it was stopped left its pid to
+			// whatever process comes next.
+			_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
 		}
 		if err := errors.Join(d.deps.Shims.Kill(stateDir, layout.PodCgroup(uid)),
 			d.deps.Shims.Kill(stateDir, layout.ShimCgroup(uid))); err != nil {
@@ -161,7 +172,7 @@ func liveSandboxes(states []*podworker.State) []string {
 }
 
 // shimProcesses finds running podd-shim processes of this daemon's run
-// root: their pids by pod UID.
+// root: a pidfd of each by pod UID (the caller closes them).
 func (d *Daemon) shimProcesses() map[string][]int {
 	prefix := []byte(d.deps.Layout.ShimsDir() + "/")
 	procs, _ := os.ReadDir("/proc")
@@ -171,15 +182,29 @@ func (d *Daemon) shimProcesses() map[string][]int {
 		if err != nil {
 			continue
 		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(cmdline, []byte("podd-shim")) {
+		// Pinned before its cmdline is read: the pidfd still answering
+		// afterwards proves the cmdline was this process's, and a kill
+		// through it can never reach another process that took the pid.
+		fd, err := unix.PidfdOpen(pid, 0)
+		if err != nil {
 			continue
 		}
+		cmdline, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
+		if err != nil || !bytes.Contains(cmdline, []byte("podd-shim")) || unix.PidfdSendSignal(fd, 0, nil, 0) != nil {
+			unix.Close(fd)
+			continue
+		}
+		pinned := false
 		for _, arg := range bytes.Split(cmdline, []byte{0}) {
 			if rest, ok := bytes.CutPrefix(arg, prefix); ok && len(rest) > 0 {
 				uid := strings.SplitN(string(rest), "/", 2)[0]
-				uids[uid] = append(uids[uid], pid)
+				uids[uid] = append(uids[uid], fd)
+				pinned = true
+				break
 			}
+		}
+		if !pinned {
+			unix.Close(fd)
 		}
 	}
 	return uids

@@ -1,10 +1,14 @@
 package daemon
 
 import (
+	"fmt"
+	"os/exec"
 	"reflect"
 	"testing"
 
 	"github.com/podd-dev/podd/daemon/podworker"
+	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 func set(uids ...string) map[string]bool {
@@ -73,5 +77,52 @@ func TestLiveSandboxesIncludeInterruptedCreations(t *testing.T) {
 	}
 	if got, want := liveSandboxes(states), []string{"cur", "half", "old", "new"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("liveSandboxes = %v, want %v", got, want)
+	}
+}
+
+// A shim of an unknown pod that ends while the GC stops it (here: as the
+// GC connects to it) is not killed by its pid afterwards: that pid may be
+// another process's by then (pids wrap), here a process of the test.
+func TestGCNeverKillsAShimsPidOnceTheShimEnded(t *testing.T) {
+	testutil.RequireRoot(t)
+	for attempt := 1; ; attempt++ {
+		dir := t.TempDir()
+		h := podworkertest.NewHost()
+		td := newTestDaemon(t, dir, h)
+		uid := fmt.Sprintf("0d0e0a0d-0000-4000-8000-%012d", attempt)
+		// A process the /proc scan takes for the shim of pod uid.
+		shim := exec.Command("sh", "-c", "read x", "podd-shim", "--state-dir", td.deps.Layout.ShimDir(uid))
+		stdin, err := shim.StdinPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := shim.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { stdin.Close(); _ = shim.Process.Kill(); _ = shim.Wait() })
+		var killed func() bool
+		h.OnStep("shim.connect", func() {
+			if killed != nil {
+				return
+			}
+			// The shim ends as it is stopped; another process takes its pid.
+			_ = shim.Process.Kill()
+			_ = shim.Wait()
+			killed = testutil.ProcessAtPid(t, shim.Process.Pid)
+		})
+		if err := td.restore(); err != nil {
+			t.Fatal(err)
+		}
+		if killed == nil {
+			if attempt < 5 {
+				td.stop()
+				continue
+			}
+			t.Fatalf("no process of the test took pid %d in %d attempts", shim.Process.Pid, attempt)
+		}
+		if killed() {
+			t.Fatalf("the GC killed pid %d, the ended shim's, now another process's", shim.Process.Pid)
+		}
+		return
 	}
 }

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -228,9 +226,9 @@ func TestExecTimeoutAfterTheCommandEndedKillsNothing(t *testing.T) {
 			_, err := os.Stat(fmt.Sprintf("/proc/%d", pid))
 			return os.IsNotExist(err), nil
 		})
-		alive := processAtPid(t, pid)
+		killed := testutil.ProcessAtPid(t, pid)
 		r := <-done
-		if alive == nil {
+		if killed == nil {
 			if attempt < 5 {
 				continue
 			}
@@ -239,45 +237,10 @@ func TestExecTimeoutAfterTheCommandEndedKillsNothing(t *testing.T) {
 		if r.exit.GetExitCode() != 0 || r.exit.GetTimedOut() {
 			t.Errorf("exec ended with %v, want exit 0 in time", r.exit)
 		}
-		if !alive() {
+		if killed() {
 			t.Fatalf("pid %d, the reaped command's, now another process's, was killed after the command ended", pid)
 		}
 		return
-	}
-}
-
-// processAtPid starts a sleeping process of the test at pid, which must be
-// free, by setting the last pid the kernel gave out, and returns whether it
-// is still alive (another process may take the pid first: then nil).
-// Cleanup kills it.
-func processAtPid(t *testing.T, pid int) (alive func() bool) {
-	t.Helper()
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("sleep", "60")
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// Reaped as soon as it ends, so that a kill shows as the process gone.
-	exited := make(chan struct{})
-	go func() { _ = cmd.Wait(); close(exited) }()
-	t.Cleanup(func() { _ = cmd.Process.Kill(); <-exited })
-	if cmd.Process.Pid != pid {
-		return nil
-	}
-	return func() bool {
-		select {
-		case <-exited:
-			return false
-		default:
-		}
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		s := string(b)
-		// State is the field after the command's closing parenthesis.
-		return err == nil && !strings.HasPrefix(s[strings.LastIndexByte(s, ')')+1:], " Z")
 	}
 }
 

@@ -3,8 +3,11 @@ package testutil
 import (
 	"fmt"
 	"os"
+	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 )
@@ -53,4 +56,42 @@ func StoppedChild(t testing.TB) int {
 		t.Fatalf("sleep %d did not stop: %v (%v)", pid, ws, err)
 	}
 	return pid
+}
+
+// ProcessAtPid starts a sleeping child of the test at pid, which must be
+// free (a process that ended and was reaped), by setting the last pid the
+// kernel gave out: a process the code under test must not kill, standing
+// where pid wrap-around would put any other. killed ends it with SIGTERM
+// and reports whether it had been SIGKILLed before (a SIGKILL sent earlier
+// decides the exit status, however late the process acts on it: no timing
+// involved). nil when another process took the pid first (the caller tries
+// again). Cleanup kills it. Needs root.
+func ProcessAtPid(t testing.TB, pid int) (killed func() bool) {
+	t.Helper()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command("sleep", "60")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	var status syscall.WaitStatus
+	wait := func() {
+		once.Do(func() {
+			_ = cmd.Wait()
+			status, _ = cmd.ProcessState.Sys().(syscall.WaitStatus)
+		})
+	}
+	t.Cleanup(func() { _ = cmd.Process.Kill(); wait() })
+	if cmd.Process.Pid != pid {
+		return nil
+	}
+	return func() bool {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		wait()
+		return status.Signaled() && status.Signal() == syscall.SIGKILL
+	}
 }

@@ -58,6 +58,7 @@ type fault struct {
 type Host struct {
 	mu     sync.Mutex
 	faults map[string]*fault
+	hooks  map[string]func() // see OnStep
 	// calls counts each step's calls.
 	calls map[string]int
 
@@ -128,8 +129,24 @@ func (h *Host) Script(step string, kind FaultKind, times int) {
 	h.faults[step] = &fault{kind: kind, times: times}
 }
 
-// step runs a step's script: nil when it succeeds.
+// OnStep runs fn at each call of step, before its script.
+func (h *Host) OnStep(step string, fn func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.hooks == nil {
+		h.hooks = map[string]func(){}
+	}
+	h.hooks[step] = fn
+}
+
+// step runs a step's hook and script: nil when it succeeds.
 func (h *Host) step(ctx context.Context, name string) error {
+	h.mu.Lock()
+	hook := h.hooks[name]
+	h.mu.Unlock()
+	if hook != nil {
+		hook()
+	}
 	h.mu.Lock()
 	h.calls[name]++
 	f := h.faults[name]
