@@ -332,7 +332,8 @@ spec:
 }
 
 // R34, R35, R15, scenarios 20 and 21: a sidecar starts before the next init
-// container, serves beside the app, and is stopped after the app; in a
+// container (started = its startup probe passed: without one the next init
+// container may run before httpd listens), serves beside the app, and is stopped after the app; in a
 // job-like pod it is stopped when the app is done and the pod Succeeds.
 func TestR34_SidecarServesAndStopsAfterApp(t *testing.T) {
 	t.Parallel()
@@ -351,6 +352,7 @@ spec:
     restartPolicy: Always
     command: ["sh", "-c", "mkdir -p /w; echo sidecar-page > /w/index.html; trap '%s > /out/side-stop; exit 0' TERM; httpd -f -p 8081 -h /w & wait"]
     volumeMounts: [{name: out, mountPath: /out}]
+    startupProbe: {tcpSocket: {port: 8081}, periodSeconds: 1}
   - name: fetch
     image: busybox:latest
     command: ["sh", "-c", "wget -qO- http://127.0.0.1:8081/"]
