@@ -20,7 +20,9 @@ import (
 //
 //   - httpGet: busybox httpd with a 1 s httpGet readiness probe; goal: the
 //     daemon (the podd process alone; the probed servers are the pods')
-//     under 5 % of a core.
+//     under 5 % of a core. Its peer: the same pods without the probe, probed
+//     at the same rate by net/http configured as the kubelet's prober, in a
+//     process of its own (runHTTPGetPeer); reported as daemon / peer.
 //   - exec: sleep with a 10 s exec liveness probe (`true`); goal:
 //     everything podd runs (the daemon, the shims and the exec'd
 //     processes, which run in the pods' cgroups) under 15 % of a core.
@@ -33,7 +35,7 @@ func BenchmarkProbeCPU(b *testing.B) {
 	n := envInt(b, "PODD_BENCH_PROBE_PODS", 100)
 	window := time.Duration(envInt(b, "PODD_BENCH_PROBE_SECONDS", 60)) * time.Second
 	for _, v := range []probeVariant{
-		{name: "httpGet", probeType: "readiness", period: time.Second, manifest: httpGetProbePod, plain: httpdPod, daemonGoal: 5},
+		{name: "httpGet", probeType: "readiness", period: time.Second, manifest: httpGetProbePod, plain: httpdPod, daemonGoal: 5, peer: true},
 		{name: "exec", probeType: "liveness", period: 10 * time.Second, manifest: execProbePod, plain: sleepPod, allGoal: 15},
 	} {
 		b.Run(v.name, func(b *testing.B) {
@@ -59,6 +61,9 @@ type probeVariant struct {
 	// daemonGoal bounds the daemon's CPU, allGoal that of the daemon, the
 	// shims and the pods together (% of a core); 0: no such goal.
 	daemonGoal, allGoal float64
+	// peer: the plain pods are also probed by the httpGet peer (see
+	// runHTTPGetPeer), whose CPU the daemon's is reported against.
+	peer bool
 }
 
 // httpdCommand serves /index.html on port 8080.
@@ -98,7 +103,7 @@ func execProbePod(name string) string {
 // probeCPU runs one measurement of variant v on n pods named prefix….
 func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant, n int, window time.Duration, prefix string) {
 	b.Helper()
-	baseDaemon, baseAll := e.plainPodsCPU(b, tr, url, v, n, window/2, prefix+"plain-")
+	baseDaemon, baseAll, peer := e.plainPodsCPU(b, tr, url, v, n, window/2, prefix+"plain-")
 	manifest, names := podsManifestOf(prefix, n, v.manifest)
 	file := filepath.Join(e.dir, prefix+v.name+".yaml")
 	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
@@ -142,6 +147,16 @@ func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant,
 		r.add("  %-30s %10.3f %% core", "daemon CPU", daemon)
 	}
 	r.add("  %-30s %10.3f %% core (the same pods without the probe: %.3f)", "  of which the probes add", daemon-baseDaemon, baseDaemon)
+	if peer != nil && peer.runs > 0 && runs > 0 {
+		peerPct := 100 * peer.cpu.Seconds() / peer.took.Seconds()
+		r.add("  %-30s %10.3f %% core (%.0f µs per GET, %d of %d failed; net/http as the kubelet's prober, the same pods and rate, no podd probe)",
+			"peer prober CPU", peerPct, float64(peer.cpu.Microseconds())/float64(peer.runs), peer.failures, peer.runs)
+		// Per run: the peer's wall time includes its start and its first
+		// period, in which it probes nothing.
+		ratio := (float64((m1.daemon - m0.daemon).Microseconds()) / runs) / (float64(peer.cpu.Microseconds()) / float64(peer.runs))
+		r.add("  %-30s %10.3f (CPU per probe run over the peer's per GET)", "daemon / peer", ratio)
+		b.ReportMetric(ratio, "ratio-daemon/peer")
+	}
 	r.add("  %-30s %10.3f %% core", "shims CPU", shims)
 	what := "probed servers: the pods', not podd's"
 	if v.probeType == "liveness" {
@@ -177,8 +192,9 @@ func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant,
 
 // plainPodsCPU runs n of v's pods without the probe over window (after they
 // all run, plus 5 s) and returns the daemon's CPU and that of the daemon,
-// the shims and the pods together, in % of a core; then deletes them.
-func (e *env) plainPodsCPU(b *testing.B, tr *podTracker, url string, v probeVariant, n int, window time.Duration, prefix string) (daemon, all float64) {
+// the shims and the pods together, in % of a core; with v.peer, then runs
+// the peer against them over window; then deletes them.
+func (e *env) plainPodsCPU(b *testing.B, tr *podTracker, url string, v probeVariant, n int, window time.Duration, prefix string) (daemon, all float64, peer *httpGetPeerResult) {
 	b.Helper()
 	manifest, names := podsManifestOf(prefix, n, v.plain)
 	file := filepath.Join(e.dir, prefix+v.name+".yaml")
@@ -191,10 +207,22 @@ func (e *env) plainPodsCPU(b *testing.B, tr *podTracker, url string, v probeVari
 	m0 := e.probeSnapshot(b, url, v.probeType)
 	<-time.After(window)
 	m1 := e.probeSnapshot(b, url, v.probeType)
+	if v.peer {
+		var urls []string
+		for _, name := range names {
+			p, err := e.pod(name)
+			if err != nil || p.Status.PodIP == "" {
+				b.Fatalf("pod %s has no IP for the peer prober: %v", name, err)
+			}
+			urls = append(urls, "http://"+p.Status.PodIP+":8080/index.html")
+		}
+		r := runHTTPGetPeer(b, urls, v.period, window)
+		peer = &r
+	}
 	e.podctlLong(b, "delete", "-f", file, "--grace-period", "0", "--wait=false")
 	tr.wait(b, 15*time.Minute, fmt.Sprintf("%d plain pods gone", n), func() bool { return tr.countGone(names) == n })
 	took := m1.at.Sub(m0.at).Seconds()
-	return 100 * (m1.daemon - m0.daemon).Seconds() / took, 100 * (m1.daemon - m0.daemon + m1.all - m0.all).Seconds() / took
+	return 100 * (m1.daemon - m0.daemon).Seconds() / took, 100 * (m1.daemon - m0.daemon + m1.all - m0.all).Seconds() / took, peer
 }
 
 // probeSnapshot is what probeCPU reads at each end of its window.
