@@ -7,10 +7,16 @@
 # start_podd sets PODD_PID and PODD_CRI_SOCK and PODD_SOCK; stop_podd (set
 # as the EXIT trap) stops it -- with --drain, so its pods and CRI sandboxes
 # stop with it instead of outliving it as a host's pods do -- and removes
-# its mounts and roots.
+# its mounts and roots, and the portmap plugin's shared chains if it made
+# them.
 
 start_podd() {
   local mirror="http://127.0.0.1:$REGISTRY_PORT"
+  # The portmap plugin's shared nat chains, made by the first hostPort
+  # sandbox and never removed by the plugin: removed by stop_podd when this
+  # run made them and they are empty (as the e2e tests' TestMain does).
+  PORTMAP_HAD=false
+  if iptables -w -t nat -S CNI-HOSTPORT-DNAT > /dev/null 2>&1; then PORTMAP_HAD=true; fi
   rm -rf "$WORK/root" "$WORK/run"
   mkdir -p "$WORK/cni"
   cat > "$WORK/podd.yaml" <<YAML
@@ -64,6 +70,25 @@ stop_podd() {
   if [ -n "$cg" ]; then
     find /sys/fs/cgroup/*"$cg" /sys/fs/cgroup"$cg" -depth -type d -exec rmdir {} + 2> /dev/null || true
   fi
+  if [ "${PORTMAP_HAD:-true}" = false ]; then
+    remove_portmap_chains
+  fi
   rm -rf "$WORK/root" "$WORK/run"
   return 0
+}
+
+# remove_portmap_chains removes the portmap plugin's shared nat chains and
+# the jumps to them, unless a hostPort rule is still in them.
+remove_portmap_chains() {
+  local out
+  out=$(iptables -w -t nat -S CNI-HOSTPORT-DNAT 2> /dev/null) || return 0
+  if printf '%s\n' "$out" | grep -q -- '^-A CNI-HOSTPORT-DNAT'; then return 0; fi
+  iptables -w -t nat -D PREROUTING -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2> /dev/null || true
+  iptables -w -t nat -D OUTPUT -m addrtype --dst-type LOCAL -j CNI-HOSTPORT-DNAT 2> /dev/null || true
+  iptables -w -t nat -D POSTROUTING -m comment --comment "CNI portfwd requiring masquerade" -j CNI-HOSTPORT-MASQ 2> /dev/null || true
+  local ch
+  for ch in CNI-HOSTPORT-DNAT CNI-HOSTPORT-MASQ CNI-HOSTPORT-SETMARK; do
+    iptables -w -t nat -F "$ch" 2> /dev/null || true
+    iptables -w -t nat -X "$ch" 2> /dev/null || true
+  done
 }
