@@ -3,6 +3,7 @@ package shim_test
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -17,7 +18,13 @@ import (
 // waitingCreateChildren lists the shim's create children that wait for
 // their request (started with the pause).
 func waitingCreateChildren(p *testPod) []string {
-	return shimChildrenWith(p, "create-container\x00ready")
+	var out []string
+	for _, pid := range childrenOf(int32(p.c.Pid())) {
+		if b, _ := os.ReadFile("/proc/" + pid + "/cmdline"); strings.Contains(string(b), "create-container\x00ready") {
+			out = append(out, pid)
+		}
+	}
+	return out
 }
 
 // A pod's first create child starts with its pause, before the first
