@@ -134,8 +134,12 @@ func TestCollectTakesTheTerminalBeforeThePid(t *testing.T) {
 			}
 			defer errR.Close()
 			errW.Close() // the program ran
-			pid, console, ok, err := collect(sock, errR, true)
-			if err != nil || !ok {
+			helper, err := os.StartProcess("/bin/true", []string{"true"}, &os.ProcAttr{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pid, console, err := collect(sock, errR, helper, true)
+			if err != nil {
 				t.Fatalf("collect: %v", err)
 			}
 			defer console.Close()
