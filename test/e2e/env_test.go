@@ -24,6 +24,7 @@ import (
 	"github.com/podd-dev/podd/network/cni"
 	"github.com/podd-dev/podd/network/proxier"
 	poddv1 "github.com/podd-dev/podd/proto/podd/v1"
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/test/image"
 	"github.com/podd-dev/podd/test/testutil"
 )
@@ -373,6 +374,9 @@ func (e *env) cleanup() {
 		e.cmd.Wait()
 		e.cmd = nil
 	}
+	if e.t.Failed() {
+		e.saveShimLogs()
+	}
 	if e.cmd != nil {
 		// Deleting many pods takes minutes on a loaded host: the budget is
 		// scaled like every other wait.
@@ -420,6 +424,32 @@ func (e *env) cleanup() {
 		}
 	}
 	forceClean(e)
+}
+
+// saveShimLogs copies every shim's log of a failed test into
+// PODD_E2E_LOG_DIR before its pods are deleted (a shim's log goes with its
+// pod's run directory).
+func (e *env) saveShimLogs() {
+	dir := os.Getenv("PODD_E2E_LOG_DIR")
+	if dir == "" || e.runRoot == "" {
+		return
+	}
+	logs, _ := filepath.Glob(filepath.Join(e.runRoot, "pods", "*", shimdir.LogFileName))
+	for _, l := range logs {
+		b, err := os.ReadFile(l)
+		if err != nil {
+			continue
+		}
+		uid := filepath.Base(filepath.Dir(l))
+		path := filepath.Join(dir, strings.NewReplacer("/", "_").Replace(e.t.Name())+".shim-"+uid+".log")
+		if err := os.WriteFile(path, b, 0o644); err != nil {
+			e.t.Logf("save a shim log: %v", err)
+			return
+		}
+	}
+	if len(logs) > 0 {
+		e.t.Logf("%d shim logs saved in %s", len(logs), dir)
+	}
 }
 
 // forceClean removes whatever a failed test may have left: shims, mounts

@@ -97,7 +97,20 @@ spec:
 		}
 		for _, cs := range pod.Status.ContainerStatuses {
 			if cs.RestartCount != 0 {
-				t.Errorf("pod %s container %s restarted %d times; its probe is `true`", pod.Name, cs.Name, cs.RestartCount)
+				// What ended the instance, and the daemon's lines on the
+				// pod: what CI's output must show when no log is kept.
+				last, _ := json.Marshal(cs.LastTerminationState)
+				var lines []string
+				for _, l := range strings.Split(e.logBuf.String(), "\n") {
+					if strings.Contains(l, string(pod.UID)) && !strings.Contains(l, `msg="Probe ran"`) {
+						lines = append(lines, l)
+					}
+				}
+				if len(lines) > 40 {
+					lines = lines[len(lines)-40:]
+				}
+				t.Errorf("pod %s (uid %s) container %s restarted %d times; its probe is `true`; its last state: %s; the daemon's lines on it but probe runs:\n%s",
+					pod.Name, pod.UID, cs.Name, cs.RestartCount, last, strings.Join(lines, "\n"))
 			}
 		}
 	}
