@@ -11,11 +11,17 @@ import (
 	"syscall"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/podd-dev/podd/internal/pidsignal"
 )
 
 // cgroupRoot is where the cgroup hierarchies are mounted.
 const cgroupRoot = "/sys/fs/cgroup"
+
+// afterShimCheck runs between the check that the pid file names this pod's
+// shim and the kill (a test's hook).
+var afterShimCheck = func() {}
 
 // Kill is the last resort for a pod whose shim does not answer: it kills the
 // shim named by the pid file of stateDir (only if that process really is
@@ -24,8 +30,12 @@ const cgroupRoot = "/sys/fs/cgroup"
 // directories, the sockets and the containers' runc state. Already gone is
 // success.
 func Kill(stateDir, podCgroup string) error {
-	if pid, ok := ShimPid(stateDir); ok {
-		syscall.Kill(pid, syscall.SIGKILL)
+	if _, fd, ok := pinShim(stateDir); ok {
+		afterShimCheck()
+		// Through the pidfd: if the shim ended since the check, its pid
+		// may be another process's (pids wrap).
+		_ = unix.PidfdSendSignal(fd, unix.SIGKILL, nil, 0)
+		unix.Close(fd)
 	}
 	var errs []error
 	deadline := time.Now().Add(10 * time.Second)
@@ -58,18 +68,47 @@ func Kill(stateDir, podCgroup string) error {
 	return errors.Join(errs...)
 }
 
-// ShimPid reads the pid file and checks the process is the shim of stateDir.
+// ShimPid returns the pid in stateDir's pid file if that process is this
+// pod's podd-shim (its command line names podd-shim and stateDir).
 func ShimPid(stateDir string) (int, bool) {
+	pid, fd, ok := pinShim(stateDir)
+	if !ok {
+		return 0, false
+	}
+	unix.Close(fd)
+	return pid, true
+}
+
+// pinShim returns the pid and a pidfd of the process stateDir's pid file
+// names if that process is this pod's podd-shim. The pidfd is opened before
+// the command line is read and still answers afterwards: the command line
+// read was its process's, and a signal through it never reaches another
+// process that took the pid since. The caller closes the pidfd.
+func pinShim(stateDir string) (pid, pidfd int, ok bool) {
+	pid, ok = readPidFile(stateDir)
+	if !ok {
+		return 0, -1, false
+	}
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return 0, -1, false
+	}
+	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+	if err != nil || !bytes.Contains(cmdline, []byte("podd-shim")) || !bytes.Contains(cmdline, []byte(stateDir)) ||
+		unix.PidfdSendSignal(fd, 0, nil, 0) != nil {
+		unix.Close(fd)
+		return 0, -1, false
+	}
+	return pid, fd, true
+}
+
+func readPidFile(stateDir string) (int, bool) {
 	data, err := os.ReadFile(PidFile(stateDir))
 	if err != nil {
 		return 0, false
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
 	if err != nil || pid <= 1 {
-		return 0, false
-	}
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-	if err != nil || !bytes.Contains(cmdline, []byte("podd-shim")) || !bytes.Contains(cmdline, []byte(stateDir)) {
 		return 0, false
 	}
 	return pid, true
