@@ -122,11 +122,87 @@ func TestExecHelperOutcomes(t *testing.T) {
 			t.Errorf("the shim holds %s: %s, a copy of its binary", fd, l)
 		}
 	}
-	// Every exec above, failed or not, left no process behind: no zombie,
-	// no helper, no command.
-	testutil.WaitFor(t, 5*time.Second, "only the container's init left", func() (bool, error) {
-		return len(childrenOf(int32(p.c.Pid()))) == 1 && len(cgroupProcs(t, p.cgroup+"/c")) == 1, nil
+	// Every exec above, failed or not, left no process behind but the
+	// container's one exec helper: no zombie, no command, no second helper.
+	testutil.WaitFor(t, 5*time.Second, "only the container's init and its exec helper left", func() (bool, error) {
+		return len(childrenOf(int32(p.c.Pid()))) == 2 && len(cgroupProcs(t, p.cgroup+"/c")) == 2 && len(execHelpers(p)) == 1, nil
 	})
+}
+
+// execHelpers returns the pids of the shim's children that are exec
+// helpers.
+func execHelpers(p *testPod) []string { return shimChildrenWith(p, "podd-fastexec") }
+
+// The exec helper joins the container once, at its first exec, and forks
+// every later one; it ends with the container's init, before the cgroup
+// it is in is removed (a helper left in it would keep the cgroup, and the
+// container's mount namespace, alive).
+func TestExecHelperEndsWithTheContainer(t *testing.T) {
+	p := startPod(t)
+	p.create(p.config("c", p.execRootfs(), "sleep", "1000"))
+	if len(execHelpers(p)) != 0 {
+		t.Fatalf("an exec helper before the first exec")
+	}
+	var helper []string
+	for i := range 3 {
+		if r := p.exec(&shimv1.ExecProcess{Container: "c", Args: []string{"true"}}); r.exit.GetExitCode() != 0 {
+			t.Fatalf("exec %d: exit %d, stderr %q", i, r.exit.GetExitCode(), r.stderr)
+		}
+		h := execHelpers(p)
+		if len(h) != 1 || helper != nil && h[0] != helper[0] {
+			t.Fatalf("exec %d: exec helpers %v, want the one of the first exec %v", i, h, helper)
+		}
+		helper = h
+	}
+	p.signal("c", int32(syscall.SIGKILL))
+	p.waitStopped("c", 10*time.Second)
+	if _, err := os.Stat("/proc/" + helper[0]); err == nil {
+		t.Errorf("exec helper %s outlived the container", helper[0])
+	}
+	for _, dir := range []string{"/sys/fs/cgroup/pids", "/sys/fs/cgroup"} {
+		if _, err := os.Stat(filepath.Join(dir, p.cgroup, "c")); err == nil {
+			t.Errorf("the container's cgroup %s is left", filepath.Join(dir, p.cgroup, "c"))
+		}
+	}
+}
+
+// A signal to every process of the container reaches its exec helper too
+// (it is in the cgroup): the next exec spawns another, and works.
+func TestExecAfterTheHelperWasSignalled(t *testing.T) {
+	p := startPod(t)
+	// The container's processes ignore SIGTERM; the helper does not.
+	p.create(p.config("c", p.execRootfs(), "sh", "-c", "trap '' TERM; sleep 1000 & wait"))
+	if r := p.exec(&shimv1.ExecProcess{Container: "c", Args: []string{"true"}}); r.exit.GetExitCode() != 0 {
+		t.Fatalf("first exec: exit %d, stderr %q", r.exit.GetExitCode(), r.stderr)
+	}
+	first := execHelpers(p)
+	if len(first) != 1 {
+		t.Fatalf("exec helpers %v after the first exec, want one", first)
+	}
+	if _, err := p.c.Signal(context.Background(), &shimv1.SignalRequest{Id: "c", Signal: int32(syscall.SIGTERM), All: true}); err != nil {
+		t.Fatal(err)
+	}
+	testutil.WaitFor(t, 5*time.Second, "the exec helper ended", func() (bool, error) {
+		return isGone(first[0]), nil
+	})
+	r := p.exec(&shimv1.ExecProcess{Container: "c", Args: []string{"echo", "again"}})
+	if r.exit.GetExitCode() != 0 || r.stdout != "again\n" {
+		t.Fatalf("exec after the helper ended: exit %d, stdout %q, stderr %q", r.exit.GetExitCode(), r.stdout, r.stderr)
+	}
+	if st := p.state("c"); st.GetStatus() != shimv1.Status_STATUS_RUNNING {
+		t.Fatalf("container %v after the signal, want running", st.GetStatus())
+	}
+}
+
+// isGone reports whether process pid has ended (reaped or a zombie).
+func isGone(pid string) bool {
+	b, err := os.ReadFile("/proc/" + pid + "/stat")
+	if err != nil {
+		return true
+	}
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
 }
 
 // The process exec'd into a confined container is confined alike: the

@@ -3,7 +3,6 @@ package shim_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -18,13 +17,7 @@ import (
 // waitingCreateChildren lists the shim's create children that wait for
 // their request (started with the pause).
 func waitingCreateChildren(p *testPod) []string {
-	var out []string
-	for _, pid := range childrenOf(int32(p.c.Pid())) {
-		if b, _ := os.ReadFile("/proc/" + pid + "/cmdline"); strings.Contains(string(b), "create-container\x00ready") {
-			out = append(out, pid)
-		}
-	}
-	return out
+	return shimChildrenWith(p, "create-container\x00ready")
 }
 
 // A pod's first create child starts with its pause, before the first

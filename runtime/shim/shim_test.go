@@ -333,3 +333,15 @@ func childrenOf(pid int32) []string {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// shimChildrenWith returns the pids of the shim's children whose command
+// line contains marker.
+func shimChildrenWith(p *testPod, marker string) []string {
+	var out []string
+	for _, pid := range childrenOf(int32(p.c.Pid())) {
+		if b, _ := os.ReadFile("/proc/" + pid + "/cmdline"); strings.Contains(string(b), marker) {
+			out = append(out, pid)
+		}
+	}
+	return out
+}

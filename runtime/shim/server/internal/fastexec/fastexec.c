@@ -1,7 +1,8 @@
 // The exec helper: runs before the Go runtime when the shim binary is
-// started as "podd-shim podd-fastexec", sets up one process in a running
-// container from a request the shim sends, and execs it. Every step's
-// order follows runc's nsexec.c and setns_init_linux.go; see doc.go.
+// started as "podd-shim podd-fastexec", joins a running container from
+// the set-up request the shim sends, then forks each command the shim
+// sends into it, sets it up and execs it. Every step's order follows
+// runc's nsexec.c and setns_init_linux.go; see doc.go.
 
 #define _GNU_SOURCE
 #include <errno.h>
@@ -318,13 +319,16 @@ static void reset_signals(uint64_t ignore)
 		fe_fail(FE_ERR_SETUP, "unblock signals: %s", fe_errstr(errno));
 }
 
-// run_process is the second process: in the container's PID namespace,
+// run_process is a command's process: in the container's PID namespace,
 // the shim's child (CLONE_PARENT). It becomes the command.
-static void __attribute__((noreturn)) run_process(struct request *q)
+static void __attribute__((noreturn)) run_process(struct request *q, int fds[FE_CMD_FDS])
 {
 	char buf[4096];
 	const char *path;
 
+	for (int i = 0; i < 3; i++)
+		if (dup2(fds[i], i) < 0)
+			fe_fail(FE_ERR_SETUP, "standard I/O fd %d: %s", i, fe_errstr(errno));
 	reset_signals(q->sig_ignore);
 	if (setsid() < 0)
 		fe_fail(FE_ERR_SETUP, "setsid: %s", fe_errstr(errno));
@@ -335,7 +339,7 @@ static void __attribute__((noreturn)) run_process(struct request *q)
 	// The container's session keyring, not the shim's.
 	if (q->keyring[0] && syscall(SYS_keyctl, KEYCTL_JOIN_SESSION_KEYRING, q->keyring) < 0 && errno != ENOSYS)
 		fe_fail(FE_ERR_SETUP, "join session keyring: %s", fe_errstr(errno));
-	if (q->flags & FE_FLAG_TTY)
+	if (q->cmd_flags & FE_FLAG_TTY)
 		setup_console(q);
 	if ((q->flags & FE_FLAG_NO_NEW_PRIVS) && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		fe_fail(FE_ERR_SETUP, "set no_new_privs: %s", fe_errstr(errno));
@@ -354,20 +358,51 @@ static void __attribute__((noreturn)) run_process(struct request *q)
 	fe_fail(FE_ERR_RUN, "exec %s: %s", path, fe_errstr(errno));
 }
 
+// serve forks each command the shim sends into the joined container until
+// the shim closes the socket. A command whose process cannot be forked
+// (the PID namespace's init has ended, the pids limit) is reported; the
+// helper goes on.
+static void __attribute__((noreturn)) serve(struct request *q)
+{
+	int fds[FE_CMD_FDS];
+	pid_t pid;
+
+	while (fe_read_command(q, fds)) {
+		// A PID namespace takes effect for children only: fork, as the
+		// shim's child so that the shim reaps it, and report its pid.
+		pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
+		if (pid == 0)
+			run_process(q, fds);
+		for (int i = 0; i < 3; i++)
+			close(fds[i]);
+		if (pid < 0) {
+			fe_report(FE_ERR_SETUP, "clone into the PID namespace: %s", fe_errstr(errno));
+			fe_send_reply(FE_REPLY_PID, -1, -1);
+		} else {
+			fe_send_reply(FE_REPLY_PID, pid, -1);
+		}
+		// Our end of the error pipe goes (the slot stays taken, so that
+		// no descriptor received later lands on it): the shim reads
+		// end-of-file once the process has exec'd.
+		if (dup3(0, FE_FD_ERR, O_CLOEXEC) < 0)
+			_exit(1);
+	}
+	_exit(0);
+}
+
 // fastexec runs the helper: the shim's child, which joins the container
-// and forks the process into its PID namespace.
+// once and then serves its commands.
 static void __attribute__((noreturn)) fastexec(void)
 {
 	struct request q = { 0 };
 	char oom[16];
-	pid_t pid;
 
-	// Nothing of ours may reach the command but its standard I/O.
+	// Nothing of ours may reach a command but its standard I/O.
 	if (fcntl(FE_FD_ERR, F_SETFD, FD_CLOEXEC) < 0)
 		_exit(1);
 	if (fcntl(FE_FD_SOCK, F_SETFD, FD_CLOEXEC) < 0)
 		fe_fail(FE_ERR_SETUP, "close-on-exec: %s", fe_errstr(errno));
-	fe_read_request(&q);
+	fe_read_setup(&q);
 	for (uint32_t i = 0; i < q.nns; i++)
 		if (fcntl(q.ns[i].fd, F_SETFD, FD_CLOEXEC) < 0)
 			fe_fail(FE_ERR_SETUP, "namespace fd %d: %s", q.ns[i].fd, fe_errstr(errno));
@@ -393,16 +428,10 @@ static void __attribute__((noreturn)) fastexec(void)
 			fe_fail(FE_ERR_SETUP, "setrlimit %u: %s", q.rlimits[i].resource, fe_errstr(errno));
 	}
 	join_namespaces(&q);
-
-	// A PID namespace takes effect for children only: fork, as the shim's
-	// child so that the shim reaps it, and report its pid.
-	pid = (pid_t)syscall(SYS_clone, CLONE_PARENT | SIGCHLD, 0, NULL, NULL, 0);
-	if (pid < 0)
-		fe_fail(FE_ERR_SETUP, "clone into the PID namespace: %s", fe_errstr(errno));
-	if (pid == 0)
-		run_process(&q);
-	fe_send_reply(FE_REPLY_PID, pid, -1);
-	_exit(0);
+	fe_send_reply(FE_REPLY_READY, 0, -1);
+	if (dup3(0, FE_FD_ERR, O_CLOEXEC) < 0)
+		_exit(1);
+	serve(&q);
 }
 
 // fastexec_init runs before main and before the Go runtime starts: with the

@@ -28,10 +28,11 @@ const (
 )
 
 // The helper's replies: the pid of the process it forked, the master of
-// that process's terminal.
+// that process's terminal, its set-up done.
 const (
 	replyPID     = C.FE_REPLY_PID
 	replyConsole = C.FE_REPLY_CONSOLE
+	replyReady   = C.FE_REPLY_READY
 )
 
 // Template is what every exec into one container shares: computed once per
@@ -99,36 +100,134 @@ func (e *CannotRunError) Error() string { return e.Msg }
 // sets up, it never waits for anything but the kernel.
 const replyTimeout = 30 * time.Second
 
-// Start starts cmd in the container whose namespaces ns are, through the
-// helper binary exe (the shim's sealed copy), and returns the process's
-// pid (a child of the caller's process) and the master of its terminal
-// when it has one. It returns once the program has been exec'd, so a
-// signal can no longer reach the helper's code instead.
-func Start(exe *os.File, t *Template, ns []Namespace, cmd Command) (pid int, console *os.File, err error) {
+// ErrHelperGone is a helper that had ended when a command was sent to it:
+// the command was not started. A helper ends when its container's cgroup
+// is killed (a stop, a signal to every process of the container) and when
+// it fails to read a command.
+var ErrHelperGone = errors.New("the exec helper has ended")
+
+// Helper is the exec helper of one container: a child of the shim that has
+// joined the container's cgroup and namespaces once, and forks each command
+// into them (as the shim's child). A fork from it is all an exec costs: no
+// process start, no namespace or cgroup to join. It lives in the
+// container's cgroup (one pid of its pids limit, its little memory) until
+// Close, which must come before the cgroup is removed.
+type Helper struct {
+	// mu serialises the commands: the helper runs one at a time, and a
+	// command's replies and error pipe are its alone.
+	mu     sync.Mutex
+	proc   *os.Process
+	sock   *os.File
+	closed bool
+}
+
+// Spawn starts the helper for the container whose namespaces ns are, from
+// the helper binary exe (the shim's sealed copy), and returns once it has
+// joined the container.
+func Spawn(exe *os.File, t *Template, ns []Namespace) (*Helper, error) {
 	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_SEQPACKET|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
-		return 0, nil, fmt.Errorf("exec socket: %w", err)
+		return nil, fmt.Errorf("exec socket: %w", err)
 	}
 	sock, child := os.NewFile(uintptr(fds[0]), "fastexec"), os.NewFile(uintptr(fds[1]), "fastexec-child")
-	defer sock.Close()
 	errR, errW, err := os.Pipe()
 	if err != nil {
+		sock.Close()
 		child.Close()
-		return 0, nil, fmt.Errorf("exec error pipe: %w", err)
+		return nil, fmt.Errorf("exec error pipe: %w", err)
 	}
 	defer errR.Close()
-	helper, err := startHelper(exe, t, ns, cmd, child, errW)
+	proc, err := startHelper(exe, t, ns, child, errW)
 	child.Close()
 	errW.Close()
 	if err != nil {
+		sock.Close()
+		return nil, err
+	}
+	h := &Helper{proc: proc, sock: sock}
+	if err := sendRequest(sock, encodeSetup(t, ns), nil); err != nil {
+		h.Close()
+		return nil, err
+	}
+	typ, _, fd, rerr := recvReply(sock, time.Now().Add(replyTimeout))
+	if fd >= 0 {
+		unix.Close(fd)
+	}
+	if rerr == nil && typ == replyReady {
+		return h, nil
+	}
+	// The set-up failed: the helper has reported why and exited, or
+	// hangs (killed by Close before the message is read).
+	h.Close()
+	msg, _ := io.ReadAll(errR)
+	switch {
+	case len(msg) > 1:
+		return nil, errors.New(string(msg[1:]))
+	case rerr != nil:
+		return nil, fmt.Errorf("exec helper set-up: %w", rerr)
+	}
+	return nil, fmt.Errorf("exec helper set-up: unexpected reply %d", typ)
+}
+
+// Close ends the helper and reaps it. Commands it started go on.
+func (h *Helper) Close() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.closeLocked()
+}
+
+func (h *Helper) closeLocked() {
+	if h.closed {
+		return
+	}
+	h.closed = true
+	h.sock.Close()
+	// Through its pidfd: never another process that took its pid.
+	_ = h.proc.Kill()
+	// The shim's reaper may have reaped it, if it had ended.
+	_, _ = h.proc.Wait()
+}
+
+// Start starts cmd and returns its process's pid (a child of the caller's
+// process) and the master of its terminal when it has one. It returns once
+// the program has been exec'd, so a signal can no longer reach the
+// helper's code instead. An error wrapping ErrHelperGone started nothing.
+func (h *Helper) Start(cmd Command) (pid int, console *os.File, err error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return 0, nil, ErrHelperGone
+	}
+	null, err := devNull()
+	if err != nil {
+		return 0, nil, fmt.Errorf("open %s: %w", os.DevNull, err)
+	}
+	stdio := []*os.File{cmd.Stdin, cmd.Stdout, cmd.Stderr}
+	for i, f := range stdio {
+		if f == nil || cmd.Console {
+			stdio[i] = null
+		}
+	}
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return 0, nil, fmt.Errorf("exec error pipe: %w", err)
+	}
+	defer errR.Close()
+	err = sendRequest(h.sock, encodeCommand(cmd), append(stdio, errW))
+	errW.Close()
+	if err != nil {
+		h.closeLocked()
+		if errors.Is(err, unix.EPIPE) || errors.Is(err, unix.ECONNRESET) {
+			return 0, nil, fmt.Errorf("%w: %w", ErrHelperGone, err)
+		}
 		return 0, nil, err
 	}
-	if err := sendRequest(sock, encode(t, ns, cmd)); err != nil {
-		_ = helper.Kill()
-		_, _ = helper.Wait()
-		return 0, nil, err
+	pid, console, ok, err := collect(h.sock, errR, cmd.Console)
+	if !ok {
+		// It ended, hangs or said what it should not: its next command
+		// would fare no better.
+		h.closeLocked()
 	}
-	pid, console, err = collect(sock, errR, helper, cmd.Console)
 	if err != nil && pid > 0 {
 		// The process reported a failure and exits, or is stuck: reap it.
 		_ = unix.Kill(pid, unix.SIGKILL)
@@ -145,21 +244,15 @@ func Start(exe *os.File, t *Template, ns []Namespace, cmd Command) (pid int, con
 }
 
 // devNull is the standard I/O of a terminal's process until it has its
-// terminal, and of a missing stream.
+// terminal, of a missing stream, and of the helper.
 var devNull = sync.OnceValues(func() (*os.File, error) { return os.OpenFile(os.DevNull, os.O_RDWR, 0) })
 
-func startHelper(exe *os.File, t *Template, ns []Namespace, cmd Command, sock, errW *os.File) (*os.Process, error) {
+func startHelper(exe *os.File, t *Template, ns []Namespace, sock, errW *os.File) (*os.Process, error) {
 	null, err := devNull()
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", os.DevNull, err)
 	}
-	stdio := []*os.File{cmd.Stdin, cmd.Stdout, cmd.Stderr}
-	for i, f := range stdio {
-		if f == nil || cmd.Console {
-			stdio[i] = null
-		}
-	}
-	files := append(stdio, sock, errW)
+	files := []*os.File{null, null, null, sock, errW}
 	for _, n := range ns {
 		files = append(files, n.File)
 	}
@@ -188,13 +281,22 @@ func startHelper(exe *os.File, t *Template, ns []Namespace, cmd Command, sock, e
 	return p, nil
 }
 
-func sendRequest(sock *os.File, req []byte) error {
+// sendRequest sends req as one datagram, with files' descriptors.
+func sendRequest(sock *os.File, req []byte, files []*os.File) error {
+	var oob []byte
+	if len(files) > 0 {
+		fds := make([]int, len(files))
+		for i, f := range files {
+			fds[i] = int(f.Fd())
+		}
+		oob = unix.UnixRights(fds...)
+	}
 	rc, err := sock.SyscallConn()
 	if err != nil {
 		return err
 	}
 	var werr error
-	if err := rc.Control(func(fd uintptr) { _, werr = unix.Write(int(fd), req) }); err != nil {
+	if err := rc.Control(func(fd uintptr) { werr = unix.Sendmsg(int(fd), req, oob, nil, unix.MSG_NOSIGNAL) }); err != nil {
 		return err
 	}
 	if werr != nil {
@@ -203,11 +305,18 @@ func sendRequest(sock *os.File, req []byte) error {
 	return nil
 }
 
+// errNotForked is the helper's answer to a command it could not fork a
+// process for (its message is in the error pipe).
+var errNotForked = errors.New("no process forked")
+
 // collect reads the replies, the pid (from the helper) and the terminal
 // (from the process it forked: the two arrive in either order), then the
 // error pipe to end-of-file once the program runs (or a message when
 // anything failed).
-func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int, console *os.File, err error) {
+//
+// ok reports whether the helper is still of use: it forked the process, or
+// said why it could not.
+func collect(sock, errR *os.File, wantConsole bool) (pid int, console *os.File, ok bool, err error) {
 	deadline := time.Now().Add(replyTimeout)
 	_ = errR.SetReadDeadline(deadline)
 	var rerr error
@@ -216,6 +325,8 @@ func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int
 		switch {
 		case err != nil:
 			rerr = err
+		case typ == replyPID && fd < 0 && pid <= 0 && v <= 0:
+			rerr = errNotForked
 		case typ == replyPID && fd < 0 && pid <= 0:
 			pid = int(v)
 		case typ == replyConsole && fd >= 0 && wantConsole && console == nil:
@@ -229,30 +340,27 @@ func collect(sock, errR *os.File, helper *os.Process, wantConsole bool) (pid int
 			rerr = fmt.Errorf("unexpected reply %d", typ)
 		}
 	}
-	if rerr != nil && pid <= 0 {
-		// No pid within the timeout (or the helper failed): never wait
-		// for a helper that hangs.
-		_ = helper.Kill()
+	if rerr != nil && pid <= 0 && !errors.Is(rerr, io.ErrUnexpectedEOF) && rerr != errNotForked {
+		// No pid within the timeout: the helper hangs, and the error pipe
+		// would never end. (At end-of-file the helper has ended, its
+		// message is in the pipe.)
+		return 0, console, false, fmt.Errorf("exec helper: %w", rerr)
 	}
-	st, werr := helper.Wait()
+	ok = pid > 0 || rerr == errNotForked
 	msg, err := io.ReadAll(errR)
 	switch {
 	case err != nil:
-		return pid, console, fmt.Errorf("exec helper: %w", err)
+		return pid, console, ok, fmt.Errorf("exec helper: %w", err)
 	case len(msg) > 1 && msg[0] == C.FE_ERR_RUN:
-		return pid, console, &CannotRunError{Msg: string(msg[1:])}
+		return pid, console, ok, &CannotRunError{Msg: string(msg[1:])}
 	case len(msg) > 1:
-		return pid, console, errors.New(string(msg[1:]))
-	case werr != nil:
-		return pid, console, fmt.Errorf("wait for exec helper: %w", werr)
-	case !st.Success():
-		return pid, console, fmt.Errorf("exec helper: %s", st)
+		return pid, console, ok, errors.New(string(msg[1:]))
 	case pid <= 0:
-		return 0, console, fmt.Errorf("exec helper sent no pid: %v", rerr)
+		return 0, console, ok, fmt.Errorf("exec helper sent no pid: %v", rerr)
 	case wantConsole && console == nil:
-		return pid, nil, fmt.Errorf("exec helper sent no terminal: %v", rerr)
+		return pid, nil, ok, fmt.Errorf("exec helper sent no terminal: %v", rerr)
 	}
-	return pid, console, nil
+	return pid, console, ok, nil
 }
 
 // recvReply receives one reply before deadline: its type, value and passed
@@ -306,32 +414,36 @@ func pollable(fd int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), "console"), nil
 }
 
-// encode lays the request out as fastexec.c's read_request reads it.
-func encode(t *Template, ns []Namespace, cmd Command) []byte {
+// encoder appends native-endian integers and strings as fastexec.c's
+// reader takes them.
+type encoder struct{ b []byte }
+
+func (e *encoder) u32(v uint32) { e.b = binary.NativeEndian.AppendUint32(e.b, v) }
+func (e *encoder) u64(v uint64) { e.b = binary.NativeEndian.AppendUint64(e.b, v) }
+func (e *encoder) str(s string) { e.u32(uint32(len(s) + 1)); e.b = append(append(e.b, s...), 0) }
+func (e *encoder) strs(v []string) {
+	e.u32(uint32(len(v)))
+	for _, s := range v {
+		e.str(s)
+	}
+}
+
+func strsSize(v []string) int {
+	n := 4
+	for _, s := range v {
+		n += 5 + len(s)
+	}
+	return n
+}
+
+// encodeSetup lays the set-up request out as fe_read_setup reads it.
+func encodeSetup(t *Template, ns []Namespace) []byte {
 	// Sized once: the request is mostly the seccomp program (~8 KiB for
 	// the default profile), which appending from nothing copied over and
 	// over.
-	size := 256 + 4*len(t.Groups) + 24*len(t.Rlimits) + 8*len(ns) + len(t.Seccomp)*int(unsafe.Sizeof(t.Seccomp[0])) +
-		len(cmd.Cwd) + len(t.Keyring)
-	for _, v := range [][]string{t.CgroupPaths, cmd.Args, cmd.Env} {
-		for _, s := range v {
-			size += 5 + len(s)
-		}
-	}
-	b := make([]byte, 0, size)
-	u32 := func(v uint32) { b = binary.NativeEndian.AppendUint32(b, v) }
-	u64 := func(v uint64) { b = binary.NativeEndian.AppendUint64(b, v) }
-	str := func(s string) { u32(uint32(len(s) + 1)); b = append(append(b, s...), 0) }
-	strs := func(v []string) {
-		u32(uint32(len(v)))
-		for _, s := range v {
-			str(s)
-		}
-	}
+	e := &encoder{b: make([]byte, 0, 128+4*len(t.Groups)+24*len(t.Rlimits)+8*len(ns)+
+		len(t.Seccomp)*int(unsafe.Sizeof(unix.SockFilter{}))+len(t.Keyring)+strsSize(t.CgroupPaths))}
 	var flags uint32
-	if cmd.Console {
-		flags |= C.FE_FLAG_TTY
-	}
 	if t.NoNewPrivs {
 		flags |= C.FE_FLAG_NO_NEW_PRIVS
 	}
@@ -340,49 +452,61 @@ func encode(t *Template, ns []Namespace, cmd Command) []byte {
 		flags |= C.FE_FLAG_OOM
 		oom = *t.OOMScoreAdj
 	}
-	u32(C.FE_MAGIC)
-	u32(flags)
-	u32(uint32(int32(oom)))
-	u32(t.UID)
-	u32(t.GID)
-	u32(uint32(len(t.Groups)))
+	e.u32(C.FE_MAGIC)
+	e.u32(flags)
+	e.u32(uint32(int32(oom)))
+	e.u32(t.UID)
+	e.u32(t.GID)
+	e.u32(uint32(len(t.Groups)))
 	for _, g := range t.Groups {
-		u32(g)
+		e.u32(g)
 	}
 	for _, c := range t.Caps {
-		u64(c)
+		e.u64(c)
 	}
-	u32(t.LastCap)
-	u32(uint32(len(t.Rlimits)))
+	e.u32(t.LastCap)
+	e.u32(uint32(len(t.Rlimits)))
 	for _, r := range t.Rlimits {
 		// struct { uint32_t; uint64_t; uint64_t }: 4 bytes of padding.
-		u32(r.Resource)
-		u32(0)
-		u64(r.Cur)
-		u64(r.Max)
+		e.u32(r.Resource)
+		e.u32(0)
+		e.u64(r.Cur)
+		e.u64(r.Max)
 	}
-	strs(t.CgroupPaths)
-	u32(uint32(len(ns)))
+	e.strs(t.CgroupPaths)
+	e.u32(uint32(len(ns)))
 	for i, n := range ns {
-		u32(uint32(n.Type))
-		u32(uint32(C.FE_FD_FIRST_FREE + i))
+		e.u32(uint32(n.Type))
+		e.u32(uint32(C.FE_FD_FIRST_FREE + i))
 	}
-	u32(t.SeccompFlags)
-	u32(uint32(len(t.Seccomp)))
+	e.u32(t.SeccompFlags)
+	e.u32(uint32(len(t.Seccomp)))
 	if len(t.Seccomp) > 0 {
-		b = append(b, unsafe.Slice((*byte)(unsafe.Pointer(&t.Seccomp[0])), len(t.Seccomp)*int(unsafe.Sizeof(t.Seccomp[0])))...)
+		e.b = append(e.b, unsafe.Slice((*byte)(unsafe.Pointer(&t.Seccomp[0])), len(t.Seccomp)*int(unsafe.Sizeof(t.Seccomp[0])))...)
 	}
 	umask := uint32(C.FE_NO_UMASK)
 	if t.Umask != nil {
 		umask = *t.Umask
 	}
-	u32(umask)
-	u64(t.SigIgnore)
-	u32(uint32(cmd.Height))
-	u32(uint32(cmd.Width))
-	str(cmd.Cwd)
-	str(t.Keyring)
-	strs(cmd.Args)
-	strs(cmd.Env)
-	return b
+	e.u32(umask)
+	e.u64(t.SigIgnore)
+	e.str(t.Keyring)
+	return e.b
+}
+
+// encodeCommand lays a command out as fe_read_command reads it.
+func encodeCommand(cmd Command) []byte {
+	e := &encoder{b: make([]byte, 0, 32+len(cmd.Cwd)+strsSize(cmd.Args)+strsSize(cmd.Env))}
+	var flags uint32
+	if cmd.Console {
+		flags |= C.FE_FLAG_TTY
+	}
+	e.u32(C.FE_CMD_MAGIC)
+	e.u32(flags)
+	e.u32(uint32(cmd.Height))
+	e.u32(uint32(cmd.Width))
+	e.str(cmd.Cwd)
+	e.strs(cmd.Args)
+	e.strs(cmd.Env)
+	return e.b
 }

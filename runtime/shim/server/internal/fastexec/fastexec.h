@@ -5,8 +5,10 @@
 
 // FE_MARKER is argv[1] of the shim binary started as the exec helper.
 #define FE_MARKER "podd-fastexec"
-// FE_MAGIC starts a request; another value is a request of another build.
-#define FE_MAGIC 0x70646678u
+// FE_MAGIC starts the helper's set-up request and FE_CMD_MAGIC each
+// command's; another value is a request of another build.
+#define FE_MAGIC 0x70646679u
+#define FE_CMD_MAGIC 0x70646663u
 
 // The helper's descriptors: the request/reply socket, the error pipe's
 // write end, and the first that is neither (namespace fds start here).
@@ -14,7 +16,11 @@
 #define FE_FD_ERR 4
 #define FE_FD_FIRST_FREE 5
 
-// Request flags.
+// A command comes with FE_CMD_FDS descriptors (SCM_RIGHTS): its standard
+// input, output and error, and the write end of its error pipe.
+#define FE_CMD_FDS 4
+
+// Request flags (FE_FLAG_TTY is a command's, the others the set-up's).
 #define FE_FLAG_TTY 1u
 #define FE_FLAG_NO_NEW_PRIVS 2u
 #define FE_FLAG_OOM 4u
@@ -30,9 +36,11 @@
 #define FE_CAP_SETS 5
 
 // Replies on the socket: the process's pid (from the helper), the
-// terminal's master (from the process, as SCM_RIGHTS).
+// terminal's master (from the process, as SCM_RIGHTS), and the helper's
+// set-up done (it has joined the container and waits for commands).
 #define FE_REPLY_PID 1
 #define FE_REPLY_CONSOLE 2
+#define FE_REPLY_READY 3
 
 // The first byte of an error message: the command cannot be run (not
 // found, not executable), or the setup failed.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"io"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -59,8 +60,19 @@ func self(t *testing.T) *os.File {
 	return f
 }
 
-// run starts cmd through the helper and returns its output and status.
-func run(t *testing.T, tmpl *Template, ns []Namespace, cmd Command) (string, unix.WaitStatus, error) {
+// spawn starts a helper that is closed when the test ends.
+func spawn(t *testing.T, exe *os.File, tmpl *Template, ns []Namespace) *Helper {
+	t.Helper()
+	h, err := Spawn(exe, tmpl, ns)
+	if err != nil {
+		t.Fatalf("spawn the helper: %v", err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+// runIn starts cmd through h and returns its output and status.
+func runIn(t *testing.T, h *Helper, cmd Command) (string, unix.WaitStatus, error) {
 	t.Helper()
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -68,7 +80,7 @@ func run(t *testing.T, tmpl *Template, ns []Namespace, cmd Command) (string, uni
 	}
 	defer r.Close()
 	cmd.Stdout, cmd.Stderr = w, w
-	pid, _, err := Start(self(t), tmpl, ns, cmd)
+	pid, _, err := h.Start(cmd)
 	w.Close()
 	if err != nil {
 		return "", 0, err
@@ -81,6 +93,26 @@ func run(t *testing.T, tmpl *Template, ns []Namespace, cmd Command) (string, uni
 	return string(out), ws, nil
 }
 
+// run starts cmd through a helper of its own.
+func run(t *testing.T, tmpl *Template, ns []Namespace, cmd Command) (string, unix.WaitStatus, error) {
+	t.Helper()
+	h, err := Spawn(self(t), tmpl, ns)
+	if err != nil {
+		return "", 0, err
+	}
+	defer h.Close()
+	return runIn(t, h, cmd)
+}
+
+// noChildLeft fails the test if the test process has a child, ended or not.
+func noChildLeft(t *testing.T) {
+	t.Helper()
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); !errors.Is(err, unix.ECHILD) {
+		t.Errorf("a child is left (waitid: %v, signal %d)", err, info.Signo)
+	}
+}
+
 func TestStartRunsTheCommand(t *testing.T) {
 	testutil.RequireRoot(t)
 	out, ws, err := run(t, hostTemplate(t), nil, Command{Args: []string{"sh", "-c", "echo $X; pwd; exit 3"},
@@ -91,7 +123,7 @@ func TestStartRunsTheCommand(t *testing.T) {
 }
 
 // A failure reports what failed, and leaves no process behind: the
-// helper is waited for, the process it forked is reaped.
+// helper is reaped once closed, the process it forked once it failed.
 func TestStartFailures(t *testing.T) {
 	testutil.RequireRoot(t)
 	null, err := os.Open(os.DevNull)
@@ -119,10 +151,7 @@ func TestStartFailures(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), tc.want) || errors.As(err, &cr) != tc.cannotRun {
 				t.Fatalf("error %v; want one with %q (cannot run: %v)", err, tc.want, tc.cannotRun)
 			}
-			var info unix.Siginfo
-			if err := unix.Waitid(unix.P_ALL, 0, &info, unix.WEXITED|unix.WNOHANG|unix.WNOWAIT, nil); !errors.Is(err, unix.ECHILD) {
-				t.Errorf("a child is left (waitid: %v, signal %d)", err, info.Signo)
-			}
+			noChildLeft(t)
 		})
 	}
 }
@@ -151,7 +180,8 @@ func TestStartWithTheBinaryAtALowDescriptor(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer r.Close()
-	pid, _, err := Start(low, hostTemplate(t), nil, Command{Args: []string{"sh", "-c", "echo ran"}, Env: []string{"PATH=/usr/bin:/bin"}, Cwd: "/", Stdout: w, Stderr: w})
+	h := spawn(t, low, hostTemplate(t), nil)
+	pid, _, err := h.Start(Command{Args: []string{"sh", "-c", "echo ran"}, Env: []string{"PATH=/usr/bin:/bin"}, Cwd: "/", Stdout: w, Stderr: w})
 	w.Close()
 	if err != nil {
 		t.Fatalf("start with the binary at descriptor 4: %v", err)
@@ -164,4 +194,103 @@ func TestStartWithTheBinaryAtALowDescriptor(t *testing.T) {
 	if out := string(out); out != "ran\n" || ws.ExitStatus() != 0 {
 		t.Errorf("sh: %q, status %v; want ran, 0", out, ws)
 	}
+}
+
+// One helper runs many commands, each with its own arguments, environment,
+// directory and output; a command that cannot run leaves it serving.
+func TestHelperServesCommandAfterCommand(t *testing.T) {
+	testutil.RequireRoot(t)
+	h := spawn(t, self(t), hostTemplate(t), nil)
+	helperPid := h.proc.Pid
+	for i, dir := range []string{"/tmp", "/", "/usr"} {
+		out, ws, err := runIn(t, h, Command{Args: []string{"sh", "-c", "echo $N; pwd; exit $N"},
+			Env: []string{"PATH=/usr/bin:/bin", "N=" + strconv.Itoa(i)}, Cwd: dir})
+		if want := strconv.Itoa(i) + "\n" + dir + "\n"; err != nil || out != want || ws.ExitStatus() != i {
+			t.Fatalf("command %d: %q, status %v, %v; want %q, exit %d", i, out, ws, err, want, i)
+		}
+		_, _, err = runIn(t, h, Command{Args: []string{"no-such-command"}, Env: []string{"PATH=/bin"}, Cwd: "/"})
+		var cr *CannotRunError
+		if !errors.As(err, &cr) {
+			t.Fatalf("a command not on PATH: %v, want CannotRunError", err)
+		}
+	}
+	if err := h.proc.Signal(unix.Signal(0)); err != nil || h.proc.Pid != helperPid {
+		t.Fatalf("the helper did not serve every command: %v", err)
+	}
+	h.Close()
+	noChildLeft(t)
+}
+
+// A helper that ended (its container's cgroup was killed) starts nothing
+// and says so: the caller spawns another.
+func TestStartOnAnEndedHelper(t *testing.T) {
+	testutil.RequireRoot(t)
+	h := spawn(t, self(t), hostTemplate(t), nil)
+	if err := h.proc.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	// Ended, not yet reaped (as the shim's reaper would leave it a while):
+	// its end of the socket is closed.
+	var info unix.Siginfo
+	if err := unix.Waitid(unix.P_PID, h.proc.Pid, &info, unix.WEXITED|unix.WNOWAIT, nil); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err := runIn(t, h, Command{Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin"}, Cwd: "/"})
+	if !errors.Is(err, ErrHelperGone) {
+		t.Fatalf("start through an ended helper: %v, want ErrHelperGone", err)
+	}
+	if _, _, err := runIn(t, h, Command{Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin"}, Cwd: "/"}); !errors.Is(err, ErrHelperGone) {
+		t.Fatalf("start again: %v, want ErrHelperGone", err)
+	}
+	noChildLeft(t)
+}
+
+// A process the helper cannot fork (the cgroup's pids limit) fails that
+// exec with the reason; the helper serves the next.
+func TestHelperOutlivesAFailedFork(t *testing.T) {
+	testutil.RequireRoot(t)
+	tmpl := hostTemplate(t)
+	dir := pidsCgroup(t, tmpl)
+	h := spawn(t, self(t), tmpl, nil)
+	// The helper is the one process the cgroup may have.
+	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte("1"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := Command{Args: []string{"true"}, Env: []string{"PATH=/usr/bin:/bin"}, Cwd: "/"}
+	_, _, err := runIn(t, h, cmd)
+	if err == nil || !strings.Contains(err.Error(), "clone into the PID namespace: resource temporarily unavailable") {
+		t.Fatalf("exec beyond the pids limit: %v, want the failed clone", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "pids.max"), []byte("max"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, ws, err := runIn(t, h, cmd); err != nil || ws.ExitStatus() != 0 {
+		t.Fatalf("exec once the limit is lifted: status %v, %v", ws, err)
+	}
+}
+
+// pidsCgroup makes a cgroup with the pids controller for tmpl's processes,
+// removed when the test ends (after the helper's Close, registered later).
+func pidsCgroup(t *testing.T, tmpl *Template) string {
+	t.Helper()
+	name := "podd-fastexec-test-" + strconv.Itoa(os.Getpid())
+	dir := filepath.Join("/sys/fs/cgroup/pids", name)
+	if _, err := os.Stat("/sys/fs/cgroup/cgroup.controllers"); err == nil {
+		dir = filepath.Join("/sys/fs/cgroup", name)
+		tmpl.CgroupDir = dir
+	} else {
+		tmpl.CgroupPaths = []string{dir}
+	}
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := os.Remove(dir); err != nil {
+			t.Errorf("remove the test cgroup: %v", err)
+		}
+	})
+	if _, err := os.Stat(filepath.Join(dir, "pids.max")); err != nil {
+		t.Fatalf("no pids controller in %s: %v", dir, err)
+	}
+	return dir
 }

@@ -9,9 +9,11 @@
 
 #include "fastexec.h"
 
-// The request, as fastexec.go encodes it: native-endian integers, strings
-// as a length and bytes, NUL included.
+// The set-up request and the current command, as fastexec.go encodes
+// them: native-endian integers, strings as a length and bytes, NUL
+// included.
 struct request {
+	// The set-up: what every command shares.
 	uint32_t flags;
 	int32_t oom_score_adj;
 	uint32_t uid, gid, ngroups;
@@ -28,18 +30,28 @@ struct request {
 	struct sock_filter *seccomp;
 	uint32_t umask;
 	uint64_t sig_ignore;
+	char *keyring;
+
+	// The command (fe_read_command).
+	uint32_t cmd_flags;
 	uint16_t rows, cols;
-	char *cwd, *keyring;
+	char *cwd;
 	char **argv, **envp;
+	char *cmd_buf;
 };
 
-// fe_fail writes kind (FE_ERR_RUN or FE_ERR_SETUP) and the message to the
-// error pipe and exits.
+// fe_report writes kind (FE_ERR_RUN or FE_ERR_SETUP) and the message to the
+// error pipe; fe_fail does and exits.
+void __attribute__((format(printf, 2, 3))) fe_report(char kind, const char *fmt, ...);
 void __attribute__((noreturn, format(printf, 2, 3))) fe_fail(char kind, const char *fmt, ...);
 // fe_errstr is strerror(e) with a lower-case first letter.
 const char *fe_errstr(int e);
-// fe_read_request receives and decodes the shim's request.
-void fe_read_request(struct request *q);
+// fe_read_setup receives and decodes the shim's set-up request.
+void fe_read_setup(struct request *q);
+// fe_read_command receives the next command into q (freeing the last
+// one's) and its descriptors into fds, and makes the error pipe's write end
+// FE_FD_ERR. It returns 0 when the shim has closed the socket.
+int fe_read_command(struct request *q, int fds[FE_CMD_FDS]);
 // fe_send_reply sends the shim a reply of type with value v and, when
 // fd >= 0, that descriptor.
 void fe_send_reply(uint32_t type, int32_t v, int fd);

@@ -3,6 +3,7 @@
 
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,25 +15,39 @@
 
 #include "helper.h"
 
-// fe_fail writes kind and the formatted message to the error pipe and exits.
-// The pipe is close-on-exec: the shim reads end-of-file when the exec
-// succeeded and a message when anything failed.
-void fe_fail(char kind, const char *fmt, ...)
+static void vreport(char kind, const char *fmt, va_list ap)
 {
 	char buf[1024];
-	va_list ap;
 	int n;
 
 	buf[0] = kind;
-	va_start(ap, fmt);
 	n = vsnprintf(buf + 1, sizeof(buf) - 1, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		n = 0;
 	if (n > (int)sizeof(buf) - 2)
 		n = sizeof(buf) - 2;
 	// Nothing is left to report a failed write to.
 	(void)!write(FE_FD_ERR, buf, n + 1);
+}
+
+// fe_report writes kind and the formatted message to the error pipe. The
+// pipe is close-on-exec: the shim reads end-of-file when the exec
+// succeeded and a message when anything failed.
+void fe_report(char kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(kind, fmt, ap);
+	va_end(ap);
+}
+
+// fe_fail is fe_report, then exit.
+void fe_fail(char kind, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(kind, fmt, ap);
+	va_end(ap);
 	_exit(1);
 }
 
@@ -90,16 +105,29 @@ static char **strs(struct reader *r, uint32_t *count)
 	return v;
 }
 
-// fe_read_request receives the request: one datagram on the socket.
-void fe_read_request(struct request *q)
+// recv_size returns the size of the next datagram on the socket without
+// taking it (0 at end-of-file).
+static ssize_t recv_size(void)
+{
+	ssize_t size;
+	do
+		size = recv(FE_FD_SOCK, NULL, 0, MSG_PEEK | MSG_TRUNC);
+	while (size < 0 && errno == EINTR);
+	if (size < 0)
+		fe_fail(FE_ERR_SETUP, "read exec request: %s", fe_errstr(errno));
+	return size;
+}
+
+// fe_read_setup receives the set-up request: one datagram on the socket.
+void fe_read_setup(struct request *q)
 {
 	struct reader r;
 	ssize_t n, size;
 	char *buf;
 
-	size = recv(FE_FD_SOCK, NULL, 0, MSG_PEEK | MSG_TRUNC);
-	if (size <= 0)
-		fe_fail(FE_ERR_SETUP, "read exec request: %s", size < 0 ? fe_errstr(errno) : "no request");
+	size = recv_size();
+	if (size == 0)
+		fe_fail(FE_ERR_SETUP, "read exec request: no request");
 	buf = malloc(size);
 	if (!buf)
 		fe_fail(FE_ERR_SETUP, "out of memory");
@@ -130,14 +158,83 @@ void fe_read_request(struct request *q)
 	q->seccomp = take(&r, (size_t)q->seccomp_len * sizeof(struct sock_filter));
 	q->umask = u32(&r);
 	q->sig_ignore = u64(&r);
+	q->keyring = str(&r);
+}
+
+// free_command frees what the last command allocated.
+static void free_command(struct request *q)
+{
+	free(q->argv);
+	free(q->envp);
+	free(q->cmd_buf);
+	q->argv = q->envp = NULL;
+	q->cmd_buf = NULL;
+}
+
+// fe_read_command receives one command: a datagram with its descriptors.
+// The error pipe comes first, so that anything wrong with the rest is
+// reported on it.
+int fe_read_command(struct request *q, int fds[FE_CMD_FDS])
+{
+	union { char buf[CMSG_SPACE(FE_CMD_FDS * sizeof(int))]; struct cmsghdr align; } u;
+	struct msghdr mh = { 0 };
+	struct iovec iov;
+	struct cmsghdr *c;
+	struct reader r;
+	ssize_t n, size;
+	int nfds = 0;
+
+	free_command(q);
+	size = recv_size();
+	if (size == 0)
+		return 0;
+	q->cmd_buf = malloc(size);
+	if (!q->cmd_buf)
+		fe_fail(FE_ERR_SETUP, "out of memory");
+	iov.iov_base = q->cmd_buf;
+	iov.iov_len = size;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = u.buf;
+	mh.msg_controllen = sizeof(u.buf);
+	do
+		n = recvmsg(FE_FD_SOCK, &mh, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n != size)
+		fe_fail(FE_ERR_SETUP, "read exec command: %s", n < 0 ? fe_errstr(errno) : "short read");
+	for (c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+		if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+			continue;
+		int got = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+		for (int i = 0; i < got; i++) {
+			int fd;
+			memcpy(&fd, CMSG_DATA(c) + i * sizeof(int), sizeof(int));
+			if (nfds < FE_CMD_FDS)
+				fds[nfds++] = fd;
+			else
+				close(fd);
+		}
+	}
+	if (nfds != FE_CMD_FDS || (mh.msg_flags & MSG_CTRUNC))
+		fe_fail(FE_ERR_SETUP, "exec command with %d descriptors, not %d", nfds, FE_CMD_FDS);
+	if (dup3(fds[3], FE_FD_ERR, O_CLOEXEC) < 0)
+		fe_fail(FE_ERR_SETUP, "take the error pipe: %s", fe_errstr(errno));
+	close(fds[3]);
+	fds[3] = FE_FD_ERR;
+
+	r.p = q->cmd_buf;
+	r.end = q->cmd_buf + size;
+	if (u32(&r) != FE_CMD_MAGIC)
+		fe_fail(FE_ERR_SETUP, "exec command of another shim version");
+	q->cmd_flags = u32(&r);
 	q->rows = (uint16_t)u32(&r);
 	q->cols = (uint16_t)u32(&r);
 	q->cwd = str(&r);
-	q->keyring = str(&r);
 	q->argv = strs(&r, NULL);
 	q->envp = strs(&r, NULL);
 	if (!q->argv[0])
-		fe_fail(FE_ERR_SETUP, "exec request without a command");
+		fe_fail(FE_ERR_SETUP, "exec command without a program");
+	return 1;
 }
 
 // fe_send_reply sends a datagram of the int v, with fd attached when >= 0.

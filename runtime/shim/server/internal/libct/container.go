@@ -94,6 +94,13 @@ type Container struct {
 	// exec shares, made at the first one.
 	execMu sync.Mutex
 	tmpl   *fastexec.Template
+
+	// helperMu guards helper, the exec helper that has joined the
+	// container (spawned at the first exec), and helperEnded, set once the
+	// init has ended: no helper is spawned after that.
+	helperMu    sync.Mutex
+	helper      *fastexec.Helper
+	helperEnded bool
 }
 
 // Create validates cfg and prepares its container: spec, libcontainer
@@ -370,8 +377,12 @@ func (c *Container) signalAll(sig unix.Signal) error {
 }
 
 // KillLeftovers kills what is left in the container's cgroup after its init
-// ended; only a container sharing another PID namespace can have any.
+// ended: the exec helper, and in a container sharing another PID namespace
+// what its processes left.
 func (c *Container) KillLeftovers() error {
+	// The exec helper is in the container's cgroup, not in its PID
+	// namespace: it outlives the init.
+	c.endHelper()
 	if !c.sharedPID {
 		return nil
 	}
@@ -390,6 +401,7 @@ func (c *Container) OOMKillCount() (uint64, error) {
 // Destroy removes the container's state and cgroup. Its processes must have
 // ended.
 func (c *Container) Destroy() error {
+	c.endHelper()
 	c.execMu.Lock()
 	if c.initPidfd != nil {
 		c.initPidfd.Close()

@@ -21,26 +21,9 @@ import (
 )
 
 // Exec starts another process in the running container, through podd's
-// exec helper (package fastexec) rather than libcontainer's init: what
-// every exec of the container shares is computed at its first exec.
+// exec helper (package fastexec) rather than libcontainer's init: the
+// container's helper, spawned at its first exec, forks it.
 func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
-	t, err := c.execTemplate()
-	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
-	}
-	exe, err := c.rt.helperExe()
-	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: seal the shim binary: %w", c.id, err)
-	}
-	ns, err := c.openNamespaces()
-	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
-	}
-	defer func() {
-		for _, n := range ns {
-			n.File.Close()
-		}
-	}()
 	base := c.spec.Process
 	cwd := ps.Cwd
 	if cwd == "" {
@@ -50,19 +33,95 @@ func (c *Container) Exec(ps ProcessSpec) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
 	}
-	pid, console, err := fastexec.Start(exe, t, ns, fastexec.Command{
+	cmd := fastexec.Command{
 		Args: ps.Args, Env: env, Cwd: cwd,
 		Stdin: ps.Stdin, Stdout: ps.Stdout, Stderr: ps.Stderr,
 		Console: ps.Console, Width: ps.Width, Height: ps.Height,
-	})
-	var cannot *fastexec.CannotRunError
-	if errors.As(err, &cannot) {
-		return nil, &cannotRunError{cause: cannot.Msg}
 	}
+	var pid int
+	var console *os.File
+	for try := 0; ; try++ {
+		h, err := c.execHelper()
+		if err != nil {
+			return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
+		}
+		pid, console, err = h.Start(cmd)
+		if errors.Is(err, fastexec.ErrHelperGone) && try == 0 {
+			// Killed with the container's processes (a signal to all of
+			// them) while the container runs on: spawn another.
+			c.dropHelper(h)
+			continue
+		}
+		var cannot *fastexec.CannotRunError
+		if errors.As(err, &cannot) {
+			return nil, &cannotRunError{cause: cannot.Msg}
+		}
+		if err != nil {
+			return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
+		}
+		return &Process{pid: pid, Console: console}, nil
+	}
+}
+
+// errEnded is an exec into a container whose init has ended.
+var errEnded = errors.New("the container has ended")
+
+// execHelper returns the container's exec helper, spawning it at the first
+// exec (or after the last one ended).
+func (c *Container) execHelper() (*fastexec.Helper, error) {
+	c.helperMu.Lock()
+	defer c.helperMu.Unlock()
+	if c.helperEnded {
+		return nil, errEnded
+	}
+	if c.helper != nil {
+		return c.helper, nil
+	}
+	t, err := c.execTemplate()
 	if err != nil {
-		return nil, fmt.Errorf("exec in container %q: %w", c.id, err)
+		return nil, err
 	}
-	return &Process{pid: pid, Console: console}, nil
+	exe, err := c.rt.helperExe()
+	if err != nil {
+		return nil, fmt.Errorf("seal the shim binary: %w", err)
+	}
+	ns, err := c.openNamespaces()
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		for _, n := range ns {
+			n.File.Close()
+		}
+	}()
+	h, err := fastexec.Spawn(exe, t, ns)
+	if err != nil {
+		return nil, err
+	}
+	c.helper = h
+	return h, nil
+}
+
+// dropHelper closes h, which ended, unless another took its place.
+func (c *Container) dropHelper(h *fastexec.Helper) {
+	c.helperMu.Lock()
+	if c.helper == h {
+		c.helper = nil
+	}
+	c.helperMu.Unlock()
+	h.Close()
+}
+
+// endHelper closes the exec helper for good: the init has ended, and the
+// cgroup the helper is in goes next.
+func (c *Container) endHelper() {
+	c.helperMu.Lock()
+	h := c.helper
+	c.helper, c.helperEnded = nil, true
+	c.helperMu.Unlock()
+	if h != nil {
+		h.Close()
+	}
 }
 
 // helperExe is the shim binary the exec helper runs from: a read-only
