@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"fmt"
-	"os/exec"
 	"reflect"
 	"testing"
 
@@ -91,15 +90,7 @@ func TestGCNeverKillsAShimsPidOnceTheShimEnded(t *testing.T) {
 		td := newTestDaemon(t, dir, h)
 		uid := fmt.Sprintf("0d0e0a0d-0000-4000-8000-%012d", attempt)
 		// A process the /proc scan takes for the shim of pod uid.
-		shim := exec.Command("sh", "-c", "read x", "podd-shim", "--state-dir", td.deps.Layout.ShimDir(uid))
-		stdin, err := shim.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := shim.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { stdin.Close(); _ = shim.Process.Kill(); _ = shim.Wait() })
+		shim := testutil.FakeShim(t, td.deps.Layout.ShimDir(uid))
 		var killed func() bool
 		h.OnStep("shim.connect", func() {
 			if killed != nil {

@@ -95,3 +95,21 @@ func ProcessAtPid(t testing.TB, pid int) (killed func() bool) {
 		return status.Signaled() && status.Signal() == syscall.SIGKILL
 	}
 }
+
+// FakeShim starts a process whose command line names podd-shim and
+// stateDir, as a pod's shim's does ("podd-shim --state-dir stateDir"): a
+// shell waiting on its standard input, for checks that look a shim up by
+// its command line. Cleanup ends it.
+func FakeShim(t testing.TB, stateDir string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command("sh", "-c", "read x", "podd-shim", "--state-dir", stateDir)
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { stdin.Close(); _ = cmd.Process.Kill(); _ = cmd.Wait() })
+	return cmd
+}

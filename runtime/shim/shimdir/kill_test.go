@@ -3,7 +3,6 @@ package shimdir
 import (
 	"fmt"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 
@@ -18,15 +17,7 @@ func TestKillNeverKillsTheShimsPidOnceTheShimEnded(t *testing.T) {
 	for attempt := 1; ; attempt++ {
 		stateDir := t.TempDir()
 		// A process the pid file's check takes for the shim of stateDir.
-		shim := exec.Command("sh", "-c", "read x", "podd-shim", "--state-dir", stateDir)
-		stdin, err := shim.StdinPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := shim.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { stdin.Close(); _ = shim.Process.Kill(); _ = shim.Wait() })
+		shim := testutil.FakeShim(t, stateDir)
 		if err := os.WriteFile(PidFile(stateDir), []byte(strconv.Itoa(shim.Process.Pid)), 0o644); err != nil {
 			t.Fatal(err)
 		}
