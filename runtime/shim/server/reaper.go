@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/podd-dev/podd/internal/pidsignal"
 	"github.com/podd-dev/podd/internal/procstat"
 )
 
@@ -148,8 +149,29 @@ func isZombie(pid int) bool {
 	return err == nil && st.State == 'Z'
 }
 
+// afterTreeListed runs once killTree has first listed the tree (a test's
+// hook).
+var afterTreeListed = func() {}
+
 // killTree SIGKILLs process pid, its process group and every descendant.
+// pid must be an unreaped child (its pid and group are its own); a
+// descendant is signalled as package pidsignal does, so one that ended
+// since the listing left its pid to whatever took it, never killed.
 func killTree(pid int) {
+	listed := false
+	_, _ = pidsignal.Listed(func() ([]int, error) {
+		tree := descendants(pid)
+		if !listed {
+			listed = true
+			afterTreeListed()
+		}
+		return tree, nil
+	}, unix.SIGKILL)
+	_ = unix.Kill(-pid, unix.SIGKILL)
+}
+
+// descendants lists pid and every process below it.
+func descendants(pid int) []int {
 	var all []int
 	queue := []int{pid}
 	for len(queue) > 0 {
@@ -158,8 +180,5 @@ func killTree(pid int) {
 		all = append(all, p)
 		queue = append(queue, childPids(p)...)
 	}
-	_ = unix.Kill(-pid, unix.SIGKILL)
-	for _, p := range all {
-		_ = unix.Kill(p, unix.SIGKILL)
-	}
+	return all
 }

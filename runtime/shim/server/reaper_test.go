@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/podd-dev/podd/test/testutil"
 )
 
 // waitFor polls cond until it holds or 10 s pass.
@@ -121,6 +123,46 @@ func TestKillTree(t *testing.T) {
 	}
 	if slices.Contains(childPids(cmd.Process.Pid), kids[0]) {
 		t.Error("a grandchild survived")
+	}
+}
+
+// A descendant that ends after killTree listed the tree is not killed by
+// its pid: that pid may be another process's by then (pids wrap), here a
+// process of the test.
+func TestKillTreeNeverKillsADescendantsPidOnceItEnded(t *testing.T) {
+	testutil.RequireRoot(t)
+	for attempt := 1; ; attempt++ {
+		// Its own process group: the tree's group kill cannot reach the
+		// test's process.
+		cmd := exec.Command("sh", "-c", "sleep 1000 & wait; sleep 1000")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+		if _, err := startPid(cmd); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
+		waitFor(t, "a grandchild", func() bool { return len(childPids(cmd.Process.Pid)) == 1 })
+		kid := childPids(cmd.Process.Pid)[0]
+		var killed func() bool
+		afterTreeListed = func() {
+			// The grandchild ends (its shell reaps it and starts another
+			// sleep); a process of the test takes its pid.
+			_ = syscall.Kill(kid, syscall.SIGKILL)
+			waitFor(t, "the grandchild reaped", func() bool { _, err := os.Stat(fmt.Sprintf("/proc/%d", kid)); return err != nil })
+			killed = testutil.ProcessAtPid(t, kid)
+		}
+		t.Cleanup(func() { afterTreeListed = func() {} })
+		killTree(cmd.Process.Pid)
+		_ = cmd.Wait()
+		if killed == nil {
+			if attempt < 5 {
+				continue
+			}
+			t.Fatalf("no process of the test took pid %d in %d attempts", kid, attempt)
+		}
+		if killed() {
+			t.Fatalf("killTree killed pid %d, an ended descendant's, now another process's", kid)
+		}
+		return
 	}
 }
 
