@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/podd-dev/podd/daemon/ownership"
 	"github.com/podd-dev/podd/daemon/podworker"
 	"github.com/podd-dev/podd/daemon/store"
+	"github.com/podd-dev/podd/internal/pidsignal"
 	"github.com/podd-dev/podd/runtime/shim/shimdir"
 	"github.com/podd-dev/podd/runtime/unmount"
 )
@@ -182,15 +182,13 @@ func (d *Daemon) shimProcesses() map[string][]int {
 		if err != nil {
 			continue
 		}
-		// Pinned before its cmdline is read: the pidfd still answering
-		// afterwards proves the cmdline was this process's, and a kill
-		// through it can never reach another process that took the pid.
-		fd, err := unix.PidfdOpen(pid, 0)
+		// Pinned before its cmdline is read: a kill through the pidfd can
+		// never reach another process that took the pid.
+		fd, cmdline, err := pidsignal.Pin(pid)
 		if err != nil {
 			continue
 		}
-		cmdline, err := os.ReadFile(filepath.Join("/proc", p.Name(), "cmdline"))
-		if err != nil || !bytes.Contains(cmdline, []byte("podd-shim")) || unix.PidfdSendSignal(fd, 0, nil, 0) != nil {
+		if !bytes.Contains(cmdline, []byte("podd-shim")) {
 			unix.Close(fd)
 			continue
 		}

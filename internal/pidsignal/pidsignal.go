@@ -8,6 +8,8 @@ package pidsignal
 import (
 	"errors"
 	"fmt"
+	"os"
+	"strconv"
 
 	"golang.org/x/sys/unix"
 )
@@ -57,4 +59,24 @@ func Listed(list func() ([]int, error), sig unix.Signal) (int, error) {
 		}
 	}
 	return len(still), nil
+}
+
+// Pin opens a pidfd of process pid and reads its command line (arguments
+// separated by NULs). The pidfd still answering after the read proves the
+// command line was that process's, and a signal through the pidfd never
+// reaches a process that took the pid since. The caller closes the pidfd.
+func Pin(pid int) (pidfd int, cmdline []byte, err error) {
+	fd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		return -1, nil, fmt.Errorf("pidfd of process %d: %w", pid, err)
+	}
+	cmdline, err = os.ReadFile("/proc/" + strconv.Itoa(pid) + "/cmdline")
+	if err == nil {
+		err = unix.PidfdSendSignal(fd, 0, nil, 0)
+	}
+	if err != nil {
+		unix.Close(fd)
+		return -1, nil, fmt.Errorf("command line of process %d: %w", pid, err)
+	}
+	return fd, cmdline, nil
 }

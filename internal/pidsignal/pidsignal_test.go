@@ -1,9 +1,12 @@
 package pidsignal
 
 import (
+	"bytes"
 	"errors"
 	"syscall"
 	"testing"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/podd-dev/podd/test/testutil"
 )
@@ -48,5 +51,28 @@ func TestListedSignalsOnlyWhatBothListingsName(t *testing.T) {
 	boom := errors.New("no cgroup")
 	if _, err := Listed(func() ([]int, error) { return nil, boom }, syscall.SIGTERM); !errors.Is(err, boom) {
 		t.Errorf("Listed with a failing listing: %v", err)
+	}
+}
+
+// Pin gives a process's command line with a pidfd that signals it; a pid
+// no process has is an error.
+func TestPin(t *testing.T) {
+	pid := testutil.StoppedChild(t)
+	fd, cmdline, err := Pin(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(fd)
+	if !bytes.Contains(cmdline, []byte("sleep")) {
+		t.Errorf("command line %q, want the stopped child's", cmdline)
+	}
+	if err := unix.PidfdSendSignal(fd, syscall.SIGTERM, nil, 0); err != nil {
+		t.Fatal(err)
+	}
+	if !testutil.SignalPending(t, pid, syscall.SIGTERM) {
+		t.Error("a signal through the pidfd did not reach the process")
+	}
+	if _, _, err := Pin(1<<22 + 1); err == nil {
+		t.Error("Pin of a pid above pid_max's maximum succeeded")
 	}
 }

@@ -369,7 +369,7 @@ func (c *Client) Stop(ctx context.Context, force bool) error {
 // shim is often not yet reaped (Exited still false) when the daemon, having
 // found its sandbox lost, releases it.
 func (c *Client) exitError() error {
-	if pid, ok := recordedPid(c.stateDir); ok && pid == c.pid {
+	if pid, ok := shimdir.RecordedPid(c.stateDir); ok && pid == c.pid {
 		return fmt.Errorf("shim %d: %w: it exited without its teardown; what it ran is still in the pod cgroup", c.pid, ErrGone)
 	}
 	return nil

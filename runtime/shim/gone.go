@@ -6,8 +6,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
 
@@ -33,7 +31,7 @@ func Gone(ctx context.Context, stateDir string) error {
 	if errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("%w: its socket %s does not exist", ErrGone, sock)
 	}
-	if pid, ok := recordedPid(stateDir); ok {
+	if pid, ok := shimdir.RecordedPid(stateDir); ok {
 		if _, isShim := shimdir.ShimPid(stateDir); !isShim {
 			return fmt.Errorf("%w: its process %d has exited", ErrGone, pid)
 		}
@@ -51,16 +49,6 @@ func Gone(ctx context.Context, stateDir string) error {
 		}
 	}
 	return fmt.Errorf("%w: its socket %s refuses connections", ErrGone, sock)
-}
-
-// recordedPid reads the shim's pid file, whoever runs under that pid now.
-func recordedPid(stateDir string) (int, bool) {
-	data, err := os.ReadFile(shimdir.PidFile(stateDir))
-	if err != nil {
-		return 0, false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
-	return pid, err == nil && pid > 1
 }
 
 // refused reports whether connecting to sock is refused: nothing listens on

@@ -80,29 +80,27 @@ func ShimPid(stateDir string) (int, bool) {
 }
 
 // pinShim returns the pid and a pidfd of the process stateDir's pid file
-// names if that process is this pod's podd-shim. The pidfd is opened before
-// the command line is read and still answers afterwards: the command line
-// read was its process's, and a signal through it never reaches another
-// process that took the pid since. The caller closes the pidfd.
+// names if that process is this pod's podd-shim, pinned before its command
+// line was read (pidsignal.Pin). The caller closes the pidfd.
 func pinShim(stateDir string) (pid, pidfd int, ok bool) {
-	pid, ok = readPidFile(stateDir)
+	pid, ok = RecordedPid(stateDir)
 	if !ok {
 		return 0, -1, false
 	}
-	fd, err := unix.PidfdOpen(pid, 0)
+	fd, cmdline, err := pidsignal.Pin(pid)
 	if err != nil {
 		return 0, -1, false
 	}
-	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-	if err != nil || !bytes.Contains(cmdline, []byte("podd-shim")) || !bytes.Contains(cmdline, []byte(stateDir)) ||
-		unix.PidfdSendSignal(fd, 0, nil, 0) != nil {
+	if !bytes.Contains(cmdline, []byte("podd-shim")) || !bytes.Contains(cmdline, []byte(stateDir)) {
 		unix.Close(fd)
 		return 0, -1, false
 	}
 	return pid, fd, true
 }
 
-func readPidFile(stateDir string) (int, bool) {
+// RecordedPid reads stateDir's pid file: the shim's pid when it started,
+// whoever runs under that pid now.
+func RecordedPid(stateDir string) (int, bool) {
 	data, err := os.ReadFile(PidFile(stateDir))
 	if err != nil {
 		return 0, false
