@@ -549,3 +549,78 @@ func spareAndCreateChild(t *testing.T, cgroup string, spare int) string {
 	})
 	return child
 }
+
+// A spare given WithPodCgroupAhead makes that cgroup, its pids limit set,
+// before any pod comes; its bound shim renames it to the pod's cgroup in
+// every hierarchy where the kernel can (v1): the pod cgroup is the
+// directory made ahead (its inode). The next spare makes another, which
+// Close removes.
+func TestSpareMakesItsPodsCgroupAhead(t *testing.T) {
+	testutil.RequireRoot(t)
+	binary := filepath.Join(binDir, "podd-shim")
+	parent := fmt.Sprintf("/pstestahead%d", rand.Uint32())
+	ahead, podCgroup := parent+"/spare", parent+"/pod"
+	t.Cleanup(func() {
+		removeCgroupDirs(podCgroup)
+		removeCgroupDirs(ahead)
+		removeCgroupDirs(parent)
+	})
+	s := shim.NewSpares(binary, "", shim.WithPodCgroupAhead(ahead, 123))
+	t.Cleanup(s.Close)
+	waitIdleSpare(t, s)
+	pids := "/sys/fs/cgroup/pids"
+	if _, err := os.Stat(filepath.Join(pids, "pids.max")); err == nil {
+		pids = "/sys/fs/cgroup" // a pure cgroup v2 host: nothing is made ahead
+		if _, err := os.Stat(filepath.Join(pids, ahead)); err == nil {
+			t.Errorf("the spare made %s on a cgroup v2 host, where no cgroup can be renamed", ahead)
+		}
+	} else if b, err := os.ReadFile(filepath.Join(pids, ahead, "pids.max")); err != nil || strings.TrimSpace(string(b)) != "123" {
+		t.Fatalf("the spare's cgroup made ahead has pids.max %q (%v), want 123", b, err)
+	}
+	madeAhead := inodeOf(filepath.Join(pids, ahead))
+
+	dir := t.TempDir()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := s.Launch(ctx, shim.LaunchConfig{
+		ShimBinary: binary, PodUID: "uid-ahead", StateDir: filepath.Join(dir, "run"),
+		CgroupParent: podCgroup, LogLevel: "debug", PodPidsLimit: 123,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		if err := c.Stop(ctx, true); err != nil {
+			t.Errorf("stop shim: %v", err)
+		}
+		c.Close()
+	})
+	if got := inodeOf(filepath.Join(pids, podCgroup)); got == 0 || (madeAhead != 0 && got != madeAhead) {
+		t.Errorf("the pod cgroup %s has inode %d, want the one made ahead (%d)", podCgroup, got, madeAhead)
+	}
+	if b, err := os.ReadFile(filepath.Join(pids, podCgroup, "pids.max")); err != nil || strings.TrimSpace(string(b)) != "123" {
+		t.Errorf("the pod cgroup has pids.max %q (%v), want 123", b, err)
+	}
+	if madeAhead == 0 {
+		return
+	}
+	testutil.WaitFor(t, 10*time.Second, "the next spare's cgroup made ahead", func() (bool, error) {
+		got := inodeOf(filepath.Join(pids, ahead))
+		return got != 0 && got != madeAhead && s.IdlePid() != 0, nil
+	})
+	s.Close()
+	if dirs, _ := filepath.Glob("/sys/fs/cgroup/*" + ahead); len(dirs) > 0 {
+		t.Errorf("closed spares left the cgroup made ahead: %v", dirs)
+	}
+}
+
+// inodeOf is the inode number of path, 0 if it does not exist.
+func inodeOf(path string) uint64 {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return 0
+	}
+	return fi.Sys().(*syscall.Stat_t).Ino
+}
