@@ -290,10 +290,9 @@ func newDaemon(ctx context.Context, cfg Config) (*Daemon, error) {
 		}
 	}
 	shimBinary := filepath.Join(binDir, "podd-shim")
-	// The spare waits beside the shims' cgroups and makes its pod's cgroup
-	// ahead beside the pods'; binding it renames both to its pod's.
-	spares := shim.NewSpares(shimBinary, layout.SpareShimCgroup(),
-		shim.WithPodCgroupAhead(layout.SparePodCgroup(), cfg.PodPidsLimit))
+	// The spare waits beside the shims' cgroups; binding it renames its
+	// cgroup to the pod's shim cgroup.
+	spares := shim.NewSpares(shimBinary, filepath.Join(layout.ShimsCgroup(), "spare"))
 	d, err := assemble(ctx, cfg, st, hostParts{
 		images: images, network: netw, shims: sandbox.HostShimsWithSpares(spares),
 		shimBinary: shimBinary, pauseBinary: filepath.Join(binDir, "podd-pause"),

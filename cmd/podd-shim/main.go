@@ -20,7 +20,7 @@ func main() {
 	var opts server.Options
 	if server.IsSpare() {
 		// Started before its pod: blocks until the daemon binds it.
-		args, opts.SpareStatus, opts.PodCgroupAhead = server.AwaitBinding()
+		args, opts.SpareStatus = server.AwaitBinding()
 	}
 	flag.StringVar(&opts.PodUID, "pod-uid", "", "uid of the pod this shim runs")
 	flag.StringVar(&opts.StateDir, "state-dir", "", "the pod's run directory, <run-root>/pods/<uid>")

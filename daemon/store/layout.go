@@ -107,14 +107,6 @@ func (l Layout) PodCgroup(uid string) string {
 // ShimsCgroup holds the shims' cgroups, beside the pods'.
 func (l Layout) ShimsCgroup() string { return filepath.Join(l.CgroupParent, "shims") }
 
-// SpareShimCgroup is where a spare shim waits, beside the shims' cgroups:
-// binding it renames it to its pod's ShimCgroup.
-func (l Layout) SpareShimCgroup() string { return filepath.Join(l.ShimsCgroup(), "spare") }
-
-// SparePodCgroup is the pod cgroup a spare shim makes ahead, beside the
-// pods' cgroups: the shim it becomes renames it to its pod's PodCgroup.
-func (l Layout) SparePodCgroup() string { return filepath.Join(l.CgroupParent, "spare") }
-
 // ShimCgroup is the cgroup the shim of pod uid runs in.
 func (l Layout) ShimCgroup(uid string) string {
 	return filepath.Join(l.ShimsCgroup(), podCgroupPrefix+uid)

@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"os/exec"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -34,12 +33,7 @@ type Spares struct {
 	// cgroup, when set, is where spares wait (beside the shims' cgroups):
 	// a bound spare's is renamed to its shim cgroup (MoveCgroup).
 	cgroup string
-	// podCgroupAhead, when set, is the cgroup each spare makes ahead for
-	// its pod (with pidsLimit), beside the pods' cgroups: the shim it
-	// becomes renames it to its pod's (shimdir.SparePodCgroupArg).
-	podCgroupAhead string
-	pidsLimit      int64
-	log            *slog.Logger
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	idle    *spare
@@ -62,26 +56,11 @@ type Spares struct {
 	beforeMove func()
 }
 
-// SpareOption configures Spares.
-type SpareOption func(*Spares)
-
-// WithPodCgroupAhead has each spare make the cgroup path ahead for its
-// pod, with pids.max pidsLimit (-1 no limit, 0 left alone), as a shim
-// makes its pod's cgroup: the shim it becomes renames it to its pod's
-// where the kernel can (cgroup v1), so that a launch does not wait for a
-// cgroup's creation. path is beside the pods' cgroups (the same parent).
-func WithPodCgroupAhead(path string, pidsLimit int64) SpareOption {
-	return func(s *Spares) { s.podCgroupAhead, s.pidsLimit = path, pidsLimit }
-}
-
 // NewSpares returns the spares of shim binary, which wait in cgroup (""
 // leaves them in the caller's), and starts the first one in the
 // background.
-func NewSpares(binary, cgroup string, opts ...SpareOption) *Spares {
+func NewSpares(binary, cgroup string) *Spares {
 	s := &Spares{binary: binary, cgroup: cgroup, log: slog.Default().With("shimBinary", binary)}
-	for _, o := range opts {
-		o(s)
-	}
 	s.mu.Lock()
 	s.fillLocked()
 	s.mu.Unlock()
@@ -175,7 +154,7 @@ func (s *Spares) fillLocked() {
 	s.fills.Add(1)
 	go func() {
 		defer s.fills.Done()
-		sp, err := startSpare(s.binary, s.cgroup, s.aheadArgs()...)
+		sp, err := startSpare(s.binary, s.cgroup)
 		s.mu.Lock()
 		defer s.mu.Unlock()
 		s.filling = false
@@ -234,21 +213,6 @@ func (s *Spares) Close() {
 			s.log.Warn("Cannot remove the spare shims' cgroup", "cgroup", s.cgroup, "err", err)
 		}
 	}
-	if s.podCgroupAhead != "" {
-		if err := shimdir.RemoveCgroup(s.podCgroupAhead); err != nil {
-			s.log.Warn("Cannot remove the pod cgroup a spare made ahead", "cgroup", s.podCgroupAhead, "err", err)
-		}
-	}
-}
-
-// aheadArgs are the arguments that have a spare make its pod's cgroup
-// ahead (WithPodCgroupAhead); none without it.
-func (s *Spares) aheadArgs() []string {
-	if s.podCgroupAhead == "" {
-		return nil
-	}
-	return []string{shimdir.SparePodCgroupArg + "=" + s.podCgroupAhead,
-		shimdir.SparePidsLimitArg + "=" + strconv.FormatInt(s.pidsLimit, 10)}
 }
 
 // idlePid is the pid of the idle spare once it waits for its arguments,
@@ -281,8 +245,8 @@ type spare struct {
 	killed atomic.Bool
 }
 
-// startSpare starts a spare of binary in cgroup, flags before its room.
-func startSpare(binary, cgroup string, flags ...string) (*spare, error) {
+// startSpare starts a spare of binary in cgroup.
+func startSpare(binary, cgroup string) (*spare, error) {
 	bin, err := os.Stat(binary)
 	if err != nil {
 		return nil, fmt.Errorf("start spare shim: %w", err)
@@ -297,8 +261,7 @@ func startSpare(binary, cgroup string, flags ...string) (*spare, error) {
 		argsW.Close()
 		return nil, fmt.Errorf("start spare shim: %w", err)
 	}
-	args := append(append([]string{shimdir.SpareArg}, flags...), strings.Repeat(" ", shimdir.SpareRoom))
-	cmd := shimCommand(binary, args...)
+	cmd := shimCommand(binary, shimdir.SpareArg, strings.Repeat(" ", shimdir.SpareRoom))
 	cmd.Stdin = argsR
 	cmd.ExtraFiles = []*os.File{statusW} // SpareStatusFd
 	err = cmd.Start()

@@ -52,10 +52,10 @@ func (e *env) census(t testing.TB) census {
 	}
 	for _, d := range cgroupDirs(e.cgroupParent) {
 		filepath.WalkDir(d, func(p string, de os.DirEntry, err error) error {
-			// The parent, the shims' parent, the cgroup of the spare
-			// shim and the pod cgroup it made ahead (one per daemon,
-			// removed when it stops) are the daemon's, not a pod's.
-			if err == nil && de.IsDir() && p != d && p != filepath.Join(d, "shims") && p != filepath.Join(d, "shims", "spare") && p != filepath.Join(d, "spare") {
+			// The parent, the shims' parent and the cgroup of the spare
+			// shim (one per daemon, killed when it stops) are the
+			// daemon's, not a pod's.
+			if err == nil && de.IsDir() && p != d && p != filepath.Join(d, "shims") && p != filepath.Join(d, "shims", "spare") {
 				c.Cgroups = append(c.Cgroups, p)
 			}
 			return nil

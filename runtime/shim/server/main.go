@@ -44,9 +44,6 @@ type Options struct {
 	// fds 0-2 where an exec'd shim has them and reports there once it
 	// serves.
 	SpareStatus *os.File
-	// PodCgroupAhead is the cgroup a spare made ahead for its pod (from
-	// AwaitBinding; "" for none): it becomes CgroupParent.
-	PodCgroupAhead string
 }
 
 // shimOOMScoreAdj is the score the shim asks for so that the OOM killer
@@ -80,9 +77,6 @@ func Main(opts Options) error {
 	}
 	minOOM := lowerOOMScore(log)
 	// Before any container: their cgroups go below the pod's.
-	if opts.PodCgroupAhead != "" {
-		shimdir.AdoptCgroup(opts.PodCgroupAhead, opts.CgroupParent)
-	}
 	if err := libct.SetupPodCgroup(opts.CgroupParent, opts.PodPidsLimit); err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}

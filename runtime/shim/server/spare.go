@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"unsafe"
 
@@ -33,10 +31,9 @@ const (
 // AwaitBinding runs a spare shim until the daemon binds it: it reports
 // that it waits, reads the shim's arguments from stdin, takes them as its
 // command line, and returns them with the status pipe (for
-// Options.SpareStatus) and the pod cgroup it made ahead, "" for none (for
-// Options.PodCgroupAhead). A spare the daemon drops (EOF on stdin with
+// Options.SpareStatus). A spare the daemon drops (EOF on stdin with
 // nothing read: the daemon closed it, died or was killed) exits 0 here.
-func AwaitBinding() ([]string, *os.File, string) {
+func AwaitBinding() ([]string, *os.File) {
 	if _, err := unix.FcntlInt(shimdir.SpareStatusFd, unix.F_GETFD, 0); err != nil {
 		os.Exit(spareNoStatus)
 	}
@@ -59,10 +56,8 @@ func AwaitBinding() ([]string, *os.File, string) {
 		os.Exit(spareDropped)
 	}
 	var head []byte
-	var ahead string
 	if first[0] == shimdir.SparePlaced {
 		libct.PrepareEarly()
-		ahead = preparePodCgroup(os.Args[2 : len(os.Args)-1])
 	} else {
 		head = first[:] // a daemon from before SparePlaced: its arguments
 	}
@@ -86,36 +81,7 @@ func AwaitBinding() ([]string, *os.File, string) {
 		// done for the pod yet.
 		os.Exit(spareDropped)
 	}
-	return args, status, ahead
-}
-
-// preparePodCgroup makes the pod cgroup that flags (the spare's arguments
-// between SpareArg and its room) name with shimdir.SparePodCgroupArg, as
-// the shim's own is made (libct.PreparePodCgroup), and returns its path;
-// "" when none is named or it could not be made (the shim then makes its
-// pod's cgroup as an exec'd one does).
-func preparePodCgroup(flags []string) string {
-	var path string
-	var limit int64
-	for _, f := range flags {
-		name, value, _ := strings.Cut(f, "=")
-		switch name {
-		case shimdir.SparePodCgroupArg:
-			// A copy: the argument's bytes are the room, which retitle
-			// writes over.
-			path = strings.Clone(value)
-		case shimdir.SparePidsLimitArg:
-			n, err := strconv.ParseInt(value, 10, 64)
-			if err != nil {
-				return ""
-			}
-			limit = n
-		}
-	}
-	if path == "" || !filepath.IsAbs(path) || libct.PreparePodCgroup(path, limit) != nil {
-		return ""
-	}
-	return path
+	return args, status
 }
 
 // argvRoom is the memory the kernel shows as the process's command line

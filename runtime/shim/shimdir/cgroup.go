@@ -108,30 +108,6 @@ func CgroupChildren(parent string) []string {
 	return out
 }
 
-// AdoptCgroup makes cgroup from, empty and made ahead by a spare shim, the
-// cgroup to (both absolute from each hierarchy's root, with the same
-// parent) in every hierarchy where it can rename the directory: cgroup v1
-// ones. The kernel refuses to rename a cgroup v2 one (a pure v2 host's, a
-// hybrid host's unified hierarchy); there it removes from, and the caller
-// makes to as it would have without it. Nothing is renamed onto a to that
-// exists, and a from with another parent than to's is left for the next
-// spare. Best effort: a pod cgroup's setup makes whatever is missing.
-func AdoptCgroup(from, to string) {
-	from, to = filepath.Clean(from), filepath.Clean(to)
-	if filepath.Dir(from) != filepath.Dir(to) || from == to {
-		return
-	}
-	for _, root := range hierarchies() {
-		old, dir := filepath.Join(root, from), filepath.Join(root, to)
-		if _, err := os.Lstat(dir); err == nil {
-			continue
-		}
-		if os.Rename(old, dir) != nil {
-			_ = syscall.Rmdir(old) // empty: made ahead, never joined
-		}
-	}
-}
-
 // MoveCgroup makes cgroup from, which holds process pid and its children
 // (a spare shim and the create child it starts while it waits), cgroup to
 // (both absolute from each hierarchy's root, with the same parent). On a

@@ -2,8 +2,7 @@ package shimdir
 
 // A spare is a podd-shim started before any pod needs it, so that a pod's
 // launch does not wait for the exec and the Go runtime's start (issue 13).
-// It runs as "podd-shim --spare [--pod-cgroup-ahead=PATH
-// --pod-pids-limit=N] <room>" with:
+// It runs as "podd-shim --spare <room>" with:
 //
 //   - fd 0 the read end of a pipe whose write end only the daemon holds;
 //     the daemon writes SparePlaced there once the spare is in its cgroup
@@ -18,12 +17,6 @@ package shimdir
 //     (from then on it is that pod's shim), and SpareServing once it
 //     serves, then closes it.
 //
-// Once placed, a spare given SparePodCgroupArg makes that cgroup as its
-// pod's cgroup is made (SparePidsLimitArg its pids.max), and the shim it
-// becomes renames it to its pod's (AdoptCgroup): on cgroup v1 a new
-// cgroup costs a directory and the kernel's state in every hierarchy, the
-// largest part of a launch, which a rename does not.
-//
 // A bound spare rewrites its command line, in place over the room
 // argument, to the one an exec'd shim of the pod has, so that whatever
 // finds shims by their command line (Kill, the daemon's GC, ps) finds it.
@@ -33,12 +26,6 @@ const (
 	// SpareRoom is the length of the spare's second argument, which only
 	// holds room for the command line it takes once bound.
 	SpareRoom = 2048
-	// SparePodCgroupArg=PATH names the cgroup a spare makes ahead for its
-	// pod (absolute from each hierarchy's root, beside the pods' cgroups);
-	// SparePidsLimitArg=N is the pids.max it gets, as --pod-pids-limit
-	// gives a shim's pod cgroup.
-	SparePodCgroupArg = "--pod-cgroup-ahead"
-	SparePidsLimitArg = "--pod-pids-limit"
 	// SpareStatusFd is the spare's status pipe.
 	SpareStatusFd = 3
 

@@ -1,7 +1,6 @@
 package libct
 
 import (
-	"errors"
 	"fmt"
 
 	"github.com/opencontainers/cgroups"
@@ -39,15 +38,4 @@ func SetupPodCgroup(path string, pidsLimit int64) error {
 		return fmt.Errorf("set pids limit %d on pod cgroup %s: %w", pidsLimit, path, err)
 	}
 	return nil
-}
-
-// PreparePodCgroup makes a pod cgroup at path ahead of its pod, as
-// SetupPodCgroup does, for a spare shim (see shimdir.AdoptCgroup): on a
-// pure cgroup v2 host, where the kernel renames no cgroup, it makes
-// nothing and returns an error.
-func PreparePodCgroup(path string, pidsLimit int64) error {
-	if cgroups.IsCgroup2UnifiedMode() {
-		return errors.New("cgroup v2: a cgroup made ahead cannot be renamed")
-	}
-	return SetupPodCgroup(path, pidsLimit)
 }
