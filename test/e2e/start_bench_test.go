@@ -150,12 +150,67 @@ func BenchmarkStartLatency(b *testing.B) {
 		r.add("peer podd (%s): %.0f ms, ratio peer/floor %.3f, peer/floor-seccomp %.3f, podd/peer %.3f; host CPU per start %.0f ms",
 			os.Getenv("PODD_BENCH_PEER_BIN_DIR"), msOf(mpe), float64(mpe)/float64(mf), float64(mpe)/float64(mfs), float64(mp)/float64(mpe), msOf(peerCPU.mean()))
 	}
+	wait, favor := migrationWait(b)
+	r.add("first cgroup migration after 300 ms idle (the kernel's grace-period wait, paid by podd and the floor alike): median %.1f ms; favordynmods mounted: %v",
+		msOf(wait), favor)
 	r.lines = append(r.lines, phaseMedians(e.logBuf.String(), "lat")...)
 	if peer != nil {
 		r.add("peer podd:")
 		r.lines = append(r.lines, phaseMedians(peer.logBuf.String(), "lat")...)
 	}
 	r.print(b)
+}
+
+// migrationWait is the median time of a migration that changes nothing
+// (this process into its own cgroup v2 cgroup) after 300 ms without one,
+// less that of the same migration right after it: the RCU grace period the
+// kernel makes the first migration after a quiet spell wait for, holding
+// the lock every cgroup change takes, unless a hierarchy is mounted with
+// favordynmods (reported too). Every start of a pod, or of the floor's
+// container, pays it once.
+func migrationWait(b *testing.B) (time.Duration, bool) {
+	b.Helper()
+	procs := ownCgroupV2Procs(b)
+	mounts, _ := os.ReadFile("/proc/mounts")
+	favor := strings.Contains(string(mounts), "favordynmods")
+	migrate := func() time.Duration {
+		start := time.Now()
+		if err := os.WriteFile(procs, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+			b.Fatalf("migrate the benchmark into its own cgroup: %v", err)
+		}
+		return time.Since(start)
+	}
+	var waits []time.Duration
+	for range 7 {
+		<-time.After(300 * time.Millisecond) // the quiet spell being measured
+		first := migrate()
+		waits = append(waits, max(first-migrate(), 0))
+	}
+	return median(waits), favor
+}
+
+// ownCgroupV2Procs is the cgroup.procs file of this process's cgroup in the
+// cgroup v2 hierarchy (a pure v2 host's, or a hybrid host's unified one).
+func ownCgroupV2Procs(b *testing.B) string {
+	b.Helper()
+	data, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		path, ok := strings.CutPrefix(line, "0::")
+		if !ok {
+			continue
+		}
+		for _, root := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
+			f := filepath.Join(root, path, "cgroup.procs")
+			if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
+				return f
+			}
+		}
+	}
+	b.Fatalf("no cgroup v2 hierarchy in /proc/self/cgroup:\n%s", data)
+	return ""
 }
 
 // startOnce applies the one-container pod name, returns the time until the
