@@ -223,17 +223,53 @@ type burstProfile struct {
 }
 
 func startBurstProfile(b *testing.B, url string) *burstProfile {
+	p := newProfile(url)
+	if p == nil {
+		return nil
+	}
+	if err := p.save("/debug/pprof/allocs", "daemon.allocs.before"); err != nil {
+		b.Fatal(err)
+	}
+	p.startCPU(envInt(b, "PODD_BENCH_PROFILE_SECONDS", 20), "daemon.cpu")
+	return p
+}
+
+// startCPUProfile, with PODD_BENCH_PROFILE_DIR set, saves the daemon's CPU
+// profile of the next secs seconds there as file (waitCPU waits for it);
+// nil without.
+func startCPUProfile(url string, secs int, file string) *burstProfile {
+	p := newProfile(url)
+	if p != nil {
+		p.startCPU(secs, file)
+	}
+	return p
+}
+
+// newProfile is a profile of the daemon whose metrics are at url, saved in
+// PODD_BENCH_PROFILE_DIR; nil when that is not set.
+func newProfile(url string) *burstProfile {
 	dir := os.Getenv("PODD_BENCH_PROFILE_DIR")
 	if dir == "" {
 		return nil
 	}
-	p := &burstProfile{dir: dir, base: strings.TrimSuffix(url, "/metrics"), cpu: make(chan error, 1)}
-	if err := p.save("/debug/pprof/allocs", "daemon.allocs.before"); err != nil {
+	return &burstProfile{dir: dir, base: strings.TrimSuffix(url, "/metrics")}
+}
+
+// startCPU saves the daemon's CPU profile of the next secs seconds as file,
+// in the background.
+func (p *burstProfile) startCPU(secs int, file string) {
+	p.cpu = make(chan error, 1)
+	go func() { p.cpu <- p.save(fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), file) }()
+}
+
+// waitCPU waits for the CPU profile startCPU began.
+func (p *burstProfile) waitCPU(b *testing.B) {
+	if p == nil {
+		return
+	}
+	if err := <-p.cpu; err != nil {
 		b.Fatal(err)
 	}
-	secs := envInt(b, "PODD_BENCH_PROFILE_SECONDS", 20)
-	go func() { p.cpu <- p.save(fmt.Sprintf("/debug/pprof/profile?seconds=%d", secs), "daemon.cpu") }()
-	return p
 }
 
 func (p *burstProfile) save(path, file string) error {
@@ -256,9 +292,7 @@ func (p *burstProfile) stop(b *testing.B) {
 	if err := p.save("/debug/pprof/allocs", "daemon.allocs.after"); err != nil {
 		b.Fatal(err)
 	}
-	if err := <-p.cpu; err != nil {
-		b.Fatal(err)
-	}
+	p.waitCPU(b)
 }
 
 // podctlLong runs podctl with a long deadline (a burst's apply and delete

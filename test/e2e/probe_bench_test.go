@@ -126,9 +126,9 @@ func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant,
 
 	m0 := e.probeSnapshot(b, url, v.probeType)
 	loadAtStart := loadAvg()
-	prof := startWindowProfile(b, url, window, "daemon."+v.name+".cpu")
+	prof := startCPUProfile(url, int(window.Seconds()), "daemon."+v.name+".cpu")
 	<-time.After(window)
-	prof.stop(b)
+	prof.waitCPU(b)
 	m1 := e.probeSnapshot(b, url, v.probeType)
 	took := m1.at.Sub(m0.at)
 	pct := func(d time.Duration) float64 { return 100 * d.Seconds() / took.Seconds() }
@@ -193,32 +193,6 @@ func (e *env) probeCPU(b *testing.B, tr *podTracker, url string, v probeVariant,
 	tr.wait(b, 15*time.Minute, fmt.Sprintf("%d pods gone", n), func() bool { return tr.countGone(names) == n })
 	if restarts != 0 || timeouts != 0 {
 		b.Errorf("%d pods with a %s probe: %d restarts and %d probe timeouts, want 0", n, v.name, restarts, timeouts)
-	}
-}
-
-// windowProfile, with PODD_BENCH_PROFILE_DIR set, saves the daemon's CPU
-// profile of a measurement window there.
-type windowProfile struct{ done chan error }
-
-func startWindowProfile(b *testing.B, url string, window time.Duration, file string) *windowProfile {
-	dir := os.Getenv("PODD_BENCH_PROFILE_DIR")
-	if dir == "" {
-		return nil
-	}
-	p := &burstProfile{dir: dir, base: strings.TrimSuffix(url, "/metrics")}
-	w := &windowProfile{done: make(chan error, 1)}
-	go func() {
-		w.done <- p.save(fmt.Sprintf("/debug/pprof/profile?seconds=%d", int(window.Seconds())), file)
-	}()
-	return w
-}
-
-func (w *windowProfile) stop(b *testing.B) {
-	if w == nil {
-		return
-	}
-	if err := <-w.done; err != nil {
-		b.Fatal(err)
 	}
 }
 

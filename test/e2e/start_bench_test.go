@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
 
 // benchEnvFlags is benchEnv with extra daemon flags.
@@ -162,7 +164,7 @@ func BenchmarkStartLatency(b *testing.B) {
 }
 
 // migrationWait is the median time of a migration that changes nothing
-// (this process into its own cgroup v2 cgroup) after 300 ms without one,
+// (shimdir.MigrateSelf, the daemon's warm-up) after 300 ms without one,
 // less that of the same migration right after it: the RCU grace period the
 // kernel makes the first migration after a quiet spell wait for, holding
 // the lock every cgroup change takes, unless a hierarchy is mounted with
@@ -170,12 +172,11 @@ func BenchmarkStartLatency(b *testing.B) {
 // container, pays it once.
 func migrationWait(b *testing.B) (time.Duration, bool) {
 	b.Helper()
-	procs := ownCgroupV2Procs(b)
 	mounts, _ := os.ReadFile("/proc/mounts")
 	favor := strings.Contains(string(mounts), "favordynmods")
 	migrate := func() time.Duration {
 		start := time.Now()
-		if err := os.WriteFile(procs, []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		if err := shimdir.MigrateSelf(); err != nil {
 			b.Fatalf("migrate the benchmark into its own cgroup: %v", err)
 		}
 		return time.Since(start)
@@ -187,30 +188,6 @@ func migrationWait(b *testing.B) (time.Duration, bool) {
 		waits = append(waits, max(first-migrate(), 0))
 	}
 	return median(waits), favor
-}
-
-// ownCgroupV2Procs is the cgroup.procs file of this process's cgroup in the
-// cgroup v2 hierarchy (a pure v2 host's, or a hybrid host's unified one).
-func ownCgroupV2Procs(b *testing.B) string {
-	b.Helper()
-	data, err := os.ReadFile("/proc/self/cgroup")
-	if err != nil {
-		b.Fatal(err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		path, ok := strings.CutPrefix(line, "0::")
-		if !ok {
-			continue
-		}
-		for _, root := range []string{"/sys/fs/cgroup/unified", "/sys/fs/cgroup"} {
-			f := filepath.Join(root, path, "cgroup.procs")
-			if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
-				return f
-			}
-		}
-	}
-	b.Fatalf("no cgroup v2 hierarchy in /proc/self/cgroup:\n%s", data)
-	return ""
 }
 
 // startOnce applies the one-container pod name, returns the time until the

@@ -33,7 +33,7 @@ func WarmMigrations() {
 	}
 	go func() {
 		defer warming.Store(false)
-		if err := migrateSelf(); err != nil {
+		if err := MigrateSelf(); err != nil {
 			warmFailed.Do(func() {
 				slog.Debug("Warm cgroup migrations: migrating the daemon into its own cgroup failed; pod starts wait for the kernel's grace period", "err", err)
 			})
@@ -46,10 +46,12 @@ var (
 	warmFailed sync.Once
 )
 
-// migrateSelf writes the daemon's pid into the cgroup.procs of the cgroup
-// it is in: of the cgroup v2 hierarchy when one is mounted, else of the
-// first v1 hierarchy it finds.
-func migrateSelf() error {
+// MigrateSelf moves the calling process into the cgroup it is in (a
+// migration that changes nothing) by writing its pid into that cgroup's
+// cgroup.procs: of the cgroup v2 hierarchy when one is mounted, else of the
+// first v1 hierarchy it finds. It takes as long as the kernel makes a
+// migration wait (see WarmMigrations).
+func MigrateSelf() error {
 	b, err := os.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return err

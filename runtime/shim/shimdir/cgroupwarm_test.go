@@ -39,7 +39,7 @@ func TestMigrateSelfStaysPut(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := migrateSelf(); err != nil {
+	if err := MigrateSelf(); err != nil {
 		t.Fatal(err)
 	}
 	if after, _ := os.ReadFile("/proc/self/cgroup"); string(after) != string(before) {
