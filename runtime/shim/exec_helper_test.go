@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/podd-dev/podd/internal/procstat"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/test/testutil"
 )
@@ -196,13 +197,9 @@ func TestExecAfterTheHelperWasSignalled(t *testing.T) {
 
 // isGone reports whether process pid has ended (reaped or a zombie).
 func isGone(pid string) bool {
-	b, err := os.ReadFile("/proc/" + pid + "/stat")
-	if err != nil {
-		return true
-	}
-	s := string(b)
-	i := strings.LastIndexByte(s, ')')
-	return i > 0 && len(s) > i+2 && s[i+2] == 'Z'
+	n, _ := strconv.Atoi(pid)
+	st, err := procstat.Read(n)
+	return err != nil || st.Ended()
 }
 
 // The process exec'd into a confined container is confined alike: the
