@@ -35,6 +35,13 @@ const (
 	replyReady   = C.FE_REPLY_READY
 )
 
+// The first byte of a message on the error pipe: the command cannot be run
+// (not found, not executable), or the set-up before it failed.
+const (
+	errKindRun   = C.FE_ERR_RUN
+	errKindSetup = C.FE_ERR_SETUP
+)
+
 // Template is what every exec into one container shares: computed once per
 // container, it is sent with each exec's command.
 type Template struct {
@@ -222,7 +229,7 @@ func (h *Helper) Start(cmd Command) (pid int, console *os.File, err error) {
 		}
 		return 0, nil, err
 	}
-	pid, console, ok, err := collect(h.sock, errR, cmd.Console)
+	pid, console, ok, err := collect(h.sock, errR, cmd.Console, time.Now().Add(replyTimeout))
 	if !ok {
 		// It ended, hangs or said what it should not: its next command
 		// would fare no better.
@@ -315,9 +322,8 @@ var errNotForked = errors.New("no process forked")
 // anything failed).
 //
 // ok reports whether the helper is still of use: it forked the process, or
-// said why it could not.
-func collect(sock, errR *os.File, wantConsole bool) (pid int, console *os.File, ok bool, err error) {
-	deadline := time.Now().Add(replyTimeout)
+// said why it could not. Nothing is waited for past deadline.
+func collect(sock, errR *os.File, wantConsole bool, deadline time.Time) (pid int, console *os.File, ok bool, err error) {
 	_ = errR.SetReadDeadline(deadline)
 	var rerr error
 	for rerr == nil && (pid <= 0 || wantConsole && console == nil) {
@@ -351,7 +357,7 @@ func collect(sock, errR *os.File, wantConsole bool) (pid int, console *os.File, 
 	switch {
 	case err != nil:
 		return pid, console, ok, fmt.Errorf("exec helper: %w", err)
-	case len(msg) > 1 && msg[0] == C.FE_ERR_RUN:
+	case len(msg) > 1 && msg[0] == errKindRun:
 		return pid, console, ok, &CannotRunError{Msg: string(msg[1:])}
 	case len(msg) > 1:
 		return pid, console, ok, errors.New(string(msg[1:]))
@@ -364,10 +370,12 @@ func collect(sock, errR *os.File, wantConsole bool) (pid int, console *os.File, 
 }
 
 // recvReply receives one reply before deadline: its type, value and passed
-// fd (or -1). A receive with a timeout (SO_RCVTIMEO) is never restarted
-// after a signal (signal(7)), and the shim gets many (SIGCHLD, the Go
-// runtime's preemption): an interrupted receive is tried again with the
-// time left, never taken for a failed helper.
+// fd (or -1); after it, an error wrapping ETIMEDOUT. A receive with a
+// timeout (SO_RCVTIMEO) is never restarted after a signal (signal(7)), and
+// the shim gets many (SIGCHLD, the Go runtime's preemption): an
+// interrupted receive is tried again with the time left, never taken for
+// a failed helper. One whose timeout ran out fails with EAGAIN, which is
+// the deadline's, not the helper's.
 func recvReply(sock *os.File, deadline time.Time) (typ, v int32, fd int, err error) {
 	buf := make([]byte, 8)
 	oob := make([]byte, unix.CmsgSpace(4))
@@ -375,14 +383,18 @@ func recvReply(sock *os.File, deadline time.Time) (typ, v int32, fd int, err err
 	for {
 		left := time.Until(deadline)
 		if left <= 0 {
-			return 0, 0, -1, fmt.Errorf("no reply within %s: %w", replyTimeout, unix.ETIMEDOUT)
+			return 0, 0, -1, fmt.Errorf("no reply in time: %w", unix.ETIMEDOUT)
 		}
 		tv := unix.NsecToTimeval(left.Nanoseconds())
+		if tv.Sec == 0 && tv.Usec == 0 {
+			// A zero timeout is none: the receive would wait forever.
+			tv.Usec = 1
+		}
 		if err := unix.SetsockoptTimeval(int(sock.Fd()), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
 			return 0, 0, -1, err
 		}
 		n, oobn, _, _, err = unix.Recvmsg(int(sock.Fd()), buf, oob, unix.MSG_CMSG_CLOEXEC)
-		if err != unix.EINTR {
+		if err != unix.EINTR && err != unix.EAGAIN {
 			break
 		}
 	}
