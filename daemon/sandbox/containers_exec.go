@@ -95,38 +95,16 @@ func execIn(ctx context.Context, cl ShimClient, id string, req ExecRequest) (int
 		return 0, fmt.Errorf("exec in container %s: %w", id, err)
 	}
 	if req.Stdin != nil {
-		go func() {
-			buf := make([]byte, 32<<10)
-			for {
-				n, err := req.Stdin.Read(buf)
-				if n > 0 {
-					if send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Stdin{Stdin: append([]byte(nil), buf[:n]...)}}) != nil {
-						return
-					}
-				}
-				if err != nil {
-					send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_CloseStdin{CloseStdin: true}})
-					return
-				}
-			}
-		}()
+		forwardStdin(req.Stdin, func(b []byte) error {
+			return send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Stdin{Stdin: b}})
+		}, func() {
+			send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_CloseStdin{CloseStdin: true}})
+		})
 	}
 	if req.Resize != nil {
-		go func() {
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case sz, ok := <-req.Resize:
-					if !ok {
-						return
-					}
-					if send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Resize{Resize: &shimv1.Resize{Width: uint32(sz.Width), Height: uint32(sz.Height)}}}) != nil {
-						return
-					}
-				}
-			}
-		}()
+		forwardResizes(ctx, req.Resize, func(r *shimv1.Resize) error {
+			return send(&shimv1.ExecRequest{Msg: &shimv1.ExecRequest_Resize{Resize: r}})
+		})
 	}
 	for {
 		resp, err := stream.Recv()
