@@ -2,7 +2,6 @@ package sandbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -158,21 +157,11 @@ func OpenContainers(ctx context.Context, sandboxes *Registry, layout store.Layou
 		sandboxes: sandboxes, layout: layout, images: images, rootfs: fs, ctx: context.WithoutCancel(ctx),
 		entries: map[string]*centry{}, following: map[string]bool{},
 	}
-	ents, err := os.ReadDir(layout.CRIContainersDir())
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("restore CRI containers: %w", err)
+	recs, err := readRecords(layout.CRIContainersDir(), layout.CRIContainerFile, "container", func(r *ContainerRecord) string { return r.ID })
+	if err != nil {
+		return nil, err
 	}
-	for _, de := range ents {
-		data, err := os.ReadFile(layout.CRIContainerFile(de.Name()))
-		if err != nil {
-			slog.Warn("CRI container without a record; left alone", "container", de.Name(), "err", err)
-			continue
-		}
-		var rec ContainerRecord
-		if err := json.Unmarshal(data, &rec); err != nil || rec.ID != de.Name() {
-			slog.Warn("unreadable CRI container record; left alone", "container", de.Name(), "err", err)
-			continue
-		}
+	for _, rec := range recs {
 		if rec.Phase == ContainerCreating {
 			if err := c.undoCreate(ctx, rec.ID); err != nil {
 				slog.Warn("undo CRI container creation", "container", rec.ID, "err", err)

@@ -53,21 +53,11 @@ type entry struct {
 // creation a crash cut short.
 func OpenRegistry(ctx context.Context, svc *Service, layout store.Layout, resolvConf string) (*Registry, error) {
 	r := &Registry{svc: svc, layout: layout, hostResolvConf: resolvConf, events: NewEvents(), entries: map[string]*entry{}}
-	ents, err := os.ReadDir(layout.CRISandboxesDir())
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("restore CRI sandboxes: %w", err)
+	recs, err := readRecords(layout.CRISandboxesDir(), layout.CRISandboxFile, "sandbox", func(r *Record) string { return r.ID })
+	if err != nil {
+		return nil, err
 	}
-	for _, de := range ents {
-		data, err := os.ReadFile(layout.CRISandboxFile(de.Name()))
-		if err != nil {
-			slog.Warn("CRI sandbox without a record; left alone", "sandbox", de.Name(), "err", err)
-			continue
-		}
-		var rec Record
-		if err := json.Unmarshal(data, &rec); err != nil || rec.ID != de.Name() {
-			slog.Warn("unreadable CRI sandbox record; left alone", "sandbox", de.Name(), "err", err)
-			continue
-		}
+	for _, rec := range recs {
 		e := &entry{rec: rec, snap: rec}
 		r.entries[rec.ID] = e
 		if rec.State == Creating {
