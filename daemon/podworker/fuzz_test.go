@@ -76,6 +76,12 @@ func FuzzSandboxFailures(f *testing.F) {
 	}
 	f.Add([]byte{0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1 | 1<<2, 0, 1 | 1<<2}) // CNI ADD fails always; stop and DEL fail once
 	f.Add([]byte{0, 0, 0, 2 | 2<<2, 0, 0, 0, 2, 2 | 1<<2})             // pause panics twice, app start and State panic
+	// What is fuzzed is what is left behind, not how long retries wait: at
+	// the daemon's pauses (a failed teardown step retried after 1 s, a
+	// silent shim looked at again after 1, 2, 4 s) an input failing a few
+	// teardown steps and the shim's State three times took 10 s, which the
+	// fuzzing engine takes for a hung input.
+	shortRetries(f)
 	f.Fuzz(func(t *testing.T, in []byte) {
 		w, h := newTestWorker(t, testPod("fuzz"))
 		w.deps.RuntimeTimeout = 50 * time.Millisecond
@@ -96,4 +102,11 @@ func FuzzSandboxFailures(f *testing.F) {
 		deleteAndWait(t, w, 0)
 		checkNoLeaks(t, h)
 	})
+}
+
+// shortRetries makes the worker's retry pauses milliseconds until tb ends.
+func shortRetries(tb testing.TB) {
+	stall, base, limit := stallRetry, silenceRetryBase, silenceRetryMax
+	stallRetry, silenceRetryBase, silenceRetryMax = 10*time.Millisecond, 10*time.Millisecond, 40*time.Millisecond
+	tb.Cleanup(func() { stallRetry, silenceRetryBase, silenceRetryMax = stall, base, limit })
 }

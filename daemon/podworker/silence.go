@@ -12,8 +12,8 @@ import (
 const silentDeleteAllowance = 10 * time.Second
 
 // Looking again at a shim that did not answer backs off from
-// silenceRetryBase up to silenceRetryMax.
-const (
+// silenceRetryBase up to silenceRetryMax. (Variables for tests.)
+var (
 	silenceRetryBase = time.Second
 	silenceRetryMax  = 10 * time.Second
 )

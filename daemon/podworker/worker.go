@@ -40,8 +40,8 @@ const (
 const minWait = 10 * time.Millisecond
 
 // stallRetry is the pause before retrying an action that failed without the
-// planner seeing it (a teardown step).
-const stallRetry = time.Second
+// planner seeing it (a teardown step). (A variable for tests.)
+var stallRetry = time.Second
 
 // Deps are the daemon-wide services a worker uses.
 type Deps struct {
