@@ -71,13 +71,10 @@ func startUpstream(t *testing.T) *fakeUpstream {
 		}
 		w.WriteMsg(m)
 	})
-	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	// The server's own way to one port for both protocols: a free UDP
+	// port's TCP half may be taken by another test's connection.
+	pc, ln, err := listenUDPAndTCP("127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", pc.LocalAddr().String())
-	if err != nil {
-		pc.Close()
 		t.Fatal(err)
 	}
 	for _, srv := range []*dns.Server{{PacketConn: pc, Handler: h}, {Listener: ln, Handler: h}} {
@@ -434,8 +431,9 @@ func TestStartRetriesWhenTheTCPHalfOfAFreeUDPPortIsTaken(t *testing.T) {
 		return real(lc, addr)
 	}
 	s := startServer(t, Config{})
-	if calls != 3 {
-		t.Errorf("tcp listen tried %d times, want 3", calls)
+	// More than 3 when a real TCP listener holds one of the ports tried.
+	if calls < 3 {
+		t.Errorf("tcp listen tried %d times, want 3 or more", calls)
 	}
 	if resp := query(t, "tcp", s.Addr(), "web.default.svc.cluster.local.", dns.TypeA); len(resp.Answer) != 1 {
 		t.Errorf("over tcp: %v", resp)
