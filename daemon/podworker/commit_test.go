@@ -32,12 +32,12 @@ func richOutput(w *Worker) planner.Output {
 func TestCommitOfUnchangedOutputEncodesOnce(t *testing.T) {
 	w, _ := newTestWorker(t, testPod("commit"))
 	out := richOutput(w)
-	w.commit(out)
+	w.commit(out, false)
 	if w.Snapshot().Status.Phase != corev1.PodRunning {
 		t.Fatal("the first commit did not publish the output")
 	}
 	published := w.Published()
-	commit := testing.AllocsPerRun(50, func() { w.commit(out) })
+	commit := testing.AllocsPerRun(50, func() { w.commit(out, false) })
 	if w.Published() != published {
 		t.Fatal("a commit of an unchanged output published again")
 	}
@@ -57,15 +57,15 @@ func TestCommitOfUnchangedOutputEncodesOnce(t *testing.T) {
 func TestCommitSeesAChangeAfterUnchangedRounds(t *testing.T) {
 	w, _ := newTestWorker(t, testPod("commit2"))
 	out := richOutput(w)
-	w.commit(out)
-	w.commit(out)
+	w.commit(out, false)
+	w.commit(out, false)
 	out2 := richOutput(w)
 	out2.Status.ContainerStatuses[0].RestartCount = 1
-	w.commit(out2)
+	w.commit(out2, false)
 	if got := w.Snapshot().Status.ContainerStatuses[0].RestartCount; got != 1 {
 		t.Fatalf("restart count after a changed commit = %d, want 1", got)
 	}
-	w.commit(out)
+	w.commit(out, false)
 	if got := w.Snapshot().Status.ContainerStatuses[0].RestartCount; got != 0 {
 		t.Fatalf("restart count after the change was undone = %d, want 0", got)
 	}
@@ -77,7 +77,7 @@ func TestCommitSeesAChangeAfterUnchangedRounds(t *testing.T) {
 func TestCommitWritesACreatedSandboxInAnUnchangedRound(t *testing.T) {
 	w, _ := newTestWorker(t, testPod("commit3"))
 	out := richOutput(w)
-	w.commit(out)
+	w.commit(out, false)
 	// As makeTimedSandbox leaves it.
 	w.mu.Lock()
 	w.state.SandboxCreating = ""
@@ -94,13 +94,13 @@ func TestCommitWritesACreatedSandboxInAnUnchangedRound(t *testing.T) {
 	if st := onDisk(); st.Sandbox != nil {
 		t.Fatalf("sandbox on disk before the commit: %+v", st.Sandbox)
 	}
-	w.commit(out)
+	w.commit(out, false)
 	if st := onDisk(); st.Sandbox == nil || st.Sandbox.ID != "sb-1" || st.SandboxCreating != "" {
 		t.Fatalf("on disk after an unchanged commit: sandbox %+v, creating %q; want sandbox sb-1", st.Sandbox, st.SandboxCreating)
 	}
 	// Written once: the next unchanged round writes nothing.
 	published := w.Published()
-	w.commit(out)
+	w.commit(out, false)
 	if w.Published() != published {
 		t.Fatal("a second unchanged commit wrote and published again")
 	}

@@ -85,11 +85,17 @@ func (w *Worker) warmMigrations() {
 }
 
 // admitted runs do once the daemon's work budget admits it at priority p,
-// and returns what do returned; false if ctx ended while waiting.
+// and returns what do returned; false if ctx ended while waiting. A change
+// deferred to do's first write (commit) is written before any wait:
+// clients never wait on the budget to see a round's status.
 func (w *Worker) admitted(ctx context.Context, p limiter.Priority, do func() bool) bool {
-	release, err := w.deps.Work.Acquire(ctx, p)
-	if err != nil {
-		return false
+	release, ok := w.deps.Work.TryAcquire()
+	if !ok {
+		w.flushUnsaved()
+		var err error
+		if release, err = w.deps.Work.Acquire(ctx, p); err != nil {
+			return false
+		}
 	}
 	defer release()
 	return do()

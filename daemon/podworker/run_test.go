@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
+	"github.com/podd-dev/podd/internal/limiter"
 )
 
 // runWorker runs w until the test ends and returns a func that stops it (a
@@ -157,4 +158,33 @@ func TestWarmsMigrationsBeforeSandboxAndContainerCreation(t *testing.T) {
 	}
 	deleteAndWait(t, w, 0)
 	checkNoLeaks(t, h)
+}
+
+// A daemon shutdown while a pod's sandbox waits for the work budget ends
+// the worker. It used to spin: the wait ended with the context, the round
+// asked to act again at once, and the loop went round without looking at
+// the context (a core busy until the process exited).
+func TestWorkerStopsWhileItsSandboxWaitsForTheBudget(t *testing.T) {
+	h := podworkertest.NewHost()
+	deps := testDeps(t, h)
+	deps.Work = limiter.New(1)
+	hold, _ := deps.Work.Acquire(context.Background(), limiter.Maintain)
+	defer hold()
+	w := New(deps, testPod("budget-stop"), nil)
+	ctx, cancel := context.WithCancel(context.Background())
+	stopped := make(chan struct{})
+	go func() {
+		defer close(stopped)
+		w.Run(ctx)
+	}()
+	eventually(t, "the sandbox waiting for the budget", 10*time.Second, func() bool { return deps.Work.Stats().Waiting == 1 })
+	cancel()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the worker did not return after its context ended")
+	}
+	if h.Count("network.pin") != 0 {
+		t.Fatal("a sandbox was made while the budget was held")
+	}
 }

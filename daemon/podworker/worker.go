@@ -171,6 +171,9 @@ type Worker struct {
 	// commit writes even when the round changed nothing else (a created
 	// sandbox: see makeTimedSandbox). Guarded by mu.
 	unsaved bool
+	// unnotified: a commit changed what clients see, and watchers hear of
+	// it once a write took it (persist). Guarded by mu.
+	unnotified bool
 }
 
 // New returns a worker for an accepted pod. st is its persisted state after a
@@ -291,6 +294,8 @@ func (w *Worker) persist() *Published {
 	defer w.persistMu.Unlock()
 	w.mu.Lock()
 	w.unsaved = false
+	notify := w.unnotified
+	w.unnotified = false
 	w.state.Events = w.deps.Events.Pod(w.uid)
 	data, err := json.Marshal(w.state)
 	snap := w.buildSnapshot()
@@ -302,7 +307,22 @@ func (w *Worker) persist() *Published {
 	}
 	// Clients see the state only once it is written: a crash never takes
 	// back what they read. (persistMu keeps the publications in order.)
-	return w.publish(snap)
+	pub := w.publish(snap)
+	if notify && w.deps.OnChange != nil {
+		w.deps.OnChange(pub)
+	}
+	return pub
+}
+
+// flushUnsaved writes the state if a change waits for a write (a round's
+// commit deferred to the step that writes next: commit).
+func (w *Worker) flushUnsaved() {
+	w.mu.Lock()
+	unsaved := w.unsaved
+	w.mu.Unlock()
+	if unsaved {
+		w.persist()
+	}
 }
 
 // Run drives the pod until it is removed (Done is then closed) or ctx ends
@@ -335,6 +355,9 @@ func (w *Worker) Run(ctx context.Context) {
 		} else {
 			panics = 0
 			if wait == 0 {
+				if ctx.Err() != nil {
+					return // a round cut short by the shutdown asks to act again at once
+				}
 				continue // level-triggered: look again right after acting
 			}
 		}
@@ -381,7 +404,7 @@ func (w *Worker) syncOnce(ctx context.Context) round {
 		return round{wait: w.silence.retryAfter()}
 	}
 	out := planner.Plan(in)
-	w.commit(out)
+	w.commit(out, len(out.Actions) > 0 && out.Actions[0].Kind == planner.ActionCreateSandbox)
 	w.markReconciled()
 	removed, stalled := w.execute(ctx, out.Actions)
 	if removed {
@@ -430,7 +453,15 @@ func onlyKills(actions []planner.Action) bool {
 
 // commit takes the planner's output: history and status into the state,
 // events into the log, the state onto disk, the change to watchers.
-func (w *Worker) commit(out planner.Output) {
+//
+// With deferWrite (the round's first action creates a sandbox, whose
+// first step writes the state with the sandbox's intent) the write, and
+// with it the watchers' news, is left to that step: one durable write less
+// before every sandbox. Nothing of the round runs before that write
+// (createSandbox writes before it makes anything; a failure before it
+// writes the failure), and a round that must wait for the work budget
+// writes before it waits (admitted).
+func (w *Worker) commit(out planner.Output, deferWrite bool) {
 	for _, e := range out.Events {
 		w.event(e.Type, e.Reason, e.FieldPath, e.Message)
 	}
@@ -446,6 +477,12 @@ func (w *Worker) commit(out planner.Output) {
 	w.state.Status = out.Status
 	w.committed = after
 	unsaved := w.unsaved
+	if changed {
+		w.unnotified = true
+	}
+	if deferWrite && (changed || len(out.Events) > 0) {
+		w.unsaved = true
+	}
 	w.mu.Unlock()
 	if !changed && len(out.Events) == 0 && !unsaved {
 		return
@@ -454,10 +491,10 @@ func (w *Worker) commit(out planner.Output) {
 		// Recorded before clients can see the pod running.
 		w.recordPodStart(&out.Status)
 	}
-	pub := w.persist()
-	if changed && w.deps.OnChange != nil {
-		w.deps.OnChange(pub)
+	if deferWrite {
+		return
 	}
+	w.persist()
 }
 
 func encodeCommitted(h planner.History, s corev1.PodStatus) ([]byte, error) {

@@ -84,6 +84,23 @@ func (l *Limiter) Acquire(ctx context.Context, p Priority) (release func(), err 
 	}
 }
 
+// TryAcquire takes a slot if one is free now, without waiting: ok reports
+// whether it did, and release gives it back as Acquire's does. A free slot
+// has no waiters (a released slot goes to the first waiter), so taking it
+// jumps no queue.
+func (l *Limiter) TryAcquire() (release func(), ok bool) {
+	if l == nil {
+		return func() {}, true
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.used >= l.size {
+		return nil, false
+	}
+	l.used++
+	return l.releaser(), true
+}
+
 func (l *Limiter) releaser() func() {
 	var once sync.Once
 	return func() { once.Do(l.release) }

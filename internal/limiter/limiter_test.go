@@ -190,3 +190,39 @@ func TestNilLimiterAdmitsAll(t *testing.T) {
 	}
 	r()
 }
+
+// TryAcquire takes a free slot and never waits: with none free it holds
+// nothing and leaves the queue as it was; a slot released to a waiter is
+// not free.
+func TestTryAcquireTakesOnlyAFreeSlot(t *testing.T) {
+	l := New(1)
+	r, ok := l.TryAcquire()
+	if !ok {
+		t.Fatal("TryAcquire on an idle limiter took nothing")
+	}
+	if _, ok := l.TryAcquire(); ok {
+		t.Fatal("TryAcquire took a second slot of a limiter of one")
+	}
+	admitted := make(chan func(), 1)
+	go func() {
+		r, _ := l.Acquire(context.Background(), Start)
+		admitted <- r
+	}()
+	waitStats(t, l, Stats{Running: 1, Waiting: 1})
+	r()
+	r2 := <-admitted
+	if _, ok := l.TryAcquire(); ok {
+		t.Fatal("TryAcquire took the slot handed to a waiter")
+	}
+	if s := l.Stats(); s != (Stats{Running: 1}) {
+		t.Fatalf("after a refused TryAcquire: %+v", s)
+	}
+	r2()
+	waitStats(t, l, Stats{})
+	var nl *Limiter
+	if r, ok := nl.TryAcquire(); !ok {
+		t.Fatal("a nil limiter refused TryAcquire")
+	} else {
+		r()
+	}
+}
