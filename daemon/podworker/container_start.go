@@ -198,6 +198,20 @@ func (w *Worker) mountInstance(ctx context.Context, a planner.Action, c *corev1.
 	return root, nil
 }
 
+// ensurePodFiles writes the pod files of sandbox sb when they are missing:
+// a sandbox made by a podd that kept them elsewhere (in the pod's
+// persistent directory, before they moved to its run directory).
+func (w *Worker) ensurePodFiles(sb Sandbox) error {
+	if _, err := os.Stat(w.deps.Layout.HostsFile(w.uid)); !errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	var ip string
+	if len(sb.IPs) > 0 {
+		ip = sb.IPs[0]
+	}
+	return w.writePodFiles(ip)
+}
+
 // configInstance returns the config of instance a of c, whose rootfs is
 // mounted at root, in sandbox sb (volumes prepared, mounts staged);
 // rollback gets the removal of the instance from shim cl.
@@ -209,6 +223,9 @@ func (w *Worker) configInstance(ctx context.Context, a planner.Action, c *corev1
 	})
 	logPath := w.deps.Layout.LogPath(w.uid, c.Name, int(a.Restart))
 	if err := w.ensureVolumes(ctx); err != nil {
+		return nil, failStart("CreateContainerConfigError", "%w", err)
+	}
+	if err := w.ensurePodFiles(sb); err != nil {
 		return nil, failStart("CreateContainerConfigError", "%w", err)
 	}
 	sig, err := spec.ContainerStopSignal(c, img.StopSignal)

@@ -377,3 +377,40 @@ func TestRestartRemovesHeldInstancesNobodyStarts(t *testing.T) {
 	deleteAndWait(t, w2, 0)
 	checkNoLeaks(t, h)
 }
+
+// The pod files live in the pod's run directory. A sandbox made by a podd
+// that kept them in the pod's persistent directory has none there: the
+// next container start of that sandbox writes them (with the sandbox's
+// address) before it builds the container's config, instead of failing
+// on a bind mount of a missing file.
+func TestContainerStartWritesMissingPodFiles(t *testing.T) {
+	w, h := newTestWorker(t, testPod("podfiles"))
+	runWorker(t, w)
+	eventually(t, "app running", 10*time.Second, func() bool { return running(w, "app") })
+	l := w.deps.Layout
+	if !strings.HasPrefix(l.HostsFile(w.uid), l.ShimDir(w.uid)+"/") {
+		t.Fatalf("hosts file %s is not in the pod's run directory %s", l.HostsFile(w.uid), l.ShimDir(w.uid))
+	}
+	if err := os.RemoveAll(l.PodFilesDir(w.uid)); err != nil {
+		t.Fatal(err)
+	}
+	restarts := appStatus(w).RestartCount
+	exitApp(t, w, h)
+	eventually(t, "app restarted", 10*time.Second, func() bool { return appStatus(w).RestartCount > restarts && running(w, "app") })
+	b, err := os.ReadFile(l.HostsFile(w.uid))
+	if err != nil {
+		t.Fatalf("hosts file after the restart: %v", err)
+	}
+	if ip := w.Snapshot().Status.PodIP; ip == "" || !strings.Contains(string(b), ip) {
+		t.Errorf("hosts file %q lacks the pod IP %q", b, ip)
+	}
+	for _, f := range []string{l.ResolvConfFile(w.uid), l.HostnameFile(w.uid)} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("after the restart: %v", err)
+		}
+	}
+	fi, err := os.Stat(l.ShimDir(w.uid))
+	if err != nil || fi.Mode().Perm() != 0o700 {
+		t.Errorf("pod run directory: %v, mode %v; want 0700", err, fi.Mode().Perm())
+	}
+}

@@ -211,8 +211,13 @@ func (w *Worker) abandonCreation(ctx context.Context) error {
 // writePodFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for
 // the pod's containers (R91).
 func (w *Worker) writePodFiles(podIP string) error {
+	// The run directory is the shim's too: 0700 (0711 for a pod in a user
+	// namespace of its own: Searchable), whoever makes it first.
+	if err := os.MkdirAll(w.deps.Layout.ShimDir(w.uid), 0o700); err != nil {
+		return fmt.Errorf("write pod files: %w", err)
+	}
 	dir := w.deps.Layout.PodFilesDir(w.uid)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
 		return fmt.Errorf("write pod files: %w", err)
 	}
 	hostHosts, _ := os.ReadFile("/etc/hosts")

@@ -54,7 +54,10 @@ func (l Layout) StagingDir(uid, id string) string {
 func (l Layout) ContainersDir(uid string) string { return filepath.Join(l.PodDir(uid), "containers") }
 
 // PodFilesDir holds the generated hosts, resolv.conf and hostname files.
-func (l Layout) PodFilesDir(uid string) string { return filepath.Join(l.PodDir(uid), "etc") }
+// They live as long as the pod's sandbox, which writes them anew, so they
+// are kept in the pod's run directory (tmpfs: a start writes nothing of
+// them to disk), as CRI-O keeps them in its run root.
+func (l Layout) PodFilesDir(uid string) string { return filepath.Join(l.ShimDir(uid), "etc") }
 
 // HostsFile is the pod's generated /etc/hosts.
 func (l Layout) HostsFile(uid string) string { return filepath.Join(l.PodFilesDir(uid), "hosts") }
@@ -90,7 +93,8 @@ func (l Layout) NetnsDir() string { return filepath.Join(l.RunRoot, "netns") }
 // ShimsDir holds one shim run directory per pod, named by UID.
 func (l Layout) ShimsDir() string { return filepath.Join(l.RunRoot, "pods") }
 
-// ShimDir is the run directory of a pod's shim (socket, libcontainer state).
+// ShimDir is the run directory of a pod: its shim's (socket, libcontainer
+// state) and its pod files (PodFilesDir).
 func (l Layout) ShimDir(uid string) string { return filepath.Join(l.ShimsDir(), uid) }
 
 // PauseLog is the output of the pod's pause holder.
