@@ -44,8 +44,11 @@ func (e *env) census(t testing.TB) census {
 	if data, err := os.ReadFile("/proc/self/mountinfo"); err == nil {
 		for _, line := range strings.Split(string(data), "\n") {
 			f := strings.Fields(line)
-			// The netns pin dir is a bind of itself by design; count what is inside it.
-			if len(f) > 4 && strings.HasPrefix(f[4], e.dir+"/") && f[4] != filepath.Join(e.runRoot, "netns") {
+			// The netns pin dir is a bind of itself by design, and a
+			// benchmark's run root a tmpfs of the env's; count what is
+			// inside them.
+			if len(f) > 4 && strings.HasPrefix(f[4], e.dir+"/") && f[4] != filepath.Join(e.runRoot, "netns") &&
+				(!e.runTmpfs || f[4] != e.runRoot) {
 				c.Mounts = append(c.Mounts, f[4])
 			}
 		}

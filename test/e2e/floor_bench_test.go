@@ -209,7 +209,9 @@ func (f *floor) run(i int) time.Duration {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	rt := &libcni.RuntimeConf{ContainerID: id, NetNS: "/var/run/netns/" + netns, IfName: "eth0"}
-	state := filepath.Join(f.dir, "state")
+	// runc's state where a host keeps it: on a tmpfs (the env's run
+	// root, in a benchmark; /run/runc on a host).
+	state := filepath.Join(f.e.runRoot, "runc-floor"+f.tag)
 
 	h0 := readHostCPU(f.tb)
 	start := time.Now()
