@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -65,6 +66,12 @@ func (w *Worker) startContainer(ctx context.Context, a planner.Action) bool {
 	c := w.containerSpec(a)
 	fp := fieldPath(c, a.Init)
 	err := w.createInstance(ctx, a, c, fp)
+	if err != nil && ctx.Err() != nil {
+		// Cut short by the daemon's stop: not the container's failure,
+		// which the next daemon would back off on.
+		slog.Info("Container start cut short by the daemon's stop", "pod", w.key, "uid", w.uid, "container", c.Name, "err", err)
+		return false
+	}
 	w.mu.Lock()
 	if err != nil {
 		var sf *startFailed

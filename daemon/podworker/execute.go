@@ -89,6 +89,9 @@ func (w *Worker) warmMigrations() {
 // deferred to do's first write (commit) is written before any wait:
 // clients never wait on the budget to see a round's status.
 func (w *Worker) admitted(ctx context.Context, p limiter.Priority, do func() bool) bool {
+	if ctx.Err() != nil {
+		return false // the daemon stops: no new work
+	}
 	release, ok := w.deps.Work.TryAcquire()
 	if !ok {
 		w.flushUnsaved()
@@ -125,6 +128,15 @@ func (w *Worker) makeTimedSandbox(ctx context.Context, attempt uint32, t *startT
 		// A rollback that did not finish keeps SandboxCreating, so that
 		// abandonCreation retries it before anything else.
 		w.state.SandboxCreating = ""
+	}
+	if err != nil && ctx.Err() != nil {
+		// Cut short by the daemon's stop: not the pod's failure, which
+		// the next daemon would back off on; it makes the sandbox anew.
+		w.mu.Unlock()
+		w.persist()
+		w.finishStart(t, "", err)
+		slog.Info("Sandbox creation cut short by the daemon's stop", "pod", w.key, "uid", w.uid, "err", err)
+		return false
 	}
 	if err != nil {
 		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now(),

@@ -2,6 +2,7 @@ package podworker
 
 import (
 	"context"
+	"maps"
 	"slices"
 	"sync"
 	"testing"
@@ -161,9 +162,10 @@ func TestWarmsMigrationsBeforeSandboxAndContainerCreation(t *testing.T) {
 }
 
 // A daemon shutdown while a pod's sandbox waits for the work budget ends
-// the worker. It used to spin: the wait ended with the context, the round
-// asked to act again at once, and the loop went round without looking at
-// the context (a core busy until the process exited).
+// the worker. It used to go round at once: the wait ended with the
+// context, the round asked to act again at once, and the loop never looked
+// at the context (with the budget held, it spun; in the daemon, until a
+// slot freed and it made the sandbox with the cancelled context).
 func TestWorkerStopsWhileItsSandboxWaitsForTheBudget(t *testing.T) {
 	h := podworkertest.NewHost()
 	deps := testDeps(t, h)
@@ -187,4 +189,64 @@ func TestWorkerStopsWhileItsSandboxWaitsForTheBudget(t *testing.T) {
 	if h.Count("network.pin") != 0 {
 		t.Fatal("a sandbox was made while the budget was held")
 	}
+}
+
+// A sandbox creation cut short by the daemon's stop is not the pod's
+// failure: nothing of it is left, no failure is recorded (which the next
+// daemon would back off on), and the next daemon makes the sandbox at once.
+func TestStopDuringSandboxCreationRecordsNoFailure(t *testing.T) {
+	h := podworkertest.NewHost()
+	deps := testDeps(t, h)
+	pod := testPod("stop-creating")
+	if err := diskStore(deps).SavePod(pod); err != nil {
+		t.Fatal(err)
+	}
+	h.AddGate = make(chan struct{})
+	w := New(deps, pod, nil)
+	stop := runWorker(t, w)
+	eventually(t, "the sandbox's network being set up", 10*time.Second, func() bool { return h.Count("network.pin") == 1 })
+	w2 := restart(t, w, stop)
+	h.AddGate = nil
+	w2.mu.Lock()
+	failure := w2.state.SandboxFailure
+	w2.mu.Unlock()
+	if failure != nil {
+		t.Errorf("the stop's cancellation recorded as the pod's failure: %+v", failure)
+	}
+	runWorker(t, w2)
+	eventually(t, "app running after the restart", 10*time.Second, func() bool { return running(w2, "app") })
+	if n := h.Count("network.pin"); n != 2 {
+		t.Errorf("%d sandbox attempts, want 2 (the cut one, then the next daemon's)", n)
+	}
+	deleteAndWait(t, w2, 0)
+	checkNoLeaks(t, h)
+}
+
+// A container start cut short by the daemon's stop is not the container's
+// failure either: no start failure is recorded for the next daemon to back
+// off on.
+func TestStopDuringContainerStartRecordsNoFailure(t *testing.T) {
+	h := podworkertest.NewHost()
+	deps := testDeps(t, h)
+	pod := testPod("stop-starting")
+	if err := diskStore(deps).SavePod(pod); err != nil {
+		t.Fatal(err)
+	}
+	h.Script("container.create", podworkertest.FaultHang, 0)
+	w := New(deps, pod, nil)
+	stop := runWorker(t, w)
+	eventually(t, "the container being created", 10*time.Second, func() bool { return h.Count("container.create") >= 1 })
+	stop()
+	w.mu.Lock()
+	failures := maps.Clone(w.state.StartFailures)
+	w.mu.Unlock()
+	if len(failures) != 0 {
+		t.Errorf("the stop's cancellation recorded as start failures: %+v", failures)
+	}
+	w2 := restart(t, w, stop)
+	h.Script("container.create", podworkertest.FaultNone, 0)
+	runWorker(t, w2)
+	eventually(t, "app running after the restart", 10*time.Second, func() bool { return running(w2, "app") })
+	deleteAndWait(t, w2, 0)
+	checkNoLeaks(t, h)
 }

@@ -430,3 +430,25 @@ func TestStartupGarbageCollectsUnknownPods(t *testing.T) {
 		return c.empty(), fmt.Errorf("census %+v", c)
 	})
 }
+
+// A SIGTERM right after a burst is applied, while most pods' sandboxes wait
+// for the work budget, stops the daemon within seconds and leaves the pods
+// to the next daemon, which starts them without a back-off. Each waiting
+// worker used to go round at once when the stop cancelled its wait, until
+// a slot freed, then make its sandbox with the cancelled context: all 24
+// pods recorded a failed sandbox ("context canceled") for the next daemon
+// to back off on.
+func TestStopDuringABurstLeavesThePodsToTheNextDaemon(t *testing.T) {
+	e := newEnv(t)
+	e.apply(sleeperPods("stop", 24))
+	if took, killed := e.terminate(time.Minute); killed || took > testutil.Scaled(15*time.Second) {
+		t.Errorf("the daemon took %v to stop during a burst (killed: %v)", took, killed)
+	}
+	if n := strings.Count(e.logBuf.String(), `msg="Create sandbox"`); n > 0 {
+		t.Errorf("%d sandbox creations failed in the stop (the stop's own cancellation recorded as the pods' failures)", n)
+	}
+	e.restartDaemon()
+	for i := range 24 {
+		e.waitRunning(fmt.Sprintf("stop%d", i), testutil.Scaled(3*time.Minute))
+	}
+}

@@ -363,24 +363,33 @@ func (e *env) restartDaemon() {
 	e.start(e.args)
 }
 
-// stopDaemon sends SIGTERM to podd and waits for it.
+// stopDaemon sends SIGTERM to podd and waits for it (killed after 20 s).
 func (e *env) stopDaemon() {
 	if e.cmd == nil || e.cmd.Process == nil {
 		return
 	}
+	e.terminate(20 * time.Second)
+}
+
+// terminate sends SIGTERM to podd and waits until it exits, or kills it
+// after limit; it returns how long the wait took and whether it killed.
+func (e *env) terminate(limit time.Duration) (took time.Duration, killed bool) {
 	if e.conn != nil {
 		e.conn.Close()
 	}
+	start := time.Now()
 	e.cmd.Process.Signal(syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() { e.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
-	case <-time.After(20 * time.Second):
+	case <-time.After(limit):
 		e.cmd.Process.Kill()
 		<-done
+		killed = true
 	}
 	e.cmd = nil
+	return time.Since(start), killed
 }
 
 func (e *env) cleanup() {
