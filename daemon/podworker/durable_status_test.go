@@ -108,11 +108,7 @@ func (s *countingStore) SaveState(uid string, v any) error {
 // it is written.
 func TestFirstRoundCommitsWithTheSandboxIntent(t *testing.T) {
 	pod := testPod("intent")
-	h := podworkertest.NewHost()
-	deps := testDeps(t, h)
-	if err := diskStore(deps).SavePod(pod); err != nil {
-		t.Fatal(err)
-	}
+	deps, h := savedPodDeps(t, pod)
 	cs := &countingStore{StateStore: deps.Store}
 	deps.Store = cs
 	var notified []string
@@ -162,11 +158,7 @@ func TestFirstRoundCommitsWithTheSandboxIntent(t *testing.T) {
 // before it waits: clients never wait on other pods' starts to see it.
 func TestFirstRoundWaitingForTheBudgetWritesFirst(t *testing.T) {
 	pod := testPod("budget")
-	h := podworkertest.NewHost()
-	deps := testDeps(t, h)
-	if err := diskStore(deps).SavePod(pod); err != nil {
-		t.Fatal(err)
-	}
+	deps, h := savedPodDeps(t, pod)
 	cs := &countingStore{StateStore: deps.Store}
 	deps.Store = cs
 	notified := make(chan corev1.PodPhase, 10)

@@ -58,12 +58,19 @@ func testDeps(t testing.TB, h *podworkertest.Host) *Deps {
 
 // newTestWorker returns a worker for pod on a fresh fake host.
 func newTestWorker(t testing.TB, pod *corev1.Pod) (*Worker, *podworkertest.Host) {
+	deps, h := savedPodDeps(t, pod)
+	return New(deps, pod, nil), h
+}
+
+// savedPodDeps returns the deps of a worker for pod, accepted (saved) on a
+// fake host, for a test to change before it makes the worker.
+func savedPodDeps(t testing.TB, pod *corev1.Pod) (*Deps, *podworkertest.Host) {
 	h := podworkertest.NewHost()
 	deps := testDeps(t, h)
 	if err := diskStore(deps).SavePod(pod); err != nil {
 		t.Fatal(err)
 	}
-	return New(deps, pod, nil), h
+	return deps, h
 }
 
 // eventually polls cond until it holds or the deadline passes.

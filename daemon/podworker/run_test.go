@@ -195,12 +195,8 @@ func TestWorkerStopsWhileItsSandboxWaitsForTheBudget(t *testing.T) {
 // failure: nothing of it is left, no failure is recorded (which the next
 // daemon would back off on), and the next daemon makes the sandbox at once.
 func TestStopDuringSandboxCreationRecordsNoFailure(t *testing.T) {
-	h := podworkertest.NewHost()
-	deps := testDeps(t, h)
 	pod := testPod("stop-creating")
-	if err := diskStore(deps).SavePod(pod); err != nil {
-		t.Fatal(err)
-	}
+	deps, h := savedPodDeps(t, pod)
 	h.AddGate = make(chan struct{})
 	w := New(deps, pod, nil)
 	stop := runWorker(t, w)
@@ -226,12 +222,8 @@ func TestStopDuringSandboxCreationRecordsNoFailure(t *testing.T) {
 // failure either: no start failure is recorded for the next daemon to back
 // off on.
 func TestStopDuringContainerStartRecordsNoFailure(t *testing.T) {
-	h := podworkertest.NewHost()
-	deps := testDeps(t, h)
 	pod := testPod("stop-starting")
-	if err := diskStore(deps).SavePod(pod); err != nil {
-		t.Fatal(err)
-	}
+	deps, h := savedPodDeps(t, pod)
 	h.Script("container.create", podworkertest.FaultHang, 0)
 	w := New(deps, pod, nil)
 	stop := runWorker(t, w)
