@@ -303,6 +303,10 @@ func (e *env) start(args []string) {
 	// file the new daemon put in place proves that it listens.
 	old := socketFile(e.socket)
 	if err := e.cmd.Start(); err != nil {
+		// Nothing runs: cleanup has no daemon to stop (it dereferenced
+		// the missing process, and the panic took down every test of
+		// the run without their cleanups).
+		e.cmd = nil
 		e.t.Fatal(err)
 	}
 	testutil.WaitFor(e.t, 15*time.Second, "podd socket", func() (bool, error) {
