@@ -129,22 +129,23 @@ func (w *Worker) makeTimedSandbox(ctx context.Context, attempt uint32, t *startT
 		// abandonCreation retries it before anything else.
 		w.state.SandboxCreating = ""
 	}
-	if err != nil && ctx.Err() != nil {
-		// Cut short by the daemon's stop: not the pod's failure, which
-		// the next daemon would back off on; it makes the sandbox anew.
-		w.mu.Unlock()
-		w.persist()
-		w.finishStart(t, "", err)
-		slog.Info("Sandbox creation cut short by the daemon's stop", "pod", w.key, "uid", w.uid, "err", err)
-		return false
-	}
 	if err != nil {
-		w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now(),
-			Waiting: errors.Is(err, volume.ErrNotFound)}
+		// One cut short by the daemon's stop is not the pod's failure,
+		// which the next daemon would back off on; it makes the sandbox
+		// anew.
+		stopped := ctx.Err() != nil
+		if !stopped {
+			w.state.SandboxFailure = &SandboxFailure{Message: err.Error(), At: time.Now(),
+				Waiting: errors.Is(err, volume.ErrNotFound)}
+		}
 		w.mu.Unlock()
 		w.persist()
 		w.finishStart(t, "", err)
-		slog.Warn("Create sandbox", "pod", w.key, "uid", w.uid, "err", err)
+		if stopped {
+			slog.Info("Sandbox creation cut short by the daemon's stop", "pod", w.key, "uid", w.uid, "err", err)
+		} else {
+			slog.Warn("Create sandbox", "pod", w.key, "uid", w.uid, "err", err)
+		}
 		return false
 	}
 	w.state.Sandbox = sb
