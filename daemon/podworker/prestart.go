@@ -25,7 +25,8 @@ import (
 // makes the containers the planner will start first once the sandbox is
 // ready, up to the exec of their program (held: CreateContainerRequest.
 // hold), so that the costly part of a start (libcontainer's init: the
-// namespaces, cgroup and mounts) overlaps the network's. Only the
+// namespaces, cgroup and mounts) overlaps the network's (and, when the
+// shim pinned the pod's UTS and IPC namespaces, the pause's start). Only the
 // planner's start action of the next round releases one (startHeld), so
 // no program runs before the pod network is up, and the planner's order
 // (init containers one by one, then apps; R30) holds. An instance the
@@ -250,7 +251,8 @@ func (w *Worker) undoAhead(ctx context.Context, u *undo.Stack, id string, err er
 }
 
 // prestart holds the prepared instances of b in shim cl of sandbox sb
-// (its netns pinned and its pause running; no address yet), side by side.
+// (its netns pinned; its pause running, or starting beside when the shim
+// pinned the namespaces they join; no address yet), side by side.
 func (w *Worker) prestart(ctx context.Context, cl ShimClient, sb Sandbox, b *aheadBatch) {
 	// A shim from before hold would run the containers at once: the pod
 	// files and rootfs prepared stay for the sandbox's caller to undo.

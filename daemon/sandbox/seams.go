@@ -38,6 +38,10 @@ type ShimClient interface {
 	// CanHold reports whether the shim can hold a container before its
 	// program (CreateContainerRequest.hold), as it said when connected.
 	CanHold() bool
+	// PinnedNamespaces lists the namespace types the shim made for the
+	// pause at launch (LaunchConfig.PinNamespaces), as it said when
+	// connected.
+	PinnedNamespaces() []string
 	Close() error
 }
 

@@ -96,8 +96,10 @@ type Request struct {
 	// UserNS, when set, gives the sandbox its own user namespace with
 	// these mappings (see createInUserNamespace).
 	UserNS *idmap.Mappings
-	// Prestart, when set, runs once the pause runs in the pinned netns
-	// (netnsPath; no address yet), beside CNI ADD and the pod files: it
+	// Prestart, when set, runs once the netns is pinned (netnsPath; no
+	// address yet) and, unless its containers join the pause only in
+	// namespaces the shim pinned (spec.JoinsOnlyPinned), once the pause
+	// runs; beside CNI ADD and the pod files (and the pause's start): it
 	// may create containers held before their program
 	// (CreateContainerRequest.hold), to release only after Create
 	// returned. Create waits for it; what it made that Create's failure
@@ -293,13 +295,28 @@ func (s *Service) launchWithPause(ctx context.Context, req Request, pinned <-cha
 	select {
 	case path := <-pinned:
 		waited := time.Now()
+		// Containers that join the pause only in namespaces the shim
+		// pinned are made beside the pause, not after it.
+		var beside chan struct{}
+		if req.Prestart != nil && spec.JoinsOnlyPinned(spec.SandboxFor(req.Pod, path), res.cl.PinnedNamespaces()) {
+			beside = make(chan struct{})
+			go func() {
+				defer close(beside)
+				req.Prestart(ctx, res.cl, path)
+			}()
+		}
 		res.pausePid, res.pauseParts, res.pauseErr = s.startPause(ctx, res.cl, req, path)
 		res.paused = time.Now()
 		res.side = append(res.side, Phase{"par_netns_wait", waited.Sub(res.launched)}, Phase{"par_pause", res.paused.Sub(waited)})
-		if res.pauseErr == nil && req.Prestart != nil {
+		switch {
+		case beside != nil:
+			<-beside
+		case res.pauseErr == nil && req.Prestart != nil:
 			req.Prestart(ctx, res.cl, path)
+		}
+		if req.Prestart != nil {
 			res.prestarted = time.Now()
-			res.side = append(res.side, Phase{"par_prestart", res.prestarted.Sub(res.paused)})
+			res.side = append(res.side, Phase{"par_prestart", max(res.prestarted.Sub(res.paused), 0)})
 		}
 	case <-ctx.Done():
 		res.pauseErr = fmt.Errorf("start pause: %w", ctx.Err())
@@ -310,10 +327,13 @@ func (s *Service) launchWithPause(ctx context.Context, req Request, pinned <-cha
 // launchShim starts the pod's shim in its own cgroup.
 func (s *Service) launchShim(ctx context.Context, req Request) (ShimClient, error) {
 	p := req.Paths
+	sb := spec.SandboxFor(req.Pod, "")
+	sb.UserNS = req.UserNS
 	cl, err := s.deps.Shims.Launch(ctx, shim.LaunchConfig{
 		ShimBinary: s.deps.ShimBinary, PodUID: string(req.Pod.UID), StateDir: p.ShimDir,
 		CgroupParent: p.PodCgroup, LogLevel: s.deps.ShimLogLevel, ShimCgroup: p.ShimCgroup,
 		LogRotation: s.deps.LogRotation, PodPidsLimit: s.deps.PodPidsLimit,
+		PinNamespaces: spec.PinnedNamespaces(sb),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start shim: %w", err)

@@ -3,6 +3,7 @@ package sandbox_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -14,6 +15,7 @@ import (
 	"github.com/podd-dev/podd/daemon/podworker/podworkertest"
 	"github.com/podd-dev/podd/daemon/sandbox"
 	"github.com/podd-dev/podd/network"
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/shim"
 )
 
@@ -326,5 +328,108 @@ func TestCreateRunsPrestartBesideTheNetwork(t *testing.T) {
 				t.Errorf("side steps %v, want %s", side, want)
 			}
 		})
+	}
+}
+
+// A pod's containers join the pause in its UTS and IPC namespaces, which
+// the shim makes at launch (pinned): Prestart then makes them beside the
+// pause's start instead of after it. A shim that pinned nothing (one from
+// before pins), or a pod whose containers also join the pause's PID
+// namespace, waits for the pause. The shim is asked to pin what the pause
+// would make (none of the host's namespaces).
+func TestCreateRunsPrestartBesideThePauseWhenTheShimPinsItsNamespaces(t *testing.T) {
+	shared := true
+	for _, tc := range []struct {
+		name       string
+		withoutPin bool
+		spec       func(*corev1.PodSpec)
+		pinned     []string
+		beside     bool
+	}{
+		{name: "pinned", pinned: []string{"uts", "ipc"}, beside: true},
+		{name: "hostIPC: only uts pinned", spec: func(s *corev1.PodSpec) { s.HostIPC = true }, pinned: []string{"uts"}, beside: true},
+		{name: "shim without pins", withoutPin: true, beside: false},
+		{name: "shared pid namespace", spec: func(s *corev1.PodSpec) { s.ShareProcessNamespace = &shared },
+			pinned: []string{"uts", "ipc"}, beside: false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := podworkertest.NewHost()
+			h.ShimWithoutPins = tc.withoutPin
+			// Beside: the pause's start is held until prestart ran, which
+			// never ends if prestart waits for it.
+			pauseGate := make(chan struct{})
+			if tc.beside {
+				h.OnStep("pause.create", func() { <-pauseGate })
+			} else {
+				close(pauseGate)
+			}
+			svc := newService(h)
+			req := request(t, false)
+			if tc.spec != nil {
+				tc.spec(&req.Pod.Spec)
+			}
+			ran := make(chan []string, 1)
+			req.Prestart = func(ctx context.Context, cl sandbox.ShimClient, netnsPath string) {
+				st, err := cl.State(ctx, &shimv1.StateRequest{})
+				if err != nil {
+					t.Errorf("shim state: %v", err)
+				}
+				if running := slices.ContainsFunc(st.GetContainers(), func(c *shimv1.ContainerState) bool {
+					return c.GetId() == "pause" && c.GetStatus() == shimv1.Status_STATUS_RUNNING
+				}); running == tc.beside {
+					t.Errorf("prestart ran with the pause running %v, want %v", running, !tc.beside)
+				}
+				ran <- cl.PinnedNamespaces()
+			}
+			done := make(chan error, 1)
+			go func() {
+				_, cl, err := svc.Create(context.Background(), req)
+				if cl != nil {
+					defer cl.Stop(context.Background(), true)
+				}
+				done <- err
+			}()
+			var pinned []string
+			select {
+			case pinned = <-ran:
+			case <-time.After(10 * time.Second):
+				t.Fatal("prestart did not run while the pause was starting")
+			}
+			if tc.beside {
+				close(pauseGate)
+			}
+			if err := <-done; err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(pinned, ",") != strings.Join(tc.pinned, ",") {
+				t.Errorf("shim pinned %v, want %v", pinned, tc.pinned)
+			}
+		})
+	}
+}
+
+// A pause that fails to start while the containers are made beside it
+// fails the creation, which undoes everything (the held containers go with
+// the shim).
+func TestCreateUndoesPrestartBesideAFailedPause(t *testing.T) {
+	h := podworkertest.NewHost()
+	h.Script("pause.create", podworkertest.FaultError, 0)
+	svc := newService(h)
+	req := request(t, false)
+	made := make(chan struct{})
+	req.Prestart = func(ctx context.Context, cl sandbox.ShimClient, netnsPath string) {
+		defer close(made)
+		if _, err := cl.CreateContainer(ctx, &shimv1.CreateContainerRequest{Hold: true, Config: &shimv1.ContainerConfig{
+			Id: "app-0", Namespaces: []*shimv1.Namespace{{Type: "uts", Container: "pause"}, {Type: "ipc", Container: "pause"}},
+		}}); err != nil {
+			t.Errorf("hold a container beside the pause: %v", err)
+		}
+	}
+	if _, _, err := svc.Create(context.Background(), req); err == nil || !strings.Contains(err.Error(), "start pause") {
+		t.Fatalf("err = %v, want the pause's failure", err)
+	}
+	<-made
+	if l := h.Leaks(); len(l) > 0 {
+		t.Errorf("left behind: %v", l)
 	}
 }

@@ -47,6 +47,10 @@ type LaunchConfig struct {
 	// PodPidsLimit is the pod cgroup's pids.max; -1 is no limit, 0 leaves
 	// it alone.
 	PodPidsLimit int64
+	// PinNamespaces are the namespace types ("uts", "ipc") the shim makes
+	// for the pod's holder as it starts, so that containers joining them
+	// can be made beside the holder (InfoResponse.pinned_namespaces).
+	PinNamespaces []string
 }
 
 // Client talks to one pod's shim. The embedded ShimClient is the full API:
@@ -62,6 +66,9 @@ type Client struct {
 	// hold is the shim's Info answer: it can hold a container before
 	// its program (CreateContainerRequest.hold).
 	hold bool
+	// pinned is the shim's Info answer: the namespaces it made for the
+	// pod's holder.
+	pinned []string
 	// exited is closed when a shim this process launched has been reaped;
 	// nil for a shim found with Connect.
 	exited chan struct{}
@@ -141,7 +148,7 @@ func shimArgs(cfg LaunchConfig) []string {
 	if level == "" {
 		level = "info"
 	}
-	return []string{
+	args := []string{
 		"--pod-uid", cfg.PodUID,
 		"--state-dir", cfg.StateDir,
 		"--cgroup-parent", cfg.CgroupParent,
@@ -150,6 +157,11 @@ func shimArgs(cfg LaunchConfig) []string {
 		"--log-max-files", strconv.Itoa(cfg.LogRotation.MaxFiles),
 		"--pod-pids-limit", strconv.FormatInt(cfg.PodPidsLimit, 10),
 	}
+	if len(cfg.PinNamespaces) > 0 {
+		// Only then: a shim binary from before pins has no such flag.
+		args = append(args, "--pin-namespaces", strings.Join(cfg.PinNamespaces, ","))
+	}
+	return args
 }
 
 // shimCommand is a podd-shim process as every shim starts: in its own
@@ -292,7 +304,7 @@ func dialGRPC(ctx context.Context, stateDir string) (*Client, error) {
 		conn.Close()
 		return nil, err
 	}
-	return &Client{ShimClient: api, close: conn.Close, stateDir: stateDir, pid: int(info.GetPid()), hold: info.GetHold()}, nil
+	return &Client{ShimClient: api, close: conn.Close, stateDir: stateDir, pid: int(info.GetPid()), hold: info.GetHold(), pinned: info.GetPinnedNamespaces()}, nil
 }
 
 // newGRPCConn makes a client connection to the shim's gRPC socket; it
@@ -332,6 +344,11 @@ func (c *Client) Pid() int { return c.pid }
 // program (its Info answer when the client connected): a shim from before
 // hold would run it at once.
 func (c *Client) CanHold() bool { return c.hold }
+
+// PinnedNamespaces lists the namespace types the shim made for the pod's
+// holder at launch, as it said when connected (none from a shim before
+// them).
+func (c *Client) PinnedNamespaces() []string { return c.pinned }
 
 // StateDir is the shim's state directory.
 func (c *Client) StateDir() string { return c.stateDir }

@@ -43,7 +43,7 @@ func dialTTRPC(ctx context.Context, stateDir string) (*Client, error) {
 		return nil, err
 	}
 	a.streams = info.GetTtrpcStreams()
-	return &Client{ShimClient: a, close: a.Close, stateDir: stateDir, pid: int(info.GetPid()), hold: info.GetHold()}, nil
+	return &Client{ShimClient: a, close: a.Close, stateDir: stateDir, pid: int(info.GetPid()), hold: info.GetHold(), pinned: info.GetPinnedNamespaces()}, nil
 }
 
 func dialUnix(ctx context.Context, path string) (net.Conn, error) {

@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"net"
 	"os"
+	"slices"
 	"sort"
 	"sync"
 	"syscall"
@@ -72,6 +73,10 @@ type Host struct {
 	// CreateContainerRequest.hold: Info says so, and a container asked to
 	// be held runs at once.
 	ShimWithoutHold bool
+	// ShimWithoutPins makes the shims act as ones from before pinned
+	// namespaces: they make none at launch, so a container joining the
+	// pause's namespaces cannot be made before the pause runs.
+	ShimWithoutPins bool
 	// IgnoreTerm makes containers survive their stop signal (SIGKILL only).
 	IgnoreTerm bool
 	// TermExitAfter makes a container exit this long after its stop signal,
@@ -421,6 +426,9 @@ func (h *Host) LaunchShim(ctx context.Context, cfg shim.LaunchConfig) (*Shim, er
 		return nil, fmt.Errorf("fake: a shim already serves %s", cfg.StateDir)
 	}
 	s := &Shim{h: h, dir: cfg.StateDir, containers: map[string]*shimv1.ContainerState{}, gone: make(chan struct{})}
+	if !h.ShimWithoutPins {
+		s.pinned = cfg.PinNamespaces
+	}
 	h.shims[cfg.StateDir] = s
 	return s, nil
 }
@@ -599,8 +607,10 @@ func (h *Host) Unmount(dir string) error {
 // on their stop signal unless the host ignores TERM. Like the shim, it
 // sends each container's start and exit to its Events streams.
 type Shim struct {
-	h          *Host
-	dir        string
+	h   *Host
+	dir string
+	// pinned are the namespaces made at launch (LaunchConfig.PinNamespaces).
+	pinned     []string
 	mu         sync.Mutex
 	containers map[string]*shimv1.ContainerState
 	gone       chan struct{}
@@ -694,6 +704,14 @@ func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRe
 	if _, ok := s.containers[id]; ok {
 		return nil, status.Errorf(codes.AlreadyExists, "container with given ID already exists: %s", id)
 	}
+	for _, ns := range in.GetConfig().GetNamespaces() {
+		// As the shim: a pause namespace that is not pinned is joined
+		// through the pause's pid.
+		pause := s.containers[ns.GetContainer()]
+		if c := ns.GetContainer(); c != "" && !slices.Contains(s.pinned, ns.GetType()) && pause.GetStatus() != shimv1.Status_STATUS_RUNNING {
+			return nil, status.Errorf(codes.Unknown, "create container %q: join %s namespace of container %q: not running", id, ns.GetType(), c)
+		}
+	}
 	st := &shimv1.ContainerState{Id: id, Status: shimv1.Status_STATUS_RUNNING, Pid: 100,
 		StartedUnixNano: time.Now().UnixNano(), Labels: in.GetConfig().GetLabels()}
 	if in.GetHold() && !s.h.ShimWithoutHold {
@@ -718,8 +736,12 @@ func (s *Shim) Info(ctx context.Context, _ *shimv1.InfoRequest, _ ...grpc.CallOp
 	if err := s.alive(); err != nil {
 		return nil, err
 	}
-	return &shimv1.InfoResponse{Pid: 1, Hold: !s.h.ShimWithoutHold}, nil
+	return &shimv1.InfoResponse{Pid: 1, Hold: !s.h.ShimWithoutHold, PinnedNamespaces: s.pinned}, nil
 }
+
+// PinnedNamespaces is what Info answers: the LaunchConfig's, unless
+// ShimWithoutPins.
+func (s *Shim) PinnedNamespaces() []string { return s.pinned }
 
 // StartContainer releases a held container: "container.start" is its step.
 func (s *Shim) StartContainer(ctx context.Context, in *shimv1.StartContainerRequest, _ ...grpc.CallOption) (*shimv1.StartContainerResponse, error) {

@@ -127,9 +127,15 @@ type InfoResponse struct {
 	// ttrpc_streams is set by a shim that serves Exec and Attach over ttrpc,
 	// with the window (service.proto), and serves no gRPC socket. Shims from
 	// before it serve them over gRPC on shim.sock.
-	TtrpcStreams  bool `protobuf:"varint,6,opt,name=ttrpc_streams,json=ttrpcStreams,proto3" json:"ttrpc_streams,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	TtrpcStreams bool `protobuf:"varint,6,opt,name=ttrpc_streams,json=ttrpcStreams,proto3" json:"ttrpc_streams,omitempty"`
+	// pinned_namespaces are the namespace types ("uts", "ipc") the shim made
+	// for its pod at launch (LaunchConfig.PinNamespaces) and holds: the
+	// holder joins them instead of making its own, and a container that
+	// joins the holder's namespace of such a type joins the pinned one, so
+	// it can be created before the holder runs. Empty from shims before it.
+	PinnedNamespaces []string `protobuf:"bytes,7,rep,name=pinned_namespaces,json=pinnedNamespaces,proto3" json:"pinned_namespaces,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *InfoResponse) Reset() {
@@ -202,6 +208,13 @@ func (x *InfoResponse) GetTtrpcStreams() bool {
 		return x.TtrpcStreams
 	}
 	return false
+}
+
+func (x *InfoResponse) GetPinnedNamespaces() []string {
+	if x != nil {
+		return x.PinnedNamespaces
+	}
+	return nil
 }
 
 type Mount struct {
@@ -2751,14 +2764,15 @@ var File_shim_v1_shim_proto protoreflect.FileDescriptor
 const file_shim_v1_shim_proto_rawDesc = "" +
 	"\n" +
 	"\x12shim/v1/shim.proto\x12\fpodd.shim.v1\"\r\n" +
-	"\vInfoRequest\"\xb8\x01\n" +
+	"\vInfoRequest\"\xe5\x01\n" +
 	"\fInfoResponse\x12\x17\n" +
 	"\apod_uid\x18\x01 \x01(\tR\x06podUid\x12\x10\n" +
 	"\x03pid\x18\x02 \x01(\x05R\x03pid\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\x12*\n" +
 	"\x11started_unix_nano\x18\x04 \x01(\x03R\x0fstartedUnixNano\x12\x12\n" +
 	"\x04hold\x18\x05 \x01(\bR\x04hold\x12#\n" +
-	"\rttrpc_streams\x18\x06 \x01(\bR\fttrpcStreams\"\xe7\x01\n" +
+	"\rttrpc_streams\x18\x06 \x01(\bR\fttrpcStreams\x12+\n" +
+	"\x11pinned_namespaces\x18\a \x03(\tR\x10pinnedNamespaces\"\xe7\x01\n" +
 	"\x05Mount\x12\x16\n" +
 	"\x06source\x18\x01 \x01(\tR\x06source\x12 \n" +
 	"\vdestination\x18\x02 \x01(\tR\vdestination\x12\x12\n" +

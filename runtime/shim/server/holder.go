@@ -16,6 +16,9 @@ import (
 // failure is recorded.
 func (s *service) runHolder(c *container) (*shimv1.ContainerState, error) {
 	cfg, err := holder.FromContainerConfig(c.cfg, s.minOOMScoreAdj)
+	if err == nil {
+		err = cfg.JoinPins(s.pins)
+	}
 	if err != nil {
 		return nil, s.recordStartFailure(c, shimdir.ReasonRunError, err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
 	"time"
 
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
@@ -46,7 +47,7 @@ func (s *service) spawn(c *container, step string, start func(*libct.Container, 
 		return s.recordStartFailure(c, shimdir.ReasonRunError, err)
 	}
 	pc.mark("log_open", time.Now())
-	lc, err := s.rt.Create(cfg, s.namespacePid)
+	lc, err := s.rt.Create(cfg, s.namespacePath)
 	// c keeps cfg as long as it lives; its seccomp filter (7 KiB, the
 	// default one) was Create's alone to read.
 	cfg.Seccomp = nil
@@ -251,6 +252,24 @@ func (s *service) writeRecord(rec *shimdir.ExitRecord) error {
 		return fmt.Errorf("encode exit record of %q: %w", rec.ID, err)
 	}
 	return atomicfile.WriteFile(shimdir.ExitRecordPath(s.stateDir, rec.ID), b, 0o600)
+}
+
+// namespacePath returns where a container joining the namespace of type
+// typ (its /proc/<pid>/ns file name) of container id opens it. The pod's
+// pinned namespaces are the holder's: the holder's, or those of a
+// container not made yet (the holder, which may be starting beside the
+// container being made), are the pins.
+func (s *service) namespacePath(id, typ string) (string, error) {
+	if pin := s.pins.Path(typ); pin != "" {
+		if c := s.lookup(id); c == nil || c.cfg.GetHolder() {
+			return pin, nil
+		}
+	}
+	pid, err := s.namespacePid(id)
+	if err != nil {
+		return "", err
+	}
+	return "/proc/" + strconv.Itoa(pid) + "/ns/" + typ, nil
 }
 
 // namespacePid returns the init pid of a running container, for another

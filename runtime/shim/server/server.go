@@ -17,6 +17,7 @@ import (
 	"github.com/podd-dev/podd/internal/version"
 	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 	"github.com/podd-dev/podd/runtime/crilog"
+	"github.com/podd-dev/podd/runtime/shim/server/internal/holder"
 	"github.com/podd-dev/podd/runtime/shim/server/internal/libct"
 	"github.com/podd-dev/podd/runtime/shim/shimdir"
 )
@@ -37,6 +38,9 @@ type service struct {
 	started        time.Time
 	// trim returns memory to the OS after bursts of work.
 	trim *memTrim
+	// pins are the pod's namespaces made at launch (Options.PinNamespaces),
+	// which the holder joins; nil is none.
+	pins *holder.Pins
 
 	mu           sync.Mutex
 	containers   map[string]*container
@@ -82,12 +86,13 @@ func (s *service) lookup(id string) *container {
 // Info reports the shim's identity.
 func (s *service) Info(context.Context, *shimv1.InfoRequest) (*shimv1.InfoResponse, error) {
 	return &shimv1.InfoResponse{
-		PodUid:          s.podUID,
-		Pid:             int32(os.Getpid()),
-		Version:         version.Version,
-		StartedUnixNano: s.started.UnixNano(),
-		Hold:            true,
-		TtrpcStreams:    true,
+		PodUid:           s.podUID,
+		Pid:              int32(os.Getpid()),
+		Version:          version.Version,
+		StartedUnixNano:  s.started.UnixNano(),
+		Hold:             true,
+		TtrpcStreams:     true,
+		PinnedNamespaces: s.pins.Types(),
 	}, nil
 }
 
@@ -115,8 +120,9 @@ func (s *service) CreateContainer(_ context.Context, req *shimv1.CreateContainer
 	s.mu.Unlock()
 
 	if cfg.GetHolder() && s.rt != nil {
-		// A pod's containers are created once its pause runs: their
-		// first create child starts beside the pause.
+		// A pod's containers are created beside its pause or after it:
+		// their first create child starts beside the pause (a spare's
+		// started before its pod).
 		go s.rt.PrepareCreate()
 	}
 	start := s.runContainer

@@ -29,6 +29,9 @@ type Config struct {
 	// NewUTS, NewIPC and NewPID ask for a new namespace of that type; the
 	// holder stays in the shim's (the host's) otherwise.
 	NewUTS, NewIPC, NewPID bool
+	// UTSPath and IPCPath, when set, are the new UTS and IPC namespaces,
+	// made ahead (Pins): the holder joins them instead of unsharing.
+	UTSPath, IPCPath string
 	// Hostname is set in the new UTS namespace.
 	Hostname string
 	// Sysctls are written in the holder's namespaces before it starts,

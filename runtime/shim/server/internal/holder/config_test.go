@@ -1,6 +1,7 @@
 package holder
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"syscall"
@@ -144,5 +145,40 @@ func TestSysctlPath(t *testing.T) {
 		if got := sysctlPath(name); got != want {
 			t.Errorf("sysctlPath(%q) = %q, want %q", name, got, want)
 		}
+	}
+}
+
+// A holder joins the pinned namespaces only when it would make them
+// itself, outside a user namespace of its own.
+func TestJoinPins(t *testing.T) {
+	pins := &Pins{files: map[string]*os.File{"uts": os.Stdin, "ipc": os.Stdout}}
+	for _, tc := range []struct {
+		name string
+		cfg  Config
+		want string
+	}{
+		{"own uts and ipc", Config{NewUTS: true, NewIPC: true}, ""},
+		{"in its own user namespace", Config{NewUser: true, NewUTS: true, NewIPC: true}, "makes its own"},
+		{"host's uts", Config{NewIPC: true}, `namespace "uts" is pinned, but the holder has none of its own`},
+		{"host's ipc", Config{NewUTS: true}, `namespace "ipc" is pinned, but the holder has none of its own`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := tc.cfg
+			err := cfg.JoinPins(pins)
+			if tc.want == "" {
+				if err != nil || cfg.UTSPath != pins.Path("uts") || cfg.IPCPath != pins.Path("ipc") || cfg.UTSPath == "" {
+					t.Fatalf("JoinPins: %v, paths %q %q", err, cfg.UTSPath, cfg.IPCPath)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			}
+		})
+	}
+	var none *Pins
+	cfg := Config{NewUser: true}
+	if err := cfg.JoinPins(none); err != nil || cfg.UTSPath != "" {
+		t.Fatalf("no pins: %v, %q", err, cfg.UTSPath)
 	}
 }

@@ -236,11 +236,20 @@ func enterAndStart(cfg Config, cmd *exec.Cmd) error {
 		}
 	}
 	var flags int
-	if cfg.NewUTS {
-		flags |= unix.CLONE_NEWUTS
-	}
-	if cfg.NewIPC {
-		flags |= unix.CLONE_NEWIPC
+	for _, ns := range []struct {
+		wanted bool
+		pinned string
+		flag   int
+	}{{cfg.NewUTS, cfg.UTSPath, unix.CLONE_NEWUTS}, {cfg.NewIPC, cfg.IPCPath, unix.CLONE_NEWIPC}} {
+		switch {
+		case !ns.wanted:
+		case ns.pinned != "":
+			if err := setns(ns.pinned, ns.flag); err != nil {
+				return err
+			}
+		default:
+			flags |= ns.flag
+		}
 	}
 	if flags != 0 {
 		if err := unix.Unshare(flags); err != nil {

@@ -105,10 +105,11 @@ type Container struct {
 
 // Create validates cfg and prepares its container: spec, libcontainer
 // config and cgroup manager. Nothing is created on the host yet: Start
-// hands the creation to a short-lived child (see createChild). nsPid
-// resolves Namespace.container to that container's init pid.
-func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int, error)) (*Container, error) {
-	spec, config, err := r.build(cfg, nsPid)
+// hands the creation to a short-lived child (see createChild). nsPath
+// resolves Namespace.container to where that container's namespace is
+// opened.
+func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPath func(id, typ string) (string, error)) (*Container, error) {
+	spec, config, err := r.build(cfg, nsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -122,8 +123,8 @@ func (r *Runtime) Create(cfg *shimv1.ContainerConfig, nsPid func(id string) (int
 
 // build turns cfg into the container's OCI spec and libcontainer config,
 // which its create child is given.
-func (r *Runtime) build(cfg *shimv1.ContainerConfig, nsPid func(id string) (int, error)) (*specs.Spec, *configs.Config, error) {
-	spec, err := buildSpec(cfg, specInputs{nsPid: nsPid, nofile: r.nofile, minOOMScoreAdj: r.minOOMScoreAdj,
+func (r *Runtime) build(cfg *shimv1.ContainerConfig, nsPath func(id, typ string) (string, error)) (*specs.Spec, *configs.Config, error) {
+	spec, err := buildSpec(cfg, specInputs{nsPath: nsPath, nofile: r.nofile, minOOMScoreAdj: r.minOOMScoreAdj,
 		cgroup2: cgroups.IsCgroup2UnifiedMode()})
 	if err != nil {
 		return nil, nil, err

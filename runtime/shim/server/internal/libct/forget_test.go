@@ -28,7 +28,7 @@ func TestStartedContainerForgetsItsCreation(t *testing.T) {
 		cfg.Seccomp = []byte(`{"defaultAction": "SCMP_ACT_ALLOW", "flags": ["SECCOMP_FILTER_FLAG_SPEC_ALLOW"],
 			"syscalls": [{"names": ["sethostname"], "action": "SCMP_ACT_ERRNO"}]}`)
 	}
-	c, err := rt.Create(cfg, func(id string) (int, error) { return 0, fmt.Errorf("no container %q", id) })
+	c, err := rt.Create(cfg, func(id, _ string) (string, error) { return "", fmt.Errorf("no container %q", id) })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +75,7 @@ func TestStartedContainerForgetsItsCreation(t *testing.T) {
 func TestExecRefusesAForgottenProfileAsBefore(t *testing.T) {
 	cfg := baseConfig()
 	cfg.Seccomp = []byte(`{"defaultAction": "SCMP_ACT_ALLOW", "syscalls": [{"names": ["mkdir"], "action": "SCMP_ACT_NOTIFY"}]}`)
-	c, err := (&Runtime{root: t.TempDir()}).Create(cfg, testInputs.nsPid)
+	c, err := (&Runtime{root: t.TempDir()}).Create(cfg, testInputs.nsPath)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -153,7 +153,7 @@ func TestCreateChildDescriptorHelper(t *testing.T) {
 		t.Fatalf("podd-create is descriptor %d here, not one the create child's stdio takes", fd)
 	}
 	rt, cfg := sleeper(t, "fd")
-	c, err := rt.Create(cfg, func(id string) (int, error) { return 0, fmt.Errorf("no container %q", id) })
+	c, err := rt.Create(cfg, func(id, _ string) (string, error) { return "", fmt.Errorf("no container %q", id) })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -42,8 +42,9 @@ var nsTypes = map[string]struct {
 
 // specInputs are the host facts a spec depends on.
 type specInputs struct {
-	// nsPid returns the init pid of another container of the shim.
-	nsPid func(id string) (int, error)
+	// nsPath returns where to open the namespace of type typ (its
+	// /proc/<pid>/ns file name) of another container of the shim.
+	nsPath func(id, typ string) (string, error)
 	// nofile is the RLIMIT_NOFILE to give (never above the shim's hard limit).
 	nofile uint64
 	// minOOMScoreAdj is the lowest oom_score_adj the shim may set.
@@ -58,7 +59,7 @@ func buildSpec(cfg *shimv1.ContainerConfig, in specInputs) (*specs.Spec, error) 
 	if err := validate(cfg); err != nil {
 		return nil, err
 	}
-	namespaces, err := buildNamespaces(cfg.GetNamespaces(), in.nsPid)
+	namespaces, err := buildNamespaces(cfg.GetNamespaces(), in.nsPath)
 	if err != nil {
 		return nil, err
 	}
@@ -255,9 +256,9 @@ func depth(p string) int {
 }
 
 // buildNamespaces resolves each namespace to new, joined by path, or joined
-// through another container's init pid. A container always gets its own
+// through another container (nsPath). A container always gets its own
 // mount namespace.
-func buildNamespaces(in []*shimv1.Namespace, nsPid func(string) (int, error)) ([]specs.LinuxNamespace, error) {
+func buildNamespaces(in []*shimv1.Namespace, nsPath func(id, typ string) (string, error)) ([]specs.LinuxNamespace, error) {
 	var out []specs.LinuxNamespace
 	seen := map[string]bool{}
 	for _, ns := range in {
@@ -274,14 +275,14 @@ func buildNamespaces(in []*shimv1.Namespace, nsPid func(string) (int, error)) ([
 		case path != "" && ns.GetContainer() != "":
 			return nil, fmt.Errorf("namespace %q: both path and container given", ns.GetType())
 		case ns.GetContainer() != "":
-			if nsPid == nil {
+			if nsPath == nil {
 				return nil, fmt.Errorf("namespace %q: cannot join container %q", ns.GetType(), ns.GetContainer())
 			}
-			pid, err := nsPid(ns.GetContainer())
+			p, err := nsPath(ns.GetContainer(), t.file)
 			if err != nil {
 				return nil, fmt.Errorf("join %s namespace of container %q: %w", ns.GetType(), ns.GetContainer(), err)
 			}
-			path = fmt.Sprintf("/proc/%d/ns/%s", pid, t.file)
+			path = p
 		case path != "" && !filepath.IsAbs(path):
 			return nil, fmt.Errorf("namespace %q: path %q is not absolute", ns.GetType(), path)
 		}

@@ -2,6 +2,7 @@ package libct
 
 import (
 	"errors"
+	"fmt"
 	"runtime"
 	"slices"
 	"strconv"
@@ -25,7 +26,9 @@ func baseConfig() *shimv1.ContainerConfig {
 }
 
 var testInputs = specInputs{
-	nsPid:          func(id string) (int, error) { return map[string]int{"pause": 4242}[id], nil },
+	nsPath: func(id, typ string) (string, error) {
+		return fmt.Sprintf("/proc/%d/ns/%s", map[string]int{"pause": 4242}[id], typ), nil
+	},
 	nofile:         20000,
 	minOOMScoreAdj: 0,
 }
@@ -84,7 +87,7 @@ func TestBuildSpecRejects(t *testing.T) {
 		})
 	}
 	in := testInputs
-	in.nsPid = func(string) (int, error) { return 0, errors.New("container \"pause\" is not running") }
+	in.nsPath = func(string, string) (string, error) { return "", errors.New("container \"pause\" is not running") }
 	if _, err := buildSpec(baseConfig(), in); err == nil || !strings.Contains(err.Error(), "not running") {
 		t.Fatalf("joining a stopped container: err = %v", err)
 	}
