@@ -11,7 +11,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/podd-dev/podd/runtime/shim/server"
 )
@@ -30,12 +29,6 @@ func main() {
 	flag.Int64Var(&opts.LogRotation.MaxSize, "log-max-size", 0, "rotate a container log before it passes this many bytes (0: never)")
 	flag.IntVar(&opts.LogRotation.MaxFiles, "log-max-files", 5, "log files kept per container, the live one included")
 	flag.Int64Var(&opts.PodPidsLimit, "pod-pids-limit", 0, "pids.max of the pod cgroup (-1: no limit, 0: leave it alone)")
-	flag.Func("pin-namespaces", "comma-separated namespace types (uts, ipc) to make for the pod's holder at start", func(v string) error {
-		if v != "" {
-			opts.PinNamespaces = strings.Split(v, ",")
-		}
-		return nil
-	})
 	_ = flag.CommandLine.Parse(args) // flag.ExitOnError
 	if err := server.Main(opts); err != nil {
 		fmt.Fprintln(os.Stderr, err)

@@ -39,8 +39,7 @@ type ShimClient interface {
 	// program (CreateContainerRequest.hold), as it said when connected.
 	CanHold() bool
 	// PinnedNamespaces lists the namespace types the shim made for the
-	// pause at launch (LaunchConfig.PinNamespaces), as it said when
-	// connected.
+	// pause as it started, as it said when connected.
 	PinnedNamespaces() []string
 	Close() error
 }

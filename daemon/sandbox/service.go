@@ -327,13 +327,10 @@ func (s *Service) launchWithPause(ctx context.Context, req Request, pinned <-cha
 // launchShim starts the pod's shim in its own cgroup.
 func (s *Service) launchShim(ctx context.Context, req Request) (ShimClient, error) {
 	p := req.Paths
-	sb := spec.SandboxFor(req.Pod, "")
-	sb.UserNS = req.UserNS
 	cl, err := s.deps.Shims.Launch(ctx, shim.LaunchConfig{
 		ShimBinary: s.deps.ShimBinary, PodUID: string(req.Pod.UID), StateDir: p.ShimDir,
 		CgroupParent: p.PodCgroup, LogLevel: s.deps.ShimLogLevel, ShimCgroup: p.ShimCgroup,
 		LogRotation: s.deps.LogRotation, PodPidsLimit: s.deps.PodPidsLimit,
-		PinNamespaces: spec.PinnedNamespaces(sb),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("start shim: %w", err)

@@ -332,11 +332,10 @@ func TestCreateRunsPrestartBesideTheNetwork(t *testing.T) {
 }
 
 // A pod's containers join the pause in its UTS and IPC namespaces, which
-// the shim makes at launch (pinned): Prestart then makes them beside the
-// pause's start instead of after it. A shim that pinned nothing (one from
-// before pins), or a pod whose containers also join the pause's PID
-// namespace, waits for the pause. The shim is asked to pin what the pause
-// would make (none of the host's namespaces).
+// the shim makes as it starts (pinned): Prestart then makes them beside
+// the pause's start instead of after it. A shim that pinned nothing (one
+// from before pins), or a pod whose containers also join the pause's PID
+// namespace, waits for the pause.
 func TestCreateRunsPrestartBesideThePauseWhenTheShimPinsItsNamespaces(t *testing.T) {
 	shared := true
 	for _, tc := range []struct {
@@ -347,7 +346,7 @@ func TestCreateRunsPrestartBesideThePauseWhenTheShimPinsItsNamespaces(t *testing
 		beside     bool
 	}{
 		{name: "pinned", pinned: []string{"uts", "ipc"}, beside: true},
-		{name: "hostIPC: only uts pinned", spec: func(s *corev1.PodSpec) { s.HostIPC = true }, pinned: []string{"uts"}, beside: true},
+		{name: "hostIPC", spec: func(s *corev1.PodSpec) { s.HostIPC = true }, pinned: []string{"uts", "ipc"}, beside: true},
 		{name: "shim without pins", withoutPin: true, beside: false},
 		{name: "shared pid namespace", spec: func(s *corev1.PodSpec) { s.ShareProcessNamespace = &shared },
 			pinned: []string{"uts", "ipc"}, beside: false},

@@ -47,10 +47,6 @@ type LaunchConfig struct {
 	// PodPidsLimit is the pod cgroup's pids.max; -1 is no limit, 0 leaves
 	// it alone.
 	PodPidsLimit int64
-	// PinNamespaces are the namespace types ("uts", "ipc") the shim makes
-	// for the pod's holder as it starts, so that containers joining them
-	// can be made beside the holder (InfoResponse.pinned_namespaces).
-	PinNamespaces []string
 }
 
 // Client talks to one pod's shim. The embedded ShimClient is the full API:
@@ -156,10 +152,6 @@ func shimArgs(cfg LaunchConfig) []string {
 		"--log-max-size", strconv.FormatInt(cfg.LogRotation.MaxSize, 10),
 		"--log-max-files", strconv.Itoa(cfg.LogRotation.MaxFiles),
 		"--pod-pids-limit", strconv.FormatInt(cfg.PodPidsLimit, 10),
-	}
-	if len(cfg.PinNamespaces) > 0 {
-		// Only then: a shim binary from before pins has no such flag.
-		args = append(args, "--pin-namespaces", strings.Join(cfg.PinNamespaces, ","))
 	}
 	return args
 }
@@ -346,8 +338,8 @@ func (c *Client) Pid() int { return c.pid }
 func (c *Client) CanHold() bool { return c.hold }
 
 // PinnedNamespaces lists the namespace types the shim made for the pod's
-// holder at launch, as it said when connected (none from a shim before
-// them).
+// holder as it started, as it said when connected (none from a shim
+// before pins).
 func (c *Client) PinnedNamespaces() []string { return c.pinned }
 
 // StateDir is the shim's state directory.

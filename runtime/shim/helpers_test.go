@@ -65,8 +65,6 @@ type testPod struct {
 	stateDir string
 	cgroup   string
 	c        *shim.Client
-	// pins are the namespace types the shim is launched to pin.
-	pins []string
 }
 
 func startPod(t *testing.T) *testPod {
@@ -77,19 +75,12 @@ func startPod(t *testing.T) *testPod {
 // startPodWith is startPod with the podd-shim binary shimBinary.
 func startPodWith(t *testing.T, shimBinary string) *testPod {
 	t.Helper()
-	return startPodPinned(t, shimBinary, nil)
-}
-
-// startPodPinned is startPodWith a shim launched to pin the namespaces of
-// types pins (LaunchConfig.PinNamespaces).
-func startPodPinned(t *testing.T, shimBinary string, pins []string) *testPod {
-	t.Helper()
 	testutil.RequireRoot(t)
 	dir, err := os.MkdirTemp("/tmp", "ps")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &testPod{t: t, dir: dir, stateDir: filepath.Join(dir, "run"), cgroup: fmt.Sprintf("/pstest%d", rand.Uint32()), pins: pins}
+	p := &testPod{t: t, dir: dir, stateDir: filepath.Join(dir, "run"), cgroup: fmt.Sprintf("/pstest%d", rand.Uint32())}
 	t.Cleanup(func() {
 		removeCgroupDirs(p.cgroup)
 		os.RemoveAll(dir)
@@ -151,7 +142,7 @@ func (p *testPod) launch(shimBinary string) {
 	defer cancel()
 	c, err := shim.Launch(ctx, shim.LaunchConfig{
 		ShimBinary: shimBinary, PodUID: "uid-" + filepath.Base(p.dir),
-		StateDir: p.stateDir, CgroupParent: p.cgroup, LogLevel: "debug", PinNamespaces: p.pins,
+		StateDir: p.stateDir, CgroupParent: p.cgroup, LogLevel: "debug",
 	})
 	if err != nil {
 		p.t.Fatal(err)

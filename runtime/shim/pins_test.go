@@ -19,7 +19,7 @@ import (
 // pause then joins the pinned namespaces and gives them its hostname and
 // sysctls, which the released container sees.
 func TestPinnedNamespacesLetAContainerBeMadeBeforeThePause(t *testing.T) {
-	p := startPodPinned(t, filepath.Join(binDir, "podd-shim"), []string{"uts", "ipc"})
+	p := startPod(t)
 	if got := p.c.PinnedNamespaces(); !slices.Equal(got, []string{"uts", "ipc"}) {
 		t.Fatalf("shim pinned %v, want [uts ipc]", got)
 	}
@@ -51,23 +51,25 @@ func TestPinnedNamespacesLetAContainerBeMadeBeforeThePause(t *testing.T) {
 	}
 }
 
-// A holder that would not be in the pinned namespaces is refused, so that
-// no container joins namespaces its pod's holder is not in: one in the
-// host's UTS namespace (hostNetwork) with uts pinned.
-func TestPinnedNamespacesRefuseAHolderOutsideThem(t *testing.T) {
-	p := startPodPinned(t, filepath.Join(binDir, "podd-shim"), []string{"uts", "ipc"})
-	cfg := p.holderConfig(newNetns(t, "pr"+filepath.Base(p.dir)))
+// A holder that makes no UTS namespace (a hostNetwork pod's) stays in the
+// host's, not the pinned one, and a container made after it that joins its
+// IPC namespace joins the pinned one the holder joined.
+func TestPinsOnlyForTheNamespacesTheHolderMakes(t *testing.T) {
+	p := startPod(t)
+	cfg := p.holderConfig("")
 	cfg.Namespaces = []*shimv1.Namespace{{Type: "ipc"}}
-	cfg.Hostname, cfg.Sysctls = "", nil
-	resp, err := p.c.CreateContainer(context.Background(), &shimv1.CreateContainerRequest{Config: cfg})
-	if err == nil && resp.GetState().GetStatus() == shimv1.Status_STATUS_RUNNING {
-		t.Fatalf("holder outside the pinned uts namespace started: %v", resp.GetState())
+	cfg.Hostname, cfg.Sysctls = "", map[string]string{"kernel.shm_rmid_forced": "1"}
+	pst := p.create(cfg)
+	if a, b := readlinkNS(pst.GetPid(), "uts"), readlinkNS(int32(os.Getpid()), "uts"); a != b {
+		t.Errorf("holder uts namespace %s, want the host's %s", a, b)
 	}
-	msg := resp.GetState().GetMessage()
-	if err != nil {
-		msg = err.Error()
+	if a, b := readlinkNS(pst.GetPid(), "ipc"), readlinkNS(int32(os.Getpid()), "ipc"); a == b {
+		t.Errorf("holder in the host's ipc namespace %s", a)
 	}
-	if !strings.Contains(msg, `namespace "uts" is pinned`) {
-		t.Errorf("refusal %q does not name the pinned namespace", msg)
+	app := p.config("app-0", p.rootfs("r"), "sleep", "1000")
+	app.Namespaces = []*shimv1.Namespace{{Type: "ipc", Container: "pause"}, {Type: "pid"}}
+	ast := p.create(app)
+	if a, b := readlinkNS(ast.GetPid(), "ipc"), readlinkNS(pst.GetPid(), "ipc"); a == "" || a != b {
+		t.Errorf("app ipc namespace %s, want the holder's %s", a, b)
 	}
 }

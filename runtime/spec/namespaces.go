@@ -60,27 +60,15 @@ func pauseNamespaces(sb Sandbox) []*shimv1.Namespace {
 	return ns
 }
 
-// PinnedNamespaces are the namespace types of sandbox sb that its shim
-// makes for the pause as it starts (LaunchConfig.PinNamespaces): the UTS
-// and IPC namespaces the pause would make, not the host's. A sandbox in a
-// user namespace of its own has none (the pause makes them inside it).
-func PinnedNamespaces(sb Sandbox) []string {
-	if sb.UserNS != nil {
-		return nil
-	}
-	var out []string
-	for _, ns := range pauseNamespaces(sb) {
-		if ns.GetType() == nsUTS || ns.GetType() == nsIPC {
-			out = append(out, ns.GetType())
-		}
-	}
-	return out
-}
-
 // JoinsOnlyPinned reports whether every namespace a container of sandbox
-// sb joins through the pause is one of pinned: such a container can be
-// made before the pause runs.
+// sb joins through the pause is one of pinned, the namespaces its shim
+// made for the pause as it started: such a container can be made before
+// the pause runs. Never in a user namespace of the pod's own, which only
+// the pause makes (and its other namespaces inside it).
 func JoinsOnlyPinned(sb Sandbox, pinned []string) bool {
+	if sb.UserNS != nil {
+		return false
+	}
 	for _, ns := range containerNamespaces(sb) {
 		if ns.GetContainer() == PauseID && !slices.Contains(pinned, ns.GetType()) {
 			return false

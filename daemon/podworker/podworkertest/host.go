@@ -427,7 +427,7 @@ func (h *Host) LaunchShim(ctx context.Context, cfg shim.LaunchConfig) (*Shim, er
 	}
 	s := &Shim{h: h, dir: cfg.StateDir, containers: map[string]*shimv1.ContainerState{}, gone: make(chan struct{})}
 	if !h.ShimWithoutPins {
-		s.pinned = cfg.PinNamespaces
+		s.pinned = []string{"uts", "ipc"}
 	}
 	h.shims[cfg.StateDir] = s
 	return s, nil
@@ -609,7 +609,8 @@ func (h *Host) Unmount(dir string) error {
 type Shim struct {
 	h   *Host
 	dir string
-	// pinned are the namespaces made at launch (LaunchConfig.PinNamespaces).
+	// pinned are the namespaces it made as it started (uts and ipc, unless
+	// ShimWithoutPins).
 	pinned     []string
 	mu         sync.Mutex
 	containers map[string]*shimv1.ContainerState
@@ -739,7 +740,7 @@ func (s *Shim) Info(ctx context.Context, _ *shimv1.InfoRequest, _ ...grpc.CallOp
 	return &shimv1.InfoResponse{Pid: 1, Hold: !s.h.ShimWithoutHold, PinnedNamespaces: s.pinned}, nil
 }
 
-// PinnedNamespaces is what Info answers: the LaunchConfig's, unless
+// PinnedNamespaces is what Info answers: uts and ipc, unless
 // ShimWithoutPins.
 func (s *Shim) PinnedNamespaces() []string { return s.pinned }
 

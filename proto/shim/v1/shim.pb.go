@@ -129,10 +129,11 @@ type InfoResponse struct {
 	// before it serve them over gRPC on shim.sock.
 	TtrpcStreams bool `protobuf:"varint,6,opt,name=ttrpc_streams,json=ttrpcStreams,proto3" json:"ttrpc_streams,omitempty"`
 	// pinned_namespaces are the namespace types ("uts", "ipc") the shim made
-	// for its pod at launch (LaunchConfig.PinNamespaces) and holds: the
-	// holder joins them instead of making its own, and a container that
-	// joins the holder's namespace of such a type joins the pinned one, so
-	// it can be created before the holder runs. Empty from shims before it.
+	// for its pod as it started and holds: a holder that makes namespaces of
+	// those types (outside a user namespace of its own) joins them instead,
+	// and a container that joins the holder's namespace of such a type
+	// joins the pinned one, so it can be created before the holder runs.
+	// Empty from shims before pins.
 	PinnedNamespaces []string `protobuf:"bytes,7,rep,name=pinned_namespaces,json=pinnedNamespaces,proto3" json:"pinned_namespaces,omitempty"`
 	unknownFields    protoimpl.UnknownFields
 	sizeCache        protoimpl.SizeCache

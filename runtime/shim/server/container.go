@@ -22,9 +22,12 @@ const drainTimeout = 2 * time.Second
 
 // container is one entry of the shim's table.
 type container struct {
-	id      string
-	cfg     *shimv1.ContainerConfig
-	created time.Time
+	id  string
+	cfg *shimv1.ContainerConfig
+	// pinsJoined are the pinned namespace types a holder joins
+	// (holder.PinsJoined); set before it is in the table.
+	pinsJoined []string
+	created    time.Time
 
 	mu sync.Mutex
 	st state

@@ -16,12 +16,10 @@ import (
 // failure is recorded.
 func (s *service) runHolder(c *container) (*shimv1.ContainerState, error) {
 	cfg, err := holder.FromContainerConfig(c.cfg, s.minOOMScoreAdj)
-	if err == nil {
-		err = cfg.JoinPins(s.pins)
-	}
 	if err != nil {
 		return nil, s.recordStartFailure(c, shimdir.ReasonRunError, err)
 	}
+	cfg.JoinPins(s.pins)
 	pc := newPhaseClock(time.Now())
 	var h *holder.Holder
 	err = s.reaper.start(func() (int, error) {

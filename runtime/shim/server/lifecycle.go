@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"time"
 
@@ -255,13 +256,14 @@ func (s *service) writeRecord(rec *shimdir.ExitRecord) error {
 }
 
 // namespacePath returns where a container joining the namespace of type
-// typ (its /proc/<pid>/ns file name) of container id opens it. The pod's
-// pinned namespaces are the holder's: the holder's, or those of a
-// container not made yet (the holder, which may be starting beside the
-// container being made), are the pins.
+// typ (its /proc/<pid>/ns file name) of container id opens it. A holder's
+// namespace of a type it takes from the pins (PinsJoined) is the pin,
+// whether it runs yet or not; so is one of a container not asked for yet
+// (the daemon makes containers beside the holder's start only when the
+// holder will join the pins: a shim that pins says so in Info).
 func (s *service) namespacePath(id, typ string) (string, error) {
 	if pin := s.pins.Path(typ); pin != "" {
-		if c := s.lookup(id); c == nil || c.cfg.GetHolder() {
+		if c := s.lookup(id); c == nil || slices.Contains(c.pinsJoined, typ) {
 			return pin, nil
 		}
 	}

@@ -40,9 +40,6 @@ type Options struct {
 	// PodPidsLimit is pids.max of the pod cgroup; -1 is no limit, 0
 	// leaves it alone.
 	PodPidsLimit int64
-	// PinNamespaces are the namespace types ("uts", "ipc") the shim makes
-	// for the pod's holder at launch (see holder.Pins).
-	PinNamespaces []string
 	// SpareStatus is the status pipe of a spare the daemon bound (from
 	// AwaitBinding), nil for a shim exec'd for its pod. Main then points
 	// fds 0-2 where an exec'd shim has them and reports there once it
@@ -85,15 +82,14 @@ func Main(opts Options) error {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
 
-	pins, err := holder.PinNamespaces(opts.PinNamespaces)
-	if err != nil {
-		return fmt.Errorf("podd-shim: %w", err)
-	}
 	srv, err := newService(opts, log, minOOM)
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
-	srv.pins = pins
+	if srv.pins, err = holder.PinNamespaces(); err != nil {
+		// The containers then wait for the holder's own namespaces.
+		log.Warn("no pinned namespaces", "err", err)
+	}
 	api, err := serve(srv, opts.StateDir)
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)

@@ -38,8 +38,8 @@ type service struct {
 	started        time.Time
 	// trim returns memory to the OS after bursts of work.
 	trim *memTrim
-	// pins are the pod's namespaces made at launch (Options.PinNamespaces),
-	// which the holder joins; nil is none.
+	// pins are the pod's UTS and IPC namespaces made at launch, which the
+	// holder joins; nil is none.
 	pins *holder.Pins
 
 	mu           sync.Mutex
@@ -116,6 +116,11 @@ func (s *service) CreateContainer(_ context.Context, req *shimv1.CreateContainer
 		return nil, status.Errorf(codes.AlreadyExists, "container %q exists", cfg.GetId())
 	}
 	c := newContainer(cfg, time.Now())
+	if cfg.GetHolder() && s.pins != nil {
+		// From now on a container joining the holder's namespaces of these
+		// types joins the pins, whether the holder runs yet or not.
+		c.pinsJoined = holder.PinsJoined(cfg)
+	}
 	s.containers[c.id] = c
 	s.mu.Unlock()
 

@@ -148,37 +148,47 @@ func TestSysctlPath(t *testing.T) {
 	}
 }
 
-// A holder joins the pinned namespaces only when it would make them
-// itself, outside a user namespace of its own.
+// A holder joins the pins of the types it makes a namespace of, outside a
+// user namespace of its own; the shim reads which from its config.
 func TestJoinPins(t *testing.T) {
 	pins := &Pins{files: map[string]*os.File{"uts": os.Stdin, "ipc": os.Stdout}}
 	for _, tc := range []struct {
-		name string
-		cfg  Config
-		want string
+		name     string
+		ns       []*shimv1.Namespace
+		cfg      Config
+		uts, ipc bool
 	}{
-		{"own uts and ipc", Config{NewUTS: true, NewIPC: true}, ""},
-		{"in its own user namespace", Config{NewUser: true, NewUTS: true, NewIPC: true}, "makes its own"},
-		{"host's uts", Config{NewIPC: true}, `namespace "uts" is pinned, but the holder has none of its own`},
-		{"host's ipc", Config{NewUTS: true}, `namespace "ipc" is pinned, but the holder has none of its own`},
+		{"own uts and ipc", []*shimv1.Namespace{{Type: "net", Path: "/run/netns/x"}, {Type: "uts"}, {Type: "ipc"}, {Type: "pid"}},
+			Config{NewUTS: true, NewIPC: true}, true, true},
+		{"host's uts (hostNetwork)", []*shimv1.Namespace{{Type: "ipc"}}, Config{NewIPC: true}, false, true},
+		{"host's ipc (hostIPC)", []*shimv1.Namespace{{Type: "net", Path: "/run/netns/x"}, {Type: "uts"}}, Config{NewUTS: true}, true, false},
+		{"in its own user namespace", []*shimv1.Namespace{{Type: "user"}, {Type: "net"}, {Type: "uts"}, {Type: "ipc"}},
+			Config{NewUser: true, NewUTS: true, NewIPC: true}, false, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg := tc.cfg
-			err := cfg.JoinPins(pins)
-			if tc.want == "" {
-				if err != nil || cfg.UTSPath != pins.Path("uts") || cfg.IPCPath != pins.Path("ipc") || cfg.UTSPath == "" {
-					t.Fatalf("JoinPins: %v, paths %q %q", err, cfg.UTSPath, cfg.IPCPath)
-				}
-				return
+			var want []string
+			if tc.uts {
+				want = append(want, "uts")
 			}
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Fatalf("err = %v, want one containing %q", err, tc.want)
+			if tc.ipc {
+				want = append(want, "ipc")
+			}
+			if got := PinsJoined(&shimv1.ContainerConfig{Holder: true, Namespaces: tc.ns}); !reflect.DeepEqual(got, want) {
+				t.Errorf("PinsJoined = %v, want %v", got, want)
+			}
+			cfg := tc.cfg
+			cfg.JoinPins(pins)
+			if (cfg.UTSPath != "") != tc.uts || (cfg.IPCPath != "") != tc.ipc {
+				t.Errorf("JoinPins paths uts %q ipc %q, want uts %v ipc %v", cfg.UTSPath, cfg.IPCPath, tc.uts, tc.ipc)
+			}
+			if tc.uts && cfg.UTSPath != pins.Path("uts") {
+				t.Errorf("uts path %q, want the pin's %q", cfg.UTSPath, pins.Path("uts"))
 			}
 		})
 	}
 	var none *Pins
-	cfg := Config{NewUser: true}
-	if err := cfg.JoinPins(none); err != nil || cfg.UTSPath != "" {
-		t.Fatalf("no pins: %v, %q", err, cfg.UTSPath)
+	cfg := Config{NewUTS: true}
+	if cfg.JoinPins(none); cfg.UTSPath != "" {
+		t.Fatalf("no pins: uts path %q", cfg.UTSPath)
 	}
 }

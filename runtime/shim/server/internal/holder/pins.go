@@ -8,42 +8,36 @@ import (
 	"strconv"
 
 	"golang.org/x/sys/unix"
+
+	shimv1 "github.com/podd-dev/podd/proto/shim/v1"
 )
 
-// Pins are namespaces made for a pod before its holder runs and held open
-// by the shim for as long as it lives, as CRI-O's pinns pins a pod's
-// namespaces before its infra container: the holder joins them instead of
-// making its own, and a container that joins the holder's can be created
-// beside the holder instead of after it. Only namespaces the shim's user
-// namespace owns (uts, ipc) are pinned; a pod in a user namespace of its own
-// has none.
+// Pins are the UTS and IPC namespaces a shim makes for its pod as it
+// starts, before the holder runs, and holds open for as long as it lives,
+// as CRI-O's pinns pins a pod's namespaces before its infra container. A
+// holder that makes namespaces of those types joins them instead
+// (JoinPins), and a container that joins the holder's can be created
+// beside the holder's start instead of after it. A holder in a user
+// namespace of its own makes its own: the pins are never used then.
 type Pins struct {
 	files map[string]*os.File
 }
 
-// pinType is a namespace type that can be pinned, with its clone flag.
+// pinType is a namespace type that is pinned, with its clone flag.
 type pinType struct {
 	typ  string
 	flag int
 }
 
-// pinFlags are the types that can be pinned, in the order they are listed.
-var pinFlags = []pinType{{"uts", unix.CLONE_NEWUTS}, {"ipc", unix.CLONE_NEWIPC}}
+// pinTypes are the pinned types, in the order they are listed.
+var pinTypes = []pinType{{"uts", unix.CLONE_NEWUTS}, {"ipc", unix.CLONE_NEWIPC}}
 
-// PinNamespaces makes a new namespace of each of types ("uts", "ipc") and
-// holds it. None for no type.
-func PinNamespaces(types []string) (*Pins, error) {
+// PinNamespaces makes a new UTS and a new IPC namespace and holds them.
+func PinNamespaces() (*Pins, error) {
 	p := &Pins{files: map[string]*os.File{}}
 	flags := 0
-	for _, t := range types {
-		i := slices.IndexFunc(pinFlags, func(f pinType) bool { return f.typ == t })
-		if i < 0 {
-			return nil, fmt.Errorf("pin namespaces: %q is not one of uts, ipc", t)
-		}
-		flags |= pinFlags[i].flag
-	}
-	if flags == 0 {
-		return p, nil
+	for _, t := range pinTypes {
+		flags |= t.flag
 	}
 	// A thread of its own makes them: the shim's other threads stay in the
 	// host's namespaces.
@@ -51,21 +45,18 @@ func PinNamespaces(types []string) (*Pins, error) {
 		if err := unix.Unshare(flags); err != nil {
 			return fmt.Errorf("unshare: %w", err)
 		}
-		for _, f := range pinFlags {
-			if flags&f.flag == 0 {
-				continue
-			}
-			ns, err := os.Open("/proc/thread-self/ns/" + f.typ)
+		for _, t := range pinTypes {
+			ns, err := os.Open("/proc/thread-self/ns/" + t.typ)
 			if err != nil {
 				return err
 			}
-			p.files[f.typ] = ns
+			p.files[t.typ] = ns
 		}
 		return nil
 	})
 	if err != nil {
 		p.Close()
-		return nil, fmt.Errorf("pin namespaces %v: %w", types, err)
+		return nil, fmt.Errorf("pin uts and ipc namespaces: %w", err)
 	}
 	return p, nil
 }
@@ -77,9 +68,9 @@ func (p *Pins) Types() []string {
 		return nil
 	}
 	var out []string
-	for _, f := range pinFlags {
-		if p.files[f.typ] != nil {
-			out = append(out, f.typ)
+	for _, t := range pinTypes {
+		if p.files[t.typ] != nil {
+			out = append(out, t.typ)
 		}
 	}
 	return out
@@ -88,14 +79,10 @@ func (p *Pins) Types() []string {
 // Path is where another process opens the pinned namespace of type typ
 // (the shim's descriptor of it), "" when it is not pinned.
 func (p *Pins) Path(typ string) string {
-	if p == nil {
+	if p == nil || p.files[typ] == nil {
 		return ""
 	}
-	f := p.files[typ]
-	if f == nil {
-		return ""
-	}
-	return "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(f.Fd()))
+	return "/proc/" + strconv.Itoa(os.Getpid()) + "/fd/" + strconv.Itoa(int(p.files[typ].Fd()))
 }
 
 // Close lets the namespaces go (they live on while a process is in one).
@@ -111,24 +98,35 @@ func (p *Pins) Close() error {
 	return errors.Join(errs...)
 }
 
-// JoinPins points c at the pinned namespaces of p, which the holder then
-// joins instead of making its own. A holder in a user namespace of its
-// own, or one that makes no namespace of a pinned type, cannot use them:
-// the containers would join namespaces it is not in.
-func (c *Config) JoinPins(p *Pins) error {
-	cfg := c
-	if len(p.Types()) == 0 {
-		return nil
-	}
-	wants := map[string]bool{"uts": cfg.NewUTS, "ipc": cfg.NewIPC}
-	for _, t := range p.Types() {
+// PinsJoined lists the pinned types the holder of cfg (a holder's shim
+// config) joins: those it makes a namespace of, unless it makes a user
+// namespace of its own (its namespaces are then inside it). The shim
+// knows from it, as soon as the holder is asked for, which of the holder's
+// namespaces a container can join before the holder runs.
+func PinsJoined(cfg *shimv1.ContainerConfig) []string {
+	var out []string
+	for _, ns := range cfg.GetNamespaces() {
 		switch {
-		case cfg.NewUser:
-			return fmt.Errorf("holder %q: namespace %q is pinned in the shim's user namespace, but the holder makes its own", cfg.ID, t)
-		case !wants[t]:
-			return fmt.Errorf("holder %q: namespace %q is pinned, but the holder has none of its own", cfg.ID, t)
+		case ns.GetType() == "user":
+			return nil
+		case ns.GetPath() != "" || ns.GetContainer() != "":
+		case slices.ContainsFunc(pinTypes, func(t pinType) bool { return t.typ == ns.GetType() }):
+			out = append(out, ns.GetType())
 		}
 	}
-	cfg.UTSPath, cfg.IPCPath = p.Path("uts"), p.Path("ipc")
-	return nil
+	return out
+}
+
+// JoinPins points c at the pinned namespaces of p of the types it makes
+// (PinsJoined), which the holder then joins instead of unsharing.
+func (c *Config) JoinPins(p *Pins) {
+	if c.NewUser {
+		return
+	}
+	if c.NewUTS {
+		c.UTSPath = p.Path("uts")
+	}
+	if c.NewIPC {
+		c.IPCPath = p.Path("ipc")
+	}
 }
