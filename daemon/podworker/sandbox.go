@@ -16,7 +16,6 @@ import (
 	"github.com/podd-dev/podd/internal/undo"
 	"github.com/podd-dev/podd/network"
 	"github.com/podd-dev/podd/network/podfiles"
-	"github.com/podd-dev/podd/runtime/atomicfile"
 )
 
 // Sandbox is one instance of a pod's sandbox: pinned netns with its CNI
@@ -209,17 +208,9 @@ func (w *Worker) abandonCreation(ctx context.Context) error {
 }
 
 // writePodFiles writes /etc/hosts, /etc/resolv.conf and /etc/hostname for
-// the pod's containers (R91).
+// the pod's containers (R91) in its run directory; once the address is
+// known (podIP set), in place (sandbox.WritePodFiles).
 func (w *Worker) writePodFiles(podIP string) error {
-	// The run directory is the shim's too: 0700 (0711 for a pod in a user
-	// namespace of its own: Searchable), whoever makes it first.
-	if err := os.MkdirAll(w.deps.Layout.ShimDir(w.uid), 0o700); err != nil {
-		return fmt.Errorf("write pod files: %w", err)
-	}
-	dir := w.deps.Layout.PodFilesDir(w.uid)
-	if err := os.Mkdir(dir, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
-		return fmt.Errorf("write pod files: %w", err)
-	}
 	hostHosts, _ := os.ReadFile("/etc/hosts")
 	hostResolv, err := podfiles.ReadHostResolvConf(w.deps.ResolvConf)
 	if err != nil {
@@ -233,38 +224,11 @@ func (w *Worker) writePodFiles(podIP string) error {
 		w.event(corev1.EventTypeWarning, "DNSConfigForming", "", warning)
 	}
 	l := w.deps.Layout
-	files := map[string][]byte{
+	return sandbox.WritePodFiles(l.ShimDir(w.uid), l.PodFilesDir(w.uid), map[string][]byte{
 		l.HostnameFile(w.uid):   []byte(podfiles.Hostname(w.pod) + "\n"),
 		l.HostsFile(w.uid):      podfiles.Hosts(w.pod, podIP, hostHosts, w.deps.ClusterDNS.Domain),
 		l.ResolvConfFile(w.uid): resolv,
-	}
-	// Not fsynced: a sandbox's files are written anew with it after a
-	// reboot, and each fsync made the sandbox's start wait on the disk.
-	for path, data := range files {
-		if err := writePodFile(path, data, podIP != ""); err != nil {
-			return fmt.Errorf("write pod files: %w", err)
-		}
-	}
-	return nil
-}
-
-// writePodFile writes one pod file atomically, or, once it exists and
-// inPlace is set, in place: containers made ahead bind-mounted the file a
-// rename would replace (and none of them runs yet to read it half
-// written; a crash meanwhile undoes the whole sandbox). Never fsynced: a
-// sandbox's files are written anew with it after a reboot.
-func writePodFile(path string, data []byte, inPlace bool) error {
-	if inPlace {
-		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)
-		if err == nil {
-			_, err = f.Write(data)
-			return errors.Join(err, f.Close())
-		}
-		if !errors.Is(err, os.ErrNotExist) {
-			return err
-		}
-	}
-	return atomicfile.Replace(path, data, 0o644)
+	}, podIP != "")
 }
 
 // newIDs returns the ids of now that are not in before.

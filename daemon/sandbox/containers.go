@@ -277,6 +277,9 @@ func (c *Containers) Create(ctx context.Context, cs ContainerSpec) (_ string, er
 		in.Sandbox.NetnsPath = ""
 	}
 	l := c.layout
+	if err := c.sandboxes.ensureFiles(sb); err != nil {
+		return fail(err)
+	}
 	in.Files = spec.PodFiles{Hosts: l.CRIHostsFile(sb.ID), ResolvConf: l.CRIResolvConfFile(sb.ID), Hostname: l.CRIHostnameFile(sb.ID)}
 	in.PodIPs, in.CgroupParent = sb.IPs, sb.PodCgroup
 	in.Image, in.Rootfs, in.LogPath = img.Config, root, cs.LogPath

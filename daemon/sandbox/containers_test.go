@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -374,5 +376,42 @@ func TestStatusAnswersWhileAStartWaits(t *testing.T) {
 	}
 	if st := state(t, c, id); st.State != sandbox.StateExited || st.Reason != "StartError" {
 		t.Errorf("after the failed start: %+v", st)
+	}
+}
+
+// A sandbox's pod files live in its run directory, not its persistent one
+// (they go with it); a container created in a sandbox that has none there
+// (made by a podd that kept them in the persistent directory) writes them
+// anew, with the sandbox's address, before its config names them.
+func TestContainersCreateWritesMissingPodFiles(t *testing.T) {
+	h, layout := podworkertest.NewHost(), testLayout(t)
+	r := newRegistry(t, h, layout)
+	c := openContainers(t, h, r, layout)
+	ctx := context.Background()
+	sb, err := r.Run(ctx, spec("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(layout.CRISandboxDir(sb.ID), "etc")); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("pod files in the sandbox's persistent directory (%v)", err)
+	}
+	hosts := layout.CRIHostsFile(sb.ID)
+	if rel, err := filepath.Rel(layout.RunRoot, hosts); err != nil || strings.HasPrefix(rel, "..") {
+		t.Errorf("hosts file %s is not under the run root %s", hosts, layout.RunRoot)
+	}
+	if err := os.RemoveAll(layout.CRIPodFilesDir(sb.ID)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Create(ctx, containerSpec(sb.ID, "app")); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(hosts)
+	if err != nil || !strings.Contains(string(b), sb.IP+"\tweb") {
+		t.Fatalf("hosts after the create: %q (%v), want the sandbox's address %s", b, err, sb.IP)
+	}
+	for _, f := range []string{layout.CRIResolvConfFile(sb.ID), layout.CRIHostnameFile(sb.ID)} {
+		if _, err := os.Stat(f); err != nil {
+			t.Errorf("after the create: %v", err)
+		}
 	}
 }

@@ -315,28 +315,30 @@ func (r *Registry) paths(rec Record) Paths {
 	}
 }
 
-// writeFiles writes the sandbox's hostname, hosts and resolv.conf files.
+// writeFiles writes the sandbox's hostname, hosts and resolv.conf files
+// in its run directory (WritePodFiles).
 func (r *Registry) writeFiles(id string, sp *Spec, ip string) error {
-	if err := os.MkdirAll(r.layout.CRIPodFilesDir(id), 0o755); err != nil {
-		return fmt.Errorf("write pod files: %w", err)
-	}
 	pod := sp.pod()
 	hostHosts, _ := os.ReadFile("/etc/hosts")
 	resolv, err := r.resolvConf(sp.DNS)
 	if err != nil {
 		return fmt.Errorf("write pod files: %w", err)
 	}
-	files := map[string][]byte{
-		r.layout.CRIHostnameFile(id):   []byte(podfiles.Hostname(pod) + "\n"),
-		r.layout.CRIHostsFile(id):      podfiles.Hosts(pod, ip, hostHosts, ""),
-		r.layout.CRIResolvConfFile(id): resolv,
+	l := r.layout
+	return WritePodFiles(l.CRIShimDir(id), l.CRIPodFilesDir(id), map[string][]byte{
+		l.CRIHostnameFile(id):   []byte(podfiles.Hostname(pod) + "\n"),
+		l.CRIHostsFile(id):      podfiles.Hosts(pod, ip, hostHosts, ""),
+		l.CRIResolvConfFile(id): resolv,
+	}, false)
+}
+
+// ensureFiles writes the pod files of sandbox rec when they are missing:
+// one made by a podd that kept them in its persistent directory.
+func (r *Registry) ensureFiles(rec Record) error {
+	if _, err := os.Stat(r.layout.CRIHostsFile(rec.ID)); !errors.Is(err, os.ErrNotExist) {
+		return nil
 	}
-	for path, data := range files {
-		if err := atomicfile.WriteFile(path, data, 0o644); err != nil {
-			return fmt.Errorf("write pod files: %w", err)
-		}
-	}
-	return nil
+	return r.writeFiles(rec.ID, &rec.Spec, rec.IP)
 }
 
 // resolvConf renders dns, or copies the node's resolver file without one.

@@ -181,8 +181,9 @@ func (l Layout) CRISandboxFile(id string) string {
 }
 
 // CRIPodFilesDir holds the generated hosts, resolv.conf and hostname
-// files of CRI sandbox id.
-func (l Layout) CRIPodFilesDir(id string) string { return filepath.Join(l.CRISandboxDir(id), "etc") }
+// files of CRI sandbox id, in its run directory: they live as long as it
+// runs (a container of a sandbox made before writes them there anew).
+func (l Layout) CRIPodFilesDir(id string) string { return filepath.Join(l.CRIShimDir(id), "etc") }
 
 // CRIHostsFile is the generated /etc/hosts of CRI sandbox id.
 func (l Layout) CRIHostsFile(id string) string { return filepath.Join(l.CRIPodFilesDir(id), "hosts") }
