@@ -34,14 +34,8 @@ func withImageVolume(sb, name, sub string) sandbox.ContainerSpec {
 // image-volumes dir and binds it read-only; the record keeps the image's
 // ID (an image in use); Remove unmounts it.
 func TestContainersImageVolumes(t *testing.T) {
-	h, layout := podworkertest.NewHost(), testLayout(t)
-	r := newRegistry(t, h, layout)
-	c := openContainers(t, h, r, layout)
+	h, layout, r, c, sb := webSandbox(t)
 	ctx := context.Background()
-	sb, err := r.Run(ctx, spec("web"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	cs := withImageVolume(sb.ID, "app", "")
 	id, err := c.Create(ctx, cs)
 	if err != nil {

@@ -26,6 +26,20 @@ func openContainers(t *testing.T, h *podworkertest.Host, r *sandbox.Registry, la
 	return c
 }
 
+// webSandbox is a fake host, a layout, and the registry and containers
+// over them, with sandbox "web" made.
+func webSandbox(t *testing.T) (*podworkertest.Host, store.Layout, *sandbox.Registry, *sandbox.Containers, sandbox.Record) {
+	t.Helper()
+	h, layout := podworkertest.NewHost(), testLayout(t)
+	r := newRegistry(t, h, layout)
+	c := openContainers(t, h, r, layout)
+	sb, err := r.Run(context.Background(), spec("web"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return h, layout, r, c, sb
+}
+
 func containerSpec(sb, name string) sandbox.ContainerSpec {
 	return sandbox.ContainerSpec{SandboxID: sb, Name: name, Image: "busybox", Labels: map[string]string{"c": name},
 		Process: podspec.CRIInput{Command: []string{"sleep", "3600"}}}
@@ -45,14 +59,8 @@ func state(t *testing.T, c *sandbox.Containers, id string) sandbox.ContainerStat
 // the timeout; Remove unmounts and forgets it; both succeed for unknown
 // IDs; removing the sandbox's containers and the sandbox leaves nothing.
 func TestContainersLifecycle(t *testing.T) {
-	h, layout := podworkertest.NewHost(), testLayout(t)
-	r := newRegistry(t, h, layout)
-	c := openContainers(t, h, r, layout)
+	h, layout, r, c, sb := webSandbox(t)
 	ctx := context.Background()
-	sb, err := r.Run(ctx, spec("web"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	id, err := c.Create(ctx, containerSpec(sb.ID, "app"))
 	if err != nil {
 		t.Fatal(err)
@@ -287,14 +295,8 @@ func TestContainersRestore(t *testing.T) {
 // blows the probe's timeout (found with kubelet v1.37: an exec readiness
 // probe of 1 s answered after 1.65 s, when the stop's SIGKILL came).
 func TestStatusAndExecAnswerWhileAStopWaits(t *testing.T) {
-	h, layout := podworkertest.NewHost(), testLayout(t)
-	r := newRegistry(t, h, layout)
-	c := openContainers(t, h, r, layout)
+	h, _, _, c, sb := webSandbox(t)
 	ctx := context.Background()
-	sb, err := r.Run(ctx, spec("web"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	id, err := c.Create(ctx, containerSpec(sb.ID, "app"))
 	if err != nil {
 		t.Fatal(err)
@@ -340,14 +342,8 @@ func TestStatusAndExecAnswerWhileAStopWaits(t *testing.T) {
 // status either: the kubelet's PLEG relist inspects a container it sees
 // created while the kubelet's pod worker is starting it.
 func TestStatusAnswersWhileAStartWaits(t *testing.T) {
-	h, layout := podworkertest.NewHost(), testLayout(t)
-	r := newRegistry(t, h, layout)
-	c := openContainers(t, h, r, layout)
+	h, _, _, c, sb := webSandbox(t)
 	ctx := context.Background()
-	sb, err := r.Run(ctx, spec("web"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	id, err := c.Create(ctx, containerSpec(sb.ID, "app"))
 	if err != nil {
 		t.Fatal(err)
@@ -384,14 +380,8 @@ func TestStatusAnswersWhileAStartWaits(t *testing.T) {
 // (made by a podd that kept them in the persistent directory) writes them
 // anew, with the sandbox's address, before its config names them.
 func TestContainersCreateWritesMissingPodFiles(t *testing.T) {
-	h, layout := podworkertest.NewHost(), testLayout(t)
-	r := newRegistry(t, h, layout)
-	c := openContainers(t, h, r, layout)
+	_, layout, _, c, sb := webSandbox(t)
 	ctx := context.Background()
-	sb, err := r.Run(ctx, spec("web"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	if _, err := os.Stat(filepath.Join(layout.CRISandboxDir(sb.ID), "etc")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("pod files in the sandbox's persistent directory (%v)", err)
 	}
