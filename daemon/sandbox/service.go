@@ -298,10 +298,14 @@ func (s *Service) launchWithPause(ctx context.Context, req Request, pinned <-cha
 		// Containers that join the pause only in namespaces the shim
 		// pinned are made beside the pause, not after it.
 		var beside chan struct{}
+		var besidePanic any
 		if req.Prestart != nil && spec.JoinsOnlyPinned(spec.SandboxFor(req.Pod, path), res.cl.PinnedNamespaces()) {
 			beside = make(chan struct{})
 			go func() {
 				defer close(beside)
+				// Re-raised below, where the launch's own recovery makes
+				// it Create's.
+				defer func() { besidePanic = recover() }()
 				req.Prestart(ctx, res.cl, path)
 			}()
 		}
@@ -310,7 +314,9 @@ func (s *Service) launchWithPause(ctx context.Context, req Request, pinned <-cha
 		res.side = append(res.side, Phase{"par_netns_wait", waited.Sub(res.launched)}, Phase{"par_pause", res.paused.Sub(waited)})
 		switch {
 		case beside != nil:
-			<-beside
+			if <-beside; besidePanic != nil {
+				panic(besidePanic)
+			}
 		case res.pauseErr == nil && req.Prestart != nil:
 			req.Prestart(ctx, res.cl, path)
 		}

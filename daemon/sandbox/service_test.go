@@ -77,6 +77,9 @@ func TestCreateRollsBackAtEveryStep(t *testing.T) {
 		{"pause create", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("pause.create", podworkertest.FaultError, 0) }, "start pause"},
 		{"pause exits at once", func(h *podworkertest.Host, _ *sandbox.Request) { h.PauseExits = true }, "start pause"},
 		{"pause create panics", func(h *podworkertest.Host, _ *sandbox.Request) { h.Script("pause.create", podworkertest.FaultPanic, 0) }, "panic"},
+		{"prestart beside the pause panics", func(_ *podworkertest.Host, r *sandbox.Request) {
+			r.Prestart = func(context.Context, sandbox.ShimClient, string) { panic("prestart") }
+		}, "panic"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			h := podworkertest.NewHost()

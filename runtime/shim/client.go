@@ -144,7 +144,7 @@ func shimArgs(cfg LaunchConfig) []string {
 	if level == "" {
 		level = "info"
 	}
-	args := []string{
+	return []string{
 		"--pod-uid", cfg.PodUID,
 		"--state-dir", cfg.StateDir,
 		"--cgroup-parent", cfg.CgroupParent,
@@ -153,7 +153,6 @@ func shimArgs(cfg LaunchConfig) []string {
 		"--log-max-files", strconv.Itoa(cfg.LogRotation.MaxFiles),
 		"--pod-pids-limit", strconv.FormatInt(cfg.PodPidsLimit, 10),
 	}
-	return args
 }
 
 // shimCommand is a podd-shim process as every shim starts: in its own

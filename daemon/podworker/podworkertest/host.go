@@ -706,10 +706,10 @@ func (s *Shim) CreateContainer(ctx context.Context, in *shimv1.CreateContainerRe
 		return nil, status.Errorf(codes.AlreadyExists, "container with given ID already exists: %s", id)
 	}
 	for _, ns := range in.GetConfig().GetNamespaces() {
-		// As the shim: a pause namespace that is not pinned is joined
-		// through the pause's pid.
-		pause := s.containers[ns.GetContainer()]
-		if c := ns.GetContainer(); c != "" && !slices.Contains(s.pinned, ns.GetType()) && pause.GetStatus() != shimv1.Status_STATUS_RUNNING {
+		// As the shim: a container's namespace that is not pinned is
+		// joined through its running init.
+		c := ns.GetContainer()
+		if c != "" && !slices.Contains(s.pinned, ns.GetType()) && s.containers[c].GetStatus() != shimv1.Status_STATUS_RUNNING {
 			return nil, status.Errorf(codes.Unknown, "create container %q: join %s namespace of container %q: not running", id, ns.GetType(), c)
 		}
 	}
