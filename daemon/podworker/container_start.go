@@ -209,14 +209,10 @@ func (w *Worker) mountInstance(ctx context.Context, a planner.Action, c *corev1.
 // a sandbox made by a podd that kept them elsewhere (in the pod's
 // persistent directory, before they moved to its run directory).
 func (w *Worker) ensurePodFiles(sb Sandbox) error {
-	if _, err := os.Stat(w.deps.Layout.HostsFile(w.uid)); !errors.Is(err, os.ErrNotExist) {
+	if !sandbox.PodFilesMissing(w.deps.Layout.HostsFile(w.uid)) {
 		return nil
 	}
-	var ip string
-	if len(sb.IPs) > 0 {
-		ip = sb.IPs[0]
-	}
-	return w.writePodFiles(ip)
+	return w.writePodFiles(sb.IP)
 }
 
 // configInstance returns the config of instance a of c, whose rootfs is

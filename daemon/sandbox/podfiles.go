@@ -32,6 +32,14 @@ func WritePodFiles(runDir, dir string, files map[string][]byte, inPlace bool) er
 	return nil
 }
 
+// PodFilesMissing reports whether the pod files whose hosts file is hosts
+// are missing: a sandbox made by a podd that kept them in its persistent
+// directory, whose next container writes them anew.
+func PodFilesMissing(hosts string) bool {
+	_, err := os.Stat(hosts)
+	return errors.Is(err, os.ErrNotExist)
+}
+
 func writePodFile(path string, data []byte, inPlace bool) error {
 	if inPlace {
 		f, err := os.OpenFile(path, os.O_WRONLY|os.O_TRUNC, 0)

@@ -335,7 +335,7 @@ func (r *Registry) writeFiles(id string, sp *Spec, ip string) error {
 // ensureFiles writes the pod files of sandbox rec when they are missing:
 // one made by a podd that kept them in its persistent directory.
 func (r *Registry) ensureFiles(rec Record) error {
-	if _, err := os.Stat(r.layout.CRIHostsFile(rec.ID)); !errors.Is(err, os.ErrNotExist) {
+	if !PodFilesMissing(r.layout.CRIHostsFile(rec.ID)) {
 		return nil
 	}
 	return r.writeFiles(rec.ID, &rec.Spec, rec.IP)

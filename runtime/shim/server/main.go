@@ -86,9 +86,10 @@ func Main(opts Options) error {
 	if err != nil {
 		return fmt.Errorf("podd-shim: %w", err)
 	}
-	if srv.pins, err = holder.PinNamespaces(); err != nil {
+	var pinErr error
+	if srv.pins, pinErr = holder.PinNamespaces(); pinErr != nil {
 		// The containers then wait for the holder's own namespaces.
-		log.Warn("no pinned namespaces", "err", err)
+		log.Warn("no pinned namespaces", "err", pinErr)
 	}
 	api, err := serve(srv, opts.StateDir)
 	if err != nil {

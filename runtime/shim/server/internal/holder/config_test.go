@@ -173,7 +173,9 @@ func TestJoinPins(t *testing.T) {
 			if tc.ipc {
 				want = append(want, "ipc")
 			}
-			if got := PinsJoined(&shimv1.ContainerConfig{Holder: true, Namespaces: tc.ns}); !reflect.DeepEqual(got, want) {
+			hc := holderConfig()
+			hc.Namespaces, hc.Sysctls = tc.ns, nil
+			if got := PinsJoined(hc); !reflect.DeepEqual(got, want) {
 				t.Errorf("PinsJoined = %v, want %v", got, want)
 			}
 			cfg := tc.cfg

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"slices"
 	"strconv"
 
 	"golang.org/x/sys/unix"
@@ -99,34 +98,44 @@ func (p *Pins) Close() error {
 }
 
 // PinsJoined lists the pinned types the holder of cfg (a holder's shim
-// config) joins: those it makes a namespace of, unless it makes a user
-// namespace of its own (its namespaces are then inside it). The shim
-// knows from it, as soon as the holder is asked for, which of the holder's
-// namespaces a container can join before the holder runs.
+// config) joins (see joinsPins); none for a config the holder's start
+// will refuse. The shim knows from it, as soon as the holder is asked
+// for, which of the holder's namespaces a container can join before the
+// holder runs.
 func PinsJoined(cfg *shimv1.ContainerConfig) []string {
+	c, err := FromContainerConfig(cfg, 0)
+	if err != nil {
+		return nil
+	}
+	return c.joinsPins()
+}
+
+// joinsPins lists the pinned types the holder of c joins: those it makes a
+// namespace of, unless it makes a user namespace of its own (its
+// namespaces are then inside it).
+func (c *Config) joinsPins() []string {
+	if c.NewUser {
+		return nil
+	}
 	var out []string
-	for _, ns := range cfg.GetNamespaces() {
-		switch {
-		case ns.GetType() == "user":
-			return nil
-		case ns.GetPath() != "" || ns.GetContainer() != "":
-		case slices.ContainsFunc(pinTypes, func(t pinType) bool { return t.typ == ns.GetType() }):
-			out = append(out, ns.GetType())
-		}
+	if c.NewUTS {
+		out = append(out, "uts")
+	}
+	if c.NewIPC {
+		out = append(out, "ipc")
 	}
 	return out
 }
 
-// JoinPins points c at the pinned namespaces of p of the types it makes
-// (PinsJoined), which the holder then joins instead of unsharing.
+// JoinPins points c at the pinned namespaces of p of the types it joins
+// (joinsPins), which the holder then joins instead of unsharing.
 func (c *Config) JoinPins(p *Pins) {
-	if c.NewUser {
-		return
-	}
-	if c.NewUTS {
-		c.UTSPath = p.Path("uts")
-	}
-	if c.NewIPC {
-		c.IPCPath = p.Path("ipc")
+	for _, t := range c.joinsPins() {
+		switch t {
+		case "uts":
+			c.UTSPath = p.Path(t)
+		case "ipc":
+			c.IPCPath = p.Path(t)
+		}
 	}
 }
